@@ -1,0 +1,88 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDatabase, type Db } from './store/db.ts';
+import { createSecrets, loadSecrets, plainFileProtector, type SecretProtector, type Secrets } from './store/secrets.ts';
+import { auditLogFor } from './audit/log.ts';
+import { KeyService } from './auth/keys.ts';
+import { PolicyService } from './governance/policy.ts';
+import { RateLimiter } from './governance/rateLimiter.ts';
+import { ApprovalService } from './governance/approvals.ts';
+import { Governance } from './governance/pipeline.ts';
+import { allTools } from './tools/registry.ts';
+import { ReportJobs } from './reports/generator.ts';
+
+export const DB_FILE = 'countersign.db';
+
+export interface AppOptions {
+  env?: NodeJS.ProcessEnv;
+  protector?: SecretProtector;
+  log?: (msg: string, err?: unknown) => void;
+  /** How often pending approvals are checked for expiry. */
+  expirySweepMs?: number;
+}
+
+/** Everything `serve` (and later the Electron shell) runs, built from one data directory. */
+export interface App {
+  dataDir: string;
+  db: Db;
+  secrets: Secrets;
+  keys: KeyService;
+  policy: PolicyService;
+  approvals: ApprovalService;
+  governance: Governance;
+  reports: ReportJobs;
+  log: (msg: string, err?: unknown) => void;
+  close(): void;
+}
+
+export function isInitialized(dataDir: string): boolean {
+  return existsSync(join(dataDir, DB_FILE));
+}
+
+/** Creates the database and install secrets in a new data directory. */
+export function initDataDir(dataDir: string, protector: SecretProtector = plainFileProtector): { db: Db; secrets: Secrets } {
+  if (isInitialized(dataDir)) throw new Error(`${dataDir} already holds a Countersign database`);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secrets = createSecrets(dataDir, protector);
+  const db = openDatabase(join(dataDir, DB_FILE), { create: true });
+  auditLogFor(db).append({ event: 'system', decision: 'info', outcome: 'initialized' });
+  return { db, secrets };
+}
+
+export function openApp(dataDir: string, opts: AppOptions = {}): App {
+  if (!isInitialized(dataDir)) throw new Error(`${dataDir} holds no Countersign database; run: countersign init --data-dir ${dataDir}`);
+  const db = openDatabase(join(dataDir, DB_FILE));
+  const log = opts.log ?? ((msg: string, err?: unknown) => console.error(`[countersign] ${msg}`, err ?? ''));
+  try {
+    const secrets = loadSecrets(dataDir, opts.protector);
+    const keys = new KeyService(db, secrets.hmacKey);
+    const policy = new PolicyService(db, opts.env ?? process.env);
+    const approvals = new ApprovalService(db);
+    const reports = new ReportJobs(db, dataDir);
+    let governance: Governance | undefined;
+    governance = new Governance({
+      db, keys, policy, approvals, limiter: new RateLimiter(), log,
+      tools: allTools({ approvals, governance: () => governance! }),
+      services: { dataDir, startReport: (id) => reports.start(id), bulkDeviceThreshold: () => policy.values.bulkDeviceThreshold },
+    });
+    reports.resumePending();
+    approvals.expireDue();
+    const sweep = setInterval(() => {
+      try {
+        approvals.expireDue();
+      } catch (e) {
+        log('approval expiry sweep failed', e);
+      }
+    }, opts.expirySweepMs ?? 5_000).unref();
+    return {
+      dataDir, db, secrets, keys, policy, approvals, governance, reports, log,
+      close() {
+        clearInterval(sweep);
+        db.close();
+      },
+    };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

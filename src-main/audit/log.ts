@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../store/db.ts';
+import { canonicalJson } from '../store/canonical.ts';
+import { redact } from './redact.ts';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type AuditEvent =
+  | 'auth' | 'http' | 'session' | 'tool_call' | 'approval' | 'execution' | 'key' | 'policy' | 'console' | 'system';
+export type AuditDecision =
+  | 'allowed' | 'denied' | 'pending' | 'throttled' | 'approved' | 'rejected' | 'expired' | 'cancelled' | 'completed' | 'failed' | 'info';
+
+export interface AuditInput {
+  event: AuditEvent;
+  decision: AuditDecision;
+  code?: string | null;
+  rule?: string | null;
+  keyId?: string | null;
+  keyName?: string | null;
+  tenant?: string | null;
+  client?: string | null;
+  sessionId?: string | null;
+  tool?: string | null;
+  action?: string | null;
+  tier?: number | null;
+  args?: unknown;
+  outcome?: string | null;
+  detail?: unknown;
+  durationMs?: number | null;
+  approvalId?: string | null;
+  remote?: string | null;
+}
+
+/** One stored row; the hash covers every column but itself, and the previous row's hash. */
+export interface AuditRow {
+  seq: number;
+  at: string;
+  event: string;
+  decision: string;
+  code: string | null;
+  rule: string | null;
+  key_id: string | null;
+  key_name: string | null;
+  tenant: string | null;
+  client: string | null;
+  session_id: string | null;
+  tool: string | null;
+  action: string | null;
+  tier: number | null;
+  args_json: string | null;
+  outcome: string | null;
+  detail_json: string | null;
+  duration_ms: number | null;
+  approval_id: string | null;
+  remote: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export function hashRow(row: Omit<AuditRow, 'hash'>): string {
+  const { prev_hash, ...rest } = row;
+  return createHash('sha256').update(prev_hash).update('\n').update(canonicalJson(rest)).digest('hex');
+}
+
+export type VerifyResult =
+  | { ok: true; count: number; headHash: string; headSeq: number }
+  | { ok: false; count: number; badSeq: number; reason: string };
+
+/** Checks a sequence of rows in order: contiguous seq, each prev_hash the previous hash, each hash recomputed. */
+export function verifyRows(rows: Iterable<AuditRow>): VerifyResult {
+  let prev = GENESIS_HASH;
+  let expected = 1;
+  let count = 0;
+  for (const row of rows) {
+    if (row.seq !== expected) {
+      return { ok: false, count, badSeq: expected, reason: row.seq > expected ? `entries ${expected}..${row.seq - 1} are missing` : `entry ${row.seq} is out of order` };
+    }
+    if (row.prev_hash !== prev) return { ok: false, count, badSeq: row.seq, reason: `entry ${row.seq} does not link to entry ${row.seq - 1} (inserted or reordered)` };
+    const { hash, ...rest } = row;
+    if (hashRow(rest) !== hash) return { ok: false, count, badSeq: row.seq, reason: `entry ${row.seq} was modified (hash mismatch)` };
+    prev = hash;
+    expected++;
+    count++;
+  }
+  return { ok: true, count, headHash: prev, headSeq: expected - 1 };
+}
+
+export class AuditLog {
+  private readonly headStmt;
+  private readonly insertStmt;
+  private listeners = new Set<(row: AuditRow) => void>();
+
+  private readonly db: Db;
+  constructor(db: Db) {
+    this.db = db;
+    this.headStmt = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.insertStmt = db.prepare(`INSERT INTO audit_log
+      (seq, at, event, decision, code, rule, key_id, key_name, tenant, client, session_id, tool, action, tier,
+       args_json, outcome, detail_json, duration_ms, approval_id, remote, prev_hash, hash)
+      VALUES (@seq, @at, @event, @decision, @code, @rule, @key_id, @key_name, @tenant, @client, @session_id, @tool, @action, @tier,
+       @args_json, @outcome, @detail_json, @duration_ms, @approval_id, @remote, @prev_hash, @hash)`);
+  }
+
+  /**
+   * Appends one entry. Call it inside the write transaction of the state change it records (see `writeTx`),
+   * so the change and its entry commit together or not at all.
+   */
+  append(e: AuditInput): AuditRow {
+    const row = writeTx(this.db, () => {
+      const head = this.headStmt.get() as { seq: number; hash: string } | undefined;
+      const base: Omit<AuditRow, 'hash'> = {
+        seq: (head?.seq ?? 0) + 1,
+        at: new Date().toISOString(),
+        event: e.event,
+        decision: e.decision,
+        code: e.code ?? null,
+        rule: e.rule ?? null,
+        key_id: e.keyId ?? null,
+        key_name: e.keyName ?? null,
+        tenant: e.tenant ?? null,
+        client: e.client ?? null,
+        session_id: e.sessionId ?? null,
+        tool: e.tool ?? null,
+        action: e.action ?? null,
+        tier: e.tier ?? null,
+        args_json: e.args === undefined ? null : JSON.stringify(redact(e.args)),
+        outcome: e.outcome ?? null,
+        detail_json: e.detail === undefined ? null : JSON.stringify(redact(e.detail)),
+        duration_ms: e.durationMs ?? null,
+        approval_id: e.approvalId ?? null,
+        remote: e.remote ?? null,
+        prev_hash: head?.hash ?? GENESIS_HASH,
+      };
+      const full: AuditRow = { ...base, hash: hashRow(base) };
+      this.insertStmt.run(full);
+      return full;
+    });
+    // Listeners (live feed) hear about the entry only once it is committed.
+    if (!this.db.inTransaction) for (const l of this.listeners) l(row);
+    else this.pending.push(row);
+    return row;
+  }
+
+  private pending: AuditRow[] = [];
+
+  /** Called by `writeTx` after the outermost commit: deliver entries appended inside it. */
+  flushCommitted(): void {
+    const rows = this.pending;
+    this.pending = [];
+    for (const r of rows) for (const l of this.listeners) l(r);
+  }
+
+  discardPending(): void {
+    this.pending = [];
+  }
+
+  onAppend(listener: (row: AuditRow) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  verify(): VerifyResult {
+    return verifyRows(this.db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as Iterable<AuditRow>);
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
+  }
+}
+
+const auditLogs = new WeakMap<Db, AuditLog>();
+export function auditLogFor(db: Db): AuditLog {
+  let log = auditLogs.get(db);
+  if (!log) auditLogs.set(db, (log = new AuditLog(db)));
+  return log;
+}
+
+/**
+ * Runs fn in an IMMEDIATE write transaction (nested calls become savepoints). IMMEDIATE takes the write lock
+ * up front so the audit head we read cannot be overtaken by another process (the CLI) before we write.
+ */
+export function writeTx<T>(db: Db, fn: () => T): T {
+  if (db.inTransaction) return db.transaction(fn)();
+  const log = auditLogs.get(db);
+  try {
+    const result = db.transaction(fn).immediate();
+    log?.flushCommitted();
+    return result;
+  } catch (e) {
+    log?.discardPending();
+    throw e;
+  }
+}

@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { initDataDir, isInitialized, openApp, DB_FILE } from '../app.ts';
+import { openDatabase } from '../store/db.ts';
+import { loadSecrets } from '../store/secrets.ts';
+import { auditLogFor } from '../audit/log.ts';
+import { exportAudit, fingerprint, verifyExport } from '../audit/export.ts';
+import { hashPassphrase } from '../auth/passphrase.ts';
+import { KeyService, listTenants, ROLES, SCOPES } from '../auth/keys.ts';
+import { seedDemoFleet } from '../demo/seed.ts';
+import { startServer } from '../http/server.ts';
+import { csv, dataDir, dataDirFlag, parseFlags, UsageError } from './args.ts';
+import { obtainPassphrase } from './passphrase.ts';
+import { join } from 'node:path';
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+async function setPassphrase(dir: string, passphrase: string): Promise<void> {
+  const db = openDatabase(join(dir, DB_FILE));
+  try {
+    db.prepare(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)
+      ON CONFLICT(name) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at`).run(JSON.stringify(await hashPassphrase(passphrase)), new Date().toISOString());
+  } finally {
+    db.close();
+  }
+}
+
+export async function init(argv: string[], io: Io): Promise<number> {
+  const { flags } = parseFlags(argv, { ...dataDirFlag, demo: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, demo: z.boolean().optional() }));
+  const dir = resolve(flags['data-dir']);
+  const passphrase = await obtainPassphrase(io.env);
+  const { db } = initDataDir(dir);
+  try {
+    if (flags.demo) {
+      const n = seedDemoFleet(db);
+      io.err(`demo fleet: ${n.tenants} tenants, ${n.devices} devices, ${n.alerts} alerts, ${n.patches} patches, ${n.scripts} scripts`);
+    }
+  } finally {
+    db.close();
+  }
+  await setPassphrase(dir, passphrase);
+  io.out(`initialized ${dir}`);
+  return 0;
+}
+
+const ServeFlags = z.object({
+  'data-dir': dataDir,
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(4319),
+  'allowed-host': z.array(z.string()).optional(),
+});
+const serveOptions = { ...dataDirFlag, host: { type: 'string' }, port: { type: 'string' }, 'allowed-host': { type: 'string', multiple: true } } as const;
+
+export async function serve(argv: string[], io: Io): Promise<number> {
+  const { flags } = parseFlags(argv, serveOptions, ServeFlags);
+  return runServer(resolve(flags['data-dir']), flags, io);
+}
+
+async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io): Promise<number> {
+  const app = openApp(dir, { env: io.env });
+  if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) io.err(`warning: listening on ${flags.host}, beyond loopback; anyone who can reach it may try keys`);
+  const server = await startServer(app, { host: flags.host, port: flags.port, allowedHosts: flags['allowed-host'] });
+  io.out(`listening ${server.url}`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void server.close().finally(() => {
+        app.close();
+        done();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}
+
+/** First command of the quick start: a demo data directory (made once), a key to try, then serve. */
+export async function demo(argv: string[], io: Io): Promise<number> {
+  const { flags } = parseFlags(argv, serveOptions, ServeFlags.extend({ 'data-dir': z.string().default('.countersign-demo') }));
+  const dir = resolve(flags['data-dir']);
+  if (!isInitialized(dir)) {
+    const passphrase = io.env.COUNTERSIGN_ADMIN_PASSPHRASE ?? randomBytes(12).toString('base64url');
+    await init(['--data-dir', dir, '--demo'], { ...io, env: { ...io.env, COUNTERSIGN_ADMIN_PASSPHRASE: passphrase } });
+    const app = openApp(dir, { env: io.env });
+    const { secret } = app.keys.create({ name: 'demo', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: listTenants(app.db).map((t) => t.slug), role: 'admin' }, 'demo');
+    app.close();
+    io.err(`console admin passphrase: ${io.env.COUNTERSIGN_ADMIN_PASSPHRASE ? '(from COUNTERSIGN_ADMIN_PASSPHRASE)' : passphrase}`);
+    io.err(`demo API key (shown once): ${secret}`);
+    io.err(`connect Claude Code: claude mcp add --transport sse countersign http://127.0.0.1:${flags.port}/api/v1/mcp/sse --header "X-API-Key: ${secret}"`);
+  } else {
+    io.err(`using existing demo data in ${dir} (new key: npm run -s countersign -- keys create --data-dir ${dir} --name me --scopes ai:read,ai:write,ai:execute --tenants acme-dental)`);
+  }
+  return runServer(dir, flags, io);
+}
+
+function withApp<T>(dir: string, io: Io, fn: (app: ReturnType<typeof openApp>) => T): T {
+  const app = openApp(resolve(dir), { env: io.env });
+  try {
+    return fn(app);
+  } finally {
+    app.close();
+  }
+}
+
+const KeyCreate = z.object({
+  'data-dir': dataDir,
+  name: z.string({ error: '--name is required' }).min(1),
+  scopes: z.string({ error: '--scopes is required' }).transform(csv).pipe(z.array(z.enum(SCOPES)).min(1)),
+  tenants: z.string({ error: '--tenants is required' }).transform(csv).pipe(z.array(z.string()).min(1)),
+  role: z.enum(ROLES).default('standard'),
+  'expires-days': z.coerce.number().int().min(1).max(3650).optional(),
+  'read-per-minute': z.coerce.number().int().min(1).optional(),
+  'write-per-minute': z.coerce.number().int().min(1).optional(),
+});
+
+export function keys(argv: string[], io: Io): number {
+  const [sub, ...rest] = argv;
+  if (sub === 'create') {
+    const { flags } = parseFlags(rest, {
+      ...dataDirFlag, name: { type: 'string' }, scopes: { type: 'string' }, tenants: { type: 'string' }, role: { type: 'string' },
+      'expires-days': { type: 'string' }, 'read-per-minute': { type: 'string' }, 'write-per-minute': { type: 'string' },
+    }, KeyCreate);
+    return withApp(flags['data-dir'], io, (app) => {
+      const { key, secret } = app.keys.create({
+        name: flags.name, scopes: flags.scopes, tenants: flags.tenants, role: flags.role, expiresDays: flags['expires-days'],
+        readPerMinute: flags['read-per-minute'], writePerMinute: flags['write-per-minute'],
+      });
+      io.err(`created key ${key.id} (${key.name}): scopes ${key.scopes.join(',')}, tenants ${key.tenants.map((t) => t.slug).join(',')}, role ${key.role}${key.expiresAt ? `, expires ${key.expiresAt}` : ''}`);
+      io.err('the key is shown once, on the next line:');
+      io.out(secret);
+      return 0;
+    });
+  }
+  if (sub === 'list') {
+    const { flags } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, json: z.boolean().optional() }));
+    return withApp(flags['data-dir'], io, (app) => {
+      const list = app.keys.list();
+      if (flags.json) io.out(JSON.stringify(list, null, 1));
+      else for (const k of list) {
+        const state = k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= new Date().toISOString() ? 'expired' : 'active';
+        io.out([k.id, k.name, k.prefix + '…', k.scopes.join(','), k.tenants.map((t) => t.slug).join(','), k.role, state, `calls=${k.callCount}`, `last=${k.lastUsedAt ?? '-'}`].join('\t'));
+      }
+      return 0;
+    });
+  }
+  if (sub === 'revoke') {
+    const { flags, positionals } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir }));
+    if (positionals.length !== 1) throw new UsageError('usage: countersign keys revoke ID --data-dir D');
+    return withApp(flags['data-dir'], io, (app) => {
+      const k = app.keys.revoke(positionals[0]!);
+      io.out(`revoked ${k.id} (${k.name})`);
+      return 0;
+    });
+  }
+  throw new UsageError('usage: countersign keys create|list|revoke …');
+}
+
+export function tenants(argv: string[], io: Io): number {
+  const [sub, ...rest] = argv;
+  if (sub !== 'list') throw new UsageError('usage: countersign tenants list --data-dir D');
+  const { flags } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir }));
+  return withApp(flags['data-dir'], io, (app) => {
+    for (const t of listTenants(app.db)) io.out(t.slug);
+    return 0;
+  });
+}
+
+export async function audit(argv: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'verify') {
+    const { flags } = parseFlags(rest, { ...dataDirFlag, export: { type: 'string' } },
+      z.object({ 'data-dir': z.string().optional(), export: z.string().optional() }).refine((f) => f['data-dir'] || f.export, 'give --data-dir D or --export F'));
+    if (flags.export) {
+      const expected = flags['data-dir'] ? loadSecrets(resolve(flags['data-dir'])).verifyKey : undefined;
+      const r = await verifyExport(flags.export, expected);
+      if (!r.ok) {
+        io.out(`export INVALID: ${r.reason}`);
+        return 1;
+      }
+      io.out(`export OK: ${r.count} entries, head ${r.headHash}, signed by key ${r.keyFingerprint}${r.keyMatchesInstall ? ' (this install)' : ''}`);
+      return 0;
+    }
+    const dir = resolve(flags['data-dir']!);
+    const db = openDatabase(join(dir, DB_FILE), { readonly: true });
+    try {
+      const r = auditLogFor(db).verify();
+      if (!r.ok) {
+        io.out(`audit chain BROKEN at entry ${r.badSeq}: ${r.reason} (${r.count} entries verified before it)`);
+        return 1;
+      }
+      io.out(`audit chain OK: ${r.count} entries, head ${r.headHash}`);
+      return 0;
+    } finally {
+      db.close();
+    }
+  }
+  if (sub === 'export') {
+    const { flags } = parseFlags(rest, { ...dataDirFlag, out: { type: 'string' } }, z.object({ 'data-dir': dataDir, out: z.string({ error: '--out F is required' }).min(1) }));
+    const dir = resolve(flags['data-dir']);
+    const secrets = loadSecrets(dir);
+    const db = openDatabase(join(dir, DB_FILE), { readonly: true });
+    try {
+      const cp = exportAudit(db, resolve(flags.out), secrets.signingKey, secrets.verifyKey);
+      io.out(`exported ${cp.count} entries to ${resolve(flags.out)}; checkpoint head ${cp.headHash}, key ${fingerprint(secrets.verifyKey)}`);
+      return 0;
+    } finally {
+      db.close();
+    }
+  }
+  throw new UsageError('usage: countersign audit verify|export …');
+}

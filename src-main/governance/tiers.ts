@@ -1,0 +1,24 @@
+import type { Scope } from '../auth/keys.ts';
+
+/** 1 read: runs. 2 low-risk change: runs and is audited. 3 high risk: waits for a human. 4: never runs. */
+export type Tier = 1 | 2 | 3 | 4;
+
+/** `ai:read` reaches tier 1, `ai:write` tiers 1–2, `ai:execute` tiers 1–3 (tier 3 only through approval). */
+const SCOPE_TIER: Record<Scope, 1 | 2 | 3> = { 'ai:read': 1, 'ai:write': 2, 'ai:execute': 3 };
+export const SCOPE_FOR_TIER: Record<1 | 2 | 3, Scope> = { 1: 'ai:read', 2: 'ai:write', 3: 'ai:execute' };
+
+export function highestTier(scopes: readonly Scope[]): 0 | 1 | 2 | 3 {
+  return Math.max(0, ...scopes.map((s) => SCOPE_TIER[s])) as 0 | 1 | 2 | 3;
+}
+
+export function reachableTiers(scopes: readonly Scope[]): Tier[] {
+  const top = highestTier(scopes);
+  return ([1, 2, 3] as const).filter((t) => t <= top);
+}
+
+export function canReach(scopes: readonly Scope[], tier: Tier): boolean {
+  return tier !== 4 && tier <= highestTier(scopes);
+}
+
+export const maxTier = (...tiers: (Tier | undefined)[]): Tier =>
+  Math.max(...tiers.filter((t): t is Tier => t !== undefined)) as Tier;

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { ApiKey } from '../auth/keys.ts';
+import type { Governance } from '../governance/pipeline.ts';
+import { createSessionServer } from '../mcp/sessionServer.ts';
+import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
+
+export const MCP_PATH = '/api/v1/mcp';
+export const SSE_PATH = '/api/v1/mcp/sse';
+export const MESSAGE_PATH = '/api/v1/mcp/message';
+
+export interface SessionLimits {
+  maxBodyBytes: number;
+  maxSessions: number;
+  maxSessionsPerKey: number;
+  idleMs: number;
+  keepAliveMs: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxBodyBytes: 1024 * 1024,
+  maxSessions: 500,
+  maxSessionsPerKey: 32,
+  idleMs: 30 * 60_000,
+  keepAliveMs: 15_000,
+};
+
+interface Session {
+  kind: 'sse' | 'http';
+  keyId: string;
+  server: McpServer;
+  sse?: SSEServerTransport;
+  http?: StreamableHTTPServerTransport;
+  open: number;
+  lastActive: number;
+  close(): Promise<void>;
+}
+
+/** Both SDK transports behind one session table; a session belongs to the key that opened it. */
+export class McpSessions {
+  private sessions = new Map<string, Session>();
+  private reaper: NodeJS.Timeout;
+
+  private readonly governance: Governance;
+  readonly limits: SessionLimits;
+  constructor(governance: Governance, limits: SessionLimits) {
+    this.governance = governance;
+    this.limits = limits;
+    this.reaper = setInterval(() => this.reapIdle(), Math.min(60_000, limits.idleMs)).unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  private admit(key: ApiKey): void {
+    if (this.sessions.size >= this.limits.maxSessions) throw new HttpError(503, 'Too many open MCP sessions on this server; close idle clients', -32000, { 'Retry-After': '30' });
+    let mine = 0;
+    for (const s of this.sessions.values()) if (s.keyId === key.id) mine++;
+    if (mine >= this.limits.maxSessionsPerKey) throw new HttpError(429, `This key has ${mine} open sessions (limit ${this.limits.maxSessionsPerKey}); close some`, -32000, { 'Retry-After': '30' });
+  }
+
+  /** Another key's session id answers exactly like an unknown one. */
+  private owned(id: string | undefined, key: ApiKey): Session {
+    const s = id ? this.sessions.get(id) : undefined;
+    if (!s || s.keyId !== key.id) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
+    return s;
+  }
+
+  private track(s: Session, res: ServerResponse): void {
+    s.open++;
+    s.lastActive = Date.now();
+    res.on('close', () => {
+      s.open--;
+      s.lastActive = Date.now();
+    });
+  }
+
+  async openLegacy(req: IncomingMessage, res: ServerResponse, key: ApiKey): Promise<void> {
+    this.admit(key);
+    res.setHeader('X-Accel-Buffering', 'no');
+    const transport = new SSEServerTransport(MESSAGE_PATH, res);
+    const id = transport.sessionId;
+    const server = createSessionServer(this.governance, { key, sessionId: () => id, remote: remoteOf(req) });
+    // The legacy transport has no keep-alive: comment frames keep proxies and idle timers from cutting the stream.
+    const keepAlive = setInterval(() => res.write(': keepalive\n\n'), this.limits.keepAliveMs).unref();
+    const session: Session = { kind: 'sse', keyId: key.id, server, sse: transport, open: 1, lastActive: Date.now(), close: () => transport.close() };
+    this.sessions.set(id, session);
+    transport.onclose = () => {
+      clearInterval(keepAlive);
+      this.sessions.delete(id);
+    };
+    res.on('close', () => void transport.close());
+    await server.connect(transport);
+  }
+
+  async legacyMessage(req: IncomingMessage, res: ServerResponse, key: ApiKey, url: URL): Promise<void> {
+    const s = this.owned(url.searchParams.get('sessionId') ?? undefined, key);
+    if (s.kind !== 'sse' || !s.sse) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
+    const body = await readJsonBody(req, this.limits.maxBodyBytes);
+    s.lastActive = Date.now();
+    await s.sse.handlePostMessage(req, res, body);
+  }
+
+  async streamable(req: IncomingMessage, res: ServerResponse, key: ApiKey): Promise<void> {
+    const header = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(header) ? header[0] : header;
+    if (req.method === 'POST') {
+      const body = await readJsonBody(req, this.limits.maxBodyBytes);
+      if (sessionId) {
+        const s = this.owned(sessionId, key);
+        if (s.kind !== 'http' || !s.http) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
+        this.track(s, res);
+        return s.http.handleRequest(req, res, body);
+      }
+      if (!isInitializeRequest(body)) throw new HttpError(400, 'Bad Request: no Mcp-Session-Id header; the first request must be initialize', -32000);
+      this.admit(key);
+      let id: string | undefined;
+      const server = createSessionServer(this.governance, { key, sessionId: () => id, remote: remoteOf(req) });
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (sid) => {
+          id = sid;
+          this.sessions.set(sid, { kind: 'http', keyId: key.id, server, http: transport, open: 0, lastActive: Date.now(), close: () => transport.close() });
+        },
+        keepAliveMs: this.limits.keepAliveMs,
+      } as ConstructorParameters<typeof StreamableHTTPServerTransport>[0]);
+      transport.onclose = () => {
+        if (id) this.sessions.delete(id);
+        void server.close();
+      };
+      await server.connect(transport);
+      return transport.handleRequest(req, res, body);
+    }
+    if (req.method === 'GET' || req.method === 'DELETE') {
+      if (!sessionId) throw new HttpError(400, 'Bad Request: Mcp-Session-Id header is required', -32000);
+      const s = this.owned(sessionId, key);
+      if (s.kind !== 'http' || !s.http) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
+      this.track(s, res);
+      return s.http.handleRequest(req, res);
+    }
+    throw new HttpError(405, `Method ${req.method} not allowed`, -32000, { Allow: 'GET, POST, DELETE' });
+  }
+
+  /** Streamable sessions end only on DELETE, which few clients send: reap the idle ones. */
+  reapIdle(now = Date.now()): number {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      if (s.kind === 'http' && s.open === 0 && now - s.lastActive > this.limits.idleMs) {
+        void s.close();
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.reaper);
+    await Promise.all([...this.sessions.values()].map((s) => s.close().catch(() => {})));
+    this.sessions.clear();
+  }
+}
+
+export function sendHttpError(res: ServerResponse, e: HttpError): void {
+  sendJson(res, e.status, rpcError(e.rpcCode, e.message), e.headers);
+}

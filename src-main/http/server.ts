@@ -1,0 +1,117 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { App } from '../app.ts';
+import type { ApiKey } from '../auth/keys.ts';
+import { auditLogFor, type AuditInput } from '../audit/log.ts';
+import { RateLimiter } from '../governance/rateLimiter.ts';
+import { checkHostOrigin, LOOPBACK_HOSTNAMES } from './guards.ts';
+import { DEFAULT_SESSION_LIMITS, McpSessions, MCP_PATH, MESSAGE_PATH, SSE_PATH, sendHttpError, type SessionLimits } from './mcpRoutes.ts';
+import { CONSOLE_PREFIX, ConsoleApi } from './consoleApi.ts';
+import { HttpError, remoteOf, rpcError, sendJson } from './util.ts';
+
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+  /** Extra hostnames accepted in Host/Origin besides localhost, 127.0.0.1 and [::1]. */
+  allowedHosts?: string[];
+  limits?: Partial<SessionLimits>;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  sessions: McpSessions;
+  close(): Promise<void>;
+}
+
+const AUTH_FAILURES_PER_MINUTE = 60;
+
+export async function startServer(app: App, opts: ServeOptions = {}): Promise<RunningServer> {
+  const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  const sessions = new McpSessions(app.governance, { ...DEFAULT_SESSION_LIMITS, ...opts.limits });
+  const consoleApi = new ConsoleApi(app);
+  const failures = new RateLimiter();
+  const flood = new RateLimiter();
+  const auditGate = new RateLimiter();
+  const audit = auditLogFor(app.db);
+  // Rejections are audited, but a flood of them must not flood the log: at most 60 entries a minute per source.
+  const auditRejection = (source: string, e: AuditInput) => {
+    if (auditGate.take(source, 60).ok) audit.append(e);
+  };
+
+  const authenticate = (req: IncomingMessage): ApiKey => {
+    const remote = remoteOf(req);
+    const header = req.headers['x-api-key'];
+    const presented = Array.isArray(header) ? header[0] : header;
+    const check = app.keys.check(presented);
+    if (check.ok) {
+      const rps = app.policy.values.httpRequestsPerSecond;
+      const gate = flood.take(`http:${check.key.id}`, rps * 60);
+      if (!gate.ok) {
+        auditRejection(`flood:${check.key.id}`, { event: 'http', decision: 'throttled', code: 'HTTP_RATE_LIMITED', rule: 'http_rate', keyId: check.key.id, keyName: check.key.name, remote });
+        throw new HttpError(429, `Too many requests for this key (${rps}/s); retry after ${gate.retryAfterSeconds} s`, -32000, { 'Retry-After': String(gate.retryAfterSeconds) });
+      }
+      return check.key;
+    }
+    const probe = failures.take(`auth:${remote}`, AUTH_FAILURES_PER_MINUTE);
+    auditRejection(`auth:${remote}`, { event: 'auth', decision: 'denied', code: `KEY_${check.reason.toUpperCase()}`, rule: 'api_key', keyId: check.ok ? null : check.keyId ?? null, keyName: check.ok ? null : check.keyName ?? null, remote, detail: { path: req.url?.split('?')[0] } });
+    if (!probe.ok) throw new HttpError(429, 'Too many failed API-key attempts from this address', -32001, { 'Retry-After': String(probe.retryAfterSeconds) });
+    const why = { missing: 'missing X-API-Key header', malformed: 'malformed API key', unknown: 'invalid API key', revoked: 'API key revoked', expired: 'API key expired' }[check.reason];
+    throw new HttpError(401, `Unauthorized: ${why}`, -32001);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw new HttpError(400, 'Malformed request URL');
+    }
+    const bad = checkHostOrigin(req, allowed);
+    if (bad) {
+      auditRejection(`host:${remoteOf(req)}`, { event: 'http', decision: 'denied', code: 'HOST_ORIGIN_REJECTED', rule: 'dns_rebinding', remote: remoteOf(req), outcome: bad, detail: { host: req.headers.host, origin: req.headers.origin, path: url.pathname } });
+      throw new HttpError(403, `Forbidden: ${bad}`, -32000);
+    }
+    const path = url.pathname;
+    // OAuth discovery probes: a fast 404 makes OAuth-capable clients report the bad key instead of waiting on a browser flow.
+    if (path.includes('/.well-known/') || path === '/register') throw new HttpError(404, 'Not found: this server uses X-API-Key, not OAuth');
+    if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { ok: true });
+    if (path.startsWith(`${CONSOLE_PREFIX}/`)) return consoleApi.handle(req, res, url);
+    if (path === SSE_PATH && req.method === 'GET' && req.headers['mcp-session-id'] === undefined) {
+      return sessions.openLegacy(req, res, authenticate(req));
+    }
+    if (path === MESSAGE_PATH) {
+      if (req.method !== 'POST') throw new HttpError(405, 'Use POST', -32000, { Allow: 'POST' });
+      return sessions.legacyMessage(req, res, authenticate(req), url);
+    }
+    // Streamable HTTP on its own path, and on the seed URL for clients configured with /sse and the http transport.
+    if (path === MCP_PATH || path === SSE_PATH) return sessions.streamable(req, res, authenticate(req));
+    throw new HttpError(404, 'Not found');
+  };
+
+  const server = http.createServer((req, res) => {
+    route(req, res).catch((e: unknown) => {
+      if (e instanceof HttpError) return sendHttpError(res, e);
+      app.log('request failed', e);
+      sendJson(res, 500, rpcError(-32603, 'Internal error'));
+    });
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host ?? '127.0.0.1';
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    sessions,
+    async close() {
+      await sessions.closeAll();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

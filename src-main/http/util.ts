@@ -1,0 +1,55 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly rpcCode: number;
+  constructor(status: number, message: string, rpcCode = -32000, headers: Record<string, string> = {}) {
+    super(message);
+    this.rpcCode = rpcCode;
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+export const rpcError = (code: number, message: string, data?: unknown) => ({ jsonrpc: '2.0' as const, error: { code, message, ...(data === undefined ? {} : { data }) }, id: null });
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...headers }).end(JSON.stringify(body));
+}
+
+/** Reads a JSON body with a hard byte cap that holds even when Content-Length is missing or lies. */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeoutMs = 30_000): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) throw new HttpError(413, `Request body over ${maxBytes} bytes`, -32600);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const timer = setTimeout(() => req.destroy(new Error('body timeout')), timeoutMs);
+  try {
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > maxBytes) throw new HttpError(413, `Request body over ${maxBytes} bytes`, -32600);
+      chunks.push(c as Buffer);
+    }
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    throw new HttpError(400, 'Request body could not be read', -32700);
+  } finally {
+    clearTimeout(timer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new HttpError(400, 'Parse error: empty body', -32700);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'Parse error: body is not valid JSON', -32700);
+  }
+}
+
+export function remoteOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}

@@ -1,0 +1,44 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ApiKey } from '../auth/keys.ts';
+import type { Governance } from '../governance/pipeline.ts';
+import { registerResources } from './resources.ts';
+import { registerPrompts } from './prompts.ts';
+
+export const SERVER_INFO = { name: 'countersign', title: 'Countersign', version: '0.1.0' };
+
+const INSTRUCTIONS = `Countersign governs this MSP's RMM fleet. Every call is checked and audited.
+Risk tiers: 1 read (runs), 2 low-risk change (runs, audited), 3 high risk (returns {status:"pending_approval", approvalId} at once; a technician decides on their desktop; poll get_approval_status — do not repeat the call), 4 never runs.
+Refusals are tool results with isError and a JSON {error:{code,message}}; codes: TIER4_BLOCKED, SCOPE_DENIED, NOT_ALLOWLISTED, EXECUTE_ADMIN_REQUIRED, RATE_LIMITED (has retryAfterSeconds), TENANT_DENIED, NOT_FOUND, INVALID_ARGUMENTS, APPROVAL_DENIED, APPROVAL_EXPIRED.
+Call whoami to see this key's tenants, tiers and budgets. Lists are paginated: follow nextCursor while truncated is true.`;
+
+export interface SessionInfo {
+  key: ApiKey;
+  sessionId: () => string | undefined;
+  remote?: string;
+}
+
+/** One McpServer per session, bound to the key that opened it; tools go through the governance pipeline. */
+export function createSessionServer(governance: Governance, info: SessionInfo): McpServer {
+  const server = new McpServer(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false }, resources: { listChanged: false }, prompts: { listChanged: false }, logging: {} },
+    instructions: INSTRUCTIONS,
+  });
+  const tools = governance.listTools(info.key);
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: governance.listTools(info.key) }));
+  server.server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    const token = req.params._meta?.progressToken;
+    const client = server.server.getClientVersion();
+    return governance.call(req.params.name, req.params.arguments, {
+      key: info.key,
+      sessionId: info.sessionId(),
+      remote: info.remote,
+      client: client ? { name: client.name, version: client.version } : undefined,
+      signal: extra.signal,
+      progress: token === undefined ? undefined : (p) => extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }),
+    });
+  });
+  registerResources(server, () => governance.context(info.key));
+  registerPrompts(server, new Set(tools.map((t) => t.name)));
+  return server;
+}

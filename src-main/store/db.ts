@@ -1,0 +1,60 @@
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { MIGRATIONS } from './migrations/index.ts';
+
+export type Db = Database.Database;
+
+export class DatabaseError extends Error {}
+
+/** Opens (or creates) the store, applies pending migrations in one transaction, refuses a newer schema. */
+export function openDatabase(file: string, opts: { create?: boolean; readonly?: boolean } = {}): Db {
+  let db: Db;
+  try {
+    db = new Database(file, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
+  } catch (e) {
+    throw new DatabaseError(`cannot open database ${file}: ${(e as Error).message}`);
+  }
+  try {
+    if (!opts.readonly) db.pragma('journal_mode = WAL');
+    // FULL: a committed transaction survives power loss, not only a process crash.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new DatabaseError(`database ${file} is corrupt (quick_check: ${String(check)})`);
+    if (!opts.readonly) migrate(db);
+    else assertNotNewer(db);
+    return db;
+  } catch (e) {
+    db.close();
+    if (e instanceof DatabaseError) throw e;
+    throw new DatabaseError(`database ${file} is unusable: ${(e as Error).message}`);
+  }
+}
+
+const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+function assertNotNewer(db: Db): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > latest) {
+    throw new DatabaseError(`database schema version ${current} is newer than this Countersign (${latest}); upgrade Countersign`);
+  }
+  return current;
+}
+
+export function migrate(db: Db): { from: number; to: number } {
+  const current = assertNotNewer(db);
+  if (current === latest) return { from: current, to: current };
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`);
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)');
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      record.run(m.version, m.name, createHash('sha256').update(m.sql).digest('hex'), new Date().toISOString());
+    }
+    db.pragma(`user_version = ${latest}`);
+  })();
+  return { from: current, to: latest };
+}

@@ -1,0 +1,16 @@
+// Append-only list: never edit a shipped migration, add the next number.
+import { sql as fleet } from './0001-fleet.ts';
+import { sql as work } from './0002-work.ts';
+import { sql as governance } from './0003-governance.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'fleet', sql: fleet },
+  { version: 2, name: 'work', sql: work },
+  { version: 3, name: 'governance', sql: governance },
+];

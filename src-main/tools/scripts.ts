@@ -1,0 +1,265 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { defineTool, ToolDenial, type ToolContext } from './types.ts';
+import { id, slugOf, tenantArg, tenantFilter } from './common.ts';
+import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
+import { singleTenant } from '../governance/scope.ts';
+import { COMMAND_STATUSES, NO_AGENT_NOTE, commandOutput, queueExecution } from './commands.ts';
+
+export const LANGUAGES = ['powershell', 'bash', 'python'] as const;
+type Language = (typeof LANGUAGES)[number];
+
+export const MAX_BODY = 65_536;
+/** stdout/stderr returned per command; the rest stays in the store and is flagged. */
+export const OUTPUT_CAP = 16_384;
+
+export const sha256Hex = (body: string) => createHash('sha256').update(body, 'utf8').digest('hex');
+
+interface ScriptRow {
+  id: string; tenant_id: string | null; name: string; description: string; language: Language; body: string; sha256: string; created_at: string;
+}
+
+const scriptSummary = z.object({
+  id: z.string(), name: z.string(), description: z.string(), language: z.enum(LANGUAGES), sha256: z.string(),
+  scope: z.string().describe("'library' for the MSP-wide library, else the tenant slug the script belongs to."),
+  body: z.string().optional().describe('Only with includeBody.'),
+  bodyTruncated: z.boolean().optional().describe(`True when the body is longer than ${MAX_BODY} characters and was cut.`),
+});
+
+export const listScripts = defineTool({
+  name: 'list_scripts',
+  title: 'List scripts',
+  description: 'List the script library: MSP-wide scripts (scope "library") plus the scripts of this key\'s tenants, with their SHA-256. '
+    + 'Run one with run_script by its id. Paginated.',
+  input: z.object({
+    tenant: tenantArg.describe('Tenant slug: show only that tenant\'s own scripts besides the MSP-wide library; default: every tenant of this key.'),
+    language: z.enum(LANGUAGES).optional(),
+    search: z.string().min(1).max(100).optional().describe('Case-insensitive substring of the name or description.'),
+    includeBody: z.boolean().default(false).describe('Also return each script\'s full body (larger answers).'),
+    ...pageInput,
+  }),
+  output: z.object({ scripts: z.array(scriptSummary), ...pageOutput }),
+  baseTier: 1,
+  budget: 'read',
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  plan: (args, ctx) => ({ tenant: args.tenant ? ctx.scope.select(args.tenant)[0]! : null, summary: 'list scripts', detail: {} }),
+  execute(args, ctx) {
+    const tf = tenantFilter(ctx.scope.select(args.tenant), 's.tenant_id');
+    const where = [`(s.tenant_id IS NULL OR ${tf.sql})`];
+    const params: unknown[] = [...tf.params];
+    if (args.language) where.push('s.language = ?'), params.push(args.language);
+    if (args.search) {
+      const like = `%${args.search.replace(/[\\%_]/g, '\\$&')}%`;
+      where.push("(s.name LIKE ? ESCAPE '\\' COLLATE NOCASE OR s.description LIKE ? ESCAPE '\\' COLLATE NOCASE)");
+      params.push(like, like);
+    }
+    const offset = decodeCursor(args.cursor);
+    const from = `FROM scripts s WHERE ${where.join(' AND ')}`;
+    const total = (ctx.db.prepare(`SELECT count(*) AS n ${from}`).get(...params) as { n: number }).n;
+    const rows = ctx.db.prepare(`SELECT s.id, s.tenant_id, s.name, s.description, s.language, s.sha256,
+        ${args.includeBody ? `substr(s.body, 1, ${MAX_BODY}) AS body, length(s.body) AS body_length` : 'NULL AS body, 0 AS body_length'}
+      ${from} ORDER BY s.tenant_id IS NOT NULL, s.name, s.id LIMIT ? OFFSET ?`)
+      .all(...params, args.limit, offset) as (Omit<ScriptRow, 'body' | 'created_at'> & { body: string | null; body_length: number })[];
+    const scripts = rows.map((r) => ({
+      id: r.id, name: r.name, description: r.description, language: r.language, sha256: r.sha256,
+      scope: r.tenant_id === null ? 'library' : slugOf(ctx.scope.tenants, r.tenant_id),
+      ...(args.includeBody ? { body: r.body ?? '', bodyTruncated: r.body_length > MAX_BODY } : {}),
+    }));
+    const { items, ...rest } = page(offset, args.limit, total, scripts);
+    return { scripts: items, ...rest };
+  },
+});
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** Per-language fit with each OS: 'refuse' stops the call, 'warn' is queued but flagged on the approval card. */
+const OS_FIT: Record<Language, Partial<Record<string, { level: 'refuse' | 'warn'; why: string }>>> = {
+  powershell: {
+    linux: { level: 'warn', why: 'PowerShell on Linux needs pwsh (PowerShell 7) installed on the device' },
+    macos: { level: 'warn', why: 'PowerShell on macOS needs pwsh (PowerShell 7) installed on the device' },
+  },
+  bash: { windows: { level: 'refuse', why: 'bash does not run on Windows devices' } },
+  python: { windows: { level: 'warn', why: 'Python is not installed on Windows by default' } },
+};
+
+interface PlannedDevice { id: string; hostname: string; os: string; status: string; online: boolean }
+interface PlannedScript { id: string | null; name: string; source: 'library' | 'ad-hoc'; scope: string; language: Language; sha256: string; body: string; lines: number; bytes: number }
+
+export const runScript = defineTool({
+  name: 'run_script',
+  title: 'Run script',
+  description: 'Run a library script (scriptId, from list_scripts) or an ad-hoc script (language + body) on 1-50 devices of one tenant. '
+    + 'Tier 3: a technician sees the full body and its SHA-256 and must approve before it is queued. Read the output with get_script_results.',
+  input: z.object({
+    scriptId: id('Library script').optional().describe('Library script id from list_scripts. Give this OR language + body, not both.'),
+    language: z.enum(LANGUAGES).optional().describe('Language of an ad-hoc body (required with body).'),
+    body: z.string().min(1).max(MAX_BODY).optional().describe(`Ad-hoc script source, 1-${MAX_BODY} characters; hashed exactly as given.`),
+    deviceIds: z.array(id('Device')).min(1).max(50).describe('Target devices, all in one tenant (1-50).'),
+    parameters: z.record(z.string().regex(PARAM_NAME, 'parameter names are identifiers: letters, digits, _ (max 64)'), z.string().max(1024))
+      .refine((p) => Object.keys(p).length <= 20, 'at most 20 parameters')
+      .optional().describe('Named string parameters passed to the script (at most 20; values up to 1024 characters).'),
+    timeoutSeconds: z.number().int().min(10).max(3600).default(300).describe('Kill the script after this many seconds (10-3600).'),
+  }).superRefine((v, rc) => {
+    if ((v.scriptId === undefined) === (v.body === undefined)) {
+      rc.addIssue({ code: 'custom', path: ['scriptId'], message: 'Give exactly one of scriptId (a library script) or body (an ad-hoc script with its language).' });
+    } else if (v.body !== undefined && v.language === undefined) {
+      rc.addIssue({ code: 'custom', path: ['language'], message: 'An ad-hoc body needs its language: powershell, bash or python.' });
+    }
+  }),
+  output: z.object({
+    executionId: z.string(),
+    commands: z.array(commandOutput),
+    script: z.object({ id: z.string().nullable(), name: z.string(), language: z.enum(LANGUAGES), sha256: z.string() }),
+    note: z.string(),
+  }),
+  baseTier: 3,
+  budget: 'write',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  plan(args, ctx) {
+    const rows = [...new Set(args.deviceIds)].map((d) => ctx.scope.require('device', d));
+    const tenant = singleTenant(rows, 'devices');
+    let script: PlannedScript;
+    if (args.scriptId !== undefined) {
+      const s = ctx.scope.require('script', args.scriptId);
+      const r = s.row as unknown as ScriptRow;
+      if (args.language !== undefined && args.language !== r.language) {
+        throw new ToolDenial('INVALID_ARGUMENTS', `Script '${r.name}' is ${r.language}, not ${args.language}; omit language for library scripts.`, 'script_language');
+      }
+      const hash = sha256Hex(r.body);
+      if (hash !== r.sha256) {
+        throw new ToolDenial('CONFLICT', `Library script '${r.name}' does not match its recorded SHA-256; it will not run until the library is repaired.`,
+          'script_integrity', {}, `script ${r.id} body hash ${hash} != stored ${r.sha256}`);
+      }
+      script = { id: r.id, name: r.name, source: 'library', scope: s.tenant ? s.tenant.slug : 'library', language: r.language, sha256: hash, body: r.body,
+        lines: r.body.split('\n').length, bytes: Buffer.byteLength(r.body) };
+      // A tenant's own script runs only on that tenant's devices.
+      if (s.tenant && s.tenant.id !== tenant.id) {
+        throw new ToolDenial('INVALID_ARGUMENTS', `Script '${r.name}' belongs to tenant ${s.tenant.slug}; it cannot run on devices of ${tenant.slug}.`, 'single_tenant');
+      }
+    } else {
+      const body = args.body!;
+      script = { id: null, name: 'ad-hoc', source: 'ad-hoc', scope: 'ad-hoc', language: args.language!, sha256: sha256Hex(body), body,
+        lines: body.split('\n').length, bytes: Buffer.byteLength(body) };
+    }
+    const devices: PlannedDevice[] = rows.map((r) => ({
+      id: r.id, hostname: String(r.row.hostname), os: String(r.row.os), status: String(r.row.status), online: r.row.status === 'online',
+    }));
+    const warnings: string[] = [];
+    const byFit = new Map<string, PlannedDevice[]>();
+    for (const d of devices) {
+      const fit = OS_FIT[script.language][d.os];
+      if (!fit) continue;
+      const key = `${fit.level}\u0000${fit.why}`;
+      byFit.set(key, [...(byFit.get(key) ?? []), d]);
+    }
+    for (const [key, ds] of byFit) {
+      const [level, why] = key.split('\u0000') as ['refuse' | 'warn', string];
+      const names = ds.map((d) => `${d.hostname} (${d.id})`).join(', ');
+      if (level === 'refuse') throw new ToolDenial('INVALID_ARGUMENTS', `A ${script.language} script cannot run on ${names}: ${why}. Use powershell for Windows devices.`, 'script_os_mismatch');
+      warnings.push(`${why}: ${names}.`);
+    }
+    const offline = devices.filter((d) => !d.online);
+    if (offline.length) warnings.push(`${offline.length} device(s) offline; the script runs when they check in: ${offline.map((d) => d.hostname).join(', ')}.`);
+    const params = args.parameters ?? {};
+    return {
+      tenant,
+      summary: `run ${script.source === 'library' ? `script '${script.name}'` : 'an ad-hoc script'} (${script.language}, sha256 ${script.sha256.slice(0, 12)}…) `
+        + `on ${devices.length} device(s) in ${tenant.slug}: ${devices.map((d) => d.hostname).join(', ')}`,
+      detail: {
+        script, devices, deviceCount: devices.length, onlineCount: devices.length - offline.length,
+        parameters: params, parameterCount: Object.keys(params).length, timeoutSeconds: args.timeoutSeconds, warnings,
+      },
+    };
+  },
+  execute(args, ctx, plan) {
+    if (!plan.tenant) throw new ToolDenial('INVALID_ARGUMENTS', 'no tenant');
+    // What runs is exactly what the plan (and the approving technician) saw.
+    const script = plan.detail.script as PlannedScript;
+    if (sha256Hex(script.body) !== script.sha256) throw new ToolDenial('CONFLICT', 'The script body no longer matches its approved hash.', 'script_integrity');
+    const devices = plan.detail.devices as PlannedDevice[];
+    const payload = {
+      scriptId: script.id, name: script.name, language: script.language, body: script.body, sha256: script.sha256,
+      parameters: (plan.detail.parameters as Record<string, string>) ?? {}, timeoutSeconds: plan.detail.timeoutSeconds as number,
+    };
+    const { executionId, commands } = queueExecution(ctx, {
+      tenant: plan.tenant, kind: 'script', tool: 'run_script', summary: plan.summary, detail: plan.detail, devices, payload: () => payload,
+    });
+    return { executionId, commands, script: { id: script.id, name: script.name, language: script.language, sha256: script.sha256 }, note: NO_AGENT_NOTE };
+  },
+});
+
+const commandResult = z.object({
+  commandId: z.string(), deviceId: z.string(), hostname: z.string(), status: z.enum(COMMAND_STATUSES),
+  exitCode: z.number().int().nullable(),
+  stdout: z.string().nullable(), stdoutTruncated: z.boolean(), stdoutLength: z.number().int().describe('Full length in characters.'),
+  stderr: z.string().nullable(), stderrTruncated: z.boolean(), stderrLength: z.number().int(),
+  notBefore: z.string().nullable(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
+});
+
+const zeroCounts = () => ({ queued: 0, running: 0, completed: 0, failed: 0, timed_out: 0, cancelled: 0 });
+const TERMINAL = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
+
+interface ResultRow {
+  id: string; device_id: string; hostname: string | null; status: (typeof COMMAND_STATUSES)[number]; exit_code: number | null;
+  stdout: string | null; stdout_len: number | null; stderr: string | null; stderr_len: number | null;
+  not_before: string | null; started_at: string | null; finished_at: string | null;
+}
+
+export const getScriptResults = defineTool({
+  name: 'get_script_results',
+  title: 'Get execution results',
+  description: 'Status and output of one execution, per device: the generic result reader for any executionId (run_script, device_actions, patch installs). '
+    + `stdout/stderr are capped at ${OUTPUT_CAP} characters each (flagged when cut). Paginated over devices.`,
+  input: z.object({ executionId: id('Execution'), ...pageInput }),
+  output: z.object({
+    execution: z.object({
+      id: z.string(), tenant: z.string(), kind: z.enum(['script', 'device_action', 'patch_install']), tool: z.string(), summary: z.string(),
+      createdAt: z.string(), approvalId: z.string().nullable(),
+    }),
+    script: z.object({ id: z.string().nullable(), name: z.string(), language: z.string(), sha256: z.string() }).nullable(),
+    counts: z.object({ queued: z.number(), running: z.number(), completed: z.number(), failed: z.number(), timed_out: z.number(), cancelled: z.number() }),
+    finished: z.boolean().describe('True when every device\'s command reached a final state.'),
+    commands: z.array(commandResult),
+    ...pageOutput,
+  }),
+  baseTier: 1,
+  budget: 'read',
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  plan: (args, ctx) => ({ tenant: ctx.scope.require('execution', args.executionId).tenant, summary: `results of execution ${args.executionId}`, detail: {} }),
+  execute(args, ctx: ToolContext) {
+    const e = ctx.db.prepare('SELECT * FROM executions WHERE id = ?').get(args.executionId) as {
+      id: string; tenant_id: string; kind: 'script' | 'device_action' | 'patch_install'; tool: string; summary: string; detail_json: string; created_at: string; approval_id: string | null;
+    };
+    let script: { id: string | null; name: string; language: string; sha256: string } | null = null;
+    if (e.kind === 'script') {
+      const s = (JSON.parse(e.detail_json) as { script?: Partial<PlannedScript> }).script;
+      if (s) script = { id: s.id ?? null, name: String(s.name ?? 'ad-hoc'), language: String(s.language ?? ''), sha256: String(s.sha256 ?? '') };
+    }
+    const counts = zeroCounts();
+    for (const c of ctx.db.prepare('SELECT status, count(*) AS n FROM device_commands WHERE execution_id = ? GROUP BY status')
+      .all(e.id) as { status: keyof ReturnType<typeof zeroCounts>; n: number }[]) counts[c.status] = c.n;
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const offset = decodeCursor(args.cursor);
+    const rows = ctx.db.prepare(`SELECT c.id, c.device_id, d.hostname, c.status, c.exit_code,
+        substr(c.stdout, 1, ${OUTPUT_CAP}) AS stdout, length(c.stdout) AS stdout_len, substr(c.stderr, 1, ${OUTPUT_CAP}) AS stderr, length(c.stderr) AS stderr_len,
+        c.not_before, c.started_at, c.finished_at
+      FROM device_commands c LEFT JOIN devices d ON d.id = c.device_id
+      WHERE c.execution_id = ? AND c.tenant_id = ? ORDER BY d.hostname, c.id LIMIT ? OFFSET ?`)
+      .all(e.id, e.tenant_id, args.limit, offset) as ResultRow[];
+    const commands = rows.map((r) => ({
+      commandId: r.id, deviceId: r.device_id, hostname: r.hostname ?? r.device_id, status: r.status, exitCode: r.exit_code,
+      stdout: r.stdout, stdoutTruncated: (r.stdout_len ?? 0) > OUTPUT_CAP, stdoutLength: r.stdout_len ?? 0,
+      stderr: r.stderr, stderrTruncated: (r.stderr_len ?? 0) > OUTPUT_CAP, stderrLength: r.stderr_len ?? 0,
+      notBefore: r.not_before, startedAt: r.started_at, finishedAt: r.finished_at,
+    }));
+    const { items, ...rest } = page(offset, args.limit, total, commands);
+    return {
+      execution: { id: e.id, tenant: slugOf(ctx.scope.tenants, e.tenant_id), kind: e.kind, tool: e.tool, summary: e.summary, createdAt: e.created_at, approvalId: e.approval_id },
+      script,
+      counts,
+      finished: total > 0 && Object.entries(counts).every(([s, n]) => n === 0 || TERMINAL.has(s)),
+      commands: items,
+      ...rest,
+    };
+  },
+});

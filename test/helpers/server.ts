@@ -1,0 +1,78 @@
+// A real Countersign on port 0 over a real SQLite file, and real SDK clients over both transports.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { initDataDir, openApp, type App } from '../../src-main/app.ts';
+import { seedDemoFleet } from '../../src-main/demo/seed.ts';
+import { hashPassphrase } from '../../src-main/auth/passphrase.ts';
+import { startServer, type RunningServer, type ServeOptions } from '../../src-main/http/server.ts';
+import type { CreateKeyInput } from '../../src-main/auth/keys.ts';
+
+export type TransportKind = 'sse' | 'http';
+export const TRANSPORTS: TransportKind[] = ['sse', 'http'];
+export const PASSPHRASE = 'test passphrase 123';
+
+export interface TestServer {
+  dir: string;
+  app: App;
+  server: RunningServer;
+  url: string;
+  key(input?: Partial<CreateKeyInput>): string;
+  connect(kind: TransportKind, key: string, opts?: { seedUrl?: boolean }): Promise<Client>;
+  restart(env?: NodeJS.ProcessEnv): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function initTestDir(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-srv-'));
+  const { db } = initDataDir(dir);
+  seedDemoFleet(db, { seed: 7, now: new Date() });
+  db.prepare(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)`).run(JSON.stringify(await hashPassphrase(PASSPHRASE)), new Date().toISOString());
+  db.close();
+  return dir;
+}
+
+export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: ServeOptions; dir?: string } = {}): Promise<TestServer> {
+  const dir = opts.dir ?? (await initTestDir());
+  const clients: Client[] = [];
+  let env = opts.env ?? {};
+  let app = openApp(dir, { env, log: () => {} });
+  let server = await startServer(app, opts.serve);
+  const t: TestServer = {
+    dir,
+    get app() { return app; },
+    get server() { return server; },
+    get url() { return server.url; },
+    key(input = {}) {
+      return app.keys.create({ name: 'test', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], role: 'admin', ...input }).secret;
+    },
+    async connect(kind, key, o = {}) {
+      const client = new Client({ name: 'countersign-test', version: '1.0.0' });
+      const headers = { 'X-API-Key': key };
+      const url = new URL(kind === 'sse' || o.seedUrl ? '/api/v1/mcp/sse' : '/api/v1/mcp', server.url);
+      const transport = kind === 'sse'
+        ? new SSEClientTransport(url, { requestInit: { headers }, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) } })
+        : new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+      await client.connect(transport);
+      clients.push(client);
+      return client;
+    },
+    async restart(newEnv) {
+      await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+      await server.close();
+      app.close();
+      env = newEnv ?? env;
+      app = openApp(dir, { env, log: () => {} });
+      server = await startServer(app, opts.serve);
+    },
+    async close() {
+      await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+      await server.close();
+      app.close();
+    },
+  };
+  return t;
+}
