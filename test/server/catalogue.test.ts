@@ -92,7 +92,7 @@ describe.each(TRANSPORTS)('the whole catalogue over %s', (kind) => {
     const c = await t.connect(kind, t.key({ scopes: ['ai:read'] }));
     const { resources } = await c.listResources();
     expect(resources.map((r) => r.uri).sort()).toEqual(['countersign://alerts/active', 'countersign://devices', 'countersign://scripts']);
-    const devices = JSON.parse((await c.readResource({ uri: 'countersign://devices' })).contents[0]!.text as string);
+    const devices = JSON.parse(((await c.readResource({ uri: 'countersign://devices' })).contents[0] as { text: string }).text);
     expect(devices.total).toBe(12);
     expect(new Set(devices.devices.map((d: { tenant: string }) => d.tenant))).toEqual(new Set(['acme-dental']));
     const { prompts } = await c.listPrompts();
