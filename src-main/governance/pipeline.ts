@@ -18,6 +18,8 @@ export interface Caller {
   client?: { name: string; version?: string };
   remote?: string;
   progress?: (p: { progress: number; total?: number; message?: string }) => Promise<void>;
+  /** MCP logging notifications to this client, filtered by its logging/setLevel. */
+  log?: (level: 'info' | 'notice' | 'warning', data: unknown) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -130,6 +132,7 @@ export class Governance {
           ...base, decision: e.code === 'RATE_LIMITED' ? 'throttled' : 'denied', code: e.code, rule: e.rule, tier: tier ?? null,
           tenant: plan?.tenant?.slug ?? null, action: plan?.action ?? null, args: args ?? rawArgs, outcome: e.auditReason ?? e.message, durationMs: performance.now() - started,
         });
+        await caller.log?.('warning', { tool: name, code: e.code, message: e.message }).catch(() => {});
         return denialResult(e.code, e.message, e.extra);
       }
       this.d.log?.(`tool ${name} failed`, e);
@@ -191,6 +194,7 @@ export class Governance {
       return r;
     });
     this.d.keys.recordUse(caller.key.id);
+    await caller.log?.('notice', { tool: tool.name, approvalId: approval.id, status: 'pending_approval', expiresAt: approval.expiresAt, summary: approval.summary }).catch(() => {});
     const waitMs = this.d.policy.values.approvalWaitSeconds * 1000;
     if (caller.progress && waitMs > 0) {
       const decided = await this.waitWithProgress(approval, waitMs, caller);

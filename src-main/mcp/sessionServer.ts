@@ -1,5 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiKey } from '../auth/keys.ts';
 import type { Governance } from '../governance/pipeline.ts';
 import { registerResources } from './resources.ts';
@@ -11,6 +11,8 @@ const INSTRUCTIONS = `Countersign governs this MSP's RMM fleet. Every call is ch
 Risk tiers: 1 read (runs), 2 low-risk change (runs, audited), 3 high risk (returns {status:"pending_approval", approvalId} at once; a technician decides on their desktop; poll get_approval_status — do not repeat the call), 4 never runs.
 Refusals are tool results with isError and a JSON {error:{code,message}}; codes: TIER4_BLOCKED, SCOPE_DENIED, NOT_ALLOWLISTED, EXECUTE_ADMIN_REQUIRED, RATE_LIMITED (has retryAfterSeconds), TENANT_DENIED, NOT_FOUND, INVALID_ARGUMENTS, APPROVAL_DENIED, APPROVAL_EXPIRED.
 Call whoami to see this key's tenants, tiers and budgets. Lists are paginated: follow nextCursor while truncated is true.`;
+
+const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
 export interface SessionInfo {
   key: ApiKey;
@@ -25,6 +27,12 @@ export function createSessionServer(governance: Governance, info: SessionInfo): 
     instructions: INSTRUCTIONS,
   });
   const tools = governance.listTools(info.key);
+  // logging/setLevel per session; the gate's notices travel on the request's own stream, filtered by it.
+  let minLevel: LoggingLevel = 'info';
+  server.server.setRequestHandler(SetLevelRequestSchema, (req) => {
+    minLevel = req.params.level;
+    return {};
+  });
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: governance.listTools(info.key) }));
   server.server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const token = req.params._meta?.progressToken;
@@ -36,6 +44,10 @@ export function createSessionServer(governance: Governance, info: SessionInfo): 
       client: client ? { name: client.name, version: client.version } : undefined,
       signal: extra.signal,
       progress: token === undefined ? undefined : (p) => extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }),
+      log: (level, data) =>
+        LEVELS.indexOf(level) < LEVELS.indexOf(minLevel)
+          ? Promise.resolve()
+          : extra.sendNotification({ method: 'notifications/message', params: { level, logger: 'countersign', data } }),
     });
   });
   registerResources(server, () => governance.context(info.key));
