@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
+const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 export const LOOPBACK_HOSTNAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 /**
@@ -9,6 +11,8 @@ export const LOOPBACK_HOSTNAMES = ['localhost', '127.0.0.1', '[::1]'];
 export function checkHostOrigin(req: IncomingMessage, allowed: ReadonlySet<string>): string | undefined {
   const host = req.headers.host;
   if (!host) return 'missing Host header';
+  // Strict shape first: `evil@localhost`, paths or fragments would otherwise parse as localhost.
+  if (!HOST_SHAPE.test(host)) return 'malformed Host header';
   let hostname: string;
   try {
     hostname = new URL(`http://${host}`).hostname;

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiKey } from '../auth/keys.ts';
 import type { Governance } from '../governance/pipeline.ts';
 import { createSessionServer } from '../mcp/sessionServer.ts';
@@ -99,9 +99,13 @@ export class McpSessions {
   }
 
   async legacyMessage(req: IncomingMessage, res: ServerResponse, key: ApiKey, url: URL): Promise<void> {
-    const s = this.owned(url.searchParams.get('sessionId') ?? undefined, key);
+    const id = url.searchParams.get('sessionId') ?? undefined;
+    const s = this.owned(id, key);
     if (s.kind !== 'sse' || !s.sse) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
-    const body = await readJsonBody(req, this.limits.maxBodyBytes);
+    requireJson(req);
+    const body = jsonRpcBody(await readJsonBody(req, this.limits.maxBodyBytes), false);
+    // The stream may have closed while the body was arriving.
+    if (this.sessions.get(id!) !== s) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
     s.lastActive = Date.now();
     await s.sse.handlePostMessage(req, res, body);
   }
@@ -110,7 +114,8 @@ export class McpSessions {
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (req.method === 'POST') {
-      const body = await readJsonBody(req, this.limits.maxBodyBytes);
+      requireJson(req);
+      const body = jsonRpcBody(await readJsonBody(req, this.limits.maxBodyBytes), true);
       if (sessionId) {
         const s = this.owned(sessionId, key);
         if (s.kind !== 'http' || !s.http) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
@@ -167,4 +172,19 @@ export class McpSessions {
 
 export function sendHttpError(res: ServerResponse, e: HttpError): void {
   sendJson(res, e.status, rpcError(e.rpcCode, e.message), e.headers);
+}
+
+function requireJson(req: IncomingMessage): void {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new HttpError(415, 'Unsupported Media Type: Content-Type must be application/json', -32000);
+}
+
+/** Only JSON-RPC messages reach the SDK (a batch only where the protocol version allows one): everything else is -32600. */
+function jsonRpcBody(body: unknown, batchAllowed: boolean): unknown {
+  const messages = Array.isArray(body) ? body : [body];
+  if (Array.isArray(body) && (!batchAllowed || body.length === 0)) throw new HttpError(400, 'Invalid Request: batches are not accepted here', -32600);
+  for (const m of messages) {
+    if (!JSONRPCMessageSchema.safeParse(m).success) throw new HttpError(400, 'Invalid Request: not a JSON-RPC 2.0 message', -32600);
+  }
+  return body;
 }

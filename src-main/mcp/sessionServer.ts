@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiKey } from '../auth/keys.ts';
 import type { Governance } from '../governance/pipeline.ts';
 import { registerResources } from './resources.ts';
@@ -11,6 +12,8 @@ const INSTRUCTIONS = `Countersign governs this MSP's RMM fleet. Every call is ch
 Risk tiers: 1 read (runs), 2 low-risk change (runs, audited), 3 high risk (returns {status:"pending_approval", approvalId} at once; a technician decides on their desktop; poll get_approval_status — do not repeat the call), 4 never runs.
 Refusals are tool results with isError and a JSON {error:{code,message}}; codes: TIER4_BLOCKED, SCOPE_DENIED, NOT_ALLOWLISTED, EXECUTE_ADMIN_REQUIRED, RATE_LIMITED (has retryAfterSeconds), TENANT_DENIED, NOT_FOUND, INVALID_ARGUMENTS, APPROVAL_DENIED, APPROVAL_EXPIRED.
 Call whoami to see this key's tenants, tiers and budgets. Lists are paginated: follow nextCursor while truncated is true.`;
+
+const LooseCallTool = z.object({ method: z.literal('tools/call'), params: z.unknown() });
 
 const LEVELS: LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -34,7 +37,11 @@ export function createSessionServer(governance: Governance, info: SessionInfo): 
     return {};
   });
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: governance.listTools(info.key) }));
-  server.server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+  // A loose schema here so malformed params get -32602 Invalid params (the SDK's own parse would answer -32603).
+  server.server.setRequestHandler(LooseCallTool, async (raw, extra) => {
+    const parsed = CallToolRequestSchema.safeParse(raw);
+    if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `Invalid params for tools/call: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const req = parsed.data;
     const token = req.params._meta?.progressToken;
     const client = server.server.getClientVersion();
     return governance.call(req.params.name, req.params.arguments, {

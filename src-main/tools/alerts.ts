@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool, ToolDenial, type ToolContext } from './types.ts';
 import { id, slugOf, tenantArg, tenantFilter } from './common.ts';
+import { asList, oneOrMany, tenantAndDevice } from './filters.ts';
 import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
 import { singleTenant } from '../governance/scope.ts';
 
@@ -8,14 +9,6 @@ export const ALERT_SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as
 export const ALERT_STATUSES = ['active', 'acknowledged', 'resolved'] as const;
 type Severity = (typeof ALERT_SEVERITIES)[number];
 type Status = (typeof ALERT_STATUSES)[number];
-
-/** One value or a list of values of an enum: `"critical"` or `["critical","high"]`. */
-export function oneOrMany<const T extends readonly [string, ...string[]]>(values: T, what: string) {
-  const e = z.enum(values);
-  return z.union([e, z.array(e).min(1).max(values.length)]).optional()
-    .describe(`${what}: one of ${values.join(', ')}, or a list of them.`);
-}
-export const asList = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : [...new Set(Array.isArray(v) ? v : [v])]);
 
 /** Caller identity recorded on the alert: the key's name. */
 export const actorOf = (ctx: ToolContext) => `key:${ctx.key.name}`;
@@ -61,11 +54,7 @@ export const getAlerts = defineTool({
   budget: 'read',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   plan(args, ctx) {
-    const selected = ctx.scope.select(args.tenant);
-    const device = args.deviceId ? ctx.scope.require('device', args.deviceId) : undefined;
-    if (device && args.tenant && device.tenant?.id !== selected[0]!.id) {
-      throw new ToolDenial('INVALID_ARGUMENTS', `Device '${args.deviceId}' belongs to tenant '${device.tenant?.slug}', not '${args.tenant}'; drop one of the two filters.`, 'filter_mismatch');
-    }
+    const { selected, device } = tenantAndDevice(ctx, args.tenant, args.deviceId);
     if (args.since && args.until && Date.parse(args.since) >= Date.parse(args.until)) {
       throw new ToolDenial('INVALID_ARGUMENTS', '`since` must be earlier than `until`.', 'invalid_time_range');
     }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineTool, ToolDenial, type ToolContext } from './types.ts';
 import { OS, id, slugOf, tenantArg, tenantFilter } from './common.ts';
 import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
-import { asList, oneOrMany } from './alerts.ts';
+import { asList, oneOrMany, tenantAndDevice } from './filters.ts';
 import { deployPatches } from './patchDeploy.ts';
 
 export const PATCH_SEVERITIES = ['critical', 'important', 'moderate', 'low'] as const;
@@ -52,11 +52,7 @@ export const getPatchStatus = defineTool({
   budget: 'read',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   plan(args, ctx) {
-    const selected = ctx.scope.select(args.tenant);
-    const device = args.deviceId ? ctx.scope.require('device', args.deviceId) : undefined;
-    if (device && args.tenant && device.tenant?.id !== selected[0]!.id) {
-      throw new ToolDenial('INVALID_ARGUMENTS', `Device '${args.deviceId}' belongs to tenant '${device.tenant?.slug}', not '${args.tenant}'; drop one of the two filters.`, 'filter_mismatch');
-    }
+    const { selected, device } = tenantAndDevice(ctx, args.tenant, args.deviceId);
     return { tenant: device?.tenant ?? (args.tenant ? selected[0]! : null), summary: 'patch status', detail: {} };
   },
   execute(args, ctx) {

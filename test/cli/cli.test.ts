@@ -1,6 +1,6 @@
 // The CLI contract other issues rely on, run as real child processes under the Node npm brings.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -109,6 +109,19 @@ describe('countersign CLI', () => {
     const r = cs('tenants', 'list', '--data-dir', d2);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/newer than this Countersign/);
+
+    // A corrupted file is reported at start, never silently recreated.
+    const d3 = join(mkdtempSync(join(tmpdir(), 'cs-bad-')), 'data');
+    expect(cs('init', '--data-dir', d3).status).toBe(0);
+    const file = join(d3, 'countersign.db');
+    const bytes = readFileSync(file);
+    bytes.fill(0x5a, 100, bytes.length);
+    writeFileSync(file, bytes);
+    rmSync(`${file}-wal`, { force: true });
+    const bad = cs('serve', '--data-dir', d3, '--port', '0');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/corrupt|not a database|malformed|unusable/);
+    expect(readFileSync(file).subarray(100, 110).every((b) => b === 0x5a)).toBe(true);
   });
 });
 

@@ -1,5 +1,6 @@
 // Raw HTTP against a running Countersign: node:http so that every header (Host included) is under the test's control.
 import { expect } from 'vitest';
+import { connect } from 'node:net';
 import { request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 
 export interface RawRequestOptions {
@@ -281,4 +282,21 @@ export function expectRpcError(r: RawResponse, status: number, code?: number): {
   expect(String(r.headers['content-type'] ?? ''), 'content-type').toMatch(/^application\/json/);
   expect(r.json, `body ${r.body.slice(0, 300)}`).toMatchObject({ jsonrpc: '2.0', error: { code: code ?? expect.any(Number), message: expect.any(String) }, id: null });
   return r.json.error;
+}
+
+/** Writes `text` verbatim on a TCP connection and returns everything the server sent until it closed (or `ms` passed). */
+export function rawSocket(port: number, text: string, ms = 2_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.write(text));
+    let out = '';
+    const timer = setTimeout(() => s.destroy(), ms);
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => (out += c));
+    s.on('end', () => s.end());
+    s.on('error', reject);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
 }

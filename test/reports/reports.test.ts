@@ -7,6 +7,7 @@ import { generateReport, getReportStatus } from '../../src-main/tools/reports.ts
 import { ReportJobs } from '../../src-main/reports/generator.ts';
 import { csvField } from '../../src-main/reports/csv.ts';
 import { ToolDenial } from '../../src-main/tools/types.ts';
+import { denial } from '../tools/util.ts';
 
 /** A strict RFC 4180 reader: quoted fields, doubled quotes, CRLF records. */
 function parseCsv(text: string): string[][] {
@@ -30,15 +31,6 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-function denial(fn: () => unknown): ToolDenial {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ToolDenial) return e;
-    throw e;
-  }
-  throw new Error('expected a ToolDenial');
-}
 
 const HOSTILE = '<script>alert(1)</script>';
 let h: Harness;

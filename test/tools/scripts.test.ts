@@ -4,6 +4,7 @@ import { createHarness, type Harness } from '../helpers/toolHarness.ts';
 import { getScriptResults, listScripts, runScript, OUTPUT_CAP } from '../../src-main/tools/scripts.ts';
 import { deviceActions } from '../../src-main/tools/devices.ts';
 import { ToolDenial, type ToolContext } from '../../src-main/tools/types.ts';
+import { denial } from './util.ts';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
@@ -20,15 +21,6 @@ beforeAll(() => {
 });
 afterAll(() => h.db.close());
 
-function denial(fn: () => unknown): ToolDenial {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ToolDenial) return e;
-    throw e;
-  }
-  throw new Error('expected a ToolDenial');
-}
 
 const acme = () => h.ctx(['acme-dental']);
 
