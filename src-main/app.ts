@@ -10,6 +10,7 @@ import { ApprovalService } from './governance/approvals.ts';
 import { Governance } from './governance/pipeline.ts';
 import { allTools } from './tools/registry.ts';
 import { ReportJobs } from './reports/generator.ts';
+import { GroupCommit } from './store/groupCommit.ts';
 
 export const DB_FILE = 'countersign.db';
 
@@ -61,7 +62,7 @@ export function openApp(dataDir: string, opts: AppOptions = {}): App {
     const reports = new ReportJobs(db, dataDir);
     let governance: Governance | undefined;
     governance = new Governance({
-      db, keys, policy, approvals, limiter: new RateLimiter(), log,
+      db, keys, policy, approvals, limiter: new RateLimiter(), log, commits: new GroupCommit(db),
       tools: allTools({ approvals, governance: () => governance! }),
       services: { dataDir, startReport: (id) => reports.start(id), bulkDeviceThreshold: () => policy.values.bulkDeviceThreshold },
     });

@@ -38,8 +38,8 @@ export const CreateKeyInput = z.object({
   tenants: z.array(z.string().min(1)).min(1, 'a key needs at least one tenant'),
   role: z.enum(ROLES).default('standard'),
   expiresDays: z.number().int().min(1).max(3650).optional(),
-  readPerMinute: z.number().int().min(1).max(100_000).optional(),
-  writePerMinute: z.number().int().min(1).max(100_000).optional(),
+  readPerMinute: z.number().int().min(1).max(10_000_000).optional(),
+  writePerMinute: z.number().int().min(1).max(10_000_000).optional(),
 });
 export type CreateKeyInput = z.input<typeof CreateKeyInput>;
 

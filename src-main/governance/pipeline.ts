@@ -1,6 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Db } from '../store/db.ts';
-import { auditLogFor, writeTx, type AuditInput } from '../audit/log.ts';
+import { auditLogFor, type AuditInput } from '../audit/log.ts';
 import type { ApiKey, KeyService } from '../auth/keys.ts';
 import { ToolDenial, type DenialCode, type ToolContext, type ToolPlan, type ToolServices, type ToolSpec } from '../tools/types.ts';
 import { createTenantScope } from './scope.ts';
@@ -10,6 +10,7 @@ import type { RateLimiter } from './rateLimiter.ts';
 import type { Approval, ApprovalService } from './approvals.ts';
 import { inputJsonSchema, outputJsonSchema, withActions } from '../mcp/toolSchemas.ts';
 import { asText } from '../tools/common.ts';
+import type { GroupCommit } from '../store/groupCommit.ts';
 
 /** Who is calling, over which session; progress is present when the client sent a progressToken. */
 export interface Caller {
@@ -31,6 +32,8 @@ export interface GovernanceDeps {
   approvals: ApprovalService;
   tools: ToolSpec[];
   services: ToolServices;
+  /** Every write of a call (state change, audit entry, key usage) commits through here, grouped. */
+  commits: GroupCommit;
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -119,24 +122,25 @@ export class Governance {
       this.gate(tool, tier, caller.key, action);
       if (tier === 3) return await this.requestApproval(tool, args, plan, caller, base, started);
       const p = plan;
-      const result = writeTx(this.d.db, () => {
+      const t = tier;
+      const result = await this.d.commits.run(() => {
         const structured = tool.execute(args!, ctx, p);
-        audit.append({ ...base, decision: 'allowed', outcome: 'ok', tier, tenant: p.tenant?.slug ?? null, action: p.action ?? action ?? null, args, durationMs: performance.now() - started });
+        audit.append({ ...base, decision: 'allowed', outcome: 'ok', tier: t, tenant: p.tenant?.slug ?? null, action: p.action ?? action ?? null, args, durationMs: performance.now() - started });
+        this.d.keys.recordUse(caller.key.id);
         return structured;
       });
-      this.d.keys.recordUse(caller.key.id);
       return { content: [{ type: 'text', text: asText(result) }], structuredContent: result as Record<string, unknown> };
     } catch (e) {
       if (e instanceof ToolDenial) {
-        audit.append({
+        await this.d.commits.run(() => audit.append({
           ...base, decision: e.code === 'RATE_LIMITED' ? 'throttled' : 'denied', code: e.code, rule: e.rule, tier: tier ?? null,
           tenant: plan?.tenant?.slug ?? null, action: plan?.action ?? null, args: args ?? rawArgs, outcome: e.auditReason ?? e.message, durationMs: performance.now() - started,
-        });
+        }));
         await caller.log?.('warning', { tool: name, code: e.code, message: e.message }).catch(() => {});
         return denialResult(e.code, e.message, e.extra);
       }
       this.d.log?.(`tool ${name} failed`, e);
-      const row = audit.append({ ...base, decision: 'failed', code: 'EXECUTION_FAILED', tier: tier ?? null, tenant: plan?.tenant?.slug ?? null, args, outcome: (e as Error).message, durationMs: performance.now() - started });
+      const row = await this.d.commits.run(() => audit.append({ ...base, decision: 'failed', code: 'EXECUTION_FAILED', tier: tier ?? null, tenant: plan?.tenant?.slug ?? null, args, outcome: (e as Error).message, durationMs: performance.now() - started }));
       return denialResult('EXECUTION_FAILED', `${name} failed on the server; nothing was changed. The technician can see audit entry ${row.seq}.`);
     }
   }
@@ -184,16 +188,16 @@ export class Governance {
     // An approval is decided per tenant: a call spanning several must name one.
     const tenant = plan.tenant ?? (caller.key.tenants.length === 1 ? caller.key.tenants[0]! : undefined);
     if (!tenant) throw new ToolDenial('INVALID_ARGUMENTS', `${tool.name} needs a technician's approval here, which is given per tenant: pass the tenant argument (one of ${caller.key.tenants.map((t) => t.slug).join(', ')}).`, 'single_tenant');
-    const { approval, created } = writeTx(this.d.db, () => {
+    const { approval, created } = await this.d.commits.run(() => {
       const r = this.d.approvals.request({
         key: caller.key, tenant, tool: tool.name, action: plan.action, args, summary: plan.summary, detail: plan.detail,
         client: caller.client, sessionId: caller.sessionId, ttlMinutes: this.d.policy.values.approvalTtlMinutes,
       });
       auditLogFor(this.d.db).append({ ...base, decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,
         outcome: r.created ? 'approval requested' : 'identical request already pending', durationMs: performance.now() - started });
+      this.d.keys.recordUse(caller.key.id);
       return r;
     });
-    this.d.keys.recordUse(caller.key.id);
     await caller.log?.('notice', { tool: tool.name, approvalId: approval.id, status: 'pending_approval', expiresAt: approval.expiresAt, summary: approval.summary }).catch(() => {});
     const waitMs = this.d.policy.values.approvalWaitSeconds * 1000;
     if (caller.progress && waitMs > 0) {

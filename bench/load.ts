@@ -1,0 +1,128 @@
+// A raw MCP load generator (no SDK client: its own CPU would compress the ratios we measure on a 2-core box).
+// Each worker holds one session and keeps one tools/call in flight; latency is per call, end to end.
+import http from 'node:http';
+
+export interface LoadSpec {
+  url: string;
+  key?: string;
+  transport: 'http' | 'sse';
+  concurrency: number;
+  durationMs: number;
+  tool: string;
+  args: Record<string, unknown>;
+}
+
+export interface LoadResult {
+  calls: number;
+  errors: number;
+  callsPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function post(url: URL, headers: Record<string, string>, body: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function del(url: URL, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve) => {
+    http.request(url, { method: 'DELETE', agent, headers }, (res) => res.resume().on('end', () => resolve())).on('error', () => resolve()).end();
+  });
+}
+
+const INIT = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+
+/** One Streamable HTTP session: initialize, initialized, then calls answered SSE-framed on each POST. */
+async function httpWorker(spec: LoadSpec, until: number, lat: number[]): Promise<number> {
+  const url = new URL('/api/v1/mcp', spec.url);
+  const base: Record<string, string> = { Accept: 'application/json, text/event-stream', ...(spec.key ? { 'X-API-Key': spec.key } : {}) };
+  const init = await post(url, base, INIT(0));
+  const sid = init.headers['mcp-session-id'] as string;
+  if (init.status !== 200 || !sid) throw new Error(`initialize failed: ${init.status} ${init.text.slice(0, 200)}`);
+  const headers = { ...base, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
+  await post(url, headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+  let errors = 0;
+  for (let id = 1; performance.now() < until; id++) {
+    const t0 = performance.now();
+    const r = await post(url, headers, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: spec.tool, arguments: spec.args } }));
+    lat.push(performance.now() - t0);
+    if (r.status !== 200 || !r.text.includes('"result"') || r.text.includes('"isError":true')) errors++;
+  }
+  await del(url, headers);
+  return errors;
+}
+
+/** One legacy SSE session: the GET stream carries every response; POSTs are answered 202. */
+async function sseWorker(spec: LoadSpec, until: number, lat: number[]): Promise<number> {
+  const headers: Record<string, string> = spec.key ? { 'X-API-Key': spec.key } : {};
+  const waiting = new Map<number, (ok: boolean) => void>();
+  let endpoint: string | undefined;
+  let onEndpoint: () => void = () => {};
+  const stream = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    http.get(new URL('/api/v1/mcp/sse', spec.url), { agent: false, headers: { Accept: 'text/event-stream', ...headers } }, resolve).on('error', reject);
+  });
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const frame = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const event = /^event: (.*)$/m.exec(frame)?.[1] ?? 'message';
+      const data = /^data: (.*)$/m.exec(frame)?.[1];
+      if (data === undefined) continue;
+      if (event === 'endpoint') {
+        endpoint = data;
+        onEndpoint();
+      } else {
+        const msg = JSON.parse(data) as { id?: number; result?: { isError?: boolean } };
+        if (typeof msg.id === 'number') waiting.get(msg.id)?.(!!msg.result && !msg.result.isError);
+      }
+    }
+  });
+  if (!endpoint) await new Promise<void>((r) => (onEndpoint = r));
+  const msgUrl = new URL(endpoint!, spec.url);
+  const rpc = (id: number, body: string) => new Promise<boolean>((resolve, reject) => {
+    waiting.set(id, (ok) => { waiting.delete(id); resolve(ok); });
+    post(msgUrl, headers, body).then((r) => r.status !== 202 && reject(new Error(`POST ${r.status}`)), reject);
+  });
+  await rpc(0, INIT(0));
+  await post(msgUrl, headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+  let errors = 0;
+  for (let id = 1; performance.now() < until; id++) {
+    const t0 = performance.now();
+    const ok = await rpc(id, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: spec.tool, arguments: spec.args } }));
+    lat.push(performance.now() - t0);
+    if (!ok) errors++;
+  }
+  stream.destroy();
+  return errors;
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const lat: number[] = [];
+  const worker = spec.transport === 'http' ? httpWorker : sseWorker;
+  // Warm-up: sessions, JIT, SQLite page cache; not measured.
+  await Promise.all(Array.from({ length: spec.concurrency }, () => worker(spec, performance.now() + 300, [])));
+  const start = performance.now();
+  const until = start + spec.durationMs;
+  const errors = (await Promise.all(Array.from({ length: spec.concurrency }, () => worker(spec, until, lat)))).reduce((a, b) => a + b, 0);
+  const elapsed = (performance.now() - start) / 1000;
+  lat.sort((a, b) => a - b);
+  return { calls: lat.length, errors, callsPerSecond: lat.length / elapsed, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99) };
+}

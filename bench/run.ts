@@ -1,0 +1,169 @@
+// npm run bench: governance overhead against a bare SDK server, then scale figures. Prints tables and writes
+// docs/benchmarks.md. A benchmark, not a test: it asserts nothing, it measures. Quick mode: BENCH_QUICK=1.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { initDataDir, openApp } from '../src-main/app.ts';
+import { seedDemoFleet } from '../src-main/demo/seed.ts';
+import { auditLogFor, writeTx } from '../src-main/audit/log.ts';
+import { listTenants } from '../src-main/auth/keys.ts';
+import { runLoad, type LoadResult } from './load.ts';
+import { growFleet } from './fleet.ts';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const DURATION = QUICK ? 1500 : 5000;
+const NODE_FLAGS = ['--disable-warning=ExperimentalWarning', '--max-semi-space-size=8'];
+const ROOT = join(import.meta.dirname, '..');
+const out: string[] = [];
+const say = (line = '') => {
+  console.log(line);
+  out.push(line);
+};
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; ms: number }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      const m = /listening (http:\/\/\S+)/.exec(buf);
+      if (m) resolve({ child, url: m[1]!, ms: performance.now() - t0 });
+    });
+    child.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}`)));
+  });
+}
+const stop = (c: ChildProcess) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); });
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+
+function dataDir(extraDevices = 0): { dir: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-bench-'));
+  const { db } = initDataDir(dir);
+  seedDemoFleet(db);
+  if (extraDevices) growFleet(db, extraDevices);
+  db.close();
+  const app = openApp(dir, { log: () => {} });
+  const { secret } = app.keys.create({ name: 'bench', scopes: ['ai:read', 'ai:write'], tenants: listTenants(app.db).map((t) => t.slug), readPerMinute: 10_000_000, writePerMinute: 10_000_000 });
+  app.close();
+  return { dir, key: secret };
+}
+
+async function overhead() {
+  say('## Governance overhead: tools/call on loopback, bare SDK server vs Countersign (tier 1 + audit entry per call)');
+  say();
+  say(`Fixed duration ${DURATION / 1000} s per cell after a 0.3 s warm-up; one session per worker, one call in flight each. Bare: \`echo\`; Countersign: \`whoami\` through the full pipeline.`);
+  say();
+  say('| transport | concurrency | bare calls/s | bare p50 ms | bare p99 ms | countersign calls/s | cs p50 ms | cs p99 ms | throughput ratio | p99 ratio |');
+  say('|---|---|---|---|---|---|---|---|---|---|');
+  const { dir, key } = dataDir();
+  const bare = await start([join(ROOT, 'bench/bareServer.ts')]);
+  const cs = await start([join(ROOT, 'src-main/cli/main.ts'), 'serve', '--data-dir', dir, '--port', '0'], { COUNTERSIGN_HTTP_RPS: '100000' });
+  const idleRss = rssMb(cs.child.pid!);
+  let loadedRss = 0;
+  try {
+  for (const transport of ['http', 'sse'] as const) {
+    for (const concurrency of [1, 8, 32]) {
+      const a: LoadResult = await runLoad({ url: bare.url, transport, concurrency, durationMs: DURATION, tool: 'echo', args: { text: 'hi' } });
+      const b: LoadResult = await runLoad({ url: cs.url, key, transport, concurrency, durationMs: DURATION, tool: 'whoami', args: {} });
+      loadedRss = Math.max(loadedRss, rssMb(cs.child.pid!));
+      say(`| ${transport === 'http' ? 'Streamable HTTP' : 'legacy SSE'} | ${concurrency} | ${f(a.callsPerSecond, 0)} | ${f(a.p50, 2)} | ${f(a.p99, 2)} | ${f(b.callsPerSecond, 0)} | ${f(b.p50, 2)} | ${f(b.p99, 2)} | ${f(b.callsPerSecond / a.callsPerSecond, 2)} | ${f(b.p99 / a.p99, 2)} |${a.errors + b.errors ? ` errors ${a.errors}/${b.errors}` : ''}`);
+    }
+  }
+  } finally {
+    await stop(bare.child);
+    await stop(cs.child);
+  }
+  say();
+  say(`Countersign resident memory: ${f(idleRss, 0)} MB idle after start, ${f(loadedRss, 0)} MB peak under the load above.`);
+  say();
+}
+
+async function scale() {
+  say('## Scale');
+  say();
+  say('| fleet devices | cold start to `listening` ms | list_devices p50 ms | list_devices p95 ms (server time, filters status+os+search, limit 25) |');
+  say('|---|---|---|---|');
+  for (const n of QUICK ? [1_000, 10_000] : [1_000, 10_000, 100_000]) {
+    const { dir } = dataDir(n);
+    const cold = await start([join(ROOT, 'src-main/cli/main.ts'), 'serve', '--data-dir', dir, '--port', '0']);
+    await stop(cold.child);
+    const app = openApp(dir, { log: () => {} });
+    const key = app.keys.create({ name: 'scale', scopes: ['ai:read'], tenants: listTenants(app.db).map((t) => t.slug), readPerMinute: 10_000_000 }).key;
+    const lat: number[] = [];
+    for (let i = 0; i < (QUICK ? 100 : 400); i++) {
+      const t0 = performance.now();
+      const r = await app.governance.call('list_devices', { status: 'online', os: i % 2 ? 'linux' : 'windows', search: `SYN-0${i % 10}`, limit: 25 }, { key });
+      lat.push(performance.now() - t0);
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+    }
+    lat.sort((a, b) => a - b);
+    say(`| ${n + 36} | ${f(cold.ms, 0)} | ${f(lat[Math.floor(lat.length / 2)]!, 2)} | ${f(lat[Math.floor(lat.length * 0.95)]!, 2)} |`);
+    app.close();
+  }
+  say();
+}
+
+function auditFigures() {
+  say('## Audit log');
+  say();
+  const { dir } = dataDir();
+  const app = openApp(dir, { log: () => {} });
+  const log = auditLogFor(app.db);
+  const single = QUICK ? 2_000 : 5_000;
+  let t0 = performance.now();
+  for (let i = 0; i < single; i++) log.append({ event: 'tool_call', decision: 'allowed', tool: 'bench', args: { i } });
+  const perTx = single / ((performance.now() - t0) / 1000);
+  say(`- Append, one durable transaction per entry (synchronous=FULL, WAL): ${f(perTx, 0)} entries/s.`);
+  const sizes = QUICK ? [10_000, 100_000] : [10_000, 1_000_000];
+  let have = log.count();
+  for (const target of sizes) {
+    t0 = performance.now();
+    writeTx(app.db, () => { for (; have < target; have++) log.append({ event: 'tool_call', decision: 'allowed', tool: 'bench', keyId: 'k', tier: 1, args: { i: have } }); });
+    const batchRate = (target - (have - (target - have))) / ((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    const v = log.verify();
+    say(`- \`audit verify\` over ${v.count.toLocaleString('en')} entries: ${f(performance.now() - t0, 0)} ms (${v.ok ? 'intact' : 'BROKEN'}); appends inside one transaction ran at ${f(batchRate, 0)} entries/s.`);
+  }
+  app.close();
+  say();
+}
+
+function approvalLatency() {
+  const { dir } = dataDir();
+  const app = openApp(dir, { log: () => {} });
+  const key = app.keys.create({ name: 'appr', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], writePerMinute: 10_000_000 }).key;
+  const devices = app.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental'`).all() as { id: string }[];
+  const lat: number[] = [];
+  return (async () => {
+    for (let i = 0; i < (QUICK ? 30 : 100); i++) {
+      const r = await app.governance.call('device_actions', { action: 'reboot', deviceIds: [devices[i % devices.length]!.id], reason: `bench ${i}` }, { key });
+      const id = (r.structuredContent as { approvalId: string }).approvalId;
+      const t0 = performance.now();
+      app.approvals.approve(id, 'bench');
+      lat.push(performance.now() - t0);
+    }
+    lat.sort((a, b) => a - b);
+    say(`## Approval decided → execution started`);
+    say();
+    say(`Approve call to commands queued (decision, execution and both audit entries in one transaction): p50 ${f(lat[Math.floor(lat.length / 2)]!, 2)} ms, p95 ${f(lat[Math.floor(lat.length * 0.95)]!, 2)} ms (excluding the device).`);
+    say();
+    app.close();
+  })();
+}
+
+say(`# Countersign benchmarks`);
+say();
+say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`);
+say(`Command: \`npm run bench\`${QUICK ? ' (BENCH_QUICK=1)' : ''}. Servers run as child processes with \`${NODE_FLAGS.slice(1).join(' ')}\`; the load generator is the parent process, on the same 2 cores.`);
+say();
+await overhead();
+await scale();
+auditFigures();
+await approvalLatency();
+if (!QUICK) {
+  mkdirSync(join(ROOT, 'docs'), { recursive: true });
+  writeFileSync(join(ROOT, 'docs/benchmarks.md'), `${out.join('\n')}\n`);
+  console.log('\nwrote docs/benchmarks.md');
+}

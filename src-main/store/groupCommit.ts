@@ -1,0 +1,65 @@
+import type { Db } from './db.ts';
+import { writeTx } from '../audit/log.ts';
+
+interface Item {
+  fn: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit: writes queued in the same turn of the event loop share one durable transaction, each in its own
+ * savepoint (one failing item rolls back alone). Every caller is answered only after the commit that holds its
+ * write — so a client never sees success for a change, or an audit entry, that a crash could still lose.
+ */
+export class GroupCommit {
+  private queue: Item[] = [];
+  private scheduled = false;
+  private readonly db: Db;
+  batches = 0;
+  items = 0;
+
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  run<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
+    try {
+      outcomes = writeTx(this.db, () =>
+        batch.map((item) => {
+          try {
+            return { ok: true as const, value: this.db.transaction(item.fn)() };
+          } catch (error) {
+            return { ok: false as const, error };
+          }
+        }),
+      );
+    } catch (error) {
+      // The commit itself failed (disk full, read-only, I/O error): nothing in the batch happened.
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    this.batches++;
+    this.items += batch.length;
+    batch.forEach((item, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    });
+  }
+}
