@@ -176,11 +176,12 @@ export function auditLogFor(db: Db): AuditLog {
 }
 
 /**
- * Runs fn in an IMMEDIATE write transaction (nested calls become savepoints). IMMEDIATE takes the write lock
+ * Runs fn in an IMMEDIATE write transaction (nested calls join the enclosing one). IMMEDIATE takes the write lock
  * up front so the audit head we read cannot be overtaken by another process (the CLI) before we write.
  */
 export function writeTx<T>(db: Db, fn: () => T): T {
-  if (db.inTransaction) return db.transaction(fn)();
+  // Inside a transaction an exception already rolls back to the enclosing savepoint or transaction.
+  if (db.inTransaction) return fn();
   const log = auditLogs.get(db);
   try {
     const result = db.transaction(fn).immediate();

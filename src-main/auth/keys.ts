@@ -120,9 +120,16 @@ export class KeyService {
     this.db.prepare('UPDATE api_keys SET last_used_at = ?, call_count = call_count + 1 WHERE id = ?').run(new Date().toISOString(), id);
   }
 
+  // A key's tenants never change after creation, so they are read once per key, not once per request.
+  private tenantsOf = new Map<string, Tenant[]>();
+
   private toKey(row: KeyRow): ApiKey {
-    const tenants = this.db.prepare(`SELECT t.id, t.slug, t.name FROM api_key_tenants k JOIN tenants t ON t.id = k.tenant_id
-      WHERE k.key_id = ? ORDER BY t.slug`).all(row.id) as Tenant[];
+    let tenants = this.tenantsOf.get(row.id);
+    if (!tenants) {
+      tenants = this.db.prepare(`SELECT t.id, t.slug, t.name FROM api_key_tenants k JOIN tenants t ON t.id = k.tenant_id
+        WHERE k.key_id = ? ORDER BY t.slug`).all(row.id) as Tenant[];
+      if (tenants.length > 0) this.tenantsOf.set(row.id, tenants);
+    }
     return {
       id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes_json) as Scope[], role: row.role, tenants,
       readPerMinute: row.read_per_minute, writePerMinute: row.write_per_minute, createdAt: row.created_at,

@@ -238,7 +238,8 @@ export class Governance {
     const ctx = this.context(key, a.id);
     try {
       const plan = tool.plan(args, ctx);
-      const result = tool.execute(args, ctx, plan) as Record<string, unknown>;
+      // A savepoint: a tool that fails half-way leaves nothing behind; the decision and its audit entry still commit.
+      const result = this.d.db.transaction(() => tool.execute(args, ctx, plan))() as Record<string, unknown>;
       const queued = Array.isArray(result.commands) && result.commands.length > 0;
       return { status: queued ? 'running' : 'completed', result };
     } catch (e) {

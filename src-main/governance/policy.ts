@@ -41,6 +41,16 @@ const ENV: { [K in PolicyName]: [string, (v: string) => Policy[K]] } = {
   httpRequestsPerSecond: ['COUNTERSIGN_HTTP_RPS', Number],
 };
 
+export interface TierOverride {
+  id: string;
+  tool: string;
+  action: string | null;
+  tenantId: string | null;
+  tenant: string | null;
+  tier: Tier;
+  createdAt: string;
+}
+
 export interface EffectivePolicy {
   values: Policy;
   /** Settings fixed by an environment variable: shown read-only in the console, named here. */
@@ -106,24 +116,52 @@ export class PolicyService {
     return this.get();
   }
 
+  private overrides: TierOverride[] | undefined;
+
+  /** All overrides, cached: they are read twice per call and change only through this service. */
+  listOverrides(): TierOverride[] {
+    this.overrides ??= (this.db.prepare(`SELECT o.id, o.tool, o.action, o.tenant_id AS tenantId, t.slug AS tenant, o.tier, o.created_at AS createdAt
+      FROM tier_overrides o LEFT JOIN tenants t ON t.id = o.tenant_id ORDER BY o.tool, o.action, t.slug`).all() as TierOverride[]);
+    return this.overrides;
+  }
+
   /** Tier overrides raise only: the highest matching override for (tool, action, tenant), wildcards as NULL. */
   overrideTier(tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined {
-    const row = this.db.prepare(`SELECT max(tier) AS tier FROM tier_overrides WHERE tool = ?
-      AND (action IS NULL OR action = ?) AND (tenant_id IS NULL OR tenant_id = ?)`).get(tool, action ?? null, tenantId ?? null) as { tier: Tier | null };
-    return row.tier ?? undefined;
+    let top: Tier | undefined;
+    for (const o of this.listOverrides()) {
+      if (o.tool === tool && (o.action === null || o.action === action) && (o.tenantId === null || o.tenantId === tenantId)) top = Math.max(top ?? 1, o.tier) as Tier;
+    }
+    return top;
   }
 
   /** Highest override for a tool under any action/tenant: used to decide what tools/list may hide or widen. */
   maxOverrideTier(tool: string): Tier | undefined {
-    const row = this.db.prepare('SELECT max(tier) AS tier FROM tier_overrides WHERE tool = ?').get(tool) as { tier: Tier | null };
-    return row.tier ?? undefined;
+    let top: Tier | undefined;
+    for (const o of this.listOverrides()) if (o.tool === tool) top = Math.max(top ?? 1, o.tier) as Tier;
+    return top;
+  }
+
+  removeOverride(id: string, actor: string): boolean {
+    const removed = writeTx(this.db, () => {
+      const o = this.listOverrides().find((x) => x.id === id);
+      if (!o) return false;
+      this.db.prepare('DELETE FROM tier_overrides WHERE id = ?').run(id);
+      auditLogFor(this.db).append({ event: 'policy', decision: 'info', outcome: 'tier_override_removed', rule: actor, tool: o.tool, action: o.action, tier: o.tier, detail: o });
+      return true;
+    });
+    this.overrides = undefined;
+    return removed;
   }
 
   setOverride(o: { tool: string; action?: string; tenantId?: string; tier: Tier }, actor: string): void {
     writeTx(this.db, () => {
-      this.db.prepare(`INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) VALUES (lower(hex(randomblob(16))), ?, ?, ?, ?, ?)
-        ON CONFLICT(tool, action, tenant_id) DO UPDATE SET tier = excluded.tier`).run(o.tool, o.action ?? null, o.tenantId ?? null, o.tier, new Date().toISOString());
+      // UNIQUE treats NULLs as distinct, so the wildcard rows are matched with IS, not by ON CONFLICT.
+      const existing = this.db.prepare('SELECT id FROM tier_overrides WHERE tool = ? AND action IS ? AND tenant_id IS ?').get(o.tool, o.action ?? null, o.tenantId ?? null) as { id: string } | undefined;
+      if (existing) this.db.prepare('UPDATE tier_overrides SET tier = ? WHERE id = ?').run(o.tier, existing.id);
+      else this.db.prepare(`INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) VALUES (lower(hex(randomblob(16))), ?, ?, ?, ?, ?)`)
+        .run(o.tool, o.action ?? null, o.tenantId ?? null, o.tier, new Date().toISOString());
       auditLogFor(this.db).append({ event: 'policy', decision: 'info', outcome: 'tier_override_set', rule: actor, tool: o.tool, action: o.action ?? null, tier: o.tier, detail: o });
     });
+    this.overrides = undefined;
   }
 }
