@@ -4,8 +4,10 @@ import type { App } from '../app.ts';
 import { APPROVAL_STATUSES, ApprovalError } from '../governance/approvals.ts';
 import { auditLogFor } from '../audit/log.ts';
 import { ConsoleAuth } from './consoleAuth.ts';
-import { HttpError, readJsonBody, remoteOf, sendJson } from './util.ts';
+import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
+import { createConsoleService, type ConsoleService } from '../console/service.ts';
+import { ConsoleError, isConsoleMethod, type ConsoleEvent } from '../console/contract.ts';
 
 export const CONSOLE_PREFIX = '/console/api';
 const MAX_BODY = 64 * 1024;
@@ -18,6 +20,23 @@ const ApprovalQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const ID = /^[0-9a-f-]{36}$/;
+const MAX_STREAMS = 16;
+const MAX_STREAM_BUFFER = 1 << 20;
+
+export interface ConsoleApiOptions {
+  /** Shared with another transport (the Electron shell); by default the console API makes its own. */
+  service?: ConsoleService;
+  /** The MCP base URL once the server listens, for the key page's connection snippets. */
+  mcpBaseUrl?: () => string | null;
+  /** Interval of SSE keep-alive comments, which also re-check the session. */
+  keepAliveMs?: number;
+}
+
+interface Stream {
+  res: ServerResponse;
+  tokenHash: string;
+  end(reason: string): void;
+}
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
@@ -31,9 +50,19 @@ export class ConsoleApi {
   private readonly loginLimiter = new RateLimiter();
 
   private readonly app: App;
-  constructor(app: App) {
+  readonly service: ConsoleService;
+  private readonly keepAliveMs: number;
+  private readonly streams = new Set<Stream>();
+  constructor(app: App, opts: ConsoleApiOptions = {}) {
     this.app = app;
     this.auth = new ConsoleAuth(app.db);
+    this.service = opts.service ?? createConsoleService(app, { mode: 'web', mcpBaseUrl: opts.mcpBaseUrl });
+    this.keepAliveMs = opts.keepAliveMs ?? 15_000;
+  }
+
+  /** Ends every event stream (server shutdown). */
+  closeStreams(): void {
+    for (const s of [...this.streams]) s.end('server closing');
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -50,9 +79,13 @@ export class ConsoleApi {
     if (!session) throw new HttpError(401, 'Not logged in to the console', -32001);
     if (path === '/logout' && req.method === 'POST') {
       this.auth.logout(session.tokenHash);
+      for (const s of [...this.streams]) if (s.tokenHash === session.tokenHash) s.end('logged out');
       return sendJson(res, 200, { ok: true }, { 'Set-Cookie': this.auth.clearCookie() });
     }
     if (path === '/session' && req.method === 'GET') return sendJson(res, 200, { authenticated: true, expiresAt: session.expiresAt });
+    if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash);
+    const rpc = /^\/rpc\/([A-Za-z]+)$/.exec(path);
+    if (rpc && req.method === 'POST') return this.rpc(req, res, rpc[1]!, session.expiresAt);
     if (path === '/approvals' && req.method === 'GET') {
       const q = parse(ApprovalQuery, Object.fromEntries(url.searchParams));
       this.app.approvals.expireDue();
@@ -84,6 +117,65 @@ export class ConsoleApi {
       }
     }
     throw new HttpError(404, 'Not found');
+  }
+
+  /** POST /console/api/rpc/<method> {input}: one contract method; errors carry the ConsoleError code in data. */
+  private async rpc(req: IncomingMessage, res: ServerResponse, method: string, expiresAt: string): Promise<void> {
+    if (!isConsoleMethod(method)) throw new HttpError(404, `No console method '${method}'`);
+    const input = await readJsonBody(req, MAX_BODY).catch((e) => {
+      if (e instanceof HttpError && e.message.includes('empty body')) return undefined;
+      throw e;
+    });
+    try {
+      const call = this.service[method] as (i: unknown) => Promise<unknown>;
+      let result = await call(input);
+      if (method === 'session') result = { ...(result as object), mode: 'web', expiresAt };
+      sendJson(res, 200, { result });
+    } catch (e) {
+      if (!(e instanceof ConsoleError)) throw e;
+      sendJson(res, e.status, rpcError(e.status === 400 ? -32602 : -32000, e.message, { code: e.code }));
+    }
+  }
+
+  /** GET /console/api/events: server push (SSE) of ConsoleEvents while the session lasts; keep-alive comments re-check it. */
+  private events(req: IncomingMessage, res: ServerResponse, tokenHash: string): void {
+    if (this.streams.size >= MAX_STREAMS) throw new HttpError(429, 'Too many open console event streams', -32000, { 'Retry-After': '5' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive',
+      'X-Content-Type-Options': 'nosniff', 'X-Accel-Buffering': 'no',
+    });
+    res.write('retry: 2000\n: connected\n\n');
+    let ended = false;
+    const send = (chunk: string) => {
+      if (ended) return;
+      if (res.writableLength > MAX_STREAM_BUFFER) return stream.end('client too slow');
+      res.write(chunk);
+    };
+    const stream: Stream = {
+      res, tokenHash,
+      end: (reason: string) => {
+        if (ended) return;
+        ended = true;
+        // A slow client gets no last word: its buffer is already full.
+        if (res.writableLength <= MAX_STREAM_BUFFER) res.write(`event: session-ended\ndata: ${JSON.stringify({ reason })}\n\n`);
+        cleanup();
+        res.end();
+      },
+    };
+    const unsubscribe = this.service.subscribe((e: ConsoleEvent) => send(`data: ${JSON.stringify(e)}\n\n`));
+    const timer = setInterval(() => {
+      if (!this.auth.session(req)) return stream.end('session expired');
+      send(': keep-alive\n\n');
+    }, this.keepAliveMs);
+    timer.unref();
+    const cleanup = () => {
+      ended = true;
+      clearInterval(timer);
+      unsubscribe();
+      this.streams.delete(stream);
+    };
+    this.streams.add(stream);
+    res.on('close', cleanup);
   }
 
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -6,8 +6,10 @@ import { auditLogFor, type AuditInput } from '../audit/log.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
 import { checkHostOrigin, LOOPBACK_HOSTNAMES } from './guards.ts';
 import { DEFAULT_SESSION_LIMITS, McpSessions, MCP_PATH, MESSAGE_PATH, SSE_PATH, sendHttpError, type SessionLimits } from './mcpRoutes.ts';
-import { CONSOLE_PREFIX, ConsoleApi } from './consoleApi.ts';
+import { CONSOLE_PREFIX, ConsoleApi, type ConsoleApiOptions } from './consoleApi.ts';
+import { StaticRenderer } from './staticRenderer.ts';
 import { HttpError, remoteOf, rpcError, sendJson } from './util.ts';
+import type { ExtraRegistrations } from '../mcp/sessionServer.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -15,6 +17,12 @@ export interface ServeOptions {
   /** Extra hostnames accepted in Host/Origin besides localhost, 127.0.0.1 and [::1]. */
   allowedHosts?: string[];
   limits?: Partial<SessionLimits>;
+  /** Test builds only (e.g. the conformance suite's fixtures); the CLI never sets it. */
+  extraRegistrations?: ExtraRegistrations;
+  /** The built console served at / (default: out/renderer of this checkout). */
+  rendererDir?: string;
+  /** Web console options: a shared ConsoleService, the SSE keep-alive interval. */
+  console?: Omit<ConsoleApiOptions, 'mcpBaseUrl'>;
 }
 
 export interface RunningServer {
@@ -28,8 +36,10 @@ const AUTH_FAILURES_PER_MINUTE = 60;
 
 export async function startServer(app: App, opts: ServeOptions = {}): Promise<RunningServer> {
   const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
-  const sessions = new McpSessions(app.governance, { ...DEFAULT_SESSION_LIMITS, ...opts.limits });
-  const consoleApi = new ConsoleApi(app);
+  const sessions = new McpSessions(app.governance, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, opts.extraRegistrations);
+  let baseUrl: string | null = null;
+  const consoleApi = new ConsoleApi(app, { ...opts.console, mcpBaseUrl: () => baseUrl });
+  const renderer = new StaticRenderer(opts.rendererDir);
   const failures = new RateLimiter();
   const flood = new RateLimiter();
   const auditGate = new RateLimiter();
@@ -86,6 +96,8 @@ export async function startServer(app: App, opts: ServeOptions = {}): Promise<Ru
     }
     // Streamable HTTP on its own path, and on the seed URL for clients configured with /sse and the http transport.
     if (path === MCP_PATH || path === SSE_PATH) return sessions.streamable(req, res, authenticate(req));
+    // The web console's own files (web mode): /, /assets/…
+    if (!path.startsWith('/api/') && renderer.serve(req, res, path)) return;
     throw new HttpError(404, 'Not found');
   };
 
@@ -104,12 +116,15 @@ export async function startServer(app: App, opts: ServeOptions = {}): Promise<Ru
   });
   const port = (server.address() as AddressInfo).port;
   const host = opts.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  baseUrl = url;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     sessions,
     async close() {
       await sessions.closeAll();
+      consoleApi.closeStreams();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },

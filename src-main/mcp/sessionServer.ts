@@ -23,8 +23,11 @@ export interface SessionInfo {
   remote?: string;
 }
 
+/** Test-only: registers extra tools, resources or prompts on each session server before it connects. The product never sets it. */
+export type ExtraRegistrations = (server: McpServer) => void;
+
 /** One McpServer per session, bound to the key that opened it; tools go through the governance pipeline. */
-export function createSessionServer(governance: Governance, info: SessionInfo): McpServer {
+export function createSessionServer(governance: Governance, info: SessionInfo, extraRegistrations?: ExtraRegistrations): McpServer {
   const server = new McpServer(SERVER_INFO, {
     capabilities: { tools: { listChanged: false }, resources: { listChanged: false }, prompts: { listChanged: false }, logging: {} },
     instructions: INSTRUCTIONS,
@@ -59,5 +62,6 @@ export function createSessionServer(governance: Governance, info: SessionInfo): 
   });
   registerResources(server, () => governance.context(info.key));
   registerPrompts(server, new Set(tools.map((t) => t.name)));
+  extraRegistrations?.(server);
   return server;
 }

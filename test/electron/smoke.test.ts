@@ -25,11 +25,11 @@ describe(reason ? `Electron smoke test — SKIPPED: ${reason}` : 'Electron smoke
     try {
       const win = await app.firstWindow();
       expect(win.url()).toMatch(/^app:\/\/console\//);
-      const bridge = await win.evaluate(() => Object.keys((window as unknown as { countersign: object }).countersign).sort());
+      const bridge = await win.evaluate(() => Object.keys((globalThis as unknown as { countersign: object }).countersign).sort());
       expect(bridge).toContain('listApprovals');
       expect(bridge).toContain('onEvent');
-      expect(await win.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined');
-      const prefs = await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.webContents.getLastWebPreferences());
+      expect(await win.evaluate(() => typeof (globalThis as unknown as { require?: unknown }).require)).toBe('undefined');
+      const prefs = await app.evaluate(({ BrowserWindow }) => (BrowserWindow.getAllWindows()[0]!.webContents as unknown as { getLastWebPreferences(): unknown }).getLastWebPreferences());
       expect(prefs).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false });
     } finally {
       await app.close();

@@ -1,0 +1,105 @@
+// The approval card's facts: the tool's plan detail normalised into the contract's ApprovalView, with each target
+// device's current state and the tenant's maintenance windows read from the store.
+import type { Db } from '../store/db.ts';
+import type { Approval } from '../governance/approvals.ts';
+import { describeWindow, windowFromRow, windowState, type Occurrence } from '../tools/maintenanceWindow.ts';
+import type { ApprovalT } from './contract.ts';
+
+type View = ApprovalT['view'];
+type Rec = Record<string, unknown>;
+
+const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
+
+interface DeviceRow { id: string; hostname: string; os: string; os_version: string; status: string; isolated: number; last_seen_at: string }
+interface WindowRow { id: string; name: string; days: string; start_minute: number; duration_minutes: number }
+
+const occurrence = (o: Occurrence | null) => (o ? { name: o.window.name, schedule: describeWindow(o.window), start: o.start.toISOString(), end: o.end.toISOString() } : null);
+
+function storedOccurrence(v: unknown) {
+  const o = rec(v);
+  const name = str(o.name);
+  const start = str(o.start);
+  const end = str(o.end);
+  return name && start && end ? { name, schedule: str(o.schedule) ?? '', start, end } : null;
+}
+
+export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => ApprovalT {
+  const deviceStmt = db.prepare('SELECT id, hostname, os, os_version, status, isolated, last_seen_at FROM devices WHERE id = ? AND tenant_id = ?');
+  const windowsStmt = db.prepare('SELECT id, name, days, start_minute, duration_minutes FROM maintenance_windows WHERE tenant_id = ? ORDER BY name, id');
+
+  function windowOf(a: Approval, d: Rec, now: Date): View['window'] {
+    const windows = (windowsStmt.all(a.tenantId) as WindowRow[]).map(windowFromRow);
+    const schedules = windows.map((w) => ({ name: w.name, schedule: describeWindow(w) }));
+    const fit = str(d.windowFit);
+    if (a.tool === 'deploy_patches' && (fit === 'inside' || fit === 'scheduled_for_next_window' || fit === 'override')) {
+      return { fit, decidedBy: 'tool', notBefore: str(d.notBefore), current: storedOccurrence(d.currentWindow), next: storedOccurrence(d.nextWindow), windows: schedules };
+    }
+    const { inside, next } = windowState(windows, now);
+    return {
+      fit: windows.length === 0 ? 'no_window' : inside ? 'inside' : 'outside',
+      decidedBy: 'tenant', notBefore: null, current: occurrence(inside), next: occurrence(next), windows: schedules,
+    };
+  }
+
+  return (a: Approval, now = new Date()): ApprovalT => {
+    const d = rec(a.detail);
+    const devices = arr(d.devices).map((raw) => {
+      const p = rec(raw);
+      const id = str(p.id) ?? '';
+      const row = deviceStmt.get(id, a.tenantId) as DeviceRow | undefined;
+      const status = row?.status ?? str(p.status) ?? 'unknown';
+      return {
+        id,
+        hostname: row?.hostname ?? str(p.hostname) ?? id,
+        os: row?.os ?? str(p.os) ?? 'unknown',
+        osVersion: row?.os_version ?? str(p.osVersion),
+        status,
+        online: status === 'online',
+        isolated: row ? row.isolated === 1 : null,
+        lastSeenAt: row?.last_seen_at ?? null,
+        patchCount: Array.isArray(p.patches) ? p.patches.length : null,
+      };
+    });
+    const s = rec(d.script);
+    const script = typeof s.body === 'string' && typeof s.sha256 === 'string'
+      ? {
+        id: str(s.id), name: str(s.name) ?? 'ad-hoc', source: str(s.source) ?? 'ad-hoc', scope: str(s.scope) ?? '', language: str(s.language) ?? '',
+        sha256: s.sha256, body: s.body, lines: num(s.lines) ?? s.body.split('\n').length, bytes: num(s.bytes) ?? new TextEncoder().encode(s.body).length,
+      }
+      : null;
+    const patches = arr(d.patches).map((raw) => {
+      const p = rec(raw);
+      return {
+        id: str(p.id) ?? '', externalId: str(p.externalId) ?? '', title: str(p.title) ?? '', os: str(p.os) ?? '',
+        severity: str(p.severity) ?? 'unknown', requiresReboot: p.requiresReboot === true,
+      };
+    });
+    const parameters: Record<string, string> = {};
+    for (const [k, v] of Object.entries(rec(d.parameters))) if (typeof v === 'string') parameters[k] = v;
+    const view: View = {
+      script,
+      devices,
+      deviceCount: devices.length,
+      onlineCount: devices.filter((x) => x.online).length,
+      patches,
+      rebootRequired: bool(d.rebootRequired),
+      window: windowOf(a, d, now),
+      action: a.action ?? str(d.action),
+      requestReason: str(d.reason),
+      parameters,
+      timeoutSeconds: num(d.timeoutSeconds),
+      warnings: arr(d.warnings).filter((w): w is string => typeof w === 'string'),
+      bulkEscalated: d.bulkEscalated === true,
+      skipped: arr(d.skipped).map((raw) => {
+        const k = rec(raw);
+        return { hostname: str(k.hostname) ?? '', externalId: str(k.externalId) ?? '', reason: str(k.reason) ?? '' };
+      }),
+    };
+    if (a.tool === 'deploy_patches' && num(d.offlineCount)) view.warnings.push(`${num(d.offlineCount)} target device(s) offline: they install when they check in.`);
+    return { ...a, view };
+  };
+}

@@ -1,0 +1,304 @@
+// The one typed console contract: every method the console pages call, with zod schemas for its input and output,
+// and the events the main process pushes. Pure: it imports only zod, so the renderer (web and Electron) imports it too.
+// Transports: the web console API (src-main/http/consoleApi.ts, POST /console/api/rpc/<method>, SSE /console/api/events)
+// and the Electron IPC adapter (src-main/electron/). Both call the same service (src-main/console/service.ts).
+import { z } from 'zod';
+
+// Enumerations mirrored from the core (which imports node modules); test/console/contract.test.ts keeps them equal.
+export const APPROVAL_STATUSES = ['pending', 'approved', 'running', 'completed', 'failed', 'denied', 'expired', 'cancelled'] as const;
+export const SCOPES = ['ai:read', 'ai:write', 'ai:execute'] as const;
+export const ROLES = ['admin', 'standard'] as const;
+export const AUDIT_EVENTS = ['auth', 'http', 'session', 'tool_call', 'approval', 'execution', 'key', 'policy', 'console', 'system'] as const;
+export const AUDIT_DECISIONS = ['allowed', 'denied', 'pending', 'throttled', 'approved', 'rejected', 'expired', 'cancelled', 'completed', 'failed', 'info'] as const;
+export const ALERT_SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export const PATCH_SEVERITIES = ['critical', 'important', 'moderate', 'low'] as const;
+export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
+export const POLICY_NAMES = [
+  'requireExecuteAdmin', 'executeAllowlist', 'defaultReadPerMinute', 'defaultWritePerMinute',
+  'approvalTtlMinutes', 'approvalWaitSeconds', 'bulkDeviceThreshold', 'httpRequestsPerSecond',
+] as const;
+
+/** Errors every transport carries as { status, code, message }. */
+export const CONSOLE_ERROR_CODES = ['BAD_INPUT', 'UNAUTHORIZED', 'NOT_FOUND', 'CONFLICT', 'GONE', 'PINNED', 'INTERNAL'] as const;
+export type ConsoleErrorCode = (typeof CONSOLE_ERROR_CODES)[number];
+export const ConsoleErrorShape = z.object({ status: z.number().int(), code: z.enum(CONSOLE_ERROR_CODES), message: z.string() });
+export class ConsoleError extends Error {
+  readonly status: number;
+  readonly code: ConsoleErrorCode;
+  constructor(status: number, code: ConsoleErrorCode, message: string) {
+    super(message);
+    this.name = 'ConsoleError';
+    this.status = status;
+    this.code = code;
+  }
+  toJSON(): z.infer<typeof ConsoleErrorShape> {
+    return { status: this.status, code: this.code, message: this.message };
+  }
+}
+
+const int = z.number().int();
+const count = int.min(0);
+const text = z.string();
+const iso = z.string().min(1).describe('ISO-8601 UTC timestamp');
+const nstr = z.string().nullable();
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'not an id');
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,39}$/, 'not a tenant slug');
+const isoInput = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date-time').transform((s) => new Date(s).toISOString());
+const noInput = z.strictObject({}).optional();
+
+// ---- shared shapes ----
+
+export const TenantRef = z.object({ id: text, slug: text, name: text });
+export const ToolInfo = z.object({
+  name: text, title: text, baseTier: int, budget: z.enum(['read', 'write']),
+  actions: z.array(z.object({ name: text, tier: int })),
+});
+
+export const DeviceView = z.object({
+  id: text, hostname: text, os: text, osVersion: nstr, status: text, online: z.boolean(), isolated: z.boolean().nullable(),
+  lastSeenAt: nstr, patchCount: count.nullable().describe('deploy_patches: patches to install on this device'),
+});
+export const ScriptView = z.object({
+  id: nstr, name: text, source: text, scope: text, language: text, sha256: text, body: text, lines: count, bytes: count,
+});
+export const PatchView = z.object({ id: text, externalId: text, title: text, os: text, severity: text, requiresReboot: z.boolean() });
+const Occurrence = z.object({ name: text, schedule: text, start: iso, end: iso });
+export const WindowView = z.object({
+  fit: z.enum(['inside', 'scheduled_for_next_window', 'override', 'outside', 'no_window'])
+    .describe('deploy_patches: what the call does; other tools: where now falls against the tenant\'s windows'),
+  decidedBy: z.enum(['tool', 'tenant']),
+  notBefore: nstr,
+  current: Occurrence.nullable(),
+  next: Occurrence.nullable(),
+  windows: z.array(z.object({ name: text, schedule: text })),
+});
+/** What a careful technician needs on the card, normalised from the tool's plan detail and the current fleet state. */
+export const ApprovalView = z.object({
+  script: ScriptView.nullable(),
+  devices: z.array(DeviceView),
+  deviceCount: count,
+  onlineCount: count,
+  patches: z.array(PatchView),
+  rebootRequired: z.boolean().nullable(),
+  window: WindowView,
+  action: nstr,
+  requestReason: nstr.describe('the reason the model gave (device_actions)'),
+  parameters: z.record(z.string(), z.string()),
+  timeoutSeconds: int.nullable(),
+  warnings: z.array(text),
+  bulkEscalated: z.boolean(),
+  skipped: z.array(z.object({ hostname: text, externalId: text, reason: text })),
+});
+export const Approval = z.object({
+  id: text, digest: text, keyId: text, keyName: nstr, tenantId: text, tenant: text, tool: text, action: nstr, tier: z.literal(3),
+  args: z.record(z.string(), z.unknown()), summary: text, detail: z.record(z.string(), z.unknown()),
+  status: z.enum(APPROVAL_STATUSES), reason: nstr.describe('the technician\'s denial reason'), client: nstr, sessionId: nstr,
+  createdAt: iso, expiresAt: iso, decidedAt: nstr, decidedBy: nstr, finishedAt: nstr, result: z.unknown(),
+  view: ApprovalView,
+});
+
+const Budget = z.object({ limitPerMinute: count, remaining: count });
+export const KeyView = z.object({
+  id: text, name: text, prefix: text, scopes: z.array(z.enum(SCOPES)), role: z.enum(ROLES), tenants: z.array(TenantRef),
+  readPerMinute: int.nullable(), writePerMinute: int.nullable(), createdAt: iso, expiresAt: nstr, revokedAt: nstr, lastUsedAt: nstr,
+  callCount: count, state: z.enum(['active', 'revoked', 'expired']),
+  budget: z.object({ read: Budget, write: Budget }).describe('current token-bucket budgets of this server process'),
+});
+
+export const AuditEntry = z.object({
+  seq: int, at: iso, event: text, decision: text, code: nstr, rule: nstr, keyId: nstr, keyName: nstr, tenant: nstr, client: nstr,
+  sessionId: nstr, tool: nstr, action: nstr, tier: int.nullable(), outcome: nstr, durationMs: z.number().nullable(), approvalId: nstr, remote: nstr,
+});
+export const AuditEntryDetail = AuditEntry.extend({ args: z.unknown(), detail: z.unknown(), prevHash: text, hash: text });
+
+/** One tools/call as the live feed shows it: an audit entry of event tool_call. */
+export const LiveCall = z.object({
+  seq: int, at: iso, keyId: nstr, keyName: nstr, client: nstr, tenant: nstr, tool: nstr, action: nstr, tier: int.nullable(),
+  decision: text, code: nstr, durationMs: z.number().nullable(), args: z.unknown(), outcome: nstr.describe('result summary'),
+  approvalId: nstr, remote: nstr, sessionId: nstr,
+});
+
+export const PolicyValues = z.object({
+  requireExecuteAdmin: z.boolean(),
+  executeAllowlist: z.array(z.string().min(1).max(100)).max(100).nullable(),
+  defaultReadPerMinute: int.min(1).max(100_000),
+  defaultWritePerMinute: int.min(1).max(100_000),
+  approvalTtlMinutes: int.min(1).max(7 * 24 * 60),
+  approvalWaitSeconds: int.min(0).max(50),
+  bulkDeviceThreshold: int.min(1).max(10_000),
+  httpRequestsPerSecond: int.min(1).max(100_000),
+});
+export const TierOverride = z.object({ id: text, tool: text, action: nstr, tenant: nstr, tier: int, baseTier: int, createdAt: iso });
+export const PolicyView = z.object({
+  values: PolicyValues,
+  defaults: PolicyValues,
+  pinned: z.record(z.string(), z.string()).describe('setting name → the environment variable that pins it (read-only)'),
+  overrides: z.array(TierOverride),
+  tools: z.array(ToolInfo),
+});
+
+const SevCounts = <K extends string>(keys: readonly K[]) => z.object(Object.fromEntries(keys.map((k) => [k, count])) as Record<K, typeof count>);
+export const FleetTenant = z.object({
+  slug: text, name: text,
+  devices: z.object({ total: count, online: count, offline: count, isolated: count }),
+  byOs: z.array(z.object({ os: text, total: count, online: count, offline: count })),
+  compliance: z.object({ compliant: count, nonCompliant: count, unknown: count }),
+  activeAlerts: SevCounts(ALERT_SEVERITIES).extend({ total: count, acknowledged: count.describe('acknowledged, not resolved') }),
+  pendingPatches: SevCounts(PATCH_SEVERITIES).extend({ total: count, devicesAffected: count, scheduled: count, rebootRequired: count })
+    .describe('device-patch pairs missing or failed, by patch severity'),
+  pendingCommands: count,
+  maintenance: z.object({ windows: z.array(z.object({ name: text, schedule: text })), inside: z.boolean(), nextStart: nstr }),
+});
+
+export const VerifyResult = z.object({
+  ok: z.boolean(), count, headSeq: int.nullable(), headHash: nstr, badSeq: int.nullable(), reason: nstr, checkedAt: iso, ms: z.number(),
+});
+
+// ---- methods ----
+
+const ApprovalsInput = z.strictObject({
+  status: z.array(z.enum(APPROVAL_STATUSES)).min(1).max(APPROVAL_STATUSES.length).optional().describe('default: every status'),
+  limit: int.min(1).max(500).default(50),
+  before: isoInput.optional().describe('page: only requests created before this time'),
+});
+const ById = z.strictObject({ id: uuid });
+const AuditQuery = z.strictObject({
+  from: isoInput.optional(),
+  to: isoInput.optional(),
+  keyId: uuid.optional(),
+  tenant: slug.optional(),
+  tool: z.string().min(1).max(100).optional(),
+  event: z.array(z.enum(AUDIT_EVENTS)).min(1).optional(),
+  decision: z.array(z.enum(AUDIT_DECISIONS)).min(1).optional(),
+  code: z.string().min(1).max(100).optional(),
+  outcome: z.string().trim().min(1).max(200).optional().describe('substring of the outcome'),
+  q: z.string().trim().min(1).max(200).optional().describe('free text over tool, action, key, tenant, client, code, outcome, arguments, detail, ids'),
+  beforeSeq: int.min(1).optional(),
+  limit: int.min(1).max(500).default(100),
+});
+
+export const consoleMethods = {
+  session: {
+    input: noInput,
+    output: z.object({
+      mode: z.enum(['web', 'desktop']), expiresAt: nstr, mcpBaseUrl: nstr.describe('http://127.0.0.1:PORT of the MCP server, for connection snippets'),
+      version: text, serverTime: iso, pendingApprovals: count,
+    }),
+  },
+  lookups: {
+    input: noInput,
+    output: z.object({ tenants: z.array(TenantRef), tools: z.array(ToolInfo), keys: z.array(z.object({ id: text, name: text, prefix: text, state: text })) }),
+  },
+  listApprovals: {
+    input: ApprovalsInput,
+    output: z.object({ approvals: z.array(Approval), pendingCount: count, nextBefore: nstr }),
+  },
+  getApproval: { input: ById, output: z.object({ approval: Approval }) },
+  approve: { input: ById, output: z.object({ approval: Approval }) },
+  deny: {
+    input: z.strictObject({ id: uuid, reason: z.string().trim().min(1, 'a reason is required: it goes back to the model').max(2000) }),
+    output: z.object({ approval: Approval }),
+  },
+  listKeys: { input: noInput, output: z.object({ keys: z.array(KeyView) }) },
+  createKey: {
+    input: z.strictObject({
+      name: z.string().trim().min(1).max(100),
+      scopes: z.array(z.enum(SCOPES)).min(1).max(3),
+      tenants: z.array(slug).min(1, 'a key needs at least one tenant').max(500),
+      role: z.enum(ROLES).default('standard'),
+      expiresDays: int.min(1).max(3650).optional(),
+      readPerMinute: int.min(1).max(100_000).optional(),
+      writePerMinute: int.min(1).max(100_000).optional(),
+    }),
+    output: z.object({ key: KeyView, secret: z.string().describe('shown once; only its HMAC is stored') }),
+  },
+  revokeKey: { input: ById, output: z.object({ key: KeyView }) },
+  queryAudit: {
+    input: AuditQuery,
+    output: z.object({ entries: z.array(AuditEntry), total: count, nextBeforeSeq: int.nullable() }),
+  },
+  getAuditEntry: { input: z.strictObject({ seq: int.min(1) }), output: z.object({ entry: AuditEntryDetail }) },
+  verifyAudit: { input: noInput, output: VerifyResult },
+  exportAudit: {
+    input: noInput,
+    output: z.object({
+      fileName: text, mediaType: z.literal('application/x-ndjson'), content: text.describe('JSONL: every entry, then the signed checkpoint line'),
+      checkpoint: z.object({ count, headSeq: int, headHash: text, exportedAt: iso, keyFingerprint: text }),
+    }),
+  },
+  getPolicy: { input: noInput, output: PolicyView },
+  updatePolicy: {
+    input: PolicyValues.partial().strict().refine((p) => Object.keys(p).length > 0, 'nothing to update'),
+    output: PolicyView,
+  },
+  listTierOverrides: { input: noInput, output: z.object({ overrides: z.array(TierOverride) }) },
+  setTierOverride: {
+    input: z.strictObject({
+      tool: z.string().min(1).max(100), action: z.string().min(1).max(100).nullable().optional(), tenant: slug.nullable().optional(),
+      tier: z.union([z.literal(2), z.literal(3), z.literal(4)]),
+    }),
+    output: PolicyView,
+  },
+  removeTierOverride: { input: z.strictObject({ id: z.string().regex(/^[0-9a-f]{32}$/, 'not an override id') }), output: PolicyView },
+  fleet: {
+    input: noInput,
+    output: z.object({ tenants: z.array(FleetTenant), generatedAt: iso }),
+  },
+  liveCalls: {
+    input: z.strictObject({
+      limit: int.min(1).max(500).default(200),
+      afterSeq: int.min(0).optional().describe('only calls after this audit seq'),
+      keyId: uuid.optional(),
+      tenant: slug.optional(),
+      decision: z.array(z.enum(AUDIT_DECISIONS)).min(1).optional(),
+    }),
+    output: z.object({ calls: z.array(LiveCall).describe('newest first'), headSeq: int }),
+  },
+} as const;
+
+export type ConsoleMethodName = keyof typeof consoleMethods;
+export const CONSOLE_METHOD_NAMES = Object.keys(consoleMethods) as ConsoleMethodName[];
+export const isConsoleMethod = (name: string): name is ConsoleMethodName => Object.hasOwn(consoleMethods, name);
+export type ConsoleInput<K extends ConsoleMethodName> = z.input<(typeof consoleMethods)[K]['input']>;
+export type ConsoleOutput<K extends ConsoleMethodName> = z.output<(typeof consoleMethods)[K]['output']>;
+
+/** The console API as both transports present it: one async function per method, input optional where it may be omitted. */
+export type ConsoleApi = {
+  [K in ConsoleMethodName]: undefined extends ConsoleInput<K>
+    ? (input?: ConsoleInput<K>) => Promise<ConsoleOutput<K>>
+    : (input: ConsoleInput<K>) => Promise<ConsoleOutput<K>>;
+};
+
+// ---- push events ----
+
+export const ConsoleEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('call'), call: LiveCall }),
+  z.object({ type: z.literal('approval.created'), approval: Approval }),
+  z.object({ type: z.literal('approval.decided'), approval: Approval }),
+  z.object({ type: z.literal('key.changed'), keyId: nstr, change: text }),
+  z.object({ type: z.literal('policy.changed'), change: text }),
+]);
+export type ConsoleEvent = z.infer<typeof ConsoleEvent>;
+
+/** What the Electron preload exposes as window.countersign: exactly the ConsoleApi plus the event subscription. */
+export type ConsoleBridge = ConsoleApi & { onEvent(listener: (e: ConsoleEvent) => void): () => void };
+
+export type ApprovalT = z.infer<typeof Approval>;
+export type KeyViewT = z.infer<typeof KeyView>;
+export type AuditEntryT = z.infer<typeof AuditEntry>;
+export type AuditEntryDetailT = z.infer<typeof AuditEntryDetail>;
+export type LiveCallT = z.infer<typeof LiveCall>;
+export type PolicyViewT = z.infer<typeof PolicyView>;
+export type PolicyValuesT = z.infer<typeof PolicyValues>;
+export type FleetTenantT = z.infer<typeof FleetTenant>;
+export type ToolInfoT = z.infer<typeof ToolInfo>;
+export type TenantRefT = z.infer<typeof TenantRef>;
+
+/** Parses a method's input with its schema; a failure becomes a 400 ConsoleError naming each field. */
+export function parseConsoleInput<K extends ConsoleMethodName>(method: K, input: unknown): z.output<(typeof consoleMethods)[K]['input']> {
+  const r = consoleMethods[method].input.safeParse(input);
+  if (!r.success) {
+    throw new ConsoleError(400, 'BAD_INPUT', r.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+  }
+  return r.data as z.output<(typeof consoleMethods)[K]['input']>;
+}

@@ -1,0 +1,79 @@
+// Policy for the console: effective values with env pins, and tier overrides (raise only) per tool/action/tenant.
+import type { App } from '../app.ts';
+import { DEFAULT_POLICY, type Policy, type PolicyName } from '../governance/policy.ts';
+import type { Tier } from '../governance/tiers.ts';
+import { allTools } from '../tools/registry.ts';
+import { ConsoleError, type ConsoleOutput, type PolicyViewT, type ToolInfoT } from './contract.ts';
+
+type Override = PolicyViewT['overrides'][number];
+
+export function toolCatalogue(app: App): ToolInfoT[] {
+  return allTools({ approvals: app.approvals, governance: () => app.governance }).map((t) => ({
+    name: t.name, title: t.title, baseTier: t.baseTier, budget: t.budget,
+    actions: Object.entries(t.actionTiers ?? {}).map(([name, tier]) => ({ name, tier })),
+  }));
+}
+
+export function createPolicyAdmin(app: App, actor: string) {
+  const tools = toolCatalogue(app);
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const db = app.db;
+  const tenantBySlug = db.prepare('SELECT id FROM tenants WHERE slug = ?');
+
+  const baseTier = (tool: string, action: string | null): number => {
+    const t = byName.get(tool);
+    if (!t) return 1;
+    const a = action ? t.actions.find((x) => x.name === action) : undefined;
+    return Math.max(t.baseTier, a?.tier ?? 0);
+  };
+
+  // The policy service caches overrides for the hot path: every change goes through it, never around it.
+  const listOverrides = (): Override[] => app.policy.listOverrides().map((o) => ({
+    id: o.id, tool: o.tool, action: o.action, tenant: o.tenant, tier: o.tier, baseTier: baseTier(o.tool, o.action), createdAt: o.createdAt,
+  }));
+
+  const view = (): ConsoleOutput<'getPolicy'> => {
+    const { values, pinned } = app.policy.get();
+    return { values, defaults: DEFAULT_POLICY, pinned: pinned as Record<string, string>, overrides: listOverrides(), tools };
+  };
+
+  return {
+    tools,
+    view,
+    listOverrides,
+    update(patch: Partial<Policy>) {
+      const { pinned } = app.policy.get();
+      const blocked = (Object.keys(patch) as PolicyName[]).filter((k) => pinned[k]);
+      if (blocked.length) throw new ConsoleError(409, 'PINNED', `pinned by environment variable: ${blocked.map((k) => `${k} (${pinned[k]})`).join(', ')}`);
+      const unknown = (patch.executeAllowlist ?? []).filter((t) => !byName.has(t));
+      if (unknown.length) throw new ConsoleError(400, 'BAD_INPUT', `executeAllowlist: unknown tool(s) ${unknown.join(', ')}`);
+      app.policy.update(patch, actor);
+      return view();
+    },
+    setOverride(o: { tool: string; action?: string | null; tenant?: string | null; tier: Tier }) {
+      const tool = byName.get(o.tool);
+      if (!tool) throw new ConsoleError(400, 'BAD_INPUT', `tool: unknown tool '${o.tool}'`);
+      const action = o.action ?? null;
+      if (action !== null && !tool.actions.some((a) => a.name === action)) {
+        throw new ConsoleError(400, 'BAD_INPUT', tool.actions.length
+          ? `action: ${o.tool} has the actions ${tool.actions.map((a) => a.name).join(', ')}` : `action: ${o.tool} has no actions`);
+      }
+      let tenantId: string | null = null;
+      if (o.tenant) {
+        const t = tenantBySlug.get(o.tenant) as { id: string } | undefined;
+        if (!t) throw new ConsoleError(400, 'BAD_INPUT', `tenant: unknown tenant '${o.tenant}'`);
+        tenantId = t.id;
+      }
+      const base = baseTier(o.tool, action);
+      if (o.tier <= base) {
+        throw new ConsoleError(400, 'BAD_INPUT', `tier: overrides only raise; ${o.tool}${action ? ` (${action})` : ''} is already tier ${base}`);
+      }
+      app.policy.setOverride({ tool: o.tool, action: action ?? undefined, tenantId: tenantId ?? undefined, tier: o.tier }, actor);
+      return view();
+    },
+    removeOverride(id: string) {
+      if (!app.policy.removeOverride(id, actor)) throw new ConsoleError(404, 'NOT_FOUND', `no tier override ${id}`);
+      return view();
+    },
+  };
+}

@@ -1,0 +1,208 @@
+// The console service: every contract method over one App, transport-independent. The web console API and the
+// Electron IPC adapter both call it. Inputs are parsed with the contract's schemas (400 on bad input), outputs are
+// parsed too (so nothing outside the contract, such as a key's HMAC, can leak), and errors are ConsoleErrors.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { App } from '../app.ts';
+import { auditLogFor, type AuditRow } from '../audit/log.ts';
+import { exportAudit, fingerprint } from '../audit/export.ts';
+import { listTenants, NotFoundError, type ApiKey } from '../auth/keys.ts';
+import { ApprovalError, type Approval } from '../governance/approvals.ts';
+import { SERVER_INFO } from '../mcp/sessionServer.ts';
+import {
+  CONSOLE_METHOD_NAMES, ConsoleError, consoleMethods, parseConsoleInput,
+  type ConsoleApi, type ConsoleEvent, type ConsoleInput, type ConsoleMethodName, type ConsoleOutput, type KeyViewT,
+} from './contract.ts';
+import { createApprovalViewer } from './approvalView.ts';
+import { createAuditQueries, toLiveCall } from './auditQuery.ts';
+import { createFleetView } from './fleetView.ts';
+import { createPolicyAdmin } from './policyAdmin.ts';
+
+export interface ConsoleServiceOptions {
+  /** 'web' for countersign serve, 'desktop' for the Electron shell. */
+  mode?: 'web' | 'desktop';
+  /** The MCP server's base URL (http://127.0.0.1:PORT) once it listens, for connection snippets. */
+  mcpBaseUrl?: () => string | null;
+  /** Who decisions and changes are attributed to in the audit log. */
+  actor?: string;
+}
+
+export type ConsoleService = ConsoleApi & { subscribe(listener: (e: ConsoleEvent) => void): () => void };
+
+type Parsed<K extends ConsoleMethodName> = Exclude<ReturnType<typeof parseConsoleInput<K>>, undefined>;
+type Handlers = { [K in ConsoleMethodName]: (input: Parsed<K> | undefined) => ConsoleOutput<K> };
+
+function mapError(e: unknown): unknown {
+  if (e instanceof ConsoleError) return e;
+  if (e instanceof ApprovalError) return new ConsoleError(e.status, e.status === 404 ? 'NOT_FOUND' : e.status === 410 ? 'GONE' : 'CONFLICT', e.message);
+  if (e instanceof NotFoundError) return new ConsoleError(404, 'NOT_FOUND', e.message);
+  return e;
+}
+
+export function createConsoleService(app: App, opts: ConsoleServiceOptions = {}): ConsoleService {
+  const actor = opts.actor ?? 'console-admin';
+  const db = app.db;
+  const audit = auditLogFor(db);
+  const view = createApprovalViewer(db);
+  const auditQ = createAuditQueries(db);
+  const fleet = createFleetView(db);
+  const policy = createPolicyAdmin(app, actor);
+  const pendingCount = db.prepare(`SELECT count(*) AS n FROM approvals WHERE status = 'pending'`);
+
+  const keyView = (k: ApiKey): KeyViewT => {
+    const now = new Date().toISOString();
+    return { ...k, state: k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now ? 'expired' : 'active', budget: app.governance.budgets(k) };
+  };
+  const approvalOr404 = (id: string): Approval => {
+    const a = app.approvals.get(id);
+    if (!a) throw new ConsoleError(404, 'NOT_FOUND', `no approval ${id}`);
+    return a;
+  };
+
+  const h: Handlers = {
+    session: () => {
+      app.approvals.expireDue();
+      return {
+        mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
+        serverTime: new Date().toISOString(), pendingApprovals: (pendingCount.get() as { n: number }).n,
+      };
+    },
+    lookups: () => ({
+      tenants: listTenants(db),
+      tools: policy.tools,
+      keys: app.keys.list().map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, state: keyView(k).state })),
+    }),
+    listApprovals: (q) => {
+      app.approvals.expireDue();
+      const limit = q!.limit;
+      const rows = app.approvals.list({ status: q!.status, limit: limit + 1, before: q!.before });
+      const page = rows.slice(0, limit);
+      const now = new Date();
+      return {
+        approvals: page.map((a) => view(a, now)),
+        pendingCount: (pendingCount.get() as { n: number }).n,
+        nextBefore: rows.length > limit ? page[page.length - 1]!.createdAt : null,
+      };
+    },
+    getApproval: (q) => {
+      app.approvals.expireDue();
+      return { approval: view(approvalOr404(q!.id)) };
+    },
+    approve: (q) => ({ approval: view(app.approvals.approve(q!.id, actor)) }),
+    deny: (q) => ({ approval: view(app.approvals.deny(q!.id, actor, q!.reason)) }),
+    listKeys: () => ({ keys: app.keys.list().map(keyView) }),
+    createKey: (q) => {
+      const known = new Set(listTenants(db).map((t) => t.slug));
+      const unknown = q!.tenants.filter((t) => !known.has(t));
+      if (unknown.length) throw new ConsoleError(400, 'BAD_INPUT', `tenants: unknown tenant(s) ${unknown.join(', ')}`);
+      const { key, secret } = app.keys.create(q!, actor);
+      return { key: keyView(key), secret };
+    },
+    revokeKey: (q) => ({ key: keyView(app.keys.revoke(q!.id, actor)) }),
+    queryAudit: (q) => auditQ.query(q!),
+    getAuditEntry: (q) => {
+      const entry = auditQ.entry(q!.seq);
+      if (!entry) throw new ConsoleError(404, 'NOT_FOUND', `no audit entry ${q!.seq}`);
+      return { entry };
+    },
+    verifyAudit: () => {
+      const started = performance.now();
+      const r = audit.verify();
+      const ms = performance.now() - started;
+      const checkedAt = new Date().toISOString();
+      return r.ok
+        ? { ok: true, count: r.count, headSeq: r.headSeq, headHash: r.headHash, badSeq: null, reason: null, checkedAt, ms }
+        : { ok: false, count: r.count, headSeq: null, headHash: null, badSeq: r.badSeq, reason: r.reason, checkedAt, ms };
+    },
+    exportAudit: () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cs-audit-export-'));
+      try {
+        const file = join(dir, 'audit.jsonl');
+        const cp = exportAudit(db, file, app.secrets.signingKey, app.secrets.verifyKey);
+        const stamp = cp.exportedAt.replace(/[:.]/g, '-');
+        return {
+          fileName: `countersign-audit-${stamp}.jsonl`, mediaType: 'application/x-ndjson', content: readFileSync(file, 'utf8'),
+          checkpoint: { count: cp.count, headSeq: cp.headSeq, headHash: cp.headHash, exportedAt: cp.exportedAt, keyFingerprint: fingerprint(app.secrets.verifyKey) },
+        };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    getPolicy: () => policy.view(),
+    updatePolicy: (q) => policy.update(q!),
+    listTierOverrides: () => ({ overrides: policy.listOverrides() }),
+    setTierOverride: (q) => policy.setOverride(q!),
+    removeTierOverride: (q) => policy.removeOverride(q!.id),
+    fleet: () => fleet(),
+    liveCalls: (q) => auditQ.liveCalls(q!),
+  };
+
+  const call = <K extends ConsoleMethodName>(method: K, input: ConsoleInput<K> | undefined): ConsoleOutput<K> => {
+    const parsed = parseConsoleInput(method, input) as Parsed<K> | undefined;
+    let out: unknown;
+    try {
+      out = (h[method] as (i: Parsed<K> | undefined) => ConsoleOutput<K>)(parsed);
+    } catch (e) {
+      throw mapError(e);
+    }
+    const checked = consoleMethods[method].output.safeParse(out);
+    if (!checked.success) {
+      app.log(`console ${method}: output does not match the contract`, checked.error.issues.slice(0, 5));
+      throw new ConsoleError(500, 'INTERNAL', `console ${method}: internal error`);
+    }
+    return checked.data as ConsoleOutput<K>;
+  };
+
+  // ---- events: subscribed to the core only while someone listens ----
+  const listeners = new Set<(e: ConsoleEvent) => void>();
+  let detach: (() => void) | undefined;
+  const emit = (e: ConsoleEvent) => {
+    for (const l of [...listeners]) {
+      try {
+        l(e);
+      } catch (err) {
+        app.log('console event listener failed', err);
+      }
+    }
+  };
+  const onRow = (row: AuditRow) => {
+    if (row.event === 'tool_call') emit({ type: 'call', call: toLiveCall(row) });
+    else if (row.event === 'key') emit({ type: 'key.changed', keyId: row.key_id, change: row.outcome ?? 'changed' });
+    else if (row.event === 'policy') emit({ type: 'policy.changed', change: row.outcome ?? 'updated' });
+  };
+  const approvalEvent = (type: 'approval.created' | 'approval.decided') => (a: Approval) => {
+    try {
+      emit({ type, approval: view(app.approvals.get(a.id) ?? a) });
+    } catch (err) {
+      app.log(`console ${type} event failed`, err);
+    }
+  };
+  const onCreated = approvalEvent('approval.created');
+  const onDecided = approvalEvent('approval.decided');
+  const attach = () => {
+    const off = audit.onAppend(onRow);
+    app.approvals.events.on('created', onCreated);
+    app.approvals.events.on('decided', onDecided);
+    return () => {
+      off();
+      app.approvals.events.off('created', onCreated);
+      app.approvals.events.off('decided', onDecided);
+    };
+  };
+
+  const service = Object.fromEntries(CONSOLE_METHOD_NAMES.map((m) => [m, async (input?: unknown) => call(m, input as never)])) as unknown as ConsoleApi;
+  return Object.assign(service, {
+    subscribe(listener: (e: ConsoleEvent) => void): () => void {
+      listeners.add(listener);
+      detach ??= attach();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && detach) {
+          detach();
+          detach = undefined;
+        }
+      };
+    },
+  });
+}

@@ -1,0 +1,89 @@
+import { lazy, Suspense, useEffect } from 'react';
+import { mode, onConnection, onEvent, web } from './api/index.ts';
+import { useSession } from './store/session.ts';
+import { useApprovals } from './store/approvals.ts';
+import { useLive } from './store/live.ts';
+import { useVersions } from './store/versions.ts';
+import { useRoute, type Route } from './lib/router.ts';
+import { notify } from './lib/browser.ts';
+import { Shell } from './Shell.tsx';
+import { Login } from './pages/Login.tsx';
+import { Loading } from './components/States.tsx';
+import { LivePage } from './pages/live/LivePage.tsx';
+import { ApprovalsPage } from './pages/approvals/ApprovalsPage.tsx';
+import { KeysPage } from './pages/keys/KeysPage.tsx';
+import { AuditPage } from './pages/audit/AuditPage.tsx';
+import { PolicyPage } from './pages/policy/PolicyPage.tsx';
+// The fleet page carries the charting library: loaded on first visit.
+const FleetPage = lazy(() => import('./pages/fleet/FleetPage.tsx').then((m) => ({ default: m.FleetPage })));
+
+const PAGES: Record<Route, React.ComponentType> = {
+  live: LivePage, approvals: ApprovalsPage, keys: KeysPage, audit: AuditPage, policy: PolicyPage, fleet: FleetPage,
+};
+
+/** Wires pushed events into the stores while signed in, and reloads what may have been missed after a reconnect. */
+function useEventWiring(ready: boolean) {
+  useEffect(() => {
+    if (!ready) return;
+    void useApprovals.getState().load();
+    void useLive.getState().load();
+    const offEvent = onEvent((e) => {
+      switch (e.type) {
+        case 'call':
+          return useLive.getState().add(e.call);
+        case 'approval.created':
+          useApprovals.getState().created(e.approval);
+          // The desktop shell raises its own native notification.
+          if (mode === 'web') notify(`Approval requested: ${e.approval.tool}${e.approval.action ? ` (${e.approval.action})` : ''}`, e.approval.summary, e.approval.id, () => { window.location.hash = '#/approvals'; });
+          return;
+        case 'approval.decided':
+          return useApprovals.getState().decided(e.approval);
+        case 'key.changed':
+          return useVersions.getState().bump('keys');
+        case 'policy.changed':
+          return useVersions.getState().bump('policy');
+      }
+    });
+    // Each time the stream (re)opens, re-read: events sent before it opened are otherwise missed.
+    const offConn = onConnection((c) => {
+      useSession.getState().setConnection(c);
+      if (c === 'open') {
+        void useApprovals.getState().load();
+        void useLive.getState().load();
+      }
+    });
+    return () => {
+      offEvent();
+      offConn();
+    };
+  }, [ready]);
+}
+
+function usePendingTitle() {
+  const n = useApprovals((s) => s.pending.length);
+  useEffect(() => {
+    document.title = n > 0 ? `(${n}) Countersign · ${n} pending approval${n === 1 ? '' : 's'}` : 'Countersign';
+  }, [n]);
+}
+
+export function App() {
+  const status = useSession((s) => s.status);
+  const route = useRoute();
+  useEffect(() => {
+    void useSession.getState().boot();
+    return web?.onAuthLost((why) => useSession.getState().lost(why));
+  }, []);
+  useEventWiring(status === 'ready');
+  usePendingTitle();
+
+  if (status === 'loading') return <div className="center-screen"><Loading what="the console" /></div>;
+  if (status === 'signedOut' || status === 'unreachable') return <Login />;
+  const Page = PAGES[route];
+  return (
+    <Shell route={route}>
+      <Suspense fallback={<div className="page"><Loading what="the page" /></div>}>
+        <Page />
+      </Suspense>
+    </Shell>
+  );
+}

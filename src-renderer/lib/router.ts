@@ -1,0 +1,20 @@
+// Hash routes (#/approvals …): they work from `countersign serve` and from the Electron custom protocol alike.
+import { useSyncExternalStore } from 'react';
+
+export const ROUTES = ['live', 'approvals', 'keys', 'audit', 'policy', 'fleet'] as const;
+export type Route = (typeof ROUTES)[number];
+
+function current(): Route {
+  const r = window.location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];
+  return (ROUTES as readonly string[]).includes(r ?? '') ? (r as Route) : 'approvals';
+}
+
+const subscribe = (cb: () => void) => {
+  window.addEventListener('hashchange', cb);
+  return () => window.removeEventListener('hashchange', cb);
+};
+
+export const useRoute = (): Route => useSyncExternalStore(subscribe, current);
+export const navigate = (r: Route) => {
+  window.location.hash = `#/${r}`;
+};

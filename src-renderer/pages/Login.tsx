@@ -1,0 +1,55 @@
+import { useState, type FormEvent } from 'react';
+import { useSession } from '../store/session.ts';
+import { ConsoleError } from '../api/index.ts';
+
+export function Login() {
+  const { signIn, message, status, boot } = useSession();
+  const [passphrase, setPassphrase] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!passphrase) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await signIn(passphrase);
+    } catch (err) {
+      if (err instanceof ConsoleError && err.status === 401) setError('Wrong passphrase.');
+      else if (err instanceof ConsoleError && err.status === 429) setError('Too many attempts. Wait a minute, then try again.');
+      else setError(err instanceof Error ? err.message : String(err));
+      setPassphrase('');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (status === 'unreachable') {
+    return (
+      <div className="center-screen">
+        <div className="login">
+          <h1>Countersign</h1>
+          <div className="error-box" role="alert">{message}</div>
+          <button type="button" className="btn" onClick={() => void boot()}>Try again</button>
+        </div>
+      </div>
+    );
+  }
+  return (
+    <div className="center-screen">
+      <form className="login" onSubmit={submit} aria-label="Sign in">
+        <h1>Countersign</h1>
+        <p className="muted">Approval console. Sign in with the admin passphrase set by <code>countersign init</code>.</p>
+        {message ? <div className="notice" role="status">{message}</div> : null}
+        <label className="field-label" htmlFor="passphrase">Admin passphrase</label>
+        <input
+          id="passphrase" type="password" autoComplete="current-password" autoFocus value={passphrase}
+          onChange={(e) => setPassphrase(e.target.value)} disabled={busy}
+        />
+        {error ? <div className="form-error" role="alert">{error}</div> : null}
+        <button type="submit" className="btn btn-primary" disabled={busy || !passphrase}>{busy ? 'Signing in…' : 'Sign in'}</button>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,152 @@
+import { useEffect, useRef, useState } from 'react';
+import { api, mode } from '../../api/index.ts';
+import { useApprovals } from '../../store/approvals.ts';
+import { errorText, toast } from '../../store/toasts.ts';
+import { useHotkeys, useNow } from '../../lib/hooks.ts';
+import { notificationsSupported } from '../../lib/browser.ts';
+import { toolLabel } from '../../lib/format.ts';
+import { PageHeader } from '../../components/Layout.tsx';
+import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
+import { ApprovalCard } from './ApprovalCard.tsx';
+import { History } from './History.tsx';
+
+function NotificationButton() {
+  const [perm, setPerm] = useState(() => (notificationsSupported() ? Notification.permission : 'denied'));
+  if (mode !== 'web' || !notificationsSupported() || perm !== 'default') return null;
+  return (
+    <button type="button" className="btn btn-small" onClick={() => void Notification.requestPermission().then(setPerm)}>
+      Notify me of new requests
+    </button>
+  );
+}
+
+function PendingQueue() {
+  const { pending, loaded, error, load } = useApprovals();
+  const now = useNow(1000);
+  const [selected, setSelected] = useState(0);
+  const [armed, setArmed] = useState<string | null>(null);
+  const [denying, setDenying] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const refs = useRef(new Map<string, HTMLElement>());
+  const index = Math.min(selected, Math.max(0, pending.length - 1));
+  const current = pending[index];
+
+  useEffect(() => {
+    if (armed && !pending.some((a) => a.id === armed)) setArmed(null);
+    if (denying && !pending.some((a) => a.id === denying)) setDenying(null);
+  }, [pending, armed, denying]);
+
+  const move = (d: number) => {
+    const next = Math.max(0, Math.min(pending.length - 1, index + d));
+    setSelected(next);
+    setArmed(null);
+    const a = pending[next];
+    if (a) refs.current.get(a.id)?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  };
+
+  const decide = async (id: string, what: 'approve' | 'deny', reason?: string) => {
+    setBusy(id);
+    try {
+      const { approval } = what === 'approve' ? await api.approve({ id }) : await api.deny({ id, reason: reason! });
+      useApprovals.getState().decided(approval);
+      toast('ok', `${what === 'approve' ? 'Approved' : 'Denied'}: ${toolLabel(approval.tool, approval.action)} on ${approval.tenant} → ${approval.status}`);
+    } catch (e) {
+      toast('danger', `Could not ${what}: ${errorText(e)}`);
+      void load();
+    } finally {
+      setBusy(null);
+      setArmed(null);
+      setDenying(null);
+    }
+  };
+
+  useHotkeys({
+    j: () => move(1),
+    k: () => move(-1),
+    ArrowDown: () => move(1),
+    ArrowUp: () => move(-1),
+    a: () => {
+      if (!current || busy) return;
+      if (armed === current.id) void decide(current.id, 'approve');
+      else setArmed(current.id);
+    },
+    Enter: () => {
+      if (!current || armed !== current.id || busy) return false;
+      void decide(current.id, 'approve');
+    },
+    d: () => {
+      if (current && !busy) {
+        setArmed(null);
+        setDenying(current.id);
+      }
+    },
+    Escape: () => {
+      if (!armed) return false;
+      setArmed(null);
+    },
+  }, denying === null);
+
+  if (!loaded) return <Loading what="the approval queue" />;
+  if (error) return <ErrorBox error={error} onRetry={() => void load()} />;
+  if (!pending.length) {
+    return (
+      <Empty title="No requests waiting">
+        Tier-3 calls (scripts, reboots, patch deployments) appear here the moment an AI client makes them.
+      </Empty>
+    );
+  }
+  return (
+    <div className="queue" aria-label="Pending approvals">
+      {pending.map((a, i) => (
+        <ApprovalCard
+          key={a.id}
+          ref={(el) => {
+            if (el) refs.current.set(a.id, el);
+            else refs.current.delete(a.id);
+          }}
+          a={a}
+          now={now}
+          selected={i === index}
+          armed={armed === a.id}
+          denying={denying === a.id}
+          busy={busy === a.id}
+          onSelect={() => setSelected(i)}
+          onApprove={() => void decide(a.id, 'approve')}
+          onStartDeny={() => {
+            setSelected(i);
+            setArmed(null);
+            setDenying(a.id);
+          }}
+          onDeny={(reason) => void decide(a.id, 'deny', reason)}
+          onCancel={() => {
+            setArmed(null);
+            setDenying(null);
+          }}
+        />
+      ))}
+    </div>
+  );
+}
+
+export function ApprovalsPage() {
+  const [tab, setTab] = useState<'pending' | 'history'>('pending');
+  const count = useApprovals((s) => s.pending.length);
+  return (
+    <div className="page">
+      <PageHeader
+        title="Approvals"
+        sub="Tier-3 requests wait here until you approve or deny them. Nothing runs before you decide; expiry fails closed."
+        actions={<NotificationButton />}
+      />
+      <div className="tabs" role="tablist" aria-label="Approval lists">
+        <button type="button" role="tab" aria-selected={tab === 'pending'} className={`tab${tab === 'pending' ? ' active' : ''}`} onClick={() => setTab('pending')}>
+          Pending <span className="tab-count" data-testid="pending-count">{count}</span>
+        </button>
+        <button type="button" role="tab" aria-selected={tab === 'history'} className={`tab${tab === 'history' ? ' active' : ''}`} onClick={() => setTab('history')}>
+          History
+        </button>
+      </div>
+      {tab === 'pending' ? <PendingQueue /> : <History />}
+    </div>
+  );
+}

@@ -1,0 +1,151 @@
+// The facts on an approval card: exactly what will run, on which devices, when.
+import { useEffect, useState } from 'react';
+import type { ApprovalT } from '../../../src-main/console/contract.ts';
+import { Badge, OnlineDot, SeverityBadge } from '../../components/Badge.tsx';
+import { CodeBlock, CopyButton, JsonView } from '../../components/Code.tsx';
+import { sha256Hex } from '../../lib/browser.ts';
+import { ago, dateTime, plural, utc } from '../../lib/format.ts';
+
+type View = ApprovalT['view'];
+
+function HashCheck({ body, sha256 }: { body: string; sha256: string }) {
+  const [actual, setActual] = useState<string | null | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    sha256Hex(body).then((h) => live && setActual(h), () => live && setActual(null));
+    return () => {
+      live = false;
+    };
+  }, [body]);
+  if (actual === undefined || actual === null) return null;
+  return actual === sha256
+    ? <Badge tone="ok" title="The body shown here hashes to this SHA-256 in your browser">hash verified</Badge>
+    : <Badge tone="danger" title={`The body shown hashes to ${actual}`}>BODY DOES NOT MATCH HASH</Badge>;
+}
+
+export function ScriptSection({ script, parameters, timeoutSeconds }: Pick<View, 'parameters' | 'timeoutSeconds'> & { script: NonNullable<View['script']> }) {
+  const params = Object.entries(parameters);
+  return (
+    <div className="card-section">
+      <div className="card-section-head">
+        <span className="label">Script</span>
+        <strong>{script.name}</strong>
+        <Badge tone="accent">{script.language}</Badge>
+        <Badge>{script.source === 'library' ? (script.scope === 'library' ? 'MSP library' : `${script.scope} library`) : 'ad-hoc'}</Badge>
+        <span className="muted">{plural(script.lines, 'line')} · {plural(script.bytes, 'byte')}{timeoutSeconds ? ` · timeout ${timeoutSeconds} s` : ''}</span>
+      </div>
+      <div className="hash-row">
+        <span className="label">SHA-256</span>
+        <code className="mono hash" data-testid="script-hash">{script.sha256}</code>
+        <HashCheck body={script.body} sha256={script.sha256} />
+        <CopyButton text={script.sha256} label="Copy hash" />
+      </div>
+      <CodeBlock code={script.body} lineNumbers maxHeight={280} label={`Body of ${script.name}`} />
+      {params.length ? (
+        <table className="table table-compact">
+          <thead><tr><th>Parameter</th><th>Value</th></tr></thead>
+          <tbody>{params.map(([k, v]) => <tr key={k}><td className="mono">{k}</td><td className="mono wrap">{v}</td></tr>)}</tbody>
+        </table>
+      ) : null}
+    </div>
+  );
+}
+
+export function DevicesSection({ view, now }: { view: View; now: number }) {
+  const showPatches = view.devices.some((d) => d.patchCount !== null);
+  return (
+    <div className="card-section">
+      <div className="card-section-head">
+        <span className="label">Targets</span>
+        <strong data-testid="device-count">{plural(view.deviceCount, 'device')}</strong>
+        <span className={view.onlineCount < view.deviceCount ? 'warn-text' : 'muted'}>{view.onlineCount} online · {view.deviceCount - view.onlineCount} offline</span>
+        {view.bulkEscalated ? <Badge tone="warn">bulk: escalated to tier 3</Badge> : null}
+      </div>
+      <div className="scroll-y" style={{ maxHeight: 220 }}>
+        <table className="table table-compact">
+          <thead><tr><th>Hostname</th><th>OS</th><th>State</th><th>Last seen</th>{showPatches ? <th className="num">Patches</th> : null}</tr></thead>
+          <tbody>
+            {view.devices.map((d) => (
+              <tr key={d.id}>
+                <td className="mono" title={d.id}>{d.hostname}{d.isolated ? <> <Badge tone="danger">isolated</Badge></> : null}</td>
+                <td>{d.osVersion ?? d.os}</td>
+                <td><OnlineDot online={d.online} /></td>
+                <td className="muted" title={dateTime(d.lastSeenAt)}>{d.lastSeenAt ? ago(d.lastSeenAt, now) : '—'}</td>
+                {showPatches ? <td className="num">{d.patchCount ?? '—'}</td> : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+export function PatchesSection({ view }: { view: View }) {
+  if (!view.patches.length) return null;
+  return (
+    <div className="card-section">
+      <div className="card-section-head">
+        <span className="label">Patches</span>
+        <strong>{plural(view.patches.length, 'patch', 'patches')}</strong>
+        {view.rebootRequired ? <Badge tone="warn">reboot required</Badge> : <Badge tone="muted">no reboot</Badge>}
+      </div>
+      <table className="table table-compact">
+        <thead><tr><th>ID</th><th>Title</th><th>OS</th><th>Severity</th><th>Reboot</th></tr></thead>
+        <tbody>
+          {view.patches.map((p) => (
+            <tr key={p.id}>
+              <td className="mono">{p.externalId}</td><td>{p.title}</td><td>{p.os}</td><td><SeverityBadge severity={p.severity} /></td>
+              <td>{p.requiresReboot ? <span className="warn-text">yes</span> : 'no'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {view.skipped.length ? (
+        <details className="details">
+          <summary>{plural(view.skipped.length, 'install')} skipped</summary>
+          <ul className="plain">{view.skipped.map((s, i) => <li key={i}><span className="mono">{s.hostname}</span> · {s.externalId}: {s.reason}</li>)}</ul>
+        </details>
+      ) : null}
+    </div>
+  );
+}
+
+export function WindowSection({ window: w }: { window: View['window'] }) {
+  const next = w.next ? `next "${w.next.name}" opens ${utc(w.next.start)}` : 'no upcoming window';
+  let tone: 'ok' | 'warn' | 'danger' | 'muted' = 'muted';
+  let text: string;
+  switch (w.fit) {
+    case 'inside': tone = 'ok'; text = `Inside "${w.current?.name ?? 'window'}" until ${utc(w.current?.end)}`; break;
+    case 'scheduled_for_next_window': tone = 'ok'; text = `Scheduled: starts ${utc(w.notBefore)} in "${w.next?.name ?? 'next window'}"`; break;
+    case 'override': tone = 'danger'; text = `OVERRIDE: runs now, outside the maintenance window (${next})`; break;
+    case 'outside': tone = 'warn'; text = `Runs now, outside the maintenance window; ${next}`; break;
+    default: tone = 'warn'; text = 'This tenant has no maintenance window';
+  }
+  return (
+    <div className="card-section window-row">
+      <span className="label">Window</span>
+      <Badge tone={tone}>{w.fit.replaceAll('_', ' ')}</Badge>
+      <span>{text}</span>
+      {w.windows.length ? <span className="muted">({w.windows.map((x) => `${x.name}: ${x.schedule}`).join('; ')})</span> : null}
+    </div>
+  );
+}
+
+export function CardBody({ a, now }: { a: ApprovalT; now: number }) {
+  const v = a.view;
+  return (
+    <>
+      {v.requestReason ? <div className="card-section"><span className="label">Reason given</span> <span>{v.requestReason}</span></div> : null}
+      {v.warnings.length ? <ul className="warnings" aria-label="Warnings">{v.warnings.map((w, i) => <li key={i}>{w}</li>)}</ul> : null}
+      {v.script ? <ScriptSection script={v.script} parameters={v.parameters} timeoutSeconds={v.timeoutSeconds} /> : null}
+      {v.devices.length ? <DevicesSection view={v} now={now} /> : null}
+      <PatchesSection view={v} />
+      <WindowSection window={v.window} />
+      <details className="details">
+        <summary>Exact arguments (digest {a.digest.slice(0, 16)}…)</summary>
+        <JsonView value={a.args} maxHeight={240} />
+      </details>
+    </>
+  );
+}

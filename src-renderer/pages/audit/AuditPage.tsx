@@ -1,0 +1,128 @@
+import { useRef, useState } from 'react';
+import type { ConsoleOutput } from '../../../src-main/console/contract.ts';
+import { api } from '../../api/index.ts';
+import { errorText, toast } from '../../store/toasts.ts';
+import { useAsync, useDebounced, useHotkeys } from '../../lib/hooks.ts';
+import { dateTime, ms, num, short, stamp, time, toolLabel } from '../../lib/format.ts';
+import { download } from '../../lib/browser.ts';
+import { DecisionBadge } from '../../components/Badge.tsx';
+import { PageHeader } from '../../components/Layout.tsx';
+import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
+import { AuditFilters, NO_FILTERS, toQuery, type Filters } from './AuditFilters.tsx';
+import { AuditDetail } from './AuditDetail.tsx';
+
+const PAGE = 100;
+
+function VerifyResult({ r }: { r: ConsoleOutput<'verifyAudit'> }) {
+  return r.ok ? (
+    <div className="banner banner-ok" role="status" data-testid="verify-result">
+      Chain intact: {num(r.count)} entries verified in {ms(r.ms)}; head #{r.headSeq} <span className="mono">{short(r.headHash ?? '', 16)}</span> (checked {time(r.checkedAt)})
+    </div>
+  ) : (
+    <div className="banner banner-danger" role="alert" data-testid="verify-result">
+      Chain BROKEN at entry #{r.badSeq}: {r.reason} ({num(r.count)} entries verified before it)
+    </div>
+  );
+}
+
+export function AuditPage() {
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const applied = useDebounced(filters, 250);
+  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
+  const [open, setOpen] = useState<number | null>(null);
+  const [verify, setVerify] = useState<ConsoleOutput<'verifyAudit'> | null>(null);
+  const [busy, setBusy] = useState<'verify' | 'export' | null>(null);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const cursor = cursors[cursors.length - 1];
+  const lookups = useAsync(() => api.lookups(), []);
+  const page = useAsync(() => api.queryAudit({ ...toQuery(applied), beforeSeq: cursor, limit: PAGE }), [JSON.stringify(applied), cursor]);
+  useHotkeys({ '/': () => searchRef.current?.focus() });
+
+  const change = (f: Filters) => {
+    setFilters(f);
+    setCursors([undefined]);
+  };
+  const runVerify = async () => {
+    setBusy('verify');
+    try {
+      setVerify(await api.verifyAudit());
+    } catch (e) {
+      toast('danger', `Verify failed: ${errorText(e)}`);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const runExport = async () => {
+    setBusy('export');
+    try {
+      const x = await api.exportAudit();
+      download(x.fileName, x.content, x.mediaType);
+      toast('ok', `Exported ${num(x.checkpoint.count)} entries with a signed checkpoint (key ${x.checkpoint.keyFingerprint.slice(0, 12)}…).`);
+    } catch (e) {
+      toast('danger', `Export failed: ${errorText(e)}`);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const data = page.data;
+  const first = (cursors.length - 1) * PAGE;
+  return (
+    <div className="page page-wide">
+      <PageHeader
+        title="Audit"
+        sub="Append-only and hash-chained: every call, decision, key and policy change."
+        actions={
+          <>
+            <button type="button" className="btn btn-small" onClick={() => void runVerify()} disabled={busy !== null}>{busy === 'verify' ? 'Verifying…' : 'Verify chain'}</button>
+            <button type="button" className="btn btn-small" onClick={() => void runExport()} disabled={busy !== null} title="JSONL with a signed checkpoint; check it with countersign audit verify --export">
+              {busy === 'export' ? 'Exporting…' : 'Export JSONL'}
+            </button>
+          </>
+        }
+      />
+      {verify ? <VerifyResult r={verify} /> : null}
+      <AuditFilters value={filters} onChange={change} lookups={lookups.data} searchRef={searchRef} />
+      {page.error ? <ErrorBox error={page.error} onRetry={page.reload} /> : null}
+      {!data ? (page.loading ? <Loading what="audit entries" /> : null) : !data.entries.length ? (
+        <Empty title="No entries match">Widen the time range or clear the filters.</Empty>
+      ) : (
+        <div className="panel">
+          <div className="scroll-y fill-audit">
+            <table className="table table-rows fixed" aria-label="Audit entries">
+              <colgroup>
+                <col style={{ width: 46 }} /><col style={{ width: 96 }} /><col style={{ width: 76 }} /><col style={{ width: 184 }} /><col style={{ width: 110 }} />
+                <col style={{ width: 122 }} /><col style={{ width: 172 }} /><col /><col style={{ width: 86 }} />
+              </colgroup>
+              <thead>
+                <tr><th className="num">#</th><th>Time</th><th>Event</th><th>Decision</th><th>Key</th><th>Tenant</th><th>Tool · action</th><th>Outcome</th><th className="num">Duration</th></tr>
+              </thead>
+              <tbody>
+                {data.entries.map((e) => (
+                  <tr key={e.seq} tabIndex={0} className={`clickable${open === e.seq ? ' selected' : ''}`} data-testid="audit-row"
+                    onClick={() => setOpen(e.seq)} onKeyDown={(k) => k.key === 'Enter' && setOpen(e.seq)}>
+                    <td className="num mono muted">{e.seq}</td>
+                    <td className="mono nowrap" title={dateTime(e.at)}>{stamp(e.at)}</td>
+                    <td>{e.event}</td>
+                    <td><DecisionBadge decision={e.decision} code={e.code} /></td>
+                    <td className="ellipsis">{e.keyName ?? '—'}</td>
+                    <td>{e.tenant ?? '—'}</td>
+                    <td className="mono ellipsis">{toolLabel(e.tool, e.action)}</td>
+                    <td className="ellipsis outcome" title={e.outcome ?? ''}>{e.outcome ?? '—'}</td>
+                    <td className="num mono">{ms(e.durationMs)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="table-foot">
+            <span className="muted">{num(first + 1)}–{num(first + data.entries.length)} of {num(data.total)}</span>
+            <button type="button" className="btn btn-small" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
+            <button type="button" className="btn btn-small" disabled={data.nextBeforeSeq === null} onClick={() => setCursors([...cursors, data.nextBeforeSeq!])}>Older</button>
+          </div>
+        </div>
+      )}
+      {open !== null ? <AuditDetail seq={open} onClose={() => setOpen(null)} /> : null}
+    </div>
+  );
+}

@@ -1,0 +1,141 @@
+import { Fragment, useEffect, useState } from 'react';
+import type { ConsoleOutput, KeyViewT } from '../../../src-main/console/contract.ts';
+import { api } from '../../api/index.ts';
+import { useSession } from '../../store/session.ts';
+import { useVersions } from '../../store/versions.ts';
+import { errorText, toast } from '../../store/toasts.ts';
+import { useAsync, useNow } from '../../lib/hooks.ts';
+import { ago, dateTime, num } from '../../lib/format.ts';
+import { Badge, StatusBadge } from '../../components/Badge.tsx';
+import { PageHeader } from '../../components/Layout.tsx';
+import { Dialog } from '../../components/Overlay.tsx';
+import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
+import { CreateKeyForm } from './CreateKeyForm.tsx';
+import { SecretPanel } from './SecretPanel.tsx';
+
+function BudgetCell({ b, label }: { b: { limitPerMinute: number; remaining: number }; label: string }) {
+  const pct = Math.round((b.remaining / Math.max(1, b.limitPerMinute)) * 100);
+  return (
+    <div className="budget" title={`${label}: ${b.remaining} of ${b.limitPerMinute} calls left this minute`}>
+      <span className="budget-label">{label}</span>
+      <meter min={0} max={b.limitPerMinute} low={b.limitPerMinute * 0.2} optimum={b.limitPerMinute} value={b.remaining} aria-label={`${label} budget ${pct}%`} />
+      <span className="mono tiny">{num(b.remaining)}/{num(b.limitPerMinute)}</span>
+    </div>
+  );
+}
+
+function RevokeDialog({ k, onClose }: { k: KeyViewT; onClose: (revoked: boolean) => void }) {
+  const [busy, setBusy] = useState(false);
+  const revoke = async () => {
+    setBusy(true);
+    try {
+      await api.revokeKey({ id: k.id });
+      toast('ok', `Revoked “${k.name}”: its next request fails.`);
+      onClose(true);
+    } catch (e) {
+      toast('danger', `Could not revoke: ${errorText(e)}`);
+      onClose(false);
+    }
+  };
+  return (
+    <Dialog
+      title={`Revoke “${k.name}”?`}
+      onClose={() => onClose(false)}
+      footer={
+        <>
+          <button type="button" className="btn btn-ghost" onClick={() => onClose(false)}>Cancel</button>
+          <button type="button" className="btn btn-danger" onClick={() => void revoke()} disabled={busy} data-autofocus>Revoke key</button>
+        </>
+      }
+    >
+      <p>Every client using <span className="mono">{k.prefix}…</span> fails on its next request (401). Pending approvals it asked for stay decidable. This cannot be undone.</p>
+    </Dialog>
+  );
+}
+
+export function KeysPage() {
+  const version = useVersions((s) => s.keys);
+  const session = useSession((s) => s.session);
+  const keys = useAsync(() => api.listKeys(), [version]);
+  const lookups = useAsync(() => api.lookups(), []);
+  const policy = useAsync(() => api.getPolicy(), []);
+  const now = useNow(15_000);
+  // Call counts, last use and budgets change with every call: re-read them while the page is open.
+  const reload = keys.reload;
+  useEffect(() => {
+    const t = setInterval(reload, 10_000);
+    return () => clearInterval(t);
+  }, [reload]);
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<ConsoleOutput<'createKey'> | null>(null);
+  const [revoking, setRevoking] = useState<KeyViewT | null>(null);
+  const [showRevoked, setShowRevoked] = useState(false);
+  const baseUrl = session?.mcpBaseUrl ?? window.location.origin;
+  const list = (keys.data?.keys ?? []).filter((k) => showRevoked || k.state !== 'revoked').sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const revokedCount = (keys.data?.keys ?? []).filter((k) => k.state === 'revoked').length;
+
+  return (
+    <div className="page page-wide">
+      <PageHeader
+        title="API keys"
+        sub="Each AI client connects with its own key: scopes cap the tier it reaches, tenants cap what it sees."
+        actions={!creating && !created ? <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>New key</button> : null}
+      />
+      {created ? (
+        <SecretPanel created={created.key} secret={created.secret} baseUrl={baseUrl} onDone={() => setCreated(null)} />
+      ) : creating ? (
+        lookups.data ? (
+          <CreateKeyForm
+            tenants={lookups.data.tenants}
+            defaults={{ read: policy.data?.values.defaultReadPerMinute ?? 600, write: policy.data?.values.defaultWritePerMinute ?? 60 }}
+            onCreated={(r) => {
+              setCreating(false);
+              setCreated(r);
+              keys.reload();
+            }}
+            onCancel={() => setCreating(false)}
+          />
+        ) : lookups.error ? <ErrorBox error={lookups.error} onRetry={lookups.reload} /> : <Loading what="tenants" />
+      ) : null}
+      <div className="toolbar">
+        <label className="check"><input type="checkbox" checked={showRevoked} onChange={(e) => setShowRevoked(e.target.checked)} /> Show revoked ({revokedCount})</label>
+      </div>
+      {keys.error ? <ErrorBox error={keys.error} onRetry={keys.reload} /> : null}
+      {!keys.data ? (keys.loading ? <Loading what="keys" /> : null) : !list.length ? (
+        <Empty title="No API keys yet">Create one with “New key”, then paste its connection snippet into the AI client.</Empty>
+      ) : (
+        <div className="panel scroll-x">
+          <table className="table table-rows" aria-label="API keys">
+            <thead>
+              <tr><th>Name</th><th>Scopes · role</th><th>Tenants</th><th>Created</th><th>Expires</th><th>Last used</th><th className="num">Calls</th><th>Budget now</th><th>State</th><th /></tr>
+            </thead>
+            <tbody>
+              {list.map((k) => (
+                <tr key={k.id} data-testid="key-row" data-key-name={k.name}>
+                  <td className="nowrap"><div className="strong">{k.name}</div><div className="mono muted tiny">{k.prefix}…</div></td>
+                  <td>{k.scopes.map((s) => <Badge key={s} tone={s === 'ai:execute' ? 'warn' : s === 'ai:write' ? 'info' : 'muted'}>{s}</Badge>)} <span className="muted">{k.role}</span></td>
+                  <td className="tenants-cell">{k.tenants.map((t, i) => <Fragment key={t.id}>{i > 0 ? ', ' : ''}<span className="nowrap">{t.slug}</span></Fragment>)}</td>
+                  <td className="nowrap" title={dateTime(k.createdAt)}>{ago(k.createdAt, now)}</td>
+                  <td className="nowrap" title={dateTime(k.expiresAt)}>{k.expiresAt ? dateTime(k.expiresAt).slice(0, 10) : 'never'}</td>
+                  <td className="nowrap" title={dateTime(k.lastUsedAt)}>{ago(k.lastUsedAt, now)}</td>
+                  <td className="num mono">{num(k.callCount)}</td>
+                  <td><BudgetCell b={k.budget.read} label="read" /><BudgetCell b={k.budget.write} label="write" /></td>
+                  <td><StatusBadge status={k.state} /></td>
+                  <td className="num">
+                    {k.state !== 'revoked' ? <button type="button" className="btn btn-small btn-danger-outline" onClick={() => setRevoking(k)}>Revoke…</button> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {revoking ? (
+        <RevokeDialog k={revoking} onClose={(done) => {
+          setRevoking(null);
+          if (done) keys.reload();
+        }} />
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+import type { LiveCallT } from '../../../src-main/console/contract.ts';
+import { dateTime, ms, toolLabel } from '../../lib/format.ts';
+import { DecisionBadge, TierBadge } from '../../components/Badge.tsx';
+import { JsonView } from '../../components/Code.tsx';
+import { Drawer } from '../../components/Overlay.tsx';
+
+export function CallDetail({ call: c, onClose }: { call: LiveCallT; onClose: () => void }) {
+  const rows: [string, React.ReactNode][] = [
+    ['Time', dateTime(c.at)],
+    ['Decision', <DecisionBadge decision={c.decision} code={c.code} />],
+    ['Tier', <TierBadge tier={c.tier} />],
+    ['Key', c.keyName ? `${c.keyName} (${c.keyId})` : '—'],
+    ['Client', c.client ?? '—'],
+    ['Tenant', c.tenant ?? '—'],
+    ['Duration', ms(c.durationMs)],
+    ['Remote', c.remote ?? '—'],
+    ['Session', c.sessionId ?? '—'],
+    ['Audit entry', `#${c.seq}`],
+  ];
+  if (c.approvalId) rows.push(['Approval', <a href="#/approvals">{c.approvalId}</a>]);
+  return (
+    <Drawer title={<span className="mono">{toolLabel(c.tool, c.action)}</span>} onClose={onClose}>
+      <dl className="kv">
+        {rows.map(([k, v]) => <div key={k} className="kv-row"><dt>{k}</dt><dd>{v}</dd></div>)}
+      </dl>
+      <h3 className="sub-head">Result</h3>
+      <p className={c.decision === 'denied' || c.decision === 'failed' ? 'danger-text' : ''} data-testid="call-outcome">
+        {c.code ? <strong className="mono">{c.code}: </strong> : null}{c.outcome ?? '—'}
+      </p>
+      <h3 className="sub-head">Arguments</h3>
+      <JsonView value={c.args} />
+    </Drawer>
+  );
+}

@@ -1,0 +1,103 @@
+import { useMemo, useState } from 'react';
+import type { LiveCallT } from '../../../src-main/console/contract.ts';
+import { api } from '../../api/index.ts';
+import { useLive } from '../../store/live.ts';
+import { useAsync, useHotkeys } from '../../lib/hooks.ts';
+import { ms, time, toolLabel } from '../../lib/format.ts';
+import { DecisionBadge, TierBadge } from '../../components/Badge.tsx';
+import { PageHeader } from '../../components/Layout.tsx';
+import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
+import { CallDetail } from './CallDetail.tsx';
+
+const DECISIONS = ['allowed', 'denied', 'pending', 'throttled', 'failed'] as const;
+
+export function LivePage() {
+  const { calls, buffered, paused, loaded, error, setPaused, load, clear } = useLive();
+  const lookups = useAsync(() => api.lookups(), []);
+  const [keyId, setKeyId] = useState('');
+  const [tenant, setTenant] = useState('');
+  const [decision, setDecision] = useState('');
+  const [open, setOpen] = useState<LiveCallT | null>(null);
+  const [base] = useState(() => calls[0]?.seq ?? 0);
+  useHotkeys({ p: () => setPaused(!paused) });
+
+  const shown = useMemo(
+    () => calls.filter((c) => (!keyId || c.keyId === keyId) && (!tenant || c.tenant === tenant) && (!decision || c.decision === decision)),
+    [calls, keyId, tenant, decision],
+  );
+
+  return (
+    <div className="page page-wide">
+      <PageHeader
+        title="Live"
+        sub="Every tool call as it happens: who asked, for which tenant, and what the gate decided."
+        actions={
+          <>
+            {paused && buffered.length ? <span className="warn-text" role="status">{buffered.length} new while paused</span> : null}
+            <button type="button" className={`btn btn-small${paused ? ' btn-primary' : ''}`} onClick={() => setPaused(!paused)} aria-pressed={paused} title="Shortcut: p">
+              {paused ? 'Resume' : 'Pause'}
+            </button>
+            <button type="button" className="btn btn-small btn-ghost" onClick={clear}>Clear</button>
+          </>
+        }
+      />
+      <div className="toolbar" role="group" aria-label="Filters">
+        <label className="inline-field">Key
+          <select value={keyId} onChange={(e) => setKeyId(e.target.value)}>
+            <option value="">all keys</option>
+            {lookups.data?.keys.map((k) => <option key={k.id} value={k.id}>{k.name} ({k.prefix}…)</option>)}
+          </select>
+        </label>
+        <label className="inline-field">Tenant
+          <select value={tenant} onChange={(e) => setTenant(e.target.value)}>
+            <option value="">all tenants</option>
+            {lookups.data?.tenants.map((t) => <option key={t.id} value={t.slug}>{t.slug}</option>)}
+          </select>
+        </label>
+        <label className="inline-field">Decision
+          <select value={decision} onChange={(e) => setDecision(e.target.value)}>
+            <option value="">all decisions</option>
+            {DECISIONS.map((d) => <option key={d} value={d}>{d}</option>)}
+          </select>
+        </label>
+        <span className="muted tiny">{shown.length} of {calls.length} calls shown</span>
+      </div>
+      {error ? <ErrorBox error={error} onRetry={() => void load()} /> : null}
+      {!loaded ? <Loading what="recent calls" /> : !shown.length ? (
+        <Empty title={calls.length ? 'No calls match these filters' : 'No tool calls yet'}>
+          {calls.length ? 'Change or clear the filters above.' : 'Connect an AI client with an API key (see API keys); its calls stream in here.'}
+        </Empty>
+      ) : (
+        <div className="panel scroll-y fill">
+          <table className="table table-rows live-table" aria-label="Tool calls">
+            <thead>
+              <tr><th>Time</th><th>Key</th><th>Client</th><th>Tenant</th><th>Tool · action</th><th>Tier</th><th>Decision</th><th className="num">Duration</th></tr>
+            </thead>
+            <tbody>
+              {shown.map((c) => (
+                <tr
+                  key={c.seq} tabIndex={0} data-testid="live-row"
+                  className={`clickable${c.seq > base ? ' row-new' : ''}${open?.seq === c.seq ? ' selected' : ''}`}
+                  onClick={() => setOpen(c)}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter') setOpen(c);
+                  }}
+                >
+                  <td className="mono nowrap">{time(c.at)}</td>
+                  <td className="ellipsis">{c.keyName ?? '—'}</td>
+                  <td className="ellipsis muted">{c.client ?? '—'}</td>
+                  <td>{c.tenant ?? '—'}</td>
+                  <td className="mono ellipsis">{toolLabel(c.tool, c.action)}</td>
+                  <td><TierBadge tier={c.tier} /></td>
+                  <td><DecisionBadge decision={c.decision} code={c.code} /></td>
+                  <td className="num mono">{ms(c.durationMs)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {open ? <CallDetail call={open} onClose={() => setOpen(null)} /> : null}
+    </div>
+  );
+}

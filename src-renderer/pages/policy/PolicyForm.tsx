@@ -1,0 +1,91 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import type { PolicyValuesT, PolicyViewT } from '../../../src-main/console/contract.ts';
+import { api } from '../../api/index.ts';
+import { errorText, toast } from '../../store/toasts.ts';
+import { Badge } from '../../components/Badge.tsx';
+import { Section } from '../../components/Layout.tsx';
+
+type Num = 'defaultReadPerMinute' | 'defaultWritePerMinute' | 'httpRequestsPerSecond' | 'approvalTtlMinutes' | 'approvalWaitSeconds' | 'bulkDeviceThreshold';
+const NUMBERS: [Num, string, string][] = [
+  ['defaultReadPerMinute', 'Reads per minute, per key', 'default for keys without their own limit'],
+  ['defaultWritePerMinute', 'Writes per minute, per key', 'default for keys without their own limit'],
+  ['httpRequestsPerSecond', 'HTTP requests per second, per key', 'beyond it: 429 with Retry-After'],
+  ['approvalTtlMinutes', 'Approval expiry, minutes', 'a pending request then fails closed'],
+  ['approvalWaitSeconds', 'Hold a tier-3 call, seconds', 'with a progressToken, the call waits this long for your decision'],
+  ['bulkDeviceThreshold', 'Bulk escalation, devices', 'a write on more devices than this becomes tier 3'],
+];
+
+function Pinned({ env }: { env: string | undefined }) {
+  return env ? <Badge tone="warn" title="Set by an environment variable of the server: read-only here">pinned by {env}</Badge> : null;
+}
+
+export function PolicyForm({ policy, onSaved }: { policy: PolicyViewT; onSaved(p: PolicyViewT): void }) {
+  const [draft, setDraft] = useState<PolicyValuesT>(policy.values);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setDraft(policy.values), [policy]);
+  const pin = (k: keyof PolicyValuesT) => policy.pinned[k];
+  const changed = (Object.keys(draft) as (keyof PolicyValuesT)[]).filter((k) => !pin(k) && JSON.stringify(draft[k]) !== JSON.stringify(policy.values[k]));
+  const tier3 = policy.tools.filter((t) => t.baseTier >= 3 || t.actions.some((a) => a.tier === 3));
+  const allow = draft.executeAllowlist;
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const patch = Object.fromEntries(changed.map((k) => [k, draft[k]]));
+      const p = await api.updatePolicy(patch);
+      toast('ok', `Policy saved: ${changed.join(', ')}`);
+      onSaved(p);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form onSubmit={save} aria-label="Policy settings">
+      <Section title="Tier-3 gate">
+        <label className="check">
+          <input type="checkbox" checked={draft.requireExecuteAdmin} disabled={!!pin('requireExecuteAdmin')}
+            onChange={(e) => setDraft({ ...draft, requireExecuteAdmin: e.target.checked })} />
+          Only admin-role keys may request tier-3 actions <Pinned env={pin('requireExecuteAdmin')} />
+        </label>
+        <fieldset className="field" disabled={!!pin('executeAllowlist')}>
+          <legend className="field-label">Execute allowlist <Pinned env={pin('executeAllowlist')} /></legend>
+          <label className="check"><input type="radio" checked={allow === null} onChange={() => setDraft({ ...draft, executeAllowlist: null })} /> Every tool may be requested</label>
+          <label className="check"><input type="radio" checked={allow !== null} onChange={() => setDraft({ ...draft, executeAllowlist: allow ?? tier3.map((t) => t.name) })} /> Only the tools checked below</label>
+          <div className="check-list cols">
+            {policy.tools.map((t) => (
+              <label key={t.name} className="check">
+                <input type="checkbox" disabled={allow === null} checked={allow === null || allow.includes(t.name)}
+                  onChange={(e) => setDraft({ ...draft, executeAllowlist: e.target.checked ? [...(allow ?? []), t.name] : (allow ?? []).filter((x) => x !== t.name) })} />
+                <span className="mono">{t.name}</span>{tier3.includes(t) ? <Badge tone="warn">tier 3</Badge> : null}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      </Section>
+      <Section title="Limits and approvals">
+        <div className="form-grid cols-3">
+          {NUMBERS.map(([k, label, hint]) => (
+            <div className="field" key={k}>
+              <label className="field-label" htmlFor={`policy-${k}`}>{label} <Pinned env={pin(k)} /></label>
+              <input id={`policy-${k}`} type="number" min={k === 'approvalWaitSeconds' ? 0 : 1} value={draft[k]} disabled={!!pin(k)}
+                onChange={(e) => setDraft({ ...draft, [k]: e.target.value === '' ? 0 : Number(e.target.value) })} />
+              <div className="field-hint">{hint}; default {policy.defaults[k]}</div>
+            </div>
+          ))}
+        </div>
+      </Section>
+      <div className="form-actions sticky-actions">
+        {error ? <div className="form-error" role="alert">{error}</div> : null}
+        <span className="muted tiny">{changed.length ? `${changed.length} unsaved change${changed.length === 1 ? '' : 's'}` : 'No unsaved changes'}</span>
+        <button type="button" className="btn btn-ghost" disabled={!changed.length || busy} onClick={() => setDraft(policy.values)}>Discard</button>
+        <button type="submit" className="btn btn-primary" disabled={!changed.length || busy}>{busy ? 'Saving…' : 'Save policy'}</button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,50 @@
+// Who is signed in and whether pushed events flow. Web mode starts signed out until the session call succeeds.
+import { create } from 'zustand';
+import type { ConsoleOutput } from '../../src-main/console/contract.ts';
+import { api, ConsoleError, mode, web, type Connection } from '../api/index.ts';
+
+export type SessionInfo = ConsoleOutput<'session'>;
+
+interface SessionState {
+  status: 'loading' | 'signedOut' | 'ready' | 'unreachable';
+  session: SessionInfo | null;
+  message: string | null;
+  connection: Connection;
+  boot(): Promise<void>;
+  signIn(passphrase: string): Promise<void>;
+  signOut(message?: string | null): Promise<void>;
+  lost(message: string): void;
+  setConnection(c: Connection): void;
+}
+
+export const useSession = create<SessionState>((set, get) => ({
+  status: 'loading',
+  session: null,
+  message: null,
+  connection: mode === 'desktop' ? 'open' : 'closed',
+  async boot() {
+    try {
+      const session = await api.session();
+      set({ status: 'ready', session, message: null });
+      web?.connect();
+    } catch (e) {
+      if (e instanceof ConsoleError && e.status === 401) set({ status: 'signedOut', session: null });
+      else set({ status: 'unreachable', message: e instanceof Error ? e.message : String(e) });
+    }
+  },
+  async signIn(passphrase) {
+    if (!web) return;
+    await web.login(passphrase);
+    await get().boot();
+  },
+  async signOut(message = null) {
+    await web?.logout();
+    set({ status: 'signedOut', session: null, message });
+  },
+  lost(message) {
+    if (get().status === 'ready') set({ status: 'signedOut', session: null, message });
+  },
+  setConnection(connection) {
+    set({ connection });
+  },
+}));

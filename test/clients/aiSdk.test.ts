@@ -1,0 +1,65 @@
+// @ai-sdk/mcp 2.0.99 (Vercel AI SDK): the one MCP client found that is written independently of
+// @modelcontextprotocol/sdk. In-process, over real loopback HTTP to a real Countersign, on both transports.
+import { createMCPClient, type MCPClient } from '@ai-sdk/mcp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { note, stopServer } from './procs.ts';
+
+let t: TestServer;
+let productTools: string[];
+beforeAll(async () => {
+  t = await startTestServer();
+  productTools = (await (await t.connect('http', t.key())).listTools()).tools.map((x) => x.name);
+});
+afterAll(async () => {
+  await stopServer(t);
+});
+
+const CASES = [
+  { name: 'sse', type: 'sse', path: '/api/v1/mcp/sse', discovery: false },
+  // By default it probes with server/discover (2026-07-28) first and falls back to initialize on our 400.
+  { name: 'http (server/discover, then initialize)', type: 'http', path: '/api/v1/mcp', discovery: true },
+  { name: 'http (initialize only)', type: 'http', path: '/api/v1/mcp', discovery: false },
+] as const;
+
+describe.each(CASES)('@ai-sdk/mcp over $name', ({ type, path, discovery }) => {
+  let client: MCPClient | undefined;
+  afterAll(async () => {
+    await client?.close().catch(() => {});
+  });
+
+  it('connects, lists the product tools and calls list_devices', async () => {
+    client = await createMCPClient({ transport: { type, url: `${t.url}${path}`, headers: { 'X-API-Key': t.key({ name: `ai-sdk-${type}` }) } }, protocolVersionDiscovery: discovery, clientName: 'countersign-ai-sdk-test' });
+    expect(client.serverInfo).toMatchObject({ name: 'countersign', version: '0.1.0' });
+    const { tools } = await client.listTools();
+    expect(tools.map((x) => x.name)).toEqual(productTools);
+    const r = await client.callTool({ name: 'list_devices', arguments: { limit: 3, os: 'windows' } });
+    expect(r.isError).toBeFalsy();
+    const devices = (r.structuredContent as { devices: { os: string }[] }).devices;
+    expect(devices).toHaveLength(3);
+    expect(devices.every((d) => d.os === 'windows')).toBe(true);
+    // Its AI SDK tool set is built from the same definitions.
+    expect(Object.keys(client.toolsFromDefinitions({ tools }))).toEqual(productTools);
+  });
+
+  it('close() ends the server session (over Streamable HTTP it sends DELETE)', async () => {
+    const before = t.server.sessions.size;
+    await client!.close();
+    client = undefined;
+    const end = Date.now() + 2_000;
+    while (t.server.sessions.size >= before && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    expect(t.server.sessions.size).toBe(before - 1);
+  });
+
+  it('a wrong key fails fast with the 401 reason', async () => {
+    const started = performance.now();
+    const err = await createMCPClient({ transport: { type, url: `${t.url}${path}`, headers: { 'X-API-Key': 'csk_not_a_real_key_000000000000' } }, protocolVersionDiscovery: discovery })
+      .then(() => undefined, (e: unknown) => e as Error);
+    const ms = Math.round(performance.now() - started);
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).toMatch(/401/);
+    expect(err!.message).toContain('Unauthorized: invalid API key');
+    expect(ms).toBeLessThan(2_000);
+    note(`ai-sdk ${type}${discovery ? ' (discover)' : ''} wrong key`, `${ms} ms`);
+  });
+});

@@ -1,0 +1,64 @@
+// The contract mirrors the core's enumerations and policy shape, and stays importable by the renderer (zod only).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as contract from '../../src-main/console/contract.ts';
+import { APPROVAL_STATUSES } from '../../src-main/governance/approvals.ts';
+import { ROLES, SCOPES } from '../../src-main/auth/keys.ts';
+import { DEFAULT_POLICY, PolicySchema } from '../../src-main/governance/policy.ts';
+import type { AuditDecision, AuditEvent } from '../../src-main/audit/log.ts';
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const typeCheck: [Same<AuditDecision, (typeof contract.AUDIT_DECISIONS)[number]>, Same<AuditEvent, (typeof contract.AUDIT_EVENTS)[number]>] = [true, true];
+
+describe('contract', () => {
+  it('mirrors the core enumerations', () => {
+    expect(typeCheck).toEqual([true, true]);
+    expect([...contract.APPROVAL_STATUSES]).toEqual([...APPROVAL_STATUSES]);
+    expect([...contract.SCOPES]).toEqual([...SCOPES]);
+    expect([...contract.ROLES]).toEqual([...ROLES]);
+    expect(Object.keys(contract.PolicyValues.shape).sort()).toEqual(Object.keys(PolicySchema.shape).sort());
+    expect([...contract.POLICY_NAMES].sort()).toEqual(Object.keys(PolicySchema.shape).sort());
+    expect(contract.PolicyValues.parse(DEFAULT_POLICY)).toEqual(DEFAULT_POLICY);
+  });
+
+  it('every method has an input and an output schema', () => {
+    expect(contract.CONSOLE_METHOD_NAMES.length).toBeGreaterThanOrEqual(20);
+    for (const m of contract.CONSOLE_METHOD_NAMES) {
+      expect(contract.consoleMethods[m].input, m).toBeDefined();
+      expect(contract.consoleMethods[m].output, m).toBeDefined();
+    }
+    expect(contract.isConsoleMethod('approve')).toBe(true);
+    expect(contract.isConsoleMethod('constructor')).toBe(false);
+    expect(contract.isConsoleMethod('__proto__')).toBe(false);
+  });
+
+  it('imports nothing but zod', () => {
+    const src = readFileSync(new URL('../../src-main/console/contract.ts', import.meta.url), 'utf8');
+    const imports = [...src.matchAll(/^\s*import\s[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+    expect(imports).toEqual(['zod']);
+  });
+
+  it('the renderer imports no node or electron module, and reaches the main process only through the contract', () => {
+    const root = new URL('../../src-renderer/', import.meta.url).pathname;
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/\.(ts|tsx)$/.test(f)) files.push(p);
+      }
+    };
+    walk(root);
+    expect(files.length).toBeGreaterThan(10);
+    const builtins = new Set(['fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'url', 'events', 'stream', 'util', 'worker_threads', 'buffer', 'process']);
+    for (const f of files) {
+      const src = readFileSync(f, 'utf8');
+      for (const m of src.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm)) {
+        const spec = (m[1] ?? m[2] ?? m[3])!;
+        expect(spec.startsWith('node:') || builtins.has(spec.split('/')[0]!) || spec === 'electron' || spec.startsWith('electron/'), `${f}: ${spec}`).toBe(false);
+        if (spec.includes('src-main/')) expect(spec, `${f} may import only the contract from src-main`).toMatch(/src-main\/console\/contract\.ts$/);
+      }
+    }
+  });
+});

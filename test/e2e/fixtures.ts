@@ -1,0 +1,97 @@
+// Shared pieces of the console e2e specs: the server the global setup started, a signed-in page, an MCP SDK client,
+// screenshots in light and dark, and a guard that fails a test on any CSP violation or uncaught page error.
+import { createHash } from 'node:crypto';
+import { mkdirSync, appendFileSync } from 'node:fs';
+import { expect, test as base, type Browser, type Page } from '@playwright/test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+export const server = () => ({
+  url: process.env.CS_URL!, key: process.env.CS_KEY!, dataDir: process.env.CS_DATA_DIR!, passphrase: process.env.CS_PASSPHRASE!, state: process.env.CS_STATE!,
+});
+
+export const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+export async function mcpClient(key = server().key): Promise<Client> {
+  const client = new Client({ name: 'e2e-sdk-client', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL('/api/v1/mcp', server().url), { requestInit: { headers: { 'X-API-Key': key } } }));
+  return client;
+}
+
+export const structured = <T>(r: unknown) => (r as { structuredContent: T }).structuredContent;
+
+export interface Device { id: string; hostname: string; os: string; status: string; tenant: string }
+export async function devices(client: Client, tenant: string, os: string): Promise<Device[]> {
+  const r = await client.callTool({ name: 'list_devices', arguments: { tenant, os, limit: 50 } });
+  return structured<{ devices: Device[] }>(r).devices;
+}
+
+/** Records a timing for the report (test-results/e2e-timings.txt) and the test's annotations. */
+export function timing(name: string, ms: number): void {
+  mkdirSync('test-results', { recursive: true });
+  appendFileSync('test-results/e2e-timings.txt', `${name}: ${Math.round(ms)} ms\n`);
+  test.info().annotations.push({ type: 'timing', description: `${name}: ${Math.round(ms)} ms` });
+  console.log(`[e2e timing] ${name}: ${Math.round(ms)} ms`);
+}
+
+/** The viewport (1280×800), or the whole scrolled page (`fullPage`), in both color schemes. */
+export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
+  mkdirSync('test-results/screenshots', { recursive: true });
+  await page.mouse.move(1279, 799);
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.waitForTimeout(150);
+    const path = `test-results/screenshots/${name}-${scheme}.png`;
+    // The console scrolls inside its main pane; for a full-page capture the document itself has to grow.
+    if (opts.fullPage) await page.evaluate(() => document.documentElement.classList.add('capture-full'));
+    await page.screenshot({ path, fullPage: opts.fullPage ?? false });
+    if (opts.fullPage) await page.evaluate(() => document.documentElement.classList.remove('capture-full'));
+    await test.info().attach(`${name}-${scheme}`, { path, contentType: 'image/png' });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** Waits until the event stream is open, so pushed events reach the page. */
+export async function waitLive(page: Page): Promise<void> {
+  await expect(page.getByTestId('connection')).toHaveText(/Live/, { timeout: 10_000 });
+}
+
+async function watchedPage(browser: Browser, signedIn: boolean, use: (p: Page) => Promise<void>): Promise<void> {
+  const context = await browser.newContext({
+    baseURL: server().url,
+    ...(signedIn ? { storageState: server().state } : {}),
+    permissions: ['clipboard-read', 'clipboard-write', 'notifications'],
+  });
+  await context.addInitScript(() => {
+    const w = window as unknown as { __csp: string[]; __notes: string[] };
+    w.__csp = [];
+    w.__notes = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    // Records each web notification the console raises (the real one still shows where the platform allows).
+    const Native = window.Notification;
+    if (Native) {
+      window.Notification = class extends Native {
+        constructor(title: string, options?: NotificationOptions) {
+          super(title, options);
+          w.__notes.push(title);
+        }
+      } as typeof Notification;
+    }
+  });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  await use(page);
+  const csp = await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []).catch(() => [] as string[]);
+  await context.close();
+  expect([...problems, ...csp.map((c) => `csp: ${c}`)], 'CSP violations or page errors').toEqual([]);
+}
+
+export const test = base.extend<{ signedIn: Page; guest: Page }>({
+  signedIn: async ({ browser }, use) => watchedPage(browser, true, use),
+  guest: async ({ browser }, use) => watchedPage(browser, false, use),
+});
+export { expect };

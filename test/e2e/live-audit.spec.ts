@@ -1,0 +1,66 @@
+// The live feed shows a call within 500 ms of it being made; the audit log shows the entries and its chain verifies.
+import { readFileSync } from 'node:fs';
+import { expect, mcpClient, test, timing, waitLive } from './fixtures.ts';
+
+test('the live feed shows a call within 500 ms; a click shows its arguments', async ({ signedIn: page }) => {
+  const client = await mcpClient();
+  await page.goto('/#/live');
+  await waitLive(page);
+  const rows = page.getByTestId('live-row').filter({ hasText: 'compliance_summary' });
+  const before = await rows.count();
+  const started = performance.now();
+  await client.callTool({ name: 'compliance_summary', arguments: { tenant: 'northwind-legal' } });
+  await expect(rows).toHaveCount(before + 1, { timeout: 500 });
+  timing('live row visible after the call was made', performance.now() - started);
+  const row = rows.first();
+  await expect(row).toContainText('e2e-agent');
+  await expect(row).toContainText('northwind-legal');
+  await expect(row).toContainText('allowed');
+  await row.click();
+  const drawer = page.getByRole('dialog', { name: 'Details' });
+  await expect(drawer).toContainText('"tenant": "northwind-legal"');
+  await expect(drawer.getByTestId('call-outcome')).toHaveText('ok');
+  await page.keyboard.press('Escape');
+  await expect(drawer).toBeHidden();
+
+  // Pause holds new calls back; resume shows them.
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await client.callTool({ name: 'compliance_summary', arguments: { tenant: 'acme-dental' } });
+  await expect(page.getByText('1 new while paused')).toBeVisible();
+  await expect(rows).toHaveCount(before + 1);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect(rows).toHaveCount(before + 2);
+
+  // A denial shows its code.
+  await client.callTool({ name: 'device_actions', arguments: { action: 'wipe', deviceIds: ['00000000-0000-4000-8000-000000000000'] } });
+  await expect(page.getByTestId('live-row').first()).toContainText('TIER4_BLOCKED');
+  await page.getByLabel('Decision').selectOption('denied');
+  await expect(page.getByTestId('live-row').first()).toContainText('denied');
+  await client.close();
+});
+
+test('audit shows the entries, filters and searches, verifies the chain and exports it', async ({ signedIn: page }) => {
+  await page.goto('/#/audit');
+  await expect(page.getByTestId('audit-row').first()).toBeVisible();
+  await page.getByRole('button', { name: 'Verify chain' }).click();
+  await expect(page.getByTestId('verify-result')).toContainText(/Chain intact: [\d,]+ entries verified/);
+
+  await page.getByLabel('Search').fill('compliance_summary');
+  await expect(page.getByTestId('audit-row').first()).toContainText('compliance_summary');
+  await page.getByLabel('Decision').selectOption('allowed');
+  const n = await page.getByTestId('audit-row').count();
+  expect(n).toBeGreaterThan(0);
+  for (const text of await page.getByTestId('audit-row').allTextContents()) expect(text).toContain('allowed');
+  await page.getByTestId('audit-row').first().click();
+  await expect(page.getByRole('dialog', { name: /Audit entry/ })).toContainText(/[0-9a-f]{64}/);
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export JSONL' }).click();
+  const file = await (await download).path();
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  const checkpoint = JSON.parse(lines.at(-1)!) as { type: string; count: number };
+  expect(checkpoint.type).toBe('checkpoint');
+  expect(checkpoint.count).toBe(lines.length - 1);
+});
