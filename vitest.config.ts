@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Most suites wait on I/O (servers, child processes, keep-alive timers), so more workers than the 2 cores pay off.
+    maxWorkers: 4,
     // CI also writes a JSON report; .ci/summary.mjs sums it with the other runners into one closing line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/vitest.json' }]] : ['default'],
   },

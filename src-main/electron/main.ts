@@ -72,8 +72,9 @@ if (!app.requestSingleInstanceLock()) {
     const protector = safeStorageProtector(safeStorage) ?? plainFileProtector;
     if (!isInitialized(dataDir)) initDataDir(dataDir, protector).db.close();
     core = openApp(dataDir, { protector });
-    server = await startServer(core, { port: PORT });
+    // One console service for the window (IPC) and the server's web console, so both push the same events.
     service = createConsoleService(core, { mode: 'desktop', mcpBaseUrl: () => server?.url ?? null, actor: 'desktop' });
+    server = await startServer(core, { port: PORT, console: { service } });
 
     // Deny every web permission: the console needs none (notifications come from this process).
     session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
