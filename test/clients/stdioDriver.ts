@@ -35,7 +35,8 @@ export class StdioDriver {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => this.onData(d));
     child.stdin!.on('error', () => {});
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      child.once('close', (code, signal) => {
+        // 'close', not 'exit': it fires once stderr is drained, so the last lines are always in this.stderr.
         const ms = Math.round(performance.now() - this.started);
         for (const p of this.pending.values()) p.reject(new Error(`bridge exited (code ${code}, signal ${signal}) after ${ms} ms`));
         this.pending.clear();
