@@ -1,5 +1,5 @@
 // npm start: the desktop window when Electron can run here; otherwise one line saying why, then the same console
-// in web mode (countersign demo) with its URL printed.
+// in web mode (countersign demo) with its URL printed. npm run demo (--web) goes straight to web mode.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,14 +14,16 @@ const run = (cmd: string, args: string[]) => {
 
 if (!existsSync(join(root, 'out', 'renderer', 'index.html'))) run(bin('vite'), ['build', '--logLevel', 'warn']);
 
-const electron = locateElectron(root);
+const web = process.argv.includes('--web');
+const rest = process.argv.slice(2).filter((a) => a !== '--web');
+const electron = web ? { reason: 'web mode requested' } : locateElectron(root);
 if ('path' in electron) {
   run(bin('tsc'), ['-p', 'tsconfig.main.json']);
   const child = spawn(electron.path, [join(root, 'out', 'main', 'electron', 'main.js')], { cwd: root, stdio: 'inherit' });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
-  console.log(`Electron cannot start here: ${electron.reason}. Serving the console in web mode instead.`);
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'src-main', 'cli', 'main.ts'), 'demo', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+  if (!web) console.log(`Electron cannot start here: ${electron.reason}. Serving the console in web mode instead.`);
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'src-main', 'cli', 'main.ts'), 'demo', ...rest], { cwd: root, stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
   child.on('exit', (code) => process.exit(code ?? 0));
 }

@@ -11,6 +11,7 @@ import { Governance } from './governance/pipeline.ts';
 import { allTools } from './tools/registry.ts';
 import { ReportJobs } from './reports/generator.ts';
 import { GroupCommit } from './store/groupCommit.ts';
+import { setCommandSigner } from './agentServer/signing.ts';
 
 export const DB_FILE = 'countersign.db';
 
@@ -56,6 +57,8 @@ export function openApp(dataDir: string, opts: AppOptions = {}): App {
   const log = opts.log ?? ((msg: string, err?: unknown) => console.error(`[countersign] ${msg}`, err ?? ''));
   try {
     const secrets = loadSecrets(dataDir, opts.protector);
+    // Device commands are signed with the install key when they are queued; agents verify them with its public half.
+    setCommandSigner(db, secrets.signingKey);
     const keys = new KeyService(db, secrets.hmacKey);
     const policy = new PolicyService(db, opts.env ?? process.env);
     const approvals = new ApprovalService(db);

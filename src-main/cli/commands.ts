@@ -10,6 +10,8 @@ import { hashPassphrase } from '../auth/passphrase.ts';
 import { KeyService, listTenants, ROLES, SCOPES } from '../auth/keys.ts';
 import { seedDemoFleet } from '../demo/seed.ts';
 import { startServer } from '../http/server.ts';
+import { startAgentListener, hubOptionsFromEnv } from '../agentServer/listener.ts';
+import { ensureAgentCert } from '../agentServer/cert.ts';
 import { csv, dataDir, dataDirFlag, parseFlags, UsageError } from './args.ts';
 import { obtainPassphrase } from './passphrase.ts';
 import { join } from 'node:path';
@@ -44,6 +46,8 @@ export async function init(argv: string[], io: Io): Promise<number> {
     db.close();
   }
   await setPassphrase(dir, passphrase);
+  // The agent listener's certificate exists from the start, so enrollment tokens can pin it.
+  await ensureAgentCert(dir);
   io.out(`initialized ${dir}`);
   return 0;
 }
@@ -53,8 +57,13 @@ const ServeFlags = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(4319),
   'allowed-host': z.array(z.string()).optional(),
+  'agent-host': z.string().min(1).default('127.0.0.1'),
+  'agent-port': z.coerce.number().int().min(0).max(65535).default(0),
 });
-const serveOptions = { ...dataDirFlag, host: { type: 'string' }, port: { type: 'string' }, 'allowed-host': { type: 'string', multiple: true } } as const;
+const serveOptions = {
+  ...dataDirFlag, host: { type: 'string' }, port: { type: 'string' }, 'allowed-host': { type: 'string', multiple: true },
+  'agent-host': { type: 'string' }, 'agent-port': { type: 'string' },
+} as const;
 
 export async function serve(argv: string[], io: Io): Promise<number> {
   const { flags } = parseFlags(argv, serveOptions, ServeFlags);
@@ -65,12 +74,22 @@ async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io)
   const app = openApp(dir, { env: io.env });
   if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) io.err(`warning: listening on ${flags.host}, beyond loopback; anyone who can reach it may try keys`);
   const server = await startServer(app, { host: flags.host, port: flags.port, allowedHosts: flags['allowed-host'] });
+  let agents;
+  try {
+    agents = await startAgentListener(app, { host: flags['agent-host'], port: flags['agent-port'], hub: hubOptionsFromEnv(io.env) });
+  } catch (e) {
+    await server.close();
+    app.close();
+    throw e;
+  }
+  // stdout stays the one listening line; the agent listener is announced on stderr.
+  io.err(`agents ${agents.url}`);
   io.out(`listening ${server.url}`);
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void server.close().finally(() => {
+      void Promise.allSettled([agents.close(), server.close()]).finally(() => {
         app.close();
         done();
       });
@@ -91,7 +110,7 @@ export async function demo(argv: string[], io: Io): Promise<number> {
     const app = openApp(dir, { env: io.env });
     const { secret } = app.keys.create({ name: 'demo', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: listTenants(app.db).map((t) => t.slug), role: 'admin' }, 'demo');
     app.close();
-    io.err(`console admin passphrase: ${io.env.COUNTERSIGN_ADMIN_PASSPHRASE ? '(from COUNTERSIGN_ADMIN_PASSPHRASE)' : passphrase}`);
+    io.err(`console: http://127.0.0.1:${flags.port}/ — admin passphrase: ${io.env.COUNTERSIGN_ADMIN_PASSPHRASE ? '(from COUNTERSIGN_ADMIN_PASSPHRASE)' : passphrase}`);
     io.err(`demo API key (shown once): ${secret}`);
     io.err(`connect Claude Code: claude mcp add --transport sse countersign http://127.0.0.1:${flags.port}/api/v1/mcp/sse --header "X-API-Key: ${secret}"`);
   } else {

@@ -1,26 +1,35 @@
-import { audit, demo, init, keys, serve, tenants, type Io } from './commands.ts';
+import type { Io } from './commands.ts';
 import { UsageError } from './args.ts';
+
+// Loaded on demand: `countersign agent …` on a managed machine never loads the console (database, MCP server).
+const consoleCommands = () => import('./commands.ts');
 
 const USAGE = `countersign — governed MCP gate for an MSP's fleet
 
   init --data-dir D [--demo]              create database and install secrets (passphrase: COUNTERSIGN_ADMIN_PASSPHRASE)
-  serve --data-dir D [--host H] [--port N] [--allowed-host NAME]
+  serve --data-dir D [--host H] [--port N] [--allowed-host NAME] [--agent-host H] [--agent-port N]
   demo [--data-dir D] [--port N]          init a demo fleet once, print a key, serve
   keys create --data-dir D --name N --scopes ai:read[,ai:write,ai:execute] --tenants T1[,T2] [--role admin|standard] [--expires-days N]
   keys list --data-dir D [--json]  |  keys revoke ID --data-dir D
   tenants list --data-dir D
-  audit verify --data-dir D  |  audit verify --export F [--data-dir D]  |  audit export --data-dir D --out F`;
+  audit verify --data-dir D  |  audit verify --export F [--data-dir D]  |  audit export --data-dir D --out F
+  enroll-tokens create --data-dir D --tenant SLUG [--uses N] [--expires-hours H]  |  enroll-tokens list|revoke ID --data-dir D
+  agents list --data-dir D [--json]  |  agents revoke AGENT_OR_DEVICE_ID --data-dir D
+  agent enroll --url https://HOST:PORT --token T --state-dir S [--hostname NAME]  |  agent run --state-dir S [--config F]`;
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
-      case 'init': return await init(rest, io);
-      case 'serve': return await serve(rest, io);
-      case 'demo': return await demo(rest, io);
-      case 'keys': return keys(rest, io);
-      case 'tenants': return tenants(rest, io);
-      case 'audit': return await audit(rest, io);
+      case 'init': return await (await consoleCommands()).init(rest, io);
+      case 'serve': return await (await consoleCommands()).serve(rest, io);
+      case 'demo': return await (await consoleCommands()).demo(rest, io);
+      case 'keys': return (await consoleCommands()).keys(rest, io);
+      case 'tenants': return (await consoleCommands()).tenants(rest, io);
+      case 'audit': return await (await consoleCommands()).audit(rest, io);
+      case 'enroll-tokens': return await (await import('./tokenCommands.ts')).enrollTokens(rest, io);
+      case 'agents': return (await import('./tokenCommands.ts')).agents(rest, io);
+      case 'agent': return await (await import('./agentCommands.ts')).agent(rest, io);
       case undefined: case 'help': case '--help': case '-h':
         io.out(USAGE);
         return cmd === undefined ? 2 : 0;

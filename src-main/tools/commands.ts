@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Tenant } from '../auth/keys.ts';
 import type { ToolContext } from './types.ts';
+import { signQueuedCommand } from '../agentServer/signing.ts';
 
 /** Device commands are how actions reach machines: queued → running → completed | failed | timed_out. */
 export const COMMAND_STATUSES = ['queued', 'running', 'completed', 'failed', 'timed_out', 'cancelled'] as const;
@@ -15,7 +16,7 @@ export const commandOutput = z.object({
   notBefore: z.string().nullable(),
 });
 
-/** Honest until an agent exists: queued commands wait for one. */
+/** Queued commands wait for the device's endpoint agent (`countersign agent`); offline devices run them when they reconnect. */
 export const NO_AGENT_NOTE = 'Queued for the endpoint agent. No agent has picked it up yet; poll the status tool for the result.';
 
 export interface DeviceRef {
@@ -35,7 +36,10 @@ export function queueExecution(
     VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`);
   const commands = p.devices.map((d) => {
     const commandId = randomUUID();
-    insert.run(commandId, executionId, p.tenant.id, d.id, p.kind, JSON.stringify(p.payload(d)), p.notBefore ?? null, now);
+    const payload = p.payload(d);
+    insert.run(commandId, executionId, p.tenant.id, d.id, p.kind, JSON.stringify(payload), p.notBefore ?? null, now);
+    // Signed here, in the same transaction as the approval that allowed it: the agent runs only this exact command.
+    signQueuedCommand(ctx.db, { commandId, deviceId: d.id, approvalId: ctx.approvalId ?? null, kind: p.kind, payload: payload as Record<string, unknown>, notBefore: p.notBefore ?? null }, ctx.now);
     return { commandId, deviceId: d.id, hostname: d.hostname, status: 'queued' as const, notBefore: p.notBefore ?? null };
   });
   return { executionId, commands };

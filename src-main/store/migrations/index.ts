@@ -2,6 +2,7 @@
 import { sql as fleet } from './0001-fleet.ts';
 import { sql as work } from './0002-work.ts';
 import { sql as governance } from './0003-governance.ts';
+import { sql as agents } from './0004-agents.ts';
 
 export interface Migration {
   version: number;
@@ -13,4 +14,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'fleet', sql: fleet },
   { version: 2, name: 'work', sql: work },
   { version: 3, name: 'governance', sql: governance },
+  { version: 4, name: 'agents', sql: agents },
 ];

@@ -1,0 +1,174 @@
+// `countersign agent run`: one outbound, pinned, authenticated WebSocket to the console; reconnects with backoff and jitter.
+import { WebSocket } from 'ws';
+import { AGENT_VERSION, AgentMessage, ServerMessage, WS_PATH, parseFrame, type CommandEnvelope, type CommandResult } from './protocol.ts';
+import { Journal, loadIdentity, type Identity } from './state.ts';
+import { pinnedTlsOptions } from './tls.ts';
+import { CommandVerifier } from './verify.ts';
+import { prepare } from './execute.ts';
+import { killOrphan } from './exec.ts';
+import { collectHardware, collectSoftware, osName } from './inventory.ts';
+import { scanPatches } from './patches.ts';
+import type { AgentConfig } from './config.ts';
+
+export interface AgentRunOptions {
+  stateDir: string;
+  config: AgentConfig;
+  log: (line: string) => void;
+  signal: AbortSignal;
+}
+
+/** Full jitter: a random wait up to min(cap, base·2^attempt), so a fleet does not reconnect in lockstep. */
+export const backoffMs = (attempt: number, capMs: number, baseMs = 500) => Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 20));
+
+export class Agent {
+  private readonly id: Identity;
+  private readonly journal: Journal;
+  private readonly verifier: CommandVerifier;
+  private readonly running = new Map<string, Promise<void>>();
+  private ws: WebSocket | null = null;
+  private inventoryBusy = false;
+  private readonly o: AgentRunOptions;
+
+  constructor(o: AgentRunOptions) {
+    this.o = o;
+    this.id = loadIdentity(o.stateDir);
+    this.journal = new Journal(o.stateDir);
+    this.verifier = new CommandVerifier(this.id.consolePublicKey, this.id.deviceId, this.journal);
+  }
+
+  /** Commands a killed predecessor left half-done end failed (and their leftover processes are stopped), never re-run. */
+  private recoverInterrupted(): void {
+    for (const i of this.journal.interrupted()) {
+      const killed = i.pid !== undefined && killOrphan(i.pid, i.commandId);
+      this.journal.finish({ commandId: i.commandId, status: 'failed', exitCode: null, stdout: '', durationMs: 0,
+        stderr: `interrupted: the agent stopped while this command was running (started ${i.at})${killed ? '; its leftover processes were stopped' : ''}; it is not run again` });
+      this.o.log(`command ${i.commandId} was interrupted by an agent restart: reporting it failed`);
+    }
+  }
+
+  async run(): Promise<void> {
+    this.recoverInterrupted();
+    let attempt = 0;
+    while (!this.o.signal.aborted) {
+      const welcomed = await this.connectOnce().catch((e: NodeJS.ErrnoException) => {
+        const tlsRefused = /CERT|SELF_SIGNED|ERR_TLS/.test(String(e.code));
+        this.o.log(`connection failed: ${tlsRefused ? `certificate pin mismatch: the server did not present the certificate pinned at enrollment (${e.message})` : e.message}`);
+        return false;
+      });
+      if (this.o.signal.aborted) break;
+      attempt = welcomed ? 0 : attempt + 1;
+      const wait = backoffMs(attempt, this.o.config.maxBackoffSeconds * 1000);
+      this.o.log(`disconnected; reconnecting in ${Math.round(wait)} ms`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, wait);
+        this.o.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
+    }
+    await Promise.allSettled(this.running.values());
+  }
+
+  private send(msg: AgentMessage): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(AgentMessage.parse(msg)));
+    return true;
+  }
+
+  /** Resolves when the socket closes: true if the console welcomed us (the backoff then starts over). */
+  private connectOnce(): Promise<boolean> {
+    const url = new URL(WS_PATH, this.id.url).href.replace(/^https:/, 'wss:');
+    const ws = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${this.id.agentId}.${this.id.secret}` }, ...pinnedTlsOptions(this.id.certPem, this.id.certSha256),
+      handshakeTimeout: 15_000, maxPayload: 16 * 1_048_576,
+    });
+    this.ws = ws;
+    let welcomed = false;
+    const timers: NodeJS.Timeout[] = [];
+    return new Promise((resolve, reject) => {
+      const onAbort = () => ws.close(1001, 'agent stopping');
+      this.o.signal.addEventListener('abort', onAbort, { once: true });
+      ws.on('unexpected-response', (_req, res) => {
+        ws.terminate();
+        reject(new Error(`the console refused the connection: HTTP ${res.statusCode}`));
+      });
+      ws.on('error', (e) => !welcomed && reject(e));
+      ws.on('close', () => {
+        timers.forEach(clearInterval);
+        this.o.signal.removeEventListener('abort', onAbort);
+        if (this.ws === ws) this.ws = null;
+        resolve(welcomed);
+      });
+      ws.on('message', (data) => {
+        const msg = parseFrame(ServerMessage, data);
+        if (!msg) return this.o.log('dropped a malformed message from the console');
+        if (msg.type === 'welcome') {
+          if (msg.deviceId !== this.id.deviceId) return ws.close(4001, 'device mismatch');
+          welcomed = true;
+          this.o.log(`connected ${this.id.url} device ${this.id.deviceId}`);
+          for (const r of this.journal.outbox()) this.send({ type: 'result', result: r });
+          this.send({ type: 'ready', running: [...this.running.keys()], agentVersion: AGENT_VERSION });
+          timers.push(setInterval(() => this.send({ type: 'heartbeat', at: new Date().toISOString() }), msg.heartbeatSeconds * 1000));
+          timers.push(setInterval(() => void this.reportInventory(), msg.inventorySeconds * 1000));
+          void this.reportInventory();
+        } else if (msg.type === 'command') this.onCommand(msg.command);
+        else if (msg.type === 'result_ack') this.journal.ack(msg.commandId);
+        else if (msg.type === 'inventory_request') void this.reportInventory();
+      });
+    });
+  }
+
+  private onCommand(c: CommandEnvelope): void {
+    if (this.running.has(c.commandId)) return; // already running here: a redelivery, not a new command
+    const verdict = this.verifier.check(c);
+    if (!verdict.ok) {
+      this.o.log(`refused command ${c.commandId}: ${verdict.code}: ${verdict.message}`);
+      this.send({ type: 'refused', commandId: c.commandId, code: verdict.code, message: verdict.message });
+      return;
+    }
+    const prepared = prepare(c, {
+      stateDir: this.o.stateDir, os: osName(), config: this.o.config, consoleHost: new URL(this.id.url).hostname.replace(/^\[|\]$/g, ''),
+      onSpawn: (pid) => this.journal.setPid(c.commandId, pid), signal: this.o.signal,
+    });
+    if (!prepared.ok) {
+      this.journal.start(c.commandId, c.nonce); // signed: its id is used up even though it cannot run
+      this.journal.finish({ commandId: c.commandId, status: 'failed', exitCode: null, stdout: '', stderr: `not run: ${prepared.message}`, durationMs: 0 });
+      this.o.log(`command ${c.commandId} cannot run: ${prepared.message}`);
+      this.send({ type: 'refused', commandId: c.commandId, code: 'MALFORMED', message: prepared.message });
+      this.journal.ack(c.commandId);
+      return;
+    }
+    this.journal.start(c.commandId, c.nonce);
+    this.o.log(`running command ${c.commandId} (${c.kind})`);
+    const job = prepared.run().then((o) => this.complete({ commandId: c.commandId, ...o }), (e: Error) =>
+      this.complete({ commandId: c.commandId, status: 'failed', exitCode: null, stdout: '', stderr: `agent error: ${e.message}`, durationMs: 0 }));
+    this.running.set(c.commandId, job.finally(() => {
+      this.running.delete(c.commandId);
+      if (c.kind === 'patch_install') void this.reportInventory();
+    }));
+  }
+
+  private complete(r: CommandResult): void {
+    this.journal.finish(r);
+    this.o.log(`command ${r.commandId} ${r.status}${r.exitCode === null ? '' : ` (exit ${r.exitCode})`}`);
+    this.send({ type: 'result', result: r });
+  }
+
+  async reportInventory(): Promise<void> {
+    if (this.inventoryBusy) return;
+    this.inventoryBusy = true;
+    try {
+      const [{ facts, hardware }, software, patches] = await Promise.all([
+        collectHardware(this.id.hostname), collectSoftware(), this.o.config.patchScan ? scanPatches() : Promise.resolve(null),
+      ]);
+      this.send({ type: 'inventory', facts, hardware, software, patches });
+    } catch (e) {
+      this.o.log(`inventory failed: ${(e as Error).message}`);
+    } finally {
+      this.inventoryBusy = false;
+    }
+  }
+}
+
+export async function runAgent(o: AgentRunOptions): Promise<void> {
+  await new Agent(o).run();
+}

@@ -1,0 +1,42 @@
+// What an agent reports about its machine, stored where the fleet tools read it: devices, device_software, patches.
+import { createHash } from 'node:crypto';
+import type { Db } from '../store/db.ts';
+import { writeTx } from '../audit/log.ts';
+import type { Facts, Hardware, PatchReport, Software } from '../agent/protocol.ts';
+
+export const patchIdFor = (os: string, externalId: string) => `apt-${createHash('sha256').update(`${os}\n${externalId}`).digest('hex').slice(0, 24)}`;
+
+export function storeInventory(db: Db, deviceId: string, inv: { facts: Facts; hardware: Hardware; software: Software; patches: PatchReport | null }): void {
+  const now = new Date().toISOString();
+  writeTx(db, () => {
+    db.prepare(`UPDATE devices SET hostname = ?, os = ?, os_version = ?, ip_address = ?, hardware_json = ?, last_seen_at = ? WHERE id = ?`)
+      .run(inv.facts.hostname, inv.facts.os, inv.facts.osVersion, inv.facts.ip, JSON.stringify(inv.hardware), now, deviceId);
+    db.prepare('DELETE FROM device_software WHERE device_id = ?').run(deviceId);
+    const sw = db.prepare('INSERT OR REPLACE INTO device_software (device_id, name, version, publisher) VALUES (?, ?, ?, ?)');
+    for (const s of inv.software) sw.run(deviceId, s.name, s.version, s.publisher);
+    if (inv.patches) storePatches(db, deviceId, inv.facts.os, inv.patches, now);
+  });
+}
+
+/** The package manager's list is the truth for its patches: reported ones are missing, earlier ones no longer reported are installed. */
+function storePatches(db: Db, deviceId: string, os: string, report: PatchReport, now: string): void {
+  const insertPatch = db.prepare(`INSERT INTO patches (id, external_id, title, os, severity, requires_reboot, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT(id) DO UPDATE SET severity = excluded.severity, title = excluded.title`);
+  const upsert = db.prepare(`INSERT INTO device_patches (device_id, patch_id, state, detected_at, updated_at) VALUES (?, ?, 'missing', ?, ?)
+    ON CONFLICT(device_id, patch_id) DO UPDATE SET state = CASE WHEN state = 'installed' THEN 'missing' ELSE state END,
+      updated_at = CASE WHEN state = 'installed' THEN excluded.updated_at ELSE updated_at END`);
+  const seen = new Set<string>();
+  for (const u of report.updates) {
+    const id = patchIdFor(os, u.externalId);
+    seen.add(id);
+    insertPatch.run(id, u.externalId, u.title, os, u.severity, u.requiresReboot ? 1 : 0, report.scannedAt);
+    upsert.run(deviceId, id, now, now);
+  }
+  const open = db.prepare(`SELECT patch_id FROM device_patches WHERE device_id = ? AND patch_id LIKE 'apt-%' AND state IN ('missing','failed','scheduled')`)
+    .all(deviceId) as { patch_id: string }[];
+  const installed = db.prepare(`UPDATE device_patches SET state = 'installed', updated_at = ? WHERE device_id = ? AND patch_id = ?`);
+  for (const { patch_id } of open) if (!seen.has(patch_id)) installed.run(now, deviceId, patch_id);
+  const serious = (db.prepare(`SELECT count(*) AS n FROM device_patches dp JOIN patches p ON p.id = dp.patch_id
+    WHERE dp.device_id = ? AND dp.state IN ('missing','failed') AND p.severity IN ('critical','important')`).get(deviceId) as { n: number }).n;
+  db.prepare('UPDATE devices SET compliance = ? WHERE id = ?').run(serious > 0 ? 'non_compliant' : 'compliant', deviceId);
+}

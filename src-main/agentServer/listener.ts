@@ -1,0 +1,134 @@
+// The agent listener: HTTPS (self-signed, pinned by agents) on its own host/port, apart from the loopback MCP server.
+// POST /agent/v1/enroll takes a token; GET /agent/v1/ws upgrades to the authenticated per-device WebSocket.
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { App } from '../app.ts';
+import { auditLogFor } from '../audit/log.ts';
+import { RateLimiter } from '../governance/rateLimiter.ts';
+import { HttpError, readJsonBody, remoteOf, sendJson } from '../http/util.ts';
+import { ENROLL_PATH, WS_PATH } from '../agent/protocol.ts';
+import { ensureAgentCert } from './cert.ts';
+import { authenticateAgent, enroll } from './enroll.ts';
+import { AgentHub, type HubOptions } from './hub.ts';
+
+export interface AgentListenerOptions {
+  host?: string;
+  port?: number;
+  hub?: Partial<HubOptions>;
+}
+
+export interface RunningAgentListener {
+  url: string;
+  port: number;
+  /** SHA-256 of the listener's certificate: the pin inside enrollment tokens. */
+  certSha256: string;
+  hub: AgentHub;
+  close(): Promise<void>;
+}
+
+const ENROLL_BODY_MAX = 1_048_576;
+const WS_PAYLOAD_MAX = 16 * 1_048_576;
+const FAILURES_PER_MINUTE = 30;
+
+/** Hub timings from the environment (tests shorten them); unset values keep the defaults. */
+export function hubOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<HubOptions> {
+  const num = (name: string) => {
+    const v = Number(env[name]);
+    return env[name] !== undefined && Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  const out: Partial<HubOptions> = {};
+  const map: [keyof HubOptions, string][] = [
+    ['heartbeatSeconds', 'COUNTERSIGN_AGENT_HEARTBEAT_SECONDS'], ['inventorySeconds', 'COUNTERSIGN_AGENT_INVENTORY_SECONDS'],
+    ['leaseGraceSeconds', 'COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS'],
+  ];
+  for (const [k, name] of map) {
+    const v = num(name);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+export async function startAgentListener(app: App, opts: AgentListenerOptions = {}): Promise<RunningAgentListener> {
+  const cert = await ensureAgentCert(app.dataDir);
+  const consolePublicKey = app.secrets.verifyKey.export({ type: 'spki', format: 'pem' }).toString();
+  const hub = new AgentHub(app.db, app.approvals, app.log, opts.hub);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_PAYLOAD_MAX });
+  const failures = new RateLimiter();
+  const auditGate = new RateLimiter();
+  const audit = auditLogFor(app.db);
+
+  const throttle = (remote: string) => {
+    const t = failures.take(`fail:${remote}`, FAILURES_PER_MINUTE);
+    if (!t.ok) throw new HttpError(429, 'too many failed attempts from this address', -32000, { 'Retry-After': String(t.retryAfterSeconds) });
+  };
+  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const remote = remoteOf(req);
+    if (path === '/agent/v1/healthz' && req.method === 'GET') return sendJson(res, 200, { ok: true });
+    if (path !== ENROLL_PATH) throw new HttpError(404, 'Not found');
+    if (req.method !== 'POST') throw new HttpError(405, 'Use POST', -32000, { Allow: 'POST' });
+    if (!failures.peek(`fail:${remote}`, FAILURES_PER_MINUTE).remaining) throttle(remote);
+    const body = await readJsonBody(req, ENROLL_BODY_MAX);
+    try {
+      return sendJson(res, 200, enroll(app.db, app.secrets.hmacKey, consolePublicKey, body, remote));
+    } catch (e) {
+      if (e instanceof HttpError) throttle(remote);
+      throw e;
+    }
+  };
+  const server = https.createServer({ key: cert.key, cert: cert.cert, minVersion: 'TLSv1.2' }, (req, res) => {
+    onRequest(req, res).catch((e: unknown) => {
+      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message }, e.headers);
+      app.log('agent listener request failed', e);
+      sendJson(res, 500, { error: 'internal error' });
+    });
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const remote = remoteOf(req);
+    const reject = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    try {
+      if ((req.url ?? '').split('?')[0] !== WS_PATH) return reject(404, 'Not Found');
+      if (!failures.peek(`fail:${remote}`, FAILURES_PER_MINUTE).remaining) return reject(429, 'Too Many Requests');
+      const auth = authenticateAgent(app.db, app.secrets.hmacKey, req);
+      if (!auth.ok) {
+        failures.take(`fail:${remote}`, FAILURES_PER_MINUTE);
+        if (auditGate.take(`auth:${remote}`, 60).ok) {
+          audit.append({ event: 'auth', decision: 'denied', code: `AGENT_${auth.reason.toUpperCase()}`, rule: 'agent_auth', remote, detail: { agentId: auth.agentId ?? null } });
+        }
+        return reject(401, 'Unauthorized');
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, auth.agent, remote));
+    } catch (e) {
+      app.log('agent upgrade failed', e);
+      reject(500, 'Internal Server Error');
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const host = opts.host ?? '127.0.0.1';
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    certSha256: cert.sha256,
+    hub,
+    async close() {
+      hub.close();
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// Per-tenant enrollment tokens: stored as HMACs, expiring, revocable, limited uses. Consumed atomically at enrollment.
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Db } from '../store/db.ts';
+import { auditLogFor, writeTx } from '../audit/log.ts';
+import { formatToken } from '../agent/protocol.ts';
+
+export const CreateTokenInput = z.object({
+  tenant: z.string().min(2).max(40),
+  uses: z.number().int().min(1).max(10_000).default(1),
+  expiresHours: z.number().min(0.001).max(24 * 365).default(24),
+});
+
+export interface TokenInfo {
+  id: string; tenant: string; prefix: string; maxUses: number; uses: number; createdAt: string; expiresAt: string; revokedAt: string | null;
+  state: 'active' | 'expired' | 'revoked' | 'used_up';
+}
+
+interface Row { id: string; slug: string; prefix: string; max_uses: number; uses: number; created_at: string; expires_at: string; revoked_at: string | null; tenant_id: string }
+
+export type Consumed = { ok: true; tokenId: string; tenantId: string; tenant: string } | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' | 'used_up'; tokenId?: string; tenant?: string };
+
+export const hmacOf = (key: Buffer, secret: string) => createHmac('sha256', key).update(secret).digest('hex');
+
+function stateOf(r: Row, now: string): TokenInfo['state'] {
+  if (r.revoked_at) return 'revoked';
+  if (r.expires_at <= now) return 'expired';
+  return r.uses >= r.max_uses ? 'used_up' : 'active';
+}
+
+const SELECT = 'SELECT e.*, t.slug FROM enrollment_tokens e JOIN tenants t ON t.id = e.tenant_id';
+
+export class EnrollmentTokens {
+  private readonly db: Db;
+  private readonly key: Buffer;
+  constructor(db: Db, hmacKey: Buffer) {
+    this.db = db;
+    this.key = hmacKey;
+  }
+
+  private info(r: Row, now = new Date().toISOString()): TokenInfo {
+    return { id: r.id, tenant: r.slug, prefix: r.prefix, maxUses: r.max_uses, uses: r.uses, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, state: stateOf(r, now) };
+  }
+
+  /** The token is returned once; only its HMAC is kept. It embeds the pin of the agent listener's certificate. */
+  create(input: z.input<typeof CreateTokenInput>, certSha256: string, actor = 'cli'): { token: string; info: TokenInfo } {
+    const p = CreateTokenInput.parse(input);
+    const tenant = this.db.prepare('SELECT id, slug FROM tenants WHERE slug = ?').get(p.tenant) as { id: string; slug: string } | undefined;
+    if (!tenant) throw new Error(`unknown tenant '${p.tenant}'`);
+    const secret = randomBytes(24).toString('base64url');
+    const id = randomUUID();
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + p.expiresHours * 3_600_000).toISOString();
+    writeTx(this.db, () => {
+      this.db.prepare(`INSERT INTO enrollment_tokens (id, tenant_id, hmac, prefix, max_uses, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, tenant.id, hmacOf(this.key, secret), `cset.${secret.slice(0, 6)}`, p.uses, now.toISOString(), expiresAt);
+      auditLogFor(this.db).append({ event: 'key', decision: 'info', outcome: 'enrollment token created', rule: actor, tenant: tenant.slug, detail: { tokenId: id, maxUses: p.uses, expiresAt } });
+    });
+    return { token: formatToken(secret, certSha256), info: this.get(id)! };
+  }
+
+  get(id: string): TokenInfo | undefined {
+    const r = this.db.prepare(`${SELECT} WHERE e.id = ?`).get(id) as Row | undefined;
+    return r && this.info(r);
+  }
+
+  list(): TokenInfo[] {
+    return (this.db.prepare(`${SELECT} ORDER BY e.created_at DESC, e.id`).all() as Row[]).map((r) => this.info(r));
+  }
+
+  revoke(id: string, actor = 'cli'): TokenInfo {
+    return writeTx(this.db, () => {
+      const t = this.get(id);
+      if (!t) throw new Error(`no enrollment token ${id}`);
+      this.db.prepare('UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id);
+      auditLogFor(this.db).append({ event: 'key', decision: 'info', outcome: 'enrollment token revoked', rule: actor, tenant: t.tenant, detail: { tokenId: id } });
+      return this.get(id)!;
+    });
+  }
+
+  /** Takes one use of the token; call inside the enrollment's write transaction. */
+  consume(secret: string, now = new Date()): Consumed {
+    const r = this.db.prepare(`${SELECT} WHERE e.hmac = ?`).get(hmacOf(this.key, secret)) as Row | undefined;
+    if (!r) return { ok: false, reason: 'unknown' };
+    const state = stateOf(r, now.toISOString());
+    if (state !== 'active') return { ok: false, reason: state, tokenId: r.id, tenant: r.slug };
+    const took = this.db.prepare(`UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked_at IS NULL AND expires_at > ?`)
+      .run(r.id, now.toISOString());
+    if (took.changes !== 1) return { ok: false, reason: 'used_up', tokenId: r.id, tenant: r.slug };
+    return { ok: true, tokenId: r.id, tenantId: r.tenant_id, tenant: r.slug };
+  }
+}

@@ -1,0 +1,172 @@
+// Issue 5 end to end, real processes: serve, two enrolled agents, approved commands running on this machine.
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsoleClient } from '../helpers/console.ts';
+import { parseAptUpgradable } from '../../src-main/agent/patches.ts';
+import { AgentProc, ConsoleProc, approved, call, cs, executionOf, finished, until } from './harness.ts';
+
+let con: ConsoleProc;
+let a: AgentProc;
+let b: AgentProc;
+let client: Client;
+let tech: ConsoleClient;
+
+beforeAll(async () => {
+  con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
+  const token = con.token('acme-dental', ['--uses', '2']);
+  a = new AgentProc(con.root, 'agent-a');
+  b = new AgentProc(con.root, 'agent-b');
+  expect(a.enroll(con.agentUrl, token).status).toBe(0);
+  expect(b.enroll(con.agentUrl, token).status).toBe(0);
+  await Promise.all([a.start(), b.start()]);
+  client = await con.mcp();
+  tech = await con.technician();
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await con?.stop();
+});
+
+describe('enrolled agents on this machine', () => {
+  it('serve keeps stdout to the one listening line and announces the agent listener on stderr', () => {
+    expect(con.stdoutText().trim().split('\n')).toEqual([`listening ${con.url}`]);
+    expect(con.agentUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('stores the identity 0600 and the secret only as an HMAC', () => {
+    const file = join(a.stateDir, 'agent.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(a.stateDir).mode & 0o777).toBe(0o700);
+    const secret = (JSON.parse(spawnSync('cat', [file], { encoding: 'utf8' }).stdout) as { secret: string }).secret;
+    const dump = JSON.stringify(con.db.prepare('SELECT * FROM agents').all()) + JSON.stringify(con.db.prepare('SELECT * FROM audit_log').all());
+    expect(dump).not.toContain(secret);
+  });
+
+  it('each agent is a new online device of its tenant in list_devices', async () => {
+    const r = await until('both online', async () => {
+      const l = await call<{ devices: { id: string; hostname: string; status: string; os: string }[] }>(client, 'list_devices', { search: 'agent-', limit: 100 });
+      return l.devices.filter((d) => d.status === 'online').length === 2 && l;
+    });
+    expect(r.devices.map((d) => d.id).sort()).toEqual([a.deviceId, b.deviceId].sort());
+    expect(r.devices.every((d) => d.os === 'linux')).toBe(true);
+  });
+
+  it('get_device_details shows the real machine: OS, CPU, memory, disks, interfaces and dpkg software', async () => {
+    const d = await until('inventory with software', async () => {
+      const x = await call<any>(client, 'get_device_details', { deviceId: a.deviceId });
+      return x.softwareTotal > 0 && x;
+    });
+    const osRelease = spawnSync('sh', ['-c', '. /etc/os-release; echo "$NAME $VERSION_ID"'], { encoding: 'utf8' }).stdout.trim();
+    expect(d.device.osVersion).toContain(osRelease);
+    expect(d.hardware.cpu.cores).toBeGreaterThan(0);
+    expect(d.hardware.memoryGb).toBeGreaterThan(0);
+    expect(d.hardware.disks.some((x: { mount: string }) => x.mount === '/')).toBe(true);
+    expect(d.hardware.network.length).toBeGreaterThan(0);
+    const installed = spawnSync('dpkg-query', ['-W', '-f', '${db:Status-Abbrev}\t${Package}\n'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('ii'));
+    expect(d.softwareTotal).toBe(new Set(installed.map((l) => l.split('\t')[1])).size);
+    expect(d.software.some((s: { name: string }) => s.name === 'bash')).toBe(true);
+  });
+
+  it('get_patch_status reports exactly what apt reports on this machine, with severities', async () => {
+    const apt = parseAptUpgradable(spawnSync('apt', ['list', '--upgradable'], { encoding: 'utf8', env: { ...process.env, LANG: 'C' } }).stdout);
+    const seen: { externalId: string; severity: string; state: string }[] = [];
+    await until('patch report', async () => {
+      seen.length = 0;
+      let cursor: string | undefined;
+      do {
+        const r = await call<any>(client, 'get_patch_status', { deviceId: a.deviceId, limit: 100, ...(cursor ? { cursor } : {}) });
+        seen.push(...r.patches);
+        cursor = r.nextCursor ?? undefined;
+      } while (cursor);
+      return seen.length === apt.length;
+    });
+    expect(seen.map((p) => p.externalId).sort()).toEqual(apt.map((p) => p.externalId).sort());
+    const sev = new Map(apt.map((p) => [p.externalId, p.severity]));
+    for (const p of seen) expect(p.severity).toBe(sev.get(p.externalId));
+    expect(seen.every((p) => p.state === 'missing')).toBe(true);
+    if (apt.some((p) => p.severity !== 'low')) expect((await call<any>(client, 'get_device_details', { deviceId: a.deviceId })).device.compliance).toBe('non_compliant');
+  });
+
+  it('an approved run_script runs on both agents; stdout, stderr and exit code come back through get_script_results and get_approval_status', async () => {
+    const body = 'echo "hello $CS_PARAM_who from $(hostname)"\necho "to stderr" >&2\nexit 0\n';
+    const approvalId = await approved(client, tech, 'run_script', { language: 'bash', body, deviceIds: [a.deviceId, b.deviceId], parameters: { who: 'technician' }, timeoutSeconds: 30 });
+    const executionId = await executionOf(client, approvalId);
+    const r = await finished(client, executionId);
+    expect(r.counts).toMatchObject({ completed: 2 });
+    for (const c of r.commands) {
+      expect(c.status).toBe('completed');
+      expect(c.exitCode).toBe(0);
+      expect(c.stdout).toMatch(/^hello technician from /);
+      expect(c.stderr).toBe('to stderr\n');
+      expect(c.startedAt).toBeTruthy();
+      expect(c.finishedAt).toBeTruthy();
+    }
+    const s = await until('approval completed', async () => {
+      const x = await call<any>(client, 'get_approval_status', { approvalId });
+      return x.status === 'completed' && x;
+    });
+    expect(s.commands).toEqual({ completed: 2 });
+  });
+
+  it('a failing python script records its exit code and fails the approval', async () => {
+    const approvalId = await approved(client, tech, 'run_script', { language: 'python', body: 'import sys\nprint("py", sys.version_info[0])\nsys.exit(3)\n', deviceIds: [b.deviceId], timeoutSeconds: 30 });
+    const r = await finished(client, await executionOf(client, approvalId));
+    expect(r.commands[0]).toMatchObject({ status: 'failed', exitCode: 3, stdout: 'py 3\n' });
+    await until('approval failed', async () => (await call<any>(client, 'get_approval_status', { approvalId })).status === 'failed');
+  });
+
+  it('device actions go through the command table: lock (tier 2) at once, reboot and isolate after approval', async () => {
+    const lock = await call<{ executionId: string }>(client, 'device_actions', { action: 'lock', deviceIds: [a.deviceId] });
+    expect((await finished(client, lock.executionId)).commands[0]).toMatchObject({ status: 'completed', exitCode: 0, stdout: 'would lock\n' });
+    const reboot = await approved(client, tech, 'device_actions', { action: 'reboot', deviceIds: [a.deviceId, b.deviceId], reason: 'test' });
+    const rr = await finished(client, await executionOf(client, reboot));
+    expect(rr.commands.map((c) => c.stdout)).toEqual(['would reboot\n', 'would reboot\n']);
+    const iso = await approved(client, tech, 'device_actions', { action: 'isolate', deviceIds: [b.deviceId] });
+    const ir = await finished(client, await executionOf(client, iso));
+    expect(ir.commands[0].stdout).toBe('would isolate, keeping 127.0.0.1\n');
+    expect((await call<any>(client, 'get_device_details', { deviceId: b.deviceId })).device.isolated).toBe(true);
+  });
+
+  it('deploy_patches installs an apt update through the package-manager entry of the command table', async () => {
+    const missing = await call<any>(client, 'get_patch_status', { deviceId: a.deviceId, limit: 1 });
+    if (missing.patches.length === 0) return; // nothing upgradable on this machine
+    const patch = missing.patches[0];
+    const approvalId = await approved(client, tech, 'deploy_patches', { deviceIds: [a.deviceId], patchIds: [patch.patchId], overrideMaintenanceWindow: true });
+    const r = await finished(client, await executionOf(client, approvalId));
+    expect(r.commands[0]).toMatchObject({ status: 'completed', stdout: `would install ${patch.externalId}\n` });
+    await until('approval completed', async () => (await call<any>(client, 'get_approval_status', { approvalId })).status === 'completed');
+  });
+
+  it('after a console restart the agents reconnect by themselves (backoff) and commands flow again', async () => {
+    const mark = a.out!.text.length;
+    await con.restart();
+    client = await con.mcp();
+    tech = await con.technician();
+    await a.out!.waitFor(/\[agent\] connected /, 20_000, mark);
+    const lock = await call<{ executionId: string }>(client, 'device_actions', { action: 'lock', deviceIds: [a.deviceId] });
+    expect((await finished(client, lock.executionId)).commands[0]).toMatchObject({ status: 'completed', stdout: 'would lock\n' });
+  });
+
+  it('a revoked agent loses its connection, is refused on reconnect (audited), and its device goes offline', async () => {
+    const r = cs(['agents', 'revoke', b.deviceId, '--data-dir', con.dir]);
+    expect(r.stdout).toMatch(/^revoked agent /);
+    await until('b offline', async () => (await call<any>(client, 'get_device_details', { deviceId: b.deviceId })).device.status === 'offline');
+    await b.out!.waitFor(/refused the connection: HTTP 401/);
+    expect((con.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE event = 'auth' AND code = 'AGENT_REVOKED'`).get() as { n: number }).n).toBeGreaterThan(0);
+    const list = JSON.parse(cs(['agents', 'list', '--data-dir', con.dir, '--json']).stdout) as { hostname: string; revokedAt: string | null }[];
+    expect(list.find((x) => x.hostname === 'agent-b')!.revokedAt).toBeTruthy();
+    expect(list.find((x) => x.hostname === 'agent-a')!.revokedAt).toBeNull();
+  });
+
+  it('every result is in the audit log, and the chain still verifies', () => {
+    const rows = con.db.prepare(`SELECT decision, rule FROM audit_log WHERE event = 'execution' AND rule LIKE 'agent_%'`).all() as { decision: string; rule: string }[];
+    expect(rows.filter((r) => r.rule === 'agent_dispatch').length).toBeGreaterThanOrEqual(7);
+    expect(rows.filter((r) => r.rule === 'agent_result' && r.decision === 'completed').length).toBeGreaterThanOrEqual(6);
+    const v = cs(['audit', 'verify', '--data-dir', con.dir]);
+    expect(v.stdout).toMatch(/audit chain OK/);
+  });
+});

@@ -1,0 +1,223 @@
+// Real processes for the agent tests: `countersign serve` and `countersign agent run` as children, the SDK client, the console API.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { PASSPHRASE } from '../helpers/server.ts';
+import { consoleLogin, structured, type ConsoleClient } from '../helpers/console.ts';
+
+export const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
+const NODE_ARGS = ['--disable-warning=ExperimentalWarning', MAIN];
+const BASE_ENV = { ...process.env, COUNTERSIGN_ADMIN_PASSPHRASE: PASSPHRASE };
+
+/** Harmless stand-ins for the OS command table: the agent runs them through the same code path as the real ones. */
+export const SAFE_CONFIG = {
+  actions: { reboot: ['echo', 'would reboot'], shutdown: ['echo', 'would shut down'], lock: ['echo', 'would lock'], isolate: ['echo', 'would isolate, keeping {consoleHost}'] },
+  patchInstall: ['echo', 'would install', '{packages}'],
+  maxBackoffSeconds: 1,
+};
+
+export function cs(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [...NODE_ARGS, ...args], { env: { ...BASE_ENV, ...env }, encoding: 'utf8', timeout: 60_000 });
+}
+
+export const lastLine = (s: string) => s.trim().split('\n').at(-1)!;
+
+export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 150): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500)})`);
+}
+
+/** Collects a child's output and resolves when a line matches. */
+class Output {
+  text = '';
+  private waiters: { re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }[] = [];
+  constructor(stream: NodeJS.ReadableStream) {
+    stream.on('data', (d) => {
+      this.text += String(d);
+      this.waiters = this.waiters.filter((w) => {
+        const m = this.text.slice(w.from).match(w.re);
+        if (m) w.resolve(m);
+        return !m;
+      });
+    });
+  }
+  waitFor(re: RegExp, timeoutMs = 20_000, from = 0): Promise<RegExpMatchArray> {
+    const m = this.text.slice(from).match(re);
+    if (m) return Promise.resolve(m);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${this.text.slice(-2000)}`)), timeoutMs);
+      this.waiters.push({ re, from, resolve: (x) => (clearTimeout(t), resolve(x)) });
+    });
+  }
+}
+
+const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
+
+export class ConsoleProc {
+  readonly root = mkdtempSync(join(tmpdir(), 'cs-agent-'));
+  readonly dir = join(this.root, 'data');
+  url = '';
+  agentUrl = '';
+  key = '';
+  private child: ChildProcess | undefined;
+  stderr: Output | undefined;
+  private clients: Client[] = [];
+  private db_: Database.Database | undefined;
+
+  static async start(env: NodeJS.ProcessEnv = {}): Promise<ConsoleProc> {
+    const c = new ConsoleProc();
+    const init = cs(['init', '--data-dir', c.dir, '--demo']);
+    if (init.status !== 0) throw new Error(`init failed: ${init.stderr}`);
+    const key = cs(['keys', 'create', '--data-dir', c.dir, '--name', 'agent-tests', '--scopes', 'ai:read,ai:write,ai:execute', '--tenants', 'acme-dental', '--role', 'admin']);
+    c.key = lastLine(key.stdout);
+    await c.serve(env);
+    return c;
+  }
+
+  private env: NodeJS.ProcessEnv = {};
+
+  async serve(env: NodeJS.ProcessEnv = {}, agentPort = 0): Promise<void> {
+    this.env = env;
+    const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--data-dir', this.dir, '--port', '0', '--agent-port', String(agentPort)], { env: { ...BASE_ENV, ...env } });
+    this.child = child;
+    const out = new Output(child.stdout!);
+    this.stderr = new Output(child.stderr!);
+    this.url = (await out.waitFor(/^listening (http:\/\/\S+)\n/))[1]!;
+    this.agentUrl = (await this.stderr.waitFor(/^agents (https:\/\/\S+)$/m))[1]!;
+    this.stdoutText = () => out.text;
+  }
+
+  stdoutText = () => '';
+
+  /** Stops serve and starts it again on the same agent port (agents keep their URL). */
+  async restart(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.close().catch(() => {})));
+    if (this.child) {
+      this.child.kill('SIGTERM');
+      await exited(this.child);
+    }
+    await this.serve(this.env, Number(new URL(this.agentUrl).port));
+  }
+
+  token(tenant = 'acme-dental', extra: string[] = []): string {
+    const r = cs(['enroll-tokens', 'create', '--data-dir', this.dir, '--tenant', tenant, ...extra]);
+    if (r.status !== 0) throw new Error(r.stderr);
+    return lastLine(r.stdout);
+  }
+
+  async mcp(): Promise<Client> {
+    const client = new Client({ name: 'agent-test', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL('/api/v1/mcp', this.url), { requestInit: { headers: { 'X-API-Key': this.key } } }));
+    this.clients.push(client);
+    return client;
+  }
+
+  technician(): Promise<ConsoleClient> {
+    return consoleLogin(this.url, PASSPHRASE);
+  }
+
+  /** Direct access to the store, as an attacker with write access to the database would have. */
+  get db(): Database.Database {
+    if (!this.db_) {
+      this.db_ = new Database(join(this.dir, 'countersign.db'));
+      this.db_.pragma('busy_timeout = 5000');
+    }
+    return this.db_;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.close().catch(() => {})));
+    this.db_?.close();
+    this.db_ = undefined;
+    if (this.child) {
+      this.child.kill('SIGTERM');
+      await exited(this.child);
+    }
+  }
+}
+
+export class AgentProc {
+  readonly stateDir: string;
+  readonly configFile: string;
+  child: ChildProcess | undefined;
+  out: Output | undefined;
+  deviceId = '';
+  readonly name: string;
+
+  constructor(root: string, name: string, config: object = SAFE_CONFIG) {
+    this.name = name;
+    this.stateDir = join(root, `agent-${name}`);
+    this.configFile = join(root, `agent-${name}.json`);
+    writeFileSync(this.configFile, JSON.stringify(config));
+  }
+
+  enroll(url: string, token: string) {
+    const r = cs(['agent', 'enroll', '--url', url, '--token', token, '--state-dir', this.stateDir, '--hostname', this.name]);
+    const m = /enrolled device (\S+)/.exec(r.stdout);
+    if (m) this.deviceId = m[1]!;
+    return r;
+  }
+
+  /** Starts `agent run` without waiting. */
+  launch(): Output {
+    const child = spawn(process.execPath, [...NODE_ARGS, 'agent', 'run', '--state-dir', this.stateDir, '--config', this.configFile], { env: BASE_ENV });
+    this.child = child;
+    this.out = new Output(child.stderr!);
+    child.stdout!.resume();
+    return this.out;
+  }
+
+  /** Starts `agent run` and waits until the console has welcomed it. */
+  async start(): Promise<void> {
+    await this.launch().waitFor(/\[agent\] connected /);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!this.child) return;
+    this.child.kill(signal);
+    await exited(this.child);
+    this.child = undefined;
+  }
+}
+
+export async function call<T = any>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
+  const r = await client.callTool({ name, arguments: args });
+  if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.content)}`);
+  return structured<T>(r);
+}
+
+/** A tier-3 call, approved by the technician through the console API; returns the approval id. */
+export async function approved(client: Client, tech: ConsoleClient, name: string, args: Record<string, unknown>): Promise<string> {
+  const pending = await call<{ status: string; approvalId: string }>(client, name, args);
+  if (pending.status !== 'pending_approval') throw new Error(`expected pending_approval, got ${JSON.stringify(pending)}`);
+  const r = await tech.post(`/approvals/${pending.approvalId}/approve`);
+  if (r.status !== 200) throw new Error(`approve failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return pending.approvalId;
+}
+
+export async function executionOf(client: Client, approvalId: string): Promise<string> {
+  const s = await call<{ result: { executionId: string } }>(client, 'get_approval_status', { approvalId });
+  return s.result.executionId;
+}
+
+export function finished(client: Client, executionId: string, timeoutMs = 20_000) {
+  return until(`execution ${executionId} to finish`, async () => {
+    const r = await call<{ finished: boolean; commands: any[]; counts: Record<string, number> }>(client, 'get_script_results', { executionId });
+    return r.finished && r;
+  }, timeoutMs, 200);
+}

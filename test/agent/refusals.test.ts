@@ -1,0 +1,164 @@
+// Trust: agents run only what the console signed, for them, once. Injection is by writing to the database, as an attacker could.
+import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { generate } from 'selfsigned';
+import { WebSocket } from 'ws';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsoleClient } from '../helpers/console.ts';
+import { signingBytes } from '../../src-main/agent/protocol.ts';
+import { AgentProc, ConsoleProc, approved, call, executionOf, finished, until } from './harness.ts';
+
+let con: ConsoleProc;
+let a: AgentProc;
+let b: AgentProc;
+let client: Client;
+let tech: ConsoleClient;
+
+beforeAll(async () => {
+  con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
+  const token = con.token('acme-dental', ['--uses', '2']);
+  a = new AgentProc(con.root, 'trust-a');
+  b = new AgentProc(con.root, 'trust-b');
+  expect(a.enroll(con.agentUrl, token).status).toBe(0);
+  expect(b.enroll(con.agentUrl, token).status).toBe(0);
+  await Promise.all([a.start(), b.start()]);
+  client = await con.mcp();
+  tech = await con.technician();
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await con?.stop();
+});
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const scriptPayload = (body: string) => ({ scriptId: null, name: 'ad-hoc', language: 'bash', body, sha256: sha(body), parameters: {}, timeoutSeconds: 30 });
+const row = (id: string) => con.db.prepare('SELECT status, stdout, stderr, exit_code FROM device_commands WHERE id = ?').get(id) as { status: string; stdout: string | null; stderr: string | null };
+const ended = (id: string) => until(`command ${id} to end`, () => !['queued', 'running'].includes(row(id).status) && row(id));
+const refusalAudited = (id: string, code: string) =>
+  con.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE event = 'execution' AND decision = 'rejected' AND code = ? AND detail_json LIKE ?`).get(`COMMAND_REFUSED_${code}`, `%${id}%`) as { n: number };
+
+/** Inserts a command straight into the store, optionally with a signature row. */
+function inject(deviceId: string, payload: object, signature?: (fields: Parameters<typeof signingBytes>[0]) => string): string {
+  const { tenant_id } = con.db.prepare('SELECT tenant_id FROM devices WHERE id = ?').get(deviceId) as { tenant_id: string };
+  const exec = randomUUID();
+  const id = randomUUID();
+  const now = new Date().toISOString();
+  con.db.transaction(() => {
+    con.db.prepare(`INSERT INTO executions (id, tenant_id, kind, tool, summary, detail_json, created_at) VALUES (?, ?, 'script', 'run_script', 'injected', '{}', ?)`).run(exec, tenant_id, now);
+    con.db.prepare(`INSERT INTO device_commands (id, execution_id, tenant_id, device_id, kind, payload_json, status, created_at) VALUES (?, ?, ?, ?, 'script', ?, 'queued', ?)`)
+      .run(id, exec, tenant_id, deviceId, JSON.stringify(payload), now);
+    if (signature) {
+      const fields = { commandId: id, deviceId, approvalId: null, kind: 'script' as const, payload: payload as Record<string, unknown>, issuedAt: now, nonce: randomUUID(), notBefore: null };
+      con.db.prepare('INSERT INTO command_signatures (command_id, device_id, approval_id, kind, issued_at, nonce, signature) VALUES (?, ?, NULL, ?, ?, ?, ?)')
+        .run(id, deviceId, 'script', now, fields.nonce, signature(fields));
+    }
+  })();
+  return id;
+}
+
+describe('agents refuse what the console did not sign for them', () => {
+  it('an unsigned command inserted into the database is refused, reported and audited; nothing runs', async () => {
+    const marker = join(con.root, 'unsigned-ran');
+    const id = inject(a.deviceId, scriptPayload(`touch ${marker}\n`));
+    const r = await ended(id);
+    expect(r.status).toBe('failed');
+    expect(r.stderr).toMatch(/^refused by the agent \(UNSIGNED\)/);
+    expect(existsSync(marker)).toBe(false);
+    expect(refusalAudited(id, 'UNSIGNED').n).toBe(1);
+  });
+
+  it('a command signed with another key (forged) is refused as BAD_SIGNATURE', async () => {
+    const marker = join(con.root, 'forged-ran');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const id = inject(a.deviceId, scriptPayload(`touch ${marker}\n`), (f) => sign(null, signingBytes(f), privateKey).toString('base64'));
+    expect((await ended(id)).stderr).toMatch(/^refused by the agent \(BAD_SIGNATURE\)/);
+    expect(existsSync(marker)).toBe(false);
+    expect(refusalAudited(id, 'BAD_SIGNATURE').n).toBe(1);
+  });
+
+  it('editing an approved, queued command in the database breaks its signature: the agent refuses it and the approval fails', async () => {
+    await a.stop();
+    await until('a offline', async () => (await call<any>(client, 'get_device_details', { deviceId: a.deviceId })).device.status === 'offline');
+    const approvalId = await approved(client, tech, 'run_script', { language: 'bash', body: 'echo approved\n', deviceIds: [a.deviceId], timeoutSeconds: 30 });
+    const executionId = await executionOf(client, approvalId);
+    const marker = join(con.root, 'edited-ran');
+    // A careful attacker also fixes the body's hash.
+    const edited = con.db.prepare(`UPDATE device_commands SET payload_json = json_set(json_set(payload_json, '$.body', ?), '$.sha256', ?) WHERE execution_id = ?`)
+      .run(`touch ${marker}\n`, sha(`touch ${marker}\n`), executionId);
+    expect(edited.changes).toBe(1);
+    await a.start();
+    const r = await finished(client, executionId);
+    expect(r.commands[0].status).toBe('failed');
+    expect(r.commands[0].stderr).toMatch(/BAD_SIGNATURE/);
+    expect(existsSync(marker)).toBe(false);
+    await until('approval failed', async () => (await call<any>(client, 'get_approval_status', { approvalId })).status === 'failed');
+  });
+
+  it('a signed command moved to another device in the database is refused as WRONG_DEVICE', async () => {
+    await a.stop();
+    const lock = await call<{ executionId: string; commands: { commandId: string }[] }>(client, 'device_actions', { action: 'lock', deviceIds: [a.deviceId] });
+    const id = lock.commands[0]!.commandId;
+    expect(row(id).status).toBe('queued');
+    con.db.prepare('UPDATE device_commands SET device_id = ? WHERE id = ?').run(b.deviceId, id);
+    const r = await ended(id);
+    expect(r.stderr).toMatch(/^refused by the agent \(WRONG_DEVICE\)/);
+    expect(r.stdout).toBe('');
+    expect(refusalAudited(id, 'WRONG_DEVICE').n).toBe(1);
+    await a.start();
+  });
+
+  it('a completed command put back in the queue is refused as a REPLAY, also after the agent restarts; it ran once', async () => {
+    const marks = join(con.root, 'replay-marks');
+    const approvalId = await approved(client, tech, 'run_script', { language: 'bash', body: `echo run >> ${marks}\n`, deviceIds: [b.deviceId], timeoutSeconds: 30 });
+    const r = await finished(client, await executionOf(client, approvalId));
+    const id = r.commands[0].commandId as string;
+    expect(r.commands[0].status).toBe('completed');
+    const requeue = () => con.db.prepare(`UPDATE device_commands SET status = 'queued', finished_at = NULL, exit_code = NULL, stdout = NULL, stderr = NULL WHERE id = ?`).run(id);
+    requeue();
+    expect((await ended(id)).stderr).toMatch(/^refused by the agent \(REPLAY\)/);
+    await b.stop();
+    await b.start();
+    requeue();
+    expect((await ended(id)).stderr).toMatch(/REPLAY/);
+    expect(readFileSync(marks, 'utf8')).toBe('run\n');
+    expect(refusalAudited(id, 'REPLAY').n).toBe(2);
+  });
+
+  it('a WebSocket peer without valid agent credentials is turned away (401) and audited', async () => {
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${con.agentUrl.replace('https', 'wss')}/agent/v1/ws`, {
+        rejectUnauthorized: false, headers: { Authorization: `Bearer ${randomUUID()}.csa_${'x'.repeat(43)}` },
+      });
+      ws.on('unexpected-response', (_q, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => {});
+    });
+    expect(status).toBe(401);
+    expect((con.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE event = 'auth' AND code = 'AGENT_UNKNOWN'`).get() as { n: number }).n).toBeGreaterThan(0);
+  });
+
+  it('an agent will not talk to a server whose certificate differs from its pin: no credentials leave the machine', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'impostor' }], { keyType: 'ec', algorithm: 'sha256' });
+    let upgrades = 0;
+    const impostor = https.createServer({ key: pems.private, cert: pems.cert });
+    impostor.on('upgrade', (_req, socket) => {
+      upgrades++;
+      socket.destroy();
+    });
+    await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', () => r()));
+    const fake = new AgentProc(con.root, 'trust-fake');
+    const identity = JSON.parse(readFileSync(join(a.stateDir, 'agent.json'), 'utf8')) as { url: string };
+    identity.url = `https://127.0.0.1:${(impostor.address() as AddressInfo).port}`;
+    mkdirSync(fake.stateDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(fake.stateDir, 'agent.json'), JSON.stringify(identity), { mode: 0o600 });
+    await fake.launch().waitFor(/connection failed: certificate pin mismatch/);
+    await fake.stop();
+    impostor.close();
+    expect(upgrades).toBe(0);
+  });
+});

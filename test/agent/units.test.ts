@@ -1,0 +1,150 @@
+// The agent's parts in process: signing at queue time, verification, the journal, the command table, apt parsing, processes.
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createHarness } from '../helpers/toolHarness.ts';
+import { deviceActions } from '../../src-main/tools/devices.ts';
+import { envelopeFor, setCommandSigner, signCommand } from '../../src-main/agentServer/signing.ts';
+import { finishCommand, LEASE_EXPIRED } from '../../src-main/agentServer/results.ts';
+import { CommandVerifier } from '../../src-main/agent/verify.ts';
+import { Journal } from '../../src-main/agent/state.ts';
+import { parseAptUpgradable } from '../../src-main/agent/patches.ts';
+import { AgentConfig, commandTable, expand } from '../../src-main/agent/config.ts';
+import { backoffMs } from '../../src-main/agent/run.ts';
+import { runProcess } from '../../src-main/agent/exec.ts';
+import { OUTPUT_KEEP } from '../../src-main/agent/protocol.ts';
+
+const pem = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
+
+describe('signed commands', () => {
+  const h = createHarness();
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const device = (h.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' LIMIT 1`).get() as { id: string }).id;
+  const other = (h.db.prepare(`SELECT id FROM devices WHERE id != ? LIMIT 1`).get(device) as { id: string }).id;
+  const lock = () => h.run(deviceActions, { action: 'lock', deviceIds: [device] }, h.ctx(['acme-dental'])).commands[0]!.commandId;
+  const journal = () => new Journal(mkdtempSync(join(tmpdir(), 'cs-journal-')));
+
+  it('a command queued without a registered signer travels unsigned and is refused', () => {
+    const id = lock();
+    expect(new CommandVerifier(pem(publicKey), device, journal()).check(envelopeFor(h.db, id)!)).toMatchObject({ ok: false, code: 'UNSIGNED' });
+  });
+
+  it('is signed when queued; verifies for its device; any edit, another device or a replay is refused', () => {
+    setCommandSigner(h.db, privateKey);
+    const id = lock();
+    const sig = h.db.prepare('SELECT * FROM command_signatures WHERE command_id = ?').get(id) as { device_id: string; approval_id: string | null; nonce: string };
+    expect(sig).toMatchObject({ device_id: device, approval_id: null });
+    const j = journal();
+    const v = new CommandVerifier(pem(publicKey), device, j);
+    const env = envelopeFor(h.db, id)!;
+    expect(v.check(env)).toEqual({ ok: true });
+    expect(v.check({ ...env, payload: { ...env.payload, action: 'reboot' } })).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    expect(v.check({ ...env, approvalId: 'f'.repeat(8) })).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    expect(v.check({ ...env, deviceId: other })).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    expect(new CommandVerifier(pem(publicKey), other, journal()).check(env)).toMatchObject({ ok: false, code: 'WRONG_DEVICE' });
+    expect(new CommandVerifier(pem(generateKeyPairSync('ed25519').publicKey), device, journal()).check(env)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    j.start(env.commandId, env.nonce);
+    expect(v.check(env)).toMatchObject({ ok: false, code: 'REPLAY' });
+    // Any edit of the stored row breaks the signature, even with a fresh journal.
+    h.db.prepare(`UPDATE device_commands SET payload_json = '{"action":"reboot","reason":null}' WHERE id = ?`).run(id);
+    expect(new CommandVerifier(pem(publicKey), device, journal()).check(envelopeFor(h.db, id)!)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+  });
+
+  it('signs the schedule: an edited not_before breaks the signature; a signed future start is refused as EARLY', () => {
+    setCommandSigner(h.db, privateKey);
+    const id = lock();
+    h.db.prepare(`UPDATE device_commands SET not_before = ? WHERE id = ?`).run(new Date(Date.now() - 60_000).toISOString(), id);
+    expect(new CommandVerifier(pem(publicKey), device, journal()).check(envelopeFor(h.db, id)!)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    const future = { ...envelopeFor(h.db, id)!, notBefore: new Date(Date.now() + 3_600_000).toISOString() };
+    const signed = { ...future, signature: signCommand(privateKey, future) };
+    expect(new CommandVerifier(pem(publicKey), device, journal()).check(signed)).toMatchObject({ ok: false, code: 'EARLY' });
+  });
+
+  it('a real result arriving after the lease expired replaces the lease failure', () => {
+    const id = lock();
+    h.db.prepare(`UPDATE device_commands SET status = 'running' WHERE id = ?`).run(id);
+    expect(finishCommand(h.db, undefined, id, device, { status: 'failed', exitCode: null, stdout: '', stderr: `${LEASE_EXPIRED} gone` }, { cause: 'lease_expired' })).toBe(true);
+    expect(finishCommand(h.db, undefined, id, other, { status: 'completed', exitCode: 0, stdout: 'x', stderr: '' }, { cause: 'result' })).toBe(false);
+    expect(finishCommand(h.db, undefined, id, device, { status: 'completed', exitCode: 0, stdout: 'late', stderr: '' }, { cause: 'result' })).toBe(true);
+    expect(h.db.prepare('SELECT status, stdout FROM device_commands WHERE id = ?').get(id)).toEqual({ status: 'completed', stdout: 'late' });
+    expect(finishCommand(h.db, undefined, id, device, { status: 'failed', exitCode: 1, stdout: '', stderr: '' }, { cause: 'result' })).toBe(false);
+  });
+
+  it('signs the approval id into an approved command', () => {
+    setCommandSigner(h.db, privateKey);
+    const ctx = h.ctx(['acme-dental'], { approvalId: 'approval-123' });
+    const id = h.run(deviceActions, { action: 'reboot', deviceIds: [device] }, ctx).commands[0]!.commandId;
+    const env = envelopeFor(h.db, id)!;
+    expect(env.approvalId).toBe('approval-123');
+    expect(new CommandVerifier(pem(publicKey), device, journal()).check(env)).toEqual({ ok: true });
+  });
+
+  it('the journal keeps unacknowledged results and reports interrupted commands', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-journal-'));
+    const j = new Journal(dir);
+    j.start('c1', 'n'.repeat(16));
+    j.start('c2', 'm'.repeat(16));
+    j.finish({ commandId: 'c2', status: 'completed', exitCode: 0, stdout: 'x', stderr: '', durationMs: 1 });
+    const again = new Journal(dir);
+    expect(again.interrupted().map((i) => i.commandId)).toEqual(['c1']);
+    expect(again.outbox().map((r) => r.commandId)).toEqual(['c2']);
+    again.ack('c2');
+    expect(new Journal(dir).outbox()).toEqual([]);
+    expect(new Journal(dir).seen('other', 'm'.repeat(16))).toBe(true);
+  });
+});
+
+describe('apt', () => {
+  it('parses apt list --upgradable with severities from the origin', () => {
+    const text = `Listing...
+openssl/oldstable-security 3.0.17-1~deb12u3 amd64 [upgradable from: 3.0.16-1~deb12u1]
+krb5-locales/oldstable,oldstable-security 1.20.1-2+deb12u5 all [upgradable from: 1.20.1-2+deb12u3]
+bash/oldstable 5.2.15-2+b13 amd64 [upgradable from: 5.2.15-2+b8]
+linux-image-amd64/stable-security 6.1.140-1 amd64 [upgradable from: 6.1.129-1]
+WARNING: apt does not have a stable CLI interface.`;
+    expect(parseAptUpgradable(text)).toEqual([
+      { externalId: 'openssl=3.0.17-1~deb12u3', title: 'openssl 3.0.16-1~deb12u1 → 3.0.17-1~deb12u3 (amd64, oldstable-security)', severity: 'critical', requiresReboot: false },
+      { externalId: 'krb5-locales=1.20.1-2+deb12u5', title: 'krb5-locales 1.20.1-2+deb12u3 → 1.20.1-2+deb12u5 (all, oldstable,oldstable-security)', severity: 'important', requiresReboot: false },
+      { externalId: 'bash=5.2.15-2+b13', title: 'bash 5.2.15-2+b8 → 5.2.15-2+b13 (amd64, oldstable)', severity: 'low', requiresReboot: false },
+      { externalId: 'linux-image-amd64=6.1.140-1', title: 'linux-image-amd64 6.1.129-1 → 6.1.140-1 (amd64, stable-security)', severity: 'critical', requiresReboot: true },
+    ]);
+  });
+});
+
+describe('command table', () => {
+  it('overrides per entry, expands {packages} into separate arguments and refuses an unsafe console host', () => {
+    const config = AgentConfig.parse({ actions: { reboot: ['echo', 'r'] }, patchInstall: ['echo', '{packages}', 'done'] });
+    const t = commandTable('linux', config);
+    expect(t.actions.reboot).toEqual(['echo', 'r']);
+    expect(t.actions.shutdown).toEqual(['systemctl', 'poweroff']);
+    expect(expand(t.patchInstall!, { consoleHost: '10.0.0.5', packages: ['a=1', 'b=2'] })).toEqual(['echo', 'a=1', 'b=2', 'done']);
+    expect(expand(['x', 'keep {consoleHost}'], { consoleHost: 'console.example' })).toEqual(['x', 'keep console.example']);
+    expect(() => expand(['x'], { consoleHost: '1.2.3.4; rm -rf /' })).toThrow(/unsafe/);
+    expect(AgentConfig.safeParse({ actions: { wipe: ['true'] } }).success).toBe(false);
+    expect(AgentConfig.safeParse({ surprise: 1 }).success).toBe(false);
+  });
+
+  it('backs off exponentially with full jitter, capped', () => {
+    for (let i = 0; i < 200; i++) {
+      expect(backoffMs(0, 60_000)).toBeLessThanOrEqual(500);
+      expect(backoffMs(3, 60_000)).toBeLessThanOrEqual(4000);
+      expect(backoffMs(50, 60_000)).toBeLessThanOrEqual(60_000);
+    }
+  });
+});
+
+describe('processes', () => {
+  it('keeps exit codes, caps output and kills the process group at the time limit', async () => {
+    expect(await runProcess({ argv: ['sh', '-c', 'echo out; echo err >&2; exit 4'], timeoutMs: 5000 })).toMatchObject({ status: 'failed', exitCode: 4, stdout: 'out\n', stderr: 'err\n' });
+    const big = await runProcess({ argv: ['sh', '-c', `head -c ${OUTPUT_KEEP + 5000} /dev/zero | tr '\\0' a`], timeoutMs: 5000 });
+    expect(big.status).toBe('completed');
+    expect(big.stdout.length).toBeLessThan(OUTPUT_KEEP + 100);
+    expect(big.stdout).toMatch(/\[… 5000 more bytes not kept\]$/);
+    const slow = await runProcess({ argv: ['sh', '-c', 'sleep 30 & sleep 30'], timeoutMs: 300 });
+    expect(slow).toMatchObject({ status: 'timed_out', exitCode: null });
+    expect(slow.durationMs).toBeLessThan(5000);
+    expect(await runProcess({ argv: ['/nonexistent/binary'], timeoutMs: 1000 })).toMatchObject({ status: 'failed', exitCode: 127 });
+  });
+});
