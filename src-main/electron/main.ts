@@ -4,6 +4,7 @@ import { app, BrowserWindow, ipcMain, Menu, nativeImage, Notification, protocol,
 import { join } from 'node:path';
 import { initDataDir, isInitialized, openApp, type App } from '../app.ts';
 import { startServer, type RunningServer } from '../http/server.ts';
+import { startAgentListener, hubOptionsFromEnv } from '../agentServer/listener.ts';
 import { createConsoleService, type ConsoleService } from '../console/service.ts';
 import { consoleMethods, ConsoleError } from '../console/contract.ts';
 import { plainFileProtector } from '../store/secrets.ts';
@@ -29,6 +30,7 @@ if (!app.requestSingleInstanceLock()) {
   let server: RunningServer | undefined;
   let service: ConsoleService | undefined;
   let quitting = false;
+  let stopAgents: () => Promise<unknown> = async () => {};
 
   const showWindow = () => {
     if (!win) return createWindow();
@@ -75,6 +77,11 @@ if (!app.requestSingleInstanceLock()) {
     // One console service for the window (IPC) and the server's web console, so both push the same events.
     service = createConsoleService(core, { mode: 'desktop', mcpBaseUrl: () => server?.url ?? null, actor: 'desktop' });
     server = await startServer(core, { port: PORT, console: { service } });
+    // Agents live on other machines: their TLS listener is separate from the loopback MCP one (see `serve --agent-host`).
+    const agents = await startAgentListener(core, {
+      host: process.env.COUNTERSIGN_AGENT_HOST ?? '127.0.0.1', port: Number(process.env.COUNTERSIGN_AGENT_PORT ?? 0), hub: hubOptionsFromEnv(process.env),
+    });
+    stopAgents = () => agents.close();
 
     // Deny every web permission: the console needs none (notifications come from this process).
     session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
@@ -123,7 +130,7 @@ if (!app.requestSingleInstanceLock()) {
     e.preventDefault();
     const s = server;
     server = undefined;
-    void (s ? s.close() : Promise.resolve()).finally(() => {
+    void Promise.allSettled([stopAgents(), s ? s.close() : Promise.resolve()]).finally(() => {
       core?.close();
       core = undefined;
       app.exit(0);
