@@ -131,6 +131,12 @@ export class AuditLog {
         remote: e.remote ?? null,
         prev_hash: head?.hash ?? GENESIS_HASH,
       };
+      // SQLite stores UTF-8, which cannot hold a lone surrogate (it would come back as U+FFFD and break the hash):
+      // make every text column well-formed before hashing, so what we hash is exactly what we store.
+      for (const k of Object.keys(base) as (keyof typeof base)[]) {
+        const v = base[k];
+        if (typeof v === 'string') (base as Record<string, unknown>)[k] = v.toWellFormed();
+      }
       const full: AuditRow = { ...base, hash: hashRow(base) };
       this.insertStmt.run(full);
       return full;

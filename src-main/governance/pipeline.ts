@@ -140,7 +140,10 @@ export class Governance {
         return denialResult(e.code, e.message, e.extra);
       }
       this.d.log?.(`tool ${name} failed`, e);
-      const row = await this.d.commits.run(() => audit.append({ ...base, decision: 'failed', code: 'EXECUTION_FAILED', tier: tier ?? null, tenant: plan?.tenant?.slug ?? null, args, outcome: (e as Error).message, durationMs: performance.now() - started }));
+      const row = await this.d.commits.run(() => audit.append({ ...base, decision: 'failed', code: 'EXECUTION_FAILED', tier: tier ?? null, tenant: plan?.tenant?.slug ?? null, args, outcome: (e as Error).message, durationMs: performance.now() - started }))
+        .catch(() => undefined);
+      // No entry could be written either: the store itself is failing (disk full, read-only); say so plainly.
+      if (!row) return denialResult('EXECUTION_FAILED', `Countersign could not record this call (${(e as Error).message}); nothing was changed. Retry later; the technician must free disk space or fix the data directory.`);
       return denialResult('EXECUTION_FAILED', `${name} failed on the server; nothing was changed. The technician can see audit entry ${row.seq}.`);
     }
   }

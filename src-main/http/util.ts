@@ -43,6 +43,7 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeo
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new HttpError(400, 'Parse error: empty body', -32700);
+  if (nestingDepth(text) > MAX_JSON_DEPTH) throw new HttpError(400, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, -32600);
   try {
     return JSON.parse(text);
   } catch {
@@ -52,4 +53,24 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeo
 
 export function remoteOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** No legitimate MCP or console message nests this deep; deeper input would only exercise recursion in validators. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Bracket depth of a JSON text, ignoring brackets inside strings. Linear, no recursion. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) max = Math.max(max, ++depth);
+    else if (c === 125 || c === 93) depth--;
+  }
+  return max;
 }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { MIGRATIONS } from './migrations/index.ts';
 
 export type Db = Database.Database;
@@ -9,6 +10,10 @@ export class DatabaseError extends Error {}
 /** Opens (or creates) the store, applies pending migrations in one transaction, refuses a newer schema. */
 export function openDatabase(file: string, opts: { create?: boolean; readonly?: boolean } = {}): Db {
   let db: Db;
+  // A zero-length file is a truncated database: refuse it before SQLite would write a fresh header into it.
+  if (!opts.create && existsSync(file) && statSync(file).size === 0) {
+    throw new DatabaseError(`database ${file} is empty (truncated?); restore it from a backup, or run init in a new data directory`);
+  }
   try {
     db = new Database(file, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
   } catch (e) {
@@ -22,6 +27,10 @@ export function openDatabase(file: string, opts: { create?: boolean; readonly?: 
     db.pragma('busy_timeout = 5000');
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new DatabaseError(`database ${file} is corrupt (quick_check: ${String(check)})`);
+    // An existing file with no schema is a truncated or emptied database, never a fresh install to rebuild silently.
+    if (!opts.create && (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0) {
+      throw new DatabaseError(`database ${file} is empty (truncated?); restore it from a backup, or run init in a new data directory`);
+    }
     if (!opts.readonly) migrate(db);
     else assertNotNewer(db);
     cacheStatements(db);

@@ -39,19 +39,24 @@ export class GroupCommit {
     this.queue = [];
     if (batch.length === 0) return;
     let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
+    // Some errors (SQLITE_FULL, I/O) make SQLite roll back the whole transaction, not just the item's savepoint.
+    // From then on nothing may run: a later item would commit on its own while its caller is told it failed.
+    let lost: unknown;
     try {
       outcomes = writeTx(this.db, () =>
         batch.map((item) => {
+          if (lost !== undefined) return { ok: false as const, error: lost };
           try {
             return { ok: true as const, value: this.db.transaction(item.fn)() };
           } catch (error) {
+            if (!this.db.inTransaction) lost = error;
             return { ok: false as const, error };
           }
         }),
       );
     } catch (error) {
-      // The commit itself failed (disk full, read-only, I/O error): nothing in the batch happened.
-      for (const item of batch) item.reject(error);
+      // The commit failed or the transaction was lost: nothing in the batch happened, whatever each item returned.
+      for (const item of batch) item.reject(lost ?? error);
       return;
     }
     this.batches++;

@@ -15,10 +15,19 @@ const MAX_STATE_CHARS = 10_000;
 const deviceLinks = z.array(id('Device')).max(50).optional().describe('Devices this document is about (up to 50), linked for get_documents.');
 const alertLinks = z.array(id('Alert')).max(50).optional().describe('Alerts this document is about (up to 50), linked for get_documents.');
 const title = z.string().trim().min(1).max(200).describe('Title (1-200 characters).');
+/** Serialised size, or Infinity when the value cannot be serialised (e.g. nested too deep for the stack). */
+function jsonSize(v: unknown): number {
+  try {
+    return JSON.stringify(v).length;
+  } catch {
+    return Infinity;
+  }
+}
+
 /** before/after state of a change: free text, or a small JSON object (at most 10,000 characters serialised). */
 const stateValue = (what: string) => z.union([
   z.string().max(MAX_STATE_CHARS),
-  z.record(z.string().max(200), z.unknown()).refine((v) => JSON.stringify(v).length <= MAX_STATE_CHARS, `at most ${MAX_STATE_CHARS} characters as JSON`),
+  z.record(z.string().max(200), z.unknown()).refine((v) => jsonSize(v) <= MAX_STATE_CHARS, `at most ${MAX_STATE_CHARS} characters as JSON`),
 ]).describe(`${what}: text, or a JSON object of settings (at most ${MAX_STATE_CHARS} characters).`);
 
 const linkOutput = z.object({ kind: z.enum(['device', 'alert', 'incident']), id: z.string() });
