@@ -53,7 +53,8 @@ export function initDataDir(dataDir: string, protector: SecretProtector = plainF
 
 export function openApp(dataDir: string, opts: AppOptions = {}): App {
   if (!isInitialized(dataDir)) throw new Error(`${dataDir} holds no Countersign database; run: countersign init --data-dir ${dataDir}`);
-  const db = openDatabase(join(dataDir, DB_FILE));
+  const env = opts.env ?? process.env;
+  const db = openDatabase(join(dataDir, DB_FILE), { durability: env.COUNTERSIGN_DURABILITY === 'full' ? 'full' : 'normal' });
   const log = opts.log ?? ((msg: string, err?: unknown) => console.error(`[countersign] ${msg}`, err ?? ''));
   try {
     const secrets = loadSecrets(dataDir, opts.protector);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/db.ts';
-import { canonicalJson } from '../store/canonical.ts';
 import { redact } from './redact.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -57,9 +56,15 @@ export interface AuditRow {
   hash: string;
 }
 
+/** Every hashed column in one fixed order (the order is part of the chain format: append only, never reorder). */
+const HASHED: readonly (keyof Omit<AuditRow, 'hash' | 'prev_hash'>)[] = [
+  'seq', 'at', 'event', 'decision', 'code', 'rule', 'key_id', 'key_name', 'tenant', 'client', 'session_id', 'tool', 'action', 'tier',
+  'args_json', 'outcome', 'detail_json', 'duration_ms', 'approval_id', 'remote',
+];
+
+/** sha256(prev_hash, newline, JSON array of the columns in HASHED order): covers every column but the hash itself. */
 export function hashRow(row: Omit<AuditRow, 'hash'>): string {
-  const { prev_hash, ...rest } = row;
-  return createHash('sha256').update(prev_hash).update('\n').update(canonicalJson(rest)).digest('hex');
+  return createHash('sha256').update(row.prev_hash).update('\n').update(JSON.stringify(HASHED.map((k) => row[k] ?? null))).digest('hex');
 }
 
 export type VerifyResult =
@@ -76,8 +81,8 @@ export function verifyRows(rows: Iterable<AuditRow>): VerifyResult {
       return { ok: false, count, badSeq: expected, reason: row.seq > expected ? `entries ${expected}..${row.seq - 1} are missing` : `entry ${row.seq} is out of order` };
     }
     if (row.prev_hash !== prev) return { ok: false, count, badSeq: row.seq, reason: `entry ${row.seq} does not link to entry ${row.seq - 1} (inserted or reordered)` };
-    const { hash, ...rest } = row;
-    if (hashRow(rest) !== hash) return { ok: false, count, badSeq: row.seq, reason: `entry ${row.seq} was modified (hash mismatch)` };
+    const hash = row.hash;
+    if (hashRow(row) !== hash) return { ok: false, count, badSeq: row.seq, reason: `entry ${row.seq} was modified (hash mismatch)` };
     prev = hash;
     expected++;
     count++;

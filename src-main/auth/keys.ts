@@ -58,8 +58,17 @@ export class KeyService {
     this.db = db;
     this.hmacKey = hmacKey;}
 
+  // Presented secrets → their HMAC, so a client's repeated requests skip the key setup of createHmac. Bounded.
+  private macs = new Map<string, string>();
+
   private hmac(secret: string): string {
-    return createHmac('sha256', this.hmacKey).update(secret).digest('hex');
+    let mac = this.macs.get(secret);
+    if (!mac) {
+      mac = createHmac('sha256', this.hmacKey).update(secret).digest('hex');
+      if (this.macs.size >= 1024) this.macs.clear();
+      this.macs.set(secret, mac);
+    }
+    return mac;
   }
 
   create(input: CreateKeyInput, actor = 'cli'): { key: ApiKey; secret: string } {

@@ -8,7 +8,18 @@ export type Db = Database.Database;
 export class DatabaseError extends Error {}
 
 /** Opens (or creates) the store, applies pending migrations in one transaction, refuses a newer schema. */
-export function openDatabase(file: string, opts: { create?: boolean; readonly?: boolean } = {}): Db {
+export interface OpenOptions {
+  create?: boolean;
+  readonly?: boolean;
+  /**
+   * 'normal' (default): WAL with synchronous=NORMAL — a committed transaction survives a crash or kill -9 of
+   * Countersign; a power cut may lose the last moments of work, but an action and its audit entry always go together.
+   * 'full': also fsync at every commit, so it survives a power cut too, at a cost in throughput.
+   */
+  durability?: 'normal' | 'full';
+}
+
+export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   let db: Db;
   // A zero-length file is a truncated database: refuse it before SQLite would write a fresh header into it.
   if (!opts.create && existsSync(file) && statSync(file).size === 0) {
@@ -21,8 +32,7 @@ export function openDatabase(file: string, opts: { create?: boolean; readonly?: 
   }
   try {
     if (!opts.readonly) db.pragma('journal_mode = WAL');
-    // FULL: a committed transaction survives power loss, not only a process crash.
-    db.pragma('synchronous = FULL');
+    db.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     const check = db.pragma('quick_check', { simple: true });
