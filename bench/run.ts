@@ -61,6 +61,7 @@ async function overhead() {
   const bare = await start([join(ROOT, 'bench/bareServer.ts')]);
   const cs = await start([join(ROOT, 'src-main/cli/main.ts'), 'serve', '--data-dir', dir, '--port', '0'], { COUNTERSIGN_HTTP_RPS: '100000' });
   const idleRss = rssMb(cs.child.pid!);
+  const targets: string[] = [];
   let loadedRss = 0;
   try {
   for (const transport of ['http', 'sse'] as const) {
@@ -68,6 +69,7 @@ async function overhead() {
       const a: LoadResult = await runLoad({ url: bare.url, transport, concurrency, durationMs: DURATION, tool: 'echo', args: { text: 'hi' } });
       const b: LoadResult = await runLoad({ url: cs.url, key, transport, concurrency, durationMs: DURATION, tool: 'whoami', args: {} });
       loadedRss = Math.max(loadedRss, rssMb(cs.child.pid!));
+      if (concurrency === 8) targets.push(`- ${transport === 'http' ? 'Streamable HTTP' : 'legacy SSE'} at concurrency 8: throughput ${f(b.callsPerSecond / a.callsPerSecond, 2)} × bare (target ≥ 0.7: ${b.callsPerSecond / a.callsPerSecond >= 0.7 ? 'met' : 'NOT met'}), p99 ${f(b.p99 / a.p99, 2)} × bare (target ≤ 2: ${b.p99 / a.p99 <= 2 ? 'met' : 'NOT met'}).`);
       say(`| ${transport === 'http' ? 'Streamable HTTP' : 'legacy SSE'} | ${concurrency} | ${f(a.callsPerSecond, 0)} | ${f(a.p50, 2)} | ${f(a.p99, 2)} | ${f(b.callsPerSecond, 0)} | ${f(b.p50, 2)} | ${f(b.p99, 2)} | ${f(b.callsPerSecond / a.callsPerSecond, 2)} | ${f(b.p99 / a.p99, 2)} |${a.errors + b.errors ? ` errors ${a.errors}/${b.errors}` : ''}`);
     }
   }
@@ -84,6 +86,8 @@ async function overhead() {
   } finally {
     await stop(full.child);
   }
+  say();
+  for (const t of targets) say(t);
   say();
   say(`Countersign resident memory: ${f(idleRss, 0)} MB idle after start, ${f(loadedRss, 0)} MB peak under the load above.`);
   say();
