@@ -6,7 +6,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { parseAptUpgradable } from '../../src-main/agent/patches.ts';
-import { AgentProc, ConsoleProc, approved, call, cs, executionOf, finished, until } from './harness.ts';
+import { AgentProc, ConsoleProc, approved, call, cs, executionOf, finished, until, startTwoAgents, stopTwoAgents } from './harness.ts';
 
 let con: ConsoleProc;
 let a: AgentProc;
@@ -15,21 +15,10 @@ let client: Client;
 let tech: ConsoleClient;
 
 beforeAll(async () => {
-  con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
-  const token = con.token('acme-dental', ['--uses', '2']);
-  a = new AgentProc(con.root, 'agent-a');
-  b = new AgentProc(con.root, 'agent-b');
-  expect(a.enroll(con.agentUrl, token).status).toBe(0);
-  expect(b.enroll(con.agentUrl, token).status).toBe(0);
-  await Promise.all([a.start(), b.start()]);
-  client = await con.mcp();
-  tech = await con.technician();
+  ({ con, a, b, client, tech } = await startTwoAgents(['agent-a', 'agent-b']));
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await con?.stop();
-});
+afterAll(() => stopTwoAgents({ con, a, b }));
 
 describe('enrolled agents on this machine', () => {
   it('serve keeps stdout to the one listening line and announces the agent listener on stderr', () => {

@@ -221,3 +221,30 @@ export function finished(client: Client, executionId: string, timeoutMs = 20_000
     return r.finished && r;
   }, timeoutMs, 200);
 }
+
+/** A console with two agents enrolled to acme-dental and running, an MCP client, and a logged-in technician. */
+export interface TwoAgents {
+  con: ConsoleProc;
+  a: AgentProc;
+  b: AgentProc;
+  client: Client;
+  tech: ConsoleClient;
+}
+
+export async function startTwoAgents(names: [string, string]): Promise<TwoAgents> {
+  const con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
+  const token = con.token('acme-dental', ['--uses', '2']);
+  const a = new AgentProc(con.root, names[0]);
+  const b = new AgentProc(con.root, names[1]);
+  for (const agent of [a, b]) {
+    const r = agent.enroll(con.agentUrl, token);
+    if (r.status !== 0) throw new Error(`enroll ${agent === a ? names[0] : names[1]} failed: ${r.stderr}`);
+  }
+  await Promise.all([a.start(), b.start()]);
+  return { con, a, b, client: await con.mcp(), tech: await con.technician() };
+}
+
+export async function stopTwoAgents(t: Partial<TwoAgents>): Promise<void> {
+  await Promise.all([t.a?.stop(), t.b?.stop()]);
+  await t.con?.stop();
+}

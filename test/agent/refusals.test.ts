@@ -10,7 +10,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { signingBytes } from '../../src-main/agent/protocol.ts';
-import { AgentProc, ConsoleProc, approved, call, executionOf, finished, until } from './harness.ts';
+import { AgentProc, ConsoleProc, approved, call, executionOf, finished, until, startTwoAgents, stopTwoAgents } from './harness.ts';
 
 let con: ConsoleProc;
 let a: AgentProc;
@@ -19,21 +19,10 @@ let client: Client;
 let tech: ConsoleClient;
 
 beforeAll(async () => {
-  con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
-  const token = con.token('acme-dental', ['--uses', '2']);
-  a = new AgentProc(con.root, 'trust-a');
-  b = new AgentProc(con.root, 'trust-b');
-  expect(a.enroll(con.agentUrl, token).status).toBe(0);
-  expect(b.enroll(con.agentUrl, token).status).toBe(0);
-  await Promise.all([a.start(), b.start()]);
-  client = await con.mcp();
-  tech = await con.technician();
+  ({ con, a, b, client, tech } = await startTwoAgents(['trust-a', 'trust-b']));
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await con?.stop();
-});
+afterAll(() => stopTwoAgents({ con, a, b }));
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const scriptPayload = (body: string) => ({ scriptId: null, name: 'ad-hoc', language: 'bash', body, sha256: sha(body), parameters: {}, timeoutSeconds: 30 });
