@@ -1,6 +1,9 @@
 // A raw MCP load generator (no SDK client: its own CPU would compress the ratios we measure on a 2-core box).
 // Each worker holds one session and keeps one tools/call in flight; latency is per call, end to end.
 import http from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 export interface LoadSpec {
   url: string;
@@ -10,6 +13,8 @@ export interface LoadSpec {
   durationMs: number;
   tool: string;
   args: Record<string, unknown>;
+  /** 'raw' (default): a minimal HTTP client; 'sdk': the SDK Client, as real clients and earlier notes measured. */
+  client?: 'raw' | 'sdk';
 }
 
 export interface LoadResult {
@@ -112,11 +117,31 @@ async function sseWorker(spec: LoadSpec, until: number, lat: number[]): Promise<
   return errors;
 }
 
+/** The SDK Client as load generator: heavier on the client side, the way real MCP clients are. */
+async function sdkWorker(spec: LoadSpec, until: number, lat: number[]): Promise<number> {
+  const headers = spec.key ? { 'X-API-Key': spec.key } : {};
+  const client = new Client({ name: 'bench', version: '1' });
+  const transport = spec.transport === 'http'
+    ? new StreamableHTTPClientTransport(new URL('/api/v1/mcp', spec.url), { requestInit: { headers } })
+    : new SSEClientTransport(new URL('/api/v1/mcp/sse', spec.url), { requestInit: { headers }, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) } });
+  await client.connect(transport);
+  let errors = 0;
+  while (performance.now() < until) {
+    const t0 = performance.now();
+    const r = await client.callTool({ name: spec.tool, arguments: spec.args });
+    lat.push(performance.now() - t0);
+    if (r.isError) errors++;
+  }
+  if (transport instanceof StreamableHTTPClientTransport) await transport.terminateSession().catch(() => {});
+  await client.close();
+  return errors;
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const lat: number[] = [];
-  const worker = spec.transport === 'http' ? httpWorker : sseWorker;
+  const worker = spec.client === 'sdk' ? sdkWorker : spec.transport === 'http' ? httpWorker : sseWorker;
   // Warm-up: sessions, JIT, SQLite page cache; not measured.
   await Promise.all(Array.from({ length: spec.concurrency }, () => worker(spec, performance.now() + 300, [])));
   const start = performance.now();
