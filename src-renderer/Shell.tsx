@@ -7,7 +7,7 @@ import { useToasts } from './store/toasts.ts';
 import { navigate, ROUTES, type Route } from './lib/router.ts';
 import { useHotkeys } from './lib/hooks.ts';
 
-const LABELS: Record<Route, string> = { live: 'Live', approvals: 'Approvals', keys: 'API keys', audit: 'Audit', policy: 'Policy', fleet: 'Fleet' };
+const LABELS: Record<Route, string> = { live: 'Live', approvals: 'Approvals', keys: 'API keys', audit: 'Audit', policy: 'Policy', fleet: 'Fleet', agents: 'Agents' };
 const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'Theme: dark' } as const;
 
 function Nav({ route }: { route: Route }) {

@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProcess, type RunOutcome } from './exec.ts';
-import { commandTable, expand, type AgentConfig } from './config.ts';
-import { DeviceActionPayload, PatchPayload, ScriptPayload, type CommandEnvelope, type Facts } from './protocol.ts';
+import { commandTable, expand, perPackage, type AgentConfig } from './config.ts';
+import { managerFor } from './patchManagers.ts';
+import { DeviceActionPayload, OUTPUT_KEEP, PatchPayload, ScriptPayload, type CommandEnvelope, type Facts } from './protocol.ts';
 
 export interface ExecContext {
   stateDir: string;
@@ -52,10 +53,56 @@ export function prepare(c: CommandEnvelope, x: ExecContext): Prepared {
   }
   const p = PatchPayload.safeParse(c.payload);
   if (!p.success) return { ok: false, message: `patch payload invalid: ${p.error.issues[0]?.message}` };
-  if (!table.patchInstall) return { ok: false, message: `no package manager is configured for patch installs on ${x.os}` };
-  const argv = expand(table.patchInstall, { consoleHost: x.consoleHost, packages: p.data.patches });
+  // Each update goes to the package manager its externalId belongs to (apt, Windows Update, winget, softwareupdate).
+  const groups = new Map<string, { install: string[]; ids: string[] }>();
+  for (const id of p.data.patches) {
+    const name = managerFor(x.os, id);
+    const entry = table.patchManagers.find((m) => m.name === name);
+    if (!entry) return { ok: false, message: `no package manager is configured for patch installs on ${x.os}` };
+    const g = groups.get(name) ?? { install: entry.install, ids: [] };
+    g.ids.push(id);
+    groups.set(name, g);
+  }
+  // One run per manager, or per update where its command takes {id}/{version}; COUNTERSIGN_PATCHES holds that run's updates.
+  const runs: Run[] = [];
+  try {
+    for (const g of groups.values()) {
+      const batches = perPackage(g.install) ? g.ids.map((id) => [id]) : [g.ids];
+      for (const ids of batches) {
+        runs.push({
+          argv: expand(g.install, { consoleHost: x.consoleHost, packages: ids, package: ids.length === 1 ? ids[0] : undefined }),
+          env: { ...env, DEBIAN_FRONTEND: 'noninteractive', COUNTERSIGN_PATCHES: ids.join('\n') },
+        });
+      }
+    }
+  } catch (e) {
+    return { ok: false, message: (e as Error).message };
+  }
+  return { ok: true, run: () => runSequence(runs, x) };
+}
+
+/** Runs install commands one after another under one time limit; one outcome, with each command's output under a header. */
+type Run = { argv: string[]; env: NodeJS.ProcessEnv };
+async function runSequence(runs: Run[], x: ExecContext): Promise<RunOutcome> {
+  const deadline = performance.now() + x.config.patchTimeoutSeconds * 1000;
+  const outcomes: { argv: string[]; o: RunOutcome }[] = [];
+  for (const { argv, env } of runs) {
+    const left = deadline - performance.now();
+    if (left <= 0 || x.signal.aborted) break;
+    const o = await runProcess({ argv, env, timeoutMs: left, onSpawn: x.onSpawn, signal: x.signal });
+    outcomes.push({ argv, o });
+    if (o.status === 'timed_out') break;
+  }
+  if (outcomes.length === 1 && runs.length === 1) return outcomes[0]!.o;
+  const cap = (s: string) => (s.length > OUTPUT_KEEP ? `${s.slice(0, OUTPUT_KEEP - 40)}\n[… output of later commands not kept]` : s);
+  const joined = (k: 'stdout' | 'stderr') => cap(outcomes.map(({ argv, o }) => `$ ${argv.slice(0, 6).join(' ').slice(0, 200)}\n${o[k]}`).join('\n'));
+  const bad = outcomes.find(({ o }) => o.status !== 'completed');
+  const skipped = runs.length - outcomes.length;
   return {
-    ok: true,
-    run: () => runProcess({ argv, env: { ...env, DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: x.config.patchTimeoutSeconds * 1000, onSpawn: x.onSpawn, signal: x.signal }),
+    status: outcomes.some(({ o }) => o.status === 'timed_out') ? 'timed_out' : bad || skipped ? 'failed' : 'completed',
+    exitCode: bad ? bad.o.exitCode : skipped ? null : 0,
+    stdout: joined('stdout'),
+    stderr: cap(joined('stderr') + (skipped ? `\n[${skipped} install command(s) not run: the time limit ran out or the agent stopped]\n` : '')),
+    durationMs: outcomes.reduce((n, { o }) => n + o.durationMs, 0),
   };
 }

@@ -1,8 +1,7 @@
-// The real machine, as systeminformation and the package database see it.
+// The real machine, as systeminformation sees it; the installed software comes from software.ts.
 import { hostname as osHostname } from 'node:os';
 import si from 'systeminformation';
-import { capture } from './exec.ts';
-import { AGENT_VERSION, type Facts, type Hardware, type Software } from './protocol.ts';
+import { AGENT_VERSION, type Facts, type Hardware } from './protocol.ts';
 
 const GB = 1024 ** 3;
 const round1 = (n: number) => Math.round(n * 10) / 10;
@@ -36,21 +35,4 @@ export async function collectHardware(hostnameOverride?: string): Promise<{ fact
   return { facts: { hostname: clip(hostnameOverride || os.hostname || osHostname(), 253), os: osName(), osVersion, ip: ip ? clip(ip, 64) : null }, hardware };
 }
 
-/** Installed packages: dpkg on Debian/Ubuntu, rpm elsewhere on Linux; other platforms report none yet. */
-export async function collectSoftware(): Promise<Software> {
-  if (process.platform !== 'linux') return [];
-  const dpkg = await capture(['dpkg-query', '-W', '-f', '${Package}\t${Version}\t${Maintainer}\t${db:Status-Abbrev}\n']);
-  let lines: string[][] = [];
-  if (dpkg && dpkg.exitCode === 0) {
-    lines = dpkg.stdout.split('\n').map((l) => l.split('\t')).filter((f) => f.length >= 4 && f[3]!.startsWith('ii')).map((f) => f.slice(0, 3));
-  } else {
-    const rpm = await capture(['rpm', '-qa', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\t%{VENDOR}\n']);
-    if (rpm && rpm.exitCode === 0) lines = rpm.stdout.split('\n').map((l) => l.split('\t')).filter((f) => f.length >= 2);
-  }
-  const seen = new Map<string, Software[number]>();
-  for (const [name, version, publisher] of lines) {
-    if (!name) continue;
-    seen.set(name, { name: clip(name), version: clip(version), publisher: publisher ? clip(publisher) : null });
-  }
-  return [...seen.values()].slice(0, 20_000);
-}
+export { collectSoftware } from './software.ts';

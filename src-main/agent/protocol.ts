@@ -54,10 +54,19 @@ export const Software = z.array(z.object({ name: Text(200).min(1), version: Text
 export type Software = z.infer<typeof Software>;
 
 export const PATCH_SEVERITIES = ['critical', 'important', 'moderate', 'low'] as const;
-/** externalId is what the package manager installs, e.g. apt `openssl=3.0.15-1~deb12u1`. */
-export const EXTERNAL_ID = /^[A-Za-z0-9][A-Za-z0-9+._~:-]{0,150}=[A-Za-z0-9+._~:-]{1,100}$/;
+/** The package managers an agent scans and installs with (src-main/agent/patchManagers.ts). */
+export const PATCH_MANAGERS = ['apt', 'windows_update', 'winget', 'softwareupdate'] as const;
+export type PatchManager = (typeof PATCH_MANAGERS)[number];
+/**
+ * externalId is `what=version`, what the package manager installs: apt `openssl=3.0.15-1~deb12u1`, winget `Mozilla.Firefox=130.0`,
+ * Windows Update `KB5044284=200` (KB or update id = revision), softwareupdate `macOS Sonoma 14.6.1-23G93=14.6.1` (its label, which may hold
+ * spaces and parentheses). It is always passed as one argument, never through a shell.
+ */
+export const EXTERNAL_ID = /^[A-Za-z0-9][A-Za-z0-9 ()+._~:-]{0,150}=[A-Za-z0-9+._~:-]{1,100}$/;
 export const PatchReport = z.object({
-  manager: z.enum(['apt']),
+  /** The first manager scanned; `managers` lists all of them (a Windows agent scans Windows Update and winget). */
+  manager: z.enum(PATCH_MANAGERS),
+  managers: z.array(z.enum(PATCH_MANAGERS)).min(1).max(PATCH_MANAGERS.length).optional(),
   scannedAt: z.string().max(40),
   updates: z.array(z.object({
     externalId: z.string().regex(EXTERNAL_ID), title: Text(300).min(1), severity: z.enum(PATCH_SEVERITIES), requiresReboot: z.boolean(),

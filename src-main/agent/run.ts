@@ -158,7 +158,8 @@ export class Agent {
     this.inventoryBusy = true;
     try {
       const [{ facts, hardware }, software, patches] = await Promise.all([
-        collectHardware(this.id.hostname), collectSoftware(), this.o.config.patchScan ? scanPatches() : Promise.resolve(null),
+        collectHardware(this.id.hostname), collectSoftware(osName(), this.o.config, this.o.log),
+        this.o.config.patchScan ? scanPatches(osName(), this.o.config, this.o.log) : Promise.resolve(null),
       ]);
       this.send({ type: 'inventory', facts, hardware, software, patches });
     } catch (e) {

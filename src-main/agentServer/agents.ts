@@ -3,13 +3,17 @@ import type { Db } from '../store/db.ts';
 import { auditLogFor, writeTx } from '../audit/log.ts';
 
 export interface AgentInfo {
-  id: string; deviceId: string; hostname: string; tenant: string; status: 'online' | 'offline'; agentVersion: string | null;
+  id: string; deviceId: string; hostname: string; tenant: string; os: string; osVersion: string | null; status: 'online' | 'offline'; agentVersion: string | null;
   enrolledAt: string; lastConnectedAt: string | null; lastHeartbeatAt: string | null; remote: string | null; revokedAt: string | null;
 }
 
-const SELECT = `SELECT a.id, a.device_id AS deviceId, d.hostname, t.slug AS tenant, d.status, a.agent_version AS agentVersion, a.created_at AS enrolledAt,
+const SELECT = `SELECT a.id, a.device_id AS deviceId, d.hostname, t.slug AS tenant, d.os, d.os_version AS osVersion, d.status, a.agent_version AS agentVersion, a.created_at AS enrolledAt,
   a.last_connected_at AS lastConnectedAt, a.last_heartbeat_at AS lastHeartbeatAt, a.remote, a.revoked_at AS revokedAt
   FROM agents a JOIN devices d ON d.id = a.device_id JOIN tenants t ON t.id = a.tenant_id`;
+
+export function getAgent(db: Db, id: string): AgentInfo | undefined {
+  return db.prepare(`${SELECT} WHERE a.id = ? OR a.device_id = ?`).get(id, id) as AgentInfo | undefined;
+}
 
 export function listAgents(db: Db): AgentInfo[] {
   return db.prepare(`${SELECT} ORDER BY t.slug, d.hostname, a.id`).all() as AgentInfo[];

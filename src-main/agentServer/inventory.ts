@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../store/db.ts';
 import { writeTx } from '../audit/log.ts';
 import type { Facts, Hardware, PatchReport, Software } from '../agent/protocol.ts';
+import { managerFor } from '../agent/patchManagers.ts';
 
+/** Every agent-reported patch (any package manager) has an `apt-` id: the prefix predates the other managers and marks agent findings. */
 export const patchIdFor = (os: string, externalId: string) => `apt-${createHash('sha256').update(`${os}\n${externalId}`).digest('hex').slice(0, 24)}`;
 
 export function storeInventory(db: Db, deviceId: string, inv: { facts: Facts; hardware: Hardware; software: Software; patches: PatchReport | null }): void {
@@ -18,7 +20,10 @@ export function storeInventory(db: Db, deviceId: string, inv: { facts: Facts; ha
   });
 }
 
-/** The package manager's list is the truth for its patches: reported ones are missing, earlier ones no longer reported are installed. */
+/**
+ * Each scanned package manager's list is the truth for its patches: reported ones are missing, earlier ones of that manager
+ * no longer reported are installed. Patches of a manager that was not scanned this time (absent, or its scan failed) stay as they were.
+ */
 function storePatches(db: Db, deviceId: string, os: string, report: PatchReport, now: string): void {
   const insertPatch = db.prepare(`INSERT INTO patches (id, external_id, title, os, severity, requires_reboot, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT(id) DO UPDATE SET severity = excluded.severity, title = excluded.title`);
@@ -32,10 +37,12 @@ function storePatches(db: Db, deviceId: string, os: string, report: PatchReport,
     insertPatch.run(id, u.externalId, u.title, os, u.severity, u.requiresReboot ? 1 : 0, report.scannedAt);
     upsert.run(deviceId, id, now, now);
   }
-  const open = db.prepare(`SELECT patch_id FROM device_patches WHERE device_id = ? AND patch_id LIKE 'apt-%' AND state IN ('missing','failed','scheduled')`)
-    .all(deviceId) as { patch_id: string }[];
+  const scanned = new Set(report.managers ?? [report.manager]);
+  const facts = os as Facts['os'];
+  const open = db.prepare(`SELECT dp.patch_id, p.external_id FROM device_patches dp JOIN patches p ON p.id = dp.patch_id
+    WHERE dp.device_id = ? AND dp.patch_id LIKE 'apt-%' AND dp.state IN ('missing','failed','scheduled')`).all(deviceId) as { patch_id: string; external_id: string }[];
   const installed = db.prepare(`UPDATE device_patches SET state = 'installed', updated_at = ? WHERE device_id = ? AND patch_id = ?`);
-  for (const { patch_id } of open) if (!seen.has(patch_id)) installed.run(now, deviceId, patch_id);
+  for (const p of open) if (!seen.has(p.patch_id) && scanned.has(managerFor(facts, p.external_id))) installed.run(now, deviceId, p.patch_id);
   const serious = (db.prepare(`SELECT count(*) AS n FROM device_patches dp JOIN patches p ON p.id = dp.patch_id
     WHERE dp.device_id = ? AND dp.state IN ('missing','failed') AND p.severity IN ('critical','important')`).get(deviceId) as { n: number }).n;
   db.prepare('UPDATE devices SET compliance = ? WHERE id = ?').run(serious > 0 ? 'non_compliant' : 'compliant', deviceId);

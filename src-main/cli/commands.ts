@@ -9,8 +9,9 @@ import { exportAudit, fingerprint, verifyExport } from '../audit/export.ts';
 import { hashPassphrase } from '../auth/passphrase.ts';
 import { KeyService, listTenants, ROLES, SCOPES } from '../auth/keys.ts';
 import { seedDemoFleet } from '../demo/seed.ts';
-import { startServer } from '../http/server.ts';
-import { startAgentListener, hubOptionsFromEnv } from '../agentServer/listener.ts';
+import { startServer, type RunningServer } from '../http/server.ts';
+import { startAgentListener, hubOptionsFromEnv, type RunningAgentListener } from '../agentServer/listener.ts';
+import { createConsoleService } from '../console/service.ts';
 import { ensureAgentCert } from '../agentServer/cert.ts';
 import { csv, dataDir, dataDirFlag, parseFlags, UsageError } from './args.ts';
 import { obtainPassphrase } from './passphrase.ts';
@@ -73,8 +74,11 @@ export async function serve(argv: string[], io: Io): Promise<number> {
 async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io): Promise<number> {
   const app = openApp(dir, { env: io.env });
   if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) io.err(`warning: listening on ${flags.host}, beyond loopback; anyone who can reach it may try keys`);
-  const server = await startServer(app, { host: flags.host, port: flags.port, allowedHosts: flags['allowed-host'] });
-  let agents;
+  // The console service is made here (not inside the server) so it can also name the agent listener, which starts second.
+  let server: RunningServer | undefined;
+  let agents: RunningAgentListener | undefined;
+  const service = createConsoleService(app, { mode: 'web', mcpBaseUrl: () => server?.url ?? null, agentUrl: () => agents?.url ?? null });
+  server = await startServer(app, { host: flags.host, port: flags.port, allowedHosts: flags['allowed-host'], console: { service } });
   try {
     agents = await startAgentListener(app, { host: flags['agent-host'], port: flags['agent-port'], hub: hubOptionsFromEnv(io.env) });
   } catch (e) {
@@ -85,11 +89,12 @@ async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io)
   // stdout stays the one listening line; the agent listener is announced on stderr.
   io.err(`agents ${agents.url}`);
   io.out(`listening ${server.url}`);
+  const [s, a] = [server, agents];
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void Promise.allSettled([agents.close(), server.close()]).finally(() => {
+      void Promise.allSettled([a.close(), s.close()]).finally(() => {
         app.close();
         done();
       });

@@ -154,6 +154,17 @@ export const VerifyResult = z.object({
   ok: z.boolean(), count, headSeq: int.nullable(), headHash: nstr, badSeq: int.nullable(), reason: nstr, checkedAt: iso, ms: z.number(),
 });
 
+/** Agent enrollment tokens: only the prefix is ever shown again; the token itself once, at creation. */
+export const TOKEN_STATES = ['active', 'expired', 'revoked', 'used_up'] as const;
+export const EnrollmentTokenView = z.object({
+  id: text, tenant: text, prefix: text, maxUses: count, uses: count, createdAt: iso, expiresAt: iso, revokedAt: nstr, state: z.enum(TOKEN_STATES),
+});
+export const AgentView = z.object({
+  id: text, deviceId: text, hostname: text, tenant: text, os: text, osVersion: nstr, agentVersion: nstr, remote: nstr,
+  online: z.boolean().describe('connected now (heartbeats arriving); never for a revoked agent'),
+  enrolledAt: iso, lastConnectedAt: nstr, lastHeartbeatAt: nstr, revokedAt: nstr,
+});
+
 // ---- methods ----
 
 const ApprovalsInput = z.strictObject({
@@ -254,6 +265,20 @@ export const consoleMethods = {
     }),
     output: z.object({ calls: z.array(LiveCall).describe('newest first'), headSeq: int }),
   },
+  listEnrollmentTokens: {
+    input: noInput,
+    output: z.object({ tokens: z.array(EnrollmentTokenView), agentUrl: nstr.describe('https://HOST:PORT of the agent listener, null while it is not running') }),
+  },
+  createEnrollmentToken: {
+    input: z.strictObject({ tenant: slug, uses: int.min(1).max(10_000).optional(), expiresHours: z.number().min(0.001).max(24 * 365).optional() }),
+    output: z.object({
+      token: EnrollmentTokenView, secret: z.string().describe('shown once; only its HMAC is stored'), agentUrl: nstr, certSha256: text,
+      command: text.describe('ready-to-paste `countersign agent enroll …` for the managed machine'), runCommand: text,
+    }),
+  },
+  revokeEnrollmentToken: { input: ById, output: z.object({ token: EnrollmentTokenView }) },
+  listAgents: { input: noInput, output: z.object({ agents: z.array(AgentView), agentUrl: nstr }) },
+  revokeAgent: { input: ById, output: z.object({ agent: AgentView }) },
 } as const;
 
 export type ConsoleMethodName = keyof typeof consoleMethods;
@@ -293,6 +318,8 @@ export type PolicyValuesT = z.infer<typeof PolicyValues>;
 export type FleetTenantT = z.infer<typeof FleetTenant>;
 export type ToolInfoT = z.infer<typeof ToolInfo>;
 export type TenantRefT = z.infer<typeof TenantRef>;
+export type EnrollmentTokenViewT = z.infer<typeof EnrollmentTokenView>;
+export type AgentViewT = z.infer<typeof AgentView>;
 
 /** Parses a method's input with its schema; a failure becomes a 400 ConsoleError naming each field. */
 export function parseConsoleInput<K extends ConsoleMethodName>(method: K, input: unknown): z.output<(typeof consoleMethods)[K]['input']> {

@@ -18,6 +18,7 @@ import { createApprovalViewer } from './approvalView.ts';
 import { createAuditQueries, toLiveCall } from './auditQuery.ts';
 import { createFleetView } from './fleetView.ts';
 import { createPolicyAdmin } from './policyAdmin.ts';
+import { createAgentAdmin } from './agentAdmin.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -26,12 +27,14 @@ export interface ConsoleServiceOptions {
   mcpBaseUrl?: () => string | null;
   /** Who decisions and changes are attributed to in the audit log. */
   actor?: string;
+  /** The agent listener's URL (https://HOST:PORT) once it listens, for the enrollment command; null before. */
+  agentUrl?: () => string | null;
 }
 
 export type ConsoleService = ConsoleApi & { subscribe(listener: (e: ConsoleEvent) => void): () => void };
 
 type Parsed<K extends ConsoleMethodName> = Exclude<ReturnType<typeof parseConsoleInput<K>>, undefined>;
-type Handlers = { [K in ConsoleMethodName]: (input: Parsed<K> | undefined) => ConsoleOutput<K> };
+type Handlers = { [K in ConsoleMethodName]: (input: Parsed<K> | undefined) => ConsoleOutput<K> | Promise<ConsoleOutput<K>> };
 
 function mapError(e: unknown): unknown {
   if (e instanceof ConsoleError) return e;
@@ -48,6 +51,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const auditQ = createAuditQueries(db);
   const fleet = createFleetView(db);
   const policy = createPolicyAdmin(app, actor);
+  const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null);
   const pendingCount = db.prepare(`SELECT count(*) AS n FROM approvals WHERE status = 'pending'`);
 
   const keyView = (k: ApiKey): KeyViewT => {
@@ -136,13 +140,18 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     removeTierOverride: (q) => policy.removeOverride(q!.id),
     fleet: () => fleet(),
     liveCalls: (q) => auditQ.liveCalls(q!),
+    listEnrollmentTokens: () => agents.listTokens(),
+    createEnrollmentToken: (q) => agents.createToken(q!),
+    revokeEnrollmentToken: (q) => agents.revokeToken(q!.id),
+    listAgents: () => agents.listAgents(),
+    revokeAgent: (q) => agents.revokeAgent(q!.id),
   };
 
-  const call = <K extends ConsoleMethodName>(method: K, input: ConsoleInput<K> | undefined): ConsoleOutput<K> => {
+  const call = async <K extends ConsoleMethodName>(method: K, input: ConsoleInput<K> | undefined): Promise<ConsoleOutput<K>> => {
     const parsed = parseConsoleInput(method, input) as Parsed<K> | undefined;
     let out: unknown;
     try {
-      out = (h[method] as (i: Parsed<K> | undefined) => ConsoleOutput<K>)(parsed);
+      out = await (h[method] as (i: Parsed<K> | undefined) => ConsoleOutput<K> | Promise<ConsoleOutput<K>>)(parsed);
     } catch (e) {
       throw mapError(e);
     }

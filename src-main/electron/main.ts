@@ -75,13 +75,15 @@ if (!app.requestSingleInstanceLock()) {
     if (!isInitialized(dataDir)) initDataDir(dataDir, protector).db.close();
     core = openApp(dataDir, { protector });
     // One console service for the window (IPC) and the server's web console, so both push the same events.
-    service = createConsoleService(core, { mode: 'desktop', mcpBaseUrl: () => server?.url ?? null, actor: 'desktop' });
+    let agentsUrl: string | null = null;
+    service = createConsoleService(core, { mode: 'desktop', mcpBaseUrl: () => server?.url ?? null, agentUrl: () => agentsUrl, actor: 'desktop' });
     server = await startServer(core, { port: PORT, console: { service } });
     // Agents live on other machines: their TLS listener is separate from the loopback MCP one (see `serve --agent-host`).
     const agents = await startAgentListener(core, {
       host: process.env.COUNTERSIGN_AGENT_HOST ?? '127.0.0.1', port: Number(process.env.COUNTERSIGN_AGENT_PORT ?? 0), hub: hubOptionsFromEnv(process.env),
     });
     stopAgents = () => agents.close();
+    agentsUrl = agents.url;
 
     // Deny every web permission: the console needs none (notifications come from this process).
     session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));

@@ -23,7 +23,7 @@ export function DecisionBadge({ decision, code }: { decision: string; code?: str
 
 const STATUS_TONE: Record<string, Tone> = {
   pending: 'warn', approved: 'ok', running: 'info', completed: 'ok', failed: 'danger', denied: 'danger', expired: 'muted', cancelled: 'muted',
-  active: 'ok', revoked: 'danger',
+  active: 'ok', revoked: 'danger', used_up: 'muted',
 };
 
 export const StatusBadge = ({ status }: { status: string }) => <Badge tone={STATUS_TONE[status] ?? 'muted'}>{status}</Badge>;

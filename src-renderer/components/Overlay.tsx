@@ -8,7 +8,8 @@ function useDialogFocus(onClose: () => void) {
   useEffect(() => {
     const before = document.activeElement as HTMLElement | null;
     const el = ref.current;
-    const first = el?.querySelector<HTMLElement>('[data-autofocus], textarea, input, select, button:not([data-close])') ?? el;
+    // An element marked data-autofocus wins; otherwise the first field or button (querySelector takes document order, not selector order).
+    const first = el?.querySelector<HTMLElement>('[data-autofocus]') ?? el?.querySelector<HTMLElement>('textarea, input, select, button:not([data-close])') ?? el;
     first?.focus();
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {

@@ -1,7 +1,7 @@
 // Hash routes (#/approvals …): they work from `countersign serve` and from the Electron custom protocol alike.
 import { useSyncExternalStore } from 'react';
 
-export const ROUTES = ['live', 'approvals', 'keys', 'audit', 'policy', 'fleet'] as const;
+export const ROUTES = ['live', 'approvals', 'keys', 'audit', 'policy', 'fleet', 'agents'] as const;
 export type Route = (typeof ROUTES)[number];
 
 function current(): Route {

@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 export const server = () => ({
-  url: process.env.CS_URL!, key: process.env.CS_KEY!, dataDir: process.env.CS_DATA_DIR!, passphrase: process.env.CS_PASSPHRASE!, state: process.env.CS_STATE!,
+  url: process.env.CS_URL!, agentUrl: process.env.CS_AGENT_URL!, key: process.env.CS_KEY!, dataDir: process.env.CS_DATA_DIR!, passphrase: process.env.CS_PASSPHRASE!, state: process.env.CS_STATE!,
 });
 
 export const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');

@@ -26,20 +26,28 @@ function cli(args: string[], env: NodeJS.ProcessEnv): string {
   return execFileSync(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function startServer(dir: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
+function startServer(dir: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; agentUrl: string }> {
   const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--data-dir', dir, '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((done, fail) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => fail(new Error(`countersign serve did not print "listening" in 20 s\n${out}\n${err}`)), 20_000);
-    child.stderr!.on('data', (d) => (err += String(d)));
+    const timer = setTimeout(() => fail(new Error(`countersign serve did not print "listening" and "agents" in 20 s\n${out}\n${err}`)), 20_000);
+    // stdout has the one `listening` line; the agent listener's address comes on stderr.
+    const check = () => {
+      const m = /listening (http:\/\/\S+)/.exec(out);
+      const a = /^agents (https:\/\/\S+)$/m.exec(err);
+      if (m && a) {
+        clearTimeout(timer);
+        done({ child, url: m[1]!, agentUrl: a[1]! });
+      }
+    };
+    child.stderr!.on('data', (d) => {
+      err += String(d);
+      check();
+    });
     child.stdout!.on('data', (d) => {
       out += String(d);
-      const m = /listening (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        done({ child, url: m[1]! });
-      }
+      check();
     });
     child.once('exit', (code) => fail(new Error(`countersign serve exited with ${code}\n${err}`)));
   });
@@ -56,7 +64,7 @@ export default async function globalSetup() {
   cli(['init', '--data-dir', dir, '--demo'], env);
   const key = cli(['keys', 'create', '--data-dir', dir, '--name', 'e2e-agent', '--scopes', 'ai:read,ai:write,ai:execute',
     '--tenants', 'acme-dental,globex-logistics,northwind-legal', '--role', 'admin'], env).trim().split('\n').pop()!;
-  const { child, url } = await startServer(dir, env);
+  const { child, url, agentUrl } = await startServer(dir, env);
 
   const login = await fetch(`${url}/console/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ passphrase: PASSPHRASE }) });
   if (login.status !== 200) throw new Error(`console login failed: ${login.status}`);
@@ -67,7 +75,7 @@ export default async function globalSetup() {
     origins: [],
   }));
 
-  Object.assign(process.env, { CS_URL: url, CS_KEY: key, CS_DATA_DIR: dir, CS_PASSPHRASE: PASSPHRASE, CS_STATE: state });
+  Object.assign(process.env, { CS_URL: url, CS_AGENT_URL: agentUrl, CS_KEY: key, CS_DATA_DIR: dir, CS_PASSPHRASE: PASSPHRASE, CS_STATE: state });
   console.log(`[e2e] countersign serve at ${url} (setup ${Date.now() - started} ms)`);
   return async () => {
     child.kill('SIGTERM');

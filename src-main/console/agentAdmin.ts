@@ -1,0 +1,59 @@
+// Endpoint agents for the console: per-tenant enrollment tokens and enrolled agents, on top of the same classes the CLI
+// uses (`enroll-tokens`, `agents`), so every change is audited the same way, with the console actor as its rule.
+import type { App } from '../app.ts';
+import { listTenants } from '../auth/keys.ts';
+import { ensureAgentCert } from '../agentServer/cert.ts';
+import { EnrollmentTokens, type TokenInfo } from '../agentServer/tokens.ts';
+import { getAgent, listAgents, revokeAgent, type AgentInfo } from '../agentServer/agents.ts';
+import { ConsoleError, type AgentViewT, type ConsoleInput, type ConsoleOutput, type EnrollmentTokenViewT } from './contract.ts';
+
+/** Where the agent keeps its identity on the managed machine, in the ready-to-paste commands. */
+export const DEFAULT_AGENT_STATE_DIR = '/var/lib/countersign-agent';
+const URL_PLACEHOLDER = 'https://CONSOLE:AGENT_PORT';
+
+export const tokenView = (t: TokenInfo): EnrollmentTokenViewT => ({ ...t });
+
+export function agentView(a: AgentInfo): AgentViewT {
+  return {
+    id: a.id, deviceId: a.deviceId, hostname: a.hostname, tenant: a.tenant, os: a.os, osVersion: a.osVersion, agentVersion: a.agentVersion, remote: a.remote,
+    online: a.status === 'online' && !a.revokedAt,
+    enrolledAt: a.enrolledAt, lastConnectedAt: a.lastConnectedAt, lastHeartbeatAt: a.lastHeartbeatAt, revokedAt: a.revokedAt,
+  };
+}
+
+export function enrollCommands(agentUrl: string | null, token: string, stateDir = DEFAULT_AGENT_STATE_DIR): { command: string; runCommand: string } {
+  return {
+    command: `countersign agent enroll --url ${agentUrl ?? URL_PLACEHOLDER} --token ${token} --state-dir ${stateDir}`,
+    runCommand: `countersign agent run --state-dir ${stateDir}`,
+  };
+}
+
+export function createAgentAdmin(app: App, actor: string, agentUrl: () => string | null) {
+  const tokens = new EnrollmentTokens(app.db, app.secrets.hmacKey);
+  const url = () => agentUrl() ?? null;
+  return {
+    listTokens: (): ConsoleOutput<'listEnrollmentTokens'> => ({ tokens: tokens.list().map(tokenView), agentUrl: url() }),
+
+    async createToken(q: ConsoleInput<'createEnrollmentToken'>): Promise<ConsoleOutput<'createEnrollmentToken'>> {
+      if (!listTenants(app.db).some((t) => t.slug === q.tenant)) throw new ConsoleError(400, 'BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
+      // The same certificate the listener serves (made at init or first serve): the token carries its pin.
+      const cert = await ensureAgentCert(app.dataDir);
+      const { token, info } = tokens.create({ tenant: q.tenant, uses: q.uses, expiresHours: q.expiresHours }, cert.sha256, actor);
+      const at = url();
+      return { token: tokenView(info), secret: token, agentUrl: at, certSha256: cert.sha256, ...enrollCommands(at, token) };
+    },
+
+    revokeToken(id: string): ConsoleOutput<'revokeEnrollmentToken'> {
+      if (!tokens.get(id)) throw new ConsoleError(404, 'NOT_FOUND', `no enrollment token ${id}`);
+      return { token: tokenView(tokens.revoke(id, actor)) };
+    },
+
+    listAgents: (): ConsoleOutput<'listAgents'> => ({ agents: listAgents(app.db).map(agentView), agentUrl: url() }),
+
+    revokeAgent(id: string): ConsoleOutput<'revokeAgent'> {
+      if (!getAgent(app.db, id)) throw new ConsoleError(404, 'NOT_FOUND', `no agent ${id}`);
+      // The listener's hub closes a revoked agent's live connection within a second; its device then shows offline.
+      return { agent: agentView(revokeAgent(app.db, id, actor)) };
+    },
+  };
+}
