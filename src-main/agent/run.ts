@@ -98,7 +98,12 @@ export class Agent {
         if (this.ws === ws) this.ws = null;
         resolve(welcomed);
       });
+      // A link that goes silent (NAT timeout, partition) gives no close and no error: TCP would notice only after
+      // ~15 minutes. Anything heard from the console counts as life; after 3 silent heartbeats the socket is dropped.
+      let lastHeard = Date.now();
+      ws.on('pong', () => (lastHeard = Date.now()));
       ws.on('message', (data) => {
+        lastHeard = Date.now();
         const msg = parseFrame(ServerMessage, data);
         if (!msg) return this.o.log('dropped a malformed message from the console');
         if (msg.type === 'welcome') {
@@ -107,7 +112,15 @@ export class Agent {
           this.o.log(`connected ${this.id.url} device ${this.id.deviceId}`);
           for (const r of this.journal.outbox()) this.send({ type: 'result', result: r });
           this.send({ type: 'ready', running: [...this.running.keys()], agentVersion: AGENT_VERSION });
-          timers.push(setInterval(() => this.send({ type: 'heartbeat', at: new Date().toISOString() }), msg.heartbeatSeconds * 1000));
+          timers.push(setInterval(() => {
+            if (Date.now() - lastHeard > 3 * msg.heartbeatSeconds * 1000) {
+              this.o.log('the console went silent; reconnecting');
+              ws.terminate();
+              return;
+            }
+            ws.ping();
+            this.send({ type: 'heartbeat', at: new Date().toISOString() });
+          }, msg.heartbeatSeconds * 1000));
           timers.push(setInterval(() => void this.reportInventory(), msg.inventorySeconds * 1000));
           void this.reportInventory();
         } else if (msg.type === 'command') this.onCommand(msg.command);

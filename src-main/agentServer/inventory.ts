@@ -5,8 +5,13 @@ import { writeTx } from '../audit/log.ts';
 import type { Facts, Hardware, PatchReport, Software } from '../agent/protocol.ts';
 import { managerFor } from '../agent/patchManagers.ts';
 
-/** Every agent-reported patch (any package manager) has an `apt-` id: the prefix predates the other managers and marks agent findings. */
-export const patchIdFor = (os: string, externalId: string) => `apt-${createHash('sha256').update(`${os}\n${externalId}`).digest('hex').slice(0, 24)}`;
+/**
+ * Every agent-reported patch (any package manager) has an `apt-` id: the prefix predates the other managers and marks agent
+ * findings. The id includes the reporting device's tenant: a title or severity one tenant's agent reports must never change
+ * what another tenant's devices show (the patches table itself is shared).
+ */
+export const patchIdFor = (tenantId: string, os: string, externalId: string) =>
+  `apt-${createHash('sha256').update(`${tenantId}\n${os}\n${externalId}`).digest('hex').slice(0, 24)}`;
 
 export function storeInventory(db: Db, deviceId: string, inv: { facts: Facts; hardware: Hardware; software: Software; patches: PatchReport | null }): void {
   const now = new Date().toISOString();
@@ -31,8 +36,9 @@ function storePatches(db: Db, deviceId: string, os: string, report: PatchReport,
     ON CONFLICT(device_id, patch_id) DO UPDATE SET state = CASE WHEN state = 'installed' THEN 'missing' ELSE state END,
       updated_at = CASE WHEN state = 'installed' THEN excluded.updated_at ELSE updated_at END`);
   const seen = new Set<string>();
+  const tenantId = (db.prepare('SELECT tenant_id FROM devices WHERE id = ?').get(deviceId) as { tenant_id: string }).tenant_id;
   for (const u of report.updates) {
-    const id = patchIdFor(os, u.externalId);
+    const id = patchIdFor(tenantId, os, u.externalId);
     seen.add(id);
     insertPatch.run(id, u.externalId, u.title, os, u.severity, u.requiresReboot ? 1 : 0, report.scannedAt);
     upsert.run(deviceId, id, now, now);

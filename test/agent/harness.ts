@@ -24,6 +24,22 @@ export function cs(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [...NODE_ARGS, ...args], { env: { ...BASE_ENV, ...env }, encoding: 'utf8', timeout: 60_000 });
 }
 
+/** `cs` without blocking the test's event loop (for tests that serve something in-process, such as a TCP proxy). */
+export function csAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...BASE_ENV, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 export const lastLine = (s: string) => s.trim().split('\n').at(-1)!;
 
 export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 150): Promise<T> {
@@ -104,14 +120,25 @@ export class ConsoleProc {
 
   stdoutText = () => '';
 
-  /** Stops serve and starts it again on the same agent port (agents keep their URL). */
-  async restart(): Promise<void> {
+  /** Stops serve (SIGTERM, or SIGKILL for a crash) and starts it again on the same agent port (agents keep their URL). */
+  async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', downMs = 0): Promise<void> {
     await Promise.all(this.clients.splice(0).map((c) => c.close().catch(() => {})));
     if (this.child) {
-      this.child.kill('SIGTERM');
+      this.child.kill(signal);
       await exited(this.child);
     }
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
     await this.serve(this.env, Number(new URL(this.agentUrl).port));
+  }
+
+  /** The pid of the running serve process (for /proc readings such as RSS). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** True while the serve process has not exited. */
+  alive(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   token(tenant = 'acme-dental', extra: string[] = []): string {
@@ -168,6 +195,14 @@ export class AgentProc {
 
   enroll(url: string, token: string) {
     const r = cs(['agent', 'enroll', '--url', url, '--token', token, '--state-dir', this.stateDir, '--hostname', this.name]);
+    const m = /enrolled device (\S+)/.exec(r.stdout);
+    if (m) this.deviceId = m[1]!;
+    return r;
+  }
+
+  /** `enroll` without blocking the test's event loop. */
+  async enrollAsync(url: string, token: string) {
+    const r = await csAsync(['agent', 'enroll', '--url', url, '--token', token, '--state-dir', this.stateDir, '--hostname', this.name]);
     const m = /enrolled device (\S+)/.exec(r.stdout);
     if (m) this.deviceId = m[1]!;
     return r;

@@ -1,0 +1,347 @@
+// Faults on the agent channel (issue 7), real processes: `countersign serve` and two `countersign agent run`, each
+// agent enrolled through its own test-only TCP proxy (no TLS termination, so the pinned certificate is still the
+// listener's) that the test can cut, block, silence, or make drop the next frame the console sends. Every script
+// appends one line (its command id) to a marker file when it starts, so a second execution would show as a second line.
+// Faults: a TCP reset mid-script, a command frame lost in flight, a link down past the lease, a result held in the
+// journal across a link outage and an agent SIGKILL, seeded repeated cuts during a batch, a silent (half-open) link,
+// agents restarted mid-command (SIGTERM and SIGKILL), serve restarted with agents connected (SIGTERM and SIGKILL).
+// Asserted after each: every command ends in a definite state (completed / failed / timed_out), none runs twice,
+// approvals roll up from their commands; throughout: no command stays `running` past its lease while serve is up; at
+// the end: nothing queued or running, `audit verify` passes.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsoleClient } from '../helpers/console.ts';
+import { createRng, seedFromEnv } from '../helpers/prng.ts';
+import { TcpProxy } from '../helpers/tcpProxy.ts';
+import { AgentProc, ConsoleProc, approved, call, csAsync, executionOf, finished, until } from '../agent/harness.ts';
+
+const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xa6e7);
+const HEARTBEAT_S = 1;
+/** A script's lease is its time limit (at least 10 s) plus this grace. */
+const LEASE_GRACE_S = 1;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let con: ConsoleProc;
+let a: AgentProc;
+let b: AgentProc;
+let pa: TcpProxy;
+let pb: TcpProxy;
+let client: Client;
+let tech: ConsoleClient;
+let marks: string;
+let ends: string;
+/** Every command the test created, with what it was. */
+const created: { commandId: string; approvalId: string; tag: string; deviceId: string }[] = [];
+/** Running commands seen past their lease (plus tick and polling slack) while serve was up. */
+const overdue: string[] = [];
+let consoleUp = true;
+let watchdog: NodeJS.Timeout | undefined;
+const started = performance.now();
+
+beforeAll(async () => {
+  con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_S), COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS: String(LEASE_GRACE_S) });
+  marks = join(con.root, 'marks');
+  ends = join(con.root, 'ends');
+  [pa, pb] = await Promise.all([TcpProxy.start(con.agentUrl), TcpProxy.start(con.agentUrl)]);
+  const token = con.token('acme-dental', ['--uses', '2']);
+  a = new AgentProc(con.root, 'chan-a');
+  b = new AgentProc(con.root, 'chan-b');
+  // Enrolled through the proxies (async: the proxies live in this process, so its event loop must keep running).
+  await Promise.all(([[a, pa], [b, pb]] as const).map(async ([agent, proxy]) => {
+    const r = await agent.enrollAsync(proxy.url, token);
+    if (r.status !== 0) throw new Error(`enroll ${agent.name} through the proxy failed: ${r.stderr}`);
+  }));
+  expect(JSON.parse(readFileSync(join(a.stateDir, 'agent.json'), 'utf8')).url).toBe(pa.url);
+  await Promise.all([a.start(), b.start()]);
+  client = await con.mcp();
+  tech = await con.technician();
+  // The lease watchdog: a running command whose lease ended more than a tick (1 s) plus polling slack ago is stuck.
+  watchdog = setInterval(() => {
+    if (!consoleUp) return;
+    try {
+      const rows = con.db.prepare(`SELECT c.id FROM device_commands c JOIN command_dispatch d ON d.command_id = c.id
+        WHERE c.status = 'running' AND d.lease_expires_at < ?`).all(new Date(Date.now() - 2_500).toISOString()) as { id: string }[];
+      for (const r of rows) if (!overdue.includes(r.id)) overdue.push(r.id);
+    } catch {
+      // busy: next round
+    }
+  }, 250);
+}, 60_000);
+
+afterAll(async () => {
+  clearInterval(watchdog);
+  await Promise.all([a?.stop(), b?.stop()]);
+  await con?.stop();
+  await Promise.all([pa?.close(), pb?.close()]);
+});
+
+/** A bash script that marks its start (one line per execution), sleeps, marks its end and prints `done TAG`. */
+const script = (tag: string, seconds: number) =>
+  `echo "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${marks}\necho $$ > ${marks}.${tag}.pid\nsleep ${seconds}\necho "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${ends}\necho "done ${tag}"\n`;
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+const runsOf = (commandId: string) => lines(marks).filter((l) => l.startsWith(`${commandId} `)).length;
+const endsOf = (commandId: string) => lines(ends).filter((l) => l.startsWith(`${commandId} `)).length;
+const startedCount = (tag: string) => lines(marks).filter((l) => l.endsWith(` ${tag}`)).length;
+
+async function runScript(tag: string, seconds: number, devices: AgentProc[], timeoutSeconds = 30) {
+  const approvalId = await approved(client, tech, 'run_script', { language: 'bash', body: script(tag, seconds), deviceIds: devices.map((d) => d.deviceId), timeoutSeconds });
+  const executionId = await executionOf(client, approvalId);
+  const r = await call<{ commands: { commandId: string; deviceId: string }[] }>(client, 'get_script_results', { executionId });
+  for (const c of r.commands) created.push({ commandId: c.commandId, approvalId, tag, deviceId: c.deviceId });
+  return { approvalId, executionId, commandIds: r.commands.map((c) => c.commandId) };
+}
+
+const startedAll = (tag: string, n: number) => until(`${n} start(s) of ${tag}`, () => startedCount(tag) >= n, 15_000, 50);
+const approvalStatus = async (approvalId: string) => call<{ status: string; commands: Record<string, number> }>(client, 'get_approval_status', { approvalId });
+const approvalBecomes = (approvalId: string, status: string, ms = 10_000) =>
+  until(`approval ${approvalId} ${status}`, async () => {
+    const s = await approvalStatus(approvalId);
+    return s.status === status && s;
+  }, ms, 150);
+const reconnected = (agent: AgentProc, from: number, ms = 15_000) => agent.out!.waitFor(/\[agent\] connected /, ms, from);
+const dispatchCount = (commandId: string) => (con.db.prepare('SELECT dispatch_count AS n FROM command_dispatch WHERE command_id = ?').get(commandId) as { n: number } | undefined)?.n;
+
+describe('agent channel faults', () => {
+  it('a TCP reset mid-script on one of two devices: the agent reconnects, the result comes back once, the approval completes', async () => {
+    const { approvalId, executionId, commandIds } = await runScript('reset', 2, [a, b]);
+    await startedAll('reset', 2);
+    const from = a.out!.text.length;
+    expect(pa.sever()).toBeGreaterThan(0);
+    await reconnected(a, from);
+    const r = await finished(client, executionId, 15_000);
+    expect(r.commands.map((c) => c.status)).toEqual(['completed', 'completed']);
+    for (const c of r.commands) {
+      expect(c.stdout).toBe('done reset\n');
+      expect(runsOf(c.commandId)).toBe(1);
+    }
+    // The reconnected agent said the command was still running there: the console did not deliver it again.
+    for (const id of commandIds) expect(dispatchCount(id)).toBe(1);
+    expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 2 });
+  });
+
+  it('a command frame lost in flight (the connection dies as it is sent): the agent never saw it, it is delivered again on reconnect and runs once', async () => {
+    expect(pa.cutOnNextFromTarget()).toBe(1);
+    const from = a.out!.text.length;
+    const { approvalId, executionId, commandIds } = await runScript('in-flight', 0.2, [a]);
+    await reconnected(a, from);
+    const r = await finished(client, executionId, 15_000);
+    expect(pa.lostInFlight).toBeGreaterThan(0);
+    expect(r.commands[0]).toMatchObject({ status: 'completed', stdout: 'done in-flight\n' });
+    expect(runsOf(commandIds[0]!)).toBe(1);
+    expect(dispatchCount(commandIds[0]!)).toBe(2);
+    expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
+  });
+
+  it('the link down past the lease: failed (lease expired) on time, then the real result from the agent journal replaces it and the approval rolls up again', async () => {
+    const { approvalId, executionId, commandIds } = await runScript('lease', 1, [a], 10); // lease = 10 s + 1 s grace
+    await startedAll('lease', 1);
+    pa.block();
+    pa.sever();
+    const t0 = Date.now();
+    try {
+      await until('script ended while the link is down', () => endsOf(commandIds[0]!) === 1, 10_000, 50);
+      const lost = await until('lease expiry', async () => {
+        const x = await call<any>(client, 'get_script_results', { executionId });
+        return x.commands[0].status !== 'running' && x.commands[0];
+      }, 16_000, 100);
+      expect(lost.status).toBe('failed');
+      expect(lost.stderr).toMatch(/lease expired/);
+      expect(Date.now() - t0).toBeLessThan(10_000 + LEASE_GRACE_S * 1000 + 2_500);
+      expect((await approvalBecomes(approvalId, 'failed')).commands).toEqual({ failed: 1 });
+    } finally {
+      pa.unblock();
+    }
+    const late = await until('late result', async () => {
+      const x = await call<any>(client, 'get_script_results', { executionId });
+      return x.commands[0].status === 'completed' && x.commands[0];
+    }, 15_000, 150);
+    expect(late).toMatchObject({ exitCode: 0, stdout: 'done lease\n' });
+    expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
+    expect(runsOf(commandIds[0]!)).toBe(1);
+    const rules = con.db.prepare(`SELECT rule FROM audit_log WHERE event = 'execution' AND rule LIKE 'agent_%' AND detail_json LIKE ? ORDER BY seq`).all(`%${commandIds[0]}%`) as { rule: string }[];
+    expect(rules.map((x) => x.rule)).toEqual(['agent_dispatch', 'agent_lease_expired', 'agent_result_late']);
+  });
+
+  it('a result that finished while the link was down survives an agent SIGKILL: the restarted agent delivers it from its journal, once', async () => {
+    const { approvalId, executionId, commandIds } = await runScript('journal', 0.5, [b]);
+    const id = commandIds[0]!;
+    await startedAll('journal', 1);
+    pb.block();
+    pb.sever();
+    try {
+      await until('script ended while the link is down', () => endsOf(id) === 1, 10_000, 50);
+      await b.out!.waitFor(new RegExp(`command ${id} completed`), 5_000);
+      await b.stop('SIGKILL');
+      expect((con.db.prepare('SELECT status FROM device_commands WHERE id = ?').get(id) as { status: string }).status).toBe('running');
+    } finally {
+      pb.unblock();
+    }
+    await b.start();
+    const r = await finished(client, executionId, 15_000);
+    expect(r.commands[0]).toMatchObject({ status: 'completed', exitCode: 0, stdout: 'done journal\n' });
+    expect(runsOf(id)).toBe(1);
+    expect(dispatchCount(id)).toBe(1);
+    expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
+  });
+
+  it('repeated cuts at seeded random moments during a batch on both devices: every command completes, each exactly once', async () => {
+    const rng = createRng(SEED);
+    const tags = ['chaos-1', 'chaos-2', 'chaos-3', 'chaos-4'];
+    const runs: Awaited<ReturnType<typeof runScript>>[] = [];
+    const cutBefore = pa.cut + pb.cut;
+    let stop = false;
+    const fromA = a.out!.text.length;
+    const fromB = b.out!.text.length;
+    const chaos = (async () => {
+      const end = Date.now() + 6_000;
+      while (!stop && Date.now() < end) {
+        await sleep(rng.int(200, 700));
+        // A reset now, or on the next frame the console sends (a command or a result_ack lost in flight).
+        const which = rng.pick(['a', 'b', 'both', 'a-next-frame', 'b-next-frame'] as const);
+        if (which === 'a-next-frame') pa.cutOnNextFromTarget();
+        else if (which === 'b-next-frame') pb.cutOnNextFromTarget();
+        else {
+          if (which !== 'b') pa.sever();
+          if (which !== 'a') pb.sever();
+        }
+      }
+    })();
+    try {
+      for (const tag of tags) {
+        runs.push(await runScript(tag, rng.int(2, 10) / 10, [a, b]));
+        await sleep(rng.int(100, 900));
+      }
+    } catch (e) {
+      stop = true;
+      throw e;
+    } finally {
+      await chaos;
+      pa.disarm();
+      pb.disarm();
+    }
+    const results = await Promise.all(runs.map((r) => finished(client, r.executionId, 25_000)));
+    for (const [i, r] of results.entries()) {
+      expect(r.commands.map((c) => c.status), tags[i]).toEqual(['completed', 'completed']);
+      for (const c of r.commands) {
+        expect(c.stdout).toBe(`done ${tags[i]}\n`);
+        expect(runsOf(c.commandId), `${tags[i]} ${c.commandId}`).toBe(1);
+      }
+    }
+    for (const r of runs) expect((await approvalBecomes(r.approvalId, 'completed')).commands).toEqual({ completed: 2 });
+    const ids = runs.flatMap((r) => r.commandIds);
+    const inFlight = pa.lostInFlight + pb.lostInFlight;
+    const cuts = pa.cut + pb.cut - cutBefore;
+    const redeliveries = ids.reduce((n, id) => n + (dispatchCount(id) ?? 1) - 1, 0);
+    const reconnects = (a.out!.text.slice(fromA).match(/\[agent\] connected /g) ?? []).length + (b.out!.text.slice(fromB).match(/\[agent\] connected /g) ?? []).length;
+    console.log(`agent channel chaos: seed ${SEED} (replay with COUNTERSIGN_FAULT_SEED=${SEED}); ${cuts} connections cut, ${reconnects} reconnects, ${ids.length} commands completed once each, ${redeliveries} redeliveries; ${inFlight} bytes lost in flight in total`);
+    expect(cuts).toBeGreaterThan(5);
+  });
+
+  it('a silent link (half-open: no RST, no FIN reaches the agent): the agent notices within a few heartbeats and reconnects; the result still arrives', async () => {
+    const { approvalId, executionId, commandIds } = await runScript('silent', 2, [a], 30);
+    await startedAll('silent', 1);
+    const from = a.out!.text.length;
+    expect(pa.freeze()).toBeGreaterThan(0);
+    const t0 = Date.now();
+    let noticed: number | undefined;
+    try {
+      // The console notices: after 3 missed heartbeats it drops the connection and the device goes offline…
+      await until('the console marks the device offline', () => (con.db.prepare('SELECT status FROM devices WHERE id = ?').get(a.deviceId) as { status: string }).status === 'offline', 8_000, 100);
+      const consoleNoticed = Date.now() - t0;
+      console.log(`agent channel: silent link dropped by the console after ${consoleNoticed} ms`);
+      // …and the agent must notice too, within a few heartbeats, rather than stay on the dead link until TCP gives up.
+      await reconnected(a, from, 8_000);
+      noticed = Date.now() - t0;
+    } finally {
+      if (noticed === undefined) pa.sever(); // let the agent recover so that the other tests can go on
+    }
+    console.log(`agent channel: silent link noticed by the agent after ${noticed} ms`);
+    const r = await finished(client, executionId, 15_000);
+    expect(r.commands[0]).toMatchObject({ status: 'completed', stdout: 'done silent\n' });
+    expect(runsOf(commandIds[0]!)).toBe(1);
+    await approvalBecomes(approvalId, 'completed');
+  });
+
+  it('agents restarted mid-command (SIGTERM and SIGKILL): both commands end failed, the leftover is stopped, nothing runs again; the next approval completes', async () => {
+    const { approvalId, executionId, commandIds } = await runScript('restart', 30, [a, b], 60);
+    await startedAll('restart', 2);
+    const orphan = Number(readFileSync(`${marks}.restart.pid`, 'utf8'));
+    await Promise.all([a.stop('SIGTERM'), b.stop('SIGKILL')]);
+    await Promise.all([a.start(), b.start()]);
+    const r = await finished(client, executionId, 15_000);
+    const byDevice = new Map(r.commands.map((c) => [c.deviceId, c]));
+    expect(byDevice.get(a.deviceId)).toMatchObject({ status: 'failed' });
+    expect(byDevice.get(a.deviceId)!.stderr).toMatch(/stopped: the agent was shutting down/);
+    expect(byDevice.get(b.deviceId)).toMatchObject({ status: 'failed' });
+    expect(byDevice.get(b.deviceId)!.stderr).toMatch(/interrupted: the agent stopped while this command was running/);
+    await until('no script of the restarted agents is left', () => {
+      try {
+        process.kill(orphan, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 10_000);
+    expect((await approvalBecomes(approvalId, 'failed')).commands).toEqual({ failed: 2 });
+    for (const id of commandIds) {
+      expect(runsOf(id)).toBe(1);
+      expect(endsOf(id)).toBe(0);
+    }
+    const next = await runScript('after-restart', 0.2, [a, b]);
+    expect((await finished(client, next.executionId)).counts).toMatchObject({ completed: 2 });
+  }, 45_000);
+
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`serve restarted (${signal}) with both agents connected mid-command: every command completes once and approvals roll up in the new process`, async () => {
+      const t = signal.toLowerCase();
+      // SIGTERM: the scripts end while serve is down (results wait in the journals). SIGKILL: they run through the restart,
+      // and one more approval is decided just before the kill (its commands may or may not have been dispatched).
+      const running = await runScript(`${t}-running`, signal === 'SIGTERM' ? 1 : 3, [a, b]);
+      await startedAll(`${t}-running`, 2);
+      const fresh = signal === 'SIGKILL' ? await runScript(`${t}-fresh`, 0.3, [a, b]) : undefined;
+      const from = [a.out!.text.length, b.out!.text.length];
+      consoleUp = false;
+      await con.restart(signal, signal === 'SIGTERM' ? 1_500 : 0);
+      consoleUp = true;
+      client = await con.mcp();
+      tech = await con.technician();
+      await Promise.all([reconnected(a, from[0]!), reconnected(b, from[1]!)]);
+      for (const [tag, run] of [[`${t}-running`, running], [`${t}-fresh`, fresh]] as const) {
+        if (!run) continue;
+        const r = await finished(client, run.executionId, 20_000);
+        expect(r.commands.map((c) => c.status), tag).toEqual(['completed', 'completed']);
+        for (const c of r.commands) {
+          expect(c.stdout).toBe(`done ${tag}\n`);
+          expect(runsOf(c.commandId), `${tag} ${c.commandId}`).toBe(1);
+        }
+        expect((await approvalBecomes(run.approvalId, 'completed')).commands).toEqual({ completed: 2 });
+      }
+    }, 45_000);
+  }
+
+  it('afterwards: nothing queued or running, no lease overrun, no command ran twice, approvals match their commands, the audit chain verifies', async () => {
+    const states = con.db.prepare(`SELECT status, count(*) AS n FROM device_commands WHERE device_id IN (?, ?) GROUP BY status`).all(a.deviceId, b.deviceId) as { status: string; n: number }[];
+    for (const s of states) expect(['completed', 'failed', 'timed_out']).toContain(s.status);
+    expect(overdue, 'commands seen running past their lease').toEqual([]);
+    const perId = new Map<string, number>();
+    for (const l of lines(marks)) perId.set(l.split(' ')[0]!, (perId.get(l.split(' ')[0]!) ?? 0) + 1);
+    expect([...perId.entries()].filter(([, n]) => n > 1)).toEqual([]);
+    expect(created.every((c) => perId.get(c.commandId) === 1)).toBe(true);
+    // Each approval is the roll-up of its commands: completed when all completed, failed otherwise.
+    const approvals = [...new Set(created.map((c) => c.approvalId))];
+    for (const id of approvals) {
+      const rows = con.db.prepare(`SELECT c.status FROM device_commands c JOIN executions e ON e.id = c.execution_id WHERE e.approval_id = ?`).all(id) as { status: string }[];
+      const want = rows.every((r) => r.status === 'completed') ? 'completed' : 'failed';
+      expect((con.db.prepare('SELECT status FROM approvals WHERE id = ?').get(id) as { status: string }).status, id).toBe(want);
+    }
+    const v = await csAsync(['audit', 'verify', '--data-dir', con.dir]);
+    expect(v.status, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/audit chain OK/);
+    const byStatus = Object.fromEntries(states.map((s) => [s.status, s.n]));
+    console.log(`agent channel: ${created.length} commands in ${approvals.length} approvals (${JSON.stringify(byStatus)}), `
+      + `${pa.accepted + pb.accepted} proxied connections, ${pa.cut + pb.cut} cut; ${Math.round(performance.now() - started)} ms; ${v.stdout.trim()}`);
+  });
+});
