@@ -87,6 +87,9 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
     });
   });
   server.headersTimeout = 20_000;
+  // Idle keep-alive sockets live longer than clients' pools usually keep them, so a client never reuses a socket
+  // in the same instant the server closes it (which surfaces as "socket hang up").
+  server.keepAliveTimeout = 65_000;
   server.requestTimeout = 60_000;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
