@@ -1,4 +1,5 @@
-// A small seeded PRNG (mulberry32) so that generated test inputs and schedules are reproducible from one printed seed.
+// A small seeded PRNG (the demo seed's mulberry32) so that generated test inputs and schedules are reproducible from one printed seed.
+import { mulberry32 } from '../../src-main/demo/seed.ts';
 
 export interface Rng {
   readonly seed: number;
@@ -14,14 +15,7 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
   return {
     seed,

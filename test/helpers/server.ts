@@ -1,5 +1,6 @@
 // A real Countersign on port 0 over a real SQLite file, and real SDK clients over both transports.
 import { mkdtempSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -75,4 +76,19 @@ export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: S
     },
   };
   return t;
+}
+
+/**
+ * The usual suite setup: a server for the whole describe block (or file) and one key on it, closed afterwards.
+ * `bind` receives them, so tests keep plain `t`, `port` and `key` variables.
+ */
+export function useServerWithKey(name: string, bind: (s: { t: TestServer; port: number; key: string }) => void, opts?: Parameters<typeof startTestServer>[0]): void {
+  let t: TestServer | undefined;
+  beforeAll(async () => {
+    t = await startTestServer(opts);
+    bind({ t, port: t.server.port, key: t.key({ name }) });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 }

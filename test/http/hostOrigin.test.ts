@@ -1,19 +1,12 @@
 // DNS-rebinding defence: the Host header (and any Origin) must name a loopback host, on every route, before anything else.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSPHRASE, startTestServer, type TestServer } from '../helpers/server.ts';
+import { describe, expect, it } from 'vitest';
+import { PASSPHRASE, type TestServer, useServerWithKey } from '../helpers/server.ts';
 import { expectRpcError, initializeRequest, mcpHeaders, rawRequest, rawSocket, type RawResponse } from '../helpers/raw.ts';
 
 let t: TestServer;
 let port: number;
 let key: string;
-beforeAll(async () => {
-  t = await startTestServer();
-  port = t.server.port;
-  key = t.key({ name: 'host-origin' });
-});
-afterAll(async () => {
-  await t.close();
-});
+useServerWithKey('host-origin', (s) => ({ t, port, key } = s));
 
 interface Route {
   name: string;

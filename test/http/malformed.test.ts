@@ -1,7 +1,7 @@
 // Malformed input on both transports, with a valid key: always a 4xx with a JSON-RPC error body, and the server stays up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
+import { TRANSPORTS, type TestServer, useServerWithKey } from '../helpers/server.ts';
 import {
   expectRpcError, initializeRequest, initLegacy, initStreamable, mcpHeaders, openLegacySse, parseSse, rawRequest, streamablePost, type LegacySse,
 } from '../helpers/raw.ts';
@@ -11,14 +11,7 @@ const MiB = 1024 * 1024;
 let t: TestServer;
 let port: number;
 let key: string;
-beforeAll(async () => {
-  t = await startTestServer();
-  port = t.server.port;
-  key = t.key({ name: 'malformed' });
-});
-afterAll(async () => {
-  await t.close();
-});
+useServerWithKey('malformed', (s) => ({ t, port, key } = s));
 
 /** A JSON value padded with spaces to exactly `bytes` bytes. */
 const padded = (value: unknown, bytes: number) => {

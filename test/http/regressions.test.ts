@@ -1,20 +1,13 @@
 // Regressions found by probing the server: empty batches, a legacy message racing its stream's close, non-JSON-RPC legacy bodies, malformed tools/call params.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { type TestServer, useServerWithKey } from '../helpers/server.ts';
 import { expectRpcError, initializeRequest, initStreamable, openLegacySse, rawRequest, streamablePost, type RawResponse } from '../helpers/raw.ts';
 
 let t: TestServer;
 let port: number;
 let key: string;
-beforeAll(async () => {
-  t = await startTestServer();
-  port = t.server.port;
-  key = t.key({ name: 'bugs' });
-});
-afterAll(async () => {
-  await t.close();
-});
+useServerWithKey('bugs', (s) => ({ t, port, key } = s));
 
 describe('Streamable HTTP: an empty JSON array is not a JSON-RPC message', () => {
   // src-main/http/mcpRoutes.ts streamable(): the parsed body goes to the SDK unchecked; the SDK maps [] to zero

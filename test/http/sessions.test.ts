@@ -1,6 +1,6 @@
 // MCP sessions on both transports: ownership by key, termination, the seed URL, caps, idle reaping and keep-alives.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer, useServerWithKey } from '../helpers/server.ts';
 import {
   expectRpcError, initializeRequest, initLegacy, initStreamable, mcpHeaders, openLegacySse, openStream, rawRequest, streamablePost, PROTOCOL_VERSION,
 } from '../helpers/raw.ts';
@@ -212,14 +212,7 @@ describe('idle reaping of Streamable HTTP sessions', () => {
   let t: TestServer;
   let port: number;
   let key: string;
-  beforeAll(async () => {
-    t = await startTestServer();
-    port = t.server.port;
-    key = t.key({ name: 'idle' });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  useServerWithKey('idle', (s) => ({ t, port, key } = s));
 
   it('a fresh session is not reaped', async () => {
     const sid = await initStreamable(port, key);
@@ -262,14 +255,7 @@ describe('keep-alive comments (keepAliveMs: 100)', () => {
   let t: TestServer;
   let port: number;
   let key: string;
-  beforeAll(async () => {
-    t = await startTestServer({ serve: { limits: { keepAliveMs: 100 } } });
-    port = t.server.port;
-    key = t.key({ name: 'keepalive' });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  useServerWithKey('keepalive', (s) => ({ t, port, key } = s), { serve: { limits: { keepAliveMs: 100 } } });
 
   it('the legacy SSE stream sends ": keepalive" comment frames', async () => {
     const sse = await openLegacySse({ port, key });
