@@ -68,3 +68,26 @@ export function useDebounced<T>(value: T, ms = 300): T {
   }, [value, ms]);
   return v;
 }
+
+/**
+ * A form's submit: prevents the page post, runs the action once at a time, and keeps its error for display.
+ * `describe` turns a failure into the message shown (default: the error's own message).
+ */
+export function useSubmit(action: () => Promise<void>, describe: (err: unknown) => string = (e) => (e instanceof Error ? e.message : String(e))) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e?: { preventDefault(): void }) => {
+    e?.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (err) {
+      setError(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, submit };
+}

@@ -1,8 +1,8 @@
 // A new enrollment token: the form (tenant, uses, expiry), then the token shown once with the ready-to-paste commands.
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { ConsoleOutput, TenantRefT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
-import { errorText } from '../../store/toasts.ts';
+import { useSubmit } from '../../lib/hooks.ts';
 import { Field } from '../../components/Layout.tsx';
 import { CodeBlock, CopyButton } from '../../components/Code.tsx';
 import { dateTime, plural } from '../../lib/format.ts';
@@ -17,24 +17,12 @@ export function CreateTokenForm({ tenants, onCreated, onCancel }: {
   const [tenant, setTenant] = useState(tenants.length === 1 ? tenants[0]!.slug : '');
   const [uses, setUses] = useState('1');
   const [expires, setExpires] = useState('24');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const n = Number(uses);
   const valid = tenant !== '' && Number.isInteger(n) && n >= 1 && n <= 10_000;
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!valid) return;
-    setBusy(true);
-    setError(null);
-    try {
-      onCreated(await api.createEnrollmentToken({ tenant, uses: n, expiresHours: Number(expires) }));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    if (valid) onCreated(await api.createEnrollmentToken({ tenant, uses: n, expiresHours: Number(expires) }));
+  });
 
   return (
     <form className="panel form-grid token-form" onSubmit={submit} aria-label="Create enrollment token">

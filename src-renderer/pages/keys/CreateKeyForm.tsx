@@ -1,7 +1,7 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { SCOPES, type ConsoleOutput, type TenantRefT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
-import { errorText } from '../../store/toasts.ts';
+import { useSubmit } from '../../lib/hooks.ts';
 import { Field } from '../../components/Layout.tsx';
 
 const SCOPE_HINT: Record<(typeof SCOPES)[number], string> = {
@@ -24,8 +24,6 @@ export function CreateKeyForm({ tenants, defaults, onCreated, onCancel }: {
   const [expires, setExpires] = useState('');
   const [read, setRead] = useState('');
   const [write, setWrite] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
   const toggle = (set: Set<string>, v: string, update: (s: Set<string>) => void) => {
     const next = new Set(set);
@@ -35,24 +33,14 @@ export function CreateKeyForm({ tenants, defaults, onCreated, onCancel }: {
   };
   const valid = name.trim() && scopes.size > 0 && chosen.size > 0;
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
+  const { busy, error, submit } = useSubmit(async () => {
     if (!valid) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const r = await api.createKey({
-        name: name.trim(), scopes: SCOPES.filter((s) => scopes.has(s)), role, tenants: [...chosen],
-        expiresDays: expires ? Number(expires) : undefined,
-        readPerMinute: read ? Number(read) : undefined, writePerMinute: write ? Number(write) : undefined,
-      });
-      onCreated(r);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    onCreated(await api.createKey({
+      name: name.trim(), scopes: SCOPES.filter((s) => scopes.has(s)), role, tenants: [...chosen],
+      expiresDays: expires ? Number(expires) : undefined,
+      readPerMinute: read ? Number(read) : undefined, writePerMinute: write ? Number(write) : undefined,
+    }));
+  });
 
   return (
     <form className="panel form-grid key-form" onSubmit={submit} aria-label="Create API key">

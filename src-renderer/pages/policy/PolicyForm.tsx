@@ -1,7 +1,8 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import type { PolicyValuesT, PolicyViewT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
-import { errorText, toast } from '../../store/toasts.ts';
+import { toast } from '../../store/toasts.ts';
+import { useSubmit } from '../../lib/hooks.ts';
 import { Badge } from '../../components/Badge.tsx';
 import { Section } from '../../components/Layout.tsx';
 
@@ -21,29 +22,17 @@ function Pinned({ env }: { env: string | undefined }) {
 
 export function PolicyForm({ policy, onSaved }: { policy: PolicyViewT; onSaved(p: PolicyViewT): void }) {
   const [draft, setDraft] = useState<PolicyValuesT>(policy.values);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   useEffect(() => setDraft(policy.values), [policy]);
   const pin = (k: keyof PolicyValuesT) => policy.pinned[k];
   const changed = (Object.keys(draft) as (keyof PolicyValuesT)[]).filter((k) => !pin(k) && JSON.stringify(draft[k]) !== JSON.stringify(policy.values[k]));
   const tier3 = policy.tools.filter((t) => t.baseTier >= 3 || t.actions.some((a) => a.tier === 3));
   const allow = draft.executeAllowlist;
 
-  const save = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const patch = Object.fromEntries(changed.map((k) => [k, draft[k]]));
-      const p = await api.updatePolicy(patch);
-      toast('ok', `Policy saved: ${changed.join(', ')}`);
-      onSaved(p);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit: save } = useSubmit(async () => {
+    const p = await api.updatePolicy(Object.fromEntries(changed.map((k) => [k, draft[k]])));
+    toast('ok', `Policy saved: ${changed.join(', ')}`);
+    onSaved(p);
+  });
 
   return (
     <form onSubmit={save} aria-label="Policy settings">
