@@ -9,6 +9,7 @@ import { RateLimiter } from './governance/rateLimiter.ts';
 import { ApprovalService } from './governance/approvals.ts';
 import { Governance } from './governance/pipeline.ts';
 import { allTools } from './tools/registry.ts';
+import type { ToolSpec } from './tools/types.ts';
 import { ReportJobs } from './reports/generator.ts';
 import { GroupCommit } from './store/groupCommit.ts';
 import { setCommandSigner } from './agentServer/signing.ts';
@@ -21,6 +22,8 @@ export interface AppOptions {
   log?: (msg: string, err?: unknown) => void;
   /** How often pending approvals are checked for expiry. */
   expirySweepMs?: number;
+  /** Benchmark and test builds only: more tools behind the same pipeline. The product never sets it. */
+  extraTools?: ToolSpec[];
 }
 
 /** Everything `serve` (and later the Electron shell) runs, built from one data directory. */
@@ -64,10 +67,12 @@ export function openApp(dataDir: string, opts: AppOptions = {}): App {
     const policy = new PolicyService(db, opts.env ?? process.env);
     const approvals = new ApprovalService(db);
     const reports = new ReportJobs(db, dataDir);
+    const commits = new GroupCommit(db);
+    commits.perBatch(() => keys.flushUse(), () => keys.discardUse());
     let governance: Governance | undefined;
     governance = new Governance({
-      db, keys, policy, approvals, limiter: new RateLimiter(), log, commits: new GroupCommit(db),
-      tools: allTools({ approvals, governance: () => governance! }),
+      db, keys, policy, approvals, limiter: new RateLimiter(), log, commits,
+      tools: [...allTools({ approvals, governance: () => governance! }), ...(opts.extraTools ?? [])],
       services: { dataDir, startReport: (id) => reports.start(id), bulkDeviceThreshold: () => policy.values.bulkDeviceThreshold },
     });
     reports.resumePending();

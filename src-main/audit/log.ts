@@ -64,7 +64,11 @@ const HASHED: readonly (keyof Omit<AuditRow, 'hash' | 'prev_hash'>)[] = [
 
 /** sha256(prev_hash, newline, JSON array of the columns in HASHED order): covers every column but the hash itself. */
 export function hashRow(row: Omit<AuditRow, 'hash'>): string {
-  return createHash('sha256').update(row.prev_hash).update('\n').update(JSON.stringify(HASHED.map((k) => row[k] ?? null))).digest('hex');
+  return hashValues(row.prev_hash, HASHED.map((k) => row[k] ?? null));
+}
+
+function hashValues(prevHash: string, values: unknown[]): string {
+  return createHash('sha256').update(prevHash).update('\n').update(JSON.stringify(values)).digest('hex');
 }
 
 export type VerifyResult =
@@ -99,11 +103,8 @@ export class AuditLog {
   constructor(db: Db) {
     this.db = db;
     this.headStmt = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-    this.insertStmt = db.prepare(`INSERT INTO audit_log
-      (seq, at, event, decision, code, rule, key_id, key_name, tenant, client, session_id, tool, action, tier,
-       args_json, outcome, detail_json, duration_ms, approval_id, remote, prev_hash, hash)
-      VALUES (@seq, @at, @event, @decision, @code, @rule, @key_id, @key_name, @tenant, @client, @session_id, @tool, @action, @tier,
-       @args_json, @outcome, @detail_json, @duration_ms, @approval_id, @remote, @prev_hash, @hash)`);
+    // Positional parameters in HASHED order, then prev_hash and hash: binding by name costs ~1 µs a row more.
+    this.insertStmt = db.prepare(`INSERT INTO audit_log (${HASHED.join(', ')}, prev_hash, hash) VALUES (${HASHED.map(() => '?').join(', ')}, ?, ?)`);
   }
 
   /**
@@ -142,9 +143,10 @@ export class AuditLog {
         const v = base[k];
         if (typeof v === 'string') (base as Record<string, unknown>)[k] = v.toWellFormed();
       }
-      const full: AuditRow = { ...base, hash: hashRow(base) };
-      this.insertStmt.run(full);
-      return full;
+      const values = HASHED.map((k) => base[k] ?? null);
+      const hash = hashValues(base.prev_hash, values);
+      this.insertStmt.run(...values, base.prev_hash, hash);
+      return { ...base, hash };
     });
     // Listeners (live feed) hear about the entry only once it is committed.
     if (!this.db.inTransaction) for (const l of this.listeners) l(row);

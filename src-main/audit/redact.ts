@@ -1,5 +1,7 @@
 // Audit rows keep arguments for accountability, minus secrets and unbounded blobs.
 const SECRET_KEY = /pass(word|phrase)?|secret|token|api[-_]?key|authorization|cookie|credential/i;
+// The id of a secret (tokenId, api_key_id) names it without revealing it: kept, so its entries can be linked.
+const IDENTIFIER = /(Id|_id|Ids|_ids|ID)$/;
 const MAX_STRING = 8192;
 const MAX_ITEMS = 200;
 const MAX_DEPTH = 8;
@@ -16,6 +18,6 @@ export function redact(value: unknown, depth = 0): unknown {
     return items;
   }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) && !IDENTIFIER.test(k) ? '[redacted]' : redact(v, depth + 1);
   return out;
 }

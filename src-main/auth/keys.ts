@@ -56,7 +56,9 @@ export class KeyService {
   private readonly hmacKey: Buffer;
   constructor(db: Db, hmacKey: Buffer) {
     this.db = db;
-    this.hmacKey = hmacKey;}
+    this.hmacKey = hmacKey;
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
 
   // Presented secrets → their HMAC, so a client's repeated requests skip the key setup of createHmac. Bounded.
   private macs = new Map<string, string>();
@@ -78,6 +80,7 @@ export class KeyService {
     const id = randomUUID();
     const now = new Date();
     const expiresAt = p.expiresDays ? new Date(now.getTime() + p.expiresDays * 86_400_000).toISOString() : null;
+    this.resolved.clear();
     writeTx(this.db, () => {
       this.db.prepare(`INSERT INTO api_keys (id, name, prefix, hmac, scopes_json, role, read_per_minute, write_per_minute, created_at, expires_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, p.name, secret.slice(0, 12), this.hmac(secret), JSON.stringify(p.scopes), p.role,
@@ -92,16 +95,43 @@ export class KeyService {
     return { key: this.get(id)!, secret };
   }
 
+  /**
+   * Resolved keys by HMAC, reused while the api_keys rows cannot have changed: this connection changes keys only
+   * through this service (which clears the cache), and `PRAGMA data_version` moves when any other connection
+   * (the CLI revoking a key) commits. So a revocation takes effect on the next request, from either side.
+   */
+  private resolved = new Map<string, { row: KeyRow; key: ApiKey }>();
+  private resolvedVersion = -1;
+  private readonly dataVersion;
+
+  private lookup(mac: string): { row: KeyRow; key: ApiKey } | undefined {
+    const version = this.dataVersion.get() as number;
+    if (version !== this.resolvedVersion) {
+      this.resolved.clear();
+      this.resolvedVersion = version;
+    }
+    let hit = this.resolved.get(mac);
+    if (!hit) {
+      const row = this.db.prepare('SELECT * FROM api_keys WHERE hmac = ?').get(mac) as KeyRow | undefined;
+      if (!row) return undefined;
+      hit = { row, key: this.toKey(row) };
+      if (this.resolved.size >= 1024) this.resolved.clear();
+      this.resolved.set(mac, hit);
+    }
+    return hit;
+  }
+
   /** Resolves a presented secret. The lookup is by HMAC; the final compare is constant-time. */
   check(presented: string | undefined): KeyCheck {
     if (presented === undefined || presented === '') return { ok: false, reason: 'missing' };
     if (!presented.startsWith(KEY_PREFIX) || presented.length > 200) return { ok: false, reason: 'malformed' };
     const mac = this.hmac(presented);
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE hmac = ?').get(mac) as KeyRow | undefined;
-    if (!row || !timingSafeEqual(Buffer.from(row.hmac, 'hex'), Buffer.from(mac, 'hex'))) return { ok: false, reason: 'unknown' };
+    const hit = this.lookup(mac);
+    if (!hit || !timingSafeEqual(Buffer.from(hit.row.hmac, 'hex'), Buffer.from(mac, 'hex'))) return { ok: false, reason: 'unknown' };
+    const { row, key } = hit;
     if (row.revoked_at) return { ok: false, reason: 'revoked', keyId: row.id, keyName: row.name };
     if (row.expires_at && row.expires_at <= new Date().toISOString()) return { ok: false, reason: 'expired', keyId: row.id, keyName: row.name };
-    return { ok: true, key: this.toKey(row) };
+    return { ok: true, key };
   }
 
   get(id: string): ApiKey | undefined {
@@ -118,6 +148,7 @@ export class KeyService {
       const key = this.get(id);
       if (!key) throw new NotFoundError(`no API key with id ${id}`);
       if (!key.revokedAt) {
+        this.resolved.clear();
         this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(new Date().toISOString(), id);
         auditLogFor(this.db).append({ event: 'key', decision: 'info', outcome: 'revoked', keyId: id, keyName: key.name, rule: actor });
       }
@@ -125,8 +156,26 @@ export class KeyService {
     });
   }
 
-  recordUse(id: string): void {
-    this.db.prepare('UPDATE api_keys SET last_used_at = ?, call_count = call_count + 1 WHERE id = ?').run(new Date().toISOString(), id);
+  // Calls counted since the last write, per key: written once per group commit (see flushUse), not once per call.
+  private uses = new Map<string, number>();
+
+  /** Counts one call; the count reaches the database with the next flushUse, in the same transaction as its audit entry. */
+  noteUse(id: string): void {
+    this.uses.set(id, (this.uses.get(id) ?? 0) + 1);
+  }
+
+  /** Writes the counted calls (last_used_at, call_count). Group commit runs it inside each batch's transaction. */
+  flushUse(): void {
+    if (this.uses.size === 0) return;
+    const at = new Date().toISOString();
+    const stmt = this.db.prepare('UPDATE api_keys SET last_used_at = ?, call_count = call_count + ? WHERE id = ?');
+    for (const [id, n] of this.uses) stmt.run(at, n, id);
+    this.uses.clear();
+  }
+
+  /** The batch holding the counted calls did not commit: they did not happen. */
+  discardUse(): void {
+    this.uses.clear();
   }
 
   // A key's tenants never change after creation, so they are read once per key, not once per request.

@@ -170,7 +170,8 @@ export const AgentView = z.object({
 const ApprovalsInput = z.strictObject({
   status: z.array(z.enum(APPROVAL_STATUSES)).min(1).max(APPROVAL_STATUSES.length).optional().describe('default: every status'),
   limit: int.min(1).max(500).default(50),
-  before: isoInput.optional().describe('page: only requests created before this time'),
+  before: z.union([isoInput, z.string().regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z\/[0-9a-f-]{36}$/, 'not a page cursor')]).optional()
+    .describe('page: nextBefore of the previous page, or an ISO time (requests created before it)'),
 });
 const ById = z.strictObject({ id: uuid });
 const AuditQuery = z.strictObject({

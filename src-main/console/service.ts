@@ -8,7 +8,7 @@ import type { App } from '../app.ts';
 import { auditLogFor, type AuditRow } from '../audit/log.ts';
 import { exportAudit, fingerprint } from '../audit/export.ts';
 import { listTenants, NotFoundError, type ApiKey } from '../auth/keys.ts';
-import { ApprovalError, type Approval } from '../governance/approvals.ts';
+import { ApprovalError, pageCursor, type Approval } from '../governance/approvals.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
 import {
   CONSOLE_METHOD_NAMES, ConsoleError, consoleMethods, parseConsoleInput,
@@ -86,7 +86,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       return {
         approvals: page.map((a) => view(a, now)),
         pendingCount: (pendingCount.get() as { n: number }).n,
-        nextBefore: rows.length > limit ? page[page.length - 1]!.createdAt : null,
+        nextBefore: rows.length > limit ? pageCursor(page[page.length - 1]!) : null,
       };
     },
     getApproval: (q) => {

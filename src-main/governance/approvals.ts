@@ -102,10 +102,16 @@ export class ApprovalService {
     return r && toApproval(r);
   }
 
+  /**
+   * Newest first. `before` pages on: the `pageCursor` of the last approval seen (created_at and id, so requests
+   * created in the same millisecond are neither skipped nor repeated), or a bare ISO time.
+   */
   list(opts: { status?: ApprovalStatus[]; limit?: number; before?: string } = {}): Approval[] {
     const statuses = opts.status ?? [...APPROVAL_STATUSES];
+    const [at, id] = parseCursor(opts.before);
     const rows = this.db.prepare(`${SELECT} WHERE a.status IN (${statuses.map(() => '?').join(',')})
-      AND (? IS NULL OR a.created_at < ?) ORDER BY a.created_at DESC LIMIT ?`).all(...statuses, opts.before ?? null, opts.before ?? null, opts.limit ?? 100) as Row[];
+      AND (? IS NULL OR (a.created_at, a.id) < (?, ?)) ORDER BY a.created_at DESC, a.id DESC LIMIT ?`)
+      .all(...statuses, at, at, id, opts.limit ?? 100) as Row[];
     return rows.map(toApproval);
   }
 
@@ -227,4 +233,16 @@ export class ApprovalService {
     if (a.status !== 'pending') throw new ApprovalError(409, `approval ${id} is already ${a.status}`);
     return a;
   }
+}
+
+/** The list position just after an approval (see ApprovalService.list). */
+export function pageCursor(a: Pick<Approval, 'createdAt' | 'id'>): string {
+  return `${a.createdAt}/${a.id}`;
+}
+
+/** A cursor, or a bare ISO time (everything created before it: an id sorting before every uuid). */
+function parseCursor(before: string | undefined): [string | null, string] {
+  if (!before) return [null, ''];
+  const slash = before.indexOf('/');
+  return slash < 0 ? [before, ''] : [before.slice(0, slash), before.slice(slash + 1)];
 }

@@ -123,24 +123,26 @@ export class Governance {
       if (tier === 3) return await this.requestApproval(tool, args, plan, caller, base, started);
       const p = plan;
       const t = tier;
+      // A read-only tool writes nothing itself (test/server/catalogue.test.ts holds every one to that): its audit
+      // row is the item's only write, so the item needs no savepoint.
       const result = await this.d.commits.run(() => {
         const structured = tool.execute(args!, ctx, p);
         audit.append({ ...base, decision: 'allowed', outcome: 'ok', tier: t, tenant: p.tenant?.slug ?? null, action: p.action ?? action ?? null, args, durationMs: performance.now() - started });
-        this.d.keys.recordUse(caller.key.id);
+        this.d.keys.noteUse(caller.key.id);
         return structured;
-      });
+      }, { oneWrite: t === 1 && tool.annotations.readOnlyHint });
       return { content: [{ type: 'text', text: asText(result) }], structuredContent: result as Record<string, unknown> };
     } catch (e) {
       if (e instanceof ToolDenial) {
         await this.d.commits.run(() => audit.append({
           ...base, decision: e.code === 'RATE_LIMITED' ? 'throttled' : 'denied', code: e.code, rule: e.rule, tier: tier ?? null,
           tenant: plan?.tenant?.slug ?? null, action: plan?.action ?? null, args: args ?? rawArgs, outcome: e.auditReason ?? e.message, durationMs: performance.now() - started,
-        }));
+        }), { oneWrite: true });
         await caller.log?.('warning', { tool: name, code: e.code, message: e.message }).catch(() => {});
         return denialResult(e.code, e.message, e.extra);
       }
       this.d.log?.(`tool ${name} failed`, e);
-      const row = await this.d.commits.run(() => audit.append({ ...base, decision: 'failed', code: 'EXECUTION_FAILED', tier: tier ?? null, tenant: plan?.tenant?.slug ?? null, args, outcome: (e as Error).message, durationMs: performance.now() - started }))
+      const row = await this.d.commits.run(() => audit.append({ ...base, decision: 'failed', code: 'EXECUTION_FAILED', tier: tier ?? null, tenant: plan?.tenant?.slug ?? null, args, outcome: (e as Error).message, durationMs: performance.now() - started }), { oneWrite: true })
         .catch(() => undefined);
       // No entry could be written either: the store itself is failing (disk full, read-only); say so plainly.
       if (!row) return denialResult('EXECUTION_FAILED', `Countersign could not record this call (${(e as Error).message}); nothing was changed. Retry later; the technician must free disk space or fix the data directory.`);
@@ -198,7 +200,7 @@ export class Governance {
       });
       auditLogFor(this.d.db).append({ ...base, decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,
         outcome: r.created ? 'approval requested' : 'identical request already pending', durationMs: performance.now() - started });
-      this.d.keys.recordUse(caller.key.id);
+      this.d.keys.noteUse(caller.key.id);
       return r;
     });
     await caller.log?.('notice', { tool: tool.name, approvalId: approval.id, status: 'pending_approval', expiresAt: approval.expiresAt, summary: approval.summary }).catch(() => {});

@@ -11,11 +11,29 @@ export class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number; limit: number }>();
 
   private readonly now: () => number = () => performance.now();
+  private lastSweep: number;
   constructor(now: () => number = () => performance.now()) {
-    this.now = now;}
+    this.now = now;
+    this.lastSweep = now();
+  }
+
+  /** Buckets held (one per key budget or client address seen within the last minute or so). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /**
+   * A bucket untouched for a minute has refilled to capacity, exactly what a new one holds: forgetting it changes
+   * nothing, and keeps a stream of one-off client addresses from growing the map without end.
+   */
+  private sweep(t: number): void {
+    this.lastSweep = t;
+    for (const [id, b] of this.buckets) if (t - b.at >= 60_000) this.buckets.delete(id);
+  }
 
   private bucket(id: string, limitPerMinute: number) {
     const t = this.now();
+    if (t - this.lastSweep >= 60_000) this.sweep(t);
     let b = this.buckets.get(id);
     if (!b || b.limit !== limitPerMinute) {
       b = { tokens: limitPerMinute, at: t, limit: limitPerMinute };

@@ -26,22 +26,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeoutMs = 30_000): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) throw new HttpError(413, `Request body over ${maxBytes} bytes`, -32600);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const timer = setTimeout(() => req.destroy(new Error('body timeout')), timeoutMs);
-  try {
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > maxBytes) throw new HttpError(413, `Request body over ${maxBytes} bytes`, -32600);
-      chunks.push(c as Buffer);
-    }
-  } catch (e) {
-    if (e instanceof HttpError) throw e;
-    throw new HttpError(400, 'Request body could not be read', -32700);
-  } finally {
-    clearTimeout(timer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBody(req, maxBytes, timeoutMs);
   if (text.trim() === '') throw new HttpError(400, 'Parse error: empty body', -32700);
   if (nestingDepth(text) > MAX_JSON_DEPTH) throw new HttpError(400, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, -32600);
   try {
@@ -49,6 +34,33 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeo
   } catch {
     throw new HttpError(400, 'Parse error: body is not valid JSON', -32700);
   }
+}
+
+/** The body as text: plain stream events (no async iterator, one promise), the cap checked on every chunk. */
+function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err?: HttpError) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (err) {
+        // Stop reading what is left (an over-cap body may be huge); the error answer is still sent.
+        req.resume();
+        reject(err);
+      } else resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    };
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) done(new HttpError(413, `Request body over ${maxBytes} bytes`, -32600));
+      else chunks.push(c);
+    };
+    const onEnd = () => done();
+    const onError = () => done(new HttpError(400, 'Request body could not be read', -32700));
+    const onClose = () => done(new HttpError(400, 'Request body could not be read', -32700));
+    const timer = setTimeout(() => req.destroy(new Error('body timeout')), timeoutMs);
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }
 
 export function remoteOf(req: IncomingMessage): string {

@@ -93,8 +93,9 @@ describe('enrollment tokens in the console', () => {
     expect(JSON.stringify(listed)).not.toContain(r.secret.split('.')[1]);
     const [entry] = audit('enrollment token created');
     expect(entry).toMatchObject({ event: 'key', decision: 'info', rule: 'tech-on-duty', tenant: 'acme-dental' });
-    // The audit redaction keeps the token's id out of the log (as for the CLI): uses and expiry are recorded.
-    expect(JSON.parse(entry!.detail_json)).toMatchObject({ maxUses: 2, expiresAt: r.token.expiresAt });
+    // The token's id is recorded (it names the token, it is not its secret), so creation and revocation link up.
+    expect(JSON.parse(entry!.detail_json)).toEqual({ tokenId: r.token.id, maxUses: 2, expiresAt: r.token.expiresAt });
+    expect(entry!.detail_json).not.toContain(r.secret.split('.')[1]);
     await new Promise((res) => setTimeout(res, 10));
     expect(events).toContainEqual({ type: 'key.changed', keyId: null, change: 'enrollment token created' });
   });

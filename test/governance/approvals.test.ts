@@ -150,3 +150,31 @@ describe('durability and expiry', () => {
     }
   });
 });
+
+describe('the approval list', () => {
+  it('pages through requests created in the same millisecond without skipping or repeating one', async () => {
+    const key = t.key({ name: 'same-ms' });
+    const check = t.app.keys.check(key);
+    if (!check.ok) throw new Error('key');
+    const ids: string[] = [];
+    for (const d of devices.slice(0, 5)) {
+      const r = await t.app.governance.call('device_actions', { action: 'shutdown', deviceIds: [d.id], reason: 'same ms' }, { key: check.key });
+      ids.push(pending(r).approvalId);
+    }
+    // Five requests stamped with one instant, as a burst on a coarse clock would be.
+    const stamp = '2030-01-01T00:00:00.000Z';
+    const mark = t.app.db.prepare('UPDATE approvals SET created_at = ? WHERE id = ?');
+    for (const id of ids) mark.run(stamp, id);
+    const seen: string[] = [];
+    let before: string | undefined = '2030-01-01T00:00:00.001Z';
+    for (let page = 0; page < 10 && before; page++) {
+      const r = await admin.post('/rpc/listApprovals', { status: ['pending'], limit: 2, before });
+      expect(r.status).toBe(200);
+      seen.push(...r.body.result.approvals.map((a: { id: string }) => a.id).filter((id: string) => ids.includes(id)));
+      before = r.body.result.nextBefore ?? undefined;
+    }
+    expect(seen.sort()).toEqual([...ids].sort());
+    // A malformed cursor is a client mistake: 400, not a 5xx.
+    expect((await admin.post('/rpc/listApprovals', { before: 'yesterday/../../etc' })).status).toBe(400);
+  });
+});

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { openApp } from '../../src-main/app.ts';
 import { expectRpcError, initializeRequest, initStreamable, mcpHeaders, openLegacySse, rawRequest, streamablePost, type RawResponse } from '../helpers/raw.ts';
 
 let t: TestServer;
@@ -112,6 +113,32 @@ describe('revocation takes effect on open sessions', () => {
     t.app.keys.revoke(t.app.keys.list().find((k) => k.name === 'revoked-mid-session')!.id);
     const r = await streamablePost(port, key, sid, { jsonrpc: '2.0', id: 3, method: 'ping' });
     expectRpcError(r, 401, -32001);
+  });
+});
+
+describe('resolved keys are cached, never past a change', () => {
+  it('a key revoked by another process (the CLI\'s own connection) is refused on the next request', async () => {
+    const key = t.key({ name: 'revoked-by-cli' });
+    const sid = await initStreamable(port, key);
+    for (let i = 0; i < 3; i++) expect((await streamablePost(port, key, sid, { jsonrpc: '2.0', id: 10 + i, method: 'ping' })).status).toBe(200);
+    const cli = openApp(t.dir, { log: () => {} });
+    try {
+      cli.keys.revoke(cli.keys.list().find((k) => k.name === 'revoked-by-cli')!.id);
+    } finally {
+      cli.close();
+    }
+    expectRpcError(await streamablePost(port, key, sid, { jsonrpc: '2.0', id: 20, method: 'ping' }), 401, -32001);
+  });
+
+  it('call counts reach the key row with each group commit', async () => {
+    const key = t.key({ name: 'counted' });
+    const c = await t.connect('http', key);
+    await Promise.all(Array.from({ length: 7 }, () => c.callTool({ name: 'whoami', arguments: {} })));
+    await c.callTool({ name: 'whoami', arguments: {} });
+    const row = t.app.keys.list().find((k) => k.name === 'counted')!;
+    expect(row.callCount).toBe(8);
+    expect(Date.now() - Date.parse(row.lastUsedAt!)).toBeLessThan(60_000);
+    await c.close();
   });
 });
 

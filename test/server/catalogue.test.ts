@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
 import { structured } from '../helpers/console.ts';
+import { allTools } from '../../src-main/tools/registry.ts';
 
 let t: TestServer;
 let ids: { device: string; device2: string; alert: string; alert2: string; patch: string; script: string; incident: string };
@@ -106,5 +107,38 @@ describe.each(TRANSPORTS)('the whole catalogue over %s', (kind) => {
     const ping = await c.ping();
     expect(ping).toEqual({});
     await c.setLoggingLevel('warning');
+  });
+});
+
+// The pipeline commits a read-only tool's call without a savepoint (its audit row is the only write), so a tool
+// annotated readOnlyHint must truly write nothing. Every such tool runs here, with the rows it reads present.
+describe('read-only tools', () => {
+  it('write nothing: the connection\'s change counter does not move while one runs', async () => {
+    const secret = t.key({ name: 'read-only-check' });
+    const key = t.app.keys.check(secret);
+    if (!key.ok) throw new Error('key');
+    const g = t.app.governance;
+    const made = async (name: string, args: Record<string, unknown>) => structured<Record<string, string>>(await g.call(name, args, { key: key.key }));
+    const lock = await made('device_actions', { action: 'lock', deviceIds: [ids.device2] });
+    const report = await made('generate_report', { tenant: 'acme-dental', type: 'inventory', format: 'csv' });
+    await t.app.reports.wait(report.reportId!);
+    const approval = await made('device_actions', { action: 'reboot', deviceIds: [ids.device2] });
+    const args: Record<string, Record<string, unknown>> = {
+      list_devices: { os: 'windows', search: 'a', limit: 5 }, get_device_details: { deviceId: ids.device }, get_alerts: { severity: 'critical' },
+      get_patch_status: { deviceId: ids.device }, get_script_results: { executionId: lock.executionId }, get_report_status: { reportId: report.reportId },
+      get_documents: { tenant: 'acme-dental' }, fleet_health_check: {}, compliance_summary: { tenant: 'acme-dental' }, list_scripts: {},
+      get_approval_status: { approvalId: approval.approvalId }, whoami: {},
+    };
+    const tools = allTools({ approvals: t.app.approvals, governance: () => g }).filter((x) => x.annotations.readOnlyHint);
+    expect(tools.map((x) => x.name).sort()).toEqual(Object.keys(args).sort());
+    const changes = t.app.db.prepare('SELECT total_changes()').pluck();
+    for (const tool of tools) {
+      const ctx = g.context(key.key);
+      const a = tool.input.parse(args[tool.name]);
+      const before = changes.get();
+      const result = tool.execute(a, ctx, tool.plan(a, ctx));
+      expect(changes.get(), tool.name).toBe(before);
+      expect(tool.output.safeParse(result).success, tool.name).toBe(true);
+    }
   });
 });

@@ -53,4 +53,52 @@ describe('group commit', () => {
     expect(r.map((x) => x.status)).toEqual(['rejected', 'rejected']);
     expect(auditLogFor(ro).count()).toBe(0);
   });
+
+  it('a oneWrite item needs no savepoint: one that fails before or at its only write leaves nothing, the rest commit', async () => {
+    const { db } = fresh();
+    const gc = new GroupCommit(db);
+    const log = auditLogFor(db);
+    const [a, b, c] = await Promise.allSettled([
+      gc.run(() => log.append({ event: 'system', decision: 'info', outcome: 'a' }), { oneWrite: true }),
+      gc.run(() => {
+        throw new Error('tool failed before writing');
+      }, { oneWrite: true }),
+      // Its only write fails (seq 1 is taken by the first item): the statement undoes itself.
+      gc.run(() => db.prepare(`INSERT INTO audit_log (seq, at, event, decision, prev_hash, hash) VALUES (1, 'x', 'system', 'info', 'x', 'x')`).run(), { oneWrite: true }),
+    ]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status).toBe('rejected');
+    expect(c.status).toBe('rejected');
+    const d = await gc.run(() => log.append({ event: 'system', decision: 'info', outcome: 'd' }), { oneWrite: true });
+    expect((db.prepare('SELECT outcome FROM audit_log ORDER BY seq').all() as { outcome: string }[]).map((r) => r.outcome)).toEqual(['a', 'd']);
+    expect(d.seq).toBe(2);
+    expect(log.verify()).toMatchObject({ ok: true, count: 2 });
+  });
+
+  it('per-batch work runs once per batch inside its transaction; a batch that does not commit runs onAbort', async () => {
+    const { file, db } = fresh();
+    db.exec('CREATE TABLE batch_marks (n INTEGER NOT NULL) STRICT');
+    const gc = new GroupCommit(db);
+    const log = auditLogFor(db);
+    const events: string[] = [];
+    gc.perBatch(() => {
+      events.push(`commit:${db.inTransaction}`);
+      db.prepare('INSERT INTO batch_marks (n) VALUES (1)').run();
+    }, () => events.push('abort'));
+    await Promise.all([1, 2, 3].map((i) => gc.run(() => log.append({ event: 'system', decision: 'info', outcome: String(i) }))));
+    expect(events).toEqual(['commit:true']);
+    expect(db.prepare('SELECT count(*) FROM batch_marks').pluck().get()).toBe(1);
+
+    // The hook itself failing fails the whole batch: nothing of it is written.
+    const failing = new GroupCommit(db);
+    failing.perBatch(() => {
+      throw new Error('hook failed');
+    }, () => events.push('abort'));
+    const r = await Promise.allSettled([failing.run(() => log.append({ event: 'system', decision: 'info', outcome: 'lost' }))]);
+    expect(r[0]).toMatchObject({ status: 'rejected', reason: new Error('hook failed') });
+    expect(events).toEqual(['commit:true', 'abort']);
+    expect(log.count()).toBe(3);
+    db.close();
+    expect(file).toBeTruthy();
+  });
 });

@@ -1,0 +1,28 @@
+// Countersign as `serve` runs it (same app, same HTTP server, same pipeline) plus one tool, `echo`, identical in work
+// to the bare server's: tier 1, read budget, zod-validated input and output, an audit entry per call. The difference
+// between this and bench/bareServer.ts is the governance overhead and nothing else.
+import { z } from 'zod';
+import { openApp } from '../src-main/app.ts';
+import { startServer } from '../src-main/http/server.ts';
+import { defineTool, type ToolSpec } from '../src-main/tools/types.ts';
+
+const dataDir = process.argv[2];
+if (!dataDir) throw new Error('usage: governedServer.ts <data-dir>');
+
+export const benchEcho = defineTool({
+  name: 'echo',
+  title: 'Echo',
+  description: 'Benchmark only: returns its text.',
+  input: z.object({ text: z.string() }),
+  output: z.object({ echoed: z.string() }),
+  baseTier: 1,
+  budget: 'read',
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  plan: () => ({ tenant: null, summary: 'echo', detail: {} }),
+  execute: ({ text }) => ({ echoed: text }),
+}) as unknown as ToolSpec;
+
+const app = openApp(dataDir, { log: () => {}, extraTools: [benchEcho] });
+const server = await startServer(app, {});
+process.stdout.write(`listening ${server.url}\n`);
+process.on('SIGTERM', () => void server.close().finally(() => { app.close(); process.exit(0); }));
