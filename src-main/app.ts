@@ -12,6 +12,7 @@ import { allTools } from './tools/registry.ts';
 import type { ToolSpec } from './tools/types.ts';
 import { ReportJobs } from './reports/generator.ts';
 import { GroupCommit } from './store/groupCommit.ts';
+import { startCheckpointer } from './store/checkpointer.ts';
 import { setCommandSigner } from './agentServer/signing.ts';
 
 export const DB_FILE = 'countersign.db';
@@ -22,6 +23,8 @@ export interface AppOptions {
   log?: (msg: string, err?: unknown) => void;
   /** How often pending approvals are checked for expiry. */
   expirySweepMs?: number;
+  /** Long-running processes (serve, the desktop app): WAL checkpoints on a worker thread, not inside commits. */
+  backgroundCheckpoints?: boolean;
   /** Benchmark and test builds only: more tools behind the same pipeline. The product never sets it. */
   extraTools?: ToolSpec[];
 }
@@ -84,10 +87,12 @@ export function openApp(dataDir: string, opts: AppOptions = {}): App {
         log('approval expiry sweep failed', e);
       }
     }, opts.expirySweepMs ?? 5_000).unref();
+    const checkpointer = opts.backgroundCheckpoints ? startCheckpointer(db, { log }) : undefined;
     return {
       dataDir, db, secrets, keys, policy, approvals, governance, reports, log,
       close() {
         clearInterval(sweep);
+        void checkpointer?.stop();
         db.close();
       },
     };

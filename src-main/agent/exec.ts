@@ -1,6 +1,6 @@
 // Child processes for the agent: own process group (a timeout kills the whole tree), capped output, exact status.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { OUTPUT_KEEP } from './protocol.ts';
 
 export interface RunSpec {
@@ -109,16 +109,33 @@ export function runProcess(spec: RunSpec): Promise<RunOutcome> {
 }
 
 /** Stops what is left of a process group a killed agent started, but only if it is still that command (checked in /proc). */
-export function killOrphan(pid: number, commandId: string): boolean {
+/**
+ * Stops what a killed agent left running for a command: every process whose environment carries the command's id
+ * (Linux: /proc), with its process group. Found by scanning, not by the journal's pid: the agent may have died
+ * between starting the script and recording its pid; the pid is only the first place to look.
+ */
+export function killOrphan(pid: number | undefined, commandId: string): boolean {
   if (process.platform !== 'linux') return false;
-  try {
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
-    if (!environ.split('\0').includes(`COUNTERSIGN_COMMAND_ID=${commandId}`)) return false;
-  } catch {
-    return false;
+  const mark = `COUNTERSIGN_COMMAND_ID=${commandId}`;
+  const carries = (p: number) => {
+    try {
+      return readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(mark);
+    } catch {
+      return false;
+    }
+  };
+  const found = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => p !== process.pid && p !== pid && carries(p));
+  const pids = pid !== undefined && carries(pid) ? [pid, ...found] : found;
+  for (const p of pids) {
+    killGroup(p, 'SIGKILL');
+    // A process that left the command's group (setsid) is stopped on its own.
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone with its group
+    }
   }
-  killGroup(pid, 'SIGKILL');
-  return true;
+  return pids.length > 0;
 }
 
 /** Runs a short query command; null when it cannot start (not installed). */

@@ -39,7 +39,7 @@ export class Agent {
   /** Commands a killed predecessor left half-done end failed (and their leftover processes are stopped), never re-run. */
   private recoverInterrupted(): void {
     for (const i of this.journal.interrupted()) {
-      const killed = i.pid !== undefined && killOrphan(i.pid, i.commandId);
+      const killed = killOrphan(i.pid, i.commandId);
       this.journal.finish({ commandId: i.commandId, status: 'failed', exitCode: null, stdout: '', durationMs: 0,
         stderr: `interrupted: the agent stopped while this command was running (started ${i.at})${killed ? '; its leftover processes were stopped' : ''}; it is not run again` });
       this.o.log(`command ${i.commandId} was interrupted by an agent restart: reporting it failed`);

@@ -144,8 +144,8 @@ export class Governance {
       this.d.log?.(`tool ${name} failed`, e);
       const row = await this.d.commits.run(() => audit.append({ ...base, decision: 'failed', code: 'EXECUTION_FAILED', tier: tier ?? null, tenant: plan?.tenant?.slug ?? null, args, outcome: (e as Error).message, durationMs: performance.now() - started }), { oneWrite: true })
         .catch(() => undefined);
-      // No entry could be written either: the store itself is failing (disk full, read-only); say so plainly.
-      if (!row) return denialResult('EXECUTION_FAILED', `Countersign could not record this call (${(e as Error).message}); nothing was changed. Retry later; the technician must free disk space or fix the data directory.`);
+      // The store itself is failing (disk full, read-only, I/O), whether or not this smaller entry still fit: say so plainly.
+      if (!row || isStorageError(e)) return denialResult('EXECUTION_FAILED', `Countersign could not record this call (${(e as Error).message}); nothing was changed. Retry later; the technician must free disk space or fix the data directory.`);
       return denialResult('EXECUTION_FAILED', `${name} failed on the server; nothing was changed. The technician can see audit entry ${row.seq}.`);
     }
   }
@@ -253,6 +253,12 @@ export class Governance {
       return { status: 'failed', result: { error: `internal error: ${(e as Error).message}` } };
     }
   }
+}
+
+/** SQLite refusing to store anything (as opposed to a tool's own failure). */
+function isStorageError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(code);
 }
 
 function budgetOf(tool: ToolSpec): 'read' | 'write' {

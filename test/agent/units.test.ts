@@ -13,7 +13,8 @@ import { Journal } from '../../src-main/agent/state.ts';
 import { parseAptUpgradable } from '../../src-main/agent/patches.ts';
 import { AgentConfig, commandTable, expand } from '../../src-main/agent/config.ts';
 import { backoffMs } from '../../src-main/agent/run.ts';
-import { runProcess } from '../../src-main/agent/exec.ts';
+import { killOrphan, runProcess } from '../../src-main/agent/exec.ts';
+import { spawn } from 'node:child_process';
 import { OUTPUT_KEEP } from '../../src-main/agent/protocol.ts';
 
 const pem = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
@@ -146,5 +147,29 @@ describe('processes', () => {
     expect(slow).toMatchObject({ status: 'timed_out', exitCode: null });
     expect(slow.durationMs).toBeLessThan(5000);
     expect(await runProcess({ argv: ['/nonexistent/binary'], timeoutMs: 1000 })).toMatchObject({ status: 'failed', exitCode: 127 });
+  });
+
+  it('finds and stops a dead agent\'s leftover processes by command id, even with no pid recorded', async () => {
+    const commandId = `orphan-${process.pid}-${Date.now()}`;
+    // A script that forks a child, as a real one might; both carry the command id in their environment.
+    const child = spawn('sh', ['-c', 'sleep 60 & sleep 60'], { env: { ...process.env, COUNTERSIGN_COMMAND_ID: commandId }, detached: true, stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    await new Promise((r) => setTimeout(r, 200));
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(child.pid!)).toBe(true);
+    expect(killOrphan(undefined, `not-${commandId}`)).toBe(false);
+    expect(alive(child.pid!)).toBe(true);
+    expect(killOrphan(undefined, commandId)).toBe(true);
+    await exited;
+    // Nothing of it is left: no process carries the id any more.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(killOrphan(undefined, commandId)).toBe(false);
   });
 });
