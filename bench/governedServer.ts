@@ -22,7 +22,7 @@ export const benchEcho = defineTool({
   execute: ({ text }) => ({ echoed: text }),
 }) as unknown as ToolSpec;
 
-const app = openApp(dataDir, { log: () => {}, extraTools: [benchEcho], backgroundCheckpoints: true });
+const app = openApp(dataDir, { log: () => {}, extraTools: [benchEcho], longRunning: true });
 const server = await startServer(app, {});
 process.stdout.write(`listening ${server.url}\n`);
 process.on('SIGTERM', () => void server.close().finally(() => { app.close(); process.exit(0); }));

@@ -15,6 +15,8 @@ export interface LoadSpec {
   args: Record<string, unknown>;
   /** 'raw' (default): a minimal HTTP client; 'sdk': the SDK Client, as real clients and earlier notes measured. */
   client?: 'raw' | 'sdk';
+  /** Called as the measured phase starts and ends (after the warm-up): CPU probes hook in here. */
+  phase?: (edge: 'start' | 'end') => void;
 }
 
 export interface LoadResult {
@@ -144,10 +146,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const worker = spec.client === 'sdk' ? sdkWorker : spec.transport === 'http' ? httpWorker : sseWorker;
   // Warm-up: sessions, JIT, SQLite page cache; not measured.
   await Promise.all(Array.from({ length: spec.concurrency }, () => worker(spec, performance.now() + 300, [])));
+  spec.phase?.('start');
   const start = performance.now();
   const until = start + spec.durationMs;
   const errors = (await Promise.all(Array.from({ length: spec.concurrency }, () => worker(spec, until, lat)))).reduce((a, b) => a + b, 0);
   const elapsed = (performance.now() - start) / 1000;
+  spec.phase?.('end');
   lat.sort((a, b) => a - b);
   return { calls: lat.length, errors, callsPerSecond: lat.length / elapsed, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99) };
 }

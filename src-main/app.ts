@@ -23,8 +23,13 @@ export interface AppOptions {
   log?: (msg: string, err?: unknown) => void;
   /** How often pending approvals are checked for expiry. */
   expirySweepMs?: number;
-  /** Long-running processes (serve, the desktop app): WAL checkpoints on a worker thread, not inside commits. */
-  backgroundCheckpoints?: boolean;
+  /** With longRunning: how often other processes' audit entries are looked for (default 1 s). */
+  externalChangesMs?: number;
+  /**
+   * Long-running processes (serve, the desktop app): WAL checkpoints on a worker thread, not inside commits, and
+   * audit entries committed by other processes (the CLI) delivered to listeners (the console) within a second.
+   */
+  longRunning?: boolean;
   /** Benchmark and test builds only: more tools behind the same pipeline. The product never sets it. */
   extraTools?: ToolSpec[];
 }
@@ -87,11 +92,21 @@ export function openApp(dataDir: string, opts: AppOptions = {}): App {
         log('approval expiry sweep failed', e);
       }
     }, opts.expirySweepMs ?? 5_000).unref();
-    const checkpointer = opts.backgroundCheckpoints ? startCheckpointer(db, { log }) : undefined;
+    const checkpointer = opts.longRunning ? startCheckpointer(db, { log }) : undefined;
+    const audit = auditLogFor(db);
+    if (opts.longRunning) audit.catchUp();
+    const tail = opts.longRunning ? setInterval(() => {
+      try {
+        audit.catchUp();
+      } catch (e) {
+        log('reading audit entries from other processes failed', e);
+      }
+    }, opts.externalChangesMs ?? 1_000).unref() : undefined;
     return {
       dataDir, db, secrets, keys, policy, approvals, governance, reports, log,
       close() {
         clearInterval(sweep);
+        clearInterval(tail);
         void checkpointer?.stop();
         db.close();
       },

@@ -103,6 +103,7 @@ export class AuditLog {
   constructor(db: Db) {
     this.db = db;
     this.headStmt = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     // Positional parameters in HASHED order, then prev_hash and hash: binding by name costs ~1 µs a row more.
     this.insertStmt = db.prepare(`INSERT INTO audit_log (${HASHED.join(', ')}, prev_hash, hash) VALUES (${HASHED.map(() => '?').join(', ')}, ?, ?)`);
   }
@@ -149,18 +150,53 @@ export class AuditLog {
       return { ...base, hash };
     });
     // Listeners (live feed) hear about the entry only once it is committed.
-    if (!this.db.inTransaction) for (const l of this.listeners) l(row);
+    if (!this.db.inTransaction) this.deliver(row);
     else this.pending.push(row);
     return row;
   }
 
   private pending: AuditRow[] = [];
+  // Entries delivered since the last catch-up; everything at or below `scannedThrough` has been delivered.
+  private deliveredSince = new Set<number>();
+  private scannedThrough: number | undefined;
+  private readonly dataVersion;
+  private seenVersion: number | undefined;
+
+  private deliver(row: AuditRow): void {
+    if (this.scannedThrough !== undefined) this.deliveredSince.add(row.seq);
+    for (const l of this.listeners) l(row);
+  }
 
   /** Called by `writeTx` after the outermost commit: deliver entries appended inside it. */
   flushCommitted(): void {
     const rows = this.pending;
     this.pending = [];
-    for (const r of rows) for (const l of this.listeners) l(r);
+    for (const r of rows) this.deliver(r);
+  }
+
+  /**
+   * Delivers entries another process committed (the CLI creating or revoking a key while the console is open),
+   * in order, once each. Cheap when nothing changed elsewhere: one `PRAGMA data_version`. Returns how many.
+   */
+  catchUp(): number {
+    const version = this.dataVersion.get() as number;
+    if (this.scannedThrough === undefined || version === this.seenVersion) {
+      // First call, or no other connection committed: every entry so far came through this object.
+      this.seenVersion = version;
+      this.scannedThrough = (this.headStmt.get() as { seq: number } | undefined)?.seq ?? 0;
+      this.deliveredSince.clear();
+      return 0;
+    }
+    this.seenVersion = version;
+    let n = 0;
+    for (const row of this.db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq').iterate(this.scannedThrough) as Iterable<AuditRow>) {
+      this.scannedThrough = row.seq;
+      if (this.deliveredSince.has(row.seq)) continue;
+      for (const l of this.listeners) l(row);
+      n++;
+    }
+    this.deliveredSince.clear();
+    return n;
   }
 
   discardPending(): void {

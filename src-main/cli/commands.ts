@@ -72,7 +72,7 @@ export async function serve(argv: string[], io: Io): Promise<number> {
 }
 
 async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io): Promise<number> {
-  const app = openApp(dir, { env: io.env, backgroundCheckpoints: true });
+  const app = openApp(dir, { env: io.env, longRunning: true });
   if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) io.err(`warning: listening on ${flags.host}, beyond loopback; anyone who can reach it may try keys`);
   // The console service is made here (not inside the server) so it can also name the agent listener, which starts second.
   let server: RunningServer | undefined;

@@ -1,0 +1,64 @@
+// A long-running app (serve, the desktop app) shows what another process changed — the CLI creating or revoking a
+// key while the console is open — through the same events as its own changes, once each and in order.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp, type App } from '../../src-main/app.ts';
+import { auditLogFor, type AuditRow } from '../../src-main/audit/log.ts';
+import { createConsoleService } from '../../src-main/console/service.ts';
+import type { ConsoleEvent } from '../../src-main/console/contract.ts';
+import { initTestDir } from '../helpers/server.ts';
+
+let dir: string;
+let app: App;
+const events: ConsoleEvent[] = [];
+const rows: AuditRow[] = [];
+let unsubscribe: () => void;
+
+beforeAll(async () => {
+  dir = await initTestDir();
+  app = openApp(dir, { log: () => {}, longRunning: true, externalChangesMs: 50 });
+  unsubscribe = createConsoleService(app, {}).subscribe((e) => events.push(e));
+  auditLogFor(app.db).onAppend((r) => rows.push(r));
+});
+afterAll(() => {
+  unsubscribe();
+  app.close();
+});
+
+const until = async (what: () => boolean, ms = 5_000) => {
+  const end = Date.now() + ms;
+  while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return what();
+};
+
+describe('changes committed by another process', () => {
+  it('reach the console as events within a second, interleaved with this process\'s own, each once', async () => {
+    const own = app.keys.create({ name: 'made-here', scopes: ['ai:read'], tenants: ['acme-dental'] }).key;
+    const cli = openApp(dir, { log: () => {} });
+    let outside: string;
+    try {
+      outside = cli.keys.create({ name: 'made-by-cli', scopes: ['ai:read'], tenants: ['acme-dental'] }).key.id;
+      cli.keys.revoke(outside, 'cli');
+    } finally {
+      cli.close();
+    }
+    const second = app.keys.create({ name: 'made-here-too', scopes: ['ai:read'], tenants: ['acme-dental'] }).key;
+    expect(await until(() => events.filter((e) => e.type === 'key.changed' && e.keyId === outside).length === 2)).toBe(true);
+    const keyEvents = events.filter((e): e is Extract<ConsoleEvent, { type: 'key.changed' }> => e.type === 'key.changed');
+    expect(keyEvents.map((e) => [e.keyId, e.change])).toEqual([
+      [own.id, 'created'], [second.id, 'created'], [outside, 'created'], [outside, 'revoked'],
+    ]);
+    // Every entry of the log reached the listener exactly once.
+    await new Promise((r) => setTimeout(r, 200));
+    const seqs = rows.map((r) => r.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const total = auditLogFor(app.db).count();
+    expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: seqs.length }, (_, i) => total - seqs.length + 1 + i));
+  });
+
+  it('costs one query when nothing changed elsewhere', () => {
+    const log = auditLogFor(app.db);
+    expect(log.catchUp()).toBe(0);
+    app.keys.create({ name: 'quiet', scopes: ['ai:read'], tenants: ['acme-dental'] });
+    expect(log.catchUp()).toBe(0);
+  });
+});
