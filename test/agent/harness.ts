@@ -40,23 +40,12 @@ export function csAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs =
   });
 }
 
+import { until } from '../helpers/wait.ts';
+
+export { until };
+
 export const lastLine = (s: string) => s.trim().split('\n').at(-1)!;
 
-export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 150): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500)})`);
-}
 
 /** Collects a child's output and resolves when a line matches. */
 class Output {

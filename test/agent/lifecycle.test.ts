@@ -1,4 +1,5 @@
 // Commands across agent outages: queued while offline, killed mid-script, over their time limit, lost for good.
+import { alive } from '../helpers/wait.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,14 +15,6 @@ let client: Client;
 let tech: ConsoleClient;
 
 const statusOf = async (deviceId: string) => (await call<any>(client, 'get_device_details', { deviceId })).device.status as string;
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 beforeAll(async () => {
   con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1', COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS: '3' });

@@ -15,6 +15,7 @@ import { AgentConfig, commandTable, expand } from '../../src-main/agent/config.t
 import { backoffMs } from '../../src-main/agent/run.ts';
 import { killOrphan, runProcess } from '../../src-main/agent/exec.ts';
 import { spawn } from 'node:child_process';
+import { alive } from '../helpers/wait.ts';
 import { OUTPUT_KEEP } from '../../src-main/agent/protocol.ts';
 
 const pem = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
@@ -155,14 +156,6 @@ describe('processes', () => {
     const child = spawn('sh', ['-c', 'sleep 60 & sleep 60'], { env: { ...process.env, COUNTERSIGN_COMMAND_ID: commandId }, detached: true, stdio: 'ignore' });
     const exited = new Promise((r) => child.once('exit', r));
     await new Promise((r) => setTimeout(r, 200));
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     expect(alive(child.pid!)).toBe(true);
     expect(killOrphan(undefined, `not-${commandId}`)).toBe(false);
     expect(alive(child.pid!)).toBe(true);

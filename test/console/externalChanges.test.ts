@@ -1,6 +1,7 @@
 // A long-running app (serve, the desktop app) shows what another process changed — the CLI creating or revoking a
 // key while the console is open — through the same events as its own changes, once each and in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/wait.ts';
 import { openApp, type App } from '../../src-main/app.ts';
 import { auditLogFor, type AuditRow } from '../../src-main/audit/log.ts';
 import { createConsoleService } from '../../src-main/console/service.ts';
@@ -24,11 +25,6 @@ afterAll(() => {
   app.close();
 });
 
-const until = async (what: () => boolean, ms = 5_000) => {
-  const end = Date.now() + ms;
-  while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  return what();
-};
 
 describe('changes committed by another process', () => {
   it('reach the console as events within a second, interleaved with this process\'s own, each once', async () => {
@@ -42,7 +38,7 @@ describe('changes committed by another process', () => {
       cli.close();
     }
     const second = app.keys.create({ name: 'made-here-too', scopes: ['ai:read'], tenants: ['acme-dental'] }).key;
-    expect(await until(() => events.filter((e) => e.type === 'key.changed' && e.keyId === outside).length === 2)).toBe(true);
+    await until('the CLI\'s two key events', () => events.filter((e) => e.type === 'key.changed' && e.keyId === outside).length === 2, 5_000, 20);
     const keyEvents = events.filter((e): e is Extract<ConsoleEvent, { type: 'key.changed' }> => e.type === 'key.changed');
     expect(keyEvents.map((e) => [e.keyId, e.change])).toEqual([
       [own.id, 'created'], [second.id, 'created'], [outside, 'created'], [outside, 'revoked'],

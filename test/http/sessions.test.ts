@@ -1,4 +1,5 @@
 // MCP sessions on both transports: ownership by key, termination, the seed URL, caps, idle reaping and keep-alives.
+import { until as waitUntil } from '../helpers/wait.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, useServerWithKey } from '../helpers/server.ts';
 import {
@@ -6,13 +7,7 @@ import {
 } from '../helpers/raw.ts';
 
 const ping = (id: string | number) => ({ jsonrpc: '2.0', id, method: 'ping' });
-const until = async (cond: () => boolean, ms = 2_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = (cond: () => boolean, ms = 2_000) => waitUntil('the condition', cond, ms, 10);
 
 describe('ownership and termination', () => {
   let t: TestServer;

@@ -2,6 +2,7 @@ import { mkdtempSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { until } from '../helpers/wait.ts';
 import { openDatabase, type Db } from '../../src-main/store/db.ts';
 import { BACKSTOP_PAGES, startCheckpointer } from '../../src-main/store/checkpointer.ts';
 
@@ -15,11 +16,6 @@ const fill = (db: Db, pages: number) => {
   const insert = db.prepare('INSERT INTO filler (blob) VALUES (randomblob(3000))');
   for (let i = 0; i < pages; i += 50) db.transaction(() => { for (let j = 0; j < 50; j++) insert.run(); })();
 };
-const until = async (what: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  return what();
-};
 
 describe('background checkpoints', () => {
   it('copy committed WAL pages into the database file from a worker thread, not inside the main thread\'s commits', async () => {
@@ -29,7 +25,7 @@ describe('background checkpoints', () => {
     const before = statSync(file).size;
     fill(db, 2000);
     // 2,000 pages stay under the main connection's backstop: only the worker can have moved them.
-    expect(await until(() => statSync(file).size > before + 4_000_000)).toBe(true);
+    await until('the worker to copy the WAL into the database file', () => statSync(file).size > before + 4_000_000, 10_000, 20);
     const stats = await ckpt.stop();
     expect(stats.runs).toBeGreaterThan(0);
     expect(stats.frames).toBeGreaterThanOrEqual(2000);
@@ -52,7 +48,7 @@ describe('background checkpoints', () => {
     renameSync(file, `${file}.moved`);
     const logged: string[] = [];
     startCheckpointer(db, { log: (m) => logged.push(m) });
-    expect(await until(() => logged.length > 0)).toBe(true);
+    await until('the fallback to be logged', () => logged.length > 0, 10_000, 20);
     expect(logged[0]).toMatch(/background checkpoints stopped/);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
     db.close();
