@@ -1,41 +1,10 @@
 // The enrolled agents and the enrollment tokens, each with a revoke that asks first.
-import { useState, type ReactNode } from 'react';
+import { useState } from 'react';
 import type { AgentViewT, EnrollmentTokenViewT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
-import { errorText, toast } from '../../store/toasts.ts';
 import { ago, dateTime, num } from '../../lib/format.ts';
 import { Badge, OnlineDot, StatusBadge } from '../../components/Badge.tsx';
-import { Dialog } from '../../components/Overlay.tsx';
-
-function Confirm({ title, action, children, run, onClose }: {
-  title: string; action: string; children: ReactNode; run: () => Promise<string>; onClose: (done: boolean) => void;
-}) {
-  const [busy, setBusy] = useState(false);
-  const go = async () => {
-    setBusy(true);
-    try {
-      toast('ok', await run());
-      onClose(true);
-    } catch (e) {
-      toast('danger', `Could not revoke: ${errorText(e)}`);
-      onClose(false);
-    }
-  };
-  return (
-    <Dialog
-      title={title}
-      onClose={() => onClose(false)}
-      footer={
-        <>
-          <button type="button" className="btn btn-ghost" onClick={() => onClose(false)}>Cancel</button>
-          <button type="button" className="btn btn-danger" onClick={() => void go()} disabled={busy} data-autofocus>{action}</button>
-        </>
-      }
-    >
-      {children}
-    </Dialog>
-  );
-}
+import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 
 export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; now: number; onChanged: () => void }) {
   const [revoking, setRevoking] = useState<AgentViewT | null>(null);
@@ -67,7 +36,7 @@ export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; 
         </tbody>
       </table>
       {revoking ? (
-        <Confirm
+        <ConfirmDialog
           title={`Revoke agent “${revoking.hostname}”?`}
           action="Revoke agent"
           run={async () => {
@@ -84,7 +53,7 @@ export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; 
             Commands queued for it do not run. The device stays in the fleet, offline. To manage the machine again, enroll it anew with a new token.
             This cannot be undone.
           </p>
-        </Confirm>
+        </ConfirmDialog>
       ) : null}
     </div>
   );
@@ -115,7 +84,7 @@ export function TokensTable({ tokens, now, onChanged }: { tokens: EnrollmentToke
         </tbody>
       </table>
       {revoking ? (
-        <Confirm
+        <ConfirmDialog
           title={`Revoke token ${revoking.prefix}…?`}
           action="Revoke token"
           run={async () => {
@@ -128,7 +97,7 @@ export function TokensTable({ tokens, now, onChanged }: { tokens: EnrollmentToke
           }}
         >
           <p>No new machine can enroll into <strong>{revoking.tenant}</strong> with it. Agents already enrolled with it keep working: revoke them one by one.</p>
-        </Confirm>
+        </ConfirmDialog>
       ) : null}
     </div>
   );

@@ -3,12 +3,11 @@ import type { ConsoleOutput, KeyViewT } from '../../../src-main/console/contract
 import { api } from '../../api/index.ts';
 import { useSession } from '../../store/session.ts';
 import { useVersions } from '../../store/versions.ts';
-import { errorText, toast } from '../../store/toasts.ts';
 import { useAsync, useNow } from '../../lib/hooks.ts';
 import { ago, dateTime, num } from '../../lib/format.ts';
 import { Badge, StatusBadge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
-import { Dialog } from '../../components/Overlay.tsx';
+import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { CreateKeyForm } from './CreateKeyForm.tsx';
 import { SecretPanel } from './SecretPanel.tsx';
@@ -21,35 +20,6 @@ function BudgetCell({ b, label }: { b: { limitPerMinute: number; remaining: numb
       <meter min={0} max={b.limitPerMinute} low={b.limitPerMinute * 0.2} optimum={b.limitPerMinute} value={b.remaining} aria-label={`${label} budget ${pct}%`} />
       <span className="mono tiny">{num(b.remaining)}/{num(b.limitPerMinute)}</span>
     </div>
-  );
-}
-
-function RevokeDialog({ k, onClose }: { k: KeyViewT; onClose: (revoked: boolean) => void }) {
-  const [busy, setBusy] = useState(false);
-  const revoke = async () => {
-    setBusy(true);
-    try {
-      await api.revokeKey({ id: k.id });
-      toast('ok', `Revoked “${k.name}”: its next request fails.`);
-      onClose(true);
-    } catch (e) {
-      toast('danger', `Could not revoke: ${errorText(e)}`);
-      onClose(false);
-    }
-  };
-  return (
-    <Dialog
-      title={`Revoke “${k.name}”?`}
-      onClose={() => onClose(false)}
-      footer={
-        <>
-          <button type="button" className="btn btn-ghost" onClick={() => onClose(false)}>Cancel</button>
-          <button type="button" className="btn btn-danger" onClick={() => void revoke()} disabled={busy} data-autofocus>Revoke key</button>
-        </>
-      }
-    >
-      <p>Every client using <span className="mono">{k.prefix}…</span> fails on its next request (401). Pending approvals it asked for stay decidable. This cannot be undone.</p>
-    </Dialog>
   );
 }
 
@@ -131,10 +101,20 @@ export function KeysPage() {
         </div>
       )}
       {revoking ? (
-        <RevokeDialog k={revoking} onClose={(done) => {
-          setRevoking(null);
-          if (done) keys.reload();
-        }} />
+        <ConfirmDialog
+          title={`Revoke “${revoking.name}”?`}
+          action="Revoke key"
+          run={async () => {
+            await api.revokeKey({ id: revoking.id });
+            return `Revoked “${revoking.name}”: its next request fails.`;
+          }}
+          onClose={(done) => {
+            setRevoking(null);
+            if (done) keys.reload();
+          }}
+        >
+          <p>Every client using <span className="mono">{revoking.prefix}…</span> fails on its next request (401). Pending approvals it asked for stay decidable. This cannot be undone.</p>
+        </ConfirmDialog>
       ) : null}
     </div>
   );
