@@ -27,7 +27,7 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-interface Rng {
+export interface SeedRng {
   next: () => number;
   int: (lo: number, hi: number) => number;
   pick: <T>(items: readonly T[]) => T;
@@ -35,7 +35,8 @@ interface Rng {
   shuffle: <T>(items: readonly T[]) => T[];
 }
 
-function makeRng(seed: number): Rng {
+/** The seeded generator the demo fleet is drawn from (tests reuse it for reproducible inputs). */
+export function makeRng(seed: number): SeedRng {
   const next = mulberry32(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   return {
@@ -76,7 +77,7 @@ interface Device {
 const ALNUM = '0123456789ABCDEFGHJKLMNPQRSTUVWXYZ';
 const HEX = '0123456789abcdef';
 
-function serialFor(kind: SerialKind, r: Rng): string {
+function serialFor(kind: SerialKind, r: SeedRng): string {
   const chars = (n: number, set = ALNUM) => Array.from({ length: n }, () => r.pick([...set])).join('');
   const hexPairs = (n: number) => Array.from({ length: n }, () => chars(2, HEX)).join(' ');
   switch (kind) {
@@ -91,7 +92,7 @@ function serialFor(kind: SerialKind, r: Rng): string {
   }
 }
 
-function buildHardware(model: HwModel, os: Os, ip: string, isLaptop: boolean, r: Rng): Hardware {
+function buildHardware(model: HwModel, os: Os, ip: string, isLaptop: boolean, r: SeedRng): Hardware {
   const mac = () => `${model.oui}:${Array.from({ length: 3 }, () => r.int(0, 255).toString(16).padStart(2, '0').toUpperCase()).join(':')}`;
   const mounts = os === 'windows' ? ['C:', 'D:'] : os === 'macos' ? ['/'] : ['/', '/srv'];
   const disks = model.disks.slice(0, mounts.length).map((sizeGb, i) =>
@@ -107,7 +108,7 @@ function buildHardware(model: HwModel, os: Os, ip: string, isLaptop: boolean, r:
   return hw;
 }
 
-function buildSoftware(list: string[], r: Rng): [string, string, string | null][] {
+function buildSoftware(list: string[], r: SeedRng): [string, string, string | null][] {
   const byName = new Map<string, [string, string, string | null]>();
   const add = (entry: string) => {
     const [name = '', version = '', publisher] = entry.replace(/^\?/, '').split(';');
@@ -123,7 +124,7 @@ function buildSoftware(list: string[], r: Rng): [string, string, string | null][
   return [...byName.values()].slice(0, 20);
 }
 
-function buildDevices(t: TenantSpec, tenantId: string, groups: Map<string, string>, r: Rng, id: () => string): Device[] {
+function buildDevices(t: TenantSpec, tenantId: string, groups: Map<string, string>, r: SeedRng, id: () => string): Device[] {
   const offline = new Set(r.shuffle(t.devices.map((_, i) => i).filter((i) => !t.devices[i]!.tags.includes('dc'))).slice(0, 3));
   let srvIp = 10;
   let wsIp = 101;
@@ -169,7 +170,7 @@ function matches(tpl: AlertTemplate, d: Device): boolean {
     && (!tpl.tag || d.spec.tags.includes(tpl.tag)) && (!tpl.online || d.online);
 }
 
-function planAlerts(t: TenantSpec, devices: Device[], r: Rng, id: () => string): AlertRow[] {
+function planAlerts(t: TenantSpec, devices: Device[], r: SeedRng, id: () => string): AlertRow[] {
   const used = new Set<string>();
   const chosen: { tpl: AlertTemplate; dev: Device }[] = [];
   const choose = (pool: AlertTemplate[]): boolean => {

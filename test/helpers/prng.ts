@@ -1,5 +1,5 @@
 // A small seeded PRNG (the demo seed's mulberry32) so that generated test inputs and schedules are reproducible from one printed seed.
-import { mulberry32 } from '../../src-main/demo/seed.ts';
+import { makeRng } from '../../src-main/demo/seed.ts';
 
 export interface Rng {
   readonly seed: number;
@@ -15,26 +15,15 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  const next = mulberry32(seed);
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
+  const base = makeRng(seed);
   return {
+    ...base,
     seed,
-    next,
-    int,
-    chance: (p) => next() < p,
     pick: (items) => {
       if (items.length === 0) throw new Error('pick from an empty list');
-      return items[int(0, items.length - 1)]!;
+      return base.pick(items);
     },
-    shuffle: (items) => {
-      const out = [...items];
-      for (let i = out.length - 1; i > 0; i--) {
-        const j = int(0, i);
-        [out[i], out[j]] = [out[j]!, out[i]!];
-      }
-      return out;
-    },
-    hex: (n) => Array.from({ length: n }, () => int(0, 15).toString(16)).join(''),
+    hex: (n) => Array.from({ length: n }, () => base.int(0, 15).toString(16)).join(''),
   };
 }
 
