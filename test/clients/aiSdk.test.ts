@@ -3,13 +3,13 @@
 import { createMCPClient, type MCPClient } from '@ai-sdk/mcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { note, stopServer } from './procs.ts';
+import { note, stopServer, sdkToolNames } from './procs.ts';
 
 let t: TestServer;
 let productTools: string[];
 beforeAll(async () => {
   t = await startTestServer();
-  productTools = (await (await t.connect('http', t.key())).listTools()).tools.map((x) => x.name);
+  productTools = await sdkToolNames(t);
 });
 afterAll(async () => {
   await stopServer(t);

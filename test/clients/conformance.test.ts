@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startHeaderProxy, type HeaderProxy } from './headerProxy.ts';
 import { registerConformanceFixtures } from './conformanceFixtures.ts';
-import { cleanup, clientEnv, CLIENTS, note, run, stopServer, tempDir, type RunResult } from './procs.ts';
+import { cleanup, clientEnv, CLIENTS, note, run, stopServer, tempDir, type RunResult, sdkToolNames } from './procs.ts';
 
 interface Check {
   id: string;
@@ -73,7 +73,7 @@ describe('product build (no fixtures)', () => {
     t = await startTestServer();
     const key = t.key({ name: 'conformance-product' });
     proxy = await startHeaderProxy(t.url, { 'X-API-Key': key });
-    productTools = (await (await t.connect('http', key)).listTools()).tools.map((x) => x.name);
+    productTools = await sdkToolNames(t, key);
     // One process per scenario, all at once; the two vacuous ones are run to show why they prove nothing here.
     const runs = await Promise.all([...PRODUCT, 'tools-call-simple-text', 'tools-call-error'].map(async (s) => {
       const r = await conformance(proxy, ['--scenario', s]);

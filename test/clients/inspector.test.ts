@@ -2,7 +2,7 @@
 // tools/list --strict, a tools/call of list_devices, a bounded --load run, and a wrong key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
-import { cleanup, clientEnv, CLIENTS, note, run, stopServer, tempDir } from './procs.ts';
+import { cleanup, clientEnv, CLIENTS, note, run, stopServer, tempDir, sdkToolNames } from './procs.ts';
 
 const PATHS = { sse: '/api/v1/mcp/sse', http: '/api/v1/mcp' } as const;
 
@@ -12,7 +12,7 @@ let productTools: string[];
 beforeAll(async () => {
   t = await startTestServer();
   home = tempDir('cs-inspector-home-');
-  productTools = (await (await t.connect('http', t.key())).listTools()).tools.map((x) => x.name);
+  productTools = await sdkToolNames(t);
 });
 afterAll(async () => {
   cleanup();

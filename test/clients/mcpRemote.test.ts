@@ -2,7 +2,7 @@
 // initialize, tools/list, tools/call over both transports; a wrong key makes it exit at once (no OAuth wait).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { cleanup, clientEnv, CLIENTS, note, start, stopServer, tempDir } from './procs.ts';
+import { cleanup, clientEnv, CLIENTS, note, start, stopServer, tempDir, sdkToolNames } from './procs.ts';
 import { StdioDriver } from './stdioDriver.ts';
 import { claudeDesktopBridge } from './readmeSnippets.ts';
 
@@ -10,7 +10,7 @@ let t: TestServer;
 let productTools: string[];
 beforeAll(async () => {
   t = await startTestServer();
-  productTools = (await (await t.connect('http', t.key())).listTools()).tools.map((x) => x.name);
+  productTools = await sdkToolNames(t);
 });
 afterAll(async () => {
   cleanup();

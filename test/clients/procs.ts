@@ -116,6 +116,11 @@ export function cleanup(): void {
 }
 
 /** Closes a test server and removes its data directory (startTestServer makes one per server). */
+/** The tool names the SDK client lists for a key on Streamable HTTP: what every other client must list too. */
+export async function sdkToolNames(t: TestServer, key = t.key()): Promise<string[]> {
+  return (await (await t.connect('http', key)).listTools()).tools.map((x) => x.name);
+}
+
 export async function stopServer(t: TestServer | undefined): Promise<void> {
   if (!t) return;
   await t.close();
