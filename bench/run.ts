@@ -6,7 +6,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { initDataDir, openApp } from '../src-main/app.ts';
 import { seedDemoFleet } from '../src-main/demo/seed.ts';
-import { auditLogFor, writeTx } from '../src-main/audit/log.ts';
+import { auditLogFor } from '../src-main/audit/log.ts';
+import { writeTx } from '../src-main/store/tx.ts';
 import { listTenants } from '../src-main/auth/keys.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { growFleet } from './fleet.ts';
@@ -38,13 +39,13 @@ const stop = (c: ChildProcess) => new Promise((r) => { c.once('exit', r); c.kill
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
-function dataDir(extraDevices = 0): { dir: string; key: string } {
+async function dataDir(extraDevices = 0): Promise<{ dir: string; key: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-'));
   const { db } = initDataDir(dir);
   seedDemoFleet(db);
   if (extraDevices) growFleet(db, extraDevices);
   db.close();
-  const app = openApp(dir, { log: () => {} });
+  const app = await openApp(dir, { log: () => {} });
   const { secret } = app.keys.create({ name: 'bench', scopes: ['ai:read', 'ai:write'], tenants: listTenants(app.db).map((t) => t.slug), readPerMinute: 10_000_000, writePerMinute: 10_000_000 });
   app.close();
   return { dir, key: secret };
@@ -91,7 +92,7 @@ async function overhead() {
   say();
   say('| transport | concurrency | bare calls/s | bare p50 ms | bare p99 ms | bare CPU µs/call | countersign calls/s | cs p50 ms | cs p99 ms | cs CPU µs/call | throughput ratio | p99 ratio |');
   say('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  const { dir, key } = dataDir();
+  const { dir, key } = await dataDir();
   const bare = await start([join(ROOT, 'bench/bareServer.ts')]);
   const cs = await start([join(ROOT, 'bench/governedServer.ts'), dir], { COUNTERSIGN_HTTP_RPS: '100000' });
   const idleRss = rssMb(cs.child.pid!);
@@ -156,17 +157,17 @@ async function scale() {
   say('| fleet devices | cold start to `listening` ms | list_devices p50 ms | list_devices p95 ms (server time, filters status+os+search, limit 25) |');
   say('|---|---|---|---|');
   for (const n of QUICK ? [1_000, 10_000] : [1_000, 10_000, 100_000]) {
-    const { dir } = dataDir(n);
+    const { dir } = await dataDir(n);
     const cold = await start([join(ROOT, 'src-main/cli/main.ts'), 'serve', '--data-dir', dir, '--port', '0']);
     await stop(cold.child);
-    const app = openApp(dir, { log: () => {} });
+    const app = await openApp(dir, { log: () => {} });
     const key = app.keys.create({ name: 'scale', scopes: ['ai:read'], tenants: listTenants(app.db).map((t) => t.slug), readPerMinute: 10_000_000 }).key;
     const lat: number[] = [];
     for (let i = 0; i < (QUICK ? 100 : 400); i++) {
       const t0 = performance.now();
-      const r = await app.governance.call('list_devices', { status: 'online', os: i % 2 ? 'linux' : 'windows', search: `SYN-0${i % 10}`, limit: 25 }, { key });
+      const r = await app.gate.call('list_devices', { status: 'online', os: i % 2 ? 'linux' : 'windows', search: `SYN-0${i % 10}`, limit: 25 }, { key });
       lat.push(performance.now() - t0);
-      if (r.isError) throw new Error(JSON.stringify(r.content));
+      if (r.kind !== 'ok') throw new Error(JSON.stringify(r));
     }
     lat.sort((a, b) => a - b);
     say(`| ${n + 36} | ${f(cold.ms, 0)} | ${f(lat[Math.floor(lat.length / 2)]!, 2)} | ${f(lat[Math.floor(lat.length * 0.95)]!, 2)} |`);
@@ -178,8 +179,8 @@ async function scale() {
 async function auditFigures() {
   say('## Audit log');
   say();
-  const { dir } = dataDir();
-  let app = openApp(dir, { log: () => {} });
+  const { dir } = await dataDir();
+  let app = await openApp(dir, { log: () => {} });
   let log = auditLogFor(app.db);
   const single = QUICK ? 2_000 : 5_000;
   let t0 = performance.now();
@@ -205,25 +206,25 @@ async function auditFigures() {
     await stop(cold.child);
     const mb = statSync(join(dir, 'countersign.db')).size / 2 ** 20;
     say(`| ${v.count.toLocaleString('en')}${v.ok ? '' : ' (BROKEN)'} | ${f(verifyMs, 0)} | ${f(batchRate, 0)} | ${f(cold.ms, 0)} | ${f(mb, 0)} |`);
-    app = openApp(dir, { log: () => {} });
+    app = await openApp(dir, { log: () => {} });
     log = auditLogFor(app.db);
   }
   app.close();
   say();
 }
 
-function approvalLatency() {
-  const { dir } = dataDir();
-  const app = openApp(dir, { log: () => {} });
+async function approvalLatency() {
+  const { dir } = await dataDir();
+  const app = await openApp(dir, { log: () => {} });
   const key = app.keys.create({ name: 'appr', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], writePerMinute: 10_000_000 }).key;
   const devices = app.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental'`).all() as { id: string }[];
   const lat: number[] = [];
   return (async () => {
     for (let i = 0; i < (QUICK ? 30 : 100); i++) {
-      const r = await app.governance.call('device_actions', { action: 'reboot', deviceIds: [devices[i % devices.length]!.id], reason: `bench ${i}` }, { key });
-      const id = (r.structuredContent as { approvalId: string }).approvalId;
+      const r = await app.gate.call('device_actions', { action: 'reboot', deviceIds: [devices[i % devices.length]!.id], reason: `bench ${i}` }, { key });
+      if (r.kind !== 'pending') throw new Error(JSON.stringify(r));
       const t0 = performance.now();
-      app.approvals.approve(id, 'bench');
+      await app.gate.approve(r.approval.id, 'bench');
       lat.push(performance.now() - t0);
     }
     lat.sort((a, b) => a - b);

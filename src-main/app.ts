@@ -6,14 +6,14 @@ import { auditLogFor } from './audit/log.ts';
 import { KeyService } from './auth/keys.ts';
 import { PolicyService } from './governance/policy.ts';
 import { RateLimiter } from './governance/rateLimiter.ts';
-import { ApprovalService } from './governance/approvals.ts';
-import { Governance } from './governance/pipeline.ts';
-import { allTools } from './tools/registry.ts';
+import { ApprovalLifecycle } from './governance/approvals.ts';
+import { bindingKey } from './governance/binding.ts';
+import { Gate } from './governance/gate.ts';
+import { fleetTools } from './tools/registry.ts';
 import type { ToolSpec } from './tools/types.ts';
 import { ReportJobs } from './reports/generator.ts';
-import { GroupCommit } from './store/groupCommit.ts';
+import { sqliteStore, type Store } from './store/store.ts';
 import { startCheckpointer } from './store/checkpointer.ts';
-import { setCommandSigner } from './agentServer/signing.ts';
 
 export const DB_FILE = 'countersign.db';
 
@@ -30,19 +30,18 @@ export interface AppOptions {
    * audit entries committed by other processes (the CLI) delivered to listeners (the console) within a second.
    */
   longRunning?: boolean;
-  /** Benchmark and test builds only: more tools behind the same pipeline. The product never sets it. */
-  extraTools?: ToolSpec[];
 }
 
-/** Everything `serve` (and later the Electron shell) runs, built from one data directory. */
+/** Everything `serve` and the desktop app run, built from one data directory. */
 export interface App {
   dataDir: string;
   db: Db;
+  store: Store;
   secrets: Secrets;
   keys: KeyService;
   policy: PolicyService;
-  approvals: ApprovalService;
-  governance: Governance;
+  approvals: ApprovalLifecycle;
+  gate: Gate;
   reports: ReportJobs;
   log: (msg: string, err?: unknown) => void;
   close(): void;
@@ -62,56 +61,66 @@ export function initDataDir(dataDir: string, protector: SecretProtector = plainF
   return { db, secrets };
 }
 
-export function openApp(dataDir: string, opts: AppOptions = {}): App {
+/** The product: the fleet tools behind the gate, over the data directory. */
+export function openApp(dataDir: string, opts: AppOptions = {}): Promise<App> {
+  return composeApp(dataDir, fleetTools(), opts);
+}
+
+/**
+ * Builds the app with a given tool catalogue. The product passes the fleet tools (openApp); benchmarks and tests
+ * compose their own catalogue here. Whatever the catalogue, every tool is reached only through the gate.
+ */
+export async function composeApp(dataDir: string, tools: readonly ToolSpec[], opts: AppOptions = {}): Promise<App> {
   if (!isInitialized(dataDir)) throw new Error(`${dataDir} holds no Countersign database; run: countersign init --data-dir ${dataDir}`);
   const env = opts.env ?? process.env;
   const db = openDatabase(join(dataDir, DB_FILE), { durability: env.COUNTERSIGN_DURABILITY === 'full' ? 'full' : 'normal' });
   const log = opts.log ?? ((msg: string, err?: unknown) => console.error(`[countersign] ${msg}`, err ?? ''));
+  const timers: NodeJS.Timeout[] = [];
   try {
     const secrets = loadSecrets(dataDir, opts.protector);
     // Device commands are signed with the install key when they are queued; agents verify them with its public half.
-    setCommandSigner(db, secrets.signingKey);
+    const store = sqliteStore(db, { signingKey: secrets.signingKey, log });
     const keys = new KeyService(db, secrets.hmacKey);
-    const policy = new PolicyService(db, opts.env ?? process.env);
-    const approvals = new ApprovalService(db);
+    const policy = await new PolicyService(store, env).load();
+    const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
     const reports = new ReportJobs(db, dataDir);
-    const commits = new GroupCommit(db);
-    commits.perBatch(() => keys.flushUse(), () => keys.discardUse());
-    let governance: Governance | undefined;
-    governance = new Governance({
-      db, keys, policy, approvals, limiter: new RateLimiter(), log, commits,
-      tools: [...allTools({ approvals, governance: () => governance! }), ...(opts.extraTools ?? [])],
-      services: { dataDir, startReport: (id) => reports.start(id), bulkDeviceThreshold: () => policy.values.bulkDeviceThreshold },
+    store.perBatch(() => keys.flushUse(), () => keys.discardUse());
+    const gate = new Gate({
+      store, keys, policy, approvals, limiter: new RateLimiter(), log, tools,
+      services: { dataDir, startReport: (id) => reports.start(id) },
     });
     reports.resumePending();
-    approvals.expireDue();
-    const sweep = setInterval(() => {
+    const sweep = async () => {
       try {
-        approvals.expireDue();
+        await approvals.expireDue();
       } catch (e) {
         log('approval expiry sweep failed', e);
       }
-    }, opts.expirySweepMs ?? 5_000).unref();
+    };
+    await sweep();
+    timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
     const checkpointer = opts.longRunning ? startCheckpointer(db, { log }) : undefined;
     const audit = auditLogFor(db);
-    if (opts.longRunning) audit.catchUp();
-    const tail = opts.longRunning ? setInterval(() => {
-      try {
-        audit.catchUp();
-      } catch (e) {
-        log('reading audit entries from other processes failed', e);
-      }
-    }, opts.externalChangesMs ?? 1_000).unref() : undefined;
+    if (opts.longRunning) {
+      audit.catchUp();
+      timers.push(setInterval(() => {
+        try {
+          audit.catchUp();
+        } catch (e) {
+          log('reading audit entries from other processes failed', e);
+        }
+      }, opts.externalChangesMs ?? 1_000).unref());
+    }
     return {
-      dataDir, db, secrets, keys, policy, approvals, governance, reports, log,
+      dataDir, db, store, secrets, keys, policy, approvals, gate, reports, log,
       close() {
-        clearInterval(sweep);
-        clearInterval(tail);
+        for (const t of timers) clearInterval(t);
         void checkpointer?.stop();
         db.close();
       },
     };
   } catch (e) {
+    for (const t of timers) clearInterval(t);
     db.close();
     throw e;
   }

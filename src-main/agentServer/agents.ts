@@ -1,6 +1,7 @@
 // Enrolled agents as the console sees them; revoking one closes its connection and refuses every later one.
 import type { Db } from '../store/db.ts';
-import { auditLogFor, writeTx } from '../audit/log.ts';
+import { auditLogFor } from '../audit/log.ts';
+import { writeTx } from '../store/tx.ts';
 
 export interface AgentInfo {
   id: string; deviceId: string; hostname: string; tenant: string; os: string; osVersion: string | null; status: 'online' | 'offline'; agentVersion: string | null;

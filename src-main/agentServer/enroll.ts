@@ -2,7 +2,8 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Db } from '../store/db.ts';
-import { auditLogFor, writeTx } from '../audit/log.ts';
+import { auditLogFor } from '../audit/log.ts';
+import { writeTx } from '../store/tx.ts';
 import { EnrollRequest, parseToken, type EnrollResponse } from '../agent/protocol.ts';
 import { EnrollmentTokens, hmacOf, type Consumed } from './tokens.ts';
 import { HttpError } from '../http/util.ts';

@@ -1,12 +1,13 @@
 // Connected agents: presence from heartbeats, delivery of queued commands, results back, leases that end lost commands.
 import type { WebSocket } from 'ws';
 import type { Db } from '../store/db.ts';
-import { auditLogFor, writeTx } from '../audit/log.ts';
-import type { ApprovalService } from '../governance/approvals.ts';
+import { auditLogFor } from '../audit/log.ts';
+import { writeTx } from '../store/tx.ts';
+import type { Gate } from '../governance/gate.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
+import { LEASE_EXPIRED, type Outcome, type OutcomeSource } from '../governance/commandResults.ts';
 import { AgentMessage, ServerMessage, parseFrame } from '../agent/protocol.ts';
 import { envelopeFor } from './signing.ts';
-import { finishCommand, LEASE_EXPIRED } from './results.ts';
 import { storeInventory } from './inventory.ts';
 import type { AgentRow } from './enroll.ts';
 
@@ -33,13 +34,13 @@ export class AgentHub {
   private wakeScheduled = false;
   private lastPresenceFlush = 0;
   private readonly db: Db;
-  private readonly approvals: ApprovalService | undefined;
+  private readonly gate: Gate;
   private readonly log: (msg: string, err?: unknown) => void;
   readonly opts: HubOptions;
 
-  constructor(db: Db, approvals: ApprovalService | undefined, log: (msg: string, err?: unknown) => void, opts: Partial<HubOptions> = {}) {
+  constructor(db: Db, gate: Gate, log: (msg: string, err?: unknown) => void, opts: Partial<HubOptions> = {}) {
     this.db = db;
-    this.approvals = approvals;
+    this.gate = gate;
     this.log = log;
     this.opts = { ...DEFAULT_HUB, ...opts };
     // No agent is connected to a process that just started.
@@ -97,6 +98,14 @@ export class AgentHub {
     }
   }
 
+  /** A command ended: recorded through the gate (command row, audit entry, approval roll-up in one transaction). */
+  private finish(commandId: string, deviceId: string, o: Outcome, src: OutcomeSource): Promise<boolean> {
+    return this.gate.finishCommand(commandId, deviceId, o, src).catch((e: unknown) => {
+      this.log(`recording the end of command ${commandId} failed`, e);
+      return false;
+    });
+  }
+
   private send(conn: Conn, msg: ServerMessage): boolean {
     if (conn.ws.readyState !== conn.ws.OPEN) return false;
     conn.ws.send(JSON.stringify(ServerMessage.parse(msg)));
@@ -122,12 +131,12 @@ export class AgentHub {
         return;
       case 'result': {
         const r = msg.result;
-        finishCommand(this.db, this.approvals, r.commandId, deviceId, r, { cause: 'result', remote: conn.remote });
-        this.send(conn, { type: 'result_ack', commandId: r.commandId });
+        // Acknowledged once recorded: an agent that hears no ack sends the result again after reconnecting.
+        void this.finish(r.commandId, deviceId, r, { cause: 'result', remote: conn.remote }).then(() => this.send(conn, { type: 'result_ack', commandId: r.commandId }));
         return;
       }
       case 'refused':
-        finishCommand(this.db, this.approvals, msg.commandId, deviceId, { status: 'failed', exitCode: null, stdout: '', stderr: `refused by the agent (${msg.code}): ${msg.message}` },
+        void this.finish(msg.commandId, deviceId, { status: 'failed', exitCode: null, stdout: '', stderr: `refused by the agent (${msg.code}): ${msg.message}` },
           { cause: 'refused', code: `COMMAND_REFUSED_${msg.code}`, remote: conn.remote });
         return;
       case 'ready': {
@@ -164,13 +173,15 @@ export class AgentHub {
     const now = new Date();
     const lease = new Date(now.getTime() + this.leaseSeconds(commandId) * 1000).toISOString();
     const agent = conn.agent;
+    if (again) {
+      const d = this.db.prepare('SELECT dispatch_count FROM command_dispatch WHERE command_id = ?').get(commandId) as { dispatch_count: number } | undefined;
+      if (d && d.dispatch_count >= this.opts.maxDeliveries) {
+        void this.finish(commandId, agent.device_id, { status: 'failed', exitCode: null, stdout: '', stderr: `delivered ${d.dispatch_count} times without a result; not retried` }, { cause: 'undeliverable', code: 'COMMAND_UNDELIVERABLE' });
+        return;
+      }
+    }
     const ok = writeTx(this.db, () => {
       if (again) {
-        const d = this.db.prepare('SELECT dispatch_count FROM command_dispatch WHERE command_id = ?').get(commandId) as { dispatch_count: number } | undefined;
-        if (d && d.dispatch_count >= this.opts.maxDeliveries) {
-          finishCommand(this.db, this.approvals, commandId, agent.device_id, { status: 'failed', exitCode: null, stdout: '', stderr: `delivered ${d.dispatch_count} times without a result; not retried` }, { cause: 'undeliverable', code: 'COMMAND_UNDELIVERABLE' });
-          return false;
-        }
         this.db.prepare(`INSERT INTO command_dispatch (command_id, agent_id, dispatched_at, lease_expires_at) VALUES (?, ?, ?, ?)
           ON CONFLICT(command_id) DO UPDATE SET dispatch_count = dispatch_count + 1, lease_expires_at = excluded.lease_expires_at, agent_id = excluded.agent_id`)
           .run(commandId, agent.id, now.toISOString(), lease);
@@ -195,7 +206,7 @@ export class AgentHub {
     if (!ok) return;
     const msg = ServerMessage.safeParse({ type: 'command', command: envelopeFor(this.db, commandId) });
     if (msg.success) this.send(conn, msg.data);
-    else finishCommand(this.db, this.approvals, commandId, agent.device_id, { status: 'failed', exitCode: null, stdout: '', stderr: 'the stored command is malformed; it was not sent' }, { cause: 'undeliverable', code: 'COMMAND_MALFORMED' });
+    else void this.finish(commandId, agent.device_id, { status: 'failed', exitCode: null, stdout: '', stderr: 'the stored command is malformed; it was not sent' }, { cause: 'undeliverable', code: 'COMMAND_MALFORMED' });
   }
 
   private wake(): void {
@@ -237,7 +248,7 @@ export class AgentHub {
       const lost = this.db.prepare(`SELECT c.id, c.device_id FROM device_commands c LEFT JOIN command_dispatch d ON d.command_id = c.id
         WHERE c.status = 'running' AND (d.lease_expires_at <= ? OR (d.command_id IS NULL AND c.started_at <= ?))`).all(iso, maxAge) as { id: string; device_id: string }[];
       for (const l of lost) {
-        finishCommand(this.db, this.approvals, l.id, l.device_id, { status: 'failed', exitCode: null, stdout: '',
+        void this.finish(l.id, l.device_id, { status: 'failed', exitCode: null, stdout: '',
           stderr: `${LEASE_EXPIRED} the agent did not report a result in time (stopped, killed or disconnected mid-command); the command is not run again` }, { cause: 'lease_expired', code: 'COMMAND_LEASE_EXPIRED' });
       }
     });

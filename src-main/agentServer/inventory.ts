@@ -1,7 +1,7 @@
 // What an agent reports about its machine, stored where the fleet tools read it: devices, device_software, patches.
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/db.ts';
-import { writeTx } from '../audit/log.ts';
+import { writeTx } from '../store/tx.ts';
 import type { Facts, Hardware, PatchReport, Software } from '../agent/protocol.ts';
 import { managerFor } from '../agent/patchManagers.ts';
 

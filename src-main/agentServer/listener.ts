@@ -54,7 +54,7 @@ export function hubOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<HubOptions> {
 export async function startAgentListener(app: App, opts: AgentListenerOptions = {}): Promise<RunningAgentListener> {
   const cert = await ensureAgentCert(app.dataDir);
   const consolePublicKey = app.secrets.verifyKey.export({ type: 'spki', format: 'pem' }).toString();
-  const hub = new AgentHub(app.db, app.approvals, app.log, opts.hub);
+  const hub = new AgentHub(app.db, app.gate, app.log, opts.hub);
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_PAYLOAD_MAX });
   const failures = new RateLimiter();
   const auditGate = new RateLimiter();

@@ -1,29 +1,8 @@
-// The console signs every device command when it is queued — inside the approval's (or the tier-2 call's) transaction —
-// so what an agent accepts is exactly what was approved. A later edit of the queued row breaks the signature.
-import { randomBytes, sign, type KeyObject } from 'node:crypto';
+// The console signs every device command when it is queued (the store's CommandSigner, inside the approval's or the
+// tier-2 call's transaction), so what an agent accepts is exactly what was approved. A later edit of the queued row
+// breaks the signature. This module reads signed commands back for delivery.
 import type { Db } from '../store/db.ts';
-import { signingBytes, type CommandEnvelope, type SignedFields } from '../agent/protocol.ts';
-
-const signers = new WeakMap<Db, KeyObject>();
-
-/** Registered by openApp with the install's Ed25519 key; a database without a signer queues unsigned commands (agents refuse them). */
-export function setCommandSigner(db: Db, key: KeyObject): void {
-  signers.set(db, key);
-}
-
-export function signCommand(key: KeyObject, fields: SignedFields): string {
-  return sign(null, signingBytes(fields), key).toString('base64');
-}
-
-/** Signs and stores the signature of one queued command; call inside the transaction that inserts it. */
-export function signQueuedCommand(db: Db, c: Omit<SignedFields, 'issuedAt' | 'nonce'>, now: Date): void {
-  const key = signers.get(db);
-  if (!key) return;
-  // The signature covers the payload as it will be read back from payload_json.
-  const fields: SignedFields = { ...c, payload: JSON.parse(JSON.stringify(c.payload)), issuedAt: now.toISOString(), nonce: randomBytes(18).toString('base64url') };
-  db.prepare(`INSERT INTO command_signatures (command_id, device_id, approval_id, kind, issued_at, nonce, signature) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-    .run(fields.commandId, fields.deviceId, fields.approvalId, fields.kind, fields.issuedAt, fields.nonce, signCommand(key, fields));
-}
+import type { CommandEnvelope, SignedFields } from '../agent/protocol.ts';
 
 interface Row {
   id: string; device_id: string; kind: SignedFields['kind']; payload_json: string; not_before: string | null;

@@ -2,7 +2,8 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../store/db.ts';
-import { auditLogFor, writeTx } from '../audit/log.ts';
+import { auditLogFor } from '../audit/log.ts';
+import { writeTx } from '../store/tx.ts';
 import { formatToken } from '../agent/protocol.ts';
 
 export const CreateTokenInput = z.object({

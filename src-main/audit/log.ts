@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/db.ts';
+import { onSyncCommit, writeTx } from '../store/tx.ts';
 import { redact } from './redact.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -106,6 +107,7 @@ export class AuditLog {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     // Positional parameters in HASHED order, then prev_hash and hash: binding by name costs ~1 µs a row more.
     this.insertStmt = db.prepare(`INSERT INTO audit_log (${HASHED.join(', ')}, prev_hash, hash) VALUES (${HASHED.map(() => '?').join(', ')}, ?, ?)`);
+    onSyncCommit(db, { committed: () => this.flushCommitted(), aborted: () => this.discardPending() });
   }
 
   /**
@@ -113,45 +115,51 @@ export class AuditLog {
    * so the change and its entry commit together or not at all.
    */
   append(e: AuditInput): AuditRow {
-    const row = writeTx(this.db, () => {
-      const head = this.headStmt.get() as { seq: number; hash: string } | undefined;
-      const base: Omit<AuditRow, 'hash'> = {
-        seq: (head?.seq ?? 0) + 1,
-        at: new Date().toISOString(),
-        event: e.event,
-        decision: e.decision,
-        code: e.code ?? null,
-        rule: e.rule ?? null,
-        key_id: e.keyId ?? null,
-        key_name: e.keyName ?? null,
-        tenant: e.tenant ?? null,
-        client: e.client ?? null,
-        session_id: e.sessionId ?? null,
-        tool: e.tool ?? null,
-        action: e.action ?? null,
-        tier: e.tier ?? null,
-        args_json: e.args === undefined ? null : JSON.stringify(redact(e.args)),
-        outcome: e.outcome ?? null,
-        detail_json: e.detail === undefined ? null : JSON.stringify(redact(e.detail)),
-        duration_ms: e.durationMs ?? null,
-        approval_id: e.approvalId ?? null,
-        remote: e.remote ?? null,
-        prev_hash: head?.hash ?? GENESIS_HASH,
-      };
-      // SQLite stores UTF-8, which cannot hold a lone surrogate (it would come back as U+FFFD and break the hash):
-      // make every text column well-formed before hashing, so what we hash is exactly what we store.
-      for (const k of Object.keys(base) as (keyof typeof base)[]) {
-        const v = base[k];
-        if (typeof v === 'string') (base as Record<string, unknown>)[k] = v.toWellFormed();
-      }
-      const values = HASHED.map((k) => base[k] ?? null);
-      const hash = hashValues(base.prev_hash, values);
-      this.insertStmt.run(...values, base.prev_hash, hash);
-      return { ...base, hash };
-    });
+    return writeTx(this.db, () => this.appendInTransaction(e));
+  }
+
+  /**
+   * Appends one entry inside the caller's open transaction (the Store's group commit): it is delivered to listeners
+   * when that transaction commits (flushCommitted), and dropped if it rolls back (discardPending).
+   */
+  appendInTransaction(e: AuditInput): AuditRow {
+    if (!this.db.inTransaction) throw new Error('appendInTransaction needs an open transaction');
+    const head = this.headStmt.get() as { seq: number; hash: string } | undefined;
+    const base: Omit<AuditRow, 'hash'> = {
+      seq: (head?.seq ?? 0) + 1,
+      at: new Date().toISOString(),
+      event: e.event,
+      decision: e.decision,
+      code: e.code ?? null,
+      rule: e.rule ?? null,
+      key_id: e.keyId ?? null,
+      key_name: e.keyName ?? null,
+      tenant: e.tenant ?? null,
+      client: e.client ?? null,
+      session_id: e.sessionId ?? null,
+      tool: e.tool ?? null,
+      action: e.action ?? null,
+      tier: e.tier ?? null,
+      args_json: e.args === undefined ? null : JSON.stringify(redact(e.args)),
+      outcome: e.outcome ?? null,
+      detail_json: e.detail === undefined ? null : JSON.stringify(redact(e.detail)),
+      duration_ms: e.durationMs ?? null,
+      approval_id: e.approvalId ?? null,
+      remote: e.remote ?? null,
+      prev_hash: head?.hash ?? GENESIS_HASH,
+    };
+    // SQLite stores UTF-8, which cannot hold a lone surrogate (it would come back as U+FFFD and break the hash):
+    // make every text column well-formed before hashing, so what we hash is exactly what we store.
+    for (const k of Object.keys(base) as (keyof typeof base)[]) {
+      const v = base[k];
+      if (typeof v === 'string') (base as Record<string, unknown>)[k] = v.toWellFormed();
+    }
+    const values = HASHED.map((k) => base[k] ?? null);
+    const hash = hashValues(base.prev_hash, values);
+    this.insertStmt.run(...values, base.prev_hash, hash);
+    const row = { ...base, hash };
     // Listeners (live feed) hear about the entry only once it is committed.
-    if (!this.db.inTransaction) this.deliver(row);
-    else this.pending.push(row);
+    this.pending.push(row);
     return row;
   }
 
@@ -167,7 +175,7 @@ export class AuditLog {
     for (const l of this.listeners) l(row);
   }
 
-  /** Called by `writeTx` after the outermost commit: deliver entries appended inside it. */
+  /** Called after the outermost commit (writeTx or the Store's group commit): deliver entries appended inside it. */
   flushCommitted(): void {
     const rows = this.pending;
     this.pending = [];
@@ -222,22 +230,4 @@ export function auditLogFor(db: Db): AuditLog {
   let log = auditLogs.get(db);
   if (!log) auditLogs.set(db, (log = new AuditLog(db)));
   return log;
-}
-
-/**
- * Runs fn in an IMMEDIATE write transaction (nested calls join the enclosing one). IMMEDIATE takes the write lock
- * up front so the audit head we read cannot be overtaken by another process (the CLI) before we write.
- */
-export function writeTx<T>(db: Db, fn: () => T): T {
-  // Inside a transaction an exception already rolls back to the enclosing savepoint or transaction.
-  if (db.inTransaction) return fn();
-  const log = auditLogs.get(db);
-  try {
-    const result = db.transaction(fn).immediate();
-    log?.flushCommitted();
-    return result;
-  } catch (e) {
-    log?.discardPending();
-    throw e;
-  }
 }

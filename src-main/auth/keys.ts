@@ -1,7 +1,9 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../store/db.ts';
-import { auditLogFor, writeTx } from '../audit/log.ts';
+import { auditLogFor } from '../audit/log.ts';
+import { writeTx } from '../store/tx.ts';
+import { AppError } from '../errors.ts';
 
 export const SCOPES = ['ai:read', 'ai:write', 'ai:execute'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -139,6 +141,14 @@ export class KeyService {
     return row && this.toKey(row);
   }
 
+  /** The key as the database holds it now, tenants included (no cache): what an approved request is re-checked against. */
+  current(id: string): ApiKey | undefined {
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+    if (!row) return undefined;
+    this.tenantsOf.delete(id);
+    return this.toKey(row);
+  }
+
   list(): ApiKey[] {
     return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at').all() as KeyRow[]).map((r) => this.toKey(r));
   }
@@ -146,7 +156,7 @@ export class KeyService {
   revoke(id: string, actor = 'cli'): ApiKey {
     return writeTx(this.db, () => {
       const key = this.get(id);
-      if (!key) throw new NotFoundError(`no API key with id ${id}`);
+      if (!key) throw new AppError('NOT_FOUND', `no API key with id ${id}`);
       if (!key.revokedAt) {
         this.resolved.clear();
         this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(new Date().toISOString(), id);
@@ -196,13 +206,12 @@ export class KeyService {
   }
 }
 
-export class NotFoundError extends Error {}
 
 export function resolveTenants(db: Db, slugs: string[]): Tenant[] {
   const stmt = db.prepare('SELECT id, slug, name FROM tenants WHERE slug = ?');
   return [...new Set(slugs)].map((slug) => {
     const t = stmt.get(slug) as Tenant | undefined;
-    if (!t) throw new NotFoundError(`unknown tenant '${slug}' (see: countersign tenants list)`);
+    if (!t) throw new AppError('NOT_FOUND', `unknown tenant '${slug}' (see: countersign tenants list)`);
     return t;
   });
 }

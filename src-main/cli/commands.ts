@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { initDataDir, isInitialized, openApp, DB_FILE } from '../app.ts';
+import { initDataDir, isInitialized, openApp, DB_FILE, type App } from '../app.ts';
 import { openDatabase } from '../store/db.ts';
 import { loadSecrets } from '../store/secrets.ts';
 import { auditLogFor } from '../audit/log.ts';
@@ -72,7 +72,7 @@ export async function serve(argv: string[], io: Io): Promise<number> {
 }
 
 async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io): Promise<number> {
-  const app = openApp(dir, { env: io.env, longRunning: true });
+  const app = await openApp(dir, { env: io.env, longRunning: true });
   if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) io.err(`warning: listening on ${flags.host}, beyond loopback; anyone who can reach it may try keys`);
   // The console service is made here (not inside the server) so it can also name the agent listener, which starts second.
   let server: RunningServer | undefined;
@@ -112,7 +112,7 @@ export async function demo(argv: string[], io: Io): Promise<number> {
   if (!isInitialized(dir)) {
     const passphrase = io.env.COUNTERSIGN_ADMIN_PASSPHRASE ?? randomBytes(12).toString('base64url');
     await init(['--data-dir', dir, '--demo'], { ...io, env: { ...io.env, COUNTERSIGN_ADMIN_PASSPHRASE: passphrase } });
-    const app = openApp(dir, { env: io.env });
+    const app = await openApp(dir, { env: io.env });
     const { secret } = app.keys.create({ name: 'demo', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: listTenants(app.db).map((t) => t.slug), role: 'admin' }, 'demo');
     app.close();
     io.err(`console: http://127.0.0.1:${flags.port}/ — admin passphrase: ${io.env.COUNTERSIGN_ADMIN_PASSPHRASE ? '(from COUNTERSIGN_ADMIN_PASSPHRASE)' : passphrase}`);
@@ -124,10 +124,10 @@ export async function demo(argv: string[], io: Io): Promise<number> {
   return runServer(dir, flags, io);
 }
 
-function withApp<T>(dir: string, io: Io, fn: (app: ReturnType<typeof openApp>) => T): T {
-  const app = openApp(resolve(dir), { env: io.env });
+async function withApp<T>(dir: string, io: Io, fn: (app: App) => T | Promise<T>): Promise<T> {
+  const app = await openApp(resolve(dir), { env: io.env });
   try {
-    return fn(app);
+    return await fn(app);
   } finally {
     app.close();
   }
@@ -144,7 +144,7 @@ const KeyCreate = z.object({
   'write-per-minute': z.coerce.number().int().min(1).optional(),
 });
 
-export function keys(argv: string[], io: Io): number {
+export function keys(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'create') {
     const { flags } = parseFlags(rest, {
@@ -186,7 +186,7 @@ export function keys(argv: string[], io: Io): number {
   throw new UsageError('usage: countersign keys create|list|revoke …');
 }
 
-export function tenants(argv: string[], io: Io): number {
+export function tenants(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'list') throw new UsageError('usage: countersign tenants list --data-dir D');
   const { flags } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir }));

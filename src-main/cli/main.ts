@@ -24,11 +24,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'init': return await (await consoleCommands()).init(rest, io);
       case 'serve': return await (await consoleCommands()).serve(rest, io);
       case 'demo': return await (await consoleCommands()).demo(rest, io);
-      case 'keys': return (await consoleCommands()).keys(rest, io);
-      case 'tenants': return (await consoleCommands()).tenants(rest, io);
+      case 'keys': return await (await consoleCommands()).keys(rest, io);
+      case 'tenants': return await (await consoleCommands()).tenants(rest, io);
       case 'audit': return await (await consoleCommands()).audit(rest, io);
       case 'enroll-tokens': return await (await import('./tokenCommands.ts')).enrollTokens(rest, io);
-      case 'agents': return (await import('./tokenCommands.ts')).agents(rest, io);
+      case 'agents': return await (await import('./tokenCommands.ts')).agents(rest, io);
       case 'agent': return await (await import('./agentCommands.ts')).agent(rest, io);
       case undefined: case 'help': case '--help': case '-h':
         io.out(USAGE);

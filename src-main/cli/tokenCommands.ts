@@ -21,7 +21,7 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
     const { flags } = parseFlags(rest, { ...dataDirFlag, tenant: { type: 'string' }, uses: { type: 'string' }, 'expires-hours': { type: 'string' } }, TokenCreate);
     const dir = resolve(flags['data-dir']);
     const cert = await ensureAgentCert(dir);
-    const app = openApp(dir, { env: io.env });
+    const app = await openApp(dir, { env: io.env });
     try {
       const { token, info } = new EnrollmentTokens(app.db, app.secrets.hmacKey).create({ tenant: flags.tenant, uses: flags.uses, expiresHours: flags['expires-hours'] }, cert.sha256);
       io.err(`created enrollment token ${info.id} for tenant ${info.tenant}: ${info.maxUses} use(s), expires ${info.expiresAt}; pins certificate ${cert.sha256}`);
@@ -35,7 +35,7 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
   if (sub === 'list' || sub === 'revoke') {
     const { flags, positionals } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, json: z.boolean().optional() }));
     if (sub === 'revoke' && positionals.length !== 1) throw new UsageError('usage: countersign enroll-tokens revoke ID --data-dir D');
-    const app = openApp(resolve(flags['data-dir']), { env: io.env });
+    const app = await openApp(resolve(flags['data-dir']), { env: io.env });
     try {
       const tokens = new EnrollmentTokens(app.db, app.secrets.hmacKey);
       if (sub === 'revoke') {
@@ -54,12 +54,12 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
   throw new UsageError('usage: countersign enroll-tokens create|list|revoke …');
 }
 
-export function agents(argv: string[], io: Io): number {
+export async function agents(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'list' && sub !== 'revoke') throw new UsageError('usage: countersign agents list [--json] | agents revoke AGENT_OR_DEVICE_ID --data-dir D');
   const { flags, positionals } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, json: z.boolean().optional() }));
   if (sub === 'revoke' && positionals.length !== 1) throw new UsageError('usage: countersign agents revoke AGENT_OR_DEVICE_ID --data-dir D');
-  const app = openApp(resolve(flags['data-dir']), { env: io.env });
+  const app = await openApp(resolve(flags['data-dir']), { env: io.env });
   try {
     if (sub === 'revoke') {
       const a = revokeAgent(app.db, positionals[0]!);

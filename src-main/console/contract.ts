@@ -15,7 +15,7 @@ export const PATCH_SEVERITIES = ['critical', 'important', 'moderate', 'low'] as 
 export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
 export const POLICY_NAMES = [
   'requireExecuteAdmin', 'executeAllowlist', 'defaultReadPerMinute', 'defaultWritePerMinute',
-  'approvalTtlMinutes', 'approvalWaitSeconds', 'bulkDeviceThreshold', 'httpRequestsPerSecond',
+  'approvalTtlMinutes', 'approvalWaitSeconds', 'bulkDeviceThreshold', 'bulkWindowMinutes', 'httpRequestsPerSecond',
 ] as const;
 
 /** Errors every transport carries as { status, code, message }. */
@@ -94,6 +94,8 @@ export const Approval = z.object({
   args: z.record(z.string(), z.unknown()), summary: text, detail: z.record(z.string(), z.unknown()),
   status: z.enum(APPROVAL_STATUSES), reason: nstr.describe('the technician\'s denial reason'), client: nstr, sessionId: nstr,
   createdAt: iso, expiresAt: iso, decidedAt: nstr, decidedBy: nstr, finishedAt: nstr, result: z.unknown(),
+  decisionCode: nstr.describe('why the gate itself ended it: POLICY_CHANGED, TAMPERED, PLAN_CHANGED, APPROVAL_EXPIRED'),
+  integrity: z.enum(['verified', 'tampered']).describe('tampered: the stored request or plan no longer matches its binding; it cannot be approved'),
   view: ApprovalView,
 });
 
@@ -126,6 +128,7 @@ export const PolicyValues = z.object({
   approvalTtlMinutes: int.min(1).max(7 * 24 * 60),
   approvalWaitSeconds: int.min(0).max(50),
   bulkDeviceThreshold: int.min(1).max(10_000),
+  bulkWindowMinutes: int.min(0).max(24 * 60),
   httpRequestsPerSecond: int.min(1).max(100_000),
 });
 export const TierOverride = z.object({ id: text, tool: text, action: nstr, tenant: nstr, tier: int, baseTier: int, createdAt: iso });

@@ -2,14 +2,15 @@
 import type { App } from '../app.ts';
 import { DEFAULT_POLICY, type Policy, type PolicyName } from '../governance/policy.ts';
 import type { Tier } from '../governance/tiers.ts';
-import { allTools } from '../tools/registry.ts';
+import { budgetOf } from '../tools/types.ts';
 import { ConsoleError, type ConsoleOutput, type PolicyViewT, type ToolInfoT } from './contract.ts';
 
 type Override = PolicyViewT['overrides'][number];
 
+/** The gate's own catalogue: the console lists exactly the tools the gate serves. */
 export function toolCatalogue(app: App): ToolInfoT[] {
-  return allTools({ approvals: app.approvals, governance: () => app.governance }).map((t) => ({
-    name: t.name, title: t.title, baseTier: t.baseTier, budget: t.budget,
+  return app.gate.catalogue().map((t) => ({
+    name: t.name, title: t.title, baseTier: t.baseTier, budget: budgetOf(t),
     actions: Object.entries(t.actionTiers ?? {}).map(([name, tier]) => ({ name, tier })),
   }));
 }
@@ -41,16 +42,16 @@ export function createPolicyAdmin(app: App, actor: string) {
     tools,
     view,
     listOverrides,
-    update(patch: Partial<Policy>) {
+    async update(patch: Partial<Policy>) {
       const { pinned } = app.policy.get();
       const blocked = (Object.keys(patch) as PolicyName[]).filter((k) => pinned[k]);
       if (blocked.length) throw new ConsoleError(409, 'PINNED', `pinned by environment variable: ${blocked.map((k) => `${k} (${pinned[k]})`).join(', ')}`);
       const unknown = (patch.executeAllowlist ?? []).filter((t) => !byName.has(t));
       if (unknown.length) throw new ConsoleError(400, 'BAD_INPUT', `executeAllowlist: unknown tool(s) ${unknown.join(', ')}`);
-      app.policy.update(patch, actor);
+      await app.policy.update(patch, actor);
       return view();
     },
-    setOverride(o: { tool: string; action?: string | null; tenant?: string | null; tier: Tier }) {
+    async setOverride(o: { tool: string; action?: string | null; tenant?: string | null; tier: Tier }) {
       const tool = byName.get(o.tool);
       if (!tool) throw new ConsoleError(400, 'BAD_INPUT', `tool: unknown tool '${o.tool}'`);
       const action = o.action ?? null;
@@ -68,11 +69,11 @@ export function createPolicyAdmin(app: App, actor: string) {
       if (o.tier <= base) {
         throw new ConsoleError(400, 'BAD_INPUT', `tier: overrides only raise; ${o.tool}${action ? ` (${action})` : ''} is already tier ${base}`);
       }
-      app.policy.setOverride({ tool: o.tool, action: action ?? undefined, tenantId: tenantId ?? undefined, tier: o.tier }, actor);
+      await app.policy.setOverride({ tool: o.tool, action: action ?? undefined, tenantId: tenantId ?? undefined, tier: o.tier }, actor);
       return view();
     },
-    removeOverride(id: string) {
-      if (!app.policy.removeOverride(id, actor)) throw new ConsoleError(404, 'NOT_FOUND', `no tier override ${id}`);
+    async removeOverride(id: string) {
+      if (!(await app.policy.removeOverride(id, actor))) throw new ConsoleError(404, 'NOT_FOUND', `no tier override ${id}`);
       return view();
     },
   };

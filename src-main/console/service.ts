@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import type { App } from '../app.ts';
 import { auditLogFor, type AuditRow } from '../audit/log.ts';
 import { exportAudit, fingerprint } from '../audit/export.ts';
-import { listTenants, NotFoundError, type ApiKey } from '../auth/keys.ts';
-import { ApprovalError, pageCursor, type Approval } from '../governance/approvals.ts';
+import { listTenants, type ApiKey } from '../auth/keys.ts';
+import { pageCursor, type Approval } from '../governance/approvals.ts';
+import { AppError } from '../errors.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
 import {
   CONSOLE_METHOD_NAMES, ConsoleError, consoleMethods, parseConsoleInput,
@@ -36,11 +37,12 @@ export type ConsoleService = ConsoleApi & { subscribe(listener: (e: ConsoleEvent
 type Parsed<K extends ConsoleMethodName> = Exclude<ReturnType<typeof parseConsoleInput<K>>, undefined>;
 type Handlers = { [K in ConsoleMethodName]: (input: Parsed<K> | undefined) => ConsoleOutput<K> | Promise<ConsoleOutput<K>> };
 
+/** The core's errors as console errors: the one place the console maps them. */
 function mapError(e: unknown): unknown {
-  if (e instanceof ConsoleError) return e;
-  if (e instanceof ApprovalError) return new ConsoleError(e.status, e.status === 404 ? 'NOT_FOUND' : e.status === 410 ? 'GONE' : 'CONFLICT', e.message);
-  if (e instanceof NotFoundError) return new ConsoleError(404, 'NOT_FOUND', e.message);
-  return e;
+  if (e instanceof ConsoleError || !(e instanceof AppError)) return e;
+  const code = e.code === 'NOT_FOUND' || e.code === 'GONE' || e.code === 'PINNED' || e.code === 'BAD_INPUT' || e.code === 'UNAUTHORIZED' ? e.code
+    : e.code === 'INVALID_ARGUMENTS' ? 'BAD_INPUT' : e.code === 'INTERNAL' ? 'INTERNAL' : 'CONFLICT';
+  return new ConsoleError(e.status, code, e.message);
 }
 
 export function createConsoleService(app: App, opts: ConsoleServiceOptions = {}): ConsoleService {
@@ -52,49 +54,40 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const fleet = createFleetView(db);
   const policy = createPolicyAdmin(app, actor);
   const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null);
-  const pendingCount = db.prepare(`SELECT count(*) AS n FROM approvals WHERE status = 'pending'`);
-
   const keyView = (k: ApiKey): KeyViewT => {
     const now = new Date().toISOString();
-    return { ...k, state: k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now ? 'expired' : 'active', budget: app.governance.budgets(k) };
+    return { ...k, state: k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now ? 'expired' : 'active', budget: app.gate.budgets(k) };
   };
-  const approvalOr404 = (id: string): Approval => {
-    const a = app.approvals.get(id);
+  const approvalOr404 = async (id: string): Promise<Approval> => {
+    const a = await app.approvals.get(id);
     if (!a) throw new ConsoleError(404, 'NOT_FOUND', `no approval ${id}`);
     return a;
   };
 
   const h: Handlers = {
-    session: () => {
-      app.approvals.expireDue();
-      return {
-        mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
-        serverTime: new Date().toISOString(), pendingApprovals: (pendingCount.get() as { n: number }).n,
-      };
-    },
+    session: async () => ({
+      mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
+      serverTime: new Date().toISOString(), pendingApprovals: await app.approvals.pendingCount(),
+    }),
     lookups: () => ({
       tenants: listTenants(db),
       tools: policy.tools,
       keys: app.keys.list().map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, state: keyView(k).state })),
     }),
-    listApprovals: (q) => {
-      app.approvals.expireDue();
+    listApprovals: async (q) => {
       const limit = q!.limit;
-      const rows = app.approvals.list({ status: q!.status, limit: limit + 1, before: q!.before });
+      const rows = await app.approvals.list({ status: q!.status, limit: limit + 1, before: q!.before });
       const page = rows.slice(0, limit);
       const now = new Date();
       return {
         approvals: page.map((a) => view(a, now)),
-        pendingCount: (pendingCount.get() as { n: number }).n,
+        pendingCount: await app.approvals.pendingCount(),
         nextBefore: rows.length > limit ? pageCursor(page[page.length - 1]!) : null,
       };
     },
-    getApproval: (q) => {
-      app.approvals.expireDue();
-      return { approval: view(approvalOr404(q!.id)) };
-    },
-    approve: (q) => ({ approval: view(app.approvals.approve(q!.id, actor)) }),
-    deny: (q) => ({ approval: view(app.approvals.deny(q!.id, actor, q!.reason)) }),
+    getApproval: async (q) => ({ approval: view(await approvalOr404(q!.id)) }),
+    approve: async (q) => ({ approval: view(await app.gate.approve(q!.id, actor)) }),
+    deny: async (q) => ({ approval: view(await app.gate.deny(q!.id, actor, q!.reason)) }),
     listKeys: () => ({ keys: app.keys.list().map(keyView) }),
     createKey: (q) => {
       const known = new Set(listTenants(db).map((t) => t.slug));
@@ -182,7 +175,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   };
   const approvalEvent = (type: 'approval.created' | 'approval.decided') => (a: Approval) => {
     try {
-      emit({ type, approval: view(app.approvals.get(a.id) ?? a) });
+      emit({ type, approval: view(a) });
     } catch (err) {
       app.log(`console ${type} event failed`, err);
     }

@@ -73,7 +73,7 @@ if (!app.requestSingleInstanceLock()) {
     const dataDir = process.env.COUNTERSIGN_DATA_DIR ?? join(app.getPath('userData'), 'data');
     const protector = safeStorageProtector(safeStorage) ?? plainFileProtector;
     if (!isInitialized(dataDir)) initDataDir(dataDir, protector).db.close();
-    core = openApp(dataDir, { protector, longRunning: true });
+    core = await openApp(dataDir, { protector, longRunning: true });
     // One console service for the window (IPC) and the server's web console, so both push the same events.
     let agentsUrl: string | null = null;
     service = createConsoleService(core, { mode: 'desktop', mcpBaseUrl: () => server?.url ?? null, agentUrl: () => agentsUrl, actor: 'desktop' });

@@ -1,13 +1,29 @@
+// The approval lifecycle, in one place. States and the only transitions allowed between them:
+//   pending → approved | denied | expired | cancelled;  approved → running | completed | failed;  running → completed | failed;
+//   failed → completed (a real result that arrives after its lease ran out).
+// Every transition is written with its audit entry in the caller's transaction, and announced after it commits.
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Db } from '../store/db.ts';
-import { canonicalJson } from '../store/canonical.ts';
-import { auditLogFor, writeTx } from '../audit/log.ts';
 import type { ApiKey, Tenant } from '../auth/keys.ts';
+import type { AuditInput } from '../audit/log.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
+import { canonicalJson } from '../store/canonical.ts';
+import type { Store, Tx } from '../store/store.ts';
+import type { Sql } from '../store/sql.ts';
+import { approvalRows, type ApprovalRow } from '../store/data/approvals.ts';
+import { bindApproval, bindingHolds } from './binding.ts';
 
 export const APPROVAL_STATUSES = ['pending', 'approved', 'running', 'completed', 'failed', 'denied', 'expired', 'cancelled'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 export const TERMINAL: ReadonlySet<ApprovalStatus> = new Set(['completed', 'failed', 'denied', 'expired', 'cancelled']);
+
+const TRANSITIONS: Record<ApprovalStatus, readonly ApprovalStatus[]> = {
+  pending: ['approved', 'denied', 'expired', 'cancelled'],
+  approved: ['running', 'completed', 'failed'],
+  running: ['completed', 'failed'],
+  failed: ['completed'],
+  completed: [], denied: [], expired: [], cancelled: [],
+};
 
 export interface Approval {
   id: string;
@@ -22,8 +38,13 @@ export interface Approval {
   args: Record<string, unknown>;
   summary: string;
   detail: Record<string, unknown>;
+  /** The canonical effect re-checked at approval (null for approvals made before bindings existed). */
+  effect: Record<string, unknown> | null;
+  /** Read, not only swept: a pending approval past its expiry reads as expired. */
   status: ApprovalStatus;
   reason: string | null;
+  /** Why the gate itself ended it, when it did (POLICY_CHANGED, TAMPERED, PLAN_CHANGED). */
+  decisionCode: string | null;
   client: string | null;
   sessionId: string | null;
   createdAt: string;
@@ -32,43 +53,25 @@ export interface Approval {
   decidedBy: string | null;
   finishedAt: string | null;
   result: unknown;
+  /** 'tampered' when the stored request or plan no longer matches its binding: it cannot be approved. */
+  integrity: 'verified' | 'tampered';
 }
 
-interface Row {
-  id: string; digest: string; key_id: string; key_name: string | null; tenant_id: string; tenant_slug: string; tool: string; action: string | null;
-  args_json: string; summary: string; detail_json: string; status: ApprovalStatus; reason: string | null; client_name: string | null;
-  client_version: string | null; session_id: string | null; created_at: string; expires_at: string; decided_at: string | null;
-  decided_by: string | null; finished_at: string | null; result_json: string | null;
-}
+const parse = (s: string | null, fallback: unknown): unknown => {
+  if (s === null) return fallback;
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return fallback;
+  }
+};
+const record = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const isStatus = (s: string): s is ApprovalStatus => (APPROVAL_STATUSES as readonly string[]).includes(s);
 
-const SELECT = `SELECT a.*, t.slug AS tenant_slug, k.name AS key_name FROM approvals a
-  JOIN tenants t ON t.id = a.tenant_id LEFT JOIN api_keys k ON k.id = a.key_id`;
-
-function toApproval(r: Row): Approval {
-  return {
-    id: r.id, digest: r.digest, keyId: r.key_id, keyName: r.key_name, tenantId: r.tenant_id, tenant: r.tenant_slug, tool: r.tool, action: r.action,
-    tier: 3, args: JSON.parse(r.args_json), summary: r.summary, detail: JSON.parse(r.detail_json), status: r.status, reason: r.reason,
-    client: r.client_name ? `${r.client_name}${r.client_version ? ` ${r.client_version}` : ''}` : null, sessionId: r.session_id,
-    createdAt: r.created_at, expiresAt: r.expires_at, decidedAt: r.decided_at, decidedBy: r.decided_by, finishedAt: r.finished_at,
-    result: r.result_json === null ? null : JSON.parse(r.result_json),
-  };
-}
-
-/** Binds an approval to exactly what would run: key, tenant, tool and the validated arguments with defaults. */
+/** Binds an approval to exactly what would run: key, tenant, tool and the validated, canonical arguments. */
 export function approvalDigest(keyId: string, tenantId: string, tool: string, args: unknown): string {
   return createHash('sha256').update(canonicalJson({ keyId, tenantId, tool, args })).digest('hex');
 }
-
-export class ApprovalError extends Error {
-  readonly status: 404 | 409 | 410;
-  constructor(status: 404 | 409 | 410, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
-/** Runs the stored call for an approved request inside the decision's transaction; returns its outcome. */
-export type ApprovedExecutor = (a: Approval) => { status: 'running' | 'completed' | 'failed'; result: unknown };
 
 export interface RequestInput {
   key: ApiKey;
@@ -78,137 +81,179 @@ export interface RequestInput {
   args: Record<string, unknown>;
   summary: string;
   detail: Record<string, unknown>;
+  effect: Record<string, unknown> | null;
   client?: { name: string; version?: string };
   sessionId?: string;
   ttlMinutes: number;
 }
 
-export class ApprovalService {
-  readonly events = new EventEmitter();
-  private executor: ApprovedExecutor | undefined;
+/** What a transition records besides the new status. */
+export interface TransitionFacts {
+  reason?: string | null;
+  decidedBy?: string;
+  code?: ErrorCode | null;
+  result?: unknown;
+  /** The audit entry of the transition (event approval unless given). */
+  audit: Omit<AuditInput, 'event' | 'keyId' | 'keyName' | 'tenant' | 'tool' | 'action' | 'tier' | 'approvalId' | 'client' | 'sessionId'> & { event?: AuditInput['event'] };
+}
 
-  private readonly db: Db;
-  constructor(db: Db) {
-    this.db = db;
+export class ApprovalLifecycle {
+  /** 'created' and 'decided' (any move out of pending, and every later one), after the commit that made them. */
+  readonly events = new EventEmitter();
+  private readonly store: Store;
+  private readonly key: Buffer;
+
+  constructor(store: Store, bindingKey: Buffer) {
+    this.store = store;
+    this.key = bindingKey;
     this.events.setMaxListeners(0);
   }
 
-  setExecutor(executor: ApprovedExecutor): void {
-    this.executor = executor;
+  private toApproval(r: ApprovalRow, now: string): Approval {
+    const stored = isStatus(r.status) ? r.status : 'failed';
+    return {
+      id: r.id, digest: r.digest, keyId: r.key_id, keyName: r.key_name, tenantId: r.tenant_id, tenant: r.tenant_slug, tool: r.tool, action: r.action,
+      tier: 3, args: record(parse(r.args_json, {})), summary: r.summary, detail: record(parse(r.detail_json, {})),
+      effect: r.effect_json === null ? null : record(parse(r.effect_json, {})),
+      status: stored === 'pending' && r.expires_at <= now ? 'expired' : stored,
+      reason: r.reason, decisionCode: r.decision_code,
+      client: r.client_name ? `${r.client_name}${r.client_version ? ` ${r.client_version}` : ''}` : null, sessionId: r.session_id,
+      createdAt: r.created_at, expiresAt: r.expires_at, decidedAt: r.decided_at, decidedBy: r.decided_by, finishedAt: r.finished_at,
+      result: parse(r.result_json, null), integrity: bindingHolds(this.key, r) ? 'verified' : 'tampered',
+    };
   }
 
-  get(id: string): Approval | undefined {
-    const r = this.db.prepare(`${SELECT} WHERE a.id = ?`).get(id) as Row | undefined;
-    return r && toApproval(r);
+  async get(id: string, sql: Sql = this.store.sql): Promise<Approval | undefined> {
+    const r = await approvalRows.get(sql, id);
+    return r && this.toApproval(r, new Date().toISOString());
   }
 
   /**
    * Newest first. `before` pages on: the `pageCursor` of the last approval seen (created_at and id, so requests
    * created in the same millisecond are neither skipped nor repeated), or a bare ISO time.
    */
-  list(opts: { status?: ApprovalStatus[]; limit?: number; before?: string } = {}): Approval[] {
-    const statuses = opts.status ?? [...APPROVAL_STATUSES];
-    const [at, id] = parseCursor(opts.before);
-    const rows = this.db.prepare(`${SELECT} WHERE a.status IN (${statuses.map(() => '?').join(',')})
-      AND (? IS NULL OR (a.created_at, a.id) < (?, ?)) ORDER BY a.created_at DESC, a.id DESC LIMIT ?`)
-      .all(...statuses, at, at, id, opts.limit ?? 100) as Row[];
-    return rows.map(toApproval);
+  async list(opts: { status?: readonly ApprovalStatus[]; limit?: number; before?: string } = {}): Promise<Approval[]> {
+    const now = new Date().toISOString();
+    const [beforeAt, beforeId] = parseCursor(opts.before);
+    const rows = await approvalRows.list(this.store.sql, { statuses: opts.status ?? APPROVAL_STATUSES, now, limit: opts.limit ?? 100, beforeAt, beforeId });
+    return rows.map((r) => this.toApproval(r, now));
   }
 
-  /** Creates the request, or returns the pending one for the identical call. Audited by the caller's transaction. */
-  request(p: RequestInput): { approval: Approval; created: boolean } {
+  pendingCount(): Promise<number> {
+    return approvalRows.pendingCount(this.store.sql, new Date().toISOString());
+  }
+
+  /** Creates the request, or returns the pending one for the identical call. Audited by the caller. */
+  async request(tx: Tx, p: RequestInput): Promise<{ approval: Approval; created: boolean }> {
     const digest = approvalDigest(p.key.id, p.tenant.id, p.tool, p.args);
-    return writeTx(this.db, () => {
-      this.expireDue();
-      const existing = this.db.prepare(`SELECT id FROM approvals WHERE digest = ? AND status = 'pending'`).get(digest) as { id: string } | undefined;
-      if (existing) return { approval: this.get(existing.id)!, created: false };
-      const id = randomUUID();
-      const now = new Date();
-      this.db.prepare(`INSERT INTO approvals (id, digest, key_id, tenant_id, tool, action, tier, args_json, summary, detail_json, status,
-        client_name, client_version, session_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, 3, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`)
-        .run(id, digest, p.key.id, p.tenant.id, p.tool, p.action ?? null, canonicalJson(p.args), p.summary, JSON.stringify(p.detail),
-          p.client?.name ?? null, p.client?.version ?? null, p.sessionId ?? null, now.toISOString(),
-          new Date(now.getTime() + p.ttlMinutes * 60_000).toISOString());
-      const approval = this.get(id)!;
-      queueMicrotask(() => this.events.emit('created', approval));
-      return { approval, created: true };
+    const existing = await approvalRows.pendingByDigest(tx.sql, digest);
+    if (existing) {
+      const a = this.toApproval(existing, new Date().toISOString());
+      if (a.status === 'pending' && a.integrity === 'verified') return { approval: a, created: false };
+      // Past its expiry, or no longer matching its binding: end it, then file the new request.
+      if (a.status === 'expired') await this.move(tx, a, 'expired', EXPIRED);
+      else await this.move(tx, a, 'denied', tamperedFacts('a new identical request'));
+    }
+    const now = new Date();
+    const row = {
+      id: randomUUID(), digest, key_id: p.key.id, tenant_id: p.tenant.id, tool: p.tool, action: p.action ?? null, args_json: canonicalJson(p.args),
+      summary: p.summary, detail_json: canonicalJson(p.detail), effect_json: p.effect === null ? null : canonicalJson(p.effect),
+      client_name: p.client?.name ?? null, client_version: p.client?.version ?? null, session_id: p.sessionId ?? null,
+      created_at: now.toISOString(), expires_at: new Date(now.getTime() + p.ttlMinutes * 60_000).toISOString(),
+    };
+    await approvalRows.insert(tx.sql, { ...row, binding: bindApproval(this.key, row) });
+    const approval = (await this.get(row.id, tx.sql))!;
+    tx.afterCommit(() => this.events.emit('created', approval));
+    return { approval, created: true };
+  }
+
+  /**
+   * The one way an approval changes state: only an allowed transition from the state stored now (a concurrent
+   * decision makes this throw CONFLICT), never out of an expired request except into 'expired', audited in the same
+   * transaction, announced after it commits.
+   */
+  async move(tx: Tx, a: Pick<Approval, 'id'>, to: ApprovalStatus, f: TransitionFacts): Promise<Approval> {
+    const row = await approvalRows.get(tx.sql, a.id);
+    if (!row || !isStatus(row.status)) throw new AppError('NOT_FOUND', `no approval ${a.id}`, 'approval_state');
+    const now = new Date().toISOString();
+    const stored = row.status;
+    if (stored === 'pending' && row.expires_at <= now && to !== 'expired') {
+      throw new AppError('GONE', `approval ${a.id} expired at ${row.expires_at}`, 'approval_state');
+    }
+    if (!TRANSITIONS[stored].includes(to)) throw new AppError('CONFLICT', `approval ${a.id} is already ${stored}; it cannot become ${to}`, 'approval_state');
+    const decides = stored === 'pending';
+    const moved = await approvalRows.move(tx.sql, a.id, stored, to, {
+      reason: f.reason, decidedAt: decides ? now : undefined, decidedBy: decides ? f.decidedBy : undefined,
+      finishedAt: TERMINAL.has(to) ? now : null, result: f.result === undefined ? undefined : JSON.stringify(f.result ?? null), code: f.code,
+    });
+    if (!moved) throw new AppError('CONFLICT', `approval ${a.id} was decided concurrently`, 'approval_state');
+    const before = this.toApproval(row, now);
+    const { event = 'approval', ...rest } = f.audit;
+    await tx.audit({
+      event, keyId: before.keyId, keyName: before.keyName, tenant: before.tenant, tool: before.tool, action: before.action, tier: 3, approvalId: a.id,
+      client: before.client, sessionId: before.sessionId, ...rest,
+    });
+    const after = (await this.get(a.id, tx.sql))!;
+    this.announce(tx, after);
+    return after;
+  }
+
+  // One 'decided' event per approval and transaction, with its state at the commit (approved → running is one step to a listener).
+  private readonly announced = new WeakMap<Tx, Map<string, Approval>>();
+  private announce(tx: Tx, a: Approval): void {
+    let latest = this.announced.get(tx);
+    if (!latest) this.announced.set(tx, (latest = new Map()));
+    if (!latest.has(a.id)) tx.afterCommit(() => this.events.emit('decided', latest.get(a.id)!));
+    latest.set(a.id, a);
+  }
+
+  /** Records the expiry of one pending approval past its expiry time (a decision attempt found it expired). */
+  async expire(id: string): Promise<void> {
+    await this.store.write(async (tx) => {
+      const r = await approvalRows.get(tx.sql, id);
+      if (r?.status === 'pending' && r.expires_at <= new Date().toISOString()) await this.move(tx, { id }, 'expired', EXPIRED);
     });
   }
 
-  /** Approve: pending → approved → executes the stored arguments once, all in one transaction with its audit entries. */
-  approve(id: string, actor: string): Approval {
-    const executor = this.executor;
-    if (!executor) throw new Error('no executor registered');
-    this.expireDue();
-    const out = writeTx(this.db, () => {
-      const a = this.decidable(id);
-      const now = new Date().toISOString();
-      const claimed = this.db.prepare(`UPDATE approvals SET status = 'approved', decided_at = ?, decided_by = ? WHERE id = ? AND status = 'pending'`).run(now, actor, id);
-      if (claimed.changes !== 1) throw new ApprovalError(409, `approval ${id} was decided concurrently`);
-      const audit = auditLogFor(this.db);
-      audit.append({ event: 'approval', decision: 'approved', keyId: a.keyId, keyName: a.keyName, tenant: a.tenant, tool: a.tool, action: a.action, tier: 3, approvalId: id, rule: actor, client: a.client, sessionId: a.sessionId });
-      const started = performance.now();
-      const { status, result } = executor({ ...a, status: 'approved', decidedAt: now, decidedBy: actor });
-      const finishedAt = status === 'running' ? null : new Date().toISOString();
-      this.db.prepare(`UPDATE approvals SET status = ?, result_json = ?, finished_at = ? WHERE id = ?`).run(status, JSON.stringify(result ?? null), finishedAt, id);
-      audit.append({ event: 'execution', decision: status === 'failed' ? 'failed' : 'completed', outcome: status, keyId: a.keyId, keyName: a.keyName, tenant: a.tenant,
-        tool: a.tool, action: a.action, tier: 3, approvalId: id, args: a.args, durationMs: performance.now() - started, detail: { result } });
-      return this.get(id)!;
-    });
-    this.events.emit('decided', out);
-    return out;
-  }
-
-  deny(id: string, actor: string, reason: string): Approval {
-    this.expireDue();
-    const out = writeTx(this.db, () => {
-      const a = this.decidable(id);
-      this.db.prepare(`UPDATE approvals SET status = 'denied', reason = ?, decided_at = ?, decided_by = ?, finished_at = ? WHERE id = ? AND status = 'pending'`)
-        .run(reason, new Date().toISOString(), actor, new Date().toISOString(), id);
-      auditLogFor(this.db).append({ event: 'approval', decision: 'rejected', code: 'APPROVAL_DENIED', keyId: a.keyId, keyName: a.keyName, tenant: a.tenant, tool: a.tool,
-        action: a.action, tier: 3, approvalId: id, rule: actor, outcome: 'denied', detail: { reason } });
-      return this.get(id)!;
-    });
-    this.events.emit('decided', out);
-    return out;
-  }
-
-  /** The requesting key may withdraw its own pending request. */
-  cancel(id: string, key: ApiKey): Approval {
-    const out = writeTx(this.db, () => {
-      const a = this.get(id);
-      if (!a || a.keyId !== key.id) throw new ApprovalError(404, `no approval ${id} for this key`);
-      if (a.status !== 'pending') throw new ApprovalError(409, `approval ${id} is ${a.status}; only pending requests can be cancelled`);
-      this.db.prepare(`UPDATE approvals SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'pending'`).run(new Date().toISOString(), id);
-      auditLogFor(this.db).append({ event: 'approval', decision: 'cancelled', keyId: a.keyId, keyName: a.keyName, tenant: a.tenant, tool: a.tool, action: a.action, tier: 3, approvalId: id, rule: 'requesting key' });
-      return this.get(id)!;
-    });
-    this.events.emit('decided', out);
-    return out;
-  }
-
-  /** Fails closed: a pending request past its expiry can no longer be approved. Returns how many expired. */
-  expireDue(now = new Date()): number {
-    const due = this.db.prepare(`SELECT id FROM approvals WHERE status = 'pending' AND expires_at <= ?`).all(now.toISOString()) as { id: string }[];
+  /** The expiry sweep: writes the transition (and its audit entry) of every pending approval past its expiry. */
+  async expireDue(now = new Date()): Promise<number> {
+    const iso = now.toISOString();
+    const due = await approvalRows.dueForExpiry(this.store.sql, iso);
     if (due.length === 0) return 0;
-    const expired: Approval[] = [];
-    writeTx(this.db, () => {
+    return this.store.write(async (tx) => {
+      let n = 0;
       for (const { id } of due) {
-        const r = this.db.prepare(`UPDATE approvals SET status = 'expired', finished_at = ? WHERE id = ? AND status = 'pending'`).run(now.toISOString(), id);
-        if (r.changes !== 1) continue;
-        const a = this.get(id)!;
-        auditLogFor(this.db).append({ event: 'approval', decision: 'expired', code: 'APPROVAL_EXPIRED', keyId: a.keyId, keyName: a.keyName, tenant: a.tenant, tool: a.tool, action: a.action, tier: 3, approvalId: id, rule: 'ttl' });
-        expired.push(a);
+        const r = await approvalRows.get(tx.sql, id);
+        if (r?.status !== 'pending' || r.expires_at > iso) continue;
+        await this.move(tx, { id }, 'expired', EXPIRED);
+        n++;
       }
+      return n;
     });
-    for (const a of expired) this.events.emit('decided', a);
-    return expired.length;
+  }
+
+  /**
+   * After a device command of this approval finished: once none is queued or running, the approval is completed
+   * (every command completed) or failed. A late result can turn failed into completed. Returns the new state, if any.
+   */
+  async rollUp(tx: Tx, approvalId: string): Promise<Approval | undefined> {
+    const a = await this.get(approvalId, tx.sql);
+    if (!a || (a.status !== 'running' && a.status !== 'failed')) return undefined;
+    const counts = await approvalRows.commandCounts(tx.sql, approvalId);
+    const statuses = Object.keys(counts);
+    if (statuses.length === 0 || (counts.queued ?? 0) + (counts.running ?? 0) > 0) return undefined;
+    const to: ApprovalStatus = statuses.every((s) => s === 'completed') ? 'completed' : 'failed';
+    if (to === a.status) return undefined;
+    return this.move(tx, a, to, { audit: { decision: to, outcome: to, rule: 'device_commands_finished', detail: { commands: counts } } });
   }
 
   /** Resolves with the approval once it leaves 'pending', or undefined after `ms` / on abort. */
   waitForDecision(id: string, ms: number, signal?: AbortSignal): Promise<Approval | undefined> {
     return new Promise((resolve) => {
+      let settled = false;
       const done = (a: Approval | undefined) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         this.events.off('decided', onDecided);
         signal?.removeEventListener('abort', onAbort);
@@ -219,23 +264,22 @@ export class ApprovalService {
       const timer = setTimeout(() => done(undefined), ms);
       this.events.on('decided', onDecided);
       signal?.addEventListener('abort', onAbort);
-      const current = this.get(id);
-      if (current && current.status !== 'pending') done(current);
+      void this.get(id).then((current) => {
+        if (current && current.status !== 'pending') done(current);
+      }, () => {});
     });
-  }
-
-  private decidable(id: string): Approval {
-    const a = this.get(id);
-    if (!a) throw new ApprovalError(404, `no approval ${id}`);
-    if (a.status === 'expired' || (a.status === 'pending' && a.expiresAt <= new Date().toISOString())) {
-      throw new ApprovalError(410, `approval ${id} expired at ${a.expiresAt}`);
-    }
-    if (a.status !== 'pending') throw new ApprovalError(409, `approval ${id} is already ${a.status}`);
-    return a;
   }
 }
 
-/** The list position just after an approval (see ApprovalService.list). */
+const EXPIRED: TransitionFacts = { code: 'APPROVAL_EXPIRED', audit: { decision: 'expired', code: 'APPROVAL_EXPIRED', rule: 'ttl' } };
+
+/** How the gate ends an approval whose stored request or plan no longer matches its binding. */
+export function tamperedFacts(when: string): TransitionFacts {
+  const reason = 'The stored request or plan was changed after it was made (its binding does not match); it was not run.';
+  return { reason, code: 'TAMPERED', decidedBy: 'countersign', audit: { decision: 'rejected', code: 'TAMPERED', rule: 'approval_binding', outcome: `tampered (found at ${when})` } };
+}
+
+/** The list position just after an approval (see ApprovalLifecycle.list). */
 export function pageCursor(a: Pick<Approval, 'createdAt' | 'id'>): string {
   return `${a.createdAt}/${a.id}`;
 }

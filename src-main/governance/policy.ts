@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Db } from '../store/db.ts';
-import { auditLogFor, writeTx } from '../audit/log.ts';
+import type { Store } from '../store/store.ts';
+import { AppError } from '../errors.ts';
 import type { Tier } from './tiers.ts';
 
 /** Governance settings: stored in the database for the console, pinned by environment variables when set. */
@@ -13,6 +14,8 @@ export const PolicySchema = z.object({
   approvalTtlMinutes: z.number().int().min(1).max(7 * 24 * 60),
   approvalWaitSeconds: z.number().int().min(0).max(50),
   bulkDeviceThreshold: z.number().int().min(1).max(10_000),
+  /** Devices a key changed without approval in one tenant over this many minutes count toward bulkDeviceThreshold. */
+  bulkWindowMinutes: z.number().int().min(0).max(24 * 60),
   httpRequestsPerSecond: z.number().int().min(1).max(100_000),
 });
 export type Policy = z.infer<typeof PolicySchema>;
@@ -26,6 +29,7 @@ export const DEFAULT_POLICY: Policy = {
   approvalTtlMinutes: 30,
   approvalWaitSeconds: 25,
   bulkDeviceThreshold: 10,
+  bulkWindowMinutes: 10,
   httpRequestsPerSecond: 200,
 };
 
@@ -38,6 +42,7 @@ const ENV: { [K in PolicyName]: [string, (v: string) => Policy[K]] } = {
   approvalTtlMinutes: ['COUNTERSIGN_APPROVAL_TTL_MINUTES', Number],
   approvalWaitSeconds: ['COUNTERSIGN_APPROVAL_WAIT_SECONDS', Number],
   bulkDeviceThreshold: ['COUNTERSIGN_BULK_DEVICE_THRESHOLD', Number],
+  bulkWindowMinutes: ['COUNTERSIGN_BULK_WINDOW_MINUTES', Number],
   httpRequestsPerSecond: ['COUNTERSIGN_HTTP_RPS', Number],
 };
 
@@ -57,13 +62,18 @@ export interface EffectivePolicy {
   pinned: Partial<Record<PolicyName, string>>;
 }
 
+/**
+ * The policy in force. Reads are synchronous and cached (every call reads it); this process changes it only through
+ * this service, which reloads after each change. Changes are audited in the transaction that makes them.
+ */
 export class PolicyService {
   private cache: EffectivePolicy | undefined;
+  private overrides: TierOverride[] = [];
 
-  private readonly db: Db;
+  private readonly store: Store;
   private readonly env: NodeJS.ProcessEnv;
-  constructor(db: Db, env: NodeJS.ProcessEnv = process.env) {
-    this.db = db;
+  constructor(store: Store, env: NodeJS.ProcessEnv = process.env) {
+    this.store = store;
     this.env = env;
     this.pinnedFromEnv(); // fail at start, not at first call, on a malformed variable
   }
@@ -83,17 +93,32 @@ export class PolicyService {
     return { values, pinned };
   }
 
-  get(): EffectivePolicy {
-    if (this.cache) return this.cache;
+  /** Reads the stored settings and overrides; call once before use, and after every change. */
+  async load(): Promise<this> {
     const stored: Partial<Policy> = {};
-    for (const row of this.db.prepare('SELECT name, value_json FROM settings').all() as { name: string; value_json: string }[]) {
+    for (const row of await this.store.sql.all<{ name: string; value_json: string }>('SELECT name, value_json FROM settings')) {
       if (row.name in DEFAULT_POLICY) {
-        const parsed = PolicySchema.shape[row.name as PolicyName].safeParse(JSON.parse(row.value_json));
+        let value: unknown;
+        try {
+          value = JSON.parse(row.value_json);
+        } catch {
+          continue;
+        }
+        // A stored value that no longer validates (an edited row) is ignored: the default stands.
+        const parsed = PolicySchema.shape[row.name as PolicyName].safeParse(value);
         if (parsed.success) (stored as Record<string, unknown>)[row.name] = parsed.data;
       }
     }
     const env = this.pinnedFromEnv();
     this.cache = { values: { ...DEFAULT_POLICY, ...stored, ...env.values }, pinned: env.pinned };
+    const rows = await this.store.sql.all<TierOverride>(`SELECT o.id, o.tool, o.action, o.tenant_id AS tenantId, t.slug AS tenant, o.tier, o.created_at AS createdAt
+      FROM tier_overrides o LEFT JOIN tenants t ON t.id = o.tenant_id ORDER BY o.tool, o.action, t.slug`);
+    this.overrides = rows.filter((o) => Number.isInteger(o.tier) && o.tier >= 1 && o.tier <= 4);
+    return this;
+  }
+
+  get(): EffectivePolicy {
+    if (!this.cache) throw new Error('policy not loaded');
     return this.cache;
   }
 
@@ -101,34 +126,31 @@ export class PolicyService {
     return this.get().values;
   }
 
-  update(patch: Partial<Policy>, actor: string): EffectivePolicy {
+  async update(patch: Partial<Policy>, actor: string): Promise<EffectivePolicy> {
     const parsed = PolicySchema.partial().strict().parse(patch);
     const { pinned } = this.get();
     const blocked = Object.keys(parsed).filter((k) => k in pinned);
-    if (blocked.length) throw new Error(`pinned by environment: ${blocked.map((k) => pinned[k as PolicyName]).join(', ')}`);
-    writeTx(this.db, () => {
-      const upsert = this.db.prepare(`INSERT INTO settings (name, value_json, updated_at) VALUES (?, ?, ?)
-        ON CONFLICT(name) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at`);
-      for (const [name, value] of Object.entries(parsed)) upsert.run(name, JSON.stringify(value), new Date().toISOString());
-      auditLogFor(this.db).append({ event: 'policy', decision: 'info', outcome: 'updated', rule: actor, detail: parsed });
+    if (blocked.length) throw new AppError('PINNED', `pinned by environment: ${blocked.map((k) => pinned[k as PolicyName]).join(', ')}`);
+    await this.store.write(async (tx) => {
+      for (const [name, value] of Object.entries(parsed)) {
+        await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES (?, ?, ?)
+          ON CONFLICT(name) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at`, [name, JSON.stringify(value), new Date().toISOString()]);
+      }
+      await tx.audit({ event: 'policy', decision: 'info', outcome: 'updated', rule: actor, detail: parsed });
     });
-    this.cache = undefined;
+    await this.load();
     return this.get();
   }
 
-  private overrides: TierOverride[] | undefined;
-
-  /** All overrides, cached: they are read twice per call and change only through this service. */
+  /** All overrides: they are read twice per call and change only through this service. */
   listOverrides(): TierOverride[] {
-    this.overrides ??= (this.db.prepare(`SELECT o.id, o.tool, o.action, o.tenant_id AS tenantId, t.slug AS tenant, o.tier, o.created_at AS createdAt
-      FROM tier_overrides o LEFT JOIN tenants t ON t.id = o.tenant_id ORDER BY o.tool, o.action, t.slug`).all() as TierOverride[]);
     return this.overrides;
   }
 
   /** Tier overrides raise only: the highest matching override for (tool, action, tenant), wildcards as NULL. */
   overrideTier(tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined {
     let top: Tier | undefined;
-    for (const o of this.listOverrides()) {
+    for (const o of this.overrides) {
       if (o.tool === tool && (o.action === null || o.action === action) && (o.tenantId === null || o.tenantId === tenantId)) top = Math.max(top ?? 1, o.tier) as Tier;
     }
     return top;
@@ -137,31 +159,31 @@ export class PolicyService {
   /** Highest override for a tool under any action/tenant: used to decide what tools/list may hide or widen. */
   maxOverrideTier(tool: string): Tier | undefined {
     let top: Tier | undefined;
-    for (const o of this.listOverrides()) if (o.tool === tool) top = Math.max(top ?? 1, o.tier) as Tier;
+    for (const o of this.overrides) if (o.tool === tool) top = Math.max(top ?? 1, o.tier) as Tier;
     return top;
   }
 
-  removeOverride(id: string, actor: string): boolean {
-    const removed = writeTx(this.db, () => {
-      const o = this.listOverrides().find((x) => x.id === id);
+  async removeOverride(id: string, actor: string): Promise<boolean> {
+    const removed = await this.store.write(async (tx) => {
+      const o = this.overrides.find((x) => x.id === id);
       if (!o) return false;
-      this.db.prepare('DELETE FROM tier_overrides WHERE id = ?').run(id);
-      auditLogFor(this.db).append({ event: 'policy', decision: 'info', outcome: 'tier_override_removed', rule: actor, tool: o.tool, action: o.action, tier: o.tier, detail: o });
+      await tx.sql.run('DELETE FROM tier_overrides WHERE id = ?', [id]);
+      await tx.audit({ event: 'policy', decision: 'info', outcome: 'tier_override_removed', rule: actor, tool: o.tool, action: o.action, tier: o.tier, detail: o });
       return true;
     });
-    this.overrides = undefined;
+    await this.load();
     return removed;
   }
 
-  setOverride(o: { tool: string; action?: string; tenantId?: string; tier: Tier }, actor: string): void {
-    writeTx(this.db, () => {
+  async setOverride(o: { tool: string; action?: string; tenantId?: string; tier: Tier }, actor: string): Promise<void> {
+    await this.store.write(async (tx) => {
       // UNIQUE treats NULLs as distinct, so the wildcard rows are matched with IS, not by ON CONFLICT.
-      const existing = this.db.prepare('SELECT id FROM tier_overrides WHERE tool = ? AND action IS ? AND tenant_id IS ?').get(o.tool, o.action ?? null, o.tenantId ?? null) as { id: string } | undefined;
-      if (existing) this.db.prepare('UPDATE tier_overrides SET tier = ? WHERE id = ?').run(o.tier, existing.id);
-      else this.db.prepare(`INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) VALUES (lower(hex(randomblob(16))), ?, ?, ?, ?, ?)`)
-        .run(o.tool, o.action ?? null, o.tenantId ?? null, o.tier, new Date().toISOString());
-      auditLogFor(this.db).append({ event: 'policy', decision: 'info', outcome: 'tier_override_set', rule: actor, tool: o.tool, action: o.action ?? null, tier: o.tier, detail: o });
+      const existing = await tx.sql.get<{ id: string }>('SELECT id FROM tier_overrides WHERE tool = ? AND action IS ? AND tenant_id IS ?', [o.tool, o.action ?? null, o.tenantId ?? null]);
+      if (existing) await tx.sql.run('UPDATE tier_overrides SET tier = ? WHERE id = ?', [o.tier, existing.id]);
+      else await tx.sql.run(`INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        [randomBytes(16).toString('hex'), o.tool, o.action ?? null, o.tenantId ?? null, o.tier, new Date().toISOString()]);
+      await tx.audit({ event: 'policy', decision: 'info', outcome: 'tier_override_set', rule: actor, tool: o.tool, action: o.action ?? null, tier: o.tier, detail: o });
     });
-    this.overrides = undefined;
+    await this.load();
   }
 }

@@ -1,7 +1,7 @@
 import type { Scope } from '../auth/keys.ts';
+import type { Tier } from '../tools/types.ts';
 
-/** 1 read: runs. 2 low-risk change: runs and is audited. 3 high risk: waits for a human. 4: never runs. */
-export type Tier = 1 | 2 | 3 | 4;
+export type { Tier };
 
 /** `ai:read` reaches tier 1, `ai:write` tiers 1–2, `ai:execute` tiers 1–3 (tier 3 only through approval). */
 const SCOPE_TIER: Record<Scope, 1 | 2 | 3> = { 'ai:read': 1, 'ai:write': 2, 'ai:execute': 3 };

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { App } from '../app.ts';
-import { APPROVAL_STATUSES, ApprovalError } from '../governance/approvals.ts';
+import { APPROVAL_STATUSES } from '../governance/approvals.ts';
 import { auditLogFor } from '../audit/log.ts';
 import { ConsoleAuth } from './consoleAuth.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
@@ -86,37 +86,39 @@ export class ConsoleApi {
     if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash);
     const rpc = /^\/rpc\/([A-Za-z]+)$/.exec(path);
     if (rpc && req.method === 'POST') return this.rpc(req, res, rpc[1]!, session.expiresAt);
+    // The documented REST routes, served by the same console service as the RPC methods (same checks, same actor).
     if (path === '/approvals' && req.method === 'GET') {
       const q = parse(ApprovalQuery, Object.fromEntries(url.searchParams));
-      this.app.approvals.expireDue();
-      return sendJson(res, 200, { approvals: this.app.approvals.list({ status: q.status, limit: q.limit }) });
+      const { approvals } = await this.viaService(() => this.service.listApprovals({ status: q.status, limit: q.limit }));
+      return sendJson(res, 200, { approvals });
     }
     const m = /^\/approvals\/([^/]+)(?:\/(approve|deny))?$/.exec(path);
     if (m) {
       const id = m[1]!;
       if (!ID.test(id)) throw new HttpError(404, 'No such approval');
-      if (!m[2] && req.method === 'GET') {
-        const a = this.app.approvals.get(id);
-        if (!a) throw new HttpError(404, 'No such approval');
-        return sendJson(res, 200, { approval: a });
-      }
+      if (!m[2] && req.method === 'GET') return sendJson(res, 200, await this.viaService(() => this.service.getApproval({ id })));
       if (m[2] && req.method === 'POST') {
         const body = await readJsonBody(req, MAX_BODY).catch((e) => {
           if (m[2] === 'approve' && e instanceof HttpError && e.message.includes('empty body')) return {};
           throw e;
         });
-        try {
-          const approval = m[2] === 'approve'
-            ? (parse(ApproveBody, body), this.app.approvals.approve(id, 'console-admin'))
-            : this.app.approvals.deny(id, 'console-admin', parse(DenyBody, body).reason);
-          return sendJson(res, 200, { approval });
-        } catch (e) {
-          if (e instanceof ApprovalError) throw new HttpError(e.status, e.message);
-          throw e;
-        }
+        const out = m[2] === 'approve'
+          ? (parse(ApproveBody, body), await this.viaService(() => this.service.approve({ id })))
+          : await this.viaService(() => this.service.deny({ id, reason: parse(DenyBody, body).reason }));
+        return sendJson(res, 200, out);
       }
     }
     throw new HttpError(404, 'Not found');
+  }
+
+  /** A console error on a REST route is an HTTP error with its status. */
+  private async viaService<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof ConsoleError) throw new HttpError(e.status, e.message);
+      throw e;
+    }
   }
 
   /** POST /console/api/rpc/<method> {input}: one contract method; errors carry the ConsoleError code in data. */

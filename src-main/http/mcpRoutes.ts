@@ -5,8 +5,8 @@ import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiKey } from '../auth/keys.ts';
-import type { Governance } from '../governance/pipeline.ts';
-import { createSessionServer, type ExtraRegistrations } from '../mcp/sessionServer.ts';
+import type { Gate } from '../governance/gate.ts';
+import type { SessionServerFactory } from '../mcp/sessionServer.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
 
 export const MCP_PATH = '/api/v1/mcp';
@@ -45,13 +45,13 @@ export class McpSessions {
   private sessions = new Map<string, Session>();
   private reaper: NodeJS.Timeout;
 
-  private readonly governance: Governance;
-  private readonly extraRegistrations: ExtraRegistrations | undefined;
+  private readonly gate: Gate;
+  private readonly sessionServer: SessionServerFactory;
   readonly limits: SessionLimits;
-  constructor(governance: Governance, limits: SessionLimits, extraRegistrations?: ExtraRegistrations) {
-    this.governance = governance;
+  constructor(gate: Gate, limits: SessionLimits, sessionServer: SessionServerFactory) {
+    this.gate = gate;
     this.limits = limits;
-    this.extraRegistrations = extraRegistrations;
+    this.sessionServer = sessionServer;
     this.reaper = setInterval(() => this.reapIdle(), Math.min(60_000, limits.idleMs)).unref();
   }
 
@@ -87,7 +87,7 @@ export class McpSessions {
     res.setHeader('X-Accel-Buffering', 'no');
     const transport = new SSEServerTransport(MESSAGE_PATH, res);
     const id = transport.sessionId;
-    const server = createSessionServer(this.governance, { key, sessionId: () => id, remote: remoteOf(req) }, this.extraRegistrations);
+    const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote: remoteOf(req) });
     // The legacy transport has no keep-alive: comment frames keep proxies and idle timers from cutting the stream.
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), this.limits.keepAliveMs).unref();
     const session: Session = { kind: 'sse', keyId: key.id, server, sse: transport, open: 1, lastActive: Date.now(), close: () => transport.close() };
@@ -127,7 +127,7 @@ export class McpSessions {
       if (!isInitializeRequest(body)) throw new HttpError(400, 'Bad Request: no Mcp-Session-Id header; the first request must be initialize', -32000);
       this.admit(key);
       let id: string | undefined;
-      const server = createSessionServer(this.governance, { key, sessionId: () => id, remote: remoteOf(req) }, this.extraRegistrations);
+      const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote: remoteOf(req) });
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => {

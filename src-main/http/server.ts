@@ -9,7 +9,7 @@ import { DEFAULT_SESSION_LIMITS, McpSessions, MCP_PATH, MESSAGE_PATH, SSE_PATH, 
 import { CONSOLE_PREFIX, ConsoleApi, type ConsoleApiOptions } from './consoleApi.ts';
 import { StaticRenderer } from './staticRenderer.ts';
 import { HttpError, remoteOf, rpcError, sendJson } from './util.ts';
-import type { ExtraRegistrations } from '../mcp/sessionServer.ts';
+import { createSessionServer, type SessionServerFactory } from '../mcp/sessionServer.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -17,8 +17,6 @@ export interface ServeOptions {
   /** Extra hostnames accepted in Host/Origin besides localhost, 127.0.0.1 and [::1]. */
   allowedHosts?: string[];
   limits?: Partial<SessionLimits>;
-  /** Test builds only (e.g. the conformance suite's fixtures); the CLI never sets it. */
-  extraRegistrations?: ExtraRegistrations;
   /** The built console served at / (default: out/renderer of this checkout). */
   rendererDir?: string;
   /** Web console options: a shared ConsoleService, the SSE keep-alive interval. */
@@ -34,9 +32,13 @@ export interface RunningServer {
 
 const AUTH_FAILURES_PER_MINUTE = 60;
 
-export async function startServer(app: App, opts: ServeOptions = {}): Promise<RunningServer> {
+/**
+ * The HTTP server: MCP on both transports, the web console and its API. Every MCP session is built by `sessionServer`:
+ * the product's (tools, resources and prompts through the gate) unless a test build composes its own.
+ */
+export async function startServer(app: App, opts: ServeOptions = {}, sessionServer: SessionServerFactory = createSessionServer): Promise<RunningServer> {
   const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
-  const sessions = new McpSessions(app.governance, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, opts.extraRegistrations);
+  const sessions = new McpSessions(app.gate, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, sessionServer);
   let baseUrl: string | null = null;
   const consoleApi = new ConsoleApi(app, { ...opts.console, mcpBaseUrl: () => baseUrl });
   const renderer = new StaticRenderer(opts.rendererDir);

@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { defineTool, ToolDenial, type ToolContext } from './types.ts';
-import { id, slugOf, tenantArg, tenantFilter } from './common.ts';
+import { readTool, writeTool, type ReadContext } from './types.ts';
+import { id, idSet, tenantArg } from './common.ts';
 import { asList, oneOrMany, tenantAndDevice } from './filters.ts';
 import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
-import { singleTenant } from '../governance/scope.ts';
+import { singleTenant } from '../store/data/index.ts';
+import type { AlertRow } from '../store/data/alerts.ts';
+import { AppError } from '../errors.ts';
 
 export const ALERT_SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export const ALERT_STATUSES = ['active', 'acknowledged', 'resolved'] as const;
@@ -11,7 +13,7 @@ type Severity = (typeof ALERT_SEVERITIES)[number];
 type Status = (typeof ALERT_STATUSES)[number];
 
 /** Caller identity recorded on the alert: the key's name. */
-export const actorOf = (ctx: ToolContext) => `key:${ctx.key.name}`;
+export const actorOf = (ctx: ReadContext) => `key:${ctx.key.name}`;
 
 const alertOutput = z.object({
   id: z.string(), tenant: z.string(), deviceId: z.string(), hostname: z.string(), severity: z.enum(ALERT_SEVERITIES), status: z.enum(ALERT_STATUSES),
@@ -20,14 +22,8 @@ const alertOutput = z.object({
   resolvedAt: z.string().nullable(), resolvedBy: z.string().nullable(), resolutionNote: z.string().nullable(),
 });
 
-interface AlertRow {
-  id: string; tenant_id: string; device_id: string; hostname: string; severity: Severity; status: Status; title: string; message: string;
-  triggered_at: string; acknowledged_at: string | null; acknowledged_by: string | null; resolved_at: string | null; resolved_by: string | null;
-  resolution_note: string | null;
-}
-
-const toAlert = (ctx: ToolContext, r: AlertRow): z.infer<typeof alertOutput> => ({
-  id: r.id, tenant: slugOf(ctx.scope.tenants, r.tenant_id), deviceId: r.device_id, hostname: r.hostname, severity: r.severity, status: r.status,
+const toAlert = (ctx: ReadContext, r: AlertRow): z.infer<typeof alertOutput> => ({
+  id: r.id, tenant: ctx.data.scope.slugOf(r.tenant_id), deviceId: r.device_id, hostname: r.hostname, severity: r.severity, status: r.status,
   title: r.title, message: r.message, triggeredAt: r.triggered_at, acknowledgedAt: r.acknowledged_at, acknowledgedBy: r.acknowledged_by,
   resolvedAt: r.resolved_at, resolvedBy: r.resolved_by, resolutionNote: r.resolution_note,
 });
@@ -35,7 +31,7 @@ const toAlert = (ctx: ToolContext, r: AlertRow): z.infer<typeof alertOutput> => 
 const isoTime = (what: string) => z.iso.datetime({ offset: true }).optional()
   .describe(`${what} (ISO 8601 with Z or offset, e.g. 2026-11-20T00:00:00Z), compared with the alert's triggered time.`);
 
-export const getAlerts = defineTool({
+export const getAlerts = readTool({
   name: 'get_alerts',
   title: 'Get alerts',
   description: 'List alerts of this key\'s tenants, newest first. By default only open alerts (active and acknowledged); pass status '
@@ -51,48 +47,36 @@ export const getAlerts = defineTool({
   }),
   output: z.object({ alerts: z.array(alertOutput), ...pageOutput }),
   baseTier: 1,
-  budget: 'read',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan(args, ctx) {
-    const { selected, device } = tenantAndDevice(ctx, args.tenant, args.deviceId);
+  async plan(args, ctx) {
+    const { selected, device } = await tenantAndDevice(ctx, args.tenant, args.deviceId);
     if (args.since && args.until && Date.parse(args.since) >= Date.parse(args.until)) {
-      throw new ToolDenial('INVALID_ARGUMENTS', '`since` must be earlier than `until`.', 'invalid_time_range');
+      throw new AppError('INVALID_ARGUMENTS', '`since` must be earlier than `until`.', 'invalid_time_range');
     }
     return { tenant: device?.tenant ?? (args.tenant ? selected[0]! : null), summary: 'list alerts', detail: {} };
   },
-  execute(args, ctx) {
-    const tf = tenantFilter(ctx.scope.select(args.tenant), 'a.tenant_id');
-    const where = [tf.sql];
-    const params: unknown[] = [...tf.params];
-    const statuses = asList(args.status) ?? ['active', 'acknowledged'];
-    where.push(`a.status IN (${statuses.map(() => '?').join(', ')})`), params.push(...statuses);
-    const severities = asList(args.severity);
-    if (severities) where.push(`a.severity IN (${severities.map(() => '?').join(', ')})`), params.push(...severities);
-    if (args.deviceId) where.push('a.device_id = ?'), params.push(args.deviceId);
-    // Stored times are UTC toISOString() text; inputs are normalised to the same form so text order is time order.
-    if (args.since) where.push('a.triggered_at >= ?'), params.push(new Date(args.since).toISOString());
-    if (args.until) where.push('a.triggered_at < ?'), params.push(new Date(args.until).toISOString());
+  async execute(args, ctx) {
     const offset = decodeCursor(args.cursor);
-    const from = `FROM alerts a JOIN devices d ON d.id = a.device_id WHERE ${where.join(' AND ')}`;
-    const total = (ctx.db.prepare(`SELECT count(*) AS n ${from}`).get(...params) as { n: number }).n;
-    const rows = ctx.db.prepare(`SELECT a.*, d.hostname ${from} ORDER BY a.triggered_at DESC, a.id DESC LIMIT ? OFFSET ?`)
-      .all(...params, args.limit, offset) as AlertRow[];
+    const { total, rows } = await ctx.data.alerts.list({
+      tenant: args.tenant, deviceId: args.deviceId, statuses: asList(args.status) ?? ['active', 'acknowledged'], severities: asList(args.severity),
+      // Stored times are UTC toISOString() text; inputs are normalised to the same form so text order is time order.
+      since: args.since ? new Date(args.since).toISOString() : undefined, until: args.until ? new Date(args.until).toISOString() : undefined,
+    }, offset, args.limit);
     const { items, ...rest } = page(offset, args.limit, total, rows.map((r) => toAlert(ctx, r)));
     return { alerts: items, ...rest };
   },
 });
 
-const alertIds = z.array(id('Alert')).min(1).max(100).describe('Alerts to change (1-100), all in one tenant.');
+const alertIds = idSet('Alert', 1, 100).describe('Alerts to change (1-100), all in one tenant.');
 
 /** Checks every id against the key's tenants and describes the alerts for the approval card and audit log. */
-function planAlerts(ctx: ToolContext, ids: string[], verb: string) {
-  const unique = [...new Set(ids)];
-  const rows = unique.map((a) => ctx.scope.require('alert', a));
+async function planAlerts(ctx: ReadContext, ids: string[], verb: string) {
+  const rows = await Promise.all(ids.map((a) => ctx.data.require('alert', a)));
   const tenant = singleTenant(rows, 'alerts');
-  const hostname = ctx.db.prepare('SELECT hostname FROM devices WHERE id = ?');
+  const hostnames = await ctx.data.devices.hostnames(rows.map((r) => String(r.row.device_id)));
   const alerts = rows.map((r) => ({
     id: r.id, title: String(r.row.title), severity: String(r.row.severity), status: String(r.row.status),
-    deviceId: String(r.row.device_id), hostname: (hostname.get(r.row.device_id) as { hostname: string } | undefined)?.hostname ?? '',
+    deviceId: String(r.row.device_id), hostname: hostnames.get(String(r.row.device_id)) ?? '',
   }));
   const titles = alerts.slice(0, 5).map((a) => `${a.severity} "${a.title}" on ${a.hostname}`).join('; ');
   const more = alerts.length > 5 ? `; and ${alerts.length - 5} more` : '';
@@ -114,7 +98,7 @@ const counts = (results: Outcome[]) => ({
 });
 const countsOutput = z.object({ changed: z.number().int(), unchanged: z.number().int(), skipped: z.number().int() });
 
-export const acknowledgeAlerts = defineTool({
+export const acknowledgeAlerts = writeTool({
   name: 'acknowledge_alerts',
   title: 'Acknowledge alerts',
   description: 'Mark active alerts as acknowledged (someone is on it), recording the time and this key as acknowledger. Tier 2. '
@@ -126,30 +110,30 @@ export const acknowledgeAlerts = defineTool({
   }),
   output: z.object({ results: z.array(outcome), counts: countsOutput, acknowledgedAt: z.string(), acknowledgedBy: z.string() }),
   baseTier: 2,
-  budget: 'write',
   // Only fills in acknowledgement fields and moves active → acknowledged; nothing is removed. A repeat changes nothing.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan(args, ctx) {
-    const { tenant, alerts, summary } = planAlerts(ctx, args.alertIds, 'acknowledge');
-    return { tenant, summary, detail: { alerts, alertCount: alerts.length, note: args.note ?? null } };
+  async plan(args, ctx) {
+    const { tenant, alerts, summary } = await planAlerts(ctx, args.alertIds, 'acknowledge');
+    return { tenant, summary, detail: { alerts, alertCount: alerts.length, note: args.note ?? null }, effect: { alertIds: args.alertIds } };
   },
-  execute(args, ctx) {
+  async execute(args, ctx) {
     const at = ctx.now.toISOString();
     const by = actorOf(ctx);
-    const status = ctx.db.prepare('SELECT status FROM alerts WHERE id = ?');
-    const ack = ctx.db.prepare(`UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND status = 'active'`);
-    const results = [...new Set(args.alertIds)].map((alertId): Outcome => {
-      const current = (status.get(alertId) as { status: Status }).status;
-      if (current === 'resolved') return { alertId, outcome: 'skipped', status: current, reason: 'already resolved; resolved alerts cannot be acknowledged' };
-      if (current === 'acknowledged') return { alertId, outcome: 'unchanged', status: current, reason: 'already acknowledged' };
-      ack.run(at, by, alertId);
-      return { alertId, outcome: 'acknowledged', status: 'acknowledged', reason: null };
-    });
+    const results: Outcome[] = [];
+    for (const alertId of args.alertIds) {
+      if (await ctx.data.alerts.acknowledge(alertId, at, by)) {
+        results.push({ alertId, outcome: 'acknowledged', status: 'acknowledged', reason: null });
+        continue;
+      }
+      const current = (await ctx.data.alerts.status(alertId)) as Status;
+      if (current === 'resolved') results.push({ alertId, outcome: 'skipped', status: current, reason: 'already resolved; resolved alerts cannot be acknowledged' });
+      else results.push({ alertId, outcome: 'unchanged', status: current, reason: 'already acknowledged' });
+    }
     return { results, counts: counts(results), acknowledgedAt: at, acknowledgedBy: by };
   },
 });
 
-export const resolveAlerts = defineTool({
+export const resolveAlerts = writeTool({
   name: 'resolve_alerts',
   title: 'Resolve alerts',
   description: 'Close active or acknowledged alerts with a resolution note (kept on the alert), recording the time and this key as resolver. '
@@ -160,27 +144,21 @@ export const resolveAlerts = defineTool({
   }),
   output: z.object({ results: z.array(outcome), counts: countsOutput, resolvedAt: z.string(), resolvedBy: z.string() }),
   baseTier: 2,
-  budget: 'write',
   // Closing is irreversible through the tools (no reopen), so it is not reported as purely additive. A repeat changes nothing.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  plan(args, ctx) {
-    const { tenant, alerts, summary } = planAlerts(ctx, args.alertIds, 'resolve');
-    return { tenant, summary, detail: { alerts, alertCount: alerts.length, resolutionNote: args.resolutionNote } };
+  async plan(args, ctx) {
+    const { tenant, alerts, summary } = await planAlerts(ctx, args.alertIds, 'resolve');
+    return { tenant, summary, detail: { alerts, alertCount: alerts.length, resolutionNote: args.resolutionNote }, effect: { alertIds: args.alertIds } };
   },
-  execute(args, ctx) {
+  async execute(args, ctx) {
     const at = ctx.now.toISOString();
     const by = actorOf(ctx);
-    const status = ctx.db.prepare('SELECT status FROM alerts WHERE id = ?');
-    const resolve = ctx.db.prepare(`UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = ?, resolution_note = ?
-      WHERE id = ? AND status IN ('active', 'acknowledged')`);
-    const results = [...new Set(args.alertIds)].map((alertId): Outcome => {
-      const current = (status.get(alertId) as { status: Status }).status;
-      if (current === 'resolved') return { alertId, outcome: 'unchanged', status: current, reason: 'already resolved' };
-      resolve.run(at, by, args.resolutionNote, alertId);
-      return { alertId, outcome: 'resolved', status: 'resolved', reason: null };
-    });
+    const results: Outcome[] = [];
+    for (const alertId of args.alertIds) {
+      if (await ctx.data.alerts.resolve(alertId, at, by, args.resolutionNote)) results.push({ alertId, outcome: 'resolved', status: 'resolved', reason: null });
+      else results.push({ alertId, outcome: 'unchanged', status: 'resolved', reason: 'already resolved' });
+    }
     return { results, counts: counts(results), resolvedAt: at, resolvedBy: by };
   },
 });
 
-export const alertTools = [getAlerts, acknowledgeAlerts, resolveAlerts];

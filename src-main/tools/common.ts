@@ -1,20 +1,18 @@
 import { z } from 'zod';
-import type { Tenant } from '../auth/keys.ts';
 
 export const id = (what: string) => z.string().min(1).max(64).describe(`${what} id`);
 export const tenantArg = z.string().min(2).max(40).optional().describe('Tenant slug to restrict to; default: every tenant of this key.');
 export const OS = ['windows', 'macos', 'linux'] as const;
 
-/** `tenant_id IN (?, ?)` with its parameters: the only way list tools restrict rows to the caller's tenants. */
-export function tenantFilter(tenants: Tenant[], column = 'tenant_id') {
-  return { sql: `${column} IN (${tenants.map(() => '?').join(', ')})`, params: tenants.map((t) => t.id) };
-}
+/** Sorted, without repeats: the canonical form of an id set, so the same targets in any order are the same call. */
+export const sortedUnique = (ids: readonly string[]): string[] => [...new Set(ids)].sort();
 
-export function slugOf(tenants: Tenant[], tenantId: string): string {
-  return tenants.find((t) => t.id === tenantId)?.slug ?? tenantId;
-}
+/**
+ * A list of ids treated as a set: bounds apply to what the caller sent, and the parsed value is sorted and
+ * de-duplicated, so digests, approval cards and execution all see one canonical list.
+ */
+export const idSet = (what: string, min: number, max: number) => z.array(id(what)).min(min).max(max).transform(sortedUnique);
 
-/** Text copy of a structured result, for clients that ignore structuredContent. */
-export function asText(value: unknown): string {
-  return JSON.stringify(value, null, 1);
-}
+/** Target devices in the order a technician reads them on a card: by hostname, then id. */
+export const byHostname = <R extends { id: string; row: Record<string, unknown> }>(rows: R[]): R[] =>
+  [...rows].sort((a, b) => String(a.row.hostname).localeCompare(String(b.row.hostname)) || a.id.localeCompare(b.id));

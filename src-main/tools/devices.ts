@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { defineTool, ToolDenial, type ToolContext } from './types.ts';
-import { OS, id, slugOf, tenantArg, tenantFilter } from './common.ts';
+import { readTool, writeTool, type ReadContext } from './types.ts';
+import { OS, byHostname, id, idSet, tenantArg } from './common.ts';
 import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
-import { singleTenant } from '../governance/scope.ts';
-import { NO_AGENT_NOTE, commandOutput, queueExecution } from './commands.ts';
-import type { Tier } from '../governance/tiers.ts';
+import { singleTenant } from '../store/data/index.ts';
+import type { DeviceRow } from '../store/data/devices.ts';
+import { NO_AGENT_NOTE, commandOutput } from './commands.ts';
+import type { Tier } from './types.ts';
 
 const deviceSummary = z.object({
   id: z.string(), tenant: z.string(), hostname: z.string(), os: z.enum(OS), osVersion: z.string(),
@@ -12,22 +13,16 @@ const deviceSummary = z.object({
   isolated: z.boolean(), lastSeenAt: z.string(), ipAddress: z.string().nullable(),
 });
 
-interface DeviceRow {
-  id: string; tenant_id: string; hostname: string; os: (typeof OS)[number]; os_version: string; status: 'online' | 'offline';
-  group_name: string | null; compliance: 'compliant' | 'non_compliant' | 'unknown'; isolated: number; last_seen_at: string; ip_address: string | null;
-  hardware_json: string;
-}
-
-const DEVICE_SELECT = `SELECT d.*, g.name AS group_name FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id`;
-
-function toSummary(ctx: ToolContext, r: DeviceRow): z.infer<typeof deviceSummary> {
+function toSummary(ctx: ReadContext, r: DeviceRow): z.infer<typeof deviceSummary> {
   return {
-    id: r.id, tenant: slugOf(ctx.scope.tenants, r.tenant_id), hostname: r.hostname, os: r.os, osVersion: r.os_version, status: r.status,
+    id: r.id, tenant: ctx.data.scope.slugOf(r.tenant_id), hostname: r.hostname, os: r.os, osVersion: r.os_version, status: r.status,
     group: r.group_name, compliance: r.compliance, isolated: r.isolated === 1, lastSeenAt: r.last_seen_at, ipAddress: r.ip_address,
   };
 }
 
-export const listDevices = defineTool({
+const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+export const listDevices = readTool({
   name: 'list_devices',
   title: 'List devices',
   description: 'List managed devices of this key\'s tenants, filtered by status, OS, group, compliance posture or hostname text. Paginated.',
@@ -42,26 +37,11 @@ export const listDevices = defineTool({
   }),
   output: z.object({ devices: z.array(deviceSummary), ...pageOutput }),
   baseTier: 1,
-  budget: 'read',
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan: (args, ctx) => {
-    ctx.scope.select(args.tenant);
-    return { tenant: args.tenant ? ctx.scope.select(args.tenant)[0]! : null, summary: 'list devices', detail: {} };
-  },
-  execute(args, ctx) {
-    const tf = tenantFilter(ctx.scope.select(args.tenant), 'd.tenant_id');
-    const where = [tf.sql];
-    const params: unknown[] = [...tf.params];
-    if (args.status) where.push('d.status = ?'), params.push(args.status);
-    if (args.os) where.push('d.os = ?'), params.push(args.os);
-    if (args.group) where.push('g.name = ? COLLATE NOCASE'), params.push(args.group);
-    if (args.compliance) where.push('d.compliance = ?'), params.push(args.compliance);
-    if (args.search) where.push("d.hostname LIKE ? ESCAPE '\\' COLLATE NOCASE"), params.push(`%${args.search.replace(/[\\%_]/g, '\\$&')}%`);
+  annotations: READ,
+  plan: async (args, ctx) => ({ tenant: args.tenant ? ctx.data.scope.select(args.tenant)[0]! : null, summary: 'list devices', detail: {} }),
+  async execute(args, ctx) {
     const offset = decodeCursor(args.cursor);
-    const from = `FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id WHERE ${where.join(' AND ')}`;
-    const total = (ctx.db.prepare(`SELECT count(*) AS n ${from}`).get(...params) as { n: number }).n;
-    const rows = ctx.db.prepare(`SELECT d.*, g.name AS group_name ${from} ORDER BY d.hostname, d.id LIMIT ? OFFSET ?`)
-      .all(...params, args.limit, offset) as DeviceRow[];
+    const { total, rows } = await ctx.data.devices.list(args, offset, args.limit);
     const { items, ...rest } = page(offset, args.limit, total, rows.map((r) => toSummary(ctx, r)));
     return { devices: items, ...rest };
   },
@@ -69,7 +49,7 @@ export const listDevices = defineTool({
 
 const SOFTWARE_CAP = 200;
 
-export const getDeviceDetails = defineTool({
+export const getDeviceDetails = readTool({
   name: 'get_device_details',
   title: 'Get device details',
   description: 'Hardware, installed software, open alerts, missing patches and pending commands of one device.',
@@ -85,69 +65,66 @@ export const getDeviceDetails = defineTool({
     pendingCommands: z.number().int(),
   }),
   baseTier: 1,
-  budget: 'read',
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan: (args, ctx) => ({ tenant: ctx.scope.require('device', args.deviceId).tenant, summary: `details of device ${args.deviceId}`, detail: {} }),
-  execute(args, ctx) {
-    const r = ctx.db.prepare(`${DEVICE_SELECT} WHERE d.id = ?`).get(args.deviceId) as DeviceRow;
-    const softwareTotal = (ctx.db.prepare('SELECT count(*) AS n FROM device_software WHERE device_id = ?').get(r.id) as { n: number }).n;
-    const software = ctx.db.prepare('SELECT name, version, publisher FROM device_software WHERE device_id = ? ORDER BY name LIMIT ?')
-      .all(r.id, SOFTWARE_CAP) as { name: string; version: string; publisher: string | null }[];
-    const openAlerts = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
-    for (const a of ctx.db.prepare(`SELECT severity, count(*) AS n FROM alerts WHERE device_id = ? AND status != 'resolved' GROUP BY severity`)
-      .all(r.id) as { severity: keyof typeof openAlerts; n: number }[]) openAlerts[a.severity] = a.n;
-    const count = (sql: string) => (ctx.db.prepare(sql).get(r.id) as { n: number }).n;
+  annotations: READ,
+  plan: async (args, ctx) => ({ tenant: (await ctx.data.require('device', args.deviceId)).tenant, summary: `details of device ${args.deviceId}`, detail: {} }),
+  async execute(args, ctx) {
+    const d = await ctx.data.devices.details(args.deviceId, SOFTWARE_CAP);
     return {
-      device: toSummary(ctx, r),
-      hardware: JSON.parse(r.hardware_json) as Record<string, unknown>,
-      software,
-      softwareTotal,
-      softwareTruncated: softwareTotal > software.length,
-      openAlerts,
-      missingPatches: count(`SELECT count(*) AS n FROM device_patches WHERE device_id = ? AND state IN ('missing','failed')`),
-      pendingCommands: count(`SELECT count(*) AS n FROM device_commands WHERE device_id = ? AND status IN ('queued','running')`),
+      device: toSummary(ctx, d.row),
+      hardware: JSON.parse(d.row.hardware_json) as Record<string, unknown>,
+      software: d.software,
+      softwareTotal: d.softwareTotal,
+      softwareTruncated: d.softwareTotal > d.software.length,
+      openAlerts: d.openAlerts,
+      missingPatches: d.missingPatches,
+      pendingCommands: d.pendingCommands,
     };
   },
 });
 
 const ACTION_TIERS: Record<string, Tier> = { lock: 2, reboot: 3, shutdown: 3, isolate: 3, wipe: 4 };
 
-export const deviceActions = defineTool({
+interface ActionDetail extends Record<string, unknown> {
+  action: string;
+  reason: string | null;
+  devices: { id: string; hostname: string; os: string; status: string }[];
+  deviceCount: number;
+}
+
+export const deviceActions = writeTool({
   name: 'device_actions',
   title: 'Device actions',
   description: 'Lock (tier 2), reboot, shutdown or network-isolate (tier 3, needs a technician\'s approval) devices of one tenant. Wipe is never allowed.',
   input: z.object({
     action: z.enum(['lock', 'reboot', 'shutdown', 'isolate', 'wipe']).describe('lock: tier 2; reboot/shutdown/isolate: tier 3 (approval); wipe: blocked.'),
-    deviceIds: z.array(id('Device')).min(1).max(50).describe('Target devices, all in one tenant (1-50).'),
+    deviceIds: idSet('Device', 1, 50).describe('Target devices, all in one tenant (1-50).'),
     reason: z.string().min(1).max(500).optional().describe('Why: shown to the technician and kept in the audit log.'),
   }),
   output: z.object({ executionId: z.string(), action: z.string(), commands: z.array(commandOutput), note: z.string() }),
   baseTier: 2,
-  budget: 'write',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   actionField: 'action',
   actionTiers: ACTION_TIERS,
-  plan(args, ctx) {
-    const ids = [...new Set(args.deviceIds)];
-    const rows = ids.map((d) => ctx.scope.require('device', d));
+  async plan(args, ctx) {
+    const rows = byHostname(await Promise.all(args.deviceIds.map((d) => ctx.data.require('device', d))));
     const tenant = singleTenant(rows, 'devices');
     const devices = rows.map((r) => ({ id: r.id, hostname: String(r.row.hostname), os: String(r.row.os), status: String(r.row.status) }));
-    const bulk = devices.length > ctx.services.bulkDeviceThreshold();
+    const detail: ActionDetail = { action: args.action, reason: args.reason ?? null, devices, deviceCount: devices.length };
     return {
       tenant,
       action: args.action,
-      argTier: bulk ? 3 : undefined,
       summary: `${args.action} ${devices.length} device(s) in ${tenant.slug}: ${devices.map((d) => d.hostname).join(', ')}`,
-      detail: { action: args.action, reason: args.reason ?? null, devices, deviceCount: devices.length, bulkEscalated: bulk },
+      detail,
+      deviceIds: args.deviceIds,
+      effect: { action: args.action, deviceIds: args.deviceIds },
     };
   },
-  execute(args, ctx, plan) {
-    if (!plan.tenant) throw new ToolDenial('INVALID_ARGUMENTS', 'no tenant');
-    const devices = (plan.detail.devices as { id: string; hostname: string }[]);
-    const { executionId, commands } = queueExecution(ctx, {
-      tenant: plan.tenant, kind: 'device_action', tool: 'device_actions', summary: plan.summary, detail: plan.detail, devices,
-      payload: () => ({ action: args.action, reason: args.reason ?? null }),
+  async execute(args, ctx, plan) {
+    const detail = plan.detail as ActionDetail;
+    const { executionId, commands } = await ctx.data.commands.queue({
+      tenant: plan.tenant!, kind: 'device_action', tool: 'device_actions', summary: plan.summary, detail, devices: detail.devices,
+      payload: () => ({ action: detail.action, reason: detail.reason }),
     });
-    return { executionId, action: args.action, commands, note: NO_AGENT_NOTE };
+    return { executionId, action: detail.action, commands, note: NO_AGENT_NOTE };
   },
 });

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Tenant } from '../auth/keys.ts';
-import { defineTool, ToolDenial, type ScopedRow, type ToolContext } from './types.ts';
-import { id, slugOf, tenantArg, tenantFilter } from './common.ts';
+import { readTool, writeTool, type ReadContext, type WriteContext } from './types.ts';
+import { id, sortedUnique, tenantArg } from './common.ts';
 import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
-import { singleTenant } from '../governance/scope.ts';
+import { singleTenant, type ScopedRow } from '../store/data/index.ts';
+import { AppError } from '../errors.ts';
 
 export const DOC_KINDS = ['runbook', 'incident_note', 'change_log'] as const;
 export const CHANGE_TYPES = ['configuration', 'software', 'hardware', 'network', 'security', 'access', 'other'] as const;
@@ -12,8 +12,8 @@ type DocKind = (typeof DOC_KINDS)[number];
 type LinkKind = 'device' | 'alert' | 'incident';
 
 const MAX_STATE_CHARS = 10_000;
-const deviceLinks = z.array(id('Device')).max(50).optional().describe('Devices this document is about (up to 50), linked for get_documents.');
-const alertLinks = z.array(id('Alert')).max(50).optional().describe('Alerts this document is about (up to 50), linked for get_documents.');
+const deviceLinks = z.array(id('Device')).max(50).transform(sortedUnique).optional().describe('Devices this document is about (up to 50), linked for get_documents.');
+const alertLinks = z.array(id('Alert')).max(50).transform(sortedUnique).optional().describe('Alerts this document is about (up to 50), linked for get_documents.');
 const title = z.string().trim().min(1).max(200).describe('Title (1-200 characters).');
 /** Serialised size, or Infinity when the value cannot be serialised (e.g. nested too deep for the stack). */
 function jsonSize(v: unknown): number {
@@ -38,22 +38,22 @@ const created = z.object({
 interface Links { devices: ScopedRow[]; alerts: ScopedRow[]; incident?: ScopedRow }
 
 /** Checks every linked id; the tenant comes from the ids, or from the slug when nothing is linked. All must agree. */
-function planLinks(ctx: ToolContext, slug: string | undefined, ids: { deviceIds?: string[]; alertIds?: string[]; incidentId?: string }): Links & { tenant: Tenant } {
-  const devices = [...new Set(ids.deviceIds ?? [])].map((d) => ctx.scope.require('device', d));
-  const alerts = [...new Set(ids.alertIds ?? [])].map((a) => ctx.scope.require('alert', a));
-  const incident = ids.incidentId ? ctx.scope.require('incident', ids.incidentId) : undefined;
+async function planLinks(ctx: ReadContext, slug: string | undefined, ids: { deviceIds?: string[]; alertIds?: string[]; incidentId?: string }): Promise<Links & { tenant: Tenant }> {
+  const devices = await Promise.all((ids.deviceIds ?? []).map((d) => ctx.data.require('device', d)));
+  const alerts = await Promise.all((ids.alertIds ?? []).map((a) => ctx.data.require('alert', a)));
+  const incident = ids.incidentId ? await ctx.data.require('incident', ids.incidentId) : undefined;
   const rows: ScopedRow[] = [...devices, ...alerts, ...(incident ? [incident] : [])];
   let tenant: Tenant;
   if (rows.length) {
     tenant = singleTenant(rows, 'linked devices, alerts and incident');
-    if (slug !== undefined && ctx.scope.select(slug)[0]!.id !== tenant.id) {
-      throw new ToolDenial('INVALID_ARGUMENTS', `The linked items belong to tenant '${tenant.slug}', not '${slug}'; omit tenant or fix the ids.`, 'single_tenant');
+    if (slug !== undefined && ctx.data.scope.select(slug)[0]!.id !== tenant.id) {
+      throw new AppError('INVALID_ARGUMENTS', `The linked items belong to tenant '${tenant.slug}', not '${slug}'; omit tenant or fix the ids.`, 'single_tenant');
     }
   } else {
     if (slug === undefined) {
-      throw new ToolDenial('INVALID_ARGUMENTS', `Name the tenant (one of: ${ctx.scope.tenants.map((t) => t.slug).join(', ')}) or link at least one device or alert.`, 'tenant_required');
+      throw new AppError('INVALID_ARGUMENTS', `Name the tenant (one of: ${ctx.data.scope.tenants.map((t) => t.slug).join(', ')}) or link at least one device or alert.`, 'tenant_required');
     }
-    tenant = ctx.scope.select(slug)[0]!;
+    tenant = ctx.data.scope.select(slug)[0]!;
   }
   return { tenant, devices, alerts, incident };
 }
@@ -65,28 +65,26 @@ const linkSummary = (l: Links) => ({
 });
 
 /** Inserts the document and its links (ids already checked by plan); returns what the create tools answer with. */
-function insertDocument(
-  ctx: ToolContext, tenant: Tenant, doc: { kind: DocKind; title: string; body: string; detail: Record<string, unknown> },
+async function insertDocument(
+  ctx: WriteContext, tenant: Tenant, doc: { kind: DocKind; title: string; body: string; detail: Record<string, unknown> },
   ids: { deviceIds?: string[]; alertIds?: string[]; incidentId?: string },
 ) {
-  const documentId = randomUUID();
   const createdAt = ctx.now.toISOString();
-  ctx.db.prepare(`INSERT INTO documents (id, tenant_id, kind, title, body, incident_id, detail_json, key_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    .run(documentId, tenant.id, doc.kind, doc.title, doc.body, ids.incidentId ?? null, JSON.stringify(doc.detail), ctx.key.id, createdAt);
-  const link = ctx.db.prepare('INSERT INTO document_links (document_id, target_kind, target_id) VALUES (?, ?, ?)');
   const links: { kind: LinkKind; id: string }[] = [
-    ...[...new Set(ids.deviceIds ?? [])].map((d) => ({ kind: 'device' as const, id: d })),
-    ...[...new Set(ids.alertIds ?? [])].map((a) => ({ kind: 'alert' as const, id: a })),
+    ...(ids.deviceIds ?? []).map((d) => ({ kind: 'device' as const, id: d })),
+    ...(ids.alertIds ?? []).map((a) => ({ kind: 'alert' as const, id: a })),
     ...(ids.incidentId ? [{ kind: 'incident' as const, id: ids.incidentId }] : []),
   ];
-  for (const x of links) link.run(documentId, x.kind, x.id);
+  const documentId = await ctx.data.documents.create({
+    tenantId: tenant.id, kind: doc.kind, title: doc.title, body: doc.body, incidentId: ids.incidentId ?? null, detail: doc.detail, keyId: ctx.key.id, at: createdAt, links,
+  });
   return { documentId, tenant: tenant.slug, kind: doc.kind, title: doc.title, createdAt, links };
 }
 
 // Documentation only adds records: nothing is changed or removed, and each call creates a new document.
 const ADDITIVE = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
 
-export const createRunbook = defineTool({
+export const createRunbook = writeTool({
   name: 'create_runbook',
   title: 'Create runbook',
   description: 'Write a runbook (markdown procedure) for a tenant, optionally linked to devices and alerts. The tenant comes from the linked ids; '
@@ -101,10 +99,9 @@ export const createRunbook = defineTool({
   }),
   output: created,
   baseTier: 1,
-  budget: 'write',
   annotations: ADDITIVE,
-  plan(args, ctx) {
-    const l = planLinks(ctx, args.tenant, args);
+  async plan(args, ctx) {
+    const l = await planLinks(ctx, args.tenant, args);
     return { tenant: l.tenant, summary: `create runbook "${args.title}" in ${l.tenant.slug}`, detail: { title: args.title, tags: args.tags ?? [], bodyChars: args.body.length, ...linkSummary(l) } };
   },
   execute(args, ctx, plan) {
@@ -112,7 +109,7 @@ export const createRunbook = defineTool({
   },
 });
 
-export const addIncidentNote = defineTool({
+export const addIncidentNote = writeTool({
   name: 'add_incident_note',
   title: 'Add incident note',
   description: 'Append a note (findings, steps taken, customer contact) to an incident, optionally linking devices and alerts of the same tenant.',
@@ -125,10 +122,9 @@ export const addIncidentNote = defineTool({
   }),
   output: created,
   baseTier: 1,
-  budget: 'write',
   annotations: ADDITIVE,
-  plan(args, ctx) {
-    const l = planLinks(ctx, undefined, args);
+  async plan(args, ctx) {
+    const l = await planLinks(ctx, undefined, args);
     const noteTitle = args.title ?? `Note on ${String(l.incident!.row.title)}`.slice(0, 200);
     return {
       tenant: l.tenant, summary: `add a note to incident "${String(l.incident!.row.title)}" in ${l.tenant.slug}`,
@@ -140,7 +136,7 @@ export const addIncidentNote = defineTool({
   },
 });
 
-export const createChangeLog = defineTool({
+export const createChangeLog = writeTool({
   name: 'create_change_log',
   title: 'Create change log entry',
   description: 'Record a change made to a tenant\'s systems: what changed (changeType), why, and the state before and after, linked to devices '
@@ -157,10 +153,9 @@ export const createChangeLog = defineTool({
   }),
   output: created,
   baseTier: 1,
-  budget: 'write',
   annotations: ADDITIVE,
-  plan(args, ctx) {
-    const l = planLinks(ctx, args.tenant, args);
+  async plan(args, ctx) {
+    const l = await planLinks(ctx, args.tenant, args);
     return {
       tenant: l.tenant,
       summary: `log a ${args.changeType} change "${args.title}" in ${l.tenant.slug}`,
@@ -173,9 +168,7 @@ export const createChangeLog = defineTool({
   },
 });
 
-interface DocRow { id: string; tenant_id: string; kind: DocKind; title: string; body: string; incident_id: string | null; detail_json: string; key_id: string | null; created_at: string }
-
-export const getDocuments = defineTool({
+export const getDocuments = readTool({
   name: 'get_documents',
   title: 'Get documents',
   description: 'Read runbooks, incident notes and change log entries of this key\'s tenants, newest first, with full bodies and their linked '
@@ -197,35 +190,20 @@ export const getDocuments = defineTool({
     ...pageOutput,
   }),
   baseTier: 1,
-  budget: 'read',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan(args, ctx) {
-    const selected = ctx.scope.select(args.tenant);
+  async plan(args, ctx) {
+    const selected = ctx.data.scope.select(args.tenant);
     for (const [kind, v] of [['incident', args.incidentId], ['device', args.deviceId], ['alert', args.alertId]] as const) {
-      if (v !== undefined) ctx.scope.require(kind, v);
+      if (v !== undefined) await ctx.data.require(kind, v);
     }
     return { tenant: args.tenant ? selected[0]! : null, summary: 'read documents', detail: {} };
   },
-  execute(args, ctx) {
-    const tf = tenantFilter(ctx.scope.select(args.tenant), 'doc.tenant_id');
-    const where = [tf.sql];
-    const params: unknown[] = [...tf.params];
-    if (args.kind) where.push('doc.kind = ?'), params.push(args.kind);
-    if (args.incidentId) where.push('doc.incident_id = ?'), params.push(args.incidentId);
-    for (const [kind, v] of [['device', args.deviceId], ['alert', args.alertId]] as const) {
-      if (v !== undefined) {
-        where.push('EXISTS (SELECT 1 FROM document_links l WHERE l.document_id = doc.id AND l.target_kind = ? AND l.target_id = ?)');
-        params.push(kind, v);
-      }
-    }
-    const from = `FROM documents doc WHERE ${where.join(' AND ')}`;
+  async execute(args, ctx) {
     const offset = decodeCursor(args.cursor);
-    const total = (ctx.db.prepare(`SELECT count(*) AS n ${from}`).get(...params) as { n: number }).n;
-    const rows = ctx.db.prepare(`SELECT doc.* ${from} ORDER BY doc.created_at DESC, doc.id DESC LIMIT ? OFFSET ?`).all(...params, args.limit, offset) as DocRow[];
-    const linksOf = ctx.db.prepare('SELECT target_kind AS kind, target_id AS id FROM document_links WHERE document_id = ? ORDER BY target_kind, target_id');
+    const { total, rows } = await ctx.data.documents.list(args, offset, args.limit);
     const documents = rows.map((r) => ({
-      id: r.id, tenant: slugOf(ctx.scope.tenants, r.tenant_id), kind: r.kind, title: r.title, body: r.body, incidentId: r.incident_id,
-      detail: JSON.parse(r.detail_json) as Record<string, unknown>, links: linksOf.all(r.id) as { kind: LinkKind; id: string }[],
+      id: r.id, tenant: ctx.data.scope.slugOf(r.tenant_id), kind: r.kind, title: r.title, body: r.body, incidentId: r.incident_id,
+      detail: JSON.parse(r.detail_json) as Record<string, unknown>, links: r.links,
       createdAt: r.created_at, createdByKeyId: r.key_id,
     }));
     const { items, ...rest } = page(offset, args.limit, total, documents);
@@ -233,4 +211,3 @@ export const getDocuments = defineTool({
   },
 });
 
-export const docTools = [createRunbook, addIncidentNote, createChangeLog, getDocuments];

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { ToolDenial, type ScopedRow, type ToolContext } from './types.ts';
+import type { ReadContext } from './types.ts';
 import type { Tenant } from '../auth/keys.ts';
+import type { ScopedRow } from '../store/data/index.ts';
+import { AppError } from '../errors.ts';
 
 /** One value or a list of values of an enum: `"critical"` or `["critical","high"]`. */
 export function oneOrMany<const T extends readonly [string, ...string[]]>(values: T, what: string) {
@@ -11,11 +13,11 @@ export function oneOrMany<const T extends readonly [string, ...string[]]>(values
 export const asList = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : [...new Set(Array.isArray(v) ? v : [v])]);
 
 /** The tenant and device filters of a read tool, checked against the key and against each other. */
-export function tenantAndDevice(ctx: ToolContext, tenant: string | undefined, deviceId: string | undefined): { selected: Tenant[]; device: ScopedRow<'device'> | undefined } {
-  const selected = ctx.scope.select(tenant);
-  const device = deviceId ? ctx.scope.require('device', deviceId) : undefined;
+export async function tenantAndDevice(ctx: ReadContext, tenant: string | undefined, deviceId: string | undefined): Promise<{ selected: Tenant[]; device: ScopedRow<'device'> | undefined }> {
+  const selected = ctx.data.scope.select(tenant);
+  const device = deviceId ? await ctx.data.require('device', deviceId) : undefined;
   if (device && tenant && device.tenant?.id !== selected[0]!.id) {
-    throw new ToolDenial('INVALID_ARGUMENTS', `Device '${deviceId}' belongs to tenant '${device.tenant?.slug}', not '${tenant}'; drop one of the two filters.`, 'filter_mismatch');
+    throw new AppError('INVALID_ARGUMENTS', `Device '${deviceId}' belongs to tenant '${device.tenant?.slug}', not '${tenant}'; drop one of the two filters.`, 'filter_mismatch');
   }
   return { selected, device };
 }

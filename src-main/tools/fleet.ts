@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Tenant } from '../auth/keys.ts';
-import { defineTool, type ToolContext } from './types.ts';
+import { readTool } from './types.ts';
 import { OS, tenantArg } from './common.ts';
+import type { DeviceFacts } from '../store/data/fleet.ts';
 
 const STALE_HOURS = 24;
 
@@ -15,37 +15,6 @@ export const PROBLEM_RULE = `Problem points per device: not seen for over ${STAL
 
 const GRADES: [number, string][] = [[90, 'A'], [80, 'B'], [70, 'C'], [60, 'D']];
 export const gradeOf = (score: number) => GRADES.find(([min]) => score >= min)?.[1] ?? 'F';
-
-interface DeviceFacts {
-  id: string; hostname: string; os: (typeof OS)[number]; status: 'online' | 'offline'; compliance: 'compliant' | 'non_compliant' | 'unknown';
-  isolated: number; last_seen_at: string;
-  alerts: Record<string, number>; missing: Record<string, number>; failed: number; pending: number;
-}
-
-/** Every device of one tenant with its open alerts, missing patches (missing or failed) and pending commands. */
-export function tenantFacts(ctx: ToolContext, tenant: Tenant): DeviceFacts[] {
-  const devices = ctx.db.prepare(`SELECT id, hostname, os, status, compliance, isolated, last_seen_at FROM devices WHERE tenant_id = ? ORDER BY hostname, id`)
-    .all(tenant.id) as Omit<DeviceFacts, 'alerts' | 'missing' | 'failed' | 'pending'>[];
-  const byId = new Map(devices.map((d) => [d.id, { ...d, alerts: {}, missing: {}, failed: 0, pending: 0 } as DeviceFacts]));
-  for (const r of ctx.db.prepare(`SELECT device_id, severity, count(*) AS n FROM alerts WHERE tenant_id = ? AND status != 'resolved' GROUP BY device_id, severity`)
-    .all(tenant.id) as { device_id: string; severity: string; n: number }[]) {
-    const d = byId.get(r.device_id);
-    if (d) d.alerts[r.severity] = r.n;
-  }
-  for (const r of ctx.db.prepare(`SELECT dp.device_id, p.severity, sum(dp.state = 'failed') AS failed, count(*) AS n
-      FROM device_patches dp JOIN devices d ON d.id = dp.device_id JOIN patches p ON p.id = dp.patch_id
-      WHERE d.tenant_id = ? AND dp.state IN ('missing', 'failed') GROUP BY dp.device_id, p.severity`)
-    .all(tenant.id) as { device_id: string; severity: string; failed: number; n: number }[]) {
-    const d = byId.get(r.device_id);
-    if (d) d.missing[r.severity] = r.n, d.failed += r.failed;
-  }
-  for (const r of ctx.db.prepare(`SELECT device_id, count(*) AS n FROM device_commands WHERE tenant_id = ? AND status IN ('queued', 'running') GROUP BY device_id`)
-    .all(tenant.id) as { device_id: string; n: number }[]) {
-    const d = byId.get(r.device_id);
-    if (d) d.pending = r.n;
-  }
-  return [...byId.values()];
-}
 
 const sevCounts = <K extends string>(keys: readonly K[], devices: DeviceFacts[], pick: (d: DeviceFacts) => Record<string, number>) => {
   const out = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
@@ -107,7 +76,7 @@ export function healthOf(devices: DeviceFacts[], openCritical: number, openHigh:
   return { score, grade: gradeOf(score) as 'A' | 'B' | 'C' | 'D' | 'F', deductions };
 }
 
-export const fleetHealthCheck = defineTool({
+export const fleetHealthCheck = readTool({
   name: 'fleet_health_check',
   title: 'Fleet health check',
   description: 'One health overview per tenant: devices online/offline by OS, devices silent for over 24 hours, open alerts and missing patches by '
@@ -119,13 +88,13 @@ export const fleetHealthCheck = defineTool({
   }),
   output: z.object({ generatedAt: z.string(), healthRule: z.string(), tenants: z.array(tenantHealth) }),
   baseTier: 1,
-  budget: 'read',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan: (args, ctx) => ({ tenant: args.tenant ? ctx.scope.select(args.tenant)[0]! : null, summary: 'fleet health check', detail: {} }),
-  execute(args, ctx) {
+  plan: async (args, ctx) => ({ tenant: args.tenant ? ctx.data.scope.select(args.tenant)[0]! : null, summary: 'fleet health check', detail: {} }),
+  async execute(args, ctx) {
     const staleBefore = new Date(ctx.now.getTime() - STALE_HOURS * 3_600_000).toISOString();
-    const tenants = ctx.scope.select(args.tenant).map((t): z.infer<typeof tenantHealth> => {
-      const devices = tenantFacts(ctx, t);
+    const tenants: z.infer<typeof tenantHealth>[] = [];
+    for (const t of ctx.data.scope.select(args.tenant)) {
+      const devices = await ctx.data.fleet.tenantFacts(t.id);
       const openAlerts = sevCounts(ALERT_SEV, devices, (d) => d.alerts);
       const missing = sevCounts(PATCH_SEV, devices, (d) => d.missing);
       const problems = devices.map((d) => ({ d, ...problemsOf(d, staleBefore) })).filter((p) => p.points > 0)
@@ -135,7 +104,7 @@ export const fleetHealthCheck = defineTool({
         return { os, total: of.length, online: of.filter((d) => d.status === 'online').length, offline: of.filter((d) => d.status === 'offline').length };
       }).filter((x) => x.total > 0);
       const online = devices.filter((d) => d.status === 'online').length;
-      return {
+      tenants.push({
         tenant: t.slug, name: t.name,
         devices: { total: devices.length, online, offline: devices.length - online, isolated: devices.filter((d) => d.isolated).length, byOs },
         notSeenOver24h: devices.filter((d) => d.last_seen_at < staleBefore).length,
@@ -156,8 +125,8 @@ export const fleetHealthCheck = defineTool({
         problemDeviceTotal: problems.length,
         problemDevicesTruncated: problems.length > args.topDevices,
         health: healthOf(devices, openAlerts.critical, openAlerts.high, staleBefore),
-      };
-    });
+      });
+    }
     return { generatedAt: ctx.now.toISOString(), healthRule: HEALTH_RULE, tenants };
   },
 });
@@ -169,7 +138,17 @@ const complianceDevice = z.object({
 });
 const percent = (part: number, whole: number) => (whole ? Math.round((part / whole) * 1000) / 10 : null);
 
-export const complianceSummary = defineTool({
+const complianceTenant = z.object({
+  tenant: z.string(), name: z.string(), total: count, compliant: count, nonCompliant: count, unknown: count,
+  compliantPercent: z.number().nullable().describe('compliant / total x 100, one decimal; null without devices.'),
+  nonCompliantDevices: z.array(complianceDevice), nonCompliantTruncated: z.boolean(),
+  devicesMissingCriticalPatches: count,
+  criticalPatchDevices: z.array(complianceDevice).describe('Devices missing at least one critical patch, most missing first.'),
+  criticalPatchDevicesTruncated: z.boolean(),
+});
+type ComplianceTenant = z.infer<typeof complianceTenant>;
+
+export const complianceSummary = readTool({
   name: 'compliance_summary',
   title: 'Compliance summary',
   description: 'Compliance posture per tenant as reported by the RMM: compliant, non-compliant and unknown device counts with the compliant percentage '
@@ -181,40 +160,33 @@ export const complianceSummary = defineTool({
   }),
   output: z.object({
     overall: z.object({ total: count, compliant: count, nonCompliant: count, unknown: count, compliantPercent: z.number().nullable() }),
-    tenants: z.array(z.object({
-      tenant: z.string(), name: z.string(), total: count, compliant: count, nonCompliant: count, unknown: count,
-      compliantPercent: z.number().nullable().describe('compliant / total x 100, one decimal; null without devices.'),
-      nonCompliantDevices: z.array(complianceDevice), nonCompliantTruncated: z.boolean(),
-      devicesMissingCriticalPatches: count,
-      criticalPatchDevices: z.array(complianceDevice).describe('Devices missing at least one critical patch, most missing first.'),
-      criticalPatchDevicesTruncated: z.boolean(),
-    })),
+    tenants: z.array(complianceTenant),
   }),
   baseTier: 1,
-  budget: 'read',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan: (args, ctx) => ({ tenant: args.tenant ? ctx.scope.select(args.tenant)[0]! : null, summary: 'compliance summary', detail: {} }),
-  execute(args, ctx) {
+  plan: async (args, ctx) => ({ tenant: args.tenant ? ctx.data.scope.select(args.tenant)[0]! : null, summary: 'compliance summary', detail: {} }),
+  async execute(args, ctx) {
     const toDevice = (d: DeviceFacts): z.infer<typeof complianceDevice> => ({
       deviceId: d.id, hostname: d.hostname, os: d.os, status: d.status, compliance: d.compliance, lastSeenAt: d.last_seen_at,
       missingCriticalPatches: d.missing.critical ?? 0, missingPatches: Object.values(d.missing).reduce((a, b) => a + b, 0),
       openCriticalAlerts: d.alerts.critical ?? 0,
     });
-    const tenants = ctx.scope.select(args.tenant).map((t) => {
-      const devices = tenantFacts(ctx, t).map(toDevice);
+    const tenants: ComplianceTenant[] = [];
+    for (const t of ctx.data.scope.select(args.tenant)) {
+      const devices = (await ctx.data.fleet.tenantFacts(t.id)).map(toDevice);
       const worst = (a: z.infer<typeof complianceDevice>, b: z.infer<typeof complianceDevice>) =>
         b.missingCriticalPatches - a.missingCriticalPatches || b.missingPatches - a.missingPatches || a.hostname.localeCompare(b.hostname) || a.deviceId.localeCompare(b.deviceId);
       const nonCompliant = devices.filter((d) => d.compliance === 'non_compliant').sort(worst);
       const critical = devices.filter((d) => d.missingCriticalPatches > 0).sort(worst);
       const compliant = devices.filter((d) => d.compliance === 'compliant').length;
-      return {
+      tenants.push({
         tenant: t.slug, name: t.name, total: devices.length, compliant, nonCompliant: nonCompliant.length,
         unknown: devices.length - compliant - nonCompliant.length, compliantPercent: percent(compliant, devices.length),
         nonCompliantDevices: nonCompliant.slice(0, args.listLimit), nonCompliantTruncated: nonCompliant.length > args.listLimit,
         devicesMissingCriticalPatches: critical.length,
         criticalPatchDevices: critical.slice(0, args.listLimit), criticalPatchDevicesTruncated: critical.length > args.listLimit,
-      };
-    });
+      });
+    }
     const sum = (f: (t: (typeof tenants)[number]) => number) => tenants.reduce((s, t) => s + f(t), 0);
     const total = sum((t) => t.total);
     const compliant = sum((t) => t.compliant);
@@ -225,4 +197,3 @@ export const complianceSummary = defineTool({
   },
 });
 
-export const fleetTools = [fleetHealthCheck, complianceSummary];

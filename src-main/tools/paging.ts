@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ToolDenial } from './types.ts';
+import { AppError } from '../errors.ts';
 
 /** Cursor pagination shared by every list tool: opaque cursor, explicit `truncated` marker, never a silent cut. */
 export const pageInput = {
@@ -21,7 +21,7 @@ export function decodeCursor(cursor: string | undefined): number {
   } catch {
     // fall through
   }
-  throw new ToolDenial('INVALID_ARGUMENTS', 'The cursor is not one this server issued; start again without a cursor.', 'invalid_cursor');
+  throw new AppError('INVALID_ARGUMENTS', 'The cursor is not one this server issued; start again without a cursor.', 'invalid_cursor');
 }
 
 export function page<T>(offset: number, limit: number, total: number, items: T[]) {

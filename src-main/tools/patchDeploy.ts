@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { Tenant } from '../auth/keys.ts';
-import { defineTool, ToolDenial, type ScopedRow, type ToolContext } from './types.ts';
-import { id } from './common.ts';
-import { singleTenant } from '../governance/scope.ts';
-import { NO_AGENT_NOTE, commandOutput, queueExecution } from './commands.ts';
+import { writeTool, type ReadContext } from './types.ts';
+import { byHostname, idSet } from './common.ts';
+import { singleTenant, type ScopedRow } from '../store/data/index.ts';
+import { AppError } from '../errors.ts';
+import { NO_AGENT_NOTE, commandOutput } from './commands.ts';
 import { describeWindow, windowFromRow, windowState, type MaintenanceWindow, type Occurrence } from './maintenanceWindow.ts';
 
 export const WINDOW_FITS = ['inside', 'scheduled_for_next_window', 'override'] as const;
@@ -17,21 +18,14 @@ interface PlannedDevice {
 interface Skipped { deviceId: string; hostname: string; patchId: string; externalId: string; reason: string }
 
 /** A catalogue id, or a vendor id (e.g. KB5044284) standing for every catalogue entry with that external id. */
-function resolvePatches(ctx: ToolContext, refs: string[]): ScopedRow<'patch'>[] {
-  const exact = ctx.db.prepare('SELECT id FROM patches WHERE id = ?');
-  const byExternal = ctx.db.prepare('SELECT id FROM patches WHERE external_id = ? COLLATE NOCASE ORDER BY os, id');
-  const ids = new Set<string>();
-  for (const ref of new Set(refs)) {
-    const matches = exact.get(ref) ? [ref] : (byExternal.all(ref) as { id: string }[]).map((r) => r.id);
-    // Unknown references go through scope.require too, so they answer with the standard NOT_FOUND.
-    for (const m of matches.length ? matches : [ref]) ids.add(m);
-  }
-  return [...ids].map((p) => ctx.scope.require('patch', p));
+async function resolvePatches(ctx: ReadContext, refs: string[]): Promise<ScopedRow<'patch'>[]> {
+  // Unknown references go through require too, so they answer with the standard NOT_FOUND.
+  const ids = await ctx.data.patches.resolveRefs(refs);
+  return Promise.all(ids.map((p) => ctx.data.require('patch', p)));
 }
 
-function windowsOf(ctx: ToolContext, tenant: Tenant): MaintenanceWindow[] {
-  return (ctx.db.prepare('SELECT id, name, days, start_minute, duration_minutes FROM maintenance_windows WHERE tenant_id = ? ORDER BY name, id')
-    .all(tenant.id) as { id: string; name: string; days: string; start_minute: number; duration_minutes: number }[]).map(windowFromRow);
+async function windowsOf(ctx: ReadContext, tenant: Tenant): Promise<MaintenanceWindow[]> {
+  return (await ctx.data.windows.ofTenant(tenant.id)).map(windowFromRow);
 }
 
 const occurrenceDetail = (o: Occurrence | null) =>
@@ -43,7 +37,7 @@ const SKIP_REASON: Record<string, string> = {
   installing: 'installation in progress',
 };
 
-export const deployPatches = defineTool({
+export const deployPatches = writeTool({
   name: 'deploy_patches',
   title: 'Deploy patches',
   description: 'Install patches on 1-50 devices of one tenant. Tier 3: a technician approves the patch list, targets and timing first. '
@@ -52,8 +46,8 @@ export const deployPatches = defineTool({
     + 'Honours the tenant\'s maintenance windows: inside a window the install is queued now; outside, whenOutsideWindow "schedule" (default) queues it '
     + 'to start at the next window and "refuse" declines; overrideMaintenanceWindow true installs now regardless (shown on the approval card).',
   input: z.object({
-    deviceIds: z.array(id('Device')).min(1).max(50).describe('Target devices, all in one tenant (1-50).'),
-    patchIds: z.array(id('Patch')).min(1).max(50).describe('Catalogue ids (patchId) or vendor ids like KB5044284 (1-50).'),
+    deviceIds: idSet('Device', 1, 50).describe('Target devices, all in one tenant (1-50).'),
+    patchIds: idSet('Patch', 1, 50).describe('Catalogue ids (patchId) or vendor ids like KB5044284 (1-50).'),
     overrideMaintenanceWindow: z.boolean().default(false).describe('Install now even outside the maintenance window (the technician sees this).'),
     whenOutsideWindow: z.enum(['schedule', 'refuse']).default('schedule')
       .describe('Outside a window: "schedule" queues for the next window start, "refuse" declines the call.'),
@@ -68,53 +62,52 @@ export const deployPatches = defineTool({
     note: z.string(),
   }),
   baseTier: 3,
-  budget: 'write',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-  plan(args, ctx) {
-    const deviceRows = [...new Set(args.deviceIds)].map((d) => ctx.scope.require('device', d));
+  async plan(args, ctx) {
+    const deviceRows = byHostname(await Promise.all(args.deviceIds.map((d) => ctx.data.require('device', d))));
     const tenant = singleTenant(deviceRows, 'devices');
-    const patchRows = resolvePatches(ctx, args.patchIds);
+    const patchRows = await resolvePatches(ctx, args.patchIds);
     const patches: PlannedPatch[] = patchRows.map((p) => ({
       id: p.id, externalId: String(p.row.external_id), title: String(p.row.title), os: String(p.row.os), severity: String(p.row.severity),
       requiresReboot: p.row.requires_reboot === 1,
     }));
-    const stateOf = ctx.db.prepare('SELECT state FROM device_patches WHERE device_id = ? AND patch_id = ?');
     const skipped: Skipped[] = [];
-    const devices: PlannedDevice[] = deviceRows.map((r) => {
+    const devices: PlannedDevice[] = [];
+    for (const r of deviceRows) {
       const d = { id: r.id, hostname: String(r.row.hostname), os: String(r.row.os) };
       const deploy: PlannedPatch[] = [];
       for (const p of patches) {
         const skip = (reason: string) => skipped.push({ deviceId: d.id, hostname: d.hostname, patchId: p.id, externalId: p.externalId, reason });
         if (p.os !== d.os) { skip(`patch is for ${p.os}; the device runs ${d.os}`); continue; }
-        const state = (stateOf.get(d.id, p.id) as { state: string } | undefined)?.state;
+        const state = await ctx.data.patches.stateOn(d.id, p.id);
         if (state === undefined) skip('the device does not report this patch as applicable');
         else if (state === 'missing' || state === 'failed') deploy.push(p);
         else skip(SKIP_REASON[state] ?? state);
       }
-      return {
+      devices.push({
         ...d, osVersion: String(r.row.os_version), status: String(r.row.status), online: r.row.status === 'online',
         patches: deploy.map((p) => ({ id: p.id, externalId: p.externalId })), requiresReboot: deploy.some((p) => p.requiresReboot),
-      };
-    });
+      });
+    }
     const targets = devices.filter((d) => d.patches.length > 0);
     if (!targets.length) {
       const reasons = [...new Set(skipped.map((s) => s.reason))].join('; ');
-      throw new ToolDenial('INVALID_ARGUMENTS', `None of the patches needs deploying on these devices (${reasons}). Check get_patch_status for missing patches.`,
+      throw new AppError('INVALID_ARGUMENTS', `None of the patches needs deploying on these devices (${reasons}). Check get_patch_status for missing patches.`,
         'nothing_to_deploy', { skipped });
     }
 
-    const windows = windowsOf(ctx, tenant);
+    const windows = await windowsOf(ctx, tenant);
     const { inside, next } = windowState(windows, ctx.now);
     let windowFit: WindowFit;
     let notBefore: string | null = null;
     if (inside) windowFit = 'inside';
     else if (args.overrideMaintenanceWindow) windowFit = 'override';
     else if (!next) {
-      throw new ToolDenial('INVALID_ARGUMENTS', `Tenant ${tenant.slug} has no maintenance window, so the install cannot be scheduled into one. `
+      throw new AppError('INVALID_ARGUMENTS', `Tenant ${tenant.slug} has no maintenance window, so the install cannot be scheduled into one. `
         + 'Ask a technician to define a window, or call again with overrideMaintenanceWindow true to install now (the technician will see the override).',
       'maintenance_window', { windows: 0 });
     } else if (args.whenOutsideWindow === 'refuse') {
-      throw new ToolDenial('INVALID_ARGUMENTS', `It is outside tenant ${tenant.slug}'s maintenance window; the next window "${next.window.name}" `
+      throw new AppError('INVALID_ARGUMENTS', `It is outside tenant ${tenant.slug}'s maintenance window; the next window "${next.window.name}" `
         + `(${describeWindow(next.window)}) opens at ${next.start.toISOString()}. Call again then, with whenOutsideWindow "schedule" to queue for it, `
         + 'or with overrideMaintenanceWindow true to install now.',
       'maintenance_window', { nextWindow: occurrenceDetail(next) });
@@ -149,34 +142,37 @@ export const deployPatches = defineTool({
         rebootRequired: reboot,
         skipped,
       },
+      deviceIds: args.deviceIds,
+      effect: {
+        deviceIds: args.deviceIds, patchIds: patches.map((p) => p.id).sort(),
+        overrideMaintenanceWindow: args.overrideMaintenanceWindow, whenOutsideWindow: args.whenOutsideWindow,
+      },
     };
   },
-  execute(args, ctx, plan) {
-    if (!plan.tenant) throw new ToolDenial('INVALID_ARGUMENTS', 'no tenant');
+  async execute(_args, ctx, plan) {
     const now = ctx.now.toISOString();
     const notBefore = plan.detail.notBefore as string | null;
     const skipped = [...(plan.detail.skipped as Skipped[])];
     // Claim each planned install; one whose state changed since the plan is skipped, not deployed twice.
-    const claim = ctx.db.prepare(`UPDATE device_patches SET state = 'scheduled', updated_at = ? WHERE device_id = ? AND patch_id = ? AND state IN ('missing', 'failed')`);
     const deployed: PlannedDevice[] = [];
     for (const d of plan.detail.devices as PlannedDevice[]) {
-      const claimed = d.patches.filter((p) => {
-        if (claim.run(now, d.id, p.id).changes === 1) return true;
-        skipped.push({ deviceId: d.id, hostname: d.hostname, patchId: p.id, externalId: p.externalId, reason: 'state changed since the plan' });
-        return false;
-      });
+      const claimed: PlannedDevice['patches'] = [];
+      for (const p of d.patches) {
+        if (await ctx.data.patches.claim(d.id, p.id, now)) claimed.push(p);
+        else skipped.push({ deviceId: d.id, hostname: d.hostname, patchId: p.id, externalId: p.externalId, reason: 'state changed since the plan' });
+      }
       if (claimed.length) deployed.push({ ...d, patches: claimed });
     }
-    if (!deployed.length) throw new ToolDenial('CONFLICT', 'Every planned patch was scheduled or installed by someone else meanwhile; nothing was queued.', 'nothing_to_deploy');
+    if (!deployed.length) throw new AppError('CONFLICT', 'Every planned patch was scheduled or installed by someone else meanwhile; nothing was queued.', 'nothing_to_deploy');
     const reboot = new Map((plan.detail.patches as PlannedPatch[]).map((p) => [p.id, p.requiresReboot]));
     const byId = new Map(deployed.map((d) => [d.id, d]));
-    const { executionId, commands } = queueExecution(ctx, {
-      tenant: plan.tenant, kind: 'patch_install', tool: 'deploy_patches', summary: plan.summary, detail: plan.detail, devices: deployed, notBefore,
+    const { executionId, commands } = await ctx.data.commands.queue({
+      tenant: plan.tenant!, kind: 'patch_install', tool: 'deploy_patches', summary: plan.summary, detail: plan.detail, devices: deployed, notBefore,
       payload: (ref) => {
         const d = byId.get(ref.id)!;
         return {
           patches: d.patches.map((p) => p.externalId), patchIds: d.patches.map((p) => p.id),
-          requiresReboot: d.patches.some((p) => reboot.get(p.id) === true), windowFit: plan.detail.windowFit, overrideMaintenanceWindow: args.overrideMaintenanceWindow,
+          requiresReboot: d.patches.some((p) => reboot.get(p.id) === true), windowFit: plan.detail.windowFit, overrideMaintenanceWindow: plan.detail.overrideMaintenanceWindow,
         };
       },
     });

@@ -7,10 +7,9 @@ import { getScriptResults, listScripts, runScript } from './scripts.ts';
 import { generateReport, getReportStatus } from './reports.ts';
 import { addIncidentNote, createChangeLog, createRunbook, getDocuments } from './docs.ts';
 import { complianceSummary, fleetHealthCheck } from './fleet.ts';
-import { metaTools, type MetaDeps } from './meta.ts';
 
-/** Every tool the server offers, in the order tools/list shows them: the seed's 17, then the readers and the gate's own. */
-export function allTools(meta: MetaDeps): ToolSpec[] {
+/** The fleet tools, in the order tools/list shows them: the seed's 17, then the readers. The gate adds its own after them. */
+export function fleetTools(): ToolSpec[] {
   return [
     listDevices, getDeviceDetails, deviceActions,
     getAlerts, acknowledgeAlerts, resolveAlerts,
@@ -20,6 +19,5 @@ export function allTools(meta: MetaDeps): ToolSpec[] {
     createRunbook, addIncidentNote, createChangeLog,
     fleetHealthCheck, complianceSummary,
     listScripts, getDocuments,
-    ...metaTools(meta),
-  ] as unknown as ToolSpec[];
+  ];
 }

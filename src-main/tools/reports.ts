@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { defineTool, ToolDenial } from './types.ts';
+import { readTool, writeTool } from './types.ts';
 import { id } from './common.ts';
 import { REPORT_FORMATS, REPORT_TYPES } from '../reports/data.ts';
 import { reportPath } from '../reports/generator.ts';
 
-export const generateReport = defineTool({
+export const generateReport = writeTool({
   name: 'generate_report',
   title: 'Generate report',
   description: 'Start building a compliance, security, inventory or executive report of one tenant as CSV, HTML or PDF. '
@@ -22,27 +21,24 @@ export const generateReport = defineTool({
     hint: z.string(),
   }),
   baseTier: 2,
-  budget: 'write',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  plan(args, ctx) {
-    const tenant = ctx.scope.select(args.tenant)[0]!;
+  async plan(args, ctx) {
+    const tenant = ctx.data.scope.select(args.tenant)[0]!;
     return {
       tenant,
       summary: `generate a ${args.type} report (${args.format}) for ${tenant.name} (${tenant.slug})`,
       detail: { type: args.type, format: args.format, tenant: tenant.slug },
     };
   },
-  execute(args, ctx, plan) {
-    if (!plan.tenant) throw new ToolDenial('INVALID_ARGUMENTS', 'no tenant');
-    const reportId = randomUUID();
-    ctx.db.prepare(`INSERT INTO reports (id, tenant_id, type, format, status, progress, key_id, created_at) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)`)
-      .run(reportId, plan.tenant.id, args.type, args.format, ctx.key.id, ctx.now.toISOString());
-    ctx.services.startReport(reportId);
+  async execute(args, ctx, plan) {
+    const reportId = await ctx.data.reports.create({ tenantId: plan.tenant!.id, type: args.type, format: args.format, keyId: ctx.key.id, at: ctx.now.toISOString() });
+    // The job reads the row, so it starts once the row has committed.
+    ctx.afterCommit(() => ctx.services.startReport(reportId));
     return { reportId, status: 'queued' as const, hint: `The report is being built in the background; call get_report_status with reportId "${reportId}" until its state is completed.` };
   },
 });
 
-export const getReportStatus = defineTool({
+export const getReportStatus = readTool({
   name: 'get_report_status',
   title: 'Get report status',
   description: 'State and progress (0-100) of a report from generate_report; when completed, where its file is, its size and SHA-256.',
@@ -64,18 +60,14 @@ export const getReportStatus = defineTool({
     hint: z.string().optional(),
   }),
   baseTier: 1,
-  budget: 'read',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan: (args, ctx) => ({ tenant: ctx.scope.require('report', args.reportId).tenant, summary: `status of report ${args.reportId}`, detail: {} }),
-  execute(args, ctx, plan) {
-    const r = ctx.db.prepare('SELECT * FROM reports WHERE id = ?').get(args.reportId) as {
-      id: string; type: (typeof REPORT_TYPES)[number]; format: (typeof REPORT_FORMATS)[number]; status: 'queued' | 'running' | 'completed' | 'failed';
-      progress: number; file_name: string | null; size_bytes: number | null; sha256: string | null; error: string | null; created_at: string; finished_at: string | null;
-    };
+  plan: async (args, ctx) => ({ tenant: (await ctx.data.require('report', args.reportId)).tenant, summary: `status of report ${args.reportId}`, detail: {} }),
+  async execute(args, ctx, plan) {
+    const r = await ctx.data.reports.get(args.reportId);
     const tenant = plan.tenant!;
     const done = r.status === 'completed' && r.file_name !== null && r.size_bytes !== null && r.sha256 !== null;
     return {
-      reportId: r.id, tenant: tenant.slug, type: r.type, format: r.format, state: r.status, progress: r.progress,
+      reportId: r.id, tenant: tenant.slug, type: r.type as (typeof REPORT_TYPES)[number], format: r.format as (typeof REPORT_FORMATS)[number], state: r.status, progress: r.progress,
       createdAt: r.created_at, finishedAt: r.finished_at,
       file: done ? { path: reportPath(ctx.services.dataDir, tenant.slug, r.file_name!), fileName: r.file_name!, sizeBytes: r.size_bytes!, sha256: r.sha256! } : null,
       error: r.status === 'failed' ? (r.error ?? 'unknown error') : null,

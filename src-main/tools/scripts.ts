@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { defineTool, ToolDenial, type ToolContext } from './types.ts';
-import { id, slugOf, tenantArg, tenantFilter } from './common.ts';
+import { readTool, writeTool } from './types.ts';
+import { byHostname, id, idSet, tenantArg } from './common.ts';
 import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
-import { singleTenant } from '../governance/scope.ts';
-import { COMMAND_STATUSES, NO_AGENT_NOTE, commandOutput, queueExecution } from './commands.ts';
+import { singleTenant } from '../store/data/index.ts';
+import { AppError } from '../errors.ts';
+import { COMMAND_STATUSES, NO_AGENT_NOTE, commandOutput } from './commands.ts';
 
 export const LANGUAGES = ['powershell', 'bash', 'python'] as const;
 type Language = (typeof LANGUAGES)[number];
@@ -26,7 +27,7 @@ const scriptSummary = z.object({
   bodyTruncated: z.boolean().optional().describe(`True when the body is longer than ${MAX_BODY} characters and was cut.`),
 });
 
-export const listScripts = defineTool({
+export const listScripts = readTool({
   name: 'list_scripts',
   title: 'List scripts',
   description: 'List the script library: MSP-wide scripts (scope "library") plus the scripts of this key\'s tenants, with their SHA-256. '
@@ -40,29 +41,14 @@ export const listScripts = defineTool({
   }),
   output: z.object({ scripts: z.array(scriptSummary), ...pageOutput }),
   baseTier: 1,
-  budget: 'read',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan: (args, ctx) => ({ tenant: args.tenant ? ctx.scope.select(args.tenant)[0]! : null, summary: 'list scripts', detail: {} }),
-  execute(args, ctx) {
-    const tf = tenantFilter(ctx.scope.select(args.tenant), 's.tenant_id');
-    const where = [`(s.tenant_id IS NULL OR ${tf.sql})`];
-    const params: unknown[] = [...tf.params];
-    if (args.language) where.push('s.language = ?'), params.push(args.language);
-    if (args.search) {
-      const like = `%${args.search.replace(/[\\%_]/g, '\\$&')}%`;
-      where.push("(s.name LIKE ? ESCAPE '\\' COLLATE NOCASE OR s.description LIKE ? ESCAPE '\\' COLLATE NOCASE)");
-      params.push(like, like);
-    }
+  plan: async (args, ctx) => ({ tenant: args.tenant ? ctx.data.scope.select(args.tenant)[0]! : null, summary: 'list scripts', detail: {} }),
+  async execute(args, ctx) {
     const offset = decodeCursor(args.cursor);
-    const from = `FROM scripts s WHERE ${where.join(' AND ')}`;
-    const total = (ctx.db.prepare(`SELECT count(*) AS n ${from}`).get(...params) as { n: number }).n;
-    const rows = ctx.db.prepare(`SELECT s.id, s.tenant_id, s.name, s.description, s.language, s.sha256,
-        ${args.includeBody ? `substr(s.body, 1, ${MAX_BODY}) AS body, length(s.body) AS body_length` : 'NULL AS body, 0 AS body_length'}
-      ${from} ORDER BY s.tenant_id IS NOT NULL, s.name, s.id LIMIT ? OFFSET ?`)
-      .all(...params, args.limit, offset) as (Omit<ScriptRow, 'body' | 'created_at'> & { body: string | null; body_length: number })[];
+    const { total, rows } = await ctx.data.scripts.list(args, offset, args.limit, args.includeBody ? MAX_BODY : null);
     const scripts = rows.map((r) => ({
       id: r.id, name: r.name, description: r.description, language: r.language, sha256: r.sha256,
-      scope: r.tenant_id === null ? 'library' : slugOf(ctx.scope.tenants, r.tenant_id),
+      scope: r.tenant_id === null ? 'library' : ctx.data.scope.slugOf(r.tenant_id),
       ...(args.includeBody ? { body: r.body ?? '', bodyTruncated: r.body_length > MAX_BODY } : {}),
     }));
     const { items, ...rest } = page(offset, args.limit, total, scripts);
@@ -85,7 +71,7 @@ const OS_FIT: Record<Language, Partial<Record<string, { level: 'refuse' | 'warn'
 interface PlannedDevice { id: string; hostname: string; os: string; status: string; online: boolean }
 interface PlannedScript { id: string | null; name: string; source: 'library' | 'ad-hoc'; scope: string; language: Language; sha256: string; body: string; lines: number; bytes: number }
 
-export const runScript = defineTool({
+export const runScript = writeTool({
   name: 'run_script',
   title: 'Run script',
   description: 'Run a library script (scriptId, from list_scripts) or an ad-hoc script (language + body) on 1-50 devices of one tenant. '
@@ -94,7 +80,7 @@ export const runScript = defineTool({
     scriptId: id('Library script').optional().describe('Library script id from list_scripts. Give this OR language + body, not both.'),
     language: z.enum(LANGUAGES).optional().describe('Language of an ad-hoc body (required with body).'),
     body: z.string().min(1).max(MAX_BODY).optional().describe(`Ad-hoc script source, 1-${MAX_BODY} characters; hashed exactly as given.`),
-    deviceIds: z.array(id('Device')).min(1).max(50).describe('Target devices, all in one tenant (1-50).'),
+    deviceIds: idSet('Device', 1, 50).describe('Target devices, all in one tenant (1-50).'),
     parameters: z.record(z.string().regex(PARAM_NAME, 'parameter names are identifiers: letters, digits, _ (max 64)'), z.string().max(1024))
       .refine((p) => Object.keys(p).length <= 20, 'at most 20 parameters')
       .optional().describe('Named string parameters passed to the script (at most 20; values up to 1024 characters).'),
@@ -113,28 +99,27 @@ export const runScript = defineTool({
     note: z.string(),
   }),
   baseTier: 3,
-  budget: 'write',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-  plan(args, ctx) {
-    const rows = [...new Set(args.deviceIds)].map((d) => ctx.scope.require('device', d));
+  async plan(args, ctx) {
+    const rows = byHostname(await Promise.all(args.deviceIds.map((d) => ctx.data.require('device', d))));
     const tenant = singleTenant(rows, 'devices');
     let script: PlannedScript;
     if (args.scriptId !== undefined) {
-      const s = ctx.scope.require('script', args.scriptId);
+      const s = await ctx.data.require('script', args.scriptId);
       const r = s.row as unknown as ScriptRow;
       if (args.language !== undefined && args.language !== r.language) {
-        throw new ToolDenial('INVALID_ARGUMENTS', `Script '${r.name}' is ${r.language}, not ${args.language}; omit language for library scripts.`, 'script_language');
+        throw new AppError('INVALID_ARGUMENTS', `Script '${r.name}' is ${r.language}, not ${args.language}; omit language for library scripts.`, 'script_language');
       }
       const hash = sha256Hex(r.body);
       if (hash !== r.sha256) {
-        throw new ToolDenial('CONFLICT', `Library script '${r.name}' does not match its recorded SHA-256; it will not run until the library is repaired.`,
+        throw new AppError('CONFLICT', `Library script '${r.name}' does not match its recorded SHA-256; it will not run until the library is repaired.`,
           'script_integrity', {}, `script ${r.id} body hash ${hash} != stored ${r.sha256}`);
       }
       script = { id: r.id, name: r.name, source: 'library', scope: s.tenant ? s.tenant.slug : 'library', language: r.language, sha256: hash, body: r.body,
         lines: r.body.split('\n').length, bytes: Buffer.byteLength(r.body) };
       // A tenant's own script runs only on that tenant's devices.
       if (s.tenant && s.tenant.id !== tenant.id) {
-        throw new ToolDenial('INVALID_ARGUMENTS', `Script '${r.name}' belongs to tenant ${s.tenant.slug}; it cannot run on devices of ${tenant.slug}.`, 'single_tenant');
+        throw new AppError('INVALID_ARGUMENTS', `Script '${r.name}' belongs to tenant ${s.tenant.slug}; it cannot run on devices of ${tenant.slug}.`, 'single_tenant');
       }
     } else {
       const body = args.body!;
@@ -155,7 +140,7 @@ export const runScript = defineTool({
     for (const [key, ds] of byFit) {
       const [level, why] = key.split('\u0000') as ['refuse' | 'warn', string];
       const names = ds.map((d) => `${d.hostname} (${d.id})`).join(', ');
-      if (level === 'refuse') throw new ToolDenial('INVALID_ARGUMENTS', `A ${script.language} script cannot run on ${names}: ${why}. Use powershell for Windows devices.`, 'script_os_mismatch');
+      if (level === 'refuse') throw new AppError('INVALID_ARGUMENTS', `A ${script.language} script cannot run on ${names}: ${why}. Use powershell for Windows devices.`, 'script_os_mismatch');
       warnings.push(`${why}: ${names}.`);
     }
     const offline = devices.filter((d) => !d.online);
@@ -169,20 +154,23 @@ export const runScript = defineTool({
         script, devices, deviceCount: devices.length, onlineCount: devices.length - offline.length,
         parameters: params, parameterCount: Object.keys(params).length, timeoutSeconds: args.timeoutSeconds, warnings,
       },
+      deviceIds: args.deviceIds,
+      effect: {
+        deviceIds: args.deviceIds, scriptId: script.id, language: script.language, sha256: script.sha256, parameters: params, timeoutSeconds: args.timeoutSeconds,
+      },
     };
   },
-  execute(args, ctx, plan) {
-    if (!plan.tenant) throw new ToolDenial('INVALID_ARGUMENTS', 'no tenant');
+  async execute(_args, ctx, plan) {
     // What runs is exactly what the plan (and the approving technician) saw.
     const script = plan.detail.script as PlannedScript;
-    if (sha256Hex(script.body) !== script.sha256) throw new ToolDenial('CONFLICT', 'The script body no longer matches its approved hash.', 'script_integrity');
+    if (sha256Hex(script.body) !== script.sha256) throw new AppError('CONFLICT', 'The script body no longer matches its approved hash.', 'script_integrity');
     const devices = plan.detail.devices as PlannedDevice[];
     const payload = {
       scriptId: script.id, name: script.name, language: script.language, body: script.body, sha256: script.sha256,
       parameters: (plan.detail.parameters as Record<string, string>) ?? {}, timeoutSeconds: plan.detail.timeoutSeconds as number,
     };
-    const { executionId, commands } = queueExecution(ctx, {
-      tenant: plan.tenant, kind: 'script', tool: 'run_script', summary: plan.summary, detail: plan.detail, devices, payload: () => payload,
+    const { executionId, commands } = await ctx.data.commands.queue({
+      tenant: plan.tenant!, kind: 'script', tool: 'run_script', summary: plan.summary, detail: plan.detail, devices, payload: () => payload,
     });
     return { executionId, commands, script: { id: script.id, name: script.name, language: script.language, sha256: script.sha256 }, note: NO_AGENT_NOTE };
   },
@@ -196,16 +184,9 @@ const commandResult = z.object({
   notBefore: z.string().nullable(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
 });
 
-const zeroCounts = () => ({ queued: 0, running: 0, completed: 0, failed: 0, timed_out: 0, cancelled: 0 });
 const TERMINAL = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
 
-interface ResultRow {
-  id: string; device_id: string; hostname: string | null; status: (typeof COMMAND_STATUSES)[number]; exit_code: number | null;
-  stdout: string | null; stdout_len: number | null; stderr: string | null; stderr_len: number | null;
-  not_before: string | null; started_at: string | null; finished_at: string | null;
-}
-
-export const getScriptResults = defineTool({
+export const getScriptResults = readTool({
   name: 'get_script_results',
   title: 'Get execution results',
   description: 'Status and output of one execution, per device: the generic result reader for any executionId (run_script, device_actions, patch installs). '
@@ -223,29 +204,19 @@ export const getScriptResults = defineTool({
     ...pageOutput,
   }),
   baseTier: 1,
-  budget: 'read',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  plan: (args, ctx) => ({ tenant: ctx.scope.require('execution', args.executionId).tenant, summary: `results of execution ${args.executionId}`, detail: {} }),
-  execute(args, ctx: ToolContext) {
-    const e = ctx.db.prepare('SELECT * FROM executions WHERE id = ?').get(args.executionId) as {
-      id: string; tenant_id: string; kind: 'script' | 'device_action' | 'patch_install'; tool: string; summary: string; detail_json: string; created_at: string; approval_id: string | null;
-    };
+  plan: async (args, ctx) => ({ tenant: (await ctx.data.require('execution', args.executionId)).tenant, summary: `results of execution ${args.executionId}`, detail: {} }),
+  async execute(args, ctx) {
+    const e = await ctx.data.commands.execution(args.executionId);
     let script: { id: string | null; name: string; language: string; sha256: string } | null = null;
     if (e.kind === 'script') {
       const s = (JSON.parse(e.detail_json) as { script?: Partial<PlannedScript> }).script;
       if (s) script = { id: s.id ?? null, name: String(s.name ?? 'ad-hoc'), language: String(s.language ?? ''), sha256: String(s.sha256 ?? '') };
     }
-    const counts = zeroCounts();
-    for (const c of ctx.db.prepare('SELECT status, count(*) AS n FROM device_commands WHERE execution_id = ? GROUP BY status')
-      .all(e.id) as { status: keyof ReturnType<typeof zeroCounts>; n: number }[]) counts[c.status] = c.n;
+    const counts = await ctx.data.commands.counts(e.id);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const offset = decodeCursor(args.cursor);
-    const rows = ctx.db.prepare(`SELECT c.id, c.device_id, d.hostname, c.status, c.exit_code,
-        substr(c.stdout, 1, ${OUTPUT_CAP}) AS stdout, length(c.stdout) AS stdout_len, substr(c.stderr, 1, ${OUTPUT_CAP}) AS stderr, length(c.stderr) AS stderr_len,
-        c.not_before, c.started_at, c.finished_at
-      FROM device_commands c LEFT JOIN devices d ON d.id = c.device_id
-      WHERE c.execution_id = ? AND c.tenant_id = ? ORDER BY d.hostname, c.id LIMIT ? OFFSET ?`)
-      .all(e.id, e.tenant_id, args.limit, offset) as ResultRow[];
+    const rows = await ctx.data.commands.results(e, OUTPUT_CAP, offset, args.limit);
     const commands = rows.map((r) => ({
       commandId: r.id, deviceId: r.device_id, hostname: r.hostname ?? r.device_id, status: r.status, exitCode: r.exit_code,
       stdout: r.stdout, stdoutTruncated: (r.stdout_len ?? 0) > OUTPUT_CAP, stdoutLength: r.stdout_len ?? 0,
@@ -254,7 +225,7 @@ export const getScriptResults = defineTool({
     }));
     const { items, ...rest } = page(offset, args.limit, total, commands);
     return {
-      execution: { id: e.id, tenant: slugOf(ctx.scope.tenants, e.tenant_id), kind: e.kind, tool: e.tool, summary: e.summary, createdAt: e.created_at, approvalId: e.approval_id },
+      execution: { id: e.id, tenant: ctx.data.scope.slugOf(e.tenant_id), kind: e.kind, tool: e.tool, summary: e.summary, createdAt: e.created_at, approvalId: e.approval_id },
       script,
       counts,
       finished: total > 0 && Object.entries(counts).every(([s, n]) => n === 0 || TERMINAL.has(s)),

@@ -1,7 +1,9 @@
 import type { z } from 'zod';
-import type { Db } from '../store/db.ts';
 import type { ApiKey, Tenant } from '../auth/keys.ts';
-import type { Tier } from '../governance/tiers.ts';
+import type { TenantReader, TenantWriter } from '../store/data/index.ts';
+
+/** A tool's risk: 1 read, runs. 2 low-risk change, runs and is audited. 3 high risk, waits for a human. 4 never runs. */
+export type Tier = 1 | 2 | 3 | 4;
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -10,95 +12,88 @@ export interface ToolAnnotations {
   openWorldHint: boolean;
 }
 
-/** Everything a tool may touch. Tools never see other tenants: `scope` checks every id. */
-export interface ToolContext {
-  db: Db;
-  key: ApiKey;
-  scope: TenantScope;
-  now: Date;
-  services: ToolServices;
-  /** Set when the call runs because a technician approved it. */
-  approvalId?: string;
-}
-
-/** Long-running or cross-cutting services tools hand work to (report jobs, policy values). */
+/** Long-running or cross-cutting services tools hand work to. */
 export interface ToolServices {
   /** Where report files are written (inside the data directory). */
   dataDir: string;
-  /** Hands a queued report to the background job runner (after the current transaction commits). */
+  /** Hands a queued report to the background job runner. */
   startReport(reportId: string): void;
-  bulkDeviceThreshold(): number;
 }
 
-/** The governance plan of one call: which tenant it acts on, its effective tier inputs, and what a human must see. */
-export interface ToolPlan {
+/** What plan and read-only execute get: the key, the call's time and a reader bound to the key's tenants. */
+export interface ReadContext {
+  key: ApiKey;
+  now: Date;
+  data: TenantReader;
+  services: ToolServices;
+}
+
+/** What a writing tool's execute gets, inside the transaction that also holds its audit entry. */
+export interface WriteContext extends ReadContext {
+  data: TenantWriter;
+  /** Set when the call runs because a technician approved it. */
+  approvalId: string | null;
+  /** Work to start once the transaction has committed (a background job). */
+  afterCommit(fn: () => void): void;
+}
+
+/** The governance plan of one call: which tenant it acts on, its tier inputs, and what a human must see. */
+export interface ToolPlan<D extends Record<string, unknown> = Record<string, unknown>> {
   tenant: Tenant | null;
   action?: string;
-  /** Tier raised by the arguments (bulk size, action); the pipeline also applies the base tier and overrides. */
+  /** Tier raised by the arguments; the gate also applies the base tier, the action's, the bulk window and overrides. */
   argTier?: Tier;
   summary: string;
-  /** Facts for the approval card: targets, script body and hash, patches, window fit. */
-  detail: Record<string, unknown>;
+  /** Facts for the approval card: targets, script body and hash, patches, window fit. Stored and bound with the approval. */
+  detail: D;
+  /** Devices this call changes: counted toward bulk escalation over the key's recent calls. */
+  deviceIds?: readonly string[];
+  /**
+   * The effect a technician approves, in canonical form (sorted ids, hashes). At approval the gate plans the call
+   * again and runs it only if this is identical: a library script edited since the request is refused.
+   */
+  effect?: Record<string, unknown>;
 }
 
-export interface ToolSpec<S extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+interface ToolBase<S extends z.ZodType, O extends z.ZodObject> {
   name: string;
   title: string;
   description: string;
   input: S;
   output: O;
   baseTier: Tier;
-  /** Which rate-limit budget a call spends. */
-  budget: 'read' | 'write';
   annotations: ToolAnnotations;
   /** For multiplexed tools: the enum field whose values carry their own tiers (trimmed from tools/list per key). */
   actionField?: string;
   actionTiers?: Record<string, Tier>;
-  /** Validates ids against the key's tenants (throws ToolDenial) and describes the call. Must not write. */
-  plan(args: z.infer<S>, ctx: ToolContext): ToolPlan;
-  /** Does the work; called inside the write transaction that also appends the audit entry. */
-  execute(args: z.infer<S>, ctx: ToolContext, plan: ToolPlan): z.infer<O>;
 }
 
-export function defineTool<S extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<S, O>): ToolSpec<S, O> {
-  return spec;
+/** A tool that only reads: it gets a reader that cannot write, spends the read budget, and needs no savepoint. */
+export interface ReadToolSpec<S extends z.ZodType = z.ZodType, O extends z.ZodObject = z.ZodObject, P extends ToolPlan = ToolPlan> extends ToolBase<S, O> {
+  access: 'read';
+  /** Checks ids against the key's tenants (throws AppError) and describes the call. */
+  plan(args: z.output<S>, ctx: ReadContext): Promise<P>;
+  execute(args: z.output<S>, ctx: ReadContext, plan: P): Promise<z.output<O>>;
 }
 
-export type DenialCode =
-  | 'TIER4_BLOCKED' | 'SCOPE_DENIED' | 'NOT_ALLOWLISTED' | 'EXECUTE_ADMIN_REQUIRED' | 'RATE_LIMITED' | 'TENANT_DENIED'
-  | 'INVALID_ARGUMENTS' | 'APPROVAL_DENIED' | 'APPROVAL_EXPIRED' | 'NOT_FOUND' | 'CONFLICT' | 'UNKNOWN_TOOL';
-
-/** A refusal the model can act on: surfaced as an isError tool result with a machine-readable code. */
-export class ToolDenial extends Error {
-  readonly code: DenialCode;
-  readonly rule: string;
-  readonly extra: Record<string, unknown>;
-  /** What the audit records when it differs from what the model is told (e.g. foreign vs unknown id). */
-  readonly auditReason: string | undefined;
-  constructor(code: DenialCode, message: string, rule: string = code.toLowerCase(), extra: Record<string, unknown> = {}, auditReason?: string) {
-    super(message);
-    this.auditReason = auditReason;
-    this.code = code;
-    this.rule = rule;
-    this.extra = extra;
-  }
+/** A tool that changes fleet state: execute runs inside the transaction that holds its audit entry, with a writer. */
+export interface WriteToolSpec<S extends z.ZodType = z.ZodType, O extends z.ZodObject = z.ZodObject, P extends ToolPlan = ToolPlan> extends ToolBase<S, O> {
+  access: 'write';
+  plan(args: z.output<S>, ctx: ReadContext): Promise<P>;
+  execute(args: z.output<S>, ctx: WriteContext, plan: P): Promise<z.output<O>>;
 }
 
-/** Tenant isolation at the executor: every id a tool reads or changes passes through here. */
-export interface TenantScope {
-  readonly tenants: Tenant[];
-  /** The tenants a call may read: all of the key's, or the one named by a `tenant` slug argument. */
-  select(slug?: string): Tenant[];
-  /** Looks a row up by id; unknown and foreign ids give the same NOT_FOUND answer (no existence leak). */
-  require<K extends ScopedKind>(kind: K, id: string): ScopedRow<K>;
-  tenantById(id: string): Tenant;
+export type ToolSpec = ReadToolSpec | WriteToolSpec;
+
+/** Declares a tool that only reads. */
+export function readTool<S extends z.ZodType, O extends z.ZodObject, P extends ToolPlan>(spec: Omit<ReadToolSpec<S, O, P>, 'access'>): ReadToolSpec<S, O, P> {
+  return { ...spec, access: 'read' };
 }
 
-export type ScopedKind = 'device' | 'alert' | 'script' | 'execution' | 'report' | 'incident' | 'approval' | 'document' | 'patch';
-export interface ScopedRow<K extends ScopedKind = ScopedKind> {
-  kind: K;
-  id: string;
-  /** null only for MSP-wide library scripts and global patch catalogue entries. */
-  tenant: Tenant | null;
-  row: Record<string, unknown>;
+/** Declares a tool that changes fleet state. */
+export function writeTool<S extends z.ZodType, O extends z.ZodObject, P extends ToolPlan>(spec: Omit<WriteToolSpec<S, O, P>, 'access'>): WriteToolSpec<S, O, P> {
+  return { ...spec, access: 'write' };
 }
+
+/** Which rate-limit budget a call of this tool spends. */
+export const budgetOf = (tool: ToolSpec): 'read' | 'write' => (tool.access === 'write' ? 'write' : 'read');

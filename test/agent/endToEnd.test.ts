@@ -101,6 +101,36 @@ describe('enrolled agents on this machine', () => {
     expect(s.commands).toEqual({ completed: 2 });
   });
 
+  it('a model that follows only get_approval_status\'s answers gets the script\'s real output, never "completed" beside a queued command', async () => {
+    const body = 'echo "report $CS_PARAM_marker"\n';
+    const pending = await call<{ status: string; approvalId: string; message: string }>(client, 'run_script', { language: 'bash', body, deviceIds: [a.deviceId], parameters: { marker: 'm-4711' }, timeoutSeconds: 30 });
+    expect(pending.message).toMatch(/get_approval_status/);
+    let next: { tool: string; arguments: Record<string, unknown> } | null = { tool: 'get_approval_status', arguments: { approvalId: pending.approvalId } };
+    const answers: any[] = [];
+    const approval = until('get_approval_status to stop pointing at itself', async () => {
+      const answer = await call<any>(client, next!.tool, next!.arguments);
+      answers.push(answer);
+      if (answers.length === 1) await tech.post(`/approvals/${pending.approvalId}/approve`);
+      next = answer.next;
+      return next?.tool !== 'get_approval_status' && answer;
+    }, 30_000, 100);
+    const done = await approval;
+    expect(done.status).toBe('completed');
+    expect(done.executions[0].commands[0]).toMatchObject({ deviceId: a.deviceId, status: 'completed', exitCode: 0, stdout: 'report m-4711\n' });
+    // The last answer names the full result reader; following it gives the same output.
+    expect(next).toEqual({ tool: 'get_script_results', arguments: { executionId: done.executions[0].executionId } });
+    const full = await call<any>(client, next!.tool, next!.arguments);
+    expect(full.commands[0].stdout).toBe('report m-4711\n');
+    for (const x of answers) {
+      const open = (x.commands.queued ?? 0) + (x.commands.running ?? 0);
+      if (x.status === 'completed') {
+        expect(open, JSON.stringify(x)).toBe(0);
+        expect(x.result.commands.every((c: { status: string }) => c.status === 'completed'), JSON.stringify(x.result)).toBe(true);
+        expect(x.message).not.toMatch(/queued|picked it up/);
+      }
+    }
+  });
+
   it('a failing python script records its exit code and fails the approval', async () => {
     const approvalId = await approved(client, tech, 'run_script', { language: 'python', body: 'import sys\nprint("py", sys.version_info[0])\nsys.exit(3)\n', deviceIds: [b.deviceId], timeoutSeconds: 30 });
     const r = await finished(client, await executionOf(client, approvalId));

@@ -107,7 +107,7 @@ describe('patch installs: each update to its own manager', () => {
 
 describe('the console keeps the findings of a manager that was not scanned', () => {
   it('a report without winget leaves winget patches missing; the managers it scanned close what they no longer list', async () => {
-    const app = openApp(await initTestDir(), { log: () => {} });
+    const app = await openApp(await initTestDir(), { log: () => {} });
     try {
       const device = app.db.prepare(`SELECT id, hostname, os_version FROM devices WHERE os = 'windows' LIMIT 1`).get() as { id: string; hostname: string; os_version: string };
       const facts = { hostname: device.hostname, os: 'windows' as const, osVersion: device.os_version, ip: null };

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createHarness } from '../helpers/toolHarness.ts';
 import { deviceActions } from '../../src-main/tools/devices.ts';
-import { envelopeFor, setCommandSigner, signCommand } from '../../src-main/agentServer/signing.ts';
-import { finishCommand, LEASE_EXPIRED } from '../../src-main/agentServer/results.ts';
+import { envelopeFor } from '../../src-main/agentServer/signing.ts';
+import { signCommand } from '../../src-main/store/store.ts';
+import { LEASE_EXPIRED } from '../../src-main/governance/commandResults.ts';
 import { CommandVerifier } from '../../src-main/agent/verify.ts';
 import { Journal } from '../../src-main/agent/state.ts';
 import { parseAptUpgradable } from '../../src-main/agent/patches.ts';
@@ -21,21 +22,21 @@ import { OUTPUT_KEEP } from '../../src-main/agent/protocol.ts';
 const pem = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
 
 describe('signed commands', () => {
-  const h = createHarness();
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const h = createHarness({ signingKey: privateKey });
   const device = (h.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' LIMIT 1`).get() as { id: string }).id;
   const other = (h.db.prepare(`SELECT id FROM devices WHERE id != ? LIMIT 1`).get(device) as { id: string }).id;
-  const lock = () => h.run(deviceActions, { action: 'lock', deviceIds: [device] }, h.ctx(['acme-dental'])).commands[0]!.commandId;
+  const lock = async () => (await h.run(deviceActions, { action: 'lock', deviceIds: [device] }, h.ctx(['acme-dental']))).commands[0]!.commandId;
   const journal = () => new Journal(mkdtempSync(join(tmpdir(), 'cs-journal-')));
 
-  it('a command queued without a registered signer travels unsigned and is refused', () => {
-    const id = lock();
+  it('a command whose signature row is gone travels unsigned and is refused', async () => {
+    const id = await lock();
+    h.db.prepare('DELETE FROM command_signatures WHERE command_id = ?').run(id);
     expect(new CommandVerifier(pem(publicKey), device, journal()).check(envelopeFor(h.db, id)!)).toMatchObject({ ok: false, code: 'UNSIGNED' });
   });
 
-  it('is signed when queued; verifies for its device; any edit, another device or a replay is refused', () => {
-    setCommandSigner(h.db, privateKey);
-    const id = lock();
+  it('is signed when queued; verifies for its device; any edit, another device or a replay is refused', async () => {
+    const id = await lock();
     const sig = h.db.prepare('SELECT * FROM command_signatures WHERE command_id = ?').get(id) as { device_id: string; approval_id: string | null; nonce: string };
     expect(sig).toMatchObject({ device_id: device, approval_id: null });
     const j = journal();
@@ -54,9 +55,8 @@ describe('signed commands', () => {
     expect(new CommandVerifier(pem(publicKey), device, journal()).check(envelopeFor(h.db, id)!)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
   });
 
-  it('signs the schedule: an edited not_before breaks the signature; a signed future start is refused as EARLY', () => {
-    setCommandSigner(h.db, privateKey);
-    const id = lock();
+  it('signs the schedule: an edited not_before breaks the signature; a signed future start is refused as EARLY', async () => {
+    const id = await lock();
     h.db.prepare(`UPDATE device_commands SET not_before = ? WHERE id = ?`).run(new Date(Date.now() - 60_000).toISOString(), id);
     expect(new CommandVerifier(pem(publicKey), device, journal()).check(envelopeFor(h.db, id)!)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
     const future = { ...envelopeFor(h.db, id)!, notBefore: new Date(Date.now() + 3_600_000).toISOString() };
@@ -64,20 +64,20 @@ describe('signed commands', () => {
     expect(new CommandVerifier(pem(publicKey), device, journal()).check(signed)).toMatchObject({ ok: false, code: 'EARLY' });
   });
 
-  it('a real result arriving after the lease expired replaces the lease failure', () => {
-    const id = lock();
+  it('a real result arriving after the lease expired replaces the lease failure', async () => {
+    const id = await lock();
+    const gate = await h.gate();
     h.db.prepare(`UPDATE device_commands SET status = 'running' WHERE id = ?`).run(id);
-    expect(finishCommand(h.db, undefined, id, device, { status: 'failed', exitCode: null, stdout: '', stderr: `${LEASE_EXPIRED} gone` }, { cause: 'lease_expired' })).toBe(true);
-    expect(finishCommand(h.db, undefined, id, other, { status: 'completed', exitCode: 0, stdout: 'x', stderr: '' }, { cause: 'result' })).toBe(false);
-    expect(finishCommand(h.db, undefined, id, device, { status: 'completed', exitCode: 0, stdout: 'late', stderr: '' }, { cause: 'result' })).toBe(true);
+    expect(await gate.finishCommand(id, device, { status: 'failed', exitCode: null, stdout: '', stderr: `${LEASE_EXPIRED} gone` }, { cause: 'lease_expired' })).toBe(true);
+    expect(await gate.finishCommand(id, other, { status: 'completed', exitCode: 0, stdout: 'x', stderr: '' }, { cause: 'result' })).toBe(false);
+    expect(await gate.finishCommand(id, device, { status: 'completed', exitCode: 0, stdout: 'late', stderr: '' }, { cause: 'result' })).toBe(true);
     expect(h.db.prepare('SELECT status, stdout FROM device_commands WHERE id = ?').get(id)).toEqual({ status: 'completed', stdout: 'late' });
-    expect(finishCommand(h.db, undefined, id, device, { status: 'failed', exitCode: 1, stdout: '', stderr: '' }, { cause: 'result' })).toBe(false);
+    expect(await gate.finishCommand(id, device, { status: 'failed', exitCode: 1, stdout: '', stderr: '' }, { cause: 'result' })).toBe(false);
   });
 
-  it('signs the approval id into an approved command', () => {
-    setCommandSigner(h.db, privateKey);
+  it('signs the approval id into an approved command', async () => {
     const ctx = h.ctx(['acme-dental'], { approvalId: 'approval-123' });
-    const id = h.run(deviceActions, { action: 'reboot', deviceIds: [device] }, ctx).commands[0]!.commandId;
+    const id = (await h.run(deviceActions, { action: 'reboot', deviceIds: [device] }, ctx)).commands[0]!.commandId;
     const env = envelopeFor(h.db, id)!;
     expect(env.approvalId).toBe('approval-123');
     expect(new CommandVerifier(pem(publicKey), device, journal()).check(env)).toEqual({ ok: true });

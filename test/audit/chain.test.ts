@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initDataDir, DB_FILE } from '../../src-main/app.ts';
 import { openDatabase } from '../../src-main/store/db.ts';
-import { auditLogFor, hashRow, writeTx, type AuditRow } from '../../src-main/audit/log.ts';
+import { auditLogFor, hashRow, type AuditRow } from '../../src-main/audit/log.ts';
+import { writeTx } from '../../src-main/store/tx.ts';
 import { exportAudit, verifyExport } from '../../src-main/audit/export.ts';
 import { loadSecrets, createSecrets } from '../../src-main/store/secrets.ts';
 

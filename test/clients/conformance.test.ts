@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startHeaderProxy, type HeaderProxy } from './headerProxy.ts';
 import { registerConformanceFixtures } from './conformanceFixtures.ts';
+import { createSessionServer } from '../../src-main/mcp/sessionServer.ts';
 import { cleanup, clientEnv, CLIENTS, note, run, stopServer, tempDir, type RunResult, sdkToolNames } from './procs.ts';
 
 interface Check {
@@ -140,11 +141,12 @@ describe('product build (no fixtures)', () => {
   });
 });
 
-describe('test build with the suite fixtures (extraRegistrations)', () => {
+describe('test build with the suite fixtures (its own session composition)', () => {
   let t: TestServer;
   let proxy: HeaderProxy;
   beforeAll(async () => {
-    t = await startTestServer({ serve: { extraRegistrations: registerConformanceFixtures } });
+    // The test build composes its own session server: the product's, plus the suite's fixtures next to it.
+    t = await startTestServer({ sessionServer: (gate, info) => registerConformanceFixtures(createSessionServer(gate, info)) });
     proxy = await startHeaderProxy(t.url, { 'X-API-Key': t.key({ name: 'conformance-fixtures' }) });
   });
   afterAll(async () => {

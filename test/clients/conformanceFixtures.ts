@@ -1,6 +1,6 @@
 // The tools, resources and prompts that @modelcontextprotocol/conformance@0.1.16 server scenarios call by exact name
-// (test_*, test://…). TEST BUILD ONLY: wired in through startServer's `extraRegistrations` hook, which the product CLI
-// never sets, so the product's tool list is untouched. Written from the scenario descriptions (`conformance list
+// (test_*, test://…). TEST BUILD ONLY: the test composes its own session server (startServer's third argument), which the
+// product never does, so the product's tool list is untouched. Written from the scenario descriptions (`conformance list
 // --server` and the scenario source), after /work/shared/research/mcp-clients.md Appendix C.
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
@@ -39,7 +39,7 @@ function handlersOf(server: McpServer): Map<string, RawHandler> {
 }
 
 /** Registers every conformance fixture next to the product's own tools, resources and prompts. */
-export function registerConformanceFixtures(server: McpServer): void {
+export function registerConformanceFixtures(server: McpServer): McpServer {
   const handlers = handlersOf(server);
   const productList = handlers.get('tools/list');
   const productCall = handlers.get('tools/call');
@@ -204,4 +204,5 @@ export function registerConformanceFixtures(server: McpServer): void {
       { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
     ],
   }));
+  return server;
 }

@@ -42,7 +42,7 @@ async function until<T>(what: string, fn: () => Promise<T | false | undefined>, 
 }
 
 beforeAll(async () => {
-  app = openApp(await initTestDir(), { log: () => {} });
+  app = await openApp(await initTestDir(), { log: () => {} });
   listener = await startAgentListener(app, { hub: { heartbeatSeconds: 1 } });
   svc = createConsoleService(app, { mode: 'web', actor: 'tech-on-duty', agentUrl: () => listener.url });
   off = svc.subscribe((e) => events.push(e));

@@ -16,7 +16,7 @@ let unsubscribe: () => void;
 
 beforeAll(async () => {
   dir = await initTestDir();
-  app = openApp(dir, { log: () => {}, longRunning: true, externalChangesMs: 50 });
+  app = await openApp(dir, { log: () => {}, longRunning: true, externalChangesMs: 50 });
   unsubscribe = createConsoleService(app, {}).subscribe((e) => events.push(e));
   auditLogFor(app.db).onAppend((r) => rows.push(r));
 });
@@ -29,7 +29,7 @@ afterAll(() => {
 describe('changes committed by another process', () => {
   it('reach the console as events within a second, interleaved with this process\'s own, each once', async () => {
     const own = app.keys.create({ name: 'made-here', scopes: ['ai:read'], tenants: ['acme-dental'] }).key;
-    const cli = openApp(dir, { log: () => {} });
+    const cli = await openApp(dir, { log: () => {} });
     let outside: string;
     try {
       outside = cli.keys.create({ name: 'made-by-cli', scopes: ['ai:read'], tenants: ['acme-dental'] }).key.id;

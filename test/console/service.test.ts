@@ -10,6 +10,7 @@ import { verifyExport } from '../../src-main/audit/export.ts';
 import { createConsoleService, type ConsoleService } from '../../src-main/console/service.ts';
 import { CONSOLE_METHOD_NAMES, ConsoleError, ConsoleEvent, consoleMethods, type ConsoleEvent as Ev } from '../../src-main/console/contract.ts';
 import { initTestDir } from '../helpers/server.ts';
+import { callTool } from '../helpers/gate.ts';
 
 let app: App;
 let svc: ConsoleService;
@@ -20,7 +21,7 @@ let unsubscribe: () => void;
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const devices = (os: string) => app.db.prepare(`SELECT d.id, d.hostname, d.status FROM devices d JOIN tenants t ON t.id = d.tenant_id
   WHERE t.slug = 'acme-dental' AND d.os = ? ORDER BY d.hostname`).all(os) as { id: string; hostname: string; status: string }[];
-const call = (name: string, args: unknown, k = key) => app.governance.call(name, args, { key: k, client: { name: 'vitest', version: '1' } });
+const call = (name: string, args: unknown, k = key) => callTool(app, name, args, { key: k, client: { name: 'vitest', version: '1' } });
 async function rejects(p: Promise<unknown>, status: number, code: string): Promise<ConsoleError> {
   const e = await p.then(() => undefined, (x: unknown) => x);
   expect(e, 'expected a ConsoleError').toBeInstanceOf(ConsoleError);
@@ -31,7 +32,7 @@ async function rejects(p: Promise<unknown>, status: number, code: string): Promi
 const tick = () => new Promise((r) => setTimeout(r, 10));
 
 beforeAll(async () => {
-  app = openApp(await initTestDir(), { env: { COUNTERSIGN_BULK_DEVICE_THRESHOLD: '12' }, log: () => {} });
+  app = await openApp(await initTestDir(), { env: { COUNTERSIGN_BULK_DEVICE_THRESHOLD: '12' }, log: () => {} });
   svc = createConsoleService(app, { mcpBaseUrl: () => 'http://127.0.0.1:4319' });
   key = app.keys.create({ name: 'service-test', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], role: 'admin' }).key;
   unsubscribe = svc.subscribe((e) => events.push(e));

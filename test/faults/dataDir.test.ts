@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toCallToolResult } from '../../src-main/mcp/results.ts';
 import { openApp, DB_FILE } from '../../src-main/app.ts';
 import { auditLogFor } from '../../src-main/audit/log.ts';
 import type { ApiKey } from '../../src-main/auth/keys.ts';
@@ -61,25 +62,25 @@ describe('a corrupt or truncated database file', () => {
     ['missing its last page', (f) => truncateSync(f, statSync(f).size - 4096)],
   ];
 
-  it.each(damage)('%s: openApp refuses it with a clear message and leaves the file as it was', (_name, harm) => {
+  it.each(damage)('%s: openApp refuses it with a clear message and leaves the file as it was', async (_name, harm) => {
     const dir = copyOfBase('cs-corrupt-');
     const file = join(dir, DB_FILE);
     harm(file);
     const before = sha(file);
     const size = statSync(file).size;
-    expect(() => openApp(dir, { log: () => {} })).toThrow(CLEAR_OPEN_ERROR);
+    await expect(openApp(dir, { log: () => {} })).rejects.toThrow(CLEAR_OPEN_ERROR);
     expect(statSync(file).size).toBe(size);
     expect(sha(file)).toBe(before);
   });
 
-  it('a zero-length database file (truncated to nothing) is refused, not recreated as an empty database', () => {
+  it('a zero-length database file (truncated to nothing) is refused, not recreated as an empty database', async () => {
     const dir = copyOfBase('cs-empty-');
     const file = join(dir, DB_FILE);
     truncateSync(file, 0);
-    let opened: ReturnType<typeof openApp> | undefined;
+    let opened: Awaited<ReturnType<typeof openApp>> | undefined;
     let error: unknown;
     try {
-      opened = openApp(dir, { log: () => {} });
+      opened = await openApp(dir, { log: () => {} });
     } catch (e) {
       error = e;
     }
@@ -139,21 +140,21 @@ function kindOf(a: Answer): string {
 const messageOf = (a: Answer): string => a.msg?.error?.message ?? (a.msg?.result?.isError ? String(a.msg.result.content?.[0]?.text) : '');
 
 describe('a read-only data directory', () => {
-  it('an immutable data directory is refused at start with a clear message; nothing is created or changed', (ctx) => {
+  it('an immutable data directory is refused at start with a clear message; nothing is created or changed', async (ctx) => {
     const dir = copyOfBase('cs-ro-dir-');
     const file = join(dir, DB_FILE);
     if (!chattr('+i', file, dir)) return ctx.skip('chattr +i is not available here');
     try {
       const before = sha(file);
       const listing = readdirSync(dir).sort();
-      expect(() => openApp(dir, { log: () => {} })).toThrow(/unable to open|read-?only|permission|not permitted/i);
+      await expect(openApp(dir, { log: () => {} })).rejects.toThrow(/unable to open|read-?only|permission|not permitted/i);
       expect(readdirSync(dir).sort()).toEqual(listing);
       expect(sha(file)).toBe(before);
     } finally {
       chattr('-i', file, dir);
     }
     // No corruption: the same file opens and verifies once it is writable again.
-    const app = openApp(dir, { log: () => {} });
+    const app = await openApp(dir, { log: () => {} });
     expect(auditLogFor(app.db).verify().ok).toBe(true);
     app.close();
   });
@@ -168,8 +169,8 @@ describe('a read-only data directory', () => {
       return n;
     })();
     // The key is made while the file is writable; then the file alone becomes immutable (the directory stays writable).
-    const keySecret = (() => {
-      const app = openApp(dir, { log: () => {} });
+    const keySecret = await (async () => {
+      const app = await openApp(dir, { log: () => {} });
       const s = app.keys.create({ name: 'ro', scopes: ['ai:read', 'ai:write'], tenants: ['acme-dental'], role: 'standard' }).secret;
       app.close();
       return s;
@@ -198,7 +199,7 @@ describe('a read-only data directory', () => {
       chattr('-i', file);
     }
     expect(sha(file)).toBe(before);
-    const app = openApp(dir, { log: () => {} });
+    const app = await openApp(dir, { log: () => {} });
     expect(auditLogFor(app.db).verify()).toMatchObject({ ok: true, count: auditWithKey });
     app.close();
   });
@@ -387,8 +388,8 @@ describe('a full disk (max_page_count on the server\'s own connection)', () => {
     const caller = { key: t.app.keys.get(keyRow.id)! };
     const reasons = [0, 1, 2, 3].map((i) => `batched lock ${i} ${randomBytes(4).toString('hex')}`);
     const settled = await Promise.allSettled([
-      t.app.governance.call('create_runbook', { tenant: 'acme-dental', title: 'too big', body: 'z'.repeat(19_000) }, caller),
-      ...reasons.map((reason, i) => t.app.governance.call('device_actions', { action: 'lock', deviceIds: [devices[i]!], reason }, caller)),
+      t.app.gate.call('create_runbook', { tenant: 'acme-dental', title: 'too big', body: 'z'.repeat(19_000) }, caller).then(toCallToolResult),
+      ...reasons.map((reason, i) => t.app.gate.call('device_actions', { action: 'lock', deviceIds: [devices[i]!], reason }, caller).then(toCallToolResult)),
     ]);
     t.app.db.pragma('max_page_count = 1073741823');
     const told = settled.map((s) => (s.status === 'fulfilled' && !s.value.isError ? 'ok' : s.status === 'fulfilled' ? 'isError' : `threw: ${(s.reason as Error).message}`));

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
 import { consoleLogin, denial, structured, type ConsoleClient } from '../helpers/console.ts';
+import { callTool } from '../helpers/gate.ts';
+import { approvalOutcome } from '../../src-main/mcp/results.ts';
 
 let t: TestServer;
 let devices: { id: string; hostname: string }[];
@@ -129,7 +131,7 @@ describe('durability and expiry', () => {
       const audited = s.app.db.prepare(`SELECT code FROM audit_log WHERE approval_id = ? AND event = 'approval'`).all(p.approvalId);
       expect(audited).toEqual([{ code: 'APPROVAL_EXPIRED' }]);
       // The held-call path reports expiry as a denial code.
-      expect(denial(s.app.governance.outcome(s.app.approvals.get(p.approvalId)!)).code).toBe('APPROVAL_EXPIRED');
+      expect(denial(approvalOutcome((await s.app.approvals.get(p.approvalId))!)).code).toBe('APPROVAL_EXPIRED');
     } finally {
       await s.close();
     }
@@ -143,7 +145,10 @@ describe('durability and expiry', () => {
       const p = pending(await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [dev] } }));
       s.app.keys.revoke(s.app.keys.list().find((k) => k.name === 'soon-revoked')!.id);
       const con = await consoleLogin(s.url);
-      expect((await con.post(`/approvals/${p.approvalId}/approve`)).body.approval.status).toBe('failed');
+      // The policy is re-checked when the technician approves: the request ends denied, POLICY_CHANGED, with the reason.
+      const decided = (await con.post(`/approvals/${p.approvalId}/approve`)).body.approval;
+      expect(decided).toMatchObject({ status: 'denied', decisionCode: 'POLICY_CHANGED' });
+      expect(decided.reason).toMatch(/revoked/);
       expect(s.app.db.prepare(`SELECT count(*) AS n FROM executions WHERE approval_id = ?`).get(p.approvalId)).toEqual({ n: 0 });
     } finally {
       await s.close();
@@ -158,7 +163,7 @@ describe('the approval list', () => {
     if (!check.ok) throw new Error('key');
     const ids: string[] = [];
     for (const d of devices.slice(0, 5)) {
-      const r = await t.app.governance.call('device_actions', { action: 'shutdown', deviceIds: [d.id], reason: 'same ms' }, { key: check.key });
+      const r = await callTool(t.app, 'device_actions', { action: 'shutdown', deviceIds: [d.id], reason: 'same ms' }, { key: check.key });
       ids.push(pending(r).approvalId);
     }
     // Five requests stamped with one instant, as a burst on a coarse clock would be.

@@ -89,7 +89,7 @@ describe('policy switches from the environment', () => {
       expect((await standard.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [device] } })).isError).toBeFalsy();
       const pinned = s.app.policy.get().pinned;
       expect(pinned).toMatchObject({ requireExecuteAdmin: 'MCP_REQUIRE_EXECUTE_ADMIN', executeAllowlist: 'MCP_EXECUTE_TOOL_ALLOWLIST' });
-      expect(() => s.app.policy.update({ requireExecuteAdmin: false }, 'test')).toThrow(/pinned/);
+      await expect(s.app.policy.update({ requireExecuteAdmin: false }, 'test')).rejects.toThrow(/pinned/);
     } finally {
       await s.close();
     }
@@ -117,7 +117,7 @@ describe('tools/list shows a key only what it can call', () => {
   it('a tier override raises a tool out of a key\'s reach', async () => {
     const s = await startTestServer();
     try {
-      s.app.policy.setOverride({ tool: 'list_devices', tier: 3 }, 'test');
+      await s.app.policy.setOverride({ tool: 'list_devices', tier: 3 }, 'test');
       const c = await s.connect('http', s.key({ scopes: ['ai:write'] }));
       expect((await c.listTools()).tools.map((x) => x.name)).not.toContain('list_devices');
       expect(denial(await c.callTool({ name: 'list_devices', arguments: {} })).code).toBe('SCOPE_DENIED');

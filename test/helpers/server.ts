@@ -10,6 +10,7 @@ import { initDataDir, openApp, type App } from '../../src-main/app.ts';
 import { seedDemoFleet } from '../../src-main/demo/seed.ts';
 import { hashPassphrase } from '../../src-main/auth/passphrase.ts';
 import { startServer, type RunningServer, type ServeOptions } from '../../src-main/http/server.ts';
+import type { SessionServerFactory } from '../../src-main/mcp/sessionServer.ts';
 import type { CreateKeyInput } from '../../src-main/auth/keys.ts';
 
 export type TransportKind = 'sse' | 'http';
@@ -36,12 +37,13 @@ export async function initTestDir(): Promise<string> {
   return dir;
 }
 
-export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: ServeOptions; dir?: string } = {}): Promise<TestServer> {
+/** `sessionServer`: a test build's own MCP session composition (the conformance fixtures); default the product's. */
+export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: ServeOptions; dir?: string; sessionServer?: SessionServerFactory } = {}): Promise<TestServer> {
   const dir = opts.dir ?? (await initTestDir());
   const clients: Client[] = [];
   let env = opts.env ?? {};
-  let app = openApp(dir, { env, log: () => {} });
-  let server = await startServer(app, opts.serve);
+  let app = await openApp(dir, { env, log: () => {} });
+  let server = await startServer(app, opts.serve, opts.sessionServer);
   const t: TestServer = {
     dir,
     get app() { return app; },
@@ -66,8 +68,8 @@ export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: S
       await server.close();
       app.close();
       env = newEnv ?? env;
-      app = openApp(dir, { env, log: () => {} });
-      server = await startServer(app, opts.serve);
+      app = await openApp(dir, { env, log: () => {} });
+      server = await startServer(app, opts.serve, opts.sessionServer);
     },
     async close() {
       await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));

@@ -121,7 +121,7 @@ describe('resolved keys are cached, never past a change', () => {
     const key = t.key({ name: 'revoked-by-cli' });
     const sid = await initStreamable(port, key);
     for (let i = 0; i < 3; i++) expect((await streamablePost(port, key, sid, { jsonrpc: '2.0', id: 10 + i, method: 'ping' })).status).toBe(200);
-    const cli = openApp(t.dir, { log: () => {} });
+    const cli = await openApp(t.dir, { log: () => {} });
     try {
       cli.keys.revoke(cli.keys.list().find((k) => k.name === 'revoked-by-cli')!.id);
     } finally {

@@ -6,7 +6,6 @@ import { createHarness, type Harness } from '../helpers/toolHarness.ts';
 import { generateReport, getReportStatus } from '../../src-main/tools/reports.ts';
 import { ReportJobs } from '../../src-main/reports/generator.ts';
 import { csvField } from '../../src-main/reports/csv.ts';
-import { ToolDenial } from '../../src-main/tools/types.ts';
 import { denial } from '../tools/util.ts';
 
 /** A strict RFC 4180 reader: quoted fields, doubled quotes, CRLF records. */
@@ -39,7 +38,7 @@ const ctx = (slugs?: string[]) => h.ctx(slugs, { services: { startReport: (id) =
 const deviceCount = (slug: string) =>
   (h.db.prepare('SELECT count(*) AS n FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = ?').get(slug) as { n: number }).n;
 
-beforeAll(() => {
+beforeAll(async () => {
   h = createHarness();
   jobs = new ReportJobs(h.db, h.dir);
   const victim = h.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' ORDER BY d.hostname LIMIT 1`)
@@ -53,20 +52,20 @@ afterAll(async () => {
 
 async function generate(type: string, format: string, slug = 'acme-dental') {
   const c = ctx([slug]);
-  const out = h.run(generateReport, { tenant: slug, type, format }, c);
+  const out = await h.run(generateReport, { tenant: slug, type, format }, c);
   expect(out.status).toBe('queued');
   // The job runs in the background: nothing happened yet when the tool returns.
   expect(h.db.prepare('SELECT status, progress FROM reports WHERE id = ?').get(out.reportId)).toEqual({ status: 'queued', progress: 0 });
   await jobs.wait(out.reportId);
-  return h.run(getReportStatus, { reportId: out.reportId }, c);
+  return await h.run(getReportStatus, { reportId: out.reportId }, c);
 }
 
 describe('generate_report / get_report_status', () => {
-  it('plans against the key\'s tenants and describes the call', () => {
-    const plan = generateReport.plan(generateReport.input.parse({ tenant: 'acme-dental', type: 'security' }), ctx(['acme-dental']));
+  it('plans against the key\'s tenants and describes the call', async () => {
+    const plan = await h.plan(generateReport, { tenant: 'acme-dental', type: 'security' }, ctx(['acme-dental']));
     expect(plan.tenant!.slug).toBe('acme-dental');
     expect(plan.detail).toEqual({ type: 'security', format: 'pdf', tenant: 'acme-dental' });
-    expect(denial(() => h.run(generateReport, { tenant: 'globex-logistics', type: 'inventory' }, ctx(['acme-dental']))).code).toBe('TENANT_DENIED');
+    expect((await denial(() => h.run(generateReport, { tenant: 'globex-logistics', type: 'inventory' }, ctx(['acme-dental'])))).code).toBe('TENANT_DENIED');
     expect(generateReport.input.safeParse({ tenant: 'acme-dental', type: 'payroll' }).success).toBe(false);
     expect(generateReport.input.safeParse({ tenant: 'acme-dental', type: 'inventory', format: 'docx' }).success).toBe(false);
   });
@@ -104,11 +103,11 @@ describe('generate_report / get_report_status', () => {
     }
   }
 
-  it('reports progress while queued and a hint to poll', () => {
+  it('reports progress while queued and a hint to poll', async () => {
     const c = h.ctx(['acme-dental'], { services: { startReport: () => {}, dataDir: h.dir } });
-    const { reportId, hint } = h.run(generateReport, { tenant: 'acme-dental', type: 'inventory' }, c);
+    const { reportId, hint } = await h.run(generateReport, { tenant: 'acme-dental', type: 'inventory' }, c);
     expect(hint).toContain('get_report_status');
-    const st = h.run(getReportStatus, { reportId }, c);
+    const st = await h.run(getReportStatus, { reportId }, c);
     expect(st).toMatchObject({ state: 'queued', progress: 0, format: 'pdf', file: null, finishedAt: null });
     expect(st.hint).toBeDefined();
     h.db.prepare(`UPDATE reports SET status = 'failed', error = 'test' WHERE id = ?`).run(reportId);
@@ -117,8 +116,8 @@ describe('generate_report / get_report_status', () => {
   it('answers NOT_FOUND for another tenant\'s report and an unknown id', async () => {
     const st = await generate('inventory', 'csv', 'globex-logistics');
     expect(st.state).toBe('completed');
-    expect(denial(() => h.run(getReportStatus, { reportId: st.reportId }, ctx(['acme-dental']))).code).toBe('NOT_FOUND');
-    expect(denial(() => h.run(getReportStatus, { reportId: randomUUID() }, ctx(['acme-dental']))).code).toBe('NOT_FOUND');
+    expect((await denial(() => h.run(getReportStatus, { reportId: st.reportId }, ctx(['acme-dental'])))).code).toBe('NOT_FOUND');
+    expect((await denial(() => h.run(getReportStatus, { reportId: randomUUID() }, ctx(['acme-dental'])))).code).toBe('NOT_FOUND');
   });
 
   it('resumePending completes a report a crash left running', async () => {
@@ -129,7 +128,7 @@ describe('generate_report / get_report_status', () => {
     const restarted = new ReportJobs(h.db, h.dir);
     expect(restarted.resumePending()).toContain(id);
     await restarted.whenIdle();
-    const st = h.run(getReportStatus, { reportId: id }, ctx(['northwind-legal']));
+    const st = await h.run(getReportStatus, { reportId: id }, ctx(['northwind-legal']));
     expect(st).toMatchObject({ state: 'completed', progress: 100 });
     expect(existsSync(st.file!.path)).toBe(true);
   });
@@ -139,10 +138,10 @@ describe('generate_report / get_report_status', () => {
     writeFileSync(blocked, 'x');
     const broken = new ReportJobs(h.db, blocked);
     const c = h.ctx(['acme-dental'], { services: { startReport: (id) => broken.start(id), dataDir: blocked } });
-    const { reportId } = h.run(generateReport, { tenant: 'acme-dental', type: 'executive', format: 'csv' }, c);
+    const { reportId } = await h.run(generateReport, { tenant: 'acme-dental', type: 'executive', format: 'csv' }, c);
     const done = await broken.wait(reportId);
     expect(done!.status).toBe('failed');
-    const st = h.run(getReportStatus, { reportId }, c);
+    const st = await h.run(getReportStatus, { reportId }, c);
     expect(st.state).toBe('failed');
     expect(st.error).toBeTruthy();
     expect(st.file).toBeNull();
@@ -150,7 +149,7 @@ describe('generate_report / get_report_status', () => {
 });
 
 describe('csv fields', () => {
-  it('quotes per RFC 4180 and defuses spreadsheet formulas', () => {
+  it('quotes per RFC 4180 and defuses spreadsheet formulas', async () => {
     expect(csvField('plain')).toBe('plain');
     expect(csvField('a,b')).toBe('"a,b"');
     expect(csvField('say "hi"')).toBe('"say ""hi"""');

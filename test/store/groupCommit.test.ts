@@ -14,11 +14,11 @@ const fresh = () => {
 describe('group commit', () => {
   it('commits writes queued in one turn together, and answers each only after the commit', async () => {
     const { db } = fresh();
-    const gc = new GroupCommit(db);
+    const gc = new GroupCommit(db, auditLogFor(db));
     const log = auditLogFor(db);
     const seen: number[] = [];
     log.onAppend((r) => seen.push(r.seq));
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => gc.run(() => log.append({ event: 'system', decision: 'info', outcome: `e${i}` }).seq)));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => gc.run(async (tx) => (await tx.audit({ event: 'system', decision: 'info', outcome: `e${i}` })).seq)));
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(gc.batches).toBe(1);
     expect(seen).toHaveLength(20);
@@ -27,15 +27,15 @@ describe('group commit', () => {
 
   it('rolls back only the failing item of a batch', async () => {
     const { db } = fresh();
-    const gc = new GroupCommit(db);
+    const gc = new GroupCommit(db, auditLogFor(db));
     const log = auditLogFor(db);
     const [a, b, c] = await Promise.allSettled([
-      gc.run(() => log.append({ event: 'system', decision: 'info', outcome: 'a' })),
-      gc.run(() => {
-        log.append({ event: 'system', decision: 'info', outcome: 'b (rolled back)' });
+      gc.run((tx) => tx.audit({ event: 'system', decision: 'info', outcome: 'a' })),
+      gc.run(async (tx) => {
+        await tx.audit({ event: 'system', decision: 'info', outcome: 'b (rolled back)' });
         throw new Error('tool failed');
       }),
-      gc.run(() => log.append({ event: 'system', decision: 'info', outcome: 'c' })),
+      gc.run((tx) => tx.audit({ event: 'system', decision: 'info', outcome: 'c' })),
     ]);
     expect(a.status).toBe('fulfilled');
     expect(b).toMatchObject({ status: 'rejected', reason: new Error('tool failed') });
@@ -48,18 +48,18 @@ describe('group commit', () => {
     const { file, db } = fresh();
     db.close();
     const ro = openDatabase(file, { readonly: true });
-    const gc = new GroupCommit(ro);
-    const r = await Promise.allSettled([1, 2].map((i) => gc.run(() => auditLogFor(ro).append({ event: 'system', decision: 'info', outcome: String(i) }))));
+    const gc = new GroupCommit(ro, auditLogFor(ro));
+    const r = await Promise.allSettled([1, 2].map((i) => gc.run((tx) => tx.audit({ event: 'system', decision: 'info', outcome: String(i) }))));
     expect(r.map((x) => x.status)).toEqual(['rejected', 'rejected']);
     expect(auditLogFor(ro).count()).toBe(0);
   });
 
   it('a oneWrite item needs no savepoint: one that fails before or at its only write leaves nothing, the rest commit', async () => {
     const { db } = fresh();
-    const gc = new GroupCommit(db);
+    const gc = new GroupCommit(db, auditLogFor(db));
     const log = auditLogFor(db);
     const [a, b, c] = await Promise.allSettled([
-      gc.run(() => log.append({ event: 'system', decision: 'info', outcome: 'a' }), { oneWrite: true }),
+      gc.run((tx) => tx.audit({ event: 'system', decision: 'info', outcome: 'a' }), { oneWrite: true }),
       gc.run(() => {
         throw new Error('tool failed before writing');
       }, { oneWrite: true }),
@@ -69,7 +69,7 @@ describe('group commit', () => {
     expect(a.status).toBe('fulfilled');
     expect(b.status).toBe('rejected');
     expect(c.status).toBe('rejected');
-    const d = await gc.run(() => log.append({ event: 'system', decision: 'info', outcome: 'd' }), { oneWrite: true });
+    const d = await gc.run((tx) => tx.audit({ event: 'system', decision: 'info', outcome: 'd' }), { oneWrite: true });
     expect((db.prepare('SELECT outcome FROM audit_log ORDER BY seq').all() as { outcome: string }[]).map((r) => r.outcome)).toEqual(['a', 'd']);
     expect(d.seq).toBe(2);
     expect(log.verify()).toMatchObject({ ok: true, count: 2 });
@@ -78,23 +78,23 @@ describe('group commit', () => {
   it('per-batch work runs once per batch inside its transaction; a batch that does not commit runs onAbort', async () => {
     const { file, db } = fresh();
     db.exec('CREATE TABLE batch_marks (n INTEGER NOT NULL) STRICT');
-    const gc = new GroupCommit(db);
+    const gc = new GroupCommit(db, auditLogFor(db));
     const log = auditLogFor(db);
     const events: string[] = [];
     gc.perBatch(() => {
       events.push(`commit:${db.inTransaction}`);
       db.prepare('INSERT INTO batch_marks (n) VALUES (1)').run();
     }, () => events.push('abort'));
-    await Promise.all([1, 2, 3].map((i) => gc.run(() => log.append({ event: 'system', decision: 'info', outcome: String(i) }))));
+    await Promise.all([1, 2, 3].map((i) => gc.run((tx) => tx.audit({ event: 'system', decision: 'info', outcome: String(i) }))));
     expect(events).toEqual(['commit:true']);
     expect(db.prepare('SELECT count(*) FROM batch_marks').pluck().get()).toBe(1);
 
     // The hook itself failing fails the whole batch: nothing of it is written.
-    const failing = new GroupCommit(db);
+    const failing = new GroupCommit(db, auditLogFor(db));
     failing.perBatch(() => {
       throw new Error('hook failed');
     }, () => events.push('abort'));
-    const r = await Promise.allSettled([failing.run(() => log.append({ event: 'system', decision: 'info', outcome: 'lost' }))]);
+    const r = await Promise.allSettled([failing.run((tx) => tx.audit({ event: 'system', decision: 'info', outcome: 'lost' }))]);
     expect(r[0]).toMatchObject({ status: 'rejected', reason: new Error('hook failed') });
     expect(events).toEqual(['commit:true', 'abort']);
     expect(log.count()).toBe(3);

@@ -11,18 +11,18 @@ const tenantId = (slug: string) => h.tenants.find((t) => t.slug === slug)!.id;
 const STALE = new Date(SEED_NOW.getTime() - 24 * 3_600_000).toISOString();
 const MISSING = `FROM device_patches dp JOIN devices d ON d.id = dp.device_id JOIN patches p ON p.id = dp.patch_id WHERE d.tenant_id = ? AND dp.state IN ('missing', 'failed')`;
 
-beforeAll(() => {
+beforeAll(async () => {
   h = createHarness();
   run = runner(h);
   // Some pending commands to count: a scheduled patch install on acme-dental.
   const m = h.db.prepare(`SELECT dp.device_id, dp.patch_id FROM device_patches dp JOIN devices d ON d.id = dp.device_id
     WHERE d.tenant_id = ? AND dp.state = 'missing' AND d.os = 'windows' LIMIT 2`).all(tenantId('acme-dental')) as { device_id: string; patch_id: string }[];
-  run(deployPatches, { deviceIds: m.map((x) => x.device_id), patchIds: m.map((x) => x.patch_id) }, ctxAt(h, ['acme-dental']));
+  await run(deployPatches, { deviceIds: m.map((x) => x.device_id), patchIds: m.map((x) => x.patch_id) }, ctxAt(h, ['acme-dental']));
 });
 
 describe('fleet_health_check', () => {
-  it('reports per-tenant numbers that match the store', () => {
-    const r = run(fleetHealthCheck, {}, ctxAt(h));
+  it('reports per-tenant numbers that match the store', async () => {
+    const r = await run(fleetHealthCheck, {}, ctxAt(h));
     expect(r.tenants.map((t) => t.tenant).sort()).toEqual(h.tenants.map((t) => t.slug).sort());
     expect(r.healthRule).toBe(HEALTH_RULE);
     for (const t of r.tenants) {
@@ -51,8 +51,8 @@ describe('fleet_health_check', () => {
     expect(r.tenants.find((t) => t.tenant === 'acme-dental')!.pendingCommands).toBeGreaterThan(0);
   });
 
-  it('lists the worst devices with reasons, capped with an explicit truncated flag', () => {
-    const r = run(fleetHealthCheck, { tenant: 'acme-dental', topDevices: 2 }, ctxAt(h));
+  it('lists the worst devices with reasons, capped with an explicit truncated flag', async () => {
+    const r = await run(fleetHealthCheck, { tenant: 'acme-dental', topDevices: 2 }, ctxAt(h));
     const t = r.tenants[0]!;
     expect(r.tenants).toHaveLength(1);
     const tid = tenantId('acme-dental');
@@ -65,13 +65,13 @@ describe('fleet_health_check', () => {
     expect(t.problemDevicesTruncated).toBe(problems > 2);
     expect(t.problemDevices[0]!.points).toBeGreaterThanOrEqual(t.problemDevices[1]!.points);
     expect(t.problemDevices.every((d) => d.reasons.length > 0 && d.hostname.startsWith('ACME-'))).toBe(true);
-    const all = run(fleetHealthCheck, { tenant: 'acme-dental', topDevices: 25 }, ctxAt(h)).tenants[0]!;
+    const all = (await run(fleetHealthCheck, { tenant: 'acme-dental', topDevices: 25 }, ctxAt(h))).tenants[0]!;
     expect(all.problemDevices).toHaveLength(problems);
     expect(all.problemDevicesTruncated).toBe(false);
   });
 
-  it('scores health by the documented rule', () => {
-    const r = run(fleetHealthCheck, {}, ctxAt(h));
+  it('scores health by the documented rule', async () => {
+    const r = await run(fleetHealthCheck, {}, ctxAt(h));
     expect(fleetHealthCheck.description).toContain(HEALTH_RULE);
     for (const t of r.tenants) {
       const sum = t.health.deductions.reduce((s, d) => s + d.points, 0);
@@ -87,17 +87,17 @@ describe('fleet_health_check', () => {
     expect(healthOf([], 10, 10, STALE).score).toBe(70);
   });
 
-  it('keeps to the key\'s tenants', () => {
-    const r = run(fleetHealthCheck, {}, ctxAt(h, ['northwind-legal']));
+  it('keeps to the key\'s tenants', async () => {
+    const r = await run(fleetHealthCheck, {}, ctxAt(h, ['northwind-legal']));
     expect(r.tenants.map((t) => t.tenant)).toEqual(['northwind-legal']);
-    expect(denial(() => run(fleetHealthCheck, { tenant: 'acme-dental' }, ctxAt(h, ['northwind-legal']))).code).toBe('TENANT_DENIED');
+    expect((await denial(() => run(fleetHealthCheck, { tenant: 'acme-dental' }, ctxAt(h, ['northwind-legal'])))).code).toBe('TENANT_DENIED');
     expect(fleetHealthCheck.annotations.readOnlyHint).toBe(true);
   });
 });
 
 describe('compliance_summary', () => {
-  it('counts compliance per tenant and overall, matching SQL', () => {
-    const r = run(complianceSummary, {}, ctxAt(h));
+  it('counts compliance per tenant and overall, matching SQL', async () => {
+    const r = await run(complianceSummary, {}, ctxAt(h));
     for (const t of r.tenants) {
       const tid = tenantId(t.tenant);
       const c = (v: string) => count('SELECT count(*) AS n FROM devices WHERE tenant_id = ? AND compliance = ?', tid, v);
@@ -113,8 +113,8 @@ describe('compliance_summary', () => {
     expect(r.overall.compliant).toBe(count(`SELECT count(*) AS n FROM devices WHERE compliance = 'compliant'`));
   });
 
-  it('caps the device lists with truncated flags, totals stay complete', () => {
-    const t = run(complianceSummary, { tenant: 'globex-logistics', listLimit: 1 }, ctxAt(h)).tenants[0]!;
+  it('caps the device lists with truncated flags, totals stay complete', async () => {
+    const t = (await run(complianceSummary, { tenant: 'globex-logistics', listLimit: 1 }, ctxAt(h))).tenants[0]!;
     expect(t.nonCompliantDevices.length).toBe(Math.min(1, t.nonCompliant));
     expect(t.nonCompliantTruncated).toBe(t.nonCompliant > 1);
     expect(t.criticalPatchDevices.length).toBe(1);
@@ -123,8 +123,8 @@ describe('compliance_summary', () => {
     expect(() => complianceSummary.input.parse({ listLimit: 101 })).toThrow();
   });
 
-  it('stays inside the key', () => {
-    const r = run(complianceSummary, {}, ctxAt(h, ['acme-dental']));
+  it('stays inside the key', async () => {
+    const r = await run(complianceSummary, {}, ctxAt(h, ['acme-dental']));
     expect(r.tenants.map((t) => t.tenant)).toEqual(['acme-dental']);
     expect(r.overall.total).toBe(count('SELECT count(*) AS n FROM devices WHERE tenant_id = ?', tenantId('acme-dental')));
   });

@@ -1,5 +1,8 @@
+// tools/list in MCP's shape: the gate decides what a key sees; this renders it (JSON Schemas from the zod specs).
 import { z } from 'zod';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolSpec } from '../tools/types.ts';
+import type { ToolListing } from '../governance/gate.ts';
 
 type JsonSchema = Record<string, unknown> & { type?: string; properties?: Record<string, Record<string, unknown>> };
 
@@ -41,4 +44,18 @@ export function withActions(schema: JsonSchema, field: string, allowed: string[]
   const prop = schema.properties?.[field];
   if (!prop || !Array.isArray(prop.enum)) return schema;
   return { ...schema, properties: { ...schema.properties, [field]: { ...prop, enum: (prop.enum as string[]).filter((v) => allowed.includes(v)) } } };
+}
+
+const APPROVAL_NOTE = ' Tier 3 calls return {status:"pending_approval", approvalId} at once: a technician decides; poll get_approval_status.';
+
+export function toProtocolTools(listings: ToolListing[]): Tool[] {
+  return listings.map(({ tool, actions, tiers, mayNeedApproval }) => ({
+    name: tool.name,
+    title: tool.title,
+    description: `${tool.description}${tiers.includes(3) ? APPROVAL_NOTE : ''}`,
+    inputSchema: (actions ? withActions(inputJsonSchema(tool), tool.actionField!, actions) : inputJsonSchema(tool)) as Tool['inputSchema'],
+    outputSchema: outputJsonSchema(tool, mayNeedApproval) as Tool['outputSchema'],
+    annotations: { title: tool.title, ...tool.annotations },
+    _meta: { 'countersign/tiers': tiers },
+  }));
 }

@@ -1,0 +1,22 @@
+// The approval binding: an HMAC, under a key derived from the install secret (secrets.json, never the database),
+// over exactly the stored columns a card is rendered from and an execution runs. Someone who can write the database
+// but not read the install secret cannot change what a technician approves without it showing as tampered.
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from '../store/canonical.ts';
+import type { ApprovalRow } from '../store/data/approvals.ts';
+
+export type Bound = Pick<ApprovalRow, 'id' | 'digest' | 'key_id' | 'tenant_id' | 'tool' | 'action' | 'args_json' | 'summary' | 'detail_json' | 'effect_json' | 'created_at' | 'expires_at'>;
+
+export function bindingKey(installSecret: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', installSecret, Buffer.alloc(0), 'countersign approval binding v1', 32));
+}
+
+export function bindApproval(key: Buffer, r: Bound): string {
+  const fields = [1, r.id, r.digest, r.key_id, r.tenant_id, r.tool, r.action, r.args_json, r.summary, r.detail_json, r.effect_json, r.created_at, r.expires_at];
+  return createHmac('sha256', key).update(canonicalJson(fields)).digest('hex');
+}
+
+export function bindingHolds(key: Buffer, r: Bound & { binding: string | null }): boolean {
+  if (!r.binding || !/^[0-9a-f]{64}$/.test(r.binding)) return false;
+  return timingSafeEqual(Buffer.from(bindApproval(key, r), 'hex'), Buffer.from(r.binding, 'hex'));
+}

@@ -1,0 +1,156 @@
+// The technician's decisions and what follows them, through the gate: an approval runs only if its binding holds,
+// the policy in force would still allow it, and planning it again gives the identical effect; then the stored,
+// verified plan runs in the transaction that records the decision.
+import type { ApiKey } from '../auth/keys.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
+import { canonicalJson } from '../store/canonical.ts';
+import type { Tx } from '../store/store.ts';
+import type { ToolPlan, ToolSpec } from '../tools/types.ts';
+import { tamperedFacts, type Approval } from './approvals.ts';
+import { actionOf, effectiveTier, refusalFor } from './decide.ts';
+import type { Gate } from './gate.ts';
+import { maxTier } from './tiers.ts';
+
+/** Why an approved request may not run after all: the gate ends it denied with this code, audited. */
+class Stop extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export class Decisions {
+  private readonly gate: Gate;
+  constructor(gate: Gate) {
+    this.gate = gate;
+  }
+
+  private get d() {
+    return this.gate.d;
+  }
+
+  private async decidable(id: string): Promise<Approval> {
+    const a = await this.d.approvals.get(id);
+    if (!a) throw new AppError('NOT_FOUND', `no approval ${id}`);
+    if (a.status === 'expired') {
+      await this.d.approvals.expire(id);
+      throw new AppError('GONE', `approval ${id} expired at ${a.expiresAt}`);
+    }
+    if (a.status !== 'pending') throw new AppError('CONFLICT', `approval ${id} is already ${a.status}`);
+    return a;
+  }
+
+  /**
+   * Approve: pending → approved → the stored plan runs once, in one transaction with its audit entries. When the
+   * request can no longer run as shown (tampered, the policy changed, the plan changed) it ends denied instead, with
+   * the code and reason the model reads from get_approval_status.
+   */
+  async approve(id: string, actor: string): Promise<Approval> {
+    const a = await this.decidable(id);
+    if (a.integrity === 'tampered') return this.end(a, 'denied', tamperedFacts(`approval by ${actor}`), actor);
+    let prepared: { tool: ToolSpec; key: ApiKey; args: Record<string, unknown>; plan: ToolPlan };
+    try {
+      prepared = await this.recheck(a);
+    } catch (e) {
+      if (!(e instanceof Stop)) throw e;
+      return this.end(a, 'denied', {
+        reason: e.message, code: e.code, decidedBy: 'countersign',
+        audit: { decision: 'rejected', code: e.code, rule: e.code === 'POLICY_CHANGED' ? 'policy_recheck' : 'plan_recheck', outcome: e.message, detail: { approvedBy: actor } },
+      }, actor);
+    }
+    const { tool, key, args, plan } = prepared;
+    const now = new Date();
+    const out = await this.d.store.write(async (tx) => {
+      await this.d.approvals.move(tx, a, 'approved', { decidedBy: actor, audit: { decision: 'approved', rule: actor } });
+      const started = performance.now();
+      let status: 'running' | 'completed' | 'failed';
+      let result: unknown;
+      try {
+        // Its own savepoint: a tool that fails half-way leaves nothing behind; the decision and its audit entries still commit.
+        result = await savepoint(tx, () => tool.execute(args, this.gate.writeContext(tx, key, now, a.id), plan));
+        const queued = Array.isArray((result as { commands?: unknown }).commands) && (result as { commands: unknown[] }).commands.length > 0;
+        status = queued ? 'running' : 'completed';
+      } catch (e) {
+        if (!(e instanceof AppError)) this.d.log?.(`approved ${a.tool} failed`, e);
+        status = 'failed';
+        result = e instanceof AppError ? { error: e.message, code: e.code } : { error: `internal error: ${(e as Error).message}` };
+      }
+      return this.d.approvals.move(tx, a, status, {
+        result,
+        audit: { event: 'execution', decision: status === 'failed' ? 'failed' : 'completed', outcome: status, args: a.args, durationMs: performance.now() - started, detail: { result } },
+      });
+    });
+    return out;
+  }
+
+  /** The request as it would run now, or a Stop naming why it cannot. */
+  private async recheck(a: Approval): Promise<{ tool: ToolSpec; key: ApiKey; args: Record<string, unknown>; plan: ToolPlan }> {
+    const tool = this.gate.tools.get(a.tool);
+    if (!tool) throw new Stop('POLICY_CHANGED', `${a.tool} is no longer offered by this installation; nothing ran.`);
+    const key = this.d.keys.current(a.keyId);
+    const now = new Date();
+    if (!key) throw new Stop('POLICY_CHANGED', 'The requesting key no longer exists; nothing ran.');
+    if (key.revokedAt) throw new Stop('POLICY_CHANGED', `The requesting key was revoked at ${key.revokedAt}; nothing ran.`);
+    if (key.expiresAt && key.expiresAt <= now.toISOString()) throw new Stop('POLICY_CHANGED', `The requesting key expired at ${key.expiresAt}; nothing ran.`);
+    if (!key.tenants.some((t) => t.id === a.tenantId)) throw new Stop('POLICY_CHANGED', `The requesting key no longer reaches tenant ${a.tenant}; nothing ran.`);
+    const parsed = tool.input.safeParse(a.args);
+    if (!parsed.success) throw new Stop('POLICY_CHANGED', `The stored arguments no longer fit ${a.tool}'s schema; nothing ran.`);
+    const args = parsed.data as Record<string, unknown>;
+    const action = actionOf(tool, args);
+    // It was tier 3 when requested (by its tool, an override or bulk escalation); it can only stay there or rise.
+    const tier = maxTier(3, effectiveTier(tool, action, a.tenantId, undefined, this.d.policy));
+    const refused = refusalFor(tool, tier, key, action, this.d.policy);
+    if (refused) throw new Stop('POLICY_CHANGED', `The policy in force now refuses this request: ${refused.message} Nothing ran.`);
+    let fresh: ToolPlan;
+    try {
+      fresh = await tool.plan(args, this.gate.readContext(key, tool, now, a.id));
+    } catch (e) {
+      if (e instanceof AppError) throw new Stop('PLAN_CHANGED', `Planned again at approval, the request no longer holds: ${e.message} Nothing ran.`);
+      throw e;
+    }
+    if (canonicalJson(fresh.effect ?? null) !== canonicalJson(a.effect ?? null)) {
+      throw new Stop('PLAN_CHANGED', `What would run now differs from what the card showed (${describeChange(a.effect, fresh.effect)}); nothing ran. Ask again if still needed.`);
+    }
+    // Run the stored, verified plan: it is what the technician saw.
+    const plan: ToolPlan = { tenant: key.tenants.find((t) => t.id === a.tenantId)!, action: a.action ?? undefined, summary: a.summary, detail: a.detail, effect: a.effect ?? undefined };
+    return { tool, key, args, plan };
+  }
+
+  async deny(id: string, actor: string, reason: string): Promise<Approval> {
+    const a = await this.decidable(id);
+    return this.end(a, 'denied', { reason, decidedBy: actor, audit: { decision: 'rejected', code: 'APPROVAL_DENIED', rule: actor, outcome: 'denied', detail: { reason } } }, actor);
+  }
+
+  private end(a: Approval, to: 'denied', facts: Parameters<Gate['d']['approvals']['move']>[3], _actor: string): Promise<Approval> {
+    return this.d.store.write((tx) => this.d.approvals.move(tx, a, to, facts));
+  }
+
+  /** The requesting key withdraws its own pending request (cancel_approval). */
+  async cancel(tx: Tx, id: string, key: ApiKey): Promise<Approval> {
+    const a = await this.d.approvals.get(id, tx.sql);
+    if (!a || a.keyId !== key.id) throw new AppError('NOT_FOUND', `No approval '${id}' requested by this key.`, 'tenant_isolation');
+    if (a.status !== 'pending') throw new AppError('CONFLICT', `approval ${id} is ${a.status}; only pending requests can be cancelled`, 'approval_state');
+    return this.d.approvals.move(tx, a, 'cancelled', { audit: { decision: 'cancelled', rule: 'requesting key' } });
+  }
+}
+
+function describeChange(before: Record<string, unknown> | null, after: Record<string, unknown> | undefined): string {
+  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
+  const changed = [...keys].filter((k) => canonicalJson(before?.[k] ?? null) !== canonicalJson(after?.[k] ?? null));
+  return changed.length ? `changed: ${changed.join(', ')}` : 'the request predates bindings';
+}
+
+/** Runs fn in a nested savepoint of tx: its writes are undone alone if it throws. */
+async function savepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
+  await tx.sql.run('SAVEPOINT execute');
+  try {
+    const v = await fn();
+    await tx.sql.run('RELEASE execute');
+    return v;
+  } catch (e) {
+    await tx.sql.run('ROLLBACK TO execute');
+    await tx.sql.run('RELEASE execute');
+    throw e;
+  }
+}

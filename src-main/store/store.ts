@@ -1,0 +1,58 @@
+// The Store: one object per database that the gate and its tools reach the data through. It owns the driver seam
+// (Sql), the write path (group commit, with the audit log inside each transaction) and the command signer.
+import { randomBytes, sign, type KeyObject } from 'node:crypto';
+import type { Db } from './db.ts';
+import { sqliteSql, type Sql } from './sql.ts';
+import { GroupCommit, type Tx } from './groupCommit.ts';
+import { auditLogFor, type AuditLog } from '../audit/log.ts';
+import { signingBytes, type SignedFields } from '../agent/protocol.ts';
+
+export type { Tx } from './groupCommit.ts';
+
+/** Signs device commands with the install's Ed25519 key; agents verify with its public half. */
+export interface CommandSigner {
+  sign(fields: Omit<SignedFields, 'issuedAt' | 'nonce'>, now: Date): { fields: SignedFields; signature: string };
+}
+
+export function signCommand(key: KeyObject, fields: SignedFields): string {
+  return sign(null, signingBytes(fields), key).toString('base64');
+}
+
+export function commandSigner(key: KeyObject): CommandSigner {
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error('the command signer needs the install\'s Ed25519 key');
+  return {
+    sign(c, now) {
+      // The signature covers the payload exactly as it will be read back from payload_json.
+      const fields: SignedFields = { ...c, payload: JSON.parse(JSON.stringify(c.payload)) as Record<string, unknown>, issuedAt: now.toISOString(), nonce: randomBytes(18).toString('base64url') };
+      return { fields, signature: signCommand(key, fields) };
+    },
+  };
+}
+
+export interface Store {
+  /** Reads; inside a write, use the transaction's own `tx.sql`. */
+  readonly sql: Sql;
+  /** Reads that cannot write: what read-only tools get. */
+  readonly readOnly: Sql;
+  readonly audit: AuditLog;
+  readonly signer: CommandSigner;
+  /** Runs fn in the next group-commit batch; resolves after the commit that holds its writes. */
+  write<T>(fn: (tx: Tx) => T | Promise<T>, opts?: { oneWrite?: boolean }): Promise<T>;
+  /** Work done once per batch, last, inside its transaction; onAbort when the batch does not commit. */
+  perBatch(beforeCommit: () => void, onAbort: () => void): void;
+  readonly commits: { readonly batches: number; readonly items: number };
+}
+
+export function sqliteStore(db: Db, opts: { signingKey: KeyObject; log?: (msg: string, err?: unknown) => void }): Store {
+  const audit = auditLogFor(db);
+  const commits = new GroupCommit(db, audit, opts.log);
+  return {
+    sql: sqliteSql(db),
+    readOnly: sqliteSql(db, { readOnly: true }),
+    audit,
+    signer: commandSigner(opts.signingKey),
+    write: (fn, o) => commits.run(fn, o),
+    perBatch: (b, a) => commits.perBatch(b, a),
+    commits,
+  };
+}
