@@ -29,6 +29,8 @@ export interface ConsoleServiceOptions {
   actor?: string;
   /** The agent listener's URL (https://HOST:PORT) once it listens, for the enrollment command; null before. */
   agentUrl?: () => string | null;
+  /** Desktop only: the newer version the update check found, if any. */
+  update?: () => { version: string } | null;
 }
 
 export type ConsoleService = ConsoleApi & { subscribe(listener: (e: ConsoleEvent) => void): () => void };
@@ -69,7 +71,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       app.approvals.expireDue();
       return {
         mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
-        serverTime: new Date().toISOString(), pendingApprovals: (pendingCount.get() as { n: number }).n,
+        serverTime: new Date().toISOString(), pendingApprovals: (pendingCount.get() as { n: number }).n, update: opts.update?.() ?? null,
       };
     },
     lookups: () => ({
