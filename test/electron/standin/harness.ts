@@ -64,8 +64,8 @@ export function desktopHome(): { appData: string; keystoreKeyFile: string; dataD
   return { appData: join(home, 'appData'), keystoreKeyFile: join(home, 'keystore.key'), dataDir: join(home, 'data') };
 }
 
-export function launchDesktop(home: ReturnType<typeof desktopHome>, scenario: Scenario, env: NodeJS.ProcessEnv = {}): Desktop {
-  const child = fork(join(import.meta.dirname, 'boot.ts'), [COMPILED_MAIN], {
+export function launchDesktop(home: ReturnType<typeof desktopHome>, scenario: Scenario, env: NodeJS.ProcessEnv = {}, main = COMPILED_MAIN): Desktop {
+  const child = fork(join(import.meta.dirname, 'boot.ts'), [main], {
     execArgv: ['--disable-warning=ExperimentalWarning'],
     env: {
       ...process.env, COUNTERSIGN_DATA_DIR: home.dataDir, COUNTERSIGN_PORT: '0', ...env,
