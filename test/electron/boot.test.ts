@@ -2,6 +2,7 @@
 // hook maps the specifier; the real package is never imported): the start-up order, start-up during a second launch,
 // the lock-down of every webContents, and each start-up failure as a dialog plus a non-zero exit.
 import { createServer, type Server } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -58,6 +59,9 @@ describe('desktop start-up', () => {
     expect(JSON.parse(readFileSync(join(home.dataDir, 'secrets.json'), 'utf8')).protector).toBe('electron-safestorage');
     expect(existsSync(join(home.dataDir, 'serving.json'))).toBe(true);
 
+    // No update feed configured: electron-updater is never loaded, nothing is fetched.
+    expect(d.names()).not.toContain('net.request');
+
     await d.send({ cmd: 'quit' });
     expect(await d.exited).toEqual({ code: 0, signal: null });
     expect(d.names().slice(-1)).toEqual(['app.exit']);
@@ -109,6 +113,30 @@ describe('desktop start-up', () => {
       expect(await d.send({ cmd: 'permission', permission }), permission).toEqual({ check: false, granted: false });
     }
     expect(await d.send({ cmd: 'protocol', url: 'app://console/%2e%2e/%2e%2e/package.json' })).toMatchObject({ status: 404, csp: expect.stringContaining("default-src 'self'") });
+  }, 60_000);
+});
+
+describe('updates', () => {
+  it('with a feed configured, electron-updater checks it and the console is told "update available"', async () => {
+    const feed = createHttpServer((req, res) => {
+      if (req.url?.startsWith('/latest-linux.yml')) {
+        res.writeHead(200, { 'content-type': 'text/yaml' });
+        res.end(`version: 9.9.9\nfiles:\n  - url: Countersign-9.9.9.AppImage\n    sha512: ${'A'.repeat(86)}==\n    size: 1\npath: Countersign-9.9.9.AppImage\nsha512: ${'A'.repeat(86)}==\nreleaseDate: '2026-12-01T00:00:00.000Z'\n`);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => feed.listen(0, '127.0.0.1', r));
+    servers.push(feed);
+    const url = `http://127.0.0.1:${(feed.address() as { port: number }).port}/`;
+    const d = launch(desktopHome(), { keystore: 'none' }, { COUNTERSIGN_UPDATE_URL: url });
+    const sent = await d.waitFor('webContents.send', (c) => c.detail.payload?.type === 'update.available');
+    expect(sent.detail).toEqual({ channel: 'countersign:event', payload: { type: 'update.available', version: '9.9.9' } });
+    expect(d.calls.find((c) => c.name === 'net.request')!.detail.replace(/\?.*$/, '')).toBe(`${url}latest-linux.yml`);
+    // A console that loads later reads it from the session.
+    expect(await d.send({ cmd: 'ipc', channel: 'countersign:session', input: {} })).toMatchObject({ update: { version: '9.9.9' } });
+    // Reported, not downloaded: nothing but the feed file was fetched.
+    expect(d.calls.filter((c) => c.name === 'net.request')).toHaveLength(1);
   }, 60_000);
 });
 
