@@ -132,6 +132,8 @@ describe('electron-builder config', () => {
     const feed = readFileSync(join(out, 'linux-unpacked/resources/app-update.yml'), 'utf8');
     expect(feed).toMatch(/provider: generic/);
     expect(feed).toContain(`url: ${RELEASE_ENV.COUNTERSIGN_UPDATE_URL}`);
+    // The file installed apps read from the feed, to upload next to the package.
+    expect(readFileSync(join(out, 'latest-linux.yml'), 'utf8')).toMatch(/^version: 0\.1\.0$[\s\S]*countersign_0\.1\.0_amd64\.deb/m);
 
     const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
     const asar = statSync(join(out, 'linux-unpacked/resources/app.asar')).size;
