@@ -143,7 +143,7 @@ describe('electron-builder config', () => {
     expect(asar + unpacked).toBeLessThan(40e6);
   });
 
-  it('says which release steps it skipped, and configures signing and notarization only from the environment', () => {
+  it('says which release steps it skipped, and configures signing and notarization only from the environment', async () => {
     // This build had every release setting for Linux, so it printed no notice; the skipped steps are spelled out otherwise.
     expect(log).not.toContain('notice: ');
     expect(releaseNotices({}, 'linux').join('\n')).toMatch(/placeholders: set COUNTERSIGN_HOMEPAGE[\s\S]*No update feed/);
@@ -151,6 +151,16 @@ describe('electron-builder config', () => {
     expect(releaseNotices({}, 'darwin').join('\n')).toMatch(/macOS code signing skipped[\s\S]*notarization skipped: set APPLE_ID, APPLE_APP_SPECIFIC_PASSWORD and APPLE_TEAM_ID/);
     expect(releaseNotices({ WIN_CSC_LINK: 'cert.pfx', ...RELEASE_ENV }, 'win32')).toEqual([]);
     expect(releaseNotices({ CSC_LINK: 'id.p12', APPLE_ID: 'a', APPLE_APP_SPECIFIC_PASSWORD: 'p', APPLE_TEAM_ID: 't', ...RELEASE_ENV }, 'darwin')).toEqual([]);
+    // The notices are printed by the build itself (beforePack), for the platform being packed.
+    const printed: string[] = [];
+    const log0 = console.log;
+    console.log = (line: string) => void printed.push(line);
+    try {
+      await (desktopBuildConfig({}).beforePack as (ctx: unknown) => Promise<void>)({ electronPlatformName: 'win32' });
+    } finally {
+      console.log = log0;
+    }
+    expect(printed.join('\n')).toMatch(/notice: Windows code signing skipped[\s\S]*notice: No update feed/);
     const unsigned = desktopBuildConfig({});
     expect([unsigned.mac?.identity, unsigned.mac?.notarize, unsigned.publish]).toEqual([null, false, null]);
     const signed = desktopBuildConfig({ CSC_LINK: 'id.p12', APPLE_ID: 'a', APPLE_APP_SPECIFIC_PASSWORD: 'p', APPLE_TEAM_ID: 't' });
