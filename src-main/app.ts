@@ -19,7 +19,8 @@ export const DB_FILE = 'countersign.db';
 
 export interface AppOptions {
   env?: NodeJS.ProcessEnv;
-  protector?: SecretProtector;
+  /** The protectors this process may open the secrets with; the one recorded in the file is used. */
+  protector?: SecretProtector | readonly SecretProtector[];
   log?: (msg: string, err?: unknown) => void;
   /** How often pending approvals are checked for expiry. */
   expirySweepMs?: number;

@@ -6,6 +6,7 @@ import { useTheme } from './store/theme.ts';
 import { useToasts } from './store/toasts.ts';
 import { navigate, ROUTES, type Route } from './lib/router.ts';
 import { useHotkeys } from './lib/hooks.ts';
+import { UpdateNotice } from './components/UpdateNotice.tsx';
 
 const LABELS: Record<Route, string> = { live: 'Live', approvals: 'Approvals', keys: 'API keys', audit: 'Audit', policy: 'Policy', fleet: 'Fleet', agents: 'Agents' };
 const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'Theme: dark' } as const;
@@ -66,6 +67,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
           <Connection />
           <button type="button" className="btn btn-ghost btn-small side-btn" onClick={cycle} title="Switch between system, light and dark">{THEME_LABEL[pref]}</button>
           {mode === 'web' ? <button type="button" className="btn btn-ghost btn-small side-btn" onClick={() => void signOut('Signed out.')}>Sign out</button> : null}
+          <UpdateNotice />
           <div className="muted tiny">v{session?.version ?? ''} · {mode === 'web' ? 'web console' : 'desktop'}</div>
         </div>
       </aside>

@@ -9,8 +9,8 @@ import { exportAudit, fingerprint, verifyExport } from '../audit/export.ts';
 import { hashPassphrase } from '../auth/passphrase.ts';
 import { KeyService, listTenants, ROLES, SCOPES } from '../auth/keys.ts';
 import { seedDemoFleet } from '../demo/seed.ts';
-import { startServer, type RunningServer } from '../http/server.ts';
-import { startAgentListener, hubOptionsFromEnv, type RunningAgentListener } from '../agentServer/listener.ts';
+import { hubOptionsFromEnv } from '../agentServer/listener.ts';
+import { startServing, type Serving } from '../serving.ts';
 import { createConsoleService } from '../console/service.ts';
 import { ensureAgentCert } from '../agentServer/cert.ts';
 import { csv, dataDir, dataDirFlag, parseFlags, UsageError } from './args.ts';
@@ -75,26 +75,27 @@ async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io)
   const app = await openApp(dir, { env: io.env, longRunning: true });
   if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) io.err(`warning: listening on ${flags.host}, beyond loopback; anyone who can reach it may try keys`);
   // The console service is made here (not inside the server) so it can also name the agent listener, which starts second.
-  let server: RunningServer | undefined;
-  let agents: RunningAgentListener | undefined;
-  const service = createConsoleService(app, { mode: 'web', mcpBaseUrl: () => server?.url ?? null, agentUrl: () => agents?.url ?? null });
-  server = await startServer(app, { host: flags.host, port: flags.port, allowedHosts: flags['allowed-host'], console: { service } });
+  let serving: Serving | undefined;
+  const service = createConsoleService(app, { mode: 'web', mcpBaseUrl: () => serving?.server.url ?? null, agentUrl: () => serving?.agents.url ?? null });
   try {
-    agents = await startAgentListener(app, { host: flags['agent-host'], port: flags['agent-port'], hub: hubOptionsFromEnv(io.env) });
+    serving = await startServing(app, {
+      host: flags.host, port: flags.port, allowedHosts: flags['allowed-host'], console: { service },
+      agentHost: flags['agent-host'], agentPort: flags['agent-port'], hub: hubOptionsFromEnv(io.env), by: 'cli',
+    });
   } catch (e) {
-    await server.close();
     app.close();
     throw e;
   }
+  const running = serving;
+  const { server, agents } = running;
   // stdout stays the one listening line; the agent listener is announced on stderr.
   io.err(`agents ${agents.url}`);
   io.out(`listening ${server.url}`);
-  const [s, a] = [server, agents];
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void Promise.allSettled([a.close(), s.close()]).finally(() => {
+      void running.close().finally(() => {
         app.close();
         done();
       });

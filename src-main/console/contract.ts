@@ -198,6 +198,7 @@ export const consoleMethods = {
     output: z.object({
       mode: z.enum(['web', 'desktop']), expiresAt: nstr, mcpBaseUrl: nstr.describe('http://127.0.0.1:PORT of the MCP server, for connection snippets'),
       version: text, serverTime: iso, pendingApprovals: count,
+      update: z.object({ version: text }).nullish().describe('desktop only: a newer version found by the update check'),
     }),
   },
   lookups: {
@@ -306,6 +307,7 @@ export const ConsoleEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('approval.decided'), approval: Approval }),
   z.object({ type: z.literal('key.changed'), keyId: nstr, change: text }),
   z.object({ type: z.literal('policy.changed'), change: text }),
+  z.object({ type: z.literal('update.available'), version: text }),
 ]);
 export type ConsoleEvent = z.infer<typeof ConsoleEvent>;
 

@@ -30,6 +30,8 @@ export interface ConsoleServiceOptions {
   actor?: string;
   /** The agent listener's URL (https://HOST:PORT) once it listens, for the enrollment command; null before. */
   agentUrl?: () => string | null;
+  /** Desktop only: the newer version the update check found, if any. */
+  update?: () => { version: string } | null;
 }
 
 export type ConsoleService = ConsoleApi & { subscribe(listener: (e: ConsoleEvent) => void): () => void };
@@ -67,7 +69,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const h: Handlers = {
     session: async () => ({
       mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
-      serverTime: new Date().toISOString(), pendingApprovals: await app.approvals.pendingCount(),
+      serverTime: new Date().toISOString(), pendingApprovals: await app.approvals.pendingCount(), update: opts.update?.() ?? null,
     }),
     lookups: () => ({
       tenants: listTenants(db),

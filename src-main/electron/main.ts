@@ -1,54 +1,74 @@
 // The composition root of the desktop app: the only module that imports electron. It starts the same server as
 // `countersign serve` in-process and shows the console in a locked-down window served from app://console.
-import { app, BrowserWindow, ipcMain, Menu, nativeImage, Notification, protocol, safeStorage, session, Tray } from 'electron';
+// Order matters: identity before anything reads userData, the scheme before ready, the single-instance lock, then
+// on ready the lock-down, the protocol, the data, the server, IPC and last the window. Launches and Dock clicks that
+// arrive before the window exists are remembered and answered by focusing that one window once start-up is done.
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, protocol, safeStorage, session, shell, Tray } from 'electron';
 import { join } from 'node:path';
 import { initDataDir, isInitialized, openApp, type App } from '../app.ts';
-import { startServer, type RunningServer } from '../http/server.ts';
-import { startAgentListener, hubOptionsFromEnv } from '../agentServer/listener.ts';
+import { hubOptionsFromEnv } from '../agentServer/listener.ts';
 import { createConsoleService, type ConsoleService } from '../console/service.ts';
 import { consoleMethods, ConsoleError } from '../console/contract.ts';
-import { plainFileProtector } from '../store/secrets.ts';
+import { auditLogFor } from '../audit/log.ts';
+import { resealSecrets } from '../store/secrets.ts';
+import { PortInUseError, startServing, type Serving } from '../serving.ts';
 import { registerConsoleIpc, trustedSender, CHANNEL_PREFIX } from './ipc.ts';
 import { serveAsset } from './appProtocol.ts';
-import { safeStorageProtector } from './safeStorageProtector.ts';
+import { applyIdentity } from './identity.ts';
+import { APP_ORIGIN, denyAllPermissions, guardWebContents, packagedMenu } from './lockdown.ts';
+import { desktopSecrets, resealOffer, type DesktopSecrets } from './secretsDoor.ts';
+import { describeFailure, portConflictQuestion, StartupAborted } from './startupFailure.ts';
+import { HeldNotifications } from './notifications.ts';
+import { startUpdateChecks, updateFeed, type UpdaterLike } from './updates.ts';
 
-const ORIGIN = 'app://console';
 const here = import.meta.dirname;
 // Packaged: out/main/electron/main.js next to out/renderer; in development the same layout after `npm run build`.
 const RENDERER_ROOT = join(here, '..', '..', 'renderer');
 const ASSETS = join(here, '..', '..', '..', 'assets');
-const PORT = Number(process.env.COUNTERSIGN_PORT ?? 4319);
+const env = process.env;
 
+const userData = applyIdentity(app, env, process.platform);
 protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
+  let phase: 'starting' | 'running' | 'failed' = 'starting';
+  let focusWhenReady = false;
   let win: BrowserWindow | undefined;
   let tray: Tray | undefined;
   let core: App | undefined;
-  let server: RunningServer | undefined;
-  let service: ConsoleService | undefined;
+  let serving: Serving | undefined;
+  let secrets: DesktopSecrets | undefined;
+  let update: { version: string } | null = null;
   let quitting = false;
-  let stopAgents: () => Promise<unknown> = async () => {};
+  const notifications = new HeldNotifications();
+  const dataDir = env.COUNTERSIGN_DATA_DIR ?? join(userData, 'data');
+  const openExternal = (url: string) => void shell.openExternal(url);
 
   const showWindow = () => {
+    // A second launch or a Dock click during start-up: no half-built window, just the one window once it exists.
+    if (phase !== 'running') {
+      focusWhenReady = phase === 'starting';
+      return;
+    }
     if (!win) return createWindow();
     if (win.isMinimized()) win.restore();
     win.show();
     win.focus();
   };
   app.on('second-instance', showWindow);
+  app.on('activate', showWindow);
+  app.on('web-contents-created', (_e, contents) => guardWebContents(contents, openExternal));
 
   function createWindow(): void {
     win = new BrowserWindow({
       width: 1280, height: 800, minWidth: 1024, minHeight: 640, title: 'Countersign', show: false,
-      webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false, preload: join(here, 'preload.cjs') },
+      webPreferences: {
+        contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false,
+        devTools: !app.isPackaged, preload: join(here, 'preload.cjs'),
+      },
     });
-    const contents = win.webContents;
-    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-    contents.on('will-navigate', (e, url) => { if (!url.startsWith(`${ORIGIN}/`)) e.preventDefault(); });
-    contents.on('will-attach-webview', (e) => e.preventDefault());
     win.once('ready-to-show', () => win?.show());
     win.on('close', (e) => {
       // Closing hides to the tray: the gate keeps serving and approvals keep arriving.
@@ -58,38 +78,92 @@ if (!app.requestSingleInstanceLock()) {
       }
     });
     win.on('closed', () => (win = undefined));
-    void win.loadURL(`${ORIGIN}/index.html`);
+    void win.loadURL(`${APP_ORIGIN}/index.html`);
   }
 
   function updatePending(): void {
-    const n = (core?.db.prepare(`SELECT count(*) AS n FROM approvals WHERE status = 'pending'`).get() as { n: number } | undefined)?.n ?? 0;
+    core?.approvals.pendingCount().then(showPending, (e: unknown) => console.error('[countersign] counting pending approvals failed', e));
+  }
+
+  function showPending(n: number): void {
     win?.setTitle(n ? `Countersign (${n} pending)` : 'Countersign');
     tray?.setToolTip(n ? `Countersign: ${n} approval${n === 1 ? '' : 's'} waiting` : 'Countersign');
     if (process.platform === 'darwin') tray?.setTitle(n ? String(n) : '');
     app.setBadgeCount?.(n);
   }
 
-  async function boot(): Promise<void> {
-    const dataDir = process.env.COUNTERSIGN_DATA_DIR ?? join(app.getPath('userData'), 'data');
-    const protector = safeStorageProtector(safeStorage) ?? plainFileProtector;
-    if (!isInitialized(dataDir)) initDataDir(dataDir, protector).db.close();
-    core = await openApp(dataDir, { protector, longRunning: true });
-    // One console service for the window (IPC) and the server's web console, so both push the same events.
-    let agentsUrl: string | null = null;
-    service = createConsoleService(core, { mode: 'desktop', mcpBaseUrl: () => server?.url ?? null, agentUrl: () => agentsUrl, actor: 'desktop' });
-    server = await startServer(core, { port: PORT, console: { service } });
-    // Agents live on other machines: their TLS listener is separate from the loopback MCP one (see `serve --agent-host`).
-    const agents = await startAgentListener(core, {
-      host: process.env.COUNTERSIGN_AGENT_HOST ?? '127.0.0.1', port: Number(process.env.COUNTERSIGN_AGENT_PORT ?? 0), hub: hubOptionsFromEnv(process.env),
-    });
-    stopAgents = () => agents.close();
-    agentsUrl = agents.url;
+  /** The tray menu, rebuilt when the secrets' seal changes. */
+  function setTrayMenu(): void {
+    const offer = secrets ? resealOffer(dataDir, secrets) : null;
+    tray?.setContextMenu(Menu.buildFromTemplate([
+      { label: 'Show Countersign', click: showWindow },
+      { type: 'separator' },
+      { label: `MCP server: ${serving?.server.url ?? '…'}`, enabled: false },
+      ...(offer ? [{ label: offer.menuLabel, click: () => void reseal() }] : []),
+      { label: 'Quit', click: () => { quitting = true; app.quit(); } },
+    ]));
+  }
 
-    // Deny every web permission: the console needs none (notifications come from this process).
-    session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+  /** Changes the seal of the install secrets, only after the person confirms (see secretsDoor.ts). */
+  async function reseal(): Promise<void> {
+    const offer = secrets ? resealOffer(dataDir, secrets) : null;
+    if (!offer || !secrets || !core) return;
+    const { response } = await dialog.showMessageBox({
+      type: 'question', title: offer.title, message: offer.message, detail: offer.detail, buttons: offer.buttons, defaultId: 1, cancelId: 1, noLink: true,
+    });
+    if (response !== 0) return;
+    try {
+      resealSecrets(dataDir, secrets.protectors, offer.to);
+      auditLogFor(core.db).append({ event: 'system', decision: 'info', rule: 'desktop', outcome: 'secrets re-sealed', detail: { protector: offer.to.kind } });
+    } catch (e) {
+      dialog.showErrorBox('The secrets were not changed', (e as Error).message);
+    }
+    setTrayMenu();
+  }
+
+  /** Starts the server; a taken port asks the person what to do instead of failing with EADDRINUSE. */
+  async function serve(app_: App, svc: ConsoleService): Promise<Serving> {
+    let port = Number(env.COUNTERSIGN_PORT ?? 4319);
+    for (;;) {
+      try {
+        return await startServing(app_, {
+          port, console: { service: svc }, by: 'desktop', hub: hubOptionsFromEnv(env),
+          agentHost: env.COUNTERSIGN_AGENT_HOST ?? '127.0.0.1', agentPort: Number(env.COUNTERSIGN_AGENT_PORT ?? 0),
+        });
+      } catch (e) {
+        if (!(e instanceof PortInUseError)) throw e;
+        const q = portConflictQuestion(e);
+        const { response } = await dialog.showMessageBox({ type: 'warning', title: q.title, message: q.message, detail: q.detail, buttons: q.buttons, defaultId: 0, cancelId: q.buttons.length - 1, noLink: true });
+        const choice = q.choices[response] ?? 'quit';
+        if (choice === 'other-port') {
+          port = 0;
+          continue;
+        }
+        if (choice === 'open-console') {
+          await shell.openExternal(`http://127.0.0.1:${e.port}/`);
+          throw new StartupAborted(0);
+        }
+        throw new StartupAborted(1);
+      }
+    }
+  }
+
+  async function boot(): Promise<void> {
+    denyAllPermissions(session.defaultSession);
+    const menu = packagedMenu(app.isPackaged, process.platform);
+    if (menu !== undefined) Menu.setApplicationMenu(menu && Menu.buildFromTemplate(menu));
     protocol.handle('app', (req) => serveAsset(RENDERER_ROOT, req.url));
 
-    const svc = service;
+    secrets = desktopSecrets(safeStorage, env, process.platform);
+    if (!isInitialized(dataDir)) initDataDir(dataDir, secrets.forNew).db.close();
+    core = await openApp(dataDir, { protector: secrets.protectors, longRunning: true });
+    // One console service for the window (IPC) and the server's web console, so both push the same events.
+    const svc = createConsoleService(core, {
+      mode: 'desktop', actor: 'desktop', update: () => update,
+      mcpBaseUrl: () => serving?.server.url ?? null, agentUrl: () => serving?.agents.url ?? null,
+    });
+    serving = await serve(core, svc);
+
     registerConsoleIpc(ipcMain, consoleMethods,
       Object.fromEntries(Object.keys(consoleMethods).map((name) => [name, async (input: unknown) => {
         try {
@@ -100,47 +174,64 @@ if (!app.requestSingleInstanceLock()) {
           throw e;
         }
       }])) as never,
-      trustedSender(() => win?.webContents.id, ORIGIN));
+      trustedSender(() => win?.webContents.id, APP_ORIGIN));
 
     svc.subscribe((event) => {
       win?.webContents.send(`${CHANNEL_PREFIX}event`, event);
       if (event.type === 'approval.created' && Notification.isSupported()) {
-        const n = new Notification({ title: `Approval requested: ${event.approval.tool}`, body: event.approval.summary, urgency: 'critical' });
-        n.on('click', showWindow);
-        n.show();
+        notifications.show(new Notification({ title: `Approval requested: ${event.approval.tool}`, body: event.approval.summary, urgency: 'critical' }), showWindow);
       }
       if (event.type.startsWith('approval.')) updatePending();
     });
 
-    tray = new Tray(nativeImage.createFromPath(join(ASSETS, 'tray.png')));
-    tray.setContextMenu(Menu.buildFromTemplate([
-      { label: 'Show Countersign', click: showWindow },
-      { type: 'separator' },
-      { label: `MCP server: ${server.url}`, enabled: false },
-      { label: 'Quit', click: () => { quitting = true; app.quit(); } },
-    ]));
+    // macOS draws menu-bar icons from a black-and-alpha template image, in either appearance.
+    const icon = nativeImage.createFromPath(join(ASSETS, process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png'));
+    if (process.platform === 'darwin') icon.setTemplateImage(true);
+    tray = new Tray(icon);
+    setTrayMenu();
     tray.on('click', showWindow);
     createWindow();
     updatePending();
+    phase = 'running';
+    if (focusWhenReady) showWindow();
+    void checkForUpdates();
+  }
+
+  async function checkForUpdates(): Promise<void> {
+    const feed = updateFeed(env, process.resourcesPath, app.isPackaged);
+    if (!feed) return;
+    const mod = await import('electron-updater');
+    const updater = (mod.autoUpdater ?? (mod as unknown as { default: typeof mod }).default.autoUpdater) as unknown as UpdaterLike;
+    startUpdateChecks(updater, feed, (version) => {
+      update = { version };
+      win?.webContents.send(`${CHANNEL_PREFIX}event`, { type: 'update.available', version });
+    }, (msg, err) => core?.log(msg, err));
+  }
+
+  async function closeAll(): Promise<void> {
+    const s = serving;
+    serving = undefined;
+    await s?.close();
+    core?.close();
+    core = undefined;
   }
 
   app.on('before-quit', () => {
     quitting = true;
   });
   app.on('will-quit', (e) => {
-    if (!server && !core) return;
+    if (!serving && !core) return;
     e.preventDefault();
-    const s = server;
-    server = undefined;
-    void Promise.allSettled([stopAgents(), s ? s.close() : Promise.resolve()]).finally(() => {
-      core?.close();
-      core = undefined;
-      app.exit(0);
-    });
+    void closeAll().finally(() => app.exit(0));
   });
-  app.on('activate', showWindow);
-  app.whenReady().then(boot).catch((e: unknown) => {
-    console.error(`countersign: ${(e as Error).message}`);
-    app.exit(1);
+  app.whenReady().then(boot).catch(async (e: unknown) => {
+    phase = 'failed';
+    if (!(e instanceof StartupAborted)) {
+      const f = describeFailure(e, dataDir);
+      console.error(`countersign: ${f.message} ${(e as Error).message ?? ''}`);
+      dialog.showErrorBox(f.title, `${f.message}\n\n${f.detail}`);
+    }
+    await closeAll().catch(() => {});
+    app.exit(e instanceof StartupAborted ? e.exitCode : 1);
   });
 }

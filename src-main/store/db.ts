@@ -5,7 +5,18 @@ import { MIGRATIONS } from './migrations/index.ts';
 
 export type Db = Database.Database;
 
-export class DatabaseError extends Error {}
+/** Why a database cannot be used, for messages a person can act on (the desktop's start-up dialogs). */
+export type DatabaseProblem = 'corrupt' | 'empty' | 'newer-schema' | 'locked' | 'unopenable';
+
+export class DatabaseError extends Error {
+  readonly problem: DatabaseProblem;
+  constructor(message: string, problem: DatabaseProblem = 'unopenable') {
+    super(message);
+    this.problem = problem;
+  }
+}
+
+const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String((e as { code?: unknown }).code ?? ''));
 
 /** Opens (or creates) the store, applies pending migrations in one transaction, refuses a newer schema. */
 export interface OpenOptions {
@@ -23,7 +34,7 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   let db: Db;
   // A zero-length file is a truncated database: refuse it before SQLite would write a fresh header into it.
   if (!opts.create && existsSync(file) && statSync(file).size === 0) {
-    throw new DatabaseError(`database ${file} is empty (truncated?); restore it from a backup, or run init in a new data directory`);
+    throw new DatabaseError(`database ${file} is empty (truncated?); restore it from a backup, or run init in a new data directory`, 'empty');
   }
   try {
     db = new Database(file, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
@@ -36,10 +47,10 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new DatabaseError(`database ${file} is corrupt (quick_check: ${String(check)})`);
+    if (check !== 'ok') throw new DatabaseError(`database ${file} is corrupt (quick_check: ${String(check)})`, 'corrupt');
     // An existing file with no schema is a truncated or emptied database, never a fresh install to rebuild silently.
     if (!opts.create && (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0) {
-      throw new DatabaseError(`database ${file} is empty (truncated?); restore it from a backup, or run init in a new data directory`);
+      throw new DatabaseError(`database ${file} is empty (truncated?); restore it from a backup, or run init in a new data directory`, 'empty');
     }
     if (!opts.readonly) migrate(db);
     else assertNotNewer(db);
@@ -48,6 +59,9 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   } catch (e) {
     db.close();
     if (e instanceof DatabaseError) throw e;
+    if (isBusy(e)) throw new DatabaseError(`database ${file} is locked by another program: ${(e as Error).message}`, 'locked');
+    // SQLITE_NOTADB / SQLITE_CORRUPT: the header or pages are not a database any more.
+    if (/^SQLITE_(NOTADB|CORRUPT)/.test(String((e as { code?: unknown }).code ?? ''))) throw new DatabaseError(`database ${file} is corrupt: ${(e as Error).message}`, 'corrupt');
     throw new DatabaseError(`database ${file} is unusable: ${(e as Error).message}`);
   }
 }
@@ -57,7 +71,7 @@ const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 function assertNotNewer(db: Db): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > latest) {
-    throw new DatabaseError(`database schema version ${current} is newer than this Countersign (${latest}); upgrade Countersign`);
+    throw new DatabaseError(`database schema version ${current} is newer than this Countersign (${latest}); upgrade Countersign`, 'newer-schema');
   }
   return current;
 }
