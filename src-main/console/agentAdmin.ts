@@ -5,7 +5,7 @@ import { listTenants } from '../auth/keys.ts';
 import { ensureAgentCert } from '../agentServer/cert.ts';
 import { EnrollmentTokens, type TokenInfo } from '../agentServer/tokens.ts';
 import { getAgent, listAgents, revokeAgent, type AgentInfo } from '../agentServer/agents.ts';
-import { ConsoleError, type AgentViewT, type ConsoleInput, type ConsoleOutput, type EnrollmentTokenViewT } from './contract.ts';
+import { AppError, type AgentViewT, type ConsoleInput, type ConsoleOutput, type EnrollmentTokenViewT } from './contract.ts';
 
 /** Where the agent keeps its identity on the managed machine, in the ready-to-paste commands. */
 export const DEFAULT_AGENT_STATE_DIR = '/var/lib/countersign-agent';
@@ -35,7 +35,7 @@ export function createAgentAdmin(app: App, actor: string, agentUrl: () => string
     listTokens: (): ConsoleOutput<'listEnrollmentTokens'> => ({ tokens: tokens.list().map(tokenView), agentUrl: url() }),
 
     async createToken(q: ConsoleInput<'createEnrollmentToken'>): Promise<ConsoleOutput<'createEnrollmentToken'>> {
-      if (!listTenants(app.db).some((t) => t.slug === q.tenant)) throw new ConsoleError(400, 'BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
+      if (!listTenants(app.db).some((t) => t.slug === q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
       // The same certificate the listener serves (made at init or first serve): the token carries its pin.
       const cert = await ensureAgentCert(app.dataDir);
       const { token, info } = tokens.create({ tenant: q.tenant, uses: q.uses, expiresHours: q.expiresHours }, cert.sha256, actor);
@@ -44,14 +44,14 @@ export function createAgentAdmin(app: App, actor: string, agentUrl: () => string
     },
 
     revokeToken(id: string): ConsoleOutput<'revokeEnrollmentToken'> {
-      if (!tokens.get(id)) throw new ConsoleError(404, 'NOT_FOUND', `no enrollment token ${id}`);
+      if (!tokens.get(id)) throw new AppError('NOT_FOUND', `no enrollment token ${id}`);
       return { token: tokenView(tokens.revoke(id, actor)) };
     },
 
     listAgents: (): ConsoleOutput<'listAgents'> => ({ agents: listAgents(app.db).map(agentView), agentUrl: url() }),
 
     revokeAgent(id: string): ConsoleOutput<'revokeAgent'> {
-      if (!getAgent(app.db, id)) throw new ConsoleError(404, 'NOT_FOUND', `no agent ${id}`);
+      if (!getAgent(app.db, id)) throw new AppError('NOT_FOUND', `no agent ${id}`);
       // The listener's hub closes a revoked agent's live connection within a second; its device then shows offline.
       return { agent: agentView(revokeAgent(app.db, id, actor)) };
     },

@@ -1,8 +1,12 @@
 // The one typed console contract: every method the console pages call, with zod schemas for its input and output,
-// and the events the main process pushes. Pure: it imports only zod, so the renderer (web and Electron) imports it too.
+// and the events the main process pushes. Pure: it imports only zod and the pure error model, so the renderer (web and
+// Electron) imports it too.
 // Transports: the web console API (src-main/http/consoleApi.ts, POST /console/api/rpc/<method>, SSE /console/api/events)
 // and the Electron IPC adapter (src-main/electron/). Both call the same service (src-main/console/service.ts).
 import { z } from 'zod';
+import { AppError, type Reply } from '../errors.ts';
+
+export { AppError, unwrapReply, type ErrorCode, type ErrorShape, type Reply } from '../errors.ts';
 
 // Enumerations mirrored from the core (which imports node modules); test/console/contract.test.ts keeps them equal.
 export const APPROVAL_STATUSES = ['pending', 'approved', 'running', 'completed', 'failed', 'denied', 'expired', 'cancelled'] as const;
@@ -18,23 +22,6 @@ export const POLICY_NAMES = [
   'approvalTtlMinutes', 'approvalWaitSeconds', 'bulkDeviceThreshold', 'bulkWindowMinutes', 'httpRequestsPerSecond',
 ] as const;
 
-/** Errors every transport carries as { status, code, message }. */
-export const CONSOLE_ERROR_CODES = ['BAD_INPUT', 'UNAUTHORIZED', 'NOT_FOUND', 'CONFLICT', 'GONE', 'PINNED', 'INTERNAL'] as const;
-export type ConsoleErrorCode = (typeof CONSOLE_ERROR_CODES)[number];
-export const ConsoleErrorShape = z.object({ status: z.number().int(), code: z.enum(CONSOLE_ERROR_CODES), message: z.string() });
-export class ConsoleError extends Error {
-  readonly status: number;
-  readonly code: ConsoleErrorCode;
-  constructor(status: number, code: ConsoleErrorCode, message: string) {
-    super(message);
-    this.name = 'ConsoleError';
-    this.status = status;
-    this.code = code;
-  }
-  toJSON(): z.infer<typeof ConsoleErrorShape> {
-    return { status: this.status, code: this.code, message: this.message };
-  }
-}
 
 const int = z.number().int();
 const count = int.min(0);
@@ -311,8 +298,11 @@ export const ConsoleEvent = z.discriminatedUnion('type', [
 ]);
 export type ConsoleEvent = z.infer<typeof ConsoleEvent>;
 
-/** What the Electron preload exposes as window.countersign: exactly the ConsoleApi plus the event subscription. */
-export type ConsoleBridge = ConsoleApi & { onEvent(listener: (e: ConsoleEvent) => void): () => void };
+/**
+ * What the Electron preload exposes as window.countersign: every contract method, answering a Reply (Electron keeps
+ * only an exception's message, so refusals travel as values), plus the event subscription.
+ */
+export type ConsoleBridge = { [K in ConsoleMethodName]: (input?: ConsoleInput<K>) => Promise<Reply<ConsoleOutput<K>>> } & { onEvent(listener: (e: ConsoleEvent) => void): () => void };
 
 export type ApprovalT = z.infer<typeof Approval>;
 export type KeyViewT = z.infer<typeof KeyView>;
@@ -327,11 +317,11 @@ export type TenantRefT = z.infer<typeof TenantRef>;
 export type EnrollmentTokenViewT = z.infer<typeof EnrollmentTokenView>;
 export type AgentViewT = z.infer<typeof AgentView>;
 
-/** Parses a method's input with its schema; a failure becomes a 400 ConsoleError naming each field. */
+/** Parses a method's input with its schema; a failure becomes a BAD_INPUT AppError naming each field. */
 export function parseConsoleInput<K extends ConsoleMethodName>(method: K, input: unknown): z.output<(typeof consoleMethods)[K]['input']> {
   const r = consoleMethods[method].input.safeParse(input);
   if (!r.success) {
-    throw new ConsoleError(400, 'BAD_INPUT', r.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+    throw new AppError('BAD_INPUT', r.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
   }
   return r.data as z.output<(typeof consoleMethods)[K]['input']>;
 }

@@ -3,7 +3,7 @@ import type { App } from '../app.ts';
 import { DEFAULT_POLICY, type Policy, type PolicyName } from '../governance/policy.ts';
 import type { Tier } from '../governance/tiers.ts';
 import { budgetOf } from '../tools/types.ts';
-import { ConsoleError, type ConsoleOutput, type PolicyViewT, type ToolInfoT } from './contract.ts';
+import { AppError, type ConsoleOutput, type PolicyViewT, type ToolInfoT } from './contract.ts';
 
 type Override = PolicyViewT['overrides'][number];
 
@@ -45,35 +45,35 @@ export function createPolicyAdmin(app: App, actor: string) {
     async update(patch: Partial<Policy>) {
       const { pinned } = app.policy.get();
       const blocked = (Object.keys(patch) as PolicyName[]).filter((k) => pinned[k]);
-      if (blocked.length) throw new ConsoleError(409, 'PINNED', `pinned by environment variable: ${blocked.map((k) => `${k} (${pinned[k]})`).join(', ')}`);
+      if (blocked.length) throw new AppError('PINNED', `pinned by environment variable: ${blocked.map((k) => `${k} (${pinned[k]})`).join(', ')}`);
       const unknown = (patch.executeAllowlist ?? []).filter((t) => !byName.has(t));
-      if (unknown.length) throw new ConsoleError(400, 'BAD_INPUT', `executeAllowlist: unknown tool(s) ${unknown.join(', ')}`);
+      if (unknown.length) throw new AppError('BAD_INPUT', `executeAllowlist: unknown tool(s) ${unknown.join(', ')}`);
       await app.policy.update(patch, actor);
       return view();
     },
     async setOverride(o: { tool: string; action?: string | null; tenant?: string | null; tier: Tier }) {
       const tool = byName.get(o.tool);
-      if (!tool) throw new ConsoleError(400, 'BAD_INPUT', `tool: unknown tool '${o.tool}'`);
+      if (!tool) throw new AppError('BAD_INPUT', `tool: unknown tool '${o.tool}'`);
       const action = o.action ?? null;
       if (action !== null && !tool.actions.some((a) => a.name === action)) {
-        throw new ConsoleError(400, 'BAD_INPUT', tool.actions.length
+        throw new AppError('BAD_INPUT', tool.actions.length
           ? `action: ${o.tool} has the actions ${tool.actions.map((a) => a.name).join(', ')}` : `action: ${o.tool} has no actions`);
       }
       let tenantId: string | null = null;
       if (o.tenant) {
         const t = tenantBySlug.get(o.tenant) as { id: string } | undefined;
-        if (!t) throw new ConsoleError(400, 'BAD_INPUT', `tenant: unknown tenant '${o.tenant}'`);
+        if (!t) throw new AppError('BAD_INPUT', `tenant: unknown tenant '${o.tenant}'`);
         tenantId = t.id;
       }
       const base = baseTier(o.tool, action);
       if (o.tier <= base) {
-        throw new ConsoleError(400, 'BAD_INPUT', `tier: overrides only raise; ${o.tool}${action ? ` (${action})` : ''} is already tier ${base}`);
+        throw new AppError('BAD_INPUT', `tier: overrides only raise; ${o.tool}${action ? ` (${action})` : ''} is already tier ${base}`);
       }
       await app.policy.setOverride({ tool: o.tool, action: action ?? undefined, tenantId: tenantId ?? undefined, tier: o.tier }, actor);
       return view();
     },
     async removeOverride(id: string) {
-      if (!(await app.policy.removeOverride(id, actor))) throw new ConsoleError(404, 'NOT_FOUND', `no tier override ${id}`);
+      if (!(await app.policy.removeOverride(id, actor))) throw new AppError('NOT_FOUND', `no tier override ${id}`);
       return view();
     },
   };

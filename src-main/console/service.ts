@@ -1,6 +1,6 @@
 // The console service: every contract method over one App, transport-independent. The web console API and the
 // Electron IPC adapter both call it. Inputs are parsed with the contract's schemas (400 on bad input), outputs are
-// parsed too (so nothing outside the contract, such as a key's HMAC, can leak), and errors are ConsoleErrors.
+// parsed too (so nothing outside the contract, such as a key's HMAC, can leak), and errors are AppErrors.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { pageCursor, type Approval } from '../governance/approvals.ts';
 import { AppError } from '../errors.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
 import {
-  CONSOLE_METHOD_NAMES, ConsoleError, consoleMethods, parseConsoleInput,
+  CONSOLE_METHOD_NAMES, consoleMethods, parseConsoleInput,
   type ConsoleApi, type ConsoleEvent, type ConsoleInput, type ConsoleMethodName, type ConsoleOutput, type KeyViewT,
 } from './contract.ts';
 import { createApprovalViewer } from './approvalView.ts';
@@ -39,12 +39,11 @@ export type ConsoleService = ConsoleApi & { subscribe(listener: (e: ConsoleEvent
 type Parsed<K extends ConsoleMethodName> = Exclude<ReturnType<typeof parseConsoleInput<K>>, undefined>;
 type Handlers = { [K in ConsoleMethodName]: (input: Parsed<K> | undefined) => ConsoleOutput<K> | Promise<ConsoleOutput<K>> };
 
-/** The core's errors as console errors: the one place the console maps them. */
-function mapError(e: unknown): unknown {
-  if (e instanceof ConsoleError || !(e instanceof AppError)) return e;
-  const code = e.code === 'NOT_FOUND' || e.code === 'GONE' || e.code === 'PINNED' || e.code === 'BAD_INPUT' || e.code === 'UNAUTHORIZED' ? e.code
-    : e.code === 'INVALID_ARGUMENTS' ? 'BAD_INPUT' : e.code === 'INTERNAL' ? 'INTERNAL' : 'CONFLICT';
-  return new ConsoleError(e.status, code, e.message);
+/** What leaves the console service: an AppError (its own or the core's), or an INTERNAL one for a defect (logged). */
+function asAppError(e: unknown, log: (msg: string, err?: unknown) => void, method: string): AppError {
+  if (e instanceof AppError) return e;
+  log(`console ${method} failed`, e);
+  return new AppError('INTERNAL', `console ${method}: internal error`);
 }
 
 export function createConsoleService(app: App, opts: ConsoleServiceOptions = {}): ConsoleService {
@@ -62,7 +61,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   };
   const approvalOr404 = async (id: string): Promise<Approval> => {
     const a = await app.approvals.get(id);
-    if (!a) throw new ConsoleError(404, 'NOT_FOUND', `no approval ${id}`);
+    if (!a) throw new AppError('NOT_FOUND', `no approval ${id}`);
     return a;
   };
 
@@ -94,7 +93,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     createKey: (q) => {
       const known = new Set(listTenants(db).map((t) => t.slug));
       const unknown = q!.tenants.filter((t) => !known.has(t));
-      if (unknown.length) throw new ConsoleError(400, 'BAD_INPUT', `tenants: unknown tenant(s) ${unknown.join(', ')}`);
+      if (unknown.length) throw new AppError('BAD_INPUT', `tenants: unknown tenant(s) ${unknown.join(', ')}`);
       const { key, secret } = app.keys.create(q!, actor);
       return { key: keyView(key), secret };
     },
@@ -102,7 +101,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     queryAudit: (q) => auditQ.query(q!),
     getAuditEntry: (q) => {
       const entry = auditQ.entry(q!.seq);
-      if (!entry) throw new ConsoleError(404, 'NOT_FOUND', `no audit entry ${q!.seq}`);
+      if (!entry) throw new AppError('NOT_FOUND', `no audit entry ${q!.seq}`);
       return { entry };
     },
     verifyAudit: () => {
@@ -148,12 +147,12 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     try {
       out = await (h[method] as (i: Parsed<K> | undefined) => ConsoleOutput<K> | Promise<ConsoleOutput<K>>)(parsed);
     } catch (e) {
-      throw mapError(e);
+      throw asAppError(e, app.log, method);
     }
     const checked = consoleMethods[method].output.safeParse(out);
     if (!checked.success) {
       app.log(`console ${method}: output does not match the contract`, checked.error.issues.slice(0, 5));
-      throw new ConsoleError(500, 'INTERNAL', `console ${method}: internal error`);
+      throw new AppError('INTERNAL', `console ${method}: internal error`);
     }
     return checked.data as ConsoleOutput<K>;
   };

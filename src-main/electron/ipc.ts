@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { AppError, type Reply } from '../errors.ts';
 
 /** The subset of Electron's ipcMain we use; a fake implements it in tests. */
 export interface IpcMainLike {
@@ -20,12 +21,10 @@ export interface MethodSpec {
 export const CHANNEL_PREFIX = 'countersign:';
 export const METHODS_CHANNEL = `${CHANNEL_PREFIX}methods`;
 
-/** A refusal crossing the IPC boundary: Electron keeps only `message`, so the status travels inside it. */
-export class IpcRefusal extends Error {}
-
 /**
  * One handler per contract method: the sender must be our window showing our own app:// page, the input is
- * validated by the contract's zod schema, and the output is validated before it leaves the main process.
+ * validated by the contract's zod schema, and the output is validated before it leaves the main process. Electron
+ * keeps only an exception's message across IPC, so every answer is a Reply: the value, or the AppError's shape.
  */
 export function registerConsoleIpc<M extends Record<string, MethodSpec>>(
   ipc: IpcMainLike,
@@ -39,12 +38,19 @@ export function registerConsoleIpc<M extends Record<string, MethodSpec>>(
   });
   for (const name of names) {
     const spec = methods[name]!;
-    ipc.handle(`${CHANNEL_PREFIX}${name}`, async (event, raw) => {
-      if (!isTrusted(event)) throw new IpcRefusal('403 untrusted sender');
-      const input = spec.input.safeParse(raw ?? {});
-      if (!input.success) throw new IpcRefusal(`400 ${input.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
-      const result = await impl[name as keyof M](input.data as never);
-      return spec.output.parse(result);
+    ipc.handle(`${CHANNEL_PREFIX}${name}`, async (event, raw): Promise<Reply<unknown>> => {
+      try {
+        if (!isTrusted(event)) throw new AppError('FORBIDDEN', 'untrusted sender');
+        const input = spec.input.safeParse(raw ?? {});
+        if (!input.success) throw new AppError('BAD_INPUT', input.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+        const result = await impl[name as keyof M](input.data as never);
+        const output = spec.output.safeParse(result);
+        if (!output.success) throw new AppError('INTERNAL', `${name}: the answer does not match the console contract`);
+        return { ok: true, value: output.data };
+      } catch (e) {
+        if (e instanceof AppError) return { ok: false, error: e.toJSON() };
+        throw e;
+      }
     });
   }
   return () => names.forEach((n) => ipc.removeHandler(`${CHANNEL_PREFIX}${n}`));

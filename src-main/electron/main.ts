@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { initDataDir, isInitialized, openApp, type App } from '../app.ts';
 import { hubOptionsFromEnv } from '../agentServer/listener.ts';
 import { createConsoleService, type ConsoleService } from '../console/service.ts';
-import { consoleMethods, ConsoleError } from '../console/contract.ts';
+import { consoleMethods } from '../console/contract.ts';
 import { auditLogFor } from '../audit/log.ts';
 import { resealSecrets } from '../store/secrets.ts';
 import { PortInUseError, startServing, type Serving } from '../serving.ts';
@@ -165,15 +165,7 @@ if (!app.requestSingleInstanceLock()) {
     serving = await serve(core, svc);
 
     registerConsoleIpc(ipcMain, consoleMethods,
-      Object.fromEntries(Object.keys(consoleMethods).map((name) => [name, async (input: unknown) => {
-        try {
-          return await (svc as unknown as Record<string, (i: unknown) => unknown>)[name]!(input);
-        } catch (e) {
-          // Electron passes only `message` across IPC: carry the console error shape inside it.
-          if (e instanceof ConsoleError) throw new Error(JSON.stringify(e.toJSON()));
-          throw e;
-        }
-      }])) as never,
+      Object.fromEntries(Object.keys(consoleMethods).map((name) => [name, (input: unknown) => (svc as unknown as Record<string, (i: unknown) => unknown>)[name]!(input)])) as never,
       trustedSender(() => win?.webContents.id, APP_ORIGIN));
 
     svc.subscribe((event) => {

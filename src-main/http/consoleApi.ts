@@ -7,7 +7,8 @@ import { ConsoleAuth } from './consoleAuth.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
 import { createConsoleService, type ConsoleService } from '../console/service.ts';
-import { ConsoleError, isConsoleMethod, type ConsoleEvent } from '../console/contract.ts';
+import { isConsoleMethod, type ConsoleEvent } from '../console/contract.ts';
+import { AppError } from '../errors.ts';
 
 export const CONSOLE_PREFIX = '/console/api';
 const MAX_BODY = 64 * 1024;
@@ -116,12 +117,12 @@ export class ConsoleApi {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof ConsoleError) throw new HttpError(e.status, e.message);
+      if (e instanceof AppError) throw new HttpError(e.status, e.message);
       throw e;
     }
   }
 
-  /** POST /console/api/rpc/<method> {input}: one contract method; errors carry the ConsoleError code in data. */
+  /** POST /console/api/rpc/<method> {input}: one contract method; an error is a JSON-RPC error whose data is the AppError's shape. */
   private async rpc(req: IncomingMessage, res: ServerResponse, method: string, expiresAt: string): Promise<void> {
     if (!isConsoleMethod(method)) throw new HttpError(404, `No console method '${method}'`);
     const input = await readJsonBody(req, MAX_BODY).catch((e) => {
@@ -134,8 +135,8 @@ export class ConsoleApi {
       if (method === 'session') result = { ...(result as object), mode: 'web', expiresAt };
       sendJson(res, 200, { result });
     } catch (e) {
-      if (!(e instanceof ConsoleError)) throw e;
-      sendJson(res, e.status, rpcError(e.status === 400 ? -32602 : -32000, e.message, { code: e.code }));
+      if (!(e instanceof AppError)) throw e;
+      sendJson(res, e.status, rpcError(e.code === 'BAD_INPUT' ? -32602 : -32000, e.message, e.toJSON()));
     }
   }
 

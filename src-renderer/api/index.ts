@@ -1,8 +1,8 @@
 // The renderer's only way to the main process: the Electron preload's window.countersign when present
 // (exactly a ConsoleApi plus onEvent), else the web console API of `countersign serve`.
 import {
-  CONSOLE_ERROR_CODES, CONSOLE_METHOD_NAMES, ConsoleError,
-  type ConsoleApi, type ConsoleBridge, type ConsoleErrorCode, type ConsoleEvent,
+  AppError, CONSOLE_METHOD_NAMES, unwrapReply,
+  type ConsoleApi, type ConsoleBridge, type ConsoleEvent,
 } from '../../src-main/console/contract.ts';
 import { createWebConsole, type Connection, type WebConsole } from './web.ts';
 
@@ -14,34 +14,17 @@ declare global {
 
 const bridge = typeof window !== 'undefined' ? window.countersign : undefined;
 
-/**
- * IPC keeps only an error's message ("Error invoking remote method 'countersign:approve': Error: {…}"):
- * recover the ConsoleError the main process sent (JSON, or "<status> <message>"), so pages see the same errors as in web mode.
- */
-export function fromIpcError(e: unknown): unknown {
-  if (!(e instanceof Error) || e instanceof ConsoleError) return e;
-  const text = e.message.replace(/^Error invoking remote method '[^']*': (?:Error: )?/, '');
-  try {
-    const j = JSON.parse(text) as { status?: unknown; code?: unknown; message?: unknown };
-    if (typeof j.status === 'number' && typeof j.message === 'string' && CONSOLE_ERROR_CODES.includes(j.code as ConsoleErrorCode)) {
-      return new ConsoleError(j.status, j.code as ConsoleErrorCode, j.message);
-    }
-  } catch { /* not JSON */ }
-  const m = /^(\d{3}) (.*)$/s.exec(text);
-  if (m) {
-    const status = Number(m[1]);
-    return new ConsoleError(status, status === 400 ? 'BAD_INPUT' : status === 401 || status === 403 ? 'UNAUTHORIZED' : status === 404 ? 'NOT_FOUND' : 'INTERNAL', m[2]!);
-  }
-  return new ConsoleError(500, 'INTERNAL', text);
-}
-
 function desktopApi(b: ConsoleBridge): ConsoleApi {
   const call = (m: (typeof CONSOLE_METHOD_NAMES)[number]) => async (input?: unknown) => {
+    let r: unknown;
     try {
-      return await (b[m] as (i: unknown) => Promise<unknown>)(input);
-    } catch (e) {
-      throw fromIpcError(e);
+      r = await (b[m] as (i: unknown) => Promise<unknown>)(input);
+    } catch {
+      // Only a defect in the main process gets here (refusals come back as values).
+      throw new AppError('INTERNAL', `${m} failed in the desktop app; see its log.`);
     }
+    // The main process answers Replies: the value, or its refusal as an AppError.
+    return unwrapReply(r);
   };
   return Object.fromEntries(CONSOLE_METHOD_NAMES.map((m) => [m, call(m)])) as unknown as ConsoleApi;
 }
@@ -62,4 +45,4 @@ export function onConnection(listener: (c: Connection) => void): () => void {
 }
 
 export type { Connection };
-export { ConsoleError };
+export { AppError };

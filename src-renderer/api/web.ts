@@ -1,8 +1,8 @@
 // ConsoleApi over the web console API of `countersign serve`: fetch for methods (session cookie, JSON bodies),
 // EventSource for pushed events. Login and logout exist only here: the desktop shell needs neither.
 import {
-  CONSOLE_METHOD_NAMES, ConsoleError, ConsoleEvent, consoleMethods,
-  type ConsoleApi, type ConsoleErrorCode, type ConsoleMethodName,
+  AppError, CONSOLE_METHOD_NAMES, ConsoleEvent, consoleMethods,
+  type ConsoleApi, type ErrorCode, type ConsoleMethodName,
 } from '../../src-main/console/contract.ts';
 
 export type Connection = 'connecting' | 'open' | 'closed';
@@ -22,12 +22,15 @@ export interface WebConsole {
 
 const PREFIX = '/console/api';
 
-function errorFrom(status: number, body: unknown): ConsoleError {
-  const e = (body as { error?: { message?: unknown; data?: { code?: unknown } } } | null)?.error;
+/** The code of an HTTP refusal that carries none in its body (the transport's own: not logged in, throttled, too large). */
+const STATUS_CODES: Record<number, ErrorCode> = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 410: 'GONE', 429: 'RATE_LIMITED', 503: 'UNAVAILABLE' };
+
+/** The web console API's errors: the AppError shape in a JSON-RPC error's data, or an HTTP status. Mapped here only. */
+function errorFrom(status: number, body: unknown): AppError {
+  const e = (body as { error?: { message?: unknown; data?: unknown } } | null)?.error;
+  if (e?.data && typeof e.data === 'object' && 'code' in e.data) return AppError.fromShape(e.data);
   const message = typeof e?.message === 'string' ? e.message : `HTTP ${status}`;
-  const code = typeof e?.data?.code === 'string' ? (e.data.code as ConsoleErrorCode)
-    : status === 401 ? 'UNAUTHORIZED' : status === 404 ? 'NOT_FOUND' : status === 409 ? 'CONFLICT' : status < 500 ? 'BAD_INPUT' : 'INTERNAL';
-  return new ConsoleError(status, code, message);
+  return new AppError(STATUS_CODES[status] ?? (status < 500 ? 'BAD_INPUT' : 'INTERNAL'), message);
 }
 
 export function createWebConsole(base = ''): WebConsole {
@@ -56,7 +59,7 @@ export function createWebConsole(base = ''): WebConsole {
         method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body ?? {}),
       });
     } catch {
-      throw new ConsoleError(0, 'INTERNAL', 'The Countersign server cannot be reached. Is `countersign serve` still running?');
+      throw new AppError('UNAVAILABLE', 'The Countersign server cannot be reached. Is `countersign serve` still running?');
     }
     const json: unknown = await res.json().catch(() => null);
     if (!res.ok) throw errorFrom(res.status, json);
@@ -67,10 +70,10 @@ export function createWebConsole(base = ''): WebConsole {
     try {
       const { result } = (await post(`/rpc/${method}`, input)) as { result: unknown };
       const parsed = consoleMethods[method].output.safeParse(result);
-      if (!parsed.success) throw new ConsoleError(500, 'INTERNAL', `${method}: the server's answer does not match the console contract`);
+      if (!parsed.success) throw new AppError('INTERNAL', `${method}: the server's answer does not match the console contract`);
       return parsed.data;
     } catch (e) {
-      if (e instanceof ConsoleError && e.status === 401) authLost('Your console session has ended. Sign in again.');
+      if (e instanceof AppError && e.code === 'UNAUTHORIZED') authLost('Your console session has ended. Sign in again.');
       throw e;
     }
   }

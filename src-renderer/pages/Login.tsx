@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useSession } from '../store/session.ts';
-import { ConsoleError } from '../api/index.ts';
+import { AppError } from '../api/index.ts';
 
 export function Login() {
   const { signIn, message, status, boot } = useSession();
@@ -16,8 +16,8 @@ export function Login() {
     try {
       await signIn(passphrase);
     } catch (err) {
-      if (err instanceof ConsoleError && err.status === 401) setError('Wrong passphrase.');
-      else if (err instanceof ConsoleError && err.status === 429) setError('Too many attempts. Wait a minute, then try again.');
+      if (err instanceof AppError && err.code === 'UNAUTHORIZED') setError('Wrong passphrase.');
+      else if (err instanceof AppError && err.code === 'RATE_LIMITED') setError('Too many attempts. Wait a minute, then try again.');
       else setError(err instanceof Error ? err.message : String(err));
       setPassphrase('');
     } finally {

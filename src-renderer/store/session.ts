@@ -1,7 +1,7 @@
 // Who is signed in and whether pushed events flow. Web mode starts signed out until the session call succeeds.
 import { create } from 'zustand';
 import type { ConsoleOutput } from '../../src-main/console/contract.ts';
-import { api, ConsoleError, mode, web, type Connection } from '../api/index.ts';
+import { api, AppError, mode, web, type Connection } from '../api/index.ts';
 
 export type SessionInfo = ConsoleOutput<'session'>;
 
@@ -28,7 +28,7 @@ export const useSession = create<SessionState>((set, get) => ({
       set({ status: 'ready', session, message: null });
       web?.connect();
     } catch (e) {
-      if (e instanceof ConsoleError && e.status === 401) set({ status: 'signedOut', session: null });
+      if (e instanceof AppError && e.code === 'UNAUTHORIZED') set({ status: 'signedOut', session: null });
       else set({ status: 'unreachable', message: e instanceof Error ? e.message : String(e) });
     }
   },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src-main/app.ts';
 import { createConsoleService, type ConsoleService } from '../../src-main/console/service.ts';
-import { ConsoleError, type ConsoleEvent } from '../../src-main/console/contract.ts';
+import { AppError, type ConsoleEvent } from '../../src-main/console/contract.ts';
 import { startAgentListener, type RunningAgentListener } from '../../src-main/agentServer/listener.ts';
 import { enrollAgent } from '../../src-main/agent/enroll.ts';
 import { runAgent } from '../../src-main/agent/run.ts';
@@ -24,12 +24,12 @@ let agentRun: Promise<void> | undefined;
 
 const audit = (outcome: string) => app.db.prepare(`SELECT event, decision, rule, tenant, detail_json FROM audit_log WHERE outcome = ? ORDER BY seq`).all(outcome) as
   { event: string; decision: string; rule: string; tenant: string; detail_json: string }[];
-async function rejects(p: Promise<unknown>, status: number, code: string): Promise<ConsoleError> {
+async function rejects(p: Promise<unknown>, status: number, code: string): Promise<AppError> {
   const e = await p.then(() => undefined, (x: unknown) => x);
-  expect(e).toBeInstanceOf(ConsoleError);
-  expect((e as ConsoleError).status).toBe(status);
-  expect((e as ConsoleError).code).toBe(code);
-  return e as ConsoleError;
+  expect(e).toBeInstanceOf(AppError);
+  expect((e as AppError).status).toBe(status);
+  expect((e as AppError).code).toBe(code);
+  return e as AppError;
 }
 async function until<T>(what: string, fn: () => Promise<T | false | undefined>, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;

@@ -33,10 +33,13 @@ describe('contract', () => {
     expect(contract.isConsoleMethod('__proto__')).toBe(false);
   });
 
-  it('imports nothing but zod', () => {
-    const src = readFileSync(new URL('../../src-main/console/contract.ts', import.meta.url), 'utf8');
-    const imports = [...src.matchAll(/^\s*import\s[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]);
-    expect(imports).toEqual(['zod']);
+  it('imports nothing but zod and the error model, which imports nothing at all', () => {
+    const importsOf = (file: string) => {
+      const src = readFileSync(new URL(file, import.meta.url), 'utf8');
+      return [...src.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+    };
+    expect(new Set(importsOf('../../src-main/console/contract.ts'))).toEqual(new Set(['zod', '../errors.ts']));
+    expect(importsOf('../../src-main/errors.ts')).toEqual([]);
   });
 
   it('the renderer imports no node or electron module, and reaches the main process only through the contract', () => {

@@ -8,7 +8,7 @@ import { openApp, type App } from '../../src-main/app.ts';
 import type { ApiKey } from '../../src-main/auth/keys.ts';
 import { verifyExport } from '../../src-main/audit/export.ts';
 import { createConsoleService, type ConsoleService } from '../../src-main/console/service.ts';
-import { CONSOLE_METHOD_NAMES, ConsoleError, ConsoleEvent, consoleMethods, type ConsoleEvent as Ev } from '../../src-main/console/contract.ts';
+import { AppError, CONSOLE_METHOD_NAMES, ConsoleEvent, consoleMethods, type ConsoleEvent as Ev } from '../../src-main/console/contract.ts';
 import { initTestDir } from '../helpers/server.ts';
 import { callTool } from '../helpers/gate.ts';
 
@@ -22,12 +22,12 @@ const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const devices = (os: string) => app.db.prepare(`SELECT d.id, d.hostname, d.status FROM devices d JOIN tenants t ON t.id = d.tenant_id
   WHERE t.slug = 'acme-dental' AND d.os = ? ORDER BY d.hostname`).all(os) as { id: string; hostname: string; status: string }[];
 const call = (name: string, args: unknown, k = key) => callTool(app, name, args, { key: k, client: { name: 'vitest', version: '1' } });
-async function rejects(p: Promise<unknown>, status: number, code: string): Promise<ConsoleError> {
+async function rejects(p: Promise<unknown>, status: number, code: string): Promise<AppError> {
   const e = await p.then(() => undefined, (x: unknown) => x);
-  expect(e, 'expected a ConsoleError').toBeInstanceOf(ConsoleError);
-  expect((e as ConsoleError).status).toBe(status);
-  expect((e as ConsoleError).code).toBe(code);
-  return e as ConsoleError;
+  expect(e, 'expected a AppError').toBeInstanceOf(AppError);
+  expect((e as AppError).status).toBe(status);
+  expect((e as AppError).code).toBe(code);
+  return e as AppError;
 }
 const tick = () => new Promise((r) => setTimeout(r, 10));
 

@@ -1,19 +1,18 @@
 // The same renderer with a desktop bridge: when window.countersign exists (the Electron preload's ConsoleApi + onEvent),
 // the console uses it instead of HTTP, needs no sign-in, and shows the main process's errors cleanly.
-// Here a stand-in bridge in the page forwards to the web API, failing verifyAudit the way Electron IPC reports errors.
+// Here a stand-in bridge in the page forwards to the web API and answers Replies as the main process does, failing
+// verifyAudit with a refusal.
 import { devices, expect, mcpClient, structured, test } from './fixtures.ts';
 
 test('with window.countersign the console runs in desktop mode over the bridge', async ({ signedIn: page }) => {
   await page.addInitScript(() => {
     const call = async (method: string, input: unknown) => {
-      if (method === 'verifyAudit') {
-        throw new Error(`Error invoking remote method 'countersign:${method}': Error: ${JSON.stringify({ status: 500, code: 'INTERNAL', message: 'disk I/O error' })}`);
-      }
+      if (method === 'verifyAudit') return { ok: false, error: { status: 500, code: 'INTERNAL', message: 'disk I/O error' } };
       const res = await fetch(`/console/api/rpc/${method}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(input ?? {}) });
-      const body = await res.json() as { result?: unknown; error?: { message: string; data?: { code: string } } };
-      if (!res.ok) throw new Error(`Error invoking remote method 'countersign:${method}': Error: ${JSON.stringify({ status: res.status, code: body.error?.data?.code ?? 'INTERNAL', message: body.error?.message })}`);
+      const body = await res.json() as { result?: unknown; error?: { message: string; data?: unknown } };
+      if (!res.ok) return { ok: false, error: body.error?.data ?? { status: res.status, code: 'INTERNAL', message: body.error?.message } };
       const result = body.result as Record<string, unknown>;
-      return method === 'session' ? { ...result, mode: 'desktop', expiresAt: null } : result;
+      return { ok: true, value: method === 'session' ? { ...result, mode: 'desktop', expiresAt: null } : result };
     };
     const bridge = new Proxy({} as Record<string, unknown>, {
       get(_t, name: string) {

@@ -10,7 +10,7 @@ function desktopBridge(initial: { version: string } | null) {
   const call = async (method: string, input: unknown) => {
     const res = await fetch(`/console/api/rpc/${method}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(input ?? {}) });
     const result = ((await res.json()) as { result: Record<string, unknown> }).result;
-    return method === 'session' ? { ...result, mode: 'desktop', expiresAt: null, update: initial } : result;
+    return { ok: true, value: method === 'session' ? { ...result, mode: 'desktop', expiresAt: null, update: initial } : result };
   };
   (window as unknown as { countersign: unknown }).countersign = new Proxy({}, {
     get: (_t, name: string) => (name === 'onEvent'

@@ -75,7 +75,7 @@ describe('POST /console/api/rpc/<method>', () => {
   it('errors carry the contract code: NOT_FOUND, CONFLICT, PINNED-free updates, BAD_INPUT with the field', async () => {
     const missing = await rpc('getApproval', { id: '00000000-0000-4000-8000-000000000000' });
     expectRpcError(missing, 404);
-    expect(missing.json.error.data).toEqual({ code: 'NOT_FOUND' });
+    expect(missing.json.error.data).toMatchObject({ code: 'NOT_FOUND', message: missing.json.error.message });
     const bad = await rpc('createKey', { name: 'k', scopes: ['ai:root'], tenants: ['acme-dental'] });
     expect(expectRpcError(bad, 400, -32602).message).toContain('scopes');
   });
@@ -91,7 +91,7 @@ describe('POST /console/api/rpc/<method>', () => {
     expect(ok.json.result.approval).toMatchObject({ id: p.approvalId, status: 'running', decidedBy: 'console-admin' });
     const again = await rpc('approve', { id: p.approvalId });
     expectRpcError(again, 409);
-    expect(again.json.error.data).toEqual({ code: 'CONFLICT' });
+    expect(again.json.error.data).toMatchObject({ code: 'CONFLICT', message: again.json.error.message });
     const q = (await c.callTool({ name: 'device_actions', arguments: { action: 'shutdown', deviceIds: [b!.id] } })).structuredContent as { approvalId: string };
     const rest = await rawRequest({ port, method: 'POST', path: `/console/api/approvals/${q.approvalId}/deny`, headers: { ...json, cookie }, body: JSON.stringify({ reason: 'not now' }) });
     expect(rest.status).toBe(200);
