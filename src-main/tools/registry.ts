@@ -8,6 +8,7 @@ import { generateReport, getReportStatus } from './reports.ts';
 import { addIncidentNote, createChangeLog, createRunbook, getDocuments } from './docs.ts';
 import { complianceSummary, fleetHealthCheck } from './fleet.ts';
 import { metaTools, type MetaDeps } from './meta.ts';
+import { upgradeAgent } from './agentUpgrade.ts';
 
 /** Every tool the server offers, in the order tools/list shows them: the seed's 17, then the readers and the gate's own. */
 export function allTools(meta: MetaDeps): ToolSpec[] {
@@ -20,6 +21,7 @@ export function allTools(meta: MetaDeps): ToolSpec[] {
     createRunbook, addIncidentNote, createChangeLog,
     fleetHealthCheck, complianceSummary,
     listScripts, getDocuments,
+    upgradeAgent,
     ...metaTools(meta),
   ] as unknown as ToolSpec[];
 }
