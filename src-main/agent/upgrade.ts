@@ -59,10 +59,16 @@ function download(url: string, file: string, maxBytes: number, id: Identity, sig
         if (n > maxBytes) return res.destroy(new Error(`the download is larger than the signed ${maxBytes} bytes`));
         hash.update(b);
       });
+      let failed: Error | null = null;
       res.pipe(out);
-      res.on('error', (e) => (out.destroy(), reject(e)));
-      out.on('finish', () => resolve(hash.digest('hex')));
-      out.on('error', reject);
+      res.on('error', (e) => {
+        failed = e;
+        out.destroy();
+      });
+      res.on('aborted', () => (failed ??= new Error('the console closed the download early')));
+      out.on('error', (e) => (failed ??= e));
+      // 'close', not 'finish': the file must be closed before it is executed (else ETXTBSY).
+      out.on('close', () => (failed ? reject(failed) : resolve(hash.digest('hex'))));
     });
     req.on('timeout', () => req.destroy(new Error('the download stalled for 60 s')));
     req.on('error', reject);

@@ -3,6 +3,7 @@
 // Transports: the web console API (src-main/http/consoleApi.ts, POST /console/api/rpc/<method>, SSE /console/api/events)
 // and the Electron IPC adapter (src-main/electron/). Both call the same service (src-main/console/service.ts).
 import { z } from 'zod';
+import { agentDeployMethods } from './agentDeployContract.ts';
 
 // Enumerations mirrored from the core (which imports node modules); test/console/contract.test.ts keeps them equal.
 export const APPROVAL_STATUSES = ['pending', 'approved', 'running', 'completed', 'failed', 'denied', 'expired', 'cancelled'] as const;
@@ -280,6 +281,7 @@ export const consoleMethods = {
   revokeEnrollmentToken: { input: ById, output: z.object({ token: EnrollmentTokenView }) },
   listAgents: { input: noInput, output: z.object({ agents: z.array(AgentView), agentUrl: nstr }) },
   revokeAgent: { input: ById, output: z.object({ agent: AgentView }) },
+  ...agentDeployMethods,
 } as const;
 
 export type ConsoleMethodName = keyof typeof consoleMethods;

@@ -1,6 +1,7 @@
 // `countersign-agent install | uninstall | status`: enroll, copy the executable to the OS's place, lock the state down,
 // register and start the service; and undo all of it. Every OS command goes through the Runner (tests record them).
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { capture } from '../exec.ts';
 import { enrollAgent } from '../enroll.ts';
 import { identityPath, loadIdentity, type Identity } from '../state.ts';
@@ -57,6 +58,7 @@ export async function install(p: { url: string; token: string; hostname?: string
     renameSync(tmp, l.exe);
     if (l.logDir) mkdirSync(l.logDir, { recursive: true, mode: 0o700 });
     const def = c.manager.definition();
+    mkdirSync(dirname(def.file), { recursive: true, mode: 0o755 });
     writeFileSync(def.file, def.text, { mode: def.mode });
     chmodSync(def.file, def.mode);
     await c.manager.prepare?.();
