@@ -2,11 +2,12 @@
 // single executable application (SEA blob injected by postject) for each target, hashed, and listed in a manifest.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { build as esbuild } from 'esbuild';
 import { stripMachoSignature } from './macho.ts';
+import { WINSW_ASSET } from '../agent/service/windows.ts';
 import { Manifest, MANIFEST, type BuildEntry } from './manifest.ts';
 import { hostTarget, RefusedTarget, runtimeBinary, winswBinary } from './runtime.ts';
 import { exeName, runtimePackage, runtimeVersion, targetOs, type Target } from './targets.ts';
@@ -16,8 +17,6 @@ const AGENT_ENTRY = join(import.meta.dirname, '../agent/main.ts');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 /** Optional native helpers that ws and systeminformation try to load and do without (they are not bundled). */
 const OPTIONAL_NATIVE = ['bufferutil', 'utf-8-validate', 'osx-temperature-sensor'];
-/** The name under which the Windows executable carries WinSW (src-main/agent/service/windows.ts reads it). */
-export const WINSW_ASSET = 'winsw.exe';
 
 export interface BuildOptions {
   targets: Target[];
@@ -39,6 +38,23 @@ export interface BuildReport {
   ms: number;
 }
 
+/**
+ * postject's injection. Its LIEF build prints a "Can't find string offset" warning per ELF note section it does not name;
+ * they are noise (Node's own docs show them), so they are dropped, and anything else it says goes to stderr.
+ */
+async function inject(file: string, blob: Buffer, macho: boolean): Promise<void> {
+  const postject = require('postject') as { inject: (f: string, name: string, data: Buffer, opts: object) => Promise<void> };
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => {
+    if (!/^warning: Can't find string offset/.test(String(a[0]))) warn(...a);
+  };
+  try {
+    await postject.inject(file, 'NODE_SEA_BLOB', blob, { sentinelFuse: SEA_FUSE, ...(macho ? { machoSegmentName: 'NODE_SEA' } : {}) });
+  } finally {
+    console.warn = warn;
+  }
+}
+
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 async function bundle(version: string, outfile: string): Promise<void> {
@@ -53,8 +69,10 @@ function seaBlob(work: string, script: string, nodeVersion: string, winsw: strin
   const name = `sea-${nodeVersion}${winsw ? '-win' : ''}`;
   const config = join(work, `${name}.json`);
   const output = join(work, `${name}.blob`);
+  // Paths relative to the work folder (the generator runs there): the blob records `main` as given, and a temporary
+  // folder's random name would make every build differ.
   writeFileSync(config, JSON.stringify({
-    main: script, output, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, ...(winsw ? { assets: { [WINSW_ASSET]: winsw } } : {}),
+    main: basename(script), output: basename(output), disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, ...(winsw ? { assets: { [WINSW_ASSET]: winsw } } : {}),
   }));
   const generator = runtimeBinary(hostTarget(), nodeVersion, cacheDir);
   const r = spawnSync(generator, ['--experimental-sea-config', config], { encoding: 'utf8', cwd: work, timeout: 120_000 });
@@ -90,12 +108,14 @@ export async function buildAgents(o: BuildOptions): Promise<BuildReport> {
         const cached = join(o.cacheDir, 'executables', key);
         const tmp = `${dest}.tmp-${process.pid}`;
         const hit = existsSync(cached);
-        if (hit) copyFileSync(cached, tmp);
+        if (hit) {
+          copyFileSync(cached, tmp);
+          utimesSync(cached, new Date(), new Date());
+        }
         else {
           const base = readFileSync(runtime);
           writeFileSync(tmp, targetOs(target) === 'macos' ? stripMachoSignature(base) : base);
-          const { inject } = require('postject') as { inject: (f: string, name: string, data: Buffer, opts: object) => Promise<void> };
-          await inject(tmp, 'NODE_SEA_BLOB', blob, { sentinelFuse: SEA_FUSE, ...(targetOs(target) === 'macos' ? { machoSegmentName: 'NODE_SEA' } : {}) });
+          await inject(tmp, blob, targetOs(target) === 'macos');
           mkdirSync(join(o.cacheDir, 'executables'), { recursive: true });
           copyFileSync(tmp, `${cached}.tmp-${process.pid}`);
           renameSync(`${cached}.tmp-${process.pid}`, cached);
@@ -120,11 +140,20 @@ export async function buildAgents(o: BuildOptions): Promise<BuildReport> {
       }
     }
     if (report.built.length) writeManifest(versionDir, o.version, report.built);
+    pruneCache(join(o.cacheDir, 'executables'));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   report.ms = Math.round(performance.now() - started);
   return report;
+}
+
+/** Finished executables kept by content hash: the most recently used ones (each is ~100 MB). */
+const CACHED_EXECUTABLES = 12;
+function pruneCache(dir: string): void {
+  if (!existsSync(dir)) return;
+  const entries = readdirSync(dir).filter((f) => /^[0-9a-f]{64}$/.test(f)).map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs })).sort((a, b) => b.t - a.t);
+  for (const e of entries.slice(CACHED_EXECUTABLES)) rmSync(join(dir, e.f), { force: true });
 }
 
 /** Adds this run's targets to the version's manifest (targets built earlier for the same version stay listed). */

@@ -19,11 +19,12 @@ function fetchFromPackage(spec: string, member: string, dest: string, cacheDir: 
   const tmp = mkdtempSync(join(cacheDir, '.fetch-'));
   try {
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const r = spawnSync(npm, ['pack', spec, '--pack-destination', tmp, '--silent'], { encoding: 'utf8', timeout: 600_000, shell: process.platform === 'win32' });
+    const r = spawnSync(npm, ['pack', spec, '--pack-destination', tmp, '--loglevel=error'], { encoding: 'utf8', timeout: 600_000, shell: process.platform === 'win32' });
     const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
     if (r.status !== 0 || !tgz) {
-      const why = `${r.stderr ?? ''}${r.error?.message ?? ''}`.split('\n').find((l) => /404|ETARGET|E\d{3}|not found|No match/i.test(l)) ?? (r.stderr || String(r.error)).trim().split('\n')[0];
-      throw new RefusedTarget(`the npm package ${spec} could not be fetched (${why?.replace(/^npm error /, '').trim() || `npm exited ${r.status}`})`);
+      const lines = `${r.stderr ?? ''}\n${r.error?.message ?? ''}`.split('\n').map((l) => l.replace(/^npm error /, '').trim()).filter(Boolean);
+      const why = (lines.find((l) => /notarget|No matching version|404|not found/i.test(l)) ?? lines[0] ?? `npm exited ${r.status}`).replace(/\.$/, '');
+      throw new RefusedTarget(`the npm package ${spec} could not be fetched: ${why}`);
     }
     const x = spawnSync('tar', ['-xzf', join(tmp, tgz), '-C', tmp, member], { encoding: 'utf8' });
     if (x.status !== 0) throw new RefusedTarget(`${spec} has no ${member}: ${x.stderr.trim()}`);
@@ -48,7 +49,7 @@ export function runtimeBinary(target: Target, version: string, cacheDir: string)
     fetchFromPackage(`${pkg}@${version}`, `package/bin/${target.startsWith('win') ? 'node.exe' : 'node'}`, dest, cacheDir);
   } catch (e) {
     if (!(e instanceof RefusedTarget)) throw e;
-    throw new RefusedTarget(`${target} refused: no Node ${version} runtime for it. ${e.message}. Install ${pkg}@${version} when the registry has it `
+    throw new RefusedTarget(`${target} refused: no Node ${version} runtime for it: ${e.message}. Install ${pkg}@${version} when the registry has it `
       + `(npm pack ${pkg}@${version}) and put its package/bin binary at ${dest}, or build the other targets.`);
   }
   chmodSync(dest, 0o755);

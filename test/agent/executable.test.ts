@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultCacheDir } from '../../src-main/agentBuild/command.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { approved, call, ConsoleProc, csAsync, executionOf, finished, until } from './harness.ts';
@@ -13,7 +14,8 @@ import type { ConsoleClient } from '../helpers/console.ts';
 import { pathWithoutNode } from './systemctlDouble.ts';
 
 const SYSTEMD = existsSync('/run/systemd/system') && process.getuid?.() === 0;
-const CACHE = join(import.meta.dirname, '../../node_modules/.cache/countersign-agent-build');
+// The build cache outside the work tree (as `agent build` uses by default): a fresh clone on the same machine reuses it.
+const CACHE = defaultCacheDir(process.env);
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 const RUNS = process.platform === 'linux' && process.arch === 'x64' && process.getuid?.() === 0;
 
@@ -66,6 +68,7 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
     if (env && existsSync(exe)) sh(`"${exe}" uninstall`);
     await con?.stop();
     if (root) rmSync(root, { recursive: true, force: true });
+    if (con) rmSync(con.root, { recursive: true, force: true }); // three ~120 MB builds
   });
 
   it('runs with no Node and no node_modules on PATH, from a root-owned folder', () => {

@@ -22,7 +22,9 @@ export interface Layout {
 export const SERVICE_NAME = { linux: 'countersign-agent', windows: 'CountersignAgent', macos: 'com.countersign.agent' } as const;
 
 export function layoutFor(os: Facts['os'], env: NodeJS.ProcessEnv = process.env): Layout {
-  const p = os === 'windows' ? path.win32 : path.posix;
+  // Paths are joined the way the machine running this joins them: Windows paths on Windows; the tests of the Windows
+  // layout run on Linux with ProgramFiles and ProgramData pointing into a temporary folder.
+  const p = process.platform === 'win32' ? path.win32 : path.posix;
   const root = env.COUNTERSIGN_AGENT_ROOT ?? '';
   const at = (...parts: string[]) => (root ? p.join(root, ...parts) : p.join(...parts));
   if (os === 'windows') {
