@@ -10,6 +10,7 @@ import { auditLogFor, writeTx } from '../src-main/audit/log.ts';
 import { listTenants } from '../src-main/auth/keys.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { growFleet } from './fleet.ts';
+import { agentMemory } from './agentMemory.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION = QUICK ? 1500 : 5000;
@@ -244,6 +245,7 @@ await overhead();
 await scale();
 await auditFigures();
 await approvalLatency();
+await agentMemory(say);
 if (!QUICK) {
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), `${out.join('\n')}\n`);
