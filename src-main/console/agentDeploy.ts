@@ -10,8 +10,8 @@ import { EnrollmentTokens } from '../agentServer/tokens.ts';
 import { DOWNLOAD_PATH } from '../agent/protocol.ts';
 import { buildsDir, readBuilds, type PublishedBuild } from '../agentBuild/manifest.ts';
 import { compareVersions, targetFor, targetOs, type Target } from '../agentBuild/targets.ts';
-import { ConsoleError, type ConsoleInput, type ConsoleOutput } from './contract.ts';
-import type { InstallCommandT } from './agentDeployContract.ts';
+import { ConsoleError, type ConsoleInput, type ConsoleOutput, type InstallCommandT } from './contract.ts';
+
 
 /** curl's --pinnedpubkey value: SHA-256 of the certificate's SubjectPublicKeyInfo, base64. */
 export const spkiPin = (certPem: string) =>
