@@ -27,6 +27,7 @@ let env: NodeJS.ProcessEnv;
 let exe: string;
 let stateDir: string;
 let deviceId: string;
+let genuine: Buffer;
 
 const rpc = async <T = any>(method: string, input: unknown = {}): Promise<T> => {
   const r = await tech.post(`/rpc/${method}`, input);
@@ -51,8 +52,8 @@ async function build(version: string): Promise<void> {
 describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ? 'real systemd' : 'systemd is not running here (no /run/systemd/system): a systemctl test double runs the unit'})`, () => {
   beforeAll(async () => {
     con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
+    // 0.1.0 is the same build as the all-target build test's (one injection, cached); 0.1.1 is built for the upgrades below.
     await build('0.1.0');
-    await build('0.1.1');
     client = await con.mcp();
     tech = await con.technician();
     // A root-owned temporary folder as the machine's root (COUNTERSIGN_AGENT_ROOT), or the real / under real systemd.
@@ -68,7 +69,7 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
     if (env && existsSync(exe)) sh(`"${exe}" uninstall`);
     await con?.stop();
     if (root) rmSync(root, { recursive: true, force: true });
-    if (con) rmSync(con.root, { recursive: true, force: true }); // three ~120 MB builds
+    if (con) rmSync(con.root, { recursive: true, force: true }); // two ~120 MB builds
   });
 
   it('runs with no Node and no node_modules on PATH, from a root-owned folder', () => {
@@ -79,14 +80,14 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
 
   it('installs with the console\'s one-line command: enrolls, copies itself, locks its state, registers and starts the service', async () => {
     const cmds = await rpc<{ version: string; commands: { target: string; line: string }[] }>('agentInstallCommands', { tenant: 'acme-dental' });
-    expect(cmds.version).toBe('0.1.1');
+    expect(cmds.version).toBe('0.1.0');
     const line = cmds.commands.find((c) => c.target === 'linux-x64')!.line;
     expect(line).toMatch(/--pinnedpubkey 'sha256\/\/[A-Za-z0-9+/=]{44}'/);
     // The line is pasted as it is; this machine runs the test as root and has no sudo.
     const r = sh(line.replace('sudo "$f"', '"$f"'));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/: OK$/m); // sha256sum -c checked the download
-    expect(r.stdout).toMatch(/installed: device \S+ in tenant acme-dental, agent 0\.1\.1/);
+    expect(r.stdout).toMatch(/installed: device \S+ in tenant acme-dental, agent 0\.1\.0/);
     deviceId = /device (\S+)/.exec(r.stdout)![1]!;
     expect(statSync(exe).mode & 0o777).toBe(0o755);
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
@@ -97,10 +98,10 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
     expect(unit).toMatch(/^NoNewPrivileges=yes$/m);
     expect(unit).not.toMatch(/ProtectSystem|ProtectHome|MemoryDenyWriteExecute/);
     if (!SYSTEMD) expect(readFileSync(join(root, 'systemctl.log'), 'utf8')).toMatch(/daemon-reload\nenable --now countersign-agent.service/);
-    await until('the installed agent online at 0.1.1', async () => (await agentVersion())?.version === '0.1.1' && (await rpc<{ agents: any[] }>('listAgents')).agents.find((a) => a.deviceId === deviceId)?.online);
+    await until('the installed agent online at 0.1.0', async () => (await agentVersion())?.version === '0.1.0' && (await rpc<{ agents: any[] }>('listAgents')).agents.find((a) => a.deviceId === deviceId)?.online);
     const status = sh(`"${exe}" status`);
     expect(status.stdout).toMatch(/enrolled: device \S+, tenant acme-dental/);
-    expect(status.stdout).toMatch(/connection: connected since \S+ \(agent 0\.1\.1/);
+    expect(status.stdout).toMatch(/connection: connected since \S+ \(agent 0\.1\.0/);
     expect(status.stdout).toMatch(/service: active/);
   }, 120_000);
 
@@ -112,7 +113,7 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
     expect(d.device.hostname).toBe(hostname());
     expect(d.device.os).toBe('linux');
     expect(d.hardware.os.arch).toBe('x64');
-    expect(d.hardware.agentVersion).toBe('0.1.1');
+    expect(d.hardware.agentVersion).toBe('0.1.0');
     // dpkg's own list, read by the executable's child process (bash is installed on every Debian).
     expect(d.software.some((s: { name: string }) => s.name === 'bash') || d.softwareTotal > 200).toBe(true);
   }, 90_000);
@@ -125,40 +126,42 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
   }, 90_000);
 
   it('a tampered upgrade build is refused and the running version keeps running', async () => {
+    await build('0.1.1');
+    expect((await agentVersion())?.upgradeAvailable).toBe(true);
     const before = sha(exe);
-    const pending = await call(client, 'upgrade_agent', { deviceIds: [deviceId], version: '0.1.0', reason: 'tamper test' });
+    const pending = await call(client, 'upgrade_agent', { deviceIds: [deviceId], version: '0.1.1', reason: 'tamper test' });
     expect(pending.status).toBe('pending_approval');
-    // The approval carries the published SHA-256; the file on the console is then replaced (an attacker with the data folder).
-    const file = join(con.dir, 'agent-builds/0.1.0/linux-x64/countersign-agent');
-    const bytes = readFileSync(file);
+    // The approval carries the published SHA-256; the file on the console is then altered (an attacker with the data folder).
+    const file = join(con.dir, 'agent-builds/0.1.1/linux-x64/countersign-agent');
+    genuine = readFileSync(file);
+    const bytes = Buffer.from(genuine);
     const at = bytes.length - 100;
     bytes.writeUInt8(bytes.readUInt8(at) ^ 0xff, at);
     writeFileSync(file, bytes);
     expect((await tech.post(`/approvals/${pending.approvalId}/approve`)).status).toBe(200);
     const r = await finished(client, await executionOf(client, pending.approvalId), 120_000);
     expect(r.commands[0].status).toBe('failed');
-    expect(r.commands[0].stderr).toMatch(/refused: the downloaded build has SHA-256 [0-9a-f]{64}, the console signed [0-9a-f]{64}; nothing was changed, 0\.1\.1 keeps running/);
+    expect(r.commands[0].stderr).toMatch(/refused: the downloaded build has SHA-256 [0-9a-f]{64}, the console signed [0-9a-f]{64}; nothing was changed, 0\.1\.0 keeps running/);
     expect(sha(exe)).toBe(before);
     expect(existsSync(`${exe}.previous`)).toBe(false);
-    expect(sh(`"${exe}" version`).stdout.trim()).toBe('0.1.1');
-    expect((await agentVersion())?.version).toBe('0.1.1');
-  }, 180_000);
+    expect(sh(`"${exe}" version`).stdout.trim()).toBe('0.1.0');
+    expect((await agentVersion())?.version).toBe('0.1.0');
+    writeFileSync(file, genuine); // put the real build back for the next test
+  }, 300_000);
 
   it('an approved upgrade to a newer build is applied, restarted by the service manager and reported', async () => {
-    // The installed build is the newest (0.1.1); publish 0.1.2 and upgrade to it.
-    await build('0.1.2');
-    expect((await agentVersion())?.upgradeAvailable).toBe(true);
     const approval = await approved(client, tech, 'upgrade_agent', { deviceIds: [deviceId] });
     const r = await finished(client, await executionOf(client, approval), 180_000);
     expect(r.commands[0], JSON.stringify(r.commands[0])).toMatchObject({ status: 'completed', exitCode: 0 });
-    expect(r.commands[0].stdout).toMatch(/upgraded from 0\.1\.1 to 0\.1\.2/);
-    expect(sha(exe)).toBe(sha(join(con.dir, 'agent-builds/0.1.2/linux-x64/countersign-agent')));
+    expect(r.commands[0].stdout).toMatch(/upgraded from 0\.1\.0 to 0\.1\.1/);
+    expect(sha(exe)).toBe(sha(join(con.dir, 'agent-builds/0.1.1/linux-x64/countersign-agent')));
     expect(existsSync(`${exe}.previous`)).toBe(false);
-    await until('the console sees 0.1.2', async () => (await agentVersion())?.version === '0.1.2');
+    await until('the console sees 0.1.1', async () => (await agentVersion())?.version === '0.1.1');
     expect((await agentVersion())?.upgradeAvailable).toBe(false);
+    expect(sh(`"${exe}" status`).stdout).toMatch(/connection: connected since \S+ \(agent 0\.1\.1/);
     if (!SYSTEMD) expect(readFileSync(join(root, 'agent.log'), 'utf8')).toMatch(/\[double\] exited 75/);
     const audit = con.db.prepare(`SELECT detail_json AS detail FROM audit_log WHERE outcome = 'agent version changed' ORDER BY seq DESC LIMIT 1`).get() as { detail: string };
-    expect(JSON.parse(audit.detail)).toMatchObject({ from: '0.1.1', to: '0.1.2' });
+    expect(JSON.parse(audit.detail)).toMatchObject({ from: '0.1.0', to: '0.1.1' });
   }, 300_000);
 
   it('uninstall stops the service and leaves nothing behind', () => {
