@@ -43,13 +43,24 @@ export interface UpgradeContext {
 export type UpgradeOutcome = RunOutcome & { restart?: boolean };
 const fail = (stderr: string, started: number): UpgradeOutcome => ({ status: 'failed', exitCode: null, stdout: '', stderr, durationMs: performance.now() - started });
 
+class Busy extends Error {
+  readonly waitMs: number;
+  constructor(message: string, waitMs: number) {
+    super(message);
+    this.waitMs = waitMs;
+  }
+}
+
 /** Streams the build to `file`, hashing as it goes and never keeping more than the signed size. */
-function download(url: string, file: string, maxBytes: number, id: Identity, signal: AbortSignal): Promise<string> {
+function downloadOnce(url: string, file: string, maxBytes: number, id: Identity, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { ...pinnedTlsOptions(id.certPem, id.certSha256), signal, timeout: 60_000 }, (res) => {
+    const headers = { Authorization: `Bearer ${id.agentId}.${id.secret}` };
+    const req = https.get(url, { ...pinnedTlsOptions(id.certPem, id.certSha256), headers, signal, timeout: 60_000 }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
-        return reject(new Error(`the console answered ${res.statusCode} for ${url}`));
+        const wait = Math.min(Math.max(Number(res.headers['retry-after']) || 5, 1), 60) * 1000;
+        const why = `the console answered ${res.statusCode} for ${url}`;
+        return reject(res.statusCode === 429 || res.statusCode === 503 ? new Busy(why, wait) : new Error(why));
       }
       const hash = createHash('sha256');
       const out = createWriteStream(file, { mode: 0o700 });
@@ -73,6 +84,18 @@ function download(url: string, file: string, maxBytes: number, id: Identity, sig
     req.on('timeout', () => req.destroy(new Error('the download stalled for 60 s')));
     req.on('error', reject);
   });
+}
+
+/** A busy console (429, 503: many agents upgrading at once) is asked again, as it says when; anything else fails at once. */
+async function download(url: string, file: string, maxBytes: number, id: Identity, signal: AbortSignal): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await downloadOnce(url, file, maxBytes, id, signal);
+    } catch (e) {
+      if (!(e instanceof Busy) || attempt >= 6 || signal.aborted) throw e;
+      await new Promise((r) => setTimeout(r, e.waitMs * (0.5 + Math.random())));
+    }
+  }
 }
 
 /** Runs a verified upgrade command. `restart: true` means the new build is in place and this process must exit. */

@@ -11,13 +11,19 @@ import { RateLimiter } from '../governance/rateLimiter.ts';
 import { HttpError } from '../http/util.ts';
 
 const DOWNLOADS_PER_MINUTE = 20;
+const AGENT_DOWNLOADS_PER_MINUTE = 6;
+/** Executables are ~100 MB: at most this many streams at once; the others are told to come back (agents retry). */
 const MAX_CONCURRENT = 8;
 
 const Route = z.tuple([TargetSchema, VERSION.optional()]);
 
 export const isDownloadPath = (path: string) => path === DOWNLOAD_PATH || path.startsWith(`${DOWNLOAD_PATH}/`);
 
-export function downloadHandler(dataDir: string, log: (msg: string, err?: unknown) => void) {
+/**
+ * `authenticate` tells an enrolled agent (its Bearer credentials) from anyone else: agents get their own budget, so a
+ * customer's fleet behind one NAT address can upgrade at once; anonymous downloads (install one-liners) share the address's.
+ */
+export function downloadHandler(dataDir: string, log: (msg: string, err?: unknown) => void, authenticate: (req: IncomingMessage) => string | null) {
   const budget = new RateLimiter();
   let active = 0;
   return (req: IncomingMessage, res: ServerResponse, path: string, remote: string): void => {
@@ -28,7 +34,9 @@ export function downloadHandler(dataDir: string, log: (msg: string, err?: unknow
     const [target, version] = route.data;
     const build = findBuild(readBuilds(buildsDir(dataDir), log), target, version);
     if (!build) throw new HttpError(404, `no agent build for ${target}${version ? ` version ${version}` : ''} on this console (countersign agent build --target ${target} --data-dir D)`);
-    const t = budget.take(remote, DOWNLOADS_PER_MINUTE);
+    const agentId = req.headers.authorization ? authenticate(req) : null;
+    if (req.headers.authorization && !agentId) throw new HttpError(401, 'unknown or revoked agent credentials');
+    const t = budget.take(agentId ? `agent:${agentId}` : `addr:${remote}`, agentId ? AGENT_DOWNLOADS_PER_MINUTE : DOWNLOADS_PER_MINUTE);
     if (!t.ok) throw new HttpError(429, 'too many downloads from this address', -32000, { 'Retry-After': String(t.retryAfterSeconds) });
     if (active >= MAX_CONCURRENT) throw new HttpError(503, 'too many downloads at once; try again shortly', -32000, { 'Retry-After': '5' });
     let size: number;

@@ -60,7 +60,10 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
   const failures = new RateLimiter();
   const auditGate = new RateLimiter();
   const audit = auditLogFor(app.db);
-  const download = downloadHandler(app.dataDir, app.log);
+  const download = downloadHandler(app.dataDir, app.log, (req) => {
+    const a = authenticateAgent(app.db, app.secrets.hmacKey, req);
+    return a.ok ? a.agent.id : null;
+  });
 
   const throttle = (remote: string) => {
     const t = failures.take(`fail:${remote}`, FAILURES_PER_MINUTE);

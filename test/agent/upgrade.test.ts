@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src-main/app.ts';
 import { startAgentListener, type RunningAgentListener } from '../../src-main/agentServer/listener.ts';
 import { loadAgentCert } from '../../src-main/agentServer/cert.ts';
+import { EnrollmentTokens } from '../../src-main/agentServer/tokens.ts';
+import { enrollAgent } from '../../src-main/agent/enroll.ts';
 import { buildsDir } from '../../src-main/agentBuild/manifest.ts';
 import { applyUpgrade, readMarker, rollBack, upgradeOnStart } from '../../src-main/agent/upgrade.ts';
 import { Agent } from '../../src-main/agent/run.ts';
@@ -55,10 +57,9 @@ beforeAll(async () => {
   app = openApp(await initTestDir(), { log: () => {} });
   listener = await startAgentListener(app);
   const cert = loadAgentCert(app.dataDir)!;
-  identity = {
-    version: 1, url: listener.url, agentId: randomUUID(), deviceId: 'dev-upgrade', secret: `csa_${'b'.repeat(43)}`, tenant: 'acme-dental',
-    consolePublicKey: app.secrets.verifyKey.export({ type: 'spki', format: 'pem' }).toString(), certPem: cert.cert, certSha256: cert.sha256, enrolledAt: new Date().toISOString(),
-  };
+  // A really enrolled agent: downloads carry its credentials.
+  const { token } = new EnrollmentTokens(app.db, app.secrets.hmacKey).create({ tenant: 'acme-dental' }, cert.sha256);
+  identity = await enrollAgent({ url: listener.url, token, stateDir: join(mkdtempSync(join(tmpdir(), 'cs-upgrade-id-')), 'state'), hostname: 'upgrade-test' });
 });
 afterAll(async () => {
   await listener?.close();

@@ -1,7 +1,8 @@
 // GET /agent/v1/download/<target>[/<version>] on the real agent listener: zod on every path segment, no file system access
 // for anything it refuses, never a 5xx for a client's mistake, a per-address budget, and the console's HTTP port does not serve it.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,8 @@ import { startAgentListener, type RunningAgentListener } from '../../src-main/ag
 import { loadAgentCert } from '../../src-main/agentServer/cert.ts';
 import { pinnedTlsOptions } from '../../src-main/agent/tls.ts';
 import { buildsDir } from '../../src-main/agentBuild/manifest.ts';
+import { EnrollmentTokens } from '../../src-main/agentServer/tokens.ts';
+import { enrollAgent } from '../../src-main/agent/enroll.ts';
 import { initTestDir } from '../helpers/server.ts';
 
 let app: App;
@@ -105,5 +108,17 @@ describe('agent downloads on the pinned listener', () => {
     expect(statuses).toContain(429);
     expect(statuses.filter((s) => s >= 500)).toEqual([]);
     expect((await get('/agent/v1/download/linux-x64/0.1.0')).headers['retry-after']).toMatch(/^\d+$/);
+  });
+
+  it('an enrolled agent downloads on its own budget (a fleet behind one address can upgrade), bad credentials get 401', async () => {
+    const cert = loadAgentCert(app.dataDir)!;
+    const { token } = new EnrollmentTokens(app.db, app.secrets.hmacKey).create({ tenant: 'acme-dental' }, cert.sha256);
+    const id = await enrollAgent({ url: listener.url, token, stateDir: join(mkdtempSync(join(tmpdir(), 'cs-dl-')), 'state'), hostname: 'dl-agent' });
+    // This address's anonymous budget is spent (above); the agent's is not.
+    const r = await get('/agent/v1/download/linux-x64/0.1.0', 'GET', { Authorization: `Bearer ${id.agentId}.${id.secret}` });
+    expect(r.status).toBe(200);
+    expect(createHash('sha256').update(r.body).digest('hex')).toBe(SHA);
+    const bad = await get('/agent/v1/download/linux-x64/0.1.0', 'GET', { Authorization: `Bearer ${id.agentId}.csa_${'x'.repeat(43)}` });
+    expect(bad.status).toBe(401);
   });
 });
