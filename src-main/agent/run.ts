@@ -1,4 +1,5 @@
 // `countersign agent run`: one outbound, pinned, authenticated WebSocket to the console; reconnects with backoff and jitter.
+import { rmSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { AGENT_VERSION, AgentMessage, ServerMessage, WS_PATH, parseFrame, type CommandEnvelope, type CommandResult } from './protocol.ts';
 import { Journal, loadIdentity, type Identity } from './state.ts';
@@ -9,7 +10,6 @@ import { killOrphan } from './exec.ts';
 import { collectHardware, collectSoftware, osName } from './inventory.ts';
 import { scanPatches } from './patches.ts';
 import type { AgentConfig } from './config.ts';
-import { rmSync } from 'node:fs';
 import { applyUpgrade, clearMarker, rollBack, upgradeOnStart, type UpgradeMarker } from './upgrade.ts';
 import { writeStatus } from './status.ts';
 

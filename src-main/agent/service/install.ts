@@ -1,6 +1,6 @@
 // `countersign-agent install | uninstall | status`: enroll, copy the executable to the OS's place, lock the state down,
 // register and start the service; and undo all of it. Every OS command goes through the Runner (tests record them).
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { capture } from '../exec.ts';
 import { enrollAgent } from '../enroll.ts';
@@ -103,7 +103,11 @@ export async function status(c: Pick<InstallContext, 'layout' | 'manager'>): Pro
   return lines;
 }
 
-export function serviceContext(os: Facts['os'], log: (l: string) => void, run: Runner = defaultRunner, winsw: () => Buffer = () => readFileSync('')): InstallContext {
+const noWinsw = (): Buffer => {
+  throw new Error('WinSW is carried only by the Windows agent executable');
+};
+
+export function serviceContext(os: Facts['os'], log: (l: string) => void, run: Runner = defaultRunner, winsw: () => Buffer = noWinsw): InstallContext {
   const layout = layoutFor(os);
   return { layout, manager: managerFor(layout, run, winsw), self: process.execPath, log };
 }
