@@ -14,7 +14,7 @@ import { Manifest, readBuilds } from '../../src-main/agentBuild/manifest.ts';
 
 // The build cache outside the work tree (as `agent build` uses by default): a fresh clone on the same machine reuses it.
 const CACHE = defaultCacheDir(process.env);
-const out = mkdtempSync(join(tmpdir(), 'cs-build-all-'));
+let out = '';
 let stdout = '';
 let stderr = '';
 let status: number | null = null;
@@ -22,10 +22,11 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const file = (t: string) => readFileSync(join(out, '0.1.0', t, t.startsWith('win') ? 'countersign-agent.exe' : 'countersign-agent'));
 
 beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), 'cs-build-all-'));
   const r = await csAsync(['agent', 'build', '--target', 'all', '--out', out], { COUNTERSIGN_BUILD_CACHE: CACHE }, 900_000);
-afterAll(() => rmSync(out, { recursive: true, force: true }));
   ({ stdout, stderr, status } = r);
 }, 900_000);
+afterAll(() => out && rmSync(out, { recursive: true, force: true }));
 
 describe('agent build --target all', () => {
   it('builds linux-x64, linux-arm64, win-x64 and darwin-x64, and refuses the targets without a Node 24 runtime by package name (exit 3)', () => {
