@@ -1,10 +1,10 @@
 // install / uninstall / status of the Windows and macOS agent (and Linux's refusal without systemd) with the OS command
 // runner replaced by a recorder, as the patch managers' command table is: the registration commands, paths, file modes and
 // ACL commands are checked here on Linux. They have not run on a real Windows or macOS machine.
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { install, installedPaths, managerFor, status, uninstall, type InstallContext } from '../../src-main/agent/service/install.ts';
 import { layoutFor } from '../../src-main/agent/service/layout.ts';
 import { stateAcl, winswXml, wrapperPath } from '../../src-main/agent/service/windows.ts';
@@ -21,6 +21,9 @@ const FAKE_ID: Identity = {
   enrolledAt: '2026-01-01T00:00:00.000Z',
 };
 
+const made: string[] = [];
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 /** A recorder for OS commands; `answer` decides each one's outcome (default: success, empty output). */
 function recorder(answer: (argv: string[]) => RunOutcome | null = () => ok()) {
   const calls: string[][] = [];
@@ -33,6 +36,7 @@ function recorder(answer: (argv: string[]) => RunOutcome | null = () => ok()) {
 
 function setup(os: 'windows' | 'macos' | 'linux', answer?: (argv: string[]) => RunOutcome | null) {
   const root = mkdtempSync(join(tmpdir(), `cs-svc-${os}-`));
+  made.push(root);
   const env = os === 'windows' ? { ProgramFiles: join(root, 'Program Files'), ProgramData: join(root, 'ProgramData') } : { COUNTERSIGN_AGENT_ROOT: root };
   const layout = layoutFor(os, env);
   const self = join(root, 'downloaded-agent');

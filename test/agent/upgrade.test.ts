@@ -2,7 +2,7 @@
 // real executable is upgraded end to end in executable.test.ts): hash, size and self-test refusals change nothing; a good
 // build is swapped in atomically with the old one kept; a build the console never welcomes is rolled back and reported.
 import { createHash, randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,8 +36,10 @@ function publish(version: string, selfTest: number): { sha256: string; size: num
   return { sha256: sha(body), size: body.length };
 }
 
+const made: string[] = [];
 function machine() {
   const dir = mkdtempSync(join(tmpdir(), 'cs-upgrade-'));
+  made.push(dir);
   const self = join(dir, 'countersign-agent');
   writeFileSync(self, '#!/bin/sh\necho old build\n');
   chmodSync(self, 0o755);
@@ -59,11 +61,14 @@ beforeAll(async () => {
   const cert = loadAgentCert(app.dataDir)!;
   // A really enrolled agent: downloads carry its credentials.
   const { token } = new EnrollmentTokens(app.db, app.secrets.hmacKey).create({ tenant: 'acme-dental' }, cert.sha256);
-  identity = await enrollAgent({ url: listener.url, token, stateDir: join(mkdtempSync(join(tmpdir(), 'cs-upgrade-id-')), 'state'), hostname: 'upgrade-test' });
+  const idDir = mkdtempSync(join(tmpdir(), 'cs-upgrade-id-'));
+  made.push(idDir);
+  identity = await enrollAgent({ url: listener.url, token, stateDir: join(idDir, 'state'), hostname: 'upgrade-test' });
 });
 afterAll(async () => {
   await listener?.close();
   app?.close();
+  for (const d of made) rmSync(d, { recursive: true, force: true });
 });
 
 describe('applyUpgrade', () => {
