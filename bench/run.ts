@@ -11,6 +11,7 @@ import { writeTx } from '../src-main/store/tx.ts';
 import { listTenants } from '../src-main/auth/keys.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { growFleet } from './fleet.ts';
+import { agentMemory } from './agentMemory.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION = QUICK ? 1500 : 5000;
@@ -245,6 +246,7 @@ await overhead();
 await scale();
 await auditFigures();
 await approvalLatency();
+await agentMemory(say);
 if (!QUICK) {
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), `${out.join('\n')}\n`);

@@ -20,6 +20,8 @@ export const AgentConfig = z.object({
   patchTimeoutSeconds: z.number().int().min(1).max(86_400).default(3300),
   maxBackoffSeconds: z.number().min(0.1).max(3600).default(60),
   patchScan: z.boolean().default(true),
+  /** After an upgrade, how long the new build has to be welcomed by the console before the old one is put back. */
+  upgradeHealthSeconds: z.number().int().min(5).max(3600).default(120),
 }).strict();
 export type AgentConfig = z.infer<typeof AgentConfig>;
 

@@ -2,9 +2,13 @@
 import { z } from 'zod';
 import { canonicalJson } from '../store/canonical.ts';
 
-export const AGENT_VERSION = '0.1.0';
+/** Set by `countersign agent build --version V` (an esbuild define); the source tree runs as 0.1.0. */
+declare const __COUNTERSIGN_AGENT_VERSION__: string | undefined;
+export const AGENT_VERSION: string = typeof __COUNTERSIGN_AGENT_VERSION__ === 'string' ? __COUNTERSIGN_AGENT_VERSION__ : '0.1.0';
 export const ENROLL_PATH = '/agent/v1/enroll';
 export const WS_PATH = '/agent/v1/ws';
+/** GET /agent/v1/download/<target>[/<version>]: an agent executable, over the pinned listener (install one-liners, upgrades). */
+export const DOWNLOAD_PATH = '/agent/v1/download';
 export const COMMAND_KINDS = ['script', 'device_action', 'patch_install'] as const;
 export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
 export const REFUSAL_CODES = ['UNSIGNED', 'BAD_SIGNATURE', 'WRONG_DEVICE', 'REPLAY', 'EARLY', 'MALFORMED'] as const;
@@ -100,6 +104,12 @@ export const ScriptPayload = z.object({
 });
 export const DEVICE_ACTIONS = ['lock', 'reboot', 'shutdown', 'isolate'] as const;
 export const DeviceActionPayload = z.object({ action: z.enum(DEVICE_ACTIONS), reason: Text(500).nullable() });
+/** An agent upgrade travels as a device action: the SHA-256 of the build is inside the signed payload. */
+export const AgentUpgradePayload = z.object({
+  action: z.literal('upgrade_agent'), version: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,6}$/), target: z.string().regex(/^[a-z]+-[a-z0-9]+$/).max(20),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().positive().max(1024 ** 3), reason: Text(500).nullable(),
+}).strict();
+export type AgentUpgradePayload = z.infer<typeof AgentUpgradePayload>;
 export const PatchPayload = z.object({ patches: z.array(z.string().regex(EXTERNAL_ID)).min(1).max(200), requiresReboot: z.boolean() });
 
 // ---- Messages ------------------------------------------------------------------------------------------------------------------

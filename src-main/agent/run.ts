@@ -1,4 +1,5 @@
 // `countersign agent run`: one outbound, pinned, authenticated WebSocket to the console; reconnects with backoff and jitter.
+import { rmSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { AGENT_VERSION, AgentMessage, ServerMessage, WS_PATH, parseFrame, type CommandEnvelope, type CommandResult } from './protocol.ts';
 import { Journal, loadIdentity, type Identity } from './state.ts';
@@ -9,13 +10,20 @@ import { killOrphan } from './exec.ts';
 import { collectHardware, collectSoftware, osName } from './inventory.ts';
 import { scanPatches } from './patches.ts';
 import type { AgentConfig } from './config.ts';
+import { applyUpgrade, clearMarker, rollBack, upgradeOnStart, type UpgradeMarker } from './upgrade.ts';
+import { writeStatus } from './status.ts';
 
 export interface AgentRunOptions {
   stateDir: string;
   config: AgentConfig;
   log: (line: string) => void;
   signal: AbortSignal;
+  /** The agent executable, when this is one (it can then upgrade itself); null or absent when run from source. */
+  self?: string | null;
 }
+
+/** How a run ended: stopped by its signal, or asking the service manager for a restart (an upgrade is in place). */
+export type RunEnd = 'stopped' | 'restart';
 
 /** Full jitter: a random wait up to min(cap, base·2^attempt), so a fleet does not reconnect in lockstep. */
 export const backoffMs = (attempt: number, capMs: number, baseMs = 500) => Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 20));
@@ -28,9 +36,15 @@ export class Agent {
   private ws: WebSocket | null = null;
   private inventoryBusy = false;
   private readonly o: AgentRunOptions;
+  private readonly stopper = new AbortController();
+  private readonly signal: AbortSignal;
+  private end: RunEnd = 'stopped';
+  /** An upgrade this process is the new build of: confirmed when the console welcomes it, rolled back if it never does. */
+  private upgrade: { marker: UpgradeMarker; timer: NodeJS.Timeout } | null = null;
 
   constructor(o: AgentRunOptions) {
     this.o = o;
+    this.signal = AbortSignal.any([o.signal, this.stopper.signal]);
     this.id = loadIdentity(o.stateDir);
     this.journal = new Journal(o.stateDir);
     this.verifier = new CommandVerifier(this.id.consolePublicKey, this.id.deviceId, this.journal);
@@ -39,6 +53,7 @@ export class Agent {
   /** Commands a killed predecessor left half-done end failed (and their leftover processes are stopped), never re-run. */
   private recoverInterrupted(): void {
     for (const i of this.journal.interrupted()) {
+      if (i.commandId === this.upgrade?.marker.commandId) continue;
       const killed = killOrphan(i.pid, i.commandId);
       this.journal.finish({ commandId: i.commandId, status: 'failed', exitCode: null, stdout: '', durationMs: 0,
         stderr: `interrupted: the agent stopped while this command was running (started ${i.at})${killed ? '; its leftover processes were stopped' : ''}; it is not run again` });
@@ -46,25 +61,69 @@ export class Agent {
     }
   }
 
-  async run(): Promise<void> {
+  /** Settles an upgrade a previous process of this agent applied (or rolled back) before the first connection. */
+  private settleUpgrade(): void {
+    const u = upgradeOnStart(this.o.stateDir);
+    if (!u) return;
+    if (u.verdict === 'failed') {
+      this.journal.finish({ commandId: u.marker.commandId, status: 'failed', exitCode: null, stdout: '', stderr: `${u.message}\n`, durationMs: 0 });
+      this.o.log(`upgrade ${u.marker.commandId}: ${u.message}`);
+      rmSync(`${u.marker.self}.failed`, { force: true });
+      clearMarker(this.o.stateDir);
+      return;
+    }
+    const timer = setTimeout(() => {
+      const reason = `${u.marker.to} was not welcomed by the console within ${this.o.config.upgradeHealthSeconds} s`;
+      this.o.log(`upgrade ${u.marker.commandId}: ${reason}; putting ${u.marker.from} back`);
+      try {
+        rollBack(this.o.stateDir, u.marker, reason);
+        this.restart();
+      } catch (e) {
+        this.o.log(`rollback failed: ${(e as Error).message}`);
+      }
+    }, this.o.config.upgradeHealthSeconds * 1000);
+    timer.unref();
+    this.upgrade = { marker: u.marker, timer };
+  }
+
+  /** The new build is connected: the upgrade is done, and the kept old build goes. */
+  private confirmUpgrade(): void {
+    const u = this.upgrade;
+    if (!u) return;
+    this.upgrade = null;
+    clearTimeout(u.timer);
+    this.journal.finish({ commandId: u.marker.commandId, status: 'completed', exitCode: 0, stdout: `upgraded from ${u.marker.from} to ${u.marker.to}\n`, stderr: '', durationMs: 0 });
+    rmSync(u.marker.previous, { force: true });
+    clearMarker(this.o.stateDir);
+    this.o.log(`upgrade ${u.marker.commandId}: now running ${u.marker.to}`);
+  }
+
+  private restart(): void {
+    this.end = 'restart';
+    this.stopper.abort();
+  }
+
+  async run(): Promise<RunEnd> {
+    this.settleUpgrade();
     this.recoverInterrupted();
     let attempt = 0;
-    while (!this.o.signal.aborted) {
+    while (!this.signal.aborted) {
       const welcomed = await this.connectOnce().catch((e: NodeJS.ErrnoException) => {
         const tlsRefused = /CERT|SELF_SIGNED|ERR_TLS/.test(String(e.code));
         this.o.log(`connection failed: ${tlsRefused ? `certificate pin mismatch: the server did not present the certificate pinned at enrollment (${e.message})` : e.message}`);
         return false;
       });
-      if (this.o.signal.aborted) break;
+      if (this.signal.aborted) break;
       attempt = welcomed ? 0 : attempt + 1;
       const wait = backoffMs(attempt, this.o.config.maxBackoffSeconds * 1000);
       this.o.log(`disconnected; reconnecting in ${Math.round(wait)} ms`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, wait);
-        this.o.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+        this.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
       });
     }
     await Promise.allSettled(this.running.values());
+    return this.end;
   }
 
   private send(msg: AgentMessage): boolean {
@@ -86,7 +145,7 @@ export class Agent {
     const timers: NodeJS.Timeout[] = [];
     return new Promise((resolve, reject) => {
       const onAbort = () => ws.close(1001, 'agent stopping');
-      this.o.signal.addEventListener('abort', onAbort, { once: true });
+      this.signal.addEventListener('abort', onAbort, { once: true });
       ws.on('unexpected-response', (_req, res) => {
         ws.terminate();
         reject(new Error(`the console refused the connection: HTTP ${res.statusCode}`));
@@ -94,8 +153,9 @@ export class Agent {
       ws.on('error', (e) => !welcomed && reject(e));
       ws.on('close', () => {
         timers.forEach(clearInterval);
-        this.o.signal.removeEventListener('abort', onAbort);
+        this.signal.removeEventListener('abort', onAbort);
         if (this.ws === ws) this.ws = null;
+        if (welcomed) writeStatus(this.o.stateDir, false, AGENT_VERSION);
         resolve(welcomed);
       });
       // A link that goes silent (NAT timeout, partition) gives no close and no error: TCP would notice only after
@@ -109,7 +169,9 @@ export class Agent {
         if (msg.type === 'welcome') {
           if (msg.deviceId !== this.id.deviceId) return ws.close(4001, 'device mismatch');
           welcomed = true;
-          this.o.log(`connected ${this.id.url} device ${this.id.deviceId}`);
+          this.o.log(`connected ${this.id.url} device ${this.id.deviceId} (agent ${AGENT_VERSION})`);
+          writeStatus(this.o.stateDir, true, AGENT_VERSION);
+          this.confirmUpgrade();
           for (const r of this.journal.outbox()) this.send({ type: 'result', result: r });
           this.send({ type: 'ready', running: [...this.running.keys()], agentVersion: AGENT_VERSION });
           timers.push(setInterval(() => {
@@ -138,9 +200,10 @@ export class Agent {
       this.send({ type: 'refused', commandId: c.commandId, code: verdict.code, message: verdict.message });
       return;
     }
+    if (c.kind === 'device_action' && c.payload.action === 'upgrade_agent') return this.onUpgrade(c);
     const prepared = prepare(c, {
       stateDir: this.o.stateDir, os: osName(), config: this.o.config, consoleHost: new URL(this.id.url).hostname.replace(/^\[|\]$/g, ''),
-      onSpawn: (pid) => this.journal.setPid(c.commandId, pid), signal: this.o.signal,
+      onSpawn: (pid) => this.journal.setPid(c.commandId, pid), signal: this.signal,
     });
     if (!prepared.ok) {
       this.journal.start(c.commandId, c.nonce); // signed: its id is used up even though it cannot run
@@ -158,6 +221,20 @@ export class Agent {
       this.running.delete(c.commandId);
       if (c.kind === 'patch_install') void this.reportInventory();
     }));
+  }
+
+  /** An upgrade's result is reported by the process that comes up after it (confirmUpgrade / settleUpgrade), unless it failed here. */
+  private onUpgrade(c: CommandEnvelope): void {
+    this.journal.start(c.commandId, c.nonce);
+    this.o.log(`upgrading (command ${c.commandId})`);
+    const job = applyUpgrade(c.commandId, c.payload, {
+      stateDir: this.o.stateDir, identity: this.id, self: this.o.self ?? null, signal: this.signal, onSpawn: (pid) => this.journal.setPid(c.commandId, pid),
+    }).then(({ restart, ...o }) => {
+      if (!restart) return this.complete({ commandId: c.commandId, ...o });
+      this.o.log(o.stdout.trim());
+      this.restart();
+    });
+    this.running.set(c.commandId, job.finally(() => this.running.delete(c.commandId)));
   }
 
   private complete(r: CommandResult): void {

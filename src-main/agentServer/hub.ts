@@ -10,6 +10,7 @@ import { AgentMessage, ServerMessage, parseFrame } from '../agent/protocol.ts';
 import { envelopeFor } from './signing.ts';
 import { storeInventory } from './inventory.ts';
 import type { AgentRow } from './enroll.ts';
+import { recordAgentVersion } from './versions.ts';
 
 export interface HubOptions {
   heartbeatSeconds: number;
@@ -141,6 +142,7 @@ export class AgentHub {
         return;
       case 'ready': {
         conn.ready = true;
+        recordAgentVersion(this.db, conn.agent, msg.agentVersion, conn.remote);
         const running = new Set(msg.running);
         // Running here but not there: the agent never got it (or lost it). Deliver again; its journal keeps this at-most-once.
         const stale = this.db.prepare(`SELECT id FROM device_commands WHERE device_id = ? AND status = 'running'`).all(deviceId) as { id: string }[];

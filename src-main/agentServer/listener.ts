@@ -13,6 +13,7 @@ import { ENROLL_PATH, WS_PATH } from '../agent/protocol.ts';
 import { ensureAgentCert } from './cert.ts';
 import { authenticateAgent, enroll } from './enroll.ts';
 import { AgentHub, type HubOptions } from './hub.ts';
+import { downloadHandler, isDownloadPath } from './downloads.ts';
 
 export interface AgentListenerOptions {
   host?: string;
@@ -59,6 +60,10 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
   const failures = new RateLimiter();
   const auditGate = new RateLimiter();
   const audit = auditLogFor(app.db);
+  const download = downloadHandler(app.dataDir, app.log, (req) => {
+    const a = authenticateAgent(app.db, app.secrets.hmacKey, req);
+    return a.ok ? a.agent.id : null;
+  });
 
   const throttle = (remote: string) => {
     const t = failures.take(`fail:${remote}`, FAILURES_PER_MINUTE);
@@ -68,6 +73,7 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
     const path = (req.url ?? '/').split('?')[0];
     const remote = remoteOf(req);
     if (path === '/agent/v1/healthz' && req.method === 'GET') return sendJson(res, 200, { ok: true });
+    if (path && isDownloadPath(path)) return download(req, res, path, remote);
     if (path !== ENROLL_PATH) throw new HttpError(404, 'Not found');
     if (req.method !== 'POST') throw new HttpError(405, 'Use POST', -32000, { Allow: 'POST' });
     if (!failures.peek(`fail:${remote}`, FAILURES_PER_MINUTE).remaining) throttle(remote);

@@ -155,6 +155,17 @@ export const AgentView = z.object({
   enrolledAt: iso, lastConnectedAt: nstr, lastHeartbeatAt: nstr, revokedAt: nstr,
 });
 
+/** Deploying agents: published builds, the version each agent runs, one-line install commands. */
+export const AgentBuildView = z.object({
+  target: z.string(), os: z.enum(['linux', 'windows', 'macos']), version: z.string(), sha256: z.string(), size: z.number().int(), signed: z.boolean(),
+  url: nstr.describe('download over the agent listener (self-signed: pin its certificate); null while the listener is not running'),
+});
+export const AgentVersionView = z.object({
+  id: z.string(), deviceId: z.string(), hostname: z.string(), tenant: z.string(), version: nstr, target: nstr, latest: nstr,
+  upgradeAvailable: z.boolean(),
+});
+export const InstallCommand = z.object({ target: z.string(), os: z.enum(['linux', 'windows', 'macos']), shell: z.enum(['sh', 'powershell']), line: z.string() });
+
 // ---- methods ----
 
 const ApprovalsInput = z.strictObject({
@@ -271,6 +282,20 @@ export const consoleMethods = {
   revokeEnrollmentToken: { input: ById, output: z.object({ token: EnrollmentTokenView }) },
   listAgents: { input: noInput, output: z.object({ agents: z.array(AgentView), agentUrl: nstr }) },
   revokeAgent: { input: ById, output: z.object({ agent: AgentView }) },
+
+  agentDeployment: {
+    input: noInput,
+    output: z.object({
+      agentUrl: nstr, certSha256: z.string(), builds: z.array(AgentBuildView).describe('newest version first'), agents: z.array(AgentVersionView),
+    }),
+  },
+  agentInstallCommands: {
+    input: z.strictObject({ tenant: slug, uses: z.number().int().min(1).max(10_000).optional(), expiresHours: z.number().min(0.001).max(24 * 365).optional() }),
+    output: z.object({
+      tokenId: z.string(), tokenPrefix: z.string(), expiresAt: z.string(), maxUses: z.number().int(), version: nstr,
+      commands: z.array(InstallCommand).describe('one per published target of the newest version; empty when nothing is published'),
+    }),
+  },
 } as const;
 
 export type ConsoleMethodName = keyof typeof consoleMethods;
@@ -316,6 +341,9 @@ export type ToolInfoT = z.infer<typeof ToolInfo>;
 export type TenantRefT = z.infer<typeof TenantRef>;
 export type EnrollmentTokenViewT = z.infer<typeof EnrollmentTokenView>;
 export type AgentViewT = z.infer<typeof AgentView>;
+export type AgentBuildViewT = z.infer<typeof AgentBuildView>;
+export type AgentVersionViewT = z.infer<typeof AgentVersionView>;
+export type InstallCommandT = z.infer<typeof InstallCommand>;
 
 /** Parses a method's input with its schema; a failure becomes a BAD_INPUT AppError naming each field. */
 export function parseConsoleInput<K extends ConsoleMethodName>(method: K, input: unknown): z.output<(typeof consoleMethods)[K]['input']> {

@@ -20,6 +20,7 @@ import { createAuditQueries, toLiveCall } from './auditQuery.ts';
 import { createFleetView } from './fleetView.ts';
 import { createPolicyAdmin } from './policyAdmin.ts';
 import { createAgentAdmin } from './agentAdmin.ts';
+import { createAgentDeploy } from './agentDeploy.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -55,6 +56,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const fleet = createFleetView(db);
   const policy = createPolicyAdmin(app, actor);
   const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null);
+  const deploy = createAgentDeploy(app, actor, () => opts.agentUrl?.() ?? null);
+
   const keyView = (k: ApiKey): KeyViewT => {
     const now = new Date().toISOString();
     return { ...k, state: k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now ? 'expired' : 'active', budget: app.gate.budgets(k) };
@@ -139,6 +142,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     revokeEnrollmentToken: (q) => agents.revokeToken(q!.id),
     listAgents: () => agents.listAgents(),
     revokeAgent: (q) => agents.revokeAgent(q!.id),
+    agentDeployment: () => deploy.deployment(),
+    agentInstallCommands: (q) => deploy.installCommands(q!),
   };
 
   const call = async <K extends ConsoleMethodName>(method: K, input: ConsoleInput<K> | undefined): Promise<ConsoleOutput<K>> => {

@@ -7,6 +7,7 @@ import { getScriptResults, listScripts, runScript } from './scripts.ts';
 import { generateReport, getReportStatus } from './reports.ts';
 import { addIncidentNote, createChangeLog, createRunbook, getDocuments } from './docs.ts';
 import { complianceSummary, fleetHealthCheck } from './fleet.ts';
+import { upgradeAgent } from './agentUpgrade.ts';
 
 /** The fleet tools, in the order tools/list shows them: the seed's 17, then the readers. The gate adds its own after them. */
 export function fleetTools(): ToolSpec[] {
@@ -19,5 +20,6 @@ export function fleetTools(): ToolSpec[] {
     createRunbook, addIncidentNote, createChangeLog,
     fleetHealthCheck, complianceSummary,
     listScripts, getDocuments,
+    upgradeAgent,
   ];
 }

@@ -46,6 +46,7 @@ const CASES: [string, (f: Record<string, string>, o: Record<string, string>) => 
   ['add_incident_note', (f) => ({ incidentId: f.incident, body: 'note' })],
   ['create_change_log', (f) => ({ title: 't', description: 'd', changeType: 'other', incidentId: f.incident })],
   ['get_documents', (f) => ({ incidentId: f.incident })],
+  ['upgrade_agent', (f, o) => ({ deviceIds: [o.device, f.device] })],
   ['get_approval_status', (f) => ({ approvalId: f.approval })],
   ['cancel_approval', (f) => ({ approvalId: f.approval })],
 ];

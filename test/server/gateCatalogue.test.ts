@@ -52,8 +52,11 @@ beforeAll(async () => {
 afterAll(async () => { await t.close(); });
 
 type Args = Record<string, unknown>;
-/** For every tool: arguments that run for the walker, and arguments naming another tenant (or why it has none). */
-const TOOLS: Record<string, { ok: () => Args; foreign: (() => Args) | string }> = {
+/**
+ * For every tool: arguments that run for the walker (or, where running needs more than this server has, the refusal
+ * they get, with why), and arguments naming another tenant (or why it has none).
+ */
+const TOOLS: Record<string, { ok: () => Args; refused?: [string, string]; foreign: (() => Args) | string }> = {
   list_devices: { ok: () => ({ limit: 2 }), foreign: () => ({ tenant: 'globex-logistics' }) },
   get_device_details: { ok: () => ({ deviceId: own.device }), foreign: () => ({ deviceId: foreign.device }) },
   device_actions: { ok: () => ({ action: 'lock', deviceIds: [own.device] }), foreign: () => ({ action: 'lock', deviceIds: [foreign.device] }) },
@@ -76,6 +79,10 @@ const TOOLS: Record<string, { ok: () => Args; foreign: (() => Args) | string }> 
   get_approval_status: { ok: () => ({ approvalId: own.myApproval }), foreign: () => ({ approvalId: foreign.approval }) },
   cancel_approval: { ok: () => ({ approvalId: own.myOtherApproval }), foreign: () => ({ approvalId: foreign.approval }) },
   whoami: { ok: () => ({}), foreign: 'takes no input: it describes the calling key only' },
+  upgrade_agent: {
+    ok: () => ({ deviceIds: [own.device] }), refused: ['NOT_FOUND', 'needs a published agent build and an enrolled agent: test/agent/executable.test.ts runs it'],
+    foreign: () => ({ deviceIds: [foreign.device] }),
+  },
 };
 
 const entries = (tool: string) =>
@@ -92,7 +99,8 @@ describe('the gate is the only door', () => {
       const spec = TOOLS[name]!;
       let [n, b] = [entries(name), takes.length];
       const r = await c.callTool({ name, arguments: spec.ok() });
-      expect(r.isError, `${name}: ${JSON.stringify(r.content).slice(0, 300)}`).toBeFalsy();
+      if (spec.refused) expect(denial(r).code, `${name}: ${spec.refused[1]}`).toBe(spec.refused[0]);
+      else expect(r.isError, `${name}: ${JSON.stringify(r.content).slice(0, 300)}`).toBeFalsy();
       expect(entries(name) - n, `${name}: audit entries`).toBe(1);
       expect(spent(b), `${name}: budget units`).toBe(1);
       if (typeof spec.foreign === 'string') continue;

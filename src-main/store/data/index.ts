@@ -26,7 +26,7 @@ export interface Actor {
 export interface TenantReader {
   readonly scope: Scope;
   require<K extends ScopedKind>(kind: K, id: string): Promise<ScopedRow<K>>;
-  readonly devices: Pick<Devices, 'list' | 'details' | 'hostnames'>;
+  readonly devices: Pick<Devices, 'list' | 'details' | 'hostnames' | 'agentOf'>;
   readonly alerts: Pick<Alerts, 'list' | 'status'>;
   readonly patches: Pick<Patches, 'status' | 'resolveRefs' | 'stateOn'>;
   readonly scripts: Scripts;

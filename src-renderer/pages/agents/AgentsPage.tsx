@@ -10,6 +10,7 @@ import { PageHeader, Section } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { CreateTokenForm, TokenCreated } from './TokenForm.tsx';
 import { AgentsTable, TokensTable } from './Tables.tsx';
+import { DeployAgents } from './DeployAgents.tsx';
 
 const POLL_MS = 3_000;
 const isLoopback = (url: string) => /^https:\/\/(127\.|localhost[:/]|\[::1\])/.test(url);
@@ -88,6 +89,8 @@ export function AgentsPage() {
           <Empty title="No agents enrolled yet">Create an enrollment token, then run its enroll command on the machine to manage.</Empty>
         ) : <AgentsTable agents={allAgents} now={now} onChanged={reloadAll} />}
       </Section>
+
+      <DeployAgents tenants={lookups.data?.tenants ?? []} version={version} />
 
       <Section
         title="Enrollment tokens"
