@@ -4,8 +4,10 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { applyTheme } from './store/theme.ts';
+import { mountAnnouncer } from './lib/focus.ts';
 
 applyTheme();
+mountAnnouncer();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <App />

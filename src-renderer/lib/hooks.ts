@@ -39,26 +39,6 @@ export function useNow(ms = 1000): number {
   return now;
 }
 
-export const isTyping = (t: EventTarget | null) =>
-  t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
-
-/** Single-key shortcuts (no modifiers), ignored while typing in a field or when a dialog is open. */
-/** A handler returning false leaves the key to the browser (Enter on a focused button, for instance). */
-export function useHotkeys(map: Record<string, (e: KeyboardEvent) => void | boolean>, enabled = true): void {
-  const ref = useRef(map);
-  ref.current = map;
-  useEffect(() => {
-    if (!enabled) return;
-    const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target) || document.querySelector('[role="dialog"][aria-modal="true"]')) return;
-      const h = ref.current[e.key];
-      if (h && h(e) !== false) e.preventDefault();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [enabled]);
-}
-
 /** A value that settles `ms` after the last change (search boxes). */
 export function useDebounced<T>(value: T, ms = 300): T {
   const [v, setV] = useState(value);

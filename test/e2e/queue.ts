@@ -1,0 +1,45 @@
+// Tier-3 requests for the keyboard and accessibility specs: each one distinct (its own reason), on one demo device.
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Locator, Page } from '@playwright/test';
+import { devices, expect, mcpClient, structured, type Device } from './fixtures.ts';
+
+let device: Device;
+let made = 0;
+
+export async function setupApprovals(): Promise<Client> {
+  const client = await mcpClient();
+  [device] = await devices(client, 'northwind-legal', 'windows');
+  expect(device).toBeDefined();
+  return client;
+}
+
+/** A pending reboot request; `tag` makes it distinct from every other (the reason is part of its digest). */
+export async function requestApproval(client: Client, tag: string): Promise<string> {
+  const r = await client.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device.id], reason: `${tag} #${++made} ${Date.now()}` } });
+  const { status, approvalId } = structured<{ status: string; approvalId: string }>(r);
+  expect(status).toBe('pending_approval');
+  return approvalId;
+}
+
+export async function approvalStatus(client: Client, approvalId: string): Promise<string> {
+  return structured<{ status: string }>(await client.callTool({ name: 'get_approval_status', arguments: { approvalId } })).status;
+}
+
+/** Denies whatever earlier specs left pending, so the queue holds only this spec's cards. */
+export async function clearQueue(page: Page): Promise<void> {
+  const list = await page.request.post('/console/api/rpc/listApprovals', { data: { status: ['pending'], limit: 500 } });
+  expect(list.status()).toBe(200);
+  const { result } = (await list.json()) as { result: { approvals: { id: string }[] } };
+  for (const a of result.approvals) {
+    const r = await page.request.post('/console/api/rpc/deny', { data: { id: a.id, reason: 'Cleared by the e2e suite.' } });
+    expect(r.status()).toBe(200);
+  }
+}
+
+/** Opens the approvals page and waits for the card of `approvalId`. */
+export async function openQueue(page: Page, approvalId: string): Promise<Locator> {
+  await page.goto('/#/approvals');
+  const card = page.locator(`[data-approval-id="${approvalId}"]`);
+  await expect(card).toBeVisible();
+  return card;
+}
