@@ -1,6 +1,6 @@
 // Where focus and announcements go: the page heading after a page change, a polite live region for what happened
 // out of sight, and a rescue for focus that would otherwise fall to <body> when its element is removed or disabled.
-import { useEffect, type RefObject } from 'react';
+import { useEffect, useRef, type RefObject } from 'react';
 
 /** The page's h1 (focusable by script only), or the open modal dialog, which must keep the focus. */
 function fallbackTarget(): HTMLElement | null {
@@ -77,4 +77,23 @@ export function useFocusRescue(): void {
       document.removeEventListener('focusin', onFocus);
     };
   }, []);
+}
+
+/** A ref whose element takes the focus after the next render that shows it, once `later()` asked for it. */
+export function useFocusLater<T extends HTMLElement>(): { ref: RefObject<T | null>; later(): void } {
+  const ref = useRef<T>(null);
+  const wanted = useRef(false);
+  useEffect(() => {
+    if (!wanted.current || !ref.current) return;
+    wanted.current = false;
+    ref.current.focus();
+  });
+  return { ref, later: () => { wanted.current = true; } };
+}
+
+/** Focuses the element once, when it mounts (a panel's heading after the action that showed it). */
+export function useFocusOnMount<T extends HTMLElement>(): RefObject<T | null> {
+  const ref = useRef<T>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return ref;
 }

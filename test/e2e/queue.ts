@@ -8,8 +8,9 @@ let made = 0;
 
 export async function setupApprovals(): Promise<Client> {
   const client = await mcpClient();
-  [device] = await devices(client, 'northwind-legal', 'windows');
-  expect(device).toBeDefined();
+  const [first] = await devices(client, 'northwind-legal', 'windows');
+  expect(first).toBeDefined();
+  device = first!;
   return client;
 }
 
@@ -34,6 +35,15 @@ export async function clearQueue(page: Page): Promise<void> {
     const r = await page.request.post('/console/api/rpc/deny', { data: { id: a.id, reason: 'Cleared by the e2e suite.' } });
     expect(r.status()).toBe(200);
   }
+}
+
+/** A pending ad-hoc PowerShell script long enough that its body scrolls (so the card has every kind of control). */
+export async function requestScript(client: Client, tag: string): Promise<string> {
+  const body = [`# ${tag} #${++made} ${Date.now()}`, ...Array.from({ length: 40 }, (_, i) => `Write-Output "step ${i + 1}"`)].join('\n');
+  const r = await client.callTool({ name: 'run_script', arguments: { language: 'powershell', body, deviceIds: [device.id] } });
+  const { status, approvalId } = structured<{ status: string; approvalId: string }>(r);
+  expect(status).toBe('pending_approval');
+  return approvalId;
 }
 
 /** Opens the approvals page and waits for the card of `approvalId`. */

@@ -144,7 +144,7 @@ export function CardBody({ a, now }: { a: ApprovalT; now: number }) {
       <WindowSection window={v.window} />
       <details className="details">
         <summary>Exact arguments (digest {a.digest.slice(0, 16)}…)</summary>
-        <JsonView value={a.args} maxHeight={240} />
+        <JsonView value={a.args} maxHeight={240} label="Exact arguments" />
       </details>
     </>
   );

@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ConsoleOutput } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { errorText, toast } from '../../store/toasts.ts';
@@ -14,13 +14,16 @@ import { AuditDetail } from './AuditDetail.tsx';
 
 const PAGE = 100;
 
+/** The result banner takes the focus when it appears, so the next key press starts from the answer. */
 function VerifyResult({ r }: { r: ConsoleOutput<'verifyAudit'> }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => ref.current?.focus(), [r]);
   return r.ok ? (
-    <div className="banner banner-ok" role="status" data-testid="verify-result">
+    <div className="banner banner-ok" role="status" data-testid="verify-result" tabIndex={-1} ref={ref}>
       Chain intact: {num(r.count)} entries verified in {ms(r.ms)}; head #{r.headSeq} <span className="mono">{short(r.headHash ?? '', 16)}</span> (checked {time(r.checkedAt)})
     </div>
   ) : (
-    <div className="banner banner-danger" role="alert" data-testid="verify-result">
+    <div className="banner banner-danger" role="alert" data-testid="verify-result" tabIndex={-1} ref={ref}>
       Chain BROKEN at entry #{r.badSeq}: {r.reason} ({num(r.count)} entries verified before it)
     </div>
   );
@@ -100,9 +103,13 @@ export function AuditPage() {
               </thead>
               <tbody>
                 {data.entries.map((e) => (
-                  <tr key={e.seq} tabIndex={0} className={`clickable${open === e.seq ? ' selected' : ''}`} data-testid="audit-row"
-                    onClick={() => setOpen(e.seq)} onKeyDown={(k) => k.key === 'Enter' && setOpen(e.seq)}>
-                    <td className="num mono muted">{e.seq}</td>
+                  <tr key={e.seq} className={`clickable${open === e.seq ? ' selected' : ''}`} data-testid="audit-row" onClick={() => setOpen(e.seq)}>
+                    <td className="num mono">
+                      <button type="button" className="link-btn" aria-label={`Entry ${e.seq}`} onClick={(k) => {
+                        k.stopPropagation();
+                        setOpen(e.seq);
+                      }}>{e.seq}</button>
+                    </td>
                     <td className="mono nowrap" title={dateTime(e.at)}>{stamp(e.at)}</td>
                     <td>{e.event}</td>
                     <td><DecisionBadge decision={e.decision} code={e.code} /></td>

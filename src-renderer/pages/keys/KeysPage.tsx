@@ -4,6 +4,7 @@ import { api } from '../../api/index.ts';
 import { useSession } from '../../store/session.ts';
 import { useVersions } from '../../store/versions.ts';
 import { useAsync, useNow } from '../../lib/hooks.ts';
+import { useFocusLater } from '../../lib/focus.ts';
 import { ago, dateTime, num } from '../../lib/format.ts';
 import { Badge, StatusBadge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
@@ -36,6 +37,7 @@ export function KeysPage() {
     const t = setInterval(reload, 10_000);
     return () => clearInterval(t);
   }, [reload]);
+  const newKey = useFocusLater<HTMLButtonElement>();
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ConsoleOutput<'createKey'> | null>(null);
   const [revoking, setRevoking] = useState<KeyViewT | null>(null);
@@ -49,10 +51,13 @@ export function KeysPage() {
       <PageHeader
         title="API keys"
         sub="Each AI client connects with its own key: scopes cap the tier it reaches, tenants cap what it sees."
-        actions={!creating && !created ? <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>New key</button> : null}
+        actions={!creating && !created ? <button type="button" className="btn btn-primary" onClick={() => setCreating(true)} ref={newKey.ref}>New key</button> : null}
       />
       {created ? (
-        <SecretPanel created={created.key} secret={created.secret} baseUrl={baseUrl} onDone={() => setCreated(null)} />
+        <SecretPanel created={created.key} secret={created.secret} baseUrl={baseUrl} onDone={() => {
+          setCreated(null);
+          newKey.later();
+        }} />
       ) : creating ? (
         lookups.data ? (
           <CreateKeyForm
@@ -63,7 +68,10 @@ export function KeysPage() {
               setCreated(r);
               keys.reload();
             }}
-            onCancel={() => setCreating(false)}
+            onCancel={() => {
+              setCreating(false);
+              newKey.later();
+            }}
           />
         ) : lookups.error ? <ErrorBox error={lookups.error} onRetry={lookups.reload} /> : <Loading what="tenants" />
       ) : null}

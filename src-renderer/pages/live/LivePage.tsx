@@ -72,26 +72,29 @@ export function LivePage() {
         <div className="panel scroll-y fill">
           <table className="table table-rows live-table" aria-label="Tool calls">
             <thead>
-              <tr><th>Time</th><th>Key</th><th>Client</th><th>Tenant</th><th>Tool · action</th><th>Tier</th><th>Decision</th><th className="num">Duration</th></tr>
+              <tr><th scope="col">Time</th><th scope="col">Tool · action</th><th scope="col">Tier</th><th scope="col">Decision</th><th scope="col">Key</th><th scope="col">Client</th><th scope="col">Tenant</th><th scope="col" className="num">Duration</th></tr>
             </thead>
             <tbody>
               {shown.map((c) => (
                 <tr
-                  key={c.seq} tabIndex={0} data-testid="live-row"
+                  key={c.seq} data-testid="live-row"
                   className={`clickable${c.seq > base ? ' row-new' : ''}${open?.seq === c.seq ? ' selected' : ''}`}
                   onClick={() => setOpen(c)}
-                  onKeyDown={(e) => {
-                    if (e.key === 'Enter') setOpen(c);
-                  }}
                 >
-                  <td className="mono nowrap">{time(c.at)}</td>
-                  <td className="ellipsis">{c.keyName ?? '—'}</td>
-                  <td className="ellipsis muted">{c.client ?? '—'}</td>
-                  <td>{c.tenant ?? '—'}</td>
-                  <td className="mono ellipsis">{toolLabel(c.tool, c.action)}</td>
-                  <td><TierBadge tier={c.tier} /></td>
-                  <td><DecisionBadge decision={c.decision} code={c.code} /></td>
-                  <td className="num mono">{ms(c.durationMs)}</td>
+                  <td className="mono nowrap" data-label="Time">{time(c.at)}</td>
+                  <td className="mono ellipsis" data-label="Tool">
+                    {/* The keyboard opens the details with this button; the mouse anywhere on the row. */}
+                    <button type="button" className="link-btn" onClick={(e) => {
+                      e.stopPropagation();
+                      setOpen(c);
+                    }}>{toolLabel(c.tool, c.action)}</button>
+                  </td>
+                  <td data-label="Tier"><TierBadge tier={c.tier} /></td>
+                  <td data-label="Decision"><DecisionBadge decision={c.decision} code={c.code} /></td>
+                  <td className="ellipsis" data-label="Key">{c.keyName ?? '—'}</td>
+                  <td className="ellipsis muted" data-label="Client">{c.client ?? '—'}</td>
+                  <td data-label="Tenant">{c.tenant ?? '—'}</td>
+                  <td className="num mono" data-label="Duration">{ms(c.durationMs)}</td>
                 </tr>
               ))}
             </tbody>
