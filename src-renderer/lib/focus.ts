@@ -2,16 +2,19 @@
 // out of sight, and a rescue for focus that would otherwise fall to <body> when its element is removed or disabled.
 import { useEffect, useRef, type RefObject } from 'react';
 
-/** The page's h1 (focusable by script only), or the open modal dialog, which must keep the focus. */
+/** The shown page's h1 (focusable by script only). While a page loads, Suspense keeps the old one, hidden, in the DOM. */
+const heading = () => [...document.querySelectorAll<HTMLElement>('main h1')].find((h) => h.getClientRects().length > 0) ?? null;
+
+/** The open modal dialog, which must keep the focus, or the page's heading. */
 function fallbackTarget(): HTMLElement | null {
-  return document.querySelector<HTMLElement>('[role="dialog"][aria-modal="true"]') ?? document.querySelector<HTMLElement>('main h1');
+  return document.querySelector<HTMLElement>('[role="dialog"][aria-modal="true"]') ?? heading();
 }
 
 let headingWanted = false;
 
 /** After a page change: focus the new page's h1, now or (for a page still loading) when its header mounts. */
 export function focusHeading(): void {
-  const h1 = document.querySelector<HTMLElement>('main h1');
+  const h1 = heading();
   headingWanted = !h1;
   h1?.focus();
 }
