@@ -1,5 +1,6 @@
-import { useLayoutEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { copyText } from '../lib/browser.ts';
+import { useOverflows } from '../lib/hooks.ts';
 
 export function CopyButton({ text, label = 'Copy', className = '' }: { text: string; label?: string; className?: string }) {
   const [done, setDone] = useState<boolean | null>(null);
@@ -15,23 +16,6 @@ export function CopyButton({ text, label = 'Copy', className = '' }: { text: str
       {done === null ? label : done ? 'Copied' : 'Copy failed'}
     </button>
   );
-}
-
-/** True while the element's content is taller or wider than its box (it scrolls). */
-function useOverflows<T extends HTMLElement>(): [React.RefObject<T | null>, boolean] {
-  const ref = useRef<T>(null);
-  const [overflows, setOverflows] = useState(false);
-  useLayoutEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    const check = () => setOverflows(el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1);
-    check();
-    const observer = new ResizeObserver(check);
-    observer.observe(el);
-    if (el.firstElementChild) observer.observe(el.firstElementChild);
-    return () => observer.disconnect();
-  }, []);
-  return [ref, overflows];
 }
 
 /**

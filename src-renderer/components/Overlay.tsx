@@ -4,6 +4,7 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import { createPortal } from 'react-dom';
 import { focusOr } from '../lib/focus.ts';
+import { ScrollBox } from './ScrollBox.tsx';
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])';
 const tabbable = (root: HTMLElement) => [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => el.getClientRects().length > 0);
@@ -48,13 +49,14 @@ function useOverlayFocus(onClose: () => void, modal: boolean) {
 
 export function Drawer({ title, onClose, children }: { title: ReactNode; onClose: () => void; children: ReactNode }) {
   const ref = useOverlayFocus(onClose, false);
+  const label = typeof title === 'string' ? title : 'Details';
   return (
-    <div className="drawer" role="dialog" aria-modal="false" aria-label={typeof title === 'string' ? title : 'Details'} ref={ref} tabIndex={-1}>
+    <div className="drawer" role="dialog" aria-modal="false" aria-label={label} ref={ref} tabIndex={-1}>
       <div className="drawer-head">
         <div className="drawer-title">{title}</div>
         <button type="button" className="btn btn-ghost btn-small" data-close onClick={onClose} aria-label="Close details">Close</button>
       </div>
-      <div className="drawer-body">{children}</div>
+      <ScrollBox className="drawer-body" label={`${label}, content`}>{children}</ScrollBox>
     </div>
   );
 }

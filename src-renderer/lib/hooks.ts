@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
 
 export interface AsyncState<T> {
   data: T | undefined;
@@ -70,4 +70,21 @@ export function useSubmit(action: () => Promise<void>, describe: (err: unknown) 
     }
   };
   return { busy, error, submit };
+}
+
+/** True while the element's content is taller or wider than its box, so it scrolls (and the keyboard must reach it). */
+export function useOverflows<T extends HTMLElement>(): [RefObject<T | null>, boolean] {
+  const ref = useRef<T>(null);
+  const [overflows, setOverflows] = useState(false);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const check = () => setOverflows(el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1);
+    check();
+    const observer = new ResizeObserver(check);
+    observer.observe(el);
+    for (const child of el.children) observer.observe(child);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, overflows];
 }

@@ -53,3 +53,22 @@ export async function openQueue(page: Page, approvalId: string): Promise<Locator
   await expect(card).toBeVisible();
   return card;
 }
+
+/** The cards a technician sees on a busy day: a patch deployment, a library script on three devices, an isolation. */
+export async function fillQueue(client: Client): Promise<string[]> {
+  const acme = await devices(client, 'acme-dental', 'windows');
+  const linux = await devices(client, 'globex-logistics', 'linux');
+  const scripts = structured<{ scripts: { id: string }[] }>(
+    await client.callTool({ name: 'list_scripts', arguments: { tenant: 'globex-logistics', language: 'bash', limit: 50 } })).scripts;
+  const missing = structured<{ patches: { deviceId: string; patchId: string }[] }>(
+    await client.callTool({ name: 'get_patch_status', arguments: { tenant: 'acme-dental', state: 'missing', os: 'windows', limit: 20 } })).patches;
+  const deploy = missing[0]!;
+  const calls = [
+    { name: 'deploy_patches', arguments: { deviceIds: [deploy.deviceId], patchIds: [...new Set(missing.filter((p) => p.deviceId === deploy.deviceId).map((p) => p.patchId))].slice(0, 3) } },
+    { name: 'run_script', arguments: { scriptId: scripts[0]!.id, deviceIds: linux.slice(0, 3).map((d) => d.id) } },
+    { name: 'device_actions', arguments: { action: 'isolate', deviceIds: [acme[4]!.id], reason: 'EDR flagged a suspicious PowerShell process' } },
+  ];
+  const ids: string[] = [];
+  for (const c of calls) ids.push(structured<{ approvalId: string }>(await client.callTool(c)).approvalId);
+  return ids;
+}

@@ -5,12 +5,14 @@ import { api } from '../../api/index.ts';
 import { ago, dateTime, num } from '../../lib/format.ts';
 import { Badge, OnlineDot, StatusBadge } from '../../components/Badge.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; now: number; onChanged: () => void }) {
   const [revoking, setRevoking] = useState<AgentViewT | null>(null);
   return (
-    <div className="panel scroll-x">
-      <table className="table table-rows" aria-label="Enrolled agents">
+    <>
+      <ScrollBox className="panel" label="Enrolled agents">
+      <table className="table table-rows sticky-first" aria-label="Enrolled agents">
         <thead>
           <tr><th>Hostname</th><th>Tenant</th><th>OS</th><th>Status</th><th>Last heartbeat</th><th>Enrolled</th><th>Address</th><th>Agent</th><th /></tr>
         </thead>
@@ -35,6 +37,7 @@ export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; 
           ))}
         </tbody>
       </table>
+      </ScrollBox>
       {revoking ? (
         <ConfirmDialog
           title={`Revoke agent “${revoking.hostname}”?`}
@@ -55,15 +58,16 @@ export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; 
           </p>
         </ConfirmDialog>
       ) : null}
-    </div>
+    </>
   );
 }
 
 export function TokensTable({ tokens, now, onChanged }: { tokens: EnrollmentTokenViewT[]; now: number; onChanged: () => void }) {
   const [revoking, setRevoking] = useState<EnrollmentTokenViewT | null>(null);
   return (
-    <div className="panel scroll-x">
-      <table className="table table-rows" aria-label="Enrollment tokens">
+    <>
+      <ScrollBox className="panel" label="Enrollment tokens">
+      <table className="table table-rows sticky-first" aria-label="Enrollment tokens">
         <thead>
           <tr><th>Token</th><th>Tenant</th><th className="num">Uses</th><th>Created</th><th>Expires</th><th>State</th><th /></tr>
         </thead>
@@ -83,6 +87,7 @@ export function TokensTable({ tokens, now, onChanged }: { tokens: EnrollmentToke
           ))}
         </tbody>
       </table>
+      </ScrollBox>
       {revoking ? (
         <ConfirmDialog
           title={`Revoke token ${revoking.prefix}…?`}
@@ -99,6 +104,6 @@ export function TokensTable({ tokens, now, onChanged }: { tokens: EnrollmentToke
           <p>No new machine can enroll into <strong>{revoking.tenant}</strong> with it. Agents already enrolled with it keep working: revoke them one by one.</p>
         </ConfirmDialog>
       ) : null}
-    </div>
+    </>
   );
 }

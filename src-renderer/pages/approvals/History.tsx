@@ -10,6 +10,7 @@ import { StatusBadge } from '../../components/Badge.tsx';
 import { JsonView } from '../../components/Code.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { CardBody } from './CardSections.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 const DONE = APPROVAL_STATUSES.filter((s) => s !== 'pending');
 
@@ -50,7 +51,7 @@ export function History() {
   if (!rows.length) return <Empty title="No decided requests yet">Approved, denied, expired and cancelled requests are kept here.</Empty>;
   return (
     <div className="panel">
-      <div className="scroll-x">
+      <ScrollBox label="Decided approvals">
         <table className="table table-rows sticky-first" aria-label="Decided approvals">
           <thead>
             <tr><th scope="col">Tool</th><th scope="col">Requested</th><th scope="col">Tenant</th><th scope="col">Key · client</th><th scope="col">Status</th><th scope="col">Decided</th><th scope="col">Outcome</th></tr>
@@ -92,7 +93,7 @@ export function History() {
             })}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
       <div className="table-foot">
         {state.error ? <span className="danger-text">{errorText(state.error)}</span> : null}
         {next ? <button type="button" className="btn btn-small" disabled={state.loading} onClick={() => void load(next)}>Load older</button> : <span className="muted tiny">End of history</span>}

@@ -6,6 +6,7 @@ import { Badge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { FleetCharts } from './FleetCharts.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 function Tile({ label, value, detail, tone }: { label: string; value: number; detail: string; tone?: 'danger' | 'warn' }) {
   return (
@@ -50,8 +51,8 @@ export function FleetPage() {
             <Tile label="Queued commands" value={sum(ts, (t) => t.pendingCommands)} detail="waiting for the endpoint agent" />
           </div>
           <FleetCharts tenants={ts} />
-          <div className="panel scroll-x">
-            <table className="table table-rows fleet-table" aria-label="Tenants">
+          <ScrollBox className="panel" label="Tenants">
+            <table className="table table-rows sticky-first fleet-table" aria-label="Tenants">
               <thead>
                 <tr><th>Tenant</th><th>Devices</th><th>Compliance</th><th>Active alerts</th><th>Pending patches</th><th>Maintenance window (UTC)</th></tr>
               </thead>
@@ -82,7 +83,7 @@ export function FleetPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
         </>
       )}
     </div>

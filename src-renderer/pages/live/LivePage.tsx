@@ -9,6 +9,7 @@ import { DecisionBadge, TierBadge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { CallDetail } from './CallDetail.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 const DECISIONS = ['allowed', 'denied', 'pending', 'throttled', 'failed'] as const;
 
@@ -69,10 +70,10 @@ export function LivePage() {
           {calls.length ? 'Change or clear the filters above.' : 'Connect an AI client with an API key (see API keys); its calls stream in here.'}
         </Empty>
       ) : (
-        <div className="panel scroll-y fill">
-          <table className="table table-rows live-table" aria-label="Tool calls">
+        <ScrollBox className="panel fill" label="Tool calls">
+          <table className="table table-rows sticky-first live-table" aria-label="Tool calls">
             <thead>
-              <tr><th scope="col">Time</th><th scope="col">Tool · action</th><th scope="col">Tier</th><th scope="col">Decision</th><th scope="col">Key</th><th scope="col">Client</th><th scope="col">Tenant</th><th scope="col" className="num">Duration</th></tr>
+              <tr><th scope="col">Tool · action</th><th scope="col">Time</th><th scope="col">Tier</th><th scope="col">Decision</th><th scope="col">Key</th><th scope="col">Client</th><th scope="col">Tenant</th><th scope="col" className="num">Duration</th></tr>
             </thead>
             <tbody>
               {shown.map((c) => (
@@ -81,25 +82,25 @@ export function LivePage() {
                   className={`clickable${c.seq > base ? ' row-new' : ''}${open?.seq === c.seq ? ' selected' : ''}`}
                   onClick={() => setOpen(c)}
                 >
-                  <td className="mono nowrap" data-label="Time">{time(c.at)}</td>
-                  <td className="mono ellipsis" data-label="Tool">
+                  <td className="mono nowrap">
                     {/* The keyboard opens the details with this button; the mouse anywhere on the row. */}
                     <button type="button" className="link-btn" onClick={(e) => {
                       e.stopPropagation();
                       setOpen(c);
                     }}>{toolLabel(c.tool, c.action)}</button>
                   </td>
-                  <td data-label="Tier"><TierBadge tier={c.tier} /></td>
-                  <td data-label="Decision"><DecisionBadge decision={c.decision} code={c.code} /></td>
-                  <td className="ellipsis" data-label="Key">{c.keyName ?? '—'}</td>
-                  <td className="ellipsis muted" data-label="Client">{c.client ?? '—'}</td>
-                  <td data-label="Tenant">{c.tenant ?? '—'}</td>
-                  <td className="num mono" data-label="Duration">{ms(c.durationMs)}</td>
+                  <td className="mono nowrap">{time(c.at)}</td>
+                  <td><TierBadge tier={c.tier} /></td>
+                  <td><DecisionBadge decision={c.decision} code={c.code} /></td>
+                  <td className="ellipsis">{c.keyName ?? '—'}</td>
+                  <td className="ellipsis muted">{c.client ?? '—'}</td>
+                  <td className="nowrap">{c.tenant ?? '—'}</td>
+                  <td className="num mono">{ms(c.durationMs)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {open ? <CallDetail call={open} onClose={() => setOpen(null)} /> : null}
     </div>
