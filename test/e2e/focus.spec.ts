@@ -156,3 +156,30 @@ test('the revoke dialog opens on Cancel, holds the focus, closes on Esc and give
   await expect(row).toHaveCount(0);
   await expect(page.getByRole('heading', { level: 1, name: 'API keys' })).toBeFocused();
 });
+
+test('a drawer closes on Esc from anywhere inside it and gives the focus back to its row', async ({ signedIn: page }) => {
+  await page.goto('/#/audit');
+  const open = page.getByTestId('audit-row').first().getByRole('button');
+  await open.focus();
+  await page.keyboard.press('Enter');
+  const drawer = page.getByRole('dialog', { name: /Audit entry/ });
+  await expect(drawer).toContainText(/[0-9a-f]{64}/);
+  await expect(drawer.getByRole('button', { name: 'Close details' })).not.toBeFocused();
+  await drawer.getByText('Previous hash').click();
+  await page.keyboard.press('Escape');
+  await expect(drawer).toBeHidden();
+  await expect(open).toBeFocused();
+});
+
+test('new requests, and decisions made elsewhere, are announced politely', async ({ signedIn: page }) => {
+  await clearQueue(page);
+  await page.goto('/#/live');
+  await expect(page.getByTestId('connection')).toHaveText(/Live/, { timeout: 10_000 });
+  const announcer = page.getByTestId('announcer');
+  await expect(announcer).toHaveAttribute('aria-live', 'polite');
+  const id = await requestApproval(client, 'announced');
+  await expect(announcer).toContainText('New approval request: device_actions · reboot on northwind-legal. 1 waiting.');
+  const r = await page.request.post('/console/api/rpc/deny', { data: { id, reason: 'Decided in another console.' } });
+  expect(r.status()).toBe(200);
+  await expect(announcer).toContainText('Request denied: device_actions · reboot on northwind-legal.');
+});
