@@ -1,6 +1,6 @@
 // Every keyboard shortcut of the console, in one list: the `?` overlay shows it, and useHotkeys binds only keys from it.
 // Character keys can be turned off or made to need Alt (WCAG 2.1.4); Esc and the arrow keys always work.
-import { useEffect, useRef } from 'react';
+import { useLayoutEffect, useRef } from 'react';
 import { create } from 'zustand';
 import { readPref, writePref } from './prefs.ts';
 
@@ -65,7 +65,8 @@ export const isTyping = (t: EventTarget | null) =>
 export function useHotkeys(map: Partial<Record<ShortcutKey, (e: KeyboardEvent) => void | boolean>>, enabled = true): void {
   const ref = useRef(map);
   ref.current = map;
-  useEffect(() => {
+  // Bound before the page paints: a key pressed once the page shows is never missed.
+  useLayoutEffect(() => {
     if (!enabled) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || isTyping(e.target) || document.querySelector('[role="dialog"][aria-modal="true"]')) return;

@@ -87,6 +87,13 @@ const PAGES: [string, string, (p: Page) => Promise<void>][] = [
   ['agents', '/#/agents', (p) => expect(p.getByRole('heading', { name: 'Enrollment tokens' })).toBeVisible()],
 ];
 
+/** At 1024 px every table fits its box: nothing is hidden behind a horizontal scroll. */
+async function expectTablesFit(page: Page, what: string): Promise<void> {
+  const wide = await page.locator('.scroll:has(table)').evaluateAll((boxes) =>
+    boxes.filter((b) => b.scrollWidth > b.clientWidth + 1).map((b) => `${b.querySelector('table')?.getAttribute('aria-label')}: ${b.scrollWidth} px in ${b.clientWidth}`));
+  expect(wide, `${what}: tables wider than their box`).toEqual([]);
+}
+
 /** The page fits the window's width: no horizontal scroll of the document itself. */
 async function expectNoPageScroll(page: Page, what: string): Promise<void> {
   const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
@@ -117,6 +124,7 @@ for (const { size, viewport, deviceScaleFactor } of SIZES) {
         await page.goto(url);
         await ready(page);
         await expectNoPageScroll(page, name);
+        if (size === '1024') await expectTablesFit(page, name);
         // At 400% the window is 200 CSS px tall: the whole page shows more than its first screen.
         await screenshot(page, `${name}-${size}`, { fullPage: size === 'zoom400' });
       }

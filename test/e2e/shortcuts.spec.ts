@@ -101,6 +101,7 @@ test('single-key shortcuts: off, then only with Alt; the choice survives a reloa
 
 test('no shortcut acts while typing in a text field', async ({ signedIn: page }) => {
   await page.goto('/#/audit');
+  await expect(heading(page, 'Audit')).toBeFocused();
   const search = page.getByLabel('Search');
   await page.keyboard.press('/');
   await expect(search).toBeFocused();

@@ -61,7 +61,7 @@ export function FleetPage() {
                   <tr key={t.slug}>
                     <td className="nowrap"><div className="strong">{t.name}</div><div className="mono muted tiny">{t.slug}</div></td>
                     <td>
-                      <div className="nowrap"><strong>{t.devices.total}</strong> · {t.devices.online} online · {t.devices.offline} offline{t.devices.isolated ? <> · <Badge tone="danger">{t.devices.isolated} isolated</Badge></> : null}</div>
+                      <div><strong>{t.devices.total}</strong> · {t.devices.online} online · {t.devices.offline} offline{t.devices.isolated ? <> · <Badge tone="danger">{t.devices.isolated} isolated</Badge></> : null}</div>
                       <div className="muted tiny">{t.byOs.filter((o) => o.total).map((o) => `${o.total} ${o.os}`).join(' · ')}</div>
                     </td>
                     <td className="nowrap">

@@ -91,9 +91,9 @@ export function LivePage() {
                   </td>
                   <td className="mono nowrap">{time(c.at)}</td>
                   <td><TierBadge tier={c.tier} /></td>
-                  <td><DecisionBadge decision={c.decision} code={c.code} /></td>
-                  <td className="ellipsis">{c.keyName ?? '—'}</td>
-                  <td className="ellipsis muted">{c.client ?? '—'}</td>
+                  <td className="wrap-cell"><DecisionBadge decision={c.decision} code={c.code} /></td>
+                  <td className="ellipsis" title={c.keyName ?? undefined}>{c.keyName ?? '—'}</td>
+                  <td className="ellipsis muted" title={c.client ?? undefined}>{c.client ?? '—'}</td>
                   <td className="nowrap">{c.tenant ?? '—'}</td>
                   <td className="num mono">{ms(c.durationMs)}</td>
                 </tr>
