@@ -7,6 +7,7 @@ import { readPref, writePref } from './prefs.ts';
 export const SHORTCUTS = [
   { scope: 'Everywhere', keys: ['1', '2', '3', '4', '5', '6', '7'], label: 'Go to Live, Approvals, API keys, Audit, Policy, Fleet, Agents' },
   { scope: 'Everywhere', keys: ['?'], label: 'Show this list of shortcuts' },
+  { scope: 'Everywhere', keys: ['Escape'], label: 'Close the open dialog or details drawer' },
   { scope: 'Approvals', keys: ['j', 'ArrowDown'], label: 'Select the next request' },
   { scope: 'Approvals', keys: ['k', 'ArrowUp'], label: 'Select the previous request' },
   { scope: 'Approvals', keys: ['a'], label: 'Arm approve on the selected request; a second a approves it' },
