@@ -21,6 +21,10 @@ test('every page, light and dark', async ({ signedIn: page, guest }) => {
   await page.locator('article.approval').first().scrollIntoViewIfNeeded();
   await screenshot(page, 'approvals');
   await screenshot(page, 'approvals-queue', { fullPage: true });
+  await page.keyboard.press('?');
+  await expect(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeVisible();
+  await screenshot(page, 'shortcuts');
+  await page.keyboard.press('Escape');
   // Something for the history tab, whatever ran before this spec.
   const done = structured<{ approvalId: string }>(await client.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [acme[5]!.id] } }));
   const denied = await page.request.post('/console/api/rpc/deny', { data: { id: done.approvalId, reason: 'Reboot after the backup window, not during it.' } });
@@ -132,6 +136,7 @@ for (const { size, viewport, deviceScaleFactor } of SIZES) {
       await page.getByRole('tab', { name: 'History' }).click();
       await expect(page.getByRole('table', { name: 'Decided approvals' }).or(page.getByText('No decided requests yet'))).toBeVisible();
       await expectNoPageScroll(page, 'approvals history');
+      if (size === '1024') await expectTablesFit(page, 'approvals history');
       await screenshot(page, `approvals-history-${size}`);
       const menu = page.getByRole('button', { name: 'Menu' });
       if (await menu.isVisible()) {

@@ -72,9 +72,9 @@ export function History() {
                     </td>
                     <td title={dateTime(a.createdAt)} className="nowrap">{ago(a.createdAt, now)}</td>
                     <td className="nowrap">{a.tenant}</td>
-                    <td className="ellipsis" title={a.client ?? undefined}>{a.keyName ?? '—'} <span className="muted">· {a.client ?? '—'}</span></td>
+                    <td><div className="ellipsis">{a.keyName ?? '—'}</div><div className="muted tiny ellipsis" title={a.client ?? undefined}>{a.client ?? '—'}</div></td>
                     <td><StatusBadge status={a.status} /></td>
-                    <td className="nowrap" title={dateTime(a.decidedAt)}>{a.decidedAt ? `${a.decidedBy ?? ''} · ${ago(a.decidedAt, now)}` : '—'}</td>
+                    <td title={dateTime(a.decidedAt)}>{a.decidedAt ? <><div className="nowrap">{ago(a.decidedAt, now)}</div><div className="muted tiny">{a.decidedBy ?? ''}</div></> : '—'}</td>
                     <td className="ellipsis" title={outcomeText(a)}>{outcomeText(a)}</td>
                   </tr>
                   {expanded ? (
