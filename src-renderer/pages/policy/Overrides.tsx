@@ -43,7 +43,7 @@ export function Overrides({ policy, tenants, onChanged }: { policy: PolicyViewT;
       {policy.overrides.length ? (
         <ScrollBox label="Tier overrides">
         <table className="table table-rows sticky-first" aria-label="Tier overrides">
-          <thead><tr><th>Tool</th><th>Action</th><th>Tenant</th><th>Base</th><th>Override</th><th>Set</th><th /></tr></thead>
+          <thead><tr><th scope="col">Tool</th><th scope="col">Action</th><th scope="col">Tenant</th><th scope="col">Base</th><th scope="col">Override</th><th scope="col">Set</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {policy.overrides.map((o) => (
               <tr key={o.id}>
