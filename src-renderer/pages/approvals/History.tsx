@@ -75,7 +75,7 @@ export function History() {
                     <td><div className="ellipsis">{a.keyName ?? '—'}</div><div className="muted tiny ellipsis" title={a.client ?? undefined}>{a.client ?? '—'}</div></td>
                     <td><StatusBadge status={a.status} /></td>
                     <td title={dateTime(a.decidedAt)}>{a.decidedAt ? <><div className="nowrap">{ago(a.decidedAt, now)}</div><div className="muted tiny nowrap">{a.decidedBy ?? ''}</div></> : '—'}</td>
-                    <td className="ellipsis" title={outcomeText(a)}>{outcomeText(a)}</td>
+                    <td className="ellipsis rest" title={outcomeText(a)}>{outcomeText(a)}</td>
                   </tr>
                   {expanded ? (
                     <tr className="expanded" id={`history-${a.id}`}>
