@@ -1,5 +1,6 @@
 import './zodSetup.ts';
 import './styles.css';
+import './responsive.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
