@@ -4,7 +4,9 @@ import { useSession } from './store/session.ts';
 import { useApprovals } from './store/approvals.ts';
 import { useLive } from './store/live.ts';
 import { useVersions } from './store/versions.ts';
-import { useRoute, type Route } from './lib/router.ts';
+import { ROUTE_LABELS, useRoute, type Route } from './lib/router.ts';
+import { announce } from './lib/focus.ts';
+import { toolLabel } from './lib/format.ts';
 import { notify } from './lib/browser.ts';
 import { Shell } from './Shell.tsx';
 import { Login } from './pages/Login.tsx';
@@ -32,13 +34,22 @@ function useEventWiring(ready: boolean) {
       switch (e.type) {
         case 'call':
           return useLive.getState().add(e.call);
-        case 'approval.created':
+        case 'approval.created': {
+          const before = useApprovals.getState().pending.length;
           useApprovals.getState().created(e.approval);
+          const n = useApprovals.getState().pending.length;
+          if (n > before) announce(`New approval request: ${toolLabel(e.approval.tool, e.approval.action)} on ${e.approval.tenant}. ${n} waiting.`);
           // The desktop shell raises its own native notification.
           if (mode === 'web') notify(`Approval requested: ${e.approval.tool}${e.approval.action ? ` (${e.approval.action})` : ''}`, e.approval.summary, e.approval.id, () => { window.location.hash = '#/approvals'; });
           return;
-        case 'approval.decided':
-          return useApprovals.getState().decided(e.approval);
+        }
+        case 'approval.decided': {
+          // A decision made here is announced by its own notice; one made elsewhere (another console, expiry) is announced now.
+          const waiting = useApprovals.getState().pending.some((p) => p.id === e.approval.id);
+          useApprovals.getState().decided(e.approval);
+          if (waiting) announce(`Request ${e.approval.status}: ${toolLabel(e.approval.tool, e.approval.action)} on ${e.approval.tenant}.`);
+          return;
+        }
         case 'key.changed':
           return useVersions.getState().bump('keys');
         case 'policy.changed':
@@ -60,11 +71,13 @@ function useEventWiring(ready: boolean) {
   }, [ready]);
 }
 
-function usePendingTitle() {
+/** The title names the page and, first, the number of pending requests: "(2) Countersign · Live · 2 pending approvals". */
+function useTitle(page: string | null) {
   const n = useApprovals((s) => s.pending.length);
   useEffect(() => {
-    document.title = n > 0 ? `(${n}) Countersign · ${n} pending approval${n === 1 ? '' : 's'}` : 'Countersign';
-  }, [n]);
+    const name = page ? `Countersign · ${page}` : 'Countersign';
+    document.title = n > 0 ? `(${n}) ${name} · ${n} pending approval${n === 1 ? '' : 's'}` : name;
+  }, [n, page]);
 }
 
 export function App() {
@@ -75,7 +88,7 @@ export function App() {
     return web?.onAuthLost((why) => useSession.getState().lost(why));
   }, []);
   useEventWiring(status === 'ready');
-  usePendingTitle();
+  useTitle(status === 'ready' ? ROUTE_LABELS[route] : status === 'loading' ? null : 'Sign in');
 
   if (status === 'loading') return <div className="center-screen"><Loading what="the console" /></div>;
   if (status === 'signedOut' || status === 'unreachable') return <Login />;

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { copyText } from '../lib/browser.ts';
+import { useOverflows } from '../lib/hooks.ts';
 
 export function CopyButton({ text, label = 'Copy', className = '' }: { text: string; label?: string; className?: string }) {
   const [done, setDone] = useState<boolean | null>(null);
@@ -17,12 +18,17 @@ export function CopyButton({ text, label = 'Copy', className = '' }: { text: str
   );
 }
 
-export function CodeBlock({ code, lineNumbers = false, maxHeight, label }: { code: string; lineNumbers?: boolean; maxHeight?: number; label?: string }) {
+/**
+ * Code, named by `label`. A block that scrolls is a focusable region (so the keyboard can scroll it);
+ * one that shows all its content is a plain named group, not a Tab stop.
+ */
+export function CodeBlock({ code, lineNumbers = false, maxHeight, label }: { code: string; lineNumbers?: boolean; maxHeight?: number; label: string }) {
   const lines = code.split('\n');
+  const [ref, scrolls] = useOverflows<HTMLDivElement>();
   return (
-    <div className="code" style={maxHeight ? { maxHeight } : undefined} aria-label={label} tabIndex={0}>
+    <div className="code" style={maxHeight ? { maxHeight } : undefined} ref={ref} role={scrolls ? 'region' : 'group'} aria-label={label} tabIndex={scrolls ? 0 : undefined}>
       {lineNumbers ? (
-        <table className="code-lines">
+        <table className="code-lines" role="presentation">
           <tbody>
             {lines.map((l, i) => (
               <tr key={i}>
@@ -39,7 +45,7 @@ export function CodeBlock({ code, lineNumbers = false, maxHeight, label }: { cod
   );
 }
 
-export function JsonView({ value, maxHeight = 360 }: { value: unknown; maxHeight?: number }) {
+export function JsonView({ value, maxHeight = 360, label }: { value: unknown; maxHeight?: number; label: string }) {
   const text = value === undefined ? 'undefined' : JSON.stringify(value, null, 2);
-  return <CodeBlock code={text} maxHeight={maxHeight} />;
+  return <CodeBlock code={text} maxHeight={maxHeight} label={label} />;
 }

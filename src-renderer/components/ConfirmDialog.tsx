@@ -1,4 +1,4 @@
-// A destructive action that asks first: Cancel, or the action, which runs, toasts its outcome and closes.
+// A destructive action that asks first. It opens on Cancel, the safe choice: Enter alone never runs the action.
 import { useState, type ReactNode } from 'react';
 import { errorText, toast } from '../store/toasts.ts';
 import { Dialog } from './Overlay.tsx';
@@ -24,8 +24,8 @@ export function ConfirmDialog({ title, action, children, run, onClose }: {
       onClose={() => onClose(false)}
       footer={
         <>
-          <button type="button" className="btn btn-ghost" onClick={() => onClose(false)}>Cancel</button>
-          <button type="button" className="btn btn-danger" onClick={() => void go()} disabled={busy} data-autofocus>{action}</button>
+          <button type="button" className="btn" onClick={() => onClose(false)} data-autofocus>Cancel</button>
+          <button type="button" className="btn btn-danger" onClick={() => void go()} disabled={busy}>{action}</button>
         </>
       }
     >

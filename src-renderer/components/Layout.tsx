@@ -1,10 +1,14 @@
-import type { ReactNode } from 'react';
+import { useRef, type ReactNode } from 'react';
+import { useWantedHeading } from '../lib/focus.ts';
 
+/** The page's title; its h1 takes the focus after a page change (tabIndex -1: by script, not in the Tab order). */
 export function PageHeader({ title, sub, actions }: { title: string; sub?: ReactNode; actions?: ReactNode }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useWantedHeading(ref);
   return (
     <header className="page-head">
       <div>
-        <h1>{title}</h1>
+        <h1 ref={ref} tabIndex={-1}>{title}</h1>
         {sub ? <div className="page-sub">{sub}</div> : null}
       </div>
       {actions ? <div className="page-actions">{actions}</div> : null}

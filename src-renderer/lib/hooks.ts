@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
 
 export interface AsyncState<T> {
   data: T | undefined;
@@ -39,26 +39,6 @@ export function useNow(ms = 1000): number {
   return now;
 }
 
-export const isTyping = (t: EventTarget | null) =>
-  t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
-
-/** Single-key shortcuts (no modifiers), ignored while typing in a field or when a dialog is open. */
-/** A handler returning false leaves the key to the browser (Enter on a focused button, for instance). */
-export function useHotkeys(map: Record<string, (e: KeyboardEvent) => void | boolean>, enabled = true): void {
-  const ref = useRef(map);
-  ref.current = map;
-  useEffect(() => {
-    if (!enabled) return;
-    const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target) || document.querySelector('[role="dialog"][aria-modal="true"]')) return;
-      const h = ref.current[e.key];
-      if (h && h(e) !== false) e.preventDefault();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [enabled]);
-}
-
 /** A value that settles `ms` after the last change (search boxes). */
 export function useDebounced<T>(value: T, ms = 300): T {
   const [v, setV] = useState(value);
@@ -90,4 +70,21 @@ export function useSubmit(action: () => Promise<void>, describe: (err: unknown) 
     }
   };
   return { busy, error, submit };
+}
+
+/** True while the element's content is taller or wider than its box, so it scrolls (and the keyboard must reach it). */
+export function useOverflows<T extends HTMLElement>(): [RefObject<T | null>, boolean] {
+  const ref = useRef<T>(null);
+  const [overflows, setOverflows] = useState(false);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const check = () => setOverflows(el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1);
+    check();
+    const observer = new ResizeObserver(check);
+    observer.observe(el);
+    for (const child of el.children) observer.observe(child);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, overflows];
 }

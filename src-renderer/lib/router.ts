@@ -3,6 +3,7 @@ import { useSyncExternalStore } from 'react';
 
 export const ROUTES = ['live', 'approvals', 'keys', 'audit', 'policy', 'fleet', 'agents'] as const;
 export type Route = (typeof ROUTES)[number];
+export const ROUTE_LABELS: Record<Route, string> = { live: 'Live', approvals: 'Approvals', keys: 'API keys', audit: 'Audit', policy: 'Policy', fleet: 'Fleet', agents: 'Agents' };
 
 function current(): Route {
   const r = window.location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useSession } from '../store/session.ts';
 import { AppError } from '../api/index.ts';
 
@@ -7,6 +7,11 @@ export function Login() {
   const [passphrase, setPassphrase] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const field = useRef<HTMLInputElement>(null);
+  // A refused passphrase puts the focus back in the (emptied) field, ready for the next try.
+  useEffect(() => {
+    if (error) field.current?.focus();
+  }, [error]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -43,11 +48,12 @@ export function Login() {
         <p className="muted">Approval console. Sign in with the admin passphrase set by <code>countersign init</code>.</p>
         {message ? <div className="notice" role="status">{message}</div> : null}
         <label className="field-label" htmlFor="passphrase">Admin passphrase</label>
+        {/* Read-only, not disabled, while signing in: a disabled field would drop the focus to <body>. */}
         <input
-          id="passphrase" type="password" autoComplete="current-password" autoFocus value={passphrase}
-          onChange={(e) => setPassphrase(e.target.value)} disabled={busy}
+          id="passphrase" ref={field} type="password" autoComplete="current-password" autoFocus value={passphrase}
+          onChange={(e) => setPassphrase(e.target.value)} readOnly={busy} aria-invalid={error ? true : undefined} aria-describedby={error ? 'passphrase-error' : undefined}
         />
-        {error ? <div className="form-error" role="alert">{error}</div> : null}
+        {error ? <div className="form-error" role="alert" id="passphrase-error">{error}</div> : null}
         <button type="submit" className="btn btn-primary" disabled={busy || !passphrase}>{busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
     </div>

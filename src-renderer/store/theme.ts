@@ -1,17 +1,11 @@
 // Light, dark, or follow the system (prefers-color-scheme); the choice is kept in localStorage.
 import { create } from 'zustand';
+import { readPref, writePref } from '../lib/prefs.ts';
 
 export type ThemePref = 'system' | 'light' | 'dark';
 const KEY = 'countersign.theme';
 
-function stored(): ThemePref {
-  try {
-    const v = localStorage.getItem(KEY);
-    return v === 'light' || v === 'dark' ? v : 'system';
-  } catch {
-    return 'system';
-  }
-}
+const stored = (): ThemePref => readPref(KEY, ['light', 'dark'], 'system');
 
 export function applyTheme(pref: ThemePref = stored()): void {
   const root = document.documentElement;
@@ -28,10 +22,7 @@ interface ThemeState {
 export const useTheme = create<ThemeState>((set, get) => ({
   pref: stored(),
   set(pref) {
-    try {
-      if (pref === 'system') localStorage.removeItem(KEY);
-      else localStorage.setItem(KEY, pref);
-    } catch { /* private mode: the choice lasts for this page only */ }
+    writePref(KEY, pref, 'system');
     applyTheme(pref);
     set({ pref });
   },

@@ -93,10 +93,12 @@ test('a token made in the UI enrolls a real agent, which shows online; revoked i
     await tokenDialog.getByRole('button', { name: 'Revoke token' }).click();
     await expect(page.getByText('No active enrollment tokens')).toBeVisible();
 
-    // Revoke the agent: the dialog asks first; Enter confirms (the confirm button has the focus).
+    // Revoke the agent: the dialog asks first and opens on Cancel, the safe choice; Tab, then Enter confirms.
     await row.getByRole('button', { name: `Revoke agent ${HOST}…` }).click();
     const dialog = page.getByRole('dialog', { name: `Revoke agent “${HOST}”?` });
     await expect(dialog).toContainText('refused on every reconnect');
+    await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+    await page.keyboard.press('Tab');
     await expect(dialog.getByRole('button', { name: 'Revoke agent' })).toBeFocused();
     await page.keyboard.press('Enter');
     await expect(dialog).toBeHidden();

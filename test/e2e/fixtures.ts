@@ -34,10 +34,11 @@ export function timing(name: string, ms: number): void {
   console.log(`[e2e timing] ${name}: ${Math.round(ms)} ms`);
 }
 
-/** The viewport (1280×800), or the whole scrolled page (`fullPage`), in both color schemes. */
+/** The viewport (1280×800 unless the test sets another), or the whole scrolled page (`fullPage`), in both color schemes. */
 export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
   mkdirSync('test-results/screenshots', { recursive: true });
-  await page.mouse.move(1279, 799);
+  const size = page.viewportSize() ?? { width: 1280, height: 800 };
+  await page.mouse.move(size.width - 1, size.height - 1);
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.waitForTimeout(150);
@@ -56,9 +57,13 @@ export async function waitLive(page: Page): Promise<void> {
   await expect(page.getByTestId('connection')).toHaveText(/Live/, { timeout: 10_000 });
 }
 
-async function watchedPage(browser: Browser, signedIn: boolean, use: (p: Page) => Promise<void>): Promise<void> {
+type Screen = { viewport: { width: number; height: number } | null; deviceScaleFactor: number | undefined };
+
+async function watchedPage(browser: Browser, signedIn: boolean, screen: Screen, use: (p: Page) => Promise<void>): Promise<void> {
   const context = await browser.newContext({
     baseURL: server().url,
+    // test.use({ viewport, deviceScaleFactor }) applies here too (200% zoom = half the CSS pixels at twice the density).
+    viewport: screen.viewport, deviceScaleFactor: screen.deviceScaleFactor,
     ...(signedIn ? { storageState: server().state } : {}),
     permissions: ['clipboard-read', 'clipboard-write', 'notifications'],
   });
@@ -91,7 +96,7 @@ async function watchedPage(browser: Browser, signedIn: boolean, use: (p: Page) =
 }
 
 export const test = base.extend<{ signedIn: Page; guest: Page }>({
-  signedIn: async ({ browser }, use) => watchedPage(browser, true, use),
-  guest: async ({ browser }, use) => watchedPage(browser, false, use),
+  signedIn: async ({ browser, viewport, deviceScaleFactor }, use) => watchedPage(browser, true, { viewport, deviceScaleFactor }, use),
+  guest: async ({ browser, viewport, deviceScaleFactor }, use) => watchedPage(browser, false, { viewport, deviceScaleFactor }, use),
 });
 export { expect };

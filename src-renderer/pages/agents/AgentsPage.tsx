@@ -4,7 +4,9 @@ import { useEffect, useState } from 'react';
 import type { ConsoleOutput } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { useVersions } from '../../store/versions.ts';
-import { useAsync, useHotkeys, useNow } from '../../lib/hooks.ts';
+import { useAsync, useNow } from '../../lib/hooks.ts';
+import { keyHint, useHotkeys, useShortcutMode } from '../../lib/shortcuts.ts';
+import { useFocusLater } from '../../lib/focus.ts';
 import { plural } from '../../lib/format.ts';
 import { PageHeader, Section } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
@@ -32,6 +34,7 @@ export function AgentsPage() {
   const tokens = useAsync(() => api.listEnrollmentTokens(), [version]);
   const lookups = useAsync(() => api.lookups(), []);
   const now = useNow(5_000);
+  const newToken = useFocusLater<HTMLButtonElement>();
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ConsoleOutput<'createEnrollmentToken'> | null>(null);
   const [showInactive, setShowInactive] = useState(false);
@@ -46,6 +49,7 @@ export function AgentsPage() {
     return () => clearInterval(t);
   }, [reloadAgents, reloadTokens]);
   useHotkeys({ n: () => setCreating(true) }, !creating && !created);
+  const keys = useShortcutMode((s) => s.mode);
 
   const allAgents = agents.data?.agents ?? [];
   const online = allAgents.filter((a) => a.online).length;
@@ -63,12 +67,17 @@ export function AgentsPage() {
         title="Agents"
         sub="An endpoint agent on each managed machine reports its inventory and patches and runs only commands the console signed."
         actions={!creating && !created ? (
-          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)} aria-keyshortcuts="n">New enrollment token <kbd className="btn-key">n</kbd></button>
+          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)} aria-keyshortcuts={keyHint('n', keys)} ref={newToken.ref}>
+            New enrollment token{keys === 'off' ? null : <kbd className="btn-key" aria-hidden="true">{keys === 'alt' ? 'Alt+n' : 'n'}</kbd>}
+          </button>
         ) : null}
       />
       <Listener url={agents.data?.agentUrl} />
       {created ? (
-        <TokenCreated created={created} onDone={() => setCreated(null)} />
+        <TokenCreated created={created} onDone={() => {
+          setCreated(null);
+          newToken.later();
+        }} />
       ) : creating ? (
         lookups.data ? (
           <CreateTokenForm
@@ -78,7 +87,10 @@ export function AgentsPage() {
               setCreated(r);
               reloadTokens();
             }}
-            onCancel={() => setCreating(false)}
+            onCancel={() => {
+              setCreating(false);
+              newToken.later();
+            }}
           />
         ) : lookups.error ? <ErrorBox error={lookups.error} onRetry={lookups.reload} /> : <Loading what="tenants" />
       ) : null}

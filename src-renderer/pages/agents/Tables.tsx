@@ -5,14 +5,19 @@ import { api } from '../../api/index.ts';
 import { ago, dateTime, num } from '../../lib/format.ts';
 import { Badge, OnlineDot, StatusBadge } from '../../components/Badge.tsx';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; now: number; onChanged: () => void }) {
   const [revoking, setRevoking] = useState<AgentViewT | null>(null);
   return (
-    <div className="panel scroll-x">
-      <table className="table table-rows" aria-label="Enrolled agents">
+    <>
+      <ScrollBox className="panel" label="Enrolled agents">
+      <table className="table table-rows sticky-first" aria-label="Enrolled agents">
         <thead>
-          <tr><th>Hostname</th><th>Tenant</th><th>OS</th><th>Status</th><th>Last heartbeat</th><th>Enrolled</th><th>Address</th><th>Agent</th><th /></tr>
+          <tr>
+            <th scope="col">Hostname</th><th scope="col">Tenant</th><th scope="col">OS</th><th scope="col">Status</th><th scope="col">Last heartbeat</th>
+            <th scope="col">Address</th><th scope="col">Agent</th><th scope="col"><span className="sr-only">Actions</span></th>
+          </tr>
         </thead>
         <tbody>
           {agents.map((a) => (
@@ -20,12 +25,14 @@ export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; 
               <td className="nowrap"><div className="strong">{a.hostname}</div><div className="mono muted tiny" title={`device ${a.deviceId}`}>{a.deviceId.slice(0, 8)}…</div></td>
               <td className="nowrap">{a.tenant}</td>
               <td><div>{a.os}</div><div className="muted tiny ellipsis" title={a.osVersion ?? undefined}>{a.osVersion ?? '—'}</div></td>
-              <td className="nowrap" data-testid="agent-status">
+              <td data-testid="agent-status">
                 <OnlineDot online={a.online} />
                 {a.revokedAt ? <> <Badge tone="danger" title={`revoked ${dateTime(a.revokedAt)}`}>revoked</Badge></> : null}
               </td>
-              <td className="nowrap" title={dateTime(a.lastHeartbeatAt)}>{ago(a.lastHeartbeatAt, now)}</td>
-              <td className="nowrap" title={dateTime(a.enrolledAt)}>{ago(a.enrolledAt, now)}</td>
+              <td className="nowrap">
+                <div title={dateTime(a.lastHeartbeatAt)}>{ago(a.lastHeartbeatAt, now)}</div>
+                <div className="muted tiny" title={dateTime(a.enrolledAt)}>enrolled {ago(a.enrolledAt, now)}</div>
+              </td>
               <td className="mono tiny nowrap">{a.remote ?? '—'}</td>
               <td className="mono tiny">{a.agentVersion ?? '—'}</td>
               <td className="num">
@@ -35,6 +42,7 @@ export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; 
           ))}
         </tbody>
       </table>
+      </ScrollBox>
       {revoking ? (
         <ConfirmDialog
           title={`Revoke agent “${revoking.hostname}”?`}
@@ -55,17 +63,21 @@ export function AgentsTable({ agents, now, onChanged }: { agents: AgentViewT[]; 
           </p>
         </ConfirmDialog>
       ) : null}
-    </div>
+    </>
   );
 }
 
 export function TokensTable({ tokens, now, onChanged }: { tokens: EnrollmentTokenViewT[]; now: number; onChanged: () => void }) {
   const [revoking, setRevoking] = useState<EnrollmentTokenViewT | null>(null);
   return (
-    <div className="panel scroll-x">
-      <table className="table table-rows" aria-label="Enrollment tokens">
+    <>
+      <ScrollBox className="panel" label="Enrollment tokens">
+      <table className="table table-rows sticky-first" aria-label="Enrollment tokens">
         <thead>
-          <tr><th>Token</th><th>Tenant</th><th className="num">Uses</th><th>Created</th><th>Expires</th><th>State</th><th /></tr>
+          <tr>
+            <th scope="col">Token</th><th scope="col">Tenant</th><th scope="col" className="num">Uses</th><th scope="col">Created</th><th scope="col">Expires</th>
+            <th scope="col">State</th><th scope="col"><span className="sr-only">Actions</span></th>
+          </tr>
         </thead>
         <tbody>
           {tokens.map((t) => (
@@ -83,6 +95,7 @@ export function TokensTable({ tokens, now, onChanged }: { tokens: EnrollmentToke
           ))}
         </tbody>
       </table>
+      </ScrollBox>
       {revoking ? (
         <ConfirmDialog
           title={`Revoke token ${revoking.prefix}…?`}
@@ -99,6 +112,6 @@ export function TokensTable({ tokens, now, onChanged }: { tokens: EnrollmentToke
           <p>No new machine can enroll into <strong>{revoking.tenant}</strong> with it. Agents already enrolled with it keep working: revoke them one by one.</p>
         </ConfirmDialog>
       ) : null}
-    </div>
+    </>
   );
 }

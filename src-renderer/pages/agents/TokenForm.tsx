@@ -6,6 +6,7 @@ import { useSubmit } from '../../lib/hooks.ts';
 import { Field } from '../../components/Layout.tsx';
 import { CodeBlock, CopyButton } from '../../components/Code.tsx';
 import { dateTime, plural } from '../../lib/format.ts';
+import { useFocusOnMount } from '../../lib/focus.ts';
 
 const EXPIRY = [['1', '1 hour'], ['24', '24 hours'], ['168', '7 days'], ['720', '30 days']] as const;
 
@@ -63,15 +64,13 @@ function Command({ label, where, text }: { label: string; where: string; text: s
 
 export function TokenCreated({ created, onDone }: { created: ConsoleOutput<'createEnrollmentToken'>; onDone(): void }) {
   const t = created.token;
+  const heading = useFocusOnMount<HTMLHeadingElement>();
   return (
-    <section className="panel secret-panel" aria-label="New enrollment token">
+    <section className="panel secret-panel" aria-labelledby="new-token-title">
       <div className="secret-head">
-        <div>
-          <h2>Enrollment token for {t.tenant} created</h2>
-          <p className="warn-text">Copy it now: it is shown once. Only its HMAC is stored, so it cannot be shown again.</p>
-          <p className="muted tiny">{plural(t.maxUses, 'use')} · expires {dateTime(t.expiresAt)} · pins certificate <span className="mono">{created.certSha256.slice(0, 16)}…</span></p>
-        </div>
-        <button type="button" className="btn" onClick={onDone}>Done, I have copied it</button>
+        <h2 id="new-token-title" ref={heading} tabIndex={-1}>Enrollment token for {t.tenant} created</h2>
+        <p className="warn-text">Copy it now: it is shown once. Only its HMAC is stored, so it cannot be shown again.</p>
+        <p className="muted tiny">{plural(t.maxUses, 'use')} · expires {dateTime(t.expiresAt)} · pins certificate <span className="mono">{created.certSha256.slice(0, 16)}…</span></p>
       </div>
       <div className="secret-row">
         <code className="mono secret" data-testid="new-token-secret">{created.secret}</code>
@@ -83,6 +82,9 @@ export function TokenCreated({ created, onDone }: { created: ConsoleOutput<'crea
       <div className="commands">
         <Command label="Enroll command" where="1. On the managed machine, as root or administrator: enroll once" text={created.command} />
         <Command label="Run command" where="2. Then run the agent (as a service)" text={created.runCommand} />
+      </div>
+      <div className="secret-done">
+        <button type="button" className="btn" onClick={onDone}>Done, I have copied it</button>
       </div>
     </section>
   );

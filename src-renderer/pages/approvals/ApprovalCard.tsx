@@ -2,6 +2,7 @@ import { forwardRef, useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ApprovalT } from '../../../src-main/console/contract.ts';
 import { Badge, StatusBadge } from '../../components/Badge.tsx';
 import { ago, countdown, dateTime, toolLabel } from '../../lib/format.ts';
+import { keyHint, useShortcutMode } from '../../lib/shortcuts.ts';
 import { CardBody } from './CardSections.tsx';
 
 export interface CardProps {
@@ -15,6 +16,7 @@ export interface CardProps {
   onApprove(): void;
   onStartDeny(): void;
   onDeny(reason: string): void;
+  /** Backs out of the armed approve or the deny form. */
   onCancel(): void;
 }
 
@@ -33,10 +35,6 @@ function DenyForm({ onDeny, onCancel, busy }: { onDeny(reason: string): void; on
         id="deny-reason" ref={ref} rows={2} value={reason} maxLength={2000} onChange={(e) => setReason(e.target.value)}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey) submit(e);
-          if (e.key === 'Escape') {
-            e.preventDefault();
-            onCancel();
-          }
         }}
       />
       <div className="row gap">
@@ -48,19 +46,39 @@ function DenyForm({ onDeny, onCancel, busy }: { onDeny(reason: string): void; on
   );
 }
 
+function keysHint(mode: ReturnType<typeof useShortcutMode.getState>['mode']): string {
+  if (mode === 'off') return 'single-key shortcuts are off (? lists them)';
+  const k = (key: string) => (mode === 'alt' ? `Alt+${key}` : key);
+  return `${k('j')}/${k('k')} move · ${k('a')} approve · ${k('d')} deny · ${k('?')} all shortcuts`;
+}
+
 export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function ApprovalCard(p, ref) {
   const { a, now } = p;
+  const mode = useShortcutMode((s) => s.mode);
   const left = new Date(a.expiresAt).getTime() - now;
   const expired = left <= 0;
   return (
     <article
       ref={ref}
-      className={`card approval${p.selected ? ' selected' : ''}`}
+      className={`card approval${p.selected ? ' selected' : ''}${p.armed ? ' armed' : ''}`}
       aria-label={`Approval ${toolLabel(a.tool, a.action)} for ${a.tenant}`}
+      aria-current={p.selected ? 'true' : undefined}
       data-approval-id={a.id}
       tabIndex={-1}
       onMouseDown={p.onSelect}
       onFocus={p.onSelect}
+      onKeyDown={(e) => {
+        // Esc backs out from anywhere within the card, the deny form's text field included.
+        if (e.key === 'Escape' && (p.armed || p.denying)) {
+          e.preventDefault();
+          e.stopPropagation();
+          p.onCancel();
+        }
+      }}
+      onBlur={(e) => {
+        // The armed approve belongs to this card: it lapses when the focus leaves it.
+        if (p.armed && !(e.relatedTarget instanceof Node && e.currentTarget.contains(e.relatedTarget))) p.onCancel();
+      }}
     >
       <header className="card-head">
         <div className="card-title">
@@ -85,12 +103,17 @@ export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function Approval
         <DenyForm onDeny={p.onDeny} onCancel={p.onCancel} busy={p.busy} />
       ) : (
         <footer className="card-actions">
-          <button type="button" className={`btn btn-primary${p.armed ? ' armed' : ''}`} disabled={p.busy || expired} onClick={p.onApprove} data-testid="approve">
-            {p.armed ? 'Press a or Enter to approve' : 'Approve'}
+          <button
+            type="button" className={`btn btn-primary${p.armed ? ' armed' : ''}`} disabled={p.busy || expired} onClick={p.onApprove} data-testid="approve"
+            aria-keyshortcuts={keyHint('a', mode)}
+          >
+            {p.armed ? `Press ${mode === 'alt' ? 'Alt+a' : 'a'} or Enter to approve` : 'Approve'}
           </button>
-          <button type="button" className="btn btn-danger-outline" disabled={p.busy || expired} onClick={p.onStartDeny} data-testid="deny">Deny…</button>
-          {p.armed ? <button type="button" className="btn btn-ghost" onClick={p.onCancel}>Cancel (Esc)</button> : null}
-          {p.selected ? <span className="muted tiny keys-hint">j/k move · a approve · d deny</span> : null}
+          <button type="button" className="btn btn-danger-outline" disabled={p.busy || expired} onClick={p.onStartDeny} data-testid="deny" aria-keyshortcuts={keyHint('d', mode)}>
+            Deny…
+          </button>
+          {p.armed ? <button type="button" className="btn" onClick={p.onCancel} aria-keyshortcuts="Escape">Cancel (Esc)</button> : null}
+          {p.selected ? <span className="muted tiny keys-hint">{keysHint(mode)}</span> : null}
         </footer>
       )}
     </article>

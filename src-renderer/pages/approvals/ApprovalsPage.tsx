@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from 'react';
 import { api, mode } from '../../api/index.ts';
 import { useApprovals } from '../../store/approvals.ts';
 import { errorText, toast } from '../../store/toasts.ts';
-import { useHotkeys, useNow } from '../../lib/hooks.ts';
+import { useNow } from '../../lib/hooks.ts';
+import { useHotkeys } from '../../lib/shortcuts.ts';
 import { notificationsSupported } from '../../lib/browser.ts';
 import { toolLabel } from '../../lib/format.ts';
 import { PageHeader } from '../../components/Layout.tsx';
@@ -20,6 +21,10 @@ function NotificationButton() {
   );
 }
 
+type FocusNext = { id: string; on: 'card' | 'approve' | 'deny' } | 'next' | null;
+const onCardOrPage = (e: KeyboardEvent) => e.target === document.body || (e.target instanceof HTMLElement && e.target.matches('article.approval'));
+const motion = (): ScrollBehavior => (window.matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth');
+
 function PendingQueue() {
   const { pending, loaded, error, load } = useApprovals();
   const now = useNow(1000);
@@ -28,6 +33,9 @@ function PendingQueue() {
   const [denying, setDenying] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const refs = useRef(new Map<string, HTMLElement>());
+  const emptyRef = useRef<HTMLDivElement>(null);
+  // Where the focus goes once the render that follows an action is on screen.
+  const focusNext = useRef<FocusNext>(null);
   const index = Math.min(selected, Math.max(0, pending.length - 1));
   const current = pending[index];
 
@@ -36,21 +44,39 @@ function PendingQueue() {
     if (denying && !pending.some((a) => a.id === denying)) setDenying(null);
   }, [pending, armed, denying]);
 
+  useEffect(() => {
+    const f = focusNext.current;
+    if (!f) return;
+    focusNext.current = null;
+    if (f === 'next') {
+      const a = pending[index];
+      (a ? refs.current.get(a.id) : emptyRef.current)?.focus();
+      return;
+    }
+    const card = refs.current.get(f.id);
+    const el = f.on === 'card' ? card : card?.querySelector<HTMLElement>(`[data-testid="${f.on}"]`);
+    el?.focus();
+  });
+
   const move = (d: number) => {
     const next = Math.max(0, Math.min(pending.length - 1, index + d));
     setSelected(next);
     setArmed(null);
-    const a = pending[next];
-    if (a) refs.current.get(a.id)?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    const el = pending[next] ? refs.current.get(pending[next].id) : undefined;
+    // The focus moves with the selection, so a screen reader reads the card.
+    el?.focus({ preventScroll: true });
+    el?.scrollIntoView({ block: 'nearest', behavior: motion() });
   };
 
   const decide = async (id: string, what: 'approve' | 'deny', reason?: string) => {
     setBusy(id);
     try {
       const { approval } = what === 'approve' ? await api.approve({ id }) : await api.deny({ id, reason: reason! });
+      focusNext.current = 'next';
       useApprovals.getState().decided(approval);
       toast('ok', `${what === 'approve' ? 'Approved' : 'Denied'}: ${toolLabel(approval.tool, approval.action)} on ${approval.tenant} → ${approval.status}`);
     } catch (e) {
+      focusNext.current = { id, on: 'card' };
       toast('danger', `Could not ${what}: ${errorText(e)}`);
       void load();
     } finally {
@@ -60,29 +86,45 @@ function PendingQueue() {
     }
   };
 
+  const arm = (id: string) => {
+    setArmed(id);
+    focusNext.current = { id, on: 'approve' };
+  };
+  const startDeny = (id: string) => {
+    setArmed(null);
+    setDenying(id);
+  };
+  const cancel = (id: string) => {
+    // Back out of the deny form to its Deny button; out of an armed approve to the card, where Enter does nothing.
+    if (denying === id) focusNext.current = { id, on: 'deny' };
+    else if (armed === id && refs.current.get(id)?.contains(document.activeElement)) focusNext.current = { id, on: 'card' };
+    setArmed(null);
+    setDenying(null);
+  };
+
   useHotkeys({
     j: () => move(1),
     k: () => move(-1),
-    ArrowDown: () => move(1),
-    ArrowUp: () => move(-1),
+    // Arrows move the selection only from a card or the page: in a scrolling code block they scroll it.
+    ArrowDown: (e) => {
+      if (!onCardOrPage(e)) return false;
+      move(1);
+    },
+    ArrowUp: (e) => {
+      if (!onCardOrPage(e)) return false;
+      move(-1);
+    },
     a: () => {
       if (!current || busy) return;
       if (armed === current.id) void decide(current.id, 'approve');
-      else setArmed(current.id);
-    },
-    Enter: () => {
-      if (!current || armed !== current.id || busy) return false;
-      void decide(current.id, 'approve');
+      else arm(current.id);
     },
     d: () => {
-      if (current && !busy) {
-        setArmed(null);
-        setDenying(current.id);
-      }
+      if (current && !busy) startDeny(current.id);
     },
     Escape: () => {
       if (!armed) return false;
-      setArmed(null);
+      cancel(armed);
     },
   }, denying === null);
 
@@ -90,13 +132,15 @@ function PendingQueue() {
   if (error) return <ErrorBox error={error} onRetry={() => void load()} />;
   if (!pending.length) {
     return (
-      <Empty title="No requests waiting">
-        Tier-3 calls (scripts, reboots, patch deployments) appear here the moment an AI client makes them.
-      </Empty>
+      <div ref={emptyRef} tabIndex={-1}>
+        <Empty title="No requests waiting">
+          Tier-3 calls (scripts, reboots, patch deployments) appear here the moment an AI client makes them.
+        </Empty>
+      </div>
     );
   }
   return (
-    <div className="queue" aria-label="Pending approvals">
+    <section className="queue" aria-label="Pending approvals">
       {pending.map((a, i) => (
         <ApprovalCard
           key={a.id}
@@ -114,17 +158,13 @@ function PendingQueue() {
           onApprove={() => void decide(a.id, 'approve')}
           onStartDeny={() => {
             setSelected(i);
-            setArmed(null);
-            setDenying(a.id);
+            startDeny(a.id);
           }}
           onDeny={(reason) => void decide(a.id, 'deny', reason)}
-          onCancel={() => {
-            setArmed(null);
-            setDenying(null);
-          }}
+          onCancel={() => cancel(a.id)}
         />
       ))}
-    </div>
+    </section>
   );
 }
 

@@ -5,6 +5,7 @@ import { Badge, OnlineDot, SeverityBadge } from '../../components/Badge.tsx';
 import { CodeBlock, CopyButton, JsonView } from '../../components/Code.tsx';
 import { sha256Hex } from '../../lib/browser.ts';
 import { ago, dateTime, plural, utc } from '../../lib/format.ts';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 type View = ApprovalT['view'];
 
@@ -42,10 +43,12 @@ export function ScriptSection({ script, parameters, timeoutSeconds }: Pick<View,
       </div>
       <CodeBlock code={script.body} lineNumbers maxHeight={280} label={`Body of ${script.name}`} />
       {params.length ? (
-        <table className="table table-compact">
-          <thead><tr><th>Parameter</th><th>Value</th></tr></thead>
-          <tbody>{params.map(([k, v]) => <tr key={k}><td className="mono">{k}</td><td className="mono wrap">{v}</td></tr>)}</tbody>
-        </table>
+        <ScrollBox label="Parameters">
+          <table className="table table-compact">
+            <thead><tr><th>Parameter</th><th>Value</th></tr></thead>
+            <tbody>{params.map(([k, v]) => <tr key={k}><td className="mono">{k}</td><td className="mono wrap">{v}</td></tr>)}</tbody>
+          </table>
+        </ScrollBox>
       ) : null}
     </div>
   );
@@ -61,7 +64,7 @@ export function DevicesSection({ view, now }: { view: View; now: number }) {
         <span className={view.onlineCount < view.deviceCount ? 'warn-text' : 'muted'}>{view.onlineCount} online · {view.deviceCount - view.onlineCount} offline</span>
         {view.bulkEscalated ? <Badge tone="warn">bulk: escalated to tier 3</Badge> : null}
       </div>
-      <div className="scroll-y" style={{ maxHeight: 220 }}>
+      <ScrollBox style={{ maxHeight: 220 }} label="Target devices">
         <table className="table table-compact">
           <thead><tr><th>Hostname</th><th>OS</th><th>State</th><th>Last seen</th>{showPatches ? <th className="num">Patches</th> : null}</tr></thead>
           <tbody>
@@ -76,7 +79,7 @@ export function DevicesSection({ view, now }: { view: View; now: number }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollBox>
     </div>
   );
 }
@@ -90,6 +93,7 @@ export function PatchesSection({ view }: { view: View }) {
         <strong>{plural(view.patches.length, 'patch', 'patches')}</strong>
         {view.rebootRequired ? <Badge tone="warn">reboot required</Badge> : <Badge tone="muted">no reboot</Badge>}
       </div>
+      <ScrollBox label="Patches">
       <table className="table table-compact">
         <thead><tr><th>ID</th><th>Title</th><th>OS</th><th>Severity</th><th>Reboot</th></tr></thead>
         <tbody>
@@ -101,6 +105,7 @@ export function PatchesSection({ view }: { view: View }) {
           ))}
         </tbody>
       </table>
+      </ScrollBox>
       {view.skipped.length ? (
         <details className="details">
           <summary>{plural(view.skipped.length, 'install')} skipped</summary>
@@ -144,7 +149,7 @@ export function CardBody({ a, now }: { a: ApprovalT; now: number }) {
       <WindowSection window={v.window} />
       <details className="details">
         <summary>Exact arguments (digest {a.digest.slice(0, 16)}…)</summary>
-        <JsonView value={a.args} maxHeight={240} />
+        <JsonView value={a.args} maxHeight={240} label="Exact arguments" />
       </details>
     </>
   );

@@ -10,6 +10,7 @@ import { StatusBadge } from '../../components/Badge.tsx';
 import { JsonView } from '../../components/Code.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { CardBody } from './CardSections.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 const DONE = APPROVAL_STATUSES.filter((s) => s !== 'pending');
 
@@ -50,46 +51,49 @@ export function History() {
   if (!rows.length) return <Empty title="No decided requests yet">Approved, denied, expired and cancelled requests are kept here.</Empty>;
   return (
     <div className="panel">
-      <table className="table table-rows" aria-label="Decided approvals">
-        <thead>
-          <tr><th>Requested</th><th>Tool</th><th>Tenant</th><th>Key · client</th><th>Status</th><th>Decided</th><th>Outcome</th></tr>
-        </thead>
-        <tbody>
-          {rows.map((a) => (
-            <Fragment key={a.id}>
-              <tr
-                className={`clickable${open === a.id ? ' selected' : ''}`} tabIndex={0} aria-expanded={open === a.id}
-                onClick={() => setOpen(open === a.id ? null : a.id)}
-                onKeyDown={(e) => {
-                  if (e.key === 'Enter' || e.key === ' ') {
-                    e.preventDefault();
-                    setOpen(open === a.id ? null : a.id);
-                  }
-                }}
-              >
-                <td title={dateTime(a.createdAt)} className="nowrap">{ago(a.createdAt, now)}</td>
-                <td className="mono nowrap">{toolLabel(a.tool, a.action)}</td>
-                <td className="nowrap">{a.tenant}</td>
-                <td className="ellipsis" title={a.client ?? undefined}>{a.keyName ?? '—'} <span className="muted">· {a.client ?? '—'}</span></td>
-                <td><StatusBadge status={a.status} /></td>
-                <td className="nowrap" title={dateTime(a.decidedAt)}>{a.decidedAt ? `${a.decidedBy ?? ''} · ${ago(a.decidedAt, now)}` : '—'}</td>
-                <td className="ellipsis" title={outcomeText(a)}>{outcomeText(a)}</td>
-              </tr>
-              {open === a.id ? (
-                <tr className="expanded">
-                  <td colSpan={7}>
-                    <p className="card-summary">{a.summary}</p>
-                    <CardBody a={a} now={now} />
-                    {a.result !== null ? (
-                      <details className="details"><summary>Result</summary><JsonView value={a.result} maxHeight={240} /></details>
-                    ) : null}
-                  </td>
-                </tr>
-              ) : null}
-            </Fragment>
-          ))}
-        </tbody>
-      </table>
+      <ScrollBox label="Decided approvals">
+        <table className="table table-rows sticky-first" aria-label="Decided approvals">
+          <thead>
+            <tr><th scope="col">Tool</th><th scope="col">Requested</th><th scope="col">Tenant</th><th scope="col">Key · client</th><th scope="col">Status</th><th scope="col">Decided</th><th scope="col">Outcome</th></tr>
+          </thead>
+          <tbody>
+            {rows.map((a) => {
+              const expanded = open === a.id;
+              const toggle = () => setOpen(expanded ? null : a.id);
+              return (
+                <Fragment key={a.id}>
+                  {/* The disclosure is the button in the first cell; a click anywhere on the row does the same for the mouse. */}
+                  <tr className={`clickable${expanded ? ' selected' : ''}`} onClick={toggle}>
+                    <td className="mono nowrap">
+                      <button type="button" className="link-btn" aria-expanded={expanded} aria-controls={`history-${a.id}`} onClick={(e) => {
+                        e.stopPropagation();
+                        toggle();
+                      }}>{toolLabel(a.tool, a.action)}</button>
+                    </td>
+                    <td title={dateTime(a.createdAt)} className="nowrap">{ago(a.createdAt, now)}</td>
+                    <td className="nowrap">{a.tenant}</td>
+                    <td><div className="ellipsis">{a.keyName ?? '—'}</div><div className="muted tiny ellipsis" title={a.client ?? undefined}>{a.client ?? '—'}</div></td>
+                    <td><StatusBadge status={a.status} /></td>
+                    <td title={dateTime(a.decidedAt)}>{a.decidedAt ? <><div className="nowrap">{ago(a.decidedAt, now)}</div><div className="muted tiny nowrap">{a.decidedBy ?? ''}</div></> : '—'}</td>
+                    <td className="ellipsis rest" title={outcomeText(a)}>{outcomeText(a)}</td>
+                  </tr>
+                  {expanded ? (
+                    <tr className="expanded" id={`history-${a.id}`}>
+                      <td colSpan={7}>
+                        <p className="card-summary">{a.summary}</p>
+                        <CardBody a={a} now={now} />
+                        {a.result !== null ? (
+                          <details className="details"><summary>Result</summary><JsonView value={a.result} maxHeight={240} label="Result" /></details>
+                        ) : null}
+                      </td>
+                    </tr>
+                  ) : null}
+                </Fragment>
+              );
+            })}
+          </tbody>
+        </table>
+      </ScrollBox>
       <div className="table-foot">
         {state.error ? <span className="danger-text">{errorText(state.error)}</span> : null}
         {next ? <button type="button" className="btn btn-small" disabled={state.loading} onClick={() => void load(next)}>Load older</button> : <span className="muted tiny">End of history</span>}

@@ -22,9 +22,9 @@ export function AuditDetail({ seq, onClose }: { seq: number; onClose: () => void
             ] as [string, React.ReactNode][]).map(([k, v]) => <div key={k} className="kv-row"><dt>{k}</dt><dd>{v}</dd></div>)}
           </dl>
           <h3 className="sub-head">Arguments</h3>
-          <JsonView value={e.args} maxHeight={260} />
+          <JsonView value={e.args} maxHeight={260} label="Arguments" />
           <h3 className="sub-head">Detail</h3>
-          <JsonView value={e.detail} maxHeight={260} />
+          <JsonView value={e.detail} maxHeight={260} label="Detail" />
           <h3 className="sub-head">Chain</h3>
           <dl className="kv">
             <div className="kv-row"><dt>Previous hash</dt><dd className="mono hash">{e.prevHash}</dd></div>

@@ -1,8 +1,9 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ConsoleOutput } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { errorText, toast } from '../../store/toasts.ts';
-import { useAsync, useDebounced, useHotkeys } from '../../lib/hooks.ts';
+import { useAsync, useDebounced } from '../../lib/hooks.ts';
+import { useHotkeys } from '../../lib/shortcuts.ts';
 import { dateTime, ms, num, short, stamp, time, toolLabel } from '../../lib/format.ts';
 import { download } from '../../lib/browser.ts';
 import { DecisionBadge } from '../../components/Badge.tsx';
@@ -10,16 +11,20 @@ import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { AuditFilters, NO_FILTERS, toQuery, type Filters } from './AuditFilters.tsx';
 import { AuditDetail } from './AuditDetail.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 const PAGE = 100;
 
+/** The result banner takes the focus when it appears, so the next key press starts from the answer. */
 function VerifyResult({ r }: { r: ConsoleOutput<'verifyAudit'> }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => ref.current?.focus(), [r]);
   return r.ok ? (
-    <div className="banner banner-ok" role="status" data-testid="verify-result">
+    <div className="banner banner-ok" role="status" data-testid="verify-result" tabIndex={-1} ref={ref}>
       Chain intact: {num(r.count)} entries verified in {ms(r.ms)}; head #{r.headSeq} <span className="mono">{short(r.headHash ?? '', 16)}</span> (checked {time(r.checkedAt)})
     </div>
   ) : (
-    <div className="banner banner-danger" role="alert" data-testid="verify-result">
+    <div className="banner banner-danger" role="alert" data-testid="verify-result" tabIndex={-1} ref={ref}>
       Chain BROKEN at entry #{r.badSeq}: {r.reason} ({num(r.count)} entries verified before it)
     </div>
   );
@@ -88,25 +93,31 @@ export function AuditPage() {
         <Empty title="No entries match">Widen the time range or clear the filters.</Empty>
       ) : (
         <div className="panel">
-          <div className="scroll-y fill-audit">
-            <table className="table table-rows fixed" aria-label="Audit entries">
+          <ScrollBox className="fill-audit" label="Audit entries">
+            <table className="table table-rows sticky-first fixed" aria-label="Audit entries">
+              {/* Two facts to a cell (time over event, key over tenant), so the row fits a 1024 px window without scrolling. */}
               <colgroup>
-                <col style={{ width: 46 }} /><col style={{ width: 96 }} /><col style={{ width: 76 }} /><col style={{ width: 184 }} /><col style={{ width: 110 }} />
-                <col style={{ width: 122 }} /><col style={{ width: 172 }} /><col /><col style={{ width: 86 }} />
+                <col style={{ width: 52 }} /><col style={{ width: 104 }} /><col style={{ width: 166 }} /><col style={{ width: 140 }} />
+                <col style={{ width: 170 }} /><col /><col style={{ width: 76 }} />
               </colgroup>
               <thead>
-                <tr><th className="num">#</th><th>Time</th><th>Event</th><th>Decision</th><th>Key</th><th>Tenant</th><th>Tool · action</th><th>Outcome</th><th className="num">Duration</th></tr>
+                <tr>
+                  <th scope="col" className="num">#</th><th scope="col">Time · event</th><th scope="col">Decision</th><th scope="col">Key · tenant</th>
+                  <th scope="col">Tool · action</th><th scope="col">Outcome</th><th scope="col" className="num">Duration</th>
+                </tr>
               </thead>
               <tbody>
                 {data.entries.map((e) => (
-                  <tr key={e.seq} tabIndex={0} className={`clickable${open === e.seq ? ' selected' : ''}`} data-testid="audit-row"
-                    onClick={() => setOpen(e.seq)} onKeyDown={(k) => k.key === 'Enter' && setOpen(e.seq)}>
-                    <td className="num mono muted">{e.seq}</td>
-                    <td className="mono nowrap" title={dateTime(e.at)}>{stamp(e.at)}</td>
-                    <td>{e.event}</td>
-                    <td><DecisionBadge decision={e.decision} code={e.code} /></td>
-                    <td className="ellipsis">{e.keyName ?? '—'}</td>
-                    <td>{e.tenant ?? '—'}</td>
+                  <tr key={e.seq} className={`clickable${open === e.seq ? ' selected' : ''}`} data-testid="audit-row" onClick={() => setOpen(e.seq)}>
+                    <td className="num mono">
+                      <button type="button" className="link-btn" aria-label={`Entry ${e.seq}`} onClick={(k) => {
+                        k.stopPropagation();
+                        setOpen(e.seq);
+                      }}>{e.seq}</button>
+                    </td>
+                    <td title={dateTime(e.at)}><div className="mono">{stamp(e.at)}</div><div className="muted tiny">{e.event}</div></td>
+                    <td className="wrap-cell"><DecisionBadge decision={e.decision} code={e.code} /></td>
+                    <td><div>{e.keyName ?? '—'}</div><div className="muted tiny">{e.tenant ?? '—'}</div></td>
                     <td className="mono ellipsis">{toolLabel(e.tool, e.action)}</td>
                     <td className="ellipsis outcome" title={e.outcome ?? ''}>{e.outcome ?? '—'}</td>
                     <td className="num mono">{ms(e.durationMs)}</td>
@@ -114,7 +125,7 @@ export function AuditPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
           <div className="table-foot">
             <span className="muted">{num(first + 1)}–{num(first + data.entries.length)} of {num(data.total)}</span>
             <button type="button" className="btn btn-small" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>

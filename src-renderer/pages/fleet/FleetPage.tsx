@@ -6,6 +6,7 @@ import { Badge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { FleetCharts } from './FleetCharts.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 function Tile({ label, value, detail, tone }: { label: string; value: number; detail: string; tone?: 'danger' | 'warn' }) {
   return (
@@ -50,8 +51,8 @@ export function FleetPage() {
             <Tile label="Queued commands" value={sum(ts, (t) => t.pendingCommands)} detail="waiting for the endpoint agent" />
           </div>
           <FleetCharts tenants={ts} />
-          <div className="panel scroll-x">
-            <table className="table table-rows fleet-table" aria-label="Tenants">
+          <ScrollBox className="panel" label="Tenants">
+            <table className="table table-rows sticky-first fleet-table" aria-label="Tenants">
               <thead>
                 <tr><th>Tenant</th><th>Devices</th><th>Compliance</th><th>Active alerts</th><th>Pending patches</th><th>Maintenance window (UTC)</th></tr>
               </thead>
@@ -60,7 +61,7 @@ export function FleetPage() {
                   <tr key={t.slug}>
                     <td className="nowrap"><div className="strong">{t.name}</div><div className="mono muted tiny">{t.slug}</div></td>
                     <td>
-                      <div className="nowrap"><strong>{t.devices.total}</strong> · {t.devices.online} online · {t.devices.offline} offline{t.devices.isolated ? <> · <Badge tone="danger">{t.devices.isolated} isolated</Badge></> : null}</div>
+                      <div><strong>{t.devices.total}</strong> · {t.devices.online} online · {t.devices.offline} offline{t.devices.isolated ? <> · <Badge tone="danger">{t.devices.isolated} isolated</Badge></> : null}</div>
                       <div className="muted tiny">{t.byOs.filter((o) => o.total).map((o) => `${o.total} ${o.os}`).join(' · ')}</div>
                     </td>
                     <td className="nowrap">
@@ -82,7 +83,7 @@ export function FleetPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollBox>
         </>
       )}
     </div>

@@ -4,6 +4,7 @@ import { api } from '../../api/index.ts';
 import { useSession } from '../../store/session.ts';
 import { useVersions } from '../../store/versions.ts';
 import { useAsync, useNow } from '../../lib/hooks.ts';
+import { useFocusLater } from '../../lib/focus.ts';
 import { ago, dateTime, num } from '../../lib/format.ts';
 import { Badge, StatusBadge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
@@ -11,6 +12,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { CreateKeyForm } from './CreateKeyForm.tsx';
 import { SecretPanel } from './SecretPanel.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 function BudgetCell({ b, label }: { b: { limitPerMinute: number; remaining: number }; label: string }) {
   const pct = Math.round((b.remaining / Math.max(1, b.limitPerMinute)) * 100);
@@ -36,6 +38,7 @@ export function KeysPage() {
     const t = setInterval(reload, 10_000);
     return () => clearInterval(t);
   }, [reload]);
+  const newKey = useFocusLater<HTMLButtonElement>();
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<ConsoleOutput<'createKey'> | null>(null);
   const [revoking, setRevoking] = useState<KeyViewT | null>(null);
@@ -49,10 +52,13 @@ export function KeysPage() {
       <PageHeader
         title="API keys"
         sub="Each AI client connects with its own key: scopes cap the tier it reaches, tenants cap what it sees."
-        actions={!creating && !created ? <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>New key</button> : null}
+        actions={!creating && !created ? <button type="button" className="btn btn-primary" onClick={() => setCreating(true)} ref={newKey.ref}>New key</button> : null}
       />
       {created ? (
-        <SecretPanel created={created.key} secret={created.secret} baseUrl={baseUrl} onDone={() => setCreated(null)} />
+        <SecretPanel created={created.key} secret={created.secret} baseUrl={baseUrl} onDone={() => {
+          setCreated(null);
+          newKey.later();
+        }} />
       ) : creating ? (
         lookups.data ? (
           <CreateKeyForm
@@ -63,7 +69,10 @@ export function KeysPage() {
               setCreated(r);
               keys.reload();
             }}
-            onCancel={() => setCreating(false)}
+            onCancel={() => {
+              setCreating(false);
+              newKey.later();
+            }}
           />
         ) : lookups.error ? <ErrorBox error={lookups.error} onRetry={lookups.reload} /> : <Loading what="tenants" />
       ) : null}
@@ -74,10 +83,13 @@ export function KeysPage() {
       {!keys.data ? (keys.loading ? <Loading what="keys" /> : null) : !list.length ? (
         <Empty title="No API keys yet">Create one with “New key”, then paste its connection snippet into the AI client.</Empty>
       ) : (
-        <div className="panel scroll-x">
-          <table className="table table-rows" aria-label="API keys">
+        <ScrollBox className="panel" label="API keys">
+          <table className="table table-rows sticky-first keys-table" aria-label="API keys">
             <thead>
-              <tr><th>Name</th><th>Scopes · role</th><th>Tenants</th><th>Created</th><th>Expires</th><th>Last used</th><th className="num">Calls</th><th>Budget now</th><th>State</th><th /></tr>
+              <tr>
+                <th scope="col">Name</th><th scope="col">Scopes</th><th scope="col">Tenants</th><th scope="col">Created</th><th scope="col">Last used</th>
+                <th scope="col" className="num">Calls</th><th scope="col">Budget</th><th scope="col">State</th>
+              </tr>
             </thead>
             <tbody>
               {list.map((k) => (
@@ -85,20 +97,24 @@ export function KeysPage() {
                   <td className="nowrap"><div className="strong">{k.name}</div><div className="mono muted tiny">{k.prefix}…</div></td>
                   <td>{k.scopes.map((s) => <Badge key={s} tone={s === 'ai:execute' ? 'warn' : s === 'ai:write' ? 'info' : 'muted'}>{s}</Badge>)} <span className="muted">{k.role}</span></td>
                   <td className="tenants-cell">{k.tenants.map((t, i) => <Fragment key={t.id}>{i > 0 ? ', ' : ''}<span className="nowrap">{t.slug}</span></Fragment>)}</td>
-                  <td className="nowrap" title={dateTime(k.createdAt)}>{ago(k.createdAt, now)}</td>
-                  <td className="nowrap" title={dateTime(k.expiresAt)}>{k.expiresAt ? dateTime(k.expiresAt).slice(0, 10) : 'never'}</td>
+                  <td className="nowrap">
+                    <div title={dateTime(k.createdAt)}>{ago(k.createdAt, now)}</div>
+                    <div className="muted tiny" title={dateTime(k.expiresAt)}>expires {k.expiresAt ? dateTime(k.expiresAt).slice(0, 10) : 'never'}</div>
+                  </td>
                   <td className="nowrap" title={dateTime(k.lastUsedAt)}>{ago(k.lastUsedAt, now)}</td>
                   <td className="num mono">{num(k.callCount)}</td>
                   <td><BudgetCell b={k.budget.read} label="read" /><BudgetCell b={k.budget.write} label="write" /></td>
-                  <td><StatusBadge status={k.state} /></td>
-                  <td className="num">
-                    {k.state !== 'revoked' ? <button type="button" className="btn btn-small btn-danger-outline" onClick={() => setRevoking(k)}>Revoke…</button> : null}
+                  <td>
+                    <div className="state-cell">
+                      <StatusBadge status={k.state} />
+                      {k.state !== 'revoked' ? <button type="button" className="btn btn-small btn-danger-outline" onClick={() => setRevoking(k)}>Revoke…</button> : null}
+                    </div>
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {revoking ? (
         <ConfirmDialog

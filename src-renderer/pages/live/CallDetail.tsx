@@ -28,7 +28,7 @@ export function CallDetail({ call: c, onClose }: { call: LiveCallT; onClose: () 
         {c.code ? <strong className="mono">{c.code}: </strong> : null}{c.outcome ?? '—'}
       </p>
       <h3 className="sub-head">Arguments</h3>
-      <JsonView value={c.args} />
+      <JsonView value={c.args} label="Arguments" />
     </Drawer>
   );
 }

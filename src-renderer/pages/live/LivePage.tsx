@@ -2,12 +2,14 @@ import { useMemo, useState } from 'react';
 import type { LiveCallT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { useLive } from '../../store/live.ts';
-import { useAsync, useHotkeys } from '../../lib/hooks.ts';
+import { useAsync } from '../../lib/hooks.ts';
+import { useHotkeys } from '../../lib/shortcuts.ts';
 import { ms, time, toolLabel } from '../../lib/format.ts';
 import { DecisionBadge, TierBadge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { CallDetail } from './CallDetail.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 const DECISIONS = ['allowed', 'denied', 'pending', 'throttled', 'failed'] as const;
 
@@ -68,34 +70,37 @@ export function LivePage() {
           {calls.length ? 'Change or clear the filters above.' : 'Connect an AI client with an API key (see API keys); its calls stream in here.'}
         </Empty>
       ) : (
-        <div className="panel scroll-y fill">
-          <table className="table table-rows live-table" aria-label="Tool calls">
+        <ScrollBox className="panel fill" label="Tool calls">
+          <table className="table table-rows sticky-first live-table" aria-label="Tool calls">
             <thead>
-              <tr><th>Time</th><th>Key</th><th>Client</th><th>Tenant</th><th>Tool · action</th><th>Tier</th><th>Decision</th><th className="num">Duration</th></tr>
+              <tr><th scope="col">Tool · action</th><th scope="col">Time</th><th scope="col">Tier</th><th scope="col">Decision</th><th scope="col">Key</th><th scope="col">Client</th><th scope="col">Tenant</th><th scope="col" className="num">Duration</th></tr>
             </thead>
             <tbody>
               {shown.map((c) => (
                 <tr
-                  key={c.seq} tabIndex={0} data-testid="live-row"
+                  key={c.seq} data-testid="live-row"
                   className={`clickable${c.seq > base ? ' row-new' : ''}${open?.seq === c.seq ? ' selected' : ''}`}
                   onClick={() => setOpen(c)}
-                  onKeyDown={(e) => {
-                    if (e.key === 'Enter') setOpen(c);
-                  }}
                 >
+                  <td className="mono nowrap">
+                    {/* The keyboard opens the details with this button; the mouse anywhere on the row. */}
+                    <button type="button" className="link-btn" onClick={(e) => {
+                      e.stopPropagation();
+                      setOpen(c);
+                    }}>{toolLabel(c.tool, c.action)}</button>
+                  </td>
                   <td className="mono nowrap">{time(c.at)}</td>
-                  <td className="ellipsis">{c.keyName ?? '—'}</td>
-                  <td className="ellipsis muted">{c.client ?? '—'}</td>
-                  <td>{c.tenant ?? '—'}</td>
-                  <td className="mono ellipsis">{toolLabel(c.tool, c.action)}</td>
                   <td><TierBadge tier={c.tier} /></td>
-                  <td><DecisionBadge decision={c.decision} code={c.code} /></td>
+                  <td className="wrap-cell"><DecisionBadge decision={c.decision} code={c.code} /></td>
+                  <td className="ellipsis" title={c.keyName ?? undefined}>{c.keyName ?? '—'}</td>
+                  <td className="ellipsis muted" title={c.client ?? undefined}>{c.client ?? '—'}</td>
+                  <td className="nowrap">{c.tenant ?? '—'}</td>
                   <td className="num mono">{ms(c.durationMs)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {open ? <CallDetail call={open} onClose={() => setOpen(null)} /> : null}
     </div>

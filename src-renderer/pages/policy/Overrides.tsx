@@ -6,6 +6,7 @@ import { dateTime } from '../../lib/format.ts';
 import { TierBadge } from '../../components/Badge.tsx';
 import { Section } from '../../components/Layout.tsx';
 import { Empty } from '../../components/States.tsx';
+import { ScrollBox } from '../../components/ScrollBox.tsx';
 
 export function Overrides({ policy, tenants, onChanged }: { policy: PolicyViewT; tenants: TenantRefT[]; onChanged(p: PolicyViewT): void }) {
   const [tool, setTool] = useState(policy.tools[0]?.name ?? '');
@@ -40,8 +41,9 @@ export function Overrides({ policy, tenants, onChanged }: { policy: PolicyViewT;
   return (
     <Section title="Tier overrides" aside={<span className="muted tiny">Overrides only raise a tier: effective tier = the highest that applies.</span>}>
       {policy.overrides.length ? (
-        <table className="table table-rows" aria-label="Tier overrides">
-          <thead><tr><th>Tool</th><th>Action</th><th>Tenant</th><th>Base</th><th>Override</th><th>Set</th><th /></tr></thead>
+        <ScrollBox label="Tier overrides">
+        <table className="table table-rows sticky-first" aria-label="Tier overrides">
+          <thead><tr><th scope="col">Tool</th><th scope="col">Action</th><th scope="col">Tenant</th><th scope="col">Base</th><th scope="col">Override</th><th scope="col">Set</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {policy.overrides.map((o) => (
               <tr key={o.id}>
@@ -52,6 +54,7 @@ export function Overrides({ policy, tenants, onChanged }: { policy: PolicyViewT;
             ))}
           </tbody>
         </table>
+        </ScrollBox>
       ) : <Empty title="No overrides">Every tool runs at its built-in tier.</Empty>}
       <form className="toolbar" onSubmit={add} aria-label="Add a tier override">
         <label className="inline-field">Tool

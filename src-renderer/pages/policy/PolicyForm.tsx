@@ -3,6 +3,7 @@ import type { PolicyValuesT, PolicyViewT } from '../../../src-main/console/contr
 import { api } from '../../api/index.ts';
 import { toast } from '../../store/toasts.ts';
 import { useSubmit } from '../../lib/hooks.ts';
+import { useFocusLater } from '../../lib/focus.ts';
 import { Badge } from '../../components/Badge.tsx';
 import { Section } from '../../components/Layout.tsx';
 
@@ -28,9 +29,12 @@ export function PolicyForm({ policy, onSaved }: { policy: PolicyViewT; onSaved(p
   const tier3 = policy.tools.filter((t) => t.baseTier >= 3 || t.actions.some((a) => a.tier === 3));
   const allow = draft.executeAllowlist;
 
+  // Saving disables the Save button: the focus goes to the line that says the changes are saved.
+  const status = useFocusLater<HTMLSpanElement>();
   const { busy, error, submit: save } = useSubmit(async () => {
     const p = await api.updatePolicy(Object.fromEntries(changed.map((k) => [k, draft[k]])));
     toast('ok', `Policy saved: ${changed.join(', ')}`);
+    status.later();
     onSaved(p);
   });
 
@@ -71,7 +75,7 @@ export function PolicyForm({ policy, onSaved }: { policy: PolicyViewT; onSaved(p
       </Section>
       <div className="form-actions sticky-actions">
         {error ? <div className="form-error" role="alert">{error}</div> : null}
-        <span className="muted tiny">{changed.length ? `${changed.length} unsaved change${changed.length === 1 ? '' : 's'}` : 'No unsaved changes'}</span>
+        <span className="muted tiny" ref={status.ref} tabIndex={-1} data-testid="policy-status">{changed.length ? `${changed.length} unsaved change${changed.length === 1 ? '' : 's'}` : 'No unsaved changes'}</span>
         <button type="button" className="btn btn-ghost" disabled={!changed.length || busy} onClick={() => setDraft(policy.values)}>Discard</button>
         <button type="submit" className="btn btn-primary" disabled={!changed.length || busy}>{busy ? 'Saving…' : 'Save policy'}</button>
       </div>

@@ -1,0 +1,155 @@
+// axe-core finds no WCAG 2.1 A or AA violation in any state of the console, light or dark: every page empty and filled,
+// the card armed and denying, the history expanded, every drawer and dialog open, the narrow layout with its menu open.
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { expectAccessible } from './axe.ts';
+import { expect, server, test } from './fixtures.ts';
+import { clearQueue, fillQueue, requestApproval, setupApprovals } from './queue.ts';
+
+let client: Client;
+test.beforeAll(async () => {
+  client = await setupApprovals();
+});
+test.afterAll(async () => {
+  await client.close();
+});
+
+test('sign-in, empty and refused', async ({ guest: page }) => {
+  await page.goto('/');
+  await expect(page.getByRole('form', { name: 'Sign in' })).toBeVisible();
+  await expectAccessible(page, 'sign-in');
+  await page.getByLabel('Admin passphrase').fill('not the passphrase');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('alert')).toHaveText('Wrong passphrase.');
+  await expectAccessible(page, 'sign-in refused');
+  await page.getByLabel('Admin passphrase').fill(server().passphrase);
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 1, name: 'Approvals' })).toBeVisible();
+});
+
+test('approvals: empty, filled, armed, denying, history, history expanded, shortcuts overlay', async ({ signedIn: page }) => {
+  test.setTimeout(120_000);
+  await clearQueue(page);
+  await page.goto('/#/approvals');
+  await expect(page.getByText('No requests waiting')).toBeVisible();
+  await expectAccessible(page, 'approvals, empty');
+
+  await fillQueue(client);
+  await requestApproval(client, 'reboot for the accessibility run');
+  const cards = page.locator('article.approval');
+  await expect(cards).toHaveCount(4);
+  await expectAccessible(page, 'approvals, four cards');
+
+  await cards.nth(1).click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('a');
+  await expect(cards.nth(1).getByTestId('approve')).toHaveText(/to approve/);
+  await expectAccessible(page, 'approvals, armed card');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('d');
+  await expect(cards.nth(1).getByLabel(/Reason for the model/)).toBeFocused();
+  // With a reason the red Deny button is enabled, so its contrast counts.
+  await page.keyboard.type('Not on a Friday.');
+  await expect(cards.nth(1).getByRole('button', { name: 'Deny request' })).toBeEnabled();
+  await expectAccessible(page, 'approvals, deny form');
+  await page.keyboard.press('Enter');
+  await expect(cards).toHaveCount(3);
+
+  await page.keyboard.press('?');
+  await expect(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeVisible();
+  await expectAccessible(page, 'shortcuts overlay');
+  await page.keyboard.press('Escape');
+
+  await page.getByRole('tab', { name: 'History' }).click();
+  const history = page.getByRole('table', { name: 'Decided approvals' });
+  await expect(history).toBeVisible();
+  await expectAccessible(page, 'approvals, history');
+  await history.getByRole('button', { name: /run_script|device_actions/ }).first().click();
+  await expect(history.locator('tr.expanded')).toBeVisible();
+  await expectAccessible(page, 'approvals, history expanded');
+  await clearQueue(page);
+});
+
+test('live, audit: filled, empty, drawers open, verify result', async ({ signedIn: page }) => {
+  test.setTimeout(120_000);
+  await page.goto('/#/live');
+  await expect(page.getByTestId('live-row').first()).toBeVisible();
+  await expectAccessible(page, 'live');
+  await page.getByTestId('live-row').first().getByRole('button').click();
+  await expect(page.getByRole('dialog')).toBeVisible();
+  await expectAccessible(page, 'live, call details');
+  await page.keyboard.press('Escape');
+  // No call of this suite is throttled: the filtered list is empty.
+  await page.getByLabel('Decision').selectOption('throttled');
+  await expect(page.getByText('No calls match these filters')).toBeVisible();
+  await expectAccessible(page, 'live, nothing matches');
+
+  await page.goto('/#/audit');
+  await expect(page.getByTestId('audit-row').first()).toBeVisible();
+  await page.getByRole('button', { name: 'Verify chain' }).click();
+  await expect(page.getByTestId('verify-result')).toBeVisible();
+  await expectAccessible(page, 'audit, verified');
+  await page.getByTestId('audit-row').first().click();
+  await expect(page.getByRole('dialog', { name: /Audit entry/ })).toContainText(/[0-9a-f]{64}/);
+  await expectAccessible(page, 'audit, entry details');
+  await page.keyboard.press('Escape');
+  await page.getByLabel('Search').fill('no entry has this text 7f3a');
+  await expect(page.getByText('No entries match')).toBeVisible();
+  await expectAccessible(page, 'audit, nothing matches');
+});
+
+test('keys, policy, fleet, agents: lists, forms, shown-once panels, the revoke dialog', async ({ signedIn: page }) => {
+  test.setTimeout(120_000);
+  await page.goto('/#/keys');
+  await expect(page.getByRole('table', { name: 'API keys' })).toBeVisible();
+  await expectAccessible(page, 'keys');
+  await page.getByRole('button', { name: 'New key' }).click();
+  await expectAccessible(page, 'keys, create form');
+  await page.getByLabel('Name').fill('accessibility run key');
+  await page.getByRole('checkbox', { name: /Globex/i }).check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await expect(page.getByTestId('new-key-secret')).toBeVisible();
+  await expectAccessible(page, 'keys, key shown once');
+  await page.getByRole('button', { name: 'Done, I have copied it' }).click();
+  await page.locator('[data-testid="key-row"][data-key-name="accessibility run key"]').getByRole('button', { name: 'Revoke…' }).click();
+  await expect(page.getByRole('dialog', { name: /Revoke/ })).toBeVisible();
+  await expectAccessible(page, 'keys, revoke dialog');
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+  await expect(page.getByRole('dialog')).toBeHidden();
+
+  await page.goto('/#/policy');
+  await expect(page.getByRole('heading', { name: 'Tier overrides' })).toBeVisible();
+  await expectAccessible(page, 'policy');
+
+  await page.goto('/#/fleet');
+  await expect(page.locator('.recharts-bar-rectangle').first()).toBeVisible();
+  await expectAccessible(page, 'fleet');
+
+  await page.goto('/#/agents');
+  await expect(page.getByRole('heading', { name: 'Enrollment tokens' })).toBeVisible();
+  await expectAccessible(page, 'agents');
+  await page.getByRole('button', { name: /New enrollment token/ }).click();
+  await page.getByLabel('Tenant').selectOption('acme-dental');
+  await expectAccessible(page, 'agents, token form');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  await expect(page.getByTestId('new-token-secret')).toBeVisible();
+  await expectAccessible(page, 'agents, token shown once');
+  await page.getByRole('button', { name: 'Done, I have copied it' }).click();
+  const row = page.getByTestId('token-row').filter({ hasText: 'acme-dental' });
+  await row.getByRole('button', { name: /Revoke token/ }).click();
+  await expectAccessible(page, 'agents, revoke dialog');
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
+  await expect(row).toHaveCount(0);
+});
+
+test('narrow (320 CSS px, 400% zoom): the menu, a page, a drawer', async ({ signedIn: page }) => {
+  await page.setViewportSize({ width: 320, height: 480 });
+  await page.goto('/#/live');
+  await expect(page.getByTestId('live-row').first()).toBeVisible();
+  await expectAccessible(page, 'live at 320 px');
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await expect(page.getByRole('navigation', { name: 'Pages' })).toBeVisible();
+  await expectAccessible(page, 'menu open at 320 px');
+  await page.getByRole('link', { name: /^Audit/ }).click();
+  await page.getByTestId('audit-row').first().click();
+  await expect(page.getByRole('dialog', { name: /Audit entry/ })).toBeVisible();
+  await expectAccessible(page, 'audit entry at 320 px');
+});
