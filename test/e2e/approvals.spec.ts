@@ -1,7 +1,9 @@
 // The tier-3 queue: a real SDK client asks, the card appears at once with what will run, the technician decides in the UI,
 // and the model reads the outcome through get_approval_status.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { devices, expect, mcpClient, sha256, structured, test, timing, waitLive, type Device } from './fixtures.ts';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { devices, expect, mcpClient, server, sha256, structured, test, timing, waitLive, type Device } from './fixtures.ts';
 
 let client: Client;
 let windows: Device[];
@@ -91,4 +93,32 @@ test('deny with a reason typed in the UI (keyboard: j/k, d, Enter); the reason r
   await page.keyboard.press('a');
   await expect(c1).toBeHidden();
   expect(structured<Status>(await client.callTool({ name: 'get_approval_status', arguments: { approvalId: first.approvalId } })).status).toBe('running');
+});
+
+test('a request edited in the database shows as tampered: Approve is off, `a` does nothing, and it can be denied', async ({ signedIn: page }) => {
+  await page.goto('/#/approvals');
+  await waitLive(page);
+  const r = await client.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [windows[3]!.id], reason: 'tamper e2e' } });
+  const { approvalId } = structured<Pending>(r);
+  // Someone with write access to countersign.db turns the reboot into a shutdown behind the card's back.
+  const db = new Database(join(server().dataDir, 'countersign.db'));
+  try {
+    db.prepare(`UPDATE approvals SET args_json = replace(args_json, '"reboot"', '"shutdown"'), action = 'shutdown' WHERE id = ?`).run(approvalId);
+  } finally {
+    db.close();
+  }
+  await page.reload();
+  const card = page.locator(`[data-approval-id="${approvalId}"]`);
+  await expect(card.getByTestId('tampered')).toBeVisible();
+  await expect(card.getByTestId('approve')).toBeDisabled();
+  await card.focus();
+  await page.keyboard.press('a');
+  await page.keyboard.press('a');
+  await expect(card.getByTestId('approve')).toBeDisabled();
+  await card.getByTestId('deny').click();
+  await card.getByLabel(/Reason for the model/).fill('Tampered: refused.');
+  await card.getByRole('button', { name: 'Deny request' }).click();
+  await expect(card).toBeHidden();
+  const s = structured<{ status: string; reason: string }>(await client.callTool({ name: 'get_approval_status', arguments: { approvalId } }));
+  expect(s).toMatchObject({ status: 'denied', reason: 'Tampered: refused.' });
 });

@@ -57,6 +57,7 @@ export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function Approval
   const mode = useShortcutMode((s) => s.mode);
   const left = new Date(a.expiresAt).getTime() - now;
   const expired = left <= 0;
+  const tampered = a.integrity === 'tampered';
   return (
     <article
       ref={ref}
@@ -97,6 +98,12 @@ export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function Approval
         <span title={dateTime(a.createdAt)}>{ago(a.createdAt, now)}</span>
         <span className="mono muted" title="Approval id">{a.id.slice(0, 8)}</span>
       </div>
+      {tampered ? (
+        <div className="banner banner-danger" role="alert" data-testid="tampered">
+          <strong>Tampered.</strong> What is stored for this request no longer matches what was requested (its binding does not hold): the
+          details below cannot be trusted and it cannot be approved. Deny it, and check who can write Countersign's data directory.
+        </div>
+      ) : null}
       <p className="card-summary">{a.summary}</p>
       <CardBody a={a} now={now} />
       {p.denying ? (
@@ -104,7 +111,7 @@ export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function Approval
       ) : (
         <footer className="card-actions">
           <button
-            type="button" className={`btn btn-primary${p.armed ? ' armed' : ''}`} disabled={p.busy || expired} onClick={p.onApprove} data-testid="approve"
+            type="button" className={`btn btn-primary${p.armed ? ' armed' : ''}`} disabled={p.busy || expired || tampered} onClick={p.onApprove} data-testid="approve"
             aria-keyshortcuts={keyHint('a', mode)}
           >
             {p.armed ? `Press ${mode === 'alt' ? 'Alt+a' : 'a'} or Enter to approve` : 'Approve'}

@@ -115,7 +115,8 @@ function PendingQueue() {
       move(-1);
     },
     a: () => {
-      if (!current || busy) return;
+      // A tampered request cannot be approved: its card says why, and only Deny is offered.
+      if (!current || busy || current.integrity === 'tampered') return;
       if (armed === current.id) void decide(current.id, 'approve');
       else arm(current.id);
     },

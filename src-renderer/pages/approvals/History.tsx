@@ -15,7 +15,7 @@ import { ScrollBox } from '../../components/ScrollBox.tsx';
 const DONE = APPROVAL_STATUSES.filter((s) => s !== 'pending');
 
 function outcomeText(a: ApprovalT): string {
-  if (a.status === 'denied') return a.reason ?? 'denied';
+  if (a.status === 'denied') return a.decisionCode && a.decisionCode !== 'APPROVAL_DENIED' ? `${a.decisionCode}: ${a.reason ?? ''}` : a.reason ?? 'denied';
   if (a.status === 'expired') return 'expired without a decision; nothing ran';
   if (a.status === 'cancelled') return 'withdrawn by the requesting key';
   const r = a.result as { commands?: unknown[]; note?: string } | null;
