@@ -108,6 +108,7 @@ export function openApp(dataDir: string, opts: AppOptions = {}): App {
         clearInterval(sweep);
         clearInterval(tail);
         void checkpointer?.stop();
+        audit.close();
         db.close();
       },
     };

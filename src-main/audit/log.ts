@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/db.ts';
-import { redact } from './redact.ts';
+import { ARGS_MAX, boundedJson, boundedText, DETAIL_MAX, isRefusal, OUTCOME_MAX, REFUSAL_ARGS_MAX, REFUSAL_DETAIL_MAX, TEXT_MAX } from './bounds.ts';
+import { RefusalAggregator } from './flood.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -108,11 +109,53 @@ export class AuditLog {
     this.insertStmt = db.prepare(`INSERT INTO audit_log (${HASHED.join(', ')}, prev_hash, hash) VALUES (${HASHED.map(() => '?').join(', ')}, ?, ?)`);
   }
 
+  private readonly floods = new RefusalAggregator();
+  private floodTimer: NodeJS.Timeout | undefined;
+
   /**
    * Appends one entry. Call it inside the write transaction of the state change it records (see `writeTx`),
-   * so the change and its entry commit together or not at all.
+   * so the change and its entry commit together or not at all. Every entry is bounded and redacted here (see bounds.ts).
+   * A refusal (denied, throttled) may instead be counted, when its source is flooding: then nothing is written now,
+   * undefined is returned, and one entry per source, cause and minute carries the count (see flood.ts).
    */
-  append(e: AuditInput): AuditRow {
+  append(e: AuditInput & { decision: Exclude<AuditDecision, 'denied' | 'throttled'> }): AuditRow;
+  append(e: AuditInput): AuditRow | undefined;
+  append(e: AuditInput): AuditRow | undefined {
+    if (isRefusal(e.decision) && !this.floods.admit(e)) {
+      this.floodTimer ??= setInterval(() => this.flushFloods(), 5_000).unref();
+      return undefined;
+    }
+    const closed = this.floods.take();
+    return writeTx(this.db, () => {
+      for (const c of closed) this.write(c);
+      return this.write(e);
+    });
+  }
+
+  /** Writes the counts of flood minutes that have ended (all of them with `all`, on close). Returns how many entries. */
+  flushFloods(all = false): number {
+    const closed = this.floods.take(all);
+    if (closed.length) writeTx(this.db, () => closed.forEach((c) => this.write(c)));
+    if (!this.floods.pending && this.floodTimer) {
+      clearInterval(this.floodTimer);
+      this.floodTimer = undefined;
+    }
+    return closed.length;
+  }
+
+  /** Before the database closes: counted refusals are written, not lost. */
+  close(): void {
+    try {
+      if (this.db.open && !this.db.readonly) this.flushFloods(true);
+    } finally {
+      clearInterval(this.floodTimer);
+      this.floodTimer = undefined;
+    }
+  }
+
+  private write(e: AuditInput): AuditRow {
+    const refusal = isRefusal(e.decision);
+    const text = (v: string | null | undefined) => (v == null ? null : boundedText(v, TEXT_MAX));
     const row = writeTx(this.db, () => {
       const head = this.headStmt.get() as { seq: number; hash: string } | undefined;
       const base: Omit<AuditRow, 'hash'> = {
@@ -120,22 +163,22 @@ export class AuditLog {
         at: new Date().toISOString(),
         event: e.event,
         decision: e.decision,
-        code: e.code ?? null,
-        rule: e.rule ?? null,
-        key_id: e.keyId ?? null,
-        key_name: e.keyName ?? null,
-        tenant: e.tenant ?? null,
-        client: e.client ?? null,
-        session_id: e.sessionId ?? null,
-        tool: e.tool ?? null,
-        action: e.action ?? null,
+        code: text(e.code),
+        rule: text(e.rule),
+        key_id: text(e.keyId),
+        key_name: text(e.keyName),
+        tenant: text(e.tenant),
+        client: text(e.client),
+        session_id: text(e.sessionId),
+        tool: text(e.tool),
+        action: text(e.action),
         tier: e.tier ?? null,
-        args_json: e.args === undefined ? null : JSON.stringify(redact(e.args)),
-        outcome: e.outcome ?? null,
-        detail_json: e.detail === undefined ? null : JSON.stringify(redact(e.detail)),
+        args_json: e.args === undefined ? null : boundedJson(e.args, refusal ? REFUSAL_ARGS_MAX : ARGS_MAX),
+        outcome: e.outcome == null ? null : boundedText(e.outcome, OUTCOME_MAX),
+        detail_json: e.detail === undefined ? null : boundedJson(e.detail, refusal ? REFUSAL_DETAIL_MAX : DETAIL_MAX),
         duration_ms: e.durationMs ?? null,
-        approval_id: e.approvalId ?? null,
-        remote: e.remote ?? null,
+        approval_id: text(e.approvalId),
+        remote: text(e.remote),
         prev_hash: head?.hash ?? GENESIS_HASH,
       };
       // SQLite stores UTF-8, which cannot hold a lone surrogate (it would come back as U+FFFD and break the hash):
