@@ -3,7 +3,10 @@
 // and still leaves a trace of its size.
 import type { AuditInput } from './log.ts';
 
-/** Refusals a source gets as full entries per wall-clock minute; the rest of that minute are counted. */
+/**
+ * Refusals a source gets as full entries per wall-clock minute, besides the first of each cause; the rest of that minute
+ * are counted. Causes are our own refusal codes (a bounded set), so a source writes a bounded number of entries a minute.
+ */
 export const FULL_REFUSALS_PER_MINUTE = 20;
 /** Sources tracked at once; past it, new sources share one bucket (memory stays bounded under a spoofed-address flood). */
 const MAX_SOURCES = 10_000;
@@ -39,14 +42,15 @@ export class RefusalAggregator {
       w = undefined;
     }
     if (!w) this.windows.set(source, (w = { minute, full: 0, causes: new Map() }));
-    if (w.full < this.perMinute) {
-      w.full++;
-      return true;
-    }
     const key = causeOf(e);
     let c = w.causes.get(key);
-    if (!c) w.causes.set(key, (c = { sample: e, count: 0, first: t, last: t, tools: new Map() }));
-    c.count++;
+    // The allowance, and the first of each cause in the minute (so a new kind of refusal shows at once).
+    if (w.full < this.perMinute || !c) {
+      w.full++;
+      if (!c) w.causes.set(key, { sample: e, count: 0, first: t, last: t, tools: new Map() });
+      return true;
+    }
+    if (c.count++ === 0) c.first = t;
     c.last = t;
     if (e.tool && (c.tools.has(e.tool) || c.tools.size < MAX_TOOLS)) c.tools.set(e.tool, (c.tools.get(e.tool) ?? 0) + 1);
     return false;
@@ -61,7 +65,7 @@ export class RefusalAggregator {
 
   get pending(): boolean {
     if (this.closed.length) return true;
-    for (const w of this.windows.values()) if (w.causes.size) return true;
+    for (const w of this.windows.values()) for (const c of w.causes.values()) if (c.count) return true;
     return false;
   }
 
@@ -69,6 +73,7 @@ export class RefusalAggregator {
     this.windows.delete(source);
     const from = new Date(w.minute * 60_000).toISOString();
     for (const c of w.causes.values()) {
+      if (c.count === 0) continue;
       const s = c.sample;
       const tools = Object.fromEntries([...c.tools].sort((a, b) => b[1] - a[1]));
       const tool = c.tools.size === 1 ? [...c.tools.keys()][0]! : null;
