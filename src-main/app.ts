@@ -14,6 +14,7 @@ import { ReportJobs } from './reports/generator.ts';
 import { GroupCommit } from './store/groupCommit.ts';
 import { startCheckpointer } from './store/checkpointer.ts';
 import { setCommandSigner } from './agentServer/signing.ts';
+import { startAnchoring, writeCheckpoint } from './audit/anchor.ts';
 
 export const DB_FILE = 'countersign.db';
 
@@ -30,6 +31,8 @@ export interface AppOptions {
    * audit entries committed by other processes (the CLI) delivered to listeners (the console) within a second.
    */
   longRunning?: boolean;
+  /** A second directory (another volume) for the signed audit checkpoints; default COUNTERSIGN_ANCHOR_DIR. */
+  anchorDir?: string;
   /** Benchmark and test builds only: more tools behind the same pipeline. The product never sets it. */
   extraTools?: ToolSpec[];
 }
@@ -59,6 +62,7 @@ export function initDataDir(dataDir: string, protector: SecretProtector = plainF
   const secrets = createSecrets(dataDir, protector);
   const db = openDatabase(join(dataDir, DB_FILE), { create: true });
   auditLogFor(db).append({ event: 'system', decision: 'info', outcome: 'initialized' });
+  writeCheckpoint(db, { dataDir, ...secrets });
   return { db, secrets };
 }
 
@@ -95,6 +99,8 @@ export function openApp(dataDir: string, opts: AppOptions = {}): App {
     const checkpointer = opts.longRunning ? startCheckpointer(db, { log }) : undefined;
     const audit = auditLogFor(db);
     if (opts.longRunning) audit.catchUp();
+    const anchors = opts.longRunning ? startAnchoring(db, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
+      { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;
     const tail = opts.longRunning ? setInterval(() => {
       try {
         audit.catchUp();
@@ -109,6 +115,7 @@ export function openApp(dataDir: string, opts: AppOptions = {}): App {
         clearInterval(tail);
         void checkpointer?.stop();
         audit.close();
+        anchors?.stop();
         db.close();
       },
     };

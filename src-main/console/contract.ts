@@ -16,6 +16,7 @@ export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
 export const POLICY_NAMES = [
   'requireExecuteAdmin', 'executeAllowlist', 'defaultReadPerMinute', 'defaultWritePerMinute',
   'approvalTtlMinutes', 'approvalWaitSeconds', 'bulkDeviceThreshold', 'httpRequestsPerSecond',
+  'auditCheckpointEveryEntries', 'auditCheckpointEveryMinutes',
 ] as const;
 
 /** Errors every transport carries as { status, code, message }. */
@@ -127,6 +128,8 @@ export const PolicyValues = z.object({
   approvalWaitSeconds: int.min(0).max(50),
   bulkDeviceThreshold: int.min(1).max(10_000),
   httpRequestsPerSecond: int.min(1).max(100_000),
+  auditCheckpointEveryEntries: int.min(1).max(1_000_000),
+  auditCheckpointEveryMinutes: int.min(1).max(24 * 60),
 });
 export const TierOverride = z.object({ id: text, tool: text, action: nstr, tenant: nstr, tier: int, baseTier: int, createdAt: iso });
 export const PolicyView = z.object({

@@ -14,6 +14,9 @@ export const PolicySchema = z.object({
   approvalWaitSeconds: z.number().int().min(0).max(50),
   bulkDeviceThreshold: z.number().int().min(1).max(10_000),
   httpRequestsPerSecond: z.number().int().min(1).max(100_000),
+  /** Signed audit checkpoints (audit/anchor.ts): after this many entries, or this many minutes, whichever comes first. */
+  auditCheckpointEveryEntries: z.number().int().min(1).max(1_000_000),
+  auditCheckpointEveryMinutes: z.number().int().min(1).max(24 * 60),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyName = keyof Policy;
@@ -27,6 +30,8 @@ export const DEFAULT_POLICY: Policy = {
   approvalWaitSeconds: 25,
   bulkDeviceThreshold: 10,
   httpRequestsPerSecond: 200,
+  auditCheckpointEveryEntries: 1000,
+  auditCheckpointEveryMinutes: 60,
 };
 
 const bool = (v: string) => /^(1|true|yes|on)$/i.test(v.trim());
@@ -39,6 +44,8 @@ const ENV: { [K in PolicyName]: [string, (v: string) => Policy[K]] } = {
   approvalWaitSeconds: ['COUNTERSIGN_APPROVAL_WAIT_SECONDS', Number],
   bulkDeviceThreshold: ['COUNTERSIGN_BULK_DEVICE_THRESHOLD', Number],
   httpRequestsPerSecond: ['COUNTERSIGN_HTTP_RPS', Number],
+  auditCheckpointEveryEntries: ['COUNTERSIGN_CHECKPOINT_EVERY_ENTRIES', Number],
+  auditCheckpointEveryMinutes: ['COUNTERSIGN_CHECKPOINT_EVERY_MINUTES', Number],
 };
 
 export interface TierOverride {

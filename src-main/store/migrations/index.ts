@@ -3,6 +3,7 @@ import { sql as fleet } from './0001-fleet.ts';
 import { sql as work } from './0002-work.ts';
 import { sql as governance } from './0003-governance.ts';
 import { sql as agents } from './0004-agents.ts';
+import { sql as auditCheckpoints } from './0005-audit-checkpoints.ts';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'work', sql: work },
   { version: 3, name: 'governance', sql: governance },
   { version: 4, name: 'agents', sql: agents },
+  { version: 5, name: 'audit-checkpoints', sql: auditCheckpoints },
 ];
