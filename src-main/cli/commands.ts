@@ -8,7 +8,7 @@ import { hashPassphrase } from '../auth/passphrase.ts';
 import { KeyService, listTenants, ROLES, SCOPES } from '../auth/keys.ts';
 import { seedDemoFleet } from '../demo/seed.ts';
 import { startServer, type RunningServer } from '../http/server.ts';
-import { startAgentListener, hubOptionsFromEnv, type RunningAgentListener } from '../agentServer/listener.ts';
+import { startAgentListener, hubOptionsFromEnv, listenerLimitsFromEnv, type RunningAgentListener } from '../agentServer/listener.ts';
 import { createConsoleService } from '../console/service.ts';
 import { ensureAgentCert } from '../agentServer/cert.ts';
 import { csv, dataDir, dataDirFlag, parseFlags, UsageError } from './args.ts';
@@ -79,7 +79,7 @@ async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io)
   const service = createConsoleService(app, { mode: 'web', mcpBaseUrl: () => server?.url ?? null, agentUrl: () => agents?.url ?? null });
   server = await startServer(app, { host: flags.host, port: flags.port, allowedHosts: flags['allowed-host'], console: { service } });
   try {
-    agents = await startAgentListener(app, { host: flags['agent-host'], port: flags['agent-port'], hub: hubOptionsFromEnv(io.env) });
+    agents = await startAgentListener(app, { host: flags['agent-host'], port: flags['agent-port'], hub: hubOptionsFromEnv(io.env), limits: listenerLimitsFromEnv(io.env) });
   } catch (e) {
     await server.close();
     app.close();

@@ -58,6 +58,7 @@ export const ToolInfo = z.object({
 export const DeviceView = z.object({
   id: text, hostname: text, os: text, osVersion: nstr, status: text, online: z.boolean(), isolated: z.boolean().nullable(),
   lastSeenAt: nstr, patchCount: count.nullable().describe('deploy_patches: patches to install on this device'),
+  hostnameConflict: z.boolean().describe('another device of the tenant reports the same hostname'),
 });
 export const ScriptView = z.object({
   id: nstr, name: text, source: text, scope: text, language: text, sha256: text, body: text, lines: count, bytes: count,

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -54,6 +54,12 @@ export function createSecrets(dataDir: string, protector: SecretProtector = plai
 export function loadSecrets(dataDir: string, protector: SecretProtector = plainFileProtector): Secrets {
   const file = secretsPath(dataDir);
   let parsed: z.infer<typeof SecretsFile>;
+  try {
+    // An install copied or restored with a loose mode is tightened on its next start.
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change; reading it still works.
+  }
   try {
     parsed = SecretsFile.parse(JSON.parse(readFileSync(file, 'utf8')));
   } catch (e) {

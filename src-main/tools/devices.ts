@@ -5,25 +5,28 @@ import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
 import { singleTenant } from '../governance/scope.ts';
 import { NO_AGENT_NOTE, commandOutput, queueExecution } from './commands.ts';
 import type { Tier } from '../governance/tiers.ts';
+import { HOSTNAME_CONFLICT_SQL } from '../agentServer/inventory.ts';
 
 const deviceSummary = z.object({
   id: z.string(), tenant: z.string(), hostname: z.string(), os: z.enum(OS), osVersion: z.string(),
   status: z.enum(['online', 'offline']), group: z.string().nullable(), compliance: z.enum(['compliant', 'non_compliant', 'unknown']),
   isolated: z.boolean(), lastSeenAt: z.string(), ipAddress: z.string().nullable(),
+  hostnameConflict: z.boolean().describe('Another device of the same tenant reports this hostname too: check which one is meant before acting on it.'),
 });
 
 interface DeviceRow {
   id: string; tenant_id: string; hostname: string; os: (typeof OS)[number]; os_version: string; status: 'online' | 'offline';
   group_name: string | null; compliance: 'compliant' | 'non_compliant' | 'unknown'; isolated: number; last_seen_at: string; ip_address: string | null;
-  hardware_json: string;
+  hardware_json: string; hostname_conflict: number;
 }
 
-const DEVICE_SELECT = `SELECT d.*, g.name AS group_name FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id`;
+const DEVICE_SELECT = `SELECT d.*, g.name AS group_name, ${HOSTNAME_CONFLICT_SQL} AS hostname_conflict FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id`;
 
 function toSummary(ctx: ToolContext, r: DeviceRow): z.infer<typeof deviceSummary> {
   return {
     id: r.id, tenant: slugOf(ctx.scope.tenants, r.tenant_id), hostname: r.hostname, os: r.os, osVersion: r.os_version, status: r.status,
     group: r.group_name, compliance: r.compliance, isolated: r.isolated === 1, lastSeenAt: r.last_seen_at, ipAddress: r.ip_address,
+    hostnameConflict: r.hostname_conflict === 1,
   };
 }
 
@@ -60,7 +63,7 @@ export const listDevices = defineTool({
     const offset = decodeCursor(args.cursor);
     const from = `FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id WHERE ${where.join(' AND ')}`;
     const total = (ctx.db.prepare(`SELECT count(*) AS n ${from}`).get(...params) as { n: number }).n;
-    const rows = ctx.db.prepare(`SELECT d.*, g.name AS group_name ${from} ORDER BY d.hostname, d.id LIMIT ? OFFSET ?`)
+    const rows = ctx.db.prepare(`SELECT d.*, g.name AS group_name, ${HOSTNAME_CONFLICT_SQL} AS hostname_conflict ${from} ORDER BY d.hostname, d.id LIMIT ? OFFSET ?`)
       .all(...params, args.limit, offset) as DeviceRow[];
     const { items, ...rest } = page(offset, args.limit, total, rows.map((r) => toSummary(ctx, r)));
     return { devices: items, ...rest };
