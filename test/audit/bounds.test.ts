@@ -26,7 +26,8 @@ describe('bounded entries', () => {
     expect(rowBytes(row), 'the whole row').toBeLessThan(8 * 1024);
     const stored = JSON.parse(row.args_json!);
     expect(stored).toMatchObject({ truncated: true });
-    expect(stored.prefix.length).toBe(REFUSAL_ARGS_MAX);
+    expect(Buffer.byteLength(row.args_json!)).toBeLessThanOrEqual(REFUSAL_ARGS_MAX);
+    expect(stored.prefix.length).toBeGreaterThan(3000);
     // The hash and size are of the whole (redacted) value, in canonical JSON: a copy of the request can be matched.
     const whole = canonicalJson(args);
     expect(stored.bytes).toBe(Buffer.byteLength(whole));
@@ -35,6 +36,20 @@ describe('bounded entries', () => {
     expect(row.outcome!.length).toBeLessThan(1100);
     expect(row.outcome).toMatch(/more chars\]$/);
     expect(row.tool!.length).toBeLessThan(300);
+    expect(log.verify()).toMatchObject({ ok: true });
+    db.close();
+  });
+
+  it('caps are in stored bytes, whatever the characters: multi-byte text and text that escaping lengthens', () => {
+    const { db, log, last } = freshLog();
+    for (const filler of ['ü', '日本', '😀', '"', '\\', '\u0001']) {
+      log.append({ event: 'tool_call', decision: 'denied', code: 'INVALID_ARGUMENTS', keyId: `k${filler}`, tool: filler.repeat(2000), args: { x: filler.repeat(50_000) }, outcome: filler.repeat(50_000), detail: { y: filler.repeat(50_000) } });
+      const row = last();
+      expect(Buffer.byteLength(row.args_json!), filler).toBeLessThanOrEqual(REFUSAL_ARGS_MAX);
+      expect(Buffer.byteLength(row.detail_json!), filler).toBeLessThanOrEqual(2048);
+      expect(Buffer.byteLength(row.outcome!), filler).toBeLessThanOrEqual(1024);
+      expect(Buffer.byteLength(row.tool!), filler).toBeLessThanOrEqual(256);
+    }
     expect(log.verify()).toMatchObject({ ok: true });
     db.close();
   });
