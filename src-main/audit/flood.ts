@@ -10,7 +10,9 @@ import type { AuditInput } from './log.ts';
 export const FULL_REFUSALS_PER_MINUTE = 20;
 /** Sources tracked at once; past it, new sources share one bucket (memory stays bounded under a spoofed-address flood). */
 const MAX_SOURCES = 10_000;
-const MAX_TOOLS = 10;
+// The counted entry names the most frequent tools, briefly: it must stay within a refusal's detail cap.
+const MAX_TOOLS = 5;
+const TOOL_NAME_MAX = 64;
 const OVERFLOW = '(other sources)';
 
 interface Cause { sample: AuditInput; count: number; first: number; last: number; tools: Map<string, number> }
@@ -52,7 +54,8 @@ export class RefusalAggregator {
     }
     if (c.count++ === 0) c.first = t;
     c.last = t;
-    if (e.tool && (c.tools.has(e.tool) || c.tools.size < MAX_TOOLS)) c.tools.set(e.tool, (c.tools.get(e.tool) ?? 0) + 1);
+    const tool = e.tool?.slice(0, TOOL_NAME_MAX);
+    if (tool && (c.tools.has(tool) || c.tools.size < MAX_TOOLS)) c.tools.set(tool, (c.tools.get(tool) ?? 0) + 1);
     return false;
   }
 

@@ -106,7 +106,8 @@ describe('floods of refusals', () => {
     const { db, log } = freshLog();
     const before = log.count();
     for (let i = 0; i < 500; i++) {
-      log.append({ event: 'tool_call', decision: i % 2 ? 'throttled' : 'denied', code: i % 2 ? 'RATE_LIMITED' : 'INVALID_ARGUMENTS', keyId: 'flooder', tool: `t${i % 3}`, args: { i } });
+      // Made-up tool names, long and many: the counted entry must still fit a refusal's caps and keep its count.
+      log.append({ event: 'tool_call', decision: i % 2 ? 'throttled' : 'denied', code: i % 2 ? 'RATE_LIMITED' : 'INVALID_ARGUMENTS', keyId: 'flooder', tool: `t${i}`.repeat(300), args: { i } });
     }
     // Another source is not held back by the first one's flood.
     expect(log.append({ event: 'auth', decision: 'denied', code: 'KEY_UNKNOWN', remote: '10.0.0.9' })).toBeDefined();
@@ -119,6 +120,7 @@ describe('floods of refusals', () => {
     const counted = aggregated.reduce((n, r) => n + JSON.parse(r.detail_json!).count, 0);
     expect(counted + FULL_REFUSALS_PER_MINUTE, 'every refusal is accounted for').toBe(500);
     expect(aggregated[0]!.outcome).toMatch(/more like this from key flooder in the minute from/);
+    expect(Object.keys(JSON.parse(aggregated[0]!.detail_json!).tools).length).toBeLessThanOrEqual(5);
     expect(log.verify()).toMatchObject({ ok: true });
     db.close();
   });
