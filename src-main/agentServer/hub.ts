@@ -9,6 +9,7 @@ import { envelopeFor } from './signing.ts';
 import { finishCommand, LEASE_EXPIRED } from './results.ts';
 import { storeInventory } from './inventory.ts';
 import type { AgentRow } from './enroll.ts';
+import { dropFinishedSecrets } from '../tools/secretParams.ts';
 
 export interface HubOptions {
   heartbeatSeconds: number;
@@ -226,6 +227,8 @@ export class AgentHub {
       this.lastPresenceFlush = now;
       this.guard(() => this.flushPresence());
     }
+    // Sealed secret parameter values live only as long as their approval can still send a command.
+    this.guard(() => dropFinishedSecrets(this.db));
     // A revoked agent loses its live connection too, not only its next one.
     this.guard(() => {
       const revoked = this.db.prepare('SELECT device_id FROM agents WHERE revoked_at IS NOT NULL');

@@ -32,7 +32,7 @@ export interface ListenerLimits {
   maxUnauthenticated: number;
 }
 export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
-  enrollBodyMax: ENROLL_BODY_MAX, unauthenticatedDeadlineMs: 10_000, maxUnauthenticatedPerAddress: 16, maxUnauthenticated: 256,
+  enrollBodyMax: ENROLL_BODY_MAX, unauthenticatedDeadlineMs: 10_000, maxUnauthenticatedPerAddress: 16, maxUnauthenticated: 512,
 };
 
 export interface RunningAgentListener {

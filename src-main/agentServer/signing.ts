@@ -3,12 +3,14 @@
 import { randomBytes, sign, type KeyObject } from 'node:crypto';
 import type { Db } from '../store/db.ts';
 import { signingBytes, type CommandEnvelope, type SignedFields } from '../agent/protocol.ts';
+import { approvalSecrets, revealParameters, setSecretKeys } from '../tools/secretParams.ts';
 
 const signers = new WeakMap<Db, KeyObject>();
 
 /** Registered by openApp with the install's Ed25519 key; a database without a signer queues unsigned commands (agents refuse them). */
 export function setCommandSigner(db: Db, key: KeyObject): void {
   signers.set(db, key);
+  setSecretKeys(db, key);
 }
 
 export function signCommand(key: KeyObject, fields: SignedFields): string {
@@ -45,6 +47,10 @@ export function envelopeFor(db: Db, commandId: string): CommandEnvelope | undefi
     payload = p && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : { value: p };
   } catch {
     payload = {};
+  }
+  // Secret parameters are stored masked: the values go back in only here, on their way to the agent (over pinned TLS).
+  if (payload.parameters && typeof payload.parameters === 'object' && r.approval_id) {
+    payload = { ...payload, parameters: revealParameters(db, payload.parameters as Record<string, string>, approvalSecrets(db, r.approval_id)) };
   }
   return {
     commandId: r.id, deviceId: r.sig_device_id ?? r.device_id, approvalId: r.approval_id, kind: r.sig_kind ?? r.kind, payload,

@@ -5,6 +5,7 @@ import type { Approval } from '../governance/approvals.ts';
 import { describeWindow, windowFromRow, windowState, type Occurrence } from '../tools/maintenanceWindow.ts';
 import type { ApprovalT } from './contract.ts';
 import { HOSTNAME_CONFLICT_SQL } from '../agentServer/inventory.ts';
+import { isMask } from '../tools/secretParams.ts';
 
 type View = ApprovalT['view'];
 type Rec = Record<string, unknown>;
@@ -82,7 +83,8 @@ export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => Appro
       };
     });
     const parameters: Record<string, string> = {};
-    for (const [k, v] of Object.entries(rec(d.parameters))) if (typeof v === 'string') parameters[k] = v;
+    // Secret parameters are stored masked; the card says so and shows nothing of the value.
+    for (const [k, v] of Object.entries(rec(d.parameters))) if (typeof v === 'string') parameters[k] = isMask(v) ? '•••••••• (secret)' : v;
     const view: View = {
       script,
       devices,

@@ -11,6 +11,7 @@ import type { Approval, ApprovalService } from './approvals.ts';
 import { inputJsonSchema, outputJsonSchema, withActions } from '../mcp/toolSchemas.ts';
 import { asText } from '../tools/common.ts';
 import type { GroupCommit } from '../store/groupCommit.ts';
+import { approvalSecrets, storeApprovalSecrets } from '../tools/secretParams.ts';
 
 /** Who is calling, over which session; progress is present when the client sent a progressToken. */
 export interface Caller {
@@ -100,6 +101,9 @@ export class Governance {
       client: caller.client ? `${caller.client.name}${caller.client.version ? ` ${caller.client.version}` : ''}` : null, remote: caller.remote ?? null,
     };
     const audit = auditLogFor(this.d.db);
+    // What the audit log and the approval row may hold: secret parameter values masked (tools/secretParams.ts).
+    const secretArgs = this.tools.get(name)?.secretArgs;
+    const storable = (a: unknown) => (secretArgs ? secretArgs(this.d.db, a) : { masked: a, secrets: {} });
     let tier: Tier | undefined;
     let plan: ToolPlan | undefined;
     let args: Record<string, unknown> | undefined;
@@ -117,6 +121,7 @@ export class Governance {
       this.gate(tool, tier, caller.key, action);
       this.throttle(tool, caller.key);
       const ctx = this.context(caller.key);
+      ctx.secrets = storable(args).secrets;
       plan = tool.plan(args, ctx);
       tier = maxTier(tier, plan.argTier, this.d.policy.overrideTier(name, action, plan.tenant?.id));
       this.gate(tool, tier, caller.key, action);
@@ -127,7 +132,7 @@ export class Governance {
       // row is the item's only write, so the item needs no savepoint.
       const result = await this.d.commits.run(() => {
         const structured = tool.execute(args!, ctx, p);
-        audit.append({ ...base, decision: 'allowed', outcome: 'ok', tier: t, tenant: p.tenant?.slug ?? null, action: p.action ?? action ?? null, args, durationMs: performance.now() - started });
+        audit.append({ ...base, decision: 'allowed', outcome: 'ok', tier: t, tenant: p.tenant?.slug ?? null, action: p.action ?? action ?? null, args: storable(args).masked, durationMs: performance.now() - started });
         this.d.keys.noteUse(caller.key.id);
         return structured;
       }, { oneWrite: t === 1 && tool.annotations.readOnlyHint });
@@ -136,13 +141,13 @@ export class Governance {
       if (e instanceof ToolDenial) {
         await this.d.commits.run(() => audit.append({
           ...base, decision: e.code === 'RATE_LIMITED' ? 'throttled' : 'denied', code: e.code, rule: e.rule, tier: tier ?? null,
-          tenant: plan?.tenant?.slug ?? null, action: plan?.action ?? null, args: args ?? rawArgs, outcome: e.auditReason ?? e.message, durationMs: performance.now() - started,
+          tenant: plan?.tenant?.slug ?? null, action: plan?.action ?? null, args: storable(args ?? rawArgs).masked, outcome: e.auditReason ?? e.message, durationMs: performance.now() - started,
         }), { oneWrite: true });
         await caller.log?.('warning', { tool: name, code: e.code, message: e.message }).catch(() => {});
         return denialResult(e.code, e.message, e.extra);
       }
       this.d.log?.(`tool ${name} failed`, e);
-      const row = await this.d.commits.run(() => audit.append({ ...base, decision: 'failed', code: 'EXECUTION_FAILED', tier: tier ?? null, tenant: plan?.tenant?.slug ?? null, args, outcome: (e as Error).message, durationMs: performance.now() - started }), { oneWrite: true })
+      const row = await this.d.commits.run(() => audit.append({ ...base, decision: 'failed', code: 'EXECUTION_FAILED', tier: tier ?? null, tenant: plan?.tenant?.slug ?? null, args: storable(args).masked, outcome: (e as Error).message, durationMs: performance.now() - started }), { oneWrite: true })
         .catch(() => undefined);
       // The store itself is failing (disk full, read-only, I/O), whether or not this smaller entry still fit: say so plainly.
       if (!row || isStorageError(e)) return denialResult('EXECUTION_FAILED', `Countersign could not record this call (${(e as Error).message}); nothing was changed. Retry later; the technician must free disk space or fix the data directory.`);
@@ -193,12 +198,15 @@ export class Governance {
     // An approval is decided per tenant: a call spanning several must name one.
     const tenant = plan.tenant ?? (caller.key.tenants.length === 1 ? caller.key.tenants[0]! : undefined);
     if (!tenant) throw new ToolDenial('INVALID_ARGUMENTS', `${tool.name} needs a technician's approval here, which is given per tenant: pass the tenant argument (one of ${caller.key.tenants.map((t) => t.slug).join(', ')}).`, 'single_tenant');
+    // The approval row, its digest and the audit entry hold masked secret values; the values are sealed with the approval.
+    const { masked, secrets } = tool.secretArgs ? tool.secretArgs(this.d.db, args) : { masked: args, secrets: {} };
     const { approval, created } = await this.d.commits.run(() => {
       const r = this.d.approvals.request({
-        key: caller.key, tenant, tool: tool.name, action: plan.action, args, summary: plan.summary, detail: plan.detail,
+        key: caller.key, tenant, tool: tool.name, action: plan.action, args: masked as Record<string, unknown>, summary: plan.summary, detail: plan.detail,
         client: caller.client, sessionId: caller.sessionId, ttlMinutes: this.d.policy.values.approvalTtlMinutes,
       });
-      auditLogFor(this.d.db).append({ ...base, decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,
+      if (r.created) storeApprovalSecrets(this.d.db, r.approval.id, secrets);
+      auditLogFor(this.d.db).append({ ...base, decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args: masked, approvalId: r.approval.id,
         outcome: r.created ? 'approval requested' : 'identical request already pending', durationMs: performance.now() - started });
       this.d.keys.noteUse(caller.key.id);
       return r;
@@ -241,6 +249,7 @@ export class Governance {
     if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date().toISOString())) return { status: 'failed', result: { error: 'the requesting key was revoked or expired before approval' } };
     const args = tool.input.parse(a.args) as Record<string, unknown>;
     const ctx = this.context(key, a.id);
+    ctx.secrets = approvalSecrets(this.d.db, a.id);
     try {
       const plan = tool.plan(args, ctx);
       // A savepoint: a tool that fails half-way leaves nothing behind; the decision and its audit entry still commit.

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Tenant } from '../auth/keys.ts';
 import type { ToolContext } from './types.ts';
 import { signQueuedCommand } from '../agentServer/signing.ts';
+import { revealParameters } from './secretParams.ts';
 
 /** Device commands are how actions reach machines: queued → running → completed | failed | timed_out. */
 export const COMMAND_STATUSES = ['queued', 'running', 'completed', 'failed', 'timed_out', 'cancelled'] as const;
@@ -24,6 +25,12 @@ export interface DeviceRef {
   hostname: string;
 }
 
+function withSecrets(ctx: ToolContext, payload: Record<string, unknown>): Record<string, unknown> {
+  const params = payload.parameters;
+  if (!ctx.secrets || !params || typeof params !== 'object') return payload;
+  return { ...payload, parameters: revealParameters(ctx.db, params as Record<string, string>, ctx.secrets) };
+}
+
 export function queueExecution(
   ctx: ToolContext,
   p: { tenant: Tenant; kind: CommandKind; tool: string; summary: string; detail: Record<string, unknown>; devices: DeviceRef[]; payload: (d: DeviceRef) => unknown; notBefore?: string | null },
@@ -38,8 +45,9 @@ export function queueExecution(
     const commandId = randomUUID();
     const payload = p.payload(d);
     insert.run(commandId, executionId, p.tenant.id, d.id, p.kind, JSON.stringify(payload), p.notBefore ?? null, now);
-    // Signed here, in the same transaction as the approval that allowed it: the agent runs only this exact command.
-    signQueuedCommand(ctx.db, { commandId, deviceId: d.id, approvalId: ctx.approvalId ?? null, kind: p.kind, payload: payload as Record<string, unknown>, notBefore: p.notBefore ?? null }, ctx.now);
+    // Signed here, in the same transaction as the approval that allowed it: the agent runs only this exact command. The
+    // signature covers secret parameter values (stored masked, put back when the command is sent).
+    signQueuedCommand(ctx.db, { commandId, deviceId: d.id, approvalId: ctx.approvalId ?? null, kind: p.kind, payload: withSecrets(ctx, payload as Record<string, unknown>), notBefore: p.notBefore ?? null }, ctx.now);
     return { commandId, deviceId: d.id, hostname: d.hostname, status: 'queued' as const, notBefore: p.notBefore ?? null };
   });
   return { executionId, commands };

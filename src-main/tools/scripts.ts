@@ -5,6 +5,7 @@ import { id, slugOf, tenantArg, tenantFilter } from './common.ts';
 import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
 import { singleTenant } from '../governance/scope.ts';
 import { COMMAND_STATUSES, NO_AGENT_NOTE, commandOutput, queueExecution } from './commands.ts';
+import { isMask, splitScriptSecrets } from './secretParams.ts';
 
 export const LANGUAGES = ['powershell', 'bash', 'python'] as const;
 type Language = (typeof LANGUAGES)[number];
@@ -98,8 +99,12 @@ export const runScript = defineTool({
     parameters: z.record(z.string().regex(PARAM_NAME, 'parameter names are identifiers: letters, digits, _ (max 64)'), z.string().max(1024))
       .refine((p) => Object.keys(p).length <= 20, 'at most 20 parameters')
       .optional().describe('Named string parameters passed to the script (at most 20; values up to 1024 characters).'),
+    secretParameters: z.array(z.string().regex(PARAM_NAME)).max(20).optional()
+      .describe('Names of parameters whose values are secret (passwords, keys): never stored or shown, only passed to the script. A library script may declare its own.'),
     timeoutSeconds: z.number().int().min(10).max(3600).default(300).describe('Kill the script after this many seconds (10-3600).'),
   }).superRefine((v, rc) => {
+    const unknownSecret = (v.secretParameters ?? []).filter((n) => !Object.hasOwn(v.parameters ?? {}, n));
+    if (unknownSecret.length) rc.addIssue({ code: 'custom', path: ['secretParameters'], message: `not among the parameters: ${unknownSecret.join(', ')}` });
     if ((v.scriptId === undefined) === (v.body === undefined)) {
       rc.addIssue({ code: 'custom', path: ['scriptId'], message: 'Give exactly one of scriptId (a library script) or body (an ad-hoc script with its language).' });
     } else if (v.body !== undefined && v.language === undefined) {
@@ -115,6 +120,7 @@ export const runScript = defineTool({
   baseTier: 3,
   budget: 'write',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  secretArgs: splitScriptSecrets,
   plan(args, ctx) {
     const rows = [...new Set(args.deviceIds)].map((d) => ctx.scope.require('device', d));
     const tenant = singleTenant(rows, 'devices');
@@ -160,14 +166,16 @@ export const runScript = defineTool({
     }
     const offline = devices.filter((d) => !d.online);
     if (offline.length) warnings.push(`${offline.length} device(s) offline; the script runs when they check in: ${offline.map((d) => d.hostname).join(', ')}.`);
-    const params = args.parameters ?? {};
+    // Secret values never reach the plan's detail (the approval row, the execution, the card): only their masks.
+    const params = ((splitScriptSecrets(ctx.db, args).masked as { parameters?: Record<string, string> }).parameters) ?? {};
+    const secretParameters = Object.keys(params).filter((n) => isMask(params[n]));
     return {
       tenant,
       summary: `run ${script.source === 'library' ? `script '${script.name}'` : 'an ad-hoc script'} (${script.language}, sha256 ${script.sha256.slice(0, 12)}…) `
         + `on ${devices.length} device(s) in ${tenant.slug}: ${devices.map((d) => d.hostname).join(', ')}`,
       detail: {
         script, devices, deviceCount: devices.length, onlineCount: devices.length - offline.length,
-        parameters: params, parameterCount: Object.keys(params).length, timeoutSeconds: args.timeoutSeconds, warnings,
+        parameters: params, parameterCount: Object.keys(params).length, secretParameters, timeoutSeconds: args.timeoutSeconds, warnings,
       },
     };
   },

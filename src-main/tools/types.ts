@@ -19,6 +19,8 @@ export interface ToolContext {
   services: ToolServices;
   /** Set when the call runs because a technician approved it. */
   approvalId?: string;
+  /** Values of secret parameters (never stored in clear): put back only into signed commands (see secretParams.ts). */
+  secrets?: Record<string, string>;
 }
 
 /** Long-running or cross-cutting services tools hand work to (report jobs, policy values). */
@@ -54,6 +56,11 @@ export interface ToolSpec<S extends z.ZodObject = z.ZodObject, O extends z.ZodOb
   /** For multiplexed tools: the enum field whose values carry their own tiers (trimmed from tools/list per key). */
   actionField?: string;
   actionTiers?: Record<string, Tier>;
+  /**
+   * Arguments as they may be stored (audit, approval row, digest): secret values masked, and the values apart. Works on
+   * unvalidated arguments too (a refusal's). Tools without secrets leave it out.
+   */
+  secretArgs?(db: Db, args: unknown): { masked: unknown; secrets: Record<string, string> };
   /** Validates ids against the key's tenants (throws ToolDenial) and describes the call. Must not write. */
   plan(args: z.infer<S>, ctx: ToolContext): ToolPlan;
   /** Does the work; called inside the write transaction that also appends the audit entry. */

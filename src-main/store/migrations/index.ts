@@ -5,6 +5,7 @@ import { sql as governance } from './0003-governance.ts';
 import { sql as agents } from './0004-agents.ts';
 import { sql as auditCheckpoints } from './0005-audit-checkpoints.ts';
 import { sql as hostnameIndex } from './0006-device-hostname-index.ts';
+import { sql as secretParameters } from './0007-secret-parameters.ts';
 
 export interface Migration {
   version: number;
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'agents', sql: agents },
   { version: 5, name: 'audit-checkpoints', sql: auditCheckpoints },
   { version: 6, name: 'device-hostname-index', sql: hostnameIndex },
+  { version: 7, name: 'secret-parameters', sql: secretParameters },
 ];
