@@ -4,11 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auditLogFor, type AuditRow } from '../../src-main/audit/log.ts';
-import { FULL_REFUSALS_PER_MINUTE } from '../../src-main/audit/flood.ts';
 import { PASSPHRASE, startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
 import { expectRpcError, initStreamable, mcpHeaders, rawRequest, type RawResponse } from '../helpers/raw.ts';
 import { until } from '../helpers/wait.ts';
 
+/** A source's refusals a minute stored in full (README, audit/flood.ts). */
+const FULL_REFUSALS_PER_MINUTE = 20;
 let t: TestServer;
 let port: number;
 const json = { 'content-type': 'application/json' };
