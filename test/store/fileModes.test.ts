@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DB_FILE, initDataDir, openApp } from '../../src-main/app.ts';
 import { auditLogFor } from '../../src-main/audit/log.ts';
-import { CHECKPOINT_FILE } from '../../src-main/audit/anchor.ts';
 
-const FILES = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, 'secrets.json', CHECKPOINT_FILE];
+const FILES = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, 'secrets.json'];
+const CHECKPOINTS = 'audit-checkpoints.jsonl';
 const modes = (dir: string) => Object.fromEntries(FILES.map((f) => [f, (statSync(join(dir, f)).mode & 0o777).toString(8)]));
+const checkpointMode = (dir: string) => (statSync(join(dir, CHECKPOINTS)).mode & 0o777).toString(8);
 const all600 = Object.fromEntries(FILES.map((f) => [f, '600']));
 
 function withUmask<T>(mask: number, fn: () => T): T {
@@ -37,6 +38,7 @@ describe('file modes of a data directory', () => {
       const app = openApp(dir, { log: () => {} });
       auditLogFor(app.db).append({ event: 'system', decision: 'info', outcome: 'write something' });
       expect(modes(dir)).toEqual(all600);
+      expect(checkpointMode(dir)).toBe('600');
       app.close();
     });
   });
