@@ -14,9 +14,6 @@ import { managerFor } from '../agent/patchManagers.ts';
 export const patchIdFor = (tenantId: string, os: string, u: { externalId: string; title: string; severity: string; requiresReboot: boolean }) =>
   `apt-${createHash('sha256').update(JSON.stringify([tenantId, os, u.externalId, u.title, u.severity, u.requiresReboot])).digest('hex').slice(0, 24)}`;
 
-/** SQL: whether another device of the same tenant has this device's hostname (any case). `d` is the devices row. */
-export const HOSTNAME_CONFLICT_SQL = `EXISTS (SELECT 1 FROM devices o WHERE o.tenant_id = d.tenant_id AND o.hostname = d.hostname COLLATE NOCASE AND o.id != d.id)`;
-
 /** A device (newly enrolled, or renamed by its agent) now shares its hostname with another device of the tenant: audited. */
 export function noteHostnameConflict(db: Db, deviceId: string, detail: Record<string, unknown> = {}): boolean {
   const others = db.prepare(`SELECT o.id FROM devices d JOIN devices o ON o.tenant_id = d.tenant_id AND o.hostname = d.hostname COLLATE NOCASE AND o.id != d.id

@@ -62,9 +62,14 @@ export class RefusalAggregator {
   /** Counts of minutes that have ended (all of them with `all`), as entries to append; each is handed out once. */
   take(all = false): AuditInput[] {
     const minute = Math.floor(this.now() / 60_000);
+    // Called on every append: the windows are looked at once a minute, not every time.
+    if (!all && minute === this.scanned && !this.closed.length) return [];
+    this.scanned = minute;
     for (const [source, w] of this.windows) if (all || w.minute < minute) this.close(source, w);
     return this.closed.splice(0);
   }
+
+  private scanned = -1;
 
   get pending(): boolean {
     if (this.closed.length) return true;

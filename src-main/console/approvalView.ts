@@ -4,7 +4,6 @@ import type { Db } from '../store/db.ts';
 import type { Approval } from '../governance/approvals.ts';
 import { describeWindow, windowFromRow, windowState, type Occurrence } from '../tools/maintenanceWindow.ts';
 import type { ApprovalT } from './contract.ts';
-import { HOSTNAME_CONFLICT_SQL } from '../agentServer/inventory.ts';
 import { isMask } from '../tools/secretParams.ts';
 
 type View = ApprovalT['view'];
@@ -30,8 +29,7 @@ function storedOccurrence(v: unknown) {
 }
 
 export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => ApprovalT {
-  const deviceStmt = db.prepare(`SELECT d.id, d.hostname, d.os, d.os_version, d.status, d.isolated, d.last_seen_at, ${HOSTNAME_CONFLICT_SQL} AS hostname_conflict
-    FROM devices d WHERE d.id = ? AND d.tenant_id = ?`);
+  const deviceStmt = db.prepare('SELECT id, hostname, os, os_version, status, isolated, last_seen_at, hostname_conflict FROM devices WHERE id = ? AND tenant_id = ?');
   const windowsStmt = db.prepare('SELECT id, name, days, start_minute, duration_minutes FROM maintenance_windows WHERE tenant_id = ? ORDER BY name, id');
 
   function windowOf(a: Approval, d: Rec, now: Date): View['window'] {

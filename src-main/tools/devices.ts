@@ -5,7 +5,6 @@ import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
 import { singleTenant } from '../governance/scope.ts';
 import { NO_AGENT_NOTE, commandOutput, queueExecution } from './commands.ts';
 import type { Tier } from '../governance/tiers.ts';
-import { HOSTNAME_CONFLICT_SQL } from '../agentServer/inventory.ts';
 
 const deviceSummary = z.object({
   id: z.string(), tenant: z.string(), hostname: z.string(), os: z.enum(OS), osVersion: z.string(),
@@ -20,7 +19,7 @@ interface DeviceRow {
   hardware_json: string; hostname_conflict: number;
 }
 
-const DEVICE_SELECT = `SELECT d.*, g.name AS group_name, ${HOSTNAME_CONFLICT_SQL} AS hostname_conflict FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id`;
+const DEVICE_SELECT = `SELECT d.*, g.name AS group_name FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id`;
 
 function toSummary(ctx: ToolContext, r: DeviceRow): z.infer<typeof deviceSummary> {
   return {
@@ -63,7 +62,7 @@ export const listDevices = defineTool({
     const offset = decodeCursor(args.cursor);
     const from = `FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id WHERE ${where.join(' AND ')}`;
     const total = (ctx.db.prepare(`SELECT count(*) AS n ${from}`).get(...params) as { n: number }).n;
-    const rows = ctx.db.prepare(`SELECT d.*, g.name AS group_name, ${HOSTNAME_CONFLICT_SQL} AS hostname_conflict ${from} ORDER BY d.hostname, d.id LIMIT ? OFFSET ?`)
+    const rows = ctx.db.prepare(`SELECT d.*, g.name AS group_name ${from} ORDER BY d.hostname, d.id LIMIT ? OFFSET ?`)
       .all(...params, args.limit, offset) as DeviceRow[];
     const { items, ...rest } = page(offset, args.limit, total, rows.map((r) => toSummary(ctx, r)));
     return { devices: items, ...rest };

@@ -4,7 +4,7 @@ import { sql as work } from './0002-work.ts';
 import { sql as governance } from './0003-governance.ts';
 import { sql as agents } from './0004-agents.ts';
 import { sql as auditCheckpoints } from './0005-audit-checkpoints.ts';
-import { sql as hostnameIndex } from './0006-device-hostname-index.ts';
+import { sql as hostnameConflicts } from './0006-device-hostname-conflicts.ts';
 import { sql as secretParameters } from './0007-secret-parameters.ts';
 
 export interface Migration {
@@ -19,6 +19,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'governance', sql: governance },
   { version: 4, name: 'agents', sql: agents },
   { version: 5, name: 'audit-checkpoints', sql: auditCheckpoints },
-  { version: 6, name: 'device-hostname-index', sql: hostnameIndex },
+  { version: 6, name: 'device-hostname-conflicts', sql: hostnameConflicts },
   { version: 7, name: 'secret-parameters', sql: secretParameters },
 ];
