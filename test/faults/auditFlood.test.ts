@@ -34,7 +34,7 @@ let sizeAfter = 0;
 let minutes = 0;
 const tally = { refused: 0, allowed: 0, other: [] as string[], codes: new Map<string, number>() };
 const health: number[] = [];
-const livePage: { ms: number; bytes: number; health: number }[] = [];
+const livePage = { loads: [] as { ms: number; bytes: number }[], health: [] as number[] };
 
 const dbSize = () => statSync(join(dir, 'countersign.db')).size + sizeOr0(join(dir, 'countersign.db-wal'));
 function sizeOr0(f: string): number {
@@ -69,8 +69,8 @@ function generator() {
   };
 }
 
-/** 60,000 device ids that are not ids: a 780 KB body, and a validation text of one line per id. */
-const big429 = { name: 'create_runbook', arguments: { title: 'runbook', body: 'steps', deviceIds: Array.from({ length: 60_000 }, (_, i) => `device-${i}`) } };
+/** 30,000 parameter names that are not names: a 600 KB body, and a validation text of one line per name (a 2 MB row once). */
+const big429 = { name: 'run_script', arguments: { language: 'bash', body: 'true', deviceIds: ['x'], parameters: Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`bad name ${i}`, 'v'])) } };
 
 async function call(sessionId: string, id: number, params: { name: string; arguments: unknown }): Promise<PoolResponse> {
   return pool.request({ method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(key.secret, sessionId), body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }) });
@@ -91,7 +91,8 @@ beforeAll(async () => {
   key = createKey(ENV, dir, { name: 'flooder', scopes: 'ai:read', tenants: 'acme-dental', role: 'standard', readPerMinute: 3 });
   sizeBefore = dbSize();
   srv = await startServe(ENV, dir);
-  pool = new HttpPool(srv.port, { maxSockets: CONCURRENCY + 2 });
+  // The model is told every validation issue: the answers to the large requests run to megabytes.
+  pool = new HttpPool(srv.port, { maxSockets: CONCURRENCY + 2, maxBodyBytes: 64 * 1024 * KiB });
   tech = await consoleLogin(srv.url, PASS);
   const sessionId = await initStreamable(srv.port, key.secret);
   const next = generator();
@@ -117,16 +118,23 @@ beforeAll(async () => {
   }
   clearInterval(probe);
   minutes = Math.floor(Date.now() / 60_000) - Math.floor(started / 60_000) + 1;
-  // The Live page: its first load (the 200 newest calls) with a health check sent right behind it, twenty times.
-  for (let i = 0; i < 20; i++) {
+  // The Live page: its first load (the 200 newest calls), ten times in a row, while health checks go out every 25 ms.
+  let loading = true;
+  const probes = (async () => {
+    while (loading) {
+      const h = performance.now();
+      await pool.request({ path: '/healthz' });
+      livePage.health.push(performance.now() - h);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  for (let i = 0; i < 10; i++) {
     const t = performance.now();
-    const page = tech.post('/rpc/liveCalls', { limit: 200 });
-    const h = performance.now();
-    await pool.request({ path: '/healthz' });
-    const healthMs = performance.now() - h;
-    const r = await page;
-    livePage.push({ ms: performance.now() - t, bytes: JSON.stringify(r.body).length, health: healthMs });
+    const r = await tech.post('/rpc/liveCalls', { limit: 200 });
+    livePage.loads.push({ ms: performance.now() - t, bytes: JSON.stringify(r.body).length });
   }
+  loading = false;
+  await probes;
   expect(await srv.stop()).toBe(0);
   sizeAfter = dbSize();
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -134,7 +142,7 @@ beforeAll(async () => {
     `audit flood (seed ${SEED}): ${tally.refused} refusals, ${tally.allowed} allowed, over ${minutes} wall-clock minute(s); codes ${JSON.stringify(Object.fromEntries(tally.codes))}`,
     `database ${sizeBefore} → ${sizeAfter} bytes: +${((sizeAfter - sizeBefore) / KiB).toFixed(0)} KiB (bound ${((minutes * README_BOUND_PER_KEY_MINUTE + FIXED_ALLOWANCE) / KiB).toFixed(0)} KiB)`,
     `health during the flood: median ${median(health).toFixed(1)} ms, max ${Math.max(...health).toFixed(1)} ms (${health.length} probes)`,
-    `Live page loads: median ${median(livePage.map((l) => l.ms)).toFixed(1)} ms, largest ${Math.max(...livePage.map((l) => l.bytes))} bytes; health behind them: median ${median(livePage.map((l) => l.health)).toFixed(1)} ms, max ${Math.max(...livePage.map((l) => l.health)).toFixed(1)} ms`,
+    `Live page loads: median ${median(livePage.loads.map((l) => l.ms)).toFixed(1)} ms, largest ${Math.max(...livePage.loads.map((l) => l.bytes))} bytes; health meanwhile: median ${median(livePage.health).toFixed(1)} ms, max ${Math.max(...livePage.health).toFixed(1)} ms (${livePage.health.length} probes)`,
   ].join('\n'));
 }, 600_000);
 
@@ -171,8 +179,9 @@ describe('a flood of refusals from one rate-limited ai:read key', () => {
 
   it('the Live page loads while the health check answers in well under 50 ms', () => {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    expect(median(livePage.map((l) => l.health))).toBeLessThan(50);
-    expect(Math.max(...livePage.map((l) => l.bytes)), 'a page of 200 calls stays small').toBeLessThan(2 * 1024 * KiB);
+    expect(livePage.health.length).toBeGreaterThan(0);
+    expect(median(livePage.health)).toBeLessThan(50);
+    expect(Math.max(...livePage.loads.map((l) => l.bytes)), 'a page of 200 calls stays small').toBeLessThan(2 * 1024 * KiB);
   });
 
   it('the chain and its signed checkpoints verify', () => {
