@@ -178,9 +178,10 @@ describe('a flood of refusals from one rate-limited ai:read key', () => {
   });
 
   it('the Live page loads while the health check answers in well under 50 ms', () => {
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     expect(livePage.health.length).toBeGreaterThan(0);
-    expect(median(livePage.health)).toBeLessThan(50);
+    // The 90th percentile: a load that blocks the server shows in every probe that waits behind it.
+    const p90 = [...livePage.health].sort((a, b) => a - b)[Math.floor(livePage.health.length * 0.9)]!;
+    expect(p90).toBeLessThan(50);
     expect(Math.max(...livePage.loads.map((l) => l.bytes)), 'a page of 200 calls stays small').toBeLessThan(2 * 1024 * KiB);
   });
 
