@@ -14,6 +14,7 @@ import type { ToolSpec } from './tools/types.ts';
 import { ReportJobs } from './reports/generator.ts';
 import { sqliteStore, type Store } from './store/store.ts';
 import { startCheckpointer } from './store/checkpointer.ts';
+import { startAnchoring, writeCheckpoint } from './audit/anchor.ts';
 
 export const DB_FILE = 'countersign.db';
 
@@ -31,6 +32,8 @@ export interface AppOptions {
    * audit entries committed by other processes (the CLI) delivered to listeners (the console) within a second.
    */
   longRunning?: boolean;
+  /** A second directory (another volume) for the signed audit checkpoints; default COUNTERSIGN_ANCHOR_DIR. */
+  anchorDir?: string;
 }
 
 /** Everything `serve` and the desktop app run, built from one data directory. */
@@ -59,6 +62,7 @@ export function initDataDir(dataDir: string, protector: SecretProtector = plainF
   const secrets = createSecrets(dataDir, protector);
   const db = openDatabase(join(dataDir, DB_FILE), { create: true });
   auditLogFor(db).append({ event: 'system', decision: 'info', outcome: 'initialized' });
+  writeCheckpoint(db, { dataDir, ...secrets });
   return { db, secrets };
 }
 
@@ -102,6 +106,8 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
     const checkpointer = opts.longRunning ? startCheckpointer(db, { log }) : undefined;
     const audit = auditLogFor(db);
+    const anchors = opts.longRunning ? startAnchoring(db, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
+      { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;
     if (opts.longRunning) {
       audit.catchUp();
       timers.push(setInterval(() => {
@@ -117,6 +123,8 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
       close() {
         for (const t of timers) clearInterval(t);
         void checkpointer?.stop();
+        audit.close();
+        anchors?.stop();
         db.close();
       },
     };

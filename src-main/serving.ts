@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { App } from './app.ts';
 import { startServer, type ServeOptions, type RunningServer } from './http/server.ts';
-import { startAgentListener, type RunningAgentListener } from './agentServer/listener.ts';
+import { startAgentListener, type ListenerLimits, type RunningAgentListener } from './agentServer/listener.ts';
 import type { HubOptions } from './agentServer/hub.ts';
 
 export const SERVING_FILE = 'serving.json';
@@ -42,6 +42,8 @@ export interface ServingOptions {
   agentHost?: string;
   agentPort?: number;
   hub?: Partial<HubOptions>;
+  /** The agent listener's limits on unauthenticated connections. */
+  limits?: Partial<ListenerLimits>;
   /** Which door is serving, for the record another process reads on a port conflict. */
   by: ServingRecord['by'];
 }
@@ -83,7 +85,7 @@ export async function startServing(app: App, opts: ServingOptions): Promise<Serv
   }
   let agents: RunningAgentListener;
   try {
-    agents = await startAgentListener(app, { host: opts.agentHost ?? '127.0.0.1', port: opts.agentPort ?? 0, hub: opts.hub });
+    agents = await startAgentListener(app, { host: opts.agentHost ?? '127.0.0.1', port: opts.agentPort ?? 0, hub: opts.hub, limits: opts.limits });
   } catch (e) {
     await server.close();
     throw e;

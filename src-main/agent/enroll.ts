@@ -1,7 +1,7 @@
 // `countersign agent enroll`: pin the console's certificate from the token, then trade one token use for an identity.
 import https from 'node:https';
 import { existsSync } from 'node:fs';
-import { ENROLL_PATH, EnrollResponse, AGENT_VERSION, parseToken } from './protocol.ts';
+import { ENROLL_BODY_MAX, ENROLL_PATH, EnrollResponse, AGENT_VERSION, parseToken, type Facts, type Hardware } from './protocol.ts';
 import { fetchPinnedCert, pinnedTlsOptions } from './tls.ts';
 import { collectHardware } from './inventory.ts';
 import { ensureStateDir, identityPath, writeSecretFile, type Identity } from './state.ts';
@@ -27,6 +27,19 @@ export function postJson(url: string, body: unknown, tlsOpts: ReturnType<typeof 
   });
 }
 
+/**
+ * The enrollment body within the listener's small cap for unauthenticated requests: disks and network interfaces go first
+ * (a host with many virtual interfaces), then long strings are cut. The full inventory follows on the authenticated channel.
+ */
+export function enrollmentBody(token: string, facts: Facts, hardware: Hardware) {
+  const body = { token, facts, hardware: { ...hardware }, agentVersion: AGENT_VERSION };
+  const fits = () => Buffer.byteLength(JSON.stringify(body)) <= ENROLL_BODY_MAX - 256;
+  while (!fits() && body.hardware.network.length) body.hardware = { ...body.hardware, network: body.hardware.network.slice(0, -1) };
+  while (!fits() && body.hardware.disks.length) body.hardware = { ...body.hardware, disks: body.hardware.disks.slice(0, -1) };
+  if (!fits()) body.hardware = JSON.parse(JSON.stringify(body.hardware, (_k, v: unknown) => (typeof v === 'string' ? v.slice(0, 60) : v)));
+  return body;
+}
+
 export async function enrollAgent(p: { url: string; token: string; stateDir: string; hostname?: string }): Promise<Identity> {
   const token = parseToken(p.token);
   if (!token) throw new Error('that is not an enrollment token (expected cset.<secret>.<pin>)');
@@ -36,7 +49,7 @@ export async function enrollAgent(p: { url: string; token: string; stateDir: str
   const certPem = await fetchPinnedCert(base.href, token.pin);
   const tlsOpts = pinnedTlsOptions(certPem, token.pin);
   const { facts, hardware } = await collectHardware(p.hostname);
-  const res = await postJson(new URL(ENROLL_PATH, base).href, { token: p.token, facts, hardware, agentVersion: AGENT_VERSION }, tlsOpts);
+  const res = await postJson(new URL(ENROLL_PATH, base).href, enrollmentBody(p.token, facts, hardware), tlsOpts);
   if (res.status !== 200) {
     const msg = res.body && typeof res.body === 'object' && 'error' in res.body ? String((res.body as { error: unknown }).error) : String(res.body).slice(0, 200);
     throw new Error(`enrollment refused (${res.status}): ${msg}`);

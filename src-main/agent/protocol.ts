@@ -138,6 +138,8 @@ export const AgentMessage = z.discriminatedUnion('type', [
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
+/** The listener reads at most this much of an (unauthenticated) enrollment body; the agent sends a compact one. */
+export const ENROLL_BODY_MAX = 4096;
 export const EnrollRequest = z.object({ token: z.string().max(200), facts: Facts, hardware: Hardware, agentVersion: Text(50) });
 export const EnrollResponse = z.object({
   agentId: Id, deviceId: Id, secret: z.string().regex(/^csa_[A-Za-z0-9_-]{43}$/), tenant: z.string(),

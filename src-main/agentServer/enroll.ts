@@ -7,6 +7,7 @@ import { writeTx } from '../store/tx.ts';
 import { EnrollRequest, parseToken, type EnrollResponse } from '../agent/protocol.ts';
 import { EnrollmentTokens, hmacOf, type Consumed } from './tokens.ts';
 import { HttpError } from '../http/util.ts';
+import { noteHostnameConflict } from './inventory.ts';
 
 export interface AgentRow { id: string; device_id: string; tenant_id: string; slug: string; revoked_at: string | null; secret_hmac: string }
 
@@ -35,6 +36,7 @@ export function enroll(db: Db, hmacKey: Buffer, consolePublicKey: string, body: 
       .run(agentId, deviceId, took.tenantId, took.tokenId, hmacOf(hmacKey, secret), req.agentVersion, now, remote);
     audit.append({ event: 'auth', decision: 'allowed', outcome: 'agent enrolled', rule: 'agent_enroll', tenant: took.tenant, remote,
       detail: { tokenId: took.tokenId, agentId, deviceId, hostname: req.facts.hostname, os: req.facts.os, osVersion: req.facts.osVersion } });
+    noteHostnameConflict(db, deviceId, { agentId, enrolled: true });
     return { agentId, deviceId, secret, tenant: took.tenant, consolePublicKey };
   });
   // The refusal is audited (committed above) before the caller hears it; the reason is not told to the caller.

@@ -206,7 +206,7 @@ export class AgentHub {
       return true;
     });
     if (!ok) return;
-    const msg = ServerMessage.safeParse({ type: 'command', command: envelopeFor(this.db, commandId) });
+    const msg = ServerMessage.safeParse({ type: 'command', command: envelopeFor(this.db, this.gate.d.store.vault, commandId) });
     if (msg.success) this.send(conn, msg.data);
     else void this.finish(commandId, agent.device_id, { status: 'failed', exitCode: null, stdout: '', stderr: 'the stored command is malformed; it was not sent' }, { cause: 'undeliverable', code: 'COMMAND_MALFORMED' });
   }
@@ -239,6 +239,7 @@ export class AgentHub {
       this.lastPresenceFlush = now;
       this.guard(() => this.flushPresence());
     }
+    // Sealed secret parameter values live only as long as their approval can still send a command.
     // A revoked agent loses its live connection too, not only its next one.
     this.guard(() => {
       const revoked = this.db.prepare('SELECT device_id FROM agents WHERE revoked_at IS NOT NULL');

@@ -3,13 +3,13 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
 import { auditLogFor } from '../audit/log.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
 import { HttpError, readJsonBody, remoteOf, sendJson } from '../http/util.ts';
-import { ENROLL_PATH, WS_PATH } from '../agent/protocol.ts';
+import { ENROLL_BODY_MAX, ENROLL_PATH, WS_PATH } from '../agent/protocol.ts';
 import { ensureAgentCert } from './cert.ts';
 import { authenticateAgent, enroll } from './enroll.ts';
 import { AgentHub, type HubOptions } from './hub.ts';
@@ -19,7 +19,22 @@ export interface AgentListenerOptions {
   host?: string;
   port?: number;
   hub?: Partial<HubOptions>;
+  limits?: Partial<ListenerLimits>;
 }
+
+/** What an unauthenticated peer may hold of the one port meant to face the network. */
+export interface ListenerLimits {
+  /** Bytes of an enrollment body read before 413. */
+  enrollBodyMax: number;
+  /** TLS handshake, headers and body of an unauthenticated request must arrive within this; then the connection is cut. */
+  unauthenticatedDeadlineMs: number;
+  /** Connections not (yet) authenticated as an agent: per source address, and in all. Past either, new ones are closed. */
+  maxUnauthenticatedPerAddress: number;
+  maxUnauthenticated: number;
+}
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
+  enrollBodyMax: ENROLL_BODY_MAX, unauthenticatedDeadlineMs: 10_000, maxUnauthenticatedPerAddress: 16, maxUnauthenticated: 512,
+};
 
 export interface RunningAgentListener {
   url: string;
@@ -30,7 +45,6 @@ export interface RunningAgentListener {
   close(): Promise<void>;
 }
 
-const ENROLL_BODY_MAX = 1_048_576;
 const WS_PAYLOAD_MAX = 16 * 1_048_576;
 const FAILURES_PER_MINUTE = 30;
 
@@ -52,18 +66,39 @@ export function hubOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<HubOptions> {
   return out;
 }
 
+/** Listener limits from the environment (tests and unusual networks); unset values keep the defaults. */
+export function listenerLimitsFromEnv(env: NodeJS.ProcessEnv): Partial<ListenerLimits> {
+  const out: Partial<ListenerLimits> = {};
+  const map: [keyof ListenerLimits, string][] = [
+    ['unauthenticatedDeadlineMs', 'COUNTERSIGN_AGENT_DEADLINE_MS'], ['maxUnauthenticatedPerAddress', 'COUNTERSIGN_AGENT_MAX_UNAUTH_PER_ADDRESS'],
+    ['maxUnauthenticated', 'COUNTERSIGN_AGENT_MAX_UNAUTH'],
+  ];
+  for (const [k, name] of map) {
+    const v = Number(env[name]);
+    if (env[name] !== undefined && Number.isInteger(v) && v > 0) out[k] = v;
+  }
+  return out;
+}
+
 export async function startAgentListener(app: App, opts: AgentListenerOptions = {}): Promise<RunningAgentListener> {
+  const limits = { ...DEFAULT_LISTENER_LIMITS, ...opts.limits };
   const cert = await ensureAgentCert(app.dataDir);
   const consolePublicKey = app.secrets.verifyKey.export({ type: 'spki', format: 'pem' }).toString();
   const hub = new AgentHub(app.db, app.gate, app.log, opts.hub);
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_PAYLOAD_MAX });
   const failures = new RateLimiter();
-  const auditGate = new RateLimiter();
   const audit = auditLogFor(app.db);
   const download = downloadHandler(app.dataDir, app.log, (req) => {
     const a = authenticateAgent(app.db, app.secrets.hmacKey, req);
     return a.ok ? a.agent.id : null;
   });
+  const refused = (e: Parameters<typeof audit.append>[0]) => {
+    try {
+      audit.append(e);
+    } catch (err) {
+      app.log('auditing an agent listener refusal failed', err);
+    }
+  };
 
   const throttle = (remote: string) => {
     const t = failures.take(`fail:${remote}`, FAILURES_PER_MINUTE);
@@ -77,7 +112,7 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
     if (path !== ENROLL_PATH) throw new HttpError(404, 'Not found');
     if (req.method !== 'POST') throw new HttpError(405, 'Use POST', -32000, { Allow: 'POST' });
     if (!failures.peek(`fail:${remote}`, FAILURES_PER_MINUTE).remaining) throttle(remote);
-    const body = await readJsonBody(req, ENROLL_BODY_MAX);
+    const body = await readJsonBody(req, limits.enrollBodyMax, limits.unauthenticatedDeadlineMs);
     try {
       return sendJson(res, 200, enroll(app.db, app.secrets.hmacKey, consolePublicKey, body, remote));
     } catch (e) {
@@ -85,18 +120,49 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
       throw e;
     }
   };
-  const server = https.createServer({ key: cert.key, cert: cert.cert, minVersion: 'TLSv1.2' }, (req, res) => {
+  const deadline = limits.unauthenticatedDeadlineMs;
+  const server = https.createServer({
+    key: cert.key, cert: cert.cert, minVersion: 'TLSv1.2', handshakeTimeout: deadline,
+    // How often Node checks the request deadlines below (its default, 30 s, would let a slow peer stay three times longer).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(deadline / 4))),
+  }, (req, res) => {
     onRequest(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message }, e.headers);
       app.log('agent listener request failed', e);
       sendJson(res, 500, { error: 'internal error' });
     });
   });
-  server.headersTimeout = 20_000;
-  // Idle keep-alive sockets live longer than clients' pools usually keep them, so a client never reuses a socket
-  // in the same instant the server closes it (which surfaces as "socket hang up").
-  server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 60_000;
+  server.headersTimeout = deadline;
+  server.requestTimeout = deadline;
+  // An idle keep-alive socket is an unauthenticated connection too: it goes soon (agents enroll once, then use the WebSocket).
+  server.keepAliveTimeout = Math.min(5_000, deadline);
+
+  // Connections count as unauthenticated from accept until their WebSocket upgrade authenticates an agent.
+  const unauthenticated = new Map<string, number>();
+  const counted = new Set<string>();
+  const connId = (s: { remoteAddress?: string; remotePort?: number }) => `${s.remoteAddress ?? 'unknown'}|${s.remotePort ?? 0}`;
+  const release = (id: string) => {
+    if (!counted.delete(id)) return;
+    const addr = id.slice(0, id.lastIndexOf('|'));
+    const n = (unauthenticated.get(addr) ?? 1) - 1;
+    if (n <= 0) unauthenticated.delete(addr);
+    else unauthenticated.set(addr, n);
+  };
+  server.on('connection', (socket: Socket) => {
+    const addr = socket.remoteAddress ?? 'unknown';
+    const mine = unauthenticated.get(addr) ?? 0;
+    if (mine >= limits.maxUnauthenticatedPerAddress || counted.size >= limits.maxUnauthenticated) {
+      refused({ event: 'http', decision: 'throttled', code: 'AGENT_CONNECTION_CAP', rule: 'agent_listener', remote: addr,
+        outcome: mine >= limits.maxUnauthenticatedPerAddress ? `${mine} unauthenticated connections from this address` : `${counted.size} unauthenticated connections in all`,
+        detail: { perAddress: limits.maxUnauthenticatedPerAddress, total: limits.maxUnauthenticated } });
+      socket.destroy();
+      return;
+    }
+    const id = connId(socket);
+    counted.add(id);
+    unauthenticated.set(addr, mine + 1);
+    socket.once('close', () => release(id));
+  });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const remote = remoteOf(req);
@@ -109,11 +175,11 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
       const auth = authenticateAgent(app.db, app.secrets.hmacKey, req);
       if (!auth.ok) {
         failures.take(`fail:${remote}`, FAILURES_PER_MINUTE);
-        if (auditGate.take(`auth:${remote}`, 60).ok) {
-          audit.append({ event: 'auth', decision: 'denied', code: `AGENT_${auth.reason.toUpperCase()}`, rule: 'agent_auth', remote, detail: { agentId: auth.agentId ?? null } });
-        }
+        refused({ event: 'auth', decision: 'denied', code: `AGENT_${auth.reason.toUpperCase()}`, rule: 'agent_auth', remote, detail: { agentId: auth.agentId ?? null } });
         return reject(401, 'Unauthorized');
       }
+      // An authenticated agent's connection no longer counts against the caps, and is no longer bound by the deadline.
+      release(connId(req.socket));
       wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, auth.agent, remote));
     } catch (e) {
       app.log('agent upgrade failed', e);

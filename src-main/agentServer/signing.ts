@@ -3,6 +3,8 @@
 // breaks the signature. This module reads signed commands back for delivery.
 import type { Db } from '../store/db.ts';
 import type { CommandEnvelope, SignedFields } from '../agent/protocol.ts';
+import type { SecretVault } from '../store/vault.ts';
+import { revealPayload } from '../tools/secretParams.ts';
 
 interface Row {
   id: string; device_id: string; kind: SignedFields['kind']; payload_json: string; not_before: string | null;
@@ -13,7 +15,7 @@ interface Row {
  * What goes on the wire: the signed identity fields come from the signature record, the payload from the command row.
  * Nothing is re-signed here; a row without a signature travels unsigned and the agent refuses it.
  */
-export function envelopeFor(db: Db, commandId: string): CommandEnvelope | undefined {
+export function envelopeFor(db: Db, vault: SecretVault, commandId: string): CommandEnvelope | undefined {
   const r = db.prepare(`SELECT c.id, c.device_id, c.kind, c.payload_json, c.not_before, s.device_id AS sig_device_id, s.approval_id, s.kind AS sig_kind,
       s.issued_at, s.nonce, s.signature
     FROM device_commands c LEFT JOIN command_signatures s ON s.command_id = c.id WHERE c.id = ?`).get(commandId) as Row | undefined;
@@ -24,6 +26,11 @@ export function envelopeFor(db: Db, commandId: string): CommandEnvelope | undefi
     payload = p && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>) : { value: p };
   } catch {
     payload = {};
+  }
+  // Secret parameters are stored masked: the values go back in only here, on their way to the agent (over pinned TLS).
+  if (r.approval_id) {
+    const sealed = db.prepare('SELECT sealed FROM sealed_secrets WHERE approval_id = ?').get(r.approval_id) as { sealed: string } | undefined;
+    if (sealed) payload = revealPayload(vault.mask, payload, vault.unseal(sealed.sealed));
   }
   return {
     commandId: r.id, deviceId: r.sig_device_id ?? r.device_id, approvalId: r.approval_id, kind: r.sig_kind ?? r.kind, payload,

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Db } from '../store/db.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import { verifyRows, type AuditRow } from './log.ts';
+import { checkpointRecord, recordOfLine, toOcsf, toSyslog, type ExportFormat } from './siem.ts';
 
 /** The last line of an export: what the chain head was, signed with the install's Ed25519 key. */
 const Checkpoint = z.object({
@@ -25,15 +26,25 @@ export function fingerprint(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 32);
 }
 
-/** Writes every entry as one JSON line, then the signed checkpoint; reads in one snapshot transaction. */
-export function exportAudit(db: Db, file: string, signingKey: KeyObject, verifyKey: KeyObject): Checkpoint {
+export interface ExportOptions {
+  /** jsonl: the stored rows as they are; ocsf: OCSF 1.5.0 API Activity events; syslog: RFC 5424 lines. */
+  format?: ExportFormat;
+  /** The product version named in OCSF metadata. */
+  productVersion?: string;
+}
+
+/** Writes every entry as one line in the chosen format, then the signed checkpoint; reads in one snapshot transaction. */
+export function exportAudit(db: Db, file: string, signingKey: KeyObject, verifyKey: KeyObject, opts: ExportOptions = {}): Checkpoint {
+  const format = opts.format ?? 'jsonl';
+  const product = { version: opts.productVersion ?? '0' };
+  const line = format === 'jsonl' ? (r: AuditRow) => JSON.stringify(r) : format === 'ocsf' ? (r: AuditRow) => JSON.stringify(toOcsf(r, product)) : toSyslog;
   const fd = openSync(file, 'wx', 0o600);
   try {
     const checkpoint = db.transaction(() => {
       let count = 0;
       let head = { seq: 0, hash: '0'.repeat(64) };
       for (const row of db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as Iterable<AuditRow>) {
-        writeSync(fd, `${JSON.stringify(row)}\n`);
+        writeSync(fd, `${line(row)}\n`);
         head = { seq: row.seq, hash: row.hash };
         count++;
       }
@@ -43,7 +54,7 @@ export function exportAudit(db: Db, file: string, signingKey: KeyObject, verifyK
         publicKey: verifyKey.export({ type: 'spki', format: 'der' }).toString('base64'),
         signature: sign(null, signedPart(body), signingKey).toString('base64'),
       };
-      writeSync(fd, `${JSON.stringify(cp)}\n`);
+      writeSync(fd, `${checkpointRecord(format, cp, product)}\n`);
       return cp;
     })();
     fsyncSync(fd);
@@ -54,31 +65,43 @@ export function exportAudit(db: Db, file: string, signingKey: KeyObject, verifyK
 }
 
 export type ExportVerify =
-  | { ok: true; count: number; headHash: string; keyFingerprint: string; keyMatchesInstall: boolean | null }
-  | { ok: false; reason: string; badSeq?: number };
+  | { ok: true; count: number; headHash: string; keyFingerprint: string }
+  | { ok: false; reason: string; badSeq?: number; untrusted?: boolean };
 
-/** Offline check of an export: the chain recomputes, the checkpoint names its head, the signature holds. */
-export async function verifyExport(file: string, expectedKey?: KeyObject): Promise<ExportVerify> {
+/** Whom to trust: a public key (the install's, or one given by the technician), or only the fingerprint of one. */
+export type ExportTrust = { key: KeyObject } | { fingerprint: string };
+
+/**
+ * Offline check of an export in any format: the chain recomputes, the checkpoint names its head, the signature holds,
+ * and it is the signature of a trusted key. Without a trusted key the answer is never OK: the key inside the file proves
+ * nothing, anyone can re-sign an export with a key of their own.
+ */
+export async function verifyExport(file: string, trust?: ExportTrust): Promise<ExportVerify> {
   const rows: AuditRow[] = [];
   let last: string | undefined;
   const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let lineNo = 0;
-  for await (const line of lines) {
-    lineNo++;
-    if (line.trim() === '') continue;
-    if (last !== undefined) {
-      try {
-        rows.push(JSON.parse(last) as AuditRow);
-      } catch {
-        return { ok: false, reason: `line ${lineNo - 1} is not JSON` };
-      }
+  const parse = (text: string, n: number): unknown => {
+    try {
+      return recordOfLine(text);
+    } catch {
+      throw new Error(`line ${n} is not an audit record`);
     }
-    last = line;
+  };
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      if (line.trim() === '') continue;
+      if (last !== undefined) rows.push(parse(last, lineNo - 1) as AuditRow);
+      last = line;
+    }
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
   }
   if (last === undefined) return { ok: false, reason: 'export is empty' };
   let cp: Checkpoint;
   try {
-    cp = Checkpoint.parse(JSON.parse(last));
+    cp = Checkpoint.parse(parse(last, lineNo));
   } catch {
     return { ok: false, reason: 'the last line is not a valid signed checkpoint (export truncated?)' };
   }
@@ -94,7 +117,11 @@ export async function verifyExport(file: string, expectedKey?: KeyObject): Promi
     return { ok: false, reason: 'checkpoint public key is malformed' };
   }
   if (!verify(null, signedPart(cp), key, Buffer.from(cp.signature, 'base64'))) return { ok: false, reason: 'checkpoint signature does not verify' };
-  const keyMatchesInstall = expectedKey ? fingerprint(expectedKey) === fingerprint(key) : null;
-  if (keyMatchesInstall === false) return { ok: false, reason: `signed by key ${fingerprint(key)}, not by this install's key ${fingerprint(expectedKey!)}` };
-  return { ok: true, count: cp.count, headHash: cp.headHash, keyFingerprint: fingerprint(key), keyMatchesInstall };
+  const signer = fingerprint(key);
+  if (!trust) {
+    return { ok: false, untrusted: true, reason: `the chain is consistent and signed by key ${signer}, but no trusted key was given: anyone can re-sign an export. Give --data-dir D (this install's key) or --pubkey FILE|FINGERPRINT` };
+  }
+  const trusted = 'key' in trust ? fingerprint(trust.key) : trust.fingerprint.toLowerCase();
+  if (signer !== trusted) return { ok: false, reason: `signed by key ${signer}, not by the trusted key ${trusted}` };
+  return { ok: true, count: cp.count, headHash: cp.headHash, keyFingerprint: signer };
 }

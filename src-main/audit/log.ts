@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/db.ts';
 import { onSyncCommit, writeTx } from '../store/tx.ts';
-import { redact } from './redact.ts';
+import { ARGS_MAX, boundedJson, boundedText, DETAIL_MAX, isRefusal, OUTCOME_MAX, REFUSAL_ARGS_MAX, REFUSAL_DETAIL_MAX, TEXT_MAX } from './bounds.ts';
+import { RefusalAggregator } from './flood.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -110,42 +111,85 @@ export class AuditLog {
     onSyncCommit(db, { committed: () => this.flushCommitted(), aborted: () => this.discardPending() });
   }
 
+  private readonly floods = new RefusalAggregator();
+  private floodTimer: NodeJS.Timeout | undefined;
+
   /**
    * Appends one entry. Call it inside the write transaction of the state change it records (see `writeTx`),
-   * so the change and its entry commit together or not at all.
+   * so the change and its entry commit together or not at all. Every entry is bounded and redacted here (see bounds.ts).
+   * A refusal (denied, throttled) may instead be counted, when its source is flooding: then nothing is written now,
+   * undefined is returned, and one entry per source, cause and minute carries the count (see flood.ts).
    */
-  append(e: AuditInput): AuditRow {
+  append(e: AuditInput & { decision: Exclude<AuditDecision, 'denied' | 'throttled'> }): AuditRow;
+  append(e: AuditInput): AuditRow | undefined;
+  append(e: AuditInput): AuditRow | undefined {
     return writeTx(this.db, () => this.appendInTransaction(e));
   }
 
   /**
-   * Appends one entry inside the caller's open transaction (the Store's group commit): it is delivered to listeners
-   * when that transaction commits (flushCommitted), and dropped if it rolls back (discardPending).
+   * Appends one entry inside the caller's open transaction (writeTx, or the Store's group commit): it is delivered to
+   * listeners when that transaction commits (flushCommitted), and dropped if it rolls back (discardPending). A refusal
+   * from a flooding source is counted instead (undefined is returned; see flood.ts).
    */
-  appendInTransaction(e: AuditInput): AuditRow {
+  appendInTransaction(e: AuditInput & { decision: Exclude<AuditDecision, 'denied' | 'throttled'> }): AuditRow;
+  appendInTransaction(e: AuditInput): AuditRow | undefined;
+  appendInTransaction(e: AuditInput): AuditRow | undefined {
     if (!this.db.inTransaction) throw new Error('appendInTransaction needs an open transaction');
+    if (isRefusal(e.decision) && !this.floods.admit(e)) {
+      this.floodTimer ??= setInterval(() => this.flushFloods(), 5_000).unref();
+      return undefined;
+    }
+    for (const c of this.floods.take()) this.write(c);
+    return this.write(e);
+  }
+
+  /** Writes the counts of flood minutes that have ended (all of them with `all`, on close). Returns how many entries. */
+  flushFloods(all = false): number {
+    const closed = this.floods.take(all);
+    if (closed.length) writeTx(this.db, () => closed.forEach((c) => this.write(c)));
+    if (!this.floods.pending && this.floodTimer) {
+      clearInterval(this.floodTimer);
+      this.floodTimer = undefined;
+    }
+    return closed.length;
+  }
+
+  /** Before the database closes: counted refusals are written, not lost. */
+  close(): void {
+    try {
+      if (this.db.open && !this.db.readonly) this.flushFloods(true);
+    } finally {
+      clearInterval(this.floodTimer);
+      this.floodTimer = undefined;
+    }
+  }
+
+  /** Inserts one bounded, redacted entry in the open transaction; listeners hear of it once that commits. */
+  private write(e: AuditInput): AuditRow {
+    const refusal = isRefusal(e.decision);
+    const text = (v: string | null | undefined) => (v == null ? null : boundedText(v, TEXT_MAX));
     const head = this.headStmt.get() as { seq: number; hash: string } | undefined;
     const base: Omit<AuditRow, 'hash'> = {
       seq: (head?.seq ?? 0) + 1,
       at: new Date().toISOString(),
       event: e.event,
       decision: e.decision,
-      code: e.code ?? null,
-      rule: e.rule ?? null,
-      key_id: e.keyId ?? null,
-      key_name: e.keyName ?? null,
-      tenant: e.tenant ?? null,
-      client: e.client ?? null,
-      session_id: e.sessionId ?? null,
-      tool: e.tool ?? null,
-      action: e.action ?? null,
+      code: text(e.code),
+      rule: text(e.rule),
+      key_id: text(e.keyId),
+      key_name: text(e.keyName),
+      tenant: text(e.tenant),
+      client: text(e.client),
+      session_id: text(e.sessionId),
+      tool: text(e.tool),
+      action: text(e.action),
       tier: e.tier ?? null,
-      args_json: e.args === undefined ? null : JSON.stringify(redact(e.args)),
-      outcome: e.outcome ?? null,
-      detail_json: e.detail === undefined ? null : JSON.stringify(redact(e.detail)),
+      args_json: e.args === undefined ? null : boundedJson(e.args, refusal ? REFUSAL_ARGS_MAX : ARGS_MAX),
+      outcome: e.outcome == null ? null : boundedText(e.outcome, OUTCOME_MAX),
+      detail_json: e.detail === undefined ? null : boundedJson(e.detail, refusal ? REFUSAL_DETAIL_MAX : DETAIL_MAX),
       duration_ms: e.durationMs ?? null,
-      approval_id: e.approvalId ?? null,
-      remote: e.remote ?? null,
+      approval_id: text(e.approvalId),
+      remote: text(e.remote),
       prev_hash: head?.hash ?? GENESIS_HASH,
     };
     // SQLite stores UTF-8, which cannot hold a lone surrogate (it would come back as U+FFFD and break the hash):

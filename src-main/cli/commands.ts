@@ -4,12 +4,10 @@ import { z } from 'zod';
 import { initDataDir, isInitialized, openApp, DB_FILE, type App } from '../app.ts';
 import { openDatabase } from '../store/db.ts';
 import { loadSecrets } from '../store/secrets.ts';
-import { auditLogFor } from '../audit/log.ts';
-import { exportAudit, fingerprint, verifyExport } from '../audit/export.ts';
 import { hashPassphrase } from '../auth/passphrase.ts';
 import { KeyService, listTenants, ROLES, SCOPES } from '../auth/keys.ts';
 import { seedDemoFleet } from '../demo/seed.ts';
-import { hubOptionsFromEnv } from '../agentServer/listener.ts';
+import { hubOptionsFromEnv, listenerLimitsFromEnv } from '../agentServer/listener.ts';
 import { startServing, type Serving } from '../serving.ts';
 import { createConsoleService } from '../console/service.ts';
 import { ensureAgentCert } from '../agentServer/cert.ts';
@@ -60,10 +58,11 @@ const ServeFlags = z.object({
   'allowed-host': z.array(z.string()).optional(),
   'agent-host': z.string().min(1).default('127.0.0.1'),
   'agent-port': z.coerce.number().int().min(0).max(65535).default(0),
+  'anchor-dir': z.string().min(1).optional(),
 });
 const serveOptions = {
   ...dataDirFlag, host: { type: 'string' }, port: { type: 'string' }, 'allowed-host': { type: 'string', multiple: true },
-  'agent-host': { type: 'string' }, 'agent-port': { type: 'string' },
+  'agent-host': { type: 'string' }, 'agent-port': { type: 'string' }, 'anchor-dir': { type: 'string' },
 } as const;
 
 export async function serve(argv: string[], io: Io): Promise<number> {
@@ -72,7 +71,7 @@ export async function serve(argv: string[], io: Io): Promise<number> {
 }
 
 async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io): Promise<number> {
-  const app = await openApp(dir, { env: io.env, longRunning: true });
+  const app = await openApp(dir, { env: io.env, longRunning: true, anchorDir: flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined });
   if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) io.err(`warning: listening on ${flags.host}, beyond loopback; anyone who can reach it may try keys`);
   // The console service is made here (not inside the server) so it can also name the agent listener, which starts second.
   let serving: Serving | undefined;
@@ -80,7 +79,7 @@ async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io)
   try {
     serving = await startServing(app, {
       host: flags.host, port: flags.port, allowedHosts: flags['allowed-host'], console: { service },
-      agentHost: flags['agent-host'], agentPort: flags['agent-port'], hub: hubOptionsFromEnv(io.env), by: 'cli',
+      agentHost: flags['agent-host'], agentPort: flags['agent-port'], hub: hubOptionsFromEnv(io.env), limits: listenerLimitsFromEnv(io.env), by: 'cli',
     });
   } catch (e) {
     app.close();
@@ -195,49 +194,4 @@ export function tenants(argv: string[], io: Io): Promise<number> {
     for (const t of listTenants(app.db)) io.out(t.slug);
     return 0;
   });
-}
-
-export async function audit(argv: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'verify') {
-    const { flags } = parseFlags(rest, { ...dataDirFlag, export: { type: 'string' } },
-      z.object({ 'data-dir': z.string().optional(), export: z.string().optional() }).refine((f) => f['data-dir'] || f.export, 'give --data-dir D or --export F'));
-    if (flags.export) {
-      const expected = flags['data-dir'] ? loadSecrets(resolve(flags['data-dir'])).verifyKey : undefined;
-      const r = await verifyExport(flags.export, expected);
-      if (!r.ok) {
-        io.out(`export INVALID: ${r.reason}`);
-        return 1;
-      }
-      io.out(`export OK: ${r.count} entries, head ${r.headHash}, signed by key ${r.keyFingerprint}${r.keyMatchesInstall ? ' (this install)' : ''}`);
-      return 0;
-    }
-    const dir = resolve(flags['data-dir']!);
-    const db = openDatabase(join(dir, DB_FILE), { readonly: true });
-    try {
-      const r = auditLogFor(db).verify();
-      if (!r.ok) {
-        io.out(`audit chain BROKEN at entry ${r.badSeq}: ${r.reason} (${r.count} entries verified before it)`);
-        return 1;
-      }
-      io.out(`audit chain OK: ${r.count} entries, head ${r.headHash}`);
-      return 0;
-    } finally {
-      db.close();
-    }
-  }
-  if (sub === 'export') {
-    const { flags } = parseFlags(rest, { ...dataDirFlag, out: { type: 'string' } }, z.object({ 'data-dir': dataDir, out: z.string({ error: '--out F is required' }).min(1) }));
-    const dir = resolve(flags['data-dir']);
-    const secrets = loadSecrets(dir);
-    const db = openDatabase(join(dir, DB_FILE), { readonly: true });
-    try {
-      const cp = exportAudit(db, resolve(flags.out), secrets.signingKey, secrets.verifyKey);
-      io.out(`exported ${cp.count} entries to ${resolve(flags.out)}; checkpoint head ${cp.headHash}, key ${fingerprint(secrets.verifyKey)}`);
-      return 0;
-    } finally {
-      db.close();
-    }
-  }
-  throw new UsageError('usage: countersign audit verify|export …');
 }

@@ -7,12 +7,13 @@ const consoleCommands = () => import('./commands.ts');
 const USAGE = `countersign — governed MCP gate for an MSP's fleet
 
   init --data-dir D [--demo]              create database and install secrets (passphrase: COUNTERSIGN_ADMIN_PASSPHRASE)
-  serve --data-dir D [--host H] [--port N] [--allowed-host NAME] [--agent-host H] [--agent-port N]
+  serve --data-dir D [--host H] [--port N] [--allowed-host NAME] [--agent-host H] [--agent-port N] [--anchor-dir A]
   demo [--data-dir D] [--port N]          init a demo fleet once, print a key, serve
   keys create --data-dir D --name N --scopes ai:read[,ai:write,ai:execute] --tenants T1[,T2] [--role admin|standard] [--expires-days N]
   keys list --data-dir D [--json]  |  keys revoke ID --data-dir D
   tenants list --data-dir D
-  audit verify --data-dir D  |  audit verify --export F [--data-dir D]  |  audit export --data-dir D --out F
+  audit verify --data-dir D [--anchor-dir A] [--pubkey FILE|FINGERPRINT]  |  audit verify --export F (--data-dir D | --pubkey FILE|FINGERPRINT)
+  audit export --data-dir D --out F [--format jsonl|ocsf|syslog]  |  audit key --data-dir D
   enroll-tokens create --data-dir D --tenant SLUG [--uses N] [--expires-hours H]  |  enroll-tokens list|revoke ID --data-dir D
   agents list --data-dir D [--json]  |  agents revoke AGENT_OR_DEVICE_ID --data-dir D
   agent enroll --url https://HOST:PORT --token T --state-dir S [--hostname NAME]  |  agent run --state-dir S [--config F]
@@ -27,7 +28,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'demo': return await (await consoleCommands()).demo(rest, io);
       case 'keys': return await (await consoleCommands()).keys(rest, io);
       case 'tenants': return await (await consoleCommands()).tenants(rest, io);
-      case 'audit': return await (await consoleCommands()).audit(rest, io);
+      case 'audit': return await (await import('./auditCommands.ts')).audit(rest, io);
       case 'enroll-tokens': return await (await import('./tokenCommands.ts')).enrollTokens(rest, io);
       case 'agents': return await (await import('./tokenCommands.ts')).agents(rest, io);
       case 'agent': return rest[0] === 'build' ? await (await import('../agentBuild/command.ts')).agentBuild(rest.slice(1), io) : await (await import('./agentCommands.ts')).agent(rest, io);

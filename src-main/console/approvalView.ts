@@ -4,6 +4,7 @@ import type { Db } from '../store/db.ts';
 import type { Approval } from '../governance/approvals.ts';
 import { describeWindow, windowFromRow, windowState, type Occurrence } from '../tools/maintenanceWindow.ts';
 import type { ApprovalT } from './contract.ts';
+import { isMask } from '../tools/secretParams.ts';
 
 type View = ApprovalT['view'];
 type Rec = Record<string, unknown>;
@@ -14,7 +15,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
 
-interface DeviceRow { id: string; hostname: string; os: string; os_version: string; status: string; isolated: number; last_seen_at: string }
+interface DeviceRow { id: string; hostname: string; os: string; os_version: string; status: string; isolated: number; last_seen_at: string; hostname_conflict: number }
 interface WindowRow { id: string; name: string; days: string; start_minute: number; duration_minutes: number }
 
 const occurrence = (o: Occurrence | null) => (o ? { name: o.window.name, schedule: describeWindow(o.window), start: o.start.toISOString(), end: o.end.toISOString() } : null);
@@ -28,7 +29,7 @@ function storedOccurrence(v: unknown) {
 }
 
 export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => ApprovalT {
-  const deviceStmt = db.prepare('SELECT id, hostname, os, os_version, status, isolated, last_seen_at FROM devices WHERE id = ? AND tenant_id = ?');
+  const deviceStmt = db.prepare('SELECT id, hostname, os, os_version, status, isolated, last_seen_at, hostname_conflict FROM devices WHERE id = ? AND tenant_id = ?');
   const windowsStmt = db.prepare('SELECT id, name, days, start_minute, duration_minutes FROM maintenance_windows WHERE tenant_id = ? ORDER BY name, id');
 
   function windowOf(a: Approval, d: Rec, now: Date): View['window'] {
@@ -62,6 +63,7 @@ export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => Appro
         isolated: row ? row.isolated === 1 : null,
         lastSeenAt: row?.last_seen_at ?? null,
         patchCount: Array.isArray(p.patches) ? p.patches.length : null,
+        hostnameConflict: row?.hostname_conflict === 1,
       };
     });
     const s = rec(d.script);
@@ -79,7 +81,8 @@ export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => Appro
       };
     });
     const parameters: Record<string, string> = {};
-    for (const [k, v] of Object.entries(rec(d.parameters))) if (typeof v === 'string') parameters[k] = v;
+    // Secret parameters are stored masked; the card says so and shows nothing of the value.
+    for (const [k, v] of Object.entries(rec(d.parameters))) if (typeof v === 'string') parameters[k] = isMask(v) ? '•••••••• (secret)' : v;
     const view: View = {
       script,
       devices,

@@ -2,6 +2,7 @@
 // once with a fixed text; absent filters bind NULL ("? IS NULL OR …"), lists bind as JSON arrays (json_each).
 import type { Db } from '../store/db.ts';
 import type { AuditRow } from '../audit/log.ts';
+import { jsonColumn } from '../audit/siem.ts';
 import type { AuditEntryDetailT, AuditEntryT, ConsoleInput, LiveCallT } from './contract.ts';
 
 type AuditQuery = Required<Pick<ConsoleInput<'queryAudit'>, 'limit'>> & Omit<ConsoleInput<'queryAudit'>, 'limit'>;
@@ -9,14 +10,7 @@ type LiveQuery = Required<Pick<ConsoleInput<'liveCalls'>, 'limit'>> & Omit<Conso
 
 const like = (s: string | undefined) => (s === undefined ? null : `%${s.replace(/[\\%_]/g, '\\$&')}%`);
 const list = (v: readonly string[] | undefined) => (v === undefined ? null : JSON.stringify(v));
-const json = (s: string | null): unknown => {
-  if (s === null) return null;
-  try {
-    return JSON.parse(s);
-  } catch {
-    return s;
-  }
-};
+const json = jsonColumn;
 
 const FILTERS = `(@from IS NULL OR at >= @from) AND (@to IS NULL OR at <= @to)
   AND (@keyId IS NULL OR key_id = @keyId) AND (@tenant IS NULL OR tenant = @tenant) AND (@tool IS NULL OR tool = @tool)

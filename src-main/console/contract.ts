@@ -20,6 +20,7 @@ export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
 export const POLICY_NAMES = [
   'requireExecuteAdmin', 'executeAllowlist', 'defaultReadPerMinute', 'defaultWritePerMinute',
   'approvalTtlMinutes', 'approvalWaitSeconds', 'bulkDeviceThreshold', 'bulkWindowMinutes', 'httpRequestsPerSecond',
+  'auditCheckpointEveryEntries', 'auditCheckpointEveryMinutes',
 ] as const;
 
 
@@ -44,6 +45,7 @@ export const ToolInfo = z.object({
 export const DeviceView = z.object({
   id: text, hostname: text, os: text, osVersion: nstr, status: text, online: z.boolean(), isolated: z.boolean().nullable(),
   lastSeenAt: nstr, patchCount: count.nullable().describe('deploy_patches: patches to install on this device'),
+  hostnameConflict: z.boolean().describe('another device of the tenant reports the same hostname'),
 });
 export const ScriptView = z.object({
   id: nstr, name: text, source: text, scope: text, language: text, sha256: text, body: text, lines: count, bytes: count,
@@ -117,6 +119,8 @@ export const PolicyValues = z.object({
   bulkDeviceThreshold: int.min(1).max(10_000),
   bulkWindowMinutes: int.min(0).max(24 * 60),
   httpRequestsPerSecond: int.min(1).max(100_000),
+  auditCheckpointEveryEntries: int.min(1).max(1_000_000),
+  auditCheckpointEveryMinutes: int.min(1).max(24 * 60),
 });
 export const TierOverride = z.object({ id: text, tool: text, action: nstr, tenant: nstr, tier: int, baseTier: int, createdAt: iso });
 export const PolicyView = z.object({
@@ -140,8 +144,14 @@ export const FleetTenant = z.object({
   maintenance: z.object({ windows: z.array(z.object({ name: text, schedule: text })), inside: z.boolean(), nextStart: nstr }),
 });
 
+export const AUDIT_EXPORT_FORMATS = ['jsonl', 'ocsf', 'syslog'] as const;
+/** A signed checkpoint of the audit chain kept outside the database; `fingerprint` is what a technician copies into a ticket. */
+export const CheckpointView = z.object({ n: int, headSeq: int, at: iso, fingerprint: text, keyFingerprint: text });
 export const VerifyResult = z.object({
   ok: z.boolean(), count, headSeq: int.nullable(), headHash: nstr, badSeq: int.nullable(), reason: nstr, checkedAt: iso, ms: z.number(),
+  case: nstr.describe('what the first inconsistency means: chain_broken, rewritten, truncated, file_missing, file_edited, file_truncated, key_swapped'),
+  checkpoints: count.describe('signed checkpoints that agree with the log'),
+  latestCheckpoint: CheckpointView.nullable(),
 });
 
 /** Agent enrollment tokens: only the prefix is ever shown again; the token itself once, at creation. */
@@ -233,10 +243,12 @@ export const consoleMethods = {
   },
   getAuditEntry: { input: z.strictObject({ seq: int.min(1) }), output: z.object({ entry: AuditEntryDetail }) },
   verifyAudit: { input: noInput, output: VerifyResult },
+  auditCheckpoint: { input: noInput, output: z.object({ checkpoint: CheckpointView.nullable() }) },
   exportAudit: {
-    input: noInput,
+    input: z.strictObject({ format: z.enum(AUDIT_EXPORT_FORMATS).default('jsonl') }).optional(),
     output: z.object({
-      fileName: text, mediaType: z.literal('application/x-ndjson'), content: text.describe('JSONL: every entry, then the signed checkpoint line'),
+      fileName: text, mediaType: z.enum(['application/x-ndjson', 'text/plain']),
+      content: text.describe('every entry (JSONL rows, OCSF 1.5.0 API Activity events or RFC 5424 lines), then the signed checkpoint'),
       checkpoint: z.object({ count, headSeq: int, headHash: text, exportedAt: iso, keyFingerprint: text }),
     }),
   },

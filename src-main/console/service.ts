@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { App } from '../app.ts';
 import { auditLogFor, type AuditRow } from '../audit/log.ts';
 import { exportAudit, fingerprint } from '../audit/export.ts';
+import { checkpointFiles, latestCheckpoint } from '../audit/anchor.ts';
+import { verifyAnchored } from '../audit/anchorVerify.ts';
 import { listTenants, type ApiKey } from '../auth/keys.ts';
 import { pageCursor, type Approval } from '../governance/approvals.ts';
 import { AppError } from '../errors.ts';
@@ -57,6 +59,10 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const policy = createPolicyAdmin(app, actor);
   const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null);
   const deploy = createAgentDeploy(app, actor, () => opts.agentUrl?.() ?? null);
+  const checkpointView = () => {
+    const c = latestCheckpoint(db);
+    return c ? { n: c.n, headSeq: c.head_seq, at: c.at, fingerprint: c.fingerprint, keyFingerprint: c.key_fingerprint } : null;
+  };
 
   const keyView = (k: ApiKey): KeyViewT => {
     const now = new Date().toISOString();
@@ -109,21 +115,25 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     },
     verifyAudit: () => {
       const started = performance.now();
-      const r = audit.verify();
+      const key = app.secrets.verifyKey;
+      const r = verifyAnchored(db, key, checkpointFiles(app.dataDir, key));
       const ms = performance.now() - started;
       const checkedAt = new Date().toISOString();
       return r.ok
-        ? { ok: true, count: r.count, headSeq: r.headSeq, headHash: r.headHash, badSeq: null, reason: null, checkedAt, ms }
-        : { ok: false, count: r.count, headSeq: null, headHash: null, badSeq: r.badSeq, reason: r.reason, checkedAt, ms };
+        ? { ok: true, count: r.count, headSeq: r.headSeq, headHash: r.headHash, badSeq: null, reason: null, checkedAt, ms, case: null, checkpoints: r.checkpoints, latestCheckpoint: checkpointView() }
+        : { ok: false, count: 0, headSeq: null, headHash: null, badSeq: r.badSeq ?? null, reason: r.reason, checkedAt, ms, case: r.case, checkpoints: 0, latestCheckpoint: checkpointView() };
     },
-    exportAudit: () => {
+    auditCheckpoint: () => ({ checkpoint: checkpointView() }),
+    exportAudit: (q) => {
+      const format = q?.format ?? 'jsonl';
       const dir = mkdtempSync(join(tmpdir(), 'cs-audit-export-'));
       try {
-        const file = join(dir, 'audit.jsonl');
-        const cp = exportAudit(db, file, app.secrets.signingKey, app.secrets.verifyKey);
+        const file = join(dir, 'audit.export');
+        const cp = exportAudit(db, file, app.secrets.signingKey, app.secrets.verifyKey, { format, productVersion: SERVER_INFO.version });
         const stamp = cp.exportedAt.replace(/[:.]/g, '-');
         return {
-          fileName: `countersign-audit-${stamp}.jsonl`, mediaType: 'application/x-ndjson', content: readFileSync(file, 'utf8'),
+          fileName: `countersign-audit-${stamp}${format === 'jsonl' ? '' : `-${format}`}.${format === 'syslog' ? 'log' : 'jsonl'}`,
+          mediaType: format === 'syslog' ? 'text/plain' : 'application/x-ndjson', content: readFileSync(file, 'utf8'),
           checkpoint: { count: cp.count, headSeq: cp.headSeq, headHash: cp.headHash, exportedAt: cp.exportedAt, keyFingerprint: fingerprint(app.secrets.verifyKey) },
         };
       } finally {

@@ -11,6 +11,7 @@ import { canonicalJson } from '../store/canonical.ts';
 import type { Store, Tx } from '../store/store.ts';
 import type { Sql } from '../store/sql.ts';
 import { approvalRows, type ApprovalRow } from '../store/data/approvals.ts';
+import { sealedSecrets } from '../store/data/sealedSecrets.ts';
 import { bindApproval, bindingHolds } from './binding.ts';
 
 export const APPROVAL_STATUSES = ['pending', 'approved', 'running', 'completed', 'failed', 'denied', 'expired', 'cancelled'] as const;
@@ -187,6 +188,8 @@ export class ApprovalLifecycle {
       finishedAt: TERMINAL.has(to) ? now : null, result: f.result === undefined ? undefined : JSON.stringify(f.result ?? null), code: f.code,
     });
     if (!moved) throw new AppError('CONFLICT', `approval ${a.id} was decided concurrently`, 'approval_state');
+    // Secret parameter values live only while the approval can still run or send a command.
+    if (TERMINAL.has(to)) await sealedSecrets.drop(tx.sql, a.id);
     const before = this.toApproval(row, now);
     const { event = 'approval', ...rest } = f.audit;
     await tx.audit({

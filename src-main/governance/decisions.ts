@@ -10,6 +10,7 @@ import { tamperedFacts, type Approval } from './approvals.ts';
 import { actionOf, effectiveTier, refusalFor } from './decide.ts';
 import type { Gate } from './gate.ts';
 import { maxTier } from './tiers.ts';
+import { sealedSecrets } from '../store/data/sealedSecrets.ts';
 
 /** Why an approved request may not run after all: the gate ends it denied with this code, audited. */
 class Stop extends Error {
@@ -61,6 +62,8 @@ export class Decisions {
     }
     const { tool, key, args, plan } = prepared;
     const now = new Date();
+    const sealed = await sealedSecrets.get(this.d.store.sql, a.id);
+    const secrets = sealed === undefined ? undefined : this.d.store.vault.unseal(sealed);
     const out = await this.d.store.write(async (tx) => {
       await this.d.approvals.move(tx, a, 'approved', { decidedBy: actor, audit: { decision: 'approved', rule: actor } });
       const started = performance.now();
@@ -68,7 +71,7 @@ export class Decisions {
       let result: unknown;
       try {
         // Its own savepoint: a tool that fails half-way leaves nothing behind; the decision and its audit entries still commit.
-        result = await savepoint(tx, () => tool.execute(args, this.gate.writeContext(tx, key, now, a.id), plan));
+        result = await savepoint(tx, () => tool.execute(args, this.gate.writeContext(tx, key, now, a.id, secrets), plan));
         const queued = Array.isArray((result as { commands?: unknown }).commands) && (result as { commands: unknown[] }).commands.length > 0;
         status = queued ? 'running' : 'completed';
       } catch (e) {

@@ -15,6 +15,8 @@ import { actionOf, effectiveTier, refusalFor } from './decide.ts';
 import type { PolicyService } from './policy.ts';
 import type { RateLimiter } from './rateLimiter.ts';
 import { canReach, type Tier } from './tiers.ts';
+import { declaredSecretNames, type Secrets } from '../tools/secretParams.ts';
+import { sealedSecrets } from '../store/data/sealedSecrets.ts';
 import { Decisions } from './decisions.ts';
 import { gateTools } from './gateTools.ts';
 import { finishCommand, type Outcome, type OutcomeSource } from './commandResults.ts';
@@ -61,6 +63,8 @@ export interface GateDeps {
 }
 
 const PROGRESS_EVERY_MS = 5_000;
+/** Validation issues named in a refusal; the count says how many there were. */
+const MAX_ISSUES = 10;
 
 export class Gate {
   readonly tools = new Map<string, ToolSpec>();
@@ -137,13 +141,23 @@ export class Gate {
     return { key, now, data: tenantReader(tool.access === 'read' ? this.d.store.readOnly : this.d.store.sql, key.tenants, who), services: this.d.services };
   }
 
-  writeContext(tx: Tx, key: ApiKey, now: Date, approvalId: string | null): WriteContext {
+  writeContext(tx: Tx, key: ApiKey, now: Date, approvalId: string | null, secrets?: Secrets): WriteContext {
     const ctx: WriteContext = {
       key, now, approvalId, services: this.d.services, afterCommit: (fn) => tx.afterCommit(fn),
-      data: tenantWriter(tx.sql, this.d.store.signer, key.tenants, { keyId: key.id, approvalId, now }),
+      data: tenantWriter(tx.sql, this.d.store, key.tenants, { keyId: key.id, approvalId, now, secrets }),
     };
     this.txOf.set(ctx, tx);
     return ctx;
+  }
+
+  /**
+   * A tool's arguments as they may be stored (audit, approval row, plan), with secret parameter values masked, and the
+   * values apart. Unvalidated arguments (a refusal's) are masked too.
+   */
+  async storable(tool: ToolSpec | undefined, key: ApiKey, args: unknown): Promise<{ masked: unknown; secrets: Secrets }> {
+    if (!tool?.secretArgs) return { masked: args, secrets: {} };
+    const scripts = tenantReader(this.d.store.readOnly, key.tenants, { keyId: key.id, approvalId: null, now: new Date() }).scripts;
+    return tool.secretArgs(args, { mask: this.d.store.vault.mask, libraryNames: async (id) => declaredSecretNames(await scripts.paramsJson(id)) });
   }
 
   /** The audit entry's common part for a caller. */
@@ -162,17 +176,22 @@ export class Gate {
     let tier: Tier | undefined;
     let plan: ToolPlan | undefined;
     let args: Record<string, unknown> | undefined;
+    const tool = this.tools.get(name);
     try {
-      const tool = this.tools.get(name);
       // Throttling comes before validation: a refusal spends the key's budget like any call.
       this.throttle(caller.key, tool ? budgetOf(tool) : 'read');
       if (!tool) throw new AppError('UNKNOWN_TOOL', `There is no tool '${name}'. Call tools/list for the tools this key can use.`, 'unknown_tool');
       const parsed = tool.input.safeParse(rawArgs ?? {});
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`);
-        throw new AppError('INVALID_ARGUMENTS', `Invalid arguments for ${name}: ${issues.join('; ')}.`, 'schema', { issues });
+        // Bounded: a huge or deeply wrong argument must not become a huge answer (or audit entry).
+        const all = parsed.error.issues.map((i) => `${i.path.join('.').slice(0, 100) || '(arguments)'}: ${i.message.slice(0, 200)}`);
+        const issues = all.slice(0, MAX_ISSUES);
+        const more = all.length > MAX_ISSUES ? `; and ${all.length - MAX_ISSUES} more` : '';
+        throw new AppError('INVALID_ARGUMENTS', `Invalid arguments for ${name}: ${issues.join('; ')}${more}.`, 'schema', { issues, issueCount: all.length });
       }
-      args = parsed.data as Record<string, unknown>;
+      // From here on only masks of secret parameter values exist: the values travel apart, into signed commands only.
+      const { masked, secrets } = await this.storable(tool, caller.key, parsed.data);
+      args = masked as Record<string, unknown>;
       const action = actionOf(tool, args);
       // Decide before planning: a call that cannot run never reads fleet data.
       tier = effectiveTier(tool, action, undefined, undefined, this.d.policy);
@@ -185,7 +204,7 @@ export class Gate {
       tier = effectiveTier(tool, action, plan.tenant?.id, argTier, this.d.policy);
       const refused = refusalFor(tool, tier, caller.key, action, this.d.policy);
       if (refused) throw refused;
-      if (tier === 3) return await this.requestApproval(tool, args, plan, caller, base, started);
+      if (tier === 3) return await this.requestApproval(tool, args, secrets, plan, caller, base, started);
       const p = plan;
       const t = tier;
       const entry = (): AuditInput => ({ ...base, outcome: 'ok', tier: t, tenant: p.tenant?.slug ?? null, action: p.action ?? action ?? null, args, durationMs: performance.now() - started });
@@ -199,7 +218,7 @@ export class Gate {
         }, { oneWrite: true });
       } else {
         value = await this.d.store.write(async (tx) => {
-          const result = await tool.execute(args!, this.writeContext(tx, caller.key, now, null), p);
+          const result = await tool.execute(args!, this.writeContext(tx, caller.key, now, null, secrets), p);
           await tx.audit(entry());
           this.d.keys.noteUse(caller.key.id);
           return result;
@@ -207,7 +226,8 @@ export class Gate {
       }
       return { kind: 'ok', value };
     } catch (e) {
-      return this.refuse(e, name, base, { tier, plan, args: args ?? rawArgs, started, caller });
+      const stored = args ?? (await this.storable(tool, caller.key, rawArgs).catch(() => ({ masked: undefined }))).masked;
+      return this.refuse(e, name, base, { tier, plan, args: stored, started, caller });
     }
   }
 
@@ -249,7 +269,7 @@ export class Gate {
     return { kind: 'refused', error: new AppError('EXECUTION_FAILED', `${name} failed on the server; nothing was changed. The technician can see audit entry ${row.seq}.`) };
   }
 
-  private async requestApproval(tool: ToolSpec, args: Record<string, unknown>, plan: ToolPlan, caller: Caller, base: AuditInput, started: number): Promise<GateResult> {
+  private async requestApproval(tool: ToolSpec, args: Record<string, unknown>, secrets: Secrets, plan: ToolPlan, caller: Caller, base: AuditInput, started: number): Promise<GateResult> {
     // An approval is decided per tenant: a call spanning several must name one.
     const tenant = plan.tenant ?? (caller.key.tenants.length === 1 ? caller.key.tenants[0]! : undefined);
     if (!tenant) throw new AppError('INVALID_ARGUMENTS', `${tool.name} needs a technician's approval here, which is given per tenant: pass the tenant argument (one of ${caller.key.tenants.map((t) => t.slug).join(', ')}).`, 'single_tenant');
@@ -258,6 +278,8 @@ export class Gate {
         key: caller.key, tenant, tool: tool.name, action: plan.action, args, summary: plan.summary, detail: plan.detail, effect: plan.effect ?? null,
         client: caller.client, sessionId: caller.sessionId, ttlMinutes: this.d.policy.values.approvalTtlMinutes,
       });
+      // Secret parameter values are sealed with the approval (the row and its digest hold masks only).
+      if (r.created && Object.keys(secrets).length) await sealedSecrets.put(tx.sql, r.approval.id, this.d.store.vault.seal(secrets));
       await tx.audit({ ...base, decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,
         outcome: r.created ? 'approval requested' : 'identical request already pending', durationMs: performance.now() - started });
       this.d.keys.noteUse(caller.key.id);

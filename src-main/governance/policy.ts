@@ -17,6 +17,9 @@ export const PolicySchema = z.object({
   /** Devices a key changed without approval in one tenant over this many minutes count toward bulkDeviceThreshold. */
   bulkWindowMinutes: z.number().int().min(0).max(24 * 60),
   httpRequestsPerSecond: z.number().int().min(1).max(100_000),
+  /** Signed audit checkpoints (audit/anchor.ts): after this many entries, or this many minutes, whichever comes first. */
+  auditCheckpointEveryEntries: z.number().int().min(1).max(1_000_000),
+  auditCheckpointEveryMinutes: z.number().int().min(1).max(24 * 60),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyName = keyof Policy;
@@ -31,6 +34,8 @@ export const DEFAULT_POLICY: Policy = {
   bulkDeviceThreshold: 10,
   bulkWindowMinutes: 10,
   httpRequestsPerSecond: 200,
+  auditCheckpointEveryEntries: 1000,
+  auditCheckpointEveryMinutes: 60,
 };
 
 const bool = (v: string) => /^(1|true|yes|on)$/i.test(v.trim());
@@ -44,6 +49,8 @@ const ENV: { [K in PolicyName]: [string, (v: string) => Policy[K]] } = {
   bulkDeviceThreshold: ['COUNTERSIGN_BULK_DEVICE_THRESHOLD', Number],
   bulkWindowMinutes: ['COUNTERSIGN_BULK_WINDOW_MINUTES', Number],
   httpRequestsPerSecond: ['COUNTERSIGN_HTTP_RPS', Number],
+  auditCheckpointEveryEntries: ['COUNTERSIGN_CHECKPOINT_EVERY_ENTRIES', Number],
+  auditCheckpointEveryMinutes: ['COUNTERSIGN_CHECKPOINT_EVERY_MINUTES', Number],
 };
 
 export interface TierOverride {

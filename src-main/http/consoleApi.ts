@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { App } from '../app.ts';
 import { APPROVAL_STATUSES } from '../governance/approvals.ts';
 import { auditLogFor } from '../audit/log.ts';
-import { ConsoleAuth } from './consoleAuth.ts';
+import { ConsoleAuth, readCookie } from './consoleAuth.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
-import { RateLimiter } from '../governance/rateLimiter.ts';
+import { DeviceCookies, LoginBackoff, type BackoffOptions } from './loginBackoff.ts';
 import { createConsoleService, type ConsoleService } from '../console/service.ts';
 import { isConsoleMethod, type ConsoleEvent } from '../console/contract.ts';
 import { AppError } from '../errors.ts';
@@ -22,6 +22,8 @@ const ApprovalQuery = z.object({
 });
 const ID = /^[0-9a-f-]{36}$/;
 const MAX_STREAMS = 16;
+const DEVICE_COOKIE = 'cs_device';
+const DEVICE_COOKIE_SECONDS = 400 * 24 * 3600;
 const MAX_STREAM_BUFFER = 1 << 20;
 
 export interface ConsoleApiOptions {
@@ -31,6 +33,8 @@ export interface ConsoleApiOptions {
   mcpBaseUrl?: () => string | null;
   /** Interval of SSE keep-alive comments, which also re-check the session. */
   keepAliveMs?: number;
+  /** Waits after failed logins (tests shorten them). */
+  loginBackoff?: Partial<BackoffOptions>;
 }
 
 interface Stream {
@@ -48,7 +52,8 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 /** The technician's side: the only place approvals are decided. MCP keys are refused here. */
 export class ConsoleApi {
   private readonly auth: ConsoleAuth;
-  private readonly loginLimiter = new RateLimiter();
+  private readonly backoff: LoginBackoff;
+  private readonly devices: DeviceCookies;
 
   private readonly app: App;
   readonly service: ConsoleService;
@@ -59,6 +64,8 @@ export class ConsoleApi {
     this.auth = new ConsoleAuth(app.db);
     this.service = opts.service ?? createConsoleService(app, { mode: 'web', mcpBaseUrl: opts.mcpBaseUrl });
     this.keepAliveMs = opts.keepAliveMs ?? 15_000;
+    this.backoff = new LoginBackoff(opts.loginBackoff);
+    this.devices = new DeviceCookies(app.secrets.hmacKey);
   }
 
   /** Ends every event stream (server shutdown). */
@@ -183,15 +190,43 @@ export class ConsoleApi {
 
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const remote = remoteOf(req);
-    const gate = this.loginLimiter.take(`login:${remote}`, 10);
-    if (!gate.ok) throw new HttpError(429, 'Too many login attempts', -32000, { 'Retry-After': String(gate.retryAfterSeconds) });
-    const { passphrase } = parse(LoginBody, await readJsonBody(req, MAX_BODY));
-    const session = await this.auth.login(passphrase);
-    if (!session) {
-      auditLogFor(this.app.db).append({ event: 'console', decision: 'denied', code: 'BAD_PASSPHRASE', rule: 'console_login', remote });
-      throw new HttpError(401, 'Wrong passphrase', -32001);
+    const audit = auditLogFor(this.app.db);
+    const device = this.devices.check(readCookie(req, DEVICE_COOKIE));
+    // A browser that signed in here before waits only on its own failures; anyone else on this address shares a wait.
+    const source = device ? `device ${device.slice(0, 8)}` : `address ${remote}`;
+    const gate = this.backoff.begin(source);
+    if (!gate.ok) {
+      audit.append({ event: 'console', decision: 'throttled', code: 'LOGIN_THROTTLED', rule: 'console_login', remote,
+        detail: { source, retryAfterMs: gate.retryAfterMs, failures: this.backoff.failuresOf(source) } });
+      const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
+      throw audited(new HttpError(429, `Too many failed logins; retry in ${seconds} s`, -32000, { 'Retry-After': String(seconds) }));
     }
-    auditLogFor(this.app.db).append({ event: 'console', decision: 'allowed', outcome: 'login', rule: 'console_login', remote });
-    sendJson(res, 200, { ok: true, expiresAt: session.expiresAt }, { 'Set-Cookie': this.auth.cookie(session.token, false) });
+    let passphrase: string;
+    try {
+      passphrase = parse(LoginBody, await readJsonBody(req, MAX_BODY)).passphrase;
+    } catch (e) {
+      this.backoff.abandoned(source);
+      throw e;
+    }
+    const session = await this.auth.login(passphrase).catch((e: unknown) => {
+      this.backoff.abandoned(source);
+      throw e;
+    });
+    if (!session) {
+      const waitMs = this.backoff.failed(source);
+      audit.append({ event: 'console', decision: 'denied', code: 'BAD_PASSPHRASE', rule: 'console_login', remote,
+        detail: { source, failures: this.backoff.failuresOf(source), waitMs } });
+      throw audited(new HttpError(401, 'Wrong passphrase', -32001));
+    }
+    this.backoff.succeeded(source);
+    audit.append({ event: 'console', decision: 'allowed', outcome: 'login', rule: 'console_login', remote, detail: { source } });
+    const cookies = [this.auth.cookie(session.token, false)];
+    if (!device) cookies.push(`${DEVICE_COOKIE}=${this.devices.issue()}; HttpOnly; SameSite=Strict; Path=${CONSOLE_PREFIX}/login; Max-Age=${DEVICE_COOKIE_SECONDS}`);
+    sendJson(res, 200, { ok: true, expiresAt: session.expiresAt }, { 'Set-Cookie': cookies });
   }
+}
+
+function audited(e: HttpError): HttpError {
+  e.audited = true;
+  return e;
 }

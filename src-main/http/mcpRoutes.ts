@@ -5,6 +5,7 @@ import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiKey } from '../auth/keys.ts';
+import type { AuditInput } from '../audit/log.ts';
 import type { Gate } from '../governance/gate.ts';
 import type { SessionServerFactory } from '../mcp/sessionServer.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
@@ -32,6 +33,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 interface Session {
   kind: 'sse' | 'http';
   keyId: string;
+  /** Why it is ending, once known (DELETE, idle, server closing); else the stream or transport closed. */
+  ending?: string;
   server: McpServer;
   sse?: SSEServerTransport;
   http?: StreamableHTTPServerTransport;
@@ -48,15 +51,25 @@ export class McpSessions {
   private readonly gate: Gate;
   private readonly sessionServer: SessionServerFactory;
   readonly limits: SessionLimits;
-  constructor(gate: Gate, limits: SessionLimits, sessionServer: SessionServerFactory) {
+  private readonly audit: (e: AuditInput) => void;
+  constructor(gate: Gate, limits: SessionLimits, sessionServer: SessionServerFactory, audit: (e: AuditInput) => void = () => {}) {
     this.gate = gate;
     this.limits = limits;
     this.sessionServer = sessionServer;
+    this.audit = audit;
     this.reaper = setInterval(() => this.reapIdle(), Math.min(60_000, limits.idleMs)).unref();
   }
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Session open and close are audited: which key, from where, over which transport, and why it ended. */
+  private noteSession(open: boolean, id: string, key: ApiKey, remote: string, kind: Session['kind'], extra: { client?: string | null; ending?: string } = {}): void {
+    this.audit({
+      event: 'session', decision: 'info', outcome: open ? 'mcp session opened' : 'mcp session closed', rule: 'mcp_session', keyId: key.id, keyName: key.name,
+      sessionId: id, remote, client: extra.client ?? null, detail: { transport: kind === 'sse' ? 'sse' : 'streamable-http', ...(open ? {} : { ending: extra.ending ?? 'closed' }) },
+    });
   }
 
   private admit(key: ApiKey): void {
@@ -87,14 +100,19 @@ export class McpSessions {
     res.setHeader('X-Accel-Buffering', 'no');
     const transport = new SSEServerTransport(MESSAGE_PATH, res);
     const id = transport.sessionId;
-    const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote: remoteOf(req) });
+    const remote = remoteOf(req);
+    const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote });
     // The legacy transport has no keep-alive: comment frames keep proxies and idle timers from cutting the stream.
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), this.limits.keepAliveMs).unref();
     const session: Session = { kind: 'sse', keyId: key.id, server, sse: transport, open: 1, lastActive: Date.now(), close: () => transport.close() };
     this.sessions.set(id, session);
+    this.noteSession(true, id, key, remote, 'sse');
     transport.onclose = () => {
       clearInterval(keepAlive);
-      this.sessions.delete(id);
+      if (this.sessions.get(id) === session) {
+        this.sessions.delete(id);
+        this.noteSession(false, id, key, remote, 'sse', { ending: session.ending ?? 'stream closed' });
+      }
     };
     res.on('close', () => void transport.close());
     await server.connect(transport);
@@ -127,17 +145,26 @@ export class McpSessions {
       if (!isInitializeRequest(body)) throw new HttpError(400, 'Bad Request: no Mcp-Session-Id header; the first request must be initialize', -32000);
       this.admit(key);
       let id: string | undefined;
-      const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote: remoteOf(req) });
+      let session: Session | undefined;
+      const remote = remoteOf(req);
+      const info = (body as { params?: { clientInfo?: { name?: unknown; version?: unknown } } }).params?.clientInfo;
+      const client = typeof info?.name === 'string' ? `${info.name}${typeof info.version === 'string' ? ` ${info.version}` : ''}` : null;
+      const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote });
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => {
           id = sid;
-          this.sessions.set(sid, { kind: 'http', keyId: key.id, server, http: transport, open: 0, lastActive: Date.now(), close: () => transport.close() });
+          session = { kind: 'http', keyId: key.id, server, http: transport, open: 0, lastActive: Date.now(), close: () => transport.close() };
+          this.sessions.set(sid, session);
+          this.noteSession(true, sid, key, remote, 'http', { client });
         },
         keepAliveMs: this.limits.keepAliveMs,
       } as ConstructorParameters<typeof StreamableHTTPServerTransport>[0]);
       transport.onclose = () => {
-        if (id) this.sessions.delete(id);
+        if (id && session && this.sessions.get(id) === session) {
+          this.sessions.delete(id);
+          this.noteSession(false, id, key, remote, 'http', { client, ending: session.ending });
+        }
         void server.close();
       };
       await server.connect(transport);
@@ -148,6 +175,7 @@ export class McpSessions {
       const s = this.owned(sessionId, key);
       if (s.kind !== 'http' || !s.http) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
       this.track(s, res);
+      if (req.method === 'DELETE') s.ending = 'DELETE';
       return s.http.handleRequest(req, res);
     }
     throw new HttpError(405, `Method ${req.method} not allowed`, -32000, { Allow: 'GET, POST, DELETE' });
@@ -158,6 +186,7 @@ export class McpSessions {
     let n = 0;
     for (const s of this.sessions.values()) {
       if (s.kind === 'http' && s.open === 0 && now - s.lastActive > this.limits.idleMs) {
+        s.ending = 'idle';
         void s.close();
         n++;
       }
@@ -167,6 +196,7 @@ export class McpSessions {
 
   async closeAll(): Promise<void> {
     clearInterval(this.reaper);
+    for (const s of this.sessions.values()) s.ending = 'server closing';
     await Promise.all([...this.sessions.values()].map((s) => s.close().catch(() => {})));
     this.sessions.clear();
   }

@@ -32,24 +32,44 @@ export interface RunningServer {
 
 const AUTH_FAILURES_PER_MINUTE = 60;
 
+/** A 404 for a path that is no route (an OAuth probe, a stray URL): nothing was refused, nothing is audited. */
+class RoutineError extends HttpError {}
+
+/** The signed-out console asks whether it has a session on every load: that 401 is the normal sign-in path. */
+const isSessionProbe = (req: IncomingMessage, e: HttpError) =>
+  e.status === 401 && /^\/console\/api\/(rpc\/)?session$/.test((req.url ?? '').split('?')[0]!);
+
 /**
  * The HTTP server: MCP on both transports, the web console and its API. Every MCP session is built by `sessionServer`:
  * the product's (tools, resources and prompts through the gate) unless a test build composes its own.
  */
 export async function startServer(app: App, opts: ServeOptions = {}, sessionServer: SessionServerFactory = createSessionServer): Promise<RunningServer> {
   const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
-  const sessions = new McpSessions(app.gate, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, sessionServer);
+  const audit = auditLogFor(app.db);
+  const sessions = new McpSessions(app.gate, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, sessionServer, (e) => {
+    try {
+      audit.append(e);
+    } catch (err) {
+      app.log('auditing an MCP session failed', err);
+    }
+  });
   let baseUrl: string | null = null;
   const consoleApi = new ConsoleApi(app, { ...opts.console, mcpBaseUrl: () => baseUrl });
   const renderer = new StaticRenderer(opts.rendererDir);
   const failures = new RateLimiter();
   const flood = new RateLimiter();
-  const auditGate = new RateLimiter();
-  const audit = auditLogFor(app.db);
-  // Rejections are audited, but a flood of them must not flood the log: at most 60 entries a minute per source.
-  const auditRejection = (source: string, e: AuditInput) => {
-    if (auditGate.take(source, 60).ok) audit.append(e);
+  // Every refusal is audited; the audit writer itself counts a flood of them instead of storing each (see audit/flood.ts).
+  const auditRejection = (req: IncomingMessage, e: AuditInput) => {
+    refused.add(req);
+    try {
+      audit.append(e);
+    } catch (err) {
+      app.log('auditing a refused request failed', err);
+    }
   };
+  // Requests whose refusal is already audited, and the key each authenticated request presented.
+  const refused = new WeakSet<IncomingMessage>();
+  const keyOf = new WeakMap<IncomingMessage, ApiKey>();
 
   const authenticate = (req: IncomingMessage): ApiKey => {
     const remote = remoteOf(req);
@@ -60,13 +80,14 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
       const rps = app.policy.values.httpRequestsPerSecond;
       const gate = flood.take(`http:${check.key.id}`, rps * 60);
       if (!gate.ok) {
-        auditRejection(`flood:${check.key.id}`, { event: 'http', decision: 'throttled', code: 'HTTP_RATE_LIMITED', rule: 'http_rate', keyId: check.key.id, keyName: check.key.name, remote });
+        auditRejection(req, { event: 'http', decision: 'throttled', code: 'HTTP_RATE_LIMITED', rule: 'http_rate', keyId: check.key.id, keyName: check.key.name, remote });
         throw new HttpError(429, `Too many requests for this key (${rps}/s); retry after ${gate.retryAfterSeconds} s`, -32000, { 'Retry-After': String(gate.retryAfterSeconds) });
       }
+      keyOf.set(req, check.key);
       return check.key;
     }
     const probe = failures.take(`auth:${remote}`, AUTH_FAILURES_PER_MINUTE);
-    auditRejection(`auth:${remote}`, { event: 'auth', decision: 'denied', code: `KEY_${check.reason.toUpperCase()}`, rule: 'api_key', keyId: check.ok ? null : check.keyId ?? null, keyName: check.ok ? null : check.keyName ?? null, remote, detail: { path: req.url?.split('?')[0] } });
+    auditRejection(req, { event: 'auth', decision: 'denied', code: `KEY_${check.reason.toUpperCase()}`, rule: 'api_key', keyId: check.ok ? null : check.keyId ?? null, keyName: check.ok ? null : check.keyName ?? null, remote, detail: { path: req.url?.split('?')[0] } });
     if (!probe.ok) throw new HttpError(429, 'Too many failed API-key attempts from this address', -32001, { 'Retry-After': String(probe.retryAfterSeconds) });
     const why = { missing: 'missing X-API-Key header', malformed: 'malformed API key', unknown: 'invalid API key', revoked: 'API key revoked', expired: 'API key expired' }[check.reason];
     throw new HttpError(401, `Unauthorized: ${why}`, -32001);
@@ -81,12 +102,12 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     }
     const bad = checkHostOrigin(req, allowed);
     if (bad) {
-      auditRejection(`host:${remoteOf(req)}`, { event: 'http', decision: 'denied', code: 'HOST_ORIGIN_REJECTED', rule: 'dns_rebinding', remote: remoteOf(req), outcome: bad, detail: { host: req.headers.host, origin: req.headers.origin, path: url.pathname } });
+      auditRejection(req, { event: 'http', decision: 'denied', code: 'HOST_ORIGIN_REJECTED', rule: 'dns_rebinding', remote: remoteOf(req), outcome: bad, detail: { host: req.headers.host, origin: req.headers.origin, path: url.pathname } });
       throw new HttpError(403, `Forbidden: ${bad}`, -32000);
     }
     const path = url.pathname;
     // OAuth discovery probes: a fast 404 makes OAuth-capable clients report the bad key instead of waiting on a browser flow.
-    if (path.includes('/.well-known/') || path === '/register') throw new HttpError(404, 'Not found: this server uses X-API-Key, not OAuth');
+    if (path.includes('/.well-known/') || path === '/register') throw new RoutineError(404, 'Not found: this server uses X-API-Key, not OAuth');
     if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { ok: true });
     if (path.startsWith(`${CONSOLE_PREFIX}/`)) return consoleApi.handle(req, res, url);
     if (path === SSE_PATH && req.method === 'GET' && req.headers['mcp-session-id'] === undefined) {
@@ -100,12 +121,29 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     if (path === MCP_PATH || path === SSE_PATH) return sessions.streamable(req, res, authenticate(req));
     // The web console's own files (web mode): /, /assets/…
     if (!path.startsWith('/api/') && renderer.serve(req, res, path)) return;
-    throw new HttpError(404, 'Not found');
+    throw new RoutineError(404, 'Not found');
+  };
+
+  /** A refused request that no earlier step audited (a 400, 404 session, 405, 413, 415, 429 …) leaves an entry here. */
+  const auditRefusal = (req: IncomingMessage, e: HttpError) => {
+    if (e.audited || refused.has(req) || e instanceof RoutineError || isSessionProbe(req, e)) return;
+    const key = keyOf.get(req);
+    const path = (req.url ?? '/').split('?')[0]!;
+    const session = req.headers['mcp-session-id'] ?? new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId') ?? undefined;
+    auditRejection(req, {
+      event: 'http', decision: e.status === 429 || e.status === 503 ? 'throttled' : 'denied', code: `HTTP_${e.status}`, rule: 'http',
+      keyId: key?.id ?? null, keyName: key?.name ?? null, remote: remoteOf(req), outcome: e.message,
+      sessionId: Array.isArray(session) ? session[0] : session ?? null,
+      detail: { method: req.method, path, contentType: req.headers['content-type'] ?? null, contentLength: req.headers['content-length'] ?? null },
+    });
   };
 
   const server = http.createServer((req, res) => {
     route(req, res).catch((e: unknown) => {
-      if (e instanceof HttpError) return sendHttpError(res, e);
+      if (e instanceof HttpError) {
+        auditRefusal(req, e);
+        return sendHttpError(res, e);
+      }
       app.log('request failed', e);
       sendJson(res, 500, rpcError(-32603, 'Internal error'));
     });

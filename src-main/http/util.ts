@@ -4,6 +4,8 @@ export class HttpError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly rpcCode: number;
+  /** The refusal already has its audit entry (the server's catch-all must not write a second one). */
+  audited = false;
   constructor(status: number, message: string, rpcCode = -32000, headers: Record<string, string> = {}) {
     super(message);
     this.rpcCode = rpcCode;
@@ -14,7 +16,7 @@ export class HttpError extends Error {
 
 export const rpcError = (code: number, message: string, data?: unknown) => ({ jsonrpc: '2.0' as const, error: { code, message, ...(data === undefined ? {} : { data }) }, id: null });
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   if (res.headersSent) {
     res.end();
     return;

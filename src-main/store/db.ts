@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { MIGRATIONS } from './migrations/index.ts';
 
 export type Db = Database.Database;
@@ -37,12 +37,18 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     throw new DatabaseError(`database ${file} is empty (truncated?); restore it from a backup, or run init in a new data directory`, 'empty');
   }
   try {
+    // SQLite creates a database (and later its -wal and -shm, which take the database's mode) with the process umask:
+    // made first with 0600, it holds the audit log and key HMACs for this user only.
+    if (opts.create && !existsSync(file)) closeSync(openSync(file, 'wx', 0o600));
     db = new Database(file, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
   } catch (e) {
     throw new DatabaseError(`cannot open database ${file}: ${(e as Error).message}`);
   }
   try {
-    if (!opts.readonly) db.pragma('journal_mode = WAL');
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      restrictModes(file);
+    }
     db.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
@@ -63,6 +69,17 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     // SQLITE_NOTADB / SQLITE_CORRUPT: the header or pages are not a database any more.
     if (/^SQLITE_(NOTADB|CORRUPT)/.test(String((e as { code?: unknown }).code ?? ''))) throw new DatabaseError(`database ${file} is corrupt: ${(e as Error).message}`, 'corrupt');
     throw new DatabaseError(`database ${file} is unusable: ${(e as Error).message}`);
+  }
+}
+
+/** The database, its WAL and its shared-memory file readable by this user only (an older install may have left them 0644). */
+function restrictModes(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch {
+      // Not ours to change (another owner): SQLite still works; the data directory's own mode is the other guard.
+    }
   }
 }
 

@@ -1,13 +1,17 @@
 import type { Db } from './db.ts';
-import type { AuditInput, AuditLog, AuditRow } from '../audit/log.ts';
+import type { AuditDecision, AuditInput, AuditLog, AuditRow } from '../audit/log.ts';
 import { sqliteSql, type Sql } from './sql.ts';
 import { markBatch } from './tx.ts';
 
 /** What a write gets: the transaction's statements, its audit entries, and work to do once it has committed. */
 export interface Tx {
   readonly sql: Sql;
-  /** Appends an audit entry inside this transaction: it commits with the change it records, or not at all. */
-  audit(e: AuditInput): Promise<AuditRow>;
+  /**
+   * Appends an audit entry inside this transaction: it commits with the change it records, or not at all. A refusal
+   * from a flooding source may be counted instead of written (undefined; see audit/flood.ts).
+   */
+  audit(e: AuditInput & { decision: Exclude<AuditDecision, 'denied' | 'throttled'> }): Promise<AuditRow>;
+  audit(e: AuditInput): Promise<AuditRow | undefined>;
   /** Runs after the commit that holds this write (events, background jobs); never when it rolls back. */
   afterCommit(fn: () => void): void;
 }
@@ -84,7 +88,7 @@ export class GroupCommit {
   private txFor(item: Item): Tx {
     return {
       sql: this.sql,
-      audit: (e) => Promise.resolve(this.audit.appendInTransaction(e)),
+      audit: ((e: AuditInput) => Promise.resolve(this.audit.appendInTransaction(e))) as Tx['audit'],
       afterCommit: (fn) => void item.after.push(fn),
     };
   }

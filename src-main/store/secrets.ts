@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync, chmodSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, chmodSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -78,6 +78,12 @@ const sealedBody = (hmacKey: Buffer, pem: Buffer, protector: SecretProtector): z
 
 function readSecretsFile(dataDir: string): z.infer<typeof SecretsFile> {
   const file = secretsPath(dataDir);
+  try {
+    // An install copied or restored with a loose mode is tightened on its next start.
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change; reading it still works.
+  }
   try {
     return SecretsFile.parse(JSON.parse(readFileSync(file, 'utf8')));
   } catch (e) {

@@ -6,6 +6,7 @@ import { sqliteSql, type Sql } from './sql.ts';
 import { GroupCommit, type Tx } from './groupCommit.ts';
 import { auditLogFor, type AuditLog } from '../audit/log.ts';
 import { signingBytes, type SignedFields } from '../agent/protocol.ts';
+import { secretVault, type SecretVault } from './vault.ts';
 
 export type { Tx } from './groupCommit.ts';
 
@@ -36,6 +37,8 @@ export interface Store {
   readonly readOnly: Sql;
   readonly audit: AuditLog;
   readonly signer: CommandSigner;
+  /** Masks and seals secret script parameters. */
+  readonly vault: SecretVault;
   /** Runs fn in the next group-commit batch; resolves after the commit that holds its writes. */
   write<T>(fn: (tx: Tx) => T | Promise<T>, opts?: { oneWrite?: boolean }): Promise<T>;
   /** Work done once per batch, last, inside its transaction; onAbort when the batch does not commit. */
@@ -51,6 +54,7 @@ export function sqliteStore(db: Db, opts: { signingKey: KeyObject; log?: (msg: s
     readOnly: sqliteSql(db, { readOnly: true }),
     audit,
     signer: commandSigner(opts.signingKey),
+    vault: secretVault(opts.signingKey),
     write: (fn, o) => commits.run(fn, o),
     perBatch: (b, a) => commits.perBatch(b, a),
     commits,

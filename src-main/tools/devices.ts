@@ -11,12 +11,14 @@ const deviceSummary = z.object({
   id: z.string(), tenant: z.string(), hostname: z.string(), os: z.enum(OS), osVersion: z.string(),
   status: z.enum(['online', 'offline']), group: z.string().nullable(), compliance: z.enum(['compliant', 'non_compliant', 'unknown']),
   isolated: z.boolean(), lastSeenAt: z.string(), ipAddress: z.string().nullable(),
+  hostnameConflict: z.boolean().describe('Another device of the same tenant reports this hostname too: check which one is meant before acting on it.'),
 });
 
 function toSummary(ctx: ReadContext, r: DeviceRow): z.infer<typeof deviceSummary> {
   return {
     id: r.id, tenant: ctx.data.scope.slugOf(r.tenant_id), hostname: r.hostname, os: r.os, osVersion: r.os_version, status: r.status,
     group: r.group_name, compliance: r.compliance, isolated: r.isolated === 1, lastSeenAt: r.last_seen_at, ipAddress: r.ip_address,
+    hostnameConflict: r.hostname_conflict === 1,
   };
 }
 

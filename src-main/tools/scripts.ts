@@ -6,6 +6,7 @@ import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
 import { singleTenant } from '../store/data/index.ts';
 import { AppError } from '../errors.ts';
 import { COMMAND_STATUSES, NO_AGENT_NOTE, commandOutput } from './commands.ts';
+import { isMask, splitScriptSecrets } from './secretParams.ts';
 
 export const LANGUAGES = ['powershell', 'bash', 'python'] as const;
 type Language = (typeof LANGUAGES)[number];
@@ -84,8 +85,12 @@ export const runScript = writeTool({
     parameters: z.record(z.string().regex(PARAM_NAME, 'parameter names are identifiers: letters, digits, _ (max 64)'), z.string().max(1024))
       .refine((p) => Object.keys(p).length <= 20, 'at most 20 parameters')
       .optional().describe('Named string parameters passed to the script (at most 20; values up to 1024 characters).'),
+    secretParameters: z.array(z.string().regex(PARAM_NAME)).max(20).optional()
+      .describe('Names of parameters whose values are secret (passwords, keys): never stored or shown, only passed to the script. A library script may declare its own.'),
     timeoutSeconds: z.number().int().min(10).max(3600).default(300).describe('Kill the script after this many seconds (10-3600).'),
   }).superRefine((v, rc) => {
+    const unknownSecret = (v.secretParameters ?? []).filter((n) => !Object.hasOwn(v.parameters ?? {}, n));
+    if (unknownSecret.length) rc.addIssue({ code: 'custom', path: ['secretParameters'], message: `not among the parameters: ${unknownSecret.join(', ')}` });
     if ((v.scriptId === undefined) === (v.body === undefined)) {
       rc.addIssue({ code: 'custom', path: ['scriptId'], message: 'Give exactly one of scriptId (a library script) or body (an ad-hoc script with its language).' });
     } else if (v.body !== undefined && v.language === undefined) {
@@ -100,6 +105,7 @@ export const runScript = writeTool({
   }),
   baseTier: 3,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  secretArgs: splitScriptSecrets,
   async plan(args, ctx) {
     const rows = byHostname(await Promise.all(args.deviceIds.map((d) => ctx.data.require('device', d))));
     const tenant = singleTenant(rows, 'devices');
@@ -145,14 +151,17 @@ export const runScript = writeTool({
     }
     const offline = devices.filter((d) => !d.online);
     if (offline.length) warnings.push(`${offline.length} device(s) offline; the script runs when they check in: ${offline.map((d) => d.hostname).join(', ')}.`);
+    // Secret values never reach the plan's detail (the approval row, the execution, the card): only their masks.
+    // The gate hands plan the arguments with secret values already masked: only masks reach the detail, the card and the rows.
     const params = args.parameters ?? {};
+    const secretParameters = Object.keys(params).filter((n) => isMask(params[n]));
     return {
       tenant,
       summary: `run ${script.source === 'library' ? `script '${script.name}'` : 'an ad-hoc script'} (${script.language}, sha256 ${script.sha256.slice(0, 12)}…) `
         + `on ${devices.length} device(s) in ${tenant.slug}: ${devices.map((d) => d.hostname).join(', ')}`,
       detail: {
         script, devices, deviceCount: devices.length, onlineCount: devices.length - offline.length,
-        parameters: params, parameterCount: Object.keys(params).length, timeoutSeconds: args.timeoutSeconds, warnings,
+        parameters: params, parameterCount: Object.keys(params).length, secretParameters, timeoutSeconds: args.timeoutSeconds, warnings,
       },
       deviceIds: args.deviceIds,
       effect: {

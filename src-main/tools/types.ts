@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ApiKey, Tenant } from '../auth/keys.ts';
 import type { TenantReader, TenantWriter } from '../store/data/index.ts';
+import type { SecretMasking, Secrets } from './secretParams.ts';
 
 /** A tool's risk: 1 read, runs. 2 low-risk change, runs and is audited. 3 high risk, waits for a human. 4 never runs. */
 export type Tier = 1 | 2 | 3 | 4;
@@ -66,6 +67,11 @@ interface ToolBase<S extends z.ZodType, O extends z.ZodObject> {
   /** For multiplexed tools: the enum field whose values carry their own tiers (trimmed from tools/list per key). */
   actionField?: string;
   actionTiers?: Record<string, Tier>;
+  /**
+   * Arguments as they may be stored (audit, approval row, digest, plan): secret values masked, and the values apart.
+   * Works on unvalidated arguments too (a refusal's). Tools without secrets leave it out.
+   */
+  secretArgs?(args: unknown, m: SecretMasking): Promise<{ masked: unknown; secrets: Secrets }>;
 }
 
 /** A tool that only reads: it gets a reader that cannot write, spends the read budget, and needs no savepoint. */

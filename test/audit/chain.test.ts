@@ -99,7 +99,7 @@ describe('signed export', () => {
     const cp = exportAudit(db, file, secrets.signingKey, secrets.verifyKey);
     db.close();
     expect(cp.count).toBe(21);
-    expect(await verifyExport(file, secrets.verifyKey)).toMatchObject({ ok: true, count: 21, keyMatchesInstall: true });
+    expect(await verifyExport(file, { key: secrets.verifyKey })).toMatchObject({ ok: true, count: 21 });
 
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     const edited = lines.map((l, i) => (i === 4 ? l.replace('"allowed"', '"denied"').replace('"denied"', '"allowed"') : l));
@@ -118,6 +118,6 @@ describe('signed export', () => {
 
     const otherDir = mkdtempSync(join(tmpdir(), 'cs-other-'));
     const other = createSecrets(otherDir);
-    expect(await verifyExport(file, other.verifyKey)).toMatchObject({ ok: false, reason: expect.stringMatching(/not by this install/) });
+    expect(await verifyExport(file, { key: other.verifyKey })).toMatchObject({ ok: false, reason: expect.stringMatching(/not by the trusted key/) });
   });
 });

@@ -86,10 +86,13 @@ describe('countersign CLI', () => {
     expect(ok.stdout).toMatch(/audit chain OK: \d+ entries/);
     const out = join(mkdtempSync(join(tmpdir(), 'cs-exp-')), 'audit.jsonl');
     expect(cs('audit', 'export', '--data-dir', dir, '--out', out).status).toBe(0);
+    // Without a trusted key an export is never reported OK: anyone can re-sign one.
     const v = cs('audit', 'verify', '--export', out);
-    expect(v.status).toBe(0);
-    expect(v.stdout).toMatch(/export OK/);
-    expect(cs('audit', 'verify', '--export', out, '--data-dir', dir).stdout).toMatch(/this install/);
+    expect(v.status).toBe(1);
+    expect(v.stdout).toMatch(/export NOT VERIFIED/);
+    const trusted = cs('audit', 'verify', '--export', out, '--data-dir', dir);
+    expect(trusted.status).toBe(0);
+    expect(trusted.stdout).toMatch(/export OK: .* signed by the trusted key/);
 
     const db = new Database(join(dir, 'countersign.db'));
     db.exec('DROP TRIGGER audit_log_no_update');

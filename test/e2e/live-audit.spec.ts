@@ -63,4 +63,16 @@ test('audit shows the entries, filters and searches, verifies the chain and expo
   const checkpoint = JSON.parse(lines.at(-1)!) as { type: string; count: number };
   expect(checkpoint.type).toBe('checkpoint');
   expect(checkpoint.count).toBe(lines.length - 1);
+
+  // The other SIEM formats, and the fingerprint of the latest signed checkpoint to copy into a ticket.
+  await expect(page.getByTestId('checkpoint-fingerprint')).toContainText(/#\d+ @\d+ [0-9a-f]{4}(-[0-9a-f]{4}){4}/);
+  await page.getByLabel('Export format').selectOption('ocsf');
+  const ocsf = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export OCSF' }).click();
+  const event = JSON.parse(readFileSync(await (await ocsf).path(), 'utf8').split('\n')[0]!) as { class_uid: number; metadata: { sequence: number } };
+  expect(event).toMatchObject({ class_uid: 6003, metadata: { sequence: 1 } });
+  await page.getByLabel('Export format').selectOption('syslog');
+  const syslog = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export Syslog' }).click();
+  expect(readFileSync(await (await syslog).path(), 'utf8')).toMatch(/^<\d+>1 \S+ \S+ countersign - system \[countersign@32473 seq="1" /);
 });

@@ -86,7 +86,7 @@ export function createHarness(opts: { signingKey?: KeyObject } = {}): Harness {
       if (spec.access === 'read') return (await spec.execute(parsed, readContext(c, spec), p)) as Out<T>;
       const out = await store.write(async (tx) => spec.execute(parsed, {
         key: c.key, now: c.now, services: c.services, approvalId: c.approvalId ?? null, afterCommit: (fn) => tx.afterCommit(fn),
-        data: tenantWriter(tx.sql, store.signer, c.key.tenants, { keyId: c.key.id, approvalId: c.approvalId ?? null, now: c.now }),
+        data: tenantWriter(tx.sql, store, c.key.tenants, { keyId: c.key.id, approvalId: c.approvalId ?? null, now: c.now }),
       }, p));
       return out as Out<T>;
     },

@@ -14,7 +14,7 @@ const login = (passphrase: string, headers: Record<string, string | undefined> =
 const cookieOf = (r: RawResponse) => {
   const set = r.headers['set-cookie'];
   expect(set, 'Set-Cookie').toBeDefined();
-  return set![0]!.split(';')[0]!;
+  return set!.find((c) => c.startsWith('cs_console='))!.split(';')[0]!;
 };
 const consoleAudit = (code: string | null, outcome: string | null) =>
   (t.app.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE event = 'console' AND rule = 'console_login' AND code IS ? AND outcome IS ?`).get(code, outcome) as { n: number }).n;
@@ -22,7 +22,7 @@ const consoleAudit = (code: string | null, outcome: string | null) =>
 beforeAll(async () => {
   t = await startTestServer();
   port = t.server.port;
-  // The login limiter allows 10 attempts a minute per address: this file stays well under it.
+  // Failed logins back off per address after 3: this file stays under that outside the limiter test's own server.
   cookie = cookieOf(await login(PASSPHRASE));
 });
 afterAll(async () => {
@@ -49,17 +49,19 @@ describe('login', () => {
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ ok: true, expiresAt: expect.any(String) });
     const set = r.headers['set-cookie']!;
-    expect(set).toHaveLength(1);
+    expect(set).toHaveLength(2);
     expect(set[0]).toMatch(/^cs_console=[A-Za-z0-9_-]{43}; /);
     expect(set[0]).toContain('HttpOnly');
     expect(set[0]).toContain('SameSite=Strict');
     expect(set[0]).toContain('Path=/');
+    // The device cookie (a browser that signed in here before) goes only to the login route.
+    expect(set[1]).toMatch(/^cs_device=[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/console\/api\/login;/);
     expect(consoleAudit(null, 'login')).toBe(before + 1);
     expect(JSON.stringify(t.app.db.prepare(`SELECT * FROM audit_log WHERE event = 'console' ORDER BY seq DESC LIMIT 1`).get())).not.toContain(PASSPHRASE);
   });
 });
 
-describe('login body validation (its own server: logins are limited to 10 a minute per address)', () => {
+describe('login body validation (its own server: failed logins back off per address)', () => {
   let v: TestServer;
   beforeAll(async () => {
     v = await startTestServer();
@@ -80,8 +82,7 @@ describe('login body validation (its own server: logins are limited to 10 a minu
     expect(r.headers['set-cookie']).toBeUndefined();
   });
 
-  it('the 11th login attempt within a minute → 429 with Retry-After', async () => {
-    // 1 attempt per row above has been spent already.
+  it('after a few failed logins the next attempt waits: 429 with Retry-After (malformed bodies above cost nothing)', async () => {
     const statuses: number[] = [];
     let limited: RawResponse | undefined;
     for (let i = 0; i < 12 && !limited; i++) {

@@ -85,11 +85,22 @@ const TOOLS: Record<string, { ok: () => Args; refused?: [string, string]; foreig
   },
 };
 
-const entries = (tool: string) =>
-  (t.app.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE key_id = ? AND tool = ? AND event = 'tool_call'`).get(keyId, tool) as { n: number }).n;
-const lastEntry = (tool: string) =>
-  t.app.db.prepare(`SELECT decision, code, detail_json FROM audit_log WHERE key_id = ? AND tool = ? AND event = 'tool_call' ORDER BY seq DESC LIMIT 1`).get(keyId, tool) as { decision: string; code: string | null; detail_json: string | null };
-const spent = (before: number) => takes.slice(before).filter((id) => id.startsWith(`${keyId}:`)).length;
+const entries = (tool: string, key = keyId) =>
+  (t.app.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE key_id = ? AND tool = ? AND event = 'tool_call'`).get(key, tool) as { n: number }).n;
+const lastEntry = (tool: string, key = keyId) =>
+  t.app.db.prepare(`SELECT decision, code, detail_json FROM audit_log WHERE key_id = ? AND tool = ? AND event = 'tool_call' ORDER BY seq DESC LIMIT 1`).get(key, tool) as { decision: string; code: string | null; detail_json: string | null };
+const spent = (before: number, key = keyId) => takes.slice(before).filter((id) => id.startsWith(`${key}:`)).length;
+
+/**
+ * A client of its own for the refusals of one tool or prompt: the audit writer keeps 20 full refusal entries a minute
+ * per key and counts the rest (audit/flood.ts), so a walk of every tool's refusal from one key would be counted.
+ */
+async function refuser(name: string): Promise<{ c: Client; id: string }> {
+  const secret = t.key({ name: `refuser-${name}`, tenants: ['acme-dental'] });
+  const check = t.app.keys.check(secret);
+  if (!check.ok) throw new Error('key');
+  return { c: await t.connect('http', secret), id: check.key.id };
+}
 
 describe('the gate is the only door', () => {
   it('every listed tool: one audit entry and one budget unit per call; another tenant is refused, audited', async () => {
@@ -97,19 +108,21 @@ describe('the gate is the only door', () => {
     expect(tools.map((x) => x.name).sort()).toEqual(Object.keys(TOOLS).sort());
     for (const { name } of tools) {
       const spec = TOOLS[name]!;
-      let [n, b] = [entries(name), takes.length];
+      const [n, b0] = [entries(name), takes.length];
+      let b = b0;
       const r = await c.callTool({ name, arguments: spec.ok() });
       if (spec.refused) expect(denial(r).code, `${name}: ${spec.refused[1]}`).toBe(spec.refused[0]);
       else expect(r.isError, `${name}: ${JSON.stringify(r.content).slice(0, 300)}`).toBeFalsy();
       expect(entries(name) - n, `${name}: audit entries`).toBe(1);
       expect(spent(b), `${name}: budget units`).toBe(1);
       if (typeof spec.foreign === 'string') continue;
-      [n, b] = [entries(name), takes.length];
-      const d = denial(await c.callTool({ name, arguments: spec.foreign() }));
+      const other = await refuser(name);
+      b = takes.length;
+      const d = denial(await other.c.callTool({ name, arguments: spec.foreign() }));
       expect(['NOT_FOUND', 'TENANT_DENIED'], `${name}: ${d.message}`).toContain(d.code);
-      expect(entries(name) - n, `${name}: refusal audited`).toBe(1);
-      expect(lastEntry(name)).toMatchObject({ decision: 'denied', code: d.code });
-      expect(spent(b), `${name}: refusal spends budget`).toBe(1);
+      expect(entries(name, other.id), `${name}: refusal audited`).toBe(1);
+      expect(lastEntry(name, other.id)).toMatchObject({ decision: 'denied', code: d.code });
+      expect(spent(b, other.id), `${name}: refusal spends budget`).toBe(1);
     }
   });
 
@@ -128,24 +141,27 @@ describe('the gate is the only door', () => {
       expect(spent(b), uri).toBe(1);
     }
     expect(uris.sort()).toEqual(['countersign://alerts/active', 'countersign://devices', `countersign://devices/${own.device}`, 'countersign://scripts']);
-    await expect(c.readResource({ uri: `countersign://devices/${foreign.device}` })).rejects.toThrow(/No device/);
-    expect(lastEntry('get_device_details')).toMatchObject({ decision: 'denied', code: 'NOT_FOUND' });
+    const other = await refuser('resource');
+    await expect(other.c.readResource({ uri: `countersign://devices/${foreign.device}` })).rejects.toThrow(/No device/);
+    expect(lastEntry('get_device_details', other.id)).toMatchObject({ decision: 'denied', code: 'NOT_FOUND' });
   });
 
   it('every listed prompt: audited, budgeted; a foreign tenant is refused', async () => {
     const { prompts } = await c.listPrompts();
     for (const { name } of prompts) {
-      let [n, b] = [entries(name), takes.length];
+      const [n, b0] = [entries(name), takes.length];
+      let b = b0;
       const r = await c.getPrompt({ name, arguments: { tenant: 'acme-dental' } });
       expect((r.messages[0]!.content as { text: string }).text, name).toContain('acme-dental');
       expect(entries(name) - n, name).toBe(1);
       expect(JSON.parse(lastEntry(name).detail_json!)).toEqual({ kind: 'prompt' });
       expect(spent(b), name).toBe(1);
-      [n, b] = [entries(name), takes.length];
-      await expect(c.getPrompt({ name, arguments: { tenant: 'globex-logistics' } }), name).rejects.toThrow(/not bound to tenant/);
-      expect(entries(name) - n, name).toBe(1);
-      expect(lastEntry(name)).toMatchObject({ decision: 'denied', code: 'TENANT_DENIED' });
-      expect(spent(b), name).toBe(1);
+      const other = await refuser(name);
+      b = takes.length;
+      await expect(other.c.getPrompt({ name, arguments: { tenant: 'globex-logistics' } }), name).rejects.toThrow(/not bound to tenant/);
+      expect(entries(name, other.id), name).toBe(1);
+      expect(lastEntry(name, other.id)).toMatchObject({ decision: 'denied', code: 'TENANT_DENIED' });
+      expect(spent(b, other.id), name).toBe(1);
     }
     expect(prompts.map((p) => p.name).sort()).toEqual(['fleet-briefing', 'patch-plan', 'triage-alerts']);
   });

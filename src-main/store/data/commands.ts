@@ -5,6 +5,8 @@ import type { Tenant } from '../../auth/keys.ts';
 import { AppError } from '../../errors.ts';
 import type { Sql } from '../sql.ts';
 import type { CommandSigner } from '../store.ts';
+import type { SecretVault, Secrets } from '../vault.ts';
+import { revealPayload } from '../../tools/secretParams.ts';
 import type { Scope } from './scope.ts';
 
 export const COMMAND_STATUSES = ['queued', 'running', 'completed', 'failed', 'timed_out', 'cancelled'] as const;
@@ -44,19 +46,19 @@ export const zeroCounts = (): Record<CommandStatus, number> => ({ queued: 0, run
 export class Commands {
   private readonly sql: Sql;
   private readonly scope: Scope;
-  private readonly who: { keyId: string; approvalId: string | null; now: Date };
-  private readonly signer: CommandSigner | undefined;
-  constructor(sql: Sql, scope: Scope, who: { keyId: string; approvalId: string | null; now: Date }, signer?: CommandSigner) {
+  private readonly who: { keyId: string; approvalId: string | null; now: Date; secrets?: Secrets };
+  private readonly signing: { signer: CommandSigner; vault: SecretVault } | undefined;
+  constructor(sql: Sql, scope: Scope, who: { keyId: string; approvalId: string | null; now: Date; secrets?: Secrets }, signing?: { signer: CommandSigner; vault: SecretVault }) {
     this.sql = sql;
     this.scope = scope;
     this.who = who;
-    this.signer = signer;
+    this.signing = signing;
   }
 
   /** Queues one execution with a command per device, each signed in this same transaction (what runs is what was allowed). */
   async queue(p: QueueInput): Promise<{ executionId: string; commands: QueuedCommand[] }> {
-    const signer = this.signer;
-    if (!signer) throw new Error('queueing commands needs the store\'s signer (a writer)');
+    const signing = this.signing;
+    if (!signing) throw new Error('queueing commands needs the store\'s signer (a writer)');
     this.scope.tenantById(p.tenant.id);
     const executionId = randomUUID();
     const now = this.who.now.toISOString();
@@ -69,7 +71,9 @@ export class Commands {
       const notBefore = p.notBefore ?? null;
       await this.sql.run(`INSERT INTO device_commands (id, execution_id, tenant_id, device_id, kind, payload_json, status, not_before, created_at)
         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`, [commandId, executionId, p.tenant.id, d.id, p.kind, JSON.stringify(payload), notBefore, now]);
-      const { fields, signature } = signer.sign({ commandId, deviceId: d.id, approvalId: this.who.approvalId, kind: p.kind, payload, notBefore }, this.who.now);
+      // The row holds secret parameters masked; the signature covers their values, put back when the command is sent.
+      const signed = revealPayload(signing.vault.mask, payload, this.who.secrets);
+      const { fields, signature } = signing.signer.sign({ commandId, deviceId: d.id, approvalId: this.who.approvalId, kind: p.kind, payload: signed, notBefore }, this.who.now);
       await this.sql.run(`INSERT INTO command_signatures (command_id, device_id, approval_id, kind, issued_at, nonce, signature) VALUES (?, ?, ?, ?, ?, ?, ?)`,
         [fields.commandId, fields.deviceId, fields.approvalId, fields.kind, fields.issuedAt, fields.nonce, signature]);
       commands.push({ commandId, deviceId: d.id, hostname: d.hostname, status: 'queued', notBefore });

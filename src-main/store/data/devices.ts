@@ -6,7 +6,7 @@ import { OPEN_ALERT, PENDING_COMMAND, PENDING_PATCH, likeContains, likePattern }
 export interface DeviceRow {
   id: string; tenant_id: string; hostname: string; os: 'windows' | 'macos' | 'linux'; os_version: string; status: 'online' | 'offline';
   group_name: string | null; compliance: 'compliant' | 'non_compliant' | 'unknown'; isolated: number; last_seen_at: string; ip_address: string | null;
-  hardware_json: string;
+  hardware_json: string; hostname_conflict: number;
 }
 
 export interface DeviceFilter {

@@ -3,6 +3,7 @@
 import type { Tenant } from '../../auth/keys.ts';
 import type { Sql } from '../sql.ts';
 import type { CommandSigner } from '../store.ts';
+import type { SecretVault, Secrets } from '../vault.ts';
 import { Scope, type ScopedKind, type ScopedRow } from './scope.ts';
 import { Devices } from './devices.ts';
 import { Alerts } from './alerts.ts';
@@ -21,6 +22,8 @@ export interface Actor {
   keyId: string;
   approvalId: string | null;
   now: Date;
+  /** Secret parameter values of this call: put back only into the payload a command is signed over. */
+  secrets?: Secrets;
 }
 
 export interface TenantReader {
@@ -45,7 +48,7 @@ export interface TenantWriter extends TenantReader {
   readonly reports: Reports;
 }
 
-function build(sql: Sql, tenants: readonly Tenant[], who: Actor, signer?: CommandSigner): TenantWriter {
+function build(sql: Sql, tenants: readonly Tenant[], who: Actor, signing?: { signer: CommandSigner; vault: SecretVault }): TenantWriter {
   const scope = new Scope(tenants);
   return {
     scope,
@@ -55,7 +58,7 @@ function build(sql: Sql, tenants: readonly Tenant[], who: Actor, signer?: Comman
     patches: new Patches(sql, scope),
     scripts: new Scripts(sql, scope),
     windows: new Windows(sql, scope),
-    commands: new Commands(sql, scope, who, signer),
+    commands: new Commands(sql, scope, who, signing),
     documents: new Documents(sql, scope),
     reports: new Reports(sql, scope),
     fleet: new Fleet(sql, scope),
@@ -68,6 +71,6 @@ export function tenantReader(sql: Sql, tenants: readonly Tenant[], who: Actor): 
 }
 
 /** A writer inside one transaction (`tx.sql`), signing the commands it queues. */
-export function tenantWriter(sql: Sql, signer: CommandSigner, tenants: readonly Tenant[], who: Actor): TenantWriter {
-  return build(sql, tenants, who, signer);
+export function tenantWriter(sql: Sql, signing: { signer: CommandSigner; vault: SecretVault }, tenants: readonly Tenant[], who: Actor): TenantWriter {
+  return build(sql, tenants, who, signing);
 }

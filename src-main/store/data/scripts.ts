@@ -15,6 +15,12 @@ export interface ScriptFilter {
 
 export class Scripts extends ScopedData {
 
+  /** The parameter declarations (params_json) of a library script or one of the scope's own scripts; null outside it. */
+  async paramsJson(scriptId: string): Promise<string | null> {
+    const tf = this.scope.filter('tenant_id');
+    return (await this.sql.get<{ params_json: string | null }>(`SELECT params_json FROM scripts WHERE id = ? AND (tenant_id IS NULL OR ${tf.sql})`, [scriptId, ...tf.params]))?.params_json ?? null;
+  }
+
   /** Library scripts first, then the tenants' own; bodies cut at bodyCap characters when asked for. */
   async list(f: ScriptFilter, offset: number, limit: number, bodyCap: number | null): Promise<{ total: number; rows: ScriptListRow[] }> {
     const tf = this.scope.filter('s.tenant_id', f.tenant);

@@ -3,7 +3,10 @@ import { sql as fleet } from './0001-fleet.ts';
 import { sql as work } from './0002-work.ts';
 import { sql as governance } from './0003-governance.ts';
 import { sql as agents } from './0004-agents.ts';
-import { sql as approvalBinding } from './0005-approval-binding.ts';
+import { sql as auditCheckpoints } from './0005-audit-checkpoints.ts';
+import { sql as hostnameConflicts } from './0006-device-hostname-conflicts.ts';
+import { sql as secretParameters } from './0007-secret-parameters.ts';
+import { sql as approvalBinding } from './0008-approval-binding.ts';
 
 export interface Migration {
   version: number;
@@ -16,5 +19,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'work', sql: work },
   { version: 3, name: 'governance', sql: governance },
   { version: 4, name: 'agents', sql: agents },
-  { version: 5, name: 'approval-binding', sql: approvalBinding },
+  { version: 5, name: 'audit-checkpoints', sql: auditCheckpoints },
+  { version: 6, name: 'device-hostname-conflicts', sql: hostnameConflicts },
+  { version: 7, name: 'secret-parameters', sql: secretParameters },
+  { version: 8, name: 'approval-binding', sql: approvalBinding },
 ];

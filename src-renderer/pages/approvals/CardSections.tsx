@@ -70,7 +70,8 @@ export function DevicesSection({ view, now }: { view: View; now: number }) {
           <tbody>
             {view.devices.map((d) => (
               <tr key={d.id}>
-                <td className="mono" title={d.id}>{d.hostname}{d.isolated ? <> <Badge tone="danger">isolated</Badge></> : null}</td>
+                <td className="mono" title={d.id}>{d.hostname}{d.isolated ? <> <Badge tone="danger">isolated</Badge></> : null}
+                  {d.hostnameConflict ? <> <Badge tone="warn" title="Another device of this tenant reports the same hostname: check the device id">duplicate hostname</Badge></> : null}</td>
                 <td>{d.osVersion ?? d.os}</td>
                 <td><OnlineDot online={d.online} /></td>
                 <td className="muted" title={dateTime(d.lastSeenAt)}>{d.lastSeenAt ? ago(d.lastSeenAt, now) : '—'}</td>

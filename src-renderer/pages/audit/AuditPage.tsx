@@ -12,6 +12,7 @@ import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { AuditFilters, NO_FILTERS, toQuery, type Filters } from './AuditFilters.tsx';
 import { AuditDetail } from './AuditDetail.tsx';
 import { ScrollBox } from '../../components/ScrollBox.tsx';
+import { CheckpointFingerprint, ExportFormatSelect, FORMAT_LABEL, type ExportFormat } from './AuditAnchor.tsx';
 
 const PAGE = 100;
 
@@ -21,11 +22,11 @@ function VerifyResult({ r }: { r: ConsoleOutput<'verifyAudit'> }) {
   useEffect(() => ref.current?.focus(), [r]);
   return r.ok ? (
     <div className="banner banner-ok" role="status" data-testid="verify-result" tabIndex={-1} ref={ref}>
-      Chain intact: {num(r.count)} entries verified in {ms(r.ms)}; head #{r.headSeq} <span className="mono">{short(r.headHash ?? '', 16)}</span> (checked {time(r.checkedAt)})
+      Chain intact: {num(r.count)} entries verified in {ms(r.ms)}; head #{r.headSeq} <span className="mono">{short(r.headHash ?? '', 16)}</span>; {num(r.checkpoints)} signed checkpoints agree (checked {time(r.checkedAt)})
     </div>
   ) : (
     <div className="banner banner-danger" role="alert" data-testid="verify-result" tabIndex={-1} ref={ref}>
-      Chain BROKEN at entry #{r.badSeq}: {r.reason} ({num(r.count)} entries verified before it)
+      Audit log NOT intact{r.badSeq ? ` at entry #${r.badSeq}` : ''} ({r.case}): {r.reason}
     </div>
   );
 }
@@ -37,6 +38,8 @@ export function AuditPage() {
   const [open, setOpen] = useState<number | null>(null);
   const [verify, setVerify] = useState<ConsoleOutput<'verifyAudit'> | null>(null);
   const [busy, setBusy] = useState<'verify' | 'export' | null>(null);
+  const [format, setFormat] = useState<ExportFormat>('jsonl');
+  const anchor = useAsync(() => api.auditCheckpoint(), [verify]);
   const searchRef = useRef<HTMLInputElement>(null);
   const cursor = cursors[cursors.length - 1];
   const lookups = useAsync(() => api.lookups(), []);
@@ -60,7 +63,7 @@ export function AuditPage() {
   const runExport = async () => {
     setBusy('export');
     try {
-      const x = await api.exportAudit();
+      const x = await api.exportAudit({ format });
       download(x.fileName, x.content, x.mediaType);
       toast('ok', `Exported ${num(x.checkpoint.count)} entries with a signed checkpoint (key ${x.checkpoint.keyFingerprint.slice(0, 12)}…).`);
     } catch (e) {
@@ -80,12 +83,14 @@ export function AuditPage() {
         actions={
           <>
             <button type="button" className="btn btn-small" onClick={() => void runVerify()} disabled={busy !== null}>{busy === 'verify' ? 'Verifying…' : 'Verify chain'}</button>
-            <button type="button" className="btn btn-small" onClick={() => void runExport()} disabled={busy !== null} title="JSONL with a signed checkpoint; check it with countersign audit verify --export">
-              {busy === 'export' ? 'Exporting…' : 'Export JSONL'}
+            <ExportFormatSelect value={format} onChange={setFormat} disabled={busy !== null} />
+            <button type="button" className="btn btn-small" onClick={() => void runExport()} disabled={busy !== null} title="With a signed checkpoint; check it with countersign audit verify --export F --data-dir D">
+              {busy === 'export' ? 'Exporting…' : `Export ${FORMAT_LABEL[format]}`}
             </button>
           </>
         }
       />
+      <CheckpointFingerprint checkpoint={anchor.data?.checkpoint ?? null} />
       {verify ? <VerifyResult r={verify} /> : null}
       <AuditFilters value={filters} onChange={change} lookups={lookups.data} searchRef={searchRef} />
       {page.error ? <ErrorBox error={page.error} onRetry={page.reload} /> : null}

@@ -7,7 +7,8 @@ import { useFocusLater } from '../../lib/focus.ts';
 import { Badge } from '../../components/Badge.tsx';
 import { Section } from '../../components/Layout.tsx';
 
-type Num = 'defaultReadPerMinute' | 'defaultWritePerMinute' | 'httpRequestsPerSecond' | 'approvalTtlMinutes' | 'approvalWaitSeconds' | 'bulkDeviceThreshold';
+type Num = 'defaultReadPerMinute' | 'defaultWritePerMinute' | 'httpRequestsPerSecond' | 'approvalTtlMinutes' | 'approvalWaitSeconds' | 'bulkDeviceThreshold'
+  | 'auditCheckpointEveryEntries' | 'auditCheckpointEveryMinutes';
 const NUMBERS: [Num, string, string][] = [
   ['defaultReadPerMinute', 'Reads per minute, per key', 'default for keys without their own limit'],
   ['defaultWritePerMinute', 'Writes per minute, per key', 'default for keys without their own limit'],
@@ -15,6 +16,8 @@ const NUMBERS: [Num, string, string][] = [
   ['approvalTtlMinutes', 'Approval expiry, minutes', 'a pending request then fails closed'],
   ['approvalWaitSeconds', 'Hold a tier-3 call, seconds', 'with a progressToken, the call waits this long for your decision'],
   ['bulkDeviceThreshold', 'Bulk escalation, devices', 'a write on more devices than this becomes tier 3'],
+  ['auditCheckpointEveryEntries', 'Audit checkpoint, entries', 'a signed checkpoint outside the database after this many entries'],
+  ['auditCheckpointEveryMinutes', 'Audit checkpoint, minutes', 'or after this many minutes, whichever comes first'],
 ];
 
 function Pinned({ env }: { env: string | undefined }) {

@@ -1,0 +1,203 @@
+// Anchored checkpoints: every N entries or T minutes, the chain head (entry seq, its hash, the entry count, the time) is
+// signed with the install's Ed25519 key and appended as one line to a file outside the database, in the data directory
+// and optionally in a second directory on another volume. Each line also names the SHA-256 of the line before it, and
+// the database records each line's hash and signing key. `audit verify` holds the log, the files and the records
+// against each other (see anchorVerify.ts): a rewritten and re-chained history, a cut tail, an edited or deleted file,
+// or a swapped key each contradict something that was written down before.
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Db } from '../store/db.ts';
+import { canonicalJson } from '../store/canonical.ts';
+import { fingerprint } from './export.ts';
+import { auditLogFor, GENESIS_HASH } from './log.ts';
+import { writeTx } from '../store/tx.ts';
+
+export const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
+export const NO_PREV = '0'.repeat(64);
+
+export const CheckpointLine = z.strictObject({
+  v: z.literal(1),
+  n: z.number().int().min(1),
+  headSeq: z.number().int().min(0),
+  headHash: z.string().regex(/^[0-9a-f]{64}$/),
+  count: z.number().int().min(0),
+  at: z.string().min(1),
+  prev: z.string().regex(/^[0-9a-f]{64}$/),
+  key: z.string().regex(/^[0-9a-f]{32}$/),
+  sig: z.string().min(1),
+});
+export type CheckpointLine = z.infer<typeof CheckpointLine>;
+
+export interface CheckpointRecord { n: number; head_seq: number; head_hash: string; entry_count: number; at: string; key_fingerprint: string; line_sha256: string }
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const signedBytes = (l: Omit<CheckpointLine, 'sig'>) => Buffer.from(canonicalJson({ v: l.v, n: l.n, headSeq: l.headSeq, headHash: l.headHash, count: l.count, at: l.at, prev: l.prev, key: l.key }));
+
+export function signatureHolds(line: CheckpointLine, key: KeyObject): boolean {
+  try {
+    return verify(null, signedBytes(line), key, Buffer.from(line.sig, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** What a technician copies into a ticket or password manager: the checkpoint number, its entry, and 20 hex digits of the line's hash. */
+export function checkpointFingerprint(n: number, headSeq: number, lineSha256: string): string {
+  return `#${n} @${headSeq} ${lineSha256.slice(0, 20).match(/.{4}/g)!.join('-')}`;
+}
+
+/** Where the copies of the checkpoint file live: the data directory, and the anchor directory when one is set. */
+export function checkpointFiles(dataDir: string, verifyKey: KeyObject, anchorDir?: string): string[] {
+  const files = [join(dataDir, CHECKPOINT_FILE)];
+  if (anchorDir) files.push(join(anchorDir, `audit-checkpoints-${fingerprint(verifyKey).slice(0, 16)}.jsonl`));
+  return files;
+}
+
+export interface AnchorOptions { dataDir: string; anchorDir?: string; signingKey: KeyObject; verifyKey: KeyObject }
+
+/**
+ * Signs the current head into one more checkpoint line, appends it (fsynced) to every checkpoint file, then records it in
+ * the database, in one transaction: a line the data directory's file did not take is not recorded. Returns undefined when
+ * nothing was appended to the log since the last checkpoint (unless `force`). A failed anchor-directory write (the other
+ * volume is gone) is thrown after the rest was done.
+ */
+export function writeCheckpoint(db: Db, o: AnchorOptions, force = false): (CheckpointRecord & { fingerprint: string }) | undefined {
+  const key = fingerprint(o.verifyKey);
+  const files = checkpointFiles(o.dataDir, o.verifyKey, o.anchorDir);
+  let anchorFailed: unknown;
+  const out = writeTx(db, () => {
+    const head = (db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS_HASH };
+    const main = readCheckpointFile(files[0]!) ?? [];
+    adoptUnrecorded(db, main, o.verifyKey);
+    const last = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1').get() as CheckpointRecord | undefined;
+    if (!force && last && last.head_seq === head.seq) return undefined;
+    const count = (db.prepare('SELECT count(*) AS n FROM audit_log WHERE seq <= ?').get(head.seq) as { n: number }).n;
+    const body = { v: 1 as const, n: (last?.n ?? 0) + 1, headSeq: head.seq, headHash: head.hash, count, at: new Date().toISOString(), prev: last?.line_sha256 ?? NO_PREV, key };
+    const text = JSON.stringify({ ...body, sig: sign(null, signedBytes(body), o.signingKey).toString('base64') });
+    appendLine(files[0]!, text);
+    for (const file of files.slice(1)) {
+      try {
+        // An anchor directory added later (or a volume that was away) first gets the lines it missed.
+        const have = (readCheckpointFile(file) ?? []).length;
+        for (const missed of main.slice(have)) appendLine(file, missed);
+        appendLine(file, text);
+      } catch (e) {
+        anchorFailed ??= new Error(`could not append checkpoint ${body.n} to ${file}: ${(e as Error).message}`);
+      }
+    }
+    const record: CheckpointRecord = { n: body.n, head_seq: body.headSeq, head_hash: body.headHash, entry_count: count, at: body.at, key_fingerprint: key, line_sha256: sha256(text) };
+    insertRecord(db, record);
+    return { ...record, fingerprint: checkpointFingerprint(record.n, record.head_seq, record.line_sha256) };
+  });
+  if (anchorFailed) throw anchorFailed;
+  return out;
+}
+
+function insertRecord(db: Db, r: CheckpointRecord): void {
+  db.prepare('INSERT INTO audit_checkpoints (n, head_seq, head_hash, entry_count, at, key_fingerprint, line_sha256) VALUES (@n, @head_seq, @head_hash, @entry_count, @at, @key_fingerprint, @line_sha256)').run(r);
+}
+
+const parseLine = (text: string) => {
+  try {
+    return CheckpointLine.safeParse(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Lines of our own file that the database never recorded: a process killed between the fsynced line and the commit.
+ * Each is taken over only if it is exactly the next checkpoint, signed by this install, of an entry the log still has.
+ */
+function adoptUnrecorded(db: Db, lines: string[], verifyKey: KeyObject): void {
+  const recorded = (db.prepare('SELECT count(*) AS n FROM audit_checkpoints').get() as { n: number }).n;
+  for (const text of lines.slice(recorded)) {
+    const last = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1').get() as CheckpointRecord | undefined;
+    const parsed = parseLine(text);
+    if (!parsed?.success) return;
+    const l = parsed.data;
+    const hash = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck().get(l.headSeq);
+    if (l.n !== (last?.n ?? 0) + 1 || l.prev !== (last?.line_sha256 ?? NO_PREV) || !signatureHolds(l, verifyKey) || (l.headSeq > 0 && hash !== l.headHash)) return;
+    insertRecord(db, { n: l.n, head_seq: l.headSeq, head_hash: l.headHash, entry_count: l.count, at: l.at, key_fingerprint: l.key, line_sha256: sha256(text) });
+  }
+}
+
+/** Appends one line, fsynced; a write that fails part-way (disk full) is cut back, so the file never ends in half a line. */
+function appendLine(file: string, line: string): void {
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  const fd = openSync(file, 'a', 0o600);
+  const size = fstatSync(fd).size;
+  try {
+    writeSync(fd, `${line}\n`);
+    fsyncSync(fd);
+  } catch (e) {
+    try {
+      ftruncateSync(fd, size);
+    } catch { /* the original error says more */ }
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(file, 0o600);
+}
+
+export function latestCheckpoint(db: Db): (CheckpointRecord & { fingerprint: string }) | undefined {
+  const r = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1').get() as CheckpointRecord | undefined;
+  return r && { ...r, fingerprint: checkpointFingerprint(r.n, r.head_seq, r.line_sha256) };
+}
+
+/** The lines of a checkpoint file, or undefined when it does not exist. */
+export function readCheckpointFile(file: string): string[] | undefined {
+  if (!existsSync(file)) return undefined;
+  return readFileSync(file, 'utf8').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+}
+
+export interface AnchorSchedule { everyEntries: () => number; everyMinutes: () => number }
+
+/**
+ * The writer of a long-running process: a checkpoint after every `everyEntries` appended entries (counted as they
+ * commit, this process's and others'), and every `everyMinutes` if anything was appended; one more when it stops.
+ */
+export function startAnchoring(db: Db, o: AnchorOptions, schedule: AnchorSchedule, log: (msg: string, err?: unknown) => void): { stop(): void; now(): void } {
+  let since = 0;
+  let scheduled = false;
+  let stopped = false;
+  const run = () => {
+    scheduled = false;
+    if (stopped || !db.open) return;
+    since = 0;
+    try {
+      writeCheckpoint(db, o);
+    } catch (e) {
+      log('writing an audit checkpoint failed', e);
+    }
+  };
+  const off = auditLogFor(db).onAppend(() => {
+    if (++since >= schedule.everyEntries() && !scheduled) {
+      scheduled = true;
+      setImmediate(run);
+    }
+  });
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    timer = setTimeout(() => {
+      run();
+      if (!stopped) arm();
+    }, schedule.everyMinutes() * 60_000).unref();
+  };
+  arm();
+  // A process that starts on a log whose file is missing its latest checkpoint (or has none yet) writes one now.
+  run();
+  return {
+    now: run,
+    stop() {
+      if (stopped) return;
+      run();
+      stopped = true;
+      clearTimeout(timer);
+      off();
+    },
+  };
+}

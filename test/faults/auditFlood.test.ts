@@ -1,0 +1,191 @@
+// The bad-input campaign's flood case: 10,000 generated refusals (unknown tools, invalid and oversized arguments, tier-4
+// and out-of-scope calls, calls past the rate limit) from one rate-limited ai:read key against a real `countersign serve`.
+// Asserted: the database grows by less than the bound the README states (per key per minute of flooding), every refusal
+// is accounted for (stored in full, or counted), the chain and its checkpoints verify, and the console's Live page loads
+// while the health check keeps answering in well under 50 ms (median of probes sent with each page load).
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { HttpPool, type PoolResponse } from '../helpers/httpPool.ts';
+import { createRng, seedFromEnv } from '../helpers/prng.ts';
+import { initStreamable, mcpHeaders, parseSse } from '../helpers/raw.ts';
+import { consoleLogin, type ConsoleClient } from '../helpers/console.ts';
+
+const PASS = 'audit flood passphrase';
+const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xf100d);
+const ENV = cliEnv(PASS, { COUNTERSIGN_HTTP_RPS: '100000' });
+const REFUSALS = 10_000;
+const CONCURRENCY = 8;
+const KiB = 1024;
+/** The README's bound ("Bounded audit log"): refusals of one key grow the log by at most this per minute of flooding. */
+const README_BOUND_PER_KEY_MINUTE = 512 * KiB;
+/** What a flood writes besides refusals: the session's open and close, its few allowed calls, signed checkpoints. */
+const FIXED_ALLOWANCE = 64 * KiB;
+
+let dir: string;
+let srv: ChildServer;
+let key: CliKey;
+let pool: HttpPool;
+let tech: ConsoleClient;
+let sizeBefore = 0;
+let sizeAfter = 0;
+let minutes = 0;
+const tally = { refused: 0, allowed: 0, other: [] as string[], codes: new Map<string, number>() };
+const health: number[] = [];
+const livePage = { loads: [] as { ms: number; bytes: number }[], health: [] as number[] };
+
+const dbSize = () => statSync(join(dir, 'countersign.db')).size + sizeOr0(join(dir, 'countersign.db-wal'));
+function sizeOr0(f: string): number {
+  try {
+    return statSync(f).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** One generated call this key may not make, or may make only 3 times a minute. */
+function generator() {
+  const rng = createRng(SEED);
+  const uuid = () => `${rng.hex(8)}-${rng.hex(4)}-4${rng.hex(3)}-8${rng.hex(3)}-${rng.hex(12)}`;
+  const big = (n: number) => Array.from({ length: n }, () => rng.pick(['a', 'b', '"', '\\', 'é', '日', ' '])).join('');
+  const kinds: (() => { name: string; arguments: unknown })[] = [
+    () => ({ name: `no_such_tool_${rng.hex(rng.int(4, 400))}`, arguments: {} }),
+    () => ({ name: 'list_devices', arguments: { limit: rng.pick(['ten', -1, 10_000, null]), status: rng.pick(['up', 7, 'online']) } }),
+    () => ({ name: 'list_devices', arguments: { search: big(rng.int(101, 4000)), csk: `csk_${rng.hex(32)}` } }),
+    () => ({ name: 'get_device_details', arguments: { deviceId: rng.pick(['../../etc/passwd', `' OR 1=1 --`, big(300)]) } }),
+    () => ({ name: 'device_actions', arguments: { action: 'wipe', deviceIds: [uuid()] } }),
+    () => ({ name: 'run_script', arguments: { language: 'bash', body: 'echo hi', deviceIds: [uuid()] } }),
+    () => ({ name: 'deploy_patches', arguments: { deviceIds: [uuid()], patchIds: [`KB${rng.int(1, 9_999_999)}`] } }),
+    () => ({ name: 'list_devices', arguments: { limit: 1 } }),
+    () => ({ name: 'get_alerts', arguments: { limit: 1 } }),
+    // The issue's case: a large request whose validation text is larger still (it used to be stored whole, a 2 MB row).
+    () => big429,
+  ];
+  return () => {
+    const k = rng.int(0, 199);
+    return kinds[k < 1 ? 9 : k % 9]!();
+  };
+}
+
+/** 30,000 parameter names that are not names: a 600 KB body, and a validation text of one line per name (a 2 MB row once). */
+const big429 = { name: 'run_script', arguments: { language: 'bash', body: 'true', deviceIds: ['x'], parameters: Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`bad name ${i}`, 'v'])) } };
+
+async function call(sessionId: string, id: number, params: { name: string; arguments: unknown }): Promise<PoolResponse> {
+  return pool.request({ method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(key.secret, sessionId), body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }) });
+}
+function outcomeOf(r: PoolResponse): 'refused' | 'allowed' | string {
+  const type = String(r.headers['content-type'] ?? '');
+  const messages = r.status !== 200 ? [] : type.startsWith('text/event-stream') ? parseSse(r.text).filter((f) => f.event === 'message').map((f) => JSON.parse(f.data)) : [JSON.parse(r.text)];
+  const result = messages.find((m) => m?.result)?.result;
+  if (!result) return `status ${r.status}: ${r.text.slice(0, 160)}`;
+  if (!result.isError) return 'allowed';
+  const code = JSON.parse(result.content[0].text).error.code as string;
+  tally.codes.set(code, (tally.codes.get(code) ?? 0) + 1);
+  return 'refused';
+}
+
+beforeAll(async () => {
+  dir = initDemoDir(ENV, 'cs-flood-');
+  key = createKey(ENV, dir, { name: 'flooder', scopes: 'ai:read', tenants: 'acme-dental', role: 'standard', readPerMinute: 3 });
+  sizeBefore = dbSize();
+  srv = await startServe(ENV, dir);
+  // The model is told every validation issue: the answers to the large requests run to megabytes.
+  pool = new HttpPool(srv.port, { maxSockets: CONCURRENCY + 2, maxBodyBytes: 64 * 1024 * KiB });
+  tech = await consoleLogin(srv.url, PASS);
+  const sessionId = await initStreamable(srv.port, key.secret);
+  const next = generator();
+  const started = Date.now();
+  let id = 1;
+  const probe = setInterval(() => {
+    const t = performance.now();
+    void pool.request({ path: '/healthz' }).then(() => health.push(performance.now() - t), () => health.push(Infinity));
+  }, 250);
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (tally.refused < REFUSALS) {
+      const o = outcomeOf(await call(sessionId, id++, next()));
+      if (o === 'refused') tally.refused++;
+      else if (o === 'allowed') tally.allowed++;
+      else if (tally.other.length < 20) tally.other.push(o);
+    }
+  }));
+  // The newest calls the Live page shows: a burst of the large ones last.
+  for (let i = 0; i < 30; i++) {
+    const o = outcomeOf(await call(sessionId, id++, big429));
+    if (o === 'refused') tally.refused++;
+    else tally.other.push(o);
+  }
+  clearInterval(probe);
+  minutes = Math.floor(Date.now() / 60_000) - Math.floor(started / 60_000) + 1;
+  // The Live page: its first load (the 200 newest calls), ten times in a row, while health checks go out every 25 ms.
+  let loading = true;
+  const probes = (async () => {
+    while (loading) {
+      const h = performance.now();
+      await pool.request({ path: '/healthz' });
+      livePage.health.push(performance.now() - h);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  for (let i = 0; i < 10; i++) {
+    const t = performance.now();
+    const r = await tech.post('/rpc/liveCalls', { limit: 200 });
+    livePage.loads.push({ ms: performance.now() - t, bytes: JSON.stringify(r.body).length });
+  }
+  loading = false;
+  await probes;
+  expect(await srv.stop()).toBe(0);
+  sizeAfter = dbSize();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log([
+    `audit flood (seed ${SEED}): ${tally.refused} refusals, ${tally.allowed} allowed, over ${minutes} wall-clock minute(s); codes ${JSON.stringify(Object.fromEntries(tally.codes))}`,
+    `database ${sizeBefore} → ${sizeAfter} bytes: +${((sizeAfter - sizeBefore) / KiB).toFixed(0)} KiB (bound ${((minutes * README_BOUND_PER_KEY_MINUTE + FIXED_ALLOWANCE) / KiB).toFixed(0)} KiB)`,
+    `health during the flood: median ${median(health).toFixed(1)} ms, max ${Math.max(...health).toFixed(1)} ms (${health.length} probes)`,
+    `Live page loads: median ${median(livePage.loads.map((l) => l.ms)).toFixed(1)} ms, largest ${Math.max(...livePage.loads.map((l) => l.bytes))} bytes; health meanwhile: median ${median(livePage.health).toFixed(1)} ms, max ${Math.max(...livePage.health).toFixed(1)} ms (${livePage.health.length} probes)`,
+  ].join('\n'));
+}, 600_000);
+
+afterAll(async () => {
+  pool?.close();
+  if (srv?.alive()) await srv.kill9();
+});
+
+describe('a flood of refusals from one rate-limited ai:read key', () => {
+  it(`sends ${REFUSALS} refusals; every answer is a refusal or one of the few calls the rate limit allows`, () => {
+    expect(tally.other).toEqual([]);
+    expect(tally.refused).toBeGreaterThanOrEqual(REFUSALS);
+    expect(tally.allowed).toBeLessThanOrEqual(3 * minutes + 3);
+  });
+
+  it('grows the database by less than the README\'s bound for the minutes it lasted', () => {
+    expect(sizeAfter - sizeBefore).toBeLessThan(minutes * README_BOUND_PER_KEY_MINUTE + FIXED_ALLOWANCE);
+  });
+
+  it('every refusal is in the log: stored in full, or in the count of its source, cause and minute', () => {
+    const db = new Database(join(dir, 'countersign.db'), { readonly: true });
+    const rows = db.prepare(`SELECT decision, detail_json FROM audit_log WHERE event = 'tool_call' AND key_id = ? AND decision IN ('denied', 'throttled')`).all(key.id) as { decision: string; detail_json: string | null }[];
+    db.close();
+    let counted = 0;
+    let full = 0;
+    for (const r of rows) {
+      const d = r.detail_json ? JSON.parse(r.detail_json) : null;
+      if (d?.aggregated) counted += d.count;
+      else full++;
+    }
+    expect(full + counted).toBe(tally.refused);
+    expect(full).toBeLessThan(tally.refused / 10);
+  });
+
+  it('the Live page loads while the health check answers in well under 50 ms', () => {
+    expect(livePage.health.length).toBeGreaterThan(0);
+    // The 90th percentile: a load that blocks the server shows in every probe that waits behind it.
+    const p90 = [...livePage.health].sort((a, b) => a - b)[Math.floor(livePage.health.length * 0.9)]!;
+    expect(p90).toBeLessThan(50);
+    expect(Math.max(...livePage.loads.map((l) => l.bytes)), 'a page of 200 calls stays small').toBeLessThan(2 * 1024 * KiB);
+  });
+
+  it('the chain and its signed checkpoints verify', () => {
+    expect(auditVerify(ENV, dir).out).toMatch(/audit chain OK/);
+  });
+});
