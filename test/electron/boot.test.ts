@@ -134,7 +134,7 @@ describe('updates', () => {
     expect(sent.detail).toEqual({ channel: 'countersign:event', payload: { type: 'update.available', version: '9.9.9' } });
     expect(d.calls.find((c) => c.name === 'net.request')!.detail.replace(/\?.*$/, '')).toBe(`${url}latest-linux.yml`);
     // A console that loads later reads it from the session.
-    expect(await d.send({ cmd: 'ipc', channel: 'countersign:session', input: {} })).toMatchObject({ update: { version: '9.9.9' } });
+    expect(await d.send({ cmd: 'ipc', channel: 'countersign:session', input: {} })).toMatchObject({ ok: true, value: { update: { version: '9.9.9' } } });
     // Reported, not downloaded: nothing but the feed file was fetched.
     expect(d.calls.filter((c) => c.name === 'net.request')).toHaveLength(1);
   }, 60_000);

@@ -45,7 +45,8 @@ describe('one data directory, both doors', () => {
     await initStreamable(p, during.secret);
     expect(await mcpStatus(p, `${during.secret}x`)).toBe(401);
     // The desktop sees them too.
-    const keys = await d.send({ cmd: 'ipc', channel: 'countersign:listKeys', input: {} });
+    // IPC answers Replies: { ok, value } or { ok: false, error }.
+    const keys = (await d.send({ cmd: 'ipc', channel: 'countersign:listKeys', input: {} })).value;
     expect(keys.keys.map((k: { name: string }) => k.name).sort()).toEqual(['made-before', 'made-while-open']);
 
     // The tray offers the keystore; the person says yes; from then on the CLI is refused with what to do.
@@ -72,7 +73,7 @@ describe('one data directory, both doors', () => {
     const db = openDatabase(join(home.dataDir, 'countersign.db'));
     seedDemoFleet(db);
     db.close();
-    const made = await d.send({ cmd: 'ipc', channel: 'countersign:createKey', input: { name: 'desktop-key', scopes: ['ai:read'], tenants: ['acme-dental'] } });
+    const made = (await d.send({ cmd: 'ipc', channel: 'countersign:createKey', input: { name: 'desktop-key', scopes: ['ai:read'], tenants: ['acme-dental'] } })).value;
     expect(typeof made.secret).toBe('string');
 
     // Sealed by the keystore: the CLI cannot open it and says how to change that.

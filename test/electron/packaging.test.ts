@@ -103,7 +103,7 @@ describe('electron-builder config', () => {
     await packed.waitFor('BrowserWindow.show');
     expect(await packed.send({ cmd: 'protocol', url: 'app://console/index.html' })).toMatchObject({ status: 200 });
     const keys = await packed.send({ cmd: 'ipc', channel: 'countersign:session', input: {} });
-    expect(keys).toMatchObject({ mode: 'desktop', update: null });
+    expect(keys).toMatchObject({ ok: true, value: { mode: 'desktop', update: null } });
   }, 60_000);
 
   it('flips the fuses: no run-as-node, NODE_OPTIONS or --inspect; only the integrity-checked asar; encrypted cookies', async () => {
