@@ -47,7 +47,7 @@ async function dataDir(extraDevices = 0): Promise<{ dir: string; key: string }> 
   if (extraDevices) growFleet(db, extraDevices);
   db.close();
   const app = await openApp(dir, { log: () => {} });
-  const { secret } = app.keys.create({ name: 'bench', scopes: ['ai:read', 'ai:write'], tenants: listTenants(app.db).map((t) => t.slug), readPerMinute: 10_000_000, writePerMinute: 10_000_000 });
+  const { secret } = await app.keys.create({ name: 'bench', scopes: ['ai:read', 'ai:write'], tenants: (await listTenants(app.store.sql)).map((t) => t.slug), readPerMinute: 10_000_000, writePerMinute: 10_000_000 });
   app.close();
   return { dir, key: secret };
 }
@@ -162,7 +162,7 @@ async function scale() {
     const cold = await start([join(ROOT, 'src-main/cli/main.ts'), 'serve', '--data-dir', dir, '--port', '0']);
     await stop(cold.child);
     const app = await openApp(dir, { log: () => {} });
-    const key = app.keys.create({ name: 'scale', scopes: ['ai:read'], tenants: listTenants(app.db).map((t) => t.slug), readPerMinute: 10_000_000 }).key;
+    const key = (await app.keys.create({ name: 'scale', scopes: ['ai:read'], tenants: (await listTenants(app.store.sql)).map((t) => t.slug), readPerMinute: 10_000_000 })).key;
     const lat: number[] = [];
     for (let i = 0; i < (QUICK ? 100 : 400); i++) {
       const t0 = performance.now();
@@ -217,7 +217,7 @@ async function auditFigures() {
 async function approvalLatency() {
   const { dir } = await dataDir();
   const app = await openApp(dir, { log: () => {} });
-  const key = app.keys.create({ name: 'appr', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], writePerMinute: 10_000_000 }).key;
+  const key = (await app.keys.create({ name: 'appr', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], writePerMinute: 10_000_000 })).key;
   const devices = app.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental'`).all() as { id: string }[];
   const lat: number[] = [];
   return (async () => {

@@ -85,11 +85,11 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     const secrets = loadSecrets(dataDir, opts.protector);
     // Device commands are signed with the install key when they are queued; agents verify them with its public half.
     const store = sqliteStore(db, { signingKey: secrets.signingKey, log });
-    const keys = new KeyService(db, secrets.hmacKey);
+    const keys = new KeyService(store, secrets.hmacKey);
     const policy = await new PolicyService(store, env).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
     const reports = new ReportJobs(db, dataDir);
-    store.perBatch(() => keys.flushUse(), () => keys.discardUse());
+    store.perBatch((sql) => keys.flushUse(sql), () => keys.discardUse());
     const gate = new Gate({
       store, keys, policy, approvals, limiter: new RateLimiter(), log, tools,
       services: { dataDir, startReport: (id) => reports.start(id) },

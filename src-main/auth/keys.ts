@@ -1,8 +1,7 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { Db } from '../store/db.ts';
-import { auditLogFor } from '../audit/log.ts';
-import { writeTx } from '../store/tx.ts';
+import type { Store } from '../store/store.ts';
+import type { Sql } from '../store/sql.ts';
 import { AppError } from '../errors.ts';
 
 export const SCOPES = ['ai:read', 'ai:write', 'ai:execute'] as const;
@@ -54,12 +53,11 @@ interface KeyRow {
 export type KeyCheck = { ok: true; key: ApiKey } | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired'; keyId?: string; keyName?: string };
 
 export class KeyService {
-  private readonly db: Db;
+  private readonly store: Store;
   private readonly hmacKey: Buffer;
-  constructor(db: Db, hmacKey: Buffer) {
-    this.db = db;
+  constructor(store: Store, hmacKey: Buffer) {
+    this.store = store;
     this.hmacKey = hmacKey;
-    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
   }
 
   // Presented secrets → their HMAC, so a client's repeated requests skip the key setup of createHmac. Bounded.
@@ -75,48 +73,48 @@ export class KeyService {
     return mac;
   }
 
-  create(input: CreateKeyInput, actor = 'cli'): { key: ApiKey; secret: string } {
+  async create(input: CreateKeyInput, actor = 'cli'): Promise<{ key: ApiKey; secret: string }> {
     const p = CreateKeyInput.parse(input);
-    const tenants = resolveTenants(this.db, p.tenants);
+    const tenants = await resolveTenants(this.store.sql, p.tenants);
     const secret = KEY_PREFIX + randomBytes(24).toString('base64url');
     const id = randomUUID();
     const now = new Date();
     const expiresAt = p.expiresDays ? new Date(now.getTime() + p.expiresDays * 86_400_000).toISOString() : null;
     this.resolved.clear();
-    writeTx(this.db, () => {
-      this.db.prepare(`INSERT INTO api_keys (id, name, prefix, hmac, scopes_json, role, read_per_minute, write_per_minute, created_at, expires_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, p.name, secret.slice(0, 12), this.hmac(secret), JSON.stringify(p.scopes), p.role,
-        p.readPerMinute ?? null, p.writePerMinute ?? null, now.toISOString(), expiresAt);
-      const link = this.db.prepare('INSERT INTO api_key_tenants (key_id, tenant_id) VALUES (?, ?)');
-      for (const t of tenants) link.run(id, t.id);
-      auditLogFor(this.db).append({
+    await this.store.write(async (tx) => {
+      await tx.sql.run(`INSERT INTO api_keys (id, name, prefix, hmac, scopes_json, role, read_per_minute, write_per_minute, created_at, expires_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [id, p.name, secret.slice(0, 12), this.hmac(secret), JSON.stringify(p.scopes), p.role,
+        p.readPerMinute ?? null, p.writePerMinute ?? null, now.toISOString(), expiresAt]);
+      for (const t of tenants) await tx.sql.run('INSERT INTO api_key_tenants (key_id, tenant_id) VALUES (?, ?)', [id, t.id]);
+      await tx.audit({
         event: 'key', decision: 'info', outcome: 'created', keyId: id, keyName: p.name, rule: actor,
         detail: { scopes: p.scopes, role: p.role, tenants: tenants.map((t) => t.slug), expiresAt, readPerMinute: p.readPerMinute, writePerMinute: p.writePerMinute },
       });
     });
-    return { key: this.get(id)!, secret };
+    this.resolved.clear();
+    return { key: (await this.get(id))!, secret };
   }
 
   /**
-   * Resolved keys by HMAC, reused while the api_keys rows cannot have changed: this connection changes keys only
-   * through this service (which clears the cache), and `PRAGMA data_version` moves when any other connection
-   * (the CLI revoking a key) commits. So a revocation takes effect on the next request, from either side.
+   * Resolved keys by HMAC, reused while the api_keys rows cannot have changed: this process changes keys only
+   * through this service (which clears the cache), and the store's change counter moves when another process (the
+   * CLI revoking a key, another node) commits. So a revocation takes effect on the next request, from either side.
    */
   private resolved = new Map<string, { row: KeyRow; key: ApiKey }>();
   private resolvedVersion = -1;
-  private readonly dataVersion;
 
-  private lookup(mac: string): { row: KeyRow; key: ApiKey } | undefined {
-    const version = this.dataVersion.get() as number;
+  private async lookup(mac: string): Promise<{ row: KeyRow; key: ApiKey } | undefined> {
+    const version = await this.store.changes();
     if (version !== this.resolvedVersion) {
       this.resolved.clear();
+      this.tenantsOf.clear();
       this.resolvedVersion = version;
     }
     let hit = this.resolved.get(mac);
     if (!hit) {
-      const row = this.db.prepare('SELECT * FROM api_keys WHERE hmac = ?').get(mac) as KeyRow | undefined;
+      const row = await this.store.sql.get<KeyRow>('SELECT * FROM api_keys WHERE hmac = ?', [mac]);
       if (!row) return undefined;
-      hit = { row, key: this.toKey(row) };
+      hit = { row, key: await this.toKey(row) };
       if (this.resolved.size >= 1024) this.resolved.clear();
       this.resolved.set(mac, hit);
     }
@@ -124,11 +122,11 @@ export class KeyService {
   }
 
   /** Resolves a presented secret. The lookup is by HMAC; the final compare is constant-time. */
-  check(presented: string | undefined): KeyCheck {
+  async check(presented: string | undefined): Promise<KeyCheck> {
     if (presented === undefined || presented === '') return { ok: false, reason: 'missing' };
     if (!presented.startsWith(KEY_PREFIX) || presented.length > 200) return { ok: false, reason: 'malformed' };
     const mac = this.hmac(presented);
-    const hit = this.lookup(mac);
+    const hit = await this.lookup(mac);
     if (!hit || !timingSafeEqual(Buffer.from(hit.row.hmac, 'hex'), Buffer.from(mac, 'hex'))) return { ok: false, reason: 'unknown' };
     const { row, key } = hit;
     if (row.revoked_at) return { ok: false, reason: 'revoked', keyId: row.id, keyName: row.name };
@@ -136,34 +134,36 @@ export class KeyService {
     return { ok: true, key };
   }
 
-  get(id: string): ApiKey | undefined {
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
-    return row && this.toKey(row);
+  async get(id: string, sql: Sql = this.store.sql): Promise<ApiKey | undefined> {
+    const row = await sql.get<KeyRow>('SELECT * FROM api_keys WHERE id = ?', [id]);
+    return row && this.toKey(row, sql);
   }
 
   /** The key as the database holds it now, tenants included (no cache): what an approved request is re-checked against. */
-  current(id: string): ApiKey | undefined {
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+  async current(id: string): Promise<ApiKey | undefined> {
+    const row = await this.store.sql.get<KeyRow>('SELECT * FROM api_keys WHERE id = ?', [id]);
     if (!row) return undefined;
     this.tenantsOf.delete(id);
     return this.toKey(row);
   }
 
-  list(): ApiKey[] {
-    return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at').all() as KeyRow[]).map((r) => this.toKey(r));
+  async list(): Promise<ApiKey[]> {
+    const rows = await this.store.sql.all<KeyRow>('SELECT * FROM api_keys ORDER BY created_at');
+    return Promise.all(rows.map((r) => this.toKey(r)));
   }
 
-  revoke(id: string, actor = 'cli'): ApiKey {
-    return writeTx(this.db, () => {
-      const key = this.get(id);
+  async revoke(id: string, actor = 'cli'): Promise<ApiKey> {
+    const key = await this.store.write(async (tx) => {
+      const key = await this.get(id, tx.sql);
       if (!key) throw new AppError('NOT_FOUND', `no API key with id ${id}`);
       if (!key.revokedAt) {
-        this.resolved.clear();
-        this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(new Date().toISOString(), id);
-        auditLogFor(this.db).append({ event: 'key', decision: 'info', outcome: 'revoked', keyId: id, keyName: key.name, rule: actor });
+        await tx.sql.run('UPDATE api_keys SET revoked_at = ? WHERE id = ?', [new Date().toISOString(), id]);
+        await tx.audit({ event: 'key', decision: 'info', outcome: 'revoked', keyId: id, keyName: key.name, rule: actor });
       }
-      return this.get(id)!;
+      return this.get(id, tx.sql);
     });
+    this.resolved.clear();
+    return key!;
   }
 
   // Calls counted since the last write, per key: written once per group commit (see flushUse), not once per call.
@@ -175,12 +175,12 @@ export class KeyService {
   }
 
   /** Writes the counted calls (last_used_at, call_count). Group commit runs it inside each batch's transaction. */
-  flushUse(): void {
+  async flushUse(sql: Sql): Promise<void> {
     if (this.uses.size === 0) return;
     const at = new Date().toISOString();
-    const stmt = this.db.prepare('UPDATE api_keys SET last_used_at = ?, call_count = call_count + ? WHERE id = ?');
-    for (const [id, n] of this.uses) stmt.run(at, n, id);
+    const uses = [...this.uses];
     this.uses.clear();
+    for (const [id, n] of uses) await sql.run('UPDATE api_keys SET last_used_at = ?, call_count = call_count + ? WHERE id = ?', [at, n, id]);
   }
 
   /** The batch holding the counted calls did not commit: they did not happen. */
@@ -191,11 +191,11 @@ export class KeyService {
   // A key's tenants never change after creation, so they are read once per key, not once per request.
   private tenantsOf = new Map<string, Tenant[]>();
 
-  private toKey(row: KeyRow): ApiKey {
+  private async toKey(row: KeyRow, sql: Sql = this.store.sql): Promise<ApiKey> {
     let tenants = this.tenantsOf.get(row.id);
     if (!tenants) {
-      tenants = this.db.prepare(`SELECT t.id, t.slug, t.name FROM api_key_tenants k JOIN tenants t ON t.id = k.tenant_id
-        WHERE k.key_id = ? ORDER BY t.slug`).all(row.id) as Tenant[];
+      tenants = await sql.all<Tenant>(`SELECT t.id, t.slug, t.name FROM api_key_tenants k JOIN tenants t ON t.id = k.tenant_id
+        WHERE k.key_id = ? ORDER BY t.slug`, [row.id]);
       if (tenants.length > 0) this.tenantsOf.set(row.id, tenants);
     }
     return {
@@ -207,15 +207,16 @@ export class KeyService {
 }
 
 
-export function resolveTenants(db: Db, slugs: string[]): Tenant[] {
-  const stmt = db.prepare('SELECT id, slug, name FROM tenants WHERE slug = ?');
-  return [...new Set(slugs)].map((slug) => {
-    const t = stmt.get(slug) as Tenant | undefined;
+export async function resolveTenants(sql: Sql, slugs: string[]): Promise<Tenant[]> {
+  const out: Tenant[] = [];
+  for (const slug of new Set(slugs)) {
+    const t = await sql.get<Tenant>('SELECT id, slug, name FROM tenants WHERE slug = ?', [slug]);
     if (!t) throw new AppError('NOT_FOUND', `unknown tenant '${slug}' (see: countersign tenants list)`);
-    return t;
-  });
+    out.push(t);
+  }
+  return out;
 }
 
-export function listTenants(db: Db): Tenant[] {
-  return db.prepare('SELECT id, slug, name FROM tenants ORDER BY slug').all() as Tenant[];
+export function listTenants(sql: Sql): Promise<Tenant[]> {
+  return sql.all<Tenant>('SELECT id, slug, name FROM tenants ORDER BY slug');
 }

@@ -113,7 +113,7 @@ export async function demo(argv: string[], io: Io): Promise<number> {
     const passphrase = io.env.COUNTERSIGN_ADMIN_PASSPHRASE ?? randomBytes(12).toString('base64url');
     await init(['--data-dir', dir, '--demo'], { ...io, env: { ...io.env, COUNTERSIGN_ADMIN_PASSPHRASE: passphrase } });
     const app = await openApp(dir, { env: io.env });
-    const { secret } = app.keys.create({ name: 'demo', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: listTenants(app.db).map((t) => t.slug), role: 'admin' }, 'demo');
+    const { secret } = await app.keys.create({ name: 'demo', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: (await listTenants(app.store.sql)).map((t) => t.slug), role: 'admin' }, 'demo');
     app.close();
     io.err(`console: http://127.0.0.1:${flags.port}/ — admin passphrase: ${io.env.COUNTERSIGN_ADMIN_PASSPHRASE ? '(from COUNTERSIGN_ADMIN_PASSPHRASE)' : passphrase}`);
     io.err(`demo API key (shown once): ${secret}`);
@@ -151,8 +151,8 @@ export function keys(argv: string[], io: Io): Promise<number> {
       ...dataDirFlag, name: { type: 'string' }, scopes: { type: 'string' }, tenants: { type: 'string' }, role: { type: 'string' },
       'expires-days': { type: 'string' }, 'read-per-minute': { type: 'string' }, 'write-per-minute': { type: 'string' },
     }, KeyCreate);
-    return withApp(flags['data-dir'], io, (app) => {
-      const { key, secret } = app.keys.create({
+    return withApp(flags['data-dir'], io, async (app) => {
+      const { key, secret } = await app.keys.create({
         name: flags.name, scopes: flags.scopes, tenants: flags.tenants, role: flags.role, expiresDays: flags['expires-days'],
         readPerMinute: flags['read-per-minute'], writePerMinute: flags['write-per-minute'],
       });
@@ -164,8 +164,8 @@ export function keys(argv: string[], io: Io): Promise<number> {
   }
   if (sub === 'list') {
     const { flags } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, json: z.boolean().optional() }));
-    return withApp(flags['data-dir'], io, (app) => {
-      const list = app.keys.list();
+    return withApp(flags['data-dir'], io, async (app) => {
+      const list = await app.keys.list();
       if (flags.json) io.out(JSON.stringify(list, null, 1));
       else for (const k of list) {
         const state = k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= new Date().toISOString() ? 'expired' : 'active';
@@ -177,8 +177,8 @@ export function keys(argv: string[], io: Io): Promise<number> {
   if (sub === 'revoke') {
     const { flags, positionals } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir }));
     if (positionals.length !== 1) throw new UsageError('usage: countersign keys revoke ID --data-dir D');
-    return withApp(flags['data-dir'], io, (app) => {
-      const k = app.keys.revoke(positionals[0]!);
+    return withApp(flags['data-dir'], io, async (app) => {
+      const k = await app.keys.revoke(positionals[0]!);
       io.out(`revoked ${k.id} (${k.name})`);
       return 0;
     });
@@ -190,8 +190,8 @@ export function tenants(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'list') throw new UsageError('usage: countersign tenants list --data-dir D');
   const { flags } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir }));
-  return withApp(flags['data-dir'], io, (app) => {
-    for (const t of listTenants(app.db)) io.out(t.slug);
+  return withApp(flags['data-dir'], io, async (app) => {
+    for (const t of await listTenants(app.store.sql)) io.out(t.slug);
     return 0;
   });
 }

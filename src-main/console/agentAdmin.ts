@@ -35,7 +35,7 @@ export function createAgentAdmin(app: App, actor: string, agentUrl: () => string
     listTokens: (): ConsoleOutput<'listEnrollmentTokens'> => ({ tokens: tokens.list().map(tokenView), agentUrl: url() }),
 
     async createToken(q: ConsoleInput<'createEnrollmentToken'>): Promise<ConsoleOutput<'createEnrollmentToken'>> {
-      if (!listTenants(app.db).some((t) => t.slug === q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
+      if (!(await listTenants(app.store.sql)).some((t) => t.slug === q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
       // The same certificate the listener serves (made at init or first serve): the token carries its pin.
       const cert = await ensureAgentCert(app.dataDir);
       const { token, info } = tokens.create({ tenant: q.tenant, uses: q.uses, expiresHours: q.expiresHours }, cert.sha256, actor);

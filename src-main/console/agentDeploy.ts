@@ -72,7 +72,7 @@ export function createAgentDeploy(app: App, actor: string, agentUrl: () => strin
     },
 
     async installCommands(q: ConsoleInput<'agentInstallCommands'>): Promise<ConsoleOutput<'agentInstallCommands'>> {
-      if (!listTenants(app.db).some((t) => t.slug === q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
+      if (!(await listTenants(app.store.sql)).some((t) => t.slug === q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
       const url = agentUrl();
       if (!url) throw new AppError('CONFLICT', 'the agent listener is not running: no install command can reach it');
       const cert = await ensureAgentCert(app.dataDir);

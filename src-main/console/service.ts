@@ -79,10 +79,10 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
       serverTime: new Date().toISOString(), pendingApprovals: await app.approvals.pendingCount(), update: opts.update?.() ?? null,
     }),
-    lookups: () => ({
-      tenants: listTenants(db),
+    lookups: async () => ({
+      tenants: await listTenants(app.store.sql),
       tools: policy.tools,
-      keys: app.keys.list().map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, state: keyView(k).state })),
+      keys: (await app.keys.list()).map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, state: keyView(k).state })),
     }),
     listApprovals: async (q) => {
       const limit = q!.limit;
@@ -98,15 +98,15 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     getApproval: async (q) => ({ approval: view(await approvalOr404(q!.id)) }),
     approve: async (q) => ({ approval: view(await app.gate.approve(q!.id, actor)) }),
     deny: async (q) => ({ approval: view(await app.gate.deny(q!.id, actor, q!.reason)) }),
-    listKeys: () => ({ keys: app.keys.list().map(keyView) }),
-    createKey: (q) => {
-      const known = new Set(listTenants(db).map((t) => t.slug));
+    listKeys: async () => ({ keys: (await app.keys.list()).map(keyView) }),
+    createKey: async (q) => {
+      const known = new Set((await listTenants(app.store.sql)).map((t) => t.slug));
       const unknown = q!.tenants.filter((t) => !known.has(t));
       if (unknown.length) throw new AppError('BAD_INPUT', `tenants: unknown tenant(s) ${unknown.join(', ')}`);
-      const { key, secret } = app.keys.create(q!, actor);
+      const { key, secret } = await app.keys.create(q!, actor);
       return { key: keyView(key), secret };
     },
-    revokeKey: (q) => ({ key: keyView(app.keys.revoke(q!.id, actor)) }),
+    revokeKey: async (q) => ({ key: keyView(await app.keys.revoke(q!.id, actor)) }),
     queryAudit: (q) => auditQ.query(q!),
     getAuditEntry: (q) => {
       const entry = auditQ.entry(q!.seq);

@@ -91,7 +91,7 @@ export class Decisions {
   private async recheck(a: Approval): Promise<{ tool: ToolSpec; key: ApiKey; args: Record<string, unknown>; plan: ToolPlan }> {
     const tool = this.gate.tools.get(a.tool);
     if (!tool) throw new Stop('POLICY_CHANGED', `${a.tool} is no longer offered by this installation; nothing ran.`);
-    const key = this.d.keys.current(a.keyId);
+    const key = await this.d.keys.current(a.keyId);
     const now = new Date();
     if (!key) throw new Stop('POLICY_CHANGED', 'The requesting key no longer exists; nothing ran.');
     if (key.revokedAt) throw new Stop('POLICY_CHANGED', `The requesting key was revoked at ${key.revokedAt}; nothing ran.`);

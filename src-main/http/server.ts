@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../app.ts';
 import type { ApiKey } from '../auth/keys.ts';
-import { auditLogFor, type AuditInput } from '../audit/log.ts';
+import type { AuditInput } from '../audit/log.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
 import { checkHostOrigin, LOOPBACK_HOSTNAMES } from './guards.ts';
 import { DEFAULT_SESSION_LIMITS, McpSessions, MCP_PATH, MESSAGE_PATH, SSE_PATH, sendHttpError, type SessionLimits } from './mcpRoutes.ts';
@@ -45,13 +45,8 @@ const isSessionProbe = (req: IncomingMessage, e: HttpError) =>
  */
 export async function startServer(app: App, opts: ServeOptions = {}, sessionServer: SessionServerFactory = createSessionServer): Promise<RunningServer> {
   const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
-  const audit = auditLogFor(app.db);
   const sessions = new McpSessions(app.gate, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, sessionServer, (e) => {
-    try {
-      audit.append(e);
-    } catch (err) {
-      app.log('auditing an MCP session failed', err);
-    }
+    app.store.write((tx) => tx.audit(e), { oneWrite: true }).catch((err: unknown) => app.log('auditing an MCP session failed', err));
   });
   let baseUrl: string | null = null;
   const consoleApi = new ConsoleApi(app, { ...opts.console, mcpBaseUrl: () => baseUrl });
@@ -59,35 +54,32 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
   const failures = new RateLimiter();
   const flood = new RateLimiter();
   // Every refusal is audited; the audit writer itself counts a flood of them instead of storing each (see audit/flood.ts).
-  const auditRejection = (req: IncomingMessage, e: AuditInput) => {
+  // The refusal is answered once its entry has committed (or failed to).
+  const auditRejection = async (req: IncomingMessage, e: AuditInput): Promise<void> => {
     refused.add(req);
-    try {
-      audit.append(e);
-    } catch (err) {
-      app.log('auditing a refused request failed', err);
-    }
+    await app.store.write((tx) => tx.audit(e), { oneWrite: true }).catch((err: unknown) => app.log('auditing a refused request failed', err));
   };
   // Requests whose refusal is already audited, and the key each authenticated request presented.
   const refused = new WeakSet<IncomingMessage>();
   const keyOf = new WeakMap<IncomingMessage, ApiKey>();
 
-  const authenticate = (req: IncomingMessage): ApiKey => {
+  const authenticate = async (req: IncomingMessage): Promise<ApiKey> => {
     const remote = remoteOf(req);
     const header = req.headers['x-api-key'];
     const presented = Array.isArray(header) ? header[0] : header;
-    const check = app.keys.check(presented);
+    const check = await app.keys.check(presented);
     if (check.ok) {
       const rps = app.policy.values.httpRequestsPerSecond;
       const gate = flood.take(`http:${check.key.id}`, rps * 60);
       if (!gate.ok) {
-        auditRejection(req, { event: 'http', decision: 'throttled', code: 'HTTP_RATE_LIMITED', rule: 'http_rate', keyId: check.key.id, keyName: check.key.name, remote });
+        await auditRejection(req, { event: 'http', decision: 'throttled', code: 'HTTP_RATE_LIMITED', rule: 'http_rate', keyId: check.key.id, keyName: check.key.name, remote });
         throw new HttpError(429, `Too many requests for this key (${rps}/s); retry after ${gate.retryAfterSeconds} s`, -32000, { 'Retry-After': String(gate.retryAfterSeconds) });
       }
       keyOf.set(req, check.key);
       return check.key;
     }
     const probe = failures.take(`auth:${remote}`, AUTH_FAILURES_PER_MINUTE);
-    auditRejection(req, { event: 'auth', decision: 'denied', code: `KEY_${check.reason.toUpperCase()}`, rule: 'api_key', keyId: check.ok ? null : check.keyId ?? null, keyName: check.ok ? null : check.keyName ?? null, remote, detail: { path: req.url?.split('?')[0] } });
+    await auditRejection(req, { event: 'auth', decision: 'denied', code: `KEY_${check.reason.toUpperCase()}`, rule: 'api_key', keyId: check.ok ? null : check.keyId ?? null, keyName: check.ok ? null : check.keyName ?? null, remote, detail: { path: req.url?.split('?')[0] } });
     if (!probe.ok) throw new HttpError(429, 'Too many failed API-key attempts from this address', -32001, { 'Retry-After': String(probe.retryAfterSeconds) });
     const why = { missing: 'missing X-API-Key header', malformed: 'malformed API key', unknown: 'invalid API key', revoked: 'API key revoked', expired: 'API key expired' }[check.reason];
     throw new HttpError(401, `Unauthorized: ${why}`, -32001);
@@ -102,7 +94,7 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     }
     const bad = checkHostOrigin(req, allowed);
     if (bad) {
-      auditRejection(req, { event: 'http', decision: 'denied', code: 'HOST_ORIGIN_REJECTED', rule: 'dns_rebinding', remote: remoteOf(req), outcome: bad, detail: { host: req.headers.host, origin: req.headers.origin, path: url.pathname } });
+      await auditRejection(req, { event: 'http', decision: 'denied', code: 'HOST_ORIGIN_REJECTED', rule: 'dns_rebinding', remote: remoteOf(req), outcome: bad, detail: { host: req.headers.host, origin: req.headers.origin, path: url.pathname } });
       throw new HttpError(403, `Forbidden: ${bad}`, -32000);
     }
     const path = url.pathname;
@@ -111,26 +103,26 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { ok: true });
     if (path.startsWith(`${CONSOLE_PREFIX}/`)) return consoleApi.handle(req, res, url);
     if (path === SSE_PATH && req.method === 'GET' && req.headers['mcp-session-id'] === undefined) {
-      return sessions.openLegacy(req, res, authenticate(req));
+      return sessions.openLegacy(req, res, await authenticate(req));
     }
     if (path === MESSAGE_PATH) {
       if (req.method !== 'POST') throw new HttpError(405, 'Use POST', -32000, { Allow: 'POST' });
-      return sessions.legacyMessage(req, res, authenticate(req), url);
+      return sessions.legacyMessage(req, res, await authenticate(req), url);
     }
     // Streamable HTTP on its own path, and on the seed URL for clients configured with /sse and the http transport.
-    if (path === MCP_PATH || path === SSE_PATH) return sessions.streamable(req, res, authenticate(req));
+    if (path === MCP_PATH || path === SSE_PATH) return sessions.streamable(req, res, await authenticate(req));
     // The web console's own files (web mode): /, /assets/…
     if (!path.startsWith('/api/') && renderer.serve(req, res, path)) return;
     throw new RoutineError(404, 'Not found');
   };
 
   /** A refused request that no earlier step audited (a 400, 404 session, 405, 413, 415, 429 …) leaves an entry here. */
-  const auditRefusal = (req: IncomingMessage, e: HttpError) => {
+  const auditRefusal = async (req: IncomingMessage, e: HttpError): Promise<void> => {
     if (e.audited || refused.has(req) || e instanceof RoutineError || isSessionProbe(req, e)) return;
     const key = keyOf.get(req);
     const path = (req.url ?? '/').split('?')[0]!;
     const session = req.headers['mcp-session-id'] ?? new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId') ?? undefined;
-    auditRejection(req, {
+    await auditRejection(req, {
       event: 'http', decision: e.status === 429 || e.status === 503 ? 'throttled' : 'denied', code: `HTTP_${e.status}`, rule: 'http',
       keyId: key?.id ?? null, keyName: key?.name ?? null, remote: remoteOf(req), outcome: e.message,
       sessionId: Array.isArray(session) ? session[0] : session ?? null,
@@ -139,9 +131,9 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
   };
 
   const server = http.createServer((req, res) => {
-    route(req, res).catch((e: unknown) => {
+    route(req, res).catch(async (e: unknown) => {
       if (e instanceof HttpError) {
-        auditRefusal(req, e);
+        await auditRefusal(req, e);
         return sendHttpError(res, e);
       }
       app.log('request failed', e);

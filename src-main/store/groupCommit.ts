@@ -42,7 +42,7 @@ export class GroupCommit {
   private readonly db: Db;
   private readonly sql: Sql;
   private readonly audit: AuditLog;
-  private readonly hooks: { beforeCommit: () => void; onAbort: () => void }[] = [];
+  private readonly hooks: { beforeCommit: (sql: Sql) => void | Promise<void>; onAbort: () => void }[] = [];
   batches = 0;
   items = 0;
 
@@ -81,7 +81,7 @@ export class GroupCommit {
    * Work done once per batch, last, inside its transaction (e.g. writing per-key call counts): if it fails, the batch
    * fails. onAbort runs when a batch does not commit, so state gathered for it is dropped with it.
    */
-  perBatch(beforeCommit: () => void, onAbort: () => void): void {
+  perBatch(beforeCommit: (sql: Sql) => void | Promise<void>, onAbort: () => void): void {
     this.hooks.push({ beforeCommit, onAbort });
   }
 
@@ -122,7 +122,7 @@ export class GroupCommit {
         }
       }
       if (lost !== undefined) throw lost;
-      for (const hook of this.hooks) hook.beforeCommit();
+      for (const hook of this.hooks) await hook.beforeCommit(this.sql);
       this.db.exec('COMMIT');
     } catch (error) {
       // The commit failed or the transaction was lost: nothing in the batch happened, whatever each item returned.

@@ -42,13 +42,19 @@ export interface Store {
   /** Runs fn in the next group-commit batch; resolves after the commit that holds its writes. */
   write<T>(fn: (tx: Tx) => T | Promise<T>, opts?: { oneWrite?: boolean }): Promise<T>;
   /** Work done once per batch, last, inside its transaction; onAbort when the batch does not commit. */
-  perBatch(beforeCommit: () => void, onAbort: () => void): void;
+  perBatch(beforeCommit: (sql: Sql) => void | Promise<void>, onAbort: () => void): void;
+  /**
+   * A number that moves whenever another connection (another process, another node) may have committed: caches of
+   * rows this process does not change alone (API keys) are dropped when it moves.
+   */
+  changes(): Promise<number>;
   readonly commits: { readonly batches: number; readonly items: number };
 }
 
 export function sqliteStore(db: Db, opts: { signingKey: KeyObject; log?: (msg: string, err?: unknown) => void }): Store {
   const audit = auditLogFor(db);
   const commits = new GroupCommit(db, audit, opts.log);
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
   return {
     sql: sqliteSql(db),
     readOnly: sqliteSql(db, { readOnly: true }),
@@ -58,5 +64,6 @@ export function sqliteStore(db: Db, opts: { signingKey: KeyObject; log?: (msg: s
     write: (fn, o) => commits.run(fn, o),
     perBatch: (b, a) => commits.perBatch(b, a),
     commits,
+    changes: () => Promise.resolve(dataVersion.get() as number),
   };
 }

@@ -85,8 +85,8 @@ function sendInventory(ws: WebSocket, hostname: string, updates: { externalId: s
     patches: { manager: 'apt', managers: ['apt'], scannedAt: new Date().toISOString(), updates },
   }));
 }
-function caller(scopes: ('ai:read' | 'ai:write' | 'ai:execute')[] = ['ai:read', 'ai:write', 'ai:execute']): Caller {
-  const { key } = app.keys.create({ name: 'listener-test', scopes, tenants: ['acme-dental'], role: 'admin' });
+async function caller(scopes: ('ai:read' | 'ai:write' | 'ai:execute')[] = ['ai:read', 'ai:write', 'ai:execute']): Promise<Caller> {
+  const { key } = await app.keys.create({ name: 'listener-test', scopes, tenants: ['acme-dental'], role: 'admin' });
   return { key };
 }
 
@@ -188,7 +188,7 @@ describe('what an enrolled agent reports about its device', () => {
   it('a device renamed to another device\'s hostname is flagged in list_devices, on approval cards and in the audit log', async () => {
     sendInventory(wsImpostor, 'acme-dc01', []);
     await until('the rename', () => app.db.prepare('SELECT hostname FROM devices WHERE id = ?').pluck().get(impostor.deviceId) === 'acme-dc01');
-    const c = caller();
+    const c = await caller();
     const r = await callTool(app, 'list_devices', { search: 'dc01', limit: 50 }, c);
     const devices = (r.structuredContent as { devices: { id: string; hostnameConflict: boolean }[] }).devices;
     expect(devices.filter((d) => [dc.deviceId, impostor.deviceId].includes(d.id)).map((d) => d.hostnameConflict)).toEqual([true, true]);
@@ -213,7 +213,7 @@ describe('what an enrolled agent reports about its device', () => {
     const bySeverity = Object.fromEntries(pairs().map((p) => [p.device_id, p.severity]));
     expect(bySeverity).toEqual({ [dc.deviceId]: 'critical', [impostor.deviceId]: 'low' });
     // What the fleet tools show for the first device is still what its own agent reported.
-    const r = await callTool(app, 'get_patch_status', { deviceId: dc.deviceId }, caller(['ai:read']));
+    const r = await callTool(app, 'get_patch_status', { deviceId: dc.deviceId }, await caller(['ai:read']));
     const shown = (r.structuredContent as { patches: { externalId: string; severity: string; title: string }[] }).patches.filter((p) => p.externalId === openssl.externalId);
     expect(shown).toEqual([expect.objectContaining({ severity: 'critical', title: 'openssl security update' })]);
     expect(app.db.prepare('SELECT compliance FROM devices WHERE id = ?').pluck().get(dc.deviceId)).toBe('non_compliant');

@@ -29,7 +29,7 @@ describe.each(CASES)('@ai-sdk/mcp over $name', ({ type, path, discovery }) => {
   });
 
   it('connects, lists the product tools and calls list_devices', async () => {
-    client = await createMCPClient({ transport: { type, url: `${t.url}${path}`, headers: { 'X-API-Key': t.key({ name: `ai-sdk-${type}` }) } }, protocolVersionDiscovery: discovery, clientName: 'countersign-ai-sdk-test' });
+    client = await createMCPClient({ transport: { type, url: `${t.url}${path}`, headers: { 'X-API-Key': await t.key({ name: `ai-sdk-${type}` }) } }, protocolVersionDiscovery: discovery, clientName: 'countersign-ai-sdk-test' });
     expect(client.serverInfo).toMatchObject({ name: 'countersign', version: '0.1.0' });
     const { tools } = await client.listTools();
     expect(tools.map((x) => x.name)).toEqual(productTools);

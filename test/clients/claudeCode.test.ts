@@ -43,7 +43,7 @@ describe.concurrent('Claude Code', () => {
 
   it.each(['sse', 'http'] as const)('the README line `claude mcp add --transport %s countersign … --header "X-API-Key: KEY"`, then `claude mcp list` → ✔ Connected', async (kind) => {
     const { claude } = claudeHome();
-    const key = t.key({ name: `claude-code-${kind}` });
+    const key = await t.key({ name: `claude-code-${kind}` });
     const url = `${t.url}${PATHS[kind]}`;
     const line = claudeAddLines(t.url, key).find((l) => l.transport === kind)!;
     expect(line.argv).toEqual(['mcp', 'add', '--transport', kind, 'countersign', url, '--header', `X-API-Key: ${key}`]);

@@ -72,7 +72,7 @@ describe('product build (no fixtures)', () => {
   const results: Record<string, Check[]> = {};
   beforeAll(async () => {
     t = await startTestServer();
-    const key = t.key({ name: 'conformance-product' });
+    const key = await t.key({ name: 'conformance-product' });
     proxy = await startHeaderProxy(t.url, { 'X-API-Key': key });
     productTools = await sdkToolNames(t, key);
     // One process per scenario, all at once; the two vacuous ones are run to show why they prove nothing here.
@@ -147,7 +147,7 @@ describe('test build with the suite fixtures (its own session composition)', () 
   beforeAll(async () => {
     // The test build composes its own session server: the product's, plus the suite's fixtures next to it.
     t = await startTestServer({ sessionServer: (gate, info) => registerConformanceFixtures(createSessionServer(gate, info)) });
-    proxy = await startHeaderProxy(t.url, { 'X-API-Key': t.key({ name: 'conformance-fixtures' }) });
+    proxy = await startHeaderProxy(t.url, { 'X-API-Key': await t.key({ name: 'conformance-fixtures' }) });
   });
   afterAll(async () => {
     await proxy?.close();

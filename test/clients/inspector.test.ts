@@ -25,8 +25,8 @@ const inspector = (kind: 'sse' | 'http', key: string, args: string[], timeoutMs 
 
 describe.each(TRANSPORTS)('Inspector CLI over %s', (kind) => {
   let key: string;
-  beforeAll(() => {
-    key = t.key({ name: `inspector-${kind}` });
+  beforeAll(async () => {
+    key = await t.key({ name: `inspector-${kind}` });
   });
 
   it('tools/list --strict: every product tool, 0 error-severity schema problems (exit 0)', async () => {

@@ -31,7 +31,7 @@ const CASES = [
 
 describe.concurrent('mcp-remote over stdio', () => {
   it.each(CASES)('$name: initialize, tools/list, tools/call list_devices', async (c) => {
-    const key = t.key({ name: `mcp-remote ${c.name}` });
+    const key = await t.key({ name: `mcp-remote ${c.name}` });
     let d: StdioDriver;
     if (c.fromReadme) {
       const entry = claudeDesktopBridge(t.url, key);

@@ -117,7 +117,8 @@ export function cleanup(): void {
 
 /** Closes a test server and removes its data directory (startTestServer makes one per server). */
 /** The tool names the SDK client lists for a key on Streamable HTTP: what every other client must list too. */
-export async function sdkToolNames(t: TestServer, key = t.key()): Promise<string[]> {
+export async function sdkToolNames(t: TestServer, given?: string): Promise<string[]> {
+  const key = given ?? (await t.key());
   return (await (await t.connect('http', key)).listTools()).tools.map((x) => x.name);
 }
 

@@ -47,8 +47,8 @@ describe('Streamable HTTP sessions seen from the SDK client', () => {
   const open: Client[] = [];
   beforeAll(async () => {
     t = await startTestServer();
-    alice = t.key({ name: 'alice' });
-    bob = t.key({ name: 'bob' });
+    alice = await t.key({ name: 'alice' });
+    bob = await t.key({ name: 'bob' });
   });
   afterAll(async () => {
     await Promise.all(open.map((c) => c.close().catch(() => {})));
@@ -120,7 +120,7 @@ describe.concurrent('long waits', () => {
 
   it.each(TRANSPORTS)('%s: a tier-3 call with the default 60 s request timeout gets its pending result at once', async (kind) => {
     expect(DEFAULT_REQUEST_TIMEOUT_MSEC).toBe(60_000);
-    const c = await t.connect(kind, t.key({ name: `pending-${kind}` }));
+    const c = await t.connect(kind, await t.key({ name: `pending-${kind}` }));
     const device = devicesOf(t)[kind === 'sse' ? 0 : 1]!;
     const started = performance.now();
     const r = await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: 'long-wait test' } });
@@ -136,7 +136,7 @@ describe.concurrent('long waits', () => {
   const TIMEOUT = 6_000;
 
   it.each(TRANSPORTS)('%s: with onprogress and resetTimeoutOnProgress, progress keeps the held call alive past its timeout; it then returns pending', async (kind) => {
-    const c = await held.connect(kind, held.key({ name: `held-${kind}` }));
+    const c = await held.connect(kind, await held.key({ name: `held-${kind}` }));
     const device = devicesOf(held)[kind === 'sse' ? 2 : 3]!;
     const progress: { at: number; progress: number; message?: string }[] = [];
     const started = performance.now();
@@ -156,7 +156,7 @@ describe.concurrent('long waits', () => {
   }, 30_000);
 
   it.each(TRANSPORTS)('%s: control: the same held call without resetTimeoutOnProgress times out at its timeout (-32001)', async (kind) => {
-    const c = await held.connect(kind, held.key({ name: `held-control-${kind}` }));
+    const c = await held.connect(kind, await held.key({ name: `held-control-${kind}` }));
     const device = devicesOf(held)[kind === 'sse' ? 4 : 5]!;
     let progressed = 0;
     const started = performance.now();
@@ -172,7 +172,7 @@ describe.concurrent('long waits', () => {
   }, 30_000);
 
   it('an idle legacy SSE stream gets ": keepalive" comments (default 15 s) for more than 70 s, and the session still answers', async () => {
-    const key = t.key({ name: 'idle-sse' });
+    const key = await t.key({ name: 'idle-sse' });
     let text = '';
     const seen: number[] = [];
     const started = Date.now();

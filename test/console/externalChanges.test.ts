@@ -28,16 +28,16 @@ afterAll(() => {
 
 describe('changes committed by another process', () => {
   it('reach the console as events within a second, interleaved with this process\'s own, each once', async () => {
-    const own = app.keys.create({ name: 'made-here', scopes: ['ai:read'], tenants: ['acme-dental'] }).key;
+    const own = (await app.keys.create({ name: 'made-here', scopes: ['ai:read'], tenants: ['acme-dental'] })).key;
     const cli = await openApp(dir, { log: () => {} });
     let outside: string;
     try {
-      outside = cli.keys.create({ name: 'made-by-cli', scopes: ['ai:read'], tenants: ['acme-dental'] }).key.id;
-      cli.keys.revoke(outside, 'cli');
+      outside = (await cli.keys.create({ name: 'made-by-cli', scopes: ['ai:read'], tenants: ['acme-dental'] })).key.id;
+      await cli.keys.revoke(outside, 'cli');
     } finally {
       cli.close();
     }
-    const second = app.keys.create({ name: 'made-here-too', scopes: ['ai:read'], tenants: ['acme-dental'] }).key;
+    const second = (await app.keys.create({ name: 'made-here-too', scopes: ['ai:read'], tenants: ['acme-dental'] })).key;
     await until('the CLI\'s two key events', () => events.filter((e) => e.type === 'key.changed' && e.keyId === outside).length === 2, 5_000, 20);
     const keyEvents = events.filter((e): e is Extract<ConsoleEvent, { type: 'key.changed' }> => e.type === 'key.changed');
     expect(keyEvents.map((e) => [e.keyId, e.change])).toEqual([
@@ -51,10 +51,10 @@ describe('changes committed by another process', () => {
     expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: seqs.length }, (_, i) => total - seqs.length + 1 + i));
   });
 
-  it('costs one query when nothing changed elsewhere', () => {
+  it('costs one query when nothing changed elsewhere', async () => {
     const log = auditLogFor(app.db);
     expect(log.catchUp()).toBe(0);
-    app.keys.create({ name: 'quiet', scopes: ['ai:read'], tenants: ['acme-dental'] });
+    await app.keys.create({ name: 'quiet', scopes: ['ai:read'], tenants: ['acme-dental'] });
     expect(log.catchUp()).toBe(0);
   });
 });

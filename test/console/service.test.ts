@@ -34,7 +34,7 @@ const tick = () => new Promise((r) => setTimeout(r, 10));
 beforeAll(async () => {
   app = await openApp(await initTestDir(), { env: { COUNTERSIGN_BULK_DEVICE_THRESHOLD: '12' }, log: () => {} });
   svc = createConsoleService(app, { mcpBaseUrl: () => 'http://127.0.0.1:4319' });
-  key = app.keys.create({ name: 'service-test', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], role: 'admin' }).key;
+  key = (await app.keys.create({ name: 'service-test', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], role: 'admin' })).key;
   unsubscribe = svc.subscribe((e) => events.push(e));
 });
 afterAll(() => {
@@ -151,7 +151,7 @@ describe('keys', () => {
     const { key: k, secret } = await svc.createKey({ name: 'ui key', scopes: ['ai:read'], tenants: ['northwind-legal'], readPerMinute: 30 });
     expect(secret).toMatch(/^csk_/);
     expect(k).toMatchObject({ name: 'ui key', role: 'standard', state: 'active', callCount: 0, lastUsedAt: null, budget: { read: { limitPerMinute: 30, remaining: 30 } } });
-    await call('list_devices', {}, app.keys.check(secret).ok ? (app.keys.check(secret) as { key: ApiKey }).key : key);
+    await call('list_devices', {}, ((c) => (c.ok ? c.key : key))(await app.keys.check(secret)));
     const listed = (await svc.listKeys()).keys.find((x) => x.id === k.id)!;
     expect(listed.callCount).toBe(1);
     expect(listed.lastUsedAt).not.toBeNull();
@@ -165,7 +165,7 @@ describe('keys', () => {
 
     const revoked = await svc.revokeKey({ id: k.id });
     expect(revoked.key.state).toBe('revoked');
-    expect(app.keys.check(secret)).toMatchObject({ ok: false, reason: 'revoked' });
+    expect(await app.keys.check(secret)).toMatchObject({ ok: false, reason: 'revoked' });
     await tick();
     expect(events).toContainEqual({ type: 'key.changed', keyId: k.id, change: 'revoked' });
   });

@@ -1099,7 +1099,7 @@ describe('text that reaches an audit column as is', () => {
     const t = await startTestServer();
     try {
       const before = auditLogFor(t.app.db).count();
-      await act(t.server.port, t.key());
+      await act(t.server.port, await t.key());
       expect(auditLogFor(t.app.db).count(), 'the request was audited').toBeGreaterThan(before);
       expect(auditLogFor(t.app.db).verify()).toMatchObject({ ok: true });
     } finally {

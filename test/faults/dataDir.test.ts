@@ -171,7 +171,7 @@ describe('a read-only data directory', () => {
     // The key is made while the file is writable; then the file alone becomes immutable (the directory stays writable).
     const keySecret = await (async () => {
       const app = await openApp(dir, { log: () => {} });
-      const s = app.keys.create({ name: 'ro', scopes: ['ai:read', 'ai:write'], tenants: ['acme-dental'], role: 'standard' }).secret;
+      const s = (await app.keys.create({ name: 'ro', scopes: ['ai:read', 'ai:write'], tenants: ['acme-dental'], role: 'standard' })).secret;
       app.close();
       return s;
     })();
@@ -207,7 +207,7 @@ describe('a read-only data directory', () => {
   it('the database turning read-only at runtime (query_only): calls fail cleanly, the chain stays valid, then the server works again', async () => {
     const t = await startTestServer({ dir: copyOfBase('cs-ro-run-') });
     try {
-      const key = t.key({ tenants: ['acme-dental'] });
+      const key = await t.key({ tenants: ['acme-dental'] });
       const port = t.server.port;
       const sid = await initStreamable(port, key);
       const sse = await openLegacySse({ port, key });
@@ -242,7 +242,7 @@ describe('a second process holding the database busy', () => {
   it('calls and a console decision wait for the lock and then succeed (busy_timeout 5 s); none fails', async () => {
     const t = await startTestServer({ dir: copyOfBase('cs-busy-') });
     try {
-      const key = t.key({ tenants: ['acme-dental'] });
+      const key = await t.key({ tenants: ['acme-dental'] });
       const [http, sse] = [await t.connect('http', key), await t.connect('sse', key)];
       const devices = structured<{ devices: { id: string }[] }>(await http.callTool({ name: 'list_devices', arguments: { limit: 5 } })).devices;
       const alerts = structured<{ alerts: { id: string; status: string }[] }>(await http.callTool({ name: 'get_alerts', arguments: { status: 'active', limit: 5 } })).alerts;
@@ -315,8 +315,8 @@ describe('a full disk (max_page_count on the server\'s own connection)', () => {
 
   beforeAll(async () => {
     t = await startTestServer({ dir: copyOfBase('cs-full-') });
-    key = t.key({ name: 'full', tenants: ['acme-dental'], writePerMinute: 100_000, readPerMinute: 100_000 });
-    keyRow = t.app.keys.list().find((k) => k.name === 'full')! as ApiKey;
+    key = await t.key({ name: 'full', tenants: ['acme-dental'], writePerMinute: 100_000, readPerMinute: 100_000 });
+    keyRow = (await t.app.keys.list()).find((k) => k.name === 'full')! as ApiKey;
     devices = (t.app.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental'`).all() as { id: string }[]).map((r) => r.id);
     const port = t.server.port;
     const sid = await initStreamable(port, key);
@@ -385,7 +385,7 @@ describe('a full disk (max_page_count on the server\'s own connection)', () => {
     // Over HTTP, batches form as requests happen to arrive; here the same pipeline is called 5 times in one turn of the
     // event loop, so the 5 calls share one group commit: a document too large for the space left, then 4 small locks.
     t.app.db.pragma(`max_page_count = ${t.app.db.pragma('page_count', { simple: true }) as number}`);
-    const caller = { key: t.app.keys.get(keyRow.id)! };
+    const caller = { key: (await t.app.keys.get(keyRow.id))! };
     const reasons = [0, 1, 2, 3].map((i) => `batched lock ${i} ${randomBytes(4).toString('hex')}`);
     const settled = await Promise.allSettled([
       t.app.gate.call('create_runbook', { tenant: 'acme-dental', title: 'too big', body: 'z'.repeat(19_000) }, caller).then(toCallToolResult),

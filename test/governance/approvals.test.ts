@@ -21,7 +21,7 @@ const commandsOf = (approvalId: string) =>
 
 describe.each(TRANSPORTS)('tier-3 approval lifecycle over %s', (kind) => {
   it('returns pending at once, dedupes identical calls, executes exactly the stored arguments once on approval', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const args = { action: 'reboot', deviceIds: [devices[0]!.id, devices[1]!.id], reason: `patch follow-up ${kind}` };
     const r1 = await c.callTool({ name: 'device_actions', arguments: args });
     expect(r1.isError).toBeFalsy();
@@ -57,7 +57,7 @@ describe.each(TRANSPORTS)('tier-3 approval lifecycle over %s', (kind) => {
   });
 
   it('a denial reason reaches the model', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const p = pending(await c.callTool({ name: 'device_actions', arguments: { action: 'shutdown', deviceIds: [devices[2]!.id] } }));
     expect((await admin.post(`/approvals/${p.approvalId}/deny`, {})).status).toBe(400);
     const denied = await admin.post(`/approvals/${p.approvalId}/deny`, { reason: 'Front desk is open until 6pm; not now.' });
@@ -69,8 +69,8 @@ describe.each(TRANSPORTS)('tier-3 approval lifecycle over %s', (kind) => {
   });
 
   it('another key cannot see or cancel the approval; the requester can cancel', async () => {
-    const c = await t.connect(kind, t.key());
-    const other = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
+    const other = await t.connect(kind, await t.key());
     const p = pending(await c.callTool({ name: 'device_actions', arguments: { action: 'isolate', deviceIds: [devices[3]!.id] } }));
     expect(denial(await other.callTool({ name: 'get_approval_status', arguments: { approvalId: p.approvalId } })).code).toBe('NOT_FOUND');
     expect(denial(await other.callTool({ name: 'cancel_approval', arguments: { approvalId: p.approvalId } })).code).toBe('NOT_FOUND');
@@ -80,7 +80,7 @@ describe.each(TRANSPORTS)('tier-3 approval lifecycle over %s', (kind) => {
   });
 
   it('with a progressToken the call is held and returns the real result when approved in time', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const progress: number[] = [];
     const call = c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [devices[4]!.id] } }, undefined, { onprogress: (p) => progress.push(p.progress) });
     let id: string | undefined;
@@ -101,7 +101,7 @@ describe('durability and expiry', () => {
   it('pending approvals survive a restart and can be approved after it', async () => {
     const s = await startTestServer();
     try {
-      const key = s.key();
+      const key = await s.key();
       const dev = (s.app.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' LIMIT 1`).get() as { id: string }).id;
       const c = await s.connect('http', key);
       const p = pending(await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [dev] } }));
@@ -120,7 +120,7 @@ describe('durability and expiry', () => {
     const s = await startTestServer();
     try {
       const dev = (s.app.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' LIMIT 1`).get() as { id: string }).id;
-      const c = await s.connect('http', s.key());
+      const c = await s.connect('http', await s.key());
       const p = pending(await c.callTool({ name: 'device_actions', arguments: { action: 'shutdown', deviceIds: [dev] } }));
       s.app.db.prepare(`UPDATE approvals SET expires_at = ? WHERE id = ?`).run(new Date(Date.now() - 1000).toISOString(), p.approvalId);
       const con = await consoleLogin(s.url);
@@ -141,9 +141,9 @@ describe('durability and expiry', () => {
     const s = await startTestServer();
     try {
       const dev = (s.app.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' LIMIT 1`).get() as { id: string }).id;
-      const c = await s.connect('http', s.key({ name: 'soon-revoked' }));
+      const c = await s.connect('http', await s.key({ name: 'soon-revoked' }));
       const p = pending(await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [dev] } }));
-      s.app.keys.revoke(s.app.keys.list().find((k) => k.name === 'soon-revoked')!.id);
+      await s.app.keys.revoke((await s.app.keys.list()).find((k) => k.name === 'soon-revoked')!.id);
       const con = await consoleLogin(s.url);
       // The policy is re-checked when the technician approves: the request ends denied, POLICY_CHANGED, with the reason.
       const decided = (await con.post(`/approvals/${p.approvalId}/approve`)).body.approval;
@@ -158,8 +158,8 @@ describe('durability and expiry', () => {
 
 describe('the approval list', () => {
   it('pages through requests created in the same millisecond without skipping or repeating one', async () => {
-    const key = t.key({ name: 'same-ms' });
-    const check = t.app.keys.check(key);
+    const key = await t.key({ name: 'same-ms' });
+    const check = (await t.app.keys.check(key));
     if (!check.ok) throw new Error('key');
     const ids: string[] = [];
     for (const d of devices.slice(0, 5)) {

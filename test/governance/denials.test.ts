@@ -18,7 +18,7 @@ const auditCodes = (code: string) =>
 
 describe.each(TRANSPORTS)('denials over %s', (kind) => {
   it('TIER4_BLOCKED: wipe never runs, even for an admin execute key', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const before = auditCodes('TIER4_BLOCKED');
     const d = denial(await c.callTool({ name: 'device_actions', arguments: { action: 'wipe', deviceIds: [acmeDevices[0]] } }));
     expect(d.code).toBe('TIER4_BLOCKED');
@@ -28,14 +28,14 @@ describe.each(TRANSPORTS)('denials over %s', (kind) => {
   });
 
   it('SCOPE_DENIED: a read key cannot lock', async () => {
-    const c = await t.connect(kind, t.key({ scopes: ['ai:read'] }));
+    const c = await t.connect(kind, await t.key({ scopes: ['ai:read'] }));
     const d = denial(await c.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [acmeDevices[0]] } }));
     expect(d.code).toBe('SCOPE_DENIED');
     expect(d.message).toMatch(/ai:write/);
   });
 
   it('TENANT_DENIED: naming a tenant outside the key', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const d = denial(await c.callTool({ name: 'list_devices', arguments: { tenant: 'globex-logistics' } }));
     expect(d.code).toBe('TENANT_DENIED');
     const d2 = denial(await c.callTool({ name: 'list_devices', arguments: { tenant: 'no-such-tenant' } }));
@@ -44,7 +44,7 @@ describe.each(TRANSPORTS)('denials over %s', (kind) => {
   });
 
   it('foreign and unknown ids answer the same NOT_FOUND, and the foreign one is audited as denied', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const foreign = denial(await c.callTool({ name: 'get_device_details', arguments: { deviceId: globexDevice } }));
     const unknown = denial(await c.callTool({ name: 'get_device_details', arguments: { deviceId: '00000000-0000-4000-8000-000000000000' } }));
     expect(foreign.code).toBe('NOT_FOUND');
@@ -54,14 +54,14 @@ describe.each(TRANSPORTS)('denials over %s', (kind) => {
   });
 
   it('INVALID_ARGUMENTS names the bad field', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const d = denial(await c.callTool({ name: 'list_devices', arguments: { limit: 1000 } }));
     expect(d.code).toBe('INVALID_ARGUMENTS');
     expect(d.message).toMatch(/limit/);
   });
 
   it('RATE_LIMITED carries retryAfterSeconds, separately for read and write budgets', async () => {
-    const c = await t.connect(kind, t.key({ readPerMinute: 2, writePerMinute: 1 }));
+    const c = await t.connect(kind, await t.key({ readPerMinute: 2, writePerMinute: 1 }));
     await c.callTool({ name: 'list_devices', arguments: {} });
     await c.callTool({ name: 'list_devices', arguments: {} });
     const d = denial(await c.callTool({ name: 'list_devices', arguments: {} }));
@@ -81,9 +81,9 @@ describe('policy switches from the environment', () => {
     const s = await startTestServer({ env: { MCP_REQUIRE_EXECUTE_ADMIN: 'true', MCP_EXECUTE_TOOL_ALLOWLIST: 'run_script' } });
     try {
       const device = (s.app.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' LIMIT 1`).get() as { id: string }).id;
-      const standard = await s.connect('http', s.key({ role: 'standard' }));
+      const standard = await s.connect('http', await s.key({ role: 'standard' }));
       expect(denial(await standard.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device] } })).code).toBe('EXECUTE_ADMIN_REQUIRED');
-      const admin = await s.connect('http', s.key({ role: 'admin' }));
+      const admin = await s.connect('http', await s.key({ role: 'admin' }));
       expect(denial(await admin.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device] } })).code).toBe('NOT_ALLOWLISTED');
       // tier 2 is untouched by tier-3 switches
       expect((await standard.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [device] } })).isError).toBeFalsy();
@@ -100,9 +100,9 @@ describe('tools/list shows a key only what it can call', () => {
   const actionEnum = (tools: { name: string; inputSchema: any }[]) => tools.find((x) => x.name === 'device_actions')?.inputSchema.properties.action.enum;
 
   it('trims blocked actions from the enum per scope, and never lists wipe', async () => {
-    const read = await (await t.connect('http', t.key({ scopes: ['ai:read'] }))).listTools();
-    const write = await (await t.connect('http', t.key({ scopes: ['ai:write'] }))).listTools();
-    const exec = await (await t.connect('http', t.key({ scopes: ['ai:execute'] }))).listTools();
+    const read = await (await t.connect('http', await t.key({ scopes: ['ai:read'] }))).listTools();
+    const write = await (await t.connect('http', await t.key({ scopes: ['ai:write'] }))).listTools();
+    const exec = await (await t.connect('http', await t.key({ scopes: ['ai:execute'] }))).listTools();
     expect(actionEnum(read.tools)).toBeUndefined();
     expect(actionEnum(write.tools)).toEqual(['lock']);
     expect(actionEnum(exec.tools)).toEqual(['lock', 'reboot', 'shutdown', 'isolate']);
@@ -118,10 +118,10 @@ describe('tools/list shows a key only what it can call', () => {
     const s = await startTestServer();
     try {
       await s.app.policy.setOverride({ tool: 'list_devices', tier: 3 }, 'test');
-      const c = await s.connect('http', s.key({ scopes: ['ai:write'] }));
+      const c = await s.connect('http', await s.key({ scopes: ['ai:write'] }));
       expect((await c.listTools()).tools.map((x) => x.name)).not.toContain('list_devices');
       expect(denial(await c.callTool({ name: 'list_devices', arguments: {} })).code).toBe('SCOPE_DENIED');
-      const e = await s.connect('http', s.key({ scopes: ['ai:execute'] }));
+      const e = await s.connect('http', await s.key({ scopes: ['ai:execute'] }));
       const r = await e.callTool({ name: 'list_devices', arguments: {} });
       expect(structured<{ status: string }>(r).status).toBe('pending_approval');
     } finally {

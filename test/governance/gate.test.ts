@@ -31,7 +31,7 @@ const approvalAudit = (approvalId: string) => t.app.db.prepare(`SELECT event, de
 const script = (name: string) => t.app.db.prepare('SELECT id, body, sha256 FROM scripts WHERE name = ?').get(name) as { id: string; body: string; sha256: string };
 
 async function client(name: string, extra: Record<string, unknown> = {}): Promise<Client> {
-  return t.connect('http', t.key({ name, ...extra }));
+  return t.connect('http', await t.key({ name, ...extra }));
 }
 
 describe('what runs is what the card showed', () => {
@@ -138,7 +138,7 @@ describe('policy is checked again when the technician approves', () => {
 
   it('the key revoked, the key expired, a tenant removed from the key', async () => {
     const revoked = await request('revoked-later');
-    t.app.keys.revoke(t.app.keys.list().find((k) => k.name === 'revoked-later')!.id);
+    await t.app.keys.revoke((await t.app.keys.list()).find((k) => k.name === 'revoked-later')!.id);
     const a1 = (await admin.post('/rpc/approve', { id: revoked.id })).body.result.approval;
     expect(a1).toMatchObject({ status: 'denied', decisionCode: 'POLICY_CHANGED' });
     expect(a1.reason).toMatch(/revoked/);
@@ -150,7 +150,7 @@ describe('policy is checked again when the technician approves', () => {
     expect(a2.reason).toMatch(/expired/);
 
     const narrowed = await request('narrowed-later', { tenants: ['acme-dental', 'globex-logistics'] });
-    const keyId = t.app.keys.list().find((k) => k.name === 'narrowed-later')!.id;
+    const keyId = (await t.app.keys.list()).find((k) => k.name === 'narrowed-later')!.id;
     t.app.db.prepare(`DELETE FROM api_key_tenants WHERE key_id = ? AND tenant_id = (SELECT id FROM tenants WHERE slug = 'acme-dental')`).run(keyId);
     await expectPolicyChanged(narrowed.id, /no longer reaches tenant acme-dental/, narrowed.c);
     expect(executions(revoked.id) + executions(expired.id)).toBe(0);

@@ -21,7 +21,7 @@ beforeAll(async () => {
   }
   foreign.script = pick(`SELECT id FROM scripts WHERE tenant_id = ? LIMIT 1`, g);
   // Things only a globex key can create: an execution, a report, a document and an approval.
-  const gx = await t.connect('http', t.key({ tenants: ['globex-logistics'], name: 'globex' }));
+  const gx = await t.connect('http', await t.key({ tenants: ['globex-logistics'], name: 'globex' }));
   foreign.execution = structured<{ executionId: string }>(await gx.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [foreign.device] } })).executionId;
   foreign.report = structured<{ reportId: string }>(await gx.callTool({ name: 'generate_report', arguments: { tenant: 'globex-logistics', type: 'security', format: 'html' } })).reportId;
   foreign.approval = structured<{ approvalId: string }>(await gx.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [foreign.device] } })).approvalId;
@@ -58,7 +58,7 @@ const stateCounts = () => t.app.db.prepare(`SELECT
 
 describe.each(TRANSPORTS)('tenant isolation over %s', (kind) => {
   it.each(CASES)('%s refuses a foreign id like an unknown one, audits it, changes nothing', async (tool, args) => {
-    const c = await t.connect(kind, t.key({ tenants: ['acme-dental'] }));
+    const c = await t.connect(kind, await t.key({ tenants: ['acme-dental'] }));
     const before = stateCounts();
     const d = denial(await c.callTool({ name: tool, arguments: args(foreign, own) }));
     expect(d.code).toBe('NOT_FOUND');
@@ -69,7 +69,7 @@ describe.each(TRANSPORTS)('tenant isolation over %s', (kind) => {
   });
 
   it('generate_report and tenant filters answer TENANT_DENIED for a tenant outside the key', async () => {
-    const c = await t.connect(kind, t.key({ tenants: ['acme-dental'] }));
+    const c = await t.connect(kind, await t.key({ tenants: ['acme-dental'] }));
     for (const [name, args] of [['generate_report', { tenant: 'globex-logistics', type: 'inventory' }], ['compliance_summary', { tenant: 'globex-logistics' }], ['get_alerts', { tenant: 'globex-logistics' }]] as const) {
       expect(denial(await c.callTool({ name, arguments: args })).code).toBe('TENANT_DENIED');
     }

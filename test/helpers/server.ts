@@ -22,7 +22,7 @@ export interface TestServer {
   app: App;
   server: RunningServer;
   url: string;
-  key(input?: Partial<CreateKeyInput>): string;
+  key(input?: Partial<CreateKeyInput>): Promise<string>;
   connect(kind: TransportKind, key: string, opts?: { seedUrl?: boolean }): Promise<Client>;
   restart(env?: NodeJS.ProcessEnv): Promise<void>;
   close(): Promise<void>;
@@ -49,8 +49,8 @@ export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: S
     get app() { return app; },
     get server() { return server; },
     get url() { return server.url; },
-    key(input = {}) {
-      return app.keys.create({ name: 'test', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], role: 'admin', ...input }).secret;
+    async key(input = {}) {
+      return (await app.keys.create({ name: 'test', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: ['acme-dental'], role: 'admin', ...input })).secret;
     },
     async connect(kind, key, o = {}) {
       const client = new Client({ name: 'countersign-test', version: '1.0.0' });
@@ -88,7 +88,7 @@ export function useServerWithKey(name: string, bind: (s: { t: TestServer; port: 
   let t: TestServer | undefined;
   beforeAll(async () => {
     t = await startTestServer(opts);
-    bind({ t, port: t.server.port, key: t.key({ name }) });
+    bind({ t, port: t.server.port, key: await t.key({ name }) });
   });
   afterAll(async () => {
     await t?.close();

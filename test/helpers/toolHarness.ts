@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src-main/store/db.ts';
 import { sqliteStore, type Store } from '../../src-main/store/store.ts';
 import { seedDemoFleet } from '../../src-main/demo/seed.ts';
-import { KeyService, listTenants, type ApiKey, type Scope, type Tenant } from '../../src-main/auth/keys.ts';
+import { KeyService, type ApiKey, type Scope, type Tenant } from '../../src-main/auth/keys.ts';
 import { Gate } from '../../src-main/governance/gate.ts';
 import { PolicyService } from '../../src-main/governance/policy.ts';
 import { ApprovalLifecycle } from '../../src-main/governance/approvals.ts';
@@ -49,7 +49,7 @@ export function createHarness(opts: { signingKey?: KeyObject } = {}): Harness {
   seedDemoFleet(db, { seed: 7, now: new Date('2026-11-20T12:00:00Z') });
   const store = sqliteStore(db, { signingKey: opts.signingKey ?? generateKeyPairSync('ed25519').privateKey });
   let gate: Promise<Gate> | undefined;
-  const tenants = listTenants(db);
+  const tenants = db.prepare('SELECT id, slug, name FROM tenants ORDER BY slug').all() as Tenant[];
   const readContext = (c: CallCtx, tool?: ToolSpec): ReadContext => ({
     key: c.key, now: c.now, services: c.services,
     data: tenantReader(tool?.access === 'write' ? store.sql : store.readOnly, c.key.tenants, { keyId: c.key.id, approvalId: c.approvalId ?? null, now: c.now }),
@@ -66,7 +66,7 @@ export function createHarness(opts: { signingKey?: KeyObject } = {}): Harness {
       const secret = randomBytes(32);
       const approvals = new ApprovalLifecycle(store, secret);
       return new Gate({
-        store, keys: new KeyService(db, secret), policy: await new PolicyService(store, {}).load(), approvals, limiter: new RateLimiter(),
+        store, keys: new KeyService(store, secret), policy: await new PolicyService(store, {}).load(), approvals, limiter: new RateLimiter(),
         tools: fleetTools(), services: { dataDir: dir, startReport: () => {} },
       });
     })()),

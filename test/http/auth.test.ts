@@ -15,11 +15,11 @@ beforeAll(async () => {
   keys.missing = undefined;
   keys.malformed = 'not-a-countersign-key';
   keys.unknown = `csk_${randomBytes(24).toString('base64url')}`;
-  keys.revoked = t.key({ name: 'to-be-revoked' });
-  const revokedId = t.app.keys.list().find((k) => k.name === 'to-be-revoked')!.id;
-  t.app.keys.revoke(revokedId);
-  keys.expired = t.key({ name: 'to-be-expired', expiresDays: 1 });
-  const expiredId = t.app.keys.list().find((k) => k.name === 'to-be-expired')!.id;
+  keys.revoked = await t.key({ name: 'to-be-revoked' });
+  const revokedId = (await t.app.keys.list()).find((k) => k.name === 'to-be-revoked')!.id;
+  await t.app.keys.revoke(revokedId);
+  keys.expired = await t.key({ name: 'to-be-expired', expiresDays: 1 });
+  const expiredId = (await t.app.keys.list()).find((k) => k.name === 'to-be-expired')!.id;
   t.app.db.prepare('UPDATE api_keys SET expires_at = ? WHERE id = ?').run(new Date(Date.now() - 60_000).toISOString(), expiredId);
 });
 afterAll(async () => {
@@ -89,7 +89,7 @@ describe('audit of failed authentication', () => {
     expect(row.rule).toBe('api_key');
     expect(row.remote).toBe('127.0.0.1');
     if (reason === 'revoked' || reason === 'expired') {
-      expect(row.key_id).toBe(t.app.keys.list().find((k) => k.name === `to-be-${reason}`)!.id);
+      expect(row.key_id).toBe((await t.app.keys.list()).find((k) => k.name === `to-be-${reason}`)!.id);
       expect(row.key_name).toBe(`to-be-${reason}`);
     } else {
       expect(row.key_id).toBeNull();
@@ -106,11 +106,11 @@ describe('audit of failed authentication', () => {
 
 describe('revocation takes effect on open sessions', () => {
   it('a Streamable HTTP session stops working once its key is revoked (401)', async () => {
-    const key = t.key({ name: 'revoked-mid-session' });
+    const key = await t.key({ name: 'revoked-mid-session' });
     const sid = await initStreamable(port, key);
     const ok = await streamablePost(port, key, sid, { jsonrpc: '2.0', id: 2, method: 'ping' });
     expect(ok.status).toBe(200);
-    t.app.keys.revoke(t.app.keys.list().find((k) => k.name === 'revoked-mid-session')!.id);
+    await t.app.keys.revoke((await t.app.keys.list()).find((k) => k.name === 'revoked-mid-session')!.id);
     const r = await streamablePost(port, key, sid, { jsonrpc: '2.0', id: 3, method: 'ping' });
     expectRpcError(r, 401, -32001);
   });
@@ -118,12 +118,12 @@ describe('revocation takes effect on open sessions', () => {
 
 describe('resolved keys are cached, never past a change', () => {
   it('a key revoked by another process (the CLI\'s own connection) is refused on the next request', async () => {
-    const key = t.key({ name: 'revoked-by-cli' });
+    const key = await t.key({ name: 'revoked-by-cli' });
     const sid = await initStreamable(port, key);
     for (let i = 0; i < 3; i++) expect((await streamablePost(port, key, sid, { jsonrpc: '2.0', id: 10 + i, method: 'ping' })).status).toBe(200);
     const cli = await openApp(t.dir, { log: () => {} });
     try {
-      cli.keys.revoke(cli.keys.list().find((k) => k.name === 'revoked-by-cli')!.id);
+      await cli.keys.revoke((await cli.keys.list()).find((k) => k.name === 'revoked-by-cli')!.id);
     } finally {
       cli.close();
     }
@@ -131,11 +131,11 @@ describe('resolved keys are cached, never past a change', () => {
   });
 
   it('call counts reach the key row with each group commit', async () => {
-    const key = t.key({ name: 'counted' });
+    const key = await t.key({ name: 'counted' });
     const c = await t.connect('http', key);
     await Promise.all(Array.from({ length: 7 }, () => c.callTool({ name: 'whoami', arguments: {} })));
     await c.callTool({ name: 'whoami', arguments: {} });
-    const row = t.app.keys.list().find((k) => k.name === 'counted')!;
+    const row = (await t.app.keys.list()).find((k) => k.name === 'counted')!;
     expect(row.callCount).toBe(8);
     expect(Date.now() - Date.parse(row.lastUsedAt!)).toBeLessThan(60_000);
     await c.close();
@@ -215,7 +215,7 @@ describe('per-key request flood limit (COUNTERSIGN_HTTP_RPS=1: 60 requests a min
 
   it('the 61st request of a key within a minute → 429 with Retry-After, audited as throttled; other keys unaffected', async () => {
     const fp = f.server.port;
-    const key = f.key({ name: 'flooder' });
+    const key = await f.key({ name: 'flooder' });
     const hit = (k: string) => rawRequest({ port: fp, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(k), body: '{"foo":1}' });
     const statuses: number[] = [];
     for (let i = 0; i < 60; i++) statuses.push((await hit(key)).status);
@@ -231,6 +231,6 @@ describe('per-key request flood limit (COUNTERSIGN_HTTP_RPS=1: 60 requests a min
     expect(Number(limited!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     const row = f.app.db.prepare(`SELECT * FROM audit_log WHERE event = 'http' AND decision = 'throttled' AND code = 'HTTP_RATE_LIMITED' ORDER BY seq DESC LIMIT 1`).get() as { key_name: string } | undefined;
     expect(row?.key_name).toBe('flooder');
-    expect((await hit(f.key({ name: 'bystander' }))).status).toBe(400);
+    expect((await hit(await f.key({ name: "bystander" }))).status).toBe(400);
   });
 });

@@ -142,7 +142,7 @@ describe('session cookie', () => {
 
 describe('MCP keys and console cookies do not cross over', () => {
   it('an MCP API key presented to the console API (X-API-Key) → 401, even with a valid cookie', async () => {
-    const key = t.key({ name: 'console-crossover' });
+    const key = await t.key({ name: 'console-crossover' });
     const e = expectRpcError(await rawRequest({ port, path: '/console/api/approvals', headers: { 'x-api-key': key } }), 401, -32001);
     expect(e.message).toContain('does not accept MCP API keys');
     expectRpcError(await rawRequest({ port, path: '/console/api/approvals', headers: { 'x-api-key': key, cookie } }), 401, -32001);

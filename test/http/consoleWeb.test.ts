@@ -62,7 +62,7 @@ describe('POST /console/api/rpc/<method>', () => {
 
   it('needs the cookie, refuses MCP keys, foreign origins, non-JSON bodies, unknown and prototype method names, GET', async () => {
     expectRpcError(await rpc('session', {}, { cookie: undefined }), 401, -32001);
-    expectRpcError(await rpc('session', {}, { 'x-api-key': t.key() }), 401, -32001);
+    expectRpcError(await rpc('session', {}, { 'x-api-key': await t.key() }), 401, -32001);
     expectRpcError(await rpc('session', {}, { origin: 'https://evil.example.com' }), 403, -32000);
     expectRpcError(await rpc('session', {}, { host: 'evil.example.com' }), 403, -32000);
     for (const ct of [undefined, 'text/plain', 'application/x-www-form-urlencoded']) expectRpcError(await rpc('listKeys', {}, { 'content-type': ct }), 415);
@@ -81,7 +81,7 @@ describe('POST /console/api/rpc/<method>', () => {
   });
 
   it('approve and deny through rpc; the REST routes stay as they were', async () => {
-    const key = t.key();
+    const key = await t.key();
     const c = await t.connect('http', key);
     const [a, b] = windowsDevices();
     const p = (await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [a!.id] } })).structuredContent as { approvalId: string };
@@ -102,7 +102,7 @@ describe('POST /console/api/rpc/<method>', () => {
 describe('GET /console/api/events (SSE)', () => {
   it('needs the cookie and refuses MCP keys and foreign hosts', async () => {
     expectRpcError(await rawRequest({ port, path: '/console/api/events' }), 401, -32001);
-    expectRpcError(await rawRequest({ port, path: '/console/api/events', headers: { cookie, 'x-api-key': t.key() } }), 401, -32001);
+    expectRpcError(await rawRequest({ port, path: '/console/api/events', headers: { cookie, 'x-api-key': await t.key() } }), 401, -32001);
     expectRpcError(await rawRequest({ port, path: '/console/api/events', headers: { cookie, host: 'evil.example.com' } }), 403, -32000);
     expectRpcError(await rawRequest({ port, path: '/console/api/events', headers: { cookie, origin: 'http://evil.example.com' } }), 403, -32000);
   });
@@ -113,7 +113,7 @@ describe('GET /console/api/events (SSE)', () => {
     expect(s.headers['content-type']).toMatch(/^text\/event-stream/);
     expect(s.headers['cache-control']).toBe('no-store');
     await s.waitFor(': keep-alive');
-    const c = await t.connect('sse', t.key({ name: 'sse-watch' }));
+    const c = await t.connect('sse', await t.key({ name: 'sse-watch' }));
     const [, , d] = windowsDevices();
     const p = (await c.callTool({ name: 'device_actions', arguments: { action: 'isolate', deviceIds: [d!.id] } })).structuredContent as { approvalId: string };
     await s.waitFor(p.approvalId);

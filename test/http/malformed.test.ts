@@ -263,7 +263,7 @@ describe('the server is still up', () => {
   it('healthz answers and a fresh client on each transport completes a call', async () => {
     expect((await rawRequest({ port, path: '/healthz' })).json).toEqual({ ok: true });
     for (const kind of TRANSPORTS) {
-      const c = await t.connect(kind, t.key({ name: `final-${kind}` }));
+      const c = await t.connect(kind, await t.key({ name: `final-${kind}` }));
       const r = await c.callTool({ name: 'list_devices', arguments: { limit: 1 } });
       expect(r.isError, kind).toBeFalsy();
     }

@@ -26,8 +26,8 @@ afterAll(async () => {
 
 describe('HTTP-layer refusals are audited', () => {
   it('another key\'s session id → 404, with the key that tried it and the id it used', async () => {
-    const owner = t.key({ name: 'owner' });
-    const intruder = t.key({ name: 'intruder' });
+    const owner = await t.key({ name: 'owner' });
+    const intruder = await t.key({ name: 'intruder' });
     const sid = await initStreamable(port, owner);
     const before = head();
     const r = await rawRequest({ port, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(intruder, sid), body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
@@ -41,7 +41,7 @@ describe('HTTP-layer refusals are audited', () => {
     ['415: not JSON', { 'content-type': 'text/plain' }, 'hello', 415],
     ['400: not a JSON-RPC message', { 'content-type': 'application/json' }, '{"foo":1}', 400],
   ] as const)('%s', async (_label, headers, body, status) => {
-    const key = t.key({ name: `refused-${status}` });
+    const key = await t.key({ name: `refused-${status}` });
     const before = head();
     const r = await rawRequest({ port, method: 'POST', path: '/api/v1/mcp', headers: { ...mcpHeaders(key), ...headers }, body });
     expect(r.status).toBe(status);
@@ -61,7 +61,7 @@ describe('HTTP-layer refusals are audited', () => {
 describe('MCP sessions are audited when they open and close', () => {
   it.each(TRANSPORTS)('over %s: opened with the key and client, closed with why', async (kind) => {
     const before = head();
-    const c = await t.connect(kind, t.key({ name: `session-${kind}` }));
+    const c = await t.connect(kind, await t.key({ name: `session-${kind}` }));
     const opened = await until('the open entry', () => rowsAfter(before, `event = 'session' AND outcome = 'mcp session opened'`)[0]);
     expect(opened).toMatchObject({ key_name: `session-${kind}`, decision: 'info', remote: '127.0.0.1' });
     expect(opened.session_id).toBeTruthy();
@@ -77,7 +77,7 @@ describe('MCP sessions are audited when they open and close', () => {
 
 describe('a flood of refusals is counted, not stored one by one', () => {
   it('300 malformed requests of one key: the allowance in full, the rest as one counted entry per cause and minute', async () => {
-    const key = t.key({ name: 'flood' });
+    const key = await t.key({ name: 'flood' });
     const before = head();
     const bodies = ['{"foo":1}', 'not json at all', '[]'];
     for (let i = 0; i < 300; i++) {

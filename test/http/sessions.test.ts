@@ -17,8 +17,8 @@ describe('ownership and termination', () => {
   beforeAll(async () => {
     t = await startTestServer();
     port = t.server.port;
-    alice = t.key({ name: 'alice' });
-    bob = t.key({ name: 'bob' });
+    alice = await t.key({ name: 'alice' });
+    bob = await t.key({ name: 'bob' });
   });
   afterAll(async () => {
     await t.close();
@@ -129,7 +129,7 @@ describe('per-key session cap (maxSessionsPerKey: 2)', () => {
   });
 
   it('the third Streamable HTTP session of a key → 429 with Retry-After; other keys are unaffected', async () => {
-    const key = t.key({ name: 'capped' });
+    const key = await t.key({ name: 'capped' });
     const first = await initStreamable(port, key);
     await initStreamable(port, key);
     const third = await rawRequest({ port, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(key), body: JSON.stringify(initializeRequest()) });
@@ -144,7 +144,7 @@ describe('per-key session cap (maxSessionsPerKey: 2)', () => {
     expect(sse.json).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 }, id: null });
 
     // Another key still gets sessions.
-    const other = t.key({ name: 'uncapped' });
+    const other = await t.key({ name: 'uncapped' });
     await initStreamable(port, other);
 
     // Ending one frees a slot.
@@ -154,7 +154,7 @@ describe('per-key session cap (maxSessionsPerKey: 2)', () => {
   });
 
   it('legacy streams count too: two open streams, then a Streamable initialize → 429', async () => {
-    const key = t.key({ name: 'capped-legacy' });
+    const key = await t.key({ name: 'capped-legacy' });
     const before = t.server.sessions.size;
     const a = await openLegacySse({ port, key });
     const b = await openLegacySse({ port, key });
@@ -171,7 +171,7 @@ describe('per-key session cap (maxSessionsPerKey: 2)', () => {
   });
 
   it('an SDK client over the capped key fails to connect instead of hanging', async () => {
-    const key = t.key({ name: 'capped-sdk' });
+    const key = await t.key({ name: 'capped-sdk' });
     await t.connect('http', key);
     await t.connect('sse', key);
     await expect(t.connect('http', key)).rejects.toThrow();
@@ -189,13 +189,13 @@ describe('server-wide session cap (maxSessions: 2)', () => {
 
   it('the third session on the server, from any key → 503 with Retry-After', async () => {
     const port = t.server.port;
-    await initStreamable(port, t.key({ name: 'one' }));
-    const sse = await openLegacySse({ port, key: t.key({ name: 'two' }) });
+    await initStreamable(port, await t.key({ name: 'one' }));
+    const sse = await openLegacySse({ port, key: await t.key({ name: 'two' }) });
     try {
-      const r = await rawRequest({ port, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(t.key({ name: 'three' })), body: JSON.stringify(initializeRequest()) });
+      const r = await rawRequest({ port, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(await t.key({ name: 'three' })), body: JSON.stringify(initializeRequest()) });
       expectRpcError(r, 503, -32000);
       expect(r.headers['retry-after']).toBe('30');
-      const legacy = await openLegacySse({ port, key: t.key({ name: 'four' }) });
+      const legacy = await openLegacySse({ port, key: await t.key({ name: 'four' }) });
       expect(legacy.status).toBe(503);
     } finally {
       sse.close();

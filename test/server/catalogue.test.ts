@@ -31,7 +31,7 @@ const EXPECTED_TOOLS = [
 
 describe.each(TRANSPORTS)('the whole catalogue over %s', (kind) => {
   it('lists every tool with title, annotations and schemas for an all-scope key', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const { tools } = await c.listTools();
     expect(tools.map((x) => x.name).sort()).toEqual([...EXPECTED_TOOLS].sort());
     for (const tool of tools) {
@@ -49,7 +49,7 @@ describe.each(TRANSPORTS)('the whole catalogue over %s', (kind) => {
   });
 
   it('calls every tool; results validate against the advertised output schemas', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const call = async (name: string, args: Record<string, unknown>) => {
       const r = await c.callTool({ name, arguments: args });
       expect(r.isError, `${name}: ${JSON.stringify(r.content).slice(0, 300)}`).toBeFalsy();
@@ -90,7 +90,7 @@ describe.each(TRANSPORTS)('the whole catalogue over %s', (kind) => {
   });
 
   it('serves resources of the key\'s tenants and prompts naming only callable tools', async () => {
-    const c = await t.connect(kind, t.key({ scopes: ['ai:read'] }));
+    const c = await t.connect(kind, await t.key({ scopes: ['ai:read'] }));
     const { resources } = await c.listResources();
     expect(resources.map((r) => r.uri).sort()).toEqual(['countersign://alerts/active', 'countersign://devices', 'countersign://scripts']);
     const devices = JSON.parse(((await c.readResource({ uri: 'countersign://devices' })).contents[0] as { text: string }).text);
@@ -114,8 +114,8 @@ describe.each(TRANSPORTS)('the whole catalogue over %s', (kind) => {
 // its audit row is the call's only write. Every such tool runs here, with the rows it reads present.
 describe('read-only tools', () => {
   it('are exactly the readOnlyHint tools, and write nothing: the change counter moves by their audit row alone', async () => {
-    const secret = t.key({ name: 'read-only-check' });
-    const key = t.app.keys.check(secret);
+    const secret = await t.key({ name: 'read-only-check' });
+    const key = (await t.app.keys.check(secret));
     if (!key.ok) throw new Error('key');
     const made = async (name: string, args: Record<string, unknown>) => structured<Record<string, string>>(await callTool(t.app, name, args, { key: key.key }));
     const lock = await made('device_actions', { action: 'lock', deviceIds: [ids.device2] });

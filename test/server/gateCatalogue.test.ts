@@ -28,13 +28,13 @@ beforeAll(async () => {
   foreign.script = (db.prepare(`SELECT id FROM scripts WHERE tenant_id = ? LIMIT 1`).get(tenantId('globex-logistics')) as { id: string }).id;
   // What only a key of each tenant can create: an execution, a report, an approval.
   for (const [bag, slug] of [[own, 'acme-dental'], [foreign, 'globex-logistics']] as const) {
-    const k = await t.connect('http', t.key({ tenants: [slug], name: `maker-${slug}` }));
+    const k = await t.connect('http', await t.key({ tenants: [slug], name: `maker-${slug}` }));
     bag.execution = structured<{ executionId: string }>(await k.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [bag.device] } })).executionId;
     bag.report = structured<{ reportId: string }>(await k.callTool({ name: 'generate_report', arguments: { tenant: slug, type: 'security', format: 'csv' } })).reportId;
     bag.approval = structured<{ approvalId: string }>(await k.callTool({ name: 'device_actions', arguments: { action: 'shutdown', deviceIds: [bag.device] } })).approvalId;
   }
-  const secret = t.key({ name: 'catalogue-walker', tenants: ['acme-dental'], readPerMinute: 100_000, writePerMinute: 100_000 });
-  const check = t.app.keys.check(secret);
+  const secret = await t.key({ name: 'catalogue-walker', tenants: ['acme-dental'], readPerMinute: 100_000, writePerMinute: 100_000 });
+  const check = (await t.app.keys.check(secret));
   if (!check.ok) throw new Error('key');
   keyId = check.key.id;
   // The gate's own approvals are the walker's: it asks for one and reads and cancels that.
@@ -96,8 +96,8 @@ const spent = (before: number, key = keyId) => takes.slice(before).filter((id) =
  * per key and counts the rest (audit/flood.ts), so a walk of every tool's refusal from one key would be counted.
  */
 async function refuser(name: string): Promise<{ c: Client; id: string }> {
-  const secret = t.key({ name: `refuser-${name}`, tenants: ['acme-dental'] });
-  const check = t.app.keys.check(secret);
+  const secret = await t.key({ name: `refuser-${name}`, tenants: ['acme-dental'] });
+  const check = (await t.app.keys.check(secret));
   if (!check.ok) throw new Error('key');
   return { c: await t.connect('http', secret), id: check.key.id };
 }

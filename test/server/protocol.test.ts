@@ -21,7 +21,7 @@ async function initialize(key: string, protocolVersion: string) {
 
 describe('protocol', () => {
   it.each([...SUPPORTED_PROTOCOL_VERSIONS])('negotiates protocol version %s', async (version) => {
-    const r = await initialize(t.key(), version);
+    const r = await initialize(await t.key(), version);
     expect(r.status).toBe(200);
     expect(r.body.result.protocolVersion).toBe(version);
     expect(r.body.result.serverInfo.name).toBe('countersign');
@@ -29,12 +29,12 @@ describe('protocol', () => {
   });
 
   it('answers an unknown future version with the latest it supports', async () => {
-    const r = await initialize(t.key(), '2099-01-01');
+    const r = await initialize(await t.key(), '2099-01-01');
     expect(SUPPORTED_PROTOCOL_VERSIONS).toContain(r.body.result.protocolVersion);
   });
 
   it.each(TRANSPORTS)('sends logging notices filtered by logging/setLevel over %s', async (kind) => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const seen: { level: string; data: unknown }[] = [];
     c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen.push(n.params));
     const device = (t.app.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' LIMIT 1`).get() as { id: string }).id;
@@ -54,7 +54,7 @@ describe('transport flood', () => {
   it('answers 429 with Retry-After past the per-key request rate, and audits it', async () => {
     const s = await startTestServer({ env: { COUNTERSIGN_HTTP_RPS: '1' } });
     try {
-      const key = s.key();
+      const key = await s.key();
       const statuses: number[] = [];
       let retryAfter: string | null = null;
       for (let i = 0; i < 80; i++) {
@@ -68,7 +68,7 @@ describe('transport flood', () => {
       const audited = s.app.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE code = 'HTTP_RATE_LIMITED'`).get() as { n: number };
       expect(audited.n).toBeGreaterThanOrEqual(1);
       // tool-level budget is a separate mechanism: a RATE_LIMITED tool result, not an HTTP error
-      const c = await s.connect('http', s.key({ readPerMinute: 1 }));
+      const c = await s.connect('http', await s.key({ readPerMinute: 1 }));
       await c.callTool({ name: 'whoami', arguments: {} });
       expect(denial(await c.callTool({ name: 'whoami', arguments: {} })).code).toBe('RATE_LIMITED');
     } finally {

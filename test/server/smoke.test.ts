@@ -8,7 +8,7 @@ afterAll(async () => { await t.close(); });
 
 describe.each(TRANSPORTS)('over %s', (kind) => {
   it('lists tools and calls list_devices', async () => {
-    const c = await t.connect(kind, t.key());
+    const c = await t.connect(kind, await t.key());
     const { tools } = await c.listTools();
     expect(tools.map((x) => x.name)).toContain('list_devices');
     const r = await c.callTool({ name: 'list_devices', arguments: { limit: 5 } });

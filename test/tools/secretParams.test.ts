@@ -31,7 +31,7 @@ function storedText(): string {
   const tables = app.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).pluck().all() as string[];
   return tables.map((t) => JSON.stringify(app.db.prepare(`SELECT * FROM "${t}"`).all())).join('\n');
 }
-const caller = (scopes: ('ai:read' | 'ai:write' | 'ai:execute')[]): Caller => ({ key: app.keys.create({ name: 'secrets', scopes, tenants: ['acme-dental'], role: 'admin' }).key });
+const caller = async (scopes: ('ai:read' | 'ai:write' | 'ai:execute')[]): Promise<Caller> => ({ key: (await app.keys.create({ name: 'secrets', scopes, tenants: ['acme-dental'], role: 'admin' })).key });
 
 beforeAll(async () => {
   app = await openApp(await initTestDir(), { log: () => {} });
@@ -55,7 +55,7 @@ afterAll(async () => {
 describe('secret script parameters', () => {
   it('ad hoc: stored nowhere in clear, masked on the card, and the agent runs the script with the value', async () => {
     const body = 'printf "%s" "$CS_PARAM_pw" > "$CS_PARAM_out"\n';
-    const r = await callTool(app, 'run_script', { language: 'bash', body, deviceIds: [deviceId], parameters: { pw: SECRET, out }, secretParameters: ['pw'] }, caller(['ai:read', 'ai:write', 'ai:execute']));
+    const r = await callTool(app, 'run_script', { language: 'bash', body, deviceIds: [deviceId], parameters: { pw: SECRET, out }, secretParameters: ['pw'] }, await caller(['ai:read', 'ai:write', 'ai:execute']));
     const { approvalId } = r.structuredContent as { approvalId: string };
     expect(approvalId).toBeTruthy();
     expect(storedText()).not.toContain(SECRET);
@@ -72,7 +72,7 @@ describe('secret script parameters', () => {
   });
 
   it('the same call with the same secret finds its pending approval; another secret makes another request', async () => {
-    const c = caller(['ai:read', 'ai:write', 'ai:execute']);
+    const c = await caller(['ai:read', 'ai:write', 'ai:execute']);
     const args = (pw: string) => ({ language: 'bash', body: 'true\n', deviceIds: [deviceId], parameters: { pw }, secretParameters: ['pw'] });
     const first = (await callTool(app, 'run_script', args('one secret'), c)).structuredContent as { approvalId: string };
     const again = (await callTool(app, 'run_script', args('one secret'), c)).structuredContent as { approvalId: string };
@@ -87,17 +87,17 @@ describe('secret script parameters', () => {
     app.db.prepare(`INSERT INTO scripts (id, tenant_id, name, description, language, body, sha256, created_at, params_json) VALUES (?, NULL, 'rotate key', 'x', 'bash', ?, ?, ?, ?)`)
       .run(scriptId, body, createHash('sha256').update(body).digest('hex'), new Date().toISOString(), JSON.stringify([{ name: 'newvalue', secret: true }]));
     const args = { scriptId, deviceIds: [deviceId], parameters: { newvalue: `lib-${SECRET}` } };
-    const pending = await callTool(app, 'run_script', args, caller(['ai:read', 'ai:write', 'ai:execute']));
+    const pending = await callTool(app, 'run_script', args, await caller(['ai:read', 'ai:write', 'ai:execute']));
     const { approvalId } = pending.structuredContent as { approvalId: string };
     expect((await svc.getApproval({ id: approvalId })).approval.view.parameters).toEqual({ newvalue: '•••••••• (secret)' });
-    const refused = await callTool(app, 'run_script', args, caller(['ai:read']));
+    const refused = await callTool(app, 'run_script', args, await caller(['ai:read']));
     expect(refused.isError).toBe(true);
     expect(storedText()).not.toContain(`lib-${SECRET}`);
     expect(app.db.prepare(`SELECT args_json FROM audit_log WHERE code = 'SCOPE_DENIED' ORDER BY seq DESC LIMIT 1`).pluck().get()).toMatch(/\[secret:[0-9a-f]{16}\]/);
   });
 
   it('secretParameters must name parameters the call has', async () => {
-    const r = await callTool(app, 'run_script', { language: 'bash', body: 'true\n', deviceIds: [deviceId], parameters: { a: '1' }, secretParameters: ['b'] }, caller(['ai:read', 'ai:write', 'ai:execute']));
+    const r = await callTool(app, 'run_script', { language: 'bash', body: 'true\n', deviceIds: [deviceId], parameters: { a: '1' }, secretParameters: ['b'] }, await caller(['ai:read', 'ai:write', 'ai:execute']));
     expect(r.isError).toBe(true);
     expect(JSON.stringify(r.content)).toMatch(/secretParameters: not among the parameters: b/);
   });
