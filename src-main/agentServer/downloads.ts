@@ -23,10 +23,10 @@ export const isDownloadPath = (path: string) => path === DOWNLOAD_PATH || path.s
  * `authenticate` tells an enrolled agent (its Bearer credentials) from anyone else: agents get their own budget, so a
  * customer's fleet behind one NAT address can upgrade at once; anonymous downloads (install one-liners) share the address's.
  */
-export function downloadHandler(dataDir: string, log: (msg: string, err?: unknown) => void, authenticate: (req: IncomingMessage) => string | null) {
+export function downloadHandler(dataDir: string, log: (msg: string, err?: unknown) => void, authenticate: (req: IncomingMessage) => Promise<string | null>) {
   const budget = new RateLimiter();
   let active = 0;
-  return (req: IncomingMessage, res: ServerResponse, path: string, remote: string): void => {
+  return async (req: IncomingMessage, res: ServerResponse, path: string, remote: string): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'Use GET', -32000, { Allow: 'GET, HEAD' });
     const parts = path.slice(DOWNLOAD_PATH.length + 1).split('/');
     const route = parts.length <= 2 ? Route.safeParse(parts.length === 1 ? [parts[0]] : parts) : null;
@@ -34,7 +34,7 @@ export function downloadHandler(dataDir: string, log: (msg: string, err?: unknow
     const [target, version] = route.data;
     const build = findBuild(readBuilds(buildsDir(dataDir), log), target, version);
     if (!build) throw new HttpError(404, `no agent build for ${target}${version ? ` version ${version}` : ''} on this console (countersign agent build --target ${target} --data-dir D)`);
-    const agentId = req.headers.authorization ? authenticate(req) : null;
+    const agentId = req.headers.authorization ? await authenticate(req) : null;
     if (req.headers.authorization && !agentId) throw new HttpError(401, 'unknown or revoked agent credentials');
     const t = budget.take(agentId ? `agent:${agentId}` : `addr:${remote}`, agentId ? AGENT_DOWNLOADS_PER_MINUTE : DOWNLOADS_PER_MINUTE);
     if (!t.ok) throw new HttpError(429, 'too many downloads from this address', -32000, { 'Retry-After': String(t.retryAfterSeconds) });

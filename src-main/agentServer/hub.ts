@@ -1,8 +1,6 @@
 // Connected agents: presence from heartbeats, delivery of queued commands, results back, leases that end lost commands.
 import type { WebSocket } from 'ws';
-import type { Db } from '../store/db.ts';
-import { auditLogFor } from '../audit/log.ts';
-import { writeTx } from '../store/tx.ts';
+import type { Store } from '../store/store.ts';
 import type { Gate } from '../governance/gate.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
 import { LEASE_EXPIRED, type Outcome, type OutcomeSource } from '../governance/commandResults.ts';
@@ -24,7 +22,13 @@ export interface HubOptions {
 }
 export const DEFAULT_HUB: HubOptions = { heartbeatSeconds: 15, inventorySeconds: 3600, leaseGraceSeconds: 60, actionLeaseSeconds: 120, patchLeaseSeconds: 3600, maxDeliveries: 5 };
 
-interface Conn { ws: WebSocket; agent: AgentRow; remote: string; ready: boolean; lastHeartbeat: number; invalid: number }
+interface Conn {
+  ws: WebSocket; agent: AgentRow; remote: string; ready: boolean; lastHeartbeat: number; invalid: number;
+  /** The connection's messages are handled one after another, in the order they arrived. */
+  queue: Promise<void>;
+  /** A dispatch of this connection is under way: another one waits for it rather than running beside it. */
+  dispatching: Promise<void> | undefined;
+}
 const DISPATCH_BATCH = 50;
 
 export class AgentHub {
@@ -34,22 +38,29 @@ export class AgentHub {
   private readonly auditGate = new RateLimiter();
   private wakeScheduled = false;
   private lastPresenceFlush = 0;
-  private readonly db: Db;
+  private readonly store: Store;
   private readonly gate: Gate;
   private readonly log: (msg: string, err?: unknown) => void;
   readonly opts: HubOptions;
+  /** Settles once devices left online by a process that ended are marked offline (see start). */
+  readonly ready: Promise<void>;
+  private ticking: Promise<void> | undefined;
 
-  constructor(db: Db, gate: Gate, log: (msg: string, err?: unknown) => void, opts: Partial<HubOptions> = {}) {
-    this.db = db;
+  constructor(store: Store, gate: Gate, log: (msg: string, err?: unknown) => void, opts: Partial<HubOptions> = {}) {
+    this.store = store;
     this.gate = gate;
     this.log = log;
     this.opts = { ...DEFAULT_HUB, ...opts };
     // No agent is connected to a process that just started.
-    db.prepare(`UPDATE devices SET status = 'offline' WHERE status = 'online' AND id IN (SELECT device_id FROM agents)`).run();
-    this.timer = setInterval(() => this.tick(), 1000);
+    this.ready = store.write(async (tx) => {
+      await tx.sql.run(`UPDATE devices SET status = 'offline' WHERE status = 'online' AND id IN (SELECT device_id FROM agents)`);
+    }).catch((e: unknown) => this.log('marking devices offline at start failed', e));
+    this.timer = setInterval(() => {
+      this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
+    }, 1000);
     this.timer.unref();
     // A committed tool call or approval may have queued commands: deliver them now rather than on the next tick.
-    this.offAudit = auditLogFor(db).onAppend((row) => {
+    this.offAudit = store.audit.onAppend((row) => {
       if (row.event === 'tool_call' || row.event === 'approval') this.wake();
     });
   }
@@ -67,22 +78,19 @@ export class AgentHub {
   attach(ws: WebSocket, agent: AgentRow, remote: string): void {
     const old = this.conns.get(agent.device_id);
     if (old) old.ws.close(4000, 'replaced by a newer connection');
-    const conn: Conn = { ws, agent, remote, ready: false, lastHeartbeat: Date.now(), invalid: 0 };
-    this.conns.set(agent.device_id, conn);
     const now = new Date().toISOString();
-    writeTx(this.db, () => {
-      this.db.prepare('UPDATE agents SET last_connected_at = ?, last_heartbeat_at = ?, remote = ? WHERE id = ?').run(now, now, remote, agent.id);
-      this.db.prepare(`UPDATE devices SET status = 'online', last_seen_at = ? WHERE id = ?`).run(now, agent.device_id);
+    const connected = this.store.write(async (tx) => {
+      await tx.sql.run('UPDATE agents SET last_connected_at = ?, last_heartbeat_at = ?, remote = ? WHERE id = ?', [now, now, remote, agent.id]);
+      await tx.sql.run(`UPDATE devices SET status = 'online', last_seen_at = ? WHERE id = ?`, [now, agent.device_id]);
       if (this.auditGate.take(`connect:${agent.id}`, 20).ok) {
-        auditLogFor(this.db).append({ event: 'session', decision: 'allowed', outcome: 'agent connected', rule: 'agent_auth', tenant: agent.slug, remote, detail: { agentId: agent.id, deviceId: agent.device_id } });
+        await tx.audit({ event: 'session', decision: 'allowed', outcome: 'agent connected', rule: 'agent_auth', tenant: agent.slug, remote, detail: { agentId: agent.id, deviceId: agent.device_id } });
       }
-    });
+    }).catch((e: unknown) => this.log(`recording agent ${agent.id}'s connection failed`, e));
+    // Its messages wait until the connection is recorded: the device is online before anything it reports.
+    const conn: Conn = { ws, agent, remote, ready: false, lastHeartbeat: Date.now(), invalid: 0, queue: connected, dispatching: undefined };
+    this.conns.set(agent.device_id, conn);
     ws.on('message', (data) => {
-      try {
-        this.onMessage(conn, data);
-      } catch (e) {
-        this.log(`agent ${agent.id} message failed`, e);
-      }
+      conn.queue = conn.queue.then(() => this.onMessage(conn, data)).catch((e: unknown) => this.log(`agent ${agent.id} message failed`, e));
     });
     ws.on('close', () => this.detach(conn));
     ws.on('error', (e) => this.log(`agent ${agent.id} socket error`, e));
@@ -92,11 +100,13 @@ export class AgentHub {
   private detach(conn: Conn): void {
     if (this.conns.get(conn.agent.device_id) !== conn) return;
     this.conns.delete(conn.agent.device_id);
-    try {
-      this.db.prepare(`UPDATE devices SET status = 'offline' WHERE id = ?`).run(conn.agent.device_id);
-    } catch (e) {
-      this.log('marking a device offline failed', e);
-    }
+    void this.markOffline(conn.agent.device_id);
+  }
+
+  private markOffline(deviceId: string): Promise<void> {
+    return this.store.write(async (tx) => {
+      await tx.sql.run(`UPDATE devices SET status = 'offline' WHERE id = ?`, [deviceId]);
+    }).catch((e: unknown) => this.log('marking a device offline failed', e));
   }
 
   /** A command ended: recorded through the gate (command row, audit entry, approval roll-up in one transaction). */
@@ -113,12 +123,12 @@ export class AgentHub {
     return true;
   }
 
-  private onMessage(conn: Conn, data: unknown): void {
+  private async onMessage(conn: Conn, data: unknown): Promise<void> {
     const msg = parseFrame(AgentMessage, data);
     const deviceId = conn.agent.device_id;
     if (!msg) {
       if (this.auditGate.take(`invalid:${conn.agent.id}`, 10).ok) {
-        auditLogFor(this.db).append({ event: 'session', decision: 'denied', code: 'AGENT_MESSAGE_INVALID', rule: 'agent_protocol', tenant: conn.agent.slug, remote: conn.remote, detail: { agentId: conn.agent.id } });
+        await this.store.write((tx) => tx.audit({ event: 'session', decision: 'denied', code: 'AGENT_MESSAGE_INVALID', rule: 'agent_protocol', tenant: conn.agent.slug, remote: conn.remote, detail: { agentId: conn.agent.id } }), { oneWrite: true });
       }
       if (++conn.invalid >= 20) conn.ws.close(4002, 'too many invalid messages');
       return;
@@ -128,7 +138,7 @@ export class AgentHub {
       case 'heartbeat':
         return; // noted above; written to the store in batches by tick()
       case 'inventory':
-        storeInventory(this.db, deviceId, msg);
+        await storeInventory(this.store, deviceId, msg);
         return;
       case 'result': {
         const r = msg.result;
@@ -142,19 +152,19 @@ export class AgentHub {
         return;
       case 'ready': {
         conn.ready = true;
-        recordAgentVersion(this.db, conn.agent, msg.agentVersion, conn.remote);
+        await recordAgentVersion(this.store, conn.agent, msg.agentVersion, conn.remote);
         const running = new Set(msg.running);
         // Running here but not there: the agent never got it (or lost it). Deliver again; its journal keeps this at-most-once.
-        const stale = this.db.prepare(`SELECT id FROM device_commands WHERE device_id = ? AND status = 'running'`).all(deviceId) as { id: string }[];
-        for (const { id } of stale) if (!running.has(id)) this.deliver(conn, id, true);
-        this.dispatch(conn);
+        const stale = await this.store.sql.all<{ id: string }>(`SELECT id FROM device_commands WHERE device_id = ? AND status = 'running'`, [deviceId]);
+        for (const { id } of stale) if (!running.has(id)) await this.deliver(conn, id, true);
+        await this.dispatch(conn);
         return;
       }
     }
   }
 
-  private leaseSeconds(commandId: string): number {
-    const c = this.db.prepare('SELECT kind, payload_json FROM device_commands WHERE id = ?').get(commandId) as { kind: string; payload_json: string };
+  private async leaseSeconds(commandId: string): Promise<number> {
+    const c = (await this.store.sql.get<{ kind: string; payload_json: string }>('SELECT kind, payload_json FROM device_commands WHERE id = ?', [commandId]))!;
     const o = this.opts;
     if (c.kind === 'script') {
       const t = Number((JSON.parse(c.payload_json) as { timeoutSeconds?: unknown }).timeoutSeconds);
@@ -163,50 +173,61 @@ export class AgentHub {
     return (c.kind === 'patch_install' ? o.patchLeaseSeconds : o.actionLeaseSeconds) + o.leaseGraceSeconds;
   }
 
-  /** Claims queued commands of a connected device (queued → running, with a lease) and sends them, oldest first. */
-  private dispatch(conn: Conn): void {
-    const now = new Date();
-    const due = this.db.prepare(`SELECT id FROM device_commands WHERE device_id = ? AND status = 'queued' AND (not_before IS NULL OR not_before <= ?)
-      ORDER BY created_at, id LIMIT ${DISPATCH_BATCH}`).all(conn.agent.device_id, now.toISOString()) as { id: string }[];
-    for (const { id } of due) this.deliver(conn, id, false);
+  /**
+   * Claims queued commands of a connected device (queued → running, with a lease) and sends them, oldest first. One
+   * dispatch per connection at a time; the claim itself (a conditional state move) keeps a command from being sent twice
+   * by two hubs.
+   */
+  private dispatch(conn: Conn): Promise<void> {
+    if (conn.dispatching) return conn.dispatching.then(() => this.dispatch(conn));
+    conn.dispatching = (async () => {
+      const now = new Date();
+      const due = await this.store.sql.all<{ id: string }>(`SELECT id FROM device_commands WHERE device_id = ? AND status = 'queued' AND (not_before IS NULL OR not_before <= ?)
+        ORDER BY created_at, id LIMIT ${DISPATCH_BATCH}`, [conn.agent.device_id, now.toISOString()]);
+      for (const { id } of due) await this.deliver(conn, id, false);
+    })().finally(() => (conn.dispatching = undefined));
+    return conn.dispatching;
   }
 
-  private deliver(conn: Conn, commandId: string, again: boolean): void {
+  private async deliver(conn: Conn, commandId: string, again: boolean): Promise<void> {
     const now = new Date();
-    const lease = new Date(now.getTime() + this.leaseSeconds(commandId) * 1000).toISOString();
+    const lease = new Date(now.getTime() + (await this.leaseSeconds(commandId)) * 1000).toISOString();
     const agent = conn.agent;
     if (again) {
-      const d = this.db.prepare('SELECT dispatch_count FROM command_dispatch WHERE command_id = ?').get(commandId) as { dispatch_count: number } | undefined;
+      const d = await this.store.sql.get<{ dispatch_count: number }>('SELECT dispatch_count FROM command_dispatch WHERE command_id = ?', [commandId]);
       if (d && d.dispatch_count >= this.opts.maxDeliveries) {
         void this.finish(commandId, agent.device_id, { status: 'failed', exitCode: null, stdout: '', stderr: `delivered ${d.dispatch_count} times without a result; not retried` }, { cause: 'undeliverable', code: 'COMMAND_UNDELIVERABLE' });
         return;
       }
     }
-    const ok = writeTx(this.db, () => {
+    const ok = await this.store.write(async (tx) => {
+      const sql = tx.sql;
       if (again) {
-        this.db.prepare(`INSERT INTO command_dispatch (command_id, agent_id, dispatched_at, lease_expires_at) VALUES (?, ?, ?, ?)
-          ON CONFLICT(command_id) DO UPDATE SET dispatch_count = dispatch_count + 1, lease_expires_at = excluded.lease_expires_at, agent_id = excluded.agent_id`)
-          .run(commandId, agent.id, now.toISOString(), lease);
+        await sql.run(`INSERT INTO command_dispatch (command_id, agent_id, dispatched_at, lease_expires_at) VALUES (?, ?, ?, ?)
+          ON CONFLICT(command_id) DO UPDATE SET dispatch_count = command_dispatch.dispatch_count + 1, lease_expires_at = excluded.lease_expires_at, agent_id = excluded.agent_id`,
+        [commandId, agent.id, now.toISOString(), lease]);
         return true;
       }
-      const claimed = this.db.prepare(`UPDATE device_commands SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'`).run(now.toISOString(), commandId);
+      const claimed = await sql.run(`UPDATE device_commands SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'`, [now.toISOString(), commandId]);
       if (claimed.changes !== 1) return false;
-      this.db.prepare(`INSERT OR REPLACE INTO command_dispatch (command_id, agent_id, dispatched_at, lease_expires_at, dispatch_count) VALUES (?, ?, ?, ?, 1)`)
-        .run(commandId, agent.id, now.toISOString(), lease);
-      const c = this.db.prepare(`SELECT c.kind, c.payload_json, e.tool, e.approval_id, e.key_id, s.signature IS NOT NULL AS signed FROM device_commands c
-        JOIN executions e ON e.id = c.execution_id LEFT JOIN command_signatures s ON s.command_id = c.id WHERE c.id = ?`)
-        .get(commandId) as { kind: string; payload_json: string; tool: string; approval_id: string | null; key_id: string | null; signed: number };
+      await sql.run(`INSERT INTO command_dispatch (command_id, agent_id, dispatched_at, lease_expires_at, dispatch_count) VALUES (?, ?, ?, ?, 1)
+        ON CONFLICT(command_id) DO UPDATE SET agent_id = excluded.agent_id, dispatched_at = excluded.dispatched_at, lease_expires_at = excluded.lease_expires_at, dispatch_count = 1`,
+      [commandId, agent.id, now.toISOString(), lease]);
+      const c = (await sql.get<{ kind: string; payload_json: string; tool: string; approval_id: string | null; key_id: string | null; signed: number }>(
+        `SELECT c.kind, c.payload_json, e.tool, e.approval_id, e.key_id, CASE WHEN s.signature IS NOT NULL THEN 1 ELSE 0 END AS signed FROM device_commands c
+        JOIN executions e ON e.id = c.execution_id LEFT JOIN command_signatures s ON s.command_id = c.id WHERE c.id = ?`, [commandId]))!;
       if (c.kind === 'patch_install') {
         const ids = (JSON.parse(c.payload_json) as { patchIds?: string[] }).patchIds ?? [];
-        const st = this.db.prepare(`UPDATE device_patches SET state = 'installing', updated_at = ? WHERE device_id = ? AND patch_id = ? AND state = 'scheduled'`);
-        for (const p of ids) st.run(now.toISOString(), agent.device_id, p);
+        for (const p of ids) {
+          await sql.run(`UPDATE device_patches SET state = 'installing', updated_at = ? WHERE device_id = ? AND patch_id = ? AND state = 'scheduled'`, [now.toISOString(), agent.device_id, p]);
+        }
       }
-      auditLogFor(this.db).append({ event: 'execution', decision: 'allowed', outcome: 'dispatched', rule: 'agent_dispatch', keyId: c.key_id, tenant: agent.slug, tool: c.tool,
+      await tx.audit({ event: 'execution', decision: 'allowed', outcome: 'dispatched', rule: 'agent_dispatch', keyId: c.key_id, tenant: agent.slug, tool: c.tool,
         approvalId: c.approval_id, remote: conn.remote, detail: { commandId, deviceId: agent.device_id, agentId: agent.id, kind: c.kind, signed: c.signed === 1, leaseExpiresAt: lease } });
       return true;
     });
     if (!ok) return;
-    const msg = ServerMessage.safeParse({ type: 'command', command: envelopeFor(this.db, this.gate.d.store.vault, commandId) });
+    const msg = ServerMessage.safeParse({ type: 'command', command: await envelopeFor(this.store.sql, this.store.vault, commandId) });
     if (msg.success) this.send(conn, msg.data);
     else void this.finish(commandId, agent.device_id, { status: 'failed', exitCode: null, stdout: '', stderr: 'the stored command is malformed; it was not sent' }, { cause: 'undeliverable', code: 'COMMAND_MALFORMED' });
   }
@@ -216,40 +237,41 @@ export class AgentHub {
     this.wakeScheduled = true;
     setImmediate(() => {
       this.wakeScheduled = false;
-      for (const c of this.conns.values()) if (c.ready) this.guard(() => this.dispatch(c));
+      for (const c of this.conns.values()) if (c.ready) void this.guard(() => this.dispatch(c));
     });
   }
 
-  private guard(fn: () => void): void {
+  private async guard(fn: () => Promise<void>): Promise<void> {
     try {
-      fn();
+      await fn();
     } catch (e) {
       this.log('agent hub step failed', e);
     }
   }
 
   /** Once a second: deliver due commands (not_before reached), end expired leases, drop silent connections. */
-  tick(): void {
+  async tick(): Promise<void> {
     const now = Date.now();
     for (const c of this.conns.values()) {
       if (now - c.lastHeartbeat > this.opts.heartbeatSeconds * 3000) c.ws.terminate();
-      else if (c.ready) this.guard(() => this.dispatch(c));
+      else if (c.ready) await this.guard(() => this.dispatch(c));
     }
     if (now - this.lastPresenceFlush >= this.opts.heartbeatSeconds * 1000) {
       this.lastPresenceFlush = now;
-      this.guard(() => this.flushPresence());
+      await this.guard(() => this.flushPresence());
     }
     // Sealed secret parameter values live only as long as their approval can still send a command.
     // A revoked agent loses its live connection too, not only its next one.
-    this.guard(() => {
-      const revoked = this.db.prepare('SELECT device_id FROM agents WHERE revoked_at IS NOT NULL');
-      for (const { device_id } of revoked.all() as { device_id: string }[]) this.conns.get(device_id)?.ws.close(4003, 'agent revoked');
+    await this.guard(async () => {
+      if (!this.conns.size) return;
+      const revoked = await this.store.sql.all<{ device_id: string }>('SELECT device_id FROM agents WHERE revoked_at IS NOT NULL');
+      for (const { device_id } of revoked) this.conns.get(device_id)?.ws.close(4003, 'agent revoked');
     });
-    this.guard(() => {
+    await this.guard(async () => {
       const iso = new Date(now).toISOString();
       const maxAge = new Date(now - (3600 + this.opts.leaseGraceSeconds) * 1000).toISOString();
-      const lost = this.db.prepare(`SELECT c.id, c.device_id FROM device_commands c LEFT JOIN command_dispatch d ON d.command_id = c.id
-        WHERE c.status = 'running' AND (d.lease_expires_at <= ? OR (d.command_id IS NULL AND c.started_at <= ?))`).all(iso, maxAge) as { id: string; device_id: string }[];
+      const lost = await this.store.sql.all<{ id: string; device_id: string }>(`SELECT c.id, c.device_id FROM device_commands c LEFT JOIN command_dispatch d ON d.command_id = c.id
+        WHERE c.status = 'running' AND (d.lease_expires_at <= ? OR (d.command_id IS NULL AND c.started_at <= ?))`, [iso, maxAge]);
       for (const l of lost) {
         void this.finish(l.id, l.device_id, { status: 'failed', exitCode: null, stdout: '',
           stderr: `${LEASE_EXPIRED} the agent did not report a result in time (stopped, killed or disconnected mid-command); the command is not run again` }, { cause: 'lease_expired', code: 'COMMAND_LEASE_EXPIRED' });
@@ -258,28 +280,26 @@ export class AgentHub {
   }
 
   /** Heartbeats become last_seen_at / last_heartbeat_at in one transaction per interval, not one fsync per message. */
-  private flushPresence(): void {
+  private async flushPresence(): Promise<void> {
     const conns = [...this.conns.values()];
     if (!conns.length) return;
-    writeTx(this.db, () => {
-      const agent = this.db.prepare('UPDATE agents SET last_heartbeat_at = ? WHERE id = ?');
-      const device = this.db.prepare(`UPDATE devices SET status = 'online', last_seen_at = ? WHERE id = ?`);
+    await this.store.write(async (tx) => {
       for (const c of conns) {
         const at = new Date(c.lastHeartbeat).toISOString();
-        agent.run(at, c.agent.id);
-        device.run(at, c.agent.device_id);
+        await tx.sql.run('UPDATE agents SET last_heartbeat_at = ? WHERE id = ?', [at, c.agent.id]);
+        await tx.sql.run(`UPDATE devices SET status = 'online', last_seen_at = ? WHERE id = ?`, [at, c.agent.device_id]);
       }
     });
   }
 
-  close(): void {
+  /** Closes every agent connection; resolves once their devices are recorded offline. */
+  async close(): Promise<void> {
     clearInterval(this.timer);
     this.offAudit();
     const conns = [...this.conns.values()];
     this.conns.clear();
-    for (const c of conns) {
-      this.guard(() => this.db.prepare(`UPDATE devices SET status = 'offline' WHERE id = ?`).run(c.agent.device_id));
-      c.ws.close(1001, 'server shutting down');
-    }
+    for (const c of conns) c.ws.close(1001, 'server shutting down');
+    await this.ticking;
+    await Promise.all(conns.map((c) => this.markOffline(c.agent.device_id)));
   }
 }

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
-import { auditLogFor } from '../audit/log.ts';
+import type { AuditInput } from '../audit/log.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
 import { HttpError, readJsonBody, remoteOf, sendJson } from '../http/util.ts';
 import { ENROLL_BODY_MAX, ENROLL_PATH, WS_PATH } from '../agent/protocol.ts';
@@ -84,21 +84,16 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
   const limits = { ...DEFAULT_LISTENER_LIMITS, ...opts.limits };
   const cert = await ensureAgentCert(app.dataDir);
   const consolePublicKey = app.secrets.verifyKey.export({ type: 'spki', format: 'pem' }).toString();
-  const hub = new AgentHub(app.db, app.gate, app.log, opts.hub);
+  const hub = new AgentHub(app.store, app.gate, app.log, opts.hub);
+  await hub.ready;
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_PAYLOAD_MAX });
   const failures = new RateLimiter();
-  const audit = auditLogFor(app.db);
-  const download = downloadHandler(app.dataDir, app.log, (req) => {
-    const a = authenticateAgent(app.db, app.secrets.hmacKey, req);
+  const download = downloadHandler(app.dataDir, app.log, async (req) => {
+    const a = await authenticateAgent(app.store.sql, app.secrets.hmacKey, req);
     return a.ok ? a.agent.id : null;
   });
-  const refused = (e: Parameters<typeof audit.append>[0]) => {
-    try {
-      audit.append(e);
-    } catch (err) {
-      app.log('auditing an agent listener refusal failed', err);
-    }
-  };
+  const refused = (e: AuditInput): Promise<void> =>
+    app.store.write((tx) => tx.audit(e), { oneWrite: true }).then(() => {}, (err: unknown) => app.log('auditing an agent listener refusal failed', err));
 
   const throttle = (remote: string) => {
     const t = failures.take(`fail:${remote}`, FAILURES_PER_MINUTE);
@@ -114,7 +109,7 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
     if (!failures.peek(`fail:${remote}`, FAILURES_PER_MINUTE).remaining) throttle(remote);
     const body = await readJsonBody(req, limits.enrollBodyMax, limits.unauthenticatedDeadlineMs);
     try {
-      return sendJson(res, 200, enroll(app.db, app.secrets.hmacKey, consolePublicKey, body, remote));
+      return sendJson(res, 200, await enroll(app.store, app.secrets.hmacKey, consolePublicKey, body, remote));
     } catch (e) {
       if (e instanceof HttpError) throttle(remote);
       throw e;
@@ -152,7 +147,7 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
     const addr = socket.remoteAddress ?? 'unknown';
     const mine = unauthenticated.get(addr) ?? 0;
     if (mine >= limits.maxUnauthenticatedPerAddress || counted.size >= limits.maxUnauthenticated) {
-      refused({ event: 'http', decision: 'throttled', code: 'AGENT_CONNECTION_CAP', rule: 'agent_listener', remote: addr,
+      void refused({ event: 'http', decision: 'throttled', code: 'AGENT_CONNECTION_CAP', rule: 'agent_listener', remote: addr,
         outcome: mine >= limits.maxUnauthenticatedPerAddress ? `${mine} unauthenticated connections from this address` : `${counted.size} unauthenticated connections in all`,
         detail: { perAddress: limits.maxUnauthenticatedPerAddress, total: limits.maxUnauthenticated } });
       socket.destroy();
@@ -164,7 +159,7 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
     socket.once('close', () => release(id));
   });
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const remote = remoteOf(req);
     const reject = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -172,12 +167,13 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
     try {
       if ((req.url ?? '').split('?')[0] !== WS_PATH) return reject(404, 'Not Found');
       if (!failures.peek(`fail:${remote}`, FAILURES_PER_MINUTE).remaining) return reject(429, 'Too Many Requests');
-      const auth = authenticateAgent(app.db, app.secrets.hmacKey, req);
+      const auth = await authenticateAgent(app.store.sql, app.secrets.hmacKey, req);
       if (!auth.ok) {
         failures.take(`fail:${remote}`, FAILURES_PER_MINUTE);
-        refused({ event: 'auth', decision: 'denied', code: `AGENT_${auth.reason.toUpperCase()}`, rule: 'agent_auth', remote, detail: { agentId: auth.agentId ?? null } });
+        await refused({ event: 'auth', decision: 'denied', code: `AGENT_${auth.reason.toUpperCase()}`, rule: 'agent_auth', remote, detail: { agentId: auth.agentId ?? null } });
         return reject(401, 'Unauthorized');
       }
+      if (socket.destroyed) return;
       // An authenticated agent's connection no longer counts against the caps, and is no longer bound by the deadline.
       release(connId(req.socket));
       wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, auth.agent, remote));
@@ -185,7 +181,8 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
       app.log('agent upgrade failed', e);
       reject(500, 'Internal Server Error');
     }
-  });
+  };
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(req, socket, head));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -199,7 +196,7 @@ export async function startAgentListener(app: App, opts: AgentListenerOptions = 
     certSha256: cert.sha256,
     hub,
     async close() {
-      hub.close();
+      await hub.close();
       for (const c of wss.clients) c.terminate();
       wss.close();
       server.closeAllConnections();

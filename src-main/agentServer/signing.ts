@@ -1,7 +1,7 @@
 // The console signs every device command when it is queued (the store's CommandSigner, inside the approval's or the
 // tier-2 call's transaction), so what an agent accepts is exactly what was approved. A later edit of the queued row
 // breaks the signature. This module reads signed commands back for delivery.
-import type { Db } from '../store/db.ts';
+import type { Sql } from '../store/sql.ts';
 import type { CommandEnvelope, SignedFields } from '../agent/protocol.ts';
 import type { SecretVault } from '../store/vault.ts';
 import { revealPayload } from '../tools/secretParams.ts';
@@ -15,10 +15,10 @@ interface Row {
  * What goes on the wire: the signed identity fields come from the signature record, the payload from the command row.
  * Nothing is re-signed here; a row without a signature travels unsigned and the agent refuses it.
  */
-export function envelopeFor(db: Db, vault: SecretVault, commandId: string): CommandEnvelope | undefined {
-  const r = db.prepare(`SELECT c.id, c.device_id, c.kind, c.payload_json, c.not_before, s.device_id AS sig_device_id, s.approval_id, s.kind AS sig_kind,
+export async function envelopeFor(sql: Sql, vault: SecretVault, commandId: string): Promise<CommandEnvelope | undefined> {
+  const r = await sql.get<Row>(`SELECT c.id, c.device_id, c.kind, c.payload_json, c.not_before, s.device_id AS sig_device_id, s.approval_id, s.kind AS sig_kind,
       s.issued_at, s.nonce, s.signature
-    FROM device_commands c LEFT JOIN command_signatures s ON s.command_id = c.id WHERE c.id = ?`).get(commandId) as Row | undefined;
+    FROM device_commands c LEFT JOIN command_signatures s ON s.command_id = c.id WHERE c.id = ?`, [commandId]);
   if (!r) return undefined;
   let payload: Record<string, unknown>;
   try {
@@ -29,7 +29,7 @@ export function envelopeFor(db: Db, vault: SecretVault, commandId: string): Comm
   }
   // Secret parameters are stored masked: the values go back in only here, on their way to the agent (over pinned TLS).
   if (r.approval_id) {
-    const sealed = db.prepare('SELECT sealed FROM sealed_secrets WHERE approval_id = ?').get(r.approval_id) as { sealed: string } | undefined;
+    const sealed = await sql.get<{ sealed: string }>('SELECT sealed FROM sealed_secrets WHERE approval_id = ?', [r.approval_id]);
     if (sealed) payload = revealPayload(vault.mask, payload, vault.unseal(sealed.sealed));
   }
   return {

@@ -1,9 +1,8 @@
 // Per-tenant enrollment tokens: stored as HMACs, expiring, revocable, limited uses. Consumed atomically at enrollment.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Db } from '../store/db.ts';
-import { auditLogFor } from '../audit/log.ts';
-import { writeTx } from '../store/tx.ts';
+import type { Store } from '../store/store.ts';
+import type { Sql } from '../store/sql.ts';
 import { formatToken } from '../agent/protocol.ts';
 
 export const CreateTokenInput = z.object({
@@ -32,10 +31,10 @@ function stateOf(r: Row, now: string): TokenInfo['state'] {
 const SELECT = 'SELECT e.*, t.slug FROM enrollment_tokens e JOIN tenants t ON t.id = e.tenant_id';
 
 export class EnrollmentTokens {
-  private readonly db: Db;
+  private readonly store: Store;
   private readonly key: Buffer;
-  constructor(db: Db, hmacKey: Buffer) {
-    this.db = db;
+  constructor(store: Store, hmacKey: Buffer) {
+    this.store = store;
     this.key = hmacKey;
   }
 
@@ -44,49 +43,49 @@ export class EnrollmentTokens {
   }
 
   /** The token is returned once; only its HMAC is kept. It embeds the pin of the agent listener's certificate. */
-  create(input: z.input<typeof CreateTokenInput>, certSha256: string, actor = 'cli'): { token: string; info: TokenInfo } {
+  async create(input: z.input<typeof CreateTokenInput>, certSha256: string, actor = 'cli'): Promise<{ token: string; info: TokenInfo }> {
     const p = CreateTokenInput.parse(input);
-    const tenant = this.db.prepare('SELECT id, slug FROM tenants WHERE slug = ?').get(p.tenant) as { id: string; slug: string } | undefined;
+    const tenant = await this.store.sql.get<{ id: string; slug: string }>('SELECT id, slug FROM tenants WHERE slug = ?', [p.tenant]);
     if (!tenant) throw new Error(`unknown tenant '${p.tenant}'`);
     const secret = randomBytes(24).toString('base64url');
     const id = randomUUID();
     const now = new Date();
     const expiresAt = new Date(now.getTime() + p.expiresHours * 3_600_000).toISOString();
-    writeTx(this.db, () => {
-      this.db.prepare(`INSERT INTO enrollment_tokens (id, tenant_id, hmac, prefix, max_uses, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, tenant.id, hmacOf(this.key, secret), `cset.${secret.slice(0, 6)}`, p.uses, now.toISOString(), expiresAt);
-      auditLogFor(this.db).append({ event: 'key', decision: 'info', outcome: 'enrollment token created', rule: actor, tenant: tenant.slug, detail: { tokenId: id, maxUses: p.uses, expiresAt } });
+    await this.store.write(async (tx) => {
+      await tx.sql.run(`INSERT INTO enrollment_tokens (id, tenant_id, hmac, prefix, max_uses, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [id, tenant.id, hmacOf(this.key, secret), `cset.${secret.slice(0, 6)}`, p.uses, now.toISOString(), expiresAt]);
+      await tx.audit({ event: 'key', decision: 'info', outcome: 'enrollment token created', rule: actor, tenant: tenant.slug, detail: { tokenId: id, maxUses: p.uses, expiresAt } });
     });
-    return { token: formatToken(secret, certSha256), info: this.get(id)! };
+    return { token: formatToken(secret, certSha256), info: (await this.get(id))! };
   }
 
-  get(id: string): TokenInfo | undefined {
-    const r = this.db.prepare(`${SELECT} WHERE e.id = ?`).get(id) as Row | undefined;
+  async get(id: string, sql: Sql = this.store.sql): Promise<TokenInfo | undefined> {
+    const r = await sql.get<Row>(`${SELECT} WHERE e.id = ?`, [id]);
     return r && this.info(r);
   }
 
-  list(): TokenInfo[] {
-    return (this.db.prepare(`${SELECT} ORDER BY e.created_at DESC, e.id`).all() as Row[]).map((r) => this.info(r));
+  async list(): Promise<TokenInfo[]> {
+    return (await this.store.sql.all<Row>(`${SELECT} ORDER BY e.created_at DESC, e.id`)).map((r) => this.info(r));
   }
 
-  revoke(id: string, actor = 'cli'): TokenInfo {
-    return writeTx(this.db, () => {
-      const t = this.get(id);
+  revoke(id: string, actor = 'cli'): Promise<TokenInfo> {
+    return this.store.write(async (tx) => {
+      const t = await this.get(id, tx.sql);
       if (!t) throw new Error(`no enrollment token ${id}`);
-      this.db.prepare('UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id);
-      auditLogFor(this.db).append({ event: 'key', decision: 'info', outcome: 'enrollment token revoked', rule: actor, tenant: t.tenant, detail: { tokenId: id } });
-      return this.get(id)!;
+      await tx.sql.run('UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [new Date().toISOString(), id]);
+      await tx.audit({ event: 'key', decision: 'info', outcome: 'enrollment token revoked', rule: actor, tenant: t.tenant, detail: { tokenId: id } });
+      return (await this.get(id, tx.sql))!;
     });
   }
 
-  /** Takes one use of the token; call inside the enrollment's write transaction. */
-  consume(secret: string, now = new Date()): Consumed {
-    const r = this.db.prepare(`${SELECT} WHERE e.hmac = ?`).get(hmacOf(this.key, secret)) as Row | undefined;
+  /** Takes one use of the token; call inside the enrollment's write transaction (`sql` is its `tx.sql`). */
+  async consume(sql: Sql, secret: string, now = new Date()): Promise<Consumed> {
+    const r = await sql.get<Row>(`${SELECT} WHERE e.hmac = ?`, [hmacOf(this.key, secret)]);
     if (!r) return { ok: false, reason: 'unknown' };
     const state = stateOf(r, now.toISOString());
     if (state !== 'active') return { ok: false, reason: state, tokenId: r.id, tenant: r.slug };
-    const took = this.db.prepare(`UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked_at IS NULL AND expires_at > ?`)
-      .run(r.id, now.toISOString());
+    const took = await sql.run(`UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked_at IS NULL AND expires_at > ?`,
+      [r.id, now.toISOString()]);
     if (took.changes !== 1) return { ok: false, reason: 'used_up', tokenId: r.id, tenant: r.slug };
     return { ok: true, tokenId: r.id, tenantId: r.tenant_id, tenant: r.slug };
   }

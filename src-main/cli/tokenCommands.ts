@@ -23,7 +23,7 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
     const cert = await ensureAgentCert(dir);
     const app = await openApp(dir, { env: io.env });
     try {
-      const { token, info } = new EnrollmentTokens(app.db, app.secrets.hmacKey).create({ tenant: flags.tenant, uses: flags.uses, expiresHours: flags['expires-hours'] }, cert.sha256);
+      const { token, info } = await new EnrollmentTokens(app.store, app.secrets.hmacKey).create({ tenant: flags.tenant, uses: flags.uses, expiresHours: flags['expires-hours'] }, cert.sha256);
       io.err(`created enrollment token ${info.id} for tenant ${info.tenant}: ${info.maxUses} use(s), expires ${info.expiresAt}; pins certificate ${cert.sha256}`);
       io.err('the token is shown once, on the next line:');
       io.out(token);
@@ -37,13 +37,13 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
     if (sub === 'revoke' && positionals.length !== 1) throw new UsageError('usage: countersign enroll-tokens revoke ID --data-dir D');
     const app = await openApp(resolve(flags['data-dir']), { env: io.env });
     try {
-      const tokens = new EnrollmentTokens(app.db, app.secrets.hmacKey);
+      const tokens = new EnrollmentTokens(app.store, app.secrets.hmacKey);
       if (sub === 'revoke') {
-        const t = tokens.revoke(positionals[0]!);
+        const t = await tokens.revoke(positionals[0]!);
         io.out(`revoked ${t.id} (${t.tenant})`);
         return 0;
       }
-      const list = tokens.list();
+      const list = await tokens.list();
       if (flags.json) io.out(JSON.stringify(list, null, 1));
       else for (const t of list) io.out([t.id, t.tenant, `${t.prefix}…`, t.state, `uses=${t.uses}/${t.maxUses}`, `expires=${t.expiresAt}`].join('\t'));
       return 0;
@@ -62,11 +62,11 @@ export async function agents(argv: string[], io: Io): Promise<number> {
   const app = await openApp(resolve(flags['data-dir']), { env: io.env });
   try {
     if (sub === 'revoke') {
-      const a = revokeAgent(app.db, positionals[0]!);
+      const a = await revokeAgent(app.store, positionals[0]!);
       io.out(`revoked agent ${a.id} (${a.hostname}, ${a.tenant})`);
       return 0;
     }
-    const list = listAgents(app.db);
+    const list = await listAgents(app.store.sql);
     if (flags.json) io.out(JSON.stringify(list, null, 1));
     else for (const a of list) io.out([a.id, a.deviceId, a.hostname, a.tenant, a.revokedAt ? 'revoked' : a.status, `seen=${a.lastHeartbeatAt ?? '-'}`].join('\t'));
     return 0;

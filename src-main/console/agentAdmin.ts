@@ -29,31 +29,31 @@ export function enrollCommands(agentUrl: string | null, token: string, stateDir 
 }
 
 export function createAgentAdmin(app: App, actor: string, agentUrl: () => string | null) {
-  const tokens = new EnrollmentTokens(app.db, app.secrets.hmacKey);
+  const tokens = new EnrollmentTokens(app.store, app.secrets.hmacKey);
   const url = () => agentUrl() ?? null;
   return {
-    listTokens: (): ConsoleOutput<'listEnrollmentTokens'> => ({ tokens: tokens.list().map(tokenView), agentUrl: url() }),
+    listTokens: async (): Promise<ConsoleOutput<'listEnrollmentTokens'>> => ({ tokens: (await tokens.list()).map(tokenView), agentUrl: url() }),
 
     async createToken(q: ConsoleInput<'createEnrollmentToken'>): Promise<ConsoleOutput<'createEnrollmentToken'>> {
       if (!(await listTenants(app.store.sql)).some((t) => t.slug === q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
       // The same certificate the listener serves (made at init or first serve): the token carries its pin.
       const cert = await ensureAgentCert(app.dataDir);
-      const { token, info } = tokens.create({ tenant: q.tenant, uses: q.uses, expiresHours: q.expiresHours }, cert.sha256, actor);
+      const { token, info } = await tokens.create({ tenant: q.tenant, uses: q.uses, expiresHours: q.expiresHours }, cert.sha256, actor);
       const at = url();
       return { token: tokenView(info), secret: token, agentUrl: at, certSha256: cert.sha256, ...enrollCommands(at, token) };
     },
 
-    revokeToken(id: string): ConsoleOutput<'revokeEnrollmentToken'> {
-      if (!tokens.get(id)) throw new AppError('NOT_FOUND', `no enrollment token ${id}`);
-      return { token: tokenView(tokens.revoke(id, actor)) };
+    async revokeToken(id: string): Promise<ConsoleOutput<'revokeEnrollmentToken'>> {
+      if (!(await tokens.get(id))) throw new AppError('NOT_FOUND', `no enrollment token ${id}`);
+      return { token: tokenView(await tokens.revoke(id, actor)) };
     },
 
-    listAgents: (): ConsoleOutput<'listAgents'> => ({ agents: listAgents(app.db).map(agentView), agentUrl: url() }),
+    listAgents: async (): Promise<ConsoleOutput<'listAgents'>> => ({ agents: (await listAgents(app.store.sql)).map(agentView), agentUrl: url() }),
 
-    revokeAgent(id: string): ConsoleOutput<'revokeAgent'> {
-      if (!getAgent(app.db, id)) throw new AppError('NOT_FOUND', `no agent ${id}`);
+    async revokeAgent(id: string): Promise<ConsoleOutput<'revokeAgent'>> {
+      if (!(await getAgent(app.store.sql, id))) throw new AppError('NOT_FOUND', `no agent ${id}`);
       // The listener's hub closes a revoked agent's live connection within a second; its device then shows offline.
-      return { agent: agentView(revokeAgent(app.db, id, actor)) };
+      return { agent: agentView(await revokeAgent(app.store, id, actor)) };
     },
   };
 }

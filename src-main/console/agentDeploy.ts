@@ -52,10 +52,12 @@ export function createAgentDeploy(app: App, actor: string, agentUrl: () => strin
       const url = agentUrl();
       const all = builds();
       const latest = newest(all);
-      const agents = listAgents(app.db).filter((a) => !a.revokedAt).map((a) => {
+      const hardware = new Map((await app.store.sql.all<{ id: string; hardware_json: string }>('SELECT d.id, d.hardware_json FROM devices d JOIN agents a ON a.device_id = d.id'))
+        .map((r) => [r.id, r.hardware_json]));
+      const agents = (await listAgents(app.store.sql)).filter((a) => !a.revokedAt).map((a) => {
         let arch = '';
         try {
-          arch = String((JSON.parse((app.db.prepare('SELECT hardware_json FROM devices WHERE id = ?').get(a.deviceId) as { hardware_json: string }).hardware_json) as { os?: { arch?: unknown } }).os?.arch ?? '');
+          arch = String((JSON.parse(hardware.get(a.deviceId) ?? '') as { os?: { arch?: unknown } }).os?.arch ?? '');
         } catch {
           // no hardware reported: no target
         }
@@ -76,7 +78,7 @@ export function createAgentDeploy(app: App, actor: string, agentUrl: () => strin
       const url = agentUrl();
       if (!url) throw new AppError('CONFLICT', 'the agent listener is not running: no install command can reach it');
       const cert = await ensureAgentCert(app.dataDir);
-      const { token, info } = new EnrollmentTokens(app.db, app.secrets.hmacKey).create({ tenant: q.tenant, uses: q.uses, expiresHours: q.expiresHours }, cert.sha256, actor);
+      const { token, info } = await new EnrollmentTokens(app.store, app.secrets.hmacKey).create({ tenant: q.tenant, uses: q.uses, expiresHours: q.expiresHours }, cert.sha256, actor);
       const latest = [...newest(builds()).values()];
       return {
         tokenId: info.id, tokenPrefix: info.prefix, expiresAt: info.expiresAt, maxUses: info.maxUses, version: latest[0]?.version ?? null,

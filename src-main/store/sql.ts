@@ -26,6 +26,8 @@ export function sqliteSql(db: Db, opts: { readOnly?: boolean } = {}): Sql {
   const prepare = (sql: string) => {
     const stmt = db.prepare(sql);
     if (readOnly && !stmt.readonly) throw new ReadOnlyViolation(`a read-only handle refused a writing statement: ${sql.slice(0, 80)}`);
+    // Statements are cached by text (db.ts): one a direct caller switched to pluck mode comes back as rows here.
+    if (stmt.reader) stmt.pluck(false);
     return stmt;
   };
   return {

@@ -117,11 +117,11 @@ describe('the console keeps the findings of a manager that was not scanned', () 
       const state = () => Object.fromEntries((app.db.prepare(`SELECT p.external_id, dp.state FROM device_patches dp JOIN patches p ON p.id = dp.patch_id
         WHERE dp.device_id = ? AND dp.patch_id LIKE 'apt-%'`).all(device.id) as { external_id: string; state: string }[]).map((r) => [r.external_id, r.state]));
       const report = (managers: ('windows_update' | 'winget')[], ids: string[]) => ({ manager: managers[0]!, managers, scannedAt: new Date().toISOString(), updates: ids.map(u) });
-      storeInventory(app.db, device.id, { facts, hardware, software: [], patches: report(['windows_update', 'winget'], ['KB5041585=1', 'Mozilla.Firefox=130.0.1']) });
+      await storeInventory(app.store, device.id, { facts, hardware, software: [], patches: report(['windows_update', 'winget'], ['KB5041585=1', 'Mozilla.Firefox=130.0.1']) });
       expect(state()).toEqual({ 'KB5041585=1': 'missing', 'Mozilla.Firefox=130.0.1': 'missing' });
-      storeInventory(app.db, device.id, { facts, hardware, software: [], patches: report(['windows_update'], []) });
+      await storeInventory(app.store, device.id, { facts, hardware, software: [], patches: report(['windows_update'], []) });
       expect(state()).toEqual({ 'KB5041585=1': 'installed', 'Mozilla.Firefox=130.0.1': 'missing' });
-      storeInventory(app.db, device.id, { facts, hardware, software: [], patches: report(['winget'], []) });
+      await storeInventory(app.store, device.id, { facts, hardware, software: [], patches: report(['winget'], []) });
       expect(state()).toEqual({ 'KB5041585=1': 'installed', 'Mozilla.Firefox=130.0.1': 'installed' });
     } finally {
       app.close();

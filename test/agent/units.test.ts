@@ -32,7 +32,7 @@ describe('signed commands', () => {
   it('a command whose signature row is gone travels unsigned and is refused', async () => {
     const id = await lock();
     h.db.prepare('DELETE FROM command_signatures WHERE command_id = ?').run(id);
-    expect(new CommandVerifier(pem(publicKey), device, journal()).check(envelopeFor(h.db, h.store.vault, id)!)).toMatchObject({ ok: false, code: 'UNSIGNED' });
+    expect(new CommandVerifier(pem(publicKey), device, journal()).check((await envelopeFor(h.store.sql, h.store.vault, id))!)).toMatchObject({ ok: false, code: 'UNSIGNED' });
   });
 
   it('is signed when queued; verifies for its device; any edit, another device or a replay is refused', async () => {
@@ -41,7 +41,7 @@ describe('signed commands', () => {
     expect(sig).toMatchObject({ device_id: device, approval_id: null });
     const j = journal();
     const v = new CommandVerifier(pem(publicKey), device, j);
-    const env = envelopeFor(h.db, h.store.vault, id)!;
+    const env = (await envelopeFor(h.store.sql, h.store.vault, id))!;
     expect(v.check(env)).toEqual({ ok: true });
     expect(v.check({ ...env, payload: { ...env.payload, action: 'reboot' } })).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
     expect(v.check({ ...env, approvalId: 'f'.repeat(8) })).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
@@ -52,14 +52,14 @@ describe('signed commands', () => {
     expect(v.check(env)).toMatchObject({ ok: false, code: 'REPLAY' });
     // Any edit of the stored row breaks the signature, even with a fresh journal.
     h.db.prepare(`UPDATE device_commands SET payload_json = '{"action":"reboot","reason":null}' WHERE id = ?`).run(id);
-    expect(new CommandVerifier(pem(publicKey), device, journal()).check(envelopeFor(h.db, h.store.vault, id)!)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    expect(new CommandVerifier(pem(publicKey), device, journal()).check((await envelopeFor(h.store.sql, h.store.vault, id))!)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
   });
 
   it('signs the schedule: an edited not_before breaks the signature; a signed future start is refused as EARLY', async () => {
     const id = await lock();
     h.db.prepare(`UPDATE device_commands SET not_before = ? WHERE id = ?`).run(new Date(Date.now() - 60_000).toISOString(), id);
-    expect(new CommandVerifier(pem(publicKey), device, journal()).check(envelopeFor(h.db, h.store.vault, id)!)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
-    const future = { ...envelopeFor(h.db, h.store.vault, id)!, notBefore: new Date(Date.now() + 3_600_000).toISOString() };
+    expect(new CommandVerifier(pem(publicKey), device, journal()).check((await envelopeFor(h.store.sql, h.store.vault, id))!)).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    const future = { ...(await envelopeFor(h.store.sql, h.store.vault, id))!, notBefore: new Date(Date.now() + 3_600_000).toISOString() };
     const signed = { ...future, signature: signCommand(privateKey, future) };
     expect(new CommandVerifier(pem(publicKey), device, journal()).check(signed)).toMatchObject({ ok: false, code: 'EARLY' });
   });
@@ -78,7 +78,7 @@ describe('signed commands', () => {
   it('signs the approval id into an approved command', async () => {
     const ctx = h.ctx(['acme-dental'], { approvalId: 'approval-123' });
     const id = (await h.run(deviceActions, { action: 'reboot', deviceIds: [device] }, ctx)).commands[0]!.commandId;
-    const env = envelopeFor(h.db, h.store.vault, id)!;
+    const env = (await envelopeFor(h.store.sql, h.store.vault, id))!;
     expect(env.approvalId).toBe('approval-123');
     expect(new CommandVerifier(pem(publicKey), device, journal()).check(env)).toEqual({ ok: true });
   });

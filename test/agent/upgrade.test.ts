@@ -60,7 +60,7 @@ beforeAll(async () => {
   listener = await startAgentListener(app);
   const cert = loadAgentCert(app.dataDir)!;
   // A really enrolled agent: downloads carry its credentials.
-  const { token } = new EnrollmentTokens(app.db, app.secrets.hmacKey).create({ tenant: 'acme-dental' }, cert.sha256);
+  const { token } = await new EnrollmentTokens(app.store, app.secrets.hmacKey).create({ tenant: 'acme-dental' }, cert.sha256);
   const idDir = mkdtempSync(join(tmpdir(), 'cs-upgrade-id-'));
   made.push(idDir);
   identity = await enrollAgent({ url: listener.url, token, stateDir: join(idDir, 'state'), hostname: 'upgrade-test' });

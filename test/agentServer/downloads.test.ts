@@ -112,7 +112,7 @@ describe('agent downloads on the pinned listener', () => {
 
   it('an enrolled agent downloads on its own budget (a fleet behind one address can upgrade), bad credentials get 401', async () => {
     const cert = loadAgentCert(app.dataDir)!;
-    const { token } = new EnrollmentTokens(app.db, app.secrets.hmacKey).create({ tenant: 'acme-dental' }, cert.sha256);
+    const { token } = await new EnrollmentTokens(app.store, app.secrets.hmacKey).create({ tenant: 'acme-dental' }, cert.sha256);
     const id = await enrollAgent({ url: listener.url, token, stateDir: join(mkdtempSync(join(tmpdir(), 'cs-dl-')), 'state'), hostname: 'dl-agent' });
     // This address's anonymous budget is spent (above); the agent's is not.
     const r = await get('/agent/v1/download/linux-x64/0.1.0', 'GET', { Authorization: `Bearer ${id.agentId}.${id.secret}` });
