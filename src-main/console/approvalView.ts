@@ -1,6 +1,6 @@
 // The approval card's facts: the tool's plan detail normalised into the contract's ApprovalView, with each target
 // device's current state and the tenant's maintenance windows read from the store.
-import type { Db } from '../store/db.ts';
+import { placeholders, type Sql } from '../store/sql.ts';
 import type { Approval } from '../governance/approvals.ts';
 import { describeWindow, windowFromRow, windowState, type Occurrence } from '../tools/maintenanceWindow.ts';
 import type { ApprovalT } from './contract.ts';
@@ -28,12 +28,10 @@ function storedOccurrence(v: unknown) {
   return name && start && end ? { name, schedule: str(o.schedule) ?? '', start, end } : null;
 }
 
-export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => ApprovalT {
-  const deviceStmt = db.prepare('SELECT id, hostname, os, os_version, status, isolated, last_seen_at, hostname_conflict FROM devices WHERE id = ? AND tenant_id = ?');
-  const windowsStmt = db.prepare('SELECT id, name, days, start_minute, duration_minutes FROM maintenance_windows WHERE tenant_id = ? ORDER BY name, id');
-
-  function windowOf(a: Approval, d: Rec, now: Date): View['window'] {
-    const windows = (windowsStmt.all(a.tenantId) as WindowRow[]).map(windowFromRow);
+export function createApprovalViewer(sql: Sql): (a: Approval, now?: Date) => Promise<ApprovalT> {
+  async function windowOf(a: Approval, d: Rec, now: Date): Promise<View['window']> {
+    const windows = (await sql.all<WindowRow>('SELECT id, name, days, start_minute, duration_minutes FROM maintenance_windows WHERE tenant_id = ? ORDER BY name, id', [a.tenantId]))
+      .map(windowFromRow);
     const schedules = windows.map((w) => ({ name: w.name, schedule: describeWindow(w) }));
     const fit = str(d.windowFit);
     if (a.tool === 'deploy_patches' && (fit === 'inside' || fit === 'scheduled_for_next_window' || fit === 'override')) {
@@ -46,12 +44,17 @@ export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => Appro
     };
   }
 
-  return (a: Approval, now = new Date()): ApprovalT => {
+  return async (a: Approval, now = new Date()): Promise<ApprovalT> => {
     const d = rec(a.detail);
-    const devices = arr(d.devices).map((raw) => {
-      const p = rec(raw);
+    const listed = arr(d.devices).map(rec);
+    const ids = [...new Set(listed.map((p) => str(p.id) ?? ''))];
+    const rows = new Map((ids.length
+      ? await sql.all<DeviceRow>(`SELECT id, hostname, os, os_version, status, isolated, last_seen_at, hostname_conflict FROM devices
+        WHERE tenant_id = ? AND id IN (${placeholders(ids.length)})`, [a.tenantId, ...ids])
+      : []).map((r) => [r.id, r]));
+    const devices = listed.map((p) => {
       const id = str(p.id) ?? '';
-      const row = deviceStmt.get(id, a.tenantId) as DeviceRow | undefined;
+      const row = rows.get(id);
       const status = row?.status ?? str(p.status) ?? 'unknown';
       return {
         id,
@@ -90,7 +93,7 @@ export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => Appro
       onlineCount: devices.filter((x) => x.online).length,
       patches,
       rebootRequired: bool(d.rebootRequired),
-      window: windowOf(a, d, now),
+      window: await windowOf(a, d, now),
       action: a.action ?? str(d.action),
       requestReason: str(d.reason),
       parameters,

@@ -1,6 +1,6 @@
-// Audit log reads for the console: filtered keyset pages, one entry, the live-call feed. Every statement is prepared
-// once with a fixed text; absent filters bind NULL ("? IS NULL OR …"), lists bind as JSON arrays (json_each).
-import type { Db } from '../store/db.ts';
+// Audit log reads for the console: filtered keyset pages, one entry, the live-call feed. The WHERE clause names only the
+// filters given, every value bound as a parameter; the same text runs on SQLite and PostgreSQL.
+import { placeholders, type Sql } from '../store/sql.ts';
 import type { AuditRow } from '../audit/log.ts';
 import { jsonColumn } from '../audit/siem.ts';
 import type { AuditEntryDetailT, AuditEntryT, ConsoleInput, LiveCallT } from './contract.ts';
@@ -8,20 +8,47 @@ import type { AuditEntryDetailT, AuditEntryT, ConsoleInput, LiveCallT } from './
 type AuditQuery = Required<Pick<ConsoleInput<'queryAudit'>, 'limit'>> & Omit<ConsoleInput<'queryAudit'>, 'limit'>;
 type LiveQuery = Required<Pick<ConsoleInput<'liveCalls'>, 'limit'>> & Omit<ConsoleInput<'liveCalls'>, 'limit'>;
 
-const like = (s: string | undefined) => (s === undefined ? null : `%${s.replace(/[\\%_]/g, '\\$&')}%`);
-const list = (v: readonly string[] | undefined) => (v === undefined ? null : JSON.stringify(v));
+const pattern = (s: string) => `%${s.replace(/[\\%_]/g, '\\$&')}%`;
 const json = jsonColumn;
 
-const FILTERS = `(@from IS NULL OR at >= @from) AND (@to IS NULL OR at <= @to)
-  AND (@keyId IS NULL OR key_id = @keyId) AND (@tenant IS NULL OR tenant = @tenant) AND (@tool IS NULL OR tool = @tool)
-  AND (@events IS NULL OR event IN (SELECT value FROM json_each(@events)))
-  AND (@decisions IS NULL OR decision IN (SELECT value FROM json_each(@decisions)))
-  AND (@code IS NULL OR code = @code)
-  AND (@outcome IS NULL OR outcome LIKE @outcome ESCAPE '\\')
-  AND (@q IS NULL OR tool LIKE @q ESCAPE '\\' OR action LIKE @q ESCAPE '\\' OR key_name LIKE @q ESCAPE '\\' OR tenant LIKE @q ESCAPE '\\'
-    OR client LIKE @q ESCAPE '\\' OR code LIKE @q ESCAPE '\\' OR outcome LIKE @q ESCAPE '\\' OR args_json LIKE @q ESCAPE '\\'
-    OR detail_json LIKE @q ESCAPE '\\' OR approval_id LIKE @q ESCAPE '\\' OR key_id LIKE @q ESCAPE '\\' OR session_id LIKE @q ESCAPE '\\'
-    OR remote LIKE @q ESCAPE '\\' OR rule LIKE @q ESCAPE '\\' OR event LIKE @q ESCAPE '\\')`;
+/** Columns the free-text search looks in. */
+const SEARCHED = ['tool', 'action', 'key_name', 'tenant', 'client', 'code', 'outcome', 'args_json', 'detail_json', 'approval_id', 'key_id', 'session_id', 'remote', 'rule', 'event'];
+
+/** A WHERE clause of the filters given (absent ones add nothing), with its positional parameters. */
+function where(sql: Sql, q: Omit<AuditQuery, 'limit' | 'beforeSeq'>): { text: string; params: unknown[] } {
+  // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE is the same search.
+  const like = sql.dialect === 'postgres' ? 'ILIKE' : 'LIKE';
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  const eq = (column: string, v: unknown, op = '=') => {
+    if (v === undefined || v === null) return;
+    parts.push(`${column} ${op} ?`);
+    params.push(v);
+  };
+  const within = (column: string, v: readonly string[] | undefined) => {
+    if (v === undefined) return;
+    if (v.length === 0) return void parts.push('1 = 0');
+    parts.push(`${column} IN (${placeholders(v.length)})`);
+    params.push(...v);
+  };
+  eq('at', q.from, '>=');
+  eq('at', q.to, '<=');
+  eq('key_id', q.keyId);
+  eq('tenant', q.tenant);
+  eq('tool', q.tool);
+  within('event', q.event);
+  within('decision', q.decision);
+  eq('code', q.code);
+  if (q.outcome !== undefined) {
+    parts.push(`outcome ${like} ? ESCAPE '\\'`);
+    params.push(pattern(q.outcome));
+  }
+  if (q.q !== undefined) {
+    parts.push(`(${SEARCHED.map((c) => `${c} ${like} ? ESCAPE '\\'`).join(' OR ')})`);
+    for (let i = 0; i < SEARCHED.length; i++) params.push(pattern(q.q));
+  }
+  return { text: parts.length ? parts.join(' AND ') : '1 = 1', params };
+}
 
 const LIST_COLUMNS = 'seq, at, event, decision, code, rule, key_id, key_name, tenant, client, session_id, tool, action, tier, outcome, duration_ms, approval_id, remote';
 
@@ -45,34 +72,28 @@ export function toLiveCall(r: AuditRow): LiveCallT {
   };
 }
 
-export function createAuditQueries(db: Db) {
-  const page = db.prepare(`SELECT ${LIST_COLUMNS} FROM audit_log WHERE ${FILTERS} AND (@beforeSeq IS NULL OR seq < @beforeSeq) ORDER BY seq DESC LIMIT @limit`);
-  const total = db.prepare(`SELECT count(*) AS n FROM audit_log WHERE ${FILTERS}`);
-  const one = db.prepare('SELECT * FROM audit_log WHERE seq = ?');
-  const head = db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM audit_log');
-  const live = db.prepare(`SELECT * FROM audit_log WHERE event = 'tool_call' AND seq > @afterSeq
-    AND (@keyId IS NULL OR key_id = @keyId) AND (@tenant IS NULL OR tenant = @tenant)
-    AND (@decisions IS NULL OR decision IN (SELECT value FROM json_each(@decisions)))
-    ORDER BY seq DESC LIMIT @limit`);
-
+export function createAuditQueries(sql: Sql) {
   return {
-    query(q: AuditQuery): { entries: AuditEntryT[]; total: number; nextBeforeSeq: number | null } {
-      const params = {
-        from: q.from ?? null, to: q.to ?? null, keyId: q.keyId ?? null, tenant: q.tenant ?? null, tool: q.tool ?? null,
-        events: list(q.event), decisions: list(q.decision), code: q.code ?? null, outcome: like(q.outcome), q: like(q.q),
-      };
-      const rows = page.all({ ...params, beforeSeq: q.beforeSeq ?? null, limit: q.limit + 1 }) as AuditRow[];
+    async query(q: AuditQuery): Promise<{ entries: AuditEntryT[]; total: number; nextBeforeSeq: number | null }> {
+      const w = where(sql, q);
+      const before = q.beforeSeq === undefined ? '' : ' AND seq < ?';
+      const rows = await sql.all<AuditRow>(`SELECT ${LIST_COLUMNS} FROM audit_log WHERE ${w.text}${before} ORDER BY seq DESC LIMIT ?`,
+        [...w.params, ...(q.beforeSeq === undefined ? [] : [q.beforeSeq]), q.limit + 1]);
       const more = rows.length > q.limit;
       const entries = rows.slice(0, q.limit).map(toEntry);
-      return { entries, total: (total.get(params) as { n: number }).n, nextBeforeSeq: more ? entries[entries.length - 1]!.seq : null };
+      const total = (await sql.get<{ n: number }>(`SELECT count(*) AS n FROM audit_log WHERE ${w.text}`, w.params))!.n;
+      return { entries, total, nextBeforeSeq: more ? entries[entries.length - 1]!.seq : null };
     },
-    entry(seq: number): AuditEntryDetailT | undefined {
-      const r = one.get(seq) as AuditRow | undefined;
+    async entry(seq: number): Promise<AuditEntryDetailT | undefined> {
+      const r = await sql.get<AuditRow>('SELECT * FROM audit_log WHERE seq = ?', [seq]);
       return r && toDetail(r);
     },
-    liveCalls(q: LiveQuery): { calls: LiveCallT[]; headSeq: number } {
-      const rows = live.all({ afterSeq: q.afterSeq ?? 0, keyId: q.keyId ?? null, tenant: q.tenant ?? null, decisions: list(q.decision), limit: q.limit }) as AuditRow[];
-      return { calls: rows.map(toLiveCall), headSeq: (head.get() as { seq: number }).seq };
+    async liveCalls(q: LiveQuery): Promise<{ calls: LiveCallT[]; headSeq: number }> {
+      const w = where(sql, { keyId: q.keyId, tenant: q.tenant, decision: q.decision });
+      const rows = await sql.all<AuditRow>(`SELECT * FROM audit_log WHERE event = 'tool_call' AND seq > ? AND ${w.text} ORDER BY seq DESC LIMIT ?`,
+        [q.afterSeq ?? 0, ...w.params, q.limit]);
+      const head = (await sql.get<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM audit_log'))!.seq;
+      return { calls: rows.map(toLiveCall), headSeq: head };
     },
   };
 }

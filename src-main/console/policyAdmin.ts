@@ -18,8 +18,6 @@ export function toolCatalogue(app: App): ToolInfoT[] {
 export function createPolicyAdmin(app: App, actor: string) {
   const tools = toolCatalogue(app);
   const byName = new Map(tools.map((t) => [t.name, t]));
-  const db = app.db;
-  const tenantBySlug = db.prepare('SELECT id FROM tenants WHERE slug = ?');
 
   const baseTier = (tool: string, action: string | null): number => {
     const t = byName.get(tool);
@@ -61,7 +59,7 @@ export function createPolicyAdmin(app: App, actor: string) {
       }
       let tenantId: string | null = null;
       if (o.tenant) {
-        const t = tenantBySlug.get(o.tenant) as { id: string } | undefined;
+        const t = await app.store.sql.get<{ id: string }>('SELECT id FROM tenants WHERE slug = ?', [o.tenant]);
         if (!t) throw new AppError('BAD_INPUT', `tenant: unknown tenant '${o.tenant}'`);
         tenantId = t.id;
       }

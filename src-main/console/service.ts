@@ -53,9 +53,9 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const actor = opts.actor ?? 'console-admin';
   const db = app.db;
   const audit = auditLogFor(db);
-  const view = createApprovalViewer(db);
-  const auditQ = createAuditQueries(db);
-  const fleet = createFleetView(db);
+  const view = createApprovalViewer(app.store.sql);
+  const auditQ = createAuditQueries(app.store.sql);
+  const fleet = createFleetView(app.store.sql);
   const policy = createPolicyAdmin(app, actor);
   const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null);
   const deploy = createAgentDeploy(app, actor, () => opts.agentUrl?.() ?? null);
@@ -90,14 +90,14 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       const page = rows.slice(0, limit);
       const now = new Date();
       return {
-        approvals: page.map((a) => view(a, now)),
+        approvals: await Promise.all(page.map((a) => view(a, now))),
         pendingCount: await app.approvals.pendingCount(),
         nextBefore: rows.length > limit ? pageCursor(page[page.length - 1]!) : null,
       };
     },
-    getApproval: async (q) => ({ approval: view(await approvalOr404(q!.id)) }),
-    approve: async (q) => ({ approval: view(await app.gate.approve(q!.id, actor)) }),
-    deny: async (q) => ({ approval: view(await app.gate.deny(q!.id, actor, q!.reason)) }),
+    getApproval: async (q) => ({ approval: await view(await approvalOr404(q!.id)) }),
+    approve: async (q) => ({ approval: await view(await app.gate.approve(q!.id, actor)) }),
+    deny: async (q) => ({ approval: await view(await app.gate.deny(q!.id, actor, q!.reason)) }),
     listKeys: async () => ({ keys: (await app.keys.list()).map(keyView) }),
     createKey: async (q) => {
       const known = new Set((await listTenants(app.store.sql)).map((t) => t.slug));
@@ -108,8 +108,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     },
     revokeKey: async (q) => ({ key: keyView(await app.keys.revoke(q!.id, actor)) }),
     queryAudit: (q) => auditQ.query(q!),
-    getAuditEntry: (q) => {
-      const entry = auditQ.entry(q!.seq);
+    getAuditEntry: async (q) => {
+      const entry = await auditQ.entry(q!.seq);
       if (!entry) throw new AppError('NOT_FOUND', `no audit entry ${q!.seq}`);
       return { entry };
     },
@@ -190,11 +190,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     else if (row.event === 'policy') emit({ type: 'policy.changed', change: row.outcome ?? 'updated' });
   };
   const approvalEvent = (type: 'approval.created' | 'approval.decided') => (a: Approval) => {
-    try {
-      emit({ type, approval: view(a) });
-    } catch (err) {
-      app.log(`console ${type} event failed`, err);
-    }
+    view(a).then((approval) => emit({ type, approval }), (err: unknown) => app.log(`console ${type} event failed`, err));
   };
   const onCreated = approvalEvent('approval.created');
   const onDecided = approvalEvent('approval.decided');

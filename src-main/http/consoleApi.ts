@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { App } from '../app.ts';
 import { APPROVAL_STATUSES } from '../governance/approvals.ts';
-import { auditLogFor } from '../audit/log.ts';
+import type { AuditInput } from '../audit/log.ts';
 import { ConsoleAuth, readCookie } from './consoleAuth.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
 import { DeviceCookies, LoginBackoff, type BackoffOptions } from './loginBackoff.ts';
@@ -61,7 +61,7 @@ export class ConsoleApi {
   private readonly streams = new Set<Stream>();
   constructor(app: App, opts: ConsoleApiOptions = {}) {
     this.app = app;
-    this.auth = new ConsoleAuth(app.db);
+    this.auth = new ConsoleAuth(app.store);
     this.service = opts.service ?? createConsoleService(app, { mode: 'web', mcpBaseUrl: opts.mcpBaseUrl });
     this.keepAliveMs = opts.keepAliveMs ?? 15_000;
     this.backoff = new LoginBackoff(opts.loginBackoff);
@@ -83,10 +83,10 @@ export class ConsoleApi {
       if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'Content-Type must be application/json');
     }
     if (path === '/login' && req.method === 'POST') return this.login(req, res);
-    const session = this.auth.session(req);
+    const session = await this.auth.session(req);
     if (!session) throw new HttpError(401, 'Not logged in to the console', -32001);
     if (path === '/logout' && req.method === 'POST') {
-      this.auth.logout(session.tokenHash);
+      await this.auth.logout(session.tokenHash);
       for (const s of [...this.streams]) if (s.tokenHash === session.tokenHash) s.end('logged out');
       return sendJson(res, 200, { ok: true }, { 'Set-Cookie': this.auth.clearCookie() });
     }
@@ -174,8 +174,10 @@ export class ConsoleApi {
     };
     const unsubscribe = this.service.subscribe((e: ConsoleEvent) => send(`data: ${JSON.stringify(e)}\n\n`));
     const timer = setInterval(() => {
-      if (!this.auth.session(req)) return stream.end('session expired');
-      send(': keep-alive\n\n');
+      this.auth.session(req).then((alive) => {
+        if (!alive) return stream.end('session expired');
+        if (!ended) send(': keep-alive\n\n');
+      }, (e: unknown) => this.app.log('checking a console session failed', e));
     }, this.keepAliveMs);
     timer.unref();
     const cleanup = () => {
@@ -190,13 +192,13 @@ export class ConsoleApi {
 
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const remote = remoteOf(req);
-    const audit = auditLogFor(this.app.db);
+    const audit = (e: AuditInput) => this.app.store.write((tx) => tx.audit(e), { oneWrite: true });
     const device = this.devices.check(readCookie(req, DEVICE_COOKIE));
     // A browser that signed in here before waits only on its own failures; anyone else on this address shares a wait.
     const source = device ? `device ${device.slice(0, 8)}` : `address ${remote}`;
     const gate = this.backoff.begin(source);
     if (!gate.ok) {
-      audit.append({ event: 'console', decision: 'throttled', code: 'LOGIN_THROTTLED', rule: 'console_login', remote,
+      await audit({ event: 'console', decision: 'throttled', code: 'LOGIN_THROTTLED', rule: 'console_login', remote,
         detail: { source, retryAfterMs: gate.retryAfterMs, failures: this.backoff.failuresOf(source) } });
       const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
       throw audited(new HttpError(429, `Too many failed logins; retry in ${seconds} s`, -32000, { 'Retry-After': String(seconds) }));
@@ -214,12 +216,12 @@ export class ConsoleApi {
     });
     if (!session) {
       const waitMs = this.backoff.failed(source);
-      audit.append({ event: 'console', decision: 'denied', code: 'BAD_PASSPHRASE', rule: 'console_login', remote,
+      await audit({ event: 'console', decision: 'denied', code: 'BAD_PASSPHRASE', rule: 'console_login', remote,
         detail: { source, failures: this.backoff.failuresOf(source), waitMs } });
       throw audited(new HttpError(401, 'Wrong passphrase', -32001));
     }
     this.backoff.succeeded(source);
-    audit.append({ event: 'console', decision: 'allowed', outcome: 'login', rule: 'console_login', remote, detail: { source } });
+    await audit({ event: 'console', decision: 'allowed', outcome: 'login', rule: 'console_login', remote, detail: { source } });
     const cookies = [this.auth.cookie(session.token, false)];
     if (!device) cookies.push(`${DEVICE_COOKIE}=${this.devices.issue()}; HttpOnly; SameSite=Strict; Path=${CONSOLE_PREFIX}/login; Max-Age=${DEVICE_COOKIE_SECONDS}`);
     sendJson(res, 200, { ok: true, expiresAt: session.expiresAt }, { 'Set-Cookie': cookies });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Db } from '../store/db.ts';
+import type { Store } from '../store/store.ts';
 import { verifyPassphrase } from '../auth/passphrase.ts';
 
 export const COOKIE = 'cs_console';
@@ -9,36 +9,41 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Admin sessions of the web console: a random token in an HttpOnly SameSite=Strict cookie, stored hashed. */
 export class ConsoleAuth {
-  private readonly db: Db;
-  constructor(db: Db) {
-    this.db = db;}
+  private readonly store: Store;
+  constructor(store: Store) {
+    this.store = store;
+  }
 
-  passphraseHash(): string | undefined {
-    const row = this.db.prepare(`SELECT value_json FROM settings WHERE name = 'adminPassphraseHash'`).get() as { value_json: string } | undefined;
+  async passphraseHash(): Promise<string | undefined> {
+    const row = await this.store.sql.get<{ value_json: string }>(`SELECT value_json FROM settings WHERE name = 'adminPassphraseHash'`);
     return row ? (JSON.parse(row.value_json) as string) : undefined;
   }
 
   async login(passphrase: string): Promise<{ token: string; expiresAt: string } | undefined> {
-    const stored = this.passphraseHash();
+    const stored = await this.passphraseHash();
     if (!stored || !(await verifyPassphrase(passphrase, stored))) return undefined;
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
     const expiresAt = new Date(now.getTime() + SESSION_MS).toISOString();
-    this.db.prepare('DELETE FROM console_sessions WHERE expires_at <= ?').run(now.toISOString());
-    this.db.prepare('INSERT INTO console_sessions (token_hash, created_at, expires_at) VALUES (?, ?, ?)').run(sha(token), now.toISOString(), expiresAt);
+    await this.store.write(async (tx) => {
+      await tx.sql.run('DELETE FROM console_sessions WHERE expires_at <= ?', [now.toISOString()]);
+      await tx.sql.run('INSERT INTO console_sessions (token_hash, created_at, expires_at) VALUES (?, ?, ?)', [sha(token), now.toISOString(), expiresAt]);
+    });
     return { token, expiresAt };
   }
 
-  session(req: IncomingMessage): { tokenHash: string; expiresAt: string } | undefined {
+  async session(req: IncomingMessage): Promise<{ tokenHash: string; expiresAt: string } | undefined> {
     const token = readCookie(req, COOKIE);
     if (!token || token.length > 100) return undefined;
-    const row = this.db.prepare('SELECT token_hash, expires_at FROM console_sessions WHERE token_hash = ?').get(sha(token)) as { token_hash: string; expires_at: string } | undefined;
+    const row = await this.store.sql.get<{ token_hash: string; expires_at: string }>('SELECT token_hash, expires_at FROM console_sessions WHERE token_hash = ?', [sha(token)]);
     if (!row || row.expires_at <= new Date().toISOString()) return undefined;
     return { tokenHash: row.token_hash, expiresAt: row.expires_at };
   }
 
-  logout(tokenHash: string): void {
-    this.db.prepare('DELETE FROM console_sessions WHERE token_hash = ?').run(tokenHash);
+  async logout(tokenHash: string): Promise<void> {
+    await this.store.write(async (tx) => {
+      await tx.sql.run('DELETE FROM console_sessions WHERE token_hash = ?', [tokenHash]);
+    });
   }
 
   cookie(token: string, secure: boolean): string {
