@@ -88,13 +88,13 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     const keys = new KeyService(store, secrets.hmacKey);
     const policy = await new PolicyService(store, env).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
-    const reports = new ReportJobs(db, dataDir);
+    const reports = new ReportJobs(store, dataDir);
     store.perBatch((sql) => keys.flushUse(sql), () => keys.discardUse());
     const gate = new Gate({
       store, keys, policy, approvals, limiter: new RateLimiter(), log, tools,
       services: { dataDir, startReport: (id) => reports.start(id) },
     });
-    reports.resumePending();
+    await reports.resumePending();
     const sweep = async () => {
       try {
         await approvals.expireDue();
@@ -122,6 +122,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
       dataDir, db, store, secrets, keys, policy, approvals, gate, reports, log,
       close() {
         for (const t of timers) clearInterval(t);
+        reports.stop();
         void checkpointer?.stop();
         audit.close();
         anchors?.stop();

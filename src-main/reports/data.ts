@@ -1,5 +1,5 @@
 // The queries behind each report type: one tenant, read from the live tables, shaped as titled tables every format renders.
-import type { Db } from '../store/db.ts';
+import type { Sql } from '../store/sql.ts';
 import type { Tenant } from '../auth/keys.ts';
 
 export const REPORT_TYPES = ['compliance', 'security', 'inventory', 'executive'] as const;
@@ -74,23 +74,23 @@ export function hardwareSummary(json: string): string {
 }
 
 class Queries {
-  readonly db: Db;
+  readonly sql: Sql;
   readonly tenant: Tenant;
-  constructor(db: Db, tenant: Tenant) {
-    this.db = db;
+  constructor(sql: Sql, tenant: Tenant) {
+    this.sql = sql;
     this.tenant = tenant;
   }
-  all<T>(sql: string, ...params: unknown[]): T[] {
-    return this.db.prepare(sql).all(this.tenant.id, ...params) as T[];
+  all<T>(text: string, ...params: unknown[]): Promise<T[]> {
+    return this.sql.all<T>(text, [this.tenant.id, ...params]);
   }
-  devices(): Device[] {
+  devices(): Promise<Device[]> {
     return this.all<Device>(`SELECT d.*, g.name AS group_name FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id
       WHERE d.tenant_id = ? ORDER BY d.hostname, d.id`);
   }
   /** device id → severity → open alert count */
-  openAlertsByDevice(): Map<string, Record<string, number>> {
+  async openAlertsByDevice(): Promise<Map<string, Record<string, number>>> {
     const m = new Map<string, Record<string, number>>();
-    for (const r of this.all<{ device_id: string; severity: string; n: number }>(`SELECT device_id, severity, count(*) AS n FROM alerts
+    for (const r of await this.all<{ device_id: string; severity: string; n: number }>(`SELECT device_id, severity, count(*) AS n FROM alerts
         WHERE tenant_id = ? AND status != 'resolved' GROUP BY device_id, severity`)) {
       const e = m.get(r.device_id) ?? {};
       e[r.severity] = r.n;
@@ -99,9 +99,9 @@ class Queries {
     return m;
   }
   /** device id → patch severity (or 'failed') → count of missing/failed patches */
-  missingPatchesByDevice(): Map<string, Record<string, number>> {
+  async missingPatchesByDevice(): Promise<Map<string, Record<string, number>>> {
     const m = new Map<string, Record<string, number>>();
-    for (const r of this.all<{ device_id: string; severity: string; state: string; n: number }>(`SELECT dp.device_id, p.severity, dp.state, count(*) AS n
+    for (const r of await this.all<{ device_id: string; severity: string; state: string; n: number }>(`SELECT dp.device_id, p.severity, dp.state, count(*) AS n
         FROM device_patches dp JOIN devices d ON d.id = dp.device_id JOIN patches p ON p.id = dp.patch_id
         WHERE d.tenant_id = ? AND dp.state IN ('missing','failed') GROUP BY dp.device_id, p.severity, dp.state`)) {
       const e = m.get(r.device_id) ?? {};
@@ -111,25 +111,25 @@ class Queries {
     }
     return m;
   }
-  alertsBySeverity(): Record<string, { active: number; acknowledged: number }> {
+  async alertsBySeverity(): Promise<Record<string, { active: number; acknowledged: number }>> {
     const out = Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, { active: 0, acknowledged: 0 }])) as Record<string, { active: number; acknowledged: number }>;
-    for (const r of this.all<{ severity: string; status: 'active' | 'acknowledged'; n: number }>(`SELECT severity, status, count(*) AS n FROM alerts
+    for (const r of await this.all<{ severity: string; status: 'active' | 'acknowledged'; n: number }>(`SELECT severity, status, count(*) AS n FROM alerts
         WHERE tenant_id = ? AND status != 'resolved' GROUP BY severity, status`)) out[r.severity]![r.status] = r.n;
     return out;
   }
-  patchesBySeverity(): Record<string, { missing: number; devices: number }> {
+  async patchesBySeverity(): Promise<Record<string, { missing: number; devices: number }>> {
     const out = Object.fromEntries(PATCH_SEVERITIES.map((s) => [s, { missing: 0, devices: 0 }])) as Record<string, { missing: number; devices: number }>;
-    for (const r of this.all<{ severity: string; n: number; devices: number }>(`SELECT p.severity, count(*) AS n, count(DISTINCT dp.device_id) AS devices
+    for (const r of await this.all<{ severity: string; n: number; devices: number }>(`SELECT p.severity, count(*) AS n, count(DISTINCT dp.device_id) AS devices
         FROM device_patches dp JOIN devices d ON d.id = dp.device_id JOIN patches p ON p.id = dp.patch_id
         WHERE d.tenant_id = ? AND dp.state IN ('missing','failed') GROUP BY p.severity`)) out[r.severity] = { missing: r.n, devices: r.devices };
     return out;
   }
-  topMissingPatches(severity?: string): { rows: Cell[][]; total: number } {
+  async topMissingPatches(severity?: string): Promise<{ rows: Cell[][]; total: number }> {
     const filter = severity ? 'AND p.severity = ?' : '';
     const params = severity ? [severity] : [];
-    const total = this.all<{ n: number }>(`SELECT count(DISTINCT dp.patch_id) AS n FROM device_patches dp JOIN devices d ON d.id = dp.device_id
-      JOIN patches p ON p.id = dp.patch_id WHERE d.tenant_id = ? AND dp.state IN ('missing','failed') ${filter}`, ...params)[0]!.n;
-    const rows = this.all<{ external_id: string; title: string; os: string; severity: string; n: number }>(`SELECT p.external_id, p.title, p.os, p.severity,
+    const total = (await this.all<{ n: number }>(`SELECT count(DISTINCT dp.patch_id) AS n FROM device_patches dp JOIN devices d ON d.id = dp.device_id
+      JOIN patches p ON p.id = dp.patch_id WHERE d.tenant_id = ? AND dp.state IN ('missing','failed') ${filter}`, ...params))[0]!.n;
+    const rows = await this.all<{ external_id: string; title: string; os: string; severity: string; n: number }>(`SELECT p.external_id, p.title, p.os, p.severity,
         count(*) AS n FROM device_patches dp JOIN devices d ON d.id = dp.device_id JOIN patches p ON p.id = dp.patch_id
         WHERE d.tenant_id = ? AND dp.state IN ('missing','failed') ${filter}
         GROUP BY p.id ORDER BY n DESC, p.external_id LIMIT ?`, ...params, LIST_CAP);
@@ -137,14 +137,14 @@ class Queries {
   }
 }
 
-function inventory(q: Queries): Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'generatedAt'> {
-  const devices = q.devices();
-  const sw = new Map(q.all<{ device_id: string; n: number }>(`SELECT s.device_id, count(*) AS n FROM device_software s JOIN devices d ON d.id = s.device_id
-    WHERE d.tenant_id = ? GROUP BY s.device_id`).map((r) => [r.device_id, r.n]));
-  const byOs = q.all<{ os: string; os_version: string; n: number }>(`SELECT os, os_version, count(*) AS n FROM devices WHERE tenant_id = ?
+async function inventory(q: Queries): Promise<Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'generatedAt'>> {
+  const devices = await q.devices();
+  const sw = new Map((await q.all<{ device_id: string; n: number }>(`SELECT s.device_id, count(*) AS n FROM device_software s JOIN devices d ON d.id = s.device_id
+    WHERE d.tenant_id = ? GROUP BY s.device_id`)).map((r) => [r.device_id, r.n]));
+  const byOs = await q.all<{ os: string; os_version: string; n: number }>(`SELECT os, os_version, count(*) AS n FROM devices WHERE tenant_id = ?
     GROUP BY os, os_version ORDER BY os, os_version`);
-  const swTotal = q.all<{ n: number }>(`SELECT count(DISTINCT s.name) AS n FROM device_software s JOIN devices d ON d.id = s.device_id WHERE d.tenant_id = ?`)[0]!.n;
-  const topSw = q.all<{ name: string; n: number }>(`SELECT s.name, count(*) AS n FROM device_software s JOIN devices d ON d.id = s.device_id
+  const swTotal = (await q.all<{ n: number }>(`SELECT count(DISTINCT s.name) AS n FROM device_software s JOIN devices d ON d.id = s.device_id WHERE d.tenant_id = ?`))[0]!.n;
+  const topSw = await q.all<{ name: string; n: number }>(`SELECT s.name, count(*) AS n FROM device_software s JOIN devices d ON d.id = s.device_id
     WHERE d.tenant_id = ? GROUP BY s.name ORDER BY n DESC, s.name LIMIT ?`, LIST_CAP);
   const primary: ReportTable = {
     heading: 'Devices',
@@ -167,13 +167,13 @@ function inventory(q: Queries): Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'g
   };
 }
 
-function compliance(q: Queries): Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'generatedAt'> {
-  const devices = q.devices();
-  const missing = q.missingPatchesByDevice();
+async function compliance(q: Queries): Promise<Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'generatedAt'>> {
+  const devices = await q.devices();
+  const missing = await q.missingPatchesByDevice();
   const posture = { compliant: 0, non_compliant: 0, unknown: 0 } as Record<string, number>;
   for (const d of devices) posture[d.compliance] = (posture[d.compliance] ?? 0) + 1;
-  const bySev = q.patchesBySeverity();
-  const top = q.topMissingPatches();
+  const bySev = await q.patchesBySeverity();
+  const top = await q.topMissingPatches();
   const primary: ReportTable = {
     heading: 'Compliance by device',
     columns: ['hostname', 'os', 'compliance', ...PATCH_SEVERITIES.map((s) => `missing_${s}`), 'failed_installs', 'last_seen_at'],
@@ -199,17 +199,17 @@ function compliance(q: Queries): Omit<ReportDoc, 'type' | 'title' | 'tenant' | '
   };
 }
 
-function security(q: Queries): Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'generatedAt'> {
-  const devices = q.devices();
-  const alerts = q.openAlertsByDevice();
-  const missing = q.missingPatchesByDevice();
-  const bySev = q.alertsBySeverity();
-  const severe = q.all<{ severity: string; title: string; hostname: string; status: string; triggered_at: string }>(`SELECT a.severity, a.title,
+async function security(q: Queries): Promise<Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'generatedAt'>> {
+  const devices = await q.devices();
+  const alerts = await q.openAlertsByDevice();
+  const missing = await q.missingPatchesByDevice();
+  const bySev = await q.alertsBySeverity();
+  const severe = await q.all<{ severity: string; title: string; hostname: string; status: string; triggered_at: string }>(`SELECT a.severity, a.title,
       d.hostname, a.status, a.triggered_at FROM alerts a JOIN devices d ON d.id = a.device_id
       WHERE a.tenant_id = ? AND a.status != 'resolved' AND a.severity IN ('critical','high')
       ORDER BY a.severity = 'critical' DESC, a.triggered_at DESC, a.id LIMIT ?`, LIST_CAP);
   const severeTotal = bySev.critical!.active + bySev.critical!.acknowledged + bySev.high!.active + bySev.high!.acknowledged;
-  const crit = q.topMissingPatches('critical');
+  const crit = await q.topMissingPatches('critical');
   const isolated = devices.filter((d) => d.isolated === 1);
   const offline = devices.filter((d) => d.status === 'offline');
   const primary: ReportTable = {
@@ -243,15 +243,15 @@ function security(q: Queries): Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'ge
   };
 }
 
-function executive(q: Queries): Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'generatedAt'> {
-  const inv = inventory(q);
-  const comp = compliance(q);
-  const sec = security(q);
-  const devices = q.devices();
+async function executive(q: Queries): Promise<Omit<ReportDoc, 'type' | 'title' | 'tenant' | 'generatedAt'>> {
+  const inv = await inventory(q);
+  const comp = await compliance(q);
+  const sec = await security(q);
+  const devices = await q.devices();
   const online = devices.filter((d) => d.status === 'online').length;
   const compliant = devices.filter((d) => d.compliance === 'compliant').length;
-  const alertSev = q.alertsBySeverity();
-  const patchSev = q.patchesBySeverity();
+  const alertSev = await q.alertsBySeverity();
+  const patchSev = await q.patchesBySeverity();
   const open = (s: string) => alertSev[s]!.active + alertSev[s]!.acknowledged;
   const figures: [string, string | number][] = [
     ['Managed devices', devices.length],
@@ -279,8 +279,8 @@ const TITLES: Record<ReportType, string> = {
   inventory: 'Inventory report', compliance: 'Compliance report', security: 'Security report', executive: 'Executive summary',
 };
 
-export function collectReport(db: Db, tenant: Tenant, type: ReportType, now: Date): ReportDoc {
-  const body = BUILDERS[type](new Queries(db, tenant));
+export async function collectReport(sql: Sql, tenant: Tenant, type: ReportType, now: Date): Promise<ReportDoc> {
+  const body = await BUILDERS[type](new Queries(sql, tenant));
   return { type, title: TITLES[type], tenant, generatedAt: now.toISOString(), ...body };
 }
 

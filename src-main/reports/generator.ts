@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Db } from '../store/db.ts';
+import type { Store } from '../store/store.ts';
 import type { Tenant } from '../auth/keys.ts';
 import { collectReport, type ReportFormat, type ReportType } from './data.ts';
 import { renderCsv } from './csv.ts';
@@ -46,12 +46,13 @@ function fileNameFor(type: ReportType, format: ReportFormat, reportId: string, a
 const tick = () => new Promise<void>((done) => setImmediate(done));
 
 export class ReportJobs {
-  private readonly db: Db;
+  private readonly store: Store;
   private readonly dataDir: string;
   private readonly jobs = new Map<string, Promise<ReportOutcome>>();
+  private closed = false;
 
-  constructor(db: Db, dataDir: string) {
-    this.db = db;
+  constructor(store: Store, dataDir: string) {
+    this.store = store;
     this.dataDir = dataDir;
   }
 
@@ -68,7 +69,7 @@ export class ReportJobs {
   async wait(reportId: string): Promise<ReportOutcome | undefined> {
     const job = this.jobs.get(reportId);
     if (job) return job;
-    const row = this.row(reportId);
+    const row = await this.row(reportId);
     return row && outcome(row);
   }
 
@@ -77,44 +78,55 @@ export class ReportJobs {
     while (this.jobs.size) await Promise.all([...this.jobs.values()]);
   }
 
-  /** After a crash: restarts every report left queued or running. Returns their ids. */
-  resumePending(): string[] {
-    const ids = (this.db.prepare(`SELECT id FROM reports WHERE status IN ('queued','running') ORDER BY created_at, id`).all() as { id: string }[]).map((r) => r.id);
-    const reset = this.db.prepare(`UPDATE reports SET status = 'queued', progress = 0 WHERE id = ? AND status = 'running'`);
+  /** Before the store closes: no job starts any more (a running one fails, and is resumed at the next start). */
+  stop(): void {
+    this.closed = true;
+  }
+
+  /**
+   * After a crash: restarts every report left queued or running. Returns their ids. With several nodes on one database a
+   * report another node is building is claimed by one of them only (the conditional move to running).
+   */
+  async resumePending(): Promise<string[]> {
+    const ids = (await this.store.sql.all<{ id: string }>(`SELECT id FROM reports WHERE status IN ('queued','running') ORDER BY created_at, id`)).map((r) => r.id);
     for (const id of ids) {
       if (this.jobs.has(id)) continue;
-      reset.run(id);
+      await this.update(`UPDATE reports SET status = 'queued', progress = 0 WHERE id = ? AND status = 'running'`, [id]);
       this.start(id);
     }
     return ids;
   }
 
-  private row(reportId: string): ReportRow | undefined {
-    return this.db.prepare('SELECT * FROM reports WHERE id = ?').get(reportId) as ReportRow | undefined;
+  private row(reportId: string): Promise<ReportRow | undefined> {
+    return this.store.sql.get<ReportRow>('SELECT * FROM reports WHERE id = ?', [reportId]);
   }
 
-  private progress(reportId: string, progress: number) {
-    this.db.prepare(`UPDATE reports SET progress = ? WHERE id = ? AND status = 'running'`).run(progress, reportId);
+  private update(text: string, params: unknown[]): Promise<number> {
+    return this.store.write(async (tx) => (await tx.sql.run(text, params)).changes, { oneWrite: true });
+  }
+
+  private progress(reportId: string, progress: number): Promise<number> {
+    return this.update(`UPDATE reports SET progress = ? WHERE id = ? AND status = 'running'`, [progress, reportId]);
   }
 
   private async run(reportId: string): Promise<ReportOutcome> {
     // Let the caller's transaction commit before the job reads the row.
     await tick();
-    const row = this.row(reportId);
-    if (!row) return { id: reportId, status: 'failed', progress: 0, fileName: null, sizeBytes: null, sha256: null, error: 'no such report' };
+    const row = await this.row(reportId);
+    if (!row || this.closed) return { id: reportId, status: 'failed', progress: 0, fileName: null, sizeBytes: null, sha256: null, error: 'no such report' };
     if (row.status === 'completed' || row.status === 'failed') return outcome(row);
     let tmp: string | null = null;
     try {
-      const claimed = this.db.prepare(`UPDATE reports SET status = 'running', progress = 5, error = NULL WHERE id = ? AND status IN ('queued','running')`).run(reportId);
-      if (claimed.changes !== 1) return outcome(this.row(reportId)!);
-      const tenant = this.db.prepare('SELECT id, slug, name FROM tenants WHERE id = ?').get(row.tenant_id) as Tenant;
+      const claimed = await this.update(`UPDATE reports SET status = 'running', progress = 5, error = NULL WHERE id = ? AND status IN ('queued','running')`, [reportId]);
+      if (claimed !== 1) return outcome((await this.row(reportId))!);
+      const tenant = (await this.store.sql.get<Tenant>('SELECT id, slug, name FROM tenants WHERE id = ?', [row.tenant_id]))!;
       const now = new Date();
       await tick();
-      const report = collectReport(this.db, tenant, row.type, now);
-      this.progress(reportId, 50);
+      const report = await collectReport(this.store.readOnly, tenant, row.type, now);
+      await this.progress(reportId, 50);
       await tick();
       const content = row.format === 'csv' ? renderCsv(report) : row.format === 'html' ? renderHtml(report) : await renderPdf(report);
-      this.progress(reportId, 80);
+      await this.progress(reportId, 80);
       const fileName = fileNameFor(row.type, row.format, reportId, now);
       const path = reportPath(this.dataDir, tenant.slug, fileName);
       await mkdir(resolve(this.dataDir, 'reports', tenant.slug), { recursive: true });
@@ -122,20 +134,20 @@ export class ReportJobs {
       await writeFile(tmp, content, { mode: 0o640, flag: 'wx' });
       await rename(tmp, path);
       tmp = null;
-      this.progress(reportId, 95);
+      await this.progress(reportId, 95);
       const sha256 = createHash('sha256').update(content).digest('hex');
-      this.db.prepare(`UPDATE reports SET status = 'completed', progress = 100, file_name = ?, size_bytes = ?, sha256 = ?, error = NULL, finished_at = ?
-        WHERE id = ?`).run(fileName, content.length, sha256, new Date().toISOString(), reportId);
+      await this.update(`UPDATE reports SET status = 'completed', progress = 100, file_name = ?, size_bytes = ?, sha256 = ?, error = NULL, finished_at = ?
+        WHERE id = ?`, [fileName, content.length, sha256, new Date().toISOString(), reportId]);
     } catch (e) {
       if (tmp) await rm(tmp, { force: true }).catch(() => {});
       try {
-        this.db.prepare(`UPDATE reports SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`)
-          .run(String((e as Error)?.message ?? e).slice(0, 500), new Date().toISOString(), reportId);
+        await this.update(`UPDATE reports SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`,
+          [String((e as Error)?.message ?? e).slice(0, 500), new Date().toISOString(), reportId]);
       } catch {
         // the store is gone (shutdown): resumePending picks the report up on the next start
       }
     }
-    const final = this.db.open ? this.row(reportId) : undefined;
+    const final = await this.row(reportId).catch(() => undefined);
     return final ? outcome(final) : { id: reportId, status: 'failed', progress: 0, fileName: null, sizeBytes: null, sha256: null, error: 'store closed' };
   }
 }

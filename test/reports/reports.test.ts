@@ -40,7 +40,7 @@ const deviceCount = (slug: string) =>
 
 beforeAll(async () => {
   h = createHarness();
-  jobs = new ReportJobs(h.db, h.dir);
+  jobs = new ReportJobs(h.store, h.dir);
   const victim = h.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' ORDER BY d.hostname LIMIT 1`)
     .get() as { id: string };
   h.db.prepare('UPDATE devices SET hostname = ? WHERE id = ?').run(HOSTILE, victim.id);
@@ -125,8 +125,8 @@ describe('generate_report / get_report_status', () => {
     const id = randomUUID();
     h.db.prepare(`INSERT INTO reports (id, tenant_id, type, format, status, progress, created_at) VALUES (?, ?, 'security', 'html', 'running', 40, ?)`)
       .run(id, tenant.id, new Date().toISOString());
-    const restarted = new ReportJobs(h.db, h.dir);
-    expect(restarted.resumePending()).toContain(id);
+    const restarted = new ReportJobs(h.store, h.dir);
+    expect(await restarted.resumePending()).toContain(id);
     await restarted.whenIdle();
     const st = await h.run(getReportStatus, { reportId: id }, ctx(['northwind-legal']));
     expect(st).toMatchObject({ state: 'completed', progress: 100 });
@@ -136,7 +136,7 @@ describe('generate_report / get_report_status', () => {
   it('marks a report failed when its file cannot be written', async () => {
     const blocked = join(h.dir, 'not-a-dir');
     writeFileSync(blocked, 'x');
-    const broken = new ReportJobs(h.db, blocked);
+    const broken = new ReportJobs(h.store, blocked);
     const c = h.ctx(['acme-dental'], { services: { startReport: (id) => broken.start(id), dataDir: blocked } });
     const { reportId } = await h.run(generateReport, { tenant: 'acme-dental', type: 'executive', format: 'csv' }, c);
     const done = await broken.wait(reportId);
