@@ -6,8 +6,6 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { initDataDir, openApp } from '../src-main/app.ts';
 import { seedDemoFleet } from '../src-main/demo/seed.ts';
-import { auditLogFor } from '../src-main/audit/log.ts';
-import { writeTx } from '../src-main/store/tx.ts';
 import { listTenants } from '../src-main/auth/keys.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { growFleet } from './fleet.ts';
@@ -42,13 +40,13 @@ const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
 async function dataDir(extraDevices = 0): Promise<{ dir: string; key: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-'));
-  const { db } = initDataDir(dir);
-  seedDemoFleet(db);
+  const { db, store } = await initDataDir(dir);
+  await seedDemoFleet(store);
   if (extraDevices) growFleet(db, extraDevices);
-  db.close();
+  await store.close();
   const app = await openApp(dir, { log: () => {} });
   const { secret } = await app.keys.create({ name: 'bench', scopes: ['ai:read', 'ai:write'], tenants: (await listTenants(app.store.sql)).map((t) => t.slug), readPerMinute: 10_000_000, writePerMinute: 10_000_000 });
-  app.close();
+  await app.close();
   return { dir, key: secret };
 }
 
@@ -182,35 +180,37 @@ async function auditFigures() {
   say();
   const { dir } = await dataDir();
   let app = await openApp(dir, { log: () => {} });
-  let log = auditLogFor(app.db);
+  let log = app.store.audit;
   const single = QUICK ? 2_000 : 5_000;
   let t0 = performance.now();
-  for (let i = 0; i < single; i++) log.append({ event: 'tool_call', decision: 'allowed', tool: 'bench', args: { i } });
+  for (let i = 0; i < single; i++) await log.append({ event: 'tool_call', decision: 'allowed', tool: 'bench', args: { i } });
   const perTx = single / ((performance.now() - t0) / 1000);
   say(`- Append, one transaction per entry (WAL, synchronous=NORMAL, the default durability): ${f(perTx, 0)} entries/s.`);
   say();
   say('| audit entries | `audit verify` ms | appends in one transaction, entries/s | cold start to `listening` ms | database file MB |');
   say('|---|---|---|---|---|');
   const sizes = QUICK ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
-  let have = log.count();
+  let have = await log.count();
   for (const target of sizes) {
     t0 = performance.now();
     const from = have;
-    writeTx(app.db, () => { for (; have < target; have++) log.append({ event: 'tool_call', decision: 'allowed', tool: 'bench', keyId: 'k', tier: 1, args: { i: have } }); });
+    await app.store.write(async (tx) => {
+      for (; have < target; have++) await tx.audit({ event: 'tool_call', decision: 'allowed', tool: 'bench', keyId: 'k', tier: 1, args: { i: have } });
+    });
     const batchRate = (target - from) / ((performance.now() - t0) / 1000);
     t0 = performance.now();
-    const v = log.verify();
+    const v = await log.verify();
     const verifyMs = performance.now() - t0;
-    app.close();
+    await app.close();
     // Start-up does not read the log: it should not grow with it.
     const cold = await start([join(ROOT, 'src-main/cli/main.ts'), 'serve', '--data-dir', dir, '--port', '0']);
     await stop(cold.child);
     const mb = statSync(join(dir, 'countersign.db')).size / 2 ** 20;
     say(`| ${v.count.toLocaleString('en')}${v.ok ? '' : ' (BROKEN)'} | ${f(verifyMs, 0)} | ${f(batchRate, 0)} | ${f(cold.ms, 0)} | ${f(mb, 0)} |`);
     app = await openApp(dir, { log: () => {} });
-    log = auditLogFor(app.db);
+    log = app.store.audit;
   }
-  app.close();
+  await app.close();
   say();
 }
 

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Db } from './store/db.ts';
 import { createSecrets, loadSecrets, plainFileProtector, type SecretProtector, type Secrets } from './store/secrets.ts';
-import { auditLogFor } from './audit/log.ts';
 import { KeyService } from './auth/keys.ts';
 import { PolicyService } from './governance/policy.ts';
 import { RateLimiter } from './governance/rateLimiter.ts';
@@ -48,22 +47,27 @@ export interface App {
   gate: Gate;
   reports: ReportJobs;
   log: (msg: string, err?: unknown) => void;
-  close(): void;
+  /** Stops the timers, writes what is still queued and closes the store; resolves once it is closed. */
+  close(): Promise<void>;
 }
 
 export function isInitialized(dataDir: string): boolean {
   return existsSync(join(dataDir, DB_FILE));
 }
 
-/** Creates the database and install secrets in a new data directory. */
-export function initDataDir(dataDir: string, protector: SecretProtector = plainFileProtector): { db: Db; secrets: Secrets } {
+/**
+ * Creates the database and install secrets in a new data directory. The store is open on return (close it, or its
+ * database handle); every write it made has committed.
+ */
+export async function initDataDir(dataDir: string, protector: SecretProtector = plainFileProtector): Promise<{ db: Db; store: Store; secrets: Secrets }> {
   if (isInitialized(dataDir)) throw new Error(`${dataDir} already holds a Countersign database`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secrets = createSecrets(dataDir, protector);
   const db = openDatabase(join(dataDir, DB_FILE), { create: true });
-  auditLogFor(db).append({ event: 'system', decision: 'info', outcome: 'initialized' });
-  writeCheckpoint(db, { dataDir, ...secrets });
-  return { db, secrets };
+  const store = sqliteStore(db, { signingKey: secrets.signingKey });
+  await store.audit.append({ event: 'system', decision: 'info', outcome: 'initialized' });
+  await writeCheckpoint(store, { dataDir, ...secrets });
+  return { db, store, secrets };
 }
 
 /** The product: the fleet tools behind the gate, over the data directory. */
@@ -105,28 +109,27 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     await sweep();
     timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
     const checkpointer = opts.longRunning ? startCheckpointer(db, { log }) : undefined;
-    const audit = auditLogFor(db);
-    const anchors = opts.longRunning ? startAnchoring(db, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
+    const audit = store.audit;
+    const anchors = opts.longRunning ? startAnchoring(store, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
       { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;
     if (opts.longRunning) {
-      audit.catchUp();
+      await audit.catchUp();
       timers.push(setInterval(() => {
-        try {
-          audit.catchUp();
-        } catch (e) {
-          log('reading audit entries from other processes failed', e);
-        }
+        audit.catchUp().catch((e: unknown) => log('reading audit entries from other processes failed', e));
       }, opts.externalChangesMs ?? 1_000).unref());
     }
+    let closing: Promise<void> | undefined;
     return {
       dataDir, db, store, secrets, keys, policy, approvals, gate, reports, log,
       close() {
-        for (const t of timers) clearInterval(t);
-        reports.stop();
-        void checkpointer?.stop();
-        audit.close();
-        anchors?.stop();
-        db.close();
+        closing ??= (async () => {
+          for (const t of timers) clearInterval(t);
+          reports.stop();
+          await anchors?.stop();
+          await checkpointer?.stop();
+          await store.close();
+        })();
+        return closing;
       },
     };
   } catch (e) {

@@ -8,11 +8,11 @@ import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Db } from '../store/db.ts';
+import type { Sql } from '../store/sql.ts';
+import type { Store } from '../store/store.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import { fingerprint } from './export.ts';
-import { auditLogFor, GENESIS_HASH } from './log.ts';
-import { writeTx } from '../store/tx.ts';
+import { GENESIS_HASH } from './log.ts';
 
 export const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
 export const NO_PREV = '0'.repeat(64);
@@ -63,17 +63,18 @@ export interface AnchorOptions { dataDir: string; anchorDir?: string; signingKey
  * nothing was appended to the log since the last checkpoint (unless `force`). A failed anchor-directory write (the other
  * volume is gone) is thrown after the rest was done.
  */
-export function writeCheckpoint(db: Db, o: AnchorOptions, force = false): (CheckpointRecord & { fingerprint: string }) | undefined {
+export async function writeCheckpoint(store: Store, o: AnchorOptions, force = false): Promise<(CheckpointRecord & { fingerprint: string }) | undefined> {
   const key = fingerprint(o.verifyKey);
   const files = checkpointFiles(o.dataDir, o.verifyKey, o.anchorDir);
   let anchorFailed: unknown;
-  const out = writeTx(db, () => {
-    const head = (db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS_HASH };
+  const out = await store.write(async (tx) => {
+    const sql = tx.sql;
+    const head = (await sql.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) ?? { seq: 0, hash: GENESIS_HASH };
     const main = readCheckpointFile(files[0]!) ?? [];
-    adoptUnrecorded(db, main, o.verifyKey);
-    const last = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1').get() as CheckpointRecord | undefined;
+    await adoptUnrecorded(sql, main, o.verifyKey);
+    const last = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
     if (!force && last && last.head_seq === head.seq) return undefined;
-    const count = (db.prepare('SELECT count(*) AS n FROM audit_log WHERE seq <= ?').get(head.seq) as { n: number }).n;
+    const count = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_log WHERE seq <= ?', [head.seq]))!.n;
     const body = { v: 1 as const, n: (last?.n ?? 0) + 1, headSeq: head.seq, headHash: head.hash, count, at: new Date().toISOString(), prev: last?.line_sha256 ?? NO_PREV, key };
     const text = JSON.stringify({ ...body, sig: sign(null, signedBytes(body), o.signingKey).toString('base64') });
     appendLine(files[0]!, text);
@@ -88,15 +89,16 @@ export function writeCheckpoint(db: Db, o: AnchorOptions, force = false): (Check
       }
     }
     const record: CheckpointRecord = { n: body.n, head_seq: body.headSeq, head_hash: body.headHash, entry_count: count, at: body.at, key_fingerprint: key, line_sha256: sha256(text) };
-    insertRecord(db, record);
+    await insertRecord(sql, record);
     return { ...record, fingerprint: checkpointFingerprint(record.n, record.head_seq, record.line_sha256) };
   });
   if (anchorFailed) throw anchorFailed;
   return out;
 }
 
-function insertRecord(db: Db, r: CheckpointRecord): void {
-  db.prepare('INSERT INTO audit_checkpoints (n, head_seq, head_hash, entry_count, at, key_fingerprint, line_sha256) VALUES (@n, @head_seq, @head_hash, @entry_count, @at, @key_fingerprint, @line_sha256)').run(r);
+async function insertRecord(sql: Sql, r: CheckpointRecord): Promise<void> {
+  await sql.run('INSERT INTO audit_checkpoints (n, head_seq, head_hash, entry_count, at, key_fingerprint, line_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    [r.n, r.head_seq, r.head_hash, r.entry_count, r.at, r.key_fingerprint, r.line_sha256]);
 }
 
 const parseLine = (text: string) => {
@@ -111,16 +113,16 @@ const parseLine = (text: string) => {
  * Lines of our own file that the database never recorded: a process killed between the fsynced line and the commit.
  * Each is taken over only if it is exactly the next checkpoint, signed by this install, of an entry the log still has.
  */
-function adoptUnrecorded(db: Db, lines: string[], verifyKey: KeyObject): void {
-  const recorded = (db.prepare('SELECT count(*) AS n FROM audit_checkpoints').get() as { n: number }).n;
+async function adoptUnrecorded(sql: Sql, lines: string[], verifyKey: KeyObject): Promise<void> {
+  const recorded = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_checkpoints'))!.n;
   for (const text of lines.slice(recorded)) {
-    const last = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1').get() as CheckpointRecord | undefined;
+    const last = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
     const parsed = parseLine(text);
     if (!parsed?.success) return;
     const l = parsed.data;
-    const hash = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck().get(l.headSeq);
+    const hash = (await sql.get<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = ?', [l.headSeq]))?.hash;
     if (l.n !== (last?.n ?? 0) + 1 || l.prev !== (last?.line_sha256 ?? NO_PREV) || !signatureHolds(l, verifyKey) || (l.headSeq > 0 && hash !== l.headHash)) return;
-    insertRecord(db, { n: l.n, head_seq: l.headSeq, head_hash: l.headHash, entry_count: l.count, at: l.at, key_fingerprint: l.key, line_sha256: sha256(text) });
+    await insertRecord(sql, { n: l.n, head_seq: l.headSeq, head_hash: l.headHash, entry_count: l.count, at: l.at, key_fingerprint: l.key, line_sha256: sha256(text) });
   }
 }
 
@@ -143,8 +145,8 @@ function appendLine(file: string, line: string): void {
   chmodSync(file, 0o600);
 }
 
-export function latestCheckpoint(db: Db): (CheckpointRecord & { fingerprint: string }) | undefined {
-  const r = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1').get() as CheckpointRecord | undefined;
+export async function latestCheckpoint(sql: Sql): Promise<(CheckpointRecord & { fingerprint: string }) | undefined> {
+  const r = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
   return r && { ...r, fingerprint: checkpointFingerprint(r.n, r.head_seq, r.line_sha256) };
 }
 
@@ -160,44 +162,44 @@ export interface AnchorSchedule { everyEntries: () => number; everyMinutes: () =
  * The writer of a long-running process: a checkpoint after every `everyEntries` appended entries (counted as they
  * commit, this process's and others'), and every `everyMinutes` if anything was appended; one more when it stops.
  */
-export function startAnchoring(db: Db, o: AnchorOptions, schedule: AnchorSchedule, log: (msg: string, err?: unknown) => void): { stop(): void; now(): void } {
+export function startAnchoring(store: Store, o: AnchorOptions, schedule: AnchorSchedule, log: (msg: string, err?: unknown) => void): { stop(): Promise<void>; now(): Promise<void> } {
   let since = 0;
   let scheduled = false;
   let stopped = false;
-  const run = () => {
+  let running: Promise<void> = Promise.resolve();
+  // One checkpoint at a time, in order.
+  const run = (): Promise<void> => {
     scheduled = false;
-    if (stopped || !db.open) return;
+    if (stopped) return running;
     since = 0;
-    try {
-      writeCheckpoint(db, o);
-    } catch (e) {
-      log('writing an audit checkpoint failed', e);
-    }
+    running = running.then(() => writeCheckpoint(store, o)).then(() => {}, (e: unknown) => log('writing an audit checkpoint failed', e));
+    return running;
   };
-  const off = auditLogFor(db).onAppend(() => {
+  const off = store.audit.onAppend(() => {
     if (++since >= schedule.everyEntries() && !scheduled) {
       scheduled = true;
-      setImmediate(run);
+      setImmediate(() => void run());
     }
   });
   let timer: NodeJS.Timeout;
   const arm = () => {
     timer = setTimeout(() => {
-      run();
+      void run();
       if (!stopped) arm();
     }, schedule.everyMinutes() * 60_000).unref();
   };
   arm();
   // A process that starts on a log whose file is missing its latest checkpoint (or has none yet) writes one now.
-  run();
+  void run();
   return {
     now: run,
-    stop() {
-      if (stopped) return;
-      run();
+    async stop() {
+      if (stopped) return running;
+      const last = run();
       stopped = true;
       clearTimeout(timer);
       off();
+      await last;
     },
   };
 }

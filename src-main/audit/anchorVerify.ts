@@ -2,9 +2,9 @@
 // checkpoints the database recorded, then every checkpoint against the chain. The first inconsistency is named, with
 // what it means (edited, deleted, truncated, rewritten and re-chained, key swapped).
 import type { KeyObject } from 'node:crypto';
-import type { Db } from '../store/db.ts';
+import type { Sql } from '../store/sql.ts';
 import { fingerprint } from './export.ts';
-import { verifyRows, type AuditRow } from './log.ts';
+import { verifyChain } from './log.ts';
 import { CheckpointLine, NO_PREV, readCheckpointFile, sha256, signatureHolds, type CheckpointRecord } from './anchor.ts';
 
 export type AnchoredVerify =
@@ -19,12 +19,12 @@ const fail = (c: FailureCase, reason: string, badSeq?: number): AnchoredVerify =
  * `trusted` is the key checkpoints must be signed with: the install's (from its secrets) or one the technician gives.
  * `files` are the checkpoint files to hold against the log (the data directory's, and the anchor directory's if any).
  */
-export function verifyAnchored(db: Db, trusted: KeyObject, files: string[]): AnchoredVerify {
-  const chain = verifyRows(db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as Iterable<AuditRow>);
+export async function verifyAnchored(sql: Sql, trusted: KeyObject, files: string[]): Promise<AnchoredVerify> {
+  const chain = await verifyChain(sql);
   if (!chain.ok) return fail('chain_broken', `${chain.reason} (${chain.count} entries verified before it)`, chain.badSeq);
   const trustedFp = fingerprint(trusted);
-  const records = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n').all() as CheckpointRecord[];
-  const hashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
+  const records = await sql.all<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n');
+  const hashAt = async (seq: number) => (await sql.get<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = ?', [seq]))?.hash;
 
   // Keys first: a record signed by another key than the trusted one means the install's key was replaced.
   for (const r of records) {
@@ -57,7 +57,7 @@ export function verifyAnchored(db: Db, trusted: KeyObject, files: string[]): Anc
       if (line.headSeq > chain.headSeq) {
         return fail('truncated', `checkpoint ${line.n} covers entries up to ${line.headSeq}, but the log ends at entry ${chain.headSeq}: its tail was cut off`, chain.headSeq + 1);
       }
-      if (line.headSeq > 0 && hashAt.get(line.headSeq) !== line.headHash) {
+      if (line.headSeq > 0 && (await hashAt(line.headSeq)) !== line.headHash) {
         return fail('rewritten', `entry ${line.headSeq} is not the one checkpoint ${line.n} signed: the history up to it was rewritten and re-chained`, line.headSeq);
       }
       if (line.count !== line.headSeq) return fail('rewritten', `checkpoint ${line.n} counted ${line.count} entries up to entry ${line.headSeq}`, line.headSeq);
@@ -69,7 +69,7 @@ export function verifyAnchored(db: Db, trusted: KeyObject, files: string[]): Anc
   // Records hold for the log too, even where a file is gone from the list (an anchor directory not given this time).
   for (const r of records) {
     if (r.head_seq > chain.headSeq) return fail('truncated', `checkpoint ${r.n} covers entries up to ${r.head_seq}, but the log ends at entry ${chain.headSeq}: its tail was cut off`, chain.headSeq + 1);
-    if (r.head_seq > 0 && hashAt.get(r.head_seq) !== r.head_hash) return fail('rewritten', `entry ${r.head_seq} is not the one checkpoint ${r.n} signed: the history up to it was rewritten and re-chained`, r.head_seq);
+    if (r.head_seq > 0 && (await hashAt(r.head_seq)) !== r.head_hash) return fail('rewritten', `entry ${r.head_seq} is not the one checkpoint ${r.n} signed: the history up to it was rewritten and re-chained`, r.head_seq);
   }
   return { ok: true, count: chain.count, headSeq: chain.headSeq, headHash: chain.headHash, checkpoints: records.length, files, latest: records.at(-1) ?? null };
 }

@@ -2,9 +2,9 @@ import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:
 import { createReadStream, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import type { Db } from '../store/db.ts';
+import type { Sql } from '../store/sql.ts';
 import { canonicalJson } from '../store/canonical.ts';
-import { verifyRows, type AuditRow } from './log.ts';
+import { auditRows, verifyRows, type AuditRow } from './log.ts';
 import { checkpointRecord, recordOfLine, toOcsf, toSyslog, type ExportFormat } from './siem.ts';
 
 /** The last line of an export: what the chain head was, signed with the install's Ed25519 key. */
@@ -33,17 +33,21 @@ export interface ExportOptions {
   productVersion?: string;
 }
 
-/** Writes every entry as one line in the chosen format, then the signed checkpoint; reads in one snapshot transaction. */
-export function exportAudit(db: Db, file: string, signingKey: KeyObject, verifyKey: KeyObject, opts: ExportOptions = {}): Checkpoint {
+/**
+ * Writes every entry up to the head found at the start as one line in the chosen format, then the signed checkpoint.
+ * The log is append-only, so those entries are one consistent prefix however long the export takes.
+ */
+export async function exportAudit(sql: Sql, file: string, signingKey: KeyObject, verifyKey: KeyObject, opts: ExportOptions = {}): Promise<Checkpoint> {
   const format = opts.format ?? 'jsonl';
   const product = { version: opts.productVersion ?? '0' };
   const line = format === 'jsonl' ? (r: AuditRow) => JSON.stringify(r) : format === 'ocsf' ? (r: AuditRow) => JSON.stringify(toOcsf(r, product)) : toSyslog;
   const fd = openSync(file, 'wx', 0o600);
   try {
-    const checkpoint = db.transaction(() => {
+    const through = (await sql.get<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM audit_log'))!.seq;
+    const checkpoint = await (async () => {
       let count = 0;
       let head = { seq: 0, hash: '0'.repeat(64) };
-      for (const row of db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as Iterable<AuditRow>) {
+      for await (const row of auditRows(sql, { throughSeq: through })) {
         writeSync(fd, `${line(row)}\n`);
         head = { seq: row.seq, hash: row.hash };
         count++;

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../store/db.ts';
-import { onSyncCommit, writeTx } from '../store/tx.ts';
+import type { Sql } from '../store/sql.ts';
 import { ARGS_MAX, boundedJson, boundedText, DETAIL_MAX, isRefusal, OUTCOME_MAX, REFUSAL_ARGS_MAX, REFUSAL_DETAIL_MAX, TEXT_MAX } from './bounds.ts';
 import { RefusalAggregator } from './flood.ts';
 
@@ -77,76 +76,125 @@ export type VerifyResult =
   | { ok: true; count: number; headHash: string; headSeq: number }
   | { ok: false; count: number; badSeq: number; reason: string };
 
-/** Checks a sequence of rows in order: contiguous seq, each prev_hash the previous hash, each hash recomputed. */
-export function verifyRows(rows: Iterable<AuditRow>): VerifyResult {
-  let prev = GENESIS_HASH;
-  let expected = 1;
-  let count = 0;
-  for (const row of rows) {
-    if (row.seq !== expected) {
-      return { ok: false, count, badSeq: expected, reason: row.seq > expected ? `entries ${expected}..${row.seq - 1} are missing` : `entry ${row.seq} is out of order` };
+/** Checks rows one at a time, in order: contiguous seq, each prev_hash the previous hash, each hash recomputed. */
+export class ChainCheck {
+  private prev = GENESIS_HASH;
+  private expected = 1;
+  private count = 0;
+  private failure: VerifyResult | undefined;
+
+  /** False once the chain is broken (the rest need not be read). */
+  push(row: AuditRow): boolean {
+    if (this.failure) return false;
+    const fail = (badSeq: number, reason: string) => {
+      this.failure = { ok: false, count: this.count, badSeq, reason };
+      return false;
+    };
+    if (row.seq !== this.expected) {
+      return fail(this.expected, row.seq > this.expected ? `entries ${this.expected}..${row.seq - 1} are missing` : `entry ${row.seq} is out of order`);
     }
-    if (row.prev_hash !== prev) return { ok: false, count, badSeq: row.seq, reason: `entry ${row.seq} does not link to entry ${row.seq - 1} (inserted or reordered)` };
-    const hash = row.hash;
-    if (hashRow(row) !== hash) return { ok: false, count, badSeq: row.seq, reason: `entry ${row.seq} was modified (hash mismatch)` };
-    prev = hash;
-    expected++;
-    count++;
+    if (row.prev_hash !== this.prev) return fail(row.seq, `entry ${row.seq} does not link to entry ${row.seq - 1} (inserted or reordered)`);
+    if (hashRow(row) !== row.hash) return fail(row.seq, `entry ${row.seq} was modified (hash mismatch)`);
+    this.prev = row.hash;
+    this.expected++;
+    this.count++;
+    return true;
   }
-  return { ok: true, count, headHash: prev, headSeq: expected - 1 };
+
+  result(): VerifyResult {
+    return this.failure ?? { ok: true, count: this.count, headHash: this.prev, headSeq: this.expected - 1 };
+  }
 }
 
-export class AuditLog {
-  private readonly headStmt;
-  private readonly insertStmt;
-  private listeners = new Set<(row: AuditRow) => void>();
+/** Checks a sequence of rows in order: contiguous seq, each prev_hash the previous hash, each hash recomputed. */
+export function verifyRows(rows: Iterable<AuditRow>): VerifyResult {
+  const check = new ChainCheck();
+  for (const row of rows) if (!check.push(row)) break;
+  return check.result();
+}
 
-  private readonly db: Db;
-  constructor(db: Db) {
-    this.db = db;
-    this.headStmt = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
-    // Positional parameters in HASHED order, then prev_hash and hash: binding by name costs ~1 µs a row more.
-    this.insertStmt = db.prepare(`INSERT INTO audit_log (${HASHED.join(', ')}, prev_hash, hash) VALUES (${HASHED.map(() => '?').join(', ')}, ?, ?)`);
-    onSyncCommit(db, { committed: () => this.flushCommitted(), aborted: () => this.discardPending() });
+const PAGE = 5_000;
+
+/**
+ * Every entry after `afterSeq` (up to `throughSeq`), in order, read in keyset pages: memory stays bounded on a large log,
+ * and the same statements run on SQLite and PostgreSQL. The log is append-only, so the pages form one consistent prefix.
+ */
+export async function* auditRows(sql: Sql, opts: { afterSeq?: number; throughSeq?: number } = {}): AsyncGenerator<AuditRow> {
+  let after = opts.afterSeq ?? 0;
+  const through = opts.throughSeq ?? Number.MAX_SAFE_INTEGER;
+  for (;;) {
+    const rows = await sql.all<AuditRow>('SELECT * FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?', [after, through, PAGE]);
+    for (const r of rows) yield r;
+    if (rows.length < PAGE) return;
+    after = rows[rows.length - 1]!.seq;
   }
+}
 
+/** The whole chain, checked. */
+export async function verifyChain(sql: Sql): Promise<VerifyResult> {
+  const check = new ChainCheck();
+  for await (const row of auditRows(sql)) if (!check.push(row)) break;
+  return check.result();
+}
+
+const HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
+// Positional parameters in HASHED order, then prev_hash and hash.
+const INSERT = `INSERT INTO audit_log (${HASHED.join(', ')}, prev_hash, hash) VALUES (${HASHED.map(() => '?').join(', ')}, ?, ?)`;
+
+/** How the log reaches its database: reads outside any transaction, its own writes, and the store's change counter. */
+export interface AuditStoreAccess {
+  sql: Sql;
+  /** Runs fn in a write transaction of the store (group commit): what flood counts are written with. */
+  write<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** Moves when another connection may have committed (see Store.changes). */
+  changes(): Promise<number>;
+}
+
+/**
+ * The hash-chained log of one store. Entries are appended only inside the store's write transactions (Tx.audit), so an
+ * entry commits with the change it records or not at all; listeners hear of an entry once its transaction committed.
+ */
+export class AuditLog {
+  private listeners = new Set<(row: AuditRow) => void>();
+  private readonly access: AuditStoreAccess;
   private readonly floods = new RefusalAggregator();
   private floodTimer: NodeJS.Timeout | undefined;
 
-  /**
-   * Appends one entry. Call it inside the write transaction of the state change it records (see `writeTx`),
-   * so the change and its entry commit together or not at all. Every entry is bounded and redacted here (see bounds.ts).
-   * A refusal (denied, throttled) may instead be counted, when its source is flooding: then nothing is written now,
-   * undefined is returned, and one entry per source, cause and minute carries the count (see flood.ts).
-   */
-  append(e: AuditInput & { decision: Exclude<AuditDecision, 'denied' | 'throttled'> }): AuditRow;
-  append(e: AuditInput): AuditRow | undefined;
-  append(e: AuditInput): AuditRow | undefined {
-    return writeTx(this.db, () => this.appendInTransaction(e));
+  constructor(access: AuditStoreAccess) {
+    this.access = access;
+  }
+
+  /** Appends one entry in a transaction of its own; the change it records must be in the same one (see Tx.audit). */
+  append(e: AuditInput & { decision: Exclude<AuditDecision, 'denied' | 'throttled'> }): Promise<AuditRow>;
+  append(e: AuditInput): Promise<AuditRow | undefined>;
+  append(e: AuditInput): Promise<AuditRow | undefined> {
+    return this.access.write((sql) => this.appendInTransaction(sql, e));
   }
 
   /**
-   * Appends one entry inside the caller's open transaction (writeTx, or the Store's group commit): it is delivered to
-   * listeners when that transaction commits (flushCommitted), and dropped if it rolls back (discardPending). A refusal
-   * from a flooding source is counted instead (undefined is returned; see flood.ts).
+   * Appends one entry with `sql`, the caller's open transaction (the Store's group commit): it is delivered to listeners
+   * when that transaction commits (flushCommitted), and dropped if it rolls back. A refusal from a flooding source is
+   * counted instead (undefined is returned; see flood.ts).
    */
-  appendInTransaction(e: AuditInput & { decision: Exclude<AuditDecision, 'denied' | 'throttled'> }): AuditRow;
-  appendInTransaction(e: AuditInput): AuditRow | undefined;
-  appendInTransaction(e: AuditInput): AuditRow | undefined {
-    if (!this.db.inTransaction) throw new Error('appendInTransaction needs an open transaction');
+  appendInTransaction(sql: Sql, e: AuditInput & { decision: Exclude<AuditDecision, 'denied' | 'throttled'> }): Promise<AuditRow>;
+  appendInTransaction(sql: Sql, e: AuditInput): Promise<AuditRow | undefined>;
+  async appendInTransaction(sql: Sql, e: AuditInput): Promise<AuditRow | undefined> {
     if (isRefusal(e.decision) && !this.floods.admit(e)) {
-      this.floodTimer ??= setInterval(() => this.flushFloods(), 5_000).unref();
+      this.floodTimer ??= setInterval(() => void this.flushFloods().catch(() => {}), 5_000).unref();
       return undefined;
     }
-    for (const c of this.floods.take()) this.write(c);
-    return this.write(e);
+    for (const c of this.floods.take()) await this.write(sql, c);
+    return this.write(sql, e);
   }
 
   /** Writes the counts of flood minutes that have ended (all of them with `all`, on close). Returns how many entries. */
-  flushFloods(all = false): number {
+  async flushFloods(all = false): Promise<number> {
     const closed = this.floods.take(all);
-    if (closed.length) writeTx(this.db, () => closed.forEach((c) => this.write(c)));
+    if (closed.length) {
+      await this.access.write(async (sql) => {
+        for (const c of closed) await this.write(sql, c);
+      });
+    }
     if (!this.floods.pending && this.floodTimer) {
       clearInterval(this.floodTimer);
       this.floodTimer = undefined;
@@ -154,10 +202,10 @@ export class AuditLog {
     return closed.length;
   }
 
-  /** Before the database closes: counted refusals are written, not lost. */
-  close(): void {
+  /** Before the store closes: counted refusals are written, not lost. */
+  async close(): Promise<void> {
     try {
-      if (this.db.open && !this.db.readonly) this.flushFloods(true);
+      await this.flushFloods(true);
     } finally {
       clearInterval(this.floodTimer);
       this.floodTimer = undefined;
@@ -165,10 +213,10 @@ export class AuditLog {
   }
 
   /** Inserts one bounded, redacted entry in the open transaction; listeners hear of it once that commits. */
-  private write(e: AuditInput): AuditRow {
+  private async write(sql: Sql, e: AuditInput): Promise<AuditRow> {
     const refusal = isRefusal(e.decision);
     const text = (v: string | null | undefined) => (v == null ? null : boundedText(v, TEXT_MAX));
-    const head = this.headStmt.get() as { seq: number; hash: string } | undefined;
+    const head = await sql.get<{ seq: number; hash: string }>(HEAD);
     const base: Omit<AuditRow, 'hash'> = {
       seq: (head?.seq ?? 0) + 1,
       at: new Date().toISOString(),
@@ -192,15 +240,15 @@ export class AuditLog {
       remote: text(e.remote),
       prev_hash: head?.hash ?? GENESIS_HASH,
     };
-    // SQLite stores UTF-8, which cannot hold a lone surrogate (it would come back as U+FFFD and break the hash):
-    // make every text column well-formed before hashing, so what we hash is exactly what we store.
+    // The databases store UTF-8, which cannot hold a lone surrogate (it would come back as U+FFFD and break the hash), and
+    // PostgreSQL refuses NUL in text: make every text column well-formed before hashing, so what we hash is what we store.
     for (const k of Object.keys(base) as (keyof typeof base)[]) {
       const v = base[k];
-      if (typeof v === 'string') (base as Record<string, unknown>)[k] = v.toWellFormed();
+      if (typeof v === 'string') (base as Record<string, unknown>)[k] = storableText(v);
     }
     const values = HASHED.map((k) => base[k] ?? null);
     const hash = hashValues(base.prev_hash, values);
-    this.insertStmt.run(...values, base.prev_hash, hash);
+    await sql.run(INSERT, [...values, base.prev_hash, hash]);
     const row = { ...base, hash };
     // Listeners (live feed) hear about the entry only once it is committed.
     this.pending.push(row);
@@ -211,7 +259,6 @@ export class AuditLog {
   // Entries delivered since the last catch-up; everything at or below `scannedThrough` has been delivered.
   private deliveredSince = new Set<number>();
   private scannedThrough: number | undefined;
-  private readonly dataVersion;
   private seenVersion: number | undefined;
 
   private deliver(row: AuditRow): void {
@@ -219,7 +266,17 @@ export class AuditLog {
     for (const l of this.listeners) l(row);
   }
 
-  /** Called after the outermost commit (writeTx or the Store's group commit): deliver entries appended inside it. */
+  /** Entries appended in the open transaction so far: an item's savepoint rolls back to it (see discardSince). */
+  mark(): number {
+    return this.pending.length;
+  }
+
+  /** The item that appended the entries after `mark` rolled back to its savepoint: they never happened. */
+  discardSince(mark: number): void {
+    this.pending.length = Math.min(this.pending.length, mark);
+  }
+
+  /** Called after the commit of the store's transaction: deliver entries appended inside it. */
   flushCommitted(): void {
     const rows = this.pending;
     this.pending = [];
@@ -227,27 +284,36 @@ export class AuditLog {
   }
 
   /**
-   * Delivers entries another process committed (the CLI creating or revoking a key while the console is open),
-   * in order, once each. Cheap when nothing changed elsewhere: one `PRAGMA data_version`. Returns how many.
+   * Delivers entries another process or node committed (the CLI creating or revoking a key while the console is open),
+   * in order, once each. Cheap when nothing changed elsewhere: one look at the store's change counter. Returns how many.
    */
-  catchUp(): number {
-    const version = this.dataVersion.get() as number;
+  catchUp(): Promise<number> {
+    this.catching ??= this.scan().finally(() => (this.catching = undefined));
+    return this.catching;
+  }
+
+  private catching: Promise<number> | undefined;
+
+  private async scan(): Promise<number> {
+    const version = await this.access.changes();
     if (this.scannedThrough === undefined || version === this.seenVersion) {
-      // First call, or no other connection committed: every entry so far came through this object.
+      if (this.scannedThrough === undefined) {
+        // First call: every entry so far came before anyone listened.
+        this.scannedThrough = (await this.access.sql.get<{ seq: number }>(HEAD))?.seq ?? 0;
+        this.deliveredSince.clear();
+      }
       this.seenVersion = version;
-      this.scannedThrough = (this.headStmt.get() as { seq: number } | undefined)?.seq ?? 0;
-      this.deliveredSince.clear();
       return 0;
     }
     this.seenVersion = version;
     let n = 0;
-    for (const row of this.db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq').iterate(this.scannedThrough) as Iterable<AuditRow>) {
+    for await (const row of auditRows(this.access.sql, { afterSeq: this.scannedThrough })) {
       this.scannedThrough = row.seq;
       if (this.deliveredSince.has(row.seq)) continue;
       for (const l of this.listeners) l(row);
       n++;
     }
-    this.deliveredSince.clear();
+    for (const seq of this.deliveredSince) if (seq <= this.scannedThrough) this.deliveredSince.delete(seq);
     return n;
   }
 
@@ -260,18 +326,17 @@ export class AuditLog {
     return () => this.listeners.delete(listener);
   }
 
-  verify(): VerifyResult {
-    return verifyRows(this.db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as Iterable<AuditRow>);
+  verify(): Promise<VerifyResult> {
+    return verifyChain(this.access.sql);
   }
 
-  count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.access.sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_log'))!.n;
   }
 }
 
-const auditLogs = new WeakMap<Db, AuditLog>();
-export function auditLogFor(db: Db): AuditLog {
-  let log = auditLogs.get(db);
-  if (!log) auditLogs.set(db, (log = new AuditLog(db)));
-  return log;
+/** Well-formed UTF-16 (no lone surrogates) without NUL, which PostgreSQL's text type cannot hold: stored exactly as hashed. */
+export function storableText(v: string): string {
+  const w = v.toWellFormed();
+  return w.includes('\u0000') ? w.replaceAll('\u0000', '\uFFFD') : w;
 }

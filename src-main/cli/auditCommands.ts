@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DB_FILE } from '../app.ts';
 import { openDatabase } from '../store/db.ts';
+import { sqliteSql } from '../store/sql.ts';
 import { loadSecrets } from '../store/secrets.ts';
 import { exportAudit, fingerprint, verifyExport, type ExportTrust } from '../audit/export.ts';
 import { checkpointFiles, checkpointFingerprint } from '../audit/anchor.ts';
@@ -60,7 +61,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
   }
   const db = openDatabase(join(dir, DB_FILE), { readonly: true });
   try {
-    const r = verifyAnchored(db, trusted, checkpointFiles(dir, installKey, flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined));
+    const r = await verifyAnchored(sqliteSql(db), trusted, checkpointFiles(dir, installKey, flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined));
     if (!r.ok) {
       io.out(`audit chain BROKEN${r.badSeq ? ` at entry ${r.badSeq}` : ''} (${r.case}): ${r.reason}`);
       return 1;
@@ -75,13 +76,13 @@ async function verify(argv: string[], io: Io): Promise<number> {
 
 const ExportFlags = z.object({ 'data-dir': dataDir, out: z.string({ error: '--out F is required' }).min(1), format: z.enum(EXPORT_FORMATS).default('jsonl') });
 
-function exportLog(argv: string[], io: Io): number {
+async function exportLog(argv: string[], io: Io): Promise<number> {
   const { flags } = parseFlags(argv, { ...dataDirFlag, out: { type: 'string' }, format: { type: 'string' } }, ExportFlags);
   const dir = resolve(flags['data-dir']);
   const secrets = loadSecrets(dir);
   const db = openDatabase(join(dir, DB_FILE), { readonly: true });
   try {
-    const cp = exportAudit(db, resolve(flags.out), secrets.signingKey, secrets.verifyKey, { format: flags.format, productVersion: SERVER_INFO.version });
+    const cp = await exportAudit(sqliteSql(db), resolve(flags.out), secrets.signingKey, secrets.verifyKey, { format: flags.format, productVersion: SERVER_INFO.version });
     io.out(`exported ${cp.count} entries (${flags.format}) to ${resolve(flags.out)}; checkpoint head ${cp.headHash}, key ${fingerprint(secrets.verifyKey)}`);
     return 0;
   } finally {

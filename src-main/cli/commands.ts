@@ -1,3 +1,4 @@
+import type { Store } from '../store/store.ts';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -21,30 +22,28 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-async function setPassphrase(dir: string, passphrase: string): Promise<void> {
-  const db = openDatabase(join(dir, DB_FILE));
-  try {
-    db.prepare(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)
-      ON CONFLICT(name) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at`).run(JSON.stringify(await hashPassphrase(passphrase)), new Date().toISOString());
-  } finally {
-    db.close();
-  }
+async function setPassphrase(store: Store, passphrase: string): Promise<void> {
+  const hash = JSON.stringify(await hashPassphrase(passphrase));
+  await store.write(async (tx) => {
+    await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)
+      ON CONFLICT(name) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at`, [hash, new Date().toISOString()]);
+  });
 }
 
 export async function init(argv: string[], io: Io): Promise<number> {
   const { flags } = parseFlags(argv, { ...dataDirFlag, demo: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, demo: z.boolean().optional() }));
   const dir = resolve(flags['data-dir']);
   const passphrase = await obtainPassphrase(io.env);
-  const { db } = initDataDir(dir);
+  const { store } = await initDataDir(dir);
   try {
     if (flags.demo) {
-      const n = seedDemoFleet(db);
+      const n = await seedDemoFleet(store);
       io.err(`demo fleet: ${n.tenants} tenants, ${n.devices} devices, ${n.alerts} alerts, ${n.patches} patches, ${n.scripts} scripts`);
     }
+    await setPassphrase(store, passphrase);
   } finally {
-    db.close();
+    await store.close();
   }
-  await setPassphrase(dir, passphrase);
   // The agent listener's certificate exists from the start, so enrollment tokens can pin it.
   await ensureAgentCert(dir);
   io.out(`initialized ${dir}`);
@@ -82,7 +81,7 @@ async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io)
       agentHost: flags['agent-host'], agentPort: flags['agent-port'], hub: hubOptionsFromEnv(io.env), limits: listenerLimitsFromEnv(io.env), by: 'cli',
     });
   } catch (e) {
-    app.close();
+    await app.close();
     throw e;
   }
   const running = serving;
@@ -94,10 +93,7 @@ async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io)
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void running.close().finally(() => {
-        app.close();
-        done();
-      });
+      void running.close().finally(() => app.close()).finally(done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -114,7 +110,7 @@ export async function demo(argv: string[], io: Io): Promise<number> {
     await init(['--data-dir', dir, '--demo'], { ...io, env: { ...io.env, COUNTERSIGN_ADMIN_PASSPHRASE: passphrase } });
     const app = await openApp(dir, { env: io.env });
     const { secret } = await app.keys.create({ name: 'demo', scopes: ['ai:read', 'ai:write', 'ai:execute'], tenants: (await listTenants(app.store.sql)).map((t) => t.slug), role: 'admin' }, 'demo');
-    app.close();
+    await app.close();
     io.err(`console: http://127.0.0.1:${flags.port}/ — admin passphrase: ${io.env.COUNTERSIGN_ADMIN_PASSPHRASE ? '(from COUNTERSIGN_ADMIN_PASSPHRASE)' : passphrase}`);
     io.err(`demo API key (shown once): ${secret}`);
     io.err(`connect Claude Code: claude mcp add --transport sse countersign http://127.0.0.1:${flags.port}/api/v1/mcp/sse --header "X-API-Key: ${secret}"`);
@@ -129,7 +125,7 @@ async function withApp<T>(dir: string, io: Io, fn: (app: App) => T | Promise<T>)
   try {
     return await fn(app);
   } finally {
-    app.close();
+    await app.close();
   }
 }
 

@@ -29,7 +29,7 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
       io.out(token);
       return 0;
     } finally {
-      app.close();
+      await app.close();
     }
   }
   if (sub === 'list' || sub === 'revoke') {
@@ -48,7 +48,7 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
       else for (const t of list) io.out([t.id, t.tenant, `${t.prefix}…`, t.state, `uses=${t.uses}/${t.maxUses}`, `expires=${t.expiresAt}`].join('\t'));
       return 0;
     } finally {
-      app.close();
+      await app.close();
     }
   }
   throw new UsageError('usage: countersign enroll-tokens create|list|revoke …');
@@ -71,6 +71,6 @@ export async function agents(argv: string[], io: Io): Promise<number> {
     else for (const a of list) io.out([a.id, a.deviceId, a.hostname, a.tenant, a.revokedAt ? 'revoked' : a.status, `seen=${a.lastHeartbeatAt ?? '-'}`].join('\t'));
     return 0;
   } finally {
-    app.close();
+    await app.close();
   }
 }

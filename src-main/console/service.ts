@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from '../app.ts';
-import { auditLogFor, type AuditRow } from '../audit/log.ts';
+import type { AuditRow } from '../audit/log.ts';
 import { exportAudit, fingerprint } from '../audit/export.ts';
 import { checkpointFiles, latestCheckpoint } from '../audit/anchor.ts';
 import { verifyAnchored } from '../audit/anchorVerify.ts';
@@ -51,16 +51,15 @@ function asAppError(e: unknown, log: (msg: string, err?: unknown) => void, metho
 
 export function createConsoleService(app: App, opts: ConsoleServiceOptions = {}): ConsoleService {
   const actor = opts.actor ?? 'console-admin';
-  const db = app.db;
-  const audit = auditLogFor(db);
+  const audit = app.store.audit;
   const view = createApprovalViewer(app.store.sql);
   const auditQ = createAuditQueries(app.store.sql);
   const fleet = createFleetView(app.store.sql);
   const policy = createPolicyAdmin(app, actor);
   const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null);
   const deploy = createAgentDeploy(app, actor, () => opts.agentUrl?.() ?? null);
-  const checkpointView = () => {
-    const c = latestCheckpoint(db);
+  const checkpointView = async () => {
+    const c = await latestCheckpoint(app.store.sql);
     return c ? { n: c.n, headSeq: c.head_seq, at: c.at, fingerprint: c.fingerprint, keyFingerprint: c.key_fingerprint } : null;
   };
 
@@ -113,23 +112,23 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       if (!entry) throw new AppError('NOT_FOUND', `no audit entry ${q!.seq}`);
       return { entry };
     },
-    verifyAudit: () => {
+    verifyAudit: async () => {
       const started = performance.now();
       const key = app.secrets.verifyKey;
-      const r = verifyAnchored(db, key, checkpointFiles(app.dataDir, key));
+      const r = await verifyAnchored(app.store.sql, key, checkpointFiles(app.dataDir, key));
       const ms = performance.now() - started;
       const checkedAt = new Date().toISOString();
       return r.ok
-        ? { ok: true, count: r.count, headSeq: r.headSeq, headHash: r.headHash, badSeq: null, reason: null, checkedAt, ms, case: null, checkpoints: r.checkpoints, latestCheckpoint: checkpointView() }
-        : { ok: false, count: 0, headSeq: null, headHash: null, badSeq: r.badSeq ?? null, reason: r.reason, checkedAt, ms, case: r.case, checkpoints: 0, latestCheckpoint: checkpointView() };
+        ? { ok: true, count: r.count, headSeq: r.headSeq, headHash: r.headHash, badSeq: null, reason: null, checkedAt, ms, case: null, checkpoints: r.checkpoints, latestCheckpoint: await checkpointView() }
+        : { ok: false, count: 0, headSeq: null, headHash: null, badSeq: r.badSeq ?? null, reason: r.reason, checkedAt, ms, case: r.case, checkpoints: 0, latestCheckpoint: await checkpointView() };
     },
-    auditCheckpoint: () => ({ checkpoint: checkpointView() }),
-    exportAudit: (q) => {
+    auditCheckpoint: async () => ({ checkpoint: await checkpointView() }),
+    exportAudit: async (q) => {
       const format = q?.format ?? 'jsonl';
       const dir = mkdtempSync(join(tmpdir(), 'cs-audit-export-'));
       try {
         const file = join(dir, 'audit.export');
-        const cp = exportAudit(db, file, app.secrets.signingKey, app.secrets.verifyKey, { format, productVersion: SERVER_INFO.version });
+        const cp = await exportAudit(app.store.sql, file, app.secrets.signingKey, app.secrets.verifyKey, { format, productVersion: SERVER_INFO.version });
         const stamp = cp.exportedAt.replace(/[:.]/g, '-');
         return {
           fileName: `countersign-audit-${stamp}${format === 'jsonl' ? '' : `-${format}`}.${format === 'syslog' ? 'log' : 'jsonl'}`,

@@ -1,6 +1,7 @@
 // Fills a migrated store with a believable, deterministic demo MSP fleet (tables of migration 0001 only).
 import { createHash } from 'node:crypto';
-import type { Db } from '../store/db.ts';
+import type { Store } from '../store/store.ts';
+import { placeholders } from '../store/sql.ts';
 import {
   ALERT_TEMPLATES, HARDWARE, PATCHES, PLATFORMS, SCRIPTS, SOFTWARE, TENANTS, TENANT_WS_SOFTWARE,
   type AlertSeverity, type AlertTemplate, type DeviceSpec, type HwModel, type Os, type Role, type SerialKind, type TenantSpec,
@@ -207,7 +208,7 @@ function planAlerts(t: TenantSpec, devices: Device[], r: SeedRng, id: () => stri
   });
 }
 
-export function seedDemoFleet(db: Db, opts: SeedOptions = {}): SeedCounts {
+export async function seedDemoFleet(store: Store, opts: SeedOptions = {}): Promise<SeedCounts> {
   const seed = opts.seed ?? 20241118;
   const nowMs = (opts.now ?? new Date()).getTime();
   const at = (ago: number) => new Date(nowMs - ago).toISOString();
@@ -226,35 +227,35 @@ export function seedDemoFleet(db: Db, opts: SeedOptions = {}): SeedCounts {
   const scripts = SCRIPTS.map((s) => ({ ...s, id: id(), sha256: createHash('sha256').update(s.body).digest('hex') }));
 
   const q = {
-    existing: db.prepare(`SELECT count(*) AS n FROM tenants WHERE slug IN (${TENANTS.map(() => '?').join(', ')})`),
-    tenant: db.prepare('INSERT INTO tenants (id, slug, name, created_at) VALUES (?, ?, ?, ?)'),
-    group: db.prepare('INSERT INTO device_groups (id, tenant_id, name) VALUES (?, ?, ?)'),
-    device: db.prepare(`INSERT INTO devices (id, tenant_id, group_id, hostname, os, os_version, status, isolated, compliance,
-      last_seen_at, ip_address, hardware_json, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`),
-    software: db.prepare('INSERT INTO device_software (device_id, name, version, publisher) VALUES (?, ?, ?, ?)'),
-    alert: db.prepare(`INSERT INTO alerts (id, tenant_id, device_id, severity, status, title, message, triggered_at,
-      acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    patch: db.prepare('INSERT INTO patches (id, external_id, title, os, severity, requires_reboot, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    devicePatch: db.prepare('INSERT INTO device_patches (device_id, patch_id, state, detected_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
-    script: db.prepare('INSERT INTO scripts (id, tenant_id, name, description, language, body, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-    window: db.prepare(`INSERT INTO maintenance_windows (id, tenant_id, name, days, start_minute, duration_minutes)
-      VALUES (?, ?, ?, ?, ?, ?)`),
-    incident: db.prepare('INSERT INTO incidents (id, tenant_id, title, severity, status, opened_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    tenant: 'INSERT INTO tenants (id, slug, name, created_at) VALUES (?, ?, ?, ?)',
+    group: 'INSERT INTO device_groups (id, tenant_id, name) VALUES (?, ?, ?)',
+    device: `INSERT INTO devices (id, tenant_id, group_id, hostname, os, os_version, status, isolated, compliance,
+      last_seen_at, ip_address, hardware_json, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
+    software: 'INSERT INTO device_software (device_id, name, version, publisher) VALUES (?, ?, ?, ?)',
+    alert: `INSERT INTO alerts (id, tenant_id, device_id, severity, status, title, message, triggered_at,
+      acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    patch: 'INSERT INTO patches (id, external_id, title, os, severity, requires_reboot, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    devicePatch: 'INSERT INTO device_patches (device_id, patch_id, state, detected_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+    script: 'INSERT INTO scripts (id, tenant_id, name, description, language, body, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    window: `INSERT INTO maintenance_windows (id, tenant_id, name, days, start_minute, duration_minutes)
+      VALUES (?, ?, ?, ?, ?, ?)`,
+    incident: 'INSERT INTO incidents (id, tenant_id, title, severity, status, opened_at) VALUES (?, ?, ?, ?, ?, ?)',
   };
 
   let alertCount = 0;
   let deviceCount = 0;
-  db.transaction(() => {
-    const { n } = q.existing.get(...TENANTS.map((t) => t.slug)) as { n: number };
-    if (n > 0) throw new Error('the demo fleet is already present in this database');
-    for (const p of patches) q.patch.run(p.id, p.ext, p.title, p.os, p.sev, p.reboot ? 1 : 0, at(p.daysAgo * DAY));
+  await store.write(async (tx) => {
+    const run = (text: string, ...params: unknown[]) => tx.sql.run(text, params);
+    const existing = await tx.sql.get<{ n: number }>(`SELECT count(*) AS n FROM tenants WHERE slug IN (${placeholders(TENANTS.length)})`, TENANTS.map((t) => t.slug));
+    if (existing!.n > 0) throw new Error('the demo fleet is already present in this database');
+    for (const p of patches) await run(q.patch, p.id, p.ext, p.title, p.os, p.sev, p.reboot ? 1 : 0, at(p.daysAgo * DAY));
     for (const { t, tenantId, groups, devices, alerts, windowId, incidentIds } of tenants) {
-      q.tenant.run(tenantId, t.slug, t.name, at(t.createdDaysAgo * DAY));
-      for (const [name, groupId] of groups) q.group.run(groupId, tenantId, name);
+      await run(q.tenant, tenantId, t.slug, t.name, at(t.createdDaysAgo * DAY));
+      for (const [name, groupId] of groups) await run(q.group, groupId, tenantId, name);
       for (const d of devices) {
-        q.device.run(d.id, tenantId, d.groupId, d.spec.host, d.os, d.osVersion, d.online ? 'online' : 'offline', d.compliance,
+        await run(q.device, d.id, tenantId, d.groupId, d.spec.host, d.os, d.osVersion, d.online ? 'online' : 'offline', d.compliance,
           at(d.seenAgo), d.ip, JSON.stringify(d.hw), at(d.enrolledAgo));
-        for (const [name, version, publisher] of d.software) q.software.run(d.id, name, version, publisher);
+        for (const [name, version, publisher] of d.software) await run(q.software, d.id, name, version, publisher);
         for (const p of patches) {
           if (p.os !== d.os || !p.applies.test(d.osVersion)) continue;
           const installed = p.current
@@ -263,23 +264,23 @@ export function seedDemoFleet(db: Db, opts: SeedOptions = {}): SeedCounts {
           // Detected after release and enrolment, but no later than the device's last check-in.
           const detectedAgo = Math.max(Math.min(p.daysAgo * DAY - r.int(2, 20) * HOUR, d.enrolledAgo), d.seenAgo);
           const updatedAgo = installed ? Math.round(d.seenAgo + (detectedAgo - d.seenAgo) * (0.1 + 0.8 * r.next())) : detectedAgo;
-          q.devicePatch.run(d.id, p.id, installed ? 'installed' : 'missing', at(detectedAgo), at(updatedAgo));
+          await run(q.devicePatch, d.id, p.id, installed ? 'installed' : 'missing', at(detectedAgo), at(updatedAgo));
         }
         deviceCount++;
       }
       for (const a of alerts) {
-        q.alert.run(a.id, a.tenantId, a.deviceId, a.sev, a.status, a.title, a.message, at(a.triggeredAgo),
+        await run(q.alert, a.id, a.tenantId, a.deviceId, a.sev, a.status, a.title, a.message, at(a.triggeredAgo),
           a.ackAgo === null ? null : at(a.ackAgo), a.ackAgo === null ? null : 'technician',
           a.resolvedAgo === null ? null : at(a.resolvedAgo), a.resolvedAgo === null ? null : 'technician', a.note);
         alertCount++;
       }
-      q.window.run(windowId, tenantId, t.window.name, JSON.stringify(t.window.days), t.window.startMinute, t.window.durationMinutes);
-      t.incidents.forEach((inc, i) => q.incident.run(incidentIds[i]!, tenantId, inc.title, inc.severity, inc.status, at(inc.hoursAgo * HOUR)));
+      await run(q.window, windowId, tenantId, t.window.name, JSON.stringify(t.window.days), t.window.startMinute, t.window.durationMinutes);
+      for (const [i, inc] of t.incidents.entries()) await run(q.incident, incidentIds[i]!, tenantId, inc.title, inc.severity, inc.status, at(inc.hoursAgo * HOUR));
     }
     const tenantIds = new Map(tenants.map((x) => [x.t.slug, x.tenantId]));
     for (const s of scripts) {
-      q.script.run(s.id, s.tenant ? tenantIds.get(s.tenant)! : null, s.name, s.description, s.language, s.body, s.sha256, at(r.int(30, 300) * DAY));
+      await run(q.script, s.id, s.tenant ? tenantIds.get(s.tenant)! : null, s.name, s.description, s.language, s.body, s.sha256, at(r.int(30, 300) * DAY));
     }
-  })();
+  });
   return { tenants: tenants.length, devices: deviceCount, alerts: alertCount, patches: patches.length, scripts: scripts.length };
 }

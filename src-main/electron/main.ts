@@ -9,7 +9,6 @@ import { initDataDir, isInitialized, openApp, type App } from '../app.ts';
 import { hubOptionsFromEnv } from '../agentServer/listener.ts';
 import { createConsoleService, type ConsoleService } from '../console/service.ts';
 import { consoleMethods } from '../console/contract.ts';
-import { auditLogFor } from '../audit/log.ts';
 import { resealSecrets } from '../store/secrets.ts';
 import { PortInUseError, startServing, type Serving } from '../serving.ts';
 import { registerConsoleIpc, trustedSender, CHANNEL_PREFIX } from './ipc.ts';
@@ -114,7 +113,7 @@ if (!app.requestSingleInstanceLock()) {
     if (response !== 0) return;
     try {
       resealSecrets(dataDir, secrets.protectors, offer.to);
-      auditLogFor(core.db).append({ event: 'system', decision: 'info', rule: 'desktop', outcome: 'secrets re-sealed', detail: { protector: offer.to.kind } });
+      await core.store.audit.append({ event: 'system', decision: 'info', rule: 'desktop', outcome: 'secrets re-sealed', detail: { protector: offer.to.kind } });
     } catch (e) {
       dialog.showErrorBox('The secrets were not changed', (e as Error).message);
     }
@@ -155,7 +154,7 @@ if (!app.requestSingleInstanceLock()) {
     protocol.handle('app', (req) => serveAsset(RENDERER_ROOT, req.url));
 
     secrets = desktopSecrets(safeStorage, env, process.platform);
-    if (!isInitialized(dataDir)) initDataDir(dataDir, secrets.forNew).db.close();
+    if (!isInitialized(dataDir)) await (await initDataDir(dataDir, secrets.forNew)).store.close();
     core = await openApp(dataDir, { protector: secrets.protectors, longRunning: true });
     // One console service for the window (IPC) and the server's web console, so both push the same events.
     const svc = createConsoleService(core, {
@@ -204,7 +203,7 @@ if (!app.requestSingleInstanceLock()) {
     const s = serving;
     serving = undefined;
     await s?.close();
-    core?.close();
+    await core?.close();
     core = undefined;
   }
 

@@ -1,7 +1,5 @@
-import type { Db } from './db.ts';
 import type { AuditDecision, AuditInput, AuditLog, AuditRow } from '../audit/log.ts';
-import { sqliteSql, type Sql } from './sql.ts';
-import { markBatch } from './tx.ts';
+import type { Sql } from './sql.ts';
 
 /** What a write gets: the transaction's statements, its audit entries, and work to do once it has committed. */
 export interface Tx {
@@ -14,6 +12,24 @@ export interface Tx {
   audit(e: AuditInput): Promise<AuditRow | undefined>;
   /** Runs after the commit that holds this write (events, background jobs); never when it rolls back. */
   afterCommit(fn: () => void): void;
+}
+
+/**
+ * The one connection a store writes through, as group commit drives it: a transaction per batch, a savepoint per item.
+ * SQLite's runs synchronously underneath; PostgreSQL's is a dedicated client (see store/pg).
+ */
+export interface TxConnection {
+  readonly sql: Sql;
+  /** A failed statement undoes only itself (SQLite), so an item with one write needs no savepoint; PostgreSQL aborts the transaction. */
+  readonly statementsAtomic: boolean;
+  begin(): Promise<void>;
+  savepoint(): Promise<void>;
+  release(): Promise<void>;
+  rollbackToSavepoint(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  /** False when the database itself ended the transaction (SQLITE_FULL, I/O, a lost connection). */
+  inTransaction(): boolean;
 }
 
 interface Item {
@@ -31,16 +47,14 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * savepoint (one failing item rolls back alone). Every caller is answered only after the commit that holds its
  * write, so a client never sees success for a change, or an audit entry, that a crash could still lose.
  *
- * Items are asynchronous (the seam admits an asynchronous driver), but over SQLite their statements run
- * synchronously: a batch settles within the microtasks of one event-loop turn, so no other write can interleave.
- * An item must not wait on real I/O; synchronous writers elsewhere fail loudly if one ever does (see tx.ts).
+ * Over SQLite an item's statements run synchronously: a batch settles within the microtasks of one event-loop turn.
+ * Over PostgreSQL they are round trips; batches still never overlap, and the next batch gathers what queued meanwhile.
  */
 export class GroupCommit {
   private queue: Item[] = [];
   private scheduled = false;
   private flushing: Promise<void> | undefined;
-  private readonly db: Db;
-  private readonly sql: Sql;
+  private readonly conn: TxConnection;
   private readonly audit: AuditLog;
   private readonly hooks: { beforeCommit: (sql: Sql) => void | Promise<void>; onAbort: () => void }[] = [];
   batches = 0;
@@ -48,20 +62,19 @@ export class GroupCommit {
 
   private readonly log: (msg: string, err?: unknown) => void;
 
-  constructor(db: Db, audit: AuditLog, log: (msg: string, err?: unknown) => void = () => {}) {
-    this.db = db;
+  constructor(conn: TxConnection, audit: AuditLog, log: (msg: string, err?: unknown) => void = () => {}) {
+    this.conn = conn;
     this.audit = audit;
     this.log = log;
-    this.sql = sqliteSql(db);
   }
 
   /**
    * Queues fn for the next batch. `oneWrite`: fn issues at most one writing statement (a read's audit row), and a
-   * failed statement undoes itself, so it needs no savepoint of its own (~5 µs a call).
+   * failed statement undoes itself, so it needs no savepoint of its own (~5 µs a call on SQLite).
    */
   run<T>(fn: (tx: Tx) => T | Promise<T>, opts: { oneWrite?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, savepoint: !opts.oneWrite, after: [], resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, savepoint: !(opts.oneWrite && this.conn.statementsAtomic), after: [], resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -71,10 +84,17 @@ export class GroupCommit {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      // A batch still settling (an item waited on real I/O) finishes first: batches never overlap.
+      // A batch still settling finishes first: batches never overlap.
       if (this.flushing) void this.flushing.then(() => this.schedule());
       else this.flushing = this.flush().finally(() => (this.flushing = undefined));
     });
+  }
+
+  /** Resolves once every write queued so far has been committed or refused. */
+  async drain(): Promise<void> {
+    while (this.queue.length || this.flushing || this.scheduled) {
+      await (this.flushing ?? new Promise<void>((r) => setImmediate(r)));
+    }
   }
 
   /**
@@ -86,9 +106,10 @@ export class GroupCommit {
   }
 
   private txFor(item: Item): Tx {
+    const sql = this.conn.sql;
     return {
-      sql: this.sql,
-      audit: ((e: AuditInput) => Promise.resolve(this.audit.appendInTransaction(e))) as Tx['audit'],
+      sql,
+      audit: ((e: AuditInput) => this.audit.appendInTransaction(sql, e)) as Tx['audit'],
       afterCommit: (fn) => void item.after.push(fn),
     };
   }
@@ -98,42 +119,48 @@ export class GroupCommit {
     this.queue = [];
     if (batch.length === 0) return;
     const outcomes: Outcome[] = [];
-    // Some errors (SQLITE_FULL, I/O) make SQLite roll back the whole transaction, not just the item's savepoint.
+    const conn = this.conn;
+    // Some errors (SQLITE_FULL, I/O, a lost connection) end the whole transaction, not just the item's savepoint.
     // From then on nothing may run: a later item would commit on its own while its caller is told it failed.
     let lost: unknown;
-    const release = markBatch(this.db);
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      await conn.begin();
       for (const item of batch) {
         if (lost !== undefined) {
           outcomes.push({ ok: false, error: lost });
           continue;
         }
-        if (item.savepoint) this.db.exec('SAVEPOINT item');
+        const mark = this.audit.mark();
+        if (item.savepoint) await conn.savepoint();
         try {
           const value = await item.fn(this.txFor(item));
-          if (item.savepoint) this.db.exec('RELEASE item');
+          if (item.savepoint) await conn.release();
           outcomes.push({ ok: true, value });
         } catch (error) {
-          if (!this.db.inTransaction) lost = error;
-          else if (item.savepoint) this.db.exec('ROLLBACK TO item; RELEASE item');
+          if (!conn.inTransaction()) lost = error;
+          else if (item.savepoint) {
+            try {
+              await conn.rollbackToSavepoint();
+            } catch (e) {
+              lost = e;
+            }
+          }
+          this.audit.discardSince(mark);
           item.after.length = 0;
           outcomes.push({ ok: false, error });
         }
       }
       if (lost !== undefined) throw lost;
-      for (const hook of this.hooks) await hook.beforeCommit(this.sql);
-      this.db.exec('COMMIT');
+      for (const hook of this.hooks) await hook.beforeCommit(conn.sql);
+      await conn.commit();
     } catch (error) {
       // The commit failed or the transaction was lost: nothing in the batch happened, whatever each item returned.
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      release();
+      if (conn.inTransaction()) await conn.rollback().catch((e: unknown) => this.log('rolling back a failed batch failed', e));
       this.audit.discardPending();
       for (const hook of this.hooks) hook.onAbort();
       for (const item of batch) item.reject(lost ?? error);
       return;
     }
-    release();
     this.batches++;
     this.items += batch.length;
     this.audit.flushCommitted();

@@ -3,8 +3,8 @@
 import { randomBytes, sign, type KeyObject } from 'node:crypto';
 import type { Db } from './db.ts';
 import { sqliteSql, type Sql } from './sql.ts';
-import { GroupCommit, type Tx } from './groupCommit.ts';
-import { auditLogFor, type AuditLog } from '../audit/log.ts';
+import { GroupCommit, type Tx, type TxConnection } from './groupCommit.ts';
+import { AuditLog } from '../audit/log.ts';
 import { signingBytes, type SignedFields } from '../agent/protocol.ts';
 import { secretVault, type SecretVault } from './vault.ts';
 
@@ -31,6 +31,7 @@ export function commandSigner(key: KeyObject): CommandSigner {
 }
 
 export interface Store {
+  readonly dialect: Sql['dialect'];
   /** Reads; inside a write, use the transaction's own `tx.sql`. */
   readonly sql: Sql;
   /** Reads that cannot write: what read-only tools get. */
@@ -43,20 +44,42 @@ export interface Store {
   write<T>(fn: (tx: Tx) => T | Promise<T>, opts?: { oneWrite?: boolean }): Promise<T>;
   /** Work done once per batch, last, inside its transaction; onAbort when the batch does not commit. */
   perBatch(beforeCommit: (sql: Sql) => void | Promise<void>, onAbort: () => void): void;
+  readonly commits: { readonly batches: number; readonly items: number };
   /**
    * A number that moves whenever another connection (another process, another node) may have committed: caches of
    * rows this process does not change alone (API keys) are dropped when it moves.
    */
   changes(): Promise<number>;
-  readonly commits: { readonly batches: number; readonly items: number };
+  /** Writes what is still queued (counted refusals included), then closes the database. */
+  close(): Promise<void>;
+}
+
+/** SQLite's side of group commit: statements run synchronously on the one connection. */
+function sqliteConnection(db: Db): TxConnection {
+  return {
+    sql: sqliteSql(db),
+    statementsAtomic: true,
+    begin: async () => void db.exec('BEGIN IMMEDIATE'),
+    savepoint: async () => void db.exec('SAVEPOINT item'),
+    release: async () => void db.exec('RELEASE item'),
+    rollbackToSavepoint: async () => void db.exec('ROLLBACK TO item; RELEASE item'),
+    commit: async () => void db.exec('COMMIT'),
+    rollback: async () => void db.exec('ROLLBACK'),
+    inTransaction: () => db.inTransaction,
+  };
 }
 
 export function sqliteStore(db: Db, opts: { signingKey: KeyObject; log?: (msg: string, err?: unknown) => void }): Store {
-  const audit = auditLogFor(db);
-  const commits = new GroupCommit(db, audit, opts.log);
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const changes = () => Promise.resolve(dataVersion.get() as number);
+  const sql = sqliteSql(db);
+  let commits: GroupCommit;
+  const audit = new AuditLog({ sql, write: (fn) => commits.run((tx) => fn(tx.sql)), changes });
+  commits = new GroupCommit(sqliteConnection(db), audit, opts.log);
+  let closing: Promise<void> | undefined;
   return {
-    sql: sqliteSql(db),
+    dialect: 'sqlite',
+    sql,
     readOnly: sqliteSql(db, { readOnly: true }),
     audit,
     signer: commandSigner(opts.signingKey),
@@ -64,6 +87,11 @@ export function sqliteStore(db: Db, opts: { signingKey: KeyObject; log?: (msg: s
     write: (fn, o) => commits.run(fn, o),
     perBatch: (b, a) => commits.perBatch(b, a),
     commits,
-    changes: () => Promise.resolve(dataVersion.get() as number),
+    changes,
+    close: () => (closing ??= (async () => {
+      if (!db.readonly) await audit.close().catch((e: unknown) => opts.log?.('writing counted refusals at close failed', e));
+      await commits.drain();
+      db.close();
+    })()),
   };
 }

@@ -3,8 +3,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { createHarness } from '../helpers/toolHarness.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../helpers/toolHarness.ts';
 import { deviceActions } from '../../src-main/tools/devices.ts';
 import { envelopeFor } from '../../src-main/agentServer/signing.ts';
 import { signCommand } from '../../src-main/store/store.ts';
@@ -23,9 +23,14 @@ const pem = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', for
 
 describe('signed commands', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const h = createHarness({ signingKey: privateKey });
-  const device = (h.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' LIMIT 1`).get() as { id: string }).id;
-  const other = (h.db.prepare(`SELECT id FROM devices WHERE id != ? LIMIT 1`).get(device) as { id: string }).id;
+  let h: Harness;
+  let device: string;
+  let other: string;
+  beforeAll(async () => {
+    h = await createHarness({ signingKey: privateKey });
+    device = (h.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' LIMIT 1`).get() as { id: string }).id;
+    other = (h.db.prepare(`SELECT id FROM devices WHERE id != ? LIMIT 1`).get(device) as { id: string }).id;
+  });
   const lock = async () => (await h.run(deviceActions, { action: 'lock', deviceIds: [device] }, h.ctx(['acme-dental']))).commands[0]!.commandId;
   const journal = () => new Journal(mkdtempSync(join(tmpdir(), 'cs-journal-')));
 

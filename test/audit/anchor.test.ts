@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_FILE, initDataDir, openApp } from '../../src-main/app.ts';
 import { openDatabase } from '../../src-main/store/db.ts';
 import { createSecrets, loadSecrets, secretsPath } from '../../src-main/store/secrets.ts';
-import { auditLogFor, hashRow, verifyRows, type AuditRow } from '../../src-main/audit/log.ts';
+import { hashRow, verifyRows, type AuditRow } from '../../src-main/audit/log.ts';
+import { sqliteSql } from '../../src-main/store/sql.ts';
+import { openStore } from '../helpers/store.ts';
 import { CHECKPOINT_FILE, checkpointFiles, latestCheckpoint, NO_PREV, sha256, writeCheckpoint } from '../../src-main/audit/anchor.ts';
 import { verifyAnchored } from '../../src-main/audit/anchorVerify.ts';
 import { fingerprint } from '../../src-main/audit/export.ts';
@@ -27,15 +29,14 @@ const tmp = (p: string) => {
 };
 
 /** 3 checkpoints: after entries 11, 21 and 31 (the first, from init, after entry 1). */
-beforeAll(() => {
+beforeAll(async () => {
   base = tmp('cs-anchor-');
-  const { db, secrets } = initDataDir(base);
-  const log = auditLogFor(db);
+  const { store, secrets } = await initDataDir(base);
   for (let round = 0; round < 3; round++) {
-    for (let i = 0; i < 10; i++) log.append({ event: 'tool_call', decision: 'allowed', tool: 'list_devices', keyId: 'k', args: { round, i } });
-    writeCheckpoint(db, { dataDir: base, ...secrets });
+    for (let i = 0; i < 10; i++) await store.audit.append({ event: 'tool_call', decision: 'allowed', tool: 'list_devices', keyId: 'k', args: { round, i } });
+    await writeCheckpoint(store, { dataDir: base, ...secrets });
   }
-  db.close();
+  await store.close();
 });
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -53,11 +54,11 @@ function tampered(edit?: (db: Database.Database, dir: string) => void): string {
   }
   return dir;
 }
-function verifyDir(dir: string, anchorDir?: string) {
+async function verifyDir(dir: string, anchorDir?: string) {
   const db = openDatabase(join(dir, DB_FILE), { readonly: true });
   try {
     const { verifyKey } = loadSecrets(dir);
-    return verifyAnchored(db, verifyKey, checkpointFiles(dir, verifyKey, anchorDir));
+    return await verifyAnchored(sqliteSql(db), verifyKey, checkpointFiles(dir, verifyKey, anchorDir));
   } finally {
     db.close();
   }
@@ -85,8 +86,8 @@ function rechain(db: Database.Database, from: number): void {
 }
 
 describe('anchored audit checkpoints', () => {
-  it('an intact install verifies: the chain, every checkpoint line, and the records of them agree', () => {
-    const r = verifyDir(base);
+  it('an intact install verifies: the chain, every checkpoint line, and the records of them agree', async () => {
+    const r = await verifyDir(base);
     expect(r).toMatchObject({ ok: true, count: 31, checkpoints: 4 });
     const lines = readFileSync(join(base, CHECKPOINT_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.n, l.headSeq, l.count])).toEqual([[1, 1, 1], [2, 11, 11], [3, 21, 21], [4, 31, 31]]);
@@ -96,56 +97,56 @@ describe('anchored audit checkpoints', () => {
     expect(out.stdout).toMatch(/audit chain OK: 31 entries, .*4 signed checkpoint\(s\) agree in 1 file\(s\); latest checkpoint #4 @31 [0-9a-f]{4}-/);
   });
 
-  it('rewrite and re-chain: the chain alone verifies, the checkpoints do not', () => {
+  it('rewrite and re-chain: the chain alone verifies, the checkpoints do not', async () => {
     const dir = tampered((db) => {
       db.prepare(`UPDATE audit_log SET decision = 'denied', outcome = 'nothing happened here' WHERE seq = 5`).run();
       rechain(db, 5);
     });
     expect(chainOnly(dir)).toMatchObject({ ok: true, count: 31 });
-    const r = verifyDir(dir);
+    const r = await verifyDir(dir);
     expect(r).toMatchObject({ ok: false, case: 'rewritten', badSeq: 11 });
     const out = cli('audit', 'verify', '--data-dir', dir);
     expect(out.status).toBe(1);
     expect(out.stdout).toMatch(/BROKEN at entry 11 \(rewritten\): entry 11 is not the one checkpoint 2 signed: the history up to it was rewritten and re-chained/);
   });
 
-  it('truncated tail: entries a checkpoint covered are gone (checkpoint records removed with them)', () => {
+  it('truncated tail: entries a checkpoint covered are gone (checkpoint records removed with them)', async () => {
     const dir = tampered((db) => {
       db.prepare('DELETE FROM audit_log WHERE seq > 15').run();
       db.prepare('DELETE FROM audit_checkpoints WHERE n > 2').run();
     });
     expect(chainOnly(dir)).toMatchObject({ ok: true, count: 15 });
-    const r = verifyDir(dir);
+    const r = await verifyDir(dir);
     expect(r).toMatchObject({ ok: false, case: 'truncated' });
     expect(r.ok || r.reason).toMatch(/checkpoint 3 covers entries up to 21, but the log ends at entry 15: its tail was cut off/);
   });
 
-  it('deleted checkpoint file', () => {
+  it('deleted checkpoint file', async () => {
     const dir = tampered();
     unlinkSync(join(dir, CHECKPOINT_FILE));
-    const r = verifyDir(dir);
+    const r = await verifyDir(dir);
     expect(r).toMatchObject({ ok: false, case: 'file_missing' });
     expect(r.ok || r.reason).toMatch(/audit-checkpoints\.jsonl is missing \(deleted\?\), but the log records 4 checkpoint/);
   });
 
-  it('edited checkpoint file: a changed line, a removed line, a removed tail', () => {
+  it('edited checkpoint file: a changed line, a removed line, a removed tail', async () => {
     const file = (dir: string) => join(dir, CHECKPOINT_FILE);
     const lines = readFileSync(file(base), 'utf8').trim().split('\n');
     const edited = tampered();
     const l2 = JSON.parse(lines[1]!);
     writeFileSync(file(edited), [lines[0], JSON.stringify({ ...l2, headSeq: 10, count: 10 }), ...lines.slice(2)].join('\n') + '\n');
-    expect(verifyDir(edited)).toMatchObject({ ok: false, case: 'file_edited', reason: expect.stringMatching(/line 2 of .* \(checkpoint 2\) was edited: its signature does not verify/) });
+    expect(await verifyDir(edited)).toMatchObject({ ok: false, case: 'file_edited', reason: expect.stringMatching(/line 2 of .* \(checkpoint 2\) was edited: its signature does not verify/) });
 
     const removed = tampered();
     writeFileSync(file(removed), [lines[0], ...lines.slice(2)].join('\n') + '\n');
-    expect(verifyDir(removed)).toMatchObject({ ok: false, case: 'file_edited', reason: expect.stringMatching(/line 2 of .* is checkpoint 3 and does not follow the line before it/) });
+    expect(await verifyDir(removed)).toMatchObject({ ok: false, case: 'file_edited', reason: expect.stringMatching(/line 2 of .* is checkpoint 3 and does not follow the line before it/) });
 
     const cut = tampered();
     writeFileSync(file(cut), lines.slice(0, 2).join('\n') + '\n');
-    expect(verifyDir(cut)).toMatchObject({ ok: false, case: 'file_truncated', reason: expect.stringMatching(/ends at checkpoint 2, but the log records 4: lines were removed/) });
+    expect(await verifyDir(cut)).toMatchObject({ ok: false, case: 'file_truncated', reason: expect.stringMatching(/ends at checkpoint 2, but the log records 4: lines were removed/) });
   });
 
-  it('swapped signing key: new secrets, checkpoint file re-signed with the new key', () => {
+  it('swapped signing key: new secrets, checkpoint file re-signed with the new key', async () => {
     const dir = tampered();
     const other = tmp('cs-anchor-other-');
     const forged = createSecrets(other);
@@ -160,7 +161,7 @@ describe('anchored audit checkpoints', () => {
       return line;
     });
     writeFileSync(join(dir, CHECKPOINT_FILE), `${resigned.join('\n')}\n`);
-    const r = verifyDir(dir);
+    const r = await verifyDir(dir);
     expect(r).toMatchObject({ ok: false, case: 'key_swapped', reason: expect.stringMatching(/the log recorded checkpoint 1 as signed by key [0-9a-f]{32}, but the trusted key is [0-9a-f]{32}: the signing key was swapped/) });
     // With the fingerprint the technician copied earlier, the CLI says the same before reading anything else.
     const original = fingerprint(loadSecrets(base).verifyKey);
@@ -169,32 +170,32 @@ describe('anchored audit checkpoints', () => {
     expect(out.stdout).toMatch(/NOT VERIFIED \(key_swapped\).*the signing key was swapped/);
   });
 
-  it('swapped signing key, file left as it was: the lines are signed by a key that is no longer the install\'s', () => {
+  it('swapped signing key, file left as it was: the lines are signed by a key that is no longer the install\'s', async () => {
     const dir = tampered((db) => db.prepare('DELETE FROM audit_checkpoints').run());
     const other = tmp('cs-anchor-other2-');
     createSecrets(other);
     cpSync(secretsPath(other), secretsPath(dir));
-    expect(verifyDir(dir)).toMatchObject({ ok: false, case: 'key_swapped', reason: expect.stringMatching(/line 1 of .* is signed by key [0-9a-f]{32}, not by the trusted key/) });
+    expect(await verifyDir(dir)).toMatchObject({ ok: false, case: 'key_swapped', reason: expect.stringMatching(/line 1 of .* is signed by key [0-9a-f]{32}, not by the trusted key/) });
   });
 
-  it('a line written just before a crash (not yet recorded) is fine, and the next checkpoint takes it over', () => {
+  it('a line written just before a crash (not yet recorded) is fine, and the next checkpoint takes it over', async () => {
     const dir = tampered();
     const secrets = loadSecrets(dir);
-    const db = openDatabase(join(dir, DB_FILE));
-    auditLogFor(db).append({ event: 'system', decision: 'info', outcome: 'x' });
-    const written = writeCheckpoint(db, { dataDir: dir, ...secrets })!;
-    db.close();
+    const { store } = openStore(join(dir, DB_FILE));
+    await store.audit.append({ event: 'system', decision: 'info', outcome: 'x' });
+    const written = (await writeCheckpoint(store, { dataDir: dir, ...secrets }))!;
+    await store.close();
     // Undo the record of checkpoint 5 only: the file has a line the database never committed.
     const raw = new Database(join(dir, DB_FILE));
     raw.exec('DROP TRIGGER audit_checkpoints_no_delete');
     raw.prepare('DELETE FROM audit_checkpoints WHERE n = ?').run(written.n);
     raw.close();
-    expect(verifyDir(dir)).toMatchObject({ ok: true, checkpoints: 4 });
-    const again = openDatabase(join(dir, DB_FILE));
-    auditLogFor(again).append({ event: 'system', decision: 'info', outcome: 'y' });
-    expect(writeCheckpoint(again, { dataDir: dir, ...secrets })).toMatchObject({ n: 6 });
-    again.close();
-    expect(verifyDir(dir)).toMatchObject({ ok: true, checkpoints: 6 });
+    expect(await verifyDir(dir)).toMatchObject({ ok: true, checkpoints: 4 });
+    const again = openStore(join(dir, DB_FILE)).store;
+    await again.audit.append({ event: 'system', decision: 'info', outcome: 'y' });
+    expect(await writeCheckpoint(again, { dataDir: dir, ...secrets })).toMatchObject({ n: 6 });
+    await again.close();
+    expect(await verifyDir(dir)).toMatchObject({ ok: true, checkpoints: 6 });
   });
 });
 
@@ -203,22 +204,24 @@ describe('the checkpoint writer of a long-running process', () => {
     const dir = tampered();
     const anchor = tmp('cs-anchor-dir-');
     const app = await openApp(dir, { longRunning: true, anchorDir: anchor, env: { COUNTERSIGN_CHECKPOINT_EVERY_ENTRIES: '5' }, log: () => {} });
-    const log = auditLogFor(app.db);
-    for (let i = 0; i < 4; i++) log.append({ event: 'system', decision: 'info', outcome: `e${i}` });
-    expect(latestCheckpoint(app.db)!.n).toBe(4);
-    log.append({ event: 'system', decision: 'info', outcome: 'e4' });
-    await until('a checkpoint after 5 entries', () => latestCheckpoint(app.db)?.n === 5);
-    for (let i = 5; i < 10; i++) log.append({ event: 'system', decision: 'info', outcome: `e${i}` });
-    await until('one more after 5 more', () => latestCheckpoint(app.db)?.n === 6);
-    const latest = latestCheckpoint(app.db)!;
+    const log = app.store.audit;
+    const latestN = async () => (await latestCheckpoint(app.store.sql))?.n;
+    await until('the checkpoint written at start', async () => (await latestN()) === 4);
+    for (let i = 0; i < 4; i++) await log.append({ event: 'system', decision: 'info', outcome: `e${i}` });
+    expect(await latestN()).toBe(4);
+    await log.append({ event: 'system', decision: 'info', outcome: 'e4' });
+    await until('a checkpoint after 5 entries', async () => (await latestN()) === 5);
+    for (let i = 5; i < 10; i++) await log.append({ event: 'system', decision: 'info', outcome: `e${i}` });
+    await until('one more after 5 more', async () => (await latestN()) === 6);
+    const latest = (await latestCheckpoint(app.store.sql))!;
     expect(latest.fingerprint).toMatch(/^#\d+ @\d+ [0-9a-f]{4}(-[0-9a-f]{4}){4}$/);
-    app.close();
+    await app.close();
     const [, anchorFile] = checkpointFiles(dir, loadSecrets(dir).verifyKey, anchor);
     // The anchor directory got the lines written before it was given, too: its file is a full copy.
     expect(readFileSync(anchorFile!, 'utf8')).toBe(readFileSync(join(dir, CHECKPOINT_FILE), 'utf8'));
-    expect(verifyDir(dir, anchor)).toMatchObject({ ok: true });
+    expect(await verifyDir(dir, anchor)).toMatchObject({ ok: true });
     unlinkSync(anchorFile!);
     expect(existsSync(anchorFile!)).toBe(false);
-    expect(verifyDir(dir, anchor)).toMatchObject({ ok: false, case: 'file_missing' });
+    expect(await verifyDir(dir, anchor)).toMatchObject({ ok: false, case: 'file_missing' });
   });
 });

@@ -5,18 +5,18 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initDataDir, DB_FILE } from '../../src-main/app.ts';
 import { openDatabase } from '../../src-main/store/db.ts';
-import { auditLogFor, hashRow, type AuditRow } from '../../src-main/audit/log.ts';
-import { writeTx } from '../../src-main/store/tx.ts';
+import { hashRow, type AuditRow } from '../../src-main/audit/log.ts';
+import { sqliteSql } from '../../src-main/store/sql.ts';
+import { openStore } from '../helpers/store.ts';
 import { exportAudit, verifyExport } from '../../src-main/audit/export.ts';
 import { loadSecrets, createSecrets } from '../../src-main/store/secrets.ts';
 
 let dir: string;
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cs-audit-'));
-  const { db } = initDataDir(dir);
-  const log = auditLogFor(db);
-  for (let i = 0; i < 20; i++) log.append({ event: 'tool_call', decision: i % 3 ? 'allowed' : 'denied', tool: 'list_devices', args: { i, password: 'hunter2' }, keyId: 'k', tier: 1 });
-  db.close();
+  const { store } = await initDataDir(dir);
+  for (let i = 0; i < 20; i++) await store.audit.append({ event: 'tool_call', decision: i % 3 ? 'allowed' : 'denied', tool: 'list_devices', args: { i, password: 'hunter2' }, keyId: 'k', tier: 1 });
+  await store.close();
 });
 
 /** A copy of the database with the append-only triggers dropped: what an attacker with file access could do. */
@@ -29,18 +29,18 @@ function tamperedCopy(edit: (db: Database.Database) => void): string {
   raw.close();
   return join(d, DB_FILE);
 }
-const verifyFile = (file: string) => {
-  const db = openDatabase(file);
+const verifyFile = async (file: string) => {
+  const { store } = openStore(file);
   try {
-    return auditLogFor(db).verify();
+    return await store.audit.verify();
   } finally {
-    db.close();
+    await store.close();
   }
 };
 
 describe('hash-chained audit log', () => {
-  it('verifies intact, and redacts secrets in arguments', () => {
-    const r = verifyFile(join(dir, DB_FILE));
+  it('verifies intact, and redacts secrets in arguments', async () => {
+    const r = await verifyFile(join(dir, DB_FILE));
     expect(r).toMatchObject({ ok: true, count: 21 });
     const db = openDatabase(join(dir, DB_FILE));
     const row = db.prepare('SELECT args_json FROM audit_log WHERE seq = 2').get() as { args_json: string };
@@ -55,18 +55,18 @@ describe('hash-chained audit log', () => {
     db.close();
   });
 
-  it('finds an edited entry', () => {
-    const r = verifyFile(tamperedCopy((db) => db.prepare(`UPDATE audit_log SET decision = 'allowed' WHERE seq = 8`).run()));
+  it('finds an edited entry', async () => {
+    const r = await verifyFile(tamperedCopy((db) => db.prepare(`UPDATE audit_log SET decision = 'allowed' WHERE seq = 8`).run()));
     expect(r).toMatchObject({ ok: false, badSeq: 8 });
   });
 
-  it('finds a deleted entry', () => {
-    const r = verifyFile(tamperedCopy((db) => db.prepare(`DELETE FROM audit_log WHERE seq = 9`).run()));
+  it('finds a deleted entry', async () => {
+    const r = await verifyFile(tamperedCopy((db) => db.prepare(`DELETE FROM audit_log WHERE seq = 9`).run()));
     expect(r).toMatchObject({ ok: false, badSeq: 9 });
   });
 
-  it('finds an inserted entry even with a self-consistent hash', () => {
-    const r = verifyFile(tamperedCopy((db) => {
+  it('finds an inserted entry even with a self-consistent hash', async () => {
+    const r = await verifyFile(tamperedCopy((db) => {
       const rows = db.prepare('SELECT * FROM audit_log ORDER BY seq').all() as AuditRow[];
       db.prepare('DELETE FROM audit_log WHERE seq > 10').run();
       const { hash: _h, ...template } = rows[9]!;
@@ -78,16 +78,16 @@ describe('hash-chained audit log', () => {
     expect(r).toMatchObject({ ok: false, badSeq: 12 });
   });
 
-  it('rolls the entry back with the state change it records', () => {
-    const db = openDatabase(join(dir, DB_FILE));
-    const log = auditLogFor(db);
-    const before = log.count();
-    expect(() => writeTx(db, () => {
-      log.append({ event: 'system', decision: 'info', outcome: 'will roll back' });
+  it('rolls the entry back with the state change it records', async () => {
+    const { store } = openStore(join(dir, DB_FILE));
+    const before = await store.audit.count();
+    await expect(store.write(async (tx) => {
+      await tx.sql.run(`UPDATE settings SET value_json = value_json WHERE name = 'none'`);
+      await tx.audit({ event: 'system', decision: 'info', outcome: 'will roll back' });
       throw new Error('boom');
-    })).toThrow('boom');
-    expect(log.count()).toBe(before);
-    db.close();
+    })).rejects.toThrow('boom');
+    expect(await store.audit.count()).toBe(before);
+    await store.close();
   });
 });
 
@@ -96,7 +96,7 @@ describe('signed export', () => {
     const secrets = loadSecrets(dir);
     const db = openDatabase(join(dir, DB_FILE));
     const file = join(mkdtempSync(join(tmpdir(), 'cs-exp-')), 'audit.jsonl');
-    const cp = exportAudit(db, file, secrets.signingKey, secrets.verifyKey);
+    const cp = await exportAudit(sqliteSql(db), file, secrets.signingKey, secrets.verifyKey);
     db.close();
     expect(cp.count).toBe(21);
     expect(await verifyExport(file, { key: secrets.verifyKey })).toMatchObject({ ok: true, count: 21 });

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLogFor, type AuditRow } from '../../src-main/audit/log.ts';
+import type { AuditRow } from '../../src-main/audit/log.ts';
+import type { Store } from '../../src-main/store/store.ts';
 import { exportAudit, verifyExport } from '../../src-main/audit/export.ts';
 import { EXPORT_FORMATS } from '../../src-main/audit/siem.ts';
 import { initDataDir } from '../../src-main/app.ts';
@@ -37,29 +38,30 @@ let rows: AuditRow[];
 const exported: Record<string, string[]> = {};
 const files: Record<string, string> = {};
 
-beforeAll(() => {
+let store: Store;
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cs-siem-'));
-  ({ db, secrets } = initDataDir(dir));
-  const log = auditLogFor(db);
+  ({ db, store, secrets } = await initDataDir(dir));
+  const log = store.audit;
   // Every kind of entry: calls allowed and refused, HTTP refusals, sessions, approvals, executions, console, odd text.
-  log.append({ event: 'tool_call', decision: 'allowed', tool: 'list_devices', tier: 1, keyId: '7d3c2b1a-0000-4000-8000-000000000001', keyName: 'claude', tenant: 'acme-dental', client: 'claude-code 2.1', sessionId: 's-1', remote: '127.0.0.1', args: { limit: 5 }, outcome: 'ok', durationMs: 1.7 });
-  log.append({ event: 'tool_call', decision: 'denied', code: 'SCOPE_DENIED', rule: 'scope', tool: 'device_actions', action: 'wipe', tier: 4, keyId: '7d3c2b1a-0000-4000-8000-000000000001', keyName: 'claude', remote: '::ffff:127.0.0.1', args: { action: 'wipe' }, outcome: 'tier 4' });
-  log.append({ event: 'tool_call', decision: 'pending', tool: 'run_script', tier: 3, keyId: 'k2', tenant: 'globex-logistics', approvalId: 'a-1', args: { body: 'echo "a] \\\\ b"' }, outcome: 'approval requested' });
-  log.append({ event: 'approval', decision: 'approved', tool: 'run_script', tier: 3, approvalId: 'a-1', rule: 'console-admin' });
-  log.append({ event: 'execution', decision: 'failed', code: 'COMMAND_FAILED', tool: 'run_script', approvalId: 'a-1', detail: { exitCode: 2 } });
-  log.append({ event: 'http', decision: 'throttled', code: 'HTTP_429', remote: '10.1.2.3', outcome: 'Too many requests' });
-  log.append({ event: 'auth', decision: 'denied', code: 'KEY_UNKNOWN', remote: 'unknown', detail: { path: '/api/v1/mcp' } });
-  log.append({ event: 'session', decision: 'info', outcome: 'mcp session opened', keyId: 'k3', sessionId: 's-2', remote: '[::1]' });
-  log.append({ event: 'console', decision: 'denied', code: 'BAD_PASSPHRASE', remote: '127.0.0.1', outcome: 'ünïcödé ✓ "quotes" ] brackets' });
+  await log.append({ event: 'tool_call', decision: 'allowed', tool: 'list_devices', tier: 1, keyId: '7d3c2b1a-0000-4000-8000-000000000001', keyName: 'claude', tenant: 'acme-dental', client: 'claude-code 2.1', sessionId: 's-1', remote: '127.0.0.1', args: { limit: 5 }, outcome: 'ok', durationMs: 1.7 });
+  await log.append({ event: 'tool_call', decision: 'denied', code: 'SCOPE_DENIED', rule: 'scope', tool: 'device_actions', action: 'wipe', tier: 4, keyId: '7d3c2b1a-0000-4000-8000-000000000001', keyName: 'claude', remote: '::ffff:127.0.0.1', args: { action: 'wipe' }, outcome: 'tier 4' });
+  await log.append({ event: 'tool_call', decision: 'pending', tool: 'run_script', tier: 3, keyId: 'k2', tenant: 'globex-logistics', approvalId: 'a-1', args: { body: 'echo "a] \\\\ b"' }, outcome: 'approval requested' });
+  await log.append({ event: 'approval', decision: 'approved', tool: 'run_script', tier: 3, approvalId: 'a-1', rule: 'console-admin' });
+  await log.append({ event: 'execution', decision: 'failed', code: 'COMMAND_FAILED', tool: 'run_script', approvalId: 'a-1', detail: { exitCode: 2 } });
+  await log.append({ event: 'http', decision: 'throttled', code: 'HTTP_429', remote: '10.1.2.3', outcome: 'Too many requests' });
+  await log.append({ event: 'auth', decision: 'denied', code: 'KEY_UNKNOWN', remote: 'unknown', detail: { path: '/api/v1/mcp' } });
+  await log.append({ event: 'session', decision: 'info', outcome: 'mcp session opened', keyId: 'k3', sessionId: 's-2', remote: '[::1]' });
+  await log.append({ event: 'console', decision: 'denied', code: 'BAD_PASSPHRASE', remote: '127.0.0.1', outcome: 'ünïcödé ✓ "quotes" ] brackets' });
   rows = db.prepare('SELECT * FROM audit_log ORDER BY seq').all() as AuditRow[];
   const out = mkdtempSync(join(tmpdir(), 'cs-siem-out-'));
   for (const format of EXPORT_FORMATS) {
     files[format] = join(out, `audit.${format}`);
-    exportAudit(db, files[format]!, secrets.signingKey, secrets.verifyKey, { format, productVersion: '0.1.0' });
+    await exportAudit(store.sql, files[format]!, secrets.signingKey, secrets.verifyKey, { format, productVersion: '0.1.0' });
     exported[format] = readFileSync(files[format]!, 'utf8').trimEnd().split('\n');
   }
 });
-afterAll(() => db.close());
+afterAll(() => store.close());
 
 describe('OCSF export', () => {
   it(`is OCSF ${OCSF.version} API Activity: every event validates against the vendored schema`, () => {

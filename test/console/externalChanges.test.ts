@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/wait.ts';
 import { openApp, type App } from '../../src-main/app.ts';
-import { auditLogFor, type AuditRow } from '../../src-main/audit/log.ts';
+import { type AuditRow } from '../../src-main/audit/log.ts';
 import { createConsoleService } from '../../src-main/console/service.ts';
 import type { ConsoleEvent } from '../../src-main/console/contract.ts';
 import { initTestDir } from '../helpers/server.ts';
@@ -18,7 +18,7 @@ beforeAll(async () => {
   dir = await initTestDir();
   app = await openApp(dir, { log: () => {}, longRunning: true, externalChangesMs: 50 });
   unsubscribe = createConsoleService(app, {}).subscribe((e) => events.push(e));
-  auditLogFor(app.db).onAppend((r) => rows.push(r));
+  app.store.audit.onAppend((r) => rows.push(r));
 });
 afterAll(() => {
   unsubscribe();
@@ -47,14 +47,14 @@ describe('changes committed by another process', () => {
     await new Promise((r) => setTimeout(r, 200));
     const seqs = rows.map((r) => r.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
-    const total = auditLogFor(app.db).count();
+    const total = await app.store.audit.count();
     expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: seqs.length }, (_, i) => total - seqs.length + 1 + i));
   });
 
   it('costs one query when nothing changed elsewhere', async () => {
-    const log = auditLogFor(app.db);
-    expect(log.catchUp()).toBe(0);
+    const log = app.store.audit;
+    expect(await log.catchUp()).toBe(0);
     await app.keys.create({ name: 'quiet', scopes: ['ai:read'], tenants: ['acme-dental'] });
-    expect(log.catchUp()).toBe(0);
+    expect(await log.catchUp()).toBe(0);
   });
 });

@@ -1,19 +1,20 @@
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { openDatabase, type Db } from '../../src-main/store/db.ts';
-import { seedDemoFleet } from '../../src-main/demo/seed.ts';
+import { seedDemoFleet, type SeedCounts } from '../../src-main/demo/seed.ts';
+import { storeOver } from '../helpers/store.ts';
 
 const NOW = new Date('2024-11-18T09:30:00.000Z');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-'));
 const opened: Db[] = [];
 
-function seeded(name: string, seed = 7): { db: Db; counts: ReturnType<typeof seedDemoFleet> } {
+async function seeded(name: string, seed = 7): Promise<{ db: Db; counts: SeedCounts }> {
   const db = openDatabase(path.join(dir, name), { create: true });
   opened.push(db);
-  return { db, counts: seedDemoFleet(db, { seed, now: NOW }) };
+  return { db, counts: await seedDemoFleet(storeOver(db), { seed, now: NOW }) };
 }
 
 afterAll(() => {
@@ -21,13 +22,17 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const { db, counts } = seeded('countersign.db');
+let db: Db;
+let counts: SeedCounts;
+beforeAll(async () => {
+  ({ db, counts } = await seeded('countersign.db'));
+});
 const all = <T>(sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as T[];
 const one = <T>(sql: string, ...params: unknown[]) => db.prepare(sql).get(...params) as T;
 const count = (sql: string, ...params: unknown[]) => one<{ n: number }>(sql, ...params).n;
 
 describe('seedDemoFleet', () => {
-  it('reports what it wrote', () => {
+  it('reports what it wrote', async () => {
     expect(counts).toEqual({
       tenants: count('SELECT count(*) AS n FROM tenants'),
       devices: count('SELECT count(*) AS n FROM devices'),
@@ -39,7 +44,7 @@ describe('seedDemoFleet', () => {
     expect(counts.patches).toBeGreaterThanOrEqual(12);
   });
 
-  it('creates the three demo tenants with 12 devices each', () => {
+  it('creates the three demo tenants with 12 devices each', async () => {
     const rows = all<{ slug: string; name: string; n: number }>(
       'SELECT t.slug, t.name, count(d.id) AS n FROM tenants t LEFT JOIN devices d ON d.tenant_id = t.id GROUP BY t.id ORDER BY t.slug');
     expect(rows).toEqual([
@@ -51,7 +56,7 @@ describe('seedDemoFleet', () => {
     expect(count('SELECT count(DISTINCT hostname) AS n FROM devices')).toBe(36);
   });
 
-  it('covers all OSes, online and offline, compliance states and private IPs', () => {
+  it('covers all OSes, online and offline, compliance states and private IPs', async () => {
     expect(all<{ os: string }>('SELECT DISTINCT os FROM devices ORDER BY os').map((r) => r.os)).toEqual(['linux', 'macos', 'windows']);
     const online = count("SELECT count(*) AS n FROM devices WHERE status = 'online'");
     const offline = count("SELECT count(*) AS n FROM devices WHERE status = 'offline'");
@@ -67,7 +72,7 @@ describe('seedDemoFleet', () => {
     expect(count('SELECT count(*) AS n FROM devices WHERE group_id IS NULL')).toBe(0);
   });
 
-  it('stores complete hardware inventories', () => {
+  it('stores complete hardware inventories', async () => {
     for (const { hardware_json } of all<{ hardware_json: string }>('SELECT hardware_json FROM devices')) {
       const hw = JSON.parse(hardware_json);
       expect(hw).toMatchObject({ manufacturer: expect.any(String), model: expect.any(String), serial: expect.any(String), memoryGb: expect.any(Number) });
@@ -79,7 +84,7 @@ describe('seedDemoFleet', () => {
     expect(count("SELECT count(*) AS n FROM devices WHERE os = 'macos' AND json_extract(hardware_json, '$.manufacturer') <> 'Apple Inc.'")).toBe(0);
   });
 
-  it('installs 8-20 OS-appropriate packages on every device', () => {
+  it('installs 8-20 OS-appropriate packages on every device', async () => {
     const perDevice = all<{ n: number }>('SELECT count(s.name) AS n FROM devices d LEFT JOIN device_software s ON s.device_id = d.id GROUP BY d.id');
     expect(perDevice).toHaveLength(36);
     for (const { n } of perDevice) {
@@ -93,7 +98,7 @@ describe('seedDemoFleet', () => {
     expect(count("SELECT count(*) AS n FROM device_software s JOIN devices d ON d.id = s.device_id WHERE d.os <> 'windows' AND s.name LIKE '7-Zip%'")).toBe(0);
   });
 
-  it('has every alert severity in every tenant, on devices of that tenant', () => {
+  it('has every alert severity in every tenant, on devices of that tenant', async () => {
     const rows = all<{ slug: string; n: number }>(
       'SELECT t.slug, count(DISTINCT a.severity) AS n FROM tenants t JOIN alerts a ON a.tenant_id = t.id GROUP BY t.id');
     expect(rows).toHaveLength(3);
@@ -110,7 +115,7 @@ describe('seedDemoFleet', () => {
     expect(count("SELECT count(*) AS n FROM alerts WHERE message LIKE '%{%'")).toBe(0);
   });
 
-  it('links only OS-matching patches, mostly missing, across severities', () => {
+  it('links only OS-matching patches, mostly missing, across severities', async () => {
     expect(count('SELECT count(*) AS n FROM device_patches dp JOIN devices d ON d.id = dp.device_id JOIN patches p ON p.id = dp.patch_id WHERE p.os <> d.os')).toBe(0);
     const missing = count("SELECT count(*) AS n FROM device_patches WHERE state = 'missing'");
     const installed = count("SELECT count(*) AS n FROM device_patches WHERE state = 'installed'");
@@ -121,7 +126,7 @@ describe('seedDemoFleet', () => {
     expect(count('SELECT count(*) AS n FROM device_patches WHERE updated_at < detected_at')).toBe(0);
   });
 
-  it('ships a script library in all three languages with correct hashes', () => {
+  it('ships a script library in all three languages with correct hashes', async () => {
     const scripts = all<{ tenant_id: string | null; language: string; body: string; sha256: string }>('SELECT tenant_id, language, body, sha256 FROM scripts');
     expect(scripts.length).toBeGreaterThanOrEqual(8);
     expect([...new Set(scripts.map((s) => s.language))].sort()).toEqual(['bash', 'powershell', 'python']);
@@ -131,7 +136,7 @@ describe('seedDemoFleet', () => {
     expect(shared).toBeLessThan(scripts.length);
   });
 
-  it('gives each tenant one maintenance window and two incidents', () => {
+  it('gives each tenant one maintenance window and two incidents', async () => {
     const windows = all<{ slug: string; days: string; start_minute: number; duration_minutes: number }>(
       'SELECT t.slug, w.days, w.start_minute, w.duration_minutes FROM maintenance_windows w JOIN tenants t ON t.id = w.tenant_id ORDER BY t.slug');
     expect(windows.map((w) => [w.slug, JSON.parse(w.days), w.start_minute, w.duration_minutes])).toEqual([
@@ -143,21 +148,21 @@ describe('seedDemoFleet', () => {
     expect(incidents.map((r) => r.n)).toEqual([2, 2, 2]);
   });
 
-  it('is deterministic for the same seed and time, and varies with the seed', () => {
+  it('is deterministic for the same seed and time, and varies with the seed', async () => {
     const snapshot = (d: Db) => d.prepare('SELECT id, hostname, status, compliance, hardware_json FROM devices ORDER BY id').all();
-    const a = seeded('a.db');
-    const b = seeded('b.db');
+    const a = await seeded('a.db');
+    const b = await seeded('b.db');
     expect(snapshot(a.db)).toEqual(snapshot(b.db));
     expect(a.db.prepare('SELECT id, message FROM alerts ORDER BY id').all()).toEqual(b.db.prepare('SELECT id, message FROM alerts ORDER BY id').all());
-    const c = seeded('c.db', 8);
+    const c = await seeded('c.db', 8);
     expect(snapshot(c.db)).not.toEqual(snapshot(a.db));
     for (const { id } of all<{ id: string }>('SELECT id FROM devices')) {
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     }
   });
 
-  it('refuses to seed twice', () => {
-    expect(() => seedDemoFleet(db, { seed: 7, now: NOW })).toThrow(/already present/);
+  it('refuses to seed twice', async () => {
+    await expect(seedDemoFleet(storeOver(db), { seed: 7, now: NOW })).rejects.toThrow(/already present/);
     expect(count('SELECT count(*) AS n FROM tenants')).toBe(3);
   });
 });

@@ -9,6 +9,7 @@ import { cli, cliEnv, createKey, startServe, type ChildServer } from '../helpers
 import { initStreamable, mcpHeaders, rawRequest } from '../helpers/raw.ts';
 import { until } from '../helpers/wait.ts';
 import { openDatabase } from '../../src-main/store/db.ts';
+import { storeOver } from '../helpers/store.ts';
 import { seedDemoFleet } from '../../src-main/demo/seed.ts';
 
 const env = cliEnv('cross-door passphrase');
@@ -71,7 +72,7 @@ describe('one data directory, both doors', () => {
     await d.waitFor('BrowserWindow.show');
     expect(sealedBy(home.dataDir)).toBe('electron-safestorage');
     const db = openDatabase(join(home.dataDir, 'countersign.db'));
-    seedDemoFleet(db);
+    await seedDemoFleet(storeOver(db));
     db.close();
     const made = (await d.send({ cmd: 'ipc', channel: 'countersign:createKey', input: { name: 'desktop-key', scopes: ['ai:read'], tenants: ['acme-dental'] } })).value;
     expect(typeof made.secret).toBe('string');

@@ -126,9 +126,9 @@ describe('the desktop\'s protectors', () => {
     expect(() => desktopSecrets(safe, { COUNTERSIGN_PROTECTOR: 'keychain' }, 'linux')).toThrow(/may only be 'file-0600'/);
   });
 
-  it('offers the other seal with a warning about what it shuts, and nothing without a keystore', () => {
+  it('offers the other seal with a warning about what it shuts, and nothing without a keystore', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'cs-offer-')), 'data');
-    initDataDir(dir).db.close();
+    await (await initDataDir(dir)).store.close();
     const both = desktopSecrets(safe, {}, 'linux');
     expect(resealOffer(dir, both)).toMatchObject({ menuLabel: 'Protect secrets with the OS keystore…', to: { kind: 'electron-safestorage' }, detail: expect.stringMatching(/command line cannot open/) });
     expect(resealOffer(dir, desktopSecrets(safe, { COUNTERSIGN_PROTECTOR: 'file-0600' }, 'linux'))).toBeNull();
@@ -136,9 +136,9 @@ describe('the desktop\'s protectors', () => {
 });
 
 describe('start-up failure texts, from real failures', () => {
-  const fresh = () => {
+  const fresh = async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'cs-fail-')), 'data');
-    initDataDir(dir).db.close();
+    await (await initDataDir(dir)).store.close();
     return dir;
   };
   const failure = (fn: () => unknown) => {
@@ -150,22 +150,22 @@ describe('start-up failure texts, from real failures', () => {
     throw new Error('expected a failure');
   };
 
-  it('a corrupt database and a newer schema say what to do', () => {
-    const dir = fresh();
+  it('a corrupt database and a newer schema say what to do', async () => {
+    const dir = await fresh();
     writeFileSync(join(dir, 'countersign.db'), Buffer.alloc(8192, 7));
     const corrupt = describeFailure(failure(() => openDatabase(join(dir, 'countersign.db'))), dir);
     expect(corrupt.title).toBe('Countersign\'s database is damaged');
     expect(corrupt.detail).toMatch(/Restore .* from a backup/);
 
-    const dir2 = fresh();
+    const dir2 = await fresh();
     const db = new Database(join(dir2, 'countersign.db'));
     db.pragma('user_version = 999');
     db.close();
     expect(describeFailure(failure(() => openDatabase(join(dir2, 'countersign.db'))), dir2).title).toBe('Countersign is older than its data');
   });
 
-  it('a database another program holds locked is "busy", not corrupt', () => {
-    const dir = fresh();
+  it('a database another program holds locked is "busy", not corrupt', async () => {
+    const dir = await fresh();
     const holder = new Database(join(dir, 'countersign.db'));
     holder.pragma('locking_mode = EXCLUSIVE');
     holder.exec('BEGIN EXCLUSIVE; CREATE TABLE hold (x); COMMIT');

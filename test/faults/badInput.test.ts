@@ -18,7 +18,7 @@ import { HttpPool, LegacySession, slowDrip, type DripResult, type PoolResponse }
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { initializeRequest, initStreamable, mcpHeaders, parseSse, PROTOCOL_VERSION, rawRequest } from '../helpers/raw.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { auditLogFor, GENESIS_HASH, hashRow, type AuditRow } from '../../src-main/audit/log.ts';
+import { GENESIS_HASH, hashRow, type AuditRow } from '../../src-main/audit/log.ts';
 
 const PASS = 'bad input campaign passphrase';
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xc0ffee);
@@ -1098,10 +1098,10 @@ describe('text that reaches an audit column as is', () => {
   ] as const)('%s does not break the audit chain', async (_name, act) => {
     const t = await startTestServer();
     try {
-      const before = auditLogFor(t.app.db).count();
+      const before = await t.app.store.audit.count();
       await act(t.server.port, await t.key());
-      expect(auditLogFor(t.app.db).count(), 'the request was audited').toBeGreaterThan(before);
-      expect(auditLogFor(t.app.db).verify()).toMatchObject({ ok: true });
+      expect(await t.app.store.audit.count(), 'the request was audited').toBeGreaterThan(before);
+      expect(await t.app.store.audit.verify()).toMatchObject({ ok: true });
     } finally {
       await t.close();
     }

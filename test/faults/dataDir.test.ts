@@ -15,7 +15,6 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toCallToolResult } from '../../src-main/mcp/results.ts';
 import { openApp, DB_FILE } from '../../src-main/app.ts';
-import { auditLogFor } from '../../src-main/audit/log.ts';
 import type { ApiKey } from '../../src-main/auth/keys.ts';
 import { initTestDir, PASSPHRASE, startTestServer, type TestServer } from '../helpers/server.ts';
 import { consoleLogin, structured } from '../helpers/console.ts';
@@ -155,7 +154,7 @@ describe('a read-only data directory', () => {
     }
     // No corruption: the same file opens and verifies once it is writable again.
     const app = await openApp(dir, { log: () => {} });
-    expect(auditLogFor(app.db).verify().ok).toBe(true);
+    expect((await app.store.audit.verify()).ok).toBe(true);
     app.close();
   });
 
@@ -200,7 +199,7 @@ describe('a read-only data directory', () => {
     }
     expect(sha(file)).toBe(before);
     const app = await openApp(dir, { log: () => {} });
-    expect(auditLogFor(app.db).verify()).toMatchObject({ ok: true, count: auditWithKey });
+    expect(await app.store.audit.verify()).toMatchObject({ ok: true, count: auditWithKey });
     app.close();
   });
 
@@ -212,7 +211,7 @@ describe('a read-only data directory', () => {
       const sid = await initStreamable(port, key);
       const sse = await openLegacySse({ port, key });
       await initLegacy(port, sse, key);
-      const seqBefore = auditLogFor(t.app.db).count();
+      const seqBefore = await t.app.store.audit.count();
       t.app.db.pragma('query_only = ON');
       const answers = [
         await rawCall(port, key, sid, 1, 'list_devices', { limit: 1 }),
@@ -223,12 +222,12 @@ describe('a read-only data directory', () => {
         expect(['rpc-error', 'tool-error'], JSON.stringify(a).slice(0, 300)).toContain(kindOf(a));
         expect(messageOf(a)).toMatch(/read-?only/i);
       }
-      expect(auditLogFor(t.app.db).count()).toBe(seqBefore);
+      expect(await t.app.store.audit.count()).toBe(seqBefore);
       t.app.db.pragma('query_only = OFF');
       const ok = await rawCall(port, key, sid, 4, 'list_devices', { limit: 1 });
       expect(kindOf(ok)).toBe('ok');
       expect(kindOf(await legacyCall(port, key, sse, 'ro-5', 'get_alerts', { limit: 1 }))).toBe('ok');
-      expect(auditLogFor(t.app.db).verify().ok).toBe(true);
+      expect((await t.app.store.audit.verify()).ok).toBe(true);
       sse.close();
     } finally {
       await t.close();
@@ -296,7 +295,7 @@ describe('a second process holding the database busy', () => {
       expect(t.app.db.prepare('SELECT count(*) AS n FROM device_commands WHERE execution_id = ?').get(executionId)).toEqual({ n: 1 });
       expect(t.app.db.prepare('SELECT status FROM alerts WHERE id = ?').get(alerts[0]!.id)).toEqual({ status: 'acknowledged' });
       expect(t.app.db.prepare('SELECT count(*) AS n FROM executions WHERE approval_id = ?').get(pending)).toEqual({ n: 1 });
-      expect(auditLogFor(t.app.db).verify().ok).toBe(true);
+      expect((await t.app.store.audit.verify()).ok).toBe(true);
     } finally {
       await t.close();
     }
@@ -322,7 +321,7 @@ describe('a full disk (max_page_count on the server\'s own connection)', () => {
     const sid = await initStreamable(port, key);
     const sse = await openLegacySse({ port, key });
     await initLegacy(port, sse, key);
-    auditCountBefore = auditLogFor(t.app.db).count();
+    auditCountBefore = await t.app.store.audit.count();
 
     const pages = t.app.db.pragma('page_count', { simple: true }) as number;
     t.app.db.pragma(`max_page_count = ${pages}`);
@@ -362,8 +361,8 @@ describe('a full disk (max_page_count on the server\'s own connection)', () => {
   });
 
   it('the audit chain stays valid, and once space is back the server works again on both transports', async () => {
-    expect(auditLogFor(t.app.db).verify().ok).toBe(true);
-    expect(auditLogFor(t.app.db).count()).toBeGreaterThanOrEqual(auditCountBefore);
+    expect((await t.app.store.audit.verify()).ok).toBe(true);
+    expect(await t.app.store.audit.count()).toBeGreaterThanOrEqual(auditCountBefore);
     t.app.db.pragma('max_page_count = 1073741823');
     for (const kind of ['http', 'sse'] as const) {
       const c = await t.connect(kind, key);
@@ -371,7 +370,7 @@ describe('a full disk (max_page_count on the server\'s own connection)', () => {
       const doc = await c.callTool({ name: 'create_runbook', arguments: { tenant: 'acme-dental', title: `after the full disk (${kind})`, body: 'y'.repeat(19_000) } });
       expect(doc.isError, JSON.stringify(doc).slice(0, 300)).toBeFalsy();
     }
-    expect(auditLogFor(t.app.db).verify().ok).toBe(true);
+    expect((await t.app.store.audit.verify()).ok).toBe(true);
     expect(t.app.db.pragma('quick_check', { simple: true })).toBe('ok');
   });
 
@@ -401,7 +400,7 @@ describe('a full disk (max_page_count on the server\'s own connection)', () => {
     });
     // The same over HTTP, for the locks sent while the disk was full.
     for (const l of locks) if (committed(l.reason) !== l.toldOk) mismatches.push(`HTTP ${l.reason}: told ${l.toldOk ? 'ok' : 'failed'}, committed ${committed(l.reason)}`);
-    expect(auditLogFor(t.app.db).verify().ok).toBe(true);
+    expect((await t.app.store.audit.verify()).ok).toBe(true);
     expect(mismatches, 'a client told "failed" (it may retry) for a change that was committed').toEqual([]);
   });
 });

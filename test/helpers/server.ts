@@ -30,10 +30,11 @@ export interface TestServer {
 
 export async function initTestDir(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-srv-'));
-  const { db } = initDataDir(dir);
-  seedDemoFleet(db, { seed: 7, now: new Date() });
-  db.prepare(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)`).run(JSON.stringify(await hashPassphrase(PASSPHRASE)), new Date().toISOString());
-  db.close();
+  const { store } = await initDataDir(dir);
+  await seedDemoFleet(store, { seed: 7, now: new Date() });
+  const hash = JSON.stringify(await hashPassphrase(PASSPHRASE));
+  await store.write((tx) => tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)`, [hash, new Date().toISOString()]));
+  await store.close();
   return dir;
 }
 
@@ -66,7 +67,7 @@ export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: S
     async restart(newEnv) {
       await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
       await server.close();
-      app.close();
+      await app.close();
       env = newEnv ?? env;
       app = await openApp(dir, { env, log: () => {} });
       server = await startServer(app, opts.serve, opts.sessionServer);
@@ -74,7 +75,7 @@ export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: S
     async close() {
       await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
       await server.close();
-      app.close();
+      await app.close();
     },
   };
   return t;

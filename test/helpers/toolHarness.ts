@@ -43,11 +43,11 @@ export interface Harness {
   gate(): Promise<Gate>;
 }
 
-export function createHarness(opts: { signingKey?: KeyObject } = {}): Harness {
+export async function createHarness(opts: { signingKey?: KeyObject } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-tool-'));
   const db = openDatabase(join(dir, 'countersign.db'), { create: true });
-  seedDemoFleet(db, { seed: 7, now: new Date('2026-11-20T12:00:00Z') });
   const store = sqliteStore(db, { signingKey: opts.signingKey ?? generateKeyPairSync('ed25519').privateKey });
+  await seedDemoFleet(store, { seed: 7, now: new Date('2026-11-20T12:00:00Z') });
   let gate: Promise<Gate> | undefined;
   const tenants = db.prepare('SELECT id, slug, name FROM tenants ORDER BY slug').all() as Tenant[];
   const readContext = (c: CallCtx, tool?: ToolSpec): ReadContext => ({

@@ -3,7 +3,7 @@
 // slows a guesser without locking out the technician.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { auditLogFor, type AuditRow } from '../../src-main/audit/log.ts';
+import { type AuditRow } from '../../src-main/audit/log.ts';
 import { PASSPHRASE, startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
 import { expectRpcError, initStreamable, mcpHeaders, rawRequest, type RawResponse } from '../helpers/raw.ts';
 import { until } from '../helpers/wait.ts';
@@ -84,13 +84,13 @@ describe('a flood of refusals is counted, not stored one by one', () => {
       const r = await rawRequest({ port, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(key), body: bodies[i % bodies.length] });
       expect(r.status).toBe(400);
     }
-    auditLogFor(t.app.db).flushFloods(true);
+    await t.app.store.audit.flushFloods(true);
     const rows = rowsAfter(before, `key_name = 'flood'`);
     const counted = rows.filter((r) => r.detail_json?.includes('"aggregated":true'));
     const full = rows.length - counted.length;
     expect(full).toBeLessThanOrEqual(FULL_REFUSALS_PER_MINUTE * 2 + 1);
     expect(full + counted.reduce((n, r) => n + JSON.parse(r.detail_json!).count, 0), 'every refusal accounted for').toBe(300);
-    expect(auditLogFor(t.app.db).verify()).toMatchObject({ ok: true });
+    expect(await t.app.store.audit.verify()).toMatchObject({ ok: true });
   });
 });
 

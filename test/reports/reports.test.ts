@@ -39,7 +39,7 @@ const deviceCount = (slug: string) =>
   (h.db.prepare('SELECT count(*) AS n FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = ?').get(slug) as { n: number }).n;
 
 beforeAll(async () => {
-  h = createHarness();
+  h = await createHarness();
   jobs = new ReportJobs(h.store, h.dir);
   const victim = h.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' ORDER BY d.hostname LIMIT 1`)
     .get() as { id: string };

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DB_FILE, initDataDir, openApp } from '../../src-main/app.ts';
-import { auditLogFor } from '../../src-main/audit/log.ts';
 
 const FILES = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, 'secrets.json'];
 const CHECKPOINTS = 'audit-checkpoints.jsonl';
@@ -34,24 +33,24 @@ describe('file modes of a data directory', () => {
   ])('%s: database, WAL, SHM, secrets and checkpoints are 0600 under a permissive umask', async (_label, make) => {
     const dir = make(mkdtempSync(join(tmpdir(), 'cs-modes-')));
     await withUmask(0o022, async () => {
-      initDataDir(dir).db.close();
+      await (await initDataDir(dir)).store.close();
       const app = await openApp(dir, { log: () => {} });
-      auditLogFor(app.db).append({ event: 'system', decision: 'info', outcome: 'write something' });
+      await app.store.audit.append({ event: 'system', decision: 'info', outcome: 'write something' });
       expect(modes(dir)).toEqual(all600);
       expect(checkpointMode(dir)).toBe('600');
-      app.close();
+      await app.close();
     });
   });
 
   it('an install whose files were left readable by others is tightened when it is next opened', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'cs-modes-old-')), 'd');
     await withUmask(0o022, async () => {
-      initDataDir(dir).db.close();
+      await (await initDataDir(dir)).store.close();
       for (const f of [DB_FILE, 'secrets.json']) chmodSync(join(dir, f), 0o644);
       const app = await openApp(dir, { log: () => {} });
-      auditLogFor(app.db).append({ event: 'system', decision: 'info', outcome: 'x' });
+      await app.store.audit.append({ event: 'system', decision: 'info', outcome: 'x' });
       expect(modes(dir)).toEqual(all600);
-      app.close();
+      await app.close();
     });
   });
 });

@@ -12,7 +12,7 @@ const tenantId = (slug: string) => h.tenants.find((t) => t.slug === slug)!.id;
 const alertIdsWhere = (sql: string, ...params: unknown[]) => (h.db.prepare(`SELECT id FROM alerts WHERE ${sql} ORDER BY id`).all(...params) as { id: string }[]).map((r) => r.id);
 
 beforeEach(async () => {
-  h = createHarness();
+  h = await createHarness();
   run = runner(h);
   ctx = { ...h.ctx(), now: NOW };
 });

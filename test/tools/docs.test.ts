@@ -11,7 +11,7 @@ const tenantId = (slug: string) => h.tenants.find((t) => t.slug === slug)!.id;
 const ids = (table: string, slug: string) => (h.db.prepare(`SELECT id FROM ${table} WHERE tenant_id = ? ORDER BY id`).all(tenantId(slug)) as { id: string }[]).map((r) => r.id);
 
 beforeEach(async () => {
-  h = createHarness();
+  h = await createHarness();
   run = runner(h);
 });
 

@@ -12,7 +12,7 @@ const STALE = new Date(SEED_NOW.getTime() - 24 * 3_600_000).toISOString();
 const MISSING = `FROM device_patches dp JOIN devices d ON d.id = dp.device_id JOIN patches p ON p.id = dp.patch_id WHERE d.tenant_id = ? AND dp.state IN ('missing', 'failed')`;
 
 beforeAll(async () => {
-  h = createHarness();
+  h = await createHarness();
   run = runner(h);
   // Some pending commands to count: a scheduled patch install on acme-dental.
   const m = h.db.prepare(`SELECT dp.device_id, dp.patch_id FROM device_patches dp JOIN devices d ON d.id = dp.device_id

@@ -17,7 +17,7 @@ const stateOf = (deviceId: string, patchId: string) =>
   (h.db.prepare('SELECT state FROM device_patches WHERE device_id = ? AND patch_id = ?').get(deviceId, patchId) as { state: string }).state;
 
 beforeEach(async () => {
-  h = createHarness();
+  h = await createHarness();
   run = runner(h);
 });
 

@@ -14,7 +14,7 @@ let devs: (slug: string, os: string) => Dev[];
 let script: (name: string) => { id: string; body: string; sha256: string; tenant_id: string | null };
 
 beforeAll(async () => {
-  h = createHarness();
+  h = await createHarness();
   devs = (slug, os) => h.db.prepare(`SELECT d.* FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = ? AND d.os = ? ORDER BY d.hostname`)
     .all(slug, os) as Dev[];
   script = (name) => h.db.prepare('SELECT * FROM scripts WHERE name = ?').get(name) as ReturnType<typeof script>;
