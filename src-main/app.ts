@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Db } from './store/db.ts';
-import { createSecrets, loadSecrets, plainFileProtector, type SecretProtector, type Secrets } from './store/secrets.ts';
+import { createSecrets, loadSecrets, plainFileProtector, secretsPath, type SecretProtector, type Secrets } from './store/secrets.ts';
+import { openPgStore, type PgStore } from './store/pg/store.ts';
 import { KeyService } from './auth/keys.ts';
 import { PolicyService } from './governance/policy.ts';
 import { RateLimiter } from './governance/rateLimiter.ts';
@@ -33,11 +34,17 @@ export interface AppOptions {
   longRunning?: boolean;
   /** A second directory (another volume) for the signed audit checkpoints; default COUNTERSIGN_ANCHOR_DIR. */
   anchorDir?: string;
+  /**
+   * Team mode: a postgres:// URL. The data directory then holds the install secrets (the same file on every node), the
+   * agent certificate and the checkpoint file; the data itself lives in PostgreSQL. Without it: the SQLite file.
+   */
+  storeUrl?: string;
 }
 
 /** Everything `serve` and the desktop app run, built from one data directory. */
 export interface App {
   dataDir: string;
+  /** The SQLite handle (tests and SQLite-only maintenance); in team mode any use of it throws. */
   db: Db;
   store: Store;
   secrets: Secrets;
@@ -51,20 +58,41 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function isInitialized(dataDir: string): boolean {
-  return existsSync(join(dataDir, DB_FILE));
+export function isInitialized(dataDir: string, storeUrl?: string): boolean {
+  return existsSync(storeUrl ? secretsPath(dataDir) : join(dataDir, DB_FILE));
+}
+
+/** Stands in for the SQLite handle in team mode: a module that still reaches for it fails loudly, never silently. */
+function noSqliteHandle(): Db {
+  return new Proxy({} as Db, {
+    get(_t, prop) {
+      if (prop === 'then') return undefined;
+      throw new Error(`team mode (PostgreSQL) has no SQLite handle (app.db.${String(prop)}); go through app.store`);
+    },
+  });
+}
+
+/** The store of a data directory: its SQLite file, or the PostgreSQL database at storeUrl. */
+async function openStoreOf(dataDir: string, signingKey: Secrets['signingKey'], o: { storeUrl?: string; create?: boolean; durability?: 'normal' | 'full'; log?: (msg: string, err?: unknown) => void }): Promise<{ db: Db; store: Store; sqlite: boolean }> {
+  if (o.storeUrl) return { db: noSqliteHandle(), store: await openPgStore({ url: o.storeUrl, signingKey, log: o.log }), sqlite: false };
+  const db = openDatabase(join(dataDir, DB_FILE), { create: o.create, durability: o.durability });
+  return { db, store: sqliteStore(db, { signingKey, log: o.log }), sqlite: true };
 }
 
 /**
  * Creates the database and install secrets in a new data directory. The store is open on return (close it, or its
  * database handle); every write it made has committed.
  */
-export async function initDataDir(dataDir: string, protector: SecretProtector = plainFileProtector): Promise<{ db: Db; store: Store; secrets: Secrets }> {
-  if (isInitialized(dataDir)) throw new Error(`${dataDir} already holds a Countersign database`);
+export async function initDataDir(dataDir: string, protector: SecretProtector = plainFileProtector, opts: { storeUrl?: string } = {}): Promise<{ db: Db; store: Store; secrets: Secrets }> {
+  if (isInitialized(dataDir, opts.storeUrl)) throw new Error(`${dataDir} already holds a Countersign ${opts.storeUrl ? 'install (secrets.json)' : 'database'}`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secrets = createSecrets(dataDir, protector);
-  const db = openDatabase(join(dataDir, DB_FILE), { create: true });
-  const store = sqliteStore(db, { signingKey: secrets.signingKey });
+  const { db, store } = await openStoreOf(dataDir, secrets.signingKey, { storeUrl: opts.storeUrl, create: true });
+  // A team database is initialized once: the second node joins it with a copy of the first node's secrets.json.
+  if ((await store.audit.count()) > 0) {
+    await store.close();
+    throw new Error('the PostgreSQL database already holds a Countersign install; copy secrets.json from a node of it into this data directory instead of running init');
+  }
   await store.audit.append({ event: 'system', decision: 'info', outcome: 'initialized' });
   await writeCheckpoint(store, { dataDir, ...secrets });
   return { db, store, secrets };
@@ -80,15 +108,14 @@ export function openApp(dataDir: string, opts: AppOptions = {}): Promise<App> {
  * compose their own catalogue here. Whatever the catalogue, every tool is reached only through the gate.
  */
 export async function composeApp(dataDir: string, tools: readonly ToolSpec[], opts: AppOptions = {}): Promise<App> {
-  if (!isInitialized(dataDir)) throw new Error(`${dataDir} holds no Countersign database; run: countersign init --data-dir ${dataDir}`);
+  if (!isInitialized(dataDir, opts.storeUrl)) throw new Error(`${dataDir} holds no Countersign ${opts.storeUrl ? 'secrets.json' : 'database'}; run: countersign init --data-dir ${dataDir}${opts.storeUrl ? ' --store URL' : ''}`);
   const env = opts.env ?? process.env;
-  const db = openDatabase(join(dataDir, DB_FILE), { durability: env.COUNTERSIGN_DURABILITY === 'full' ? 'full' : 'normal' });
   const log = opts.log ?? ((msg: string, err?: unknown) => console.error(`[countersign] ${msg}`, err ?? ''));
+  const secrets = loadSecrets(dataDir, opts.protector);
+  // Device commands are signed with the install key when they are queued; agents verify them with its public half.
+  const { db, store, sqlite } = await openStoreOf(dataDir, secrets.signingKey, { storeUrl: opts.storeUrl, durability: env.COUNTERSIGN_DURABILITY === 'full' ? 'full' : 'normal', log });
   const timers: NodeJS.Timeout[] = [];
   try {
-    const secrets = loadSecrets(dataDir, opts.protector);
-    // Device commands are signed with the install key when they are queued; agents verify them with its public half.
-    const store = sqliteStore(db, { signingKey: secrets.signingKey, log });
     const keys = new KeyService(store, secrets.hmacKey);
     const policy = await new PolicyService(store, env).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
@@ -108,15 +135,17 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     };
     await sweep();
     timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
-    const checkpointer = opts.longRunning ? startCheckpointer(db, { log }) : undefined;
+    const checkpointer = opts.longRunning && sqlite ? startCheckpointer(db, { log }) : undefined;
     const audit = store.audit;
     const anchors = opts.longRunning ? startAnchoring(store, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
       { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;
+    let offRemote: (() => void) | undefined;
     if (opts.longRunning) {
       await audit.catchUp();
-      timers.push(setInterval(() => {
-        audit.catchUp().catch((e: unknown) => log('reading audit entries from other processes failed', e));
-      }, opts.externalChangesMs ?? 1_000).unref());
+      const catchUp = () => void audit.catchUp().catch((e: unknown) => log('reading audit entries from other processes failed', e));
+      timers.push(setInterval(catchUp, opts.externalChangesMs ?? 1_000).unref());
+      // Team mode: another node's commit is announced at once (LISTEN/NOTIFY), not found by the next poll.
+      if ('onRemoteCommit' in store) offRemote = (store as PgStore).onRemoteCommit(catchUp);
     }
     let closing: Promise<void> | undefined;
     return {
@@ -124,6 +153,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
       close() {
         closing ??= (async () => {
           for (const t of timers) clearInterval(t);
+          offRemote?.();
           reports.stop();
           await anchors?.stop();
           await checkpointer?.stop();
@@ -134,7 +164,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     };
   } catch (e) {
     for (const t of timers) clearInterval(t);
-    db.close();
+    await store.close().catch(() => {});
     throw e;
   }
 }

@@ -185,7 +185,7 @@ export class PolicyService {
   async setOverride(o: { tool: string; action?: string; tenantId?: string; tier: Tier }, actor: string): Promise<void> {
     await this.store.write(async (tx) => {
       // UNIQUE treats NULLs as distinct, so the wildcard rows are matched with IS, not by ON CONFLICT.
-      const existing = await tx.sql.get<{ id: string }>('SELECT id FROM tier_overrides WHERE tool = ? AND action IS ? AND tenant_id IS ?', [o.tool, o.action ?? null, o.tenantId ?? null]);
+      const existing = await tx.sql.get<{ id: string }>('SELECT id FROM tier_overrides WHERE tool = ? AND action IS NOT DISTINCT FROM ? AND tenant_id IS NOT DISTINCT FROM ?', [o.tool, o.action ?? null, o.tenantId ?? null]);
       if (existing) await tx.sql.run('UPDATE tier_overrides SET tier = ? WHERE id = ?', [o.tier, existing.id]);
       else await tx.sql.run(`INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
         [randomBytes(16).toString('hex'), o.tool, o.action ?? null, o.tenantId ?? null, o.tier, new Date().toISOString()]);

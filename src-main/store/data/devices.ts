@@ -37,7 +37,7 @@ export class Devices extends ScopedData {
     const params: unknown[] = [...tf.params];
     if (f.status) where.push('d.status = ?'), params.push(f.status);
     if (f.os) where.push('d.os = ?'), params.push(f.os);
-    if (f.group) where.push('g.name = ? COLLATE NOCASE'), params.push(f.group);
+    if (f.group) where.push('lower(g.name) = lower(?)'), params.push(f.group);
     if (f.compliance) where.push('d.compliance = ?'), params.push(f.compliance);
     if (f.search) where.push(likeContains('d.hostname')), params.push(likePattern(f.search));
     const from = `${FROM} WHERE ${where.join(' AND ')}`;

@@ -57,7 +57,7 @@ export class Patches extends ScopedData {
     const ids = new Set<string>();
     for (const ref of new Set(refs)) {
       const exact = await this.sql.get<{ id: string }>('SELECT id FROM patches WHERE id = ?', [ref]);
-      const matches = exact ? [ref] : (await this.sql.all<{ id: string }>('SELECT id FROM patches WHERE external_id = ? COLLATE NOCASE ORDER BY os, id', [ref])).map((r) => r.id);
+      const matches = exact ? [ref] : (await this.sql.all<{ id: string }>('SELECT id FROM patches WHERE lower(external_id) = lower(?) ORDER BY os, id', [ref])).map((r) => r.id);
       for (const m of matches.length ? matches : [ref]) ids.add(m);
     }
     return [...ids];

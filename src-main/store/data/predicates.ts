@@ -8,6 +8,6 @@ export const PENDING_PATCH = "state IN ('missing','failed')";
 /** A device command not yet finished. */
 export const PENDING_COMMAND = "status IN ('queued','running')";
 
-/** Case-insensitive substring match of column against one parameter made by likePattern. */
-export const likeContains = (column: string) => `${column} LIKE ? ESCAPE '\\' COLLATE NOCASE`;
+/** Case-insensitive substring match of column against one parameter made by likePattern (the same on SQLite and PostgreSQL). */
+export const likeContains = (column: string) => `lower(${column}) LIKE lower(?) ESCAPE '\\'`;
 export const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, '\\$&')}%`;

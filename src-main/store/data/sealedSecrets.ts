@@ -4,7 +4,8 @@ import type { Sql } from '../sql.ts';
 
 export const sealedSecrets = {
   async put(sql: Sql, approvalId: string, sealed: string): Promise<void> {
-    await sql.run('INSERT OR REPLACE INTO sealed_secrets (approval_id, sealed, created_at) VALUES (?, ?, ?)', [approvalId, sealed, new Date().toISOString()]);
+    await sql.run(`INSERT INTO sealed_secrets (approval_id, sealed, created_at) VALUES (?, ?, ?)
+      ON CONFLICT (approval_id) DO UPDATE SET sealed = excluded.sealed, created_at = excluded.created_at`, [approvalId, sealed, new Date().toISOString()]);
   },
   async get(sql: Sql, approvalId: string): Promise<string | undefined> {
     return (await sql.get<{ sealed: string }>('SELECT sealed FROM sealed_secrets WHERE approval_id = ?', [approvalId]))?.sealed;

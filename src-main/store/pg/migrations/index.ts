@@ -1,0 +1,21 @@
+// PostgreSQL's migrations: numbered exactly as SQLite's (store/migrations), one for one. Append-only, as theirs.
+import { MIGRATIONS as SQLITE } from '../../migrations/index.ts';
+import type { Migration } from '../../migrations/index.ts';
+import { sql as fleet } from './0001-fleet.ts';
+import { sql as work } from './0002-work.ts';
+import { sql as governance } from './0003-governance.ts';
+import { sql as agents } from './0004-agents.ts';
+import { sql as auditCheckpoints } from './0005-audit-checkpoints.ts';
+import { sql as hostnameConflicts } from './0006-device-hostname-conflicts.ts';
+import { sql as secretParameters } from './0007-secret-parameters.ts';
+import { sql as approvalBinding } from './0008-approval-binding.ts';
+
+const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding];
+
+/** Same version and name as the SQLite migration of that number; a dialect without its twin fails at start, not later. */
+export const PG_MIGRATIONS: readonly Migration[] = SQLITE.map((m, i) => {
+  const sql = BODIES[i];
+  if (sql === undefined) throw new Error(`migration ${m.version} (${m.name}) has no PostgreSQL twin in store/pg/migrations`);
+  return { version: m.version, name: m.name, sql };
+});
+if (BODIES.length !== SQLITE.length) throw new Error('store/pg/migrations has a migration SQLite does not');

@@ -1,0 +1,254 @@
+// The Store over PostgreSQL: what team mode runs on. Reads go through a pool (and a pool the server holds read-only, for
+// read-only tools); writes through one dedicated connection per node, driven by the same group commit as SQLite. Every
+// write transaction takes one advisory lock before its first statement, so the audit chain stays one chain across nodes:
+// transactions that append to it run one after another, each reading the head the previous one committed.
+import { randomUUID, type KeyObject } from 'node:crypto';
+import pg from 'pg';
+import { AuditLog } from '../../audit/log.ts';
+import { GroupCommit, type TxConnection } from '../groupCommit.ts';
+import { commandSigner, type Store } from '../store.ts';
+import { secretVault } from '../vault.ts';
+import { pgSql, pgTypes } from './sql.ts';
+import { LOCKS, migratePg } from './migrate.ts';
+
+export const NOTIFY_CHANNEL = 'countersign';
+
+export interface PgStoreOptions {
+  url: string;
+  signingKey: KeyObject;
+  log?: (msg: string, err?: unknown) => void;
+  /** Connections of the read pool (and as many of the read-only pool). */
+  poolSize?: number;
+  /** Who this node is in pg_stat_activity. */
+  applicationName?: string;
+  /** How long a lost listener or write connection waits before it reconnects. */
+  reconnectMs?: number;
+}
+
+export interface PgStore extends Store {
+  readonly dialect: 'postgres';
+  /** This process's id in notifications: its own commits do not count as changes made elsewhere. */
+  readonly nodeId: string;
+  /** Calls fn whenever another node (or process) commits; returns the unsubscribe. */
+  onRemoteCommit(fn: () => void): () => void;
+  /** True while the database answers (readiness). */
+  ping(): Promise<boolean>;
+}
+
+const log0 = () => {};
+
+/** The write connection: one client, reconnected after it is lost, one transaction per group-commit batch. */
+class PgWriter implements TxConnection {
+  readonly statementsAtomic = false;
+  readonly sql;
+  private client: pg.Client | undefined;
+  private connecting: Promise<pg.Client> | undefined;
+  private open = false;
+  private lost = false;
+  private readonly config: pg.ClientConfig;
+  private readonly log: (msg: string, err?: unknown) => void;
+
+  constructor(config: pg.ClientConfig, log: (msg: string, err?: unknown) => void) {
+    this.config = config;
+    this.log = log;
+    this.sql = pgSql({ query: (text, values) => this.query(text, values) });
+  }
+
+  private async connect(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    this.connecting ??= (async () => {
+      const c = new pg.Client(this.config);
+      c.on('error', (e) => {
+        this.log('the PostgreSQL write connection failed', e);
+        this.drop(c);
+      });
+      await c.connect();
+      this.client = c;
+      return c;
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private drop(c: pg.Client): void {
+    if (this.client === c) this.client = undefined;
+    this.lost = true;
+    c.end().catch(() => {});
+  }
+
+  private async query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    const c = this.client;
+    if (!c || this.lost) throw Object.assign(new Error('the PostgreSQL write connection was lost in this transaction'), { code: 'CONNECTION_LOST' });
+    try {
+      return await c.query(text, values);
+    } catch (e) {
+      // A statement error leaves the transaction aborted but open (a savepoint recovers it); a broken socket does not.
+      if (!(e as { code?: string }).code || /^(08|57P)/.test((e as { code: string }).code)) this.drop(c);
+      throw e;
+    }
+  }
+
+  async begin(): Promise<void> {
+    this.lost = false;
+    await this.connect();
+    await this.query('BEGIN');
+    this.open = true;
+    await this.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.audit]);
+  }
+  async savepoint(): Promise<void> {
+    await this.query('SAVEPOINT item');
+  }
+  async release(): Promise<void> {
+    await this.query('RELEASE SAVEPOINT item');
+  }
+  async rollbackToSavepoint(): Promise<void> {
+    await this.query('ROLLBACK TO SAVEPOINT item');
+    await this.query('RELEASE SAVEPOINT item');
+  }
+  async commit(): Promise<void> {
+    try {
+      await this.query('COMMIT');
+    } finally {
+      this.open = false;
+    }
+  }
+  async rollback(): Promise<void> {
+    this.open = false;
+    await this.query('ROLLBACK');
+  }
+  inTransaction(): boolean {
+    return this.open && !this.lost;
+  }
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    await c?.end().catch(() => {});
+  }
+}
+
+/** LISTEN on the notification channel, reconnecting after a loss; every loss counts as a change (we may have missed some). */
+class PgListener {
+  version = 0;
+  private client: pg.Client | undefined;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly subscribers = new Set<() => void>();
+  private readonly o: { config: pg.ClientConfig; nodeId: string; log: (msg: string, err?: unknown) => void; reconnectMs: number };
+
+  constructor(o: PgListener['o']) {
+    this.o = o;
+  }
+
+  private changed(): void {
+    this.version++;
+    for (const fn of this.subscribers) {
+      try {
+        fn();
+      } catch (e) {
+        this.o.log('a change subscriber failed', e);
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const c = new pg.Client(this.o.config);
+    c.on('notification', (n) => {
+      if (n.payload !== this.o.nodeId) this.changed();
+    });
+    c.on('error', (e) => {
+      this.o.log('the PostgreSQL notification connection failed; reconnecting', e);
+      this.lose(c);
+    });
+    c.on('end', () => this.lose(c));
+    await c.connect();
+    await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    this.client = c;
+  }
+
+  private lose(c: pg.Client): void {
+    if (this.client !== c) return;
+    this.client = undefined;
+    c.end().catch(() => {});
+    if (this.closed) return;
+    this.changed();
+    const retry = () => {
+      this.timer = undefined;
+      if (this.closed) return;
+      this.start().then(() => this.changed(), () => (this.timer = setTimeout(retry, this.o.reconnectMs).unref()));
+    };
+    this.timer = setTimeout(retry, this.o.reconnectMs).unref();
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    const c = this.client;
+    this.client = undefined;
+    await c?.end().catch(() => {});
+  }
+}
+
+/** Opens (and migrates) the database at `url`. */
+export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
+  const log = o.log ?? log0;
+  const application_name = o.applicationName ?? 'countersign';
+  const config: pg.ClientConfig = { connectionString: o.url, types: pgTypes, application_name };
+  const setup = new pg.Client(config);
+  await setup.connect();
+  try {
+    await migratePg(setup);
+  } finally {
+    await setup.end().catch(() => {});
+  }
+  const nodeId = randomUUID();
+  const size = o.poolSize ?? 8;
+  const pool = new pg.Pool({ ...config, max: size });
+  const readPool = new pg.Pool({ ...config, max: Math.max(2, Math.ceil(size / 2)), options: '-c default_transaction_read_only=on' });
+  for (const p of [pool, readPool]) p.on('error', (e) => log('an idle PostgreSQL connection failed', e));
+  const listener = new PgListener({ config, nodeId, log, reconnectMs: o.reconnectMs ?? 1000 });
+  await listener.start();
+  const writer = new PgWriter(config, log);
+  const sql = pgSql(pool);
+  let commits: GroupCommit;
+  const changes = () => Promise.resolve(listener.version);
+  const audit = new AuditLog({ sql, write: (fn) => commits.run((tx) => fn(tx.sql)), changes });
+  commits = new GroupCommit(writer, audit, log);
+  // Other nodes learn of each commit from its notification, delivered when it commits (and only if it does).
+  commits.perBatch(async (s) => {
+    await s.run('SELECT pg_notify(?, ?)', [NOTIFY_CHANNEL, nodeId]);
+  }, () => {});
+  let closing: Promise<void> | undefined;
+  return {
+    dialect: 'postgres',
+    nodeId,
+    sql,
+    readOnly: pgSql(readPool, { readOnly: true }),
+    audit,
+    signer: commandSigner(o.signingKey),
+    vault: secretVault(o.signingKey),
+    write: (fn, opts) => commits.run(fn, opts),
+    perBatch: (b, a) => commits.perBatch(b, a),
+    commits,
+    changes,
+    onRemoteCommit: (fn) => listener.subscribe(fn),
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => (closing ??= (async () => {
+      await audit.close().catch((e: unknown) => log('writing counted refusals at close failed', e));
+      await commits.drain();
+      await listener.close();
+      await writer.close();
+      await Promise.all([pool.end(), readPool.end()]);
+    })()),
+  };
+}
