@@ -69,29 +69,49 @@ function sqliteConnection(db: Db): TxConnection {
   };
 }
 
-export function sqliteStore(db: Db, opts: { signingKey: KeyObject; log?: (msg: string, err?: unknown) => void }): Store {
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
-  const changes = () => Promise.resolve(dataVersion.get() as number);
-  const sql = sqliteSql(db);
+/** What a dialect brings to a Store; the rest (audit log, group commit, signer, vault, close order) is the same for both. */
+export interface StoreParts {
+  dialect: Sql['dialect'];
+  sql: Sql;
+  readOnly: Sql;
+  connection: TxConnection;
+  signingKey: KeyObject;
+  changes(): Promise<number>;
+  /** Whether counted refusals can still be written at close (not on a read-only database). */
+  writable: boolean;
+  /** Releases the dialect's connections, after everything queued was written. */
+  release(): Promise<void>;
+  log?: (msg: string, err?: unknown) => void;
+}
+
+export function assembleStore(p: StoreParts): Store {
   let commits: GroupCommit;
-  const audit = new AuditLog({ sql, write: (fn) => commits.run((tx) => fn(tx.sql)), changes });
-  commits = new GroupCommit(sqliteConnection(db), audit, opts.log);
+  const audit = new AuditLog({ sql: p.sql, write: (fn) => commits.run((tx) => fn(tx.sql)), changes: p.changes });
+  commits = new GroupCommit(p.connection, audit, p.log);
   let closing: Promise<void> | undefined;
   return {
-    dialect: 'sqlite',
-    sql,
-    readOnly: sqliteSql(db, { readOnly: true }),
+    dialect: p.dialect,
+    sql: p.sql,
+    readOnly: p.readOnly,
     audit,
-    signer: commandSigner(opts.signingKey),
-    vault: secretVault(opts.signingKey),
+    signer: commandSigner(p.signingKey),
+    vault: secretVault(p.signingKey),
     write: (fn, o) => commits.run(fn, o),
     perBatch: (b, a) => commits.perBatch(b, a),
     commits,
-    changes,
+    changes: p.changes,
     close: () => (closing ??= (async () => {
-      if (!db.readonly) await audit.close().catch((e: unknown) => opts.log?.('writing counted refusals at close failed', e));
+      if (p.writable) await audit.close().catch((e: unknown) => p.log?.('writing counted refusals at close failed', e));
       await commits.drain();
-      db.close();
+      await p.release();
     })()),
   };
+}
+
+export function sqliteStore(db: Db, opts: { signingKey: KeyObject; log?: (msg: string, err?: unknown) => void }): Store {
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  return assembleStore({
+    dialect: 'sqlite', sql: sqliteSql(db), readOnly: sqliteSql(db, { readOnly: true }), connection: sqliteConnection(db), signingKey: opts.signingKey,
+    changes: () => Promise.resolve(dataVersion.get() as number), writable: !db.readonly, release: async () => void db.close(), log: opts.log,
+  });
 }

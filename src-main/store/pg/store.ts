@@ -4,10 +4,8 @@
 // transactions that append to it run one after another, each reading the head the previous one committed.
 import { randomUUID, type KeyObject } from 'node:crypto';
 import pg from 'pg';
-import { AuditLog } from '../../audit/log.ts';
-import { GroupCommit, type TxConnection } from '../groupCommit.ts';
-import { commandSigner, type Store } from '../store.ts';
-import { secretVault } from '../vault.ts';
+import type { TxConnection } from '../groupCommit.ts';
+import { assembleStore, type Store } from '../store.ts';
 import { pgSql, pgTypes } from './sql.ts';
 import { LOCKS, migratePg } from './migrate.ts';
 
@@ -212,29 +210,23 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
   const listener = new PgListener({ config, nodeId, log, reconnectMs: o.reconnectMs ?? 1000 });
   await listener.start();
   const writer = new PgWriter(config, log);
-  const sql = pgSql(pool);
-  let commits: GroupCommit;
-  const changes = () => Promise.resolve(listener.version);
-  const audit = new AuditLog({ sql, write: (fn) => commits.run((tx) => fn(tx.sql)), changes });
-  commits = new GroupCommit(writer, audit, log);
+  const store = assembleStore({
+    dialect: 'postgres', sql: pgSql(pool), readOnly: pgSql(readPool, { readOnly: true }), connection: writer, signingKey: o.signingKey,
+    changes: () => Promise.resolve(listener.version), writable: true, log,
+    async release() {
+      await listener.close();
+      await writer.close();
+      await Promise.all([pool.end(), readPool.end()]);
+    },
+  });
   // Other nodes learn of each commit from its notification, delivered when it commits (and only if it does).
-  commits.perBatch(async (s) => {
+  store.perBatch(async (s) => {
     await s.run('SELECT pg_notify(?, ?)', [NOTIFY_CHANNEL, nodeId]);
   }, () => {});
-  let closing: Promise<void> | undefined;
-  return {
-    dialect: 'postgres',
+  return Object.assign(store, {
+    dialect: 'postgres' as const,
     nodeId,
-    sql,
-    readOnly: pgSql(readPool, { readOnly: true }),
-    audit,
-    signer: commandSigner(o.signingKey),
-    vault: secretVault(o.signingKey),
-    write: (fn, opts) => commits.run(fn, opts),
-    perBatch: (b, a) => commits.perBatch(b, a),
-    commits,
-    changes,
-    onRemoteCommit: (fn) => listener.subscribe(fn),
+    onRemoteCommit: (fn: () => void) => listener.subscribe(fn),
     async ping() {
       try {
         await pool.query('SELECT 1');
@@ -243,12 +235,5 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
         return false;
       }
     },
-    close: () => (closing ??= (async () => {
-      await audit.close().catch((e: unknown) => log('writing counted refusals at close failed', e));
-      await commits.drain();
-      await listener.close();
-      await writer.close();
-      await Promise.all([pool.end(), readPool.end()]);
-    })()),
-  };
+  });
 }
