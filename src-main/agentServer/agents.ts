@@ -7,8 +7,8 @@ export interface AgentInfo {
   enrolledAt: string; lastConnectedAt: string | null; lastHeartbeatAt: string | null; remote: string | null; revokedAt: string | null;
 }
 
-const SELECT = `SELECT a.id, a.device_id AS deviceId, d.hostname, t.slug AS tenant, d.os, d.os_version AS osVersion, d.status, a.agent_version AS agentVersion, a.created_at AS enrolledAt,
-  a.last_connected_at AS lastConnectedAt, a.last_heartbeat_at AS lastHeartbeatAt, a.remote, a.revoked_at AS revokedAt
+const SELECT = `SELECT a.id, a.device_id AS "deviceId", d.hostname, t.slug AS tenant, d.os, d.os_version AS "osVersion", d.status, a.agent_version AS "agentVersion", a.created_at AS "enrolledAt",
+  a.last_connected_at AS "lastConnectedAt", a.last_heartbeat_at AS "lastHeartbeatAt", a.remote, a.revoked_at AS "revokedAt"
   FROM agents a JOIN devices d ON d.id = a.device_id JOIN tenants t ON t.id = a.tenant_id`;
 
 export function getAgent(sql: Sql, id: string): Promise<AgentInfo | undefined> {

@@ -118,7 +118,7 @@ export class PolicyService {
     }
     const env = this.pinnedFromEnv();
     this.cache = { values: { ...DEFAULT_POLICY, ...stored, ...env.values }, pinned: env.pinned };
-    const rows = await this.store.sql.all<TierOverride>(`SELECT o.id, o.tool, o.action, o.tenant_id AS tenantId, t.slug AS tenant, o.tier, o.created_at AS createdAt
+    const rows = await this.store.sql.all<TierOverride>(`SELECT o.id, o.tool, o.action, o.tenant_id AS "tenantId", t.slug AS tenant, o.tier, o.created_at AS "createdAt"
       FROM tier_overrides o LEFT JOIN tenants t ON t.id = o.tenant_id ORDER BY o.tool, o.action, t.slug`);
     this.overrides = rows.filter((o) => Number.isInteger(o.tier) && o.tier >= 1 && o.tier <= 4);
     return this;

@@ -12,6 +12,7 @@ import { hashPassphrase } from '../../src-main/auth/passphrase.ts';
 import { startServer, type RunningServer, type ServeOptions } from '../../src-main/http/server.ts';
 import type { SessionServerFactory } from '../../src-main/mcp/sessionServer.ts';
 import type { CreateKeyInput } from '../../src-main/auth/keys.ts';
+import { storeUrlFor, type StoreKind } from './stores.ts';
 
 export type TransportKind = 'sse' | 'http';
 export const TRANSPORTS: TransportKind[] = ['sse', 'http'];
@@ -19,6 +20,8 @@ export const PASSPHRASE = 'test passphrase 123';
 
 export interface TestServer {
   dir: string;
+  /** Team mode: the PostgreSQL database this server runs on (undefined: SQLite in dir). */
+  storeUrl: string | undefined;
   app: App;
   server: RunningServer;
   url: string;
@@ -28,9 +31,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function initTestDir(): Promise<string> {
+/** A seeded install with the test passphrase; on PostgreSQL when `storeUrl` is given. */
+export async function initTestDir(storeUrl?: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-srv-'));
-  const { store } = await initDataDir(dir);
+  const { store } = await initDataDir(dir, undefined, { storeUrl });
   await seedDemoFleet(store, { seed: 7, now: new Date() });
   const hash = JSON.stringify(await hashPassphrase(PASSPHRASE));
   await store.write((tx) => tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)`, [hash, new Date().toISOString()]));
@@ -39,14 +43,16 @@ export async function initTestDir(): Promise<string> {
 }
 
 /** `sessionServer`: a test build's own MCP session composition (the conformance fixtures); default the product's. */
-export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: ServeOptions; dir?: string; sessionServer?: SessionServerFactory } = {}): Promise<TestServer> {
-  const dir = opts.dir ?? (await initTestDir());
+export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: ServeOptions; dir?: string; sessionServer?: SessionServerFactory; store?: StoreKind; storeUrl?: string } = {}): Promise<TestServer> {
+  const storeUrl = opts.storeUrl ?? (await storeUrlFor(opts.store ?? 'sqlite', 'server'));
+  const dir = opts.dir ?? (await initTestDir(storeUrl));
   const clients: Client[] = [];
   let env = opts.env ?? {};
-  let app = await openApp(dir, { env, log: () => {} });
+  let app = await openApp(dir, { env, log: () => {}, storeUrl });
   let server = await startServer(app, opts.serve, opts.sessionServer);
   const t: TestServer = {
     dir,
+    storeUrl,
     get app() { return app; },
     get server() { return server; },
     get url() { return server.url; },
@@ -69,7 +75,7 @@ export async function startTestServer(opts: { env?: NodeJS.ProcessEnv; serve?: S
       await server.close();
       await app.close();
       env = newEnv ?? env;
-      app = await openApp(dir, { env, log: () => {} });
+      app = await openApp(dir, { env, log: () => {}, storeUrl });
       server = await startServer(app, opts.serve, opts.sessionServer);
     },
     async close() {

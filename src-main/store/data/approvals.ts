@@ -32,9 +32,9 @@ export const approvalRows = {
     if (o.statuses.includes('pending')) terms.push(`(a.status = 'pending' AND a.expires_at > ?)`), params.push(o.now);
     if (o.statuses.includes('expired')) terms.push(`(a.status = 'expired' OR (a.status = 'pending' AND a.expires_at <= ?))`), params.push(o.now);
     if (!terms.length) return Promise.resolve([]);
-    return sql.all<ApprovalRow>(`${SELECT} WHERE (${terms.join(' OR ')})
-      AND (? IS NULL OR (a.created_at, a.id) < (?, ?)) ORDER BY a.created_at DESC, a.id DESC LIMIT ?`,
-    [...params, o.beforeAt, o.beforeAt, o.beforeId, o.limit]);
+    const page = o.beforeAt === null ? '' : ' AND (a.created_at, a.id) < (?, ?)';
+    return sql.all<ApprovalRow>(`${SELECT} WHERE (${terms.join(' OR ')})${page} ORDER BY a.created_at DESC, a.id DESC LIMIT ?`,
+      [...params, ...(o.beforeAt === null ? [] : [o.beforeAt, o.beforeId]), o.limit]);
   },
 
   async pendingCount(sql: Sql, now: string): Promise<number> {

@@ -1,0 +1,31 @@
+// Once per test run: the PostgreSQL the team-mode variants of the suites use. COUNTERSIGN_TEST_DATABASE_URL (set by
+// .ci/run, which starts its own cluster) is used as given; otherwise a throwaway cluster is started here when this
+// machine can, and stopped at the end. Without either, the PostgreSQL variants skip and say why in their names.
+import type { TestProject } from 'vitest/node';
+import { clusterUnavailable, startCluster } from './helpers/pgCluster.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string | null;
+    pgUnavailable: string | null;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  const given = process.env.COUNTERSIGN_TEST_DATABASE_URL;
+  if (given) {
+    project.provide('pgAdminUrl', given);
+    project.provide('pgUnavailable', null);
+    return () => {};
+  }
+  const why = clusterUnavailable();
+  if (why) {
+    project.provide('pgAdminUrl', null);
+    project.provide('pgUnavailable', why);
+    return () => {};
+  }
+  const cluster = await startCluster();
+  project.provide('pgAdminUrl', cluster.url);
+  project.provide('pgUnavailable', null);
+  return () => cluster.stop();
+}

@@ -1,0 +1,72 @@
+// A throwaway PostgreSQL cluster for the test run: initdb as user postgres under a temporary folder, a free port, the
+// socket and log in folders postgres can write, stopped by pid at the end. One cluster per run; suites make databases.
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const PG_BIN = process.env.COUNTERSIGN_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+export interface Cluster {
+  url: string;
+  pid: number;
+  stop(): void;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Why this machine cannot start a cluster, or undefined when it can (the binaries, and root to act as postgres). */
+export function clusterUnavailable(): string | undefined {
+  if (!existsSync(join(PG_BIN, 'initdb'))) return `no PostgreSQL binaries at ${PG_BIN}`;
+  if (process.getuid?.() !== 0) return 'not root: cannot run initdb as user postgres';
+  if (spawnSync('id', ['-u', 'postgres']).status !== 0) return 'no user postgres';
+  return undefined;
+}
+
+export async function startCluster(): Promise<Cluster> {
+  const root = mkdtempSync(join(tmpdir(), 'cs-pg-'));
+  const data = join(root, 'data');
+  const run = join(root, 'run');
+  mkdirSync(run);
+  const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  chownSync(root, uid, gid);
+  chownSync(run, uid, gid);
+  const as = (cmd: string, args: string[]) => {
+    const r = spawnSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args], { encoding: 'utf8', cwd: root });
+    if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
+  };
+  as('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+  const port = await freePort();
+  // fsync off: a throwaway cluster; the durability tests of team mode kill Countersign, not PostgreSQL.
+  as('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${run} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`, '-l', join(run, 'log'), '-w', 'start']);
+  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    pid,
+    stop() {
+      try {
+        process.kill(pid, 'SIGINT'); // fast shutdown
+      } catch { /* gone already */ }
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        spawnSync('sleep', ['0.1']);
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
