@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Db } from './store/db.ts';
 import { createSecrets, loadSecrets, plainFileProtector, secretsPath, type SecretProtector, type Secrets } from './store/secrets.ts';
-import { openPgStore, type PgStore } from './store/pg/store.ts';
+import type { PgStore } from './store/pg/store.ts';
+import type { Budgets } from './governance/rateLimiter.ts';
 import { KeyService } from './auth/keys.ts';
 import { PolicyService } from './governance/policy.ts';
 import { RateLimiter } from './governance/rateLimiter.ts';
@@ -74,7 +75,11 @@ function noSqliteHandle(): Db {
 
 /** The store of a data directory: its SQLite file, or the PostgreSQL database at storeUrl. */
 async function openStoreOf(dataDir: string, signingKey: Secrets['signingKey'], o: { storeUrl?: string; create?: boolean; durability?: 'normal' | 'full'; log?: (msg: string, err?: unknown) => void }): Promise<{ db: Db; store: Store; sqlite: boolean }> {
-  if (o.storeUrl) return { db: noSqliteHandle(), store: await openPgStore({ url: o.storeUrl, signingKey, log: o.log }), sqlite: false };
+  // PostgreSQL's driver is loaded only in team mode: the embedded default starts without it.
+  if (o.storeUrl) {
+    const { openPgStore } = await import('./store/pg/store.ts');
+    return { db: noSqliteHandle(), store: await openPgStore({ url: o.storeUrl, signingKey, log: o.log }), sqlite: false };
+  }
   const db = openDatabase(join(dataDir, DB_FILE), { create: o.create, durability: o.durability });
   return { db, store: sqliteStore(db, { signingKey, log: o.log }), sqlite: true };
 }
@@ -91,6 +96,7 @@ export async function initDataDir(dataDir: string, protector: SecretProtector = 
   // A team database is initialized once: the second node joins it with a copy of the first node's secrets.json.
   if ((await store.audit.count()) > 0) {
     await store.close();
+    rmSync(secretsPath(dataDir), { force: true });
     throw new Error('the PostgreSQL database already holds a Countersign install; copy secrets.json from a node of it into this data directory instead of running init');
   }
   await store.audit.append({ event: 'system', decision: 'info', outcome: 'initialized' });
@@ -120,9 +126,10 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     const policy = await new PolicyService(store, env).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
     const reports = new ReportJobs(store, dataDir);
+    const limiter: Budgets = sqlite ? new RateLimiter() : (await import('./store/pg/budgets.ts')).sharedBudgets(store.sql);
     store.perBatch((sql) => keys.flushUse(sql), () => keys.discardUse());
     const gate = new Gate({
-      store, keys, policy, approvals, limiter: new RateLimiter(), log, tools,
+      store, keys, policy, approvals, limiter, log, tools,
       services: { dataDir, startReport: (id) => reports.start(id) },
     });
     await reports.resumePending();

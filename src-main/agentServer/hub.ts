@@ -51,10 +51,13 @@ export class AgentHub {
     this.gate = gate;
     this.log = log;
     this.opts = { ...DEFAULT_HUB, ...opts };
-    // No agent is connected to a process that just started.
-    this.ready = store.write(async (tx) => {
-      await tx.sql.run(`UPDATE devices SET status = 'offline' WHERE status = 'online' AND id IN (SELECT device_id FROM agents)`);
-    }).catch((e: unknown) => this.log('marking devices offline at start failed', e));
+    // No agent is connected to a process that just started. With several nodes on one database (team mode) an agent may
+    // be connected to another node: only devices whose agent stopped sending heartbeats are marked offline.
+    this.ready = (store.dialect === 'sqlite'
+      ? store.write(async (tx) => {
+        await tx.sql.run(`UPDATE devices SET status = 'offline' WHERE status = 'online' AND id IN (SELECT device_id FROM agents)`);
+      })
+      : this.markSilentOffline()).catch((e: unknown) => this.log('marking devices offline at start failed', e));
     this.timer = setInterval(() => {
       this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
     }, 1000);
@@ -279,8 +282,18 @@ export class AgentHub {
     });
   }
 
+  /** Devices whose agent sent no heartbeat for three intervals, to whichever node, are offline (a node died holding them). */
+  private async markSilentOffline(): Promise<void> {
+    const silentSince = new Date(Date.now() - this.opts.heartbeatSeconds * 3000).toISOString();
+    await this.store.write(async (tx) => {
+      await tx.sql.run(`UPDATE devices SET status = 'offline' WHERE status = 'online'
+        AND id IN (SELECT device_id FROM agents WHERE last_heartbeat_at IS NULL OR last_heartbeat_at < ?)`, [silentSince]);
+    });
+  }
+
   /** Heartbeats become last_seen_at / last_heartbeat_at in one transaction per interval, not one fsync per message. */
   private async flushPresence(): Promise<void> {
+    if (this.store.dialect !== 'sqlite') await this.markSilentOffline();
     const conns = [...this.conns.values()];
     if (!conns.length) return;
     await this.store.write(async (tx) => {

@@ -141,6 +141,9 @@ const HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
 // Positional parameters in HASHED order, then prev_hash and hash.
 const INSERT = `INSERT INTO audit_log (${HASHED.join(', ')}, prev_hash, hash) VALUES (${HASHED.map(() => '?').join(', ')}, ?, ?)`;
 
+/** Whether an entry was committed by this process or found committed by another (the CLI, another node). */
+export type AuditOrigin = 'local' | 'external';
+
 /** How the log reaches its database: reads outside any transaction, its own writes, and the store's change counter. */
 export interface AuditStoreAccess {
   sql: Sql;
@@ -155,7 +158,7 @@ export interface AuditStoreAccess {
  * entry commits with the change it records or not at all; listeners hear of an entry once its transaction committed.
  */
 export class AuditLog {
-  private listeners = new Set<(row: AuditRow) => void>();
+  private listeners = new Set<(row: AuditRow, origin: AuditOrigin) => void>();
   private readonly access: AuditStoreAccess;
   private readonly floods = new RefusalAggregator();
   private floodTimer: NodeJS.Timeout | undefined;
@@ -263,7 +266,7 @@ export class AuditLog {
 
   private deliver(row: AuditRow): void {
     if (this.scannedThrough !== undefined) this.deliveredSince.add(row.seq);
-    for (const l of this.listeners) l(row);
+    for (const l of this.listeners) l(row, 'local');
   }
 
   /** Entries appended in the open transaction so far: an item's savepoint rolls back to it (see discardSince). */
@@ -310,7 +313,7 @@ export class AuditLog {
     for await (const row of auditRows(this.access.sql, { afterSeq: this.scannedThrough })) {
       this.scannedThrough = row.seq;
       if (this.deliveredSince.has(row.seq)) continue;
-      for (const l of this.listeners) l(row);
+      for (const l of this.listeners) l(row, 'external');
       n++;
     }
     for (const seq of this.deliveredSince) if (seq <= this.scannedThrough) this.deliveredSince.delete(seq);
@@ -321,7 +324,8 @@ export class AuditLog {
     this.pending = [];
   }
 
-  onAppend(listener: (row: AuditRow) => void): () => void {
+  /** Every committed entry once: this process's as it commits ('local'), others' when catchUp finds them ('external'). */
+  onAppend(listener: (row: AuditRow, origin: AuditOrigin) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

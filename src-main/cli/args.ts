@@ -16,6 +16,15 @@ export function parseFlags<S extends z.ZodObject>(argv: string[], options: Parse
   return { flags: r.data, positionals: parsed.positionals };
 }
 
-export const dataDirFlag = { 'data-dir': { type: 'string' } } as const;
+export const dataDirFlag = { 'data-dir': { type: 'string' }, store: { type: 'string' } } as const;
 export const dataDir = z.string({ error: '--data-dir D is required' }).min(1);
+/** `--store postgres://…` (team mode); spread into a command's schema next to --data-dir. */
+export const storeField = { store: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional() };
+
+/** The PostgreSQL a command works on: --store, else COUNTERSIGN_DATABASE_URL, else none (the data directory's SQLite file). */
+export function storeOf(flags: { store?: string }, env: NodeJS.ProcessEnv): string | undefined {
+  const url = flags.store ?? (env.COUNTERSIGN_DATABASE_URL || undefined);
+  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) throw new UsageError('COUNTERSIGN_DATABASE_URL must be a postgres:// URL');
+  return url;
+}
 export const csv = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);

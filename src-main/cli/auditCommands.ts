@@ -5,14 +5,15 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DB_FILE } from '../app.ts';
 import { openDatabase } from '../store/db.ts';
-import { sqliteSql } from '../store/sql.ts';
+import { sqliteSql, type Sql } from '../store/sql.ts';
+import { openPgReader } from '../store/pg/store.ts';
 import { loadSecrets } from '../store/secrets.ts';
 import { exportAudit, fingerprint, verifyExport, type ExportTrust } from '../audit/export.ts';
 import { checkpointFiles, checkpointFingerprint } from '../audit/anchor.ts';
 import { verifyAnchored } from '../audit/anchorVerify.ts';
 import { EXPORT_FORMATS } from '../audit/siem.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
-import { dataDirFlag, dataDir, parseFlags, UsageError } from './args.ts';
+import { dataDirFlag, dataDir, parseFlags, UsageError, storeField, storeOf } from './args.ts';
 import type { Io } from './commands.ts';
 
 const FINGERPRINT = /^[0-9a-f]{32}$/i;
@@ -34,7 +35,7 @@ function pubkeyOf(value: string): ExportTrust {
 }
 
 const VerifyFlags = z.object({
-  'data-dir': z.string().optional(), export: z.string().optional(), pubkey: z.string().optional(), 'anchor-dir': z.string().optional(),
+  'data-dir': z.string().optional(), export: z.string().optional(), pubkey: z.string().optional(), 'anchor-dir': z.string().optional(), ...storeField,
 }).refine((f) => f['data-dir'] || f.export, 'give --data-dir D or --export F');
 
 async function verify(argv: string[], io: Io): Promise<number> {
@@ -59,9 +60,9 @@ async function verify(argv: string[], io: Io): Promise<number> {
     io.out(`audit chain NOT VERIFIED (key_swapped): this install's key is ${fingerprint(installKey)}, not the trusted key ${given.fingerprint}: the signing key was swapped`);
     return 1;
   }
-  const db = openDatabase(join(dir, DB_FILE), { readonly: true });
+  const reader = await openReader(dir, storeOf(flags, io.env));
   try {
-    const r = await verifyAnchored(sqliteSql(db), trusted, checkpointFiles(dir, installKey, flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined));
+    const r = await verifyAnchored(reader.sql, trusted, checkpointFiles(dir, installKey, flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined));
     if (!r.ok) {
       io.out(`audit chain BROKEN${r.badSeq ? ` at entry ${r.badSeq}` : ''} (${r.case}): ${r.reason}`);
       return 1;
@@ -70,29 +71,36 @@ async function verify(argv: string[], io: Io): Promise<number> {
     io.out(`audit chain OK: ${r.count} entries, head ${r.headHash}; ${r.checkpoints} signed checkpoint(s) agree in ${r.files.length} file(s)${latest}`);
     return 0;
   } finally {
-    db.close();
+    await reader.close();
   }
 }
 
-const ExportFlags = z.object({ 'data-dir': dataDir, out: z.string({ error: '--out F is required' }).min(1), format: z.enum(EXPORT_FORMATS).default('jsonl') });
+/** The log to read: the data directory's SQLite file (read-only), or the team database. */
+async function openReader(dir: string, storeUrl: string | undefined): Promise<{ sql: Sql; close(): Promise<void> }> {
+  if (storeUrl) return openPgReader(storeUrl);
+  const db = openDatabase(join(dir, DB_FILE), { readonly: true });
+  return { sql: sqliteSql(db), close: async () => void db.close() };
+}
+
+const ExportFlags = z.object({ 'data-dir': dataDir, ...storeField, out: z.string({ error: '--out F is required' }).min(1), format: z.enum(EXPORT_FORMATS).default('jsonl') });
 
 async function exportLog(argv: string[], io: Io): Promise<number> {
   const { flags } = parseFlags(argv, { ...dataDirFlag, out: { type: 'string' }, format: { type: 'string' } }, ExportFlags);
   const dir = resolve(flags['data-dir']);
   const secrets = loadSecrets(dir);
-  const db = openDatabase(join(dir, DB_FILE), { readonly: true });
+  const reader = await openReader(dir, storeOf(flags, io.env));
   try {
-    const cp = await exportAudit(sqliteSql(db), resolve(flags.out), secrets.signingKey, secrets.verifyKey, { format: flags.format, productVersion: SERVER_INFO.version });
+    const cp = await exportAudit(reader.sql, resolve(flags.out), secrets.signingKey, secrets.verifyKey, { format: flags.format, productVersion: SERVER_INFO.version });
     io.out(`exported ${cp.count} entries (${flags.format}) to ${resolve(flags.out)}; checkpoint head ${cp.headHash}, key ${fingerprint(secrets.verifyKey)}`);
     return 0;
   } finally {
-    db.close();
+    await reader.close();
   }
 }
 
 /** The public key checkpoints are signed with, to keep somewhere the data directory is not (for --pubkey). */
 function key(argv: string[], io: Io): number {
-  const { flags } = parseFlags(argv, dataDirFlag, z.object({ 'data-dir': dataDir }));
+  const { flags } = parseFlags(argv, dataDirFlag, z.object({ 'data-dir': dataDir, ...storeField }));
   const { verifyKey } = loadSecrets(resolve(flags['data-dir']));
   io.err(`fingerprint ${fingerprint(verifyKey)}`);
   io.out(verifyKey.export({ type: 'spki', format: 'pem' }).toString().trimEnd());

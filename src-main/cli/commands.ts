@@ -12,7 +12,7 @@ import { hubOptionsFromEnv, listenerLimitsFromEnv } from '../agentServer/listene
 import { startServing, type Serving } from '../serving.ts';
 import { createConsoleService } from '../console/service.ts';
 import { ensureAgentCert } from '../agentServer/cert.ts';
-import { csv, dataDir, dataDirFlag, parseFlags, UsageError } from './args.ts';
+import { csv, dataDir, dataDirFlag, parseFlags, UsageError, storeField, storeOf } from './args.ts';
 import { obtainPassphrase } from './passphrase.ts';
 import { join } from 'node:path';
 
@@ -31,10 +31,10 @@ async function setPassphrase(store: Store, passphrase: string): Promise<void> {
 }
 
 export async function init(argv: string[], io: Io): Promise<number> {
-  const { flags } = parseFlags(argv, { ...dataDirFlag, demo: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, demo: z.boolean().optional() }));
+  const { flags } = parseFlags(argv, { ...dataDirFlag, demo: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, ...storeField, demo: z.boolean().optional() }));
   const dir = resolve(flags['data-dir']);
   const passphrase = await obtainPassphrase(io.env);
-  const { store } = await initDataDir(dir);
+  const { store } = await initDataDir(dir, undefined, { storeUrl: storeOf(flags, io.env) });
   try {
     if (flags.demo) {
       const n = await seedDemoFleet(store);
@@ -51,7 +51,7 @@ export async function init(argv: string[], io: Io): Promise<number> {
 }
 
 const ServeFlags = z.object({
-  'data-dir': dataDir,
+  'data-dir': dataDir, ...storeField,
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(4319),
   'allowed-host': z.array(z.string()).optional(),
@@ -70,7 +70,7 @@ export async function serve(argv: string[], io: Io): Promise<number> {
 }
 
 async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io): Promise<number> {
-  const app = await openApp(dir, { env: io.env, longRunning: true, anchorDir: flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined });
+  const app = await openApp(dir, { env: io.env, longRunning: true, anchorDir: flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined, storeUrl: storeOf(flags, io.env) });
   if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) io.err(`warning: listening on ${flags.host}, beyond loopback; anyone who can reach it may try keys`);
   // The console service is made here (not inside the server) so it can also name the agent listener, which starts second.
   let serving: Serving | undefined;
@@ -120,8 +120,8 @@ export async function demo(argv: string[], io: Io): Promise<number> {
   return runServer(dir, flags, io);
 }
 
-async function withApp<T>(dir: string, io: Io, fn: (app: App) => T | Promise<T>): Promise<T> {
-  const app = await openApp(resolve(dir), { env: io.env });
+async function withApp<T>(flags: { 'data-dir': string; store?: string }, io: Io, fn: (app: App) => T | Promise<T>): Promise<T> {
+  const app = await openApp(resolve(flags['data-dir']), { env: io.env, storeUrl: storeOf(flags, io.env) });
   try {
     return await fn(app);
   } finally {
@@ -130,7 +130,7 @@ async function withApp<T>(dir: string, io: Io, fn: (app: App) => T | Promise<T>)
 }
 
 const KeyCreate = z.object({
-  'data-dir': dataDir,
+  'data-dir': dataDir, ...storeField,
   name: z.string({ error: '--name is required' }).min(1),
   scopes: z.string({ error: '--scopes is required' }).transform(csv).pipe(z.array(z.enum(SCOPES)).min(1)),
   tenants: z.string({ error: '--tenants is required' }).transform(csv).pipe(z.array(z.string()).min(1)),
@@ -147,7 +147,7 @@ export function keys(argv: string[], io: Io): Promise<number> {
       ...dataDirFlag, name: { type: 'string' }, scopes: { type: 'string' }, tenants: { type: 'string' }, role: { type: 'string' },
       'expires-days': { type: 'string' }, 'read-per-minute': { type: 'string' }, 'write-per-minute': { type: 'string' },
     }, KeyCreate);
-    return withApp(flags['data-dir'], io, async (app) => {
+    return withApp(flags, io, async (app) => {
       const { key, secret } = await app.keys.create({
         name: flags.name, scopes: flags.scopes, tenants: flags.tenants, role: flags.role, expiresDays: flags['expires-days'],
         readPerMinute: flags['read-per-minute'], writePerMinute: flags['write-per-minute'],
@@ -159,8 +159,8 @@ export function keys(argv: string[], io: Io): Promise<number> {
     });
   }
   if (sub === 'list') {
-    const { flags } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, json: z.boolean().optional() }));
-    return withApp(flags['data-dir'], io, async (app) => {
+    const { flags } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, ...storeField, json: z.boolean().optional() }));
+    return withApp(flags, io, async (app) => {
       const list = await app.keys.list();
       if (flags.json) io.out(JSON.stringify(list, null, 1));
       else for (const k of list) {
@@ -171,9 +171,9 @@ export function keys(argv: string[], io: Io): Promise<number> {
     });
   }
   if (sub === 'revoke') {
-    const { flags, positionals } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir }));
+    const { flags, positionals } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir, ...storeField }));
     if (positionals.length !== 1) throw new UsageError('usage: countersign keys revoke ID --data-dir D');
-    return withApp(flags['data-dir'], io, async (app) => {
+    return withApp(flags, io, async (app) => {
       const k = await app.keys.revoke(positionals[0]!);
       io.out(`revoked ${k.id} (${k.name})`);
       return 0;
@@ -185,8 +185,8 @@ export function keys(argv: string[], io: Io): Promise<number> {
 export function tenants(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'list') throw new UsageError('usage: countersign tenants list --data-dir D');
-  const { flags } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir }));
-  return withApp(flags['data-dir'], io, async (app) => {
+  const { flags } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir, ...storeField }));
+  return withApp(flags, io, async (app) => {
     for (const t of await listTenants(app.store.sql)) io.out(t.slug);
     return 0;
   });

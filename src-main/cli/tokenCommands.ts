@@ -5,11 +5,11 @@ import { openApp } from '../app.ts';
 import { ensureAgentCert } from '../agentServer/cert.ts';
 import { EnrollmentTokens } from '../agentServer/tokens.ts';
 import { listAgents, revokeAgent } from '../agentServer/agents.ts';
-import { dataDir, dataDirFlag, parseFlags, UsageError } from './args.ts';
+import { dataDir, dataDirFlag, parseFlags, UsageError, storeField, storeOf } from './args.ts';
 import type { Io } from './commands.ts';
 
 const TokenCreate = z.object({
-  'data-dir': dataDir,
+  'data-dir': dataDir, ...storeField,
   tenant: z.string({ error: '--tenant SLUG is required' }).min(2),
   uses: z.coerce.number().int().min(1).max(10_000).default(1),
   'expires-hours': z.coerce.number().min(0.001).max(24 * 365).default(24),
@@ -21,7 +21,7 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
     const { flags } = parseFlags(rest, { ...dataDirFlag, tenant: { type: 'string' }, uses: { type: 'string' }, 'expires-hours': { type: 'string' } }, TokenCreate);
     const dir = resolve(flags['data-dir']);
     const cert = await ensureAgentCert(dir);
-    const app = await openApp(dir, { env: io.env });
+    const app = await openApp(dir, { env: io.env, storeUrl: storeOf(flags, io.env) });
     try {
       const { token, info } = await new EnrollmentTokens(app.store, app.secrets.hmacKey).create({ tenant: flags.tenant, uses: flags.uses, expiresHours: flags['expires-hours'] }, cert.sha256);
       io.err(`created enrollment token ${info.id} for tenant ${info.tenant}: ${info.maxUses} use(s), expires ${info.expiresAt}; pins certificate ${cert.sha256}`);
@@ -33,9 +33,9 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
     }
   }
   if (sub === 'list' || sub === 'revoke') {
-    const { flags, positionals } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, json: z.boolean().optional() }));
+    const { flags, positionals } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, ...storeField, json: z.boolean().optional() }));
     if (sub === 'revoke' && positionals.length !== 1) throw new UsageError('usage: countersign enroll-tokens revoke ID --data-dir D');
-    const app = await openApp(resolve(flags['data-dir']), { env: io.env });
+    const app = await openApp(resolve(flags['data-dir']), { env: io.env, storeUrl: storeOf(flags, io.env) });
     try {
       const tokens = new EnrollmentTokens(app.store, app.secrets.hmacKey);
       if (sub === 'revoke') {
@@ -57,9 +57,9 @@ export async function enrollTokens(argv: string[], io: Io): Promise<number> {
 export async function agents(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'list' && sub !== 'revoke') throw new UsageError('usage: countersign agents list [--json] | agents revoke AGENT_OR_DEVICE_ID --data-dir D');
-  const { flags, positionals } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, json: z.boolean().optional() }));
+  const { flags, positionals } = parseFlags(rest, { ...dataDirFlag, json: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, ...storeField, json: z.boolean().optional() }));
   if (sub === 'revoke' && positionals.length !== 1) throw new UsageError('usage: countersign agents revoke AGENT_OR_DEVICE_ID --data-dir D');
-  const app = await openApp(resolve(flags['data-dir']), { env: io.env });
+  const app = await openApp(resolve(flags['data-dir']), { env: io.env, storeUrl: storeOf(flags, io.env) });
   try {
     if (sub === 'revoke') {
       const a = await revokeAgent(app.store, positionals[0]!);

@@ -63,10 +63,11 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     return c ? { n: c.n, headSeq: c.head_seq, at: c.at, fingerprint: c.fingerprint, keyFingerprint: c.key_fingerprint } : null;
   };
 
-  const keyView = (k: ApiKey): KeyViewT => {
+  const keyState = (k: ApiKey): KeyViewT['state'] => {
     const now = new Date().toISOString();
-    return { ...k, state: k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now ? 'expired' : 'active', budget: app.gate.budgets(k) };
+    return k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now ? 'expired' : 'active';
   };
+  const keyView = async (k: ApiKey): Promise<KeyViewT> => ({ ...k, state: keyState(k), budget: await app.gate.budgets(k) });
   const approvalOr404 = async (id: string): Promise<Approval> => {
     const a = await app.approvals.get(id);
     if (!a) throw new AppError('NOT_FOUND', `no approval ${id}`);
@@ -81,7 +82,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     lookups: async () => ({
       tenants: await listTenants(app.store.sql),
       tools: policy.tools,
-      keys: (await app.keys.list()).map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, state: keyView(k).state })),
+      keys: (await app.keys.list()).map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, state: keyState(k) })),
     }),
     listApprovals: async (q) => {
       const limit = q!.limit;
@@ -97,15 +98,15 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     getApproval: async (q) => ({ approval: await view(await approvalOr404(q!.id)) }),
     approve: async (q) => ({ approval: await view(await app.gate.approve(q!.id, actor)) }),
     deny: async (q) => ({ approval: await view(await app.gate.deny(q!.id, actor, q!.reason)) }),
-    listKeys: async () => ({ keys: (await app.keys.list()).map(keyView) }),
+    listKeys: async () => ({ keys: await Promise.all((await app.keys.list()).map(keyView)) }),
     createKey: async (q) => {
       const known = new Set((await listTenants(app.store.sql)).map((t) => t.slug));
       const unknown = q!.tenants.filter((t) => !known.has(t));
       if (unknown.length) throw new AppError('BAD_INPUT', `tenants: unknown tenant(s) ${unknown.join(', ')}`);
       const { key, secret } = await app.keys.create(q!, actor);
-      return { key: keyView(key), secret };
+      return { key: await keyView(key), secret };
     },
-    revokeKey: async (q) => ({ key: keyView(await app.keys.revoke(q!.id, actor)) }),
+    revokeKey: async (q) => ({ key: await keyView(await app.keys.revoke(q!.id, actor)) }),
     queryAudit: (q) => auditQ.query(q!),
     getAuditEntry: async (q) => {
       const entry = await auditQ.entry(q!.seq);

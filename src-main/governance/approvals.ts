@@ -108,6 +108,18 @@ export class ApprovalLifecycle {
     this.store = store;
     this.key = bindingKey;
     this.events.setMaxListeners(0);
+    // Requests and decisions another node (or process) committed are announced here too, from their audit entries:
+    // a console on this node shows them, and a call held here for a decision made there returns.
+    store.audit.onAppend((row, origin) => {
+      if (origin !== 'external' || !row.approval_id) return;
+      const created = row.event === 'tool_call' && row.decision === 'pending' && row.outcome === 'approval requested';
+      if (!created && row.event !== 'approval' && row.event !== 'execution') return;
+      this.get(row.approval_id).then((a) => {
+        if (!a) return;
+        if (created) this.events.emit('created', a);
+        else if (a.status !== 'pending') this.events.emit('decided', a);
+      }, () => {});
+    });
   }
 
   private toApproval(r: ApprovalRow, now: string): Approval {

@@ -13,7 +13,7 @@ import { budgetOf, type ReadContext, type ToolPlan, type ToolServices, type Tool
 import type { ApprovalLifecycle, Approval } from './approvals.ts';
 import { actionOf, effectiveTier, refusalFor } from './decide.ts';
 import type { PolicyService } from './policy.ts';
-import type { RateLimiter } from './rateLimiter.ts';
+import type { Budgets } from './rateLimiter.ts';
 import { canReach, type Tier } from './tiers.ts';
 import { declaredSecretNames, type Secrets } from '../tools/secretParams.ts';
 import { sealedSecrets } from '../store/data/sealedSecrets.ts';
@@ -55,7 +55,7 @@ export interface GateDeps {
   store: Store;
   keys: KeyService;
   policy: PolicyService;
-  limiter: RateLimiter;
+  limiter: Budgets;
   approvals: ApprovalLifecycle;
   tools: readonly ToolSpec[];
   services: ToolServices;
@@ -122,17 +122,18 @@ export class Gate {
     return budget === 'read' ? key.readPerMinute ?? p.defaultReadPerMinute : key.writePerMinute ?? p.defaultWritePerMinute;
   }
 
-  budgets(key: ApiKey) {
-    return {
-      read: this.d.limiter.peek(`${key.id}:read`, this.limitFor(key, 'read')),
-      write: this.d.limiter.peek(`${key.id}:write`, this.limitFor(key, 'write')),
-    };
+  async budgets(key: ApiKey) {
+    const [read, write] = await Promise.all([
+      this.d.limiter.peek(`${key.id}:read`, this.limitFor(key, 'read')),
+      this.d.limiter.peek(`${key.id}:write`, this.limitFor(key, 'write')),
+    ]);
+    return { read, write };
   }
 
   /** Spends one unit of a key's budget, or refuses. Refusals spend it too, so a flood of bad calls is throttled. */
-  throttle(key: ApiKey, budget: 'read' | 'write'): void {
+  async throttle(key: ApiKey, budget: 'read' | 'write'): Promise<void> {
     const limit = this.limitFor(key, budget);
-    const r = this.d.limiter.take(`${key.id}:${budget}`, limit);
+    const r = await this.d.limiter.take(`${key.id}:${budget}`, limit);
     if (!r.ok) throw new AppError('RATE_LIMITED', `This key's ${budget} budget (${limit}/min) is spent; retry in ${r.retryAfterSeconds} s.`, 'rate_limit', { retryAfterSeconds: r.retryAfterSeconds, budget });
   }
 
@@ -179,7 +180,7 @@ export class Gate {
     const tool = this.tools.get(name);
     try {
       // Throttling comes before validation: a refusal spends the key's budget like any call.
-      this.throttle(caller.key, tool ? budgetOf(tool) : 'read');
+      await this.throttle(caller.key, tool ? budgetOf(tool) : 'read');
       if (!tool) throw new AppError('UNKNOWN_TOOL', `There is no tool '${name}'. Call tools/list for the tools this key can use.`, 'unknown_tool');
       const parsed = tool.input.safeParse(rawArgs ?? {});
       if (!parsed.success) {
@@ -314,7 +315,7 @@ export class Gate {
     const started = performance.now();
     const base = this.auditBase(name, caller, { kind: 'prompt' });
     try {
-      this.throttle(caller.key, 'read');
+      await this.throttle(caller.key, 'read');
       if (tenant !== undefined && (typeof tenant !== 'string' || tenant.length < 2 || tenant.length > 40)) {
         throw new AppError('INVALID_ARGUMENTS', `Invalid arguments for prompt ${name}: tenant must be a tenant slug of 2-40 characters.`, 'schema');
       }

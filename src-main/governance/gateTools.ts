@@ -155,7 +155,7 @@ export function gateTools(gate: Gate, decisions: Decisions): ToolSpec[] {
         keyId: k.id, name: k.name, role: k.role, scopes: k.scopes, tenants: k.tenants.map((t) => ({ slug: t.slug, name: t.name })),
         reachableTiers: reachableTiers(k.scopes),
         tierMeaning: { '1': 'read: runs at once', '2': 'low-risk change: runs and is audited', '3': 'high risk: waits for a technician\'s approval', '4': 'never runs' },
-        budgets: gate.budgets(k), expiresAt: k.expiresAt,
+        budgets: await gate.budgets(k), expiresAt: k.expiresAt,
       };
     },
   });

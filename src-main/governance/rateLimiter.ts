@@ -7,7 +7,16 @@ export interface Budget {
 
 export type TakeResult = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
 
-export class RateLimiter {
+/**
+ * The key budgets the gate spends: this process's buckets (RateLimiter), or in team mode buckets every node shares
+ * (store/pg/budgets.ts), which answer asynchronously.
+ */
+export interface Budgets {
+  take(id: string, limitPerMinute: number, cost?: number): TakeResult | Promise<TakeResult>;
+  peek(id: string, limitPerMinute: number): Budget | Promise<Budget>;
+}
+
+export class RateLimiter implements Budgets {
   private buckets = new Map<string, { tokens: number; at: number; limit: number }>();
 
   private readonly now: () => number = () => performance.now();

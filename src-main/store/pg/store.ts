@@ -6,8 +6,9 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import pg from 'pg';
 import type { TxConnection } from '../groupCommit.ts';
 import { assembleStore, type Store } from '../store.ts';
+import type { Sql } from '../sql.ts';
 import { pgSql, pgTypes } from './sql.ts';
-import { LOCKS, migratePg } from './migrate.ts';
+import { assertPgSchema, LOCKS, migratePg } from './migrate.ts';
 
 export const NOTIFY_CHANNEL = 'countersign';
 
@@ -236,4 +237,17 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
       }
     },
   });
+}
+
+/** A read-only view of the database at `url` (audit verify and export): no migration, a newer schema refused. */
+export async function openPgReader(url: string): Promise<{ sql: Sql; close(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url, types: pgTypes, application_name: 'countersign-cli', options: '-c default_transaction_read_only=on' });
+  await client.connect();
+  try {
+    await assertPgSchema(client);
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw e;
+  }
+  return { sql: pgSql(client, { readOnly: true }), close: () => client.end() };
 }
