@@ -5,6 +5,8 @@ import { createSecrets, loadSecrets, plainFileProtector, secretsPath, type Secre
 import type { PgStore } from './store/pg/store.ts';
 import type { Budgets } from './governance/rateLimiter.ts';
 import { KeyService } from './auth/keys.ts';
+import { TechnicianService } from './auth/technicians.ts';
+import { FourEyes } from './governance/fourEyes.ts';
 import { PolicyService } from './governance/policy.ts';
 import { RateLimiter } from './governance/rateLimiter.ts';
 import { ApprovalLifecycle } from './governance/approvals.ts';
@@ -50,6 +52,10 @@ export interface App {
   store: Store;
   secrets: Secrets;
   keys: KeyService;
+  /** Technician accounts (team mode); none on an install that still uses the single console passphrase. */
+  technicians: TechnicianService;
+  /** Four-eyes rules and the approvals given so far. */
+  fourEyes: FourEyes;
   policy: PolicyService;
   approvals: ApprovalLifecycle;
   gate: Gate;
@@ -123,13 +129,16 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
   const timers: NodeJS.Timeout[] = [];
   try {
     const keys = new KeyService(store, secrets.hmacKey);
+    const technicians = new TechnicianService(store);
+    technicians.events.on('changed', () => keys.invalidate());
     const policy = await new PolicyService(store, env).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
+    const fourEyes = new FourEyes(store, bindingKey(secrets.hmacKey));
     const reports = new ReportJobs(store, dataDir);
     const limiter: Budgets = sqlite ? new RateLimiter() : (await import('./store/pg/budgets.ts')).sharedBudgets(store.sql);
     store.perBatch((sql) => keys.flushUse(sql), () => keys.discardUse());
     const gate = new Gate({
-      store, keys, policy, approvals, limiter, log, tools,
+      store, keys, policy, approvals, fourEyes, limiter, log, tools,
       services: { dataDir, startReport: (id) => reports.start(id) },
     });
     await reports.resumePending();
@@ -156,7 +165,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     }
     let closing: Promise<void> | undefined;
     return {
-      dataDir, db, store, secrets, keys, policy, approvals, gate, reports, log,
+      dataDir, db, store, secrets, keys, technicians, fourEyes, policy, approvals, gate, reports, log,
       close() {
         closing ??= (async () => {
           for (const t of timers) clearInterval(t);

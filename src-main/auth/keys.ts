@@ -2,6 +2,7 @@ import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { z } from 'zod';
 import type { Store } from '../store/store.ts';
 import type { Sql } from '../store/sql.ts';
+import { ownerLimits, type TechnicianRole } from './technicians.ts';
 import { AppError } from '../errors.ts';
 
 export const SCOPES = ['ai:read', 'ai:write', 'ai:execute'] as const;
@@ -31,6 +32,11 @@ export interface ApiKey {
   revokedAt: string | null;
   lastUsedAt: string | null;
   callCount: number;
+  /**
+   * The technician the key belongs to (team mode), or null. Its scopes, role and tenants above are already narrowed to
+   * what that technician may do now: a key never does more than its owner can.
+   */
+  owner: { id: string; name: string } | null;
 }
 
 export const CreateKeyInput = z.object({
@@ -41,14 +47,18 @@ export const CreateKeyInput = z.object({
   expiresDays: z.number().int().min(1).max(3650).optional(),
   readPerMinute: z.number().int().min(1).max(10_000_000).optional(),
   writePerMinute: z.number().int().min(1).max(10_000_000).optional(),
+  /** The technician the key belongs to: it may not be given more than they have. */
+  ownerId: z.string().min(1).optional(),
 });
 export type CreateKeyInput = z.input<typeof CreateKeyInput>;
 
 interface KeyRow {
   id: string; name: string; prefix: string; hmac: string; scopes_json: string; role: Role;
   read_per_minute: number | null; write_per_minute: number | null; created_at: string;
-  expires_at: string | null; revoked_at: string | null; last_used_at: string | null; call_count: number;
+  expires_at: string | null; revoked_at: string | null; last_used_at: string | null; call_count: number; owner_id: string | null;
 }
+
+interface OwnerRow { id: string; name: string; role: TechnicianRole; all_tenants: number; disabled_at: string | null }
 
 export type KeyCheck = { ok: true; key: ApiKey } | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired'; keyId?: string; keyName?: string };
 
@@ -76,19 +86,30 @@ export class KeyService {
   async create(input: CreateKeyInput, actor = 'cli'): Promise<{ key: ApiKey; secret: string }> {
     const p = CreateKeyInput.parse(input);
     const tenants = await resolveTenants(this.store.sql, p.tenants);
+    const owner = p.ownerId ? await this.ownerRow(this.store.sql, p.ownerId) : undefined;
+    if (p.ownerId && !owner) throw new AppError('BAD_INPUT', `ownerId: no technician ${p.ownerId}`);
+    if (owner) {
+      const limits = ownerLimits({ role: owner.role, disabledAt: owner.disabled_at });
+      const beyond = p.scopes.filter((s) => !limits.scopes.includes(s));
+      if (beyond.length) throw new AppError('BAD_INPUT', `scopes: ${owner.name} may not hold ${beyond.join(', ')}`);
+      if (p.role === 'admin' && limits.role !== 'admin') throw new AppError('BAD_INPUT', `role: ${owner.name} may not hold an admin key`);
+      const reachable = await this.ownerTenants(this.store.sql, owner);
+      const outside = reachable === 'all' ? [] : tenants.filter((t) => !reachable.has(t.id));
+      if (outside.length) throw new AppError('BAD_INPUT', `tenants: ${owner.name} may not act on ${outside.map((t) => t.slug).join(', ')}`);
+    }
     const secret = KEY_PREFIX + randomBytes(24).toString('base64url');
     const id = randomUUID();
     const now = new Date();
     const expiresAt = p.expiresDays ? new Date(now.getTime() + p.expiresDays * 86_400_000).toISOString() : null;
     this.resolved.clear();
     await this.store.write(async (tx) => {
-      await tx.sql.run(`INSERT INTO api_keys (id, name, prefix, hmac, scopes_json, role, read_per_minute, write_per_minute, created_at, expires_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [id, p.name, secret.slice(0, 12), this.hmac(secret), JSON.stringify(p.scopes), p.role,
-        p.readPerMinute ?? null, p.writePerMinute ?? null, now.toISOString(), expiresAt]);
+      await tx.sql.run(`INSERT INTO api_keys (id, name, prefix, hmac, scopes_json, role, read_per_minute, write_per_minute, created_at, expires_at, owner_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [id, p.name, secret.slice(0, 12), this.hmac(secret), JSON.stringify(p.scopes), p.role,
+        p.readPerMinute ?? null, p.writePerMinute ?? null, now.toISOString(), expiresAt, owner?.id ?? null]);
       for (const t of tenants) await tx.sql.run('INSERT INTO api_key_tenants (key_id, tenant_id) VALUES (?, ?)', [id, t.id]);
       await tx.audit({
         event: 'key', decision: 'info', outcome: 'created', keyId: id, keyName: p.name, rule: actor,
-        detail: { scopes: p.scopes, role: p.role, tenants: tenants.map((t) => t.slug), expiresAt, readPerMinute: p.readPerMinute, writePerMinute: p.writePerMinute },
+        detail: { scopes: p.scopes, role: p.role, tenants: tenants.map((t) => t.slug), expiresAt, readPerMinute: p.readPerMinute, writePerMinute: p.writePerMinute, owner: owner?.name ?? null },
       });
     });
     this.resolved.clear();
@@ -188,7 +209,22 @@ export class KeyService {
     this.uses.clear();
   }
 
-  // A key's tenants never change after creation, so they are read once per key, not once per request.
+  /** Drops every resolved key: a technician's rights changed in this process (other processes move store.changes()). */
+  invalidate(): void {
+    this.resolved.clear();
+    this.tenantsOf.clear();
+  }
+
+  private ownerRow(sql: Sql, id: string): Promise<OwnerRow | undefined> {
+    return sql.get<OwnerRow>('SELECT id, name, role, all_tenants, disabled_at FROM technicians WHERE id = ?', [id]);
+  }
+
+  private async ownerTenants(sql: Sql, o: OwnerRow): Promise<'all' | Set<string>> {
+    if (o.all_tenants) return 'all';
+    return new Set((await sql.all<{ tenant_id: string }>('SELECT tenant_id FROM technician_tenants WHERE technician_id = ?', [o.id])).map((r) => r.tenant_id));
+  }
+
+  // A key's own tenants never change after creation, so they are read once per key, not once per request.
   private tenantsOf = new Map<string, Tenant[]>();
 
   private async toKey(row: KeyRow, sql: Sql = this.store.sql): Promise<ApiKey> {
@@ -198,10 +234,23 @@ export class KeyService {
         WHERE k.key_id = ? ORDER BY t.slug`, [row.id]);
       if (tenants.length > 0) this.tenantsOf.set(row.id, tenants);
     }
+    let scopes = JSON.parse(row.scopes_json) as Scope[];
+    let role = row.role;
+    let owner: ApiKey['owner'] = null;
+    if (row.owner_id) {
+      // Narrowed to what the owner may do now; an owner that is gone or disabled leaves the key nothing.
+      const o = await this.ownerRow(sql, row.owner_id);
+      const limits = o ? ownerLimits({ role: o.role, disabledAt: o.disabled_at }) : { scopes: [], role: 'standard' as const };
+      scopes = scopes.filter((s) => limits.scopes.includes(s));
+      if (limits.role !== 'admin') role = 'standard';
+      const reach = o ? await this.ownerTenants(sql, o) : new Set<string>();
+      if (reach !== 'all') tenants = tenants.filter((t) => reach.has(t.id));
+      owner = { id: row.owner_id, name: o?.name ?? '(removed)' };
+    }
     return {
-      id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes_json) as Scope[], role: row.role, tenants,
+      id: row.id, name: row.name, prefix: row.prefix, scopes, role, tenants,
       readPerMinute: row.read_per_minute, writePerMinute: row.write_per_minute, createdAt: row.created_at,
-      expiresAt: row.expires_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, callCount: row.call_count,
+      expiresAt: row.expires_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, callCount: row.call_count, owner,
     };
   }
 }

@@ -138,6 +138,7 @@ const KeyCreate = z.object({
   'expires-days': z.coerce.number().int().min(1).max(3650).optional(),
   'read-per-minute': z.coerce.number().int().min(1).optional(),
   'write-per-minute': z.coerce.number().int().min(1).optional(),
+  owner: z.string().min(1).optional(),
 });
 
 export function keys(argv: string[], io: Io): Promise<number> {
@@ -145,12 +146,15 @@ export function keys(argv: string[], io: Io): Promise<number> {
   if (sub === 'create') {
     const { flags } = parseFlags(rest, {
       ...dataDirFlag, name: { type: 'string' }, scopes: { type: 'string' }, tenants: { type: 'string' }, role: { type: 'string' },
-      'expires-days': { type: 'string' }, 'read-per-minute': { type: 'string' }, 'write-per-minute': { type: 'string' },
+      'expires-days': { type: 'string' }, 'read-per-minute': { type: 'string' }, 'write-per-minute': { type: 'string' }, owner: { type: 'string' },
     }, KeyCreate);
     return withApp(flags, io, async (app) => {
+      // --owner NAME: the technician the key belongs to (team mode); it can never do more than they can.
+      const owner = flags.owner ? (await app.technicians.list()).find((t) => t.name === flags.owner) : undefined;
+      if (flags.owner && !owner) throw new UsageError(`--owner: no technician named ${flags.owner}`);
       const { key, secret } = await app.keys.create({
         name: flags.name, scopes: flags.scopes, tenants: flags.tenants, role: flags.role, expiresDays: flags['expires-days'],
-        readPerMinute: flags['read-per-minute'], writePerMinute: flags['write-per-minute'],
+        readPerMinute: flags['read-per-minute'], writePerMinute: flags['write-per-minute'], ownerId: owner?.id,
       });
       io.err(`created key ${key.id} (${key.name}): scopes ${key.scopes.join(',')}, tenants ${key.tenants.map((t) => t.slug).join(',')}, role ${key.role}${key.expiresAt ? `, expires ${key.expiresAt}` : ''}`);
       io.err('the key is shown once, on the next line:');

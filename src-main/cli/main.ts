@@ -9,7 +9,7 @@ const USAGE = `countersign — governed MCP gate for an MSP's fleet
   init --data-dir D [--demo] [--store URL]   create database and install secrets (passphrase: COUNTERSIGN_ADMIN_PASSPHRASE)
   serve --data-dir D [--store URL] [--host H] [--port N] [--allowed-host NAME] [--agent-host H] [--agent-port N] [--anchor-dir A]
   demo [--data-dir D] [--port N]          init a demo fleet once, print a key, serve
-  keys create --data-dir D --name N --scopes ai:read[,ai:write,ai:execute] --tenants T1[,T2] [--role admin|standard] [--expires-days N]
+  keys create --data-dir D --name N --scopes ai:read[,ai:write,ai:execute] --tenants T1[,T2] [--role admin|standard] [--expires-days N] [--owner TECHNICIAN]
   keys list --data-dir D [--json]  |  keys revoke ID --data-dir D
   tenants list --data-dir D
   audit verify --data-dir D [--anchor-dir A] [--pubkey FILE|FINGERPRINT]  |  audit verify --export F (--data-dir D | --pubkey FILE|FINGERPRINT)
@@ -17,6 +17,9 @@ const USAGE = `countersign — governed MCP gate for an MSP's fleet
   enroll-tokens create --data-dir D --tenant SLUG [--uses N] [--expires-hours H]  |  enroll-tokens list|revoke ID --data-dir D
   agents list --data-dir D [--json]  |  agents revoke AGENT_OR_DEVICE_ID --data-dir D
   migrate --from-sqlite D --store URL [--data-dir T]   copy an embedded install into PostgreSQL (team mode) and verify the copy
+  technicians create --data-dir D --name N [--role owner|admin|technician|viewer] [--tenants all|T1,T2]  (passphrase: COUNTERSIGN_TECHNICIAN_PASSPHRASE)
+  technicians list --data-dir D  |  technicians update ID [--role R] [--tenants all|T1,T2] [--disable|--enable] --data-dir D
+  four-eyes set --data-dir D [--tool T] [--action A] [--tenant S] --approvers N  |  four-eyes list|remove ID --data-dir D
   (every command that takes --data-dir also takes --store postgres://…, or reads COUNTERSIGN_DATABASE_URL)
   agent enroll --url https://HOST:PORT --token T --state-dir S [--hostname NAME]  |  agent run --state-dir S [--config F]
   agent build --target linux-x64|linux-arm64|win-x64|win-arm64|darwin-x64|darwin-arm64|all [--version V] [--out DIR | --data-dir D]`;
@@ -34,6 +37,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'enroll-tokens': return await (await import('./tokenCommands.ts')).enrollTokens(rest, io);
       case 'agents': return await (await import('./tokenCommands.ts')).agents(rest, io);
       case 'migrate': return await (await import('./migrateCommand.ts')).migrate(rest, io);
+      case 'technicians': return await (await import('./teamCommands.ts')).technicians(rest, io);
+      case 'four-eyes': return await (await import('./teamCommands.ts')).fourEyes(rest, io);
       case 'agent': return rest[0] === 'build' ? await (await import('../agentBuild/command.ts')).agentBuild(rest.slice(1), io) : await (await import('./agentCommands.ts')).agent(rest, io);
       case undefined: case 'help': case '--help': case '-h':
         io.out(USAGE);

@@ -86,6 +86,8 @@ export const Approval = z.object({
   decisionCode: nstr.describe('why the gate itself ended it: POLICY_CHANGED, TAMPERED, PLAN_CHANGED, APPROVAL_EXPIRED'),
   integrity: z.enum(['verified', 'tampered']).describe('tampered: the stored request or plan no longer matches its binding; it cannot be approved'),
   view: ApprovalView,
+  fourEyes: z.object({ required: count, approvedBy: z.array(z.object({ name: text, at: iso })), needed: count }).optional()
+    .describe('four-eyes: how many technicians must approve, who did, how many more are needed'),
 });
 
 const Budget = z.object({ limitPerMinute: count, remaining: count });

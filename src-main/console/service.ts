@@ -10,6 +10,7 @@ import { exportAudit, fingerprint } from '../audit/export.ts';
 import { checkpointFiles, latestCheckpoint } from '../audit/anchor.ts';
 import { verifyAnchored } from '../audit/anchorVerify.ts';
 import { listTenants, type ApiKey } from '../auth/keys.ts';
+import { CAN, reaches, type Technician } from '../auth/technicians.ts';
 import { pageCursor, type Approval } from '../governance/approvals.ts';
 import { AppError } from '../errors.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
@@ -35,9 +36,20 @@ export interface ConsoleServiceOptions {
   agentUrl?: () => string | null;
   /** Desktop only: the newer version the update check found, if any. */
   update?: () => { version: string } | null;
+  /** Team mode: the signed-in technician; decisions and changes are theirs, within their role and tenants. */
+  technician?: Technician;
 }
 
-export type ConsoleService = ConsoleApi & { subscribe(listener: (e: ConsoleEvent) => void): () => void };
+export type ConsoleService = ConsoleApi & {
+  subscribe(listener: (e: ConsoleEvent) => void): () => void;
+  /** The same service acting as a signed-in technician (cached per account and rights). */
+  as(technician: Technician): ConsoleService;
+};
+
+/** Methods only an owner or admin may call; the rest of the writing ones need a role that decides or holds keys. */
+const ADMINISTER: ReadonlySet<ConsoleMethodName> = new Set(['updatePolicy', 'setTierOverride', 'removeTierOverride', 'createEnrollmentToken',
+  'revokeEnrollmentToken', 'revokeAgent', 'agentInstallCommands'] as ConsoleMethodName[]);
+const KEYS: ReadonlySet<ConsoleMethodName> = new Set(['createKey', 'revokeKey'] as ConsoleMethodName[]);
 
 type Parsed<K extends ConsoleMethodName> = Exclude<ReturnType<typeof parseConsoleInput<K>>, undefined>;
 type Handlers = { [K in ConsoleMethodName]: (input: Parsed<K> | undefined) => ConsoleOutput<K> | Promise<ConsoleOutput<K>> };
@@ -50,9 +62,16 @@ function asAppError(e: unknown, log: (msg: string, err?: unknown) => void, metho
 }
 
 export function createConsoleService(app: App, opts: ConsoleServiceOptions = {}): ConsoleService {
-  const actor = opts.actor ?? 'console-admin';
+  const tech = opts.technician;
+  const actor = tech?.name ?? opts.actor ?? 'console-admin';
+  const visible = (a: Approval) => !tech || reaches(tech, a.tenantId);
   const audit = app.store.audit;
-  const view = createApprovalViewer(app.store.sql);
+  const card = createApprovalViewer(app.store.sql);
+  // A four-eyes request's card says who approved it and how many more must.
+  const view = async (a: Approval, now?: Date) => {
+    const c = await card(a, now);
+    return a.approversRequired > 1 ? { ...c, fourEyes: await app.fourEyes.state(app.store.sql, a.id, a.approversRequired) } : c;
+  };
   const auditQ = createAuditQueries(app.store.sql);
   const fleet = createFleetView(app.store.sql);
   const policy = createPolicyAdmin(app, actor);
@@ -70,8 +89,16 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const keyView = async (k: ApiKey): Promise<KeyViewT> => ({ ...k, state: keyState(k), budget: await app.gate.budgets(k) });
   const approvalOr404 = async (id: string): Promise<Approval> => {
     const a = await app.approvals.get(id);
-    if (!a) throw new AppError('NOT_FOUND', `no approval ${id}`);
+    if (!a || !visible(a)) throw new AppError('NOT_FOUND', `no approval ${id}`);
     return a;
+  };
+  /** Keys a technician sees: their own, or every key for an owner or admin. */
+  const mine = (k: ApiKey) => !tech || CAN.administer(tech.role) || k.owner?.id === tech.id;
+  /** A technician's role bounds what they may call. */
+  const allowed = (method: ConsoleMethodName) => {
+    if (!tech) return;
+    if (ADMINISTER.has(method) && !CAN.administer(tech.role)) throw new AppError('FORBIDDEN', `${tech.name} (${tech.role}) may not ${method}`, 'technician_role');
+    if (KEYS.has(method) && !CAN.keys(tech.role)) throw new AppError('FORBIDDEN', `${tech.name} (${tech.role}) may not ${method}`, 'technician_role');
   };
 
   const h: Handlers = {
@@ -86,7 +113,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     }),
     listApprovals: async (q) => {
       const limit = q!.limit;
-      const rows = await app.approvals.list({ status: q!.status, limit: limit + 1, before: q!.before });
+      const rows = (await app.approvals.list({ status: q!.status, limit: limit + 1, before: q!.before })).filter(visible);
       const page = rows.slice(0, limit);
       const now = new Date();
       return {
@@ -96,17 +123,22 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       };
     },
     getApproval: async (q) => ({ approval: await view(await approvalOr404(q!.id)) }),
-    approve: async (q) => ({ approval: await view(await app.gate.approve(q!.id, actor)) }),
-    deny: async (q) => ({ approval: await view(await app.gate.deny(q!.id, actor, q!.reason)) }),
-    listKeys: async () => ({ keys: await Promise.all((await app.keys.list()).map(keyView)) }),
+    approve: async (q) => ({ approval: await view(await app.gate.approve(q!.id, actor, tech)) }),
+    deny: async (q) => ({ approval: await view(await app.gate.deny(q!.id, actor, q!.reason, tech)) }),
+    listKeys: async () => ({ keys: await Promise.all((await app.keys.list()).filter(mine).map(keyView)) }),
     createKey: async (q) => {
       const known = new Set((await listTenants(app.store.sql)).map((t) => t.slug));
       const unknown = q!.tenants.filter((t) => !known.has(t));
       if (unknown.length) throw new AppError('BAD_INPUT', `tenants: unknown tenant(s) ${unknown.join(', ')}`);
-      const { key, secret } = await app.keys.create(q!, actor);
+      // A technician's keys are theirs: never more than they may do, narrowed with them.
+      const { key, secret } = await app.keys.create({ ...q!, ownerId: tech?.id }, actor);
       return { key: await keyView(key), secret };
     },
-    revokeKey: async (q) => ({ key: await keyView(await app.keys.revoke(q!.id, actor)) }),
+    revokeKey: async (q) => {
+      const k = await app.keys.get(q!.id);
+      if (!k || !mine(k)) throw new AppError('NOT_FOUND', `no API key with id ${q!.id}`);
+      return { key: await keyView(await app.keys.revoke(q!.id, actor)) };
+    },
     queryAudit: (q) => auditQ.query(q!),
     getAuditEntry: async (q) => {
       const entry = await auditQ.entry(q!.seq);
@@ -160,6 +192,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     const parsed = parseConsoleInput(method, input) as Parsed<K> | undefined;
     let out: unknown;
     try {
+      allowed(method);
       out = await (h[method] as (i: Parsed<K> | undefined) => ConsoleOutput<K> | Promise<ConsoleOutput<K>>)(parsed);
     } catch (e) {
       throw asAppError(e, app.log, method);
@@ -190,23 +223,38 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     else if (row.event === 'policy') emit({ type: 'policy.changed', change: row.outcome ?? 'updated' });
   };
   const approvalEvent = (type: 'approval.created' | 'approval.decided') => (a: Approval) => {
+    if (!visible(a)) return;
     view(a).then((approval) => emit({ type, approval }), (err: unknown) => app.log(`console ${type} event failed`, err));
   };
   const onCreated = approvalEvent('approval.created');
   const onDecided = approvalEvent('approval.decided');
+  // One more four-eyes approval of a request still pending: its card is replaced (as a created one is), showing who approved.
+  const onProgress = onCreated;
   const attach = () => {
     const off = audit.onAppend(onRow);
     app.approvals.events.on('created', onCreated);
     app.approvals.events.on('decided', onDecided);
+    app.approvals.events.on('progress', onProgress);
     return () => {
       off();
       app.approvals.events.off('created', onCreated);
       app.approvals.events.off('decided', onDecided);
+      app.approvals.events.off('progress', onProgress);
     };
   };
 
   const service = Object.fromEntries(CONSOLE_METHOD_NAMES.map((m) => [m, async (input?: unknown) => call(m, input as never)])) as unknown as ConsoleApi;
+  // Services acting as technicians, kept while their account's rights are the same as when made.
+  const asTechnician = new Map<string, { rights: string; service: ConsoleService }>();
   return Object.assign(service, {
+    as(t: Technician): ConsoleService {
+      const rights = JSON.stringify([t.name, t.role, t.tenants === 'all' ? 'all' : t.tenants.map((x) => x.id)]);
+      const hit = asTechnician.get(t.id);
+      if (hit?.rights === rights) return hit.service;
+      const made = createConsoleService(app, { ...opts, technician: t });
+      asTechnician.set(t.id, { rights, service: made });
+      return made;
+    },
     subscribe(listener: (e: ConsoleEvent) => void): () => void {
       listeners.add(listener);
       detach ??= attach();

@@ -56,6 +56,8 @@ export interface Approval {
   result: unknown;
   /** 'tampered' when the stored request or plan no longer matches its binding: it cannot be approved. */
   integrity: 'verified' | 'tampered';
+  /** Distinct technicians who must approve it (four-eyes rules); 1 for most requests. */
+  approversRequired: number;
 }
 
 const parse = (s: string | null, fallback: unknown): unknown => {
@@ -86,6 +88,8 @@ export interface RequestInput {
   client?: { name: string; version?: string };
   sessionId?: string;
   ttlMinutes: number;
+  /** From the four-eyes rules at the time of the request (bound with it). */
+  approversRequired?: number;
 }
 
 /** What a transition records besides the new status. */
@@ -99,7 +103,10 @@ export interface TransitionFacts {
 }
 
 export class ApprovalLifecycle {
-  /** 'created' and 'decided' (any move out of pending, and every later one), after the commit that made them. */
+  /**
+   * 'created' and 'decided' (any move out of pending, and every later one), and 'progress' (one more four-eyes approval of
+   * a request still pending), after the commit that made them.
+   */
   readonly events = new EventEmitter();
   private readonly store: Store;
   private readonly key: Buffer;
@@ -118,6 +125,7 @@ export class ApprovalLifecycle {
         if (!a) return;
         if (created) this.events.emit('created', a);
         else if (a.status !== 'pending') this.events.emit('decided', a);
+        else if (row.code === 'FOUR_EYES') this.events.emit('progress', a);
       }, () => {});
     });
   }
@@ -133,6 +141,7 @@ export class ApprovalLifecycle {
       client: r.client_name ? `${r.client_name}${r.client_version ? ` ${r.client_version}` : ''}` : null, sessionId: r.session_id,
       createdAt: r.created_at, expiresAt: r.expires_at, decidedAt: r.decided_at, decidedBy: r.decided_by, finishedAt: r.finished_at,
       result: parse(r.result_json, null), integrity: bindingHolds(this.key, r) ? 'verified' : 'tampered',
+      approversRequired: Number(r.approvers_required ?? 1),
     };
   }
 
@@ -173,6 +182,7 @@ export class ApprovalLifecycle {
       summary: p.summary, detail_json: canonicalJson(p.detail), effect_json: p.effect === null ? null : canonicalJson(p.effect),
       client_name: p.client?.name ?? null, client_version: p.client?.version ?? null, session_id: p.sessionId ?? null,
       created_at: now.toISOString(), expires_at: new Date(now.getTime() + p.ttlMinutes * 60_000).toISOString(),
+      approvers_required: p.approversRequired ?? 1,
     };
     await approvalRows.insert(tx.sql, { ...row, binding: bindApproval(this.key, row) });
     const approval = (await this.get(row.id, tx.sql))!;
@@ -220,6 +230,13 @@ export class ApprovalLifecycle {
     if (!latest) this.announced.set(tx, (latest = new Map()));
     if (!latest.has(a.id)) tx.afterCommit(() => this.events.emit('decided', latest.get(a.id)!));
     latest.set(a.id, a);
+  }
+
+  /** A four-eyes request got one more approval (still pending): consoles update its card after the commit. */
+  announceProgress(tx: Tx, approvalId: string): void {
+    tx.afterCommit(() => {
+      this.get(approvalId).then((a) => a && this.events.emit('progress', a), () => {});
+    });
   }
 
   /** Records the expiry of one pending approval past its expiry time (a decision attempt found it expired). */

@@ -5,14 +5,18 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { canonicalJson } from '../store/canonical.ts';
 import type { ApprovalRow } from '../store/data/approvals.ts';
 
-export type Bound = Pick<ApprovalRow, 'id' | 'digest' | 'key_id' | 'tenant_id' | 'tool' | 'action' | 'args_json' | 'summary' | 'detail_json' | 'effect_json' | 'created_at' | 'expires_at'>;
+export type Bound = Pick<ApprovalRow, 'id' | 'digest' | 'key_id' | 'tenant_id' | 'tool' | 'action' | 'args_json' | 'summary' | 'detail_json' | 'effect_json' | 'created_at' | 'expires_at'>
+  & { approvers_required?: number };
 
 export function bindingKey(installSecret: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', installSecret, Buffer.alloc(0), 'countersign approval binding v1', 32));
 }
 
 export function bindApproval(key: Buffer, r: Bound): string {
-  const fields = [1, r.id, r.digest, r.key_id, r.tenant_id, r.tool, r.action, r.args_json, r.summary, r.detail_json, r.effect_json, r.created_at, r.expires_at];
+  const fields: unknown[] = [1, r.id, r.digest, r.key_id, r.tenant_id, r.tool, r.action, r.args_json, r.summary, r.detail_json, r.effect_json, r.created_at, r.expires_at];
+  // A four-eyes request binds how many must approve it (lowering it in the database shows as tampered); a one-approver
+  // request binds exactly what it did before four-eyes existed.
+  if ((r.approvers_required ?? 1) > 1) fields.push({ approvers: r.approvers_required });
   return createHmac('sha256', key).update(canonicalJson(fields)).digest('hex');
 }
 

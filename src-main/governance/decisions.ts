@@ -11,6 +11,8 @@ import { actionOf, effectiveTier, refusalFor } from './decide.ts';
 import type { Gate } from './gate.ts';
 import { maxTier } from './tiers.ts';
 import { sealedSecrets } from '../store/data/sealedSecrets.ts';
+import { CAN, reaches, type Technician } from '../auth/technicians.ts';
+import type { Vote } from './fourEyes.ts';
 
 /** Why an approved request may not run after all: the gate ends it denied with this code, audited. */
 class Stop extends Error {
@@ -47,9 +49,17 @@ export class Decisions {
    * request can no longer run as shown (tampered, the policy changed, the plan changed) it ends denied instead, with
    * the code and reason the model reads from get_approval_status.
    */
-  async approve(id: string, actor: string): Promise<Approval> {
-    const a = await this.decidable(id);
+  async approve(id: string, actor: string, by?: Technician): Promise<Approval> {
+    let a = await this.decidable(id);
+    await this.mayDecide(a, by);
     if (a.integrity === 'tampered') return this.end(a, 'denied', tamperedFacts(`approval by ${actor}`), actor);
+    if (a.approversRequired > 1) {
+      const given = await this.fourEyes(a, by!);
+      if (given.length < a.approversRequired) return (await this.d.approvals.get(a.id))!;
+      // The last approval needed: the request runs now, decided by every technician who approved it.
+      actor = given.map((v) => v.name).join(', ');
+      a = await this.decidable(id);
+    }
     let prepared: { tool: ToolSpec; key: ApiKey; args: Record<string, unknown>; plan: ToolPlan };
     try {
       prepared = await this.recheck(a);
@@ -120,8 +130,45 @@ export class Decisions {
     return { tool, key, args, plan };
   }
 
-  async deny(id: string, actor: string, reason: string): Promise<Approval> {
+  /**
+   * A technician decides only requests of tenants they may act on, with a role that decides, and never one their own key
+   * made. Without technician accounts (the single console passphrase) only one-approver requests can be decided.
+   */
+  private async mayDecide(a: Approval, by: Technician | undefined): Promise<void> {
+    if (!by) {
+      if (a.approversRequired > 1) {
+        throw new AppError('FORBIDDEN', `This request needs ${a.approversRequired} technicians to approve it: sign in with a technician account.`, 'four_eyes');
+      }
+      return;
+    }
+    if (!CAN.decide(by.role)) throw new AppError('FORBIDDEN', `${by.name} (${by.role}) may not decide requests`, 'technician_role');
+    if (!reaches(by, a.tenantId)) throw new AppError('NOT_FOUND', `no approval ${a.id}`, 'technician_tenants');
+    const owner = (await this.d.keys.current(a.keyId))?.owner;
+    if (owner?.id === by.id) throw new AppError('FORBIDDEN', `${by.name} asked for this with their own key and cannot approve it; another technician must`, 'four_eyes_requester');
+  }
+
+  /** Records by's approval of a four-eyes request (audited); returns every approval given so far. */
+  private async fourEyes(a: Approval, by: Technician): Promise<Vote[]> {
+    const rules = this.d.fourEyes;
+    if (!rules) throw new AppError('FORBIDDEN', 'four-eyes approval is not available on this server', 'four_eyes');
+    return this.d.store.write(async (tx) => {
+      const current = await this.d.approvals.get(a.id, tx.sql);
+      if (!current || current.status !== 'pending') throw new AppError('CONFLICT', `approval ${a.id} is already ${current?.status ?? 'gone'}`, 'approval_state');
+      const given = await rules.vote(tx, a.id, by, a.approversRequired);
+      await tx.audit({ event: 'approval', decision: 'info', code: 'FOUR_EYES', rule: by.name, keyId: a.keyId, keyName: a.keyName, tenant: a.tenant, tool: a.tool,
+        action: a.action, tier: 3, approvalId: a.id, outcome: `approved by ${by.name}: ${given.length} of ${a.approversRequired}`,
+        detail: { approvedBy: given.map((v) => v.name), required: a.approversRequired } });
+      this.d.approvals.announceProgress(tx, a.id);
+      return given;
+    });
+  }
+
+  async deny(id: string, actor: string, reason: string, by?: Technician): Promise<Approval> {
     const a = await this.decidable(id);
+    if (by) {
+      if (!CAN.decide(by.role)) throw new AppError('FORBIDDEN', `${by.name} (${by.role}) may not decide requests`, 'technician_role');
+      if (!reaches(by, a.tenantId)) throw new AppError('NOT_FOUND', `no approval ${a.id}`, 'technician_tenants');
+    }
     return this.end(a, 'denied', { reason, decidedBy: actor, audit: { decision: 'rejected', code: 'APPROVAL_DENIED', rule: actor, outcome: 'denied', detail: { reason } } }, actor);
   }
 

@@ -18,6 +18,8 @@ import { canReach, type Tier } from './tiers.ts';
 import { declaredSecretNames, type Secrets } from '../tools/secretParams.ts';
 import { sealedSecrets } from '../store/data/sealedSecrets.ts';
 import { Decisions } from './decisions.ts';
+import type { FourEyes } from './fourEyes.ts';
+import type { Technician } from '../auth/technicians.ts';
 import { gateTools } from './gateTools.ts';
 import { finishCommand, type Outcome, type OutcomeSource } from './commandResults.ts';
 
@@ -57,6 +59,8 @@ export interface GateDeps {
   policy: PolicyService;
   limiter: Budgets;
   approvals: ApprovalLifecycle;
+  /** Four-eyes rules and the approvals given so far; absent: every request needs one technician. */
+  fourEyes?: FourEyes;
   tools: readonly ToolSpec[];
   services: ToolServices;
   log?: (msg: string, err?: unknown) => void;
@@ -84,12 +88,13 @@ export class Gate {
     }
   }
 
-  approve(id: string, actor: string): Promise<Approval> {
-    return this.decisions.approve(id, actor);
+  /** `by`: the signed-in technician (team mode); without one the actor is the install's single console admin. */
+  approve(id: string, actor: string, by?: Technician): Promise<Approval> {
+    return this.decisions.approve(id, actor, by);
   }
 
-  deny(id: string, actor: string, reason: string): Promise<Approval> {
-    return this.decisions.deny(id, actor, reason);
+  deny(id: string, actor: string, reason: string, by?: Technician): Promise<Approval> {
+    return this.decisions.deny(id, actor, reason, by);
   }
 
   /** A device command ended (agent result, refusal, lease expiry): recorded, audited, its approval rolled up. */
@@ -278,6 +283,7 @@ export class Gate {
       const r = await this.d.approvals.request(tx, {
         key: caller.key, tenant, tool: tool.name, action: plan.action, args, summary: plan.summary, detail: plan.detail, effect: plan.effect ?? null,
         client: caller.client, sessionId: caller.sessionId, ttlMinutes: this.d.policy.values.approvalTtlMinutes,
+        approversRequired: this.d.fourEyes ? await this.d.fourEyes.required(tx.sql, tool.name, plan.action, tenant.id) : 1,
       });
       // Secret parameter values are sealed with the approval (the row and its digest hold masks only).
       if (r.created && Object.keys(secrets).length) await sealedSecrets.put(tx.sql, r.approval.id, this.d.store.vault.seal(secrets));

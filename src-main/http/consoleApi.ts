@@ -13,7 +13,7 @@ import { AppError } from '../errors.ts';
 export const CONSOLE_PREFIX = '/console/api';
 const MAX_BODY = 64 * 1024;
 
-const LoginBody = z.object({ passphrase: z.string().min(1).max(1024) }).strict();
+const LoginBody = z.object({ passphrase: z.string().min(1).max(1024), name: z.string().trim().min(1).max(100).optional() }).strict();
 const DenyBody = z.object({ reason: z.string().trim().min(1, 'a reason is required: it goes back to the model').max(2000) }).strict();
 const ApproveBody = z.object({}).strict();
 const ApprovalQuery = z.object({
@@ -61,7 +61,7 @@ export class ConsoleApi {
   private readonly streams = new Set<Stream>();
   constructor(app: App, opts: ConsoleApiOptions = {}) {
     this.app = app;
-    this.auth = new ConsoleAuth(app.store);
+    this.auth = new ConsoleAuth(app.store, app.technicians);
     this.service = opts.service ?? createConsoleService(app, { mode: 'web', mcpBaseUrl: opts.mcpBaseUrl });
     this.keepAliveMs = opts.keepAliveMs ?? 15_000;
     this.backoff = new LoginBackoff(opts.loginBackoff);
@@ -90,29 +90,31 @@ export class ConsoleApi {
       for (const s of [...this.streams]) if (s.tokenHash === session.tokenHash) s.end('logged out');
       return sendJson(res, 200, { ok: true }, { 'Set-Cookie': this.auth.clearCookie() });
     }
-    if (path === '/session' && req.method === 'GET') return sendJson(res, 200, { authenticated: true, expiresAt: session.expiresAt });
-    if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash);
+    if (path === '/session' && req.method === 'GET') return sendJson(res, 200, { authenticated: true, expiresAt: session.expiresAt, technician: session.technician && { name: session.technician.name, role: session.technician.role } });
+    // A technician's requests go through a console service acting as them (their name in the audit log, their rights).
+    const service = session.technician ? this.service.as(session.technician) : this.service;
+    if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash, service);
     const rpc = /^\/rpc\/([A-Za-z]+)$/.exec(path);
-    if (rpc && req.method === 'POST') return this.rpc(req, res, rpc[1]!, session.expiresAt);
+    if (rpc && req.method === 'POST') return this.rpc(req, res, rpc[1]!, session.expiresAt, service);
     // The documented REST routes, served by the same console service as the RPC methods (same checks, same actor).
     if (path === '/approvals' && req.method === 'GET') {
       const q = parse(ApprovalQuery, Object.fromEntries(url.searchParams));
-      const { approvals } = await this.viaService(() => this.service.listApprovals({ status: q.status, limit: q.limit }));
+      const { approvals } = await this.viaService(() => service.listApprovals({ status: q.status, limit: q.limit }));
       return sendJson(res, 200, { approvals });
     }
     const m = /^\/approvals\/([^/]+)(?:\/(approve|deny))?$/.exec(path);
     if (m) {
       const id = m[1]!;
       if (!ID.test(id)) throw new HttpError(404, 'No such approval');
-      if (!m[2] && req.method === 'GET') return sendJson(res, 200, await this.viaService(() => this.service.getApproval({ id })));
+      if (!m[2] && req.method === 'GET') return sendJson(res, 200, await this.viaService(() => service.getApproval({ id })));
       if (m[2] && req.method === 'POST') {
         const body = await readJsonBody(req, MAX_BODY).catch((e) => {
           if (m[2] === 'approve' && e instanceof HttpError && e.message.includes('empty body')) return {};
           throw e;
         });
         const out = m[2] === 'approve'
-          ? (parse(ApproveBody, body), await this.viaService(() => this.service.approve({ id })))
-          : await this.viaService(() => this.service.deny({ id, reason: parse(DenyBody, body).reason }));
+          ? (parse(ApproveBody, body), await this.viaService(() => service.approve({ id })))
+          : await this.viaService(() => service.deny({ id, reason: parse(DenyBody, body).reason }));
         return sendJson(res, 200, out);
       }
     }
@@ -130,14 +132,14 @@ export class ConsoleApi {
   }
 
   /** POST /console/api/rpc/<method> {input}: one contract method; an error is a JSON-RPC error whose data is the AppError's shape. */
-  private async rpc(req: IncomingMessage, res: ServerResponse, method: string, expiresAt: string): Promise<void> {
+  private async rpc(req: IncomingMessage, res: ServerResponse, method: string, expiresAt: string, service: ConsoleService): Promise<void> {
     if (!isConsoleMethod(method)) throw new HttpError(404, `No console method '${method}'`);
     const input = await readJsonBody(req, MAX_BODY).catch((e) => {
       if (e instanceof HttpError && e.message.includes('empty body')) return undefined;
       throw e;
     });
     try {
-      const call = this.service[method] as (i: unknown) => Promise<unknown>;
+      const call = service[method] as (i: unknown) => Promise<unknown>;
       let result = await call(input);
       if (method === 'session') result = { ...(result as object), mode: 'web', expiresAt };
       sendJson(res, 200, { result });
@@ -148,7 +150,7 @@ export class ConsoleApi {
   }
 
   /** GET /console/api/events: server push (SSE) of ConsoleEvents while the session lasts; keep-alive comments re-check it. */
-  private events(req: IncomingMessage, res: ServerResponse, tokenHash: string): void {
+  private events(req: IncomingMessage, res: ServerResponse, tokenHash: string, service: ConsoleService): void {
     if (this.streams.size >= MAX_STREAMS) throw new HttpError(429, 'Too many open console event streams', -32000, { 'Retry-After': '5' });
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive',
@@ -172,7 +174,7 @@ export class ConsoleApi {
         res.end();
       },
     };
-    const unsubscribe = this.service.subscribe((e: ConsoleEvent) => send(`data: ${JSON.stringify(e)}\n\n`));
+    const unsubscribe = service.subscribe((e: ConsoleEvent) => send(`data: ${JSON.stringify(e)}\n\n`));
     const timer = setInterval(() => {
       this.auth.session(req).then((alive) => {
         if (!alive) return stream.end('session expired');
@@ -204,24 +206,26 @@ export class ConsoleApi {
       throw audited(new HttpError(429, `Too many failed logins; retry in ${seconds} s`, -32000, { 'Retry-After': String(seconds) }));
     }
     let passphrase: string;
+    let name: string | undefined;
     try {
-      passphrase = parse(LoginBody, await readJsonBody(req, MAX_BODY)).passphrase;
+      ({ passphrase, name } = parse(LoginBody, await readJsonBody(req, MAX_BODY)));
     } catch (e) {
       this.backoff.abandoned(source);
       throw e;
     }
-    const session = await this.auth.login(passphrase).catch((e: unknown) => {
+    const session = await this.auth.login(passphrase, name).catch((e: unknown) => {
       this.backoff.abandoned(source);
       throw e;
     });
     if (!session) {
       const waitMs = this.backoff.failed(source);
       await audit({ event: 'console', decision: 'denied', code: 'BAD_PASSPHRASE', rule: 'console_login', remote,
-        detail: { source, failures: this.backoff.failuresOf(source), waitMs } });
+        detail: { source, failures: this.backoff.failuresOf(source), waitMs, name: name ?? null } });
       throw audited(new HttpError(401, 'Wrong passphrase', -32001));
     }
     this.backoff.succeeded(source);
-    await audit({ event: 'console', decision: 'allowed', outcome: 'login', rule: 'console_login', remote, detail: { source } });
+    await audit({ event: 'console', decision: 'allowed', outcome: session.technician ? `login: ${session.technician.name}` : 'login', rule: 'console_login', remote,
+      detail: { source, technician: session.technician?.name ?? null } });
     const cookies = [this.auth.cookie(session.token, false)];
     if (!device) cookies.push(`${DEVICE_COOKIE}=${this.devices.issue()}; HttpOnly; SameSite=Strict; Path=${CONSOLE_PREFIX}/login; Max-Age=${DEVICE_COOKIE_SECONDS}`);
     sendJson(res, 200, { ok: true, expiresAt: session.expiresAt }, { 'Set-Cookie': cookies });

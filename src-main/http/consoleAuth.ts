@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Store } from '../store/store.ts';
+import type { Technician, TechnicianService } from '../auth/technicians.ts';
 import { verifyPassphrase } from '../auth/passphrase.ts';
 
 export const COOKIE = 'cs_console';
@@ -10,8 +11,10 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Admin sessions of the web console: a random token in an HttpOnly SameSite=Strict cookie, stored hashed. */
 export class ConsoleAuth {
   private readonly store: Store;
-  constructor(store: Store) {
+  private readonly technicians: TechnicianService;
+  constructor(store: Store, technicians: TechnicianService) {
     this.store = store;
+    this.technicians = technicians;
   }
 
   async passphraseHash(): Promise<string | undefined> {
@@ -19,25 +22,44 @@ export class ConsoleAuth {
     return row ? (JSON.parse(row.value_json) as string) : undefined;
   }
 
-  async login(passphrase: string): Promise<{ token: string; expiresAt: string } | undefined> {
-    const stored = await this.passphraseHash();
-    if (!stored || !(await verifyPassphrase(passphrase, stored))) return undefined;
+  /**
+   * With technician accounts (team mode) a login names one: `name` and its passphrase. Without any, the install's single
+   * console passphrase, as before. Returns the session, or undefined for any wrong combination (the same answer).
+   */
+  async login(passphrase: string, name?: string): Promise<{ token: string; expiresAt: string; technician: Technician | null } | undefined> {
+    let technician: Technician | null = null;
+    if ((await this.technicians.count()) > 0) {
+      if (!name) return undefined;
+      technician = (await this.technicians.authenticate(name, passphrase)) ?? null;
+      if (!technician) return undefined;
+    } else {
+      const stored = await this.passphraseHash();
+      if (name || !stored || !(await verifyPassphrase(passphrase, stored))) return undefined;
+    }
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
     const expiresAt = new Date(now.getTime() + SESSION_MS).toISOString();
     await this.store.write(async (tx) => {
       await tx.sql.run('DELETE FROM console_sessions WHERE expires_at <= ?', [now.toISOString()]);
-      await tx.sql.run('INSERT INTO console_sessions (token_hash, created_at, expires_at) VALUES (?, ?, ?)', [sha(token), now.toISOString(), expiresAt]);
+      await tx.sql.run('INSERT INTO console_sessions (token_hash, created_at, expires_at, technician_id) VALUES (?, ?, ?, ?)',
+        [sha(token), now.toISOString(), expiresAt, technician?.id ?? null]);
     });
-    return { token, expiresAt };
+    return { token, expiresAt, technician };
   }
 
-  async session(req: IncomingMessage): Promise<{ tokenHash: string; expiresAt: string } | undefined> {
+  /** The session a request's cookie names; a technician's ends as soon as their account is disabled or removed. */
+  async session(req: IncomingMessage): Promise<{ tokenHash: string; expiresAt: string; technician: Technician | null } | undefined> {
     const token = readCookie(req, COOKIE);
     if (!token || token.length > 100) return undefined;
-    const row = await this.store.sql.get<{ token_hash: string; expires_at: string }>('SELECT token_hash, expires_at FROM console_sessions WHERE token_hash = ?', [sha(token)]);
+    const row = await this.store.sql.get<{ token_hash: string; expires_at: string; technician_id: string | null }>(
+      'SELECT token_hash, expires_at, technician_id FROM console_sessions WHERE token_hash = ?', [sha(token)]);
     if (!row || row.expires_at <= new Date().toISOString()) return undefined;
-    return { tokenHash: row.token_hash, expiresAt: row.expires_at };
+    let technician: Technician | null = null;
+    if (row.technician_id) {
+      technician = (await this.technicians.get(row.technician_id)) ?? null;
+      if (!technician || technician.disabledAt) return undefined;
+    }
+    return { tokenHash: row.token_hash, expiresAt: row.expires_at, technician };
   }
 
   async logout(tokenHash: string): Promise<void> {

@@ -43,9 +43,9 @@ afterAll(() => {
 });
 
 describe('the service implements the contract', () => {
-  it('has exactly the contract methods, plus subscribe', () => {
+  it('has exactly the contract methods, plus subscribe and as (acting as a technician)', () => {
     for (const m of CONSOLE_METHOD_NAMES) expect(typeof svc[m], m).toBe('function');
-    expect(Object.keys(svc).sort()).toEqual([...CONSOLE_METHOD_NAMES, 'subscribe'].sort());
+    expect(Object.keys(svc).sort()).toEqual([...CONSOLE_METHOD_NAMES, 'as', 'subscribe'].sort());
   });
 
   it('session: mode, MCP base URL, version, pending count', async () => {

@@ -75,7 +75,7 @@ export async function createHarness(opts: { signingKey?: KeyObject } = {}): Prom
       const key: ApiKey = {
         id: 'test-key', name: 'test', prefix: 'csk_test', scopes: opts.scopes ?? ['ai:read', 'ai:write', 'ai:execute'], role: 'admin',
         tenants: mine, readPerMinute: null, writePerMinute: null, createdAt: new Date().toISOString(), expiresAt: null, revokedAt: null,
-        lastUsedAt: null, callCount: 0,
+        lastUsedAt: null, callCount: 0, owner: null,
       };
       return { key, now: new Date(), approvalId: opts.approvalId, services: { startReport: () => {}, dataDir: dir, ...opts.services } as ToolServices };
     },

@@ -6,7 +6,7 @@ export interface ApprovalRow {
   args_json: string; summary: string; detail_json: string; status: string; reason: string | null; client_name: string | null;
   client_version: string | null; session_id: string | null; created_at: string; expires_at: string; decided_at: string | null;
   decided_by: string | null; finished_at: string | null; result_json: string | null; binding: string | null; effect_json: string | null;
-  decision_code: string | null;
+  decision_code: string | null; approvers_required: number;
 }
 
 export type NewApprovalRow = Omit<ApprovalRow, 'key_name' | 'tenant_slug' | 'status' | 'reason' | 'decided_at' | 'decided_by' | 'finished_at' | 'result_json' | 'decision_code'>;
@@ -45,9 +45,9 @@ export const approvalRows = {
 
   async insert(sql: Sql, r: NewApprovalRow): Promise<void> {
     await sql.run(`INSERT INTO approvals (id, digest, key_id, tenant_id, tool, action, tier, args_json, summary, detail_json, status,
-      client_name, client_version, session_id, created_at, expires_at, binding, effect_json) VALUES (?, ?, ?, ?, ?, ?, 3, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+      client_name, client_version, session_id, created_at, expires_at, binding, effect_json, approvers_required) VALUES (?, ?, ?, ?, ?, ?, 3, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
     [r.id, r.digest, r.key_id, r.tenant_id, r.tool, r.action, r.args_json, r.summary, r.detail_json, r.client_name, r.client_version, r.session_id,
-      r.created_at, r.expires_at, r.binding, r.effect_json]);
+      r.created_at, r.expires_at, r.binding, r.effect_json, r.approvers_required]);
   },
 
   /** Moves a row from one status to another; false when it was no longer in `from` (decided concurrently). */

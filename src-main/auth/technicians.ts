@@ -1,0 +1,151 @@
+// Technician accounts (team mode): a name, a scrypt passphrase, a role and the tenants each may act on. Every change is
+// audited naming who made it. API keys may belong to a technician; such a key can never do more than its owner can now
+// (ownerLimits: the owner's tenants, scopes and role, read at every key resolution; see KeyService).
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { AppError } from '../errors.ts';
+import type { Sql } from '../store/sql.ts';
+import type { Store } from '../store/store.ts';
+import { hashPassphrase, MIN_PASSPHRASE_LENGTH, verifyPassphrase } from './passphrase.ts';
+import type { Role, Scope, Tenant } from './keys.ts';
+
+export const TECHNICIAN_ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
+export type TechnicianRole = (typeof TECHNICIAN_ROLES)[number];
+
+export interface Technician {
+  id: string;
+  name: string;
+  role: TechnicianRole;
+  /** 'all': every tenant, present and future; otherwise these. */
+  tenants: 'all' | Tenant[];
+  createdAt: string;
+  disabledAt: string | null;
+}
+
+/** What a technician may do; a key they own never exceeds it. */
+export const CAN = {
+  /** Approve or deny requests (of their tenants). */
+  decide: (r: TechnicianRole) => r !== 'viewer',
+  /** Create and revoke API keys (their own: always within their tenants). */
+  keys: (r: TechnicianRole) => r !== 'viewer',
+  /** Policy, tier overrides, four-eyes rules, enrollment tokens, any technician's keys. */
+  administer: (r: TechnicianRole) => r === 'owner' || r === 'admin',
+  /** Technician accounts themselves. */
+  accounts: (r: TechnicianRole) => r === 'owner',
+};
+
+export const TechnicianName = z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N} ._@-]+$/u, 'letters, digits, space, . _ @ -');
+
+export const CreateTechnicianInput = z.object({
+  name: TechnicianName,
+  passphrase: z.string().min(MIN_PASSPHRASE_LENGTH, `at least ${MIN_PASSPHRASE_LENGTH} characters`).max(1000),
+  role: z.enum(TECHNICIAN_ROLES),
+  tenants: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]),
+});
+export type CreateTechnicianInput = z.input<typeof CreateTechnicianInput>;
+
+interface Row { id: string; name: string; passphrase_hash: string; role: TechnicianRole; all_tenants: number; created_at: string; disabled_at: string | null }
+
+/** The scopes and key role a technician's keys may have at most. */
+export function ownerLimits(t: Pick<Technician, 'role' | 'disabledAt'>): { scopes: readonly Scope[]; role: Role } {
+  if (t.disabledAt) return { scopes: [], role: 'standard' };
+  if (t.role === 'viewer') return { scopes: ['ai:read'], role: 'standard' };
+  return { scopes: ['ai:read', 'ai:write', 'ai:execute'], role: CAN.administer(t.role) ? 'admin' : 'standard' };
+}
+
+/** True when the technician may act on this tenant. */
+export const reaches = (t: Pick<Technician, 'tenants'>, tenantId: string) => t.tenants === 'all' || t.tenants.some((x) => x.id === tenantId);
+
+export class TechnicianService {
+  /** 'changed' after any account change commits: caches of keys and sessions drop what they hold. */
+  readonly events = new EventEmitter();
+  private readonly store: Store;
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  private async toTechnician(r: Row, sql: Sql): Promise<Technician> {
+    const tenants = r.all_tenants ? 'all' as const
+      : await sql.all<Tenant>(`SELECT t.id, t.slug, t.name FROM technician_tenants x JOIN tenants t ON t.id = x.tenant_id WHERE x.technician_id = ? ORDER BY t.slug`, [r.id]);
+    return { id: r.id, name: r.name, role: r.role, tenants, createdAt: r.created_at, disabledAt: r.disabled_at };
+  }
+
+  async count(): Promise<number> {
+    return (await this.store.sql.get<{ n: number }>('SELECT count(*) AS n FROM technicians WHERE disabled_at IS NULL'))!.n;
+  }
+
+  async get(id: string, sql: Sql = this.store.sql): Promise<Technician | undefined> {
+    const r = await sql.get<Row>('SELECT * FROM technicians WHERE id = ?', [id]);
+    return r && this.toTechnician(r, sql);
+  }
+
+  async list(): Promise<Technician[]> {
+    const rows = await this.store.sql.all<Row>('SELECT * FROM technicians ORDER BY name');
+    return Promise.all(rows.map((r) => this.toTechnician(r, this.store.sql)));
+  }
+
+  /** The technician for a name and passphrase, or undefined (a disabled account, a wrong passphrase: the same answer). */
+  async authenticate(name: string, passphrase: string): Promise<Technician | undefined> {
+    const r = await this.store.sql.get<Row>('SELECT * FROM technicians WHERE name = ?', [name.trim()]);
+    // A missing account costs the same scrypt as a wrong passphrase: timing does not tell names apart.
+    const ok = await verifyPassphrase(passphrase, r?.passphrase_hash ?? DUMMY_HASH);
+    if (!r || !ok || r.disabled_at) return undefined;
+    return this.toTechnician(r, this.store.sql);
+  }
+
+  async create(input: CreateTechnicianInput, actor: string): Promise<Technician> {
+    const p = CreateTechnicianInput.parse(input);
+    const hash = await hashPassphrase(p.passphrase);
+    const id = randomUUID();
+    const t = await this.store.write(async (tx) => {
+      if (await tx.sql.get('SELECT 1 AS x FROM technicians WHERE name = ?', [p.name])) throw new AppError('CONFLICT', `a technician named ${p.name} exists`);
+      const tenants = p.tenants === 'all' ? [] : await tenantsBySlug(tx.sql, p.tenants);
+      await tx.sql.run('INSERT INTO technicians (id, name, passphrase_hash, role, all_tenants, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [id, p.name, hash, p.role, p.tenants === 'all' ? 1 : 0, new Date().toISOString()]);
+      for (const x of tenants) await tx.sql.run('INSERT INTO technician_tenants (technician_id, tenant_id) VALUES (?, ?)', [id, x.id]);
+      await tx.audit({ event: 'console', decision: 'info', outcome: 'technician created', rule: actor,
+        detail: { technicianId: id, name: p.name, role: p.role, tenants: p.tenants === 'all' ? 'all' : tenants.map((x) => x.slug) } });
+      return (await this.get(id, tx.sql))!;
+    });
+    this.events.emit('changed');
+    return t;
+  }
+
+  /** Changes a technician's role and tenants: their keys are narrowed (or widened back) at their next call. */
+  async update(id: string, change: { role?: TechnicianRole; tenants?: 'all' | string[]; disabled?: boolean }, actor: string): Promise<Technician> {
+    const t = await this.store.write(async (tx) => {
+      const before = await this.get(id, tx.sql);
+      if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
+      if (change.role) await tx.sql.run('UPDATE technicians SET role = ? WHERE id = ?', [change.role, id]);
+      if (change.tenants) {
+        const tenants = change.tenants === 'all' ? [] : await tenantsBySlug(tx.sql, change.tenants);
+        await tx.sql.run('UPDATE technicians SET all_tenants = ? WHERE id = ?', [change.tenants === 'all' ? 1 : 0, id]);
+        await tx.sql.run('DELETE FROM technician_tenants WHERE technician_id = ?', [id]);
+        for (const x of tenants) await tx.sql.run('INSERT INTO technician_tenants (technician_id, tenant_id) VALUES (?, ?)', [id, x.id]);
+      }
+      if (change.disabled !== undefined) await tx.sql.run('UPDATE technicians SET disabled_at = ? WHERE id = ?', [change.disabled ? new Date().toISOString() : null, id]);
+      const after = (await this.get(id, tx.sql))!;
+      await tx.audit({ event: 'console', decision: 'info', outcome: 'technician changed', rule: actor,
+        detail: { technicianId: id, name: after.name, before: summary(before), after: summary(after) } });
+      return after;
+    });
+    this.events.emit('changed');
+    return t;
+  }
+}
+
+const summary = (t: Technician) => ({ role: t.role, tenants: t.tenants === 'all' ? 'all' : t.tenants.map((x) => x.slug), disabled: !!t.disabledAt });
+
+async function tenantsBySlug(sql: Sql, slugs: string[]): Promise<Tenant[]> {
+  const out: Tenant[] = [];
+  for (const slug of new Set(slugs)) {
+    const t = await sql.get<Tenant>('SELECT id, slug, name FROM tenants WHERE slug = ?', [slug]);
+    if (!t) throw new AppError('BAD_INPUT', `unknown tenant '${slug}'`);
+    out.push(t);
+  }
+  return out;
+}
+
+// A valid scrypt string no passphrase matches (a random salt and hash).
+const DUMMY_HASH = `scrypt$${1 << 15}$8$1$${Buffer.alloc(16, 7).toString('base64')}$${Buffer.alloc(32, 9).toString('base64')}`;

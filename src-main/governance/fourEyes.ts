@@ -1,0 +1,102 @@
+// Four-eyes approval: a rule per tool, action, tier or tenant (unset = any) can require N distinct technicians to approve
+// a request before it runs. The technician whose key asked never counts, a deny by anyone ends the request, and each
+// approval given so far is a row of its own (approval_votes) bound by an HMAC under the install's binding key: an edit
+// of the database cannot add an approver. The approval lifecycle's states are unchanged: the request stays pending
+// until the last approver's decision moves it on.
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../errors.ts';
+import { canonicalJson } from '../store/canonical.ts';
+import type { Sql } from '../store/sql.ts';
+import type { Store, Tx } from '../store/store.ts';
+
+export interface ApprovalRule {
+  id: string;
+  tool: string | null;
+  action: string | null;
+  tier: 3 | null;
+  tenantId: string | null;
+  tenant: string | null;
+  approvers: number;
+  createdAt: string;
+}
+
+export interface Vote { technicianId: string; name: string; at: string }
+
+/** What a card shows of it: how many must approve, who did, how many more are needed. */
+export interface FourEyesState { required: number; approvedBy: { name: string; at: string }[]; needed: number }
+
+interface VoteRow { approval_id: string; technician_id: string; technician_name: string; at: string; binding: string }
+
+const voteMac = (key: Buffer, v: Omit<VoteRow, 'binding'>) =>
+  createHmac('sha256', key).update(canonicalJson(['vote', 1, v.approval_id, v.technician_id, v.technician_name, v.at])).digest('hex');
+
+const holds = (key: Buffer, v: VoteRow) =>
+  /^[0-9a-f]{64}$/.test(v.binding) && timingSafeEqual(Buffer.from(voteMac(key, v), 'hex'), Buffer.from(v.binding, 'hex'));
+
+export class FourEyes {
+  private readonly store: Store;
+  private readonly key: Buffer;
+  constructor(store: Store, bindingKey: Buffer) {
+    this.store = store;
+    this.key = bindingKey;
+  }
+
+  async listRules(): Promise<ApprovalRule[]> {
+    return this.store.sql.all<ApprovalRule>(`SELECT r.id, r.tool, r.action, r.tier, r.tenant_id AS "tenantId", t.slug AS tenant, r.approvers, r.created_at AS "createdAt"
+      FROM approval_rules r LEFT JOIN tenants t ON t.id = r.tenant_id ORDER BY r.tool, r.action, t.slug`);
+  }
+
+  /** Approvers a tier-3 request of this tool/action/tenant needs: the most any matching rule asks for, at least 1. */
+  async required(sql: Sql, tool: string, action: string | undefined, tenantId: string): Promise<number> {
+    const r = await sql.get<{ n: number | null }>(`SELECT max(approvers) AS n FROM approval_rules WHERE (tool IS NULL OR tool = ?)
+      AND (action IS NULL OR action = ?) AND (tenant_id IS NULL OR tenant_id = ?) AND (tier IS NULL OR tier = 3)`, [tool, action ?? null, tenantId]);
+    return Math.max(1, r?.n ?? 1);
+  }
+
+  async setRule(r: { tool?: string | null; action?: string | null; tenantId?: string | null; approvers: number }, actor: string): Promise<ApprovalRule> {
+    if (!Number.isInteger(r.approvers) || r.approvers < 2 || r.approvers > 5) throw new AppError('BAD_INPUT', 'approvers: 2 to 5');
+    const id = randomUUID();
+    await this.store.write(async (tx) => {
+      const same = await tx.sql.get<{ id: string }>(`SELECT id FROM approval_rules WHERE tool IS NOT DISTINCT FROM ? AND action IS NOT DISTINCT FROM ?
+        AND tenant_id IS NOT DISTINCT FROM ?`, [r.tool ?? null, r.action ?? null, r.tenantId ?? null]);
+      if (same) await tx.sql.run('DELETE FROM approval_rules WHERE id = ?', [same.id]);
+      await tx.sql.run('INSERT INTO approval_rules (id, tool, action, tier, tenant_id, approvers, created_at) VALUES (?, ?, ?, 3, ?, ?, ?)',
+        [id, r.tool ?? null, r.action ?? null, r.tenantId ?? null, r.approvers, new Date().toISOString()]);
+      await tx.audit({ event: 'policy', decision: 'info', outcome: 'four-eyes rule set', rule: actor, tool: r.tool ?? null, action: r.action ?? null, detail: { ...r, replaced: same?.id ?? null } });
+    });
+    return (await this.listRules()).find((x) => x.id === id)!;
+  }
+
+  async removeRule(id: string, actor: string): Promise<boolean> {
+    return this.store.write(async (tx) => {
+      const r = await tx.sql.get<{ tool: string | null; action: string | null; approvers: number }>('SELECT tool, action, approvers FROM approval_rules WHERE id = ?', [id]);
+      if (!r) return false;
+      await tx.sql.run('DELETE FROM approval_rules WHERE id = ?', [id]);
+      await tx.audit({ event: 'policy', decision: 'info', outcome: 'four-eyes rule removed', rule: actor, tool: r.tool, action: r.action, detail: { id, approvers: r.approvers } });
+      return true;
+    });
+  }
+
+  /** The approvals given so far whose binding holds (an inserted or edited row counts for nothing), oldest first. */
+  async votes(sql: Sql, approvalId: string): Promise<Vote[]> {
+    const rows = await sql.all<VoteRow>('SELECT * FROM approval_votes WHERE approval_id = ? ORDER BY at, technician_id', [approvalId]);
+    return rows.filter((v) => holds(this.key, v)).map((v) => ({ technicianId: v.technician_id, name: v.technician_name, at: v.at }));
+  }
+
+  async state(sql: Sql, approvalId: string, required: number): Promise<FourEyesState> {
+    const votes = await this.votes(sql, approvalId);
+    return { required, approvedBy: votes.map((v) => ({ name: v.name, at: v.at })), needed: Math.max(0, required - votes.length) };
+  }
+
+  /** Records one technician's approval inside tx; returns every valid approval given so far (this one included). */
+  async vote(tx: Tx, approvalId: string, technician: { id: string; name: string }, required: number): Promise<Vote[]> {
+    const before = await this.votes(tx.sql, approvalId);
+    // Enough approvals already (a node stopped between the last one and the run): the request may still run.
+    if (before.some((v) => v.technicianId === technician.id) && before.length >= required) return before;
+    if (before.some((v) => v.technicianId === technician.id)) throw new AppError('CONFLICT', `${technician.name} already approved this request; it needs ${required - before.length} more technician(s)`);
+    const row = { approval_id: approvalId, technician_id: technician.id, technician_name: technician.name, at: new Date().toISOString() };
+    await tx.sql.run('INSERT INTO approval_votes (approval_id, technician_id, technician_name, at, binding) VALUES (?, ?, ?, ?, ?)',
+      [row.approval_id, row.technician_id, row.technician_name, row.at, voteMac(this.key, row)]);
+    return [...before, { technicianId: technician.id, name: technician.name, at: row.at }];
+  }
+}
