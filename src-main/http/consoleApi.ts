@@ -83,6 +83,8 @@ export class ConsoleApi {
       if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'Content-Type must be application/json');
     }
     if (path === '/login' && req.method === 'POST') return this.login(req, res);
+    // Before sign-in the page asks whether it takes a technician name (team mode) or the single passphrase.
+    if (path === '/login' && req.method === 'GET') return sendJson(res, 200, { accounts: (await this.app.technicians.count()) > 0 });
     const session = await this.auth.session(req);
     if (!session) throw new HttpError(401, 'Not logged in to the console', -32001);
     if (path === '/logout' && req.method === 'POST') {

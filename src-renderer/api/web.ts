@@ -13,7 +13,10 @@ export interface WebConsole {
   onConnection(listener: (c: Connection) => void): () => void;
   /** Fires when the session is gone (401, logout elsewhere, expiry). */
   onAuthLost(listener: (why: string) => void): () => void;
-  login(passphrase: string): Promise<void>;
+  /** name: the technician signing in, when the server has technician accounts (see loginMode). */
+  login(passphrase: string, name?: string): Promise<void>;
+  /** Whether sign-in takes a technician name (team mode) or the install's single passphrase. */
+  loginMode(): Promise<{ accounts: boolean }>;
   logout(): Promise<void>;
   /** Opens the event stream (after login). */
   connect(): void;
@@ -148,8 +151,13 @@ export function createWebConsole(base = ''): WebConsole {
       authListeners.add(l);
       return () => authListeners.delete(l);
     },
-    async login(passphrase) {
-      await post('/login', { passphrase });
+    async login(passphrase, name) {
+      await post('/login', name ? { name, passphrase } : { passphrase });
+    },
+    async loginMode() {
+      const res = await fetch(`${base}${PREFIX}/login`, { credentials: 'same-origin' }).catch(() => undefined);
+      const body = res?.ok ? await res.json().catch(() => null) as { accounts?: unknown } | null : null;
+      return { accounts: body?.accounts === true };
     },
     async logout() {
       disconnect();

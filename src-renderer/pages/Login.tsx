@@ -3,8 +3,9 @@ import { useSession } from '../store/session.ts';
 import { AppError } from '../api/index.ts';
 
 export function Login() {
-  const { signIn, message, status, boot } = useSession();
+  const { signIn, message, status, boot, accounts } = useSession();
   const [passphrase, setPassphrase] = useState('');
+  const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const field = useRef<HTMLInputElement>(null);
@@ -15,13 +16,13 @@ export function Login() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!passphrase) return;
+    if (!passphrase || (accounts && !name.trim())) return;
     setBusy(true);
     setError(null);
     try {
-      await signIn(passphrase);
+      await signIn(passphrase, accounts ? name.trim() : undefined);
     } catch (err) {
-      if (err instanceof AppError && err.code === 'UNAUTHORIZED') setError('Wrong passphrase.');
+      if (err instanceof AppError && err.code === 'UNAUTHORIZED') setError(accounts ? 'Wrong name or passphrase.' : 'Wrong passphrase.');
       else if (err instanceof AppError && err.code === 'RATE_LIMITED') setError('Too many attempts. Wait a minute, then try again.');
       else setError(err instanceof Error ? err.message : String(err));
       setPassphrase('');
@@ -45,16 +46,24 @@ export function Login() {
     <div className="center-screen">
       <form className="login" onSubmit={submit} aria-label="Sign in">
         <h1>Countersign</h1>
-        <p className="muted">Approval console. Sign in with the admin passphrase set by <code>countersign init</code>.</p>
+        {accounts
+          ? <p className="muted">Approval console. Sign in with your technician account.</p>
+          : <p className="muted">Approval console. Sign in with the admin passphrase set by <code>countersign init</code>.</p>}
         {message ? <div className="notice" role="status">{message}</div> : null}
-        <label className="field-label" htmlFor="passphrase">Admin passphrase</label>
+        {accounts ? (
+          <>
+            <label className="field-label" htmlFor="technician">Technician</label>
+            <input id="technician" type="text" autoComplete="username" autoFocus value={name} onChange={(e) => setName(e.target.value)} readOnly={busy} />
+          </>
+        ) : null}
+        <label className="field-label" htmlFor="passphrase">{accounts ? 'Passphrase' : 'Admin passphrase'}</label>
         {/* Read-only, not disabled, while signing in: a disabled field would drop the focus to <body>. */}
         <input
-          id="passphrase" ref={field} type="password" autoComplete="current-password" autoFocus value={passphrase}
+          id="passphrase" ref={field} type="password" autoComplete="current-password" autoFocus={!accounts} value={passphrase}
           onChange={(e) => setPassphrase(e.target.value)} readOnly={busy} aria-invalid={error ? true : undefined} aria-describedby={error ? 'passphrase-error' : undefined}
         />
         {error ? <div className="form-error" role="alert" id="passphrase-error">{error}</div> : null}
-        <button type="submit" className="btn btn-primary" disabled={busy || !passphrase}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        <button type="submit" className="btn btn-primary" disabled={busy || !passphrase || (accounts && !name.trim())}>{busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
     </div>
   );

@@ -11,7 +11,9 @@ interface SessionState {
   message: string | null;
   connection: Connection;
   boot(): Promise<void>;
-  signIn(passphrase: string): Promise<void>;
+  /** Team mode: sign-in names a technician account. */
+  accounts: boolean;
+  signIn(passphrase: string, name?: string): Promise<void>;
   signOut(message?: string | null): Promise<void>;
   lost(message: string): void;
   setConnection(c: Connection): void;
@@ -21,6 +23,7 @@ export const useSession = create<SessionState>((set, get) => ({
   status: 'loading',
   session: null,
   message: null,
+  accounts: false,
   connection: mode === 'desktop' ? 'open' : 'closed',
   async boot() {
     try {
@@ -28,13 +31,16 @@ export const useSession = create<SessionState>((set, get) => ({
       set({ status: 'ready', session, message: null });
       web?.connect();
     } catch (e) {
-      if (e instanceof AppError && e.code === 'UNAUTHORIZED') set({ status: 'signedOut', session: null });
+      if (e instanceof AppError && e.code === 'UNAUTHORIZED') {
+        const { accounts } = web ? await web.loginMode() : { accounts: false };
+        set({ status: 'signedOut', session: null, accounts });
+      }
       else set({ status: 'unreachable', message: e instanceof Error ? e.message : String(e) });
     }
   },
-  async signIn(passphrase) {
+  async signIn(passphrase, name) {
     if (!web) return;
-    await web.login(passphrase);
+    await web.login(passphrase, name);
     await get().boot();
   },
   async signOut(message = null) {

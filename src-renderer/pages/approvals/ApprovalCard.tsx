@@ -104,6 +104,13 @@ export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function Approval
           details below cannot be trusted and it cannot be approved. Deny it, and check who can write Countersign's data directory.
         </div>
       ) : null}
+      {a.fourEyes ? (
+        <div className="banner" role="status" data-testid="four-eyes">
+          <strong>Four-eyes: {a.fourEyes.required} technicians must approve.</strong>{' '}
+          {a.fourEyes.approvedBy.length ? `Approved by ${a.fourEyes.approvedBy.map((v) => v.name).join(', ')}. ` : 'No approval yet. '}
+          {a.fourEyes.needed > 0 ? `${a.fourEyes.needed} more needed; the technician whose key asked cannot be one of them.` : null}
+        </div>
+      ) : null}
       <p className="card-summary">{a.summary}</p>
       <CardBody a={a} now={now} />
       {p.denying ? (

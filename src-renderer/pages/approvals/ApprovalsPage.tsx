@@ -73,8 +73,13 @@ function PendingQueue() {
     try {
       const { approval } = what === 'approve' ? await api.approve({ id }) : await api.deny({ id, reason: reason! });
       focusNext.current = 'next';
-      useApprovals.getState().decided(approval);
-      toast('ok', `${what === 'approve' ? 'Approved' : 'Denied'}: ${toolLabel(approval.tool, approval.action)} on ${approval.tenant} → ${approval.status}`);
+      // Four-eyes: an approval that still needs other technicians stays in the queue, showing who approved.
+      const partial = approval.status === 'pending' && approval.fourEyes && approval.fourEyes.needed > 0;
+      if (partial) useApprovals.getState().created(approval);
+      else useApprovals.getState().decided(approval);
+      toast('ok', partial
+        ? `Approved: ${toolLabel(approval.tool, approval.action)} on ${approval.tenant} needs ${approval.fourEyes!.needed} more technician(s)`
+        : `${what === 'approve' ? 'Approved' : 'Denied'}: ${toolLabel(approval.tool, approval.action)} on ${approval.tenant} → ${approval.status}`);
     } catch (e) {
       focusNext.current = { id, on: 'card' };
       toast('danger', `Could not ${what}: ${errorText(e)}`);
