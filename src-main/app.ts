@@ -5,6 +5,7 @@ import { createSecrets, loadSecrets, plainFileProtector, secretsPath, type Secre
 import type { PgStore } from './store/pg/store.ts';
 import type { Budgets } from './governance/rateLimiter.ts';
 import { KeyService } from './auth/keys.ts';
+import { createLog } from './log.ts';
 import { TechnicianService } from './auth/technicians.ts';
 import { FourEyes } from './governance/fourEyes.ts';
 import { PolicyService } from './governance/policy.ts';
@@ -122,7 +123,7 @@ export function openApp(dataDir: string, opts: AppOptions = {}): Promise<App> {
 export async function composeApp(dataDir: string, tools: readonly ToolSpec[], opts: AppOptions = {}): Promise<App> {
   if (!isInitialized(dataDir, opts.storeUrl)) throw new Error(`${dataDir} holds no Countersign ${opts.storeUrl ? 'secrets.json' : 'database'}; run: countersign init --data-dir ${dataDir}${opts.storeUrl ? ' --store URL' : ''}`);
   const env = opts.env ?? process.env;
-  const log = opts.log ?? ((msg: string, err?: unknown) => console.error(`[countersign] ${msg}`, err ?? ''));
+  const log = opts.log ?? createLog(env);
   const secrets = loadSecrets(dataDir, opts.protector);
   // Device commands are signed with the install key when they are queued; agents verify them with its public half.
   const { db, store, sqlite } = await openStoreOf(dataDir, secrets.signingKey, { storeUrl: opts.storeUrl, durability: env.COUNTERSIGN_DURABILITY === 'full' ? 'full' : 'normal', log });

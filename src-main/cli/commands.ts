@@ -88,6 +88,8 @@ async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io)
   const { server, agents } = running;
   // stdout stays the one listening line; the agent listener is announced on stderr.
   io.err(`agents ${agents.url}`);
+  // A structured log also records where this node serves (plain output has the two lines above and below).
+  if (io.env.COUNTERSIGN_LOG_FORMAT === 'json') app.log(`serving MCP and the console at ${server.url}, agents at ${agents.url}, on ${app.store.dialect === 'postgres' ? 'PostgreSQL (team mode)' : 'SQLite'}`);
   io.out(`listening ${server.url}`);
   await new Promise<void>((done) => {
     const stop = () => {

@@ -8,6 +8,7 @@ import { checkHostOrigin, LOOPBACK_HOSTNAMES } from './guards.ts';
 import { DEFAULT_SESSION_LIMITS, McpSessions, MCP_PATH, MESSAGE_PATH, SSE_PATH, sendHttpError, type SessionLimits } from './mcpRoutes.ts';
 import { CONSOLE_PREFIX, ConsoleApi, type ConsoleApiOptions } from './consoleApi.ts';
 import { StaticRenderer } from './staticRenderer.ts';
+import { readiness } from './readiness.ts';
 import { HttpError, remoteOf, rpcError, sendJson } from './util.ts';
 import { createSessionServer, type SessionServerFactory } from '../mcp/sessionServer.ts';
 
@@ -101,6 +102,10 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     // OAuth discovery probes: a fast 404 makes OAuth-capable clients report the bad key instead of waiting on a browser flow.
     if (path.includes('/.well-known/') || path === '/register') throw new RoutineError(404, 'Not found: this server uses X-API-Key, not OAuth');
     if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { ok: true });
+    if (path === '/readyz' && req.method === 'GET') {
+      const r = await readiness(app);
+      return sendJson(res, r.ready ? 200 : 503, r);
+    }
     if (path.startsWith(`${CONSOLE_PREFIX}/`)) return consoleApi.handle(req, res, url);
     if (path === SSE_PATH && req.method === 'GET' && req.headers['mcp-session-id'] === undefined) {
       return sessions.openLegacy(req, res, await authenticate(req));

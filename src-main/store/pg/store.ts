@@ -32,6 +32,8 @@ export interface PgStore extends Store {
   onRemoteCommit(fn: () => void): () => void;
   /** True while the database answers (readiness). */
   ping(): Promise<boolean>;
+  /** True while the notification connection is up: this node hears other nodes' commits. */
+  listening(): boolean;
 }
 
 const log0 = () => {};
@@ -177,6 +179,10 @@ class PgListener {
     this.timer = setTimeout(retry, this.o.reconnectMs).unref();
   }
 
+  get connected(): boolean {
+    return !!this.client;
+  }
+
   subscribe(fn: () => void): () => void {
     this.subscribers.add(fn);
     return () => this.subscribers.delete(fn);
@@ -228,6 +234,7 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
     dialect: 'postgres' as const,
     nodeId,
     onRemoteCommit: (fn: () => void) => listener.subscribe(fn),
+    listening: () => listener.connected,
     async ping() {
       try {
         await pool.query('SELECT 1');
