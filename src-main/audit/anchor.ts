@@ -72,6 +72,7 @@ export async function writeCheckpoint(store: Store, o: AnchorOptions, force = fa
     const head = (await sql.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) ?? { seq: 0, hash: GENESIS_HASH };
     const main = readCheckpointFile(files[0]!) ?? [];
     await adoptUnrecorded(sql, main, o.verifyKey);
+    await appendPeerLines(sql, files[0]!, main, o.verifyKey);
     const last = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
     if (!force && last && last.head_seq === head.seq) return undefined;
     const count = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_log WHERE seq <= ?', [head.seq]))!.n;
@@ -89,16 +90,31 @@ export async function writeCheckpoint(store: Store, o: AnchorOptions, force = fa
       }
     }
     const record: CheckpointRecord = { n: body.n, head_seq: body.headSeq, head_hash: body.headHash, entry_count: count, at: body.at, key_fingerprint: key, line_sha256: sha256(text) };
-    await insertRecord(sql, record);
+    await insertRecord(sql, record, text);
     return { ...record, fingerprint: checkpointFingerprint(record.n, record.head_seq, record.line_sha256) };
   });
   if (anchorFailed) throw anchorFailed;
   return out;
 }
 
-async function insertRecord(sql: Sql, r: CheckpointRecord): Promise<void> {
-  await sql.run('INSERT INTO audit_checkpoints (n, head_seq, head_hash, entry_count, at, key_fingerprint, line_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    [r.n, r.head_seq, r.head_hash, r.entry_count, r.at, r.key_fingerprint, r.line_sha256]);
+async function insertRecord(sql: Sql, r: CheckpointRecord, text: string): Promise<void> {
+  await sql.run('INSERT INTO audit_checkpoints (n, head_seq, head_hash, entry_count, at, key_fingerprint, line_sha256, line_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    [r.n, r.head_seq, r.head_hash, r.entry_count, r.at, r.key_fingerprint, r.line_sha256, text]);
+}
+
+/**
+ * Several nodes (team mode) each keep a checkpoint file: the lines recorded past this file's end were signed by other
+ * nodes. Each is appended (to `main` too) only when its text hashes to the recorded hash and its signature holds under
+ * the install key; the first that does not stops the catch-up, and audit verify then names the gap.
+ */
+async function appendPeerLines(sql: Sql, file: string, main: string[], verifyKey: KeyObject): Promise<void> {
+  const missing = await sql.all<{ line_sha256: string; line_text: string | null }>('SELECT line_sha256, line_text FROM audit_checkpoints WHERE n > ? ORDER BY n', [main.length]);
+  for (const r of missing) {
+    const parsed = r.line_text === null ? undefined : parseLine(r.line_text);
+    if (!parsed?.success || sha256(r.line_text!) !== r.line_sha256 || !signatureHolds(parsed.data, verifyKey)) return;
+    appendLine(file, r.line_text!);
+    main.push(r.line_text!);
+  }
 }
 
 const parseLine = (text: string) => {
@@ -122,7 +138,7 @@ async function adoptUnrecorded(sql: Sql, lines: string[], verifyKey: KeyObject):
     const l = parsed.data;
     const hash = (await sql.get<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = ?', [l.headSeq]))?.hash;
     if (l.n !== (last?.n ?? 0) + 1 || l.prev !== (last?.line_sha256 ?? NO_PREV) || !signatureHolds(l, verifyKey) || (l.headSeq > 0 && hash !== l.headHash)) return;
-    await insertRecord(sql, { n: l.n, head_seq: l.headSeq, head_hash: l.headHash, entry_count: l.count, at: l.at, key_fingerprint: l.key, line_sha256: sha256(text) });
+    await insertRecord(sql, { n: l.n, head_seq: l.headSeq, head_hash: l.headHash, entry_count: l.count, at: l.at, key_fingerprint: l.key, line_sha256: sha256(text) }, text);
   }
 }
 

@@ -29,6 +29,10 @@ CREATE TABLE technician_passkeys (
 ALTER TABLE api_keys ADD COLUMN owner_id TEXT REFERENCES technicians(id);
 ALTER TABLE console_sessions ADD COLUMN technician_id TEXT REFERENCES technicians(id);
 
+-- Each node keeps its own checkpoint file; the text of every line is recorded too, so a node appends the lines other
+-- nodes signed (each checked against its recorded hash and the install key) before its own: every file holds them all.
+ALTER TABLE audit_checkpoints ADD COLUMN line_text TEXT;
+
 CREATE TABLE approval_rules (
   id TEXT PRIMARY KEY,
   tool TEXT,
