@@ -23,7 +23,8 @@ export const benchEcho = readTool({
 });
 
 // The benchmark composes its own catalogue: the product's tools plus echo, all behind the same gate.
-const app = await composeApp(dataDir, [...fleetTools(), benchEcho], { log: () => {}, longRunning: true });
+// COUNTERSIGN_DATABASE_URL: the same server on PostgreSQL (team mode), several of them on one database for the team row.
+const app = await composeApp(dataDir, [...fleetTools(), benchEcho], { log: () => {}, longRunning: true, storeUrl: process.env.COUNTERSIGN_DATABASE_URL || undefined });
 const server = await startServer(app, {});
 process.stdout.write(`listening ${server.url}\n`);
 process.on('SIGTERM', () => void server.close().finally(() => { app.close(); process.exit(0); }));

@@ -10,6 +10,7 @@ import { listTenants } from '../src-main/auth/keys.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { growFleet } from './fleet.ts';
 import { agentMemory } from './agentMemory.ts';
+import { teamMode } from './team.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION = QUICK ? 1500 : 5000;
@@ -242,12 +243,17 @@ say();
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`);
 say(`Command: \`npm run bench\`${QUICK ? ' (BENCH_QUICK=1)' : ''}. Servers run as child processes with \`${NODE_FLAGS.slice(1).join(' ')}\` (the flag \`npm run countersign\` and \`npm start\` give the server too); the load generator is the parent process, on the same 2 cores.`);
 say();
-await overhead();
-await scale();
-await auditFigures();
-await approvalLatency();
-await agentMemory(say);
-if (!QUICK) {
+// BENCH_ONLY=team: only the team-mode row (it is also part of the full run).
+const ONLY = process.env.BENCH_ONLY;
+if (!ONLY) {
+  await overhead();
+  await scale();
+  await auditFigures();
+  await approvalLatency();
+  await agentMemory(say);
+}
+await teamMode(say, { root: ROOT, durationMs: DURATION, start, stop, f });
+if (!QUICK && !ONLY) {
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), `${out.join('\n')}\n`);
   console.log('\nwrote docs/benchmarks.md');

@@ -5,16 +5,14 @@
 // started here; without PostgreSQL binaries or root the test skips and says why.
 import { mkdirSync, mkdtempSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CLI_MAIN, cli, startServe, type ChildServer } from '../helpers/childServer.ts';
 import { structured } from './fixtures.ts';
-import { clusterUnavailable, startCluster, type Cluster } from '../helpers/pgCluster.ts';
+import { clusterUnavailable, createDatabase, startCluster, type Cluster } from '../helpers/pgCluster.ts';
 
 const PASS = { admin: 'two nodes admin passphrase', rita: 'rita asks with her key', tom: 'tom approves first', tina: 'tina approves second' };
 const unavailable = process.env.COUNTERSIGN_TEST_DATABASE_URL ? undefined : clusterUnavailable();
@@ -38,16 +36,6 @@ const must = (r: { status: number | null; stdout: string; stderr: string }, what
   return r.stdout.trim();
 };
 
-async function newDatabase(adminUrl: string): Promise<string> {
-  const name = `cs_two_nodes_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`).finally(() => c.end());
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
 const agentsUrl = async (s: ChildServer) => {
   await expect.poll(() => /^agents (https:\/\/\S+)$/m.exec(s.stderr())?.[1] ?? null, { timeout: 20_000 }).not.toBeNull();
   return /^agents (https:\/\/\S+)$/m.exec(s.stderr())![1]!;
@@ -68,7 +56,7 @@ test.beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cs-two-nodes-'));
   const given = process.env.COUNTERSIGN_TEST_DATABASE_URL;
   if (!given) cluster = await startCluster();
-  const url = await newDatabase(given ?? cluster!.url);
+  const url = await createDatabase(given ?? cluster!.url, 'two nodes');
   env = { ...process.env, COUNTERSIGN_ADMIN_PASSPHRASE: PASS.admin, COUNTERSIGN_DATABASE_URL: url, COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' };
   const dirA = join(root, 'a');
   const dirB = join(root, 'b');

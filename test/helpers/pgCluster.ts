@@ -5,6 +5,8 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } f
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 
 export const PG_BIN = process.env.COUNTERSIGN_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -69,4 +71,19 @@ export async function startCluster(): Promise<Cluster> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** A fresh, empty database on the cluster at adminUrl (named after label); its URL. */
+export async function createDatabase(adminUrl: string, label: string): Promise<string> {
+  const name = `cs_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
 }

@@ -1,9 +1,8 @@
 // Suites that must hold on both stores run once per store: SQLite (the embedded default) and PostgreSQL (team mode),
 // from the same test code. The PostgreSQL variant needs the run's cluster (test/globalSetup.ts); without one it is
 // skipped, and its name says why.
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { describe, inject } from 'vitest';
+import { createDatabase } from './pgCluster.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -22,17 +21,7 @@ export function describeStores(name: string, fn: (kind: StoreKind) => void): voi
 /** A fresh, empty database on the run's cluster; its URL. */
 export async function newDatabase(label: string): Promise<string> {
   if (!adminUrl) throw new Error(`no PostgreSQL for this run: ${unavailable}`);
-  const name = `cs_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await c.end();
-  }
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
+  return createDatabase(adminUrl, label);
 }
 
 /** The store URL of a new install of this kind (undefined: SQLite, in the data directory). */
