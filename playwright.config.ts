@@ -1,5 +1,12 @@
 // Playwright in Debian's Chromium against a real `countersign serve` (port 0, demo data) started by the global setup.
+import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
+import { slowdown } from './test/helpers/slowdown.ts';
+
+// Budgets scale with this machine, as in the Vitest suites (workers read the factor back from the environment).
+const factor = slowdown();
+// The CLI and agent processes the specs start reuse compiled modules (see vitest.config.ts).
+process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cache/countersign-tests/node-compile-cache');
 
 export default defineConfig({
   testDir: 'test/e2e',
@@ -7,8 +14,8 @@ export default defineConfig({
   // One server, one approval queue: the specs run one after another.
   workers: 1,
   fullyParallel: false,
-  timeout: 45_000,
-  expect: { timeout: 5_000 },
+  timeout: 45_000 * factor,
+  expect: { timeout: 5_000 * factor },
   forbidOnly: !!process.env.CI,
   // CI also writes a JSON report; .ci/summary.mjs sums it with the other runners into one closing line.
   reporter: process.env.CI ? [['list'], ['json', { outputFile: '.ci/playwright.json' }]] : [['list']],
