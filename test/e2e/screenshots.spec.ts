@@ -1,8 +1,8 @@
 // A screenshot of every page, light and dark, at 1280×800: test-results/screenshots/<page>-<scheme>.png.
-import { devices, expect, mcpClient, screenshot, structured, test, waitLive } from './fixtures.ts';
+import { budget, devices, expect, mcpClient, screenshot, structured, test, waitLive } from './fixtures.ts';
 
 test('every page, light and dark', async ({ signedIn: page, guest }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(budget(90_000));
   await guest.goto('/');
   await expect(guest.getByRole('form', { name: 'Sign in' })).toBeVisible();
   await screenshot(guest, 'login');
