@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { slowdown } from './test/helpers/slowdown.ts';
+import { findChromium } from './scripts/chromium.ts';
 
 // Budgets scale with this machine, as in the Vitest suites (workers read the factor back from the environment).
 const factor = slowdown();
@@ -23,7 +24,8 @@ export default defineConfig({
     browserName: 'chromium',
     viewport: { width: 1280, height: 800 },
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      // CHROMIUM_PATH, else `chromium` on PATH (npm test checks for it, or installs it, first: scripts/chromium.ts).
+      executablePath: findChromium() ?? '/usr/bin/chromium',
       args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     },
     trace: 'retain-on-failure',
