@@ -22,6 +22,8 @@ const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xa6e7);
 const HEARTBEAT_S = 1;
 /** A script's lease is its time limit (at least 10 s) plus this grace. */
 const LEASE_GRACE_S = 1;
+/** A signed command's frame as TLS record(s) on the wire is larger than this; pongs and acks are smaller. */
+const COMMAND_FRAME_MIN_BYTES = 300;
 /** Cut rounds of the chaos test (the 6 s window it used to have held ~13 on average). */
 const CHAOS_ROUNDS = 13;
 /** Pauses at seeded random moments of a fault schedule (not waits for something to happen). */
@@ -127,15 +129,21 @@ describe('agent channel faults', () => {
   });
 
   it('a command frame lost in flight (the connection dies as it is sent): the agent never saw it, it is delivered again on reconnect and runs once', async () => {
-    expect(pa.cutOnNextFromTarget()).toBe(1);
+    // The command's frame, not the pong that answers the agent's heartbeat ping (~30 bytes) or an ack (~100).
+    const lostBefore = pa.lostInFlight;
+    expect(pa.cutOnNextFromTarget(COMMAND_FRAME_MIN_BYTES)).toBe(1);
     const from = a.out!.text.length;
     const { approvalId, executionId, commandIds } = await runScript('in-flight', 0.2, [a]);
     await reconnected(a, from);
     const r = await finished(client, executionId, 15_000);
-    expect(pa.lostInFlight).toBeGreaterThan(0);
+    expect(pa.lostInFlight - lostBefore).toBeGreaterThanOrEqual(COMMAND_FRAME_MIN_BYTES);
     expect(r.commands[0]).toMatchObject({ status: 'completed', stdout: 'done in-flight\n' });
     expect(runsOf(commandIds[0]!)).toBe(1);
-    expect(dispatchCount(commandIds[0]!)).toBe(2);
+    // Delivered again on the reconnect; once more per further reconnect before it ran (a stalled machine can make the
+    // console drop a link that missed 3 heartbeats), never without one.
+    const reconnects = (a.out!.text.slice(from).match(/\[agent\] connected /g) ?? []).length;
+    expect(dispatchCount(commandIds[0]!)).toBeGreaterThanOrEqual(2);
+    expect(dispatchCount(commandIds[0]!)).toBeLessThanOrEqual(1 + reconnects);
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
   });
 
