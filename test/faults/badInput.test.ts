@@ -24,8 +24,9 @@ import { auditLogFor, GENESIS_HASH, hashRow, type AuditRow } from '../../src-mai
 const PASS = 'bad input campaign passphrase';
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xc0ffee);
 const CONCURRENCY = 16;
-/** Normal calls made by another key while the slow clients drip (100 ms apart); the abandoning ones drip until they are done. */
+/** Normal calls made by another key while the slow clients drip, one per PROBE_EVERY campaign answers; the abandoning ones drip until they are done. */
 const PROBES = 25;
+const PROBE_EVERY = 20;
 /** COUNTERSIGN_CAMPAIGN_SCALE=3 sends three times as many inputs (to see whether memory grows with them). */
 const SCALE = Number(process.env.COUNTERSIGN_CAMPAIGN_SCALE ?? 1);
 /** The server's V8 old space is capped: a leak that grows with the number of inputs would end in an out-of-memory crash. */
@@ -835,6 +836,16 @@ beforeAll(async () => {
   }, 200);
 
   const started = performance.now();
+  // Resolves once the campaign has had `n` more answers: what spaces the probes out among the campaign's inputs.
+  const progress: { at: number; resolve: () => void }[] = [];
+  let campaignDone = false;
+  const answered = (n: number) => (campaignDone ? Promise.resolve() : new Promise<void>((resolve) => progress.push({ at: outcomes.length + n, resolve })));
+  const noteAnswer = () => {
+    for (const p of progress.filter((x) => outcomes.length >= x.at)) {
+      progress.splice(progress.indexOf(p), 1);
+      p.resolve();
+    }
+  };
   // The slow clients and a probe of normal calls run during the first seconds of the campaign.
   const probeLoop = (async () => {
     const out: { ok: boolean; ms: number; why?: string }[] = [];
@@ -846,8 +857,7 @@ beforeAll(async () => {
       const m = r instanceof Error ? undefined : messagesOf(r).find((x) => x.id === `probe-${n}`);
       const ok = !!m?.result && !m.result.isError;
       out.push({ ok, ms: performance.now() - t0, ...(ok ? {} : { why: r instanceof Error ? r.message : `${r.status} ${r.text.slice(0, 200)}` }) });
-      // Spread over the drips (a pace, not a wait for anything).
-      await new Promise((res) => setTimeout(res, 100));
+      await answered(PROBE_EVERY);
     }
     return out;
   })();
@@ -858,8 +868,11 @@ beforeAll(async () => {
     while (next < inputs.length) {
       const input = inputs[next++]!;
       outcomes.push(await send(input));
+      noteAnswer();
     }
   }));
+  campaignDone = true;
+  for (const p of progress.splice(0)) p.resolve();
   drips = await dripping;
   probes = await probeLoop;
   campaignMs = performance.now() - started;
