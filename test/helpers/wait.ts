@@ -13,7 +13,7 @@ export class WaitTimeout extends Error {
 
 /** What a wait is for: a text, or a function that describes it when the wait runs out (e.g. with a child's output). */
 export type What = string | (() => string);
-const describe = (what: What) => (typeof what === 'function' ? what() : what);
+const textOf = (what: What) => (typeof what === 'function' ? what() : what);
 
 /** Resolves with fn's first truthy value; throws naming `what` (and the last value or error) after budget(baseMs). */
 export async function until<T>(what: What, fn: () => T | undefined | false | Promise<T | undefined | false>, baseMs = 20_000, everyMs = 100): Promise<T> {
@@ -31,7 +31,7 @@ export async function until<T>(what: What, fn: () => T | undefined | false | Pro
     if (Date.now() >= end) break;
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new WaitTimeout(`timed out after ${ms} ms waiting for ${describe(what)} (last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500)})`);
+  throw new WaitTimeout(`timed out after ${ms} ms waiting for ${textOf(what)} (last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500)})`);
 }
 
 /** p, or a WaitTimeout naming `what` once budget(baseMs) has passed (p itself is left to settle on its own). */
@@ -39,7 +39,7 @@ export function within<T>(what: What, p: Promise<T>, baseMs: number): Promise<T>
   const ms = budget(baseMs);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new WaitTimeout(`timed out after ${ms} ms waiting for ${describe(what)}`)), ms);
+    timer = setTimeout(() => reject(new WaitTimeout(`timed out after ${ms} ms waiting for ${textOf(what)}`)), ms);
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
