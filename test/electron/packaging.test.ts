@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { budget } from '../helpers/wait.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -24,7 +25,7 @@ describe('electron-builder config', () => {
     const out = mkdtempSync(join(tmpdir(), 'cs-pack-'));
     const r = spawnSync(join(ROOT, 'node_modules/.bin/electron-builder'),
       ['--linux', 'dir', '--publish', 'never', `-c.electronDist=${fake}`, '-c.electronVersion=45.4.1', `-c.directories.output=${out}`, '-c.npmRebuild=false'],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
+      { cwd: ROOT, encoding: 'utf8', timeout: budget(120_000), env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
     expect(r.status, (r.stdout + r.stderr).slice(-3000)).toBe(0);
     const app = join(out, 'linux-unpacked');
     expect(existsSync(join(app, 'resources', 'app.asar'))).toBe(true);
@@ -37,5 +38,5 @@ describe('electron-builder config', () => {
     // renderer-only libraries stay out of the packaged dependencies
     expect(list).not.toMatch(/node_modules\/(react|react-dom|recharts|zustand|vite)\//);
     expect(list).toMatch(/node_modules\/@modelcontextprotocol\/sdk\//);
-  }, 180_000);
+  }, budget(180_000));
 });
