@@ -3,6 +3,7 @@
 import { createMCPClient, type MCPClient } from '@ai-sdk/mcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { budget, until } from '../helpers/wait.ts';
 import { note, stopServer, sdkToolNames } from './procs.ts';
 
 let t: TestServer;
@@ -46,8 +47,7 @@ describe.each(CASES)('@ai-sdk/mcp over $name', ({ type, path, discovery }) => {
     const before = t.server.sessions.size;
     await client!.close();
     client = undefined;
-    const end = Date.now() + 2_000;
-    while (t.server.sessions.size >= before && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    await until('the server session to end', () => t.server.sessions.size < before, 2_000, 10);
     expect(t.server.sessions.size).toBe(before - 1);
   });
 
@@ -59,7 +59,7 @@ describe.each(CASES)('@ai-sdk/mcp over $name', ({ type, path, discovery }) => {
     expect(err).toBeInstanceOf(Error);
     expect(err!.message).toMatch(/401/);
     expect(err!.message).toContain('Unauthorized: invalid API key');
-    expect(ms).toBeLessThan(2_000);
+    expect(ms).toBeLessThan(budget(2_000));
     note(`ai-sdk ${type}${discovery ? ' (discover)' : ''} wrong key`, `${ms} ms`);
   });
 });

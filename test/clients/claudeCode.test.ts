@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { budget } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { cleanup, clientEnv, CLIENTS, note, run, stopServer, tempDir } from './procs.ts';
 import { claudeAddLines } from './readmeSnippets.ts';
@@ -35,7 +36,7 @@ describe.concurrent('Claude Code', () => {
     const r = await claude(['--version']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('2.1.331 (Claude Code)');
-  }, 40_000);
+  }, budget(40_000));
 
   it('the README has one `claude mcp add` line per transport', () => {
     expect(claudeAddLines(t.url, 'KEY').map((l) => l.transport)).toEqual(['sse', 'http']);
@@ -56,7 +57,7 @@ describe.concurrent('Claude Code', () => {
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(`countersign: ${url} (${LABEL[kind]}) - ✔ Connected`);
     note(`claude mcp list ${kind} (connected)`, `${list.ms} ms`);
-  }, 60_000);
+  }, budget(60_000));
 
   it('a wrong key shows "✘ Failed to connect" within seconds on both transports (OAuth discovery ends on our fast 404s)', async () => {
     const { claude } = claudeHome();
@@ -71,7 +72,7 @@ describe.concurrent('Claude Code', () => {
     }
     expect(list.stdout).toContain('this server uses X-API-Key, not OAuth');
     expect(list.stdout).not.toContain('✔ Connected');
-    expect(list.ms).toBeLessThan(5_000);
+    expect(list.ms).toBeLessThan(budget(5_000));
     note('claude mcp list, wrong key on both transports', `${list.ms} ms`);
-  }, 40_000);
+  }, budget(40_000));
 });

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { budget } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startHeaderProxy, type HeaderProxy } from './headerProxy.ts';
 import { registerConformanceFixtures } from './conformanceFixtures.ts';
@@ -87,7 +88,7 @@ describe('product build (no fixtures)', () => {
       if (PRODUCT.includes(r.s)) expect(r.run.code, `${r.s} exit code\n${r.run.stdout}`).toBe(0);
     }
     note('conformance product checks', count(Object.fromEntries(PRODUCT.map((s) => [s, results[s]!]))));
-  }, 120_000);
+  }, budget(120_000));
   afterAll(async () => {
     await proxy?.close();
     await stopServer(t);
@@ -166,7 +167,7 @@ describe('test build with the suite fixtures (its own session composition)', () 
     expect(checks['tools-call-simple-text']![0]!.details.result).toEqual({ content: [{ type: 'text', text: 'This is a simple text response for testing.' }] });
     expect(checks['tools-call-error']![0]!.details.result.content[0].text).toContain('intentionally returns an error');
     expect(checks['tools-list']![0]!.details.tools).toEqual(expect.arrayContaining(['list_devices', 'device_actions', 'test_simple_text', 'test_sampling']));
-  }, 120_000);
+  }, budget(120_000));
 
   it('pending suite: json-schema-2020-12 passes; server-sse-polling ends in its two known WARNINGs (no EventStore), no FAILURE', async () => {
     const { run: r, checks } = await conformance(proxy, ['--suite', 'pending']);
@@ -188,5 +189,5 @@ describe('test build with the suite fixtures (its own session composition)', () 
     expect(polling['server-sse-priming-event']!.errorMessage).toContain('did not send priming event');
     expect(polling['server-sse-disconnect-resume']!.details.message).toContain('no last event ID');
     expect(r.code).toBe(0);
-  }, 120_000);
+  }, budget(120_000));
 });

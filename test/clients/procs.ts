@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestServer } from '../helpers/server.ts';
+import { budget } from '../helpers/wait.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name);
@@ -48,7 +49,7 @@ export function start(cmd: readonly string[], opts: { env: NodeJS.ProcessEnv; cw
   return child;
 }
 
-/** Runs a command to completion, or kills it after timeoutMs (then timedOut is true). */
+/** Runs a command to completion, or kills it after budget(timeoutMs) (then timedOut is true). */
 export function run(cmd: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; input?: string }): Promise<RunResult> {
   const started = performance.now();
   const child = start(cmd, opts);
@@ -62,7 +63,7 @@ export function run(cmd: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd?
   const timer = setTimeout(() => {
     timedOut = true;
     killTree(child);
-  }, opts.timeoutMs);
+  }, budget(opts.timeoutMs));
   return new Promise((resolve, reject) => {
     child.once('error', (e) => {
       clearTimeout(timer);

@@ -3,6 +3,7 @@ import { startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.
 import { consoleLogin, denial, structured, type ConsoleClient } from '../helpers/console.ts';
 import { callTool } from '../helpers/gate.ts';
 import { approvalOutcome } from '../../src-main/mcp/results.ts';
+import { until } from '../helpers/wait.ts';
 
 let t: TestServer;
 let devices: { id: string; hostname: string }[];
@@ -83,12 +84,8 @@ describe.each(TRANSPORTS)('tier-3 approval lifecycle over %s', (kind) => {
     const c = await t.connect(kind, t.key());
     const progress: number[] = [];
     const call = c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [devices[4]!.id] } }, undefined, { onprogress: (p) => progress.push(p.progress) });
-    let id: string | undefined;
-    for (let i = 0; i < 50 && !id; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      id = (await admin.get('/approvals?status=pending')).body.approvals.find((a: { detail: { devices: { id: string }[] } }) => a.detail.devices[0]?.id === devices[4]!.id)?.id;
-    }
-    expect(id).toBeDefined();
+    const id = await until('the held call\'s pending approval', async () =>
+      (await admin.get('/approvals?status=pending')).body.approvals.find((a: { detail: { devices: { id: string }[] } }) => a.detail.devices[0]?.id === devices[4]!.id)?.id as string | undefined, 5_000, 20);
     await admin.post(`/approvals/${id}/approve`);
     const r = await call;
     expect(r.isError).toBeFalsy();
