@@ -4,7 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Db } from '../store/db.ts';
 import { fingerprint } from './export.ts';
-import { verifyRows, type AuditRow } from './log.ts';
+import { verifyChain } from './chainVerify.ts';
 import { CheckpointLine, NO_PREV, readCheckpointFile, sha256, signatureHolds, type CheckpointRecord } from './anchor.ts';
 
 export type AnchoredVerify =
@@ -19,8 +19,8 @@ const fail = (c: FailureCase, reason: string, badSeq?: number): AnchoredVerify =
  * `trusted` is the key checkpoints must be signed with: the install's (from its secrets) or one the technician gives.
  * `files` are the checkpoint files to hold against the log (the data directory's, and the anchor directory's if any).
  */
-export function verifyAnchored(db: Db, trusted: KeyObject, files: string[]): AnchoredVerify {
-  const chain = verifyRows(db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as Iterable<AuditRow>);
+export async function verifyAnchored(db: Db, trusted: KeyObject, files: string[]): Promise<AnchoredVerify> {
+  const chain = await verifyChain(db);
   if (!chain.ok) return fail('chain_broken', `${chain.reason} (${chain.count} entries verified before it)`, chain.badSeq);
   const trustedFp = fingerprint(trusted);
   const records = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n').all() as CheckpointRecord[];

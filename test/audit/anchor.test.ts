@@ -53,11 +53,11 @@ function tampered(edit?: (db: Database.Database, dir: string) => void): string {
   }
   return dir;
 }
-function verifyDir(dir: string, anchorDir?: string) {
+async function verifyDir(dir: string, anchorDir?: string) {
   const db = openDatabase(join(dir, DB_FILE), { readonly: true });
   try {
     const { verifyKey } = loadSecrets(dir);
-    return verifyAnchored(db, verifyKey, checkpointFiles(dir, verifyKey, anchorDir));
+    return await verifyAnchored(db, verifyKey, checkpointFiles(dir, verifyKey, anchorDir));
   } finally {
     db.close();
   }
@@ -85,8 +85,8 @@ function rechain(db: Database.Database, from: number): void {
 }
 
 describe('anchored audit checkpoints', () => {
-  it('an intact install verifies: the chain, every checkpoint line, and the records of them agree', () => {
-    const r = verifyDir(base);
+  it('an intact install verifies: the chain, every checkpoint line, and the records of them agree', async () => {
+    const r = await verifyDir(base);
     expect(r).toMatchObject({ ok: true, count: 31, checkpoints: 4 });
     const lines = readFileSync(join(base, CHECKPOINT_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.n, l.headSeq, l.count])).toEqual([[1, 1, 1], [2, 11, 11], [3, 21, 21], [4, 31, 31]]);
@@ -96,56 +96,56 @@ describe('anchored audit checkpoints', () => {
     expect(out.stdout).toMatch(/audit chain OK: 31 entries, .*4 signed checkpoint\(s\) agree in 1 file\(s\); latest checkpoint #4 @31 [0-9a-f]{4}-/);
   });
 
-  it('rewrite and re-chain: the chain alone verifies, the checkpoints do not', () => {
+  it('rewrite and re-chain: the chain alone verifies, the checkpoints do not', async () => {
     const dir = tampered((db) => {
       db.prepare(`UPDATE audit_log SET decision = 'denied', outcome = 'nothing happened here' WHERE seq = 5`).run();
       rechain(db, 5);
     });
     expect(chainOnly(dir)).toMatchObject({ ok: true, count: 31 });
-    const r = verifyDir(dir);
+    const r = await verifyDir(dir);
     expect(r).toMatchObject({ ok: false, case: 'rewritten', badSeq: 11 });
     const out = cli('audit', 'verify', '--data-dir', dir);
     expect(out.status).toBe(1);
     expect(out.stdout).toMatch(/BROKEN at entry 11 \(rewritten\): entry 11 is not the one checkpoint 2 signed: the history up to it was rewritten and re-chained/);
   });
 
-  it('truncated tail: entries a checkpoint covered are gone (checkpoint records removed with them)', () => {
+  it('truncated tail: entries a checkpoint covered are gone (checkpoint records removed with them)', async () => {
     const dir = tampered((db) => {
       db.prepare('DELETE FROM audit_log WHERE seq > 15').run();
       db.prepare('DELETE FROM audit_checkpoints WHERE n > 2').run();
     });
     expect(chainOnly(dir)).toMatchObject({ ok: true, count: 15 });
-    const r = verifyDir(dir);
+    const r = await verifyDir(dir);
     expect(r).toMatchObject({ ok: false, case: 'truncated' });
     expect(r.ok || r.reason).toMatch(/checkpoint 3 covers entries up to 21, but the log ends at entry 15: its tail was cut off/);
   });
 
-  it('deleted checkpoint file', () => {
+  it('deleted checkpoint file', async () => {
     const dir = tampered();
     unlinkSync(join(dir, CHECKPOINT_FILE));
-    const r = verifyDir(dir);
+    const r = await verifyDir(dir);
     expect(r).toMatchObject({ ok: false, case: 'file_missing' });
     expect(r.ok || r.reason).toMatch(/audit-checkpoints\.jsonl is missing \(deleted\?\), but the log records 4 checkpoint/);
   });
 
-  it('edited checkpoint file: a changed line, a removed line, a removed tail', () => {
+  it('edited checkpoint file: a changed line, a removed line, a removed tail', async () => {
     const file = (dir: string) => join(dir, CHECKPOINT_FILE);
     const lines = readFileSync(file(base), 'utf8').trim().split('\n');
     const edited = tampered();
     const l2 = JSON.parse(lines[1]!);
     writeFileSync(file(edited), [lines[0], JSON.stringify({ ...l2, headSeq: 10, count: 10 }), ...lines.slice(2)].join('\n') + '\n');
-    expect(verifyDir(edited)).toMatchObject({ ok: false, case: 'file_edited', reason: expect.stringMatching(/line 2 of .* \(checkpoint 2\) was edited: its signature does not verify/) });
+    expect(await verifyDir(edited)).toMatchObject({ ok: false, case: 'file_edited', reason: expect.stringMatching(/line 2 of .* \(checkpoint 2\) was edited: its signature does not verify/) });
 
     const removed = tampered();
     writeFileSync(file(removed), [lines[0], ...lines.slice(2)].join('\n') + '\n');
-    expect(verifyDir(removed)).toMatchObject({ ok: false, case: 'file_edited', reason: expect.stringMatching(/line 2 of .* is checkpoint 3 and does not follow the line before it/) });
+    expect(await verifyDir(removed)).toMatchObject({ ok: false, case: 'file_edited', reason: expect.stringMatching(/line 2 of .* is checkpoint 3 and does not follow the line before it/) });
 
     const cut = tampered();
     writeFileSync(file(cut), lines.slice(0, 2).join('\n') + '\n');
-    expect(verifyDir(cut)).toMatchObject({ ok: false, case: 'file_truncated', reason: expect.stringMatching(/ends at checkpoint 2, but the log records 4: lines were removed/) });
+    expect(await verifyDir(cut)).toMatchObject({ ok: false, case: 'file_truncated', reason: expect.stringMatching(/ends at checkpoint 2, but the log records 4: lines were removed/) });
   });
 
-  it('swapped signing key: new secrets, checkpoint file re-signed with the new key', () => {
+  it('swapped signing key: new secrets, checkpoint file re-signed with the new key', async () => {
     const dir = tampered();
     const other = tmp('cs-anchor-other-');
     const forged = createSecrets(other);
@@ -160,7 +160,7 @@ describe('anchored audit checkpoints', () => {
       return line;
     });
     writeFileSync(join(dir, CHECKPOINT_FILE), `${resigned.join('\n')}\n`);
-    const r = verifyDir(dir);
+    const r = await verifyDir(dir);
     expect(r).toMatchObject({ ok: false, case: 'key_swapped', reason: expect.stringMatching(/the log recorded checkpoint 1 as signed by key [0-9a-f]{32}, but the trusted key is [0-9a-f]{32}: the signing key was swapped/) });
     // With the fingerprint the technician copied earlier, the CLI says the same before reading anything else.
     const original = fingerprint(loadSecrets(base).verifyKey);
@@ -169,15 +169,15 @@ describe('anchored audit checkpoints', () => {
     expect(out.stdout).toMatch(/NOT VERIFIED \(key_swapped\).*the signing key was swapped/);
   });
 
-  it('swapped signing key, file left as it was: the lines are signed by a key that is no longer the install\'s', () => {
+  it('swapped signing key, file left as it was: the lines are signed by a key that is no longer the install\'s', async () => {
     const dir = tampered((db) => db.prepare('DELETE FROM audit_checkpoints').run());
     const other = tmp('cs-anchor-other2-');
     createSecrets(other);
     cpSync(secretsPath(other), secretsPath(dir));
-    expect(verifyDir(dir)).toMatchObject({ ok: false, case: 'key_swapped', reason: expect.stringMatching(/line 1 of .* is signed by key [0-9a-f]{32}, not by the trusted key/) });
+    expect(await verifyDir(dir)).toMatchObject({ ok: false, case: 'key_swapped', reason: expect.stringMatching(/line 1 of .* is signed by key [0-9a-f]{32}, not by the trusted key/) });
   });
 
-  it('a line written just before a crash (not yet recorded) is fine, and the next checkpoint takes it over', () => {
+  it('a line written just before a crash (not yet recorded) is fine, and the next checkpoint takes it over', async () => {
     const dir = tampered();
     const secrets = loadSecrets(dir);
     const db = openDatabase(join(dir, DB_FILE));
@@ -189,12 +189,12 @@ describe('anchored audit checkpoints', () => {
     raw.exec('DROP TRIGGER audit_checkpoints_no_delete');
     raw.prepare('DELETE FROM audit_checkpoints WHERE n = ?').run(written.n);
     raw.close();
-    expect(verifyDir(dir)).toMatchObject({ ok: true, checkpoints: 4 });
+    expect(await verifyDir(dir)).toMatchObject({ ok: true, checkpoints: 4 });
     const again = openDatabase(join(dir, DB_FILE));
     auditLogFor(again).append({ event: 'system', decision: 'info', outcome: 'y' });
     expect(writeCheckpoint(again, { dataDir: dir, ...secrets })).toMatchObject({ n: 6 });
     again.close();
-    expect(verifyDir(dir)).toMatchObject({ ok: true, checkpoints: 6 });
+    expect(await verifyDir(dir)).toMatchObject({ ok: true, checkpoints: 6 });
   });
 });
 
@@ -216,9 +216,9 @@ describe('the checkpoint writer of a long-running process', () => {
     const [, anchorFile] = checkpointFiles(dir, loadSecrets(dir).verifyKey, anchor);
     // The anchor directory got the lines written before it was given, too: its file is a full copy.
     expect(readFileSync(anchorFile!, 'utf8')).toBe(readFileSync(join(dir, CHECKPOINT_FILE), 'utf8'));
-    expect(verifyDir(dir, anchor)).toMatchObject({ ok: true });
+    expect(await verifyDir(dir, anchor)).toMatchObject({ ok: true });
     unlinkSync(anchorFile!);
     expect(existsSync(anchorFile!)).toBe(false);
-    expect(verifyDir(dir, anchor)).toMatchObject({ ok: false, case: 'file_missing' });
+    expect(await verifyDir(dir, anchor)).toMatchObject({ ok: false, case: 'file_missing' });
   });
 });
