@@ -60,7 +60,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
   }
   const db = openDatabase(join(dir, DB_FILE), { readonly: true });
   try {
-    const r = verifyAnchored(db, trusted, checkpointFiles(dir, installKey, flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined));
+    const r = await verifyAnchored(db, trusted, checkpointFiles(dir, installKey, flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined));
     if (!r.ok) {
       io.out(`audit chain BROKEN${r.badSeq ? ` at entry ${r.badSeq}` : ''} (${r.case}): ${r.reason}`);
       return 1;

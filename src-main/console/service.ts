@@ -113,10 +113,10 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       if (!entry) throw new AppError('NOT_FOUND', `no audit entry ${q!.seq}`);
       return { entry };
     },
-    verifyAudit: () => {
+    verifyAudit: async () => {
       const started = performance.now();
       const key = app.secrets.verifyKey;
-      const r = verifyAnchored(db, key, checkpointFiles(app.dataDir, key));
+      const r = await verifyAnchored(db, key, checkpointFiles(app.dataDir, key));
       const ms = performance.now() - started;
       const checkedAt = new Date().toISOString();
       return r.ok
