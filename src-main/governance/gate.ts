@@ -29,6 +29,11 @@ export interface Caller {
   /** MCP logging notifications to this client, filtered by its logging/setLevel. */
   log?: (level: 'info' | 'notice' | 'warning', data: unknown) => Promise<void>;
   signal?: AbortSignal;
+  /**
+   * How this client sees an approval, chosen by the MCP layer from what the client declared (a task, a URL
+   * elicitation, or the pending result): recorded in the audit entry and on the approval it files.
+   */
+  view?: string;
 }
 
 /** How a call reached the gate: a tools/call, a resources/read that mirrors a read tool, or a prompts/get. */
@@ -151,7 +156,7 @@ export class Gate {
     return {
       event: 'tool_call', decision: 'allowed', keyId: caller.key.id, keyName: caller.key.name, tool: name, sessionId: caller.sessionId ?? null,
       client: caller.client ? `${caller.client.name}${caller.client.version ? ` ${caller.client.version}` : ''}` : null, remote: caller.remote ?? null,
-      detail: via.kind === 'tool' ? undefined : via,
+      detail: via.kind === 'tool' ? (caller.view ? { view: caller.view } : undefined) : caller.view ? { ...via, view: caller.view } : via,
     };
   }
 
@@ -255,7 +260,8 @@ export class Gate {
     if (!tenant) throw new AppError('INVALID_ARGUMENTS', `${tool.name} needs a technician's approval here, which is given per tenant: pass the tenant argument (one of ${caller.key.tenants.map((t) => t.slug).join(', ')}).`, 'single_tenant');
     const { approval, created } = await this.d.store.write(async (tx) => {
       const r = await this.d.approvals.request(tx, {
-        key: caller.key, tenant, tool: tool.name, action: plan.action, args, summary: plan.summary, detail: plan.detail, effect: plan.effect ?? null,
+        key: caller.key, tenant, tool: tool.name, action: plan.action, args, summary: plan.summary,
+        detail: caller.view ? { ...plan.detail, clientFlow: caller.view } : plan.detail, effect: plan.effect ?? null,
         client: caller.client, sessionId: caller.sessionId, ttlMinutes: this.d.policy.values.approvalTtlMinutes,
       });
       await tx.audit({ ...base, decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,

@@ -10,6 +10,8 @@ import { CONSOLE_PREFIX, ConsoleApi, type ConsoleApiOptions } from './consoleApi
 import { StaticRenderer } from './staticRenderer.ts';
 import { HttpError, remoteOf, rpcError, sendJson } from './util.ts';
 import { createSessionServer, type SessionServerFactory } from '../mcp/sessionServer.ts';
+import { requestStateCodec, requestStateKey } from '../mcp/mrtr.ts';
+import type { ApprovalLinks } from '../mcp/toolCall.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -38,8 +40,11 @@ const AUTH_FAILURES_PER_MINUTE = 60;
  */
 export async function startServer(app: App, opts: ServeOptions = {}, sessionServer: SessionServerFactory = createSessionServer): Promise<RunningServer> {
   const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
-  const sessions = new McpSessions(app.gate, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, sessionServer);
   let baseUrl: string | null = null;
+  // URL elicitations send the user to the approval's card in this server's console (which asks for sign-in).
+  const stateCodec = requestStateCodec(requestStateKey(app.secrets.hmacKey));
+  const links = (): ApprovalLinks | undefined => (baseUrl ? { cardUrl: (id) => `${baseUrl}/#/approvals/${encodeURIComponent(id)}`, requestState: stateCodec } : undefined);
+  const sessions = new McpSessions(app.gate, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, sessionServer, links);
   const consoleApi = new ConsoleApi(app, { ...opts.console, mcpBaseUrl: () => baseUrl });
   const renderer = new StaticRenderer(opts.rendererDir);
   const failures = new RateLimiter();

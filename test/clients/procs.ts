@@ -12,7 +12,10 @@ const bin = (name: string) => join(ROOT, 'node_modules/.bin', name);
 
 /** JS bins run under the Node that runs the tests (24: conformance, Inspector and @ai-sdk/mcp need ≥ 22); claude is native. */
 export const CLIENTS = {
-  conformance: [process.execPath, bin('conformance')],
+  // Two pinned suites, by path (both packages name their bin `conformance`): 0.1.16 for the session era, and
+  // 0.2.0-alpha.12 (installed under the alias conformance-2026) for protocol 2026-07-28.
+  conformance: [process.execPath, join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js')],
+  conformance2026: [process.execPath, join(ROOT, 'node_modules/conformance-2026/dist/index.js')],
   inspector: [process.execPath, bin('mcp-inspector'), '--cli'],
   mcpRemote: [process.execPath, bin('mcp-remote')],
   claude: [bin('claude')],
