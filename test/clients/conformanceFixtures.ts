@@ -46,7 +46,7 @@ type RawHandler = (request: unknown, extra: unknown) => Promise<unknown>;
  * (the governance pipeline), not McpServer.registerTool, and SDK 1.32.2 has no public getter for a registered
  * handler; Protocol keeps them in the private `_requestHandlers` map. Test code only.
  */
-function handlersOf(server: McpServer): Map<string, RawHandler> {
+export function handlersOf(server: McpServer): Map<string, RawHandler> {
   return (server.server as unknown as { _requestHandlers: Map<string, RawHandler> })._requestHandlers;
 }
 
