@@ -13,7 +13,7 @@ import { capabilitiesOf, type ModernRequestContext } from './era.ts';
 export const SERVER_INFO = { name: 'countersign', title: 'Countersign', version: '0.1.0' };
 
 export const INSTRUCTIONS = `Countersign governs this MSP's RMM fleet. Every call is checked and audited.
-Risk tiers: 1 read (runs), 2 low-risk change (runs, audited), 3 high risk (returns {status:"pending_approval", approvalId} at once; a technician decides on their desktop; poll get_approval_status — do not repeat the call), 4 never runs.
+Risk tiers: 1 read (runs), 2 low-risk change (runs, audited), 3 high risk (a technician decides on their desktop; the call returns {status:"pending_approval", approvalId} at once: poll get_approval_status — do not repeat the call; a client that declared tasks gets a task instead, one that declared URL elicitation a link to the approval card and then the result on retry), 4 never runs.
 Refusals are tool results with isError and a JSON {error:{code,message}}; codes: TIER4_BLOCKED, SCOPE_DENIED, NOT_ALLOWLISTED, EXECUTE_ADMIN_REQUIRED, RATE_LIMITED (has retryAfterSeconds), TENANT_DENIED, NOT_FOUND, INVALID_ARGUMENTS, APPROVAL_DENIED, APPROVAL_EXPIRED; an approved request that can no longer run as it was shown ends with POLICY_CHANGED, PLAN_CHANGED or TAMPERED instead.
 get_approval_status carries the outcome of what an approval ran (per device: status, exit code, output) and names in \`next\` the call to make next.
 Call whoami to see this key's tenants, tiers and budgets. Lists are paginated: follow nextCursor while truncated is true.`;

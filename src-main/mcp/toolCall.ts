@@ -88,9 +88,15 @@ async function answerRetry(c: ToolCallContext, caller: Caller, name: string, arg
   const started = performance.now();
   let approvalId: unknown;
   try {
+    // A retry spends the read budget before anything else, like every call: a flood of forged states is throttled.
+    c.gate.throttle(caller.key, 'read');
     approvalId = c.links!.requestState.open(retry.requestState!, { keyId: caller.key.id, session: '', request }).approvalId;
     if (typeof approvalId !== 'string') throw new RequestStateError('malformed');
   } catch (e) {
+    if (e instanceof AppError) {
+      const r = await c.gate.refuse(e, name, c.gate.auditBase(name, caller, { kind: 'tool' }), { args, started, caller });
+      return toCallToolResult(r);
+    }
     if (!(e instanceof RequestStateError)) throw e;
     const refusal = new AppError('TAMPERED', 'The requestState of this retry is not one Countersign issued for this key and this request; nothing was read or run.',
       'request_state', { reason: e.reason }, `requestState refused: ${e.reason}`);
