@@ -31,13 +31,16 @@ export interface Caller {
   signal?: AbortSignal;
   /**
    * How this client sees an approval, chosen by the MCP layer from what the client declared (a task, a URL
-   * elicitation, or the pending result): recorded in the audit entry and on the approval it files.
+   * elicitation, or the pending result): recorded on the approval a call files and on its pending audit entry.
    */
   view?: string;
 }
 
-/** How a call reached the gate: a tools/call, a resources/read that mirrors a read tool, or a prompts/get. */
-export type Via = { kind: 'tool' } | { kind: 'resource'; uri: string } | { kind: 'prompt' };
+/**
+ * How a call reached the gate: a tools/call, a resources/read that mirrors a read tool, a prompts/get, or a client's
+ * view of an approval (tasks/get, a retried URL elicitation) reading or cancelling it through the gate's own tools.
+ */
+export type Via = { kind: 'tool' } | { kind: 'resource'; uri: string } | { kind: 'prompt' } | { kind: 'approval_view'; view: string; method: string };
 
 export type GateResult =
   | { kind: 'ok'; value: Record<string, unknown> }
@@ -156,7 +159,7 @@ export class Gate {
     return {
       event: 'tool_call', decision: 'allowed', keyId: caller.key.id, keyName: caller.key.name, tool: name, sessionId: caller.sessionId ?? null,
       client: caller.client ? `${caller.client.name}${caller.client.version ? ` ${caller.client.version}` : ''}` : null, remote: caller.remote ?? null,
-      detail: via.kind === 'tool' ? (caller.view ? { view: caller.view } : undefined) : caller.view ? { ...via, view: caller.view } : via,
+      detail: via.kind === 'tool' ? undefined : via,
     };
   }
 
@@ -264,7 +267,7 @@ export class Gate {
         detail: caller.view ? { ...plan.detail, clientFlow: caller.view } : plan.detail, effect: plan.effect ?? null,
         client: caller.client, sessionId: caller.sessionId, ttlMinutes: this.d.policy.values.approvalTtlMinutes,
       });
-      await tx.audit({ ...base, decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,
+      await tx.audit({ ...base, ...(caller.view ? { detail: { ...(base.detail as object | undefined), view: caller.view } } : {}), decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,
         outcome: r.created ? 'approval requested' : 'identical request already pending', durationMs: performance.now() - started });
       this.d.keys.noteUse(caller.key.id);
       return r;

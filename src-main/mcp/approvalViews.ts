@@ -5,7 +5,7 @@
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../errors.ts';
 import { TERMINAL, type ApprovalStatus } from '../governance/approvals.ts';
-import type { Caller, Gate } from '../governance/gate.ts';
+import type { Caller, Gate, Via } from '../governance/gate.ts';
 import { declaresExtension, TASKS_EXTENSION, type ClientCapabilities, type ModernRequestContext } from './era.ts';
 import { inputRequired, type InputRequiredResult } from './mrtr.ts';
 import { approvalOutcome, errorResult, pendingResult } from './results.ts';
@@ -54,12 +54,15 @@ export interface ApprovalRead {
 
 export const isTerminal = (s: ApprovalStatus): boolean => TERMINAL.has(s);
 
+/** How a view's read or cancel reached the gate: its audit entry says which view and which request made it. */
+export const viaView = (caller: Caller, method: string): Via => ({ kind: 'approval_view', view: caller.view ?? 'pending_result', method });
+
 /**
  * The approval's live state, read through the gate as get_approval_status (audited, on the read budget, only the
  * key's own approvals). A refusal comes back as the AppError the gate recorded.
  */
-export async function readApproval(gate: Gate, caller: Caller, approvalId: string): Promise<ApprovalRead | AppError> {
-  const r = await gate.call('get_approval_status', { approvalId }, caller);
+export async function readApproval(gate: Gate, caller: Caller, approvalId: string, method: string): Promise<ApprovalRead | AppError> {
+  const r = await gate.call('get_approval_status', { approvalId }, caller, viaView(caller, method));
   if (r.kind === 'ok') return r.value as unknown as ApprovalRead;
   if (r.kind === 'refused') return r.error;
   return new AppError('INTERNAL', 'get_approval_status did not answer with a value');
@@ -95,13 +98,13 @@ const PROGRESS_EVERY_MS = 5_000;
  * Waits up to waitMs for the approval to finish (decided and, when approved, executed), reading it through the gate at
  * each change; progress keeps the caller's timeout alive. Returns the last read, terminal or not.
  */
-export async function settle(gate: Gate, caller: Caller, approvalId: string, waitMs: number): Promise<ApprovalRead | AppError> {
+export async function settle(gate: Gate, caller: Caller, approvalId: string, waitMs: number, method: string): Promise<ApprovalRead | AppError> {
   const until = Date.now() + waitMs;
   let step = 0;
   for (;;) {
     const remaining = until - Date.now();
     const change = nextChange(gate, approvalId, Math.min(PROGRESS_EVERY_MS, Math.max(0, remaining)), caller.signal);
-    const v = await readApproval(gate, caller, approvalId);
+    const v = await readApproval(gate, caller, approvalId, method);
     if (v instanceof AppError || isTerminal(v.status) || remaining <= 0 || caller.signal?.aborted) {
       change.cancel();
       return v;

@@ -8,7 +8,7 @@ import { registerPrompts } from './prompts.ts';
 import { toProtocolTools } from './toolList.ts';
 import { callTool, type ApprovalLinks } from './toolCall.ts';
 import { approvalTaskSource, instantTaskSource, registerTasks } from './tasks.ts';
-import { capabilitiesOf, type ModernRequestContext } from './era.ts';
+import { capabilitiesOf, type ClientCapabilities, type ModernRequestContext } from './era.ts';
 
 export const SERVER_INFO = { name: 'countersign', title: 'Countersign', version: '0.1.0' };
 
@@ -60,14 +60,17 @@ export function createSessionServer(gate: Gate, info: SessionInfo): McpServer {
     minLevel = req.params.level;
     return {};
   });
+  // What the client declared at initialize does not change for the session: read once, when first needed after it.
+  let declared: ClientCapabilities | undefined;
+  const legacyCapabilities = () => (declared ??= capabilitiesOf(server.server.getClientCapabilities()));
   server.server.setRequestHandler(ListToolsRequestSchema, () => {
     // A session whose client augments calls with tasks (2025-11-25) learns which tools may answer with one.
-    const tasks = !!capabilitiesOf(server.server.getClientCapabilities())?.tasks?.requests?.tools?.call;
+    const tasks = !!legacyCapabilities()?.tasks?.requests?.tools?.call;
     return { tools: toProtocolTools(gate.listTools(info.key), { taskSupport: tasks }) };
   });
   // A loose schema here so malformed params get -32602 Invalid params (the SDK's own parse would answer -32603).
   server.server.setRequestHandler(LooseCallTool, (raw, extra) => callTool({
-    gate, server: server.server, caller, links: info.links, instantTasks, legacyLogLevel: () => minLevel,
+    gate, caller, links: info.links, instantTasks, legacyLogLevel: () => minLevel, legacyCapabilities,
   }, raw, extra));
   registerTasks(server, () => caller(), [approvalTaskSource(gate), instantTasks]);
   registerResources(server, gate, caller);

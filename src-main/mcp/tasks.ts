@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Caller, Gate } from '../governance/gate.ts';
 import { MODERN_ERRORS, TASKS_EXTENSION, declaresExtension, modernContextOf, type ModernRequestContext } from './era.ts';
-import { nextChange, outcomeOf, readApproval, refusalError, type ApprovalRead } from './approvalViews.ts';
+import { nextChange, outcomeOf, readApproval, refusalError, viaView, type ApprovalRead } from './approvalViews.ts';
 import type { InputRequest } from './mrtr.ts';
 
 export const TASK_STATUSES = ['working', 'input_required', 'completed', 'failed', 'cancelled'] as const;
@@ -103,7 +103,7 @@ export function approvalTaskSource(gate: Gate): TaskSource {
   return {
     async get(taskId, caller, era) {
       if (!APPROVAL_ID.test(taskId)) return undefined;
-      const v = await readApproval(gate, { ...caller, view: 'task' }, taskId);
+      const v = await readApproval(gate, { ...caller, view: 'task' }, taskId, era === 'modern' ? 'tasks/get' : 'tasks/get|tasks/result');
       if (v instanceof AppError) {
         if (v.code === 'NOT_FOUND') return undefined;
         throw refusalError(v, 'task');
@@ -113,7 +113,8 @@ export function approvalTaskSource(gate: Gate): TaskSource {
     async cancel(taskId, caller, era) {
       if (!APPROVAL_ID.test(taskId)) return false;
       // cancel_approval is the requesting key's withdrawal (Decisions.cancel), audited like any call.
-      const r = await gate.call('cancel_approval', { approvalId: taskId }, { ...caller, view: 'task' });
+      const c = { ...caller, view: 'task' };
+      const r = await gate.call('cancel_approval', { approvalId: taskId }, c, viaView(c, 'tasks/cancel'));
       if (r.kind === 'ok') return true;
       if (r.kind !== 'refused' || r.error.code === 'NOT_FOUND') return false;
       if (r.error.code === 'CONFLICT') {

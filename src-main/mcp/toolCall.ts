@@ -1,12 +1,13 @@
 // tools/call on either era: pick the approval view from what the client declared, call the gate, and present what it
 // answered in that view. A retried URL-elicitation request is answered from the approval its sealed requestState names.
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../errors.ts';
 import type { Approval } from '../governance/approvals.ts';
 import type { Caller, Gate, GateResult } from '../governance/gate.ts';
-import { chooseView, elicitApproval, retryAnswer, settle, APPROVAL_INPUT_KEY, type ApprovalView } from './approvalViews.ts';
-import { capabilitiesOf, levelAllows, modernContextOf, type LogLevel, type ModernRequestContext } from './era.ts';
+import { chooseView, elicitApproval, retryAnswer, settle, viaView, APPROVAL_INPUT_KEY, type ApprovalView } from './approvalViews.ts';
+
+const RETRY = 'tools/call retry';
+import { levelAllows, modernContextOf, type ClientCapabilities, type LogLevel, type ModernRequestContext } from './era.ts';
 import { elicitAnswer, requestDigest, retryParamsOf, RequestStateError, type RequestStateCodec } from './mrtr.ts';
 import { errorResult, toCallToolResult } from './results.ts';
 import { createTaskResult, type Era, type TaskSource, type TaskState } from './tasks.ts';
@@ -19,13 +20,14 @@ export interface ApprovalLinks {
 
 export interface ToolCallContext {
   gate: Gate;
-  server: Server;
   caller: (modern?: ModernRequestContext) => Caller;
   links?: ApprovalLinks;
   /** 2025-11-25 task augmentation: calls that finished at once still answer with a task. */
   instantTasks: TaskSource & { add(keyId: string, result: CallToolResult): TaskState };
   /** The legacy session's logging/setLevel. */
   legacyLogLevel: () => LogLevel;
+  /** The legacy session's capabilities from initialize (fixed for the session). */
+  legacyCapabilities: () => ClientCapabilities | undefined;
 }
 
 interface Extra {
@@ -56,7 +58,7 @@ export async function callTool(c: ToolCallContext, raw: { params?: unknown }, ex
   const { name, arguments: args, _meta, task } = parsed.data.params;
   const modern = modernContextOf(extra._meta);
   const era: Era = modern ? 'modern' : 'legacy';
-  const view = chooseView({ modern, legacy: modern ? undefined : capabilitiesOf(c.server.getClientCapabilities()), taskAugmented: task !== undefined, canLink: !!c.links });
+  const view = chooseView({ modern, legacy: modern ? undefined : c.legacyCapabilities(), taskAugmented: task !== undefined, canLink: !!c.links });
   const token = _meta?.progressToken;
   const minLevel = modern ? modern.logLevel : c.legacyLogLevel();
   const caller: Caller = {
@@ -65,15 +67,16 @@ export async function callTool(c: ToolCallContext, raw: { params?: unknown }, ex
     // On the modern wire there are no log notifications unless the request asked for them (its logLevel).
     log: (level, data) => (levelAllows(minLevel, level) ? extra.sendNotification({ method: 'notifications/message', params: { level, logger: 'countersign', data } }) : Promise.resolve()),
   };
-  const request = requestDigest('tools/call', name, args);
+  // What a requestState is bound to: only computed for the view that seals one.
+  const request = () => requestDigest('tools/call', name, args);
 
   if (view === 'url_elicitation' && c.links) {
     const retry = retryParamsOf(raw.params);
-    if (retry.requestState !== undefined) return answerRetry(c, caller, name, args, request, retry);
+    if (retry.requestState !== undefined) return answerRetry(c, caller, name, args, request(), retry);
   }
   // Only the pending-result view holds the call with progress; a task or an elicitation answers at once.
   const r: GateResult = await c.gate.call(name, args, view === 'pending_result' ? caller : { ...caller, progress: undefined });
-  if (r.kind === 'pending') return presentPending(c, view, era, r.approval, r.created, { keyId: caller.key.id, request });
+  if (r.kind === 'pending') return presentPending(c, view, era, r.approval, r.created, { keyId: caller.key.id, request: view === 'url_elicitation' ? request() : '' });
   const result = toCallToolResult(r);
   // 2025-11-25: an augmented call is answered with a task whatever happened; this one has already finished.
   if (era === 'legacy' && view === 'task') return createTaskResult(c.instantTasks.add(caller.key.id, result), 'legacy') as CallToolResult;
@@ -94,18 +97,18 @@ async function answerRetry(c: ToolCallContext, caller: Caller, name: string, arg
     if (typeof approvalId !== 'string') throw new RequestStateError('malformed');
   } catch (e) {
     if (e instanceof AppError) {
-      const r = await c.gate.refuse(e, name, c.gate.auditBase(name, caller, { kind: 'tool' }), { args, started, caller });
+      const r = await c.gate.refuse(e, name, c.gate.auditBase(name, caller, viaView(caller, RETRY)), { args, started, caller });
       return toCallToolResult(r);
     }
     if (!(e instanceof RequestStateError)) throw e;
     const refusal = new AppError('TAMPERED', 'The requestState of this retry is not one Countersign issued for this key and this request; nothing was read or run.',
       'request_state', { reason: e.reason }, `requestState refused: ${e.reason}`);
-    await c.gate.refuse(refusal, name, c.gate.auditBase(name, caller, { kind: 'tool' }), { args, started, caller });
+    await c.gate.refuse(refusal, name, c.gate.auditBase(name, caller, viaView(caller, RETRY)), { args, started, caller });
     throw e;
   }
   const answer = elicitAnswer(retry, APPROVAL_INPUT_KEY);
   // The user opened the card: hold the retry while the technician decides, as the held pending result does.
   const waitMs = answer?.action === 'accept' ? c.gate.d.policy.values.approvalWaitSeconds * 1000 : 0;
-  const v = await settle(c.gate, caller, approvalId, waitMs);
+  const v = await settle(c.gate, caller, approvalId, waitMs, RETRY);
   return v instanceof AppError ? errorResult(v) : retryAnswer(v);
 }
