@@ -115,4 +115,28 @@ describe('requests', () => {
       { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call', 'Mcp-Name': `=?base64?${Buffer.from('whoami').toString('base64')}?=` });
     expect(encoded.status).toBe(200);
   });
+
+  it('malformed stateless requests get a clear JSON-RPC error with a 4xx (or the call\'s own -32602), and nothing is written', async () => {
+    const count = () => (t.app.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
+    const before = count();
+    const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const h = (method: string) => ({ 'MCP-Protocol-Version': MODERN, 'Mcp-Method': method });
+    const cases: [string, unknown, Record<string, string>, number, number][] = [
+      ['params not an object', { jsonrpc: '2.0', id: 1, method: 'tools/list', params: 'x' }, h('tools/list'), 400, -32602],
+      ['no jsonrpc member', { id: 1, method: 'tools/list', params: { _meta: meta } }, h('tools/list'), 400, -32600],
+      ['a response, not a request', { jsonrpc: '2.0', id: 1, result: {} }, h('tools/list'), 400, -32600],
+      ['capabilities not an object', { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { ...meta, 'io.modelcontextprotocol/clientCapabilities': 'all' } } }, h('tools/list'), 400, -32602],
+      ['an unknown log level', { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { ...meta, 'io.modelcontextprotocol/logLevel': 'loud' } } }, h('tools/list'), 400, -32602],
+      ['arguments not an object', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: [1], _meta: meta } }, { ...h('tools/call'), 'Mcp-Name': 'whoami' }, 200, -32602],
+      ['a requestState that is not a string', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {}, requestState: 7, _meta: { ...meta, 'io.modelcontextprotocol/clientCapabilities': { elicitation: { url: {} } } } } }, { ...h('tools/call'), 'Mcp-Name': 'whoami' }, 200, -32602],
+    ];
+    for (const [what, body, headers, status, code] of cases) {
+      const r = await post(body, headers);
+      expect(r.status, what).toBe(status);
+      const j = await r.json() as any;
+      expect(j.error?.code, what).toBe(code);
+      expect(j.error.message.length, what).toBeGreaterThan(10);
+    }
+    expect(count()).toBe(before);
+  });
 });
