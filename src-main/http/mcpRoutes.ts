@@ -8,6 +8,9 @@ import type { ApiKey } from '../auth/keys.ts';
 import type { AuditInput } from '../audit/log.ts';
 import type { Gate } from '../governance/gate.ts';
 import type { SessionServerFactory } from '../mcp/sessionServer.ts';
+import type { ApprovalLinks } from '../mcp/toolCall.ts';
+import { isModernVersion } from '../mcp/era.ts';
+import { isStateless, serveStatelessHttp } from './statelessRoutes.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
 
 export const MCP_PATH = '/api/v1/mcp';
@@ -43,20 +46,25 @@ interface Session {
   close(): Promise<void>;
 }
 
-/** Both SDK transports behind one session table; a session belongs to the key that opened it. */
+/**
+ * Both SDK transports behind one session table (a session belongs to the key that opened it), and the stateless
+ * 2026-07-28 wire beside them on the same endpoint.
+ */
 export class McpSessions {
   private sessions = new Map<string, Session>();
   private reaper: NodeJS.Timeout;
 
   private readonly gate: Gate;
   private readonly sessionServer: SessionServerFactory;
+  private readonly links: () => ApprovalLinks | undefined;
   readonly limits: SessionLimits;
   private readonly audit: (e: AuditInput) => void;
-  constructor(gate: Gate, limits: SessionLimits, sessionServer: SessionServerFactory, audit: (e: AuditInput) => void = () => {}) {
+  constructor(gate: Gate, limits: SessionLimits, sessionServer: SessionServerFactory, audit: (e: AuditInput) => void = () => {}, links: () => ApprovalLinks | undefined = () => undefined) {
     this.gate = gate;
     this.limits = limits;
     this.sessionServer = sessionServer;
     this.audit = audit;
+    this.links = links;
     this.reaper = setInterval(() => this.reapIdle(), Math.min(60_000, limits.idleMs)).unref();
   }
 
@@ -101,7 +109,7 @@ export class McpSessions {
     const transport = new SSEServerTransport(MESSAGE_PATH, res);
     const id = transport.sessionId;
     const remote = remoteOf(req);
-    const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote });
+    const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote, links: this.links() });
     // The legacy transport has no keep-alive: comment frames keep proxies and idle timers from cutting the stream.
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), this.limits.keepAliveMs).unref();
     const session: Session = { kind: 'sse', keyId: key.id, server, sse: transport, open: 1, lastActive: Date.now(), close: () => transport.close() };
@@ -135,7 +143,13 @@ export class McpSessions {
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (req.method === 'POST') {
       requireJson(req);
-      const body = jsonRpcBody(await readJsonBody(req, this.limits.maxBodyBytes), true);
+      const raw = await readJsonBody(req, this.limits.maxBodyBytes);
+      // A modern protocol-version header decides even with a session id (the 2026-07-28 wire ignores one).
+      const modernHeader = isModernVersion(req.headers['mcp-protocol-version']);
+      if (sessionId ? modernHeader : isStateless(req, raw)) {
+        return serveStatelessHttp(req, res, raw, key, { gate: this.gate, sessionServer: this.sessionServer, links: this.links });
+      }
+      const body = jsonRpcBody(raw, true);
       if (sessionId) {
         const s = this.owned(sessionId, key);
         if (s.kind !== 'http' || !s.http) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
@@ -149,7 +163,7 @@ export class McpSessions {
       const remote = remoteOf(req);
       const info = (body as { params?: { clientInfo?: { name?: unknown; version?: unknown } } }).params?.clientInfo;
       const client = typeof info?.name === 'string' ? `${info.name}${typeof info.version === 'string' ? ` ${info.version}` : ''}` : null;
-      const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote });
+      const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote, links: this.links() });
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => {

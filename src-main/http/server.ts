@@ -10,6 +10,8 @@ import { CONSOLE_PREFIX, ConsoleApi, type ConsoleApiOptions } from './consoleApi
 import { StaticRenderer } from './staticRenderer.ts';
 import { HttpError, remoteOf, rpcError, sendJson } from './util.ts';
 import { createSessionServer, type SessionServerFactory } from '../mcp/sessionServer.ts';
+import { requestStateCodec, requestStateKey } from '../mcp/mrtr.ts';
+import type { ApprovalLinks } from '../mcp/toolCall.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -46,14 +48,17 @@ const isSessionProbe = (req: IncomingMessage, e: HttpError) =>
 export async function startServer(app: App, opts: ServeOptions = {}, sessionServer: SessionServerFactory = createSessionServer): Promise<RunningServer> {
   const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
   const audit = auditLogFor(app.db);
+  let baseUrl: string | null = null;
+  // URL elicitations send the user to the approval's card in this server's console (which asks for sign-in).
+  const stateCodec = requestStateCodec(requestStateKey(app.secrets.hmacKey));
+  const links = (): ApprovalLinks | undefined => (baseUrl ? { cardUrl: (id) => `${baseUrl}/#/approvals/${encodeURIComponent(id)}`, requestState: stateCodec } : undefined);
   const sessions = new McpSessions(app.gate, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, sessionServer, (e) => {
     try {
       audit.append(e);
     } catch (err) {
       app.log('auditing an MCP session failed', err);
     }
-  });
-  let baseUrl: string | null = null;
+  }, links);
   const consoleApi = new ConsoleApi(app, { ...opts.console, mcpBaseUrl: () => baseUrl });
   const renderer = new StaticRenderer(opts.rendererDir);
   const failures = new RateLimiter();

@@ -1,22 +1,14 @@
 // The official MCP conformance suite (@modelcontextprotocol/conformance 0.1.16, server scenarios) against a real
 // Countersign. The suite speaks Streamable HTTP only and cannot send headers, so it goes through a loopback proxy
 // that adds X-API-Key. Evidence is the per-check checks.json each scenario writes, not only the exit code.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budget } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startHeaderProxy, type HeaderProxy } from './headerProxy.ts';
 import { registerConformanceFixtures } from './conformanceFixtures.ts';
 import { createSessionServer } from '../../src-main/mcp/sessionServer.ts';
-import { cleanup, clientEnv, CLIENTS, note, run, stopServer, tempDir, type RunResult, sdkToolNames } from './procs.ts';
-
-interface Check {
-  id: string;
-  status: 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO' | 'SKIPPED';
-  errorMessage?: string;
-  details?: any;
-}
+import { cleanup, CLIENTS, note, stopServer, sdkToolNames } from './procs.ts';
+import { count, runConformance, statuses, type Check } from './conformanceRun.ts';
 
 /** The 30 scenarios of 0.1.16's active suite (`conformance list --server`, minus the 2 pending ones). */
 const ACTIVE = [
@@ -39,26 +31,7 @@ const PENDING = ['json-schema-2020-12', 'server-sse-polling'];
  */
 const PRODUCT = ['server-initialize', 'ping', 'tools-list', 'server-sse-multiple-streams', 'dns-rebinding-protection', 'logging-set-level'];
 
-async function conformance(proxy: HeaderProxy, args: string[]): Promise<{ run: RunResult; checks: Record<string, Check[]> }> {
-  const home = tempDir('cs-conf-home-');
-  const out = tempDir('cs-conf-out-');
-  const r = await run([...CLIENTS.conformance, 'server', '--url', `${proxy.url}/api/v1/mcp`, '-o', out, ...args], { env: clientEnv(home), timeoutMs: 90_000 });
-  // One folder per scenario: server-<scenario>-<timestamp>/checks.json
-  const checks: Record<string, Check[]> = {};
-  for (const d of readdirSync(out)) {
-    const m = /^server-(.+)-\d{4}-\d\d-\d\dT[\d-]+Z$/.exec(d);
-    const file = join(out, d, 'checks.json');
-    if (m && existsSync(file)) checks[m[1]!] = JSON.parse(readFileSync(file, 'utf8')) as Check[];
-  }
-  return { run: r, checks };
-}
-
-const statuses = (checks: Check[]) => checks.map((c) => `${c.id}:${c.status}`);
-const count = (all: Record<string, Check[]>) => {
-  const n: Record<string, number> = {};
-  for (const c of Object.values(all).flat()) n[c.status] = (n[c.status] ?? 0) + 1;
-  return n;
-};
+const conformance = (proxy: HeaderProxy, args: string[]) => runConformance(CLIENTS.conformance, proxy, args);
 
 beforeAll(() => {
   // 0.1.16 imports fs.globSync, which Node 20 lacks; the suite runs under the Node that runs Vitest (npm's Node 24).
@@ -147,7 +120,7 @@ describe('test build with the suite fixtures (its own session composition)', () 
   let proxy: HeaderProxy;
   beforeAll(async () => {
     // The test build composes its own session server: the product's, plus the suite's fixtures next to it.
-    t = await startTestServer({ sessionServer: (gate, info) => registerConformanceFixtures(createSessionServer(gate, info)) });
+    t = await startTestServer({ sessionServer: (gate, info) => registerConformanceFixtures(createSessionServer(gate, info), info) });
     proxy = await startHeaderProxy(t.url, { 'X-API-Key': t.key({ name: 'conformance-fixtures' }) });
   });
   afterAll(async () => {

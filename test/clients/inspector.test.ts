@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budget } from '../helpers/wait.ts';
 import { startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
-import { cleanup, clientEnv, CLIENTS, note, run, stopServer, tempDir, sdkToolNames } from './procs.ts';
+import { cleanup, clientEnv, CLIENTS, flowOf, note, run, stopServer, tempDir, sdkToolNames } from './procs.ts';
 
 const PATHS = { sse: '/api/v1/mcp/sse', http: '/api/v1/mcp' } as const;
 
@@ -49,6 +49,16 @@ describe.each(TRANSPORTS)('Inspector CLI over %s', (kind) => {
     expect(result.structuredContent.devices.every((d) => d.tenant === 'acme-dental')).toBe(true);
     expect(result.structuredContent.truncated).toBe(true);
   }, budget(40_000));
+
+  it('its flow for a tier-3 call: it declares neither tasks nor URL elicitation, so the pending result', async () => {
+    const device = (t.app.db.prepare("SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' AND d.os = 'linux' LIMIT 1").get() as { id: string }).id;
+    const args = { language: 'bash', body: `echo inspector ${kind}`, deviceIds: [device] };
+    const r = await inspector(kind, key, ['--method', 'tools/call', '--tool-name', 'run_script', '--tool-args-json', JSON.stringify(args), '--format', 'json']);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const { result } = JSON.parse(r.stdout) as { result: { structuredContent: { status: string; approvalId: string } } };
+    expect(result.structuredContent.status).toBe('pending_approval');
+    expect(flowOf(t, result.structuredContent.approvalId)).toMatchObject({ view: 'pending_result', client: 'inspector-cli 2.12.0' });
+  }, 40_000);
 
   it('--load: 100 calls of list_devices at concurrency 5, no errors', async () => {
     const r = await inspector(kind, key, ['--method', 'tools/call', '--tool-name', 'list_devices', '--tool-args-json', '{"limit":5}',

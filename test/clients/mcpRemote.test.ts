@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { budget, within } from '../helpers/wait.ts';
-import { cleanup, clientEnv, CLIENTS, note, start, stopServer, tempDir, sdkToolNames } from './procs.ts';
+import { cleanup, clientEnv, CLIENTS, flowOf, note, start, stopServer, tempDir, sdkToolNames } from './procs.ts';
 import { StdioDriver } from './stdioDriver.ts';
 import { claudeDesktopBridge } from './readmeSnippets.ts';
 
@@ -61,6 +61,12 @@ describe.concurrent('mcp-remote over stdio', () => {
       const refused = await d.request('tools/call', { name: 'device_actions', arguments: { action: 'wipe', deviceIds: [call.result.structuredContent.devices[0].id] } }, 10_000);
       expect(refused.result.isError).toBe(true);
       expect(JSON.parse(refused.result.content[0].text).error.code).toBe('TIER4_BLOCKED');
+
+      // Its flow for a tier-3 call: it passes on the capabilities of its stdio client (none here), so the pending result.
+      const device = call.result.structuredContent.devices[1].id;
+      const pending = await d.request('tools/call', { name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: `mcp-remote ${c.name}` } }, 10_000);
+      expect(pending.result.structuredContent.status).toBe('pending_approval');
+      expect(flowOf(t, pending.result.structuredContent.approvalId)).toMatchObject({ view: 'pending_result', client: expect.stringContaining('countersign-stdio-driver') });
 
       expect(d.stderr).toContain(`Connected to remote server using ${c.uses}`);
     } finally {

@@ -14,7 +14,7 @@ import { startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.
 import { DEFAULT_SESSION_LIMITS } from '../../src-main/http/mcpRoutes.ts';
 import { structured } from '../helpers/console.ts';
 import { expectRpcError, streamablePost } from '../helpers/raw.ts';
-import { note, stopServer } from './procs.ts';
+import { flowOf, note, stopServer } from './procs.ts';
 
 type Pending = { status: string; approvalId: string; expiresAt: string };
 const devicesOf = (t: TestServer) =>
@@ -127,6 +127,8 @@ describe.concurrent('long waits', () => {
     const ms = performance.now() - started;
     expect(r.isError).toBeFalsy();
     expect(structured<Pending>(r).status).toBe('pending_approval');
+    // Its flow: the SDK client declares no tasks capability here (so no task augmentation): the pending result.
+    expect(flowOf(t, structured<Pending>(r).approvalId)).toMatchObject({ view: 'pending_result', client: 'countersign-test 1.0.0' });
     expect(ms).toBeLessThan(hold);
     note(`sdk ${kind} tier-3 pending (no progressToken)`, `${Math.round(ms)} ms`);
   });
