@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiKey } from '../auth/keys.ts';
 import type { AuditInput } from '../audit/log.ts';
 import type { Gate } from '../governance/gate.ts';
@@ -12,6 +10,8 @@ import type { ApprovalLinks } from '../mcp/toolCall.ts';
 import { isModernVersion } from '../mcp/era.ts';
 import { isStateless, serveStatelessHttp } from './statelessRoutes.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
+import { LegacySseTransport } from './legacySse.ts';
+import { StreamableSessionTransport } from './streamableSession.ts';
 
 export const MCP_PATH = '/api/v1/mcp';
 export const SSE_PATH = '/api/v1/mcp/sse';
@@ -39,8 +39,8 @@ interface Session {
   /** Why it is ending, once known (DELETE, idle, server closing); else the stream or transport closed. */
   ending?: string;
   server: McpServer;
-  sse?: SSEServerTransport;
-  http?: StreamableHTTPServerTransport;
+  sse?: LegacySseTransport;
+  http?: StreamableSessionTransport;
   open: number;
   lastActive: number;
   close(): Promise<void>;
@@ -106,7 +106,7 @@ export class McpSessions {
   async openLegacy(req: IncomingMessage, res: ServerResponse, key: ApiKey): Promise<void> {
     this.admit(key);
     res.setHeader('X-Accel-Buffering', 'no');
-    const transport = new SSEServerTransport(MESSAGE_PATH, res);
+    const transport = new LegacySseTransport(MESSAGE_PATH, res);
     const id = transport.sessionId;
     const remote = remoteOf(req);
     const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote, links: this.links() });
@@ -135,7 +135,7 @@ export class McpSessions {
     // The stream may have closed while the body was arriving.
     if (this.sessions.get(id!) !== s) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
     s.lastActive = Date.now();
-    await s.sse.handlePostMessage(req, res, body);
+    s.sse.handlePostMessage(req, res, body as JSONRPCMessage);
   }
 
   async streamable(req: IncomingMessage, res: ServerResponse, key: ApiKey): Promise<void> {
@@ -164,7 +164,7 @@ export class McpSessions {
       const info = (body as { params?: { clientInfo?: { name?: unknown; version?: unknown } } }).params?.clientInfo;
       const client = typeof info?.name === 'string' ? `${info.name}${typeof info.version === 'string' ? ` ${info.version}` : ''}` : null;
       const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote, links: this.links() });
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      const transport: StreamableSessionTransport = new StreamableSessionTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => {
           id = sid;
@@ -173,7 +173,7 @@ export class McpSessions {
           this.noteSession(true, sid, key, remote, 'http', { client });
         },
         keepAliveMs: this.limits.keepAliveMs,
-      } as ConstructorParameters<typeof StreamableHTTPServerTransport>[0]);
+      });
       transport.onclose = () => {
         if (id && session && this.sessions.get(id) === session) {
           this.sessions.delete(id);

@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ListToolsRequestSchema, SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiKey } from '../auth/keys.ts';
 import type { Caller, Gate } from '../governance/gate.ts';
@@ -30,6 +31,10 @@ export interface SessionInfo {
 
 /** Builds the McpServer of one session. The product's is createSessionServer; a test build may compose its own. */
 export type SessionServerFactory = (gate: Gate, info: SessionInfo) => McpServer;
+
+type RawHandler = Parameters<McpServer['server']['setRequestHandler']>[1];
+const registerRaw = (server: McpServer, schema: typeof LooseCallTool, handler: (raw: z.infer<typeof LooseCallTool>, extra: Parameters<RawHandler>[1]) => ReturnType<RawHandler>) =>
+  (Protocol.prototype.setRequestHandler as (this: unknown, s: unknown, h: unknown) => void).call(server.server, schema, handler);
 
 /** Tasks of 2025-11-25 calls that finished at once: shared by the sessions of this process, each bound to its key. */
 const instantTasks = instantTaskSource();
@@ -68,8 +73,11 @@ export function createSessionServer(gate: Gate, info: SessionInfo): McpServer {
     const tasks = !!legacyCapabilities()?.tasks?.requests?.tools?.call;
     return { tools: toProtocolTools(gate.listTools(info.key), { taskSupport: tasks }) };
   });
-  // A loose schema here so malformed params get -32602 Invalid params (the SDK's own parse would answer -32603).
-  server.server.setRequestHandler(LooseCallTool, (raw, extra) => callTool({
+  // A loose schema here so malformed params get -32602 Invalid params (the SDK's own parse would answer -32603), and
+  // registered past the SDK Server's tools/call wrapper: it parses every request against CallToolRequestSchema, which
+  // callTool does once itself, and every result against CallToolResultSchema, which results.ts builds (typed) —
+  // twice the per-call parsing for nothing.
+  registerRaw(server, LooseCallTool, (raw, extra) => callTool({
     gate, caller, links: info.links, instantTasks, legacyLogLevel: () => minLevel, legacyCapabilities,
   }, raw, extra));
   registerTasks(server, () => caller(), [approvalTaskSource(gate), instantTasks]);
