@@ -127,7 +127,8 @@ test('keys, policy, fleet, agents: lists, forms, shown-once panels, the revoke d
   await expect(page.getByRole('heading', { name: 'Enrollment tokens' })).toBeVisible();
   await expectAccessible(page, 'agents');
   await page.getByRole('button', { name: /New enrollment token/ }).click();
-  await page.getByLabel('Tenant').selectOption('acme-dental');
+  // The page's install commands have a tenant choice of their own: the token form's is meant.
+  await page.getByRole('form', { name: 'Create enrollment token' }).getByLabel('Tenant').selectOption('acme-dental');
   await expectAccessible(page, 'agents, token form');
   await page.getByRole('button', { name: 'Create token' }).click();
   await expect(page.getByTestId('new-token-secret')).toBeVisible();
