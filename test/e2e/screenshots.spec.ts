@@ -114,7 +114,7 @@ for (const { size, viewport, deviceScaleFactor } of SIZES) {
   test.describe(`at ${size}`, () => {
     test.use({ viewport, deviceScaleFactor });
     test(`every page at ${viewport.width}×${viewport.height} CSS px, light and dark`, async ({ signedIn: page, guest }) => {
-      test.setTimeout(120_000);
+      test.setTimeout(budget(120_000));
       await guest.goto('/');
       await expect(guest.getByRole('form', { name: 'Sign in' })).toBeVisible();
       await expectNoPageScroll(guest, 'sign-in');

@@ -26,8 +26,6 @@ const LEASE_GRACE_S = 1;
 const COMMAND_FRAME_MIN_BYTES = 300;
 /** Cut rounds of the chaos test (the 6 s window it used to have held ~13 on average). */
 const CHAOS_ROUNDS = 13;
-/** Pauses at seeded random moments of a fault schedule (not waits for something to happen). */
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let con: ConsoleProc;
 let a: AgentProc;
@@ -199,24 +197,34 @@ describe('agent channel faults', () => {
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
   });
 
-  it('repeated cuts at seeded random moments during a batch on both devices: every command completes, each exactly once', async () => {
+  it('repeated cuts at seeded random points of a batch on both devices: every command completes, each exactly once', async () => {
     const rng = createRng(SEED);
     const tags = ['chaos-1', 'chaos-2', 'chaos-3', 'chaos-4'];
-    // The whole schedule comes from the seed up front, so a replay draws the same cuts whatever the machine's speed.
+    // The batch's progress, as events: each script's start and end on each device, and each command recorded completed.
+    const EVENTS = tags.length * 2 * 3;
+    // The whole schedule comes from the seed up front, in terms of that progress, so a replay cuts at the same points of
+    // the batch whatever the machine's speed.
     const cutsPlan = Array.from({ length: CHAOS_ROUNDS }, () => ({
-      pauseMs: rng.int(200, 700),
+      after: rng.int(0, EVENTS - 1),
       // A reset now, or on the next frame the console sends (a command or a result_ack lost in flight).
       which: rng.pick(['a', 'b', 'both', 'a-next-frame', 'b-next-frame'] as const),
-    }));
-    const batchPlan = tags.map((tag) => ({ tag, seconds: rng.int(2, 10) / 10, pauseMs: rng.int(100, 900) }));
+    })).sort((x, y) => x.after - y.after);
+    // The next script goes in once the previous one has started on this many devices (0: at once).
+    const batchPlan = tags.map((tag) => ({ tag, seconds: rng.int(2, 10) / 10, startedOn: rng.int(0, 2) }));
     const runs: Awaited<ReturnType<typeof runScript>>[] = [];
+    const ours = (l: string) => tags.some((t) => l.endsWith(` ${t}`));
+    const progress = () => {
+      const ids = runs.flatMap((r) => r.commandIds);
+      const completed = ids.length ? (con.db.prepare(`SELECT count(*) AS n FROM device_commands WHERE status = 'completed' AND id IN (${ids.map(() => '?').join(', ')})`).get(...ids) as { n: number }).n : 0;
+      return lines(marks).filter(ours).length + lines(ends).filter(ours).length + completed;
+    };
     const cutBefore = pa.cut + pb.cut;
     let stop = false;
     const fromA = a.out!.text.length;
     const fromB = b.out!.text.length;
     const chaos = (async () => {
-      for (const { pauseMs, which } of cutsPlan) {
-        await pause(pauseMs);
+      for (const { after, which } of cutsPlan) {
+        await until(`batch event ${after + 1} of ${EVENTS} (next cut: ${which})`, () => progress() > after || stop, 30_000, 25);
         if (stop) return;
         // Each round hits a live link: wait for the agents it targets to be connected (again) first.
         const targets = which === 'both' ? [pa, pb] : which.startsWith('a') ? [pa] : [pb];
@@ -227,9 +235,9 @@ describe('agent channel faults', () => {
       }
     })();
     try {
-      for (const { tag, seconds, pauseMs } of batchPlan) {
+      for (const { tag, seconds, startedOn } of batchPlan) {
         runs.push(await runScript(tag, seconds, [a, b]));
-        await pause(pauseMs);
+        await until(`${tag} started on ${startedOn} device(s)`, () => startedCount(tag) >= startedOn, 30_000, 25);
       }
     } catch (e) {
       stop = true;
