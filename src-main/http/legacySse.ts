@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import { messageJson } from '../mcp/messageJson.ts';
 import { HttpError } from './util.ts';
 
 export class LegacySseTransport implements Transport {
@@ -44,7 +45,7 @@ export class LegacySseTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (!this.stream) throw new Error('Not connected');
-    this.stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    this.stream.write(`event: message\ndata: ${messageJson(message)}\n\n`);
   }
 
   async close(): Promise<void> {

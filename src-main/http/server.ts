@@ -4,7 +4,7 @@ import type { App } from '../app.ts';
 import type { ApiKey } from '../auth/keys.ts';
 import { auditLogFor, type AuditInput } from '../audit/log.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
-import { checkHostOrigin, LOOPBACK_HOSTNAMES } from './guards.ts';
+import { hostOriginGuard, LOOPBACK_HOSTNAMES } from './guards.ts';
 import { DEFAULT_SESSION_LIMITS, McpSessions, MCP_PATH, MESSAGE_PATH, SSE_PATH, sendHttpError, type SessionLimits } from './mcpRoutes.ts';
 import { CONSOLE_PREFIX, ConsoleApi, type ConsoleApiOptions } from './consoleApi.ts';
 import { StaticRenderer } from './staticRenderer.ts';
@@ -47,6 +47,7 @@ const isSessionProbe = (req: IncomingMessage, e: HttpError) =>
  */
 export async function startServer(app: App, opts: ServeOptions = {}, sessionServer: SessionServerFactory = createSessionServer): Promise<RunningServer> {
   const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  const checkHostOrigin = hostOriginGuard(allowed);
   const audit = auditLogFor(app.db);
   let baseUrl: string | null = null;
   // URL elicitations send the user to the approval's card in this server's console (which asks for sign-in).
@@ -105,7 +106,7 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     } catch {
       throw new HttpError(400, 'Malformed request URL');
     }
-    const bad = checkHostOrigin(req, allowed);
+    const bad = checkHostOrigin(req);
     if (bad) {
       auditRejection(req, { event: 'http', decision: 'denied', code: 'HOST_ORIGIN_REJECTED', rule: 'dns_rebinding', remote: remoteOf(req), outcome: bad, detail: { host: req.headers.host, origin: req.headers.origin, path: url.pathname } });
       throw new HttpError(403, `Forbidden: ${bad}`, -32000);

@@ -12,6 +12,7 @@ import {
   isInitializeRequest, isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse, SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage, type MessageExtraInfo, type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { messageJson } from '../mcp/messageJson.ts';
 import { HttpError } from './util.ts';
 
 /** As the SDK's transport: a batch of more is refused. */
@@ -60,7 +61,7 @@ class Exchange {
   }
 
   private event(m: JSONRPCMessage): void {
-    this.res.write(`event: message\ndata: ${JSON.stringify(m)}\n\n`);
+    this.res.write(`event: message\ndata: ${messageJson(m)}\n\n`);
   }
 
   private keepAlive(): void {
@@ -88,7 +89,7 @@ class Exchange {
       this.res.end();
     } else {
       let body = '';
-      for (const i of this.ids) body += `event: message\ndata: ${JSON.stringify(this.responses.get(i))}\n\n`;
+      for (const i of this.ids) body += `event: message\ndata: ${messageJson(this.responses.get(i)!)}\n\n`;
       this.res.writeHead(200, this.headers({ ...SSE_HEADERS, 'Content-Length': String(Buffer.byteLength(body)) })).end(body);
     }
     return true;
@@ -216,7 +217,7 @@ export class StreamableSessionTransport implements Transport {
     if (id === undefined) {
       if (response) throw new Error('Cannot send a response on a standalone SSE stream unless resuming a previous client request');
       // Unrelated notifications and requests go on the GET stream, if the client opened one.
-      this.standalone?.res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      this.standalone?.res.write(`event: message\ndata: ${messageJson(message)}\n\n`);
       return;
     }
     // No exchange: the client left (its requests were cancelled) or the session closed; there is no one to tell.

@@ -4,6 +4,7 @@ import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/
 import { AppError } from '../errors.ts';
 import type { Approval } from '../governance/approvals.ts';
 import type { GateResult } from '../governance/gate.ts';
+import { structuredResult } from './messageJson.ts';
 
 /** Text copy of a structured result, for clients that ignore structuredContent: compact, which is fewer tokens for the model and less work per call. */
 export function asText(value: unknown): string {
@@ -14,9 +15,7 @@ export function errorResult(e: AppError): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: e.toJSON() }) }] };
 }
 
-function structured(value: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: asText(value) }], structuredContent: value };
-}
+const structured = (value: Record<string, unknown>): CallToolResult => structuredResult(value);
 
 /** What an outcome is built from: the approval itself, or the gate's live read of it (get_approval_status). */
 export type ApprovalFacts = Pick<Approval, 'id' | 'tool' | 'status' | 'reason' | 'decisionCode' | 'expiresAt' | 'result'>;

@@ -48,11 +48,16 @@ export class GroupCommit {
 
   private readonly log: (msg: string, err?: unknown) => void;
 
+  // Prepared once: exec() would parse the statement again on every batch and item.
+  private readonly control;
+
   constructor(db: Db, audit: AuditLog, log: (msg: string, err?: unknown) => void = () => {}) {
     this.db = db;
     this.audit = audit;
     this.log = log;
     this.sql = sqliteSql(db);
+    const p = (sql: string) => db.prepare(sql);
+    this.control = { begin: p('BEGIN IMMEDIATE'), commit: p('COMMIT'), savepoint: p('SAVEPOINT item'), release: p('RELEASE item') };
   }
 
   /**
@@ -103,16 +108,16 @@ export class GroupCommit {
     let lost: unknown;
     const release = markBatch(this.db);
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.control.begin.run();
       for (const item of batch) {
         if (lost !== undefined) {
           outcomes.push({ ok: false, error: lost });
           continue;
         }
-        if (item.savepoint) this.db.exec('SAVEPOINT item');
+        if (item.savepoint) this.control.savepoint.run();
         try {
           const value = await item.fn(this.txFor(item));
-          if (item.savepoint) this.db.exec('RELEASE item');
+          if (item.savepoint) this.control.release.run();
           outcomes.push({ ok: true, value });
         } catch (error) {
           if (!this.db.inTransaction) lost = error;
@@ -123,7 +128,7 @@ export class GroupCommit {
       }
       if (lost !== undefined) throw lost;
       for (const hook of this.hooks) hook.beforeCommit();
-      this.db.exec('COMMIT');
+      this.control.commit.run();
     } catch (error) {
       // The commit failed or the transaction was lost: nothing in the batch happened, whatever each item returned.
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
