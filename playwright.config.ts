@@ -1,5 +1,13 @@
 // Playwright in Debian's Chromium against a real `countersign serve` (port 0, demo data) started by the global setup.
+import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
+import { slowdown } from './test/helpers/slowdown.ts';
+import { findChromium } from './scripts/chromium.ts';
+
+// Budgets scale with this machine, as in the Vitest suites (workers read the factor back from the environment).
+const factor = slowdown();
+// The CLI and agent processes the specs start reuse compiled modules (see vitest.config.ts).
+process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cache/countersign-tests/node-compile-cache');
 
 export default defineConfig({
   testDir: 'test/e2e',
@@ -7,8 +15,8 @@ export default defineConfig({
   // One server, one approval queue: the specs run one after another.
   workers: 1,
   fullyParallel: false,
-  timeout: 45_000,
-  expect: { timeout: 5_000 },
+  timeout: 45_000 * factor,
+  expect: { timeout: 5_000 * factor },
   forbidOnly: !!process.env.CI,
   // CI also writes a JSON report; .ci/summary.mjs sums it with the other runners into one closing line.
   reporter: process.env.CI ? [['list'], ['json', { outputFile: '.ci/playwright.json' }]] : [['list']],
@@ -16,7 +24,8 @@ export default defineConfig({
     browserName: 'chromium',
     viewport: { width: 1280, height: 800 },
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      // CHROMIUM_PATH, else `chromium` on PATH (npm test checks for it, or installs it, first: scripts/chromium.ts).
+      executablePath: findChromium() ?? '/usr/bin/chromium',
       args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     },
     trace: 'retain-on-failure',

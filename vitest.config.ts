@@ -1,15 +1,59 @@
+import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { slowdown, SLOWDOWN_ENV } from './test/helpers/slowdown.ts';
+
+// Measured once here; workers and the processes they start read it back from the environment (test/helpers/wait.ts).
+const factor = slowdown();
+console.log(`test budgets ×${factor} (${SLOWDOWN_ENV}; measured unless set)`);
+
+// The suites start hundreds of Node processes (CLI, serve, agents): Node's compile cache lets each one skip compiling
+// the modules the previous ones already compiled. Workers and their children inherit it through the environment.
+process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cache/countersign-tests/node-compile-cache');
+
+/**
+ * The long files, first, in this order: each CPU-heavy campaign (real serve and agent processes, thousands of
+ * inputs, electron-builder) is followed by one that mostly waits (leases, restarts), so the few workers are never all
+ * busy with campaigns at once, and no long file starts last and becomes the tail of the run. The rest follow in
+ * Vitest's own order (longest first once it has timings of a previous run).
+ */
+const LONG_FILES = [
+  'test/faults/badInput.test.ts',
+  'test/faults/agentChannel.test.ts',
+  'test/electron/packaging.test.ts',
+  'test/agent/lifecycle.test.ts',
+  'test/faults/agentBadInput.test.ts',
+  'test/agent/enrollment.test.ts',
+  'test/faults/kill9.test.ts',
+  'test/agent/endToEnd.test.ts',
+  'test/cli/cli.test.ts',
+  'test/faults/dataDir.test.ts',
+  'test/agent/refusals.test.ts',
+];
+
+class LongFilesFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (f: TestSpecification) => {
+      const i = LONG_FILES.indexOf(relative(import.meta.dirname, f.moduleId));
+      return i < 0 ? LONG_FILES.length : i;
+    };
+    const rest = await super.sort(files.filter((f) => rank(f) === LONG_FILES.length));
+    return [...files.filter((f) => rank(f) < LONG_FILES.length).sort((a, b) => rank(a) - rank(b)), ...rest];
+  }
+}
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // One PostgreSQL for the run (team mode): see test/globalSetup.ts.
     globalSetup: ['test/globalSetup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    testTimeout: 30_000 * factor,
+    hookTimeout: 30_000 * factor,
     pool: 'forks',
-    // Most suites wait on I/O (servers, child processes, keep-alive timers), so more workers than the 2 cores pay off.
-    maxWorkers: 4,
+    // One worker per core: the suites' own child processes (serve, agents, clients) already use the rest.
+    maxWorkers: availableParallelism(),
+    sequence: { sequencer: LongFilesFirst },
     // CI also writes a JSON report; .ci/summary.mjs sums it with the other runners into one closing line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/vitest.json' }]] : ['default'],
   },

@@ -18,6 +18,7 @@ import type { ToolSpec } from './tools/types.ts';
 import { ReportJobs } from './reports/generator.ts';
 import { sqliteStore, type Store } from './store/store.ts';
 import { startCheckpointer } from './store/checkpointer.ts';
+import { startIntegrityCheck, type IntegrityCheck } from './store/integrity.ts';
 import { startAnchoring, writeCheckpoint } from './audit/anchor.ts';
 
 export const DB_FILE = 'countersign.db';
@@ -62,6 +63,8 @@ export interface App {
   gate: Gate;
   reports: ReportJobs;
   log: (msg: string, err?: unknown) => void;
+  /** The database integrity check of a long-running process (serve, desktop) on SQLite, run after start. */
+  integrity?: IntegrityCheck;
   /** Stops the timers, writes what is still queued and closes the store; resolves once it is closed. */
   close(): Promise<void>;
 }
@@ -153,6 +156,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     await sweep();
     timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
     const checkpointer = opts.longRunning && sqlite ? startCheckpointer(db, { log }) : undefined;
+    const integrity = opts.longRunning && sqlite ? startIntegrityCheck(db.name, log) : undefined;
     const audit = store.audit;
     const anchors = opts.longRunning ? startAnchoring(store, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
       { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;
@@ -166,12 +170,13 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     }
     let closing: Promise<void> | undefined;
     return {
-      dataDir, db, store, secrets, keys, technicians, fourEyes, policy, approvals, gate, reports, log,
+      dataDir, db, store, secrets, keys, technicians, fourEyes, policy, approvals, gate, reports, log, integrity,
       close() {
         closing ??= (async () => {
           for (const t of timers) clearInterval(t);
           offRemote?.();
           reports.stop();
+          await integrity?.stop();
           await anchors?.stop();
           await checkpointer?.stop();
           await store.close();

@@ -5,7 +5,7 @@
 // against each other (see anchorVerify.ts): a rewritten and re-chained history, a cut tail, an edited or deleted file,
 // or a swapped key each contradict something that was written down before.
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Sql } from '../store/sql.ts';
@@ -70,22 +70,37 @@ export async function writeCheckpoint(store: Store, o: AnchorOptions, force = fa
   const out = await store.write(async (tx) => {
     const sql = tx.sql;
     const head = (await sql.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) ?? { seq: 0, hash: GENESIS_HASH };
-    const main = readCheckpointFile(files[0]!) ?? [];
-    await adoptUnrecorded(sql, main, o.verifyKey);
-    await appendPeerLines(sql, files[0]!, main, o.verifyKey);
-    const last = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
+    const lastRecord = () => sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
+    let last = await lastRecord();
+    // The data directory's file as this process last left it needs no reading; otherwise (first run, another process
+    // or node wrote since) its lines are read once: any the database never recorded are taken over, and the lines
+    // other nodes signed (team mode) are appended.
+    const mainLines = linesIfUnknown(files[0]!, last?.n ?? 0);
+    if (mainLines) {
+      await adoptUnrecorded(sql, mainLines, o.verifyKey);
+      await appendPeerLines(sql, files[0]!, mainLines, o.verifyKey);
+      last = await lastRecord();
+    }
     if (!force && last && last.head_seq === head.seq) return undefined;
-    const count = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_log WHERE seq <= ?', [head.seq]))!.n;
+    // Counted from the last checkpoint on: a full count(*) would grow with the log at every checkpoint.
+    const counted = async (text: string, params: unknown[]) => Number((await sql.get<{ n: number }>(text, params))!.n);
+    const count = last && last.head_seq <= head.seq
+      ? Number(last.entry_count) + await counted('SELECT count(*) AS n FROM audit_log WHERE seq > ? AND seq <= ?', [last.head_seq, head.seq])
+      : await counted('SELECT count(*) AS n FROM audit_log WHERE seq <= ?', [head.seq]);
     const body = { v: 1 as const, n: (last?.n ?? 0) + 1, headSeq: head.seq, headHash: head.hash, count, at: new Date().toISOString(), prev: last?.line_sha256 ?? NO_PREV, key };
     const text = JSON.stringify({ ...body, sig: sign(null, signedBytes(body), o.signingKey).toString('base64') });
     appendLine(files[0]!, text);
     for (const file of files.slice(1)) {
       try {
         // An anchor directory added later (or a volume that was away) first gets the lines it missed.
-        const have = (readCheckpointFile(file) ?? []).length;
-        for (const missed of main.slice(have)) appendLine(file, missed);
+        const have = linesIfUnknown(file, body.n - 1);
+        if (have) {
+          const main = readCheckpointFile(files[0]!) ?? [];
+          for (const missed of main.slice(have.length, -1)) appendLine(file, missed);
+        }
         appendLine(file, text);
       } catch (e) {
+        forget(file);
         anchorFailed ??= new Error(`could not append checkpoint ${body.n} to ${file}: ${(e as Error).message}`);
       }
     }
@@ -95,6 +110,29 @@ export async function writeCheckpoint(store: Store, o: AnchorOptions, force = fa
   });
   if (anchorFailed) throw anchorFailed;
   return out;
+}
+
+/**
+ * What this process knows of each checkpoint file it appended to: its size then, and how many lines it held. A file of
+ * another size was changed by someone else (another process, a restore) and is read again; so is one whose line count
+ * is not the recorded count (another node recorded checkpoints since).
+ */
+const known = new Map<string, { size: number; lines: number }>();
+const forget = (file: string) => known.delete(file);
+
+/** undefined when the file is as this process left it with `lines` lines; else its lines as they are now. */
+function linesIfUnknown(file: string, lines: number): string[] | undefined {
+  const k = known.get(file);
+  if (k && k.lines === lines) {
+    try {
+      if (statSync(file).size === k.size) return undefined;
+    } catch { /* gone: read (as missing) below */ }
+  }
+  // One read gives both the lines and the size they came from.
+  const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+  const read = splitLines(bytes.toString('utf8'));
+  known.set(file, { size: bytes.length, lines: read.length });
+  return read;
 }
 
 async function insertRecord(sql: Sql, r: CheckpointRecord, text: string): Promise<void> {
@@ -147,9 +185,12 @@ function appendLine(file: string, line: string): void {
   mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
   const fd = openSync(file, 'a', 0o600);
   const size = fstatSync(fd).size;
+  const before = known.get(file);
+  forget(file);
   try {
-    writeSync(fd, `${line}\n`);
+    const written = writeSync(fd, `${line}\n`);
     fsyncSync(fd);
+    if (before && before.size === size) known.set(file, { size: size + written, lines: before.lines + 1 });
   } catch (e) {
     try {
       ftruncateSync(fd, size);
@@ -169,8 +210,10 @@ export async function latestCheckpoint(sql: Sql): Promise<(CheckpointRecord & { 
 /** The lines of a checkpoint file, or undefined when it does not exist. */
 export function readCheckpointFile(file: string): string[] | undefined {
   if (!existsSync(file)) return undefined;
-  return readFileSync(file, 'utf8').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+  return splitLines(readFileSync(file, 'utf8'));
 }
+
+const splitLines = (text: string) => text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
 
 export interface AnchorSchedule { everyEntries: () => number; everyMinutes: () => number }
 

@@ -4,7 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Sql } from '../store/sql.ts';
 import { fingerprint } from './export.ts';
-import { verifyChain } from './log.ts';
+import { verifyChain, type VerifyResult } from './log.ts';
 import { CheckpointLine, NO_PREV, readCheckpointFile, sha256, signatureHolds, type CheckpointRecord } from './anchor.ts';
 
 export type AnchoredVerify =
@@ -18,9 +18,11 @@ const fail = (c: FailureCase, reason: string, badSeq?: number): AnchoredVerify =
 /**
  * `trusted` is the key checkpoints must be signed with: the install's (from its secrets) or one the technician gives.
  * `files` are the checkpoint files to hold against the log (the data directory's, and the anchor directory's if any).
+ * `chainOf` checks the hash chain: page by page over the Sql seam by default; on SQLite, callers pass the check that
+ * hashes ranges on every core (chainVerify.ts).
  */
-export async function verifyAnchored(sql: Sql, trusted: KeyObject, files: string[]): Promise<AnchoredVerify> {
-  const chain = await verifyChain(sql);
+export async function verifyAnchored(sql: Sql, trusted: KeyObject, files: string[], chainOf: (sql: Sql) => Promise<VerifyResult> = verifyChain): Promise<AnchoredVerify> {
+  const chain = await chainOf(sql);
   if (!chain.ok) return fail('chain_broken', `${chain.reason} (${chain.count} entries verified before it)`, chain.badSeq);
   const trustedFp = fingerprint(trusted);
   const records = await sql.all<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n');

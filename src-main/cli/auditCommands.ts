@@ -11,6 +11,8 @@ import { loadSecrets } from '../store/secrets.ts';
 import { exportAudit, fingerprint, verifyExport, type ExportTrust } from '../audit/export.ts';
 import { checkpointFiles, checkpointFingerprint } from '../audit/anchor.ts';
 import { verifyAnchored } from '../audit/anchorVerify.ts';
+import { verifyChain as verifyChainOnCores } from '../audit/chainVerify.ts';
+import type { VerifyResult } from '../audit/log.ts';
 import { EXPORT_FORMATS } from '../audit/siem.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
 import { dataDirFlag, dataDir, parseFlags, UsageError, storeField, storeOf } from './args.ts';
@@ -62,7 +64,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
   }
   const reader = await openReader(dir, storeOf(flags, io.env));
   try {
-    const r = await verifyAnchored(reader.sql, trusted, checkpointFiles(dir, installKey, flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined));
+    const r = await verifyAnchored(reader.sql, trusted, checkpointFiles(dir, installKey, flags['anchor-dir'] ? resolve(flags['anchor-dir']) : undefined), reader.chain);
     if (!r.ok) {
       io.out(`audit chain BROKEN${r.badSeq ? ` at entry ${r.badSeq}` : ''} (${r.case}): ${r.reason}`);
       return 1;
@@ -75,11 +77,11 @@ async function verify(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/** The log to read: the data directory's SQLite file (read-only), or the team database. */
-async function openReader(dir: string, storeUrl: string | undefined): Promise<{ sql: Sql; close(): Promise<void> }> {
+/** The log to read: the data directory's SQLite file (read-only; its chain hashed on every core), or the team database. */
+async function openReader(dir: string, storeUrl: string | undefined): Promise<{ sql: Sql; close(): Promise<void>; chain?: () => Promise<VerifyResult> }> {
   if (storeUrl) return openPgReader(storeUrl);
   const db = openDatabase(join(dir, DB_FILE), { readonly: true });
-  return { sql: sqliteSql(db), close: async () => void db.close() };
+  return { sql: sqliteSql(db), close: async () => void db.close(), chain: () => verifyChainOnCores(db) };
 }
 
 const ExportFlags = z.object({ 'data-dir': dataDir, ...storeField, out: z.string({ error: '--out F is required' }).min(1), format: z.enum(EXPORT_FORMATS).default('jsonl') });

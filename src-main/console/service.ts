@@ -9,6 +9,7 @@ import type { AuditRow } from '../audit/log.ts';
 import { exportAudit, fingerprint } from '../audit/export.ts';
 import { checkpointFiles, latestCheckpoint } from '../audit/anchor.ts';
 import { verifyAnchored } from '../audit/anchorVerify.ts';
+import { verifyChain as verifyChainOnCores } from '../audit/chainVerify.ts';
 import { listTenants, type ApiKey } from '../auth/keys.ts';
 import { CAN, reaches, type Technician } from '../auth/technicians.ts';
 import { pageCursor, type Approval } from '../governance/approvals.ts';
@@ -105,6 +106,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     session: async () => ({
       mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
       serverTime: new Date().toISOString(), pendingApprovals: await app.approvals.pendingCount(), update: opts.update?.() ?? null,
+      integrity: integrityView(),
     }),
     lookups: async () => ({
       tenants: await listTenants(app.store.sql),
@@ -148,7 +150,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     verifyAudit: async () => {
       const started = performance.now();
       const key = app.secrets.verifyKey;
-      const r = await verifyAnchored(app.store.sql, key, checkpointFiles(app.dataDir, key));
+      // On SQLite the chain is hashed on every core (its own read-only connections); on PostgreSQL page by page.
+      const r = await verifyAnchored(app.store.sql, key, checkpointFiles(app.dataDir, key), app.store.dialect === 'sqlite' ? () => verifyChainOnCores(app.db) : undefined);
       const ms = performance.now() - started;
       const checkedAt = new Date().toISOString();
       return r.ok
@@ -226,16 +229,24 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     if (!visible(a)) return;
     view(a).then((approval) => emit({ type, approval }), (err: unknown) => app.log(`console ${type} event failed`, err));
   };
+  const integrityView = () => {
+    const r = app.integrity?.report;
+    return r ? { state: r.state, detail: r.detail, checkedAt: r.checkedAt } : { state: 'unchecked' as const, detail: 'checked only by a running server (countersign serve, the desktop app)', checkedAt: null };
+  };
   const onCreated = approvalEvent('approval.created');
   const onDecided = approvalEvent('approval.decided');
   // One more four-eyes approval of a request still pending: its card is replaced (as a created one is), showing who approved.
   const onProgress = onCreated;
   const attach = () => {
+    let attached = true;
+    // A check still running when the console connected: its outcome follows as an event.
+    if (app.integrity?.report.state === 'checking') void app.integrity.done.then(() => attached && emit({ type: 'integrity.checked', integrity: integrityView() }));
     const off = audit.onAppend(onRow);
     app.approvals.events.on('created', onCreated);
     app.approvals.events.on('decided', onDecided);
     app.approvals.events.on('progress', onProgress);
     return () => {
+      attached = false;
       off();
       app.approvals.events.off('created', onCreated);
       app.approvals.events.off('decided', onDecided);

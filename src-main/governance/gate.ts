@@ -33,10 +33,18 @@ export interface Caller {
   /** MCP logging notifications to this client, filtered by its logging/setLevel. */
   log?: (level: 'info' | 'notice' | 'warning', data: unknown) => Promise<void>;
   signal?: AbortSignal;
+  /**
+   * How this client sees an approval, chosen by the MCP layer from what the client declared (a task, a URL
+   * elicitation, or the pending result): recorded on the approval a call files and on its pending audit entry.
+   */
+  view?: string;
 }
 
-/** How a call reached the gate: a tools/call, a resources/read that mirrors a read tool, or a prompts/get. */
-export type Via = { kind: 'tool' } | { kind: 'resource'; uri: string } | { kind: 'prompt' };
+/**
+ * How a call reached the gate: a tools/call, a resources/read that mirrors a read tool, a prompts/get, or a client's
+ * view of an approval (tasks/get, a retried URL elicitation) reading or cancelling it through the gate's own tools.
+ */
+export type Via = { kind: 'tool' } | { kind: 'resource'; uri: string } | { kind: 'prompt' } | { kind: 'approval_view'; view: string; method: string };
 
 export type GateResult =
   | { kind: 'ok'; value: Record<string, unknown> }
@@ -281,13 +289,14 @@ export class Gate {
     if (!tenant) throw new AppError('INVALID_ARGUMENTS', `${tool.name} needs a technician's approval here, which is given per tenant: pass the tenant argument (one of ${caller.key.tenants.map((t) => t.slug).join(', ')}).`, 'single_tenant');
     const { approval, created } = await this.d.store.write(async (tx) => {
       const r = await this.d.approvals.request(tx, {
-        key: caller.key, tenant, tool: tool.name, action: plan.action, args, summary: plan.summary, detail: plan.detail, effect: plan.effect ?? null,
+        key: caller.key, tenant, tool: tool.name, action: plan.action, args, summary: plan.summary,
+        detail: caller.view ? { ...plan.detail, clientFlow: caller.view } : plan.detail, effect: plan.effect ?? null,
         client: caller.client, sessionId: caller.sessionId, ttlMinutes: this.d.policy.values.approvalTtlMinutes,
         approversRequired: this.d.fourEyes ? await this.d.fourEyes.required(tx.sql, tool.name, plan.action, tenant.id) : 1,
       });
       // Secret parameter values are sealed with the approval (the row and its digest hold masks only).
       if (r.created && Object.keys(secrets).length) await sealedSecrets.put(tx.sql, r.approval.id, this.d.store.vault.seal(secrets));
-      await tx.audit({ ...base, decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,
+      await tx.audit({ ...base, ...(caller.view ? { detail: { ...(base.detail as object | undefined), view: caller.view } } : {}), decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,
         outcome: r.created ? 'approval requested' : 'identical request already pending', durationMs: performance.now() - started });
       this.d.keys.noteUse(caller.key.id);
       return r;

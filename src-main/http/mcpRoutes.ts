@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiKey } from '../auth/keys.ts';
 import type { AuditInput } from '../audit/log.ts';
 import type { Gate } from '../governance/gate.ts';
 import type { SessionServerFactory } from '../mcp/sessionServer.ts';
+import type { ApprovalLinks } from '../mcp/toolCall.ts';
+import { isModernVersion } from '../mcp/era.ts';
+import { isStateless, serveStatelessHttp } from './statelessRoutes.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
+import { LegacySseTransport } from './legacySse.ts';
+import { StreamableSessionTransport } from './streamableSession.ts';
 
 export const MCP_PATH = '/api/v1/mcp';
 export const SSE_PATH = '/api/v1/mcp/sse';
@@ -36,27 +39,32 @@ interface Session {
   /** Why it is ending, once known (DELETE, idle, server closing); else the stream or transport closed. */
   ending?: string;
   server: McpServer;
-  sse?: SSEServerTransport;
-  http?: StreamableHTTPServerTransport;
+  sse?: LegacySseTransport;
+  http?: StreamableSessionTransport;
   open: number;
   lastActive: number;
   close(): Promise<void>;
 }
 
-/** Both SDK transports behind one session table; a session belongs to the key that opened it. */
+/**
+ * Both SDK transports behind one session table (a session belongs to the key that opened it), and the stateless
+ * 2026-07-28 wire beside them on the same endpoint.
+ */
 export class McpSessions {
   private sessions = new Map<string, Session>();
   private reaper: NodeJS.Timeout;
 
   private readonly gate: Gate;
   private readonly sessionServer: SessionServerFactory;
+  private readonly links: () => ApprovalLinks | undefined;
   readonly limits: SessionLimits;
   private readonly audit: (e: AuditInput) => void;
-  constructor(gate: Gate, limits: SessionLimits, sessionServer: SessionServerFactory, audit: (e: AuditInput) => void = () => {}) {
+  constructor(gate: Gate, limits: SessionLimits, sessionServer: SessionServerFactory, audit: (e: AuditInput) => void = () => {}, links: () => ApprovalLinks | undefined = () => undefined) {
     this.gate = gate;
     this.limits = limits;
     this.sessionServer = sessionServer;
     this.audit = audit;
+    this.links = links;
     this.reaper = setInterval(() => this.reapIdle(), Math.min(60_000, limits.idleMs)).unref();
   }
 
@@ -98,10 +106,10 @@ export class McpSessions {
   async openLegacy(req: IncomingMessage, res: ServerResponse, key: ApiKey): Promise<void> {
     this.admit(key);
     res.setHeader('X-Accel-Buffering', 'no');
-    const transport = new SSEServerTransport(MESSAGE_PATH, res);
+    const transport = new LegacySseTransport(MESSAGE_PATH, res);
     const id = transport.sessionId;
     const remote = remoteOf(req);
-    const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote });
+    const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote, links: this.links() });
     // The legacy transport has no keep-alive: comment frames keep proxies and idle timers from cutting the stream.
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), this.limits.keepAliveMs).unref();
     const session: Session = { kind: 'sse', keyId: key.id, server, sse: transport, open: 1, lastActive: Date.now(), close: () => transport.close() };
@@ -127,7 +135,7 @@ export class McpSessions {
     // The stream may have closed while the body was arriving.
     if (this.sessions.get(id!) !== s) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
     s.lastActive = Date.now();
-    await s.sse.handlePostMessage(req, res, body);
+    s.sse.handlePostMessage(req, res, body as JSONRPCMessage);
   }
 
   async streamable(req: IncomingMessage, res: ServerResponse, key: ApiKey): Promise<void> {
@@ -135,7 +143,13 @@ export class McpSessions {
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (req.method === 'POST') {
       requireJson(req);
-      const body = jsonRpcBody(await readJsonBody(req, this.limits.maxBodyBytes), true);
+      const raw = await readJsonBody(req, this.limits.maxBodyBytes);
+      // A modern protocol-version header decides even with a session id (the 2026-07-28 wire ignores one).
+      const modernHeader = isModernVersion(req.headers['mcp-protocol-version']);
+      if (sessionId ? modernHeader : isStateless(req, raw)) {
+        return serveStatelessHttp(req, res, raw, key, { gate: this.gate, sessionServer: this.sessionServer, links: this.links });
+      }
+      const body = jsonRpcBody(raw, true);
       if (sessionId) {
         const s = this.owned(sessionId, key);
         if (s.kind !== 'http' || !s.http) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
@@ -149,8 +163,8 @@ export class McpSessions {
       const remote = remoteOf(req);
       const info = (body as { params?: { clientInfo?: { name?: unknown; version?: unknown } } }).params?.clientInfo;
       const client = typeof info?.name === 'string' ? `${info.name}${typeof info.version === 'string' ? ` ${info.version}` : ''}` : null;
-      const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote });
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote, links: this.links() });
+      const transport: StreamableSessionTransport = new StreamableSessionTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => {
           id = sid;
@@ -159,7 +173,7 @@ export class McpSessions {
           this.noteSession(true, sid, key, remote, 'http', { client });
         },
         keepAliveMs: this.limits.keepAliveMs,
-      } as ConstructorParameters<typeof StreamableHTTPServerTransport>[0]);
+      });
       transport.onclose = () => {
         if (id && session && this.sessions.get(id) === session) {
           this.sessions.delete(id);

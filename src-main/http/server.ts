@@ -4,13 +4,15 @@ import type { App } from '../app.ts';
 import type { ApiKey } from '../auth/keys.ts';
 import type { AuditInput } from '../audit/log.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
-import { checkHostOrigin, LOOPBACK_HOSTNAMES } from './guards.ts';
+import { hostOriginGuard, LOOPBACK_HOSTNAMES } from './guards.ts';
 import { DEFAULT_SESSION_LIMITS, McpSessions, MCP_PATH, MESSAGE_PATH, SSE_PATH, sendHttpError, type SessionLimits } from './mcpRoutes.ts';
 import { CONSOLE_PREFIX, ConsoleApi, type ConsoleApiOptions } from './consoleApi.ts';
 import { StaticRenderer } from './staticRenderer.ts';
 import { readiness } from './readiness.ts';
 import { HttpError, remoteOf, rpcError, sendJson } from './util.ts';
 import { createSessionServer, type SessionServerFactory } from '../mcp/sessionServer.ts';
+import { requestStateCodec, requestStateKey } from '../mcp/mrtr.ts';
+import type { ApprovalLinks } from '../mcp/toolCall.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -46,10 +48,14 @@ const isSessionProbe = (req: IncomingMessage, e: HttpError) =>
  */
 export async function startServer(app: App, opts: ServeOptions = {}, sessionServer: SessionServerFactory = createSessionServer): Promise<RunningServer> {
   const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  const checkHostOrigin = hostOriginGuard(allowed);
+  let baseUrl: string | null = null;
+  // URL elicitations send the user to the approval's card in this server's console (which asks for sign-in).
+  const stateCodec = requestStateCodec(requestStateKey(app.secrets.hmacKey));
+  const links = (): ApprovalLinks | undefined => (baseUrl ? { cardUrl: (id) => `${baseUrl}/#/approvals/${encodeURIComponent(id)}`, requestState: stateCodec } : undefined);
   const sessions = new McpSessions(app.gate, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, sessionServer, (e) => {
     app.store.write((tx) => tx.audit(e), { oneWrite: true }).catch((err: unknown) => app.log('auditing an MCP session failed', err));
-  });
-  let baseUrl: string | null = null;
+  }, links);
   const consoleApi = new ConsoleApi(app, { ...opts.console, mcpBaseUrl: () => baseUrl });
   const renderer = new StaticRenderer(opts.rendererDir);
   const failures = new RateLimiter();
@@ -93,7 +99,7 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     } catch {
       throw new HttpError(400, 'Malformed request URL');
     }
-    const bad = checkHostOrigin(req, allowed);
+    const bad = checkHostOrigin(req);
     if (bad) {
       await auditRejection(req, { event: 'http', decision: 'denied', code: 'HOST_ORIGIN_REJECTED', rule: 'dns_rebinding', remote: remoteOf(req), outcome: bad, detail: { host: req.headers.host, origin: req.headers.origin, path: url.pathname } });
       throw new HttpError(403, `Forbidden: ${bad}`, -32000);
@@ -101,7 +107,12 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     const path = url.pathname;
     // OAuth discovery probes: a fast 404 makes OAuth-capable clients report the bad key instead of waiting on a browser flow.
     if (path.includes('/.well-known/') || path === '/register') throw new RoutineError(404, 'Not found: this server uses X-API-Key, not OAuth');
-    if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { ok: true });
+    if (path === '/healthz' && req.method === 'GET') {
+      // The integrity check runs after start: "checking" is healthy; a damaged database is not.
+      const integrity = app.integrity?.report ?? { state: 'unchecked', detail: null, checkedAt: null };
+      const damaged = integrity.state === 'damaged';
+      return sendJson(res, damaged ? 503 : 200, { ok: !damaged, integrity: { state: integrity.state, detail: integrity.detail, checkedAt: integrity.checkedAt } });
+    }
     if (path === '/readyz' && req.method === 'GET') {
       const r = await readiness(app);
       return sendJson(res, r.ready ? 200 : 503, r);

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Caller, Gate } from '../governance/gate.ts';
+import { modernContextOf, type ModernRequestContext } from './era.ts';
 import { toMcpError } from './results.ts';
 
 interface PromptStep {
@@ -50,14 +51,14 @@ const PROMPTS: { name: string; title: string; description: string; steps: (t?: s
 ];
 
 /** Registers the prompts the key can use when its session opens; each prompts/get is decided again by the gate. */
-export function registerPrompts(server: McpServer, gate: Gate, caller: () => Caller): void {
+export function registerPrompts(server: McpServer, gate: Gate, caller: (modern?: ModernRequestContext) => Caller): void {
   const available = new Set(gate.listTools(caller().key).map((l) => l.tool.name));
   // Bounds are checked by the gate (so a bad argument is refused and audited like any call), not by the SDK.
   const argsSchema = { tenant: z.string().optional().describe('Tenant slug (optional)') };
   for (const p of PROMPTS) {
     if (!steps(available, p.steps())) continue;
-    server.registerPrompt(p.name, { title: p.title, description: p.description, argsSchema }, async ({ tenant }) => {
-      const r = await gate.prompt(p.name, tenant, caller(), (now, t) => {
+    server.registerPrompt(p.name, { title: p.title, description: p.description, argsSchema }, async ({ tenant }, extra) => {
+      const r = await gate.prompt(p.name, tenant, caller(modernContextOf(extra._meta)), (now, t) => {
         const body = steps(now, p.steps(t));
         return body === undefined ? undefined : { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: p.text(t, body) } }] };
       });

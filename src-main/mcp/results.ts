@@ -4,22 +4,29 @@ import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/
 import { AppError } from '../errors.ts';
 import type { Approval } from '../governance/approvals.ts';
 import type { GateResult } from '../governance/gate.ts';
+import { structuredResult } from './messageJson.ts';
 
-/** Text copy of a structured result, for clients that ignore structuredContent. */
+/** Text copy of a structured result, for clients that ignore structuredContent: compact, which is fewer tokens for the model and less work per call. */
 export function asText(value: unknown): string {
-  return JSON.stringify(value, null, 1);
+  return JSON.stringify(value);
 }
 
 export function errorResult(e: AppError): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: e.toJSON() }) }] };
 }
 
-function structured(value: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: asText(value) }], structuredContent: value };
-}
+const structured = (value: Record<string, unknown>): CallToolResult => structuredResult(value);
 
-/** A decided approval as the held call (or get_approval_status's caller) sees it. */
-export function approvalOutcome(a: Approval): CallToolResult {
+/** What an outcome is built from: the approval itself, or the gate's live read of it (get_approval_status). */
+export type ApprovalFacts = Pick<Approval, 'id' | 'tool' | 'status' | 'reason' | 'decisionCode' | 'expiresAt' | 'result'>;
+
+/**
+ * A decided approval as the held call, a task's result or a retried request sees it. With `executions` (each device
+ * command's status, exit code and output, as get_approval_status reads them) the outcome carries them as a second
+ * text block: the tool's own result stays the structured content, so it still matches the tool's output schema.
+ */
+export function approvalOutcome(a: ApprovalFacts, executions?: readonly unknown[]): CallToolResult {
+  const perDevice = executions?.length ? [{ type: 'text' as const, text: asText({ approvalId: a.id, status: a.status, executions }) }] : [];
   if (a.status === 'denied') {
     if (a.decisionCode && a.decisionCode !== 'APPROVAL_DENIED') {
       return errorResult(new AppError(a.decisionCode as AppError['code'], `${a.tool} was not run: ${a.reason ?? ''}`, 'approval', { approvalId: a.id, reason: a.reason }));
@@ -28,11 +35,16 @@ export function approvalOutcome(a: Approval): CallToolResult {
   }
   if (a.status === 'expired') return errorResult(new AppError('APPROVAL_EXPIRED', `Approval ${a.id} expired at ${a.expiresAt} without a decision; nothing ran. Ask again if still needed.`, 'approval', { approvalId: a.id }));
   if (a.status === 'cancelled') return errorResult(new AppError('APPROVAL_DENIED', `Approval ${a.id} was cancelled by the requesting key; nothing ran.`, 'approval', { approvalId: a.id }));
-  if (a.status === 'failed') return errorResult(new AppError('EXECUTION_FAILED', `Approved, but ${a.tool} could not run: ${JSON.stringify(a.result)}`, 'approval', { approvalId: a.id }));
-  return structured((a.result ?? {}) as Record<string, unknown>);
+  if (a.status === 'failed') {
+    const r = errorResult(new AppError('EXECUTION_FAILED', `Approved, but ${a.tool} could not run${executions?.length ? ' on every device' : ''}: ${JSON.stringify(a.result)}`, 'approval', { approvalId: a.id }));
+    return { ...r, content: [...r.content, ...perDevice] };
+  }
+  const r = structured((a.result ?? {}) as Record<string, unknown>);
+  return { ...r, content: [...r.content, ...perDevice] };
 }
 
-function pendingResult(a: Approval, created: boolean): CallToolResult {
+/** The answer while a technician has not decided yet: the durable request, and how to learn its outcome. */
+export function pendingResult(a: Pick<Approval, 'id' | 'expiresAt' | 'summary'>, created: boolean): CallToolResult {
   return structured({
     status: 'pending_approval' as const, approvalId: a.id, expiresAt: a.expiresAt, summary: a.summary,
     message: `${created ? 'Sent to' : 'Already waiting in'} the technician's approval queue. Nothing has run yet. Call get_approval_status with approvalId ${a.id} to learn the decision; do not repeat this call.`,

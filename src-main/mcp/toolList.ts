@@ -48,7 +48,8 @@ export function withActions(schema: JsonSchema, field: string, allowed: string[]
 
 const APPROVAL_NOTE = ' Tier 3 calls return {status:"pending_approval", approvalId} at once: a technician decides; poll get_approval_status.';
 
-export function toProtocolTools(listings: ToolListing[]): Tool[] {
+/** `taskSupport`: the client augments calls with tasks (2025-11-25); tools that may wait for a technician say they can. */
+export function toProtocolTools(listings: ToolListing[], opts: { taskSupport?: boolean } = {}): Tool[] {
   return listings.map(({ tool, actions, tiers, mayNeedApproval }) => ({
     name: tool.name,
     title: tool.title,
@@ -57,5 +58,6 @@ export function toProtocolTools(listings: ToolListing[]): Tool[] {
     outputSchema: outputJsonSchema(tool, mayNeedApproval) as Tool['outputSchema'],
     annotations: { title: tool.title, ...tool.annotations },
     _meta: { 'countersign/tiers': tiers },
+    ...(opts.taskSupport && mayNeedApproval ? { execution: { taskSupport: 'optional' as const } } : {}),
   }));
 }

@@ -56,14 +56,17 @@ export interface Store {
 
 /** SQLite's side of group commit: statements run synchronously on the one connection. */
 function sqliteConnection(db: Db): TxConnection {
+  // Prepared once: exec() would parse the statement again on every batch and item.
+  const p = (sql: string) => db.prepare(sql);
+  const control = { begin: p('BEGIN IMMEDIATE'), commit: p('COMMIT'), savepoint: p('SAVEPOINT item'), release: p('RELEASE item') };
   return {
     sql: sqliteSql(db),
     statementsAtomic: true,
-    begin: async () => void db.exec('BEGIN IMMEDIATE'),
-    savepoint: async () => void db.exec('SAVEPOINT item'),
-    release: async () => void db.exec('RELEASE item'),
+    begin: async () => void control.begin.run(),
+    savepoint: async () => void control.savepoint.run(),
+    release: async () => void control.release.run(),
     rollbackToSavepoint: async () => void db.exec('ROLLBACK TO item; RELEASE item'),
-    commit: async () => void db.exec('COMMIT'),
+    commit: async () => void control.commit.run(),
     rollback: async () => void db.exec('ROLLBACK'),
     inTransaction: () => db.inTransaction,
   };

@@ -59,3 +59,7 @@ export const num = (n: number) => n.toLocaleString('en-US');
 export const short = (s: string, n = 12) => (s.length > n ? `${s.slice(0, n)}…` : s);
 export const plural = (n: number, one: string, many = `${one}s`) => `${num(n)} ${n === 1 ? one : many}`;
 export const toolLabel = (tool: string | null, action: string | null) => (tool ? (action ? `${tool} · ${action}` : tool) : '—');
+
+/** How the requesting client sees the approval (chosen from what it declared), for the card. */
+const FLOWS: Record<string, string> = { task: 'MCP task', url_elicitation: 'URL elicitation (link to this card)', pending_result: 'pending result, polls get_approval_status' };
+export const flowLabel = (flow: unknown): string | null => (typeof flow === 'string' ? FLOWS[flow] ?? flow : null);

@@ -16,6 +16,13 @@ const subscribe = (cb: () => void) => {
 };
 
 export const useRoute = (): Route => useSyncExternalStore(subscribe, current);
+
+/** The id after the route (#/approvals/<id>: an approval card opened from a link, such as an MCP URL elicitation). */
+const currentId = (): string | null => {
+  const id = window.location.hash.replace(/^#\/?/, '').split('?')[0]!.split('/')[1];
+  return id ? decodeURIComponent(id) : null;
+};
+export const useRouteId = (): string | null => useSyncExternalStore(subscribe, currentId);
 export const navigate = (r: Route) => {
   window.location.hash = `#/${r}`;
 };

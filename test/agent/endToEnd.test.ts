@@ -4,9 +4,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { budget } from '../helpers/wait.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { parseAptUpgradable } from '../../src-main/agent/patches.ts';
-import { AgentProc, ConsoleProc, approved, call, cs, executionOf, finished, until, startTwoAgents, stopTwoAgents } from './harness.ts';
+import { AgentProc, ConsoleProc, approved, call, cs, executionOf, finished, until, SAFE_CONFIG, SCANNING_CONFIG, startTwoAgents, stopTwoAgents } from './harness.ts';
 
 let con: ConsoleProc;
 let a: AgentProc;
@@ -15,8 +16,9 @@ let client: Client;
 let tech: ConsoleClient;
 
 beforeAll(async () => {
-  ({ con, a, b, client, tech } = await startTwoAgents(['agent-a', 'agent-b']));
-}, 60_000);
+  // Agent a scans for patches as a real agent does (get_patch_status is checked against apt); b does not need to.
+  ({ con, a, b, client, tech } = await startTwoAgents(['agent-a', 'agent-b'], [SCANNING_CONFIG, SAFE_CONFIG]));
+}, budget(60_000));
 
 afterAll(() => stopTwoAgents({ con, a, b }));
 

@@ -3,19 +3,26 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseToken } from '../../src-main/agent/protocol.ts';
-import { AgentProc, ConsoleProc, call, cs } from './harness.ts';
+import { budget } from '../helpers/wait.ts';
+import { AgentProc, ConsoleProc, call, cs, lastLine, until } from './harness.ts';
 
 let con: ConsoleProc;
+/** A token with the shortest expiry (0.001 h, 3.6 s), made first so that it runs out while the other tests run. */
+const shortLived = { token: '', id: '' };
 
 beforeAll(async () => {
   con = await ConsoleProc.start();
-}, 60_000);
+  const created = cs(['enroll-tokens', 'create', '--data-dir', con.dir, '--tenant', 'acme-dental', '--expires-hours', '0.001']);
+  if (created.status !== 0) throw new Error(`enroll-tokens create: ${created.stderr}`);
+  shortLived.token = lastLine(created.stdout);
+  shortLived.id = /created enrollment token (\S+)/.exec(created.stderr)![1]!;
+}, budget(60_000));
 
 afterAll(async () => {
   await con?.stop();
 });
 
-interface TokenInfo { id: string; tenant: string; state: string; uses: number; maxUses: number }
+interface TokenInfo { id: string; tenant: string; state: string; uses: number; maxUses: number; expiresAt: string }
 const tokens = () => JSON.parse(cs(['enroll-tokens', 'list', '--data-dir', con.dir, '--json']).stdout) as TokenInfo[];
 const refusals = (code: string) => (con.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE event = 'auth' AND code = ?`).get(code) as { n: number }).n;
 
@@ -53,9 +60,9 @@ describe('enrollment tokens', () => {
   });
 
   it('an expired token is refused', async () => {
-    const token = con.token('acme-dental', ['--expires-hours', '0.001']); // 3.6 s
-    const id = tokens().find((t) => t.state === 'active')!.id;
-    await new Promise((r) => setTimeout(r, 3800));
+    const { id, token } = shortLived;
+    const expiresAt = Date.parse(tokens().find((t) => t.id === id)!.expiresAt);
+    await until(`token ${id} past its expiry`, () => Date.now() > expiresAt, 3_600 + 5_000, 50);
     expect(tokens().find((t) => t.id === id)!.state).toBe('expired');
     const r = new AgentProc(con.root, 'enroll-late').enroll(con.agentUrl, token);
     expect(r.status).toBe(1);

@@ -10,6 +10,7 @@ import { defaultCacheDir } from '../../src-main/agentBuild/command.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { approved, call, ConsoleProc, csAsync, executionOf, finished, until } from './harness.ts';
+import { budget } from '../helpers/wait.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { pathWithoutNode } from './systemctlDouble.ts';
 
@@ -34,7 +35,7 @@ const rpc = async <T = any>(method: string, input: unknown = {}): Promise<T> => 
   if (r.status !== 200) throw new Error(`${method}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.result as T;
 };
-const sh = (cmd: string) => spawnSync('bash', ['-c', cmd], { env, cwd: root, encoding: 'utf8', timeout: 120_000 });
+const sh = (cmd: string) => spawnSync('bash', ['-c', cmd], { env, cwd: root, encoding: 'utf8', timeout: budget(120_000) });
 const agentRunning = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
   try {
     return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0] === exe;
@@ -63,7 +64,7 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
     env = { PATH: pathWithoutNode(root, !SYSTEMD), HOME: root, LANG: 'C', ...(machine ? { COUNTERSIGN_AGENT_ROOT: machine } : {}) };
     exe = join(machine, '/usr/local/lib/countersign-agent/countersign-agent');
     stateDir = join(machine, '/var/lib/countersign-agent');
-  }, 600_000);
+  }, budget(600_000));
 
   afterAll(async () => {
     if (env && existsSync(exe)) sh(`"${exe}" uninstall`);
@@ -103,7 +104,7 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
     expect(status.stdout).toMatch(/enrolled: device \S+, tenant acme-dental/);
     expect(status.stdout).toMatch(/connection: connected since \S+ \(agent 0\.1\.0/);
     expect(status.stdout).toMatch(/service: active/);
-  }, 120_000);
+  }, budget(120_000));
 
   it('reports the machine\'s real inventory', async () => {
     const d = await until('inventory', async () => {
@@ -116,14 +117,14 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
     expect(d.hardware.agentVersion).toBe('0.1.0');
     // dpkg's own list, read by the executable's child process (bash is installed on every Debian).
     expect(d.software.some((s: { name: string }) => s.name === 'bash') || d.softwareTotal > 200).toBe(true);
-  }, 90_000);
+  }, budget(90_000));
 
   it('runs an approved script and returns its output', async () => {
     const approval = await approved(client, tech, 'run_script', { language: 'bash', body: 'echo "uid=$(id -u)"; command -v node || echo "no node here"', deviceIds: [deviceId] });
     const r = await finished(client, await executionOf(client, approval), 60_000);
     expect(r.commands[0]).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(r.commands[0].stdout).toMatch(/uid=0\nno node here/);
-  }, 90_000);
+  }, budget(90_000));
 
   it('a tampered upgrade build is refused and the running version keeps running', async () => {
     await build('0.1.1');
@@ -147,7 +148,7 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
     expect(sh(`"${exe}" version`).stdout.trim()).toBe('0.1.0');
     expect((await agentVersion())?.version).toBe('0.1.0');
     writeFileSync(file, genuine); // put the real build back for the next test
-  }, 300_000);
+  }, budget(300_000));
 
   it('an approved upgrade to a newer build is applied, restarted by the service manager and reported', async () => {
     const approval = await approved(client, tech, 'upgrade_agent', { deviceIds: [deviceId] });
@@ -162,7 +163,7 @@ describe.skipIf(!RUNS)(`the Linux agent executable (service manager: ${SYSTEMD ?
     if (!SYSTEMD) expect(readFileSync(join(root, 'agent.log'), 'utf8')).toMatch(/\[double\] exited 75/);
     const audit = con.db.prepare(`SELECT detail_json AS detail FROM audit_log WHERE outcome = 'agent version changed' ORDER BY seq DESC LIMIT 1`).get() as { detail: string };
     expect(JSON.parse(audit.detail)).toMatchObject({ from: '0.1.0', to: '0.1.1' });
-  }, 300_000);
+  }, budget(300_000));
 
   it('uninstall stops the service and leaves nothing behind', () => {
     const r = sh(`"${exe}" uninstall`);

@@ -8,31 +8,38 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { PASSPHRASE } from '../helpers/server.ts';
 import { consoleLogin, structured, type ConsoleClient } from '../helpers/console.ts';
+import { budget, until, WaitTimeout } from '../helpers/wait.ts';
 
 export const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning', MAIN];
 const BASE_ENV = { ...process.env, COUNTERSIGN_ADMIN_PASSPHRASE: PASSPHRASE };
 
-/** Harmless stand-ins for the OS command table: the agent runs them through the same code path as the real ones. */
+/**
+ * Harmless stand-ins for the OS command table: the agent runs them through the same code path as the real ones.
+ * No patch scan: `apt list --upgradable` on every (re)connect was the largest CPU cost of the agent suites; the suites
+ * that check patches against apt use SCANNING_CONFIG.
+ */
 export const SAFE_CONFIG = {
   actions: { reboot: ['echo', 'would reboot'], shutdown: ['echo', 'would shut down'], lock: ['echo', 'would lock'], isolate: ['echo', 'would isolate, keeping {consoleHost}'] },
   patchInstall: ['echo', 'would install', '{packages}'],
   maxBackoffSeconds: 1,
+  patchScan: false,
 };
+export const SCANNING_CONFIG = { ...SAFE_CONFIG, patchScan: true };
 
 export function cs(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [...NODE_ARGS, ...args], { env: { ...BASE_ENV, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, [...NODE_ARGS, ...args], { env: { ...BASE_ENV, ...env }, encoding: 'utf8', timeout: budget(60_000) });
 }
 
 /** `cs` without blocking the test's event loop (for tests that serve something in-process, such as a TCP proxy). */
-export function csAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function csAsync(args: string[], env: NodeJS.ProcessEnv = {}, baseMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...BASE_ENV, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), budget(baseMs));
     child.once('close', (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
@@ -40,14 +47,12 @@ export function csAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs =
   });
 }
 
-import { until } from '../helpers/wait.ts';
-
 export { until };
 
 export const lastLine = (s: string) => s.trim().split('\n').at(-1)!;
 
 
-/** Collects a child's output and resolves when a line matches. */
+/** Collects a child's output and resolves when a line matches (or fails naming the pattern after budget(baseMs)). */
 class Output {
   text = '';
   private waiters: { re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }[] = [];
@@ -61,11 +66,12 @@ class Output {
       });
     });
   }
-  waitFor(re: RegExp, timeoutMs = 20_000, from = 0): Promise<RegExpMatchArray> {
+  waitFor(re: RegExp, baseMs = 20_000, from = 0): Promise<RegExpMatchArray> {
     const m = this.text.slice(from).match(re);
     if (m) return Promise.resolve(m);
+    const ms = budget(baseMs);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${this.text.slice(-2000)}`)), timeoutMs);
+      const t = setTimeout(() => reject(new WaitTimeout(`timed out after ${ms} ms waiting for ${re} in:\n${this.text.slice(-2000)}`)), ms);
       this.waiters.push({ re, from, resolve: (x) => (clearTimeout(t), resolve(x)) });
     });
   }
@@ -109,14 +115,17 @@ export class ConsoleProc {
 
   stdoutText = () => '';
 
-  /** Stops serve (SIGTERM, or SIGKILL for a crash) and starts it again on the same agent port (agents keep their URL). */
-  async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', downMs = 0): Promise<void> {
+  /**
+   * Stops serve (SIGTERM, or SIGKILL for a crash) and starts it again on the same agent port (agents keep their URL);
+   * `whileDown` runs in between (e.g. waits until scripts have ended while nobody listens).
+   */
+  async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', whileDown?: () => Promise<unknown>): Promise<void> {
     await Promise.all(this.clients.splice(0).map((c) => c.close().catch(() => {})));
     if (this.child) {
       this.child.kill(signal);
       await exited(this.child);
     }
-    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    await whileDown?.();
     await this.serve(this.env, Number(new URL(this.agentUrl).port));
   }
 
@@ -239,11 +248,11 @@ export async function executionOf(client: Client, approvalId: string): Promise<s
   return s.result.executionId;
 }
 
-export function finished(client: Client, executionId: string, timeoutMs = 20_000) {
+export function finished(client: Client, executionId: string, baseMs = 20_000) {
   return until(`execution ${executionId} to finish`, async () => {
     const r = await call<{ finished: boolean; commands: any[]; counts: Record<string, number> }>(client, 'get_script_results', { executionId });
     return r.finished && r;
-  }, timeoutMs, 200);
+  }, baseMs, 200);
 }
 
 /** A console with two agents enrolled to acme-dental and running, an MCP client, and a logged-in technician. */
@@ -255,11 +264,11 @@ export interface TwoAgents {
   tech: ConsoleClient;
 }
 
-export async function startTwoAgents(names: [string, string]): Promise<TwoAgents> {
+export async function startTwoAgents(names: [string, string], configs: [object, object] = [SAFE_CONFIG, SAFE_CONFIG]): Promise<TwoAgents> {
   const con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
   const token = con.token('acme-dental', ['--uses', '2']);
-  const a = new AgentProc(con.root, names[0]);
-  const b = new AgentProc(con.root, names[1]);
+  const a = new AgentProc(con.root, names[0], configs[0]);
+  const b = new AgentProc(con.root, names[1], configs[1]);
   for (const agent of [a, b]) {
     const r = agent.enroll(con.agentUrl, token);
     if (r.status !== 0) throw new Error(`enroll ${agent === a ? names[0] : names[1]} failed: ${r.stderr}`);

@@ -8,6 +8,7 @@ import { generate } from 'selfsigned';
 import { WebSocket } from 'ws';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { budget } from '../helpers/wait.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { signingBytes } from '../../src-main/agent/protocol.ts';
 import { AgentProc, ConsoleProc, approved, call, executionOf, finished, until, startTwoAgents, stopTwoAgents } from './harness.ts';
@@ -20,7 +21,7 @@ let tech: ConsoleClient;
 
 beforeAll(async () => {
   ({ con, a, b, client, tech } = await startTwoAgents(['trust-a', 'trust-b']));
-}, 60_000);
+}, budget(60_000));
 
 afterAll(() => stopTwoAgents({ con, a, b }));
 

@@ -18,6 +18,7 @@ import { AgentConfig } from '../../src-main/agent/config.ts';
 import { AGENT_VERSION } from '../../src-main/agent/protocol.ts';
 import { ensureStateDir, identityPath, Journal, writeSecretFile, type Identity } from '../../src-main/agent/state.ts';
 import { initTestDir } from '../helpers/server.ts';
+import { budget } from '../helpers/wait.ts';
 
 let app: App;
 let listener: RunningAgentListener;
@@ -151,7 +152,7 @@ describe('after the restart', () => {
     expect(result).toMatchObject({ commandId, status: 'failed' });
     expect(result!.stderr).toMatch(new RegExp(`rolled back to ${AGENT_VERSION.replaceAll('.', '\\.')}: ${AGENT_VERSION.replaceAll('.', '\\.')} was not welcomed`));
     expect(existsSync(join(m.stateDir, 'upgrade.json'))).toBe(false);
-  }, 30_000);
+  }, budget(30_000));
 
   it('rollBack restores the kept build over the new one', () => {
     const m = machine();

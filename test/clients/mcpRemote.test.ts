@@ -2,7 +2,8 @@
 // initialize, tools/list, tools/call over both transports; a wrong key makes it exit at once (no OAuth wait).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { cleanup, clientEnv, CLIENTS, note, start, stopServer, tempDir, sdkToolNames } from './procs.ts';
+import { budget, within } from '../helpers/wait.ts';
+import { cleanup, clientEnv, CLIENTS, flowOf, note, start, stopServer, tempDir, sdkToolNames } from './procs.ts';
 import { StdioDriver } from './stdioDriver.ts';
 import { claudeDesktopBridge } from './readmeSnippets.ts';
 
@@ -61,11 +62,17 @@ describe.concurrent('mcp-remote over stdio', () => {
       expect(refused.result.isError).toBe(true);
       expect(JSON.parse(refused.result.content[0].text).error.code).toBe('TIER4_BLOCKED');
 
+      // Its flow for a tier-3 call: it passes on the capabilities of its stdio client (none here), so the pending result.
+      const device = call.result.structuredContent.devices[1].id;
+      const pending = await d.request('tools/call', { name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: `mcp-remote ${c.name}` } }, 10_000);
+      expect(pending.result.structuredContent.status).toBe('pending_approval');
+      expect(flowOf(t, pending.result.structuredContent.approvalId)).toMatchObject({ view: 'pending_result', client: expect.stringContaining('countersign-stdio-driver') });
+
       expect(d.stderr).toContain(`Connected to remote server using ${c.uses}`);
     } finally {
       await d.close();
     }
-  }, 40_000);
+  }, budget(40_000));
 
   it.each([
     { name: 'sse-only', path: '/api/v1/mcp/sse', transport: 'sse-only' },
@@ -75,18 +82,17 @@ describe.concurrent('mcp-remote over stdio', () => {
     try {
       // The initialize never gets an answer: the bridge gives up before serving stdio.
       const init = d.initialize(15_000).catch((e: Error) => e);
-      const exit = await Promise.race([d.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
-      expect(exit, `still running after 10 s; stderr:\n${d.stderr.slice(-2000)}`).toBeDefined();
-      expect(exit!.code).toBe(1);
-      expect(exit!.ms).toBeLessThan(5_000);
+      const exit = await within(() => `mcp-remote ${c.transport} to exit on a wrong key; stderr:\n${d.stderr.slice(-2000)}`, d.exited, 10_000);
+      expect(exit.code).toBe(1);
+      expect(exit.ms).toBeLessThan(budget(5_000));
       expect(await init).toBeInstanceOf(Error);
       // 401 → OAuth discovery → our fast 404s on /.well-known/* and /register → a fatal error instead of "Waiting for authorization".
       expect(d.stderr).toContain('Fatal error: RegistrationRejectedError: Dynamic Client Registration rejected (HTTP 404)');
       expect(d.stderr).toContain('this server uses X-API-Key, not OAuth');
       expect(d.stderr).not.toContain('Please authorize this client by visiting');
-      note(`mcp-remote ${c.transport} wrong key`, `exit ${exit!.code} after ${exit!.ms} ms`);
+      note(`mcp-remote ${c.transport} wrong key`, `exit ${exit.code} after ${exit.ms} ms`);
     } finally {
       await d.close();
     }
-  }, 20_000);
+  }, budget(20_000));
 });

@@ -6,13 +6,17 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestServer } from '../helpers/server.ts';
+import { budget } from '../helpers/wait.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name);
 
 /** JS bins run under the Node that runs the tests (24: conformance, Inspector and @ai-sdk/mcp need ≥ 22); claude is native. */
 export const CLIENTS = {
-  conformance: [process.execPath, bin('conformance')],
+  // Two pinned suites, by path (both packages name their bin `conformance`): 0.1.16 for the session era, and
+  // 0.2.0-alpha.12 (installed under the alias conformance-2026) for protocol 2026-07-28.
+  conformance: [process.execPath, join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js')],
+  conformance2026: [process.execPath, join(ROOT, 'node_modules/conformance-2026/dist/index.js')],
   inspector: [process.execPath, bin('mcp-inspector'), '--cli'],
   mcpRemote: [process.execPath, bin('mcp-remote')],
   claude: [bin('claude')],
@@ -48,7 +52,7 @@ export function start(cmd: readonly string[], opts: { env: NodeJS.ProcessEnv; cw
   return child;
 }
 
-/** Runs a command to completion, or kills it after timeoutMs (then timedOut is true). */
+/** Runs a command to completion, or kills it after budget(timeoutMs) (then timedOut is true). */
 export function run(cmd: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; input?: string }): Promise<RunResult> {
   const started = performance.now();
   const child = start(cmd, opts);
@@ -62,7 +66,7 @@ export function run(cmd: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd?
   const timer = setTimeout(() => {
     timedOut = true;
     killTree(child);
-  }, opts.timeoutMs);
+  }, budget(opts.timeoutMs));
   return new Promise((resolve, reject) => {
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -131,4 +135,12 @@ export async function stopServer(t: TestServer | undefined): Promise<void> {
 /** Measured timings, printed only when COUNTERSIGN_CLIENT_TIMINGS is set (for reports; CI stays quiet). */
 export function note(label: string, value: unknown): void {
   if (process.env.COUNTERSIGN_CLIENT_TIMINGS) console.log(`[timing] ${label}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+}
+
+/** The approval view a client got for a tier-3 call: what the gate recorded on the call's pending audit entry. */
+export function flowOf(t: TestServer, approvalId: string): { view: string | undefined; client: string | null; sessionId: string | null } {
+  const row = t.app.db.prepare("SELECT detail_json, client, session_id FROM audit_log WHERE approval_id = ? AND event = 'tool_call' AND decision = 'pending' ORDER BY seq LIMIT 1")
+    .get(approvalId) as { detail_json: string | null; client: string | null; session_id: string | null } | undefined;
+  if (!row) throw new Error(`no pending entry for approval ${approvalId}`);
+  return { view: row.detail_json ? (JSON.parse(row.detail_json) as { view?: string }).view : undefined, client: row.client, sessionId: row.session_id };
 }

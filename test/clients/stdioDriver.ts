@@ -2,6 +2,7 @@
 // Claude Desktop does: requests with timeouts, notifications collected, server requests answered.
 import type { ChildProcess } from 'node:child_process';
 import { killTree } from './procs.ts';
+import { budget } from '../helpers/wait.ts';
 
 export interface RpcResponse {
   jsonrpc: '2.0';
@@ -78,8 +79,10 @@ export class StdioDriver {
     this.send(params === undefined ? { method } : { method, params });
   }
 
-  request(method: string, params: unknown, timeoutMs: number): Promise<RpcResponse> {
+  /** Fails naming `method` when no answer came within budget(baseMs). */
+  request(method: string, params: unknown, baseMs: number): Promise<RpcResponse> {
     const id = this.nextId++;
+    const timeoutMs = budget(baseMs);
     return new Promise<RpcResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -103,7 +106,7 @@ export class StdioDriver {
   /** Closes stdin (a stdio server should exit on EOF), then kills the process group if it lingers. */
   async close(graceMs = 2_000): Promise<void> {
     this.child.stdin!.end();
-    const timer = setTimeout(() => killTree(this.child), graceMs);
+    const timer = setTimeout(() => killTree(this.child), budget(graceMs));
     await this.exited;
     clearTimeout(timer);
   }

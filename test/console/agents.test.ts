@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/wait.ts';
 import { openApp, type App } from '../../src-main/app.ts';
 import { createConsoleService, type ConsoleService } from '../../src-main/console/service.ts';
 import { AppError, type ConsoleEvent } from '../../src-main/console/contract.ts';
@@ -30,15 +31,6 @@ async function rejects(p: Promise<unknown>, status: number, code: string): Promi
   expect((e as AppError).status).toBe(status);
   expect((e as AppError).code).toBe(code);
   return e as AppError;
-}
-async function until<T>(what: string, fn: () => Promise<T | false | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 beforeAll(async () => {
@@ -96,7 +88,7 @@ describe('enrollment tokens in the console', () => {
     // The token's id is recorded (it names the token, it is not its secret), so creation and revocation link up.
     expect(JSON.parse(entry!.detail_json)).toEqual({ tokenId: r.token.id, maxUses: 2, expiresAt: r.token.expiresAt });
     expect(entry!.detail_json).not.toContain(r.secret.split('.')[1]);
-    await new Promise((res) => setTimeout(res, 10));
+    await until('the enrollment token event', () => events.some((e) => e.type === 'key.changed' && e.change === 'enrollment token created'));
     expect(events).toContainEqual({ type: 'key.changed', keyId: null, change: 'enrollment token created' });
   });
 

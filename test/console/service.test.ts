@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/wait.ts';
 import { openApp, type App } from '../../src-main/app.ts';
 import type { ApiKey } from '../../src-main/auth/keys.ts';
 import { verifyExport } from '../../src-main/audit/export.ts';
@@ -29,7 +30,6 @@ async function rejects(p: Promise<unknown>, status: number, code: string): Promi
   expect((e as AppError).code).toBe(code);
   return e as AppError;
 }
-const tick = () => new Promise((r) => setTimeout(r, 10));
 
 beforeAll(async () => {
   app = await openApp(await initTestDir(), { env: { COUNTERSIGN_BULK_DEVICE_THRESHOLD: '12' }, log: () => {} });
@@ -94,7 +94,7 @@ describe('approvals', () => {
     expect(card.view.window.decidedBy).toBe('tenant');
     expect(card.view.window.windows.length).toBeGreaterThan(0);
     expect(card.view.timeoutSeconds).toBe(300);
-    await tick();
+    await until('the approval.created event', () => events.find((e) => e.type === 'approval.created'));
     expect(events.find((e) => e.type === 'approval.created')).toMatchObject({ approval: { id: approvalId, view: { script: { sha256: sha(body) } } } });
     const callEvent = events.find((e) => e.type === 'call');
     expect(callEvent).toMatchObject({ call: { tool: 'run_script', decision: 'pending', tier: 3, approvalId, keyName: 'service-test', client: 'vitest 1' } });
@@ -114,7 +114,7 @@ describe('approvals', () => {
     expect((approval.result as { commands: unknown[] }).commands).toHaveLength(2);
     await rejects(svc.approve({ id: approvalId }), 409, 'CONFLICT');
     await rejects(svc.deny({ id: approvalId, reason: 'late' }), 409, 'CONFLICT');
-    await tick();
+    await until('the approval.decided event', () => events.find((e) => e.type === 'approval.decided'));
     expect(events.find((e) => e.type === 'approval.decided')).toMatchObject({ approval: { id: approvalId, status: 'running' } });
   });
 
@@ -160,13 +160,13 @@ describe('keys', () => {
     const all = JSON.stringify(await svc.listKeys());
     expect(all).not.toContain(secret);
     expect(all).not.toContain('hmac');
-    await tick();
+    await until('the key.changed (created) event', () => events.some((e) => e.type === 'key.changed' && e.change === 'created'));
     expect(events).toContainEqual({ type: 'key.changed', keyId: k.id, change: 'created' });
 
     const revoked = await svc.revokeKey({ id: k.id });
     expect(revoked.key.state).toBe('revoked');
     expect(await app.keys.check(secret)).toMatchObject({ ok: false, reason: 'revoked' });
-    await tick();
+    await until('the key.changed (revoked) event', () => events.some((e) => e.type === 'key.changed' && e.change === 'revoked'));
     expect(events).toContainEqual({ type: 'key.changed', keyId: k.id, change: 'revoked' });
   });
 
@@ -247,7 +247,7 @@ describe('policy', () => {
     expect(u.values).toMatchObject({ approvalTtlMinutes: 45, executeAllowlist: ['run_script', 'deploy_patches', 'device_actions'] });
     expect(app.policy.values.approvalTtlMinutes).toBe(45);
     await svc.updatePolicy({ executeAllowlist: null });
-    await tick();
+    await until('the policy.changed event', () => events.some((e) => e.type === 'policy.changed'));
     expect(events).toContainEqual({ type: 'policy.changed', change: 'updated' });
   });
 

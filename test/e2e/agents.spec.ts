@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { expect, screenshot, server, test } from './fixtures.ts';
+import { budget, expect, screenshot, server, test } from './fixtures.ts';
 
 const MAIN = resolve(import.meta.dirname, '../../src-main/cli/main.ts');
 const HOST = 'e2e-frontdesk-01';
@@ -24,7 +24,7 @@ function cli(args: string[]): { child: ChildProcess; output: () => string; exite
 }
 
 test('a token made in the UI enrolls a real agent, which shows online; revoked in the UI, it shows offline', async ({ signedIn: page }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(budget(90_000));
   const root = mkdtempSync(join(tmpdir(), 'cs-e2e-agent-'));
   const stateDir = join(root, 'state');
   writeFileSync(join(root, 'agent.json'), JSON.stringify(CONFIG));
@@ -68,7 +68,7 @@ test('a token made in the UI enrolls a real agent, which shows online; revoked i
     await page.getByRole('button', { name: 'Done, I have copied it' }).click();
     const row = page.locator(`[data-testid="agent-row"][data-hostname="${HOST}"]`);
     await expect(row).toContainText('northwind-legal');
-    await expect(row.getByTestId('agent-status')).toHaveText('online', { timeout: 15_000 });
+    await expect(row.getByTestId('agent-status')).toHaveText('online', { timeout: budget(15_000) });
     await expect(row).toContainText('127.0.0.1');
     await expect(page.getByTestId('agent-counts')).toHaveText('1 online · 1 agent');
     // One use, now used: the token leaves the active list.
@@ -102,10 +102,10 @@ test('a token made in the UI enrolls a real agent, which shows online; revoked i
     await expect(dialog.getByRole('button', { name: 'Revoke agent' })).toBeFocused();
     await page.keyboard.press('Enter');
     await expect(dialog).toBeHidden();
-    await expect(row.getByTestId('agent-status')).toHaveText(/offline\s*revoked/, { timeout: 15_000 });
+    await expect(row.getByTestId('agent-status')).toHaveText(/offline\s*revoked/, { timeout: budget(15_000) });
     await expect(row.getByRole('button', { name: /Revoke/ })).toHaveCount(0);
     await expect(page.getByTestId('agent-counts')).toHaveText('0 online · 1 agent');
-    await expect.poll(() => agent!.output(), { timeout: 15_000 }).toMatch(/refused the connection: HTTP 401/);
+    await expect.poll(() => agent!.output(), { timeout: budget(15_000) }).toMatch(/refused the connection: HTTP 401/);
     await screenshot(page, 'agents-revoked');
   } finally {
     agent?.child.kill('SIGTERM');

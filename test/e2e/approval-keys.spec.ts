@@ -3,7 +3,7 @@
 // Every key on every focused control of a card, in each of its three states, against the real server.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Locator, Page, Request } from '@playwright/test';
-import { expect, test } from './fixtures.ts';
+import { budget, expect, test } from './fixtures.ts';
 import { approvalStatus, clearQueue, openQueue, requestApproval, requestScript, setupApprovals } from './queue.ts';
 
 let client: Client;
@@ -212,7 +212,7 @@ async function check(q: Queue, state: State, key: Key, outcome: Outcome): Promis
 
 for (const state of ['idle', 'armed', 'denying'] as const) {
   test(`every key on every control of a card, ${state}`, async ({ signedIn: page }) => {
-    test.setTimeout(180_000);
+    test.setTimeout(budget(180_000));
     await page.goto('/#/approvals');
     const q = new Queue(page);
     for (const [control, keys] of Object.entries(MATRIX[state])) {

@@ -3,7 +3,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { devices, expect, mcpClient, server, sha256, structured, test, timing, waitLive, type Device } from './fixtures.ts';
+import { budget, devices, expect, mcpClient, server, sha256, structured, test, timing, waitLive, type Device } from './fixtures.ts';
 
 let client: Client;
 let windows: Device[];
@@ -30,7 +30,7 @@ test('run_script on two devices: the card appears within 1 s with both hostnames
   expect(status).toBe('pending_approval');
 
   const card = page.locator(`[data-approval-id="${approvalId}"]`);
-  await expect(card).toBeVisible({ timeout: 1000 });
+  await expect(card).toBeVisible({ timeout: budget(1000) });
   timing('approval card visible after the run_script call returned', performance.now() - asked);
   await expect(card).toContainText(a!.hostname);
   await expect(card).toContainText(b!.hostname);

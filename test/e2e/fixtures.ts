@@ -5,6 +5,10 @@ import { mkdirSync, appendFileSync } from 'node:fs';
 import { expect, test as base, type Browser, type Page } from '@playwright/test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { budget } from '../helpers/wait.ts';
+
+/** Time budgets scaled to this machine (the factor playwright.config.ts measured): the Vitest suites' helper. */
+export { budget };
 
 export const server = () => ({
   url: process.env.CS_URL!, agentUrl: process.env.CS_AGENT_URL!, key: process.env.CS_KEY!, dataDir: process.env.CS_DATA_DIR!, passphrase: process.env.CS_PASSPHRASE!, state: process.env.CS_STATE!,
@@ -41,11 +45,12 @@ export async function screenshot(page: Page, name: string, opts: { fullPage?: bo
   await page.mouse.move(size.width - 1, size.height - 1);
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
-    await page.waitForTimeout(150);
+    await page.waitForFunction((s) => matchMedia(`(prefers-color-scheme: ${s})`).matches, scheme);
     const path = `test-results/screenshots/${name}-${scheme}.png`;
     // The console scrolls inside its main pane; for a full-page capture the document itself has to grow.
     if (opts.fullPage) await page.evaluate(() => document.documentElement.classList.add('capture-full'));
-    await page.screenshot({ path, fullPage: opts.fullPage ?? false });
+    // Transitions the scheme change started are run to their end rather than waited for.
+    await page.screenshot({ path, fullPage: opts.fullPage ?? false, animations: 'disabled' });
     if (opts.fullPage) await page.evaluate(() => document.documentElement.classList.remove('capture-full'));
     await test.info().attach(`${name}-${scheme}`, { path, contentType: 'image/png' });
   }
@@ -54,7 +59,7 @@ export async function screenshot(page: Page, name: string, opts: { fullPage?: bo
 
 /** Waits until the event stream is open, so pushed events reach the page. */
 export async function waitLive(page: Page): Promise<void> {
-  await expect(page.getByTestId('connection')).toHaveText(/Live/, { timeout: 10_000 });
+  await expect(page.getByTestId('connection')).toHaveText(/Live/, { timeout: budget(10_000) });
 }
 
 type Screen = { viewport: { width: number; height: number } | null; deviceScaleFactor: number | undefined };

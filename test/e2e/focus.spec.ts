@@ -2,7 +2,7 @@
 // names the page in the title, and a modal dialog opens on its safe choice, holds the focus and gives it back.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Page } from '@playwright/test';
-import { expect, server, test } from './fixtures.ts';
+import { expect, server, test, waitLive } from './fixtures.ts';
 import { clearQueue, openQueue, requestApproval, setupApprovals } from './queue.ts';
 
 let client: Client;
@@ -174,7 +174,7 @@ test('a drawer closes on Esc from anywhere inside it and gives the focus back to
 test('new requests, and decisions made elsewhere, are announced politely', async ({ signedIn: page }) => {
   await clearQueue(page);
   await page.goto('/#/live');
-  await expect(page.getByTestId('connection')).toHaveText(/Live/, { timeout: 10_000 });
+  await waitLive(page);
   const announcer = page.getByTestId('announcer');
   await expect(announcer).toHaveAttribute('aria-live', 'polite');
   const id = await requestApproval(client, 'announced');

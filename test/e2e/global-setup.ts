@@ -4,6 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { budget } from '../helpers/wait.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning', join(ROOT, 'src-main/cli/main.ts')];
@@ -31,7 +32,8 @@ function startServer(dir: string, env: NodeJS.ProcessEnv): Promise<{ child: Chil
   return new Promise((done, fail) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => fail(new Error(`countersign serve did not print "listening" and "agents" in 20 s\n${out}\n${err}`)), 20_000);
+    const ms = budget(20_000);
+    const timer = setTimeout(() => fail(new Error(`countersign serve did not print "listening" and "agents" in ${ms} ms\n${out}\n${err}`)), ms);
     // stdout has the one `listening` line; the agent listener's address comes on stderr.
     const check = () => {
       const m = /listening (http:\/\/\S+)/.exec(out);

@@ -1,6 +1,6 @@
 // The live feed shows a call within 500 ms of it being made; the audit log shows the entries and its chain verifies.
 import { readFileSync } from 'node:fs';
-import { expect, mcpClient, test, timing, waitLive } from './fixtures.ts';
+import { budget, expect, mcpClient, test, timing, waitLive } from './fixtures.ts';
 
 test('the live feed shows a call within 500 ms; a click shows its arguments', async ({ signedIn: page }) => {
   const client = await mcpClient();
@@ -10,7 +10,7 @@ test('the live feed shows a call within 500 ms; a click shows its arguments', as
   const before = await rows.count();
   const started = performance.now();
   await client.callTool({ name: 'compliance_summary', arguments: { tenant: 'northwind-legal' } });
-  await expect(rows).toHaveCount(before + 1, { timeout: 500 });
+  await expect(rows).toHaveCount(before + 1, { timeout: budget(500) });
   timing('live row visible after the call was made', performance.now() - started);
   const row = rows.first();
   await expect(row).toContainText('e2e-agent');

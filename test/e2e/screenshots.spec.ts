@@ -2,11 +2,11 @@
 // Then every page again at 1024×768, at 200% zoom (640×400 CSS px at twice the density, what Chromium's zoom does to a
 // 1280×800 window) and at 400% (320×200 CSS px): <page>-<size>-<scheme>.png, with no horizontal page scroll at any size.
 import type { Page } from '@playwright/test';
-import { devices, expect, mcpClient, screenshot, structured, test, waitLive } from './fixtures.ts';
+import { budget, devices, expect, mcpClient, screenshot, structured, test, waitLive } from './fixtures.ts';
 import { fillQueue } from './queue.ts';
 
 test('every page, light and dark', async ({ signedIn: page, guest }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(budget(90_000));
   await guest.goto('/');
   await expect(guest.getByRole('form', { name: 'Sign in' })).toBeVisible();
   await screenshot(guest, 'login');
@@ -114,7 +114,7 @@ for (const { size, viewport, deviceScaleFactor } of SIZES) {
   test.describe(`at ${size}`, () => {
     test.use({ viewport, deviceScaleFactor });
     test(`every page at ${viewport.width}×${viewport.height} CSS px, light and dark`, async ({ signedIn: page, guest }) => {
-      test.setTimeout(120_000);
+      test.setTimeout(budget(120_000));
       await guest.goto('/');
       await expect(guest.getByRole('form', { name: 'Sign in' })).toBeVisible();
       await expectNoPageScroll(guest, 'sign-in');

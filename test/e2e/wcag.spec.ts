@@ -2,7 +2,7 @@
 // the card armed and denying, the history expanded, every drawer and dialog open, the narrow layout with its menu open.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { expectAccessible } from './axe.ts';
-import { expect, server, test } from './fixtures.ts';
+import { budget, expect, server, test } from './fixtures.ts';
 import { clearQueue, fillQueue, requestApproval, setupApprovals } from './queue.ts';
 
 let client: Client;
@@ -27,7 +27,7 @@ test('sign-in, empty and refused', async ({ guest: page }) => {
 });
 
 test('approvals: empty, filled, armed, denying, history, history expanded, shortcuts overlay', async ({ signedIn: page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(budget(120_000));
   await clearQueue(page);
   await page.goto('/#/approvals');
   await expect(page.getByText('No requests waiting')).toBeVisible();
@@ -69,7 +69,7 @@ test('approvals: empty, filled, armed, denying, history, history expanded, short
 });
 
 test('live, audit: filled, empty, drawers open, verify result', async ({ signedIn: page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(budget(120_000));
   await page.goto('/#/live');
   await expect(page.getByTestId('live-row').first()).toBeVisible();
   await expectAccessible(page, 'live');
@@ -97,7 +97,7 @@ test('live, audit: filled, empty, drawers open, verify result', async ({ signedI
 });
 
 test('keys, policy, fleet, agents: lists, forms, shown-once panels, the revoke dialog', async ({ signedIn: page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(budget(120_000));
   await page.goto('/#/keys');
   await expect(page.getByRole('table', { name: 'API keys' })).toBeVisible();
   await expectAccessible(page, 'keys');
@@ -127,13 +127,16 @@ test('keys, policy, fleet, agents: lists, forms, shown-once panels, the revoke d
   await expect(page.getByRole('heading', { name: 'Enrollment tokens' })).toBeVisible();
   await expectAccessible(page, 'agents');
   await page.getByRole('button', { name: /New enrollment token/ }).click();
-  await page.getByLabel('Tenant').selectOption('acme-dental');
+  // The page's install commands have a tenant choice of their own: the token form's is meant.
+  await page.getByRole('form', { name: 'Create enrollment token' }).getByLabel('Tenant').selectOption('acme-dental');
   await expectAccessible(page, 'agents, token form');
   await page.getByRole('button', { name: 'Create token' }).click();
   await expect(page.getByTestId('new-token-secret')).toBeVisible();
+  // Other specs on this server make acme-dental tokens too (the install commands): this run's row is found by its prefix.
+  const prefix = (await page.getByTestId('new-token-secret').textContent())!.slice(0, 11);
   await expectAccessible(page, 'agents, token shown once');
   await page.getByRole('button', { name: 'Done, I have copied it' }).click();
-  const row = page.getByTestId('token-row').filter({ hasText: 'acme-dental' });
+  const row = page.getByTestId('token-row').filter({ has: page.getByRole('button', { name: `Revoke token ${prefix}…` }) });
   await row.getByRole('button', { name: /Revoke token/ }).click();
   await expectAccessible(page, 'agents, revoke dialog');
   await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();

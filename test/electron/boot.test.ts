@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildMain, desktopHome, launchDesktop, type Desktop } from './standin/harness.ts';
 import { cli, cliEnv, startServe, type ChildServer } from '../helpers/childServer.ts';
+import { budget } from '../helpers/wait.ts';
 
 const running: Desktop[] = [];
 const servers: (Server | ChildServer)[] = [];
@@ -21,7 +22,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.kill()));
   await Promise.all(servers.splice(0).map((s) => ('stop' in s ? s.stop() : new Promise((r) => s.close(r)))));
 });
-beforeAll(() => buildMain(), 120_000);
+beforeAll(() => buildMain(), budget(120_000));
 
 /** A first, clean run of the desktop on this home: it makes the data directory, then quits with exit 0. */
 async function firstRun(home: ReturnType<typeof desktopHome>, keystore: 'available' | 'none'): Promise<void> {
@@ -66,7 +67,7 @@ describe('desktop start-up', () => {
     expect(await d.exited).toEqual({ code: 0, signal: null });
     expect(d.names().slice(-1)).toEqual(['app.exit']);
     expect(existsSync(join(home.dataDir, 'serving.json'))).toBe(false);
-  }, 60_000);
+  }, budget(60_000));
 
   it('a second launch or a Dock click during start-up builds no window; the one window is focused once start-up is done', async () => {
     const d = launch(desktopHome(), { keystore: 'none', emitDuring: { call: 'protocol.handle', events: ['second-instance', 'activate'] } });
@@ -81,14 +82,14 @@ describe('desktop start-up', () => {
     await d.send({ cmd: 'emit', event: 'second-instance' });
     await d.waitFor('BrowserWindow.focus', (c) => d.calls.filter((x) => x.name === 'BrowserWindow.focus').indexOf(c) === 1);
     expect(d.names().filter((n) => n === 'BrowserWindow.new')).toHaveLength(1);
-  }, 60_000);
+  }, budget(60_000));
 
   it('a launch that loses the single-instance lock quits with exit 0 before ready', async () => {
     const d = launch(desktopHome(), { keystore: 'none', lock: false });
     expect(await d.exited).toEqual({ code: 0, signal: null });
     expect(d.names()).not.toContain('app.ready');
     expect(d.names()).not.toContain('BrowserWindow.new');
-  }, 30_000);
+  }, budget(30_000));
 
   it('packaged: no default menu, no DevTools; every webContents keeps to app://console; no permission is granted', async () => {
     const d = launch(desktopHome(), { keystore: 'none', isPackaged: true });
@@ -113,7 +114,7 @@ describe('desktop start-up', () => {
       expect(await d.send({ cmd: 'permission', permission }), permission).toEqual({ check: false, granted: false });
     }
     expect(await d.send({ cmd: 'protocol', url: 'app://console/%2e%2e/%2e%2e/package.json' })).toMatchObject({ status: 404, csp: expect.stringContaining("default-src 'self'") });
-  }, 60_000);
+  }, budget(60_000));
 });
 
 describe('updates', () => {
@@ -137,7 +138,7 @@ describe('updates', () => {
     expect(await d.send({ cmd: 'ipc', channel: 'countersign:session', input: {} })).toMatchObject({ ok: true, value: { update: { version: '9.9.9' } } });
     // Reported, not downloaded: nothing but the feed file was fetched.
     expect(d.calls.filter((c) => c.name === 'net.request')).toHaveLength(1);
-  }, 60_000);
+  }, budget(60_000));
 });
 
 function occupiedPort(): Promise<{ server: Server; port: number }> {
@@ -156,7 +157,7 @@ describe('start-up failures: a dialog a person can act on, then a non-zero exit'
     expect(box).toMatchObject({ title: 'Port in use', buttons: ['Use another port', 'Quit'] });
     expect(box.message).toContain(String(port));
     expect(d.names()).not.toContain('BrowserWindow.new');
-  }, 60_000);
+  }, budget(60_000));
 
   it('port in use by another program: "Use another port" starts on a free one', async () => {
     const { server, port } = await occupiedPort();
@@ -164,7 +165,7 @@ describe('start-up failures: a dialog a person can act on, then a non-zero exit'
     const d = launch(desktopHome(), { keystore: 'none', dialogResponses: [0] }, { COUNTERSIGN_PORT: String(port) });
     await d.waitFor('BrowserWindow.show');
     expect(new URL(await d.serverUrl()).port).not.toBe(String(port));
-  }, 60_000);
+  }, budget(60_000));
 
   it('port held by countersign serve on the same data directory: offers that server\'s console, opens it, exits 0', async () => {
     const env = cliEnv('cross-door passphrase');
@@ -178,7 +179,7 @@ describe('start-up failures: a dialog a person can act on, then a non-zero exit'
     expect(d.calls.find((c) => c.name === 'shell.openExternal')!.detail).toBe(`http://127.0.0.1:${serve.port}/`);
     expect(d.names()).not.toContain('BrowserWindow.new');
     expect(serve.alive()).toBe(true);
-  }, 60_000);
+  }, budget(60_000));
 
   it('secrets sealed by a keystore this session cannot use: error dialog, exit 1', async () => {
     const home = desktopHome();
@@ -190,7 +191,7 @@ describe('start-up failures: a dialog a person can act on, then a non-zero exit'
     expect(box.title).toBe('Countersign cannot unlock its data');
     expect(box.content).toMatch(/sealed by the OS keystore/);
     expect(d.names()).not.toContain('BrowserWindow.new');
-  }, 60_000);
+  }, budget(60_000));
 
   it('a database from a newer Countersign: error dialog, exit 1, the data untouched', async () => {
     const home = desktopHome();
@@ -205,5 +206,5 @@ describe('start-up failures: a dialog a person can act on, then a non-zero exit'
     const after = new Database(join(home.dataDir, 'countersign.db'), { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(999);
     after.close();
-  }, 60_000);
+  }, budget(60_000));
 });

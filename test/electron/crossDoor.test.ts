@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildMain, desktopHome, launchDesktop, type Desktop } from './standin/harness.ts';
 import { cli, cliEnv, createKey, startServe, type ChildServer } from '../helpers/childServer.ts';
 import { initStreamable, mcpHeaders, rawRequest } from '../helpers/raw.ts';
-import { until } from '../helpers/wait.ts';
+import { budget, until } from '../helpers/wait.ts';
 import { openDatabase } from '../../src-main/store/db.ts';
 import { storeOver } from '../helpers/store.ts';
 import { seedDemoFleet } from '../../src-main/demo/seed.ts';
@@ -17,7 +17,7 @@ const stoppers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   await Promise.all(stoppers.splice(0).map((s) => s()));
 });
-beforeAll(() => buildMain(), 120_000);
+beforeAll(() => buildMain(), budget(120_000));
 
 function desktop(home: ReturnType<typeof desktopHome>, dialogResponses: number[] = []): Desktop {
   const d = launchDesktop(home, { keystore: 'available', dialogResponses });
@@ -64,7 +64,7 @@ describe('one data directory, both doors', () => {
     const again = desktop(home);
     await again.waitFor('BrowserWindow.show');
     await initStreamable(port(await again.serverUrl()), before.secret);
-  }, 90_000);
+  }, budget(90_000));
 
   it('a desktop-made directory opens from the CLI after the person allows it, and the desktop\'s keys work from the CLI\'s server', async () => {
     const home = desktopHome();
@@ -99,5 +99,5 @@ describe('one data directory, both doors', () => {
     await initStreamable(serve.port, made.secret);
     // Still the desktop's install: its own server takes the key too.
     await initStreamable(port(await d.serverUrl()), made.secret);
-  }, 90_000);
+  }, budget(90_000));
 });

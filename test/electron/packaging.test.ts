@@ -13,6 +13,7 @@ import { isStale, toolCommand } from '../../scripts/startParts.ts';
 import { APP_ID } from '../../src-main/electron/identity.ts';
 import { desktopBuildConfig, releaseNotices } from '../../electron-builder.ts';
 import { desktopHome, launchDesktop, type Desktop } from './standin/harness.ts';
+import { budget } from '../helpers/wait.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
@@ -62,10 +63,10 @@ describe('electron-builder config', () => {
     const builder = toolCommand(ROOT, 'electron-builder', 'electron-builder');
     const r = spawnSync(builder.command, [...builder.args, '--linux', 'dir', 'deb', '--x64', '--publish', 'never',
       `-c.electronDist=${standInDist()}`, '-c.electronVersion=45.4.1', `-c.directories.output=${out}`],
-    { cwd: ROOT, encoding: 'utf8', timeout: 150_000, maxBuffer: 64 << 20, env: { ...process.env, ...RELEASE_ENV, CUSTOM_FPM_PATH: fpm, CSC_LINK: '', WIN_CSC_LINK: '' } });
+    { cwd: ROOT, encoding: 'utf8', timeout: budget(150_000), maxBuffer: 64 << 20, env: { ...process.env, ...RELEASE_ENV, CUSTOM_FPM_PATH: fpm, CSC_LINK: '', WIN_CSC_LINK: '' } });
     log = r.stdout + r.stderr;
     expect(r.status, log.slice(-4000)).toBe(0);
-  }, 180_000);
+  }, budget(180_000));
 
   it('packs the compiled main, preload, renderer and tray icons, and no renderer-only library', () => {
     const files = listPackage(join(out, 'linux-unpacked/resources/app.asar'), { isPack: false });
@@ -104,7 +105,7 @@ describe('electron-builder config', () => {
     expect(await packed.send({ cmd: 'protocol', url: 'app://console/index.html' })).toMatchObject({ status: 200 });
     const keys = await packed.send({ cmd: 'ipc', channel: 'countersign:session', input: {} });
     expect(keys).toMatchObject({ ok: true, value: { mode: 'desktop', update: null } });
-  }, 60_000);
+  }, budget(60_000));
 
   it('flips the fuses: no run-as-node, NODE_OPTIONS or --inspect; only the integrity-checked asar; encrypted cookies', async () => {
     const wire = await getCurrentFuseWire(join(out, 'linux-unpacked/countersign'));

@@ -11,10 +11,13 @@ import { describe, expect, it } from 'vitest';
 import { _electron, type ElectronApplication, type Page } from 'playwright';
 import { locateElectron } from '../../src-main/electron/locate.ts';
 import { toolCommand } from '../../scripts/startParts.ts';
+import { budget } from '../helpers/wait.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const found = locateElectron(ROOT);
 const reason = 'reason' in found ? found.reason : '';
+/** How long a check of the running app may take to come true (Vitest's own default for expect.poll is a fixed 1 s). */
+const POLL = { timeout: budget(5_000) };
 
 /** The little of the page's DOM the checks touch (this suite compiles without the DOM library). */
 interface PageGlobals {
@@ -27,7 +30,7 @@ interface PageGlobals {
 async function stillTheConsole(app: ElectronApplication, win: Page): Promise<void> {
   expect(app.windows()).toHaveLength(1);
   expect(win.url()).toMatch(/^app:\/\/console\//);
-  await expect.poll(() => win.evaluate(() => typeof (globalThis as unknown as { countersign?: object }).countersign)).toBe('object');
+  await expect.poll(() => win.evaluate(() => typeof (globalThis as unknown as { countersign?: object }).countersign), POLL).toBe('object');
 }
 
 describe(reason ? `Electron smoke test — SKIPPED: ${reason}` : 'Electron smoke test', () => {
@@ -74,10 +77,10 @@ describe(reason ? `Electron smoke test — SKIPPED: ${reason}` : 'Electron smoke
         a.remove();
       }, [href, target]);
       await click('https://example.com/blank', '_blank');
-      await expect.poll(opened).toContain('https://example.com/blank');
+      await expect.poll(opened, POLL).toContain('https://example.com/blank');
       await stillTheConsole(app, win);
       await click('https://example.com/same-window');
-      await expect.poll(opened).toContain('https://example.com/same-window');
+      await expect.poll(opened, POLL).toContain('https://example.com/same-window');
       await stillTheConsole(app, win);
       // A navigation to a server that would redirect never leaves the app, and never reaches the server.
       await win.evaluate((u) => { (globalThis as unknown as PageGlobals).location.href = u; }, `${webUrl}/redirect`);
@@ -88,5 +91,5 @@ describe(reason ? `Electron smoke test — SKIPPED: ${reason}` : 'Electron smoke
       await app.close();
       await new Promise((r) => web.close(r));
     }
-  }, 90_000);
+  }, budget(90_000));
 });

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { budget } from '../helpers/wait.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { RawWs, encodeFrame, text } from '../helpers/rawWs.ts';
@@ -35,7 +36,6 @@ const SCALE = Number(process.env.COUNTERSIGN_CAMPAIGN_SCALE ?? 1);
 const scaled = (n: number) => Math.max(1, Math.round(n * SCALE));
 const HTTP_CONCURRENCY = 16;
 const UPGRADE_CONCURRENCY = 8;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Identity { agentId: string; deviceId: string; secret: string; tenant: string }
 
@@ -49,7 +49,7 @@ let port: number;
 let attackers: Identity[];
 let globex: Identity;
 let revoked: Identity;
-const tok = { active: '', usedUp: '', revoked: '', expired: '', expiredAt: 0 };
+const tok = { active: '', usedUp: '', revoked: '', expired: '', expiredId: '' };
 let rng: Rng;
 
 // ---- what the campaign saw --------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ function httpsRequest(o: { method?: string; path: string; headers?: Record<strin
     const timer = setTimeout(() => {
       finish({ status: 0, text: '', headers: {}, err: 'timeout' });
       req.destroy();
-    }, o.timeoutMs ?? 15_000);
+    }, budget(o.timeoutMs ?? 15_000));
     req.on('error', (e) => finish({ status: 0, text: '', headers: {}, err: e.message }));
     if (!body) req.end();
     else if (o.chunked) {
@@ -177,8 +177,7 @@ beforeAll(async () => {
     if (r.status !== 0) throw new Error(r.stderr);
     return { token: lastLine(r.stdout), id: /created enrollment token (\S+)/.exec(r.stderr)![1]! };
   };
-  tok.expired = created('acme-dental', ['--expires-hours', '0.001']).token; // 3.6 s
-  tok.expiredAt = Date.now() + 3_600;
+  ({ token: tok.expired, id: tok.expiredId } = created('acme-dental', ['--expires-hours', '0.001'])); // 3.6 s, the shortest
   const acme = created('acme-dental', ['--uses', '10']).token;
   const globexTok = created('globex-logistics', []).token;
   tok.usedUp = created('acme-dental', []).token;
@@ -201,7 +200,7 @@ beforeAll(async () => {
   client = await con.mcp();
   tech = await con.technician();
   console.log(`agent bad input: setup ${Math.round(performance.now() - t0)} ms`);
-}, 60_000);
+}, budget(60_000));
 
 afterAll(async () => {
   if (con && !existsSync(goFile())) writeFileSync(goFile(), '');
@@ -413,8 +412,11 @@ async function pool<T>(items: T[], n: number, fn: (item: T, i: number) => Promis
   }));
 }
 
-const sessionEnd = async (ws: RawWs, ms = 5_000) => {
-  await Promise.race([ws.ended, sleep(ms)]);
+/** How a misbehaving peer's session ended: its close code, or undefined if the server left it open past budget(baseMs). */
+const sessionEnd = async (ws: RawWs, baseMs = 5_000) => {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ws.ended, new Promise((r) => (timer = setTimeout(r, budget(baseMs))))]);
+  clearTimeout(timer);
   return ws.closeCode;
 };
 
@@ -458,7 +460,9 @@ describe('bad input on the agent channel', () => {
     };
     const foreign = [victim.commandId, goodDone, demoQueued, ownCommand, randomUUID(), randomUUID(), '../../etc/passwd', `' OR 1=1 --`, 'x', '\u0000'];
 
-    if (Date.now() < tok.expiredAt + 200) await sleep(tok.expiredAt + 200 - Date.now());
+    // The replayed-token inputs include the expired token: it must be past its expiry (3.6 s after it was made) first.
+    const expiresAt = Date.parse((con.db.prepare('SELECT expires_at AS at FROM enrollment_tokens WHERE id = ?').get(tok.expiredId) as { at: string }).at);
+    await until('the expired token past its expiry', () => Date.now() > expiresAt, 3_600 + 5_000, 50);
     rssBaseline = readRss();
     const sampler = setInterval(() => rss.push(readRss()), 200);
     const t0 = performance.now();
@@ -495,7 +499,7 @@ describe('bad input on the agent channel', () => {
         const got = await new Promise<string>((resolve) => {
           const sock = plain ? net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }) : tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }), rejectUnauthorized: false });
           let data = '';
-          const timer = setTimeout(() => (sock.destroy(), resolve(`timeout ${data.slice(0, 40)}`)), 10_000);
+          const timer = setTimeout(() => (sock.destroy(), resolve(`timeout ${data.slice(0, 40)}`)), budget(10_000));
           sock.on('error', () => {});
           sock.on('data', (d) => (data += d.toString('latin1')));
           sock.on('close', () => (clearTimeout(timer), resolve(data.slice(0, 40))));
@@ -612,7 +616,7 @@ describe('bad input on the agent channel', () => {
     expect(violations).toEqual([]);
     expect(generated).toBeGreaterThan(3_000);
     expect(http429).toBeGreaterThan(30);
-  }, 120_000);
+  }, budget(120_000));
 
   it('the listener and serve stay up, and the real agent keeps working: its running command completes with its own output, a new one completes', async () => {
     expect(con.alive()).toBe(true);

@@ -15,13 +15,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv } from '../helpers/prng.ts';
 import { TcpProxy } from '../helpers/tcpProxy.ts';
+import { budget } from '../helpers/wait.ts';
 import { AgentProc, ConsoleProc, approved, call, csAsync, executionOf, finished, until } from '../agent/harness.ts';
 
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xa6e7);
 const HEARTBEAT_S = 1;
 /** A script's lease is its time limit (at least 10 s) plus this grace. */
 const LEASE_GRACE_S = 1;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A signed command's frame as TLS record(s) on the wire is larger than this; pongs and acks are smaller. */
+const COMMAND_FRAME_MIN_BYTES = 300;
+/** Cut rounds of the chaos test (the 6 s window it used to have held ~13 on average). */
+const CHAOS_ROUNDS = 13;
 
 let con: ConsoleProc;
 let a: AgentProc;
@@ -34,7 +38,7 @@ let marks: string;
 let ends: string;
 /** Every command the test created, with what it was. */
 const created: { commandId: string; approvalId: string; tag: string; deviceId: string }[] = [];
-/** Running commands seen past their lease (plus tick and polling slack) while serve was up. */
+/** Running commands seen past their lease (plus tick and polling slack, scaled to the machine) while serve was up. */
 const overdue: string[] = [];
 let consoleUp = true;
 let watchdog: NodeJS.Timeout | undefined;
@@ -62,13 +66,13 @@ beforeAll(async () => {
     if (!consoleUp) return;
     try {
       const rows = con.db.prepare(`SELECT c.id FROM device_commands c JOIN command_dispatch d ON d.command_id = c.id
-        WHERE c.status = 'running' AND d.lease_expires_at < ?`).all(new Date(Date.now() - 2_500).toISOString()) as { id: string }[];
+        WHERE c.status = 'running' AND d.lease_expires_at < ?`).all(new Date(Date.now() - budget(2_500)).toISOString()) as { id: string }[];
       for (const r of rows) if (!overdue.includes(r.id)) overdue.push(r.id);
     } catch {
       // busy: next round
     }
   }, 250);
-}, 60_000);
+}, budget(60_000));
 
 afterAll(async () => {
   clearInterval(watchdog);
@@ -123,15 +127,21 @@ describe('agent channel faults', () => {
   });
 
   it('a command frame lost in flight (the connection dies as it is sent): the agent never saw it, it is delivered again on reconnect and runs once', async () => {
-    expect(pa.cutOnNextFromTarget()).toBe(1);
+    // The command's frame, not the pong that answers the agent's heartbeat ping (~30 bytes) or an ack (~100).
+    const lostBefore = pa.lostInFlight;
+    expect(pa.cutOnNextFromTarget(COMMAND_FRAME_MIN_BYTES)).toBe(1);
     const from = a.out!.text.length;
     const { approvalId, executionId, commandIds } = await runScript('in-flight', 0.2, [a]);
     await reconnected(a, from);
     const r = await finished(client, executionId, 15_000);
-    expect(pa.lostInFlight).toBeGreaterThan(0);
+    expect(pa.lostInFlight - lostBefore).toBeGreaterThanOrEqual(COMMAND_FRAME_MIN_BYTES);
     expect(r.commands[0]).toMatchObject({ status: 'completed', stdout: 'done in-flight\n' });
     expect(runsOf(commandIds[0]!)).toBe(1);
-    expect(dispatchCount(commandIds[0]!)).toBe(2);
+    // Delivered again on the reconnect; once more per further reconnect before it ran (a stalled machine can make the
+    // console drop a link that missed 3 heartbeats), never without one.
+    const reconnects = (a.out!.text.slice(from).match(/\[agent\] connected /g) ?? []).length;
+    expect(dispatchCount(commandIds[0]!)).toBeGreaterThanOrEqual(2);
+    expect(dispatchCount(commandIds[0]!)).toBeLessThanOrEqual(1 + reconnects);
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
   });
 
@@ -140,16 +150,16 @@ describe('agent channel faults', () => {
     await startedAll('lease', 1);
     pa.block();
     pa.sever();
-    const t0 = Date.now();
     try {
       await until('script ended while the link is down', () => endsOf(commandIds[0]!) === 1, 10_000, 50);
       const lost = await until('lease expiry', async () => {
         const x = await call<any>(client, 'get_script_results', { executionId });
         return x.commands[0].status !== 'running' && x.commands[0];
       }, 16_000, 100);
+      // On time: the watchdog above holds every lease to a tick plus slack; here the order is what counts (expired
+      // while the link was still down, before the real result could arrive).
       expect(lost.status).toBe('failed');
       expect(lost.stderr).toMatch(/lease expired/);
-      expect(Date.now() - t0).toBeLessThan(10_000 + LEASE_GRACE_S * 1000 + 2_500);
       expect((await approvalBecomes(approvalId, 'failed')).commands).toEqual({ failed: 1 });
     } finally {
       pa.unblock();
@@ -187,32 +197,47 @@ describe('agent channel faults', () => {
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
   });
 
-  it('repeated cuts at seeded random moments during a batch on both devices: every command completes, each exactly once', async () => {
+  it('repeated cuts at seeded random points of a batch on both devices: every command completes, each exactly once', async () => {
     const rng = createRng(SEED);
     const tags = ['chaos-1', 'chaos-2', 'chaos-3', 'chaos-4'];
+    // The batch's progress, as events: each script's start and end on each device, and each command recorded completed.
+    const EVENTS = tags.length * 2 * 3;
+    // The whole schedule comes from the seed up front, in terms of that progress, so a replay cuts at the same points of
+    // the batch whatever the machine's speed.
+    const cutsPlan = Array.from({ length: CHAOS_ROUNDS }, () => ({
+      after: rng.int(0, EVENTS - 1),
+      // A reset now, or on the next frame the console sends (a command or a result_ack lost in flight).
+      which: rng.pick(['a', 'b', 'both', 'a-next-frame', 'b-next-frame'] as const),
+    })).sort((x, y) => x.after - y.after);
+    // The next script goes in once the previous one has started on this many devices (0: at once).
+    const batchPlan = tags.map((tag) => ({ tag, seconds: rng.int(2, 10) / 10, startedOn: rng.int(0, 2) }));
     const runs: Awaited<ReturnType<typeof runScript>>[] = [];
+    const ours = (l: string) => tags.some((t) => l.endsWith(` ${t}`));
+    const progress = () => {
+      const ids = runs.flatMap((r) => r.commandIds);
+      const completed = ids.length ? (con.db.prepare(`SELECT count(*) AS n FROM device_commands WHERE status = 'completed' AND id IN (${ids.map(() => '?').join(', ')})`).get(...ids) as { n: number }).n : 0;
+      return lines(marks).filter(ours).length + lines(ends).filter(ours).length + completed;
+    };
     const cutBefore = pa.cut + pb.cut;
     let stop = false;
     const fromA = a.out!.text.length;
     const fromB = b.out!.text.length;
     const chaos = (async () => {
-      const end = Date.now() + 6_000;
-      while (!stop && Date.now() < end) {
-        await sleep(rng.int(200, 700));
-        // A reset now, or on the next frame the console sends (a command or a result_ack lost in flight).
-        const which = rng.pick(['a', 'b', 'both', 'a-next-frame', 'b-next-frame'] as const);
+      for (const { after, which } of cutsPlan) {
+        await until(`batch event ${after + 1} of ${EVENTS} (next cut: ${which})`, () => progress() > after || stop, 30_000, 25);
+        if (stop) return;
+        // Each round hits a live link: wait for the agents it targets to be connected (again) first.
+        const targets = which === 'both' ? [pa, pb] : which.startsWith('a') ? [pa] : [pb];
+        await until(`a live link to cut (${which})`, () => targets.every((p) => p.live > 0) || stop, 15_000, 25);
         if (which === 'a-next-frame') pa.cutOnNextFromTarget();
         else if (which === 'b-next-frame') pb.cutOnNextFromTarget();
-        else {
-          if (which !== 'b') pa.sever();
-          if (which !== 'a') pb.sever();
-        }
+        else for (const p of targets) p.sever();
       }
     })();
     try {
-      for (const tag of tags) {
-        runs.push(await runScript(tag, rng.int(2, 10) / 10, [a, b]));
-        await sleep(rng.int(100, 900));
+      for (const { tag, seconds, startedOn } of batchPlan) {
+        runs.push(await runScript(tag, seconds, [a, b]));
+        await until(`${tag} started on ${startedOn} device(s)`, () => startedCount(tag) >= startedOn, 30_000, 25);
       }
     } catch (e) {
       stop = true;
@@ -292,7 +317,7 @@ describe('agent channel faults', () => {
     }
     const next = await runScript('after-restart', 0.2, [a, b]);
     expect((await finished(client, next.executionId)).counts).toMatchObject({ completed: 2 });
-  }, 45_000);
+  }, budget(45_000));
 
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     it(`serve restarted (${signal}) with both agents connected mid-command: every command completes once and approvals roll up in the new process`, async () => {
@@ -304,7 +329,13 @@ describe('agent channel faults', () => {
       const fresh = signal === 'SIGKILL' ? await runScript(`${t}-fresh`, 0.3, [a, b]) : undefined;
       const from = [a.out!.text.length, b.out!.text.length];
       consoleUp = false;
-      await con.restart(signal, signal === 'SIGTERM' ? 1_500 : 0);
+      // SIGTERM: serve stays down until both scripts have ended and both agents have journaled their results.
+      const endedWhileDown = () => Promise.all(running.commandIds.map(async (id) => {
+        await until(`${id} ended while serve is down`, () => endsOf(id) === 1, 15_000, 50);
+        const agent = created.find((c) => c.commandId === id)!.deviceId === a.deviceId ? a : b;
+        await agent.out!.waitFor(new RegExp(`command ${id} completed`), 5_000);
+      }));
+      await con.restart(signal, signal === 'SIGTERM' ? endedWhileDown : undefined);
       consoleUp = true;
       client = await con.mcp();
       tech = await con.technician();
@@ -319,7 +350,7 @@ describe('agent channel faults', () => {
         }
         expect((await approvalBecomes(run.approvalId, 'completed')).commands).toEqual({ completed: 2 });
       }
-    }, 45_000);
+    }, budget(45_000));
   }
 
   it('afterwards: nothing queued or running, no lease overrun, no command ran twice, approvals match their commands, the audit chain verifies', async () => {

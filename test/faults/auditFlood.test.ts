@@ -2,7 +2,7 @@
 // and out-of-scope calls, calls past the rate limit) from one rate-limited ai:read key against a real `countersign serve`.
 // Asserted: the database grows by less than the bound the README states (per key per minute of flooding), every refusal
 // is accounted for (stored in full, or counted), the chain and its checkpoints verify, and the console's Live page loads
-// while the health check keeps answering in well under 50 ms (median of probes sent with each page load).
+// while the health check keeps answering in well under 50 ms (90th percentile of the probes sent while a load is in flight).
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,13 +11,17 @@ import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServ
 import { HttpPool, type PoolResponse } from '../helpers/httpPool.ts';
 import { createRng, seedFromEnv } from '../helpers/prng.ts';
 import { initStreamable, mcpHeaders, parseSse } from '../helpers/raw.ts';
-import { consoleLogin, type ConsoleClient } from '../helpers/console.ts';
+import { budget } from '../helpers/wait.ts';
 
 const PASS = 'audit flood passphrase';
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xf100d);
 const ENV = cliEnv(PASS, { COUNTERSIGN_HTTP_RPS: '100000' });
 const REFUSALS = 10_000;
 const CONCURRENCY = 8;
+/** During the flood, one health probe goes out per this many answered calls. */
+const HEALTH_EVERY = 20;
+/** Loads of the Live page after the flood. */
+const PAGE_LOADS = 10;
 const KiB = 1024;
 /** The README's bound ("Bounded audit log"): refusals of one key grow the log by at most this per minute of flooding. */
 const README_BOUND_PER_KEY_MINUTE = 512 * KiB;
@@ -28,13 +32,13 @@ let dir: string;
 let srv: ChildServer;
 let key: CliKey;
 let pool: HttpPool;
-let tech: ConsoleClient;
+let cookie: string;
 let sizeBefore = 0;
 let sizeAfter = 0;
 let minutes = 0;
 const tally = { refused: 0, allowed: 0, other: [] as string[], codes: new Map<string, number>() };
 const health: number[] = [];
-const livePage = { loads: [] as { ms: number; bytes: number }[], health: [] as number[] };
+const livePage = { loads: [] as { status: number; ms: number; bytes: number }[], health: [] as number[] };
 
 const dbSize = () => statSync(join(dir, 'countersign.db')).size + sizeOr0(join(dir, 'countersign.db-wal'));
 function sizeOr0(f: string): number {
@@ -44,6 +48,8 @@ function sizeOr0(f: string): number {
     return 0;
   }
 }
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)]!;
 
 /** One generated call this key may not make, or may make only 3 times a minute. */
 function generator() {
@@ -75,6 +81,10 @@ const big429 = { name: 'run_script', arguments: { language: 'bash', body: 'true'
 async function call(sessionId: string, id: number, params: { name: string; arguments: unknown }): Promise<PoolResponse> {
   return pool.request({ method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(key.secret, sessionId), body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }) });
 }
+/** The Live page's first load (the 200 newest calls), over the pool: in flight until its last byte has arrived. */
+function liveCalls(): Promise<PoolResponse> {
+  return pool.request({ method: 'POST', path: '/console/api/rpc/liveCalls', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ limit: 200 }) });
+}
 function outcomeOf(r: PoolResponse): 'refused' | 'allowed' | string {
   const type = String(r.headers['content-type'] ?? '');
   const messages = r.status !== 200 ? [] : type.startsWith('text/event-stream') ? parseSse(r.text).filter((f) => f.event === 'message').map((f) => JSON.parse(f.data)) : [JSON.parse(r.text)];
@@ -93,18 +103,25 @@ beforeAll(async () => {
   srv = await startServe(ENV, dir);
   // The model is told every validation issue: the answers to the large requests run to megabytes.
   pool = new HttpPool(srv.port, { maxSockets: CONCURRENCY + 2, maxBodyBytes: 64 * 1024 * KiB });
-  tech = await consoleLogin(srv.url, PASS);
+  const login = await pool.request({ method: 'POST', path: '/console/api/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ passphrase: PASS }) });
+  if (login.status !== 200) throw new Error(`console login: ${login.status} ${login.text}`);
+  cookie = String(login.headers['set-cookie']?.[0]).split(';')[0]!;
   const sessionId = await initStreamable(srv.port, key.secret);
   const next = generator();
   const started = Date.now();
   let id = 1;
-  const probe = setInterval(() => {
+  // Health probes spaced by the flood's own answers, each on its own while the calls go on.
+  let answered = 0;
+  const probes: Promise<unknown>[] = [];
+  const probeHealth = () => {
+    if (++answered % HEALTH_EVERY) return;
     const t = performance.now();
-    void pool.request({ path: '/healthz' }).then(() => health.push(performance.now() - t), () => health.push(Infinity));
-  }, 250);
+    probes.push(pool.request({ path: '/healthz' }).then(() => health.push(performance.now() - t), () => health.push(Infinity)));
+  };
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (tally.refused < REFUSALS) {
       const o = outcomeOf(await call(sessionId, id++, next()));
+      probeHealth();
       if (o === 'refused') tally.refused++;
       else if (o === 'allowed') tally.allowed++;
       else if (tally.other.length < 20) tally.other.push(o);
@@ -113,38 +130,35 @@ beforeAll(async () => {
   // The newest calls the Live page shows: a burst of the large ones last.
   for (let i = 0; i < 30; i++) {
     const o = outcomeOf(await call(sessionId, id++, big429));
+    probeHealth();
     if (o === 'refused') tally.refused++;
     else tally.other.push(o);
   }
-  clearInterval(probe);
+  await Promise.all(probes);
   minutes = Math.floor(Date.now() / 60_000) - Math.floor(started / 60_000) + 1;
-  // The Live page: its first load (the 200 newest calls), ten times in a row, while health checks go out every 25 ms.
-  let loading = true;
-  const probes = (async () => {
-    while (loading) {
-      const h = performance.now();
-      await pool.request({ path: '/healthz' });
-      livePage.health.push(performance.now() - h);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  })();
-  for (let i = 0; i < 10; i++) {
-    const t = performance.now();
-    const r = await tech.post('/rpc/liveCalls', { limit: 200 });
-    livePage.loads.push({ ms: performance.now() - t, bytes: JSON.stringify(r.body).length });
+  // The Live page, loaded ten times in a row. While a load is in flight, health checks go out one after another (the
+  // first with the load, each next one once the previous is answered): a load that holds the server up holds up the
+  // probe that waits behind it.
+  for (let i = 0; i < PAGE_LOADS; i++) {
+    let inFlight = true;
+    const load = liveCalls().finally(() => (inFlight = false));
+    do {
+      const h = await pool.request({ path: '/healthz' });
+      livePage.health.push(h.ms);
+    } while (inFlight);
+    const r = await load;
+    livePage.loads.push({ status: r.status, ms: r.ms, bytes: r.bytes });
   }
-  loading = false;
-  await probes;
   expect(await srv.stop()).toBe(0);
   sizeAfter = dbSize();
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const median = (xs: number[]) => percentile(xs, 0.5);
   console.log([
     `audit flood (seed ${SEED}): ${tally.refused} refusals, ${tally.allowed} allowed, over ${minutes} wall-clock minute(s); codes ${JSON.stringify(Object.fromEntries(tally.codes))}`,
     `database ${sizeBefore} → ${sizeAfter} bytes: +${((sizeAfter - sizeBefore) / KiB).toFixed(0)} KiB (bound ${((minutes * README_BOUND_PER_KEY_MINUTE + FIXED_ALLOWANCE) / KiB).toFixed(0)} KiB)`,
     `health during the flood: median ${median(health).toFixed(1)} ms, max ${Math.max(...health).toFixed(1)} ms (${health.length} probes)`,
-    `Live page loads: median ${median(livePage.loads.map((l) => l.ms)).toFixed(1)} ms, largest ${Math.max(...livePage.loads.map((l) => l.bytes))} bytes; health meanwhile: median ${median(livePage.health).toFixed(1)} ms, max ${Math.max(...livePage.health).toFixed(1)} ms (${livePage.health.length} probes)`,
+    `Live page loads: median ${median(livePage.loads.map((l) => l.ms)).toFixed(1)} ms, largest ${Math.max(...livePage.loads.map((l) => l.bytes))} bytes; health meanwhile: median ${median(livePage.health).toFixed(1)} ms, 90th percentile ${percentile(livePage.health, 0.9).toFixed(1)} ms, max ${Math.max(...livePage.health).toFixed(1)} ms (${livePage.health.length} probes)`,
   ].join('\n'));
-}, 600_000);
+}, budget(600_000));
 
 afterAll(async () => {
   pool?.close();
@@ -178,10 +192,11 @@ describe('a flood of refusals from one rate-limited ai:read key', () => {
   });
 
   it('the Live page loads while the health check answers in well under 50 ms', () => {
-    expect(livePage.health.length).toBeGreaterThan(0);
-    // The 90th percentile: a load that blocks the server shows in every probe that waits behind it.
-    const p90 = [...livePage.health].sort((a, b) => a - b)[Math.floor(livePage.health.length * 0.9)]!;
-    expect(p90).toBeLessThan(50);
+    expect(livePage.loads.map((l) => l.status)).toEqual(Array(PAGE_LOADS).fill(200));
+    expect(livePage.health.length).toBeGreaterThanOrEqual(PAGE_LOADS);
+    // The 90th percentile: a load that blocks the server shows in every probe that waits behind it. 50 ms on the
+    // reference machine, scaled like every other time bound of the suites.
+    expect(percentile(livePage.health, 0.9)).toBeLessThan(budget(50));
     expect(Math.max(...livePage.loads.map((l) => l.bytes)), 'a page of 200 calls stays small').toBeLessThan(2 * 1024 * KiB);
   });
 

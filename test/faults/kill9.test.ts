@@ -15,19 +15,18 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
 import { consoleLogin, type ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
+import { budget, within } from '../helpers/wait.ts';
 
 const PASS = 'kill9 fault passphrase';
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', Date.now());
-const MAX_ROUNDS = 3;
-/** No new round starts after this much wall time in the test (each round takes about 4-6 s). */
-const ROUND_BUDGET_MS = 30_000;
-const CALL_TIMEOUT_MS = 4_000;
+const ROUNDS = 3;
+/** The kill comes once the clients have seen this many writes succeed (a seeded number in this range), mid-load. */
+const WRITES_BEFORE_KILL = [25, 120] as const;
+const CALL_TIMEOUT_MS = budget(4_000);
 const EXTRA_ALERTS_PER_TENANT = 800;
 
 // No HTTP flood limit for this load (the per-key tool budgets are raised on the keys themselves).
 const ENV = cliEnv(PASS, { COUNTERSIGN_HTTP_RPS: '100000', COUNTERSIGN_APPROVAL_WAIT_SECONDS: '0' });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Device { id: string; tenant: string; os: string }
 
@@ -91,15 +90,15 @@ beforeAll(() => {
   db.close();
   const limits = { readPerMinute: 1_000_000, writePerMinute: 1_000_000 };
   keys = [createKey(ENV, dir, { name: 'kill9-a', ...limits }), createKey(ENV, dir, { name: 'kill9-b', ...limits })];
-}, 60_000);
+}, budget(60_000));
 
 afterAll(async () => {
   if (server?.alive()) await server.kill9();
   if (dir) rmSync(dirname(dir), { recursive: true, force: true });
 });
 
-/** Runs the mixed load against `srv` and SIGKILLs it after `killAfterMs`; returns what the clients saw succeed. */
-async function loadAndKill(srv: ChildServer, round: number, rng: Rng, killAfterMs: number, leftover: string[]): Promise<{ ledger: Ledger; killedAtMs: number; ops: number }> {
+/** Runs the mixed load against `srv` and SIGKILLs it once `killAfterWrites` writes succeeded; returns what the clients saw succeed. */
+async function loadAndKill(srv: ChildServer, round: number, rng: Rng, killAfterWrites: number, leftover: string[]): Promise<{ ledger: Ledger; killedAtMs: number; ops: number }> {
   const L = newLedger();
   const plan = [
     { kind: 'http' as const, key: keys[0]! }, { kind: 'sse' as const, key: keys[0]! },
@@ -108,6 +107,19 @@ async function loadAndKill(srv: ChildServer, round: number, rng: Rng, killAfterM
   const clients = await Promise.all(plan.map(async (p) => ({ ...p, client: await connect(srv.url, p.kind, p.key.secret) })));
   const con: ConsoleClient = await consoleLogin(srv.url, PASS);
   const queue: string[] = [...leftover];
+  // Approvers wait for the next queued request (no polling); the kill waits for the load to reach its write count.
+  const idle: (() => void)[] = [];
+  const wakeApprovers = () => idle.splice(0).forEach((wake) => wake());
+  const enqueue = (id: string) => {
+    queue.push(id);
+    wakeApprovers();
+  };
+  let writes = 0;
+  let reachedWrites!: () => void;
+  const killMoment = new Promise<void>((r) => (reachedWrites = r));
+  const wrote = () => {
+    if (++writes >= killAfterWrites) reachedWrites();
+  };
   let killSent = false;
   let stopped = false;
   let seq = 0;
@@ -139,6 +151,7 @@ async function loadAndKill(srv: ChildServer, round: number, rng: Rng, killAfterM
             const out = res.structuredContent as { results: { outcome: string }[] };
             L.acks.push({ alertId, keyId: c.key.id, keyName: c.key.name, outcome: out.results[0]!.outcome });
             bump(L.successes, c.key.id);
+            wrote();
           }
         } else if (r < 0.75) {
           const d = rng.pick(devices);
@@ -148,6 +161,7 @@ async function loadAndKill(srv: ChildServer, round: number, rng: Rng, killAfterM
             const out = res.structuredContent as { executionId: string; commands: unknown[] };
             L.locks.push({ executionId: out.executionId, reason: tag, commands: out.commands.length });
             bump(L.successes, c.key.id);
+            wrote();
           }
         } else {
           const d = rng.pick(devices);
@@ -161,7 +175,8 @@ async function loadAndKill(srv: ChildServer, round: number, rng: Rng, killAfterM
           else {
             L.tier3.push({ approvalId: out.approvalId, tool: call.name, keyId: c.key.id });
             bump(L.successes, c.key.id);
-            queue.push(out.approvalId);
+            wrote();
+            enqueue(out.approvalId);
           }
         }
       } catch (e) {
@@ -176,7 +191,7 @@ async function loadAndKill(srv: ChildServer, round: number, rng: Rng, killAfterM
     while (!stopped) {
       const id = queue.shift();
       if (!id) {
-        await sleep(2);
+        await new Promise<void>((r) => idle.push(r));
         continue;
       }
       // Leave some requests undecided, so that approvals are pending when the server dies.
@@ -222,14 +237,15 @@ async function loadAndKill(srv: ChildServer, round: number, rng: Rng, killAfterM
 
   const started = performance.now();
   const running = [...clients.flatMap((c) => [worker(c), worker(c)]), approver(), approver()];
-  await sleep(killAfterMs);
+  await within(`${killAfterWrites} successful writes before the kill`, killMoment, 30_000);
   killSent = true;
   const killedAtMs = Math.round(performance.now() - started);
   await srv.kill9();
   stopped = true;
+  wakeApprovers();
   // Closing the clients rejects whatever they still wait for (answers a dead server will never send).
   await Promise.all(clients.map((c) => c.client.close().catch(() => {})));
-  await Promise.race([Promise.all(running), sleep(CALL_TIMEOUT_MS + 2_000)]);
+  await within('the load to stop after the kill', Promise.all(running), 10_000);
   return { ledger: L, killedAtMs, ops };
 }
 
@@ -334,7 +350,7 @@ describe('kill -9 during a sustained mixed load', () => {
     server = await startServe(ENV, dir);
     let leftover: string[] = [];
     let rounds = 0;
-    while (rounds < MAX_ROUNDS && (rounds === 0 || performance.now() - testStart < ROUND_BUDGET_MS)) {
+    while (rounds < ROUNDS) {
       rounds++;
       const startSeq = (() => {
         const db = new Database(dbFile, { readonly: true });
@@ -344,8 +360,8 @@ describe('kill -9 during a sustained mixed load', () => {
           db.close();
         }
       })();
-      // A random moment in the middle of a ~2.5 s load.
-      const killAfter = rng.int(900, 2_100);
+      // A random moment in the middle of the load, counted in writes the clients saw succeed.
+      const killAfter = rng.int(...WRITES_BEFORE_KILL);
       const { ledger: L, killedAtMs, ops } = await loadAndKill(server, rounds, rng, killAfter, leftover);
       for (const [k, n] of L.successes) bump(totals, k, n);
       expect(L.unexpected, 'errors while the server was alive').toEqual([]);
@@ -358,7 +374,7 @@ describe('kill -9 during a sustained mixed load', () => {
       // 2. Every success has its audit entry and state change; no approval ran twice.
       const { pending, headSeq } = checkAfterKill(L, startSeq, totals);
       const reads = [...L.reads.values()].reduce((a, b) => a + b, 0);
-      console.log(`kill9 round ${rounds}: SIGKILL at ${killedAtMs} ms after ${ops} calls started; seen ok: ${reads} reads, ${L.acks.length} acks, `
+      console.log(`kill9 round ${rounds}: SIGKILL at ${killedAtMs} ms after ${killAfter} writes, ${ops} calls started; seen ok: ${reads} reads, ${L.acks.length} acks, `
         + `${L.locks.length} locks, ${L.tier3.length} tier-3 requests, ${L.approved.length} approved, ${L.denied.length} denied, `
         + `${L.raced.length} double-approve races; ${pending.length} pending at the kill; audit head ${headSeq}`);
       expect(L.acks.length + L.locks.length + L.tier3.length, 'the load made writes before the kill').toBeGreaterThan(10);
@@ -410,6 +426,6 @@ describe('kill -9 during a sustained mixed load', () => {
     const final = auditVerify(ENV, dir);
     expect(final.status).toBe(0);
     console.log(`kill9: ${rounds} kill rounds in ${Math.round(performance.now() - testStart)} ms; ${final.out}`);
-    expect(rounds).toBeGreaterThanOrEqual(2);
-  }, 80_000);
+    expect(rounds).toBe(ROUNDS);
+  }, budget(80_000));
 });

@@ -4,6 +4,7 @@ import { consoleLogin, denial, structured, type ConsoleClient } from '../helpers
 import { callTool } from '../helpers/gate.ts';
 import { approvalOutcome } from '../../src-main/mcp/results.ts';
 import { describeStores } from '../helpers/stores.ts';
+import { until } from '../helpers/wait.ts';
 
 describeStores('governance: approvals', (store) => {
   let t: TestServer;
@@ -85,12 +86,8 @@ describeStores('governance: approvals', (store) => {
       const c = await t.connect(kind, await t.key());
       const progress: number[] = [];
       const call = c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [devices[4]!.id] } }, undefined, { onprogress: (p) => progress.push(p.progress) });
-      let id: string | undefined;
-      for (let i = 0; i < 50 && !id; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        id = (await admin.get('/approvals?status=pending')).body.approvals.find((a: { detail: { devices: { id: string }[] } }) => a.detail.devices[0]?.id === devices[4]!.id)?.id;
-      }
-      expect(id).toBeDefined();
+      const id = await until('the held call\'s pending approval', async () =>
+        (await admin.get('/approvals?status=pending')).body.approvals.find((a: { detail: { devices: { id: string }[] } }) => a.detail.devices[0]?.id === devices[4]!.id)?.id as string | undefined, 5_000, 20);
       await admin.post(`/approvals/${id}/approve`);
       const r = await call;
       expect(r.isError).toBeFalsy();

@@ -1,9 +1,11 @@
 // Countersign as real child processes: the CLI (init, keys create, audit verify) and `serve` on port 0, for tests that
-// kill the server, measure its memory, or need it in another process than the test. Every wait is bounded in time.
+// kill the server, measure its memory, or need it in another process than the test. Every wait is bounded by a budget
+// scaled to the machine (wait.ts).
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { budget } from './wait.ts';
 
 export const CLI_MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning', CLI_MAIN];
@@ -12,9 +14,9 @@ export function cliEnv(passphrase: string, extra: NodeJS.ProcessEnv = {}): NodeJ
   return { ...process.env, COUNTERSIGN_ADMIN_PASSPHRASE: passphrase, ...extra };
 }
 
-/** Runs one CLI command to completion (30 s at most). */
+/** Runs one CLI command to completion (budget(30 s) at most). */
 export function cli(env: NodeJS.ProcessEnv, ...args: string[]): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [...NODE_ARGS, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [...NODE_ARGS, ...args], { env, encoding: 'utf8', timeout: budget(30_000) });
 }
 
 /** `init --demo` in a fresh temporary directory; returns the data directory. */
@@ -65,11 +67,11 @@ export interface ChildServer {
   rss(): number | undefined;
   /** SIGKILL, then waits for the exit. */
   kill9(): Promise<number | string>;
-  /** SIGTERM (graceful), then waits for the exit, up to `ms` (then SIGKILL). */
-  stop(ms?: number): Promise<number | string>;
+  /** SIGTERM (graceful), then waits for the exit, up to budget(baseMs) (then SIGKILL). */
+  stop(baseMs?: number): Promise<number | string>;
 }
 
-/** Starts `serve --data-dir D --port 0` and waits (up to 20 s) for its `listening URL` line. */
+/** Starts `serve --data-dir D --port 0` and waits (up to budget(20 s)) for its `listening URL` line. */
 export async function startServe(env: NodeJS.ProcessEnv, dir: string, extraArgs: string[] = []): Promise<ChildServer> {
   const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--data-dir', dir, '--port', '0', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -77,10 +79,11 @@ export async function startServe(env: NodeJS.ProcessEnv, dir: string, extraArgs:
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
+    const ms = budget(20_000);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`serve printed no listening line in 20 s; stderr: ${err}`));
-    }, 20_000);
+      reject(new Error(`serve printed no listening line in ${ms} ms; stderr: ${err}`));
+    }, ms);
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       const m = /^listening (http:\/\/\S+)$/m.exec(out);
@@ -95,7 +98,7 @@ export async function startServe(env: NodeJS.ProcessEnv, dir: string, extraArgs:
     });
   });
   const alive = () => child.exitCode === null && child.signalCode === null;
-  const waitExit = (ms: number) => Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref())]);
+  const waitExit = (baseMs: number) => Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), budget(baseMs)).unref())]);
   return {
     child,
     pid: child.pid!,
@@ -115,12 +118,12 @@ export async function startServe(env: NodeJS.ProcessEnv, dir: string, extraArgs:
     async kill9() {
       if (alive()) child.kill('SIGKILL');
       const r = await waitExit(10_000);
-      if (r === 'timeout') throw new Error(`server ${child.pid} did not exit 10 s after SIGKILL`);
+      if (r === 'timeout') throw new Error(`server ${child.pid} did not exit ${budget(10_000)} ms after SIGKILL`);
       return r;
     },
-    async stop(ms = 10_000) {
+    async stop(baseMs = 10_000) {
       if (alive()) child.kill('SIGTERM');
-      const r = await waitExit(ms);
+      const r = await waitExit(baseMs);
       if (r !== 'timeout') return r;
       child.kill('SIGKILL');
       await exited;

@@ -4,6 +4,7 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { parseSse } from './raw.ts';
+import { budget } from './wait.ts';
 
 export interface PoolResponse {
   status: number;
@@ -45,7 +46,7 @@ export class HttpPool {
     for (const [k, v] of Object.entries(lower)) if (v !== undefined) headers[k] = v;
     const body = o.body === undefined ? undefined : Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body, 'utf8');
     if (body !== undefined && !o.chunked && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
-    const timeoutMs = o.timeoutMs ?? 15_000;
+    const timeoutMs = budget(o.timeoutMs ?? 15_000);
     return new Promise<PoolResponse>((resolve, reject) => {
       let settled = false;
       const req = request({ host: '127.0.0.1', port: this.port, method: o.method ?? 'GET', path: o.path, headers, setHost: false, agent: o.fresh ? false : this.agent }, (res) => {
@@ -94,7 +95,8 @@ export class LegacySession {
   private waiters = new Map<string, (m: any) => void>();
   private destroy: () => void = () => {};
 
-  static async open(port: number, key: string, timeoutMs = 10_000): Promise<LegacySession> {
+  static async open(port: number, key: string, baseMs = 10_000): Promise<LegacySession> {
+    const timeoutMs = budget(baseMs);
     const s = new LegacySession();
     await new Promise<void>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: '/api/v1/mcp/sse', method: 'GET', agent: false, headers: { accept: 'text/event-stream', 'x-api-key': key } }, (res) => {
@@ -146,8 +148,9 @@ export class LegacySession {
     return s;
   }
 
-  /** Resolves with the answer to `id` once it arrived on the stream, or undefined after `ms` or when the stream ends. */
-  answer(id: unknown, ms: number): Promise<any> {
+  /** Resolves with the answer to `id` once it arrived on the stream, or undefined after budget(baseMs) or when the stream ends. */
+  answer(id: unknown, baseMs: number): Promise<any> {
+    const ms = budget(baseMs);
     const k = idKey(id);
     if (this.answers.has(k)) return Promise.resolve(this.answers.get(k));
     if (this.ended) return Promise.resolve(undefined);
@@ -186,11 +189,11 @@ export interface DripResult {
 
 /**
  * Writes `raw` (a whole HTTP request, head and body) a few bytes at a time on its own TCP connection (the first
- * `sendAtOnce` bytes at once, e.g. the head). Stops writing
- * after `giveUpMs` (then the connection is destroyed: an abandoned request), or once everything is written and the
- * answer has come (or `answerMs` passed since the last byte).
+ * `sendAtOnce` bytes at once, e.g. the head). Stops writing once `giveUp` settles, or after budget(giveUp) ms (then the
+ * connection is destroyed: an abandoned request), or once everything is written and the answer has come (or
+ * budget(answerMs) passed since the last byte). The ticks are the fault's shape; every wait scales with the machine.
  */
-export function slowDrip(port: number, raw: string | Buffer, o: { bytesPerTick: number; tickMs: number; giveUpMs: number; answerMs?: number; sendAtOnce?: number }): Promise<DripResult> {
+export function slowDrip(port: number, raw: string | Buffer, o: { bytesPerTick: number; tickMs: number; giveUp: number | Promise<unknown>; answerMs?: number; sendAtOnce?: number }): Promise<DripResult> {
   const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8');
   const started = performance.now();
   return new Promise((resolve) => {
@@ -215,9 +218,10 @@ export function slowDrip(port: number, raw: string | Buffer, o: { bytesPerTick: 
       const next = data.subarray(sent, sent + o.bytesPerTick);
       sent += next.length;
       s.write(next);
-      if (sent >= data.length) setTimeout(finish, o.answerMs ?? 5_000).unref();
+      if (sent >= data.length) setTimeout(finish, budget(o.answerMs ?? 5_000)).unref();
     }, o.tickMs);
-    const giveUp = setTimeout(finish, o.giveUpMs);
+    const giveUp = typeof o.giveUp === 'number' ? setTimeout(finish, budget(o.giveUp)) : undefined;
+    if (typeof o.giveUp !== 'number') void o.giveUp.then(finish, finish);
     s.setEncoding('utf8');
     s.on('data', (c: string) => {
       answeredMs ??= performance.now() - started;

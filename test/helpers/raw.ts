@@ -2,6 +2,7 @@
 import { expect } from 'vitest';
 import { connect } from 'node:net';
 import { request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { budget } from './wait.ts';
 
 export interface RawRequestOptions {
   port: number;
@@ -85,10 +86,11 @@ export function rawRequest(o: RawRequestOptions): Promise<RawResponse> {
         req.destroy();
       });
     });
+    const ms = budget(o.timeoutMs ?? 10_000);
     const timer = setTimeout(() => {
-      settle(() => reject(new Error(`rawRequest ${o.method ?? 'GET'} ${o.path}: no complete response in ${o.timeoutMs ?? 10_000} ms`)));
+      settle(() => reject(new Error(`rawRequest ${o.method ?? 'GET'} ${o.path}: no complete response in ${ms} ms`)));
       req.destroy();
-    }, o.timeoutMs ?? 10_000);
+    }, ms);
     req.on('error', (e) => settle(() => reject(e)));
     if (body === undefined) req.end();
     else if (o.chunked) void writeBody(req, body, o.chunkSize ?? 64 * 1024);
@@ -135,8 +137,8 @@ export interface OpenStream {
   headers: IncomingHttpHeaders;
   /** Everything received so far, raw. */
   text(): string;
-  /** Resolves with the text received so far once it matches `pattern`. */
-  waitFor(pattern: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the text received so far once it matches `pattern` (fails after budget(baseMs), 5 s by default). */
+  waitFor(pattern: string | RegExp, baseMs?: number): Promise<string>;
   /** Resolves when the server ends or drops the stream. */
   ended: Promise<void>;
   close(): void;
@@ -177,7 +179,8 @@ export function openStream(o: { port: number; path: string; headers?: Record<str
         headers: res.headers,
         text: () => buf,
         ended,
-        waitFor(pattern, timeoutMs = 5_000) {
+        waitFor(pattern, baseMs = 5_000) {
+          const timeoutMs = budget(baseMs);
           const matches = () => (typeof pattern === 'string' ? buf.includes(pattern) : pattern.test(buf));
           return new Promise<string>((ok, fail) => {
             const check = () => {
@@ -207,7 +210,7 @@ export function openStream(o: { port: number; path: string; headers?: Record<str
         },
       });
     });
-    req.setTimeout(o.timeoutMs ?? 10_000, () => req.destroy(new Error(`openStream ${o.path}: no response headers`)));
+    req.setTimeout(budget(o.timeoutMs ?? 10_000), () => req.destroy(new Error(`openStream ${o.path}: no response headers`)));
     req.on('error', reject);
     req.end();
   });
@@ -284,12 +287,12 @@ export function expectRpcError(r: RawResponse, status: number, code?: number): {
   return r.json.error;
 }
 
-/** Writes `text` verbatim on a TCP connection and returns everything the server sent until it closed (or `ms` passed). */
-export function rawSocket(port: number, text: string, ms = 2_000): Promise<string> {
+/** Writes `text` verbatim on a TCP connection and returns everything the server sent until it closed (or budget(baseMs) passed). */
+export function rawSocket(port: number, text: string, baseMs = 2_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1', () => s.write(text));
     let out = '';
-    const timer = setTimeout(() => s.destroy(), ms);
+    const timer = setTimeout(() => s.destroy(), budget(baseMs));
     s.setEncoding('utf8');
     s.on('data', (c: string) => (out += c));
     s.on('end', () => s.end());

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { budget } from './wait.ts';
 
 export interface FrameSpec {
   opcode: number;
@@ -72,7 +73,7 @@ export class RawWs {
   private waiters: { pred: () => boolean; resolve: () => void }[] = [];
 
   constructor(o: RawWsOptions) {
-    const timeoutMs = o.timeoutMs ?? 15_000;
+    const timeoutMs = budget(o.timeoutMs ?? 15_000);
     const headers: Record<string, string | undefined> = {
       Host: `127.0.0.1:${o.port}`, Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'Sec-WebSocket-Version': '13', ...o.headers,
     };
@@ -159,11 +160,11 @@ export class RawWs {
     });
   }
 
-  /** Resolves when `pred` holds, the connection ends, or `ms` pass (whichever first); returns whether pred holds. */
-  async until(pred: () => boolean, ms = 10_000): Promise<boolean> {
+  /** Resolves when `pred` holds, the connection ends, or budget(baseMs) passes (whichever first); returns whether pred holds. */
+  async until(pred: () => boolean, baseMs = 10_000): Promise<boolean> {
     if (pred() || this.socket.destroyed) return pred();
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
+      const t = setTimeout(resolve, budget(baseMs));
       this.waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
     });
     return pred();
@@ -185,10 +186,10 @@ export class RawWs {
     return this.write(text(typeof msg === 'string' ? msg : JSON.stringify(msg)));
   }
 
-  /** A normal close (1000), then waits (bounded) for the connection to end. */
-  async close(ms = 3_000): Promise<void> {
+  /** A normal close (1000), then waits (up to budget(baseMs)) for the connection to end. */
+  async close(baseMs = 3_000): Promise<void> {
     if (this.upgraded && !this.socket.destroyed) await this.write(encodeFrame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) }));
-    await Promise.race([this.ended, new Promise((r) => setTimeout(r, ms))]);
+    await Promise.race([this.ended, new Promise((r) => setTimeout(r, budget(baseMs)).unref())]);
     this.socket.destroy();
   }
 }

@@ -2,7 +2,8 @@
 // and never terminates TLS, so a certificate pinned through it is still the target's. The test can:
 // - sever(): reset every live connection (both sides see a RST, as when a router or the peer drops the link);
 // - block()/unblock(): refuse new connections (accepted, then reset at once) while the link is "down";
-// - cutOnNextFromTarget(): let the next bytes the target sends die with the connection (a frame lost in flight);
+// - cutOnNextFromTarget(): let the next bytes the target sends die with the connection (a frame lost in flight), or
+//   only the next chunk of at least so many bytes (a command, not a WebSocket pong: the proxy sees TLS records only);
 // - freeze(): make every live connection silent in both directions without closing anything on the client side
 //   (a half-open link: a NAT timeout, a partition); the target may close its side, the client never hears of it.
 import net, { type AddressInfo, type Socket } from 'node:net';
@@ -11,8 +12,8 @@ interface Pair {
   client: Socket;
   upstream: Socket;
   frozen: boolean;
-  /** The next chunk from the target is dropped and the pair reset. */
-  cutOnData: boolean;
+  /** The next chunk from the target of at least this many bytes is dropped and the pair reset (0: none armed). */
+  cutOnData: number;
 }
 
 export class TcpProxy {
@@ -69,14 +70,14 @@ export class TcpProxy {
     }
     const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
     upstream.on('error', () => {});
-    const pair: Pair = { client, upstream, frozen: false, cutOnData: false };
+    const pair: Pair = { client, upstream, frozen: false, cutOnData: 0 };
     this.pairs.add(pair);
     // Forwarded by hand (not pipe) so that a frozen pair can swallow data and closes in both directions.
     client.on('data', (d) => {
       if (!pair.frozen && !upstream.destroyed) upstream.write(d);
     });
     upstream.on('data', (d) => {
-      if (pair.cutOnData) {
+      if (pair.cutOnData && d.length >= pair.cutOnData) {
         this.pairs.delete(pair);
         this.cut++;
         this.lostInFlight += d.length;
@@ -119,15 +120,18 @@ export class TcpProxy {
     this.blocked = false;
   }
 
-  /** The next bytes the target sends on each live connection are dropped, and that connection is reset. Returns how many are armed. */
-  cutOnNextFromTarget(): number {
-    for (const p of this.pairs) p.cutOnData = true;
+  /**
+   * The next bytes the target sends on each live connection (the next chunk of at least `minBytes`) are dropped, and
+   * that connection is reset. Returns how many are armed.
+   */
+  cutOnNextFromTarget(minBytes = 1): number {
+    for (const p of this.pairs) p.cutOnData = minBytes;
     return this.pairs.size;
   }
 
   /** Undoes cutOnNextFromTarget() on the connections where it has not fired yet. */
   disarm(): void {
-    for (const p of this.pairs) p.cutOnData = false;
+    for (const p of this.pairs) p.cutOnData = 0;
   }
 
   /** Silences every live connection (both directions, closes included); new connections still pass. Returns how many. */

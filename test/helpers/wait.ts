@@ -1,10 +1,26 @@
-// Polling waits for conditions another process or thread makes true.
+// Every wait of the suites: a budget scaled to this machine (test/helpers/slowdown.ts), a poll on a condition, a promise
+// with a deadline. A wait that runs out fails naming what it waited for; none of them is a fixed sleep.
+import { slowdown } from './slowdown.ts';
 
-/** Resolves with fn's first truthy value; throws naming `what` (and the last value or error) after timeoutMs. */
-export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 150): Promise<T> {
-  const end = Date.now() + timeoutMs;
+export const SLOWDOWN = slowdown();
+
+/** A time budget for something that takes `baseMs` at most on the reference machine, scaled to this one. */
+export const budget = (baseMs: number): number => Math.round(baseMs * SLOWDOWN);
+
+export class WaitTimeout extends Error {
+  override name = 'WaitTimeout';
+}
+
+/** What a wait is for: a text, or a function that describes it when the wait runs out (e.g. with a child's output). */
+export type What = string | (() => string);
+const textOf = (what: What) => (typeof what === 'function' ? what() : what);
+
+/** Resolves with fn's first truthy value; throws naming `what` (and the last value or error) after budget(baseMs). */
+export async function until<T>(what: What, fn: () => T | undefined | false | Promise<T | undefined | false>, baseMs = 20_000, everyMs = 100): Promise<T> {
+  const ms = budget(baseMs);
+  const end = Date.now() + ms;
   let last: unknown;
-  while (Date.now() < end) {
+  for (;;) {
     try {
       const v = await fn();
       if (v) return v;
@@ -12,9 +28,20 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
     } catch (e) {
       last = e;
     }
+    if (Date.now() >= end) break;
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500)})`);
+  throw new WaitTimeout(`timed out after ${ms} ms waiting for ${textOf(what)} (last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500)})`);
+}
+
+/** p, or a WaitTimeout naming `what` once budget(baseMs) has passed (p itself is left to settle on its own). */
+export function within<T>(what: What, p: Promise<T>, baseMs: number): Promise<T> {
+  const ms = budget(baseMs);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WaitTimeout(`timed out after ${ms} ms waiting for ${textOf(what)}`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Whether a process exists (signal 0 probes without sending anything). */

@@ -6,7 +6,7 @@ import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/cl
 import { type AuditRow } from '../../src-main/audit/log.ts';
 import { PASSPHRASE, startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
 import { expectRpcError, initStreamable, mcpHeaders, rawRequest, type RawResponse } from '../helpers/raw.ts';
-import { until } from '../helpers/wait.ts';
+import { budget, until } from '../helpers/wait.ts';
 
 /** A source's refusals a minute stored in full (README, audit/flood.ts). */
 const FULL_REFUSALS_PER_MINUTE = 20;
@@ -17,7 +17,10 @@ const rowsAfter = (seq: number, where = '1') => t.app.db.prepare(`SELECT * FROM 
 const head = () => (t.app.db.prepare('SELECT coalesce(max(seq), 0) AS n FROM audit_log').get() as { n: number }).n;
 
 beforeAll(async () => {
-  t = await startTestServer({ serve: { limits: { maxBodyBytes: 2048 }, console: { loginBackoff: { freeFailures: 2, baseMs: 400, maxMs: 2_000 } } } });
+  // The login waits are windows the next attempts must fall into (a guesser's, then the technician's): scaled to this
+  // machine, so that a slow moment between two requests does not let a wait run out early.
+  const loginBackoff = { freeFailures: 2, baseMs: budget(400), maxMs: budget(2_000) };
+  t = await startTestServer({ serve: { limits: { maxBodyBytes: 2048 }, console: { loginBackoff } } });
   port = t.server.port;
 });
 afterAll(async () => {

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, useServerWithKey } from '../helpers/server.ts';
 import { expectRpcError, initializeRequest, initStreamable, openLegacySse, rawRequest, streamablePost, type RawResponse } from '../helpers/raw.ts';
+import { until, within } from '../helpers/wait.ts';
 
 let t: TestServer;
 let port: number;
@@ -25,6 +26,18 @@ describe('legacy SSE: a message racing the close of its stream', () => {
   // (text/plain) and throws; the session is gone, so this is the same case as an unknown session: 404.
   it('POST whose body completes after the SSE stream closed → 404 JSON-RPC, not 500', async () => {
     const sse = await openLegacySse({ port, key });
+    // The moment the server has looked the session up and waits for the body: its next legacyMessage call.
+    const sessions = t.server.sessions;
+    const original = sessions.legacyMessage;
+    const lookedUp = new Promise<void>((entered) => {
+      sessions.legacyMessage = (...args) => {
+        sessions.legacyMessage = original;
+        const handled = original.apply(sessions, args);
+        entered();
+        return handled;
+      };
+    });
+    const size = sessions.size;
     const r = await new Promise<RawResponse>((resolve, reject) => {
       const req = request(
         { host: '127.0.0.1', port, method: 'POST', path: sse.endpoint!, agent: false, headers: { host: `127.0.0.1:${port}`, 'x-api-key': key, 'content-type': 'application/json' } },
@@ -37,10 +50,11 @@ describe('legacy SSE: a message racing the close of its stream', () => {
       );
       req.on('error', reject);
       req.write('{"jsonrpc":"2.0","id":1,');
-      setTimeout(() => {
-        sse.close();
-        setTimeout(() => req.end('"method":"ping"}'), 150);
-      }, 50);
+      // Head and half the body are in; then the stream closes, and only once the session is gone does the body end.
+      void within('the server to take the half-sent message', lookedUp, 5_000)
+        .then(() => sse.close())
+        .then(() => until('the closed stream\'s session to go', () => sessions.size < size, 5_000, 10))
+        .then(() => req.end('"method":"ping"}'), reject);
     });
     // The server survives it either way.
     expect((await rawRequest({ port, path: '/healthz' })).status).toBe(200);

@@ -281,8 +281,14 @@ describe('keep-alive comments (keepAliveMs: 100)', () => {
     const size = t.server.sessions.size;
     sse.close();
     await until(() => t.server.sessions.size === size - 1);
-    // Nothing left writing to a closed response: the server keeps serving.
-    await new Promise((r) => setTimeout(r, 250));
+    // Nothing left writing to a closed response: once another stream has had two keep-alives (its timer and any the
+    // closed stream left behind have fired since), the server keeps serving.
+    const witness = await openLegacySse({ port, key });
+    try {
+      await witness.waitFor(/(: keepalive\n\n[\s\S]*){2}/, 3_000);
+    } finally {
+      witness.close();
+    }
     expect((await rawRequest({ port, path: '/healthz' })).status).toBe(200);
   });
 });

@@ -7,6 +7,7 @@ import { join, win32 } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf, isStale, sandboxDecision, toolCommand, type SandboxProbe } from '../../scripts/startParts.ts';
 import { locateElectron } from '../../src-main/electron/locate.ts';
+import { budget } from '../helpers/wait.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const realManifest = (pkg: string) => JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8'));
@@ -95,7 +96,7 @@ describe('exit codes', () => {
     }
     const code = `import { runChild, exitLike } from ${JSON.stringify(join(ROOT, 'scripts/startParts.ts'))};
       exitLike(await runChild({ command: ${JSON.stringify(electron)}, args: [] }).catch((e) => { console.error(e.message); return { code: 1, signal: null }; }));`;
-    return spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+    return spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: budget(20_000) });
   };
 
   it('passes a crashed Electron\'s exit code and signal through, and reports one that cannot start', () => {

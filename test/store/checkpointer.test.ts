@@ -38,7 +38,7 @@ describe('background checkpoints', () => {
     db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     const before = statSync(file).size;
     fill(db, 2000);
-    await new Promise((r) => setTimeout(r, 300));
+    // No worker exists to move the pages later: what the commits left is what stays.
     expect(statSync(file).size).toBe(before);
     db.close();
   });

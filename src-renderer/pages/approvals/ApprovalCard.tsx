@@ -1,7 +1,7 @@
 import { forwardRef, useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ApprovalT } from '../../../src-main/console/contract.ts';
 import { Badge, StatusBadge } from '../../components/Badge.tsx';
-import { ago, countdown, dateTime, toolLabel } from '../../lib/format.ts';
+import { ago, countdown, dateTime, flowLabel, toolLabel } from '../../lib/format.ts';
 import { keyHint, useShortcutMode } from '../../lib/shortcuts.ts';
 import { CardBody } from './CardSections.tsx';
 
@@ -18,6 +18,8 @@ export interface CardProps {
   onDeny(reason: string): void;
   /** Backs out of the armed approve or the deny form. */
   onCancel(): void;
+  /** Opened from a link to this card (#/approvals/<id>). */
+  linked?: boolean;
 }
 
 function DenyForm({ onDeny, onCancel, busy }: { onDeny(reason: string): void; onCancel(): void; busy: boolean }) {
@@ -61,7 +63,7 @@ export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function Approval
   return (
     <article
       ref={ref}
-      className={`card approval${p.selected ? ' selected' : ''}${p.armed ? ' armed' : ''}`}
+      className={`card approval${p.selected ? ' selected' : ''}${p.armed ? ' armed' : ''}${p.linked ? ' linked' : ''}`}
       aria-label={`Approval ${toolLabel(a.tool, a.action)} for ${a.tenant}`}
       aria-current={p.selected ? 'true' : undefined}
       data-approval-id={a.id}
@@ -95,6 +97,7 @@ export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function Approval
       <div className="card-meta">
         <span>Requested by <strong>{a.keyName ?? a.keyId}</strong></span>
         <span>via <strong>{a.client ?? 'unknown client'}</strong></span>
+        {flowLabel(a.detail.clientFlow) ? <span data-testid="flow">flow: <strong>{flowLabel(a.detail.clientFlow)}</strong></span> : null}
         <span title={dateTime(a.createdAt)}>{ago(a.createdAt, now)}</span>
         <span className="mono muted" title="Approval id">{a.id.slice(0, 8)}</span>
       </div>

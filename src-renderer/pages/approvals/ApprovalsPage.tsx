@@ -6,6 +6,8 @@ import { useNow } from '../../lib/hooks.ts';
 import { useHotkeys } from '../../lib/shortcuts.ts';
 import { notificationsSupported } from '../../lib/browser.ts';
 import { toolLabel } from '../../lib/format.ts';
+import { useRouteId } from '../../lib/router.ts';
+import type { ApprovalT } from '../../../src-main/console/contract.ts';
 import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { ApprovalCard } from './ApprovalCard.tsx';
@@ -25,7 +27,27 @@ type FocusNext = { id: string; on: 'card' | 'approve' | 'deny' } | 'next' | null
 const onCardOrPage = (e: KeyboardEvent) => e.target === document.body || (e.target instanceof HTMLElement && e.target.matches('article.approval'));
 const motion = (): ScrollBehavior => (window.matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth');
 
-function PendingQueue() {
+/** A linked approval that is not (or no longer) waiting: what became of it, instead of a card that is not there. */
+function LinkedNotice({ id }: { id: string }) {
+  const [a, setA] = useState<ApprovalT | null | 'missing'>(null);
+  useEffect(() => {
+    let live = true;
+    api.getApproval({ id }).then((r) => live && setA(r.approval), () => live && setA('missing'));
+    return () => {
+      live = false;
+    };
+  }, [id]);
+  if (a === null) return null;
+  return (
+    <p className="notice" role="status" data-testid="linked-notice">
+      {a === 'missing'
+        ? `There is no approval ${id}.`
+        : `${toolLabel(a.tool, a.action)} on ${a.tenant} (${id.slice(0, 8)}) is ${a.status}${a.decidedBy ? ` (decided by ${a.decidedBy})` : ''}; it is in the History tab.`}
+    </p>
+  );
+}
+
+function PendingQueue({ linked }: { linked: string | null }) {
   const { pending, loaded, error, load } = useApprovals();
   const now = useNow(1000);
   const [selected, setSelected] = useState(0);
@@ -38,6 +60,16 @@ function PendingQueue() {
   const focusNext = useRef<FocusNext>(null);
   const index = Math.min(selected, Math.max(0, pending.length - 1));
   const current = pending[index];
+  const linkedIndex = linked ? pending.findIndex((a) => a.id === linked) : -1;
+
+  // A link to one card (#/approvals/<id>) selects and focuses it once the queue holds it.
+  useEffect(() => {
+    if (linkedIndex < 0) return;
+    setSelected(linkedIndex);
+    const el = refs.current.get(pending[linkedIndex]!.id);
+    el?.scrollIntoView({ block: 'center' });
+    el?.focus();
+  }, [linkedIndex]);
 
   useEffect(() => {
     if (armed && !pending.some((a) => a.id === armed)) setArmed(null);
@@ -136,8 +168,9 @@ function PendingQueue() {
 
   if (!loaded) return <Loading what="the approval queue" />;
   if (error) return <ErrorBox error={error} onRetry={() => void load()} />;
+  const notice = linked && linkedIndex < 0 ? <LinkedNotice id={linked} /> : null;
   if (!pending.length) {
-    return (
+    return notice ?? (
       <div ref={emptyRef} tabIndex={-1}>
         <Empty title="No requests waiting">
           Tier-3 calls (scripts, reboots, patch deployments) appear here the moment an AI client makes them.
@@ -147,6 +180,7 @@ function PendingQueue() {
   }
   return (
     <section className="queue" aria-label="Pending approvals">
+      {notice}
       {pending.map((a, i) => (
         <ApprovalCard
           key={a.id}
@@ -157,6 +191,7 @@ function PendingQueue() {
           a={a}
           now={now}
           selected={i === index}
+          linked={a.id === linked}
           armed={armed === a.id}
           denying={denying === a.id}
           busy={busy === a.id}
@@ -176,6 +211,7 @@ function PendingQueue() {
 
 export function ApprovalsPage() {
   const [tab, setTab] = useState<'pending' | 'history'>('pending');
+  const linked = useRouteId();
   const count = useApprovals((s) => s.pending.length);
   return (
     <div className="page">
@@ -192,7 +228,7 @@ export function ApprovalsPage() {
           History
         </button>
       </div>
-      {tab === 'pending' ? <PendingQueue /> : <History />}
+      {tab === 'pending' ? <PendingQueue linked={linked} /> : <History />}
     </div>
   );
 }
