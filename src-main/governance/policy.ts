@@ -17,6 +17,8 @@ export const PolicySchema = z.object({
   /** Devices a key changed without approval in one tenant over this many minutes count toward bulkDeviceThreshold. */
   bulkWindowMinutes: z.number().int().min(0).max(24 * 60),
   httpRequestsPerSecond: z.number().int().min(1).max(100_000),
+  /** Tenants (slugs, or '*' for every tenant) whose tier-3 calls must carry a PSA ticket reference. */
+  requireTicketTenants: z.array(z.string().min(1).max(40)).max(500),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyName = keyof Policy;
@@ -31,6 +33,7 @@ export const DEFAULT_POLICY: Policy = {
   bulkDeviceThreshold: 10,
   bulkWindowMinutes: 10,
   httpRequestsPerSecond: 200,
+  requireTicketTenants: [],
 };
 
 const bool = (v: string) => /^(1|true|yes|on)$/i.test(v.trim());
@@ -44,6 +47,7 @@ const ENV: { [K in PolicyName]: [string, (v: string) => Policy[K]] } = {
   bulkDeviceThreshold: ['COUNTERSIGN_BULK_DEVICE_THRESHOLD', Number],
   bulkWindowMinutes: ['COUNTERSIGN_BULK_WINDOW_MINUTES', Number],
   httpRequestsPerSecond: ['COUNTERSIGN_HTTP_RPS', Number],
+  requireTicketTenants: ['COUNTERSIGN_REQUIRE_TICKET_TENANTS', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
 };
 
 export interface TierOverride {
@@ -149,11 +153,7 @@ export class PolicyService {
 
   /** Tier overrides raise only: the highest matching override for (tool, action, tenant), wildcards as NULL. */
   overrideTier(tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined {
-    let top: Tier | undefined;
-    for (const o of this.overrides) {
-      if (o.tool === tool && (o.action === null || o.action === action) && (o.tenantId === null || o.tenantId === tenantId)) top = Math.max(top ?? 1, o.tier) as Tier;
-    }
-    return top;
+    return overrideTierOf(this.overrides, tool, action, tenantId);
   }
 
   /** Highest override for a tool under any action/tenant: used to decide what tools/list may hide or widen. */
@@ -186,4 +186,13 @@ export class PolicyService {
     });
     await this.load();
   }
+}
+
+/** The highest of the overrides matching (tool, action, tenant), wildcards as null: the policy's and a draft's alike. */
+export function overrideTierOf(overrides: readonly Pick<TierOverride, 'tool' | 'action' | 'tenantId' | 'tier'>[], tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined {
+  let top: Tier | undefined;
+  for (const o of overrides) {
+    if (o.tool === tool && (o.action === null || o.action === action) && (o.tenantId === null || o.tenantId === tenantId)) top = Math.max(top ?? 1, o.tier) as Tier;
+  }
+  return top;
 }

@@ -4,6 +4,7 @@ import { sql as work } from './0002-work.ts';
 import { sql as governance } from './0003-governance.ts';
 import { sql as agents } from './0004-agents.ts';
 import { sql as approvalBinding } from './0005-approval-binding.ts';
+import { sql as standingApprovals } from './0006-standing-approvals.ts';
 
 export interface Migration {
   version: number;
@@ -17,4 +18,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'governance', sql: governance },
   { version: 4, name: 'agents', sql: agents },
   { version: 5, name: 'approval-binding', sql: approvalBinding },
+  { version: 6, name: 'standing-approvals', sql: standingApprovals },
 ];

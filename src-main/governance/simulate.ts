@@ -1,0 +1,296 @@
+// Policy simulation: the tool calls of the last N days, decided again under a draft policy (settings, tier overrides,
+// grants) with the gate's own decision code — the rate limiter, effectiveTier and refusalFor, bulk escalation, the ticket
+// requirement and the grant envelope — in the order they happened. Each call is decided on the facts the gate planned
+// and recorded with it; a call that was refused before it was planned is planned now (read-only), as the gate would.
+import { z } from 'zod';
+import type { ApiKey } from '../auth/keys.ts';
+import { AppError } from '../errors.ts';
+import { allDeviceGroups } from '../store/data/grants.ts';
+import { budgetOf, type ToolSpec } from '../tools/types.ts';
+import { actionOf, bulkEscalation, effectiveTier, limitFor, refusalFor, ticketRefusal, type PolicyLike } from './decide.ts';
+import { callFacts, Envelope, GRANTABLE, outsideEnvelope, describeEnvelope, type CallFacts } from './envelope.ts';
+import type { Gate } from './gate.ts';
+import { MAX_GRANT_USES } from './grants.ts';
+import { overrideTierOf, PolicySchema, type Policy, type TierOverride } from './policy.ts';
+import { RateLimiter } from './rateLimiter.ts';
+import { ticketOf } from './ticket.ts';
+import type { Tier } from './tiers.ts';
+
+export type Outcome = 'ran' | 'card' | 'denied';
+const OUTCOMES: readonly Outcome[] = ['ran', 'card', 'denied'];
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,39}$/, 'not a tenant slug');
+/** A grant to try in the simulation: live from the start of the simulated window, for `minutes` (default: all of it) and `uses`. */
+export const DraftGrant = z.strictObject({
+  key: z.string().min(1).max(100).describe('key id or name'),
+  tenant: slug,
+  tool: z.string().min(1).max(100),
+  action: z.string().min(1).max(100).nullable().default(null),
+  envelope: Envelope,
+  minutes: z.number().int().min(1).max(90 * 24 * 60).optional(),
+  uses: z.number().int().min(1).max(MAX_GRANT_USES).optional(),
+});
+export const SimulationDraft = z.strictObject({
+  values: PolicySchema.partial().strict().optional(),
+  overrides: z.array(z.strictObject({
+    tool: z.string().min(1).max(100), action: z.string().min(1).max(100).nullable().optional(), tenant: slug.nullable().optional(),
+    tier: z.union([z.literal(2), z.literal(3), z.literal(4)]),
+  })).max(500).optional(),
+  /** 'recorded': every grant made, each over its own lifetime; 'none'; or grants to try. */
+  grants: z.union([z.enum(['recorded', 'none']), z.array(DraftGrant).max(200)]).default('recorded'),
+});
+export type SimulationDraft = z.input<typeof SimulationDraft>;
+
+type Counts = Record<Outcome, number>;
+const zero = (): Counts => ({ ran: 0, card: 0, denied: 0 });
+
+export interface SimulationReport {
+  from: string; to: string; entries: number; ms: number;
+  before: Counts; after: Counts;
+  changes: { from: Outcome; to: Outcome; count: number }[];
+  byTool: { tool: string; before: Counts; after: Counts }[];
+  byKey: { keyId: string | null; keyName: string | null; before: Counts; after: Counts }[];
+  examples: { seq: number; at: string; tool: string; action: string | null; keyName: string | null; tenant: string | null; from: Outcome; to: Outcome; reason: string }[];
+  grants: { id: string; description: string; covered: number }[];
+}
+
+interface Row {
+  seq: number; at: string; key_id: string | null; key_name: string | null; tool: string | null; action: string | null; tenant: string | null;
+  decision: string; code: string | null; rule: string | null; args_json: string | null; detail_json: string | null;
+}
+
+interface SimGrant { id: string; keyId: string; tenantId: string; tool: string; action: string | null; envelope: Envelope; from: number; until: number; maxUses: number | null; uses: number; description: string }
+
+/** Codes the gate gives before it plans a call (throttle, unknown tool, the decision on the tool's own tier). */
+const DECISION_CODES = new Set(['RATE_LIMITED', 'UNKNOWN_TOOL', 'TIER4_BLOCKED', 'SCOPE_DENIED', 'NOT_ALLOWLISTED', 'EXECUTE_ADMIN_REQUIRED', 'TICKET_REQUIRED']);
+const PAGE = 5000;
+
+const json = (s: string | null): unknown => {
+  if (s === null) return null;
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+};
+const rec = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/** What the history recorded: ran (allowed, or failed while running), a card, or denied. */
+export function historyOutcome(decision: string): Outcome {
+  return decision === 'pending' ? 'card' : decision === 'denied' || decision === 'throttled' ? 'denied' : 'ran';
+}
+
+class DraftPolicy implements PolicyLike {
+  readonly values: Policy;
+  private readonly overrides: Pick<TierOverride, 'tool' | 'action' | 'tenantId' | 'tier'>[];
+  constructor(values: Policy, overrides: Pick<TierOverride, 'tool' | 'action' | 'tenantId' | 'tier'>[]) {
+    this.values = values;
+    this.overrides = overrides;
+  }
+  overrideTier(tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined {
+    return overrideTierOf(this.overrides, tool, action, tenantId);
+  }
+}
+
+export class PolicySimulator {
+  private readonly gate: Gate;
+  constructor(gate: Gate) {
+    this.gate = gate;
+  }
+
+  /**
+   * Replays the tool calls of the `days` before `now` under the draft. `outcomes` (when given) receives each entry's
+   * outcome by audit seq.
+   */
+  async run(draftInput: SimulationDraft, o: { days: number; now?: Date; outcomes?: Map<number, Outcome> }): Promise<SimulationReport> {
+    const started = performance.now();
+    const parsed = SimulationDraft.safeParse(draftInput);
+    if (!parsed.success) throw new AppError('BAD_INPUT', `draft: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(draft)'}: ${i.message}`).join('; ')}`);
+    const draft = parsed.data;
+    const d = this.gate.d;
+    const now = o.now ?? new Date();
+    const fromMs = now.getTime() - o.days * 86_400_000;
+    const from = new Date(fromMs).toISOString();
+    const to = now.toISOString();
+    const tenantId = new Map((await d.store.sql.all<{ id: string; slug: string }>('SELECT id, slug FROM tenants')).map((t) => [t.slug, t.id]));
+    const keys = new Map(d.keys.list().map((k) => [k.id, k]));
+    const policy = this.draftPolicy(draft, tenantId);
+    const grants = await this.draftGrants(draft, { fromMs, toMs: now.getTime(), keys, tenantId });
+    const groups = new Map((await allDeviceGroups(d.store.sql)).map((r) => [r.id, r.group_id]));
+
+    const limiter = new RateLimiter(() => clock);
+    let clock = fromMs;
+    // Devices each key changed without approval, per tenant: the bulk window.
+    const touched = new Map<string, { t: number; ids: readonly string[] }[]>();
+    const report: SimulationReport = { from, to, entries: 0, ms: 0, before: zero(), after: zero(), changes: [], byTool: [], byKey: [], examples: [], grants: [] };
+    const byTool = new Map<string, { before: Counts; after: Counts }>();
+    const byKey = new Map<string, { keyId: string | null; keyName: string | null; before: Counts; after: Counts }>();
+    const changes = new Map<string, number>();
+    const examplesPer = new Map<string, number>();
+
+    const decide = async (r: Row, at: number): Promise<{ outcome: Outcome; reason: string }> => {
+      const key = r.key_id ? keys.get(r.key_id) : undefined;
+      const detail = rec(json(r.detail_json));
+      const was = historyOutcome(r.decision);
+      if (!key) return { outcome: was, reason: 'the key is gone: kept as recorded' };
+      const tool = r.tool ? this.gate.tools.get(r.tool) : undefined;
+      const via = detail.kind;
+      const budget = via === 'prompt' || !tool ? 'read' : budgetOf(tool);
+      const take = limiter.take(`${key.id}:${budget}`, limitFor(key, budget, policy.values));
+      if (!take.ok) return { outcome: 'denied', reason: `RATE_LIMITED: ${budget} budget of ${limitFor(key, budget, policy.values)}/min` };
+      if (via === 'prompt') return r.decision === 'denied' && r.code !== 'RATE_LIMITED' ? { outcome: 'denied', reason: `${r.code}: as recorded` } : { outcome: 'ran', reason: 'prompt' };
+      if (!tool) return { outcome: 'denied', reason: `UNKNOWN_TOOL: ${r.tool}` };
+      let args = rec(json(r.args_json));
+      // Arguments the gate never validated (throttled, or refused by validation) are validated now.
+      if (r.decision === 'throttled' || r.code === 'INVALID_ARGUMENTS') {
+        const p = tool.input.safeParse(json(r.args_json) ?? {});
+        if (!p.success) return { outcome: 'denied', reason: 'INVALID_ARGUMENTS: the arguments do not fit the schema' };
+        args = p.data as Record<string, unknown>;
+      }
+      const action = actionOf(tool, args);
+      const early = refusalFor(tool, effectiveTier(tool, action, undefined, undefined, policy), key, action, policy);
+      if (early) return { outcome: 'denied', reason: `${early.code}: ${early.message}` };
+      // The plan's facts: recorded with the entry, or (for a call refused before planning) planned now.
+      let facts = detail.facts ? (detail.facts as CallFacts) : undefined;
+      let tenant = r.tenant ?? undefined;
+      const planned = r.decision === 'allowed' || r.decision === 'pending' || r.decision === 'failed' || facts !== undefined
+        || (r.decision === 'denied' && r.code !== null && !DECISION_CODES.has(r.code));
+      if (planned && r.decision === 'denied' && !facts && r.code !== null && !DECISION_CODES.has(r.code)) {
+        return { outcome: 'denied', reason: `${r.code}: refused while planning, as recorded` };
+      }
+      if (!planned) {
+        try {
+          const p = await tool.plan(args as never, this.gate.readContext(key, tool, new Date(at)));
+          tenant = p.tenant?.slug;
+          if (tool.access === 'write') facts = callFacts(tool.name, p);
+        } catch (e) {
+          if (e instanceof AppError) return { outcome: 'denied', reason: `${e.code}: ${e.message}` };
+          throw e;
+        }
+      }
+      const tid = facts?.tenantId ?? (tenant ? tenantId.get(tenant) : undefined);
+      if (tid && !key.tenants.some((t) => t.id === tid)) return { outcome: 'denied', reason: 'NOT_FOUND: the key no longer reaches this tenant' };
+      let argTier = facts?.argTier;
+      const windowKey = `${key.id}\u0000${tid}`;
+      if (tool.access === 'write' && facts?.deviceIds.length && tid) {
+        const minutes = policy.values.bulkWindowMinutes;
+        const since = at - minutes * 60_000;
+        const set = new Set<string>();
+        if (minutes > 0) for (const w of touched.get(windowKey) ?? []) if (w.t >= since) for (const id of w.ids) set.add(id);
+        if (bulkEscalation(set, facts.deviceIds, policy.values.bulkDeviceThreshold).escalated) argTier = 3;
+      }
+      const tier = effectiveTier(tool, action, tid, argTier, policy);
+      const refused = refusalFor(tool, tier, key, action, policy);
+      if (refused) return { outcome: 'denied', reason: `${refused.code}: ${refused.message}` };
+      const ran = (why: string): { outcome: Outcome; reason: string } => {
+        const ids = facts?.commandDeviceIds ?? facts?.deviceIds;
+        if (tool.access === 'write' && ids?.length && tid) {
+          const list = touched.get(windowKey) ?? [];
+          list.push({ t: at, ids });
+          touched.set(windowKey, list);
+        }
+        return { outcome: 'ran', reason: why };
+      };
+      if (tier < 3) return ran(`tier ${tier}`);
+      const single = key.tenants.length === 1 ? key.tenants[0]!.slug : undefined;
+      const ticket = ticketRefusal(tool.name, tenant ?? single, !!ticketOf(args), policy.values);
+      if (ticket) return { outcome: 'denied', reason: `${ticket.code}: ${ticket.message}` };
+      // An approved plan is the technician's decision on those exact calls, not policy: it stands.
+      if (typeof detail.planId === 'string' && r.rule === 'plan') return { outcome: 'ran', reason: 'a step of an approved plan' };
+      if (!tid) return single ? { outcome: 'card', reason: 'tier 3' } : { outcome: 'denied', reason: 'INVALID_ARGUMENTS: a tier-3 call must name one tenant' };
+      if (facts && !facts.hiddenText && GRANTABLE[tool.name]) {
+        const act = r.action ?? action ?? null;
+        const g = grants.find((x) => x.keyId === key.id && x.tenantId === tid && x.tool === tool.name && x.action === act && x.from <= at && at < x.until
+          && (x.maxUses === null || x.uses < x.maxUses) && !outsideEnvelope(tool.name, x.envelope, facts!, (dev) => groups.get(dev)));
+        if (g) {
+          g.uses++;
+          return ran(`under grant ${g.id.slice(0, 8)}`);
+        }
+      }
+      return { outcome: 'card', reason: 'tier 3' };
+    };
+
+    let after = 0;
+    for (;;) {
+      const rows = await d.store.sql.all<Row>(`SELECT seq, at, key_id, key_name, tool, action, tenant, decision, code, rule, args_json, detail_json
+        FROM audit_log WHERE event = 'tool_call' AND at >= ? AND at <= ? AND seq > ? ORDER BY seq LIMIT ${PAGE}`, [from, to, after]);
+      for (const r of rows) {
+        const at = Date.parse(r.at);
+        clock = at;
+        const before = historyOutcome(r.decision);
+        const { outcome, reason } = await decide(r, at);
+        o.outcomes?.set(r.seq, outcome);
+        report.entries++;
+        report.before[before]++;
+        report.after[outcome]++;
+        const tool = r.tool ?? '(none)';
+        const t = byTool.get(tool) ?? { before: zero(), after: zero() };
+        t.before[before]++;
+        t.after[outcome]++;
+        byTool.set(tool, t);
+        const kId = r.key_id ?? '(none)';
+        const k = byKey.get(kId) ?? { keyId: r.key_id, keyName: r.key_name, before: zero(), after: zero() };
+        k.before[before]++;
+        k.after[outcome]++;
+        byKey.set(kId, k);
+        if (before !== outcome) {
+          const c = `${before}\u0000${outcome}`;
+          changes.set(c, (changes.get(c) ?? 0) + 1);
+          if ((examplesPer.get(c) ?? 0) < 5) {
+            examplesPer.set(c, (examplesPer.get(c) ?? 0) + 1);
+            report.examples.push({ seq: r.seq, at: r.at, tool, action: r.action, keyName: r.key_name, tenant: r.tenant, from: before, to: outcome, reason });
+          }
+        }
+      }
+      if (rows.length < PAGE) break;
+      after = rows[rows.length - 1]!.seq;
+    }
+    report.changes = [...changes].map(([c, count]) => {
+      const [f, t] = c.split('\u0000') as [Outcome, Outcome];
+      return { from: f, to: t, count };
+    }).sort((a, b) => b.count - a.count);
+    report.byTool = [...byTool].map(([tool, v]) => ({ tool, ...v })).sort((a, b) => a.tool.localeCompare(b.tool));
+    report.byKey = [...byKey.values()].sort((a, b) => (a.keyName ?? '').localeCompare(b.keyName ?? ''));
+    report.grants = grants.map((g) => ({ id: g.id, description: g.description, covered: g.uses }));
+    report.ms = performance.now() - started;
+    return report;
+  }
+
+  private draftPolicy(draft: z.output<typeof SimulationDraft>, tenantId: Map<string, string>): DraftPolicy {
+    const p = this.gate.d.policy;
+    const values = { ...p.values, ...(draft.values ?? {}) } as Policy;
+    if (!draft.overrides) return new DraftPolicy(values, p.listOverrides());
+    const overrides = draft.overrides.map((o) => {
+      if (!this.gate.tools.has(o.tool)) throw new AppError('BAD_INPUT', `draft.overrides: unknown tool '${o.tool}'`);
+      const tid = o.tenant ? tenantId.get(o.tenant) : null;
+      if (tid === undefined) throw new AppError('BAD_INPUT', `draft.overrides: unknown tenant '${o.tenant}'`);
+      return { tool: o.tool, action: o.action ?? null, tenantId: tid, tier: o.tier };
+    });
+    return new DraftPolicy(values, overrides);
+  }
+
+  private async draftGrants(draft: z.output<typeof SimulationDraft>, c: { fromMs: number; toMs: number; keys: Map<string, ApiKey>; tenantId: Map<string, string> }): Promise<SimGrant[]> {
+    if (draft.grants === 'none') return [];
+    if (draft.grants === 'recorded') {
+      const all = await this.gate.standing.grants.list({ limit: 10_000 });
+      return all.filter((g) => g.state !== 'tampered').map((g) => ({
+        id: g.id, keyId: g.keyId, tenantId: g.tenantId, tool: g.tool, action: g.action, envelope: g.envelope, from: Date.parse(g.createdAt),
+        until: Math.min(Date.parse(g.expiresAt), g.revokedAt ? Date.parse(g.revokedAt) : Infinity), maxUses: g.maxUses, uses: 0, description: g.description,
+      })).sort((a, b) => a.until - b.until || a.id.localeCompare(b.id));
+    }
+    const byName = new Map([...c.keys.values()].map((k) => [k.name, k]));
+    return draft.grants.map((g, i) => {
+      const key = c.keys.get(g.key) ?? byName.get(g.key);
+      if (!key) throw new AppError('BAD_INPUT', `draft.grants[${i}].key: no key '${g.key}'`);
+      const tid = c.tenantId.get(g.tenant);
+      if (!tid) throw new AppError('BAD_INPUT', `draft.grants[${i}].tenant: unknown tenant '${g.tenant}'`);
+      if (!GRANTABLE[g.tool]) throw new AppError('BAD_INPUT', `draft.grants[${i}].tool: ${g.tool} cannot be granted`);
+      return {
+        id: `draft-${i + 1}`, keyId: key.id, tenantId: tid, tool: g.tool, action: g.action, envelope: g.envelope, from: c.fromMs,
+        until: g.minutes ? c.fromMs + g.minutes * 60_000 : c.toMs + 1, maxUses: g.uses ?? null, uses: 0, description: describeEnvelope(g.tool, g.action, g.envelope),
+      };
+    }).sort((a, b) => a.until - b.until || a.id.localeCompare(b.id));
+  }
+}
+
+export { OUTCOMES };
