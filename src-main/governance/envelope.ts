@@ -3,6 +3,7 @@
 // the gate, the console (what a card may offer) and the policy simulator decide it with the same code.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { requestFindings } from '../hiddenChars.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import type { ToolPlan } from '../tools/types.ts';
 import type { Tier } from './tiers.ts';
@@ -52,6 +53,8 @@ export function callFacts(tool: string, plan: ToolPlan): CallFacts | undefined {
     facts.commandDeviceIds = (Array.isArray(d.devices) ? d.devices.map(rec) : []).map((x) => String(x.id)).sort();
   }
   if (tool === 'upgrade_agent' && typeof e.version === 'string') facts.version = e.version;
+  const hidden = requestFindings({ summary: plan.summary, detail: plan.detail }, 0).count;
+  if (hidden) facts.hiddenText = hidden;
   return facts;
 }
 

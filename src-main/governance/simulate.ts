@@ -4,6 +4,7 @@
 // and recorded with it; a call that was refused before it was planned is planned now (read-only), as the gate would.
 import { z } from 'zod';
 import type { ApiKey } from '../auth/keys.ts';
+import { canonicalJson } from '../store/canonical.ts';
 import { AppError } from '../errors.ts';
 import { allDeviceGroups } from '../store/data/grants.ts';
 import { budgetOf, type ToolSpec } from '../tools/types.ts';
@@ -118,8 +119,8 @@ export class PolicySimulator {
     const grants = await this.draftGrants(draft, { fromMs, toMs: now.getTime(), keys, tenantId });
     const groups = new Map((await allDeviceGroups(d.store.sql)).map((r) => [r.id, r.group_id]));
 
-    const limiter = new RateLimiter(() => clock);
     let clock = fromMs;
+    const limiter = new RateLimiter(() => clock);
     // Devices each key changed without approval, per tenant: the bulk window.
     const touched = new Map<string, { t: number; ids: readonly string[] }[]>();
     const report: SimulationReport = { from, to, entries: 0, ms: 0, before: zero(), after: zero(), changes: [], byTool: [], byKey: [], examples: [], grants: [] };
@@ -127,6 +128,25 @@ export class PolicySimulator {
     const byKey = new Map<string, { keyId: string | null; keyName: string | null; before: Counts; after: Counts }>();
     const changes = new Map<string, number>();
     const examplesPer = new Map<string, number>();
+
+    // A call the gate refused before planning is planned now, once per key and arguments (the fleet as it is now; a
+    // plan that reads the time, deploy_patches's window fit, is planned at the call's own time every time).
+    const planned = new Map<string, { tenant: string | undefined; facts: CallFacts | undefined } | AppError>();
+    const planNow = async (tool: ToolSpec, key: ApiKey, args: Record<string, unknown>, at: number) => {
+      const memo = tool.name === 'deploy_patches' ? undefined : `${key.id}\u0000${tool.name}\u0000${canonicalJson(args)}`;
+      const hit = memo === undefined ? undefined : planned.get(memo);
+      if (hit) return hit;
+      let out: { tenant: string | undefined; facts: CallFacts | undefined } | AppError;
+      try {
+        const p = await tool.plan(args as never, this.gate.readContext(key, tool, new Date(at)));
+        out = { tenant: p.tenant?.slug, facts: tool.access === 'write' ? callFacts(tool.name, p) : undefined };
+      } catch (e) {
+        if (!(e instanceof AppError)) throw e;
+        out = e;
+      }
+      if (memo !== undefined) planned.set(memo, out);
+      return out;
+    };
 
     const decide = async (r: Row, at: number): Promise<{ outcome: Outcome; reason: string }> => {
       const key = r.key_id ? keys.get(r.key_id) : undefined;
@@ -153,20 +173,16 @@ export class PolicySimulator {
       // The plan's facts: recorded with the entry, or (for a call refused before planning) planned now.
       let facts = detail.facts ? (detail.facts as CallFacts) : undefined;
       let tenant = r.tenant ?? undefined;
-      const planned = r.decision === 'allowed' || r.decision === 'pending' || r.decision === 'failed' || facts !== undefined
+      const wasPlanned = r.decision === 'allowed' || r.decision === 'pending' || r.decision === 'failed' || facts !== undefined
         || (r.decision === 'denied' && r.code !== null && !DECISION_CODES.has(r.code));
-      if (planned && r.decision === 'denied' && !facts && r.code !== null && !DECISION_CODES.has(r.code)) {
+      if (wasPlanned && r.decision === 'denied' && !facts && r.code !== null && !DECISION_CODES.has(r.code)) {
         return { outcome: 'denied', reason: `${r.code}: refused while planning, as recorded` };
       }
-      if (!planned) {
-        try {
-          const p = await tool.plan(args as never, this.gate.readContext(key, tool, new Date(at)));
-          tenant = p.tenant?.slug;
-          if (tool.access === 'write') facts = callFacts(tool.name, p);
-        } catch (e) {
-          if (e instanceof AppError) return { outcome: 'denied', reason: `${e.code}: ${e.message}` };
-          throw e;
-        }
+      if (!wasPlanned) {
+        const p = await planNow(tool, key, args, at);
+        if (p instanceof AppError) return { outcome: 'denied', reason: `${p.code}: ${p.message}` };
+        tenant = p.tenant;
+        facts = p.facts;
       }
       const tid = facts?.tenantId ?? (tenant ? tenantId.get(tenant) : undefined);
       if (tid && !key.tenants.some((t) => t.id === tid)) return { outcome: 'denied', reason: 'NOT_FOUND: the key no longer reaches this tenant' };

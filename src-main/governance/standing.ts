@@ -38,10 +38,7 @@ export class Standing {
   record(base: AuditInput, tool: ToolSpec, plan: ToolPlan): void {
     if (tool.access !== 'write') return;
     const facts = callFacts(tool.name, plan);
-    if (!facts) return;
-    const hidden = requestFindings({ summary: plan.summary, detail: plan.detail }, 0).count;
-    if (hidden) facts.hiddenText = hidden;
-    base.detail = { ...rec(base.detail), facts };
+    if (facts) base.detail = { ...rec(base.detail), facts };
   }
 
   /**

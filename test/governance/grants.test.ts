@@ -77,7 +77,7 @@ describe('a grant made from a card', () => {
     // The same pattern, and a subset of its devices: no card, audited with the grant id, counted.
     const again = await call(c, 'run_script', { scriptId, deviceIds: [...two].reverse(), parameters: { Days: '7' } });
     expect(again.kind).toBe('ran');
-    expect((again as { value: { commands: unknown[] } }).value.commands).toHaveLength(2);
+    expect(((again as { value: Record<string, unknown> }).value.commands as unknown[])).toHaveLength(2);
     const audit = lastCall('grant-script');
     expect(audit).toMatchObject({ decision: 'allowed', rule: 'grant', tier: 3, approval_id: null });
     expect(JSON.parse(audit.detail_json)).toMatchObject({ grantId: grant.id, grantUse: 1, grantMaxUses: 2 });
