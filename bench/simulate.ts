@@ -12,7 +12,10 @@ export async function simulationBench(say: (line?: string) => void, entries = 50
     const t0 = performance.now();
     await generateHistory(app.gate, fleet, { entries, seed: 0x51a, start: Date.now(), batch: 16 });
     const made = performance.now() - t0;
-    const draft = simulationDraft(fleet);
+    // The history's timestamps are close together here: budgets as high as the history's, so calls are decided on their
+    // merits (tiers, bulk window, ticket, grants), the costly path, rather than throttled.
+    const base = simulationDraft(fleet);
+    const draft = { ...base, values: { ...base.values, defaultReadPerMinute: 100_000, defaultWritePerMinute: 100_000 } };
     const runs: number[] = [];
     let report;
     for (let i = 0; i < 3; i++) {
@@ -22,7 +25,7 @@ export async function simulationBench(say: (line?: string) => void, entries = 50
     const median = [...runs].sort((a, b) => a - b)[1]!;
     say('## Policy simulation');
     say();
-    say(`${report!.entries} tool calls (made through the gate in ${(made / 1000).toFixed(1)} s) replayed under a draft that changes rate limits, the allowlist, `
+    say(`${report!.entries} tool calls (made through the gate in ${(made / 1000).toFixed(1)} s) replayed under a draft that changes the allowlist, `
       + `admin-only, the bulk window, three tier overrides, a ticket requirement and five grants: median ${median.toFixed(0)} ms `
       + `(runs: ${runs.map((r) => r.toFixed(0)).join(', ')} ms; target under 2,000 ms), ${Math.round(report!.entries / (median / 1000)).toLocaleString('en')} calls/s.`);
     say(`Outcomes as recorded ${JSON.stringify(report!.before)}, under the draft ${JSON.stringify(report!.after)}.`);
