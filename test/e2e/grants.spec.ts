@@ -2,7 +2,7 @@
 // model's next calls inside it run at once and show in Live with the grant id; revoked in the Grants view, the next
 // call gets a card again.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { devices, expect, mcpClient, structured, test, waitLive, type Device } from './fixtures.ts';
+import { devices, expect, mcpClient, screenshot, structured, test, waitLive, type Device } from './fixtures.ts';
 import { clearQueue } from './queue.ts';
 
 let client: Client;
@@ -45,6 +45,7 @@ test('a grant from a card: similar calls run without a card and show in Live wit
   await expect(dialog.getByRole('spinbutton', { name: 'Devices per call, at most' })).toHaveValue('1');
   await dialog.getByRole('spinbutton', { name: 'Minutes' }).fill('30');
   await dialog.getByRole('spinbutton', { name: 'Uses' }).fill('3');
+  await screenshot(page, 'approvals-grant-dialog');
   await dialog.getByTestId('grant-confirm').click();
   await expect(card).toBeHidden();
   const { grants } = (await (await page.request.post('/console/api/rpc/listGrants', { data: { live: true } })).json()).result as { grants: { id: string; sourceApprovalId: string }[] };
@@ -76,6 +77,7 @@ test('a grant from a card: similar calls run without a card and show in Live wit
   const row = page.locator(`[data-grant-id="${grant.id}"]`);
   await expect(row).toContainText('device_actions · reboot');
   await expect(row).toContainText('2 / 3');
+  await screenshot(page, 'approvals-grants');
   await row.getByRole('button', { name: 'Revoke…' }).click();
   const confirm = page.getByRole('dialog', { name: /Revoke the grant/ });
   await expect(confirm.getByRole('button', { name: 'Cancel' })).toBeFocused();

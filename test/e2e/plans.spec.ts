@@ -1,7 +1,7 @@
 // One card for a plan: every step shown with its own detail; approved, the steps run in order without cards (Live says
 // which step); a call that deviates gets its own card and ends the plan.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { devices, expect, mcpClient, structured, test, waitLive, type Device } from './fixtures.ts';
+import { devices, expect, mcpClient, screenshot, structured, test, waitLive, type Device } from './fixtures.ts';
 import { clearQueue } from './queue.ts';
 
 let client: Client;
@@ -45,6 +45,7 @@ test('a plan card approved: its steps run in order without cards; a deviating ca
   await expect(card.getByTestId('ticket')).toContainText('ConnectWise 55120');
   // A plan cannot start a grant: only Approve and Deny are offered.
   await expect(card.getByTestId('approve-grant')).toHaveCount(0);
+  await screenshot(page, 'approvals-plan-card', { fullPage: true });
   await card.getByTestId('approve').click();
   await expect(card).toBeHidden();
   expect(structured<{ status: string }>(await client.callTool({ name: 'get_approval_status', arguments: { approvalId: proposed.approvalId } })).status).toBe('completed');

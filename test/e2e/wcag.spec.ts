@@ -2,7 +2,7 @@
 // the card armed and denying, the history expanded, every drawer and dialog open, the narrow layout with its menu open.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { expectAccessible } from './axe.ts';
-import { devices, expect, server, structured, test } from './fixtures.ts';
+import { devices, expect, screenshot, server, structured, test } from './fixtures.ts';
 import { clearQueue, fillQueue, requestApproval, setupApprovals } from './queue.ts';
 
 let client: Client;
@@ -187,6 +187,7 @@ test('standing approvals: the grant dialog, a plan card, hidden characters and t
   await expect(page.getByTestId('decision-times')).toBeVisible();
   await expect(page.getByRole('table', { name: 'Decisions per day' })).toBeVisible();
   await expectAccessible(page, 'approvals, decision times');
+  await screenshot(page, 'approvals-decision-times');
 
   await page.goto('/#/policy');
   await page.getByRole('checkbox', { name: /Acme/ }).first().check();
@@ -195,6 +196,8 @@ test('standing approvals: the grant dialog, a plan card, hidden characters and t
   await page.getByTestId('simulate').click();
   await expect(page.getByTestId('simulation-result')).toBeVisible();
   await expectAccessible(page, 'policy, a simulated draft');
+  await page.getByTestId('simulation-result').scrollIntoViewIfNeeded();
+  await screenshot(page, 'policy-simulation');
   await page.getByRole('button', { name: 'Discard', exact: true }).click();
   await clearQueue(page);
 });

@@ -76,7 +76,7 @@ export function GrantDialog({ a, busy, onCancel, onConfirm }: { a: ApprovalT; bu
         ) : null}
         {offer.group ? (
           <label className="check"><input type="radio" name={`${uid}-scope`} checked={scope === 'group'} onChange={() => setScope('group')} />
-            Any device of group <strong>{offer.group.name}</strong> ({plural(offer.group.devices, 'device')} now), which every device on the card belongs to</label>
+            <span>Any device of group <strong>{offer.group.name}</strong> ({plural(offer.group.devices, 'device')} now), which every device on the card belongs to</span></label>
         ) : null}
       </fieldset>
       <div className="form-grid cols-3">

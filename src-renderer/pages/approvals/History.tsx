@@ -76,8 +76,12 @@ export function History() {
                     <td><StatusBadge status={a.status} /></td>
                     <td title={dateTime(a.decidedAt)}>{a.decidedAt ? <>
                       <div className="nowrap">{ago(a.decidedAt, now)}</div>
-                      <div className="muted tiny nowrap">{a.decidedBy ?? ''}{a.decisionMs !== null ? ` · ${ms(a.decisionMs)} on screen` : ''}</div>
-                      {a.decisionMs !== null && a.decisionMs < FAST_DECISION_MS && a.status !== 'denied' ? <Badge tone="warn" title="Approved less than 2 s after the card was shown">fast</Badge> : null}
+                      <div className="muted tiny nowrap">{a.decidedBy ?? ''}</div>
+                      {a.decisionMs !== null ? (
+                        <div className="muted tiny nowrap" title="How long the card was on screen before the decision">
+                          {ms(a.decisionMs)}{a.decisionMs < FAST_DECISION_MS && a.status !== 'denied' ? <> <Badge tone="warn" title="Approved less than 2 s after the card was shown">fast</Badge></> : null}
+                        </div>
+                      ) : null}
                     </> : '—'}</td>
                     <td className="ellipsis rest" title={outcomeText(a)}>{outcomeText(a)}</td>
                   </tr>
