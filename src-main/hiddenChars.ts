@@ -39,6 +39,7 @@ const CONTROL = /\p{Cc}/u;
 const ODD_SPACE = /[\p{Zs}\p{Zl}\p{Zp}]/u;
 const LETTER = /[\p{L}\p{M}]/u;
 const WORD = /[\p{L}\p{M}\p{Nd}_]+/gu;
+const PLAIN = /[^\x20-\x7e\t\n\r]/;
 // Scripts a look-alike of a Latin letter usually comes from; any other script counts as one more "other".
 const SCRIPTS = ['Latin', 'Cyrillic', 'Greek', 'Armenian', 'Cherokee', 'Coptic', 'Georgian', 'Hebrew', 'Arabic', 'Han', 'Hiragana', 'Katakana', 'Hangul', 'Thai', 'Devanagari']
   .map((s) => [s, new RegExp(`\\p{Script=${s}}`, 'u')] as const);
@@ -67,6 +68,8 @@ function scriptOf(ch: string): string {
  * flags its letters outside the word's first script.
  */
 export function scanText(text: string, field: string, opts: { hostname?: boolean } = {}): HiddenFinding[] {
+  // Printable ASCII with tabs and line breaks (nearly every script body): nothing to find, without a walk.
+  if (!PLAIN.test(text)) return [];
   const out: HiddenFinding[] = [];
   const flagged = new Set<number>();
   let i = 0;

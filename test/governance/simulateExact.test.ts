@@ -36,7 +36,7 @@ describe(`policy simulation (seed ${SEED}, ${ENTRIES} calls)`, () => {
     apps.push(a);
     vi.useFakeTimers({ toFake: ['Date'] });
     const generated = performance.now();
-    const last = await generateHistory(onTheClock(a), fleet, { entries: ENTRIES, seed: SEED, start: START, tick: (ms) => vi.setSystemTime(ms) });
+    const last = await generateHistory(onTheClock(a), fleet, { entries: ENTRIES, seed: SEED, start: START, batch: 16, tick: (ms) => vi.setSystemTime(ms) });
     const generateMs = performance.now() - generated;
     vi.useRealTimers();
     const history = a.db.prepare(`SELECT seq, at, key_id, tool, decision, args_json FROM audit_log WHERE event = 'tool_call' ORDER BY seq`).all() as
