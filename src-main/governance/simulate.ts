@@ -2,45 +2,24 @@
 // grants) with the gate's own decision code — the rate limiter, effectiveTier and refusalFor, bulk escalation, the ticket
 // requirement and the grant envelope — in the order they happened. Each call is decided on the facts the gate planned
 // and recorded with it; a call that was refused before it was planned is planned now (read-only), as the gate would.
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ApiKey } from '../auth/keys.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import { AppError } from '../errors.ts';
 import { allDeviceGroups } from '../store/data/grants.ts';
 import { budgetOf, type ToolSpec } from '../tools/types.ts';
-import { actionOf, bulkEscalation, effectiveTier, limitFor, refusalFor, ticketRefusal, type PolicyLike } from './decide.ts';
-import { callFacts, Envelope, GRANTABLE, outsideEnvelope, describeEnvelope, type CallFacts } from './envelope.ts';
+import { actionOf, bulkEscalation, effectiveTier, limitFor, refusalFor, ticketRefusal } from './decide.ts';
+import { callFacts, GRANTABLE, outsideEnvelope, describeEnvelope, type CallFacts, type Envelope } from './envelope.ts';
 import type { Gate } from './gate.ts';
-import { MAX_GRANT_USES } from './grants.ts';
-import { overrideTierOf, PolicySchema, type Policy, type TierOverride } from './policy.ts';
+import type { Policy } from './policy.ts';
 import { RateLimiter } from './rateLimiter.ts';
+import { DraftPolicy, SimulationDraft } from './simulateDraft.ts';
 import { ticketOf } from './ticket.ts';
-import type { Tier } from './tiers.ts';
+
+export { DraftGrant, SimulationDraft } from './simulateDraft.ts';
 
 export type Outcome = 'ran' | 'card' | 'denied';
 const OUTCOMES: readonly Outcome[] = ['ran', 'card', 'denied'];
-
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,39}$/, 'not a tenant slug');
-/** A grant to try in the simulation: live from the start of the simulated window, for `minutes` (default: all of it) and `uses`. */
-export const DraftGrant = z.strictObject({
-  key: z.string().min(1).max(100).describe('key id or name'),
-  tenant: slug,
-  tool: z.string().min(1).max(100),
-  action: z.string().min(1).max(100).nullable().default(null),
-  envelope: Envelope,
-  minutes: z.number().int().min(1).max(90 * 24 * 60).optional(),
-  uses: z.number().int().min(1).max(MAX_GRANT_USES).optional(),
-});
-export const SimulationDraft = z.strictObject({
-  values: PolicySchema.partial().strict().optional(),
-  overrides: z.array(z.strictObject({
-    tool: z.string().min(1).max(100), action: z.string().min(1).max(100).nullable().optional(), tenant: slug.nullable().optional(),
-    tier: z.union([z.literal(2), z.literal(3), z.literal(4)]),
-  })).max(500).optional(),
-  /** 'recorded': every grant made, each over its own lifetime; 'none'; or grants to try. */
-  grants: z.union([z.enum(['recorded', 'none']), z.array(DraftGrant).max(200)]).default('recorded'),
-});
-export type SimulationDraft = z.input<typeof SimulationDraft>;
 
 type Counts = Record<Outcome, number>;
 const zero = (): Counts => ({ ran: 0, card: 0, denied: 0 });
@@ -79,18 +58,6 @@ const rec = (v: unknown): Record<string, unknown> => (v !== null && typeof v ===
 /** What the history recorded: ran (allowed, or failed while running), a card, or denied. */
 export function historyOutcome(decision: string): Outcome {
   return decision === 'pending' ? 'card' : decision === 'denied' || decision === 'throttled' ? 'denied' : 'ran';
-}
-
-class DraftPolicy implements PolicyLike {
-  readonly values: Policy;
-  private readonly overrides: Pick<TierOverride, 'tool' | 'action' | 'tenantId' | 'tier'>[];
-  constructor(values: Policy, overrides: Pick<TierOverride, 'tool' | 'action' | 'tenantId' | 'tier'>[]) {
-    this.values = values;
-    this.overrides = overrides;
-  }
-  overrideTier(tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined {
-    return overrideTierOf(this.overrides, tool, action, tenantId);
-  }
 }
 
 export class PolicySimulator {
