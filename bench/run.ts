@@ -12,6 +12,7 @@ import { listTenants } from '../src-main/auth/keys.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { growFleet } from './fleet.ts';
 import { agentMemory } from './agentMemory.ts';
+import { simulationBench } from './simulate.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION = QUICK ? 1500 : 5000;
@@ -247,6 +248,7 @@ await scale();
 await auditFigures();
 await approvalLatency();
 await agentMemory(say);
+await simulationBench(say, QUICK ? 5_000 : 50_000);
 if (!QUICK) {
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), `${out.join('\n')}\n`);

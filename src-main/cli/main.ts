@@ -17,7 +17,8 @@ const USAGE = `countersign — governed MCP gate for an MSP's fleet
   enroll-tokens create --data-dir D --tenant SLUG [--uses N] [--expires-hours H]  |  enroll-tokens list|revoke ID --data-dir D
   agents list --data-dir D [--json]  |  agents revoke AGENT_OR_DEVICE_ID --data-dir D
   agent enroll --url https://HOST:PORT --token T --state-dir S [--hostname NAME]  |  agent run --state-dir S [--config F]
-  agent build --target linux-x64|linux-arm64|win-x64|win-arm64|darwin-x64|darwin-arm64|all [--version V] [--out DIR | --data-dir D]`;
+  agent build --target linux-x64|linux-arm64|win-x64|win-arm64|darwin-x64|darwin-arm64|all [--version V] [--out DIR | --data-dir D]
+  policy simulate --data-dir D [--days 7] --draft draft.json [--json]   replay the last days' calls under a draft policy`;
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -31,6 +32,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'audit': return await (await import('./auditCommands.ts')).audit(rest, io);
       case 'enroll-tokens': return await (await import('./tokenCommands.ts')).enrollTokens(rest, io);
       case 'agents': return await (await import('./tokenCommands.ts')).agents(rest, io);
+      case 'policy': return await (await import('./policyCommands.ts')).policy(rest, io);
       case 'agent': return rest[0] === 'build' ? await (await import('../agentBuild/command.ts')).agentBuild(rest.slice(1), io) : await (await import('./agentCommands.ts')).agent(rest, io);
       case undefined: case 'help': case '--help': case '-h':
         io.out(USAGE);

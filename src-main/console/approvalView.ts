@@ -2,11 +2,16 @@
 // device's current state and the tenant's maintenance windows read from the store.
 import type { Db } from '../store/db.ts';
 import type { Approval } from '../governance/approvals.ts';
+import { requestFindings } from '../hiddenChars.ts';
+import { ticketOf } from '../governance/ticket.ts';
 import { describeWindow, windowFromRow, windowState, type Occurrence } from '../tools/maintenanceWindow.ts';
 import type { ApprovalT } from './contract.ts';
 import { isMask } from '../tools/secretParams.ts';
 
 type View = ApprovalT['view'];
+type Card = Omit<View, 'plan'>;
+/** What a card is rendered from: an approval, or one step of a plan approval. */
+type Source = Pick<Approval, 'tenantId' | 'tool' | 'action' | 'args' | 'summary' | 'detail'>;
 type Rec = Record<string, unknown>;
 
 const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
@@ -28,11 +33,14 @@ function storedOccurrence(v: unknown) {
   return name && start && end ? { name, schedule: str(o.schedule) ?? '', start, end } : null;
 }
 
-export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => ApprovalT {
+/** The card without the fields the console service adds (the grant offer, the decision time). */
+export type ApprovalCardT = Omit<ApprovalT, 'grantOffer' | 'decisionMs'>;
+
+export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => ApprovalCardT {
   const deviceStmt = db.prepare('SELECT id, hostname, os, os_version, status, isolated, last_seen_at, hostname_conflict FROM devices WHERE id = ? AND tenant_id = ?');
   const windowsStmt = db.prepare('SELECT id, name, days, start_minute, duration_minutes FROM maintenance_windows WHERE tenant_id = ? ORDER BY name, id');
 
-  function windowOf(a: Approval, d: Rec, now: Date): View['window'] {
+  function windowOf(a: Source, d: Rec, now: Date): View['window'] {
     const windows = (windowsStmt.all(a.tenantId) as WindowRow[]).map(windowFromRow);
     const schedules = windows.map((w) => ({ name: w.name, schedule: describeWindow(w) }));
     const fit = str(d.windowFit);
@@ -46,7 +54,7 @@ export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => Appro
     };
   }
 
-  return (a: Approval, now = new Date()): ApprovalT => {
+  function card(a: Source, now: Date): Card {
     const d = rec(a.detail);
     const devices = arr(d.devices).map((raw) => {
       const p = rec(raw);
@@ -83,7 +91,8 @@ export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => Appro
     const parameters: Record<string, string> = {};
     // Secret parameters are stored masked; the card says so and shows nothing of the value.
     for (const [k, v] of Object.entries(rec(d.parameters))) if (typeof v === 'string') parameters[k] = isMask(v) ? '•••••••• (secret)' : v;
-    const view: View = {
+    const ticket = ticketOf(a.args);
+    const view: Card = {
       script,
       devices,
       deviceCount: devices.length,
@@ -101,8 +110,26 @@ export function createApprovalViewer(db: Db): (a: Approval, now?: Date) => Appro
         const k = rec(raw);
         return { hostname: str(k.hostname) ?? '', externalId: str(k.externalId) ?? '', reason: str(k.reason) ?? '' };
       }),
+      ticket: ticket ?? null,
+      hiddenText: requestFindings({ summary: a.summary, detail: a.detail, ticket: a.args.ticket }),
     };
     if (a.tool === 'deploy_patches' && num(d.offlineCount)) view.warnings.push(`${num(d.offlineCount)} target device(s) offline: they install when they check in.`);
-    return { ...a, view };
-  };
+    return view;
+  }
+
+  /** propose_plan: each step rendered as its own card would be. */
+  function planOf(a: Approval, now: Date): View['plan'] {
+    if (a.tool !== 'propose_plan') return null;
+    const d = rec(a.detail);
+    const steps = arr(d.steps).map((raw, i) => {
+      const st = rec(raw);
+      const source: Source = {
+        tenantId: a.tenantId, tool: str(st.tool) ?? '', action: str(st.action), args: rec(st.arguments), summary: str(st.summary) ?? '', detail: rec(st.detail),
+      };
+      return { index: num(st.index) ?? i + 1, tool: source.tool, action: source.action, summary: source.summary, args: source.args, view: card(source, now) };
+    });
+    return { goal: str(d.goal) ?? '', expiresInMinutes: num(d.expiresInMinutes) ?? 0, steps };
+  }
+
+  return (a: Approval, now = new Date()): ApprovalCardT => ({ ...a, view: { ...card(a, now), plan: planOf(a, now) } });
 }

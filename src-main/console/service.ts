@@ -23,6 +23,7 @@ import { createFleetView } from './fleetView.ts';
 import { createPolicyAdmin } from './policyAdmin.ts';
 import { createAgentAdmin } from './agentAdmin.ts';
 import { createAgentDeploy } from './agentDeploy.ts';
+import { createStandingAdmin } from './standingAdmin.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -63,6 +64,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     const c = latestCheckpoint(db);
     return c ? { n: c.n, headSeq: c.head_seq, at: c.at, fingerprint: c.fingerprint, keyFingerprint: c.key_fingerprint } : null;
   };
+  const standing = createStandingAdmin(app, actor, view);
 
   const keyView = (k: ApiKey): KeyViewT => {
     const now = new Date().toISOString();
@@ -90,14 +92,19 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       const page = rows.slice(0, limit);
       const now = new Date();
       return {
-        approvals: page.map((a) => view(a, now)),
+        approvals: await standing.full(page, now),
         pendingCount: await app.approvals.pendingCount(),
         nextBefore: rows.length > limit ? pageCursor(page[page.length - 1]!) : null,
       };
     },
-    getApproval: async (q) => ({ approval: view(await approvalOr404(q!.id)) }),
-    approve: async (q) => ({ approval: view(await app.gate.approve(q!.id, actor)) }),
-    deny: async (q) => ({ approval: view(await app.gate.deny(q!.id, actor, q!.reason)) }),
+    getApproval: async (q) => ({ approval: await standing.one(await approvalOr404(q!.id)) }),
+    approve: (q) => standing.approve(q!),
+    deny: (q) => standing.deny(q!),
+    listGrants: (q) => standing.list({ live: q?.live ?? false }),
+    revokeGrant: (q) => standing.revoke(q!.id),
+    stopPlan: (q) => standing.stopPlan(q!.id),
+    decisionStats: (q) => standing.stats(q?.days ?? 14),
+    simulatePolicy: (q) => standing.simulate(q!),
     listKeys: () => ({ keys: app.keys.list().map(keyView) }),
     createKey: (q) => {
       const known = new Set(listTenants(db).map((t) => t.slug));
@@ -189,12 +196,10 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     else if (row.event === 'key') emit({ type: 'key.changed', keyId: row.key_id, change: row.outcome ?? 'changed' });
     else if (row.event === 'policy') emit({ type: 'policy.changed', change: row.outcome ?? 'updated' });
   };
+  // Cards are completed asynchronously (the grant offer, the decision time): one chain keeps the events in order.
+  let events = Promise.resolve();
   const approvalEvent = (type: 'approval.created' | 'approval.decided') => (a: Approval) => {
-    try {
-      emit({ type, approval: view(a) });
-    } catch (err) {
-      app.log(`console ${type} event failed`, err);
-    }
+    events = events.then(async () => emit({ type, approval: await standing.one(a) })).catch((err: unknown) => app.log(`console ${type} event failed`, err));
   };
   const onCreated = approvalEvent('approval.created');
   const onDecided = approvalEvent('approval.decided');
