@@ -14,6 +14,7 @@ import type { ToolSpec } from './tools/types.ts';
 import { ReportJobs } from './reports/generator.ts';
 import { sqliteStore, type Store } from './store/store.ts';
 import { startCheckpointer } from './store/checkpointer.ts';
+import { startIntegrityCheck, type IntegrityCheck } from './store/integrity.ts';
 import { startAnchoring, writeCheckpoint } from './audit/anchor.ts';
 
 export const DB_FILE = 'countersign.db';
@@ -48,6 +49,8 @@ export interface App {
   gate: Gate;
   reports: ReportJobs;
   log: (msg: string, err?: unknown) => void;
+  /** The database integrity check of a long-running process (serve, desktop), run after start. */
+  integrity?: IntegrityCheck;
   close(): void;
 }
 
@@ -105,6 +108,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     await sweep();
     timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
     const checkpointer = opts.longRunning ? startCheckpointer(db, { log }) : undefined;
+    const integrity = opts.longRunning ? startIntegrityCheck(db.name, log) : undefined;
     const audit = auditLogFor(db);
     const anchors = opts.longRunning ? startAnchoring(db, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
       { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;
@@ -119,9 +123,10 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
       }, opts.externalChangesMs ?? 1_000).unref());
     }
     return {
-      dataDir, db, store, secrets, keys, policy, approvals, gate, reports, log,
+      dataDir, db, store, secrets, keys, policy, approvals, gate, reports, log, integrity,
       close() {
         for (const t of timers) clearInterval(t);
+        void integrity?.stop();
         void checkpointer?.stop();
         audit.close();
         anchors?.stop();

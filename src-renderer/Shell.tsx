@@ -9,6 +9,7 @@ import { keyHint, useHotkeys, useShortcutMode } from './lib/shortcuts.ts';
 import { focusHeading, useFocusRescue } from './lib/focus.ts';
 import { ShortcutsDialog } from './components/ShortcutsDialog.tsx';
 import { UpdateNotice } from './components/UpdateNotice.tsx';
+import { IntegrityNotice } from './components/IntegrityNotice.tsx';
 
 const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'Theme: dark' } as const;
 
@@ -89,7 +90,10 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
           </div>
         </div>
       </aside>
-      <main className="main" id="main">{children}</main>
+      <main className="main" id="main">
+        <IntegrityNotice />
+        {children}
+      </main>
       <Toasts />
       {help ? <ShortcutsDialog onClose={() => setHelp(false)} /> : null}
     </div>

@@ -5,7 +5,7 @@
 // against each other (see anchorVerify.ts): a rewritten and re-chained history, a cut tail, an edited or deleted file,
 // or a swapped key each contradict something that was written down before.
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Db } from '../store/db.ts';
@@ -69,21 +69,33 @@ export function writeCheckpoint(db: Db, o: AnchorOptions, force = false): (Check
   let anchorFailed: unknown;
   const out = writeTx(db, () => {
     const head = (db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS_HASH };
-    const main = readCheckpointFile(files[0]!) ?? [];
-    adoptUnrecorded(db, main, o.verifyKey);
-    const last = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1').get() as CheckpointRecord | undefined;
+    let last = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1').get() as CheckpointRecord | undefined;
+    // The data directory's file as this process last left it needs no reading; otherwise (first run, another process
+    // wrote to it) its lines are read once, and any the database never recorded are taken over.
+    const mainLines = linesIfUnknown(files[0]!, last?.n ?? 0);
+    if (mainLines) {
+      adoptUnrecorded(db, mainLines, o.verifyKey);
+      last = db.prepare('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1').get() as CheckpointRecord | undefined;
+    }
     if (!force && last && last.head_seq === head.seq) return undefined;
-    const count = (db.prepare('SELECT count(*) AS n FROM audit_log WHERE seq <= ?').get(head.seq) as { n: number }).n;
+    // Counted from the last checkpoint on: a full count(*) would grow with the log at every checkpoint.
+    const count = last && last.head_seq <= head.seq
+      ? last.entry_count + (db.prepare('SELECT count(*) FROM audit_log WHERE seq > ? AND seq <= ?').pluck().get(last.head_seq, head.seq) as number)
+      : (db.prepare('SELECT count(*) FROM audit_log WHERE seq <= ?').pluck().get(head.seq) as number);
     const body = { v: 1 as const, n: (last?.n ?? 0) + 1, headSeq: head.seq, headHash: head.hash, count, at: new Date().toISOString(), prev: last?.line_sha256 ?? NO_PREV, key };
     const text = JSON.stringify({ ...body, sig: sign(null, signedBytes(body), o.signingKey).toString('base64') });
     appendLine(files[0]!, text);
     for (const file of files.slice(1)) {
       try {
         // An anchor directory added later (or a volume that was away) first gets the lines it missed.
-        const have = (readCheckpointFile(file) ?? []).length;
-        for (const missed of main.slice(have)) appendLine(file, missed);
+        const have = linesIfUnknown(file, body.n - 1);
+        if (have) {
+          const main = readCheckpointFile(files[0]!) ?? [];
+          for (const missed of main.slice(have.length, -1)) appendLine(file, missed);
+        }
         appendLine(file, text);
       } catch (e) {
+        forget(file);
         anchorFailed ??= new Error(`could not append checkpoint ${body.n} to ${file}: ${(e as Error).message}`);
       }
     }
@@ -93,6 +105,28 @@ export function writeCheckpoint(db: Db, o: AnchorOptions, force = false): (Check
   });
   if (anchorFailed) throw anchorFailed;
   return out;
+}
+
+/**
+ * What this process knows of each checkpoint file it appended to: its size then, and how many lines it held. A file of
+ * another size was changed by someone else (another process, a restore) and is read again.
+ */
+const known = new Map<string, { size: number; lines: number }>();
+const forget = (file: string) => known.delete(file);
+
+/** undefined when the file is as this process left it with `lines` lines; else its lines as they are now. */
+function linesIfUnknown(file: string, lines: number): string[] | undefined {
+  const k = known.get(file);
+  if (k && k.lines === lines) {
+    try {
+      if (statSync(file).size === k.size) return undefined;
+    } catch { /* gone: read (as missing) below */ }
+  }
+  // One read gives both the lines and the size they came from.
+  const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+  const read = splitLines(bytes.toString('utf8'));
+  known.set(file, { size: bytes.length, lines: read.length });
+  return read;
 }
 
 function insertRecord(db: Db, r: CheckpointRecord): void {
@@ -129,9 +163,12 @@ function appendLine(file: string, line: string): void {
   mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
   const fd = openSync(file, 'a', 0o600);
   const size = fstatSync(fd).size;
+  const before = known.get(file);
+  forget(file);
   try {
-    writeSync(fd, `${line}\n`);
+    const written = writeSync(fd, `${line}\n`);
     fsyncSync(fd);
+    if (before && before.size === size) known.set(file, { size: size + written, lines: before.lines + 1 });
   } catch (e) {
     try {
       ftruncateSync(fd, size);
@@ -151,8 +188,10 @@ export function latestCheckpoint(db: Db): (CheckpointRecord & { fingerprint: str
 /** The lines of a checkpoint file, or undefined when it does not exist. */
 export function readCheckpointFile(file: string): string[] | undefined {
   if (!existsSync(file)) return undefined;
-  return readFileSync(file, 'utf8').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+  return splitLines(readFileSync(file, 'utf8'));
 }
+
+const splitLines = (text: string) => text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
 
 export interface AnchorSchedule { everyEntries: () => number; everyMinutes: () => number }
 

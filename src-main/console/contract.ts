@@ -288,6 +288,11 @@ const AuditQuery = z.strictObject({
   limit: int.min(1).max(500).default(100),
 });
 
+export const IntegrityView = z.object({
+  state: z.enum(['checking', 'ok', 'damaged', 'unchecked']).describe('the database integrity check run after start (damaged: restore from a backup)'),
+  detail: nstr, checkedAt: nstr,
+});
+
 export const consoleMethods = {
   session: {
     input: noInput,
@@ -295,6 +300,7 @@ export const consoleMethods = {
       mode: z.enum(['web', 'desktop']), expiresAt: nstr, mcpBaseUrl: nstr.describe('http://127.0.0.1:PORT of the MCP server, for connection snippets'),
       version: text, serverTime: iso, pendingApprovals: count,
       update: z.object({ version: text }).nullish().describe('desktop only: a newer version found by the update check'),
+      integrity: IntegrityView,
     }),
   },
   lookups: {
@@ -449,6 +455,7 @@ export const ConsoleEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('key.changed'), keyId: nstr, change: text }),
   z.object({ type: z.literal('policy.changed'), change: text }),
   z.object({ type: z.literal('update.available'), version: text }),
+  z.object({ type: z.literal('integrity.checked'), integrity: IntegrityView }),
 ]);
 export type ConsoleEvent = z.infer<typeof ConsoleEvent>;
 

@@ -80,6 +80,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     session: async () => ({
       mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
       serverTime: new Date().toISOString(), pendingApprovals: await app.approvals.pendingCount(), update: opts.update?.() ?? null,
+      integrity: integrityView(),
     }),
     lookups: () => ({
       tenants: listTenants(db),
@@ -201,13 +202,21 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const approvalEvent = (type: 'approval.created' | 'approval.decided') => (a: Approval) => {
     events = events.then(async () => emit({ type, approval: await standing.one(a) })).catch((err: unknown) => app.log(`console ${type} event failed`, err));
   };
+  const integrityView = () => {
+    const r = app.integrity?.report;
+    return r ? { state: r.state, detail: r.detail, checkedAt: r.checkedAt } : { state: 'unchecked' as const, detail: 'checked only by a running server (countersign serve, the desktop app)', checkedAt: null };
+  };
   const onCreated = approvalEvent('approval.created');
   const onDecided = approvalEvent('approval.decided');
   const attach = () => {
+    let attached = true;
+    // A check still running when the console connected: its outcome follows as an event.
+    if (app.integrity?.report.state === 'checking') void app.integrity.done.then(() => attached && emit({ type: 'integrity.checked', integrity: integrityView() }));
     const off = audit.onAppend(onRow);
     app.approvals.events.on('created', onCreated);
     app.approvals.events.on('decided', onDecided);
     return () => {
+      attached = false;
       off();
       app.approvals.events.off('created', onCreated);
       app.approvals.events.off('decided', onDecided);

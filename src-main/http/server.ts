@@ -114,7 +114,12 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     const path = url.pathname;
     // OAuth discovery probes: a fast 404 makes OAuth-capable clients report the bad key instead of waiting on a browser flow.
     if (path.includes('/.well-known/') || path === '/register') throw new RoutineError(404, 'Not found: this server uses X-API-Key, not OAuth');
-    if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { ok: true });
+    if (path === '/healthz' && req.method === 'GET') {
+      // The integrity check runs after start: "checking" is healthy; a damaged database is not.
+      const integrity = app.integrity?.report ?? { state: 'unchecked', detail: null, checkedAt: null };
+      const damaged = integrity.state === 'damaged';
+      return sendJson(res, damaged ? 503 : 200, { ok: !damaged, integrity: { state: integrity.state, detail: integrity.detail, checkedAt: integrity.checkedAt } });
+    }
     if (path.startsWith(`${CONSOLE_PREFIX}/`)) return consoleApi.handle(req, res, url);
     if (path === SSE_PATH && req.method === 'GET' && req.headers['mcp-session-id'] === undefined) {
       return sessions.openLegacy(req, res, authenticate(req));

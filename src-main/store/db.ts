@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { MIGRATIONS } from './migrations/index.ts';
 
 export type Db = Database.Database;
@@ -52,8 +52,10 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     db.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new DatabaseError(`database ${file} is corrupt (quick_check: ${String(check)})`, 'corrupt');
+    // The full integrity check reads every page, so it grows with the database: it runs after start, on its own
+    // thread (store/integrity.ts). What can be told cheaply is told here: a file cut short of the size its header
+    // records, and (below) a schema that cannot be read.
+    if (!opts.create) assertWholeFile(file);
     // An existing file with no schema is a truncated or emptied database, never a fresh install to rebuild silently.
     if (!opts.create && (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0) {
       throw new DatabaseError(`database ${file} is empty (truncated?); restore it from a backup, or run init in a new data directory`, 'empty');
@@ -69,6 +71,31 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     // SQLITE_NOTADB / SQLITE_CORRUPT: the header or pages are not a database any more.
     if (/^SQLITE_(NOTADB|CORRUPT)/.test(String((e as { code?: unknown }).code ?? ''))) throw new DatabaseError(`database ${file} is corrupt: ${(e as Error).message}`, 'corrupt');
     throw new DatabaseError(`database ${file} is unusable: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A database file shorter than the page count its header records was truncated (a copy cut short, a full disk): refused
+ * before any query meets a missing page. The header's count is trusted only when SQLite marked it current
+ * (offset 92 equal to the change counter at offset 24), as SQLite itself does.
+ */
+function assertWholeFile(file: string): void {
+  const header = Buffer.alloc(100);
+  const fd = openSync(file, 'r');
+  let size: number;
+  try {
+    size = fstatSync(fd).size;
+    if (readSync(fd, header, 0, 100, 0) < 100) throw new DatabaseError(`database ${file} is truncated (${size} bytes, shorter than its header)`, 'corrupt');
+  } finally {
+    closeSync(fd);
+  }
+  if (header.toString('latin1', 0, 16) !== 'SQLite format 3\0') throw new DatabaseError(`database ${file} is corrupt: not a database (bad header)`, 'corrupt');
+  const raw = header.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65_536 : raw;
+  const pages = header.readUInt32BE(28);
+  const current = header.readUInt32BE(92) === header.readUInt32BE(24);
+  if (current && pages > 0 && pages * pageSize > size) {
+    throw new DatabaseError(`database ${file} is truncated: its header records ${pages} pages of ${pageSize} bytes, the file holds ${size} bytes`, 'corrupt');
   }
 }
 

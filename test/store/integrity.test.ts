@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initDataDir, openApp, DB_FILE, type App } from '../../src-main/app.ts';
+import { auditLogFor } from '../../src-main/audit/log.ts';
+import { writeTx } from '../../src-main/store/tx.ts';
+import { startIntegrityCheck } from '../../src-main/store/integrity.ts';
+import { startServer } from '../../src-main/http/server.ts';
+import { createConsoleService } from '../../src-main/console/service.ts';
+import { within } from '../helpers/wait.ts';
+
+// A database whose audit pages (not the schema, not the header) were overwritten: it opens, so the server starts at
+// once, and the integrity check that follows on its own thread finds the damage.
+function dataDir(damaged: boolean): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-integrity-'));
+  const { db } = initDataDir(dir);
+  const log = auditLogFor(db);
+  writeTx(db, () => {
+    for (let i = 0; i < 5000; i++) log.append({ event: 'tool_call', decision: 'allowed', tool: 'list_devices', args: { i, pad: 'x'.repeat(200) } });
+  });
+  db.close();
+  if (damaged) {
+    const file = join(dir, DB_FILE);
+    const bytes = readFileSync(file);
+    const at = Math.floor(bytes.length * 0.6 / 4096) * 4096;
+    bytes.fill(0xa5, at + 8, at + 4096 * 3);
+    writeFileSync(file, bytes);
+    expect(statSync(file).size).toBe(bytes.length);
+  }
+  return dir;
+}
+
+describe('database integrity, checked after start', () => {
+  it('a sound database: ok, with when and how long', async () => {
+    const check = startIntegrityCheck(join(dataDir(false), DB_FILE));
+    expect(check.report.state).toBe('checking');
+    const r = await within('the integrity check', check.done, 20_000);
+    expect(r).toMatchObject({ state: 'ok', detail: null });
+    expect(Date.parse(r.checkedAt!)).not.toBeNaN();
+    expect(r.ms).toBeGreaterThanOrEqual(0);
+  });
+
+  describe('a damaged database', () => {
+    let app: App;
+    let server: Awaited<ReturnType<typeof startServer>>;
+    const logged: string[] = [];
+    beforeAll(async () => {
+      app = await openApp(dataDir(true), { longRunning: true, log: (m) => void logged.push(m) });
+      server = await startServer(app, {});
+    });
+    afterAll(async () => {
+      await server.close();
+      app.close();
+    });
+
+    it('still starts (the check is off the start-up path), then reports the damage: log, /healthz 503, the console', async () => {
+      const r = await within('the integrity check', app.integrity!.done, 20_000);
+      expect(r.state).toBe('damaged');
+      expect(r.detail).toMatch(/page|tree|malformed|corrupt/i);
+      expect(logged.join('\n')).toMatch(/failed its integrity check: [\s\S]*restore it from a backup/);
+      const health = await fetch(`${server.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ ok: false, integrity: { state: 'damaged', detail: r.detail } });
+      const session = await createConsoleService(app, { mode: 'desktop' }).session();
+      expect(session.integrity).toMatchObject({ state: 'damaged', detail: r.detail });
+    });
+  });
+
+  it('a console connected while the check runs hears its outcome as an event', async () => {
+    const app = await openApp(dataDir(true), { longRunning: true, log: () => {} });
+    try {
+      const service = createConsoleService(app, { mode: 'desktop' });
+      const heard = new Promise((resolve) => service.subscribe((e) => e.type === 'integrity.checked' && resolve(e.integrity)));
+      if (app.integrity!.report.state === 'checking') expect(await within('the integrity event', heard, 20_000)).toMatchObject({ state: 'damaged' });
+      else expect(app.integrity!.report.state).toBe('damaged');
+    } finally {
+      app.close();
+    }
+  });
+
+  it('a healthy server answers /healthz 200 with the integrity state', async () => {
+    const app = await openApp(dataDir(false), { longRunning: true, log: () => {} });
+    const server = await startServer(app, {});
+    try {
+      await within('the integrity check', app.integrity!.done, 20_000);
+      const health = await fetch(`${server.url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ ok: true, integrity: { state: 'ok' } });
+    } finally {
+      await server.close();
+      app.close();
+    }
+  });
+});
