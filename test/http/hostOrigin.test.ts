@@ -101,7 +101,8 @@ describe.each(ROUTES)('$name', (route) => {
     expect(r.status).toBeLessThan(500);
     if (route.path === '/healthz') {
       expect(r.status).toBe(200);
-      expect(r.json).toEqual({ ok: true });
+      // An in-process app runs no integrity check (only serve and the desktop app do).
+      expect(r.json).toEqual({ ok: true, integrity: { state: 'unchecked', detail: null, checkedAt: null } });
     }
   });
 });
