@@ -3,7 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { auditLogFor } from '../../src-main/audit/log.ts';
+import { FULL_REFUSALS_PER_MINUTE } from '../../src-main/audit/flood.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { consoleLogin, structured, type ConsoleClient } from '../helpers/console.ts';
 import { budget } from '../helpers/wait.ts';
@@ -11,6 +13,8 @@ import { budget } from '../helpers/wait.ts';
 const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
 let t: TestServer;
 let admin: ConsoleClient;
+/** Refusals of a flooding key past its allowance: counted, not stored one by one. */
+const FLOOD_COUNTED = 7;
 
 beforeAll(async () => {
   t = await startTestServer();
@@ -26,6 +30,16 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) await c.callTool({ name: 'run_script', arguments: { scriptId: script, deviceIds: [devs[0]!.id] } });
   await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [devs[1]!.id] } });
   await c.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [devs[2]!.id] } });
+  // A key that floods with refusals: its allowance is stored one by one, the rest counted (written once the minute ends,
+  // or at once here, as on close). The clock stands still meanwhile, so the flood never straddles two minutes.
+  const flooder = await t.connect('http', t.key({ name: 'sim-flooder', tenants: ['acme-dental'] }));
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+  try {
+    for (let i = 0; i < FULL_REFUSALS_PER_MINUTE + FLOOD_COUNTED; i++) await flooder.callTool({ name: 'no_such_tool', arguments: {} });
+    auditLogFor(t.app.db).flushFloods(true);
+  } finally {
+    vi.useRealTimers();
+  }
 });
 afterAll(async () => { await t.close(); });
 
@@ -39,6 +53,9 @@ describe('simulating a draft', () => {
     expect(r.byKey.find((k: { keyName: string }) => k.keyName === 'sim-bot').before).toEqual({ ran: 8, card: 2, denied: 0 });
     expect(r.grants).toHaveLength(1);
     expect(r.grants[0].covered).toBe(2);
+    // The flood: what was stored is replayed, what was counted is reported as such.
+    expect(r.byKey.find((k: { keyName: string }) => k.keyName === 'sim-flooder').before).toEqual({ ran: 0, card: 0, denied: FULL_REFUSALS_PER_MINUTE });
+    expect(r.counted).toBe(FLOOD_COUNTED);
   });
 
   it('shows what a draft would have done, per tool and key, with examples', async () => {
@@ -78,12 +95,14 @@ describe('countersign policy simulate', () => {
     expect(table.stdout).toMatch(/tool calls from .* replayed under the draft in \d+ ms/);
     expect(table.stdout).toMatch(/under the draft\s+\d+\s+\d+\s+\d+/);
     expect(table.stdout).toMatch(/run_script: \{"ran":2,"card":1,"denied":0\} → \{"ran":0,"card":0,"denied":3\}/);
+    expect(table.stdout).toContain(`${FLOOD_COUNTED} more refusal(s) were counted during a flood, not stored one by one: not replayed`);
     const json = cs('policy', 'simulate', '--data-dir', t.dir, '--days', '7', '--draft', draft, '--json');
     expect(json.status, json.stderr).toBe(0);
     const fromCli = JSON.parse(json.stdout);
     const fromConsole = (await simulate(body, 7)).body.result;
     expect(fromCli.after).toEqual(fromConsole.after);
     expect(fromCli.byTool).toEqual(fromConsole.byTool);
+    expect(fromCli.counted).toBe(FLOOD_COUNTED);
 
     writeFileSync(draft, '{"values": {"nope": 1}}');
     const bad = cs('policy', 'simulate', '--data-dir', t.dir, '--draft', draft);
