@@ -8,6 +8,7 @@ import { sql as hostnameConflicts } from './0006-device-hostname-conflicts.ts';
 import { sql as secretParameters } from './0007-secret-parameters.ts';
 import { sql as approvalBinding } from './0008-approval-binding.ts';
 import { sql as standingApprovals } from './0009-standing-approvals.ts';
+import { sql as deviceSearch } from './0010-device-search.ts';
 
 export interface Migration {
   version: number;
@@ -25,4 +26,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'secret-parameters', sql: secretParameters },
   { version: 8, name: 'approval-binding', sql: approvalBinding },
   { version: 9, name: 'standing-approvals', sql: standingApprovals },
+  { version: 10, name: 'device-search', sql: deviceSearch },
 ];
