@@ -11,6 +11,7 @@ import { runLoad, type LoadResult } from './load.ts';
 import { growFleet } from './fleet.ts';
 import { agentMemory } from './agentMemory.ts';
 import { teamMode } from './team.ts';
+import { simulationBench } from './simulate.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION = QUICK ? 1500 : 5000;
@@ -251,6 +252,7 @@ if (!ONLY) {
   await auditFigures();
   await approvalLatency();
   await agentMemory(say);
+  await simulationBench(say, QUICK ? 5_000 : 50_000);
 }
 await teamMode(say, { root: ROOT, durationMs: DURATION, start, stop, f });
 if (!QUICK && !ONLY) {

@@ -29,7 +29,8 @@ export class RefusalAggregator {
 
   constructor(opts: { perMinute?: number; now?: () => number } = {}) {
     this.perMinute = opts.perMinute ?? FULL_REFUSALS_PER_MINUTE;
-    this.now = opts.now ?? Date.now;
+    // Read at each call, not captured: the same clock as the entries' own timestamps (new Date() in the log), faked or not.
+    this.now = opts.now ?? (() => Date.now());
   }
 
   /** True: write this refusal in full. False: it was counted. */

@@ -22,7 +22,8 @@ const USAGE = `countersign — governed MCP gate for an MSP's fleet
   four-eyes set --data-dir D [--tool T] [--action A] [--tenant S] --approvers N  |  four-eyes list|remove ID --data-dir D
   (every command that takes --data-dir also takes --store postgres://…, or reads COUNTERSIGN_DATABASE_URL)
   agent enroll --url https://HOST:PORT --token T --state-dir S [--hostname NAME]  |  agent run --state-dir S [--config F]
-  agent build --target linux-x64|linux-arm64|win-x64|win-arm64|darwin-x64|darwin-arm64|all [--version V] [--out DIR | --data-dir D]`;
+  agent build --target linux-x64|linux-arm64|win-x64|win-arm64|darwin-x64|darwin-arm64|all [--version V] [--out DIR | --data-dir D]
+  policy simulate --data-dir D [--days 7] --draft draft.json [--json]   replay the last days' calls under a draft policy`;
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -39,6 +40,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'migrate': return await (await import('./migrateCommand.ts')).migrate(rest, io);
       case 'technicians': return await (await import('./teamCommands.ts')).technicians(rest, io);
       case 'four-eyes': return await (await import('./teamCommands.ts')).fourEyes(rest, io);
+      case 'policy': return await (await import('./policyCommands.ts')).policy(rest, io);
       case 'agent': return rest[0] === 'build' ? await (await import('../agentBuild/command.ts')).agentBuild(rest.slice(1), io) : await (await import('./agentCommands.ts')).agent(rest, io);
       case undefined: case 'help': case '--help': case '-h':
         io.out(USAGE);

@@ -2,11 +2,16 @@
 // device's current state and the tenant's maintenance windows read from the store.
 import { placeholders, type Sql } from '../store/sql.ts';
 import type { Approval } from '../governance/approvals.ts';
+import { requestFindings } from '../hiddenChars.ts';
+import { ticketOf } from '../governance/ticket.ts';
 import { describeWindow, windowFromRow, windowState, type Occurrence } from '../tools/maintenanceWindow.ts';
 import type { ApprovalT } from './contract.ts';
 import { isMask } from '../tools/secretParams.ts';
 
 type View = ApprovalT['view'];
+type Card = Omit<View, 'plan'>;
+/** What a card is rendered from: an approval, or one step of a plan approval. */
+type Source = Pick<Approval, 'tenantId' | 'tool' | 'action' | 'args' | 'summary' | 'detail'>;
 type Rec = Record<string, unknown>;
 
 const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
@@ -28,8 +33,11 @@ function storedOccurrence(v: unknown) {
   return name && start && end ? { name, schedule: str(o.schedule) ?? '', start, end } : null;
 }
 
-export function createApprovalViewer(sql: Sql): (a: Approval, now?: Date) => Promise<ApprovalT> {
-  async function windowOf(a: Approval, d: Rec, now: Date): Promise<View['window']> {
+/** The card without the fields the console service adds (the grant offer, the decision time). */
+export type ApprovalCardT = Omit<ApprovalT, 'grantOffer' | 'decisionMs'>;
+
+export function createApprovalViewer(sql: Sql): (a: Approval, now?: Date) => Promise<ApprovalCardT> {
+  async function windowOf(a: Source, d: Rec, now: Date): Promise<View['window']> {
     const windows = (await sql.all<WindowRow>('SELECT id, name, days, start_minute, duration_minutes FROM maintenance_windows WHERE tenant_id = ? ORDER BY name, id', [a.tenantId]))
       .map(windowFromRow);
     const schedules = windows.map((w) => ({ name: w.name, schedule: describeWindow(w) }));
@@ -44,7 +52,7 @@ export function createApprovalViewer(sql: Sql): (a: Approval, now?: Date) => Pro
     };
   }
 
-  return async (a: Approval, now = new Date()): Promise<ApprovalT> => {
+  async function card(a: Source, now: Date): Promise<Card> {
     const d = rec(a.detail);
     const listed = arr(d.devices).map(rec);
     const ids = [...new Set(listed.map((p) => str(p.id) ?? ''))];
@@ -86,7 +94,8 @@ export function createApprovalViewer(sql: Sql): (a: Approval, now?: Date) => Pro
     const parameters: Record<string, string> = {};
     // Secret parameters are stored masked; the card says so and shows nothing of the value.
     for (const [k, v] of Object.entries(rec(d.parameters))) if (typeof v === 'string') parameters[k] = isMask(v) ? '•••••••• (secret)' : v;
-    const view: View = {
+    const ticket = ticketOf(a.args);
+    const view: Card = {
       script,
       devices,
       deviceCount: devices.length,
@@ -104,8 +113,26 @@ export function createApprovalViewer(sql: Sql): (a: Approval, now?: Date) => Pro
         const k = rec(raw);
         return { hostname: str(k.hostname) ?? '', externalId: str(k.externalId) ?? '', reason: str(k.reason) ?? '' };
       }),
+      ticket: ticket ?? null,
+      hiddenText: requestFindings({ summary: a.summary, detail: a.detail, ticket: a.args.ticket }),
     };
     if (a.tool === 'deploy_patches' && num(d.offlineCount)) view.warnings.push(`${num(d.offlineCount)} target device(s) offline: they install when they check in.`);
-    return { ...a, view };
-  };
+    return view;
+  }
+
+  /** propose_plan: each step rendered as its own card would be. */
+  async function planOf(a: Approval, now: Date): Promise<View['plan']> {
+    if (a.tool !== 'propose_plan') return null;
+    const d = rec(a.detail);
+    const steps = await Promise.all(arr(d.steps).map(async (raw, i) => {
+      const st = rec(raw);
+      const source: Source = {
+        tenantId: a.tenantId, tool: str(st.tool) ?? '', action: str(st.action), args: rec(st.arguments), summary: str(st.summary) ?? '', detail: rec(st.detail),
+      };
+      return { index: num(st.index) ?? i + 1, tool: source.tool, action: source.action, summary: source.summary, args: source.args, view: await card(source, now) };
+    }));
+    return { goal: str(d.goal) ?? '', expiresInMinutes: num(d.expiresInMinutes) ?? 0, steps };
+  }
+
+  return async (a: Approval, now = new Date()): Promise<ApprovalCardT> => ({ ...a, view: { ...(await card(a, now)), plan: await planOf(a, now) } });
 }

@@ -64,8 +64,19 @@ export function toDetail(r: AuditRow): AuditEntryDetailT {
   return { ...toEntry(r), args: json(r.args_json), detail: json(r.detail_json), prevHash: r.prev_hash, hash: r.hash };
 }
 
+/** The grant or plan step a call ran under (recorded in its detail by the gate). */
+function standingOf(detailJson: string | null): Pick<LiveCallT, 'grantId' | 'planId' | 'planStep'> {
+  if (detailJson === null || !detailJson.includes('"grantId"') && !detailJson.includes('"planId"')) return { grantId: null, planId: null, planStep: null };
+  const d = json(detailJson) as { grantId?: unknown; planId?: unknown; planStep?: unknown } | null;
+  return {
+    grantId: typeof d?.grantId === 'string' ? d.grantId : null, planId: typeof d?.planId === 'string' ? d.planId : null,
+    planStep: typeof d?.planStep === 'number' ? d.planStep : null,
+  };
+}
+
 export function toLiveCall(r: AuditRow): LiveCallT {
   return {
+    ...standingOf(r.detail_json),
     seq: r.seq, at: r.at, keyId: r.key_id, keyName: r.key_name, client: r.client, tenant: r.tenant, tool: r.tool, action: r.action, tier: r.tier,
     decision: r.decision, code: r.code, durationMs: r.duration_ms, args: json(r.args_json), outcome: r.outcome, approvalId: r.approval_id,
     remote: r.remote, sessionId: r.session_id,

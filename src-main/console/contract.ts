@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { AppError, type Reply } from '../errors.ts';
 
 export { AppError, unwrapReply, type ErrorCode, type ErrorShape, type Reply } from '../errors.ts';
+// The hidden-character scanner the gate uses, so a card escapes exactly what the server flagged.
+export { visibleSegments, isInvisibleKind, HIDDEN_KINDS, type Segment, type HiddenKind } from '../hiddenChars.ts';
+import { HIDDEN_KINDS } from '../hiddenChars.ts';
 
 // Enumerations mirrored from the core (which imports node modules); test/console/contract.test.ts keeps them equal.
 export const APPROVAL_STATUSES = ['pending', 'approved', 'running', 'completed', 'failed', 'denied', 'expired', 'cancelled'] as const;
@@ -20,8 +23,15 @@ export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
 export const POLICY_NAMES = [
   'requireExecuteAdmin', 'executeAllowlist', 'defaultReadPerMinute', 'defaultWritePerMinute',
   'approvalTtlMinutes', 'approvalWaitSeconds', 'bulkDeviceThreshold', 'bulkWindowMinutes', 'httpRequestsPerSecond',
-  'auditCheckpointEveryEntries', 'auditCheckpointEveryMinutes',
+  'auditCheckpointEveryEntries', 'auditCheckpointEveryMinutes', 'requireTicketTenants',
 ] as const;
+export const PSA_SYSTEMS = ['connectwise', 'halopsa', 'autotask', 'other'] as const;
+export const PATCH_SEVERITY_ORDER = ['low', 'moderate', 'important', 'critical'] as const;
+export const GRANT_STATES = ['live', 'expired', 'used_up', 'revoked', 'suspended', 'tampered'] as const;
+export const PLAN_STATES = ['active', 'completed', 'stopped', 'expired', 'tampered'] as const;
+/** Approvals decided faster than this are flagged as possible rubber-stamping; this many in a row are a streak. */
+export const FAST_DECISION_MS = 2000;
+export const FAST_STREAK = 3;
 
 
 const int = z.number().int();
@@ -61,8 +71,11 @@ export const WindowView = z.object({
   next: Occurrence.nullable(),
   windows: z.array(z.object({ name: text, schedule: text })),
 });
+export const HiddenFinding = z.object({ field: text, kind: z.enum(HIDDEN_KINDS), codePoint: text, name: text, index: count });
+export const TicketView = z.object({ system: z.enum(PSA_SYSTEMS), id: text });
+
 /** What a careful technician needs on the card, normalised from the tool's plan detail and the current fleet state. */
-export const ApprovalView = z.object({
+const CardView = z.object({
   script: ScriptView.nullable(),
   devices: z.array(DeviceView),
   deviceCount: count,
@@ -77,6 +90,50 @@ export const ApprovalView = z.object({
   warnings: z.array(text),
   bulkEscalated: z.boolean(),
   skipped: z.array(z.object({ hostname: text, externalId: text, reason: text })),
+  ticket: TicketView.nullable().describe('the PSA ticket the call carries'),
+  hiddenText: z.object({ count, findings: z.array(HiddenFinding).describe('the first 100') })
+    .describe('invisible, bidirectional and look-alike characters: a card with any needs a second confirmation'),
+});
+/** One step of a plan card: the same facts its own card would show. */
+export const PlanStepView = z.object({ index: int, tool: text, action: nstr, summary: text, args: z.record(z.string(), z.unknown()), view: CardView });
+export const ApprovalView = CardView.extend({
+  plan: z.object({ goal: text, expiresInMinutes: int, steps: z.array(PlanStepView) }).nullable().describe('propose_plan: every step'),
+});
+
+const deviceScope = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('set'), ids: z.array(z.string().min(1).max(64)).min(1).max(500) }),
+  z.strictObject({ kind: z.literal('group'), groupId: z.string().min(1).max(64), name: z.string().max(200) }),
+]);
+/** A grant's bounds (the core's Envelope; test/console/contract.test.ts keeps them equal). */
+export const GrantEnvelope = z.strictObject({
+  devices: deviceScope,
+  maxDevicesPerCall: int.min(1).max(500),
+  script: z.strictObject({
+    scriptId: z.string().min(1).max(64).nullable(), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'not a SHA-256'), language: z.string().min(1).max(40),
+    parameters: z.string().regex(/^[0-9a-f]{64}$/, 'not a SHA-256'), maxTimeoutSeconds: int.min(1).max(86_400),
+  }).optional(),
+  patches: z.strictObject({ maxSeverity: z.enum(PATCH_SEVERITY_ORDER), maxCount: int.min(1).max(500), allowWindowOverride: z.boolean() }).optional(),
+  version: z.string().min(1).max(40).optional(),
+});
+export const GrantOffer = z.object({
+  card: GrantEnvelope.describe('the widest envelope this card allows'),
+  group: z.object({ id: text, name: text, devices: count }).nullable().describe('the group every device on the card belongs to'),
+  maxMinutes: int, maxUses: int,
+});
+export const GrantDraftInput = z.strictObject({
+  envelope: GrantEnvelope,
+  minutes: int.min(1).max(24 * 60).optional(),
+  uses: int.min(1).max(1000).optional(),
+}).refine((d) => d.minutes !== undefined || d.uses !== undefined, 'a grant needs minutes, uses, or both');
+export const GrantView = z.object({
+  id: text, keyId: text, keyName: nstr, tenantId: text, tenant: text, tool: text, action: nstr, envelope: GrantEnvelope, description: text,
+  sourceApprovalId: nstr, createdAt: iso, createdBy: text, expiresAt: iso, maxUses: int.nullable(), uses: count, revokedAt: nstr, revokedBy: nstr,
+  state: z.enum(GRANT_STATES), reason: nstr,
+});
+export const PlanView = z.object({
+  id: text, approvalId: text, keyId: text, keyName: nstr, tenant: text, goal: text, stepCount: count, nextStep: count,
+  steps: z.array(z.object({ index: int, tool: text, action: nstr, summary: text, arguments: z.record(z.string(), z.unknown()) })),
+  state: z.enum(PLAN_STATES), createdAt: iso, expiresAt: iso, endedAt: nstr, endReason: nstr,
 });
 export const Approval = z.object({
   id: text, digest: text, keyId: text, keyName: nstr, tenantId: text, tenant: text, tool: text, action: nstr, tier: z.literal(3),
@@ -86,6 +143,8 @@ export const Approval = z.object({
   decisionCode: nstr.describe('why the gate itself ended it: POLICY_CHANGED, TAMPERED, PLAN_CHANGED, APPROVAL_EXPIRED'),
   integrity: z.enum(['verified', 'tampered']).describe('tampered: the stored request or plan no longer matches its binding; it cannot be approved'),
   view: ApprovalView,
+  grantOffer: GrantOffer.nullable().describe('pending cards "Approve and allow similar…" can start a grant from'),
+  decisionMs: int.nullable().describe('how long the card was on screen before the technician decided it'),
   fourEyes: z.object({ required: count, approvedBy: z.array(z.object({ name: text, at: iso })), needed: count }).optional()
     .describe('four-eyes: how many technicians must approve, who did, how many more are needed'),
 });
@@ -109,6 +168,8 @@ export const LiveCall = z.object({
   seq: int, at: iso, keyId: nstr, keyName: nstr, client: nstr, tenant: nstr, tool: nstr, action: nstr, tier: int.nullable(),
   decision: text, code: nstr, durationMs: z.number().nullable(), args: z.unknown(), outcome: nstr.describe('result summary'),
   approvalId: nstr, remote: nstr, sessionId: nstr,
+  grantId: nstr.describe('ran without a card under this grant'),
+  planId: nstr.describe('ran without a card as a step of this approved plan'), planStep: int.nullable(),
 });
 
 export const PolicyValues = z.object({
@@ -123,6 +184,7 @@ export const PolicyValues = z.object({
   httpRequestsPerSecond: int.min(1).max(100_000),
   auditCheckpointEveryEntries: int.min(1).max(1_000_000),
   auditCheckpointEveryMinutes: int.min(1).max(24 * 60),
+  requireTicketTenants: z.array(z.string().min(1).max(40)).max(500).describe('tenant slugs (or *) whose tier-3 calls must carry a PSA ticket'),
 });
 export const TierOverride = z.object({ id: text, tool: text, action: nstr, tenant: nstr, tier: int, baseTier: int, createdAt: iso });
 export const PolicyView = z.object({
@@ -178,6 +240,32 @@ export const AgentVersionView = z.object({
 });
 export const InstallCommand = z.object({ target: z.string(), os: z.enum(['linux', 'windows', 'macos']), shell: z.enum(['sh', 'powershell']), line: z.string() });
 
+// ---- policy simulation ----
+
+const Outcomes = z.object({ ran: count, card: count, denied: count });
+export const DraftOverride = z.strictObject({
+  tool: z.string().min(1).max(100), action: z.string().min(1).max(100).nullable().optional(), tenant: slug.nullable().optional(),
+  tier: z.union([z.literal(2), z.literal(3), z.literal(4)]),
+});
+export const SimulationInput = z.strictObject({
+  days: int.min(1).max(90).default(7),
+  draft: z.strictObject({
+    values: PolicyValues.partial().strict().optional().describe('settings to change; the rest as in force'),
+    overrides: z.array(DraftOverride).max(500).optional().describe('the tier overrides in full; default: those in force'),
+    grants: z.enum(['recorded', 'none']).default('recorded').describe('every grant made (each over its own lifetime), or none'),
+  }),
+});
+export const SimulationReport = z.object({
+  from: iso, to: iso, entries: count, ms: z.number(),
+  counted: count.describe('refusals the audit log counted during a flood instead of storing them one by one: their arguments are unknown, so they are not replayed'),
+  before: Outcomes, after: Outcomes,
+  changes: z.array(z.object({ from: text, to: text, count })),
+  byTool: z.array(z.object({ tool: text, before: Outcomes, after: Outcomes })),
+  byKey: z.array(z.object({ keyId: nstr, keyName: nstr, before: Outcomes, after: Outcomes })),
+  examples: z.array(z.object({ seq: int, at: iso, tool: text, action: nstr, keyName: nstr, tenant: nstr, from: text, to: text, reason: text })),
+  grants: z.array(z.object({ id: text, description: text, covered: count })),
+});
+
 // ---- methods ----
 
 const ApprovalsInput = z.strictObject({
@@ -226,10 +314,39 @@ export const consoleMethods = {
     output: z.object({ approvals: z.array(Approval), pendingCount: count, nextBefore: nstr }),
   },
   getApproval: { input: ById, output: z.object({ approval: Approval }) },
-  approve: { input: ById, output: z.object({ approval: Approval }) },
+  approve: {
+    input: z.strictObject({
+      id: uuid,
+      viewedMs: int.min(0).max(86_400_000).optional().describe('how long the card was on screen before this decision'),
+      confirmHiddenText: z.boolean().optional().describe('the second confirmation a card with hidden or look-alike characters needs'),
+      grant: GrantDraftInput.optional().describe('"Approve and allow similar": a grant made from this card, no wider than it'),
+    }),
+    output: z.object({ approval: Approval, grant: GrantView.nullish() }),
+  },
   deny: {
-    input: z.strictObject({ id: uuid, reason: z.string().trim().min(1, 'a reason is required: it goes back to the model').max(2000) }),
+    input: z.strictObject({
+      id: uuid, reason: z.string().trim().min(1, 'a reason is required: it goes back to the model').max(2000), viewedMs: int.min(0).max(86_400_000).optional(),
+    }),
     output: z.object({ approval: Approval }),
+  },
+  listGrants: {
+    input: z.strictObject({ live: z.boolean().default(false) }).optional(),
+    output: z.object({ grants: z.array(GrantView), plans: z.array(PlanView) }),
+  },
+  revokeGrant: { input: ById, output: z.object({ grant: GrantView }) },
+  stopPlan: { input: ById, output: z.object({ plan: PlanView }) },
+  decisionStats: {
+    input: z.strictObject({ days: int.min(1).max(90).default(14) }).optional(),
+    output: z.object({
+      fastMs: int, streakLength: int,
+      days: z.array(z.object({ date: text, approved: count, denied: count, medianMs: z.number().nullable(), fast: count })),
+      fast: z.array(z.object({ approvalId: text, tool: text, action: nstr, tenant: text, decidedAt: iso, decidedBy: text, viewedMs: count, streak: z.boolean() })),
+      streaks: z.array(z.object({ from: iso, to: iso, count, decidedBy: text })),
+    }),
+  },
+  simulatePolicy: {
+    input: SimulationInput,
+    output: SimulationReport,
   },
   listKeys: { input: noInput, output: z.object({ keys: z.array(KeyView) }) },
   createKey: {
@@ -365,6 +482,12 @@ export type AgentViewT = z.infer<typeof AgentView>;
 export type AgentBuildViewT = z.infer<typeof AgentBuildView>;
 export type AgentVersionViewT = z.infer<typeof AgentVersionView>;
 export type InstallCommandT = z.infer<typeof InstallCommand>;
+export type GrantViewT = z.infer<typeof GrantView>;
+export type GrantOfferT = z.infer<typeof GrantOffer>;
+export type GrantEnvelopeT = z.infer<typeof GrantEnvelope>;
+export type PlanViewT = z.infer<typeof PlanView>;
+export type HiddenFindingT = z.infer<typeof HiddenFinding>;
+export type SimulationReportT = z.infer<typeof SimulationReport>;
 
 /** Parses a method's input with its schema; a failure becomes a BAD_INPUT AppError naming each field. */
 export function parseConsoleInput<K extends ConsoleMethodName>(method: K, input: unknown): z.output<(typeof consoleMethods)[K]['input']> {

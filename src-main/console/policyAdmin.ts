@@ -46,6 +46,9 @@ export function createPolicyAdmin(app: App, actor: string) {
       if (blocked.length) throw new AppError('PINNED', `pinned by environment variable: ${blocked.map((k) => `${k} (${pinned[k]})`).join(', ')}`);
       const unknown = (patch.executeAllowlist ?? []).filter((t) => !byName.has(t));
       if (unknown.length) throw new AppError('BAD_INPUT', `executeAllowlist: unknown tool(s) ${unknown.join(', ')}`);
+      const slugs = new Set((await app.store.sql.all<{ slug: string }>('SELECT slug FROM tenants')).map((t) => t.slug));
+      const strangers = (patch.requireTicketTenants ?? []).filter((t) => t !== '*' && !slugs.has(t));
+      if (strangers.length) throw new AppError('BAD_INPUT', `requireTicketTenants: unknown tenant(s) ${strangers.join(', ')}`);
       await app.policy.update(patch, actor);
       return view();
     },

@@ -25,6 +25,7 @@ import { createFleetView } from './fleetView.ts';
 import { createPolicyAdmin } from './policyAdmin.ts';
 import { createAgentAdmin } from './agentAdmin.ts';
 import { createAgentDeploy } from './agentDeploy.ts';
+import { createStandingAdmin } from './standingAdmin.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -82,6 +83,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     const c = await latestCheckpoint(app.store.sql);
     return c ? { n: c.n, headSeq: c.head_seq, at: c.at, fingerprint: c.fingerprint, keyFingerprint: c.key_fingerprint } : null;
   };
+  const standing = createStandingAdmin(app, actor, view, tech);
 
   const keyState = (k: ApiKey): KeyViewT['state'] => {
     const now = new Date().toISOString();
@@ -119,14 +121,19 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       const page = rows.slice(0, limit);
       const now = new Date();
       return {
-        approvals: await Promise.all(page.map((a) => view(a, now))),
+        approvals: await standing.full(page, now),
         pendingCount: await app.approvals.pendingCount(),
         nextBefore: rows.length > limit ? pageCursor(page[page.length - 1]!) : null,
       };
     },
-    getApproval: async (q) => ({ approval: await view(await approvalOr404(q!.id)) }),
-    approve: async (q) => ({ approval: await view(await app.gate.approve(q!.id, actor, tech)) }),
-    deny: async (q) => ({ approval: await view(await app.gate.deny(q!.id, actor, q!.reason, tech)) }),
+    getApproval: async (q) => ({ approval: await standing.one(await approvalOr404(q!.id)) }),
+    approve: (q) => standing.approve(q!),
+    deny: (q) => standing.deny(q!),
+    listGrants: (q) => standing.list({ live: q?.live ?? false }),
+    revokeGrant: (q) => standing.revoke(q!.id),
+    stopPlan: (q) => standing.stopPlan(q!.id),
+    decisionStats: (q) => standing.stats(q?.days ?? 14),
+    simulatePolicy: (q) => standing.simulate(q!),
     listKeys: async () => ({ keys: await Promise.all((await app.keys.list()).filter(mine).map(keyView)) }),
     createKey: async (q) => {
       const known = new Set((await listTenants(app.store.sql)).map((t) => t.slug));
@@ -225,9 +232,11 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     else if (row.event === 'key') emit({ type: 'key.changed', keyId: row.key_id, change: row.outcome ?? 'changed' });
     else if (row.event === 'policy') emit({ type: 'policy.changed', change: row.outcome ?? 'updated' });
   };
+  // Cards are completed asynchronously (the grant offer, the decision time): one chain keeps the events in order.
+  let events = Promise.resolve();
   const approvalEvent = (type: 'approval.created' | 'approval.decided') => (a: Approval) => {
     if (!visible(a)) return;
-    view(a).then((approval) => emit({ type, approval }), (err: unknown) => app.log(`console ${type} event failed`, err));
+    events = events.then(async () => emit({ type, approval: await standing.one(a) })).catch((err: unknown) => app.log(`console ${type} event failed`, err));
   };
   const integrityView = () => {
     const r = app.integrity?.report;

@@ -12,7 +12,7 @@ import type { Store, Tx } from '../store/store.ts';
 import type { Sql } from '../store/sql.ts';
 import { approvalRows, type ApprovalRow } from '../store/data/approvals.ts';
 import { sealedSecrets } from '../store/data/sealedSecrets.ts';
-import { bindApproval, bindingHolds } from './binding.ts';
+import { bindApproval, bindingHolds, bindRecord, recordHolds } from './binding.ts';
 
 export const APPROVAL_STATUSES = ['pending', 'approved', 'running', 'completed', 'failed', 'denied', 'expired', 'cancelled'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
@@ -143,6 +143,15 @@ export class ApprovalLifecycle {
       result: parse(r.result_json, null), integrity: bindingHolds(this.key, r) ? 'verified' : 'tampered',
       approversRequired: Number(r.approvers_required ?? 1),
     };
+  }
+
+  /** Binds a grant or plan row to the install secret, as approvals are. */
+  seal(kind: 'grant' | 'plan', fields: readonly unknown[]): string {
+    return bindRecord(this.key, kind, fields);
+  }
+
+  sealHolds(kind: 'grant' | 'plan', fields: readonly unknown[], binding: string | null): boolean {
+    return recordHolds(this.key, kind, fields, binding);
   }
 
   async get(id: string, sql: Sql = this.store.sql): Promise<Approval | undefined> {

@@ -3,11 +3,17 @@
 import type { ApiKey } from '../auth/keys.ts';
 import { AppError } from '../errors.ts';
 import type { ToolSpec } from '../tools/types.ts';
-import type { PolicyService } from './policy.ts';
+import type { Policy } from './policy.ts';
 import { canReach, highestTier, maxTier, SCOPE_FOR_TIER, type Tier } from './tiers.ts';
 
+/** What a decision reads of the policy: the policy in force (PolicyService) or a draft being simulated. */
+export interface PolicyLike {
+  readonly values: Policy;
+  overrideTier(tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined;
+}
+
 /** Effective tier = max(base, action, escalation from the arguments, overrides for the tool/action/tenant). Raise only. */
-export function effectiveTier(tool: ToolSpec, action: string | undefined, tenantId: string | undefined, argTier: Tier | undefined, policy: PolicyService): Tier {
+export function effectiveTier(tool: ToolSpec, action: string | undefined, tenantId: string | undefined, argTier: Tier | undefined, policy: PolicyLike): Tier {
   return maxTier(tool.baseTier, action ? tool.actionTiers?.[action] : undefined, argTier, policy.overrideTier(tool.name, action, tenantId));
 }
 
@@ -17,7 +23,7 @@ export function actionOf(tool: ToolSpec, args: Record<string, unknown>): string 
 }
 
 /** Why this key may not run this tool at this tier under the policy in force; undefined when it may. */
-export function refusalFor(tool: ToolSpec, tier: Tier, key: ApiKey, action: string | undefined, policy: PolicyService): AppError | undefined {
+export function refusalFor(tool: ToolSpec, tier: Tier, key: ApiKey, action: string | undefined, policy: PolicyLike): AppError | undefined {
   const what = action ? `${tool.name} (${action})` : tool.name;
   if (tier === 4) return new AppError('TIER4_BLOCKED', `${what} is tier 4: Countersign never runs it, at any scope. Ask the technician to do it by hand.`, 'tier4');
   if (!canReach(key.scopes, tier)) {
@@ -34,4 +40,31 @@ export function refusalFor(tool: ToolSpec, tier: Tier, key: ApiKey, action: stri
     }
   }
   return undefined;
+}
+
+/** The per-minute limit of one of a key's budgets: its own, or the policy's default. */
+export function limitFor(key: Pick<ApiKey, 'readPerMinute' | 'writePerMinute'>, budget: 'read' | 'write', values: Policy): number {
+  return budget === 'read' ? key.readPerMinute ?? values.defaultReadPerMinute : key.writePerMinute ?? values.defaultWritePerMinute;
+}
+
+/**
+ * Bulk escalation: the devices a call changes plus those the same key changed without approval in the same tenant over
+ * the window (`touched`); more than the threshold makes the call tier 3. `touched` gains the call's devices.
+ */
+export function bulkEscalation(touched: Set<string>, callDevices: readonly string[], threshold: number): { escalated: boolean; devices: number } {
+  for (const id of callDevices) touched.add(id);
+  return { escalated: touched.size > threshold, devices: touched.size };
+}
+
+/** Whether the policy requires a PSA ticket on this tenant's tier-3 calls. */
+export function ticketRequired(values: Policy, tenantSlug: string | undefined): boolean {
+  const t = values.requireTicketTenants;
+  return t.includes('*') || (tenantSlug !== undefined && t.includes(tenantSlug));
+}
+
+/** A tier-3 call without a ticket in a tenant whose policy requires one. */
+export function ticketRefusal(tool: string, tenantSlug: string | undefined, hasTicket: boolean, values: Policy): AppError | undefined {
+  if (hasTicket || !ticketRequired(values, tenantSlug)) return undefined;
+  return new AppError('TICKET_REQUIRED', `${tool} needs a technician's approval, and tenant ${tenantSlug ?? '(any)'} requires a PSA ticket reference on such calls: `
+    + 'call again with ticket {system: "connectwise" | "halopsa" | "autotask" | "other", id}.', 'require_ticket', { tenant: tenantSlug ?? null });
 }

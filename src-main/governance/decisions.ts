@@ -6,13 +6,34 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import type { Tx } from '../store/store.ts';
 import type { ToolPlan, ToolSpec } from '../tools/types.ts';
+import { requestFindings } from '../hiddenChars.ts';
+import { decisionTimes } from '../store/data/decisionTimes.ts';
 import { tamperedFacts, type Approval } from './approvals.ts';
-import { actionOf, effectiveTier, refusalFor } from './decide.ts';
+import { actionOf, effectiveTier, refusalFor, ticketRefusal } from './decide.ts';
 import type { Gate } from './gate.ts';
+import type { GrantDraft } from './grants.ts';
+import { ticketOf } from './ticket.ts';
 import { maxTier } from './tiers.ts';
 import { sealedSecrets } from '../store/data/sealedSecrets.ts';
 import { CAN, reaches, type Technician } from '../auth/technicians.ts';
 import type { Vote } from './fourEyes.ts';
+
+/** What the technician's approval carries besides the id. */
+export interface ApproveOptions {
+  /** How long the card was on screen before this decision (decision telemetry). */
+  viewedMs?: number;
+  /** The explicit second confirmation a request with hidden or look-alike characters needs. */
+  confirmHiddenText?: boolean;
+  /** The signed-in technician (team mode); without one the actor is the install's single console admin. */
+  by?: Technician;
+  /** "Approve and allow similar": a grant made from this card, in the transaction that approves it. */
+  grant?: GrantDraft;
+}
+
+/** A decision's time on screen, recorded with the decision. */
+async function recordTime(tx: Tx, a: Approval, decision: 'approved' | 'denied', actor: string, viewedMs: number | undefined): Promise<void> {
+  await decisionTimes.record(tx.sql, { approvalId: a.id, decision, decidedAt: new Date().toISOString(), decidedBy: actor, viewedMs: viewedMs ?? null });
+}
 
 /** Why an approved request may not run after all: the gate ends it denied with this code, audited. */
 class Stop extends Error {
@@ -49,12 +70,26 @@ export class Decisions {
    * request can no longer run as shown (tampered, the policy changed, the plan changed) it ends denied instead, with
    * the code and reason the model reads from get_approval_status.
    */
-  async approve(id: string, actor: string, by?: Technician): Promise<Approval> {
+  async approve(id: string, actor: string, opts: ApproveOptions = {}): Promise<Approval> {
     let a = await this.decidable(id);
-    await this.mayDecide(a, by);
-    if (a.integrity === 'tampered') return this.end(a, 'denied', tamperedFacts(`approval by ${actor}`), actor);
+    const hidden = requestFindings({ summary: a.summary, detail: a.detail, ticket: a.args.ticket }).count;
+    if (hidden > 0 && opts.confirmHiddenText !== true) {
+      throw new AppError('CONFLICT', `This request contains ${hidden} invisible, bidirectional or look-alike character(s): what is shown may not be what runs. `
+        + 'Approving it needs the explicit second confirmation (confirmHiddenText).', 'hidden_text');
+    }
+    await this.mayDecide(a, opts.by);
+    const seen = { decision: 'approved' as const, viewedMs: opts.viewedMs };
+    if (a.integrity === 'tampered') return this.end(a, 'denied', tamperedFacts(`approval by ${actor}`), actor, seen);
+    // A grant that would cover more than the card is refused before anything is approved; so is one from a four-eyes
+    // request (its similar calls would then run on one technician's word).
+    if (opts.grant && a.approversRequired > 1) {
+      throw new AppError('CONFLICT', `This request needs ${a.approversRequired} technicians to approve it; no grant can be made from it.`, 'grant');
+    }
+    if (opts.grant && !(await this.gate.standing.grants.offer(a))) {
+      throw new AppError('CONFLICT', `No grant can be made from this request (${a.tool}); approve it without one.`, 'grant');
+    }
     if (a.approversRequired > 1) {
-      const given = await this.fourEyes(a, by!);
+      const given = await this.fourEyes(a, opts.by!);
       if (given.length < a.approversRequired) return (await this.d.approvals.get(a.id))!;
       // The last approval needed: the request runs now, decided by every technician who approved it.
       actor = given.map((v) => v.name).join(', ');
@@ -68,14 +103,18 @@ export class Decisions {
       return this.end(a, 'denied', {
         reason: e.message, code: e.code, decidedBy: 'countersign',
         audit: { decision: 'rejected', code: e.code, rule: e.code === 'POLICY_CHANGED' ? 'policy_recheck' : 'plan_recheck', outcome: e.message, detail: { approvedBy: actor } },
-      }, actor);
+      }, actor, seen);
     }
     const { tool, key, args, plan } = prepared;
     const now = new Date();
     const sealed = await sealedSecrets.get(this.d.store.sql, a.id);
     const secrets = sealed === undefined ? undefined : this.d.store.vault.unseal(sealed);
     const out = await this.d.store.write(async (tx) => {
-      await this.d.approvals.move(tx, a, 'approved', { decidedBy: actor, audit: { decision: 'approved', rule: actor } });
+      const grant = opts.grant ? await this.gate.standing.grants.fromApproval(tx, a, opts.grant, actor) : undefined;
+      await this.d.approvals.move(tx, a, 'approved', {
+        decidedBy: actor, audit: { decision: 'approved', rule: actor, detail: { viewedMs: opts.viewedMs ?? null, ...(grant ? { grantId: grant.id } : {}), ...(hidden ? { hiddenTextConfirmed: hidden } : {}) } },
+      });
+      await recordTime(tx, a, 'approved', actor, opts.viewedMs);
       const started = performance.now();
       let status: 'running' | 'completed' | 'failed';
       let result: unknown;
@@ -113,7 +152,7 @@ export class Decisions {
     const action = actionOf(tool, args);
     // It was tier 3 when requested (by its tool, an override or bulk escalation); it can only stay there or rise.
     const tier = maxTier(3, effectiveTier(tool, action, a.tenantId, undefined, this.d.policy));
-    const refused = refusalFor(tool, tier, key, action, this.d.policy);
+    const refused = refusalFor(tool, tier, key, action, this.d.policy) ?? ticketRefusal(a.tool, a.tenant, !!ticketOf(args), this.d.policy.values);
     if (refused) throw new Stop('POLICY_CHANGED', `The policy in force now refuses this request: ${refused.message} Nothing ran.`);
     let fresh: ToolPlan;
     try {
@@ -163,17 +202,24 @@ export class Decisions {
     });
   }
 
-  async deny(id: string, actor: string, reason: string, by?: Technician): Promise<Approval> {
+  async deny(id: string, actor: string, reason: string, opts: { viewedMs?: number; by?: Technician } = {}): Promise<Approval> {
     const a = await this.decidable(id);
+    const by = opts.by;
     if (by) {
       if (!CAN.decide(by.role)) throw new AppError('FORBIDDEN', `${by.name} (${by.role}) may not decide requests`, 'technician_role');
       if (!reaches(by, a.tenantId)) throw new AppError('NOT_FOUND', `no approval ${a.id}`, 'technician_tenants');
     }
-    return this.end(a, 'denied', { reason, decidedBy: actor, audit: { decision: 'rejected', code: 'APPROVAL_DENIED', rule: actor, outcome: 'denied', detail: { reason } } }, actor);
+    return this.end(a, 'denied', {
+      reason, decidedBy: actor, audit: { decision: 'rejected', code: 'APPROVAL_DENIED', rule: actor, outcome: 'denied', detail: { reason, viewedMs: opts.viewedMs ?? null } },
+    }, actor, { decision: 'denied', viewedMs: opts.viewedMs });
   }
 
-  private end(a: Approval, to: 'denied', facts: Parameters<Gate['d']['approvals']['move']>[3], _actor: string): Promise<Approval> {
-    return this.d.store.write((tx) => this.d.approvals.move(tx, a, to, facts));
+  private end(a: Approval, to: 'denied', facts: Parameters<Gate['d']['approvals']['move']>[3], actor: string, seen: { decision: 'approved' | 'denied'; viewedMs?: number }): Promise<Approval> {
+    return this.d.store.write(async (tx) => {
+      const out = await this.d.approvals.move(tx, a, to, facts);
+      await recordTime(tx, a, seen.decision, actor, seen.viewedMs);
+      return out;
+    });
   }
 
   /** The requesting key withdraws its own pending request (cancel_approval). */

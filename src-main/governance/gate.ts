@@ -11,17 +11,20 @@ import { Scope, tenantReader, tenantWriter, type Actor } from '../store/data/ind
 import { devicesTouchedWithoutApproval } from '../store/data/commands.ts';
 import { budgetOf, type ReadContext, type ToolPlan, type ToolServices, type ToolSpec, type WriteContext } from '../tools/types.ts';
 import type { ApprovalLifecycle, Approval } from './approvals.ts';
-import { actionOf, effectiveTier, refusalFor } from './decide.ts';
+import { actionOf, bulkEscalation, effectiveTier, limitFor, refusalFor } from './decide.ts';
 import type { PolicyService } from './policy.ts';
 import type { Budgets } from './rateLimiter.ts';
 import { canReach, type Tier } from './tiers.ts';
 import { declaredSecretNames, type Secrets } from '../tools/secretParams.ts';
 import { sealedSecrets } from '../store/data/sealedSecrets.ts';
-import { Decisions } from './decisions.ts';
+import { Decisions, type ApproveOptions } from './decisions.ts';
 import type { FourEyes } from './fourEyes.ts';
 import type { Technician } from '../auth/technicians.ts';
 import { gateTools } from './gateTools.ts';
 import { finishCommand, type Outcome, type OutcomeSource } from './commandResults.ts';
+import { Standing } from './standing.ts';
+import { planTool } from './plans.ts';
+import { withTicket } from './ticket.ts';
 
 /** Who is calling, over which session; progress is present when the client sent a progressToken. */
 export interface Caller {
@@ -86,23 +89,26 @@ export class Gate {
 
   /** The technician's decisions (approve, deny) and the requesting key's cancellation. */
   readonly decisions: Decisions;
+  /** Grants and approved plans: tier-3 calls they cover run without a card. */
+  readonly standing: Standing;
 
   constructor(d: GateDeps) {
     this.d = d;
     this.decisions = new Decisions(this);
-    for (const t of [...d.tools, ...gateTools(this, this.decisions)]) {
+    this.standing = new Standing(this);
+    for (const t of [...d.tools.map(withTicket), planTool(this, this.standing.plans), ...gateTools(this, this.decisions)]) {
       if (this.tools.has(t.name)) throw new Error(`duplicate tool ${t.name}`);
       this.tools.set(t.name, t);
     }
   }
 
-  /** `by`: the signed-in technician (team mode); without one the actor is the install's single console admin. */
-  approve(id: string, actor: string, by?: Technician): Promise<Approval> {
-    return this.decisions.approve(id, actor, by);
+  /** `opts.by`: the signed-in technician (team mode); without one the actor is the install's single console admin. */
+  approve(id: string, actor: string, opts?: ApproveOptions): Promise<Approval> {
+    return this.decisions.approve(id, actor, opts);
   }
 
-  deny(id: string, actor: string, reason: string, by?: Technician): Promise<Approval> {
-    return this.decisions.deny(id, actor, reason, by);
+  deny(id: string, actor: string, reason: string, opts?: { viewedMs?: number; by?: Technician }): Promise<Approval> {
+    return this.decisions.deny(id, actor, reason, opts);
   }
 
   /** A device command ended (agent result, refusal, lease expiry): recorded, audited, its approval rolled up. */
@@ -131,8 +137,7 @@ export class Gate {
   }
 
   limitFor(key: ApiKey, budget: 'read' | 'write'): number {
-    const p = this.d.policy.values;
-    return budget === 'read' ? key.readPerMinute ?? p.defaultReadPerMinute : key.writePerMinute ?? p.defaultWritePerMinute;
+    return limitFor(key, budget, this.d.policy.values);
   }
 
   async budgets(key: ApiKey) {
@@ -214,11 +219,12 @@ export class Gate {
       const now = new Date();
       const ctx = this.readContext(caller.key, tool, now);
       plan = await tool.plan(args, ctx);
+      this.standing.record(base, tool, plan);
       const argTier = await this.bulkTier(tool, plan, caller.key, now);
       tier = effectiveTier(tool, action, plan.tenant?.id, argTier, this.d.policy);
       const refused = refusalFor(tool, tier, caller.key, action, this.d.policy);
       if (refused) throw refused;
-      if (tier === 3) return await this.requestApproval(tool, args, secrets, plan, caller, base, started);
+      if (tier === 3) return (await this.standing.cover(tool, args, secrets, plan, caller, base, started)) ?? await this.requestApproval(tool, args, secrets, plan, caller, base, started);
       const p = plan;
       const t = tier;
       const entry = (): AuditInput => ({ ...base, outcome: 'ok', tier: t, tenant: p.tenant?.slug ?? null, action: p.action ?? action ?? null, args, durationMs: performance.now() - started });
@@ -255,10 +261,10 @@ export class Gate {
     const touched = minutes > 0
       ? await devicesTouchedWithoutApproval(this.d.store.sql, key.id, plan.tenant.id, new Date(now.getTime() - minutes * 60_000).toISOString())
       : new Set<string>();
-    for (const id of plan.deviceIds) touched.add(id);
-    if (touched.size <= threshold) return plan.argTier;
+    const bulk = bulkEscalation(touched, plan.deviceIds, threshold);
+    if (!bulk.escalated) return plan.argTier;
     plan.detail.bulkEscalated = true;
-    plan.detail.bulkWindow = { minutes, devices: touched.size, threshold, thisCall: plan.deviceIds.length };
+    plan.detail.bulkWindow = { minutes, devices: bulk.devices, threshold, thisCall: plan.deviceIds.length };
     return 3;
   }
 

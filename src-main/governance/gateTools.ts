@@ -9,6 +9,7 @@ import { APPROVAL_STATUSES, type Approval } from './approvals.ts';
 import type { Decisions } from './decisions.ts';
 import type { Gate } from './gate.ts';
 import { reachableTiers } from './tiers.ts';
+import { ticketRequired } from './decide.ts';
 
 const budget = z.object({ limitPerMinute: z.number(), remaining: z.number() });
 /** Output per command get_approval_status carries; get_script_results has the full, paginated view. */
@@ -139,23 +140,48 @@ export function gateTools(gate: Gate, decisions: Decisions): ToolSpec[] {
   const whoami = readTool({
     name: 'whoami',
     title: 'Who am I',
-    description: 'This key\'s name, scopes, role, tenants, the risk tiers it can reach and its current rate-limit budgets.',
+    description: 'This key\'s name, scopes, role, tenants, the risk tiers it can reach, its current rate-limit budgets, and what it may do without '
+      + 'asking: live grants (tier-3 calls inside their envelope run without a card) and approved plans (the next step runs without a card).',
     input: z.object({}),
     output: z.object({
       keyId: z.string(), name: z.string(), role: z.enum(['admin', 'standard']), scopes: z.array(z.string()),
       tenants: z.array(z.object({ slug: z.string(), name: z.string() })), reachableTiers: z.array(z.number()),
       tierMeaning: z.record(z.string(), z.string()), budgets: z.object({ read: budget, write: budget }), expiresAt: z.string().nullable(),
+      grants: z.array(z.object({
+        grantId: z.string(), tool: z.string(), action: z.string().nullable(), tenant: z.string(), covers: z.string(),
+        envelope: z.record(z.string(), z.unknown()), expiresAt: z.string(), usesLeft: z.number().int().nullable(),
+      })).describe('Tier-3 calls inside one of these envelopes run at once, without a card, each counted against the grant.'),
+      plans: z.array(z.object({
+        planId: z.string(), approvalId: z.string(), tenant: z.string(), goal: z.string(), expiresAt: z.string(), stepsLeft: z.number().int(),
+        next: z.object({ step: z.number().int(), tool: z.string(), arguments: z.record(z.string(), z.unknown()) }).nullable(),
+      })).describe('Approved plans: the next step, called exactly as shown, runs without a card; any other tier-3 call in the tenant ends the plan.'),
+      ticketRequiredTenants: z.array(z.string()).describe('Tenants whose tier-3 calls must carry a ticket {system, id}.'),
     }),
     baseTier: 1,
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     plan: async () => ({ tenant: null, summary: 'whoami', detail: {} }),
     async execute(_args, ctx) {
       const k = ctx.key;
+      const values = gate.d.policy.values;
+      const grants = await gate.standing.grants.ofKey(k.id);
+      const plans = await gate.standing.plans.ofKey(k.id);
       return {
         keyId: k.id, name: k.name, role: k.role, scopes: k.scopes, tenants: k.tenants.map((t) => ({ slug: t.slug, name: t.name })),
         reachableTiers: reachableTiers(k.scopes),
         tierMeaning: { '1': 'read: runs at once', '2': 'low-risk change: runs and is audited', '3': 'high risk: waits for a technician\'s approval', '4': 'never runs' },
         budgets: await gate.budgets(k), expiresAt: k.expiresAt,
+        grants: grants.map((g) => ({
+          grantId: g.id, tool: g.tool, action: g.action, tenant: g.tenant, covers: g.description, envelope: g.envelope, expiresAt: g.expiresAt,
+          usesLeft: g.maxUses === null ? null : g.maxUses - g.uses,
+        })),
+        plans: plans.map((p) => {
+          const next = p.steps[p.nextStep];
+          return {
+            planId: p.id, approvalId: p.approvalId, tenant: p.tenant, goal: p.goal, expiresAt: p.expiresAt, stepsLeft: p.stepCount - p.nextStep,
+            next: next ? { step: next.index, tool: next.tool, arguments: next.arguments } : null,
+          };
+        }),
+        ticketRequiredTenants: k.tenants.filter((t) => ticketRequired(values, t.slug)).map((t) => t.slug),
       };
     },
   });

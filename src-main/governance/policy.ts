@@ -20,6 +20,8 @@ export const PolicySchema = z.object({
   /** Signed audit checkpoints (audit/anchor.ts): after this many entries, or this many minutes, whichever comes first. */
   auditCheckpointEveryEntries: z.number().int().min(1).max(1_000_000),
   auditCheckpointEveryMinutes: z.number().int().min(1).max(24 * 60),
+  /** Tenants (slugs, or '*' for every tenant) whose tier-3 calls must carry a PSA ticket reference. */
+  requireTicketTenants: z.array(z.string().min(1).max(40)).max(500),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyName = keyof Policy;
@@ -36,6 +38,7 @@ export const DEFAULT_POLICY: Policy = {
   httpRequestsPerSecond: 200,
   auditCheckpointEveryEntries: 1000,
   auditCheckpointEveryMinutes: 60,
+  requireTicketTenants: [],
 };
 
 const bool = (v: string) => /^(1|true|yes|on)$/i.test(v.trim());
@@ -51,6 +54,7 @@ const ENV: { [K in PolicyName]: [string, (v: string) => Policy[K]] } = {
   httpRequestsPerSecond: ['COUNTERSIGN_HTTP_RPS', Number],
   auditCheckpointEveryEntries: ['COUNTERSIGN_CHECKPOINT_EVERY_ENTRIES', Number],
   auditCheckpointEveryMinutes: ['COUNTERSIGN_CHECKPOINT_EVERY_MINUTES', Number],
+  requireTicketTenants: ['COUNTERSIGN_REQUIRE_TICKET_TENANTS', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
 };
 
 export interface TierOverride {
@@ -156,11 +160,7 @@ export class PolicyService {
 
   /** Tier overrides raise only: the highest matching override for (tool, action, tenant), wildcards as NULL. */
   overrideTier(tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined {
-    let top: Tier | undefined;
-    for (const o of this.overrides) {
-      if (o.tool === tool && (o.action === null || o.action === action) && (o.tenantId === null || o.tenantId === tenantId)) top = Math.max(top ?? 1, o.tier) as Tier;
-    }
-    return top;
+    return overrideTierOf(this.overrides, tool, action, tenantId);
   }
 
   /** Highest override for a tool under any action/tenant: used to decide what tools/list may hide or widen. */
@@ -193,4 +193,13 @@ export class PolicyService {
     });
     await this.load();
   }
+}
+
+/** The highest of the overrides matching (tool, action, tenant), wildcards as null: the policy's and a draft's alike. */
+export function overrideTierOf(overrides: readonly Pick<TierOverride, 'tool' | 'action' | 'tenantId' | 'tier'>[], tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined {
+  let top: Tier | undefined;
+  for (const o of overrides) {
+    if (o.tool === tool && (o.action === null || o.action === action) && (o.tenantId === null || o.tenantId === tenantId)) top = Math.max(top ?? 1, o.tier) as Tier;
+  }
+  return top;
 }

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { copyText } from '../lib/browser.ts';
 import { useOverflows } from '../lib/hooks.ts';
+import { VisibleText } from './VisibleText.tsx';
 
 export function CopyButton({ text, label = 'Copy', className = '' }: { text: string; label?: string; className?: string }) {
   const [done, setDone] = useState<boolean | null>(null);
@@ -19,7 +20,7 @@ export function CopyButton({ text, label = 'Copy', className = '' }: { text: str
 }
 
 /**
- * Code, named by `label`. A block that scrolls is a focusable region (so the keyboard can scroll it);
+ * Code, named by `label`, with hidden and look-alike characters shown as escaped code points. A block that scrolls is a focusable region (so the keyboard can scroll it);
  * one that shows all its content is a plain named group, not a Tab stop.
  */
 export function CodeBlock({ code, lineNumbers = false, maxHeight, label }: { code: string; lineNumbers?: boolean; maxHeight?: number; label: string }) {
@@ -33,13 +34,13 @@ export function CodeBlock({ code, lineNumbers = false, maxHeight, label }: { cod
             {lines.map((l, i) => (
               <tr key={i}>
                 <td className="ln" aria-hidden="true">{i + 1}</td>
-                <td className="lc">{l || ' '}</td>
+                <td className="lc">{l ? <VisibleText text={l} /> : ' '}</td>
               </tr>
             ))}
           </tbody>
         </table>
       ) : (
-        <pre>{code}</pre>
+        <pre><VisibleText text={code} /></pre>
       )}
     </div>
   );

@@ -7,6 +7,10 @@ import { APPROVAL_STATUSES } from '../../src-main/governance/approvals.ts';
 import { ROLES, SCOPES } from '../../src-main/auth/keys.ts';
 import { DEFAULT_POLICY, PolicySchema } from '../../src-main/governance/policy.ts';
 import type { AuditDecision, AuditEvent } from '../../src-main/audit/log.ts';
+import { z } from 'zod';
+import { Envelope, PATCH_SEVERITIES } from '../../src-main/governance/envelope.ts';
+import { GRANT_STATES } from '../../src-main/governance/grants.ts';
+import { PSA_SYSTEMS } from '../../src-main/governance/ticket.ts';
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const typeCheck: [Same<AuditDecision, (typeof contract.AUDIT_DECISIONS)[number]>, Same<AuditEvent, (typeof contract.AUDIT_EVENTS)[number]>] = [true, true];
@@ -33,13 +37,22 @@ describe('contract', () => {
     expect(contract.isConsoleMethod('__proto__')).toBe(false);
   });
 
-  it('imports nothing but zod and the error model, which imports nothing at all', () => {
+  it('a grant envelope is the core\'s', () => {
+    const json = (s: z.ZodType) => JSON.stringify(z.toJSONSchema(s, { io: 'input' }));
+    expect(json(contract.GrantEnvelope)).toEqual(json(Envelope));
+    expect([...contract.PATCH_SEVERITY_ORDER]).toEqual([...PATCH_SEVERITIES]);
+    expect([...contract.GRANT_STATES]).toEqual([...GRANT_STATES]);
+    expect([...contract.PSA_SYSTEMS]).toEqual([...PSA_SYSTEMS]);
+  });
+
+  it('imports nothing but zod, the error model and the hidden-character scanner, which import nothing at all', () => {
     const importsOf = (file: string) => {
       const src = readFileSync(new URL(file, import.meta.url), 'utf8');
       return [...src.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
     };
-    expect(new Set(importsOf('../../src-main/console/contract.ts'))).toEqual(new Set(['zod', '../errors.ts']));
+    expect(new Set(importsOf('../../src-main/console/contract.ts'))).toEqual(new Set(['zod', '../errors.ts', '../hiddenChars.ts']));
     expect(importsOf('../../src-main/errors.ts')).toEqual([]);
+    expect(importsOf('../../src-main/hiddenChars.ts')).toEqual([]);
   });
 
   it('the renderer imports no node or electron module, and reaches the main process only through the contract', () => {

@@ -58,7 +58,7 @@ test('Enter on "Cancel (Esc)" of an armed card disarms it and never approves', a
 
 const KEYS = ['Enter', 'Space', 'Escape', 'a', 'd', 'j', 'k'] as const;
 type Key = (typeof KEYS)[number];
-type Outcome = 'none' | 'approve' | 'deny' | 'denyForm' | 'closeForm' | 'arm' | 'disarm' | 'stayArmed' | 'next' | 'prev' | 'copied' | 'toggle' | 'typed';
+type Outcome = 'none' | 'approve' | 'deny' | 'denyForm' | 'closeForm' | 'arm' | 'disarm' | 'stayArmed' | 'next' | 'prev' | 'copied' | 'toggle' | 'typed' | 'grantForm';
 type State = 'idle' | 'armed' | 'denying';
 const row = (...o: Outcome[]) => Object.fromEntries(KEYS.map((k, i) => [k, o[i]!])) as Record<Key, Outcome>;
 
@@ -66,6 +66,7 @@ const CONTROLS: Record<string, (card: Locator) => Locator> = {
   card: (c) => c,
   Approve: (c) => c.getByTestId('approve'),
   'Deny…': (c) => c.getByTestId('deny'),
+  'Approve and allow similar…': (c) => c.getByTestId('approve-grant'),
   'Cancel (Esc)': (c) => c.getByRole('button', { name: 'Cancel (Esc)' }),
   'Copy hash': (c) => c.getByRole('button', { name: 'Copy hash' }),
   'script body': (c) => c.getByRole('region', { name: /^Body of/ }),
@@ -81,6 +82,8 @@ const MATRIX: Record<State, Record<string, Record<Key, Outcome>>> = {
     card: row('none', 'none', 'none', 'arm', 'denyForm', 'next', 'prev'),
     Approve: row('approve', 'approve', 'none', 'arm', 'denyForm', 'next', 'prev'),
     'Deny…': row('denyForm', 'denyForm', 'none', 'arm', 'denyForm', 'next', 'prev'),
+    // It opens the grant dialog (on Cancel); it never approves by itself.
+    'Approve and allow similar…': row('grantForm', 'grantForm', 'none', 'arm', 'denyForm', 'next', 'prev'),
     'Copy hash': row('copied', 'copied', 'none', 'arm', 'denyForm', 'next', 'prev'),
     'script body': row('none', 'none', 'none', 'arm', 'denyForm', 'next', 'prev'),
     'Exact arguments': row('toggle', 'toggle', 'none', 'arm', 'denyForm', 'next', 'prev'),
@@ -90,6 +93,7 @@ const MATRIX: Record<State, Record<string, Record<Key, Outcome>>> = {
     Approve: row('approve', 'approve', 'disarm', 'approve', 'denyForm', 'next', 'prev'),
     'Deny…': row('denyForm', 'denyForm', 'disarm', 'approve', 'denyForm', 'next', 'prev'),
     'Cancel (Esc)': row('disarm', 'disarm', 'disarm', 'approve', 'denyForm', 'next', 'prev'),
+    'Approve and allow similar…': row('grantForm', 'grantForm', 'disarm', 'approve', 'denyForm', 'next', 'prev'),
     'Copy hash': row('copied', 'copied', 'disarm', 'approve', 'denyForm', 'next', 'prev'),
     'script body': row('stayArmed', 'stayArmed', 'disarm', 'approve', 'denyForm', 'next', 'prev'),
     'Exact arguments': row('toggle', 'toggle', 'disarm', 'approve', 'denyForm', 'next', 'prev'),
@@ -202,6 +206,16 @@ async function check(q: Queue, state: State, key: Key, outcome: Outcome): Promis
     case 'typed':
       await expect(reason).toHaveValue(`Not now${key === 'Space' ? ' ' : key}`);
       break;
+    case 'grantForm': {
+      // The dialog opens on Cancel and disarms the card; Esc closes it with nothing decided.
+      const dialog = page.getByRole('dialog', { name: 'Approve and allow similar calls' });
+      await expect(dialog).toBeVisible();
+      await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+      await page.keyboard.press('Escape');
+      await expect(dialog).toBeHidden();
+      await expect(approve).toHaveText('Approve');
+      break;
+    }
   }
   // Nothing was decided: no approve or deny left the page (a round trip orders its request events before this check),
   // and the server still has the request pending.

@@ -2,7 +2,7 @@
 // the card armed and denying, the history expanded, every drawer and dialog open, the narrow layout with its menu open.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { expectAccessible } from './axe.ts';
-import { budget, expect, server, test } from './fixtures.ts';
+import { budget, devices, expect, screenshot, server, structured, test } from './fixtures.ts';
 import { clearQueue, fillQueue, requestApproval, setupApprovals } from './queue.ts';
 
 let client: Client;
@@ -141,6 +141,68 @@ test('keys, policy, fleet, agents: lists, forms, shown-once panels, the revoke d
   await expectAccessible(page, 'agents, revoke dialog');
   await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
   await expect(row).toHaveCount(0);
+});
+
+test('standing approvals: the grant dialog, a plan card, hidden characters and their confirmation, grants, decision times, the simulation', async ({ signedIn: page }) => {
+  test.setTimeout(budget(150_000));
+  await clearQueue(page);
+  const [d] = await devices(client, 'acme-dental', 'windows');
+  const call = async (name: string, args: Record<string, unknown>) => structured<{ approvalId: string }>(await client.callTool({ name, arguments: args })).approvalId;
+  const grantable = await call('device_actions', { action: 'shutdown', deviceIds: [d!.id], reason: 'accessibility run: grant', ticket: { system: 'halopsa', id: '7781' } });
+  const planned = await call('propose_plan', { goal: 'accessibility run: a plan', steps: [
+    { tool: 'device_actions', arguments: { action: 'isolate', deviceIds: [d!.id], reason: 'step one' } },
+    { tool: 'run_script', arguments: { language: 'powershell', body: 'Write-Output "step two"', deviceIds: [d!.id] } },
+  ] });
+  const hidden = await call('run_script', { language: 'powershell', body: 'Write-Output "ok\u202E"\u200B', deviceIds: [d!.id] });
+  await page.goto('/#/approvals');
+  await expect(page.locator('article.approval')).toHaveCount(3);
+  await expect(page.locator(`[data-approval-id="${planned}"]`).getByTestId('plan-step')).toHaveCount(2);
+  await expect(page.locator(`[data-approval-id="${hidden}"]`).getByTestId('hidden-text')).toBeVisible();
+  await expectAccessible(page, 'approvals, a plan card, a hidden-character card, a ticket');
+
+  await page.locator(`[data-approval-id="${hidden}"]`).getByTestId('approve').click();
+  await expect(page.getByRole('dialog', { name: /hidden characters/ })).toBeVisible();
+  await expectAccessible(page, 'approvals, hidden characters: the second confirmation');
+  await page.keyboard.press('Escape');
+
+  const card = page.locator(`[data-approval-id="${grantable}"]`);
+  await card.getByTestId('approve-grant').click();
+  const dialog = page.getByRole('dialog', { name: 'Approve and allow similar calls' });
+  await expect(dialog).toBeVisible();
+  await expectAccessible(page, 'approvals, the grant dialog');
+  await dialog.getByTestId('grant-confirm').click();
+  await expect(card).toBeHidden();
+  await page.locator(`[data-approval-id="${planned}"]`).getByTestId('approve').click();
+  await expect(page.locator('article.approval')).toHaveCount(1);
+
+  await page.getByRole('tab', { name: 'Grants' }).click();
+  await expect(page.getByTestId('grant-row').first()).toBeVisible();
+  await expect(page.getByTestId('plan-row').first()).toBeVisible();
+  await expectAccessible(page, 'approvals, grants and plans');
+  await page.getByTestId('grant-row').first().getByRole('button', { name: 'Revoke…' }).click();
+  await expectAccessible(page, 'approvals, revoke a grant');
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke grant' }).click();
+  await page.getByTestId('plan-row').first().getByRole('button', { name: 'Stop…' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Stop plan' }).click();
+  await expect(page.getByTestId('plan-row')).toHaveCount(0);
+
+  await page.getByRole('tab', { name: 'Decision times' }).click();
+  await expect(page.getByTestId('decision-times')).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Decisions per day' })).toBeVisible();
+  await expectAccessible(page, 'approvals, decision times');
+  await screenshot(page, 'approvals-decision-times');
+
+  await page.goto('/#/policy');
+  await page.getByRole('checkbox', { name: /Acme/ }).first().check();
+  await page.getByText(/Draft tier overrides/).click();
+  await page.getByRole('button', { name: 'Add to draft' }).click();
+  await page.getByTestId('simulate').click();
+  await expect(page.getByTestId('simulation-result')).toBeVisible();
+  await expectAccessible(page, 'policy, a simulated draft');
+  await page.getByTestId('simulation-result').scrollIntoViewIfNeeded();
+  await screenshot(page, 'policy-simulation');
+  await page.getByRole('button', { name: 'Discard', exact: true }).click();
+  await clearQueue(page);
 });
 
 test('narrow (320 CSS px, 400% zoom): the menu, a page, a drawer', async ({ signedIn: page }) => {

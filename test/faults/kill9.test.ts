@@ -25,8 +25,10 @@ const WRITES_BEFORE_KILL = [25, 120] as const;
 const CALL_TIMEOUT_MS = budget(4_000);
 const EXTRA_ALERTS_PER_TENANT = 800;
 
-// No HTTP flood limit for this load (the per-key tool budgets are raised on the keys themselves).
-const ENV = cliEnv(PASS, { COUNTERSIGN_HTTP_RPS: '100000', COUNTERSIGN_APPROVAL_WAIT_SECONDS: '0' });
+// No HTTP flood limit for this load (the per-key tool budgets are raised on the keys themselves). No bulk escalation
+// either: each key locks random devices across the rounds, and past the default threshold (10 devices of a tenant in
+// 10 minutes) a lock would become a card, at a moment that depends on the seed; here a lock is a tier-2 write that runs.
+const ENV = cliEnv(PASS, { COUNTERSIGN_HTTP_RPS: '100000', COUNTERSIGN_APPROVAL_WAIT_SECONDS: '0', COUNTERSIGN_BULK_DEVICE_THRESHOLD: '10000' });
 
 interface Device { id: string; tenant: string; os: string }
 
@@ -156,9 +158,10 @@ async function loadAndKill(srv: ChildServer, round: number, rng: Rng, killAfterW
         } else if (r < 0.75) {
           const d = rng.pick(devices);
           const res = await c.client.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [d.id], reason: tag } }, undefined, { timeout: CALL_TIMEOUT_MS });
-          if (res.isError) note('device_actions lock', res);
+          const out = res.structuredContent as { executionId?: string; commands?: unknown[] } | undefined;
+          // Anything but a lock that ran (an error, or a card) is unexpected here, and reported with what came back.
+          if (res.isError || !out?.executionId || !Array.isArray(out.commands)) note('device_actions lock', res);
           else {
-            const out = res.structuredContent as { executionId: string; commands: unknown[] };
             L.locks.push({ executionId: out.executionId, reason: tag, commands: out.commands.length });
             bump(L.successes, c.key.id);
             wrote();

@@ -26,7 +26,7 @@ afterAll(async () => { await t.close(); });
 const EXPECTED_TOOLS = [
   'list_devices', 'get_device_details', 'device_actions', 'get_alerts', 'acknowledge_alerts', 'resolve_alerts', 'get_patch_status', 'deploy_patches',
   'run_script', 'get_script_results', 'generate_report', 'get_report_status', 'create_runbook', 'add_incident_note', 'create_change_log',
-  'fleet_health_check', 'compliance_summary', 'list_scripts', 'get_documents', 'upgrade_agent', 'get_approval_status', 'cancel_approval', 'whoami',
+  'fleet_health_check', 'compliance_summary', 'list_scripts', 'get_documents', 'upgrade_agent', 'propose_plan', 'get_approval_status', 'cancel_approval', 'whoami',
 ];
 
 describe.each(TRANSPORTS)('the whole catalogue over %s', (kind) => {

@@ -79,6 +79,10 @@ const TOOLS: Record<string, { ok: () => Args; refused?: [string, string]; foreig
   get_approval_status: { ok: () => ({ approvalId: own.myApproval }), foreign: () => ({ approvalId: foreign.approval }) },
   cancel_approval: { ok: () => ({ approvalId: own.myOtherApproval }), foreign: () => ({ approvalId: foreign.approval }) },
   whoami: { ok: () => ({}), foreign: 'takes no input: it describes the calling key only' },
+  propose_plan: {
+    ok: () => ({ goal: 'walk', steps: [{ tool: 'device_actions', arguments: { action: 'reboot', deviceIds: [own.device], reason: 'walked plan' } }] }),
+    foreign: () => ({ goal: 'walk', steps: [{ tool: 'device_actions', arguments: { action: 'reboot', deviceIds: [foreign.device] } }] }),
+  },
   upgrade_agent: {
     ok: () => ({ deviceIds: [own.device] }), refused: ['NOT_FOUND', 'needs a published agent build and an enrolled agent: test/agent/executable.test.ts runs it'],
     foreign: () => ({ deviceIds: [foreign.device] }),

@@ -57,15 +57,15 @@ describeStores('technicians and four-eyes', (store) => {
 
   it('two distinct technicians must approve; the requester\'s own account is refused; the card shows who approved', async () => {
     const id = await request('four eyes');
-    await expect(t.app.gate.approve(id, 'alice', alice)).rejects.toThrow(/alice asked for this with their own key and cannot approve it/);
+    await expect(t.app.gate.approve(id, 'alice', { by: alice })).rejects.toThrow(/alice asked for this with their own key and cannot approve it/);
     await expect(t.app.gate.approve(id, 'console-admin')).rejects.toThrow(/needs 2 technicians/);
-    await expect(t.app.gate.approve(id, 'vic', viewer)).rejects.toThrow(/viewer\) may not decide/);
-    const first = await t.app.gate.approve(id, 'bob', bob);
+    await expect(t.app.gate.approve(id, 'vic', { by: viewer })).rejects.toThrow(/viewer\) may not decide/);
+    const first = await t.app.gate.approve(id, 'bob', { by: bob });
     expect(first.status).toBe('pending');
     expect(await commands(id)).toBe(0);
     expect(await t.app.fourEyes.state(t.app.store.sql, id, 2)).toMatchObject({ required: 2, approvedBy: [{ name: 'bob' }], needed: 1 });
-    await expect(t.app.gate.approve(id, 'bob', bob)).rejects.toThrow(/bob already approved this request/);
-    const done = await t.app.gate.approve(id, 'carol', carol);
+    await expect(t.app.gate.approve(id, 'bob', { by: bob })).rejects.toThrow(/bob already approved this request/);
+    const done = await t.app.gate.approve(id, 'carol', { by: carol });
     expect(done.status).toBe('running');
     expect(done.decidedBy).toBe('bob, carol');
     expect(await commands(id)).toBe(1);
@@ -75,10 +75,10 @@ describeStores('technicians and four-eyes', (store) => {
 
   it('a deny by any one of them ends it; nothing runs', async () => {
     const id = await request('denied by one');
-    await t.app.gate.approve(id, 'bob', bob);
-    const denied = await t.app.gate.deny(id, 'carol', 'not now', carol);
+    await t.app.gate.approve(id, 'bob', { by: bob });
+    const denied = await t.app.gate.deny(id, 'carol', 'not now', { by: carol });
     expect(denied.status).toBe('denied');
-    await expect(t.app.gate.approve(id, 'carol', carol)).rejects.toThrow(/already denied/);
+    await expect(t.app.gate.approve(id, 'carol', { by: carol })).rejects.toThrow(/already denied/);
     expect(await commands(id)).toBe(0);
   });
 

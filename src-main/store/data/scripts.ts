@@ -28,7 +28,7 @@ export class Scripts extends ScopedData {
     const params: unknown[] = [...tf.params];
     if (f.language) where.push('s.language = ?'), params.push(f.language);
     if (f.search) {
-      where.push(`(${likeContains('s.name')} OR ${likeContains('s.description')})`);
+      where.push(`(${likeContains('s.name', this.sql.dialect)} OR ${likeContains('s.description', this.sql.dialect)})`);
       params.push(likePattern(f.search), likePattern(f.search));
     }
     const from = `FROM scripts s WHERE ${where.join(' AND ')}`;

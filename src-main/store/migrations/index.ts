@@ -7,7 +7,9 @@ import { sql as auditCheckpoints } from './0005-audit-checkpoints.ts';
 import { sql as hostnameConflicts } from './0006-device-hostname-conflicts.ts';
 import { sql as secretParameters } from './0007-secret-parameters.ts';
 import { sql as approvalBinding } from './0008-approval-binding.ts';
-import { sql as team } from './0009-team.ts';
+import { sql as standingApprovals } from './0009-standing-approvals.ts';
+import { sql as deviceSearch } from './0010-device-search.ts';
+import { sql as team } from './0011-team.ts';
 
 export interface Migration {
   version: number;
@@ -24,5 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'device-hostname-conflicts', sql: hostnameConflicts },
   { version: 7, name: 'secret-parameters', sql: secretParameters },
   { version: 8, name: 'approval-binding', sql: approvalBinding },
-  { version: 9, name: 'team', sql: team },
+  { version: 9, name: 'standing-approvals', sql: standingApprovals },
+  { version: 10, name: 'device-search', sql: deviceSearch },
+  { version: 11, name: 'team', sql: team },
 ];

@@ -3,7 +3,8 @@ import type { ApprovalT } from '../../../src-main/console/contract.ts';
 import { Badge, StatusBadge } from '../../components/Badge.tsx';
 import { ago, countdown, dateTime, flowLabel, toolLabel } from '../../lib/format.ts';
 import { keyHint, useShortcutMode } from '../../lib/shortcuts.ts';
-import { CardBody } from './CardSections.tsx';
+import { CardBody, HiddenTextBanner } from './CardSections.tsx';
+import { VisibleText } from '../../components/VisibleText.tsx';
 
 export interface CardProps {
   a: ApprovalT;
@@ -14,6 +15,8 @@ export interface CardProps {
   busy: boolean;
   onSelect(): void;
   onApprove(): void;
+  /** "Approve and allow similar…": opens the grant dialog (offered only where the card allows a grant). */
+  onApproveSimilar(): void;
   onStartDeny(): void;
   onDeny(reason: string): void;
   /** Backs out of the armed approve or the deny form. */
@@ -114,7 +117,8 @@ export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function Approval
           {a.fourEyes.needed > 0 ? `${a.fourEyes.needed} more needed; the technician whose key asked cannot be one of them.` : null}
         </div>
       ) : null}
-      <p className="card-summary">{a.summary}</p>
+      <HiddenTextBanner hidden={a.view.hiddenText} />
+      <p className="card-summary"><VisibleText text={a.summary} /></p>
       <CardBody a={a} now={now} />
       {p.denying ? (
         <DenyForm onDeny={p.onDeny} onCancel={p.onCancel} busy={p.busy} />
@@ -126,6 +130,9 @@ export const ApprovalCard = forwardRef<HTMLElement, CardProps>(function Approval
           >
             {p.armed ? `Press ${mode === 'alt' ? 'Alt+a' : 'a'} or Enter to approve` : 'Approve'}
           </button>
+          {a.grantOffer && !tampered ? (
+            <button type="button" className="btn" disabled={p.busy || expired} onClick={p.onApproveSimilar} data-testid="approve-grant">Approve and allow similar…</button>
+          ) : null}
           <button type="button" className="btn btn-danger-outline" disabled={p.busy || expired} onClick={p.onStartDeny} data-testid="deny" aria-keyshortcuts={keyHint('d', mode)}>
             Deny…
           </button>

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import type { ApprovalT } from '../../../src-main/console/contract.ts';
 import { api, mode } from '../../api/index.ts';
 import { useApprovals } from '../../store/approvals.ts';
 import { errorText, toast } from '../../store/toasts.ts';
@@ -7,11 +8,14 @@ import { useHotkeys } from '../../lib/shortcuts.ts';
 import { notificationsSupported } from '../../lib/browser.ts';
 import { toolLabel } from '../../lib/format.ts';
 import { useRouteId } from '../../lib/router.ts';
-import type { ApprovalT } from '../../../src-main/console/contract.ts';
 import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { ApprovalCard } from './ApprovalCard.tsx';
 import { History } from './History.tsx';
+import { GrantDialog, type GrantDraftT } from './GrantDialog.tsx';
+import { HiddenConfirm } from './HiddenConfirm.tsx';
+import { GrantsView } from './GrantsView.tsx';
+import { DecisionTimes } from './DecisionTimes.tsx';
 
 function NotificationButton() {
   const [perm, setPerm] = useState(() => (notificationsSupported() ? Notification.permission : 'denied'));
@@ -54,6 +58,11 @@ function PendingQueue({ linked }: { linked: string | null }) {
   const [armed, setArmed] = useState<string | null>(null);
   const [denying, setDenying] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  // The dialogs a decision can need: the grant's envelope, the second confirmation of hidden characters.
+  const [grantFor, setGrantFor] = useState<string | null>(null);
+  const [confirmFor, setConfirmFor] = useState<string | null>(null);
+  // When each card was first on screen: the decision's time on screen is measured from it.
+  const shownAt = useRef(new Map<string, number>());
   const refs = useRef(new Map<string, HTMLElement>());
   const emptyRef = useRef<HTMLDivElement>(null);
   // Where the focus goes once the render that follows an action is on screen.
@@ -74,7 +83,11 @@ function PendingQueue({ linked }: { linked: string | null }) {
   useEffect(() => {
     if (armed && !pending.some((a) => a.id === armed)) setArmed(null);
     if (denying && !pending.some((a) => a.id === denying)) setDenying(null);
-  }, [pending, armed, denying]);
+    if (grantFor && !pending.some((a) => a.id === grantFor)) setGrantFor(null);
+    if (confirmFor && !pending.some((a) => a.id === confirmFor)) setConfirmFor(null);
+    const t = performance.now();
+    for (const a of pending) if (!shownAt.current.has(a.id)) shownAt.current.set(a.id, t);
+  }, [pending, armed, denying, grantFor, confirmFor]);
 
   useEffect(() => {
     const f = focusNext.current;
@@ -100,10 +113,14 @@ function PendingQueue({ linked }: { linked: string | null }) {
     el?.scrollIntoView({ block: 'nearest', behavior: motion() });
   };
 
-  const decide = async (id: string, what: 'approve' | 'deny', reason?: string) => {
+  const decide = async (id: string, what: 'approve' | 'deny', o: { reason?: string; confirmHiddenText?: boolean; grant?: GrantDraftT } = {}) => {
     setBusy(id);
+    const seen = shownAt.current.get(id);
+    const viewedMs = seen === undefined ? undefined : Math.round(performance.now() - seen);
     try {
-      const { approval } = what === 'approve' ? await api.approve({ id }) : await api.deny({ id, reason: reason! });
+      const { approval } = what === 'approve'
+        ? await api.approve({ id, viewedMs, confirmHiddenText: o.confirmHiddenText, grant: o.grant })
+        : await api.deny({ id, reason: o.reason!, viewedMs });
       focusNext.current = 'next';
       // Four-eyes: an approval that still needs other technicians stays in the queue, showing who approved.
       const partial = approval.status === 'pending' && approval.fourEyes && approval.fourEyes.needed > 0;
@@ -111,7 +128,7 @@ function PendingQueue({ linked }: { linked: string | null }) {
       else useApprovals.getState().decided(approval);
       toast('ok', partial
         ? `Approved: ${toolLabel(approval.tool, approval.action)} on ${approval.tenant} needs ${approval.fourEyes!.needed} more technician(s)`
-        : `${what === 'approve' ? 'Approved' : 'Denied'}: ${toolLabel(approval.tool, approval.action)} on ${approval.tenant} → ${approval.status}`);
+        : `${what === 'approve' ? 'Approved' : 'Denied'}: ${toolLabel(approval.tool, approval.action)} on ${approval.tenant} → ${approval.status}${o.grant ? '; similar calls now run under a grant' : ''}`);
     } catch (e) {
       focusNext.current = { id, on: 'card' };
       toast('danger', `Could not ${what}: ${errorText(e)}`);
@@ -120,7 +137,17 @@ function PendingQueue({ linked }: { linked: string | null }) {
       setBusy(null);
       setArmed(null);
       setDenying(null);
+      setGrantFor(null);
+      setConfirmFor(null);
     }
+  };
+
+  /** Approve, or (for a card with hidden characters) ask for the second confirmation first. */
+  const approve = (a: ApprovalT) => {
+    if (a.view.hiddenText.count > 0) {
+      setArmed(null);
+      setConfirmFor(a.id);
+    } else void decide(a.id, 'approve');
   };
 
   const arm = (id: string) => {
@@ -154,7 +181,7 @@ function PendingQueue({ linked }: { linked: string | null }) {
     a: () => {
       // A tampered request cannot be approved: its card says why, and only Deny is offered.
       if (!current || busy || current.integrity === 'tampered') return;
-      if (armed === current.id) void decide(current.id, 'approve');
+      if (armed === current.id) approve(current);
       else arm(current.id);
     },
     d: () => {
@@ -166,6 +193,8 @@ function PendingQueue({ linked }: { linked: string | null }) {
     },
   }, denying === null);
 
+  const grantCard = grantFor ? pending.find((a) => a.id === grantFor) : undefined;
+  const confirmCard = confirmFor ? pending.find((a) => a.id === confirmFor) : undefined;
   if (!loaded) return <Loading what="the approval queue" />;
   if (error) return <ErrorBox error={error} onRetry={() => void load()} />;
   const notice = linked && linkedIndex < 0 ? <LinkedNotice id={linked} /> : null;
@@ -196,21 +225,31 @@ function PendingQueue({ linked }: { linked: string | null }) {
           denying={denying === a.id}
           busy={busy === a.id}
           onSelect={() => setSelected(i)}
-          onApprove={() => void decide(a.id, 'approve')}
+          onApprove={() => approve(a)}
+          onApproveSimilar={() => {
+            setSelected(i);
+            setArmed(null);
+            setGrantFor(a.id);
+          }}
           onStartDeny={() => {
             setSelected(i);
             startDeny(a.id);
           }}
-          onDeny={(reason) => void decide(a.id, 'deny', reason)}
+          onDeny={(reason) => void decide(a.id, 'deny', { reason })}
           onCancel={() => cancel(a.id)}
         />
       ))}
+      {grantCard ? <GrantDialog a={grantCard} busy={busy !== null} onCancel={() => setGrantFor(null)} onConfirm={(grant) => void decide(grantCard.id, 'approve', { grant })} /> : null}
+      {confirmCard ? <HiddenConfirm a={confirmCard} busy={busy !== null} onCancel={() => setConfirmFor(null)} onConfirm={() => void decide(confirmCard.id, 'approve', { confirmHiddenText: true })} /> : null}
     </section>
   );
 }
 
+const TABS = [['pending', 'Pending'], ['history', 'History'], ['grants', 'Grants'], ['times', 'Decision times']] as const;
+type Tab = (typeof TABS)[number][0];
+
 export function ApprovalsPage() {
-  const [tab, setTab] = useState<'pending' | 'history'>('pending');
+  const [tab, setTab] = useState<Tab>('pending');
   const linked = useRouteId();
   const count = useApprovals((s) => s.pending.length);
   return (
@@ -221,14 +260,13 @@ export function ApprovalsPage() {
         actions={<NotificationButton />}
       />
       <div className="tabs" role="tablist" aria-label="Approval lists">
-        <button type="button" role="tab" aria-selected={tab === 'pending'} className={`tab${tab === 'pending' ? ' active' : ''}`} onClick={() => setTab('pending')}>
-          Pending <span className="tab-count" data-testid="pending-count">{count}</span>
-        </button>
-        <button type="button" role="tab" aria-selected={tab === 'history'} className={`tab${tab === 'history' ? ' active' : ''}`} onClick={() => setTab('history')}>
-          History
-        </button>
+        {TABS.map(([t, label]) => (
+          <button key={t} type="button" role="tab" aria-selected={tab === t} className={`tab${tab === t ? ' active' : ''}`} onClick={() => setTab(t)}>
+            {label}{t === 'pending' ? <> <span className="tab-count" data-testid="pending-count">{count}</span></> : null}
+          </button>
+        ))}
       </div>
-      {tab === 'pending' ? <PendingQueue linked={linked} /> : <History />}
+      {tab === 'pending' ? <PendingQueue linked={linked} /> : tab === 'history' ? <History /> : tab === 'grants' ? <GrantsView /> : <DecisionTimes />}
     </div>
   );
 }

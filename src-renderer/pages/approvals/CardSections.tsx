@@ -6,8 +6,10 @@ import { CodeBlock, CopyButton, JsonView } from '../../components/Code.tsx';
 import { sha256Hex } from '../../lib/browser.ts';
 import { ago, dateTime, plural, utc } from '../../lib/format.ts';
 import { ScrollBox } from '../../components/ScrollBox.tsx';
+import { VisibleText } from '../../components/VisibleText.tsx';
 
 type View = ApprovalT['view'];
+type Facts = Omit<View, 'plan'>;
 
 function HashCheck({ body, sha256 }: { body: string; sha256: string }) {
   const [actual, setActual] = useState<string | null | undefined>(undefined);
@@ -24,13 +26,13 @@ function HashCheck({ body, sha256 }: { body: string; sha256: string }) {
     : <Badge tone="danger" title={`The body shown hashes to ${actual}`}>BODY DOES NOT MATCH HASH</Badge>;
 }
 
-export function ScriptSection({ script, parameters, timeoutSeconds }: Pick<View, 'parameters' | 'timeoutSeconds'> & { script: NonNullable<View['script']> }) {
+export function ScriptSection({ script, parameters, timeoutSeconds, where = '' }: Pick<Facts, 'parameters' | 'timeoutSeconds'> & { script: NonNullable<Facts['script']>; where?: string }) {
   const params = Object.entries(parameters);
   return (
     <div className="card-section">
       <div className="card-section-head">
         <span className="label">Script</span>
-        <strong>{script.name}</strong>
+        <strong><VisibleText text={script.name} /></strong>
         <Badge tone="accent">{script.language}</Badge>
         <Badge>{script.source === 'library' ? (script.scope === 'library' ? 'MSP library' : `${script.scope} library`) : 'ad-hoc'}</Badge>
         <span className="muted">{plural(script.lines, 'line')} · {plural(script.bytes, 'byte')}{timeoutSeconds ? ` · timeout ${timeoutSeconds} s` : ''}</span>
@@ -41,12 +43,12 @@ export function ScriptSection({ script, parameters, timeoutSeconds }: Pick<View,
         <HashCheck body={script.body} sha256={script.sha256} />
         <CopyButton text={script.sha256} label="Copy hash" />
       </div>
-      <CodeBlock code={script.body} lineNumbers maxHeight={280} label={`Body of ${script.name}`} />
+      <CodeBlock code={script.body} lineNumbers maxHeight={280} label={`${where}Body of ${script.name}`} />
       {params.length ? (
         <ScrollBox label="Parameters">
           <table className="table table-compact">
             <thead><tr><th>Parameter</th><th>Value</th></tr></thead>
-            <tbody>{params.map(([k, v]) => <tr key={k}><td className="mono">{k}</td><td className="mono wrap">{v}</td></tr>)}</tbody>
+            <tbody>{params.map(([k, v]) => <tr key={k}><td className="mono"><VisibleText text={k} /></td><td className="mono wrap"><VisibleText text={v} /></td></tr>)}</tbody>
           </table>
         </ScrollBox>
       ) : null}
@@ -54,7 +56,7 @@ export function ScriptSection({ script, parameters, timeoutSeconds }: Pick<View,
   );
 }
 
-export function DevicesSection({ view, now }: { view: View; now: number }) {
+export function DevicesSection({ view, now }: { view: Facts; now: number }) {
   const showPatches = view.devices.some((d) => d.patchCount !== null);
   return (
     <div className="card-section">
@@ -70,7 +72,7 @@ export function DevicesSection({ view, now }: { view: View; now: number }) {
           <tbody>
             {view.devices.map((d) => (
               <tr key={d.id}>
-                <td className="mono" title={d.id}>{d.hostname}{d.isolated ? <> <Badge tone="danger">isolated</Badge></> : null}
+                <td className="mono" title={d.id}><VisibleText text={d.hostname} hostname />{d.isolated ? <> <Badge tone="danger">isolated</Badge></> : null}
                   {d.hostnameConflict ? <> <Badge tone="warn" title="Another device of this tenant reports the same hostname: check the device id">duplicate hostname</Badge></> : null}</td>
                 <td>{d.osVersion ?? d.os}</td>
                 <td><OnlineDot online={d.online} /></td>
@@ -85,7 +87,7 @@ export function DevicesSection({ view, now }: { view: View; now: number }) {
   );
 }
 
-export function PatchesSection({ view }: { view: View }) {
+export function PatchesSection({ view }: { view: Facts }) {
   if (!view.patches.length) return null;
   return (
     <div className="card-section">
@@ -117,7 +119,7 @@ export function PatchesSection({ view }: { view: View }) {
   );
 }
 
-export function WindowSection({ window: w }: { window: View['window'] }) {
+export function WindowSection({ window: w }: { window: Facts['window'] }) {
   const next = w.next ? `next "${w.next.name}" opens ${utc(w.next.start)}` : 'no upcoming window';
   let tone: 'ok' | 'warn' | 'danger' | 'muted' = 'muted';
   let text: string;
@@ -138,15 +140,75 @@ export function WindowSection({ window: w }: { window: View['window'] }) {
   );
 }
 
+const KIND_LABEL: Record<string, string> = {
+  bidi: 'bidirectional control', invisible: 'invisible character', control: 'control character', space: 'unusual space',
+  confusable: 'look-alike in a hostname', 'mixed-script': 'letter from another script',
+};
+
+/** What makes the text shown differ from the text that runs: said first, in words, with every character listed. */
+export function HiddenTextBanner({ hidden }: { hidden: Facts['hiddenText'] }) {
+  if (!hidden.count) return null;
+  const kinds = [...new Set(hidden.findings.map((f) => KIND_LABEL[f.kind] ?? f.kind))];
+  return (
+    <div className="banner banner-danger hidden-banner" data-testid="hidden-text">
+      <strong>{plural(hidden.count, 'hidden or look-alike character')}</strong> ({kinds.join(', ')}): the text you read may not be the text that runs.
+      Each one is shown below as its escaped code point, highlighted. Approving needs a second confirmation.
+      <details className="details">
+        <summary>Where they are</summary>
+        <ul className="plain mono" aria-label="Hidden characters">
+          {hidden.findings.map((f, i) => <li key={i}>{f.field}: {f.codePoint} {f.name}</li>)}
+          {hidden.count > hidden.findings.length ? <li>… and {hidden.count - hidden.findings.length} more</li> : null}
+        </ul>
+      </details>
+    </div>
+  );
+}
+
+const PSA: Record<string, string> = { connectwise: 'ConnectWise', halopsa: 'HaloPSA', autotask: 'Autotask', other: 'Ticket' };
+
+/** The facts of one call: what its own card shows (a plan's steps show the same). */
+export function CardFacts({ view: v, now, where }: { view: Facts; now: number; where?: string }) {
+  return (
+    <>
+      {v.ticket ? <div className="card-section" data-testid="ticket"><span className="label">PSA ticket</span> <strong>{PSA[v.ticket.system] ?? v.ticket.system}</strong> <span className="mono">{v.ticket.id}</span></div> : null}
+      {v.requestReason ? <div className="card-section"><span className="label">Reason given</span> <span><VisibleText text={v.requestReason} /></span></div> : null}
+      {v.warnings.length ? <ul className="warnings" aria-label="Warnings">{v.warnings.map((w, i) => <li key={i}><VisibleText text={w} /></li>)}</ul> : null}
+      {v.script ? <ScriptSection script={v.script} parameters={v.parameters} timeoutSeconds={v.timeoutSeconds} where={where} /> : null}
+      {v.devices.length ? <DevicesSection view={v} now={now} /> : null}
+      <PatchesSection view={v} />
+    </>
+  );
+}
+
+/** propose_plan: the goal, then every step in order with the detail its own card would have. */
+export function PlanSection({ plan, now }: { plan: NonNullable<View['plan']>; now: number }) {
+  return (
+    <div className="card-section plan" data-testid="plan">
+      <div className="card-section-head"><span className="label">Plan</span> <strong>{plural(plan.steps.length, 'step')}</strong>
+        <span className="muted">usable for {plan.expiresInMinutes} min once approved; each step must be called exactly as shown, in order</span></div>
+      <p className="plan-goal"><span className="label">Goal</span> <VisibleText text={plan.goal} /></p>
+      <ol className="plan-steps">
+        {plan.steps.map((s) => (
+          <li key={s.index} className="plan-step" data-testid="plan-step">
+            <div className="plan-step-head"><strong className="mono">{s.tool}{s.action ? ` (${s.action})` : ''}</strong> <span><VisibleText text={s.summary} /></span></div>
+            <CardFacts view={s.view} now={now} where={`Step ${s.index}: `} />
+            <details className="details">
+              <summary>Exact arguments of step {s.index}</summary>
+              <JsonView value={s.args} maxHeight={200} label={`Exact arguments of step ${s.index}`} />
+            </details>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
 export function CardBody({ a, now }: { a: ApprovalT; now: number }) {
   const v = a.view;
   return (
     <>
-      {v.requestReason ? <div className="card-section"><span className="label">Reason given</span> <span>{v.requestReason}</span></div> : null}
-      {v.warnings.length ? <ul className="warnings" aria-label="Warnings">{v.warnings.map((w, i) => <li key={i}>{w}</li>)}</ul> : null}
-      {v.script ? <ScriptSection script={v.script} parameters={v.parameters} timeoutSeconds={v.timeoutSeconds} /> : null}
-      {v.devices.length ? <DevicesSection view={v} now={now} /> : null}
-      <PatchesSection view={v} />
+      <CardFacts view={v} now={now} />
+      {v.plan ? <PlanSection plan={v.plan} now={now} /> : null}
       <WindowSection window={v.window} />
       <details className="details">
         <summary>Exact arguments (digest {a.digest.slice(0, 16)}…)</summary>

@@ -1,12 +1,12 @@
 // Decided, expired and cancelled requests, newest first, with the same facts the card showed.
 import { Fragment, useEffect, useState } from 'react';
-import { APPROVAL_STATUSES, type ApprovalT } from '../../../src-main/console/contract.ts';
+import { APPROVAL_STATUSES, FAST_DECISION_MS, type ApprovalT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { useApprovals } from '../../store/approvals.ts';
 import { errorText } from '../../store/toasts.ts';
 import { useNow } from '../../lib/hooks.ts';
-import { ago, dateTime, toolLabel } from '../../lib/format.ts';
-import { StatusBadge } from '../../components/Badge.tsx';
+import { ago, dateTime, ms, toolLabel } from '../../lib/format.ts';
+import { Badge, StatusBadge } from '../../components/Badge.tsx';
 import { JsonView } from '../../components/Code.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { CardBody } from './CardSections.tsx';
@@ -74,7 +74,15 @@ export function History() {
                     <td className="nowrap">{a.tenant}</td>
                     <td><div className="ellipsis">{a.keyName ?? '—'}</div><div className="muted tiny ellipsis" title={a.client ?? undefined}>{a.client ?? '—'}</div></td>
                     <td><StatusBadge status={a.status} /></td>
-                    <td title={dateTime(a.decidedAt)}>{a.decidedAt ? <><div className="nowrap">{ago(a.decidedAt, now)}</div><div className="muted tiny nowrap">{a.decidedBy ?? ''}</div></> : '—'}</td>
+                    <td title={dateTime(a.decidedAt)}>{a.decidedAt ? <>
+                      <div className="nowrap">{ago(a.decidedAt, now)}</div>
+                      <div className="muted tiny nowrap">{a.decidedBy ?? ''}</div>
+                      {a.decisionMs !== null ? (
+                        <div className="muted tiny nowrap" title="How long the card was on screen before the decision">
+                          {ms(a.decisionMs)}{a.decisionMs < FAST_DECISION_MS && a.status !== 'denied' ? <> <Badge tone="warn" title="Approved less than 2 s after the card was shown">fast</Badge></> : null}
+                        </div>
+                      ) : null}
+                    </> : '—'}</td>
                     <td className="ellipsis rest" title={outcomeText(a)}>{outcomeText(a)}</td>
                   </tr>
                   {expanded ? (

@@ -18,6 +18,8 @@ export function CallDetail({ call: c, onClose }: { call: LiveCallT; onClose: () 
     ['Audit entry', `#${c.seq}`],
   ];
   if (c.approvalId) rows.push(['Approval', <a href="#/approvals">{c.approvalId}</a>]);
+  if (c.grantId) rows.push(['Grant', <span className="mono" data-testid="call-grant">{c.grantId}</span>]);
+  if (c.planId) rows.push(['Plan', <span className="mono">{c.planId} · step {c.planStep}</span>]);
   return (
     <Drawer title={<span className="mono">{toolLabel(c.tool, c.action)}</span>} onClose={onClose}>
       <dl className="kv">

@@ -5,7 +5,7 @@ import { useLive } from '../../store/live.ts';
 import { useAsync } from '../../lib/hooks.ts';
 import { useHotkeys } from '../../lib/shortcuts.ts';
 import { ms, time, toolLabel } from '../../lib/format.ts';
-import { DecisionBadge, TierBadge } from '../../components/Badge.tsx';
+import { Badge, DecisionBadge, TierBadge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
 import { CallDetail } from './CallDetail.tsx';
@@ -91,7 +91,8 @@ export function LivePage() {
                   </td>
                   <td className="mono nowrap">{time(c.at)}</td>
                   <td><TierBadge tier={c.tier} /></td>
-                  <td className="wrap-cell"><DecisionBadge decision={c.decision} code={c.code} /></td>
+                  <td className="wrap-cell"><DecisionBadge decision={c.decision} code={c.code} />{c.grantId ? <> <Badge tone="accent" title={`Ran without a card under grant ${c.grantId}`}><span data-testid="live-grant">grant {c.grantId.slice(0, 8)}</span></Badge></> : null}
+                    {c.planId ? <> <Badge tone="accent" title={`Ran without a card as step ${c.planStep} of plan ${c.planId}`}>plan step {c.planStep}</Badge></> : null}</td>
                   <td className="ellipsis" title={c.keyName ?? undefined}>{c.keyName ?? '—'}</td>
                   <td className="ellipsis muted" title={c.client ?? undefined}>{c.client ?? '—'}</td>
                   <td className="nowrap">{c.tenant ?? '—'}</td>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { PolicyValuesT, PolicyViewT } from '../../../src-main/console/contract.ts';
+import type { PolicyValuesT, PolicyViewT, TenantRefT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { toast } from '../../store/toasts.ts';
 import { useSubmit } from '../../lib/hooks.ts';
@@ -24,11 +24,16 @@ function Pinned({ env }: { env: string | undefined }) {
   return env ? <Badge tone="warn" title="Set by an environment variable of the server: read-only here">pinned by {env}</Badge> : null;
 }
 
-export function PolicyForm({ policy, onSaved }: { policy: PolicyViewT; onSaved(p: PolicyViewT): void }) {
+/** `onDraft` hears the unsaved changes: the policy simulation replays them before they are saved. */
+export function PolicyForm({ policy, tenants, onSaved, onDraft }: { policy: PolicyViewT; tenants: TenantRefT[]; onSaved(p: PolicyViewT): void; onDraft?(changes: Partial<PolicyValuesT>): void }) {
   const [draft, setDraft] = useState<PolicyValuesT>(policy.values);
   useEffect(() => setDraft(policy.values), [policy]);
   const pin = (k: keyof PolicyValuesT) => policy.pinned[k];
   const changed = (Object.keys(draft) as (keyof PolicyValuesT)[]).filter((k) => !pin(k) && JSON.stringify(draft[k]) !== JSON.stringify(policy.values[k]));
+  const changes = JSON.stringify(Object.fromEntries(changed.map((k) => [k, draft[k]])));
+  useEffect(() => onDraft?.(JSON.parse(changes) as Partial<PolicyValuesT>), [changes]);
+  const tickets = draft.requireTicketTenants;
+  const everyTenant = tickets.includes('*');
   const tier3 = policy.tools.filter((t) => t.baseTier >= 3 || t.actions.some((a) => a.tier === 3));
   const allow = draft.executeAllowlist;
 
@@ -59,6 +64,19 @@ export function PolicyForm({ policy, onSaved }: { policy: PolicyViewT; onSaved(p
                 <input type="checkbox" disabled={allow === null} checked={allow === null || allow.includes(t.name)}
                   onChange={(e) => setDraft({ ...draft, executeAllowlist: e.target.checked ? [...(allow ?? []), t.name] : (allow ?? []).filter((x) => x !== t.name) })} />
                 <span className="mono">{t.name}</span>{tier3.includes(t) ? <Badge tone="warn">tier 3</Badge> : null}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <fieldset className="field" disabled={!!pin('requireTicketTenants')}>
+          <legend className="field-label">Require a PSA ticket on tier-3 calls <Pinned env={pin('requireTicketTenants')} /></legend>
+          <label className="check"><input type="checkbox" checked={everyTenant} onChange={(e) => setDraft({ ...draft, requireTicketTenants: e.target.checked ? ['*'] : [] })} /> In every tenant</label>
+          <div className="check-list cols">
+            {tenants.map((t) => (
+              <label key={t.slug} className="check">
+                <input type="checkbox" disabled={everyTenant} checked={everyTenant || tickets.includes(t.slug)}
+                  onChange={(e) => setDraft({ ...draft, requireTicketTenants: e.target.checked ? [...tickets, t.slug] : tickets.filter((x) => x !== t.slug) })} />
+                {t.name} <span className="muted mono">{t.slug}</span>
               </label>
             ))}
           </div>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { PolicyViewT } from '../../../src-main/console/contract.ts';
+import type { PolicyValuesT, PolicyViewT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { useVersions } from '../../store/versions.ts';
 import { useAsync } from '../../lib/hooks.ts';
@@ -7,12 +7,14 @@ import { PageHeader } from '../../components/Layout.tsx';
 import { ErrorBox, Loading } from '../../components/States.tsx';
 import { PolicyForm } from './PolicyForm.tsx';
 import { Overrides } from './Overrides.tsx';
+import { Simulation } from './Simulation.tsx';
 
 export function PolicyPage() {
   const version = useVersions((s) => s.policy);
   const r = useAsync(() => api.getPolicy(), [version]);
   const lookups = useAsync(() => api.lookups(), []);
   const [policy, setPolicy] = useState<PolicyViewT | undefined>(undefined);
+  const [draft, setDraft] = useState<Partial<PolicyValuesT>>({});
   useEffect(() => {
     if (r.data) setPolicy(r.data);
   }, [r.data]);
@@ -25,8 +27,9 @@ export function PolicyPage() {
       />
       {r.error && !policy ? <ErrorBox error={r.error} onRetry={r.reload} /> : !policy ? <Loading what="the policy" /> : (
         <>
-          <PolicyForm policy={policy} onSaved={setPolicy} />
+          <PolicyForm policy={policy} tenants={lookups.data?.tenants ?? []} onSaved={setPolicy} onDraft={setDraft} />
           <Overrides policy={policy} tenants={lookups.data?.tenants ?? []} onChanged={setPolicy} />
+          <Simulation policy={policy} values={draft} tenants={lookups.data?.tenants ?? []} onChanged={setPolicy} />
         </>
       )}
     </div>

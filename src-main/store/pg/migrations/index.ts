@@ -9,9 +9,11 @@ import { sql as auditCheckpoints } from './0005-audit-checkpoints.ts';
 import { sql as hostnameConflicts } from './0006-device-hostname-conflicts.ts';
 import { sql as secretParameters } from './0007-secret-parameters.ts';
 import { sql as approvalBinding } from './0008-approval-binding.ts';
-import { sql as team } from './0009-team.ts';
+import { sql as standingApprovals } from './0009-standing-approvals.ts';
+import { sql as deviceSearch } from './0010-device-search.ts';
+import { sql as team } from './0011-team.ts';
 
-const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, team];
+const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, standingApprovals, deviceSearch, team];
 
 /** Same version and name as the SQLite migration of that number; a dialect without its twin fails at start, not later. */
 export const PG_MIGRATIONS: readonly Migration[] = SQLITE.map((m, i) => {

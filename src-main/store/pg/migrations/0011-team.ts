@@ -1,4 +1,4 @@
-// PostgreSQL twin of store/migrations/0009-team.ts, and the key budgets several nodes share: a token bucket per key and
+// PostgreSQL twin of store/migrations/0011-team.ts, and the key budgets several nodes share: a token bucket per key and
 // budget, taken in one statement under a row lock, on the database's clock.
 export const sql = `
 CREATE TABLE technicians (
