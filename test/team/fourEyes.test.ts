@@ -82,6 +82,21 @@ describeStores('technicians and four-eyes', (store) => {
     expect(await commands(id)).toBe(0);
   });
 
+  it('standing approvals never stand in for four eyes: no grant from a four-eyes card, and a live grant still leaves its call a card', async () => {
+    const id = await request('grant offer');
+    const grant = { envelope: { devices: { kind: 'set' as const, ids: [device] }, maxDevicesPerCall: 1 }, minutes: 60 };
+    await expect(t.app.gate.approve(id, 'bob', { by: bob, grant })).rejects.toThrow(/needs 2 technicians to approve it; no grant can be made from it/);
+    await t.app.gate.deny(id, 'bob', 'cleanup', { by: bob });
+    // A grant made directly for alice's key (as an admin could for a rule-free action) does not cover a four-eyes call.
+    const key = (await t.app.keys.list()).find((k) => k.name === 'alice-ai')!;
+    await t.app.store.write((tx) => t.app.gate.standing.grants.create(tx, {
+      key, tenant: key.tenants[0]!, tool: 'device_actions', action: 'reboot', draft: grant, sourceApprovalId: null, actor: 'test',
+    }));
+    const again = await request('under a grant');
+    expect(await commands(again)).toBe(0);
+    await t.app.gate.deny(again, 'bob', 'cleanup', { by: bob });
+  });
+
   it('a vote row written into the database counts for nothing; lowering the required count shows as tampered', async () => {
     const id = await request('forged');
     await t.app.store.sql.run(`INSERT INTO approval_votes (approval_id, technician_id, technician_name, at, binding) VALUES (?, ?, 'bob', ?, ?)`,
