@@ -52,7 +52,7 @@ describe.each(CASES)('@ai-sdk/mcp over $name', ({ type, path, discovery, statele
     const r = await client!.callTool({ name: 'run_script', arguments: { language: 'powershell', body, deviceIds: [device.devices[0]!.id] } });
     const pending = r.structuredContent as { status: string; approvalId: string };
     expect(pending.status).toBe('pending_approval');
-    const flow = flowOf(t, pending.approvalId);
+    const flow = await flowOf(t, pending.approvalId);
     expect(flow).toMatchObject({ view: 'pending_result', client: 'countersign-ai-sdk-test 1.0.0' });
     // Over 2026-07-28 there is no session; the session era records the one it opened.
     expect(flow.sessionId === null).toBe(stateless);

@@ -57,7 +57,7 @@ describe.each(TRANSPORTS)('Inspector CLI over %s', (kind) => {
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const { result } = JSON.parse(r.stdout) as { result: { structuredContent: { status: string; approvalId: string } } };
     expect(result.structuredContent.status).toBe('pending_approval');
-    expect(flowOf(t, result.structuredContent.approvalId)).toMatchObject({ view: 'pending_result', client: 'inspector-cli 2.12.0' });
+    expect(await flowOf(t, result.structuredContent.approvalId)).toMatchObject({ view: 'pending_result', client: 'inspector-cli 2.12.0' });
   }, 40_000);
 
   it('--load: 100 calls of list_devices at concurrency 5, no errors', async () => {

@@ -66,7 +66,7 @@ describe.concurrent('mcp-remote over stdio', () => {
       const device = call.result.structuredContent.devices[1].id;
       const pending = await d.request('tools/call', { name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: `mcp-remote ${c.name}` } }, 10_000);
       expect(pending.result.structuredContent.status).toBe('pending_approval');
-      expect(flowOf(t, pending.result.structuredContent.approvalId)).toMatchObject({ view: 'pending_result', client: expect.stringContaining('countersign-stdio-driver') });
+      expect(await flowOf(t, pending.result.structuredContent.approvalId)).toMatchObject({ view: 'pending_result', client: expect.stringContaining('countersign-stdio-driver') });
 
       expect(d.stderr).toContain(`Connected to remote server using ${c.uses}`);
     } finally {

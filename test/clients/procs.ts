@@ -138,9 +138,9 @@ export function note(label: string, value: unknown): void {
 }
 
 /** The approval view a client got for a tier-3 call: what the gate recorded on the call's pending audit entry. */
-export function flowOf(t: TestServer, approvalId: string): { view: string | undefined; client: string | null; sessionId: string | null } {
-  const row = t.app.db.prepare("SELECT detail_json, client, session_id FROM audit_log WHERE approval_id = ? AND event = 'tool_call' AND decision = 'pending' ORDER BY seq LIMIT 1")
-    .get(approvalId) as { detail_json: string | null; client: string | null; session_id: string | null } | undefined;
+export async function flowOf(t: TestServer, approvalId: string): Promise<{ view: string | undefined; client: string | null; sessionId: string | null }> {
+  const row = await t.app.store.sql.get<{ detail_json: string | null; client: string | null; session_id: string | null }>(
+    "SELECT detail_json, client, session_id FROM audit_log WHERE approval_id = ? AND event = 'tool_call' AND decision = 'pending' ORDER BY seq LIMIT 1", [approvalId]);
   if (!row) throw new Error(`no pending entry for approval ${approvalId}`);
   return { view: row.detail_json ? (JSON.parse(row.detail_json) as { view?: string }).view : undefined, client: row.client, sessionId: row.session_id };
 }
