@@ -13,7 +13,7 @@ import { runLoad, type LoadResult } from './load.ts';
 type Start = (args: string[], env?: NodeJS.ProcessEnv) => Promise<{ child: import('node:child_process').ChildProcess; url: string }>;
 
 async function install(storeUrl?: string): Promise<{ dir: string; key: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cs-bench-team-'));
+  const dir = join(mkdtempSync(join(tmpdir(), 'cs-bench-team-')), 'a');
   const { store } = await initDataDir(dir, undefined, { storeUrl });
   await seedDemoFleet(store);
   await store.close();
@@ -80,6 +80,6 @@ export async function teamMode(say: (line?: string) => void, o: { root: string; 
   say('|---|---|---|---|');
   for (const r of rows) say(r);
   say();
-  say('What limits it: round trips, and one chain. A call takes its key budget in one statement under the bucket\'s row lock (so the calls of one key queue on that row, whichever node they reach); its audit entry is four statements in the batch (savepoint, chain head, insert, release), and each batch five more (BEGIN, the audit chain\'s advisory lock, key usage, NOTIFY, COMMIT), where SQLite does all of it in-process. Appends from every node are serialized by the advisory lock: a second node adds a second batcher and its own CPU, not a second chain, and on this 2-core box PostgreSQL, both nodes and the load generator share the same cores. Reading the head once per batch and one savepoint per batch instead of per entry are the next cuts.');
+  say('What limits it: round trips, and one chain. A call takes its key budget in one statement under the bucket\'s row lock (the calls of one key queue on that row, whichever node they reach); its audit entry is two to three statements in its node\'s batch (savepoint, insert, release; the chain head is read once per batch), and each batch five more (BEGIN, the audit chain\'s advisory lock, key usage, NOTIFY, COMMIT), where SQLite does all of it in-process. Appends from every node are serialized by that advisory lock, held for the whole of a batch\'s round trips: a second node adds a second batcher that waits for the first, not a second chain, so on one database two nodes give availability, not throughput; on this 2-core box PostgreSQL, both nodes and the load generator also share the same cores.');
   say();
 }

@@ -220,7 +220,9 @@ export class AuditLog {
   private async write(sql: Sql, e: AuditInput): Promise<AuditRow> {
     const refusal = isRefusal(e.decision);
     const text = (v: string | null | undefined) => (v == null ? null : boundedText(v, TEXT_MAX));
-    const head = await sql.get<{ seq: number; hash: string }>(HEAD);
+    // The head is read once per transaction: after that it is the last entry this transaction appended (nobody else
+    // appends while it holds the write lock; an item rolled back to its savepoint took its entries off `pending`).
+    const head = this.pending.at(-1) ?? await sql.get<{ seq: number; hash: string }>(HEAD);
     const base: Omit<AuditRow, 'hash'> = {
       seq: (head?.seq ?? 0) + 1,
       at: new Date().toISOString(),
