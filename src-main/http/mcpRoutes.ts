@@ -39,6 +39,11 @@ interface Session {
   /** Why it is ending, once known (DELETE, idle, server closing); else the stream or transport closed. */
   ending?: string;
   server: McpServer;
+  /**
+   * What the session's server knows of its caller. The key is the one this request presented, resolved again for each
+   * request: a key narrowed since the session opened (its owner lost a tenant or a scope) is narrowed at once.
+   */
+  who: { key: ApiKey };
   sse?: LegacySseTransport;
   http?: StreamableSessionTransport;
   open: number;
@@ -109,10 +114,11 @@ export class McpSessions {
     const transport = new LegacySseTransport(MESSAGE_PATH, res);
     const id = transport.sessionId;
     const remote = remoteOf(req);
-    const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote, links: this.links() });
+    const who = { key, sessionId: () => id, remote, links: this.links() };
+    const server = this.sessionServer(this.gate, who);
     // The legacy transport has no keep-alive: comment frames keep proxies and idle timers from cutting the stream.
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), this.limits.keepAliveMs).unref();
-    const session: Session = { kind: 'sse', keyId: key.id, server, sse: transport, open: 1, lastActive: Date.now(), close: () => transport.close() };
+    const session: Session = { kind: 'sse', keyId: key.id, server, who, sse: transport, open: 1, lastActive: Date.now(), close: () => transport.close() };
     this.sessions.set(id, session);
     this.noteSession(true, id, key, remote, 'sse');
     transport.onclose = () => {
@@ -135,6 +141,7 @@ export class McpSessions {
     // The stream may have closed while the body was arriving.
     if (this.sessions.get(id!) !== s) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
     s.lastActive = Date.now();
+    s.who.key = key;
     s.sse.handlePostMessage(req, res, body as JSONRPCMessage);
   }
 
@@ -154,6 +161,7 @@ export class McpSessions {
         const s = this.owned(sessionId, key);
         if (s.kind !== 'http' || !s.http) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
         this.track(s, res);
+        s.who.key = key;
         return s.http.handleRequest(req, res, body);
       }
       if (!isInitializeRequest(body)) throw new HttpError(400, 'Bad Request: no Mcp-Session-Id header; the first request must be initialize', -32000);
@@ -163,12 +171,13 @@ export class McpSessions {
       const remote = remoteOf(req);
       const info = (body as { params?: { clientInfo?: { name?: unknown; version?: unknown } } }).params?.clientInfo;
       const client = typeof info?.name === 'string' ? `${info.name}${typeof info.version === 'string' ? ` ${info.version}` : ''}` : null;
-      const server = this.sessionServer(this.gate, { key, sessionId: () => id, remote, links: this.links() });
+      const who = { key, sessionId: () => id, remote, links: this.links() };
+      const server = this.sessionServer(this.gate, who);
       const transport: StreamableSessionTransport = new StreamableSessionTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => {
           id = sid;
-          session = { kind: 'http', keyId: key.id, server, http: transport, open: 0, lastActive: Date.now(), close: () => transport.close() };
+          session = { kind: 'http', keyId: key.id, server, who, http: transport, open: 0, lastActive: Date.now(), close: () => transport.close() };
           this.sessions.set(sid, session);
           this.noteSession(true, sid, key, remote, 'http', { client });
         },

@@ -6,8 +6,9 @@ export interface ConsoleClient {
   post(path: string, body?: unknown): Promise<{ status: number; body: any }>;
 }
 
-export async function consoleLogin(baseUrl: string, passphrase = PASSPHRASE): Promise<ConsoleClient> {
-  const res = await fetch(`${baseUrl}/console/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ passphrase }) });
+/** `name`: a technician account (team mode); without it, the install's single console passphrase. */
+export async function consoleLogin(baseUrl: string, passphrase = PASSPHRASE, name?: string): Promise<ConsoleClient> {
+  const res = await fetch(`${baseUrl}/console/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(name ? { name, passphrase } : { passphrase }) });
   if (res.status !== 200) throw new Error(`login failed: ${res.status}`);
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
   const call = async (method: string, path: string, body?: unknown) => {

@@ -46,8 +46,10 @@ describeStores('technicians and four-eyes', (store) => {
     await expect(t.app.keys.create({ name: 'viewer-write', scopes: ['ai:write'], tenants: ['acme-dental'], ownerId: viewer.id })).rejects.toThrow(/may not hold ai:write/);
     const { key, secret } = await t.app.keys.create({ name: 'bob-two', scopes: ['ai:read'], tenants: ['acme-dental', 'globex-logistics'], ownerId: bob.id });
     expect(key.tenants.map((x) => x.slug)).toEqual(['acme-dental', 'globex-logistics']);
-    await t.app.technicians.update(bob.id, { tenants: ['acme-dental'] }, 'carol');
+    // A session opened before the change: the very next call on it is narrowed.
     const c = await t.connect('http', secret);
+    expect((await c.callTool({ name: 'list_devices', arguments: { tenant: 'globex-logistics', limit: 1 } })).isError).toBeFalsy();
+    await t.app.technicians.update(bob.id, { tenants: ['acme-dental'] }, 'carol');
     const r = await c.callTool({ name: 'list_devices', arguments: { tenant: 'globex-logistics' } });
     expect(r.isError).toBe(true);
     expect(JSON.stringify(r.content)).toMatch(/TENANT_DENIED|NOT_FOUND/);
