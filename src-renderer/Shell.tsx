@@ -86,6 +86,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
             <button type="button" className="btn btn-ghost btn-small side-btn" onClick={cycle} title="Switch between system, light and dark">{THEME_LABEL[pref]}</button>
             {mode === 'web' ? <button type="button" className="btn btn-ghost btn-small side-btn" onClick={() => void signOut('Signed out.')}>Sign out</button> : null}
             <UpdateNotice />
+            {session?.technician ? <div className="muted tiny" data-testid="signed-in-as">Signed in as {session.technician.name} ({session.technician.role})</div> : null}
             <div className="muted tiny">v{session?.version ?? ''} · {mode === 'web' ? 'web console' : 'desktop'}</div>
           </div>
         </div>

@@ -303,6 +303,7 @@ export const consoleMethods = {
       version: text, serverTime: iso, pendingApprovals: count,
       update: z.object({ version: text }).nullish().describe('desktop only: a newer version found by the update check'),
       integrity: IntegrityView,
+      technician: z.object({ name: text, role: text }).nullish().describe('team mode: the signed-in technician account'),
     }),
   },
   lookups: {

@@ -109,6 +109,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
       serverTime: new Date().toISOString(), pendingApprovals: await app.approvals.pendingCount(), update: opts.update?.() ?? null,
       integrity: integrityView(),
+      technician: tech ? { name: tech.name, role: tech.role } : null,
     }),
     lookups: async () => ({
       tenants: await listTenants(app.store.sql),

@@ -48,6 +48,7 @@ async function signIn(browser: Browser, node: ChildServer, name: string, passphr
   await page.getByLabel('Passphrase').fill(passphrase);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'Approvals' })).toBeVisible();
+  await expect(page.getByTestId('signed-in-as')).toHaveText(new RegExp(`Signed in as ${name} \\(`));
   return page;
 }
 
