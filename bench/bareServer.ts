@@ -50,4 +50,4 @@ httpServer.listen(0, '127.0.0.1', () => {
   const a = httpServer.address() as { port: number };
   process.stdout.write(`listening http://127.0.0.1:${a.port}\n`);
 });
-process.on('SIGTERM', () => process.exit(0));
+for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, () => process.exit(0));

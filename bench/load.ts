@@ -8,6 +8,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 export interface LoadSpec {
   url: string;
   key?: string;
+  /** One key per session (session i uses keys[i % length]); else `key` for all. */
+  keys?: string[];
   transport: 'http' | 'sse';
   concurrency: number;
   durationMs: number;
@@ -15,6 +17,8 @@ export interface LoadSpec {
   args: Record<string, unknown>;
   /** 'raw' (default): a minimal HTTP client; 'sdk': the SDK Client, as real clients and earlier notes measured. */
   client?: 'raw' | 'sdk';
+  /** Stop after this many calls in all (the duration still bounds the run): equal work for instruction counts. */
+  calls?: number;
   /** Called as the measured phase starts and ends (after the warm-up): CPU probes hook in here. */
   phase?: (edge: 'start' | 'end') => void;
 }
@@ -61,7 +65,7 @@ async function httpWorker(spec: LoadSpec, until: number, lat: number[]): Promise
   const headers = { ...base, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
   await post(url, headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
   let errors = 0;
-  for (let id = 1; performance.now() < until; id++) {
+  for (let id = 1; more(spec, until); id++) {
     const t0 = performance.now();
     const r = await post(url, headers, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: spec.tool, arguments: spec.args } }));
     lat.push(performance.now() - t0);
@@ -109,7 +113,7 @@ async function sseWorker(spec: LoadSpec, until: number, lat: number[]): Promise<
   await rpc(0, INIT(0));
   await post(msgUrl, headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
   let errors = 0;
-  for (let id = 1; performance.now() < until; id++) {
+  for (let id = 1; more(spec, until); id++) {
     const t0 = performance.now();
     const ok = await rpc(id, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: spec.tool, arguments: spec.args } }));
     lat.push(performance.now() - t0);
@@ -128,7 +132,7 @@ async function sdkWorker(spec: LoadSpec, until: number, lat: number[]): Promise<
     : new SSEClientTransport(new URL('/api/v1/mcp/sse', spec.url), { requestInit: { headers }, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) } });
   await client.connect(transport);
   let errors = 0;
-  while (performance.now() < until) {
+  while (more(spec, until)) {
     const t0 = performance.now();
     const r = await client.callTool({ name: spec.tool, arguments: spec.args });
     lat.push(performance.now() - t0);
@@ -139,17 +143,32 @@ async function sdkWorker(spec: LoadSpec, until: number, lat: number[]): Promise<
   return errors;
 }
 
+/** Whether a worker goes on: time left, and calls left when the run is counted (spec.calls, shared by the workers). */
+const budgets = new WeakMap<LoadSpec, { left: number }>();
+function more(spec: LoadSpec, until: number): boolean {
+  if (performance.now() >= until) return false;
+  const b = budgets.get(spec);
+  if (!b) return true;
+  return b.left-- > 0;
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const lat: number[] = [];
   const worker = spec.client === 'sdk' ? sdkWorker : spec.transport === 'http' ? httpWorker : sseWorker;
+  const counted = { left: spec.calls ?? 0 };
+  const specFor = (i: number): LoadSpec => {
+    const s = spec.keys?.length ? { ...spec, key: spec.keys[i % spec.keys.length] } : { ...spec };
+    if (spec.calls !== undefined) budgets.set(s, counted);
+    return s;
+  };
   // Warm-up: sessions, JIT, SQLite page cache; not measured.
-  await Promise.all(Array.from({ length: spec.concurrency }, () => worker(spec, performance.now() + 300, [])));
+  await Promise.all(Array.from({ length: spec.concurrency }, (_, i) => worker({ ...specFor(i), calls: undefined }, performance.now() + 300, [])));
   spec.phase?.('start');
   const start = performance.now();
   const until = start + spec.durationMs;
-  const errors = (await Promise.all(Array.from({ length: spec.concurrency }, () => worker(spec, until, lat)))).reduce((a, b) => a + b, 0);
+  const errors = (await Promise.all(Array.from({ length: spec.concurrency }, (_, i) => worker(specFor(i), until, lat)))).reduce((a, b) => a + b, 0);
   const elapsed = (performance.now() - start) / 1000;
   spec.phase?.('end');
   lat.sort((a, b) => a - b);

@@ -76,6 +76,12 @@ describe.skipIf(!postgresAvailable())(`two nodes on one PostgreSQL${postgresAvai
     const ok = results.filter((r) => !r.isError).length;
     expect(ok).toBe(10);
     for (const r of results.filter((x) => x.isError)) expect(denial(r).code).toBe('RATE_LIMITED');
+    // Either node's peek (whoami, the console) reads the same spent bucket, without spending from it.
+    const checked = await b.app.keys.check(secret);
+    if (!checked.ok) throw new Error('the key no longer resolves');
+    const peeks = await Promise.all([a, b, b].map(async (n) => (await n.app.gate.budgets(checked.key)).read));
+    for (const p of peeks) expect(p).toMatchObject({ limitPerMinute: 10 });
+    expect(Math.max(...peeks.map((p) => p.remaining))).toBeLessThanOrEqual(1);
   });
 
   it('an approval decided on both nodes at the same moment executes once; the other decision is refused', async () => {

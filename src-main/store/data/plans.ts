@@ -17,7 +17,12 @@ export const planRows = {
   /** The active plans of a key in a tenant (at most one is kept active; an older one is superseded). */
   active: (sql: Sql, keyId: string, tenantId: string) => sql.all<PlanRow>(`${SELECT} WHERE p.key_id = ? AND p.tenant_id = ? AND p.status = 'active' ORDER BY p.created_at`, [keyId, tenantId]),
 
-  activeOfKey: (sql: Sql, keyId: string, now: string) => sql.all<PlanRow>(`${SELECT} WHERE p.key_id = ? AND p.status = 'active' AND p.expires_at > ? ORDER BY p.created_at`, [keyId, now]),
+  async activeOfKey(sql: Sql, keyId: string, now: string): Promise<PlanRow[]> {
+    // As grants' liveOfKey: whoami asks on every call, and a one-table probe answers the usual "none".
+    const WHERE = `WHERE p.key_id = ? AND p.status = 'active' AND p.expires_at > ?`;
+    if (!(await sql.get(`SELECT 1 AS found FROM plans p ${WHERE} LIMIT 1`, [keyId, now]))) return [];
+    return sql.all<PlanRow>(`${SELECT} ${WHERE} ORDER BY p.created_at`, [keyId, now]);
+  },
 
   list: (sql: Sql, o: { live: boolean; now: string; limit: number }) => sql.all<PlanRow>(`${SELECT}
     WHERE (? = 0 OR (p.status = 'active' AND p.expires_at > ?)) ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, [o.live ? 1 : 0, o.now, o.limit]),
