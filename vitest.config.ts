@@ -30,6 +30,8 @@ const LONG_FILES = [
   'test/cli/cli.test.ts',
   'test/faults/dataDir.test.ts',
   'test/agent/refusals.test.ts',
+  'test/team/migrate.test.ts',
+  'test/team/kill9Nodes.test.ts',
 ];
 
 class LongFilesFirst extends BaseSequencer {
