@@ -36,23 +36,25 @@ export interface GuardedContents {
   on(event: 'will-attach-webview', listener: (event: Preventable) => void): unknown;
 }
 
-export function guardWebContents(contents: GuardedContents, openExternal: (url: string) => void): void {
+/** `alsoAllowed`: one more origin the window may show (the team server's console, in team mode). */
+export function guardWebContents(contents: GuardedContents, openExternal: (url: string) => void, alsoAllowed: (url: string) => boolean = () => false): void {
+  const allowed = (url: string) => isAppUrl(url) || alsoAllowed(url);
   // target=_blank and window.open: never a new window; a web link goes to the system browser instead.
   contents.setWindowOpenHandler(({ url }) => {
     if (isWebUrl(url)) openExternal(url);
     return { action: 'deny' };
   });
   contents.on('will-navigate', (e, url) => {
-    if (isAppUrl(url)) return;
+    if (allowed(url)) return;
     e.preventDefault();
     if (isWebUrl(url)) openExternal(url);
   });
   // A redirect of an allowed navigation, and navigations inside frames, must stay inside the app too.
   contents.on('will-redirect', (e, url) => {
-    if (!isAppUrl(url)) e.preventDefault();
+    if (!allowed(url)) e.preventDefault();
   });
   contents.on('will-frame-navigate', (e) => {
-    if (!isAppUrl(e.url)) e.preventDefault();
+    if (!allowed(e.url)) e.preventDefault();
   });
   contents.on('will-attach-webview', (e) => e.preventDefault());
 }

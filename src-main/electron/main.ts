@@ -19,6 +19,7 @@ import { desktopSecrets, resealOffer, type DesktopSecrets } from './secretsDoor.
 import { describeFailure, portConflictQuestion, StartupAborted } from './startupFailure.ts';
 import { HeldNotifications } from './notifications.ts';
 import { startUpdateChecks, updateFeed, type UpdaterLike } from './updates.ts';
+import { isTeamUrl, teamServerUrl } from './teamServer.ts';
 
 const here = import.meta.dirname;
 // Packaged: out/main/electron/main.js next to out/renderer; in development the same layout after `npm run build`.
@@ -44,6 +45,8 @@ if (!app.requestSingleInstanceLock()) {
   const notifications = new HeldNotifications();
   const dataDir = env.COUNTERSIGN_DATA_DIR ?? join(userData, 'data');
   const openExternal = (url: string) => void shell.openExternal(url);
+  /** Team mode (COUNTERSIGN_TEAM_URL): the window shows the team server's console; nothing runs here. */
+  let team: URL | undefined;
 
   const showWindow = () => {
     // A second launch or a Dock click during start-up: no half-built window, just the one window once it exists.
@@ -58,14 +61,15 @@ if (!app.requestSingleInstanceLock()) {
   };
   app.on('second-instance', showWindow);
   app.on('activate', showWindow);
-  app.on('web-contents-created', (_e, contents) => guardWebContents(contents, openExternal));
+  app.on('web-contents-created', (_e, contents) => guardWebContents(contents, openExternal, (url) => isTeamUrl(url, team)));
 
   function createWindow(): void {
     win = new BrowserWindow({
       width: 1280, height: 800, minWidth: 1024, minHeight: 640, title: 'Countersign', show: false,
       webPreferences: {
         contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false,
-        devTools: !app.isPackaged, preload: join(here, 'preload.cjs'),
+        // The team server's console is a web page of its own: it gets no bridge into this process.
+        devTools: !app.isPackaged, ...(team ? {} : { preload: join(here, 'preload.cjs') }),
       },
     });
     win.once('ready-to-show', () => win?.show());
@@ -77,7 +81,7 @@ if (!app.requestSingleInstanceLock()) {
       }
     });
     win.on('closed', () => (win = undefined));
-    void win.loadURL(`${APP_ORIGIN}/index.html`);
+    void win.loadURL(team ? team.toString() : `${APP_ORIGIN}/index.html`);
   }
 
   function updatePending(): void {
@@ -97,7 +101,7 @@ if (!app.requestSingleInstanceLock()) {
     tray?.setContextMenu(Menu.buildFromTemplate([
       { label: 'Show Countersign', click: showWindow },
       { type: 'separator' },
-      { label: `MCP server: ${serving?.server.url ?? '…'}`, enabled: false },
+      { label: team ? `Team server: ${team.origin}` : `MCP server: ${serving?.server.url ?? '…'}`, enabled: false },
       ...(offer ? [{ label: offer.menuLabel, click: () => void reseal() }] : []),
       { label: 'Quit', click: () => { quitting = true; app.quit(); } },
     ]));
@@ -153,6 +157,17 @@ if (!app.requestSingleInstanceLock()) {
     if (menu !== undefined) Menu.setApplicationMenu(menu && Menu.buildFromTemplate(menu));
     protocol.handle('app', (req) => serveAsset(RENDERER_ROOT, req.url));
 
+    team = teamServerUrl(env);
+    if (team) {
+      // A window onto the team server: its console signs the technician in with their own account.
+      tray = new Tray(trayIcon());
+      setTrayMenu();
+      tray.on('click', showWindow);
+      createWindow();
+      phase = 'running';
+      if (focusWhenReady) showWindow();
+      return;
+    }
     secrets = desktopSecrets(safeStorage, env, process.platform);
     if (!isInitialized(dataDir)) await (await initDataDir(dataDir, secrets.forNew)).store.close();
     core = await openApp(dataDir, { protector: secrets.protectors, longRunning: true });
@@ -175,10 +190,7 @@ if (!app.requestSingleInstanceLock()) {
       if (event.type.startsWith('approval.')) updatePending();
     });
 
-    // macOS draws menu-bar icons from a black-and-alpha template image, in either appearance.
-    const icon = nativeImage.createFromPath(join(ASSETS, process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png'));
-    if (process.platform === 'darwin') icon.setTemplateImage(true);
-    tray = new Tray(icon);
+    tray = new Tray(trayIcon());
     setTrayMenu();
     tray.on('click', showWindow);
     createWindow();
@@ -186,6 +198,13 @@ if (!app.requestSingleInstanceLock()) {
     phase = 'running';
     if (focusWhenReady) showWindow();
     void checkForUpdates();
+  }
+
+  function trayIcon() {
+    // macOS draws menu-bar icons from a black-and-alpha template image, in either appearance.
+    const icon = nativeImage.createFromPath(join(ASSETS, process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png'));
+    if (process.platform === 'darwin') icon.setTemplateImage(true);
+    return icon;
   }
 
   async function checkForUpdates(): Promise<void> {
