@@ -227,8 +227,10 @@ export function startAnchoring(db: Db, o: AnchorOptions, schedule: AnchorSchedul
     }, schedule.everyMinutes() * 60_000).unref();
   };
   arm();
-  // A process that starts on a log whose file is missing its latest checkpoint (or has none yet) writes one now.
-  run();
+  // A process that starts on a log whose file is missing its latest checkpoint (or has none yet) writes one, once it
+  // is serving: on a log that never had one, counting its entries grows with the log and is no start-up cost.
+  scheduled = true;
+  setImmediate(run);
   return {
     now: run,
     stop() {

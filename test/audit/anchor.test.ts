@@ -204,6 +204,8 @@ describe('the checkpoint writer of a long-running process', () => {
     const anchor = tmp('cs-anchor-dir-');
     const app = await openApp(dir, { longRunning: true, anchorDir: anchor, env: { COUNTERSIGN_CHECKPOINT_EVERY_ENTRIES: '5' }, log: () => {} });
     const log = auditLogFor(app.db);
+    // Started on a log with 3 checkpoints: it writes one of its own once it is serving (not on the start-up path).
+    await until('the checkpoint written after start', () => latestCheckpoint(app.db)?.n === 4);
     for (let i = 0; i < 4; i++) log.append({ event: 'system', decision: 'info', outcome: `e${i}` });
     expect(latestCheckpoint(app.db)!.n).toBe(4);
     log.append({ event: 'system', decision: 'info', outcome: 'e4' });
