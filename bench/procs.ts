@@ -34,6 +34,8 @@ export interface Proc {
   url: string;
   /** From spawn to the "listening" line, ms. */
   startMs: number;
+  /** The CPU time the process had used when it said "listening", ms: start-up's own cost, whatever else runs. */
+  startCpuMs: number;
   stop(): Promise<void>;
 }
 
@@ -55,7 +57,8 @@ export function startNode(args: string[], env: NodeJS.ProcessEnv = {}, opts: { p
       if (m) {
         child.stdout!.removeAllListeners('data');
         child.stdout!.resume();
-        resolve({ child, url: m[1]!, startMs: performance.now() - t0, stop: () => stop(child) });
+        const startMs = performance.now() - t0;
+        resolve({ child, url: m[1]!, startMs, startCpuMs: (cpuMicros(child.pid!) ?? NaN) / 1000, stop: () => stop(child) });
       }
     });
     child.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}: ${err}`)));

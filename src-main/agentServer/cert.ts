@@ -4,7 +4,6 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { generate } from 'selfsigned';
 
 export interface AgentCert {
   key: string;
@@ -33,6 +32,9 @@ export async function ensureAgentCert(dataDir: string): Promise<AgentCert> {
   if (existing) return existing;
   const host = hostname();
   const now = new Date();
+  // selfsigned (and its X.509 and ASN.1 stack) only for the one certificate a data directory ever makes: imported
+  // at the top it was half of every start-up.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: `countersign-agents ${host}` }], {
     keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notBeforeDate: new Date(now.getTime() - 3_600_000),
     notAfterDate: new Date(now.getTime() + 10 * 365 * 86_400_000),

@@ -248,7 +248,9 @@ export function startAnchoring(store: Store, o: AnchorOptions, schedule: AnchorS
     }, schedule.everyMinutes() * 60_000).unref();
   };
   arm();
-  // A process that starts on a log whose file is missing its latest checkpoint (or has none yet) writes one now.
+  // A process that starts on a log whose file is missing its latest checkpoint (or has none yet) writes one. It is
+  // queued now and written in the background (the store's writes are asynchronous), so counting a log that never had
+  // one is no start-up cost; queued first, it covers the log as it was at start.
   void run();
   return {
     now: run,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { denial, structured } from '../helpers/console.ts';
+import { createSessionServer } from '../../src-main/mcp/sessionServer.ts';
 
 let t: TestServer;
 let c: Client;
@@ -168,5 +169,31 @@ describe('the gate is the only door', () => {
       expect(spent(b, other.id), name).toBe(1);
     }
     expect(prompts.map((p) => p.name).sort()).toEqual(['fleet-briefing', 'patch-plan', 'triage-alerts']);
+  });
+});
+
+describe('a tool registered around the gate', () => {
+  // tools/list and tools/call are the gate's own handlers: a tool added on the SDK server past them is neither listed
+  // nor run, and calling it is refused and audited like any unknown tool.
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({
+      sessionServer: (gate, info) => {
+        const server = createSessionServer(gate, info);
+        server.registerTool('ungoverned_probe', { description: 'registered past the gate' }, async () => ({ content: [{ type: 'text', text: 'RAN' }] }));
+        return server;
+      },
+    });
+  });
+  afterAll(() => s.close());
+
+  it('is not listed, does not run, and the attempt is audited', async () => {
+    const k = await s.connect('http', await s.key({ name: 'around-the-gate', tenants: ['acme-dental'] }));
+    expect((await k.listTools()).tools.map((x) => x.name)).not.toContain('ungoverned_probe');
+    const r = await k.callTool({ name: 'ungoverned_probe', arguments: {} }).catch((e: Error) => ({ isError: true, content: [{ type: 'text', text: e.message }] }));
+    expect(r.isError).toBe(true);
+    expect(JSON.stringify(r.content)).not.toContain('RAN');
+    const row = s.app.db.prepare(`SELECT decision, tool FROM audit_log WHERE tool = 'ungoverned_probe' ORDER BY seq DESC LIMIT 1`).get() as { decision: string } | undefined;
+    expect(row?.decision).toBe('denied');
   });
 });
