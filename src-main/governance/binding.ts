@@ -26,14 +26,16 @@ export function bindingHolds(key: Buffer, r: Bound & { binding: string | null })
 }
 
 /**
- * The same keyed binding over another record the gate acts on without a card (a grant, an approved plan): `kind` keeps
- * one kind of record from ever verifying as another, or as an approval.
+ * The same keyed binding over another record the gate acts on without a card (a grant, an approved plan) or counts
+ * towards one (a four-eyes vote): `kind` keeps one kind of record from ever verifying as another, or as an approval.
  */
-export function bindRecord(key: Buffer, kind: 'grant' | 'plan', fields: readonly unknown[]): string {
+export type BoundKind = 'grant' | 'plan' | 'vote';
+
+export function bindRecord(key: Buffer, kind: BoundKind, fields: readonly unknown[]): string {
   return createHmac('sha256', key).update(canonicalJson([kind, 1, ...fields])).digest('hex');
 }
 
-export function recordHolds(key: Buffer, kind: 'grant' | 'plan', fields: readonly unknown[], binding: string | null): boolean {
+export function recordHolds(key: Buffer, kind: BoundKind, fields: readonly unknown[], binding: string | null): boolean {
   if (!binding || !/^[0-9a-f]{64}$/.test(binding)) return false;
   return timingSafeEqual(Buffer.from(bindRecord(key, kind, fields), 'hex'), Buffer.from(binding, 'hex'));
 }

@@ -3,9 +3,9 @@
 // approval given so far is a row of its own (approval_votes) bound by an HMAC under the install's binding key: an edit
 // of the database cannot add an approver. The approval lifecycle's states are unchanged: the request stays pending
 // until the last approver's decision moves it on.
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
-import { canonicalJson } from '../store/canonical.ts';
+import { bindRecord, recordHolds } from './binding.ts';
 import type { Sql } from '../store/sql.ts';
 import type { Store, Tx } from '../store/store.ts';
 
@@ -27,11 +27,10 @@ export interface FourEyesState { required: number; approvedBy: { name: string; a
 
 interface VoteRow { approval_id: string; technician_id: string; technician_name: string; at: string; binding: string }
 
-const voteMac = (key: Buffer, v: Omit<VoteRow, 'binding'>) =>
-  createHmac('sha256', key).update(canonicalJson(['vote', 1, v.approval_id, v.technician_id, v.technician_name, v.at])).digest('hex');
-
-const holds = (key: Buffer, v: VoteRow) =>
-  /^[0-9a-f]{64}$/.test(v.binding) && timingSafeEqual(Buffer.from(voteMac(key, v), 'hex'), Buffer.from(v.binding, 'hex'));
+// A vote is a bound record: edited, copied to another request or forged in the database, it does not count.
+const voteFields = (v: Omit<VoteRow, 'binding'>) => [v.approval_id, v.technician_id, v.technician_name, v.at];
+const voteMac = (key: Buffer, v: Omit<VoteRow, 'binding'>) => bindRecord(key, 'vote', voteFields(v));
+const holds = (key: Buffer, v: VoteRow) => recordHolds(key, 'vote', voteFields(v), v.binding);
 
 export class FourEyes {
   private readonly store: Store;
