@@ -13,25 +13,39 @@ console.log(`test budgets ×${factor} (${SLOWDOWN_ENV}; measured unless set)`);
 process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cache/countersign-tests/node-compile-cache');
 
 /**
- * The long files, first, in this order: each CPU-heavy campaign (real serve and agent processes, thousands of
- * inputs, electron-builder) is followed by one that mostly waits (leases, restarts), so the few workers are never all
- * busy with campaigns at once, and no long file starts last and becomes the tail of the run. The rest follow in
- * Vitest's own order (longest first once it has timings of a previous run).
+ * The long files, first, longest first (measured): with one worker per core, a long file that starts late becomes the
+ * tail of the run, while the short ones fill the gaps at the end. The policy simulation's exactness test alone (two
+ * 50,000-call replays through the gate) takes about a third of the Vitest run; it starts at once, and the other worker
+ * works through the rest meanwhile. The rest follow in Vitest's own order (longest first once it has timings of a
+ * previous run).
  */
 const LONG_FILES = [
+  'test/governance/simulateExact.test.ts',
+  'test/faults/agentBadInput.test.ts',
+  'test/electron/packaging.test.ts',
   'test/faults/badInput.test.ts',
   'test/faults/agentChannel.test.ts',
-  'test/electron/packaging.test.ts',
+  'test/agent/executable.test.ts',
+  'test/faults/auditFlood.test.ts',
+  'test/agentBuild/build.test.ts',
+  'test/electron/boot.test.ts',
   'test/agent/lifecycle.test.ts',
-  'test/faults/agentBadInput.test.ts',
-  'test/agent/enrollment.test.ts',
   'test/faults/kill9.test.ts',
+  'test/agent/enrollment.test.ts',
+  'test/clients/sdkClient.test.ts',
+  'test/team/migrate.test.ts',
+  'test/clients/conformance2026.test.ts',
   'test/agent/endToEnd.test.ts',
   'test/cli/cli.test.ts',
-  'test/faults/dataDir.test.ts',
-  'test/agent/refusals.test.ts',
-  'test/team/migrate.test.ts',
+  'test/clients/inspector.test.ts',
   'test/team/kill9Nodes.test.ts',
+  'test/audit/verifyCli.test.ts',
+  'test/governance/approvals.test.ts',
+  'test/clients/conformance.test.ts',
+  'test/agent/refusals.test.ts',
+  'test/governance/denials.test.ts',
+  'test/team/nodes.test.ts',
+  'test/faults/dataDir.test.ts',
 ];
 
 class LongFilesFirst extends BaseSequencer {

@@ -37,11 +37,14 @@ describe('changes committed by another process', () => {
     } finally {
       cli.close();
     }
-    const second = (await app.keys.create({ name: 'made-here-too', scopes: ['ai:read'], tenants: ['acme-dental'] })).key;
     await until('the CLI\'s two key events', () => events.filter((e) => e.type === 'key.changed' && e.keyId === outside).length === 2, 5_000, 20);
+    // Made once the other process's events are in: the order below is then the only right one, whatever moment of the
+    // 50 ms poll the CLI's commits fell into (a busy machine can let a poll run between them).
+    const second = (await app.keys.create({ name: 'made-here-too', scopes: ['ai:read'], tenants: ['acme-dental'] })).key;
+    await until('this process\'s second key event', () => events.some((e) => e.type === 'key.changed' && e.keyId === second.id), 5_000, 20);
     const keyEvents = events.filter((e): e is Extract<ConsoleEvent, { type: 'key.changed' }> => e.type === 'key.changed');
     expect(keyEvents.map((e) => [e.keyId, e.change])).toEqual([
-      [own.id, 'created'], [second.id, 'created'], [outside, 'created'], [outside, 'revoked'],
+      [own.id, 'created'], [outside, 'created'], [outside, 'revoked'], [second.id, 'created'],
     ]);
     // Every entry of the log reached the listener exactly once: another round of the poll delivers nothing more.
     expect(await app.store.audit.catchUp()).toBe(0);
