@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { budget } from '../helpers/wait.ts';
 import { startHeaderProxy, type HeaderProxy } from './headerProxy.ts';
 import { registerConformanceFixtures } from './conformanceFixtures.ts';
 import { createSessionServer } from '../../src-main/mcp/sessionServer.ts';
@@ -61,7 +62,7 @@ describe('0.2.0-alpha.12 --requirements 2026-07-28, product build (no fixtures)'
     expect(r.run.timedOut, r.run.stderr).toBe(false);
     checks = r.checks;
     note('conformance 2026 product build, no-fixture scenarios', count(only(checks, NO_FIXTURES)));
-  }, 180_000);
+  }, budget(180_000));
   afterAll(async () => {
     await proxy?.close();
     await stopServer(t);
@@ -110,7 +111,7 @@ describe('0.2.0-alpha.12 --requirements 2026-07-28, test build with the suite fi
     code = r.run.code;
     note('conformance 2026 fixture build, required scenarios', { scenarios: REQUIRED.length, ...count(only(checks, REQUIRED)) });
     note('conformance 2026 fixture build, tasks (not scored)', { scenarios: TASKS.length, ...count(only(checks, TASKS)) });
-  }, 180_000);
+  }, budget(180_000));
   afterAll(async () => {
     await proxy?.close();
     await stopServer(t);

@@ -58,7 +58,7 @@ describe.each(TRANSPORTS)('Inspector CLI over %s', (kind) => {
     const { result } = JSON.parse(r.stdout) as { result: { structuredContent: { status: string; approvalId: string } } };
     expect(result.structuredContent.status).toBe('pending_approval');
     expect(await flowOf(t, result.structuredContent.approvalId)).toMatchObject({ view: 'pending_result', client: 'inspector-cli 2.12.0' });
-  }, 40_000);
+  }, budget(40_000));
 
   it('--load: 100 calls of list_devices at concurrency 5, no errors', async () => {
     const r = await inspector(kind, key, ['--method', 'tools/call', '--tool-name', 'list_devices', '--tool-args-json', '{"limit":5}',

@@ -11,7 +11,7 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CLI_MAIN, cli, startServe, type ChildServer } from '../helpers/childServer.ts';
-import { structured } from './fixtures.ts';
+import { budget, structured } from './fixtures.ts';
 import { clusterUnavailable, createDatabase, startCluster, type Cluster } from '../helpers/pgCluster.ts';
 
 const PASS = { admin: 'two nodes admin passphrase', rita: 'rita asks with her key', tom: 'tom approves first', tina: 'tina approves second' };
@@ -37,7 +37,7 @@ const must = (r: { status: number | null; stdout: string; stderr: string }, what
 };
 
 const agentsUrl = async (s: ChildServer) => {
-  await expect.poll(() => /^agents (https:\/\/\S+)$/m.exec(s.stderr())?.[1] ?? null, { timeout: 20_000 }).not.toBeNull();
+  await expect.poll(() => /^agents (https:\/\/\S+)$/m.exec(s.stderr())?.[1] ?? null, { timeout: budget(20_000) }).not.toBeNull();
   return /^agents (https:\/\/\S+)$/m.exec(s.stderr())![1]!;
 };
 
@@ -53,7 +53,7 @@ async function signIn(browser: Browser, node: ChildServer, name: string, passphr
 }
 
 test.beforeAll(async () => {
-  test.setTimeout(120_000);
+  test.setTimeout(budget(120_000));
   root = mkdtempSync(join(tmpdir(), 'cs-two-nodes-'));
   const given = process.env.COUNTERSIGN_TEST_DATABASE_URL;
   if (!given) cluster = await startCluster();
@@ -82,7 +82,7 @@ test.beforeAll(async () => {
   deviceId = /enrolled device (\S+)/.exec(enrolled)![1]!;
   agent = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI_MAIN, 'agent', 'run', '--state-dir', state], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   agent.stderr!.setEncoding('utf8').on('data', (d: string) => (agentLog += d));
-  await expect.poll(() => /\[agent\] connected /.test(agentLog), { timeout: 20_000 }).toBe(true);
+  await expect.poll(() => /\[agent\] connected /.test(agentLog), { timeout: budget(20_000) }).toBe(true);
   marker = join(root, 'runs.txt');
   writeFileSync(marker, '');
 });
@@ -95,7 +95,7 @@ test.afterAll(async () => {
 });
 
 test('a run_script asked on node A, approved by two technicians on both consoles, runs once on the agent of node B', async ({ browser }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(budget(90_000));
   const client = new Client({ name: 'two-node-client', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL('/api/v1/mcp', a.url), { requestInit: { headers: { 'X-API-Key': ritaKey } } }));
   const body = `echo run >> '${marker}'\necho "hello via two nodes"\n`;
@@ -130,7 +130,7 @@ test('a run_script asked on node A, approved by two technicians on both consoles
   // The agent on B ran it once; the output reaches the client on A.
   type Status = { status: string; result: { executionId: string } | null };
   const statusOf = async () => structured<Status>(await client.callTool({ name: 'get_approval_status', arguments: { approvalId: id } }));
-  await expect.poll(async () => (await statusOf()).status, { timeout: 30_000 }).toBe('completed');
+  await expect.poll(async () => (await statusOf()).status, { timeout: budget(30_000) }).toBe('completed');
   const status = await statusOf();
   // The console names both technicians as deciders (the model's view does not carry names).
   const card = await (await tina.request.post('/console/api/rpc/getApproval', { data: { id } })).json() as { result: { approval: { decidedBy: string } } };

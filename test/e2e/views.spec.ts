@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ModernClient, urlElicitation } from '../clients/modernClient.ts';
-import { expect, screenshot, server, test, timing, waitLive } from './fixtures.ts';
+import { budget, expect, screenshot, server, test, timing, waitLive } from './fixtures.ts';
 
 const MAIN = resolve(import.meta.dirname, '../../src-main/cli/main.ts');
 const NODE = [process.execPath, '--disable-warning=ExperimentalWarning', MAIN];
@@ -24,9 +24,9 @@ let deviceId: string;
 const text = (r: { content?: unknown }) => ((r.content ?? []) as { text?: string }[]).map((c) => c.text ?? '').join('\n');
 
 test.beforeAll(async () => {
-  test.setTimeout(60_000);
+  test.setTimeout(budget(60_000));
   root = mkdtempSync(join(tmpdir(), 'cs-e2e-views-'));
-  const cli = (args: string[]) => spawnSync(NODE[0]!, [...NODE.slice(1), ...args], { encoding: 'utf8', timeout: 30_000 });
+  const cli = (args: string[]) => spawnSync(NODE[0]!, [...NODE.slice(1), ...args], { encoding: 'utf8', timeout: budget(30_000) });
   const token = cli(['enroll-tokens', 'create', '--data-dir', server().dataDir, '--tenant', TENANT]).stdout.trim().split('\n').pop()!;
   const stateDir = join(root, 'state');
   const enrolled = cli(['agent', 'enroll', '--url', server().agentUrl, '--token', token, '--state-dir', stateDir, '--hostname', HOST]);
@@ -36,7 +36,7 @@ test.beforeAll(async () => {
   agent = spawn(NODE[0]!, [...NODE.slice(1), 'agent', 'run', '--state-dir', stateDir, '--config', join(root, 'agent.json')], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((ok, fail) => {
     let err = '';
-    const timer = setTimeout(() => fail(new Error(`agent did not connect:\n${err}`)), 30_000);
+    const timer = setTimeout(() => fail(new Error(`agent did not connect:\n${err}`)), budget(30_000));
     agent!.stderr!.on('data', (d) => {
       err += String(d);
       if (/\[agent\] connected /.test(err)) {
@@ -54,7 +54,7 @@ test.afterAll(async () => {
 });
 
 test('Tasks declared: the SDK client gets the script\'s real stdout through tasks/result after the technician approves in the console; a denial gives the reason', async ({ signedIn: page }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(budget(90_000));
   const client = new Client({ name: 'e2e-sdk-tasks', version: '1.0.0' }, { capabilities: { tasks: { requests: { tools: { call: {} } } } } });
   await client.connect(new StreamableHTTPClientTransport(new URL('/api/v1/mcp', server().url), { requestInit: { headers: { 'X-API-Key': server().key } } }));
   try {
@@ -78,7 +78,7 @@ test('Tasks declared: the SDK client gets the script\'s real stdout through task
     await expect(card).toContainText(marker);
     expect((await client.experimental.tasks.getTask(taskId)).status).toBe('working');
 
-    const result = client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema, { timeout: 60_000 });
+    const result = client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema, { timeout: budget(60_000) });
     const approvedAt = performance.now();
     await card.getByTestId('approve').click();
     const r = await result;
@@ -111,7 +111,7 @@ test('Tasks declared: the SDK client gets the script\'s real stdout through task
 });
 
 test('URL elicitation declared: an independent 2026-07-28 client gets the card\'s URL; Playwright opens it, signs in and approves; the retried request completes with the real result; a tampered requestState is refused', async ({ guest: page }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(budget(90_000));
   const c = new ModernClient({ url: `${server().url}/api/v1/mcp`, apiKey: server().key, capabilities: { elicitation: { form: {}, url: {} } }, clientInfo: { name: 'e2e-raw-2026', version: '1.0.0' } });
   const marker = `url elicitation ${Date.now()}`;
   const args = { language: 'bash', body: `echo "${marker}"`, deviceIds: [deviceId] };

@@ -14,7 +14,7 @@ import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServ
 import { consoleLogin, type ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv } from '../helpers/prng.ts';
 import { newDatabase, postgresAvailable } from '../helpers/stores.ts';
-import { until } from '../helpers/wait.ts';
+import { budget, until } from '../helpers/wait.ts';
 
 const PASS = 'kill9 two nodes passphrase';
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', Date.now());
@@ -70,7 +70,7 @@ describe.skipIf(!postgresAvailable())(`kill -9 of node A of two under mixed load
     await db.connect();
     devices = (await db.query<{ id: string }>('SELECT id FROM devices ORDER BY id')).rows.map((r) => r.id);
     [a, b] = await Promise.all([startServe(env, dirA), startServe(env, dirB)]);
-  }, 90_000);
+  }, budget(90_000));
 
   afterAll(async () => {
     for (const s of [a, b]) if (s?.alive()) await s.kill9();
@@ -224,5 +224,5 @@ describe.skipIf(!postgresAvailable())(`kill -9 of node A of two under mixed load
     await b.stop();
     const v = auditVerify(env, dirB);
     expect(v.status, v.out).toBe(0);
-  }, 180_000);
+  }, budget(180_000));
 });

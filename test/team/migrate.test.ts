@@ -9,6 +9,7 @@ import { initDataDir, openApp } from '../../src-main/app.ts';
 import { seedDemoFleet } from '../../src-main/demo/seed.ts';
 import { writeCheckpoint } from '../../src-main/audit/anchor.ts';
 import { newDatabase, postgresAvailable } from '../helpers/stores.ts';
+import { budget } from '../helpers/wait.ts';
 
 const ENTRIES = 100_000;
 const cli = (...args: string[]) => spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'src-main/cli/main.ts', ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
@@ -52,5 +53,5 @@ describe.skipIf(!postgresAvailable())(`migrate --from-sqlite${postgresAvailable(
     const again = cli('migrate', '--from-sqlite', from, '--store', url, '--data-dir', join(root, 'again'));
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/already holds rows/);
-  }, 240_000);
+  }, budget(240_000));
 });
