@@ -64,6 +64,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // One PostgreSQL for the run (team mode): see test/globalSetup.ts.
     globalSetup: ['test/globalSetup.ts'],
+    // Each file's temporary folder, removed after it: test/helpers/tmpRoot.ts.
+    setupFiles: ['test/tmpPerFile.ts'],
     testTimeout: 30_000 * factor,
     hookTimeout: 30_000 * factor,
     pool: 'forks',

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { budget } from '../helpers/wait.ts';
+import { enterTmpFolder, removeTmpFolder } from '../helpers/tmpRoot.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning', join(ROOT, 'src-main/cli/main.ts')];
@@ -57,6 +58,8 @@ function startServer(dir: string, env: NodeJS.ProcessEnv): Promise<{ child: Chil
 
 export default async function globalSetup() {
   const started = Date.now();
+  // The run's temporary folder: the workers (started after this) and every process the specs start write under it.
+  const tmp = enterTmpFolder('cs-run-');
   buildIfStale();
   const dir = mkdtempSync(join(tmpdir(), 'cs-e2e-'));
   // One setting pinned by the environment (at its default value), so the policy page shows a pin.
@@ -83,5 +86,6 @@ export default async function globalSetup() {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
     rmSync(dir, { recursive: true, force: true });
+    removeTmpFolder(tmp);
   };
 }
