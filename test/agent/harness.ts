@@ -9,6 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { PASSPHRASE } from '../helpers/server.ts';
 import { consoleLogin, structured, type ConsoleClient } from '../helpers/console.ts';
 import { budget, until, WaitTimeout } from '../helpers/wait.ts';
+import { main } from '../../src-main/cli/main.ts';
 
 export const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning', MAIN];
@@ -29,6 +30,14 @@ export const SCANNING_CONFIG = { ...SAFE_CONFIG, patchScan: true };
 
 export function cs(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [...NODE_ARGS, ...args], { env: { ...BASE_ENV, ...env }, encoding: 'utf8', timeout: budget(60_000) });
+}
+
+/** A CLI command run in this process (the CLI's own entry point, without a Node start-up): exit code and output. */
+export async function csHere(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const status = await main(args, { out: (l) => (stdout += `${l}\n`), err: (l) => (stderr += `${l}\n`), env: { ...BASE_ENV, ...env } });
+  return { status, stdout, stderr };
 }
 
 /** `cs` without blocking the test's event loop (for tests that serve something in-process, such as a TCP proxy). */
@@ -92,9 +101,12 @@ export class ConsoleProc {
 
   static async start(env: NodeJS.ProcessEnv = {}): Promise<ConsoleProc> {
     const c = new ConsoleProc();
-    const init = cs(['init', '--data-dir', c.dir, '--demo']);
+    // The setup runs the CLI's own commands in this process: these suites are about serve and its agents, which run as
+    // processes below; test/cli covers the CLI as a process. Two Node start-ups less per console.
+    const init = await csHere(['init', '--data-dir', c.dir, '--demo']);
     if (init.status !== 0) throw new Error(`init failed: ${init.stderr}`);
-    const key = cs(['keys', 'create', '--data-dir', c.dir, '--name', 'agent-tests', '--scopes', 'ai:read,ai:write,ai:execute', '--tenants', 'acme-dental', '--role', 'admin']);
+    const key = await csHere(['keys', 'create', '--data-dir', c.dir, '--name', 'agent-tests', '--scopes', 'ai:read,ai:write,ai:execute', '--tenants', 'acme-dental', '--role', 'admin']);
+    if (key.status !== 0) throw new Error(`keys create failed: ${key.stderr}`);
     c.key = lastLine(key.stdout);
     await c.serve(env);
     return c;

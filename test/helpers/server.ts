@@ -31,12 +31,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+// scrypt at the product's cost (~100 ms of CPU) once per test file rather than once per install: every install of the
+// file gets the same (valid, salted) hash of the test passphrase; sign-in still verifies it at full cost.
+let passphraseHash: Promise<string> | undefined;
+
 /** A seeded install with the test passphrase; on PostgreSQL when `storeUrl` is given. */
 export async function initTestDir(storeUrl?: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-srv-'));
   const { store } = await initDataDir(dir, undefined, { storeUrl });
   await seedDemoFleet(store, { seed: 7, now: new Date() });
-  const hash = JSON.stringify(await hashPassphrase(PASSPHRASE));
+  const hash = JSON.stringify(await (passphraseHash ??= hashPassphrase(PASSPHRASE)));
   await store.write((tx) => tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)`, [hash, new Date().toISOString()]));
   await store.close();
   return dir;
