@@ -13,25 +13,25 @@ console.log(`test budgets ×${factor} (${SLOWDOWN_ENV}; measured unless set)`);
 process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cache/countersign-tests/node-compile-cache');
 
 /**
- * The long files, first, longest first (measured): with one worker per core, a long file that starts late becomes the
- * tail of the run, while the short ones fill the gaps at the end. The policy simulation's exactness test alone (two
- * 50,000-call replays through the gate) takes about a third of the Vitest run; it starts at once, and the other worker
- * works through the rest meanwhile. The rest follow in Vitest's own order (longest first once it has timings of a
- * previous run).
+ * The long files, first. The agent-channel campaigns lead, each beside a file that mostly waits (their heartbeats and
+ * deadlines are what they test, so they never share the machine with the CPU-bound simulation); then the policy
+ * simulation's exactness test, which alone takes about a third of the Vitest run (two 50,000-call replays through the
+ * gate: it must start early, or it becomes the tail of the run); then the other long files, longest first as measured.
+ * The rest follow in Vitest's own order (longest first once it has timings of a previous run).
  */
 const LONG_FILES = [
-  'test/governance/simulateExact.test.ts',
-  'test/faults/agentBadInput.test.ts',
-  'test/electron/packaging.test.ts',
   'test/faults/badInput.test.ts',
   'test/faults/agentChannel.test.ts',
+  'test/electron/packaging.test.ts',
+  'test/agent/lifecycle.test.ts',
+  'test/faults/agentBadInput.test.ts',
+  'test/agent/enrollment.test.ts',
+  'test/governance/simulateExact.test.ts',
   'test/agent/executable.test.ts',
   'test/faults/auditFlood.test.ts',
   'test/agentBuild/build.test.ts',
   'test/electron/boot.test.ts',
-  'test/agent/lifecycle.test.ts',
   'test/faults/kill9.test.ts',
-  'test/agent/enrollment.test.ts',
   'test/clients/sdkClient.test.ts',
   'test/team/migrate.test.ts',
   'test/clients/conformance2026.test.ts',

@@ -2,6 +2,7 @@
 // multiplied by. Measured once per run (the Vitest and Playwright configs ask first, their workers inherit it through
 // the environment), or given as COUNTERSIGN_TEST_SLOWDOWN.
 import { spawnSync } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 
 export const SLOWDOWN_ENV = 'COUNTERSIGN_TEST_SLOWDOWN';
 
@@ -33,7 +34,12 @@ function measure(): number {
   return ms / REFERENCE_MS;
 }
 
-/** The factor (1 to 10, one decimal): from the environment, else measured now and put there for child processes. */
+/**
+ * The factor (1 to 10, one decimal): from the environment, else measured now and put there for child processes. The
+ * probe sees a fraction of a second; on a machine shared with other work that comes and goes, a lucky moment gave
+ * budgets half as long as the run then needed. So the factor is at least the last minute's load per core as well: a
+ * machine that has been busy for a minute stays busy for the run (a quiet one, or one core hogged, changes nothing).
+ */
 export function slowdown(): number {
   const given = process.env[SLOWDOWN_ENV];
   if (given !== undefined) {
@@ -41,7 +47,8 @@ export function slowdown(): number {
     if (!Number.isFinite(f) || f <= 0) throw new Error(`${SLOWDOWN_ENV} must be a positive number, not '${given}'`);
     return f;
   }
-  const f = Math.min(10, Math.max(1, Math.round(measure() * 10) / 10));
+  const busy = loadavg()[0]! / availableParallelism();
+  const f = Math.min(10, Math.max(1, Math.round(Math.max(measure(), busy) * 10) / 10));
   process.env[SLOWDOWN_ENV] = String(f);
   return f;
 }
