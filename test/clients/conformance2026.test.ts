@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { budget } from '../helpers/wait.ts';
+import { describeStores } from '../helpers/stores.ts';
 import { startHeaderProxy, type HeaderProxy } from './headerProxy.ts';
 import { registerConformanceFixtures } from './conformanceFixtures.ts';
 import { createSessionServer } from '../../src-main/mcp/sessionServer.ts';
@@ -48,94 +49,96 @@ beforeAll(() => {
 });
 afterAll(() => cleanup());
 
-describe('0.2.0-alpha.12 --requirements 2026-07-28, product build (no fixtures)', () => {
-  let t: TestServer;
-  let proxy: HeaderProxy;
-  let productTools: string[];
-  let checks: Record<string, Check[]>;
-  beforeAll(async () => {
-    t = await startTestServer();
-    const key = await t.key({ name: 'conformance-2026-product' });
-    proxy = await startHeaderProxy(t.url, { 'X-API-Key': key });
-    productTools = await sdkToolNames(t, key);
-    const r = await conformance(proxy);
-    expect(r.run.timedOut, r.run.stderr).toBe(false);
-    checks = r.checks;
-    note('conformance 2026 product build, no-fixture scenarios', count(only(checks, NO_FIXTURES)));
-  }, budget(180_000));
-  afterAll(async () => {
-    await proxy?.close();
-    await stopServer(t);
+describeStores('conformance 2026', (store) => {
+  describe('0.2.0-alpha.12 --requirements 2026-07-28, product build (no fixtures)', () => {
+    let t: TestServer;
+    let proxy: HeaderProxy;
+    let productTools: string[];
+    let checks: Record<string, Check[]>;
+    beforeAll(async () => {
+      t = await startTestServer({ store });
+      const key = await t.key({ name: 'conformance-2026-product' });
+      proxy = await startHeaderProxy(t.url, { 'X-API-Key': key });
+      productTools = await sdkToolNames(t, key);
+      const r = await conformance(proxy);
+      expect(r.run.timedOut, r.run.stderr).toBe(false);
+      checks = r.checks;
+      note('conformance 2026 product build, no-fixture scenarios', count(only(checks, NO_FIXTURES)));
+    }, budget(180_000));
+    afterAll(async () => {
+      await proxy?.close();
+      await stopServer(t);
+    });
+
+    it('the requirement set is the frozen 37 server scenarios, and every one of them ran', () => {
+      expect(REQUIRED).toHaveLength(37);
+      expect(Object.keys(checks)).toEqual(expect.arrayContaining(REQUIRED));
+    });
+
+    it('passes every required scenario that needs no fixture, every check SUCCESS (sse-multiple-streams: INFO for the JSON answers)', () => {
+      expect(notPassed(only(checks, NO_FIXTURES), ['SUCCESS', 'INFO'])).toEqual([]);
+      expect(statuses(checks['server-sse-multiple-streams']!)).toEqual(['server-accepts-multiple-post-streams:SUCCESS', 'server-sse-streams-functional:INFO']);
+    });
+
+    it('tools-list lists the product tools over the stateless wire; caching hints on every cacheable result', () => {
+      const list = checks['tools-list']!.find((c) => c.id === 'tools-list')!;
+      expect(list.details.tools).toEqual(productTools);
+      expect(checks.caching!.filter((c) => c.status === 'SUCCESS')).toHaveLength(8);
+    });
+
+    it('server-stateless: discovery, envelope, versions, headers and removed methods all pass; only the two checks that need the suite\'s test_missing_capability tool do not', () => {
+      const s = checks['server-stateless']!;
+      const failing = s.filter((c) => c.status === 'FAILURE').map((c) => c.id).sort();
+      expect(failing).toEqual(STATELESS_FIXTURE_CHECKS);
+      expect(s.filter((c) => c.status === 'SKIPPED').map((c) => c.id).sort()).toEqual(SUBSCRIPTION_CHECKS);
+      expect(s.filter((c) => c.status === 'SUCCESS').length).toBeGreaterThanOrEqual(18);
+      const discover = s.find((c) => c.id === 'sep-2575-server-implements-discover')!;
+      expect(discover.details.result.supportedVersions[0]).toBe('2026-07-28');
+      expect(discover.details.result.supportedVersions).toContain('2025-11-25');
+      expect(discover.details.result.capabilities.extensions).toEqual({ 'io.modelcontextprotocol/tasks': {} });
+    });
   });
 
-  it('the requirement set is the frozen 37 server scenarios, and every one of them ran', () => {
-    expect(REQUIRED).toHaveLength(37);
-    expect(Object.keys(checks)).toEqual(expect.arrayContaining(REQUIRED));
-  });
+  describe('0.2.0-alpha.12 --requirements 2026-07-28, test build with the suite fixtures', () => {
+    let t: TestServer;
+    let proxy: HeaderProxy;
+    let checks: Record<string, Check[]>;
+    let code: number | null;
+    beforeAll(async () => {
+      t = await startTestServer({ store, sessionServer: (gate, info) => registerConformanceFixtures(createSessionServer(gate, info), info) });
+      proxy = await startHeaderProxy(t.url, { 'X-API-Key': await t.key({ name: 'conformance-2026-fixtures' }) });
+      const r = await conformance(proxy);
+      expect(r.run.timedOut, r.run.stderr).toBe(false);
+      checks = r.checks;
+      code = r.run.code;
+      note('conformance 2026 fixture build, required scenarios', { scenarios: REQUIRED.length, ...count(only(checks, REQUIRED)) });
+      note('conformance 2026 fixture build, tasks (not scored)', { scenarios: TASKS.length, ...count(only(checks, TASKS)) });
+    }, budget(180_000));
+    afterAll(async () => {
+      await proxy?.close();
+      await stopServer(t);
+    });
 
-  it('passes every required scenario that needs no fixture, every check SUCCESS (sse-multiple-streams: INFO for the JSON answers)', () => {
-    expect(notPassed(only(checks, NO_FIXTURES), ['SUCCESS', 'INFO'])).toEqual([]);
-    expect(statuses(checks['server-sse-multiple-streams']!)).toEqual(['server-accepts-multiple-post-streams:SUCCESS', 'server-sse-streams-functional:INFO']);
-  });
+    it('passes all 37 required scenarios: no check fails or warns (subscriptions skip: nothing is advertised for them)', () => {
+      expect(notPassed(only(checks, REQUIRED), ['SUCCESS', 'INFO', 'SKIPPED'])).toEqual([]);
+      const skipped = Object.entries(only(checks, REQUIRED)).flatMap(([, cs]) => cs.filter((c) => c.status === 'SKIPPED').map((c) => c.id)).sort();
+      expect(skipped).toEqual(SUBSCRIPTION_CHECKS);
+      expect(code).toBe(0);
+    });
 
-  it('tools-list lists the product tools over the stateless wire; caching hints on every cacheable result', () => {
-    const list = checks['tools-list']!.find((c) => c.id === 'tools-list')!;
-    expect(list.details.tools).toEqual(productTools);
-    expect(checks.caching!.filter((c) => c.status === 'SUCCESS')).toHaveLength(8);
-  });
+    it('the MRTR fixtures run on the product\'s requestState seal: a tampered state is a JSON-RPC error, not a result', () => {
+      const [c] = checks['input-required-result-tampered-state']!.filter((x) => x.id === 'sep-2322-reject-tampered-state');
+      expect(c!.status).toBe('SUCCESS');
+      expect(c!.details.tamperedResponse.code).toBe(-32602);
+      expect(c!.details.tamperedResponse.message).toContain('Invalid or expired requestState');
+    });
 
-  it('server-stateless: discovery, envelope, versions, headers and removed methods all pass; only the two checks that need the suite\'s test_missing_capability tool do not', () => {
-    const s = checks['server-stateless']!;
-    const failing = s.filter((c) => c.status === 'FAILURE').map((c) => c.id).sort();
-    expect(failing).toEqual(STATELESS_FIXTURE_CHECKS);
-    expect(s.filter((c) => c.status === 'SKIPPED').map((c) => c.id).sort()).toEqual(SUBSCRIPTION_CHECKS);
-    expect(s.filter((c) => c.status === 'SUCCESS').length).toBeGreaterThanOrEqual(18);
-    const discover = s.find((c) => c.id === 'sep-2575-server-implements-discover')!;
-    expect(discover.details.result.supportedVersions[0]).toBe('2026-07-28');
-    expect(discover.details.result.supportedVersions).toContain('2025-11-25');
-    expect(discover.details.result.capabilities.extensions).toEqual({ 'io.modelcontextprotocol/tasks': {} });
-  });
-});
-
-describe('0.2.0-alpha.12 --requirements 2026-07-28, test build with the suite fixtures', () => {
-  let t: TestServer;
-  let proxy: HeaderProxy;
-  let checks: Record<string, Check[]>;
-  let code: number | null;
-  beforeAll(async () => {
-    t = await startTestServer({ sessionServer: (gate, info) => registerConformanceFixtures(createSessionServer(gate, info), info) });
-    proxy = await startHeaderProxy(t.url, { 'X-API-Key': await t.key({ name: 'conformance-2026-fixtures' }) });
-    const r = await conformance(proxy);
-    expect(r.run.timedOut, r.run.stderr).toBe(false);
-    checks = r.checks;
-    code = r.run.code;
-    note('conformance 2026 fixture build, required scenarios', { scenarios: REQUIRED.length, ...count(only(checks, REQUIRED)) });
-    note('conformance 2026 fixture build, tasks (not scored)', { scenarios: TASKS.length, ...count(only(checks, TASKS)) });
-  }, budget(180_000));
-  afterAll(async () => {
-    await proxy?.close();
-    await stopServer(t);
-  });
-
-  it('passes all 37 required scenarios: no check fails or warns (subscriptions skip: nothing is advertised for them)', () => {
-    expect(notPassed(only(checks, REQUIRED), ['SUCCESS', 'INFO', 'SKIPPED'])).toEqual([]);
-    const skipped = Object.entries(only(checks, REQUIRED)).flatMap(([, cs]) => cs.filter((c) => c.status === 'SKIPPED').map((c) => c.id)).sort();
-    expect(skipped).toEqual(SUBSCRIPTION_CHECKS);
-    expect(code).toBe(0);
-  });
-
-  it('the MRTR fixtures run on the product\'s requestState seal: a tampered state is a JSON-RPC error, not a result', () => {
-    const [c] = checks['input-required-result-tampered-state']!.filter((x) => x.id === 'sep-2322-reject-tampered-state');
-    expect(c!.status).toBe('SUCCESS');
-    expect(c!.details.tamperedResponse.code).toBe(-32602);
-    expect(c!.details.tamperedResponse.message).toContain('Invalid or expired requestState');
-  });
-
-  it('the Tasks extension scenarios pass too (run, not scored)', () => {
-    expect(Object.keys(checks)).toEqual(expect.arrayContaining(TASKS));
-    expect(notPassed(only(checks, TASKS), ['SUCCESS', 'SKIPPED'])).toEqual([]);
-    // tasks-status-notifications is optional and skips: Countersign sends no notifications/tasks (clients poll tasks/get).
-    expect(statuses(checks['tasks-status-notifications']!)).toEqual(['tasks-status-notifications:SKIPPED']);
-    expect(only(checks, TASKS)['tasks-lifecycle']!.filter((c) => c.status === 'SUCCESS').length).toBeGreaterThanOrEqual(9);
+    it('the Tasks extension scenarios pass too (run, not scored)', () => {
+      expect(Object.keys(checks)).toEqual(expect.arrayContaining(TASKS));
+      expect(notPassed(only(checks, TASKS), ['SUCCESS', 'SKIPPED'])).toEqual([]);
+      // tasks-status-notifications is optional and skips: Countersign sends no notifications/tasks (clients poll tasks/get).
+      expect(statuses(checks['tasks-status-notifications']!)).toEqual(['tasks-status-notifications:SKIPPED']);
+      expect(only(checks, TASKS)['tasks-lifecycle']!.filter((c) => c.status === 'SUCCESS').length).toBeGreaterThanOrEqual(9);
+    });
   });
 });

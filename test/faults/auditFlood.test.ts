@@ -3,19 +3,22 @@
 // Asserted: the database grows by less than the bound the README states (per key per minute of flooding), every refusal
 // is accounted for (stored in full, or counted), the chain and its checkpoints verify, and the console's Live page loads
 // while the health check keeps answering in well under 50 ms (90th percentile of the probes sent while a load is in flight).
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The same flood (same seed, same counts) runs on both stores; the growth is the SQLite file and its WAL, or the
+// PostgreSQL database's size, and the log is read back through the store's Sql seam.
+import { rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
 import { HttpPool, type PoolResponse } from '../helpers/httpPool.ts';
 import { createRng, seedFromEnv } from '../helpers/prng.ts';
 import { initStreamable, mcpHeaders, parseSse } from '../helpers/raw.ts';
 import { budget } from '../helpers/wait.ts';
+import { describeStores, storeUrlFor, type StoreKind } from '../helpers/stores.ts';
+import { withInstallSql } from '../helpers/installSql.ts';
 
 const PASS = 'audit flood passphrase';
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xf100d);
-const ENV = cliEnv(PASS, { COUNTERSIGN_HTTP_RPS: '100000' });
+const BASE_ENV = cliEnv(PASS, { COUNTERSIGN_HTTP_RPS: '100000' });
 const REFUSALS = 10_000;
 const CONCURRENCY = 8;
 /** During the flood, one health probe goes out per this many answered calls. */
@@ -29,6 +32,9 @@ const README_BOUND_PER_KEY_MINUTE = 512 * KiB;
 const FIXED_ALLOWANCE = 64 * KiB;
 
 let dir: string;
+/** Team mode: the PostgreSQL database of this store's flood (undefined: the SQLite file in dir). */
+let storeUrl: string | undefined;
+let env: NodeJS.ProcessEnv;
 let srv: ChildServer;
 let key: CliKey;
 let pool: HttpPool;
@@ -36,11 +42,15 @@ let cookie: string;
 let sizeBefore = 0;
 let sizeAfter = 0;
 let minutes = 0;
-const tally = { refused: 0, allowed: 0, other: [] as string[], codes: new Map<string, number>() };
-const health: number[] = [];
-const livePage = { loads: [] as { status: number; ms: number; bytes: number }[], health: [] as number[] };
+const newTally = () => ({ refused: 0, allowed: 0, other: [] as string[], codes: new Map<string, number>() });
+let tally = newTally();
+let health: number[] = [];
+let livePage = { loads: [] as { status: number; ms: number; bytes: number }[], health: [] as number[] };
 
-const dbSize = () => statSync(join(dir, 'countersign.db')).size + sizeOr0(join(dir, 'countersign.db-wal'));
+/** What the install's database takes on disk: the SQLite file and its WAL, or the PostgreSQL database. */
+const dbSize = async () => storeUrl
+  ? withInstallSql(dir, storeUrl, (db) => db.num('SELECT pg_database_size(current_database())'))
+  : statSync(join(dir, 'countersign.db')).size + sizeOr0(join(dir, 'countersign.db-wal'));
 function sizeOr0(f: string): number {
   try {
     return statSync(f).size;
@@ -96,11 +106,16 @@ function outcomeOf(r: PoolResponse): 'refused' | 'allowed' | string {
   return 'refused';
 }
 
-beforeAll(async () => {
-  dir = initDemoDir(ENV, 'cs-flood-');
-  key = createKey(ENV, dir, { name: 'flooder', scopes: 'ai:read', tenants: 'acme-dental', role: 'standard', readPerMinute: 3 });
-  sizeBefore = dbSize();
-  srv = await startServe(ENV, dir);
+async function flood(store: StoreKind): Promise<void> {
+  tally = newTally();
+  health = [];
+  livePage = { loads: [], health: [] };
+  storeUrl = await storeUrlFor(store, 'flood');
+  env = storeUrl ? { ...BASE_ENV, COUNTERSIGN_DATABASE_URL: storeUrl } : BASE_ENV;
+  dir = initDemoDir(env, 'cs-flood-');
+  key = createKey(env, dir, { name: 'flooder', scopes: 'ai:read', tenants: 'acme-dental', role: 'standard', readPerMinute: 3 });
+  sizeBefore = await dbSize();
+  srv = await startServe(env, dir);
   // The model is told every validation issue: the answers to the large requests run to megabytes.
   pool = new HttpPool(srv.port, { maxSockets: CONCURRENCY + 2, maxBodyBytes: 64 * 1024 * KiB });
   const login = await pool.request({ method: 'POST', path: '/console/api/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ passphrase: PASS }) });
@@ -150,7 +165,7 @@ beforeAll(async () => {
     livePage.loads.push({ status: r.status, ms: r.ms, bytes: r.bytes });
   }
   expect(await srv.stop()).toBe(0);
-  sizeAfter = dbSize();
+  sizeAfter = await dbSize();
   const median = (xs: number[]) => percentile(xs, 0.5);
   console.log([
     `audit flood (seed ${SEED}): ${tally.refused} refusals, ${tally.allowed} allowed, over ${minutes} wall-clock minute(s); codes ${JSON.stringify(Object.fromEntries(tally.codes))}`,
@@ -158,14 +173,16 @@ beforeAll(async () => {
     `health during the flood: median ${median(health).toFixed(1)} ms, max ${Math.max(...health).toFixed(1)} ms (${health.length} probes)`,
     `Live page loads: median ${median(livePage.loads.map((l) => l.ms)).toFixed(1)} ms, largest ${Math.max(...livePage.loads.map((l) => l.bytes))} bytes; health meanwhile: median ${median(livePage.health).toFixed(1)} ms, 90th percentile ${percentile(livePage.health, 0.9).toFixed(1)} ms, max ${Math.max(...livePage.health).toFixed(1)} ms (${livePage.health.length} probes)`,
   ].join('\n'));
-}, budget(600_000));
+}
 
-afterAll(async () => {
-  pool?.close();
-  if (srv?.alive()) await srv.kill9();
-});
+describeStores('a flood of refusals from one rate-limited ai:read key', (store) => {
+  beforeAll(() => flood(store), budget(600_000));
+  afterAll(async () => {
+    pool?.close();
+    if (srv?.alive()) await srv.kill9();
+    if (dir) rmSync(dirname(dir), { recursive: true, force: true });
+  });
 
-describe('a flood of refusals from one rate-limited ai:read key', () => {
   it(`sends ${REFUSALS} refusals; every answer is a refusal or one of the few calls the rate limit allows`, () => {
     expect(tally.other).toEqual([]);
     expect(tally.refused).toBeGreaterThanOrEqual(REFUSALS);
@@ -176,10 +193,8 @@ describe('a flood of refusals from one rate-limited ai:read key', () => {
     expect(sizeAfter - sizeBefore).toBeLessThan(minutes * README_BOUND_PER_KEY_MINUTE + FIXED_ALLOWANCE);
   });
 
-  it('every refusal is in the log: stored in full, or in the count of its source, cause and minute', () => {
-    const db = new Database(join(dir, 'countersign.db'), { readonly: true });
-    const rows = db.prepare(`SELECT decision, detail_json FROM audit_log WHERE event = 'tool_call' AND key_id = ? AND decision IN ('denied', 'throttled')`).all(key.id) as { decision: string; detail_json: string | null }[];
-    db.close();
+  it('every refusal is in the log: stored in full, or in the count of its source, cause and minute', async () => {
+    const rows = await withInstallSql(dir, storeUrl, (db) => db.sql.all<{ decision: string; detail_json: string | null }>(`SELECT decision, detail_json FROM audit_log WHERE event = 'tool_call' AND key_id = ? AND decision IN ('denied', 'throttled')`, [key.id]), { readOnly: true });
     let counted = 0;
     let full = 0;
     for (const r of rows) {
@@ -201,6 +216,6 @@ describe('a flood of refusals from one rate-limited ai:read key', () => {
   });
 
   it('the chain and its signed checkpoints verify', () => {
-    expect(auditVerify(ENV, dir).out).toMatch(/audit chain OK/);
+    expect(auditVerify(env, dir).out).toMatch(/audit chain OK/);
   });
 });

@@ -4,12 +4,12 @@
 // never a 5xx, a dropped connection or a timeout; every 2xx carries a JSON-RPC error or an isError result unless the input
 // was valid; the server stays up; memory stays bounded; nothing is written but what valid inputs wrote (rows accounted
 // for one by one); slow-drip clients do not hold up others; the audit chain still verifies.
-// Counts per category, per HTTP status and per answer kind are printed at the end.
+// Counts per category, per HTTP status and per answer kind are printed at the end. The same campaign (same seed, same
+// inputs) runs on both stores; rows are read back through the store's Sql seam.
 import { createHash } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { budget } from '../helpers/wait.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
@@ -18,7 +18,10 @@ import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServ
 import { HttpPool, LegacySession, slowDrip, type DripResult, type PoolResponse } from '../helpers/httpPool.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { initializeRequest, initStreamable, mcpHeaders, parseSse, PROTOCOL_VERSION, rawRequest } from '../helpers/raw.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { describeStores, storeUrlFor, type StoreKind } from '../helpers/stores.ts';
+import { withInstallSql } from '../helpers/installSql.ts';
+import type { Sql } from '../../src-main/store/sql.ts';
 import { GENESIS_HASH, hashRow, type AuditRow } from '../../src-main/audit/log.ts';
 
 const PASS = 'bad input campaign passphrase';
@@ -31,8 +34,8 @@ const PROBE_EVERY = 20;
 const SCALE = Number(process.env.COUNTERSIGN_CAMPAIGN_SCALE ?? 1);
 /** The server's V8 old space is capped: a leak that grows with the number of inputs would end in an out-of-memory crash. */
 const HEAP_CAP_MB = Number(process.env.COUNTERSIGN_CAMPAIGN_HEAP_MB ?? 256);
-const ENV = cliEnv(PASS, { COUNTERSIGN_HTTP_RPS: '100000', COUNTERSIGN_APPROVAL_WAIT_SECONDS: '0' });
-const SERVE_ENV = { ...ENV, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim() };
+const BASE_ENV = cliEnv(PASS, { COUNTERSIGN_HTTP_RPS: '100000', COUNTERSIGN_APPROVAL_WAIT_SECONDS: '0' });
+const SERVE_OPTIONS = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim() };
 const MiB = 1024 * 1024;
 
 type Category =
@@ -124,6 +127,9 @@ const EXTRA_KEYS = ['__proto__', 'constructor', 'toString', 'isAdmin', 'approved
 // ---- the running campaign's shared state ----
 
 let dir: string;
+/** Team mode: the PostgreSQL database of this store's campaign (undefined: the SQLite file in dir). */
+let storeUrl: string | undefined;
+let env: NodeJS.ProcessEnv;
 let srv: ChildServer;
 let pool: HttpPool;
 let campaign: CliKey;
@@ -151,18 +157,23 @@ let finalChecks: { health: number; http: boolean; sse: boolean; stopped: number 
 
 const ROW_TABLES = ['executions', 'device_commands', 'documents', 'approvals', 'reports', 'api_keys', 'console_sessions', 'tier_overrides'];
 
-function snapshot(): Record<string, number | string> {
-  const db = new Database(join(dir, 'countersign.db'), { readonly: true });
-  try {
+/** The schema as each store describes it: SQLite's own statements, or PostgreSQL's catalogue of the public schema. */
+const SCHEMA_OF: Record<Sql['dialect'], string> = {
+  sqlite: 'SELECT type, name, sql FROM sqlite_master ORDER BY name',
+  postgres: `SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE n.nspname = 'public' ORDER BY c.relname, a.attnum`,
+};
+
+function snapshot(): Promise<Record<string, number | string>> {
+  return withInstallSql(dir, storeUrl, async (db) => {
     const out: Record<string, number | string> = {};
-    for (const t of ROW_TABLES) out[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
-    out.settings = createHash('sha256').update(JSON.stringify(db.prepare('SELECT name, value_json FROM settings ORDER BY name').all())).digest('hex');
-    out.schema = createHash('sha256').update(JSON.stringify(db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all())).digest('hex');
-    out.devices = (db.prepare('SELECT count(*) AS n FROM devices').get() as { n: number }).n;
+    for (const t of ROW_TABLES) out[t] = await db.num(`SELECT count(*) FROM ${t}`);
+    out.settings = createHash('sha256').update(JSON.stringify(await db.sql.all('SELECT name, value_json FROM settings ORDER BY name'))).digest('hex');
+    out.schema = createHash('sha256').update(JSON.stringify(await db.sql.all(SCHEMA_OF[db.sql.dialect]))).digest('hex');
+    out.devices = await db.num('SELECT count(*) FROM devices');
     return out;
-  } finally {
-    db.close();
-  }
+  }, { readOnly: true });
 }
 
 // ---- the generator ----
@@ -772,13 +783,18 @@ async function slowClients(probed: Promise<unknown>): Promise<{ label: string; r
   return [{ label: 'complete body, dripped', r: complete }, { label: 'abandoned body', r: abandoned }, { label: 'slowloris headers', r: slowloris }, { label: 'console GET, dripped', r: consoleGet }];
 }
 
-beforeAll(async () => {
+async function runCampaign(store: StoreKind): Promise<void> {
   const setupStart = performance.now();
-  dir = initDemoDir(ENV, 'cs-badinput-');
+  outcomes.length = 0;
+  rss.length = 0;
+  legacyReopens = 0;
+  storeUrl = await storeUrlFor(store, 'badinput');
+  env = storeUrl ? { ...BASE_ENV, COUNTERSIGN_DATABASE_URL: storeUrl } : BASE_ENV;
+  dir = initDemoDir(env, 'cs-badinput-');
   const limits = { readPerMinute: 10_000_000, writePerMinute: 10_000_000 };
-  campaign = createKey(ENV, dir, { name: 'campaign', tenants: 'acme-dental,globex-logistics', ...limits });
-  other = createKey(ENV, dir, { name: 'other', tenants: 'acme-dental', ...limits });
-  srv = await startServe(SERVE_ENV, dir);
+  campaign = createKey(env, dir, { name: 'campaign', tenants: 'acme-dental,globex-logistics', ...limits });
+  other = createKey(env, dir, { name: 'other', tenants: 'acme-dental', ...limits });
+  srv = await startServe({ ...env, ...SERVE_OPTIONS }, dir);
   pool = new HttpPool(srv.port, { maxSockets: CONCURRENCY + 4 });
 
   const login = await pool.request({ method: 'POST', path: '/console/api/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ passphrase: PASS }) });
@@ -790,22 +806,24 @@ beforeAll(async () => {
   otherLegacy = await openLegacy(other.secret);
 
   // Ids for valid base arguments, from the demo fleet.
-  const db = new Database(join(dir, 'countersign.db'), { readonly: true });
-  const one = (sql: string) => (db.prepare(sql).get() as { id: string }).id;
-  const acme = `(SELECT id FROM tenants WHERE slug = 'acme-dental')`;
-  ids.device = one(`SELECT id FROM devices WHERE tenant_id = ${acme} ORDER BY hostname LIMIT 1`);
-  ids.windowsDevice = one(`SELECT id FROM devices WHERE tenant_id = ${acme} AND os = 'windows' ORDER BY hostname LIMIT 1`);
-  ids.foreignDevice = one(`SELECT id FROM devices WHERE tenant_id = (SELECT id FROM tenants WHERE slug = 'northwind-legal') LIMIT 1`);
-  const alerts = db.prepare(`SELECT id FROM alerts WHERE tenant_id = ${acme} AND status = 'active' ORDER BY id LIMIT 2`).all() as { id: string }[];
-  ids.alert = alerts[0]!.id;
-  ids.alert2 = alerts[1]!.id;
-  const patch = db.prepare(`SELECT dp.device_id, dp.patch_id FROM device_patches dp JOIN devices d ON d.id = dp.device_id WHERE d.tenant_id = ${acme} AND dp.state = 'missing' LIMIT 1`).get() as { device_id: string; patch_id: string };
-  ids.patchDevice = patch.device_id;
-  ids.patch = patch.patch_id;
-  ids.script = one(`SELECT id FROM scripts WHERE tenant_id IS NULL AND language = 'powershell' LIMIT 1`);
-  ids.incident = one(`SELECT id FROM incidents WHERE tenant_id = ${acme} LIMIT 1`);
-  hostnames = (db.prepare(`SELECT hostname FROM devices WHERE tenant_id IN (SELECT id FROM tenants WHERE slug IN ('acme-dental', 'globex-logistics'))`).all() as { hostname: string }[]).map((r) => r.hostname);
-  db.close();
+  // (Every lookup is ordered: the same rows on both stores, so the same seed makes the same inputs.)
+  await withInstallSql(dir, storeUrl, async ({ sql }) => {
+    const one = async (text: string) => (await sql.get<{ id: string }>(text))!.id;
+    const acme = `(SELECT id FROM tenants WHERE slug = 'acme-dental')`;
+    ids.device = await one(`SELECT id FROM devices WHERE tenant_id = ${acme} ORDER BY hostname LIMIT 1`);
+    ids.windowsDevice = await one(`SELECT id FROM devices WHERE tenant_id = ${acme} AND os = 'windows' ORDER BY hostname LIMIT 1`);
+    ids.foreignDevice = await one(`SELECT id FROM devices WHERE tenant_id = (SELECT id FROM tenants WHERE slug = 'northwind-legal') ORDER BY id LIMIT 1`);
+    const alerts = await sql.all<{ id: string }>(`SELECT id FROM alerts WHERE tenant_id = ${acme} AND status = 'active' ORDER BY id LIMIT 2`);
+    ids.alert = alerts[0]!.id;
+    ids.alert2 = alerts[1]!.id;
+    const patch = (await sql.get<{ device_id: string; patch_id: string }>(`SELECT dp.device_id, dp.patch_id FROM device_patches dp JOIN devices d ON d.id = dp.device_id
+      WHERE d.tenant_id = ${acme} AND dp.state = 'missing' ORDER BY dp.device_id, dp.patch_id LIMIT 1`))!;
+    ids.patchDevice = patch.device_id;
+    ids.patch = patch.patch_id;
+    ids.script = await one(`SELECT id FROM scripts WHERE tenant_id IS NULL AND language = 'powershell' ORDER BY id LIMIT 1`);
+    ids.incident = await one(`SELECT id FROM incidents WHERE tenant_id = ${acme} ORDER BY id LIMIT 1`);
+    hostnames = (await sql.all<{ hostname: string }>(`SELECT hostname FROM devices WHERE tenant_id IN (SELECT id FROM tenants WHERE slug IN ('acme-dental', 'globex-logistics')) ORDER BY hostname`)).map((r) => r.hostname);
+  }, { readOnly: true });
 
   // A few real objects for the tools that read them back.
   const setup = async (name: string, args: unknown) => {
@@ -821,7 +839,7 @@ beforeAll(async () => {
   const listed = await pool.request({ method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(campaign.secret, sid), body: JSON.stringify({ jsonrpc: '2.0', id: 'setup-list', method: 'tools/list' }) });
   tools = messagesOf(listed).find((m) => m.id === 'setup-list').result.tools;
   expect(tools.length).toBeGreaterThanOrEqual(20);
-  before = snapshot();
+  before = await snapshot();
   listingBefore = { data: readdirSync(dir).filter((f) => !/-(wal|shm)$/.test(f)).sort(), parent: readdirSync(dirname(dir)).sort() };
 
   const rng = createRng(SEED);
@@ -878,7 +896,7 @@ beforeAll(async () => {
   campaignMs = performance.now() - started;
   clearInterval(sampler);
 
-  after = snapshot();
+  after = await snapshot();
   // The end: the server answers its health check and real tool calls on both transports, with a key the campaign never used.
   const health = (await pool.request({ path: '/healthz' })).status;
   const results: Record<string, boolean> = {};
@@ -895,14 +913,9 @@ beforeAll(async () => {
   otherLegacy.close();
   pool.close();
   const stopped = await srv.stop();
-  finalChecks = { health, http: results.http!, sse: results.sse!, stopped, verify: auditVerify(ENV, dir) };
+  finalChecks = { health, http: results.http!, sse: results.sse!, stopped, verify: auditVerify(env, dir) };
   printTables();
-}, budget(120_000));
-
-afterAll(async () => {
-  if (srv?.alive()) await srv.kill9();
-  if (dir) rmSync(dirname(dir), { recursive: true, force: true });
-});
+}
 
 function printTables(): void {
   const cats = new Map<string, Map<string, number>>();
@@ -955,7 +968,13 @@ function foreignIn(v: unknown, path = '$'): string | undefined {
 
 const describeOutcome = (o: Outcome) => `[${o.input.cat}] ${o.input.via} ${o.input.label.slice(0, 140)} → ${o.status} ${o.kind} ${String(o.code ?? '').slice(0, 160)}`;
 
-describe('bad-input campaign', () => {
+describeStores('bad-input campaign', (store) => {
+  beforeAll(() => runCampaign(store), budget(120_000));
+  afterAll(async () => {
+    if (srv?.alive()) await srv.kill9();
+    if (dir) rmSync(dirname(dir), { recursive: true, force: true });
+  });
+
   it('sends at least 10,000 generated inputs', () => {
     expect(outcomes.length).toBeGreaterThanOrEqual(10_000);
   });
@@ -989,7 +1008,7 @@ describe('bad-input campaign', () => {
     expect(problems.slice(0, 20)).toEqual([]);
   });
 
-  it('nothing is written but what valid inputs wrote: every new row is one a successful call reported', () => {
+  it('nothing is written but what valid inputs wrote: every new row is one a successful call reported', async () => {
     const executions = new Map<string, number>();
     const documents = new Map<string, any>();
     const reports = new Set<string>();
@@ -1016,16 +1035,18 @@ describe('bad-input campaign', () => {
     expect(after.settings, 'settings unchanged').toBe(before.settings);
     expect(after.schema, 'schema unchanged: no table dropped or added').toBe(before.schema);
     expect(after.devices).toBe(before.devices);
-    // What valid inputs wrote is stored as sent (SQL-looking text included), lone surrogates aside (UTF-8 cannot hold them).
-    const db = new Database(join(dir, 'countersign.db'), { readonly: true });
+    // What valid inputs wrote is stored as sent (SQL-looking text included), lone surrogates aside (UTF-8 cannot hold
+    // them), and on PostgreSQL a NUL is U+FFFD (its text cannot hold one).
+    const asStored = (v: string) => (storeUrl ? v.replaceAll('\u0000', '\uFFFD') : v);
     const mismatched: string[] = [];
-    for (const [id, args] of documents) {
-      const row = db.prepare('SELECT title, body FROM documents WHERE id = ?').get(id) as { title: string; body: string } | undefined;
-      const title = typeof args?.title === 'string' ? args.title.trim().toWellFormed() : undefined;
-      if (!row) mismatched.push(`${id}: missing`);
-      else if (title !== undefined && row.title !== title) mismatched.push(`${id}: title ${JSON.stringify(row.title).slice(0, 60)} != ${JSON.stringify(title).slice(0, 60)}`);
-    }
-    db.close();
+    await withInstallSql(dir, storeUrl, async ({ sql }) => {
+      for (const [id, args] of documents) {
+        const row = await sql.get<{ title: string; body: string }>('SELECT title, body FROM documents WHERE id = ?', [id]);
+        const title = typeof args?.title === 'string' ? asStored(args.title.trim().toWellFormed()) : undefined;
+        if (!row) mismatched.push(`${id}: missing`);
+        else if (title !== undefined && row.title !== title) mismatched.push(`${id}: title ${JSON.stringify(row.title).slice(0, 60)} != ${JSON.stringify(title).slice(0, 60)}`);
+      }
+    }, { readOnly: true });
     expect(mismatched.slice(0, 10)).toEqual([]);
     // No file appeared in the data directory or next to it, and reports went only to the key's tenants' folders.
     const isWal = (f: string) => /-(wal|shm)$/.test(f);
@@ -1070,19 +1091,18 @@ describe('bad-input campaign', () => {
     expect(failed.map(describeOutcome).slice(0, 20), `${failed.length} inputs answered EXECUTION_FAILED`).toEqual([]);
   });
 
-  it('apart from entries whose text held a lone surrogate (see below), every audit entry links and hashes correctly', () => {
-    const db = new Database(join(dir, 'countersign.db'), { readonly: true });
+  it('apart from entries whose text held a lone surrogate (see below), every audit entry links and hashes correctly', async () => {
+    const rows = await withInstallSql(dir, storeUrl, ({ sql }) => sql.all<AuditRow>('SELECT * FROM audit_log ORDER BY seq'), { readOnly: true });
     const bad: { seq: number; surrogate: boolean }[] = [];
     let prev = GENESIS_HASH;
     let expected = 1;
     let broken = '';
-    for (const row of db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as Iterable<AuditRow>) {
+    for (const row of rows) {
       if (row.seq !== expected++ || row.prev_hash !== prev) broken ||= `entry ${row.seq} does not follow entry ${row.seq - 1}`;
       const { hash, ...rest } = row;
       if (hashRow(rest) !== hash) bad.push({ seq: row.seq, surrogate: Object.values(rest).some((v) => typeof v === 'string' && v.includes('\ufffd')) });
       prev = hash;
     }
-    db.close();
     console.log(`audit: ${expected - 1} entries; ${bad.length} hash mismatches, ${bad.filter((b) => b.surrogate).length} of them in entries holding U+FFFD (a lone surrogate replaced on storage)`);
     expect(broken).toBe('');
     expect(bad.filter((b) => !b.surrogate)).toEqual([]);
@@ -1094,8 +1114,17 @@ describe('bad-input campaign', () => {
   });
 });
 
-describe('text that reaches an audit column as is', () => {
-  // Minimal reproductions, each on a fresh server: one request by any key holder, then `audit verify`.
+describeStores('text that reaches a column as is', (store) => {
+  // Minimal reproductions on one server per store: one request by any key holder, then the chain verifies.
+  let t: TestServer | undefined;
+  beforeAll(async () => {
+    t = await startTestServer({ store });
+  });
+  afterAll(async () => {
+    await t?.close();
+    if (t) rmSync(t.dir, { recursive: true, force: true });
+  });
+
   it.each([
     ['a tool name with a lone surrogate', async (port: number, key: string) => {
       const sid2 = await initStreamable(port, key);
@@ -1113,14 +1142,24 @@ describe('text that reaches an audit column as is', () => {
       await rawRequest({ port, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(key, sid2), body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"run_script","arguments":{"scriptId":"x","deviceIds":["y"],"parameters":{"p\\ud800":"v"}}}}' });
     }],
   ] as const)('%s does not break the audit chain', async (_name, act) => {
-    const t = await startTestServer();
-    try {
-      const before = await t.app.store.audit.count();
-      await act(t.server.port, await t.key());
-      expect(await t.app.store.audit.count(), 'the request was audited').toBeGreaterThan(before);
-      expect(await t.app.store.audit.verify()).toMatchObject({ ok: true });
-    } finally {
-      await t.close();
-    }
+    const before = await t!.app.store.audit.count();
+    await act(t!.server.port, await t!.key());
+    expect(await t!.app.store.audit.count(), 'the request was audited').toBeGreaterThan(before);
+    expect(await t!.app.store.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  // SQLite's text holds NUL, PostgreSQL's cannot: either way an id with one is not found, and free text with one is
+  // stored (on PostgreSQL as U+FFFD, as the audit log stores it on both), never a server failure.
+  const codeOf = (r: Awaited<ReturnType<Client['callTool']>>) => (r.isError ? JSON.parse((r.content as { text: string }[])[0]!.text).error.code : 'ok');
+  it('a NUL in an id is not found, a runbook whose title holds one is stored, and the chain verifies', async () => {
+    const client = await t!.connect('http', await t!.key());
+    expect(codeOf(await client.callTool({ name: 'get_device_details', arguments: { deviceId: 'a\u0000b' } }))).toBe('NOT_FOUND');
+    expect(codeOf(await client.callTool({ name: 'get_report_status', arguments: { reportId: '\u0000' } }))).toBe('NOT_FOUND');
+    const made = await client.callTool({ name: 'create_runbook', arguments: { tenant: 'acme-dental', title: 'nul\u0000in the title', body: 'a\u0000b' } });
+    expect(codeOf(made)).toBe('ok');
+    const id = (made.structuredContent as { documentId: string }).documentId;
+    const row = await t!.app.store.sql.get<{ title: string }>('SELECT title FROM documents WHERE id = ?', [id]);
+    expect(row?.title).toBe(store === 'sqlite' ? 'nul\u0000in the title' : 'nul\uFFFDin the title');
+    expect(await t!.app.store.audit.verify()).toMatchObject({ ok: true });
   });
 });

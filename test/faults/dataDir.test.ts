@@ -3,6 +3,9 @@
 // holding the database busy makes calls wait (busy_timeout 5 s), not fail; a full disk (SQLite's max_page_count on the
 // server's own connection, and a really full tmpfs where mounting is allowed) answers every call with an error the client
 // understands, keeps the audit chain valid, and the server works again once there is space.
+// These faults are of the SQLite file and its directory, and their describes say so; team mode's own (the database
+// going away: test/team/databaseOutage.test.ts) differ. The database turning read-only at runtime exists on both
+// stores (on PostgreSQL, a failover to a read-only standby looks like it) and runs on both.
 //
 // Tests run as root here, so chmod cannot make anything read-only: read-only is made with `chattr +i` (immutable, which
 // binds root too) where the file system supports it, and at runtime with `PRAGMA query_only` on the server's connection.
@@ -12,6 +15,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toCallToolResult } from '../../src-main/mcp/results.ts';
 import { budget, within } from '../helpers/wait.ts';
@@ -21,6 +25,8 @@ import { initTestDir, PASSPHRASE, startTestServer, type TestServer } from '../he
 import { consoleLogin, structured } from '../helpers/console.ts';
 import { initLegacy, initStreamable, mcpHeaders, openLegacySse, parseSse, rawRequest, rpcMessages, type LegacySse } from '../helpers/raw.ts';
 import { auditVerify, cliEnv, createKey, startServe, cli } from '../helpers/childServer.ts';
+import { describeStores, storeUrlFor } from '../helpers/stores.ts';
+import { until } from '../helpers/wait.ts';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const CLEAR_OPEN_ERROR = /corrupt|malformed|not a database|unusable|truncated|empty/i;
@@ -44,7 +50,7 @@ function copyOfBase(prefix: string): string {
   return d;
 }
 
-describe('a corrupt or truncated database file', () => {
+describe('a corrupt or truncated database file [SQLite only: damaged pages and headers of the file]', () => {
   const damage: [string, (file: string) => void][] = [
     ['pages overwritten with garbage', (f) => {
       const b = readFileSync(f);
@@ -139,7 +145,7 @@ function kindOf(a: Answer): string {
 }
 const messageOf = (a: Answer): string => a.msg?.error?.message ?? (a.msg?.result?.isError ? String(a.msg.result.content?.[0]?.text) : '');
 
-describe('a read-only data directory', () => {
+describe('a read-only data directory [SQLite only: the database file made immutable]', () => {
   it('an immutable data directory is refused at start with a clear message; nothing is created or changed', async (ctx) => {
     const dir = copyOfBase('cs-ro-dir-');
     const file = join(dir, DB_FILE);
@@ -203,17 +209,50 @@ describe('a read-only data directory', () => {
     expect(await app.store.audit.verify()).toMatchObject({ ok: true, count: auditWithKey });
     app.close();
   });
+});
 
-  it('the database turning read-only at runtime (query_only): calls fail cleanly, the chain stays valid, then the server works again', async () => {
-    const t = await startTestServer({ dir: copyOfBase('cs-ro-run-') });
+/**
+ * Makes the server's database refuse writes from now on (or accept them again): SQLite's query_only on the server's
+ * connection; on PostgreSQL the database's default_transaction_read_only, with the server's sessions ended so that its
+ * pool reconnects under it, as after a failover to a read-only standby.
+ */
+async function setReadOnly(t: TestServer, on: boolean): Promise<void> {
+  if (!t.storeUrl) {
+    t.app.db.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
+    return;
+  }
+  const name = new URL(t.storeUrl).pathname.slice(1);
+  const admin = new URL(t.storeUrl);
+  admin.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: admin.toString() });
+  await c.connect();
+  try {
+    await c.query(`ALTER DATABASE "${name}" SET default_transaction_read_only = ${on ? 'on' : 'off'}`);
+    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+  } finally {
+    await c.end();
+  }
+}
+
+describeStores('the database turning read-only at runtime', (store) => {
+  it('calls fail cleanly, the chain stays valid, then the server works again', async () => {
+    const t = store === 'sqlite' ? await startTestServer({ dir: copyOfBase('cs-ro-run-') }) : await startTestServer({ storeUrl: await storeUrlFor(store, 'readonly') });
+    made.push(t.dir);
     try {
       const key = await t.key({ tenants: ['acme-dental'] });
       const port = t.server.port;
+      const opened = await t.app.store.audit.count();
       const sid = await initStreamable(port, key);
       const sse = await openLegacySse({ port, key });
       await initLegacy(port, sse, key);
-      const seqBefore = await t.app.store.audit.count();
-      t.app.db.pragma('query_only = ON');
+      // Each session's opening is audited; on PostgreSQL its entry may commit after the handshake has answered.
+      const seqBefore = await until('both session openings are in the log', async () => {
+        const n = await t.app.store.audit.count();
+        return n >= opened + 2 && n;
+      });
+      await setReadOnly(t, true);
+      // (PostgreSQL: once the pool has reconnected under the new default; a call on a connection that was just ended fails too.)
+      await until('the database refuses writes', async () => /read-?only/i.test(messageOf(await rawCall(port, key, sid, 100, 'list_devices', { limit: 1 }))));
       const answers = [
         await rawCall(port, key, sid, 1, 'list_devices', { limit: 1 }),
         await rawCall(port, key, sid, 2, 'create_runbook', { tenant: 'acme-dental', title: 'query only', body: 'x' }),
@@ -224,8 +263,11 @@ describe('a read-only data directory', () => {
         expect(messageOf(a)).toMatch(/read-?only/i);
       }
       expect(await t.app.store.audit.count()).toBe(seqBefore);
-      t.app.db.pragma('query_only = OFF');
-      const ok = await rawCall(port, key, sid, 4, 'list_devices', { limit: 1 });
+      await setReadOnly(t, false);
+      const ok = await until('calls succeed again', async () => {
+        const a = await rawCall(port, key, sid, 4, 'list_devices', { limit: 1 });
+        return kindOf(a) === 'ok' && a;
+      });
       expect(kindOf(ok)).toBe('ok');
       expect(kindOf(await legacyCall(port, key, sse, 'ro-5', 'get_alerts', { limit: 1 }))).toBe('ok');
       expect((await t.app.store.audit.verify()).ok).toBe(true);
@@ -236,7 +278,7 @@ describe('a read-only data directory', () => {
   });
 });
 
-describe('a second process holding the database busy', () => {
+describe('a second process holding the database busy [SQLite only: a lock on the whole file and busy_timeout]', () => {
   const HOLD_MS = 1_500;
 
   it('calls and a console decision wait for the lock and then succeed (busy_timeout 5 s); none fails', async () => {
@@ -304,7 +346,7 @@ describe('a second process holding the database busy', () => {
   });
 });
 
-describe('a full disk (max_page_count on the server\'s own connection)', () => {
+describe('a full disk (max_page_count on the server\'s own connection) [SQLite only: a page limit of the file]', () => {
   let t: TestServer;
   let key: string;
   let keyRow: ApiKey;
@@ -407,7 +449,7 @@ describe('a full disk (max_page_count on the server\'s own connection)', () => {
   });
 });
 
-describe('a really full file system (a small tmpfs)', () => {
+describe('a really full file system (a small tmpfs) [SQLite only: the database file on the tmpfs]', () => {
   it('calls fail with "disk is full", the server stays up, and after space is freed it works and the chain verifies', async (ctx) => {
     const mnt = mkdtempSync(join(tmpdir(), 'cs-tmpfs-'));
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mnt], { encoding: 'utf8' }).status === 0;

@@ -46,13 +46,23 @@ export function toPgPlaceholders(text: string): string {
   return out;
 }
 
+/**
+ * PostgreSQL's text cannot hold NUL (SQLite's can; a client, a console form or an agent's script output may send one):
+ * it becomes U+FFFD, as the audit log stores it on both stores, in what is stored and in what is looked up alike, so
+ * that such text is stored or simply not found instead of failing the statement.
+ */
+function storable(params: Params): unknown[] {
+  if (!params.some((p) => typeof p === 'string' && p.includes('\u0000'))) return params as unknown[];
+  return params.map((p) => (typeof p === 'string' ? p.replaceAll('\u0000', '\uFFFD') : p));
+}
+
 /** SQLSTATE 25006: a write on a connection the server holds read-only. */
 const READ_ONLY_TRANSACTION = '25006';
 
 export function pgSql(q: Queryable, opts: { readOnly?: boolean } = {}): Sql {
   const run = async (text: string, params: Params = []) => {
     try {
-      return await q.query(toPgPlaceholders(text), params as unknown[]);
+      return await q.query(toPgPlaceholders(text), storable(params));
     } catch (e) {
       if (opts.readOnly && (e as { code?: string }).code === READ_ONLY_TRANSACTION) {
         throw new ReadOnlyViolation(`a read-only handle refused a writing statement: ${text.slice(0, 80)}`);
