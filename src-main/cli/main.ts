@@ -1,3 +1,4 @@
+import './compileCache.ts';
 import type { Io } from './commands.ts';
 import { UsageError } from './args.ts';
 
