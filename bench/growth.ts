@@ -1,7 +1,7 @@
 // Growth: what a call, a search, a verify and a start cost as the fleet and the log grow. Each figure should stay flat
 // or grow with the logarithm of the size (a b-tree's depth); anything that grows with the size itself is a scan.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initDataDir, openApp, type App } from '../src-main/app.ts';
@@ -11,12 +11,13 @@ import { seedDemoFleet } from '../src-main/demo/seed.ts';
 import { startIntegrityCheck } from '../src-main/store/integrity.ts';
 import { growFleet } from './fleet.ts';
 import { CLI, fmt, NODE_FLAGS, startNode } from './procs.ts';
+import { COMPILED_CLI } from './startup.ts';
 
 type Say = (line?: string) => void;
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
-async function fleetDir(devices: number): Promise<string> {
+export async function fleetDir(devices: number): Promise<string> {
   const dir = join(mkdtempSync(join(tmpdir(), 'cs-growth-')), 'data');
   const { db, store } = await initDataDir(dir);
   await seedDemoFleet(store);
@@ -49,9 +50,30 @@ async function listLatency(app: App, key: ApiKey, n: number, args: (i: number) =
   return [percentile(lat, 0.5), percentile(lat, 0.95)];
 }
 
-/** `countersign serve` from spawn to "listening": wall ms (CPU ms). The CPU figure does not move with other load. */
+/** The install's audit log filled to `target` entries, each chained and hashed as the gate would, in transactions of 50k. */
+export async function fillLog(dir: string, target: number): Promise<void> {
+  const app = await openApp(dir, { log: () => {} });
+  try {
+    let have = await app.store.audit.count();
+    while (have < target) {
+      const end = Math.min(target, have + 50_000);
+      await app.store.write(async (tx) => {
+        for (; have < end; have++) await tx.audit({ event: 'tool_call', decision: 'allowed', tool: 'list_devices', keyId: 'bench', tier: 1, args: { page: have } });
+      });
+    }
+    // A running server signs a checkpoint every N entries; the fill is one, as the server would have left.
+    await writeCheckpoint(app.store, { dataDir: dir, ...app.secrets });
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * `countersign serve` from spawn to "listening": wall ms (CPU ms). The CPU figure does not move with other load.
+ * The compiled out/main when the run built it (what the desktop app runs), else the TypeScript sources.
+ */
 async function coldStart(dir: string): Promise<string> {
-  const p = await startNode([CLI, 'serve', '--data-dir', dir, '--port', '0'], {}, { pin: false });
+  const p = await startNode([existsSync(COMPILED_CLI) ? COMPILED_CLI : CLI, 'serve', '--data-dir', dir, '--port', '0'], {}, { pin: false });
   await p.stop();
   return `${fmt(p.startMs, 0)} (${fmt(p.startCpuMs, 0)})`;
 }
@@ -104,22 +126,10 @@ export async function logGrowth(say: Say, sizes: number[], calls: number, device
   say('|--:|--:|--:|--:|--:|--:|');
   const dir = await fleetDir(devices);
   try {
-    let have = 0;
     for (const target of sizes) {
-      let app = await openApp(dir, { log: () => {} });
-      have = await app.store.audit.count();
-      // Filled in transactions of 50k entries: each entry chained and hashed as the gate would.
-      while (have < target) {
-        const end = Math.min(target, have + 50_000);
-        await app.store.write(async (tx) => {
-          for (; have < end; have++) await tx.audit({ event: 'tool_call', decision: 'allowed', tool: 'list_devices', keyId: 'bench', tier: 1, args: { page: have } });
-        });
-      }
-      // A running server signs a checkpoint every N entries; the fill is one, as the server would have left.
-      await writeCheckpoint(app.store, { dataDir: dir, ...app.secrets });
-      await app.close();
+      await fillLog(dir, target);
       const cold = await coldStart(dir);
-      app = await openApp(dir, { log: () => {} });
+      const app = await openApp(dir, { log: () => {} });
       let who: number;
       try {
         who = await whoamiCpu(app, await benchKey(app), calls);
