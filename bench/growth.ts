@@ -129,7 +129,7 @@ export async function logGrowth(say: Say, sizes: number[], calls: number, device
   say();
   say(`The same install with ${(devices + 36).toLocaleString('en')} devices, its audit log filled to each size with hash-chained tool-call entries. \`audit verify\` is the command line (process start, both cores: docs/performance.md); the integrity check is SQLite's quick_check, which the server runs on a worker thread after it starts listening (not on the start-up path).`);
   say();
-  say('| audit entries | whoami CPU µs/call | `audit verify` ms | cold start to `listening`, wall ms (CPU ms) | integrity check (background) ms | database MB |');
+  say('| audit entries | whoami CPU µs/call | `audit verify` ms | cold start of `out/main` to `listening`, wall ms (CPU ms), median of 3 | integrity check (background) ms | database MB |');
   say('|--:|--:|--:|--:|--:|--:|');
   const dir = await fleetDir(devices);
   try {
