@@ -76,6 +76,8 @@ function* pages(stmt) {
   }
 }
 try {
+  // One read transaction: every page (and any recheck) sees the same snapshot, as one statement over the range did.
+  db.exec('BEGIN');
   const one = db.prepare(w.exactOne).raw();
   const recheck = (seq) => { const row = one.get(seq); return row ? exactInput(row) : null; };
   let report;
