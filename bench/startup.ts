@@ -61,7 +61,7 @@ export function verifyCli(entry: string, dir: string, cacheDir: string): { ms: n
  */
 export async function startupTable(say: Say, dir: string, label: string, rounds: number): Promise<void> {
   const forms = [
-    { name: '`out/main` (compiled; the desktop app)', entry: COMPILED_CLI },
+    { name: '`out/main` (compiled, the code the desktop app runs)', entry: COMPILED_CLI },
     { name: 'TypeScript sources (`npm run countersign`)', entry: CLI },
   ];
   const caches = forms.map(() => mkdtempSync(join(tmpdir(), 'cs-bench-ccache-')));
