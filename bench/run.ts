@@ -1,12 +1,13 @@
 // npm run bench: what governance costs against a bare SDK server, how costs grow with the fleet and the log, and the
 // approval, agent and simulation figures. Prints tables and writes docs/benchmarks.md. A benchmark, not a test: it
 // asserts nothing, it measures. Quick mode (smaller sizes, shorter runs, docs untouched): BENCH_QUICK=1.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { openApp } from '../src-main/app.ts';
 import { governedData, overhead } from './overhead.ts';
-import { fleetGrowth, logGrowth } from './growth.ts';
+import { fillLog, fleetDir, fleetGrowth, logGrowth } from './growth.ts';
+import { buildMain, startupTable } from './startup.ts';
 import { agentMemory } from './agentMemory.ts';
 import { simulationBench } from './simulate.ts';
 import { teamMode } from './team.ts';
@@ -48,19 +49,37 @@ say();
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`);
 say(`Command: \`npm run bench\`${QUICK ? ' (BENCH_QUICK=1)' : ''}. Servers run as child processes with \`${NODE_FLAGS.slice(1).join(' ')}\` (the flag \`npm run countersign\` and \`npm start\` give the server too)${PINNED ? '; in the overhead section the server is pinned to one core and the load generator to the other' : ''}. docs/performance.md says where the time goes.`);
 say();
-// BENCH_ONLY=team: only the team-mode row (it is also part of the full run).
+/** Cold start and `audit verify` at 1M audit entries and 100k devices, against their targets. */
+async function startupSection(): Promise<void> {
+  const devices = QUICK ? 10_000 : 100_000;
+  const entries = QUICK ? 100_000 : 1_000_000;
+  const dir = await fleetDir(devices);
+  try {
+    await fillLog(dir, entries);
+    say(`## Start-up and \`audit verify\` at ${entries.toLocaleString('en')} audit entries, ${(devices + 36).toLocaleString('en')} devices`);
+    say();
+    await startupTable(say, dir, `One install with ${(devices + 36).toLocaleString('en')} devices and ${entries.toLocaleString('en')} hash-chained audit entries (and its signed checkpoint)`, QUICK ? 3 : 7);
+  } finally {
+    rmSync(join(dir, '..'), { recursive: true, force: true });
+  }
+}
+
+// BENCH_ONLY=team: only the team-mode row; BENCH_ONLY=start: only start-up and verify (both also part of the full run).
 const ONLY = process.env.BENCH_ONLY;
+if (!ONLY || ONLY === 'start') buildMain();
+if (ONLY === 'start') await startupSection();
 if (!ONLY) {
   await overhead(say, { rounds: QUICK ? 1 : 5, durationMs: QUICK ? 1500 : 4000, concurrency: [1, 8, 32] });
   say('## Growth');
   say();
   await fleetGrowth(say, QUICK ? [1_000, 10_000] : [1_000, 10_000, 100_000], QUICK ? 1_000 : 3_000);
   await logGrowth(say, QUICK ? [10_000, 100_000] : [10_000, 1_000_000, 10_000_000], QUICK ? 1_000 : 3_000, QUICK ? 10_000 : 100_000);
+  await startupSection();
   await approvalLatency();
   await agentMemory(say);
   await simulationBench(say, QUICK ? 5_000 : 50_000);
 }
-await teamMode(say, { durationMs: QUICK ? 1500 : 4000 });
+if (!ONLY || ONLY === 'team') await teamMode(say, { durationMs: QUICK ? 1500 : 4000 });
 if (!QUICK && !ONLY) {
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), `${out.join('\n')}\n`);

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase, type Db } from './store/db.ts';
+import { DB_FILE, openDatabase, type Db } from './store/db.ts';
 import { createSecrets, loadSecrets, plainFileProtector, secretsPath, type SecretProtector, type Secrets } from './store/secrets.ts';
 import type { PgStore } from './store/pg/store.ts';
 import type { Budgets } from './governance/rateLimiter.ts';
@@ -21,7 +21,7 @@ import { startCheckpointer } from './store/checkpointer.ts';
 import { startIntegrityCheck, type IntegrityCheck } from './store/integrity.ts';
 import { startAnchoring, writeCheckpoint } from './audit/anchor.ts';
 
-export const DB_FILE = 'countersign.db';
+export { DB_FILE };
 
 export interface AppOptions {
   env?: NodeJS.ProcessEnv;

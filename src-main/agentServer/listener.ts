@@ -1,6 +1,6 @@
 // The agent listener: HTTPS (self-signed, pinned by agents) on its own host/port, apart from the loopback MCP server.
 // POST /agent/v1/enroll takes a token; GET /agent/v1/ws upgrades to the authenticated per-device WebSocket.
-import https from 'node:https';
+import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
@@ -14,6 +14,9 @@ import { ensureAgentCert } from './cert.ts';
 import { authenticateAgent, enroll } from './enroll.ts';
 import { AgentHub, type HubOptions } from './hub.ts';
 import { downloadHandler, isDownloadPath } from './downloads.ts';
+
+// Required, not imported: an ES import builds the module's facade, which loads Node's fetch (see http/server.ts).
+const https = createRequire(import.meta.url)('node:https') as typeof import('node:https');
 
 export interface AgentListenerOptions {
   host?: string;

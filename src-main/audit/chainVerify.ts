@@ -29,18 +29,64 @@ export interface RangeReport {
   fail: { badSeq: number; reason: string; countBefore: number } | null;
 }
 
-const SELECT_RANGE = `SELECT ${HASHED_COLUMNS.join(', ')}, prev_hash, hash FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq`;
+// What a worker reads, a page at a time (keyset on seq, the rowid: better-sqlite3's all() costs less per row than
+// iterate(), which crosses into the driver once per row). Every row starts with seq, prev_hash, hash.
+//
+// The fast form has SQLite write the columns' JSON array itself (json_array), so no JavaScript value is built per
+// column and JSON.stringify is not run: about half the cost per row. SQLite's JSON of integers, text and NULL is
+// byte for byte JSON.stringify's (the same escapes; tested in test/audit/chainVerify.test.ts); of a REAL it is not
+// (1.0 where JavaScript writes 1), so REAL columns are read as numbers and written by JSON.stringify between the
+// arrays' halves. A row whose fast input does not give its hash is checked again in the exact form (every column as
+// JavaScript reads it, as log.ts hashes it): the fast form can only spare work, never accept a row the exact one
+// rejects. Should SQLite refuse the fast form (a BLOB in a column of a tampered file), the range is read exactly.
+const REAL_COLUMN = 'duration_ms';
+const realAt = HASHED_COLUMNS.indexOf(REAL_COLUMN);
+const SELECT_FAST = `SELECT seq, prev_hash, hash, json_array(${HASHED_COLUMNS.slice(0, realAt).join(', ')}), ${REAL_COLUMN}, json_array(${HASHED_COLUMNS.slice(realAt + 1).join(', ')}) FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`;
+const SELECT_EXACT = `SELECT seq, prev_hash, hash, ${HASHED_COLUMNS.join(', ')} FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`;
+const SELECT_EXACT_ONE = `SELECT seq, prev_hash, hash, ${HASHED_COLUMNS.join(', ')} FROM audit_log WHERE seq = ?`;
+// Small pages: a page is alive while it is checked, and each young-generation collection copies what is alive.
+const PAGE_ROWS = 1_000;
+
+/** The hash input of a fast-form row: prev_hash, newline, the two JSON halves joined around the REAL column. */
+export function fastInput(row: unknown[]): string {
+  return `${row[1]}\n${(row[3] as string).slice(0, -1)},${JSON.stringify(row[4])},${(row[5] as string).slice(1)}`;
+}
+
+/** The hash input of an exact-form row, as log.ts computes it when the entry is written. */
+export function exactInput(row: unknown[]): string {
+  return `${row[1]}\n${JSON.stringify(row.slice(3))}`;
+}
 
 // CommonJS, evaluated in the worker (as store/checkpointer.ts): no file to locate next to stripped or bundled code.
-// The row check is the one in checkRange below, serialized into the worker so there is a single copy of it.
-const workerSource = (check: string) => `
-const { parentPort, workerData } = require('node:worker_threads');
+// The row check and the inputs are the functions of this module, serialized into the worker: a single copy of each.
+const workerSource = () => `
+const { parentPort, workerData: w } = require('node:worker_threads');
 const { hash } = require('node:crypto');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+const Database = require(w.driver);
+const checkRange = ${checkRange.toString()};
+const fastInput = ${fastInput.toString()};
+const exactInput = ${exactInput.toString()};
+const db = new Database(w.file, { readonly: true, fileMustExist: true });
+function* pages(stmt) {
+  for (let from = w.from; ; ) {
+    const got = stmt.all(from, w.to, w.pageRows);
+    yield got;
+    if (got.length < w.pageRows) return;
+    from = got[got.length - 1][0] + 1;
+  }
+}
 try {
-  const rows = db.prepare(workerData.sql).raw().iterate(workerData.from, workerData.to);
-  parentPort.postMessage({ report: (${check})(rows, workerData.columns, hash) });
+  // One read transaction: every page (and any recheck) sees the same snapshot, as one statement over the range did.
+  db.exec('BEGIN');
+  const one = db.prepare(w.exactOne).raw();
+  const recheck = (seq) => { const row = one.get(seq); return row ? exactInput(row) : null; };
+  let report;
+  try {
+    report = checkRange(pages(db.prepare(w.fast).raw()), fastInput, recheck, hash);
+  } catch {
+    report = checkRange(pages(db.prepare(w.exact).raw()), exactInput, null, hash);
+  }
+  parentPort.postMessage({ report });
 } catch (e) {
   parentPort.postMessage({ error: String((e && e.message) || e) });
 } finally {
@@ -49,38 +95,48 @@ try {
 `;
 
 /**
- * Checks raw rows (hashed columns in order, then prev_hash, then hash) of one seq range: contiguous seq, each row
- * linked to the one before it in the range, each hash recomputed. Plain JavaScript with no closure: it is also
- * the worker's code (Function.prototype.toString).
+ * Checks the rows of one seq range, page by page (each row: seq, prev_hash, hash, then the columns in the form
+ * `input` turns into the hash input): contiguous seq, each row linked to the one before it in the range, each hash
+ * recomputed; a row whose hash `input` does not give is judged by `recheck`'s input (the exact form) when given.
+ * Plain JavaScript with no closure: it is also the worker's code (Function.prototype.toString).
  */
-export function checkRange(rows: Iterable<unknown[]>, columns: number, sha256: (algorithm: string, data: string) => string): RangeReport {
+export function checkRange(
+  pages: Iterable<unknown[][]>,
+  input: (row: unknown[]) => string,
+  recheck: ((seq: number) => string | null) | null,
+  sha256: (algorithm: string, data: string) => string,
+): RangeReport {
   const report: RangeReport = { count: 0, firstSeq: null, firstPrev: null, lastSeq: null, lastHash: null, fail: null };
   let prev = null;
   let expected = null;
-  for (const row of rows) {
-    const seq = row[0] as number;
-    const prevHash = row[columns] as string;
-    const hash = row[columns + 1] as string;
-    if (expected === null) {
-      report.firstSeq = seq;
-      report.firstPrev = prevHash;
-    } else if (seq !== expected) {
-      report.fail = { badSeq: expected, reason: seq > expected ? `entries ${expected}..${seq - 1} are missing` : `entry ${seq} is out of order`, countBefore: report.count };
-      return report;
-    } else if (prevHash !== prev) {
-      report.fail = { badSeq: seq, reason: `entry ${seq} does not link to entry ${seq - 1} (inserted or reordered)`, countBefore: report.count };
-      return report;
+  for (const page of pages) {
+    for (const row of page) {
+      const seq = row[0] as number;
+      const prevHash = row[1] as string;
+      const hash = row[2] as string;
+      if (expected === null) {
+        report.firstSeq = seq;
+        report.firstPrev = prevHash;
+      } else if (seq !== expected) {
+        report.fail = { badSeq: expected, reason: seq > expected ? `entries ${expected}..${seq - 1} are missing` : `entry ${seq} is out of order`, countBefore: report.count };
+        return report;
+      } else if (prevHash !== prev) {
+        report.fail = { badSeq: seq, reason: `entry ${seq} does not link to entry ${seq - 1} (inserted or reordered)`, countBefore: report.count };
+        return report;
+      }
+      if (sha256('sha256', input(row)) !== hash) {
+        const exact = recheck === null ? null : recheck(seq);
+        if (exact === null || sha256('sha256', exact) !== hash) {
+          report.fail = { badSeq: seq, reason: `entry ${seq} was modified (hash mismatch)`, countBefore: report.count };
+          return report;
+        }
+      }
+      prev = hash;
+      expected = seq + 1;
+      report.count++;
+      report.lastSeq = seq;
+      report.lastHash = hash;
     }
-    row.length = columns;
-    if (sha256('sha256', `${prevHash}\n${JSON.stringify(row)}`) !== hash) {
-      report.fail = { badSeq: seq, reason: `entry ${seq} was modified (hash mismatch)`, countBefore: report.count };
-      return report;
-    }
-    prev = hash;
-    expected = seq + 1;
-    report.count++;
-    report.lastSeq = seq;
-    report.lastHash = hash;
   }
   return report;
 }
@@ -106,9 +162,9 @@ export function stitch(reports: RangeReport[]): VerifyResult {
 
 function inWorker(file: string, from: number, to: number): Promise<RangeReport> {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(workerSource(checkRange.toString()), {
+  const worker = new Worker(workerSource(), {
     eval: true,
-    workerData: { driver, file, sql: SELECT_RANGE, from, to, columns: HASHED_COLUMNS.length },
+    workerData: { driver, file, fast: SELECT_FAST, exact: SELECT_EXACT, exactOne: SELECT_EXACT_ONE, pageRows: PAGE_ROWS, from, to },
   });
   return new Promise((resolve, reject) => {
     worker.once('message', (m: { report?: RangeReport; error?: string }) => (m.report ? resolve(m.report) : reject(new Error(`audit verify worker: ${m.error}`))));

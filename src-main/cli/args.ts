@@ -1,7 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
+import { UsageError } from './usageError.ts';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 /** parseArgs for the shape, zod for the values: a bad flag is a usage error, never a stack trace. */
 export function parseFlags<S extends z.ZodObject>(argv: string[], options: ParseArgsConfig['options'], schema: S): { flags: z.infer<S>; positionals: string[] } {

@@ -3,10 +3,8 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { DB_FILE } from '../app.ts';
-import { openDatabase } from '../store/db.ts';
+import { DB_FILE, openDatabase } from '../store/db.ts';
 import { sqliteSql, type Sql } from '../store/sql.ts';
-import { openPgReader } from '../store/pg/store.ts';
 import { loadSecrets } from '../store/secrets.ts';
 import { exportAudit, fingerprint, verifyExport, type ExportTrust } from '../audit/export.ts';
 import { checkpointFiles, checkpointFingerprint } from '../audit/anchor.ts';
@@ -14,7 +12,6 @@ import { verifyAnchored } from '../audit/anchorVerify.ts';
 import { verifyChain as verifyChainOnCores } from '../audit/chainVerify.ts';
 import type { VerifyResult } from '../audit/log.ts';
 import { EXPORT_FORMATS } from '../audit/siem.ts';
-import { SERVER_INFO } from '../mcp/sessionServer.ts';
 import { dataDirFlag, dataDir, parseFlags, UsageError, storeField, storeOf } from './args.ts';
 import type { Io } from './commands.ts';
 
@@ -79,7 +76,9 @@ async function verify(argv: string[], io: Io): Promise<number> {
 
 /** The log to read: the data directory's SQLite file (read-only; its chain hashed on every core), or the team database. */
 async function openReader(dir: string, storeUrl: string | undefined): Promise<{ sql: Sql; close(): Promise<void>; chain?: () => Promise<VerifyResult> }> {
-  if (storeUrl) return openPgReader(storeUrl);
+  // PostgreSQL's driver and the MCP server's modules are loaded only by the commands that use them: start-up is
+  // part of what `audit verify` costs.
+  if (storeUrl) return (await import('../store/pg/store.ts')).openPgReader(storeUrl);
   const db = openDatabase(join(dir, DB_FILE), { readonly: true });
   return { sql: sqliteSql(db), close: async () => void db.close(), chain: () => verifyChainOnCores(db) };
 }
@@ -92,7 +91,7 @@ async function exportLog(argv: string[], io: Io): Promise<number> {
   const secrets = loadSecrets(dir);
   const reader = await openReader(dir, storeOf(flags, io.env));
   try {
-    const cp = await exportAudit(reader.sql, resolve(flags.out), secrets.signingKey, secrets.verifyKey, { format: flags.format, productVersion: SERVER_INFO.version });
+    const cp = await exportAudit(reader.sql, resolve(flags.out), secrets.signingKey, secrets.verifyKey, { format: flags.format, productVersion: (await import('../mcp/sessionServer.ts')).SERVER_INFO.version });
     io.out(`exported ${cp.count} entries (${flags.format}) to ${resolve(flags.out)}; checkpoint head ${cp.headHash}, key ${fingerprint(secrets.verifyKey)}`);
     return 0;
   } finally {

@@ -1,5 +1,7 @@
+import './compileCache.ts';
 import type { Io } from './commands.ts';
-import { UsageError } from './args.ts';
+// Not args.ts: its zod would be compiled before compileCache.ts runs, so never from the cache.
+import { UsageError } from './usageError.ts';
 
 // Loaded on demand: `countersign agent …` on a managed machine never loads the console (database, MCP server).
 const consoleCommands = () => import('./commands.ts');

@@ -1,4 +1,5 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../app.ts';
 import type { ApiKey } from '../auth/keys.ts';
@@ -13,6 +14,10 @@ import { HttpError, remoteOf, rpcError, sendJson } from './util.ts';
 import { createSessionServer, type SessionServerFactory } from '../mcp/sessionServer.ts';
 import { requestStateCodec, requestStateKey } from '../mcp/mrtr.ts';
 import type { ApprovalLinks } from '../mcp/toolCall.ts';
+
+// Required, not imported: an ES import of node:http builds its module facade, which reads every export, and one of
+// them loads Node's fetch (undici): about 30 ms of every start for nothing.
+const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export interface ServeOptions {
   host?: string;

@@ -3,6 +3,9 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { MIGRATIONS } from './migrations/index.ts';
 
+/** The install's database file inside its data directory. */
+export const DB_FILE = 'countersign.db';
+
 export type Db = Database.Database;
 
 /** Why a database cannot be used, for messages a person can act on (the desktop's start-up dialogs). */

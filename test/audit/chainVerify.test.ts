@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initDataDir, DB_FILE } from '../../src-main/app.ts';
 import { hashRow, verifyRows, type AuditRow } from '../../src-main/audit/log.ts';
-import { verifyChain } from '../../src-main/audit/chainVerify.ts';
+import { exactInput, fastInput, verifyChain } from '../../src-main/audit/chainVerify.ts';
 
 // The parallel check must give exactly what the sequential one gives (first failure, its reason, the count before it)
 // whatever was done to the file, including at and across the seams between ranges.
@@ -91,6 +91,50 @@ describe('audit chain verified in parallel ranges', () => {
     }));
     expect(rechained.parallel).toEqual(rechained.sequential);
     expect(rechained.parallel.ok).toBe(true);
+  });
+
+  it('a row only the exact form hashes right (text SQLite holds as bytes JavaScript cannot) is judged by the exact form', async () => {
+    const file = tampered((db) => {
+      db.prepare(`UPDATE audit_log SET outcome = CAST(x'41ff42' AS TEXT) WHERE seq = 1700`).run();
+      rehash(db, 1700);
+    });
+    const { parallel, sequential } = await both(file);
+    expect(parallel).toEqual(sequential);
+    expect(parallel.ok).toBe(true);
+  });
+
+  it('a column SQLite cannot write as JSON (a BLOB, in a file whose table lost STRICT) is read in the exact form: same finding', async () => {
+    const file = tampered((db) => {
+      db.exec('CREATE TABLE loose AS SELECT * FROM audit_log; DROP TABLE audit_log; ALTER TABLE loose RENAME TO audit_log;');
+    });
+    const raw = new Database(file);
+    raw.prepare(`UPDATE audit_log SET outcome = x'00ff' WHERE seq = 2100`).run();
+    raw.close();
+    const { parallel, sequential } = await both(file);
+    expect(parallel).toEqual(sequential);
+    expect(parallel).toMatchObject({ ok: false, badSeq: 2100, reason: expect.stringMatching(/entry 2100 was modified/) });
+  });
+
+  it("SQLite's JSON of text, integers and NULL is JSON.stringify's, byte for byte; REAL columns are written by JavaScript", () => {
+    const db = new Database(':memory:');
+    try {
+      const texts = [...Array.from({ length: 0x800 }, (_, c) => `${String.fromCharCode(c)}x`), '\u2028\u2029', '\ufeff\uffff', '😀 ünï "q" \\ /', '{"a":[1,"b"]}', ''];
+      const ints = [0, -1, 1, 4, 2 ** 31, -(2 ** 40), Number.MAX_SAFE_INTEGER];
+      const tail = db.prepare('SELECT json_array(NULL)').pluck().get() as string;
+      // Integers bound as BigInt: SQLite holds them as INTEGER, as the table's INTEGER columns do.
+      for (const v of [...texts, ...ints, null]) {
+        const bound = typeof v === 'number' ? BigInt(v) : v;
+        const head = db.prepare('SELECT json_array(?, ?)').pluck().get(bound, bound) as string;
+        expect(head).toBe(JSON.stringify([v, v]));
+        for (const d of [null, 1, 1.5, 0.1, 1e21]) {
+          expect(fastInput([7, 'p', 'h', head, d, tail])).toBe(exactInput([7, 'p', 'h', v, v, d, null]));
+        }
+      }
+      // Why duration_ms is left to JavaScript: SQLite writes a whole REAL with a decimal point.
+      expect(db.prepare('SELECT json_array(1.0)').pluck().get()).not.toBe(JSON.stringify([1]));
+    } finally {
+      db.close();
+    }
   });
 
   it('random edits at random places agree with the sequential check (seeded)', async () => {
