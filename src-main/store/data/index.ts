@@ -50,18 +50,21 @@ export interface TenantWriter extends TenantReader {
 
 function build(sql: Sql, tenants: readonly Tenant[], who: Actor, signing?: { signer: CommandSigner; vault: SecretVault }): TenantWriter {
   const scope = new Scope(tenants);
+  // Each part is made when a tool first reaches for it: most calls use one or two, and the gate builds a reader per call.
+  let devices: Devices | undefined, alerts: Alerts | undefined, patches: Patches | undefined, scripts: Scripts | undefined, windows: Windows | undefined;
+  let commands: Commands | undefined, documents: Documents | undefined, reports: Reports | undefined, fleet: Fleet | undefined;
   return {
     scope,
     require: (kind, id) => scope.require(sql, kind, id),
-    devices: new Devices(sql, scope),
-    alerts: new Alerts(sql, scope),
-    patches: new Patches(sql, scope),
-    scripts: new Scripts(sql, scope),
-    windows: new Windows(sql, scope),
-    commands: new Commands(sql, scope, who, signing),
-    documents: new Documents(sql, scope),
-    reports: new Reports(sql, scope),
-    fleet: new Fleet(sql, scope),
+    get devices() { return (devices ??= new Devices(sql, scope)); },
+    get alerts() { return (alerts ??= new Alerts(sql, scope)); },
+    get patches() { return (patches ??= new Patches(sql, scope)); },
+    get scripts() { return (scripts ??= new Scripts(sql, scope)); },
+    get windows() { return (windows ??= new Windows(sql, scope)); },
+    get commands() { return (commands ??= new Commands(sql, scope, who, signing)); },
+    get documents() { return (documents ??= new Documents(sql, scope)); },
+    get reports() { return (reports ??= new Reports(sql, scope)); },
+    get fleet() { return (fleet ??= new Fleet(sql, scope)); },
   };
 }
 
