@@ -16,6 +16,7 @@ import { effectiveTier, refusalFor } from './decide.ts';
 import { callFacts, cardEnvelope, describeEnvelope, Envelope, GRANTABLE, outsideEnvelope, widerThanCard, type CallFacts } from './envelope.ts';
 import type { Gate } from './gate.ts';
 import { maxTier } from './tiers.ts';
+import { KeysWithout } from './keysWithout.ts';
 
 /** A grant lasts at most a day: "N uses" alone still expires closed. */
 export const MAX_GRANT_MINUTES = 24 * 60;
@@ -62,8 +63,11 @@ export function approvalFacts(a: Approval): CallFacts | undefined {
 
 export class GrantService {
   private readonly gate: Gate;
+  /** Keys with no live grant: most keys, asked on every whoami. */
+  private readonly without: KeysWithout;
   constructor(gate: Gate) {
     this.gate = gate;
+    this.without = new KeysWithout(() => gate.d.store.changes());
   }
 
   private get d() {
@@ -130,7 +134,8 @@ export class GrantService {
   /** The grants a key may use now (whoami): live and not suspended. */
   async ofKey(keyId: string): Promise<Grant[]> {
     const now = new Date().toISOString();
-    return (await Promise.all((await grantRows.liveOfKey(this.d.store.sql, keyId, now)).map((r) => this.toGrant(r, now)))).filter((g) => g.state === 'live');
+    const rows = await this.without.rows(keyId, () => grantRows.liveOfKey(this.d.store.sql, keyId, now));
+    return (await Promise.all(rows.map((r) => this.toGrant(r, now)))).filter((g) => g.state === 'live');
   }
 
   /** What "Approve and allow similar…" may offer on this card, or undefined when a grant cannot come from it. */
@@ -172,6 +177,8 @@ export class GrantService {
       source_approval_id: g.sourceApprovalId, created_at: now.toISOString(), created_by: g.actor,
       expires_at: new Date(now.getTime() + (g.draft.minutes ?? MAX_GRANT_MINUTES) * 60_000).toISOString(), max_uses: g.draft.uses ?? null,
     };
+    this.without.added(g.key.id);
+    tx.afterCommit(() => this.without.added(g.key.id));
     await grantRows.insert(tx.sql, { ...row, binding: this.d.approvals.seal('grant', boundFields(row)) });
     const grant = (await this.get(row.id, tx.sql))!;
     await tx.audit({

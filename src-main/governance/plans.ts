@@ -17,6 +17,7 @@ import { actionOf, effectiveTier, refusalFor, ticketRefusal } from './decide.ts'
 import { digestOf } from './envelope.ts';
 import type { Gate } from './gate.ts';
 import { ticketOf, withTicket } from './ticket.ts';
+import { KeysWithout } from './keysWithout.ts';
 
 export const MAX_STEPS = 20;
 /** Tools a plan may not contain: a plan inside a plan, and the gate's own bookkeeping. */
@@ -61,8 +62,11 @@ const boundFields = (r: Pick<PlanRow, 'id' | 'approval_id' | 'key_id' | 'tenant_
 
 export class PlanService {
   private readonly gate: Gate;
+  /** Keys with no active plan: most keys, asked on every whoami. */
+  private readonly without: KeysWithout;
   constructor(gate: Gate) {
     this.gate = gate;
+    this.without = new KeysWithout(() => gate.d.store.changes());
   }
 
   private get d() {
@@ -77,6 +81,8 @@ export class PlanService {
       expires_at: new Date(p.now.getTime() + p.minutes * 60_000).toISOString(),
     };
     for (const old of await planRows.active(tx.sql, p.key.id, p.tenant.id)) await this.stop(tx, old, `superseded by plan ${row.id}`);
+    this.without.added(p.key.id);
+    tx.afterCommit(() => this.without.added(p.key.id));
     await planRows.insert(tx.sql, { ...row, binding: this.d.approvals.seal('plan', boundFields(row)) });
     return { planId: row.id, expiresAt: row.expires_at };
   }
@@ -154,7 +160,7 @@ export class PlanService {
   }
 
   async ofKey(keyId: string): Promise<PlanView[]> {
-    const rows = await planRows.activeOfKey(this.d.store.sql, keyId, new Date().toISOString());
+    const rows = await this.without.rows(keyId, () => planRows.activeOfKey(this.d.store.sql, keyId, new Date().toISOString()));
     return (await Promise.all(rows.map((r) => this.view(r)))).filter((v) => v.state === 'active');
   }
 }

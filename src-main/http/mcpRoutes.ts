@@ -8,6 +8,7 @@ import type { Gate } from '../governance/gate.ts';
 import type { SessionServerFactory } from '../mcp/sessionServer.ts';
 import type { ApprovalLinks } from '../mcp/toolCall.ts';
 import { isModernVersion } from '../mcp/era.ts';
+import { dispatchPlainRequests, plainRequest } from '../mcp/plainRequest.ts';
 import { isStateless, serveStatelessHttp } from './statelessRoutes.ts';
 import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
 import { LegacySseTransport } from './legacySse.ts';
@@ -130,6 +131,7 @@ export class McpSessions {
     };
     res.on('close', () => void transport.close());
     await server.connect(transport);
+    dispatchPlainRequests(server, transport);
   }
 
   async legacyMessage(req: IncomingMessage, res: ServerResponse, key: ApiKey, url: URL): Promise<void> {
@@ -191,6 +193,7 @@ export class McpSessions {
         void server.close();
       };
       await server.connect(transport);
+      dispatchPlainRequests(server, transport);
       return transport.handleRequest(req, res, body);
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
@@ -239,7 +242,7 @@ function jsonRpcBody(body: unknown, batchAllowed: boolean): unknown {
   const messages = Array.isArray(body) ? body : [body];
   if (Array.isArray(body) && (!batchAllowed || body.length === 0)) throw new HttpError(400, 'Invalid Request: batches are not accepted here', -32600);
   for (const m of messages) {
-    if (!JSONRPCMessageSchema.safeParse(m).success) throw new HttpError(400, 'Invalid Request: not a JSON-RPC 2.0 message', -32600);
+    if (!plainRequest(m) && !JSONRPCMessageSchema.safeParse(m).success) throw new HttpError(400, 'Invalid Request: not a JSON-RPC 2.0 message', -32600);
   }
   return body;
 }

@@ -159,6 +159,8 @@ describe('a grant made from a card', () => {
 describe('a grant stays under the gate', () => {
   it('revoked at once; whoami shows it while it is live', async () => {
     const c = await newKey('grant-revoke');
+    // Asked before the grant exists ("none" is remembered), and again once it does: the new grant shows.
+    expect(structured<{ grants: unknown[] }>(await c.callTool({ name: 'whoami', arguments: {} })).grants).toEqual([]);
     const dev = servers[0]!.id;
     const id = ((await call(c, 'device_actions', { action: 'isolate', deviceIds: [dev], reason: 'edr' })) as { approvalId: string }).approvalId;
     const { grant } = (await admin.post('/rpc/approve', { id, grant: { envelope: (await card(id)).grantOffer.card, minutes: 60 } })).body.result;

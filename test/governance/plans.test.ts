@@ -65,6 +65,8 @@ describe('one card for a plan', () => {
 
   it('approved: each step in order runs without a card; the plan completes; whoami shows the next step', async () => {
     const c = await t.connect('http', await t.key({ name: 'plan-run', tenants: ['acme-dental'] }));
+    // Asked before the plan exists ("none" is remembered), and again once it does: the new plan shows.
+    expect(structured<{ plans: unknown[] }>(await c.callTool({ name: 'whoami', arguments: {} })).plans).toEqual([]);
     const { approvalId, planId } = await approvedPlan(c);
     const who = structured<{ plans: { planId: string; next: { step: number; tool: string } }[] }>(await c.callTool({ name: 'whoami', arguments: {} }));
     expect(who.plans).toEqual([expect.objectContaining({ planId, stepsLeft: 3, next: expect.objectContaining({ step: 1, tool: 'device_actions' }) })]);

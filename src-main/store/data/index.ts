@@ -48,29 +48,46 @@ export interface TenantWriter extends TenantReader {
   readonly reports: Reports;
 }
 
-function build(sql: Sql, tenants: readonly Tenant[], who: Actor, signing?: { signer: CommandSigner; vault: SecretVault }): TenantWriter {
-  const scope = new Scope(tenants);
-  return {
-    scope,
-    require: (kind, id) => scope.require(sql, kind, id),
-    devices: new Devices(sql, scope),
-    alerts: new Alerts(sql, scope),
-    patches: new Patches(sql, scope),
-    scripts: new Scripts(sql, scope),
-    windows: new Windows(sql, scope),
-    commands: new Commands(sql, scope, who, signing),
-    documents: new Documents(sql, scope),
-    reports: new Reports(sql, scope),
-    fleet: new Fleet(sql, scope),
-  };
+// Each part is made when a tool first reaches for it: most calls use one or two, and the gate builds a reader per
+// call. A class, so its getters live on one shared prototype (an object literal of getters is built afresh each time).
+class TenantData implements TenantWriter {
+  readonly scope: Scope;
+  private readonly sql: Sql;
+  private readonly who: Actor;
+  private readonly signing: { signer: CommandSigner; vault: SecretVault } | undefined;
+  private parts: {
+    devices?: Devices; alerts?: Alerts; patches?: Patches; scripts?: Scripts; windows?: Windows;
+    commands?: Commands; documents?: Documents; reports?: Reports; fleet?: Fleet;
+  } = {};
+
+  constructor(sql: Sql, tenants: readonly Tenant[], who: Actor, signing?: { signer: CommandSigner; vault: SecretVault }) {
+    this.sql = sql;
+    this.scope = new Scope(tenants);
+    this.who = who;
+    this.signing = signing;
+  }
+
+  require<K extends ScopedKind>(kind: K, id: string): Promise<ScopedRow<K>> {
+    return this.scope.require(this.sql, kind, id);
+  }
+
+  get devices(): Devices { return (this.parts.devices ??= new Devices(this.sql, this.scope)); }
+  get alerts(): Alerts { return (this.parts.alerts ??= new Alerts(this.sql, this.scope)); }
+  get patches(): Patches { return (this.parts.patches ??= new Patches(this.sql, this.scope)); }
+  get scripts(): Scripts { return (this.parts.scripts ??= new Scripts(this.sql, this.scope)); }
+  get windows(): Windows { return (this.parts.windows ??= new Windows(this.sql, this.scope)); }
+  get commands(): Commands { return (this.parts.commands ??= new Commands(this.sql, this.scope, this.who, this.signing)); }
+  get documents(): Documents { return (this.parts.documents ??= new Documents(this.sql, this.scope)); }
+  get reports(): Reports { return (this.parts.reports ??= new Reports(this.sql, this.scope)); }
+  get fleet(): Fleet { return (this.parts.fleet ??= new Fleet(this.sql, this.scope)); }
 }
 
 /** A reader over `sql`: give it the store's read-only handle for read-only tools. */
 export function tenantReader(sql: Sql, tenants: readonly Tenant[], who: Actor): TenantReader {
-  return build(sql, tenants, who);
+  return new TenantData(sql, tenants, who);
 }
 
 /** A writer inside one transaction (`tx.sql`), signing the commands it queues. */
 export function tenantWriter(sql: Sql, signing: { signer: CommandSigner; vault: SecretVault }, tenants: readonly Tenant[], who: Actor): TenantWriter {
-  return build(sql, tenants, who, signing);
+  return new TenantData(sql, tenants, who, signing);
 }
