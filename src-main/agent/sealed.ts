@@ -29,9 +29,9 @@ export function newBoxKeyPair(): { publicKey: string; privateKeyPem: string } {
   return { publicKey: rawOf(publicKey).toString('base64url'), privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
-/** Throws unless `b64` is a usable X25519 public key. */
+/** Throws unless `b64` is a usable X25519 public key: well-formed, and not a low-order point (whose shared secret is zero). */
 export function checkBoxPublicKey(b64: string): void {
-  publicKeyOf(b64);
+  diffieHellman({ privateKey: generateKeyPairSync('x25519').privateKey, publicKey: publicKeyOf(b64) });
 }
 
 function keyFor(shared: Buffer, ephemeral: Buffer, recipient: Buffer, c: SealContext): Buffer {

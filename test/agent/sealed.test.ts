@@ -42,5 +42,7 @@ describe('sealed parameters', () => {
   it('an enrollment key must be a real X25519 public key', () => {
     expect(() => checkBoxPublicKey(device.publicKey)).not.toThrow();
     expect(() => checkBoxPublicKey('short')).toThrow(/X25519/);
+    // All zeros is a low-order point: every shared secret with it would be zero.
+    expect(() => checkBoxPublicKey(Buffer.alloc(32).toString('base64url'))).toThrow();
   });
 });
