@@ -31,7 +31,7 @@ test('the live feed shows a call within 500 ms; a click shows its arguments', as
   await client.callTool({ name: 'device_actions', arguments: { action: 'wipe', deviceIds: ids } });
   const big = page.getByTestId('live-row').first();
   await expect(big).toContainText('TIER4_BLOCKED');
-  await expect(big.getByTestId('live-devices')).toHaveText('10');
+  await expect(big.getByTestId('live-devices')).toHaveText('10 devices');
   const preview = await big.getByTestId('live-args').textContent();
   expect(new TextEncoder().encode(preview!).length).toBeLessThanOrEqual(240);
   expect(preview).toContain(ids[0]);

@@ -73,7 +73,7 @@ export function LivePage() {
         <ScrollBox className="panel fill" label="Tool calls">
           <table className="table table-rows sticky-first live-table" aria-label="Tool calls">
             <thead>
-              <tr><th scope="col">Tool · action</th><th scope="col">Time</th><th scope="col">Tier</th><th scope="col">Decision</th><th scope="col">Key</th><th scope="col">Client</th><th scope="col">Tenant</th><th scope="col" className="num">Devices</th><th scope="col">Arguments</th><th scope="col" className="num">Duration</th></tr>
+              <tr><th scope="col">Tool · action</th><th scope="col">Time</th><th scope="col">Tier</th><th scope="col">Decision</th><th scope="col">Key</th><th scope="col">Client</th><th scope="col">Tenant</th><th scope="col" className="num">Duration</th></tr>
             </thead>
             <tbody>
               {shown.map((c) => (
@@ -88,6 +88,11 @@ export function LivePage() {
                       e.stopPropagation();
                       setOpen(c);
                     }}>{toolLabel(c.tool, c.action)}</button>
+                    {/* The summary the feed carries: the devices named and the start of the arguments (the drawer loads them whole). */}
+                    <div className="ellipsis muted tiny" title={c.argsBytes === null ? undefined : `${c.argsBytes.toLocaleString()} bytes of arguments; open the call for all of them`}>
+                      {c.deviceCount === null ? null : <><span data-testid="live-devices">{c.deviceCount === 1 ? '1 device' : `${c.deviceCount} devices`}</span> · </>}
+                      <span className="mono" data-testid="live-args">{c.argsPreview ?? ''}</span>
+                    </div>
                   </td>
                   <td className="mono nowrap">{time(c.at)}</td>
                   <td><TierBadge tier={c.tier} /></td>
@@ -96,8 +101,6 @@ export function LivePage() {
                   <td className="ellipsis" title={c.keyName ?? undefined}>{c.keyName ?? '—'}</td>
                   <td className="ellipsis muted" title={c.client ?? undefined}>{c.client ?? '—'}</td>
                   <td className="nowrap">{c.tenant ?? '—'}</td>
-                  <td className="num mono" data-testid="live-devices">{c.deviceCount ?? '—'}</td>
-                  <td className="ellipsis mono muted tiny" data-testid="live-args" title={c.argsBytes === null ? undefined : `${c.argsBytes.toLocaleString()} bytes; open for the whole arguments`}>{c.argsPreview ?? '—'}</td>
                   <td className="num mono">{ms(c.durationMs)}</td>
                 </tr>
               ))}
