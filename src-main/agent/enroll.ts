@@ -5,6 +5,7 @@ import { ENROLL_BODY_MAX, ENROLL_PATH, EnrollResponse, AGENT_VERSION, parseToken
 import { fetchPinnedCert, pinnedTlsOptions } from './tls.ts';
 import { collectHardware } from './inventory.ts';
 import { ensureStateDir, identityPath, writeSecretFile, type Identity } from './state.ts';
+import { newBoxKeyPair } from './sealed.ts';
 
 export function postJson(url: string, body: unknown, tlsOpts: ReturnType<typeof pinnedTlsOptions>, timeoutMs = 30_000): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
@@ -31,8 +32,8 @@ export function postJson(url: string, body: unknown, tlsOpts: ReturnType<typeof 
  * The enrollment body within the listener's small cap for unauthenticated requests: disks and network interfaces go first
  * (a host with many virtual interfaces), then long strings are cut. The full inventory follows on the authenticated channel.
  */
-export function enrollmentBody(token: string, facts: Facts, hardware: Hardware) {
-  const body = { token, facts, hardware: { ...hardware }, agentVersion: AGENT_VERSION };
+export function enrollmentBody(token: string, facts: Facts, hardware: Hardware, boxPublicKey?: string) {
+  const body = { token, facts, hardware: { ...hardware }, agentVersion: AGENT_VERSION, ...(boxPublicKey ? { boxPublicKey } : {}) };
   const fits = () => Buffer.byteLength(JSON.stringify(body)) <= ENROLL_BODY_MAX - 256;
   while (!fits() && body.hardware.network.length) body.hardware = { ...body.hardware, network: body.hardware.network.slice(0, -1) };
   while (!fits() && body.hardware.disks.length) body.hardware = { ...body.hardware, disks: body.hardware.disks.slice(0, -1) };
@@ -49,7 +50,8 @@ export async function enrollAgent(p: { url: string; token: string; stateDir: str
   const certPem = await fetchPinnedCert(base.href, token.pin);
   const tlsOpts = pinnedTlsOptions(certPem, token.pin);
   const { facts, hardware } = await collectHardware(p.hostname);
-  const res = await postJson(new URL(ENROLL_PATH, base).href, enrollmentBody(p.token, facts, hardware), tlsOpts);
+  const box = newBoxKeyPair();
+  const res = await postJson(new URL(ENROLL_PATH, base).href, enrollmentBody(p.token, facts, hardware, box.publicKey), tlsOpts);
   if (res.status !== 200) {
     const msg = res.body && typeof res.body === 'object' && 'error' in res.body ? String((res.body as { error: unknown }).error) : String(res.body).slice(0, 200);
     throw new Error(`enrollment refused (${res.status}): ${msg}`);
@@ -57,7 +59,7 @@ export async function enrollAgent(p: { url: string; token: string; stateDir: str
   const r = EnrollResponse.parse(res.body);
   const identity: Identity = {
     version: 1, url: `${base.protocol}//${base.host}`, agentId: r.agentId, deviceId: r.deviceId, secret: r.secret, tenant: r.tenant,
-    consolePublicKey: r.consolePublicKey, certPem, certSha256: token.pin, ...(p.hostname ? { hostname: p.hostname } : {}), enrolledAt: new Date().toISOString(),
+    consolePublicKey: r.consolePublicKey, certPem, certSha256: token.pin, ...(p.hostname ? { hostname: p.hostname } : {}), boxPrivateKey: box.privateKeyPem, enrolledAt: new Date().toISOString(),
   };
   writeSecretFile(identityPath(p.stateDir), JSON.stringify(identity, null, 1));
   return identity;

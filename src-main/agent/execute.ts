@@ -6,6 +6,7 @@ import { runProcess, type RunOutcome } from './exec.ts';
 import { commandTable, expand, perPackage, type AgentConfig } from './config.ts';
 import { managerFor } from './patchManagers.ts';
 import { DeviceActionPayload, OUTPUT_KEEP, PatchPayload, ScriptPayload, type CommandEnvelope, type Facts } from './protocol.ts';
+import { open } from './sealed.ts';
 
 export interface ExecContext {
   stateDir: string;
@@ -14,6 +15,22 @@ export interface ExecContext {
   consoleHost: string;
   onSpawn: (pid: number) => void;
   signal: AbortSignal;
+  /** This agent's X25519 key (PKCS#8 PEM) that secret parameters are sealed to; absent for agents enrolled before. */
+  boxPrivateKey?: string;
+}
+
+/** The script's parameters with each sealed value opened for this command and device, or why they cannot be. */
+function openParameters(c: CommandEnvelope, s: ScriptPayload, key: string | undefined): { ok: true; params: Record<string, string> } | { ok: false; message: string } {
+  const sealed = Object.entries(s.sealedParameters ?? {});
+  if (!sealed.length) return { ok: true, params: s.parameters };
+  if (!key) return { ok: false, message: 'secret parameters are sealed to a key this agent does not hold; re-enroll it' };
+  const params = { ...s.parameters };
+  try {
+    for (const [name, value] of sealed) params[name] = open(key, value, { commandId: c.commandId, deviceId: c.deviceId, name });
+  } catch (e) {
+    return { ok: false, message: (e as Error).message };
+  }
+  return { ok: true, params };
 }
 
 export type Prepared = { ok: true; run: () => Promise<RunOutcome> } | { ok: false; message: string };
@@ -29,6 +46,8 @@ export function prepare(c: CommandEnvelope, x: ExecContext): Prepared {
     if (!p.success) return { ok: false, message: `script payload invalid: ${p.error.issues[0]?.message}` };
     const s = p.data;
     if (createHash('sha256').update(s.body, 'utf8').digest('hex') !== s.sha256) return { ok: false, message: 'script body does not match its SHA-256' };
+    const opened = openParameters(c, s, x.boxPrivateKey);
+    if (!opened.ok) return opened;
     return {
       ok: true,
       run: async () => {
@@ -36,7 +55,7 @@ export function prepare(c: CommandEnvelope, x: ExecContext): Prepared {
         mkdirSync(work, { recursive: true, mode: 0o700 });
         const file = join(work, `${c.commandId}.${EXT[s.language]}`);
         writeFileSync(file, s.body, { mode: 0o700 });
-        const params = Object.fromEntries(Object.entries(s.parameters).map(([k, v]) => [`CS_PARAM_${k}`, v]));
+        const params = Object.fromEntries(Object.entries(opened.params).map(([k, v]) => [`CS_PARAM_${k}`, v]));
         try {
           return await runProcess({ argv: [...table.interpreters[s.language], file], env: { ...env, ...params }, cwd: work, timeoutMs: s.timeoutSeconds * 1000, onSpawn: x.onSpawn, signal: x.signal });
         } finally {

@@ -1,6 +1,7 @@
 // The wire contract between `countersign serve` (agent listener) and `countersign agent`: zod on both sides.
 import { z } from 'zod';
 import { canonicalJson } from '../store/canonical.ts';
+import { BOX_PUBLIC_KEY, SEALED_VALUE } from './sealed.ts';
 
 /** Set by `countersign agent build --version V` (an esbuild define); the source tree runs as 0.1.0. */
 declare const __COUNTERSIGN_AGENT_VERSION__: string | undefined;
@@ -100,8 +101,11 @@ const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export const ScriptPayload = z.object({
   scriptId: Id.nullable(), name: Text(200), language: z.enum(['powershell', 'bash', 'python']), body: z.string().min(1).max(65_536),
   sha256: z.string().regex(/^[0-9a-f]{64}$/), parameters: z.record(z.string().regex(PARAM_NAME), z.string().max(1024)),
+  // Secret parameters sealed to this device (agent/sealed.ts): `parameters` holds their masks, these the values.
+  sealedParameters: z.record(z.string().regex(PARAM_NAME), z.string().regex(SEALED_VALUE)).optional(),
   timeoutSeconds: z.number().int().min(1).max(3600),
 });
+export type ScriptPayload = z.infer<typeof ScriptPayload>;
 export const DEVICE_ACTIONS = ['lock', 'reboot', 'shutdown', 'isolate'] as const;
 export const DeviceActionPayload = z.object({ action: z.enum(DEVICE_ACTIONS), reason: Text(500).nullable() });
 /** An agent upgrade travels as a device action: the SHA-256 of the build is inside the signed payload. */
@@ -140,7 +144,11 @@ export type AgentMessage = z.infer<typeof AgentMessage>;
 
 /** The listener reads at most this much of an (unauthenticated) enrollment body; the agent sends a compact one. */
 export const ENROLL_BODY_MAX = 4096;
-export const EnrollRequest = z.object({ token: z.string().max(200), facts: Facts, hardware: Hardware, agentVersion: Text(50) });
+export const EnrollRequest = z.object({
+  token: z.string().max(200), facts: Facts, hardware: Hardware, agentVersion: Text(50),
+  // Agents from before sealed parameters send none; the console then refuses secret parameters for that device.
+  boxPublicKey: z.string().regex(BOX_PUBLIC_KEY).optional().describe('the X25519 key secret parameters are sealed to'),
+});
 export const EnrollResponse = z.object({
   agentId: Id, deviceId: Id, secret: z.string().regex(/^csa_[A-Za-z0-9_-]{43}$/), tenant: z.string(),
   consolePublicKey: z.string().includes('BEGIN PUBLIC KEY'),

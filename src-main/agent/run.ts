@@ -203,7 +203,7 @@ export class Agent {
     if (c.kind === 'device_action' && c.payload.action === 'upgrade_agent') return this.onUpgrade(c);
     const prepared = prepare(c, {
       stateDir: this.o.stateDir, os: osName(), config: this.o.config, consoleHost: new URL(this.id.url).hostname.replace(/^\[|\]$/g, ''),
-      onSpawn: (pid) => this.journal.setPid(c.commandId, pid), signal: this.signal,
+      onSpawn: (pid) => this.journal.setPid(c.commandId, pid), signal: this.signal, boxPrivateKey: this.id.boxPrivateKey,
     });
     if (!prepared.ok) {
       this.journal.start(c.commandId, c.nonce); // signed: its id is used up even though it cannot run

@@ -16,6 +16,8 @@ export const Identity = z.object({
   certPem: z.string().includes('BEGIN CERTIFICATE'),
   certSha256: z.string().regex(/^[0-9a-f]{64}$/),
   hostname: z.string().optional(),
+  /** The X25519 key secret parameters are sealed to (PKCS#8 PEM); absent for agents enrolled before sealing. */
+  boxPrivateKey: z.string().includes('BEGIN PRIVATE KEY').optional(),
   enrolledAt: z.string(),
 });
 export type Identity = z.infer<typeof Identity>;

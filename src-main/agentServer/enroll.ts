@@ -7,6 +7,7 @@ import { EnrollRequest, parseToken, type EnrollResponse } from '../agent/protoco
 import { EnrollmentTokens, hmacOf, type Consumed } from './tokens.ts';
 import { HttpError } from '../http/util.ts';
 import { noteHostnameConflict } from './inventory.ts';
+import { checkBoxPublicKey } from '../agent/sealed.ts';
 
 export interface AgentRow { id: string; device_id: string; tenant_id: string; slug: string; revoked_at: string | null; secret_hmac: string }
 
@@ -14,6 +15,13 @@ export async function enroll(store: Store, hmacKey: Buffer, consolePublicKey: st
   const parsed = EnrollRequest.safeParse(body);
   if (!parsed.success) throw new HttpError(400, `invalid enrollment request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const req = parsed.data;
+  if (req.boxPublicKey !== undefined) {
+    try {
+      checkBoxPublicKey(req.boxPublicKey);
+    } catch {
+      throw new HttpError(400, 'invalid enrollment request: boxPublicKey: not an X25519 public key');
+    }
+  }
   const token = parseToken(req.token);
   const tokens = new EnrollmentTokens(store, hmacKey);
   const out = await store.write(async (tx) => {
@@ -30,10 +38,10 @@ export async function enroll(store: Store, hmacKey: Buffer, consolePublicKey: st
     await tx.sql.run(`INSERT INTO devices (id, tenant_id, group_id, hostname, os, os_version, status, isolated, compliance, last_seen_at, ip_address, hardware_json, enrolled_at)
       VALUES (?, ?, NULL, ?, ?, ?, 'offline', 0, 'unknown', ?, ?, ?, ?)`,
       [deviceId, took.tenantId, req.facts.hostname, req.facts.os, req.facts.osVersion, now, req.facts.ip, JSON.stringify(req.hardware), now]);
-    await tx.sql.run(`INSERT INTO agents (id, device_id, tenant_id, token_id, secret_hmac, agent_version, created_at, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [agentId, deviceId, took.tenantId, took.tokenId, hmacOf(hmacKey, secret), req.agentVersion, now, remote]);
+    await tx.sql.run(`INSERT INTO agents (id, device_id, tenant_id, token_id, secret_hmac, agent_version, created_at, remote, box_public_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [agentId, deviceId, took.tenantId, took.tokenId, hmacOf(hmacKey, secret), req.agentVersion, now, remote, req.boxPublicKey ?? null]);
     await tx.audit({ event: 'auth', decision: 'allowed', outcome: 'agent enrolled', rule: 'agent_enroll', tenant: took.tenant, remote,
-      detail: { tokenId: took.tokenId, agentId, deviceId, hostname: req.facts.hostname, os: req.facts.os, osVersion: req.facts.osVersion } });
+      detail: { tokenId: took.tokenId, agentId, deviceId, hostname: req.facts.hostname, os: req.facts.os, osVersion: req.facts.osVersion, sealedParameters: req.boxPublicKey !== undefined } });
     await noteHostnameConflict(tx, deviceId, { agentId, enrolled: true });
     return { agentId, deviceId, secret, tenant: took.tenant, consolePublicKey };
   });

@@ -27,8 +27,9 @@ export async function envelopeFor(sql: Sql, vault: SecretVault, commandId: strin
   } catch {
     payload = {};
   }
-  // Secret parameters are stored masked: the values go back in only here, on their way to the agent (over pinned TLS).
-  if (r.approval_id) {
+  // Commands signed before secret parameters were sealed to the device hold masks whose values were signed in clear:
+  // those go back in only here, on their way to the agent (over pinned TLS). A sealed payload travels as it is.
+  if (r.approval_id && payload.sealedParameters === undefined) {
     const sealed = await sql.get<{ sealed: string }>('SELECT sealed FROM sealed_secrets WHERE approval_id = ?', [r.approval_id]);
     if (sealed) payload = revealPayload(vault.mask, payload, vault.unseal(sealed.sealed));
   }

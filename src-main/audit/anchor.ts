@@ -215,7 +215,17 @@ export function readCheckpointFile(file: string): string[] | undefined {
 
 const splitLines = (text: string) => text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
 
-export interface AnchorSchedule { everyEntries: () => number; everyMinutes: () => number }
+export interface AnchorSchedule {
+  everyEntries: () => number;
+  everyMinutes: () => number;
+  /** The timer of the time trigger (tests drive it by hand); `tick` resolves once that tick's checkpoint is written or skipped. */
+  timer?: (tick: () => Promise<void>, ms: number) => { clear(): void };
+}
+
+const realTimer = (tick: () => Promise<void>, ms: number) => {
+  const t = setTimeout(() => void tick(), ms).unref();
+  return { clear: () => clearTimeout(t) };
+};
 
 /**
  * The writer of a long-running process: a checkpoint after every `everyEntries` appended entries (counted as they
@@ -240,12 +250,13 @@ export function startAnchoring(store: Store, o: AnchorOptions, schedule: AnchorS
       setImmediate(() => void run());
     }
   });
-  let timer: NodeJS.Timeout;
+  let timer: { clear(): void };
   const arm = () => {
-    timer = setTimeout(() => {
-      void run();
+    timer = (schedule.timer ?? realTimer)(() => {
+      const done = run();
       if (!stopped) arm();
-    }, schedule.everyMinutes() * 60_000).unref();
+      return done;
+    }, schedule.everyMinutes() * 60_000);
   };
   arm();
   // A process that starts on a log whose file is missing its latest checkpoint (or has none yet) writes one. It is
@@ -258,7 +269,7 @@ export function startAnchoring(store: Store, o: AnchorOptions, schedule: AnchorS
       if (stopped) return running;
       const last = run();
       stopped = true;
-      clearTimeout(timer);
+      timer.clear();
       off();
       await last;
     },

@@ -3,7 +3,8 @@
 import { placeholders, type Sql } from '../store/sql.ts';
 import type { AuditRow } from '../audit/log.ts';
 import { jsonColumn } from '../audit/siem.ts';
-import type { AuditEntryDetailT, AuditEntryT, ConsoleInput, LiveCallT } from './contract.ts';
+import { LIVE_ARGS_PREVIEW_BYTES, type AuditEntryDetailT, type AuditEntryT, type ConsoleInput, type LiveCallT } from './contract.ts';
+import { sliceToBytes } from '../audit/bounds.ts';
 
 type AuditQuery = Required<Pick<ConsoleInput<'queryAudit'>, 'limit'>> & Omit<ConsoleInput<'queryAudit'>, 'limit'>;
 type LiveQuery = Required<Pick<ConsoleInput<'liveCalls'>, 'limit'>> & Omit<ConsoleInput<'liveCalls'>, 'limit'>;
@@ -74,12 +75,41 @@ function standingOf(detailJson: string | null): Pick<LiveCallT, 'grantId' | 'pla
   };
 }
 
-export function toLiveCall(r: AuditRow): LiveCallT {
+/** An audit row as the live feed reads it: the arguments only as a prefix, their size and the devices they name. */
+type LiveRow = Omit<AuditRow, 'args_json' | 'prev_hash'> & { args_head: string | null; args_bytes: number | null; device_count: number | null };
+
+/** Characters of args_json a live row reads: enough for the byte-bounded preview (a character is at least a byte). */
+const HEAD_CHARS = LIVE_ARGS_PREVIEW_BYTES;
+
+/** The summary's columns computed by the database, so a live page never reads arguments whole. */
+function liveColumns(sql: Sql): string {
+  const devices = sql.dialect === 'postgres'
+    ? `CASE WHEN json_typeof(args_json::json -> 'deviceIds') = 'array' THEN json_array_length(args_json::json -> 'deviceIds')
+        WHEN json_typeof(args_json::json -> 'deviceId') = 'string' THEN 1 END`
+    : `CASE WHEN json_valid(args_json) THEN CASE WHEN json_type(args_json, '$.deviceIds') = 'array' THEN json_array_length(args_json, '$.deviceIds')
+        WHEN json_type(args_json, '$.deviceId') = 'text' THEN 1 END END`;
+  return `${LIST_COLUMNS}, detail_json, hash, substr(args_json, 1, ${HEAD_CHARS}) AS args_head, octet_length(args_json) AS args_bytes, ${devices} AS device_count`;
+}
+
+/** The devices a call's arguments name, from the arguments themselves (an event's row is already in memory). */
+function devicesNamed(argsJson: string | null): number | null {
+  const a = json(argsJson) as { deviceIds?: unknown; deviceId?: unknown } | null;
+  if (a === null || typeof a !== 'object') return null;
+  return Array.isArray(a.deviceIds) ? a.deviceIds.length : typeof a.deviceId === 'string' ? 1 : null;
+}
+
+export function liveRowOf(r: AuditRow): LiveRow {
+  const { args_json: args, prev_hash: _prev, ...rest } = r;
+  return { ...rest, args_head: args?.slice(0, HEAD_CHARS) ?? null, args_bytes: args === null ? null : Buffer.byteLength(args), device_count: devicesNamed(args) };
+}
+
+export function toLiveCall(r: LiveRow): LiveCallT {
   return {
     ...standingOf(r.detail_json),
     seq: r.seq, at: r.at, keyId: r.key_id, keyName: r.key_name, client: r.client, tenant: r.tenant, tool: r.tool, action: r.action, tier: r.tier,
-    decision: r.decision, code: r.code, durationMs: r.duration_ms, args: json(r.args_json), outcome: r.outcome, approvalId: r.approval_id,
-    remote: r.remote, sessionId: r.session_id,
+    decision: r.decision, code: r.code, durationMs: r.duration_ms, deviceCount: r.device_count,
+    argsPreview: r.args_head === null ? null : sliceToBytes(r.args_head, LIVE_ARGS_PREVIEW_BYTES), argsBytes: r.args_bytes, hash: r.hash,
+    outcome: r.outcome, approvalId: r.approval_id, remote: r.remote, sessionId: r.session_id,
   };
 }
 
@@ -101,7 +131,7 @@ export function createAuditQueries(sql: Sql) {
     },
     async liveCalls(q: LiveQuery): Promise<{ calls: LiveCallT[]; headSeq: number }> {
       const w = where(sql, { keyId: q.keyId, tenant: q.tenant, decision: q.decision });
-      const rows = await sql.all<AuditRow>(`SELECT * FROM audit_log WHERE event = 'tool_call' AND seq > ? AND ${w.text} ORDER BY seq DESC LIMIT ?`,
+      const rows = await sql.all<LiveRow>(`SELECT ${liveColumns(sql)} FROM audit_log WHERE event = 'tool_call' AND seq > ? AND ${w.text} ORDER BY seq DESC LIMIT ?`,
         [q.afterSeq ?? 0, ...w.params, q.limit]);
       const head = (await sql.get<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM audit_log'))!.seq;
       return { calls: rows.map(toLiveCall), headSeq: head };

@@ -163,10 +163,21 @@ export const AuditEntry = z.object({
 });
 export const AuditEntryDetail = AuditEntry.extend({ args: z.unknown(), detail: z.unknown(), prevHash: text, hash: text });
 
-/** One tools/call as the live feed shows it: an audit entry of event tool_call. */
+/** Bytes of a call's stored arguments the live feed shows; the whole arguments come from getAuditEntry. */
+export const LIVE_ARGS_PREVIEW_BYTES = 240;
+/**
+ * One tools/call as the live feed shows it: a bounded summary of an audit entry of event tool_call, whatever the size of
+ * its arguments. The entry itself (arguments whole, detail, chain) is loaded on demand with getAuditEntry.
+ */
 export const LiveCall = z.object({
   seq: int, at: iso, keyId: nstr, keyName: nstr, client: nstr, tenant: nstr, tool: nstr, action: nstr, tier: int.nullable(),
-  decision: text, code: nstr, durationMs: z.number().nullable(), args: z.unknown(), outcome: nstr.describe('result summary'),
+  decision: text, code: nstr, durationMs: z.number().nullable(),
+  deviceCount: count.nullable().describe('devices the arguments name (deviceIds, or one deviceId); null when none'),
+  argsPreview: z.string().max(LIVE_ARGS_PREVIEW_BYTES).nullable() // UTF-16 units ≤ bytes; the byte bound is the writer's
+    .describe('the start of the stored arguments\' JSON, at most LIVE_ARGS_PREVIEW_BYTES bytes'),
+  argsBytes: count.nullable().describe('size of the stored arguments\' JSON in UTF-8 bytes'),
+  hash: text.describe('the entry\'s chain hash, which covers its stored arguments'),
+  outcome: nstr.describe('result summary'),
   approvalId: nstr, remote: nstr, sessionId: nstr,
   grantId: nstr.describe('ran without a card under this grant'),
   planId: nstr.describe('ran without a card as a step of this approved plan'), planStep: int.nullable(),

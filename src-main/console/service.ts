@@ -20,7 +20,7 @@ import {
   type ConsoleApi, type ConsoleEvent, type ConsoleInput, type ConsoleMethodName, type ConsoleOutput, type KeyViewT,
 } from './contract.ts';
 import { createApprovalViewer } from './approvalView.ts';
-import { createAuditQueries, toLiveCall } from './auditQuery.ts';
+import { createAuditQueries, liveRowOf, toLiveCall } from './auditQuery.ts';
 import { createFleetView } from './fleetView.ts';
 import { createPolicyAdmin } from './policyAdmin.ts';
 import { createAgentAdmin } from './agentAdmin.ts';
@@ -229,7 +229,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     }
   };
   const onRow = (row: AuditRow) => {
-    if (row.event === 'tool_call') emit({ type: 'call', call: toLiveCall(row) });
+    if (row.event === 'tool_call') emit({ type: 'call', call: toLiveCall(liveRowOf(row)) });
     else if (row.event === 'key') emit({ type: 'key.changed', keyId: row.key_id, change: row.outcome ?? 'changed' });
     else if (row.event === 'policy') emit({ type: 'policy.changed', change: row.outcome ?? 'updated' });
   };

@@ -91,7 +91,12 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
       return check.key;
     }
     const probe = failures.take(`auth:${remote}`, AUTH_FAILURES_PER_MINUTE);
-    await auditRejection(req, { event: 'auth', decision: 'denied', code: `KEY_${check.reason.toUpperCase()}`, rule: 'api_key', keyId: check.ok ? null : check.keyId ?? null, keyName: check.ok ? null : check.keyName ?? null, remote, detail: { path: req.url?.split('?')[0] } });
+    // An attempt answered 429 is recorded as throttled (its own cause), with the key check's reason beside it.
+    await auditRejection(req, {
+      event: 'auth', decision: probe.ok ? 'denied' : 'throttled', code: probe.ok ? `KEY_${check.reason.toUpperCase()}` : 'KEY_THROTTLED', rule: 'api_key',
+      keyId: check.ok ? null : check.keyId ?? null, keyName: check.ok ? null : check.keyName ?? null, remote,
+      detail: { path: req.url?.split('?')[0], ...(probe.ok ? {} : { reason: check.reason }) },
+    });
     if (!probe.ok) throw new HttpError(429, 'Too many failed API-key attempts from this address', -32001, { 'Retry-After': String(probe.retryAfterSeconds) });
     const why = { missing: 'missing X-API-Key header', malformed: 'malformed API key', unknown: 'invalid API key', revoked: 'API key revoked', expired: 'API key expired' }[check.reason];
     throw new HttpError(401, `Unauthorized: ${why}`, -32001);

@@ -6,7 +6,7 @@ import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
 import { singleTenant } from '../store/data/index.ts';
 import { AppError } from '../errors.ts';
 import { COMMAND_STATUSES, NO_AGENT_NOTE, commandOutput } from './commands.ts';
-import { isMask, splitScriptSecrets } from './secretParams.ts';
+import { isMask, noDeviceKey, splitScriptSecrets } from './secretParams.ts';
 
 export const LANGUAGES = ['powershell', 'bash', 'python'] as const;
 type Language = (typeof LANGUAGES)[number];
@@ -155,6 +155,15 @@ export const runScript = writeTool({
     // The gate hands plan the arguments with secret values already masked: only masks reach the detail, the card and the rows.
     const params = args.parameters ?? {};
     const secretParameters = Object.keys(params).filter((n) => isMask(params[n]));
+    if (secretParameters.length) {
+      // Known before a card is raised: a device that cannot open sealed values never gets secret parameters.
+      const keyless: string[] = [];
+      for (const d of devices) {
+        const agent = await ctx.data.devices.agentOf(d.id);
+        if (!agent || agent.revoked_at || !agent.box_public_key) keyless.push(`${d.hostname} (${d.id})`);
+      }
+      if (keyless.length) throw new AppError('INVALID_ARGUMENTS', noDeviceKey(keyless), 'secret_needs_device_key');
+    }
     return {
       tenant,
       summary: `run ${script.source === 'library' ? `script '${script.name}'` : 'an ad-hoc script'} (${script.language}, sha256 ${script.sha256.slice(0, 12)}…) `

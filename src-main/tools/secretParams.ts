@@ -1,8 +1,9 @@
 // Script parameters declared secret (ad hoc with secretParameters, or by a library script's params_json): their values
 // are never stored in clear. Everything that is stored or shown (audit entries, the approval row and its digest, the
 // execution, the queued command, the card) holds a mask `[secret:<keyed hash>]` instead; the values travel sealed with
-// the approval and are put back only into the command as signed and as sent to the agent. Pure: the keyed mask comes
-// from the store's vault (store/vault.ts), the library's declarations from the caller's reader.
+// the approval (the install's vault) and, when the command is queued, are sealed again to the receiving device's own
+// key (agent/sealed.ts) beside their masks. Pure: the keyed mask comes from the store's vault (store/vault.ts), the
+// library's declarations from the caller's reader.
 
 import type { Secrets } from '../store/vault.ts';
 
@@ -63,3 +64,22 @@ export function revealPayload(mask: (value: string) => string, payload: Record<s
   if (!secrets || !isRecord(params)) return payload;
   return { ...payload, parameters: revealParameters(mask, params as Record<string, string>, secrets) };
 }
+
+/**
+ * A command payload whose secret parameters go sealed to the device: `parameters` keeps their masks, and
+ * `sealedParameters` holds each value as `seal(name, value)` made it. Undefined when the payload carries none.
+ */
+export function sealPayload(mask: (value: string) => string, payload: Record<string, unknown>, secrets: Secrets | undefined,
+  seal: (name: string, value: string) => string): Record<string, unknown> | undefined {
+  const params = payload.parameters;
+  if (!secrets || !isRecord(params)) return undefined;
+  const sealed: Record<string, string> = {};
+  for (const [n, v] of Object.entries(secrets)) if (isMask(params[n]) && params[n] === mask(v)) sealed[n] = seal(n, v);
+  return Object.keys(sealed).length ? { ...payload, sealedParameters: sealed } : undefined;
+}
+
+/** Why secret parameters cannot go to these devices, and what the technician does about it. */
+export const noDeviceKey = (devices: readonly string[]) =>
+  `Secret parameters are sent only sealed to the receiving device's own key, and ${devices.join(', ')} `
+  + `${devices.length === 1 ? 'has' : 'have'} none (no agent, or an agent enrolled before secret parameters were sealed). `
+  + 'Re-enroll the agent (countersign agent enroll) to give the device a key, or run the script without secret parameters.';

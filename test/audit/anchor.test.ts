@@ -14,7 +14,7 @@ import { createSecrets, loadSecrets, secretsPath } from '../../src-main/store/se
 import { hashRow, verifyRows, type AuditRow } from '../../src-main/audit/log.ts';
 import { sqliteSql } from '../../src-main/store/sql.ts';
 import { openStore } from '../helpers/store.ts';
-import { CHECKPOINT_FILE, checkpointFiles, latestCheckpoint, NO_PREV, sha256, writeCheckpoint } from '../../src-main/audit/anchor.ts';
+import { CHECKPOINT_FILE, checkpointFiles, latestCheckpoint, NO_PREV, sha256, startAnchoring, writeCheckpoint } from '../../src-main/audit/anchor.ts';
 import { verifyAnchored } from '../../src-main/audit/anchorVerify.ts';
 import { fingerprint } from '../../src-main/audit/export.ts';
 import { canonicalJson } from '../../src-main/store/canonical.ts';
@@ -224,5 +224,59 @@ describe('the checkpoint writer of a long-running process', () => {
     unlinkSync(anchorFile!);
     expect(existsSync(anchorFile!)).toBe(false);
     expect(await verifyDir(dir, anchor)).toMatchObject({ ok: false, case: 'file_missing' });
+  });
+
+  it('writes every T minutes when entries arrived, and nothing when the log did not change (the timer driven by hand)', async () => {
+    const dir = tmp('cs-anchor-timer-');
+    const { store, secrets } = await initDataDir(dir);
+    const lines = () => readFileSync(join(dir, CHECKPOINT_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { n: number; headSeq: number });
+    const armed: { tick: () => Promise<void>; ms: number; cleared: boolean }[] = [];
+    const anchors = startAnchoring(store, { dataDir: dir, ...secrets }, {
+      everyEntries: () => 1_000_000, // only the time trigger writes here
+      everyMinutes: () => 7,
+      timer: (tick, ms) => {
+        const t = { tick, ms, cleared: false };
+        armed.push(t);
+        return { clear: () => void (t.cleared = true) };
+      },
+    }, (msg, err) => {
+      throw new Error(`${msg}: ${String(err)}`);
+    });
+    const fire = () => armed.at(-1)!.tick();
+    expect(armed).toHaveLength(1);
+    expect(armed[0]!.ms).toBe(7 * 60_000);
+    // The first tick also waits for the checkpoint queued at start; from here on the file only changes by ticks.
+    await fire();
+    const start = lines();
+    expect(armed).toHaveLength(2); // each tick arms the next
+    await fire();
+    await fire();
+    expect(lines(), 'no new entries: no checkpoint').toEqual(start);
+    for (let i = 0; i < 3; i++) await store.audit.append({ event: 'system', decision: 'info', outcome: `t${i}` });
+    expect(lines(), 'entries alone (under N) write nothing before the timer').toEqual(start);
+    await fire();
+    const after = lines();
+    expect(after).toHaveLength(start.length + 1);
+    const head = (await store.sql.get<{ seq: number }>('SELECT max(seq) AS seq FROM audit_log'))!.seq;
+    expect(after.at(-1)).toMatchObject({ n: start.at(-1)!.n + 1, headSeq: head });
+    await fire();
+    expect(lines(), 'nothing since the last tick').toEqual(after);
+    await anchors.stop();
+    expect(armed.at(-1)!.cleared, 'stop clears the timer').toBe(true);
+    await store.close();
+    expect(await verifyDir(dir)).toMatchObject({ ok: true });
+  });
+
+  it('the real timer at a short interval writes a checkpoint once entries arrived', async () => {
+    const dir = tmp('cs-anchor-timer-');
+    const { store, secrets } = await initDataDir(dir);
+    const count = () => readFileSync(join(dir, CHECKPOINT_FILE), 'utf8').trim().split('\n').length;
+    const anchors = startAnchoring(store, { dataDir: dir, ...secrets }, { everyEntries: () => 1_000_000, everyMinutes: () => 0.002 }, () => {});
+    await anchors.now();
+    const before = count();
+    await store.audit.append({ event: 'system', decision: 'info', outcome: 'timed' });
+    await until('a checkpoint from the timer', () => count() === before + 1);
+    await anchors.stop();
+    await store.close();
   });
 });

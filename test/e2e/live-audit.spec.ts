@@ -1,4 +1,5 @@
 // The live feed shows a call within 500 ms of it being made; the audit log shows the entries and its chain verifies.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { budget, expect, mcpClient, test, timing, waitLive } from './fixtures.ts';
 
@@ -16,10 +17,27 @@ test('the live feed shows a call within 500 ms; a click shows its arguments', as
   await expect(row).toContainText('e2e-agent');
   await expect(row).toContainText('northwind-legal');
   await expect(row).toContainText('allowed');
+  await expect(row.getByTestId('live-args')).toHaveText(/^\{"tenant":"northwind-legal"/);
   await row.click();
   const drawer = page.getByRole('dialog', { name: 'Details' });
-  await expect(drawer).toContainText('"tenant": "northwind-legal"');
+  await expect(drawer.getByTestId('call-args')).toContainText('"tenant": "northwind-legal"');
   await expect(drawer.getByTestId('call-outcome')).toHaveText('ok');
+  await page.keyboard.press('Escape');
+  await expect(drawer).toBeHidden();
+
+  // A call with longer arguments (a refused wipe of ten devices, so nothing changes): the row carries a short preview
+  // and the device count; the drawer loads the arguments whole from the call's audit entry.
+  const ids = Array.from({ length: 10 }, () => randomUUID()).sort();
+  await client.callTool({ name: 'device_actions', arguments: { action: 'wipe', deviceIds: ids } });
+  const big = page.getByTestId('live-row').first();
+  await expect(big).toContainText('TIER4_BLOCKED');
+  await expect(big.getByTestId('live-devices')).toHaveText('10 devices');
+  const preview = await big.getByTestId('live-args').textContent();
+  expect(new TextEncoder().encode(preview!).length).toBeLessThanOrEqual(240);
+  expect(preview).toContain(ids[0]);
+  expect(preview).not.toContain(ids[9]);
+  await big.click();
+  await expect(drawer.getByTestId('call-args')).toContainText(ids[9]!);
   await page.keyboard.press('Escape');
   await expect(drawer).toBeHidden();
 

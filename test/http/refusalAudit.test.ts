@@ -1,11 +1,11 @@
-// Every refusal leaves an audit entry: the HTTP layer's (another key's session, 413, 415, 400), MCP session open and
+// Every refusal leaves an audit entry: the HTTP layer's (another key's session, 413, 415, 400, 405, 429), MCP session open and
 // close, console login failures and throttles. A flood of them is counted, not stored one by one. The login limiter
 // slows a guesser without locking out the technician.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type AuditRow } from '../../src-main/audit/log.ts';
 import { PASSPHRASE, startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
-import { expectRpcError, initStreamable, mcpHeaders, rawRequest, type RawResponse } from '../helpers/raw.ts';
+import { expectRpcError, initializeRequest, initStreamable, mcpHeaders, rawRequest, type RawResponse } from '../helpers/raw.ts';
 import { budget, until } from '../helpers/wait.ts';
 
 /** A source's refusals a minute stored in full (README, audit/flood.ts). */
@@ -58,6 +58,74 @@ describe('HTTP-layer refusals are audited', () => {
     const before = head();
     expect((await rawRequest({ port, path: '/.well-known/oauth-protected-resource' })).status).toBe(404);
     expect(rowsAfter(before)).toEqual([]);
+  });
+});
+
+describe('405 and 429 are audited (a server of their own: one request a second per key, one session per key)', () => {
+  let u: TestServer;
+  const after = (seq: number, where: string) => u.app.db.prepare(`SELECT * FROM audit_log WHERE seq > ? AND ${where} ORDER BY seq`).all(seq) as AuditRow[];
+  const top = () => (u.app.db.prepare('SELECT coalesce(max(seq), 0) AS n FROM audit_log').get() as { n: number }).n;
+  beforeAll(async () => {
+    u = await startTestServer({ env: { COUNTERSIGN_HTTP_RPS: '1' }, serve: { limits: { maxSessionsPerKey: 1 } } });
+  });
+  afterAll(async () => {
+    await u?.close();
+  });
+
+  it('405: a GET on the legacy message path (before any key is read), and a PUT on the Streamable HTTP path (with the key)', async () => {
+    const before = top();
+    const get = await rawRequest({ port: u.server.port, method: 'GET', path: '/api/v1/mcp/message?sessionId=abc' });
+    expect(get.status).toBe(405);
+    const key = await u.key({ name: 'put-405' });
+    const put = await rawRequest({ port: u.server.port, method: 'PUT', path: '/api/v1/mcp', headers: mcpHeaders(key), body: '{}' });
+    expect(put.status).toBe(405);
+    const rows = after(before, `code = 'HTTP_405'`);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ event: 'http', decision: 'denied', key_name: null, session_id: 'abc', remote: '127.0.0.1' });
+    expect(JSON.parse(rows[0]!.detail_json!)).toMatchObject({ method: 'GET', path: '/api/v1/mcp/message' });
+    expect(rows[1]).toMatchObject({ event: 'http', decision: 'denied', key_name: 'put-405' });
+    expect(JSON.parse(rows[1]!.detail_json!)).toMatchObject({ method: 'PUT', path: '/api/v1/mcp' });
+  });
+
+  it('429: a key over its sessions, with the key and the limit', async () => {
+    const key = await u.key({ name: 'sessions-429' });
+    await initStreamable(u.server.port, key);
+    const before = top();
+    const r = await rawRequest({ port: u.server.port, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(key), body: JSON.stringify(initializeRequest()) });
+    expect(r.status).toBe(429);
+    const [row, ...more] = after(before, `code = 'HTTP_429'`);
+    expect(more).toEqual([]);
+    expect(row).toMatchObject({ event: 'http', decision: 'throttled', key_name: 'sessions-429', outcome: expect.stringContaining('limit 1') });
+  });
+
+  it('429: a key over its requests a second (a minute\'s allowance spent at once), throttled with the key', async () => {
+    const key = await u.key({ name: 'rps-429' });
+    const before = top();
+    let status = 0;
+    let sent = 0;
+    // 60 requests a minute pass (each a refused 400, cheap); the next is over the allowance.
+    while (status !== 429 && sent < 200) {
+      status = (await rawRequest({ port: u.server.port, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders(key), body: '{"foo":1}' })).status;
+      sent++;
+    }
+    expect(status).toBe(429);
+    expect(sent).toBeGreaterThan(60);
+    const rows = after(before, `code = 'HTTP_RATE_LIMITED'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ event: 'http', decision: 'throttled', rule: 'http_rate', key_name: 'rps-429' });
+  });
+
+  it('429: an address over its failed API-key attempts; the throttled attempts are recorded as throttled', async () => {
+    const before = top();
+    let status = 0;
+    let sent = 0;
+    while (status !== 429 && sent < 200) {
+      status = (await rawRequest({ port: u.server.port, method: 'POST', path: '/api/v1/mcp', headers: mcpHeaders('csk_not_a_real_key_at_all_0000000000'), body: '{}' })).status;
+      sent++;
+    }
+    expect(status).toBe(429);
+    const rows = after(before, `event = 'auth'`);
+    expect(rows.at(-1)).toMatchObject({ decision: 'throttled', code: 'KEY_THROTTLED', remote: '127.0.0.1' });
   });
 });
 

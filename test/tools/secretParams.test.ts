@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src-main/app.ts';
 import { startAgentListener, type RunningAgentListener } from '../../src-main/agentServer/listener.ts';
 import { createConsoleService, type ConsoleService } from '../../src-main/console/service.ts';
-import { enrollAgent } from '../../src-main/agent/enroll.ts';
+import { enrollAgent, enrollmentBody, postJson } from '../../src-main/agent/enroll.ts';
+import { fetchPinnedCert, pinnedTlsOptions } from '../../src-main/agent/tls.ts';
+import { collectHardware } from '../../src-main/agent/inventory.ts';
+import { ENROLL_PATH, parseToken } from '../../src-main/agent/protocol.ts';
 import { runAgent } from '../../src-main/agent/run.ts';
 import { AgentConfig } from '../../src-main/agent/config.ts';
 import type { Caller } from '../../src-main/governance/gate.ts';
@@ -94,6 +97,25 @@ describe('secret script parameters', () => {
     expect(refused.isError).toBe(true);
     expect(storedText()).not.toContain(`lib-${SECRET}`);
     expect(app.db.prepare(`SELECT args_json FROM audit_log WHERE code = 'SCOPE_DENIED' ORDER BY seq DESC LIMIT 1`).pluck().get()).toMatch(/\[secret:[0-9a-f]{16}\]/);
+  });
+
+  it('enrollment: the agent\'s X25519 key is kept on its row; a malformed or low-order key is refused (400); an agent that sends none gets no secret parameters', async () => {
+    expect(app.db.prepare('SELECT box_public_key FROM agents WHERE device_id = ?').pluck().get(deviceId)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const { secret: token } = await svc.createEnrollmentToken({ tenant: 'acme-dental', uses: 3 });
+    const pin = parseToken(token)!.pin;
+    const tls = pinnedTlsOptions(await fetchPinnedCert(listener.url, pin), pin);
+    const { facts, hardware } = await collectHardware('legacy-agent');
+    const post = (boxPublicKey?: string) => postJson(new URL(ENROLL_PATH, listener.url).href, enrollmentBody(token, facts, hardware, boxPublicKey), tls);
+    expect(await post('short')).toMatchObject({ status: 400, body: { error: expect.stringContaining('boxPublicKey') } });
+    expect(await post(Buffer.alloc(32).toString('base64url'))).toMatchObject({ status: 400, body: { error: expect.stringContaining('X25519') } });
+    const legacy = await post();
+    expect(legacy.status).toBe(200);
+    const legacyDevice = (legacy.body as { deviceId: string }).deviceId;
+    expect(app.db.prepare('SELECT box_public_key FROM agents WHERE device_id = ?').pluck().get(legacyDevice)).toBeNull();
+    const r = await callTool(app, 'run_script', { language: 'bash', body: 'true\n', deviceIds: [legacyDevice], parameters: { pw: SECRET }, secretParameters: ['pw'] }, await caller(['ai:read', 'ai:write', 'ai:execute']));
+    expect(r.isError).toBe(true);
+    expect(JSON.stringify(r.content)).toMatch(/legacy-agent \(.*\) has none.*Re-enroll the agent/);
+    expect(storedText()).not.toContain(SECRET);
   });
 
   it('secretParameters must name parameters the call has', async () => {

@@ -6,7 +6,8 @@ import { AppError } from '../../errors.ts';
 import type { Sql } from '../sql.ts';
 import type { CommandSigner } from '../store.ts';
 import type { SecretVault, Secrets } from '../vault.ts';
-import { revealPayload } from '../../tools/secretParams.ts';
+import { noDeviceKey, sealPayload } from '../../tools/secretParams.ts';
+import { seal } from '../../agent/sealed.ts';
 import type { Scope } from './scope.ts';
 
 export const COMMAND_STATUSES = ['queued', 'running', 'completed', 'failed', 'timed_out', 'cancelled'] as const;
@@ -67,18 +68,33 @@ export class Commands {
     const commands: QueuedCommand[] = [];
     for (const d of p.devices) {
       const commandId = randomUUID();
-      const payload = p.payload(d);
+      const payload = await this.sealedFor(d, commandId, p.payload(d));
       const notBefore = p.notBefore ?? null;
       await this.sql.run(`INSERT INTO device_commands (id, execution_id, tenant_id, device_id, kind, payload_json, status, not_before, created_at)
         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`, [commandId, executionId, p.tenant.id, d.id, p.kind, JSON.stringify(payload), notBefore, now]);
-      // The row holds secret parameters masked; the signature covers their values, put back when the command is sent.
-      const signed = revealPayload(signing.vault.mask, payload, this.who.secrets);
-      const { fields, signature } = signing.signer.sign({ commandId, deviceId: d.id, approvalId: this.who.approvalId, kind: p.kind, payload: signed, notBefore }, this.who.now);
+      // The row, the signature and the wire carry secret parameters as masks plus values sealed to the device.
+      const { fields, signature } = signing.signer.sign({ commandId, deviceId: d.id, approvalId: this.who.approvalId, kind: p.kind, payload, notBefore }, this.who.now);
       await this.sql.run(`INSERT INTO command_signatures (command_id, device_id, approval_id, kind, issued_at, nonce, signature) VALUES (?, ?, ?, ?, ?, ?, ?)`,
         [fields.commandId, fields.deviceId, fields.approvalId, fields.kind, fields.issuedAt, fields.nonce, signature]);
       commands.push({ commandId, deviceId: d.id, hostname: d.hostname, status: 'queued', notBefore });
     }
     return { executionId, commands };
+  }
+
+  /**
+   * The payload with its secret parameters sealed to the device's agent key (agent/sealed.ts). A device whose agent has
+   * no key (enrolled before sealing) or no agent gets none: the secret is never sent under TLS alone.
+   */
+  private async sealedFor(d: DeviceRef, commandId: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const secrets = this.who.secrets;
+    if (!secrets || !Object.keys(secrets).length) return payload;
+    const agent = await this.sql.get<{ box_public_key: string | null }>('SELECT box_public_key FROM agents WHERE device_id = ? AND revoked_at IS NULL', [d.id]);
+    const key = agent?.box_public_key;
+    const sealed = sealPayload(this.signing!.vault.mask, payload, secrets, (name, value) => {
+      if (!key) throw new AppError('INVALID_ARGUMENTS', noDeviceKey([`${d.hostname} (${d.id})`]), 'secret_needs_device_key');
+      return seal(key, value, { commandId, deviceId: d.id, name });
+    });
+    return sealed ?? payload;
   }
 
   async execution(id: string): Promise<ExecutionRow> {

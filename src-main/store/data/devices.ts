@@ -73,9 +73,9 @@ export class Devices extends ScopedData {
   }
 
   /** The endpoint agent enrolled for a device in scope, if any. */
-  async agentOf(deviceId: string): Promise<{ agent_version: string | null; revoked_at: string | null } | undefined> {
+  async agentOf(deviceId: string): Promise<{ agent_version: string | null; revoked_at: string | null; box_public_key: string | null } | undefined> {
     const tf = this.scope.filter('tenant_id');
-    return this.sql.get(`SELECT agent_version, revoked_at FROM agents WHERE device_id = ? AND ${tf.sql}`, [deviceId, ...tf.params]);
+    return this.sql.get(`SELECT agent_version, revoked_at, box_public_key FROM agents WHERE device_id = ? AND ${tf.sql}`, [deviceId, ...tf.params]);
   }
 
   /** Hostnames of devices in scope, by id (ids outside the scope are left out). */

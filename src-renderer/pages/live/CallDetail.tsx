@@ -1,10 +1,15 @@
 import type { LiveCallT } from '../../../src-main/console/contract.ts';
+import { api } from '../../api/index.ts';
+import { useAsync } from '../../lib/hooks.ts';
+import { ErrorBox, Loading } from '../../components/States.tsx';
 import { dateTime, ms, toolLabel } from '../../lib/format.ts';
 import { DecisionBadge, TierBadge } from '../../components/Badge.tsx';
 import { JsonView } from '../../components/Code.tsx';
 import { Drawer } from '../../components/Overlay.tsx';
 
+/** The feed carries a summary; the call's arguments are loaded whole from its audit entry when the drawer opens. */
 export function CallDetail({ call: c, onClose }: { call: LiveCallT; onClose: () => void }) {
+  const entry = useAsync(() => api.getAuditEntry({ seq: c.seq }), [c.seq]);
   const rows: [string, React.ReactNode][] = [
     ['Time', dateTime(c.at)],
     ['Decision', <DecisionBadge decision={c.decision} code={c.code} />],
@@ -12,6 +17,7 @@ export function CallDetail({ call: c, onClose }: { call: LiveCallT; onClose: () 
     ['Key', c.keyName ? `${c.keyName} (${c.keyId})` : '—'],
     ['Client', c.client ?? '—'],
     ['Tenant', c.tenant ?? '—'],
+    ['Devices', c.deviceCount ?? '—'],
     ['Duration', ms(c.durationMs)],
     ['Remote', c.remote ?? '—'],
     ['Session', c.sessionId ?? '—'],
@@ -30,7 +36,10 @@ export function CallDetail({ call: c, onClose }: { call: LiveCallT; onClose: () 
         {c.code ? <strong className="mono">{c.code}: </strong> : null}{c.outcome ?? '—'}
       </p>
       <h3 className="sub-head">Arguments</h3>
-      <JsonView value={c.args} label="Arguments" />
+      {entry.error ? <ErrorBox error={entry.error} onRetry={entry.reload} /> : !entry.data ? <Loading what="the arguments" /> : (
+        <div data-testid="call-args"><JsonView value={entry.data.entry.args} label="Arguments" /></div>
+      )}
+      <p className="muted tiny">{c.argsBytes === null ? 'No arguments stored.' : `${c.argsBytes.toLocaleString()} bytes stored`} · entry hash <span className="mono">{c.hash.slice(0, 16)}…</span></p>
     </Drawer>
   );
 }

@@ -88,6 +88,11 @@ export function LivePage() {
                       e.stopPropagation();
                       setOpen(c);
                     }}>{toolLabel(c.tool, c.action)}</button>
+                    {/* The summary the feed carries: the devices named and the start of the arguments (the drawer loads them whole). */}
+                    <div className="ellipsis muted tiny" title={c.argsBytes === null ? undefined : `${c.argsBytes.toLocaleString()} bytes of arguments; open the call for all of them`}>
+                      {c.deviceCount === null ? null : <><span data-testid="live-devices">{c.deviceCount === 1 ? '1 device' : `${c.deviceCount} devices`}</span> · </>}
+                      <span className="mono" data-testid="live-args">{c.argsPreview ?? ''}</span>
+                    </div>
                   </td>
                   <td className="mono nowrap">{time(c.at)}</td>
                   <td><TierBadge tier={c.tier} /></td>
