@@ -7,7 +7,7 @@ const consoleCommands = () => import('./commands.ts');
 const USAGE = `countersign — governed MCP gate for an MSP's fleet
 
   init --data-dir D [--demo] [--store URL]   create database and install secrets (passphrase: COUNTERSIGN_ADMIN_PASSPHRASE)
-  serve --data-dir D [--store URL] [--host H] [--port N] [--allowed-host NAME] [--agent-host H] [--agent-port N] [--anchor-dir A]
+  serve --data-dir D [--store URL] [--host H] [--port N] [--allowed-host NAME] [--public-url URL] [--agent-host H] [--agent-port N] [--anchor-dir A]
   demo [--data-dir D] [--port N]          init a demo fleet once, print a key, serve
   keys create --data-dir D --name N --scopes ai:read[,ai:write,ai:execute] --tenants T1[,T2] [--role admin|standard] [--expires-days N] [--owner TECHNICIAN]
   keys list --data-dir D [--json]  |  keys revoke ID --data-dir D

@@ -10,6 +10,7 @@ import { sql as approvalBinding } from './0008-approval-binding.ts';
 import { sql as standingApprovals } from './0009-standing-approvals.ts';
 import { sql as deviceSearch } from './0010-device-search.ts';
 import { sql as team } from './0011-team.ts';
+import { sql as passkeys } from './0012-passkeys.ts';
 
 export interface Migration {
   version: number;
@@ -29,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'standing-approvals', sql: standingApprovals },
   { version: 10, name: 'device-search', sql: deviceSearch },
   { version: 11, name: 'team', sql: team },
+  { version: 12, name: 'passkeys', sql: passkeys },
 ];

@@ -12,8 +12,9 @@ import { sql as approvalBinding } from './0008-approval-binding.ts';
 import { sql as standingApprovals } from './0009-standing-approvals.ts';
 import { sql as deviceSearch } from './0010-device-search.ts';
 import { sql as team } from './0011-team.ts';
+import { sql as passkeys } from './0012-passkeys.ts';
 
-const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, standingApprovals, deviceSearch, team];
+const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, standingApprovals, deviceSearch, team, passkeys];
 
 /** Same version and name as the SQLite migration of that number; a dialect without its twin fails at start, not later. */
 export const PG_MIGRATIONS: readonly Migration[] = SQLITE.map((m, i) => {
