@@ -3,8 +3,8 @@
 // is audited like a passphrase sign-in and shares its throttling; every bad answer (garbage, another origin, no user
 // verification, a replayed challenge, a counter going back, an unknown or removed passkey) is a clear 4xx.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, PASSPHRASE, type TestServer } from '../helpers/server.ts';
-import { describeStores } from '../helpers/stores.ts';
+import { initTestDir, startTestServer, PASSPHRASE, type TestServer } from '../helpers/server.ts';
+import { describeStores, newDatabase, postgresAvailable } from '../helpers/stores.ts';
 import { SoftAuthenticator } from '../helpers/softAuthenticator.ts';
 import type { Technician } from '../../src-main/auth/technicians.ts';
 import { publicOriginOf } from '../../src-main/http/server.ts';
@@ -253,5 +253,31 @@ describe('the relying party of a node', () => {
     expect(() => publicOriginOf('https://[::1]')).toThrow(/not an IP address/);
     expect(() => publicOriginOf('https://countersign.msp.example/console')).toThrow(/origin only/);
     expect(() => publicOriginOf('countersign')).toThrow(/not a URL/);
+  });
+});
+
+// Behind a proxy, each request may reach another node: a challenge one node issued is checked by another (the install
+// secret signs it) and is accepted once across all of them (its use is recorded in the shared database).
+(postgresAvailable() ? describe : describe.skip)(`passkeys across two nodes${postgresAvailable() ? '' : ' [PostgreSQL: skipped, no cluster for this run]'}`, () => {
+  it('a passkey made through node A signs in through node B; the same answer replayed on A is refused', async () => {
+    const publicUrl = 'https://countersign.msp.example';
+    const storeUrl = await newDatabase('passkey nodes');
+    const dir = await initTestDir(storeUrl);
+    const [a, b] = await Promise.all([startTestServer({ dir, storeUrl, serve: { publicUrl } }), startTestServer({ dir, storeUrl, serve: { publicUrl } })]);
+    try {
+      await a.app.technicians.create({ name: 'nia', passphrase: PASS, role: 'technician', tenants: 'all' }, 'test');
+      const keys = new SoftAuthenticator(publicUrl);
+      const nia = client(a.url, (await client(a.url).call('POST', '/login', { name: 'nia', passphrase: PASS })).cookie);
+      expect((await nia.call('POST', '/passkeys', { name: 'nia key', response: keys.create((await nia.call('POST', '/passkeys/options', {})).body) })).status).toBe(200);
+      const options = (await client(a.url).call('POST', '/login/passkey/options', {})).body;
+      const response = keys.get(options);
+      const onB = await client(b.url).call('POST', '/login/passkey', { response });
+      expect(onB.status).toBe(200);
+      expect((await client(b.url, onB.cookie).call('GET', '/session')).body.technician).toMatchObject({ name: 'nia' });
+      const replay = await client(a.url).call('POST', '/login/passkey', { response });
+      expect([replay.status, replay.body.error.message]).toEqual([401, 'Passkey not accepted: this challenge was already answered']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });
