@@ -96,7 +96,7 @@ export class PasskeyService {
 
   /** Verifies and stores a new passkey (audited, naming the technician). Anything wrong is BAD_INPUT: nothing is stored. */
   async register(rp: RelyingParty, technician: Technician, sessionBinding: string, input: unknown): Promise<Passkey> {
-    const body = z.object({ name: PasskeyName, response: RegistrationResponse }).safeParse(input);
+    const body = z.object({ name: PasskeyName, response: RegistrationResponse }).strict().safeParse(input);
     if (!body.success) throw new AppError('BAD_INPUT', body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     const { name, response } = body.data;
     const clientData = readClientData(response.response.clientDataJSON, 'webauthn.create');

@@ -13,6 +13,7 @@ import { HttpError, parseWith as parse, readJsonBody, sendJson } from './util.ts
 
 const MAX_BODY = 64 * 1024;
 const OptionsBody = z.object({ name: z.string().trim().min(1).max(100).optional() }).strict();
+const Empty = z.object({}).strict();
 const CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,1400}$/;
 
 export type PasskeyAttempt = { ok: true; technician: Technician; detail: Record<string, unknown> }
@@ -62,7 +63,7 @@ export class PasskeyRoutes {
     try {
       if (path === '/passkeys' && req.method === 'GET') return sendJson(res, 200, { passkeys: await this.passkeys.list(technician.id) });
       if (path === '/passkeys/options' && req.method === 'POST') {
-        parse(z.object({}).strict(), await body(req));
+        parse(Empty, await body(req));
         return sendJson(res, 200, await this.passkeys.registrationOptions(this.rp(), technician, binding));
       }
       if (path === '/passkeys' && req.method === 'POST') {
@@ -73,6 +74,7 @@ export class PasskeyRoutes {
         // A credential id is base64url: nothing to decode, and anything else names no passkey.
         const id = m[1]!;
         if (!CREDENTIAL_ID.test(id)) throw new HttpError(404, 'No such passkey');
+        parse(Empty, await body(req));
         await this.passkeys.remove(technician, id);
         return sendJson(res, 200, { ok: true });
       }

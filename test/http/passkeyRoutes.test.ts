@@ -259,7 +259,7 @@ describe('the relying party of a node', () => {
 // Behind a proxy, each request may reach another node: a challenge one node issued is checked by another (the install
 // secret signs it) and is accepted once across all of them (its use is recorded in the shared database).
 (postgresAvailable() ? describe : describe.skip)(`passkeys across two nodes${postgresAvailable() ? '' : ' [PostgreSQL: skipped, no cluster for this run]'}`, () => {
-  it('a passkey made through node A signs in through node B; the same answer replayed on A is refused', async () => {
+  it('a passkey made through node A signs in through node B; the same answer replayed, or raced on both nodes, signs in once', async () => {
     const publicUrl = 'https://countersign.msp.example';
     const storeUrl = await newDatabase('passkey nodes');
     const dir = await initTestDir(storeUrl);
@@ -276,6 +276,13 @@ describe('the relying party of a node', () => {
       expect((await client(b.url, onB.cookie).call('GET', '/session')).body.technician).toMatchObject({ name: 'nia' });
       const replay = await client(a.url).call('POST', '/login/passkey', { response });
       expect([replay.status, replay.body.error.message]).toEqual([401, 'Passkey not accepted: this challenge was already answered']);
+      // The same answer sent to both nodes at once: one signs in, the other is refused (replayed, or its counter taken).
+      for (let i = 0; i < 3; i++) {
+        const raced = keys.get((await client(b.url).call('POST', '/login/passkey/options', {})).body);
+        const results = await Promise.all([a, b].map((node) => client(node.url).call('POST', '/login/passkey', { response: raced })));
+        expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+        expect(results.find((r) => r.status === 401)!.body.error.message).toMatch(/already answered|counter/);
+      }
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
