@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, test, type Page } from '@playwright/test';
 import { cli, startServe, type ChildServer } from '../helpers/childServer.ts';
+import { expectAccessible } from './axe.ts';
 
 const PASS = 'alice signs in with this passphrase';
 let root: string;
@@ -75,6 +76,7 @@ test('a technician adds a passkey and signs in with it; a removed passkey is ref
   await expect(dialog.getByTestId('passkey')).toHaveCount(1);
   await expect(dialog.getByTestId('passkey')).toContainText('alice laptop');
   await expect(dialog.getByTestId('passkey')).toContainText('not used yet');
+  await expectAccessible(page, 'your passkeys, one listed');
   const held = await authenticator.credentials();
   expect(held).toHaveLength(1);
   expect(held[0]).toMatchObject({ isResidentCredential: true, rpId: 'localhost' });
@@ -83,6 +85,8 @@ test('a technician adds a passkey and signs in with it; a removed passkey is ref
   // Sign out, then in with the passkey alone: the authenticator offers its discoverable credential.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('form', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toBeVisible();
+  await expectAccessible(page, 'sign-in with a passkey offered');
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await expect(page.getByTestId('signed-in-as')).toHaveText(/Signed in as alice \(owner\)/);
   await expect(page.getByRole('heading', { name: 'Approvals' })).toBeVisible();
