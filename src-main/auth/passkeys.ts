@@ -127,13 +127,13 @@ export class PasskeyService {
     });
   }
 
-  /** Removes one of the technician's own passkeys (audited). */
-  async remove(technician: Technician, credentialId: string): Promise<void> {
+  /** Removes one of the technician's passkeys (audited; `actor` when someone else removes it: the CLI, for a lost device). */
+  async remove(technician: Technician, credentialId: string, actor: string = technician.name): Promise<void> {
     await this.store.write(async (tx) => {
       const [row] = await this.rows('credential_id = ? AND technician_id = ?', [credentialId, technician.id], tx.sql);
-      if (!row) throw new AppError('NOT_FOUND', 'no such passkey of yours');
+      if (!row) throw new AppError('NOT_FOUND', 'no such passkey of this technician');
       await tx.sql.run('DELETE FROM technician_passkeys WHERE credential_id = ? AND technician_id = ?', [credentialId, technician.id]);
-      await tx.audit({ event: 'console', decision: 'info', outcome: 'passkey removed', rule: technician.name,
+      await tx.audit({ event: 'console', decision: 'info', outcome: 'passkey removed', rule: actor,
         detail: { technicianId: technician.id, technician: technician.name, authenticator: row.name, credentialId: credentialId.slice(0, 16) } });
     });
   }
