@@ -211,6 +211,28 @@ describeStores('passkeys of technician accounts', (store) => {
     expect((await passkeySignIn(danaKeys, { credential: 0 })).status).toBe(200);
   });
 
+  it('no passkey route answers garbage with a 5xx', async () => {
+    const c = await signIn('dana');
+    const b64 = 'A'.repeat(40);
+    const bodies: unknown[] = ['null', '[]', '7', '"x"', '{"a":', 'x'.repeat(1000), {}, { response: null }, { response: [] }, { name: {} },
+      { name: 'n', response: { id: b64, rawId: b64, type: 'public-key', response: { clientDataJSON: b64, attestationObject: b64, authenticatorData: b64, signature: b64 } } },
+      { name: 'n', response: { id: b64, rawId: b64, type: 'public-key', response: { clientDataJSON: Buffer.from('{"type":"webauthn.get","challenge":7,"origin":"x"}').toString('base64url'), authenticatorData: b64, signature: b64 } } },
+      { response: { id: b64, rawId: b64, type: 'public-key', response: { clientDataJSON: Buffer.from('{"type":"webauthn.get","challenge":"","origin":""}').toString('base64url'), authenticatorData: b64, signature: b64, userHandle: b64 } } }];
+    for (const [who, method, path] of [[client(t.url), 'POST', '/login/passkey/options'], [client(t.url), 'POST', '/login/passkey'],
+      [c, 'POST', '/passkeys/options'], [c, 'POST', '/passkeys'], [c, 'DELETE', `/passkeys/${b64}`]] as const) {
+      for (const body of bodies) {
+        const r = await who.call(method, path, body);
+        // Only an empty object is a valid options request; everything else is refused with a 4xx.
+        if (!(path.endsWith('/options') && typeof body === 'object' && body !== null && Object.keys(body).length === 0)) {
+          expect(r.status, `${method} ${path} ${JSON.stringify(body).slice(0, 80)}`).toBeGreaterThanOrEqual(400);
+        }
+        expect(r.status, `${method} ${path} ${JSON.stringify(body).slice(0, 80)}`).toBeLessThan(500);
+      }
+    }
+    // Failed sign-ins above count against this address: a passphrase sign-in resets them for the next test.
+    await signIn('dana');
+  });
+
   it('passkey failures and wrong passphrases share one throttle', async () => {
     const stranger = new SoftAuthenticator(origin).withCredential();
     for (let i = 0; i <= FREE_FAILURES; i++) expect((await passkeySignIn(stranger)).status).toBe(401);
