@@ -38,6 +38,7 @@ export interface ServingOptions {
   host?: string;
   port: number;
   allowedHosts?: string[];
+  publicUrl?: string;
   console: ServeOptions['console'];
   agentHost?: string;
   agentPort?: number;
@@ -78,7 +79,7 @@ export async function startServing(app: App, opts: ServingOptions): Promise<Serv
   const host = opts.host ?? '127.0.0.1';
   let server: RunningServer;
   try {
-    server = await startServer(app, { host, port: opts.port, allowedHosts: opts.allowedHosts, console: opts.console });
+    server = await startServer(app, { host, port: opts.port, allowedHosts: opts.allowedHosts, publicUrl: opts.publicUrl, console: opts.console });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(host, opts.port, servingHolder(app.dataDir, opts.port));
     throw e;

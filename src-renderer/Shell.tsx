@@ -10,6 +10,7 @@ import { focusHeading, useFocusRescue } from './lib/focus.ts';
 import { ShortcutsDialog } from './components/ShortcutsDialog.tsx';
 import { UpdateNotice } from './components/UpdateNotice.tsx';
 import { IntegrityNotice } from './components/IntegrityNotice.tsx';
+import { YourPasskeysButton } from './components/YourPasskeys.tsx';
 
 const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'Theme: dark' } as const;
 
@@ -86,6 +87,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
             <button type="button" className="btn btn-ghost btn-small side-btn" onClick={cycle} title="Switch between system, light and dark">{THEME_LABEL[pref]}</button>
             {mode === 'web' ? <button type="button" className="btn btn-ghost btn-small side-btn" onClick={() => void signOut('Signed out.')}>Sign out</button> : null}
             <UpdateNotice />
+            {mode === 'web' && session?.technician ? <YourPasskeysButton /> : null}
             {session?.technician ? <div className="muted tiny" data-testid="signed-in-as">Signed in as {session.technician.name} ({session.technician.role})</div> : null}
             <div className="muted tiny">v{session?.version ?? ''} · {mode === 'web' ? 'web console' : 'desktop'}</div>
           </div>

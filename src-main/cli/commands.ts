@@ -55,13 +55,14 @@ const ServeFlags = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(4319),
   'allowed-host': z.array(z.string()).optional(),
+  'public-url': z.string().min(1).optional(),
   'agent-host': z.string().min(1).default('127.0.0.1'),
   'agent-port': z.coerce.number().int().min(0).max(65535).default(0),
   'anchor-dir': z.string().min(1).optional(),
 });
 const serveOptions = {
   ...dataDirFlag, host: { type: 'string' }, port: { type: 'string' }, 'allowed-host': { type: 'string', multiple: true },
-  'agent-host': { type: 'string' }, 'agent-port': { type: 'string' }, 'anchor-dir': { type: 'string' },
+  'public-url': { type: 'string' }, 'agent-host': { type: 'string' }, 'agent-port': { type: 'string' }, 'anchor-dir': { type: 'string' },
 } as const;
 
 export async function serve(argv: string[], io: Io): Promise<number> {
@@ -78,6 +79,8 @@ async function runServer(dir: string, flags: z.infer<typeof ServeFlags>, io: Io)
   try {
     serving = await startServing(app, {
       host: flags.host, port: flags.port, allowedHosts: flags['allowed-host'], console: { service },
+      // Passkeys are bound to the origin browsers use: behind a proxy, its public URL.
+      publicUrl: flags['public-url'] ?? (io.env.COUNTERSIGN_PUBLIC_URL || undefined),
       agentHost: flags['agent-host'], agentPort: flags['agent-port'], hub: hubOptionsFromEnv(io.env), limits: listenerLimitsFromEnv(io.env), by: 'cli',
     });
   } catch (e) {

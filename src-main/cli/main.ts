@@ -9,7 +9,7 @@ const consoleCommands = () => import('./commands.ts');
 const USAGE = `countersign — governed MCP gate for an MSP's fleet
 
   init --data-dir D [--demo] [--store URL]   create database and install secrets (passphrase: COUNTERSIGN_ADMIN_PASSPHRASE)
-  serve --data-dir D [--store URL] [--host H] [--port N] [--allowed-host NAME] [--agent-host H] [--agent-port N] [--anchor-dir A]
+  serve --data-dir D [--store URL] [--host H] [--port N] [--allowed-host NAME] [--public-url URL] [--agent-host H] [--agent-port N] [--anchor-dir A]
   demo [--data-dir D] [--port N]          init a demo fleet once, print a key, serve
   keys create --data-dir D --name N --scopes ai:read[,ai:write,ai:execute] --tenants T1[,T2] [--role admin|standard] [--expires-days N] [--owner TECHNICIAN]
   keys list --data-dir D [--json]  |  keys revoke ID --data-dir D
@@ -21,6 +21,7 @@ const USAGE = `countersign — governed MCP gate for an MSP's fleet
   migrate --from-sqlite D --store URL [--data-dir T]   copy an embedded install into PostgreSQL (team mode) and verify the copy
   technicians create --data-dir D --name N [--role owner|admin|technician|viewer] [--tenants all|T1,T2]  (passphrase: COUNTERSIGN_TECHNICIAN_PASSPHRASE)
   technicians list --data-dir D  |  technicians update ID [--role R] [--tenants all|T1,T2] [--disable|--enable] --data-dir D
+  technicians passkeys ID [--remove PASSKEY_ID] --data-dir D  (list a technician's passkeys, or remove one)
   four-eyes set --data-dir D [--tool T] [--action A] [--tenant S] --approvers N  |  four-eyes list|remove ID --data-dir D
   (every command that takes --data-dir also takes --store postgres://…, or reads COUNTERSIGN_DATABASE_URL)
   agent enroll --url https://HOST:PORT --token T --state-dir S [--hostname NAME]  |  agent run --state-dir S [--config F]

@@ -1,9 +1,10 @@
-// Team mode on the command line: technician accounts (`technicians create|list|update`) and four-eyes rules
+// Team mode on the command line: technician accounts (`technicians create|list|update|passkeys`) and four-eyes rules
 // (`four-eyes set|list|remove`). Every change is audited with the CLI as its actor, as keys and tokens are.
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { openApp, type App } from '../app.ts';
 import { TECHNICIAN_ROLES } from '../auth/technicians.ts';
+import { PasskeyService } from '../auth/passkeys.ts';
 import { csv, dataDir, dataDirFlag, parseFlags, storeField, storeOf, UsageError } from './args.ts';
 import type { Io } from './commands.ts';
 import { obtainPassphrase } from './passphrase.ts';
@@ -52,7 +53,25 @@ export async function technicians(argv: string[], io: Io): Promise<number> {
       return 0;
     });
   }
-  throw new UsageError('usage: countersign technicians create|list|update …');
+  if (sub === 'passkeys') {
+    // An owner's recourse for a lost device: list a technician's passkeys, remove one (audited with the CLI as actor).
+    const { flags, positionals } = parseFlags(rest, { ...dataDirFlag, remove: { type: 'string' } },
+      z.object({ 'data-dir': dataDir, ...storeField, remove: z.string().regex(/^[A-Za-z0-9_-]{1,1400}$/, 'a passkey id from the list').optional() }));
+    if (positionals.length !== 1) throw new UsageError('usage: countersign technicians passkeys ID [--remove PASSKEY_ID] --data-dir D');
+    return withApp(flags, io, async (app) => {
+      const t = await app.technicians.get(positionals[0]!);
+      if (!t) throw new UsageError(`no technician ${positionals[0]}`);
+      const passkeys = new PasskeyService(app.store, app.technicians, app.secrets.hmacKey);
+      if (flags.remove) {
+        await passkeys.remove(t, flags.remove, 'cli');
+        io.err(`removed passkey ${flags.remove} of ${t.name}`);
+        return 0;
+      }
+      for (const p of await passkeys.list(t.id)) io.out([p.id, p.name, p.createdAt, p.lastUsedAt ?? 'never used'].join('\t'));
+      return 0;
+    });
+  }
+  throw new UsageError('usage: countersign technicians create|list|update|passkeys …');
 }
 
 export async function fourEyes(argv: string[], io: Io): Promise<number> {

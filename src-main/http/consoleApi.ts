@@ -4,11 +4,14 @@ import type { App } from '../app.ts';
 import { APPROVAL_STATUSES } from '../governance/approvals.ts';
 import type { AuditInput } from '../audit/log.ts';
 import { ConsoleAuth, readCookie } from './consoleAuth.ts';
-import { HttpError, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
+import { HttpError, parseWith as parse, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
 import { DeviceCookies, LoginBackoff, type BackoffOptions } from './loginBackoff.ts';
 import { createConsoleService, type ConsoleService } from '../console/service.ts';
 import { isConsoleMethod, type ConsoleEvent } from '../console/contract.ts';
 import { AppError } from '../errors.ts';
+import type { Technician } from '../auth/technicians.ts';
+import { PasskeyService, type RelyingParty } from '../auth/passkeys.ts';
+import { PasskeyRoutes } from './passkeyRoutes.ts';
 
 export const CONSOLE_PREFIX = '/console/api';
 const MAX_BODY = 64 * 1024;
@@ -35,7 +38,15 @@ export interface ConsoleApiOptions {
   keepAliveMs?: number;
   /** Waits after failed logins (tests shorten them). */
   loginBackoff?: Partial<BackoffOptions>;
+  /** The passkeys' relying party once the server listens (see server.ts); null: passkeys are not offered. */
+  relyingParty?: () => RelyingParty | null;
+  /** Passkey challenge lifetime (tests shorten it). */
+  passkeyChallengeTtlMs?: number;
 }
+
+type SignInOutcome =
+  | { ok: true; session: { token: string; expiresAt: string; technician: Technician | null }; detail?: Record<string, unknown> }
+  | { ok: false; code: string; message: string; detail: Record<string, unknown> };
 
 interface Stream {
   res: ServerResponse;
@@ -43,17 +54,12 @@ interface Stream {
   end(reason: string): void;
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new HttpError(400, r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return r.data;
-}
-
 /** The technician's side: the only place approvals are decided. MCP keys are refused here. */
 export class ConsoleApi {
   private readonly auth: ConsoleAuth;
   private readonly backoff: LoginBackoff;
   private readonly devices: DeviceCookies;
+  private readonly passkeys: PasskeyRoutes;
 
   private readonly app: App;
   readonly service: ConsoleService;
@@ -66,6 +72,8 @@ export class ConsoleApi {
     this.keepAliveMs = opts.keepAliveMs ?? 15_000;
     this.backoff = new LoginBackoff(opts.loginBackoff);
     this.devices = new DeviceCookies(app.secrets.hmacKey);
+    const passkeys = new PasskeyService(app.store, app.technicians, app.secrets.hmacKey, { challengeTtlMs: opts.passkeyChallengeTtlMs });
+    this.passkeys = new PasskeyRoutes(passkeys, opts.relyingParty ?? (() => null));
   }
 
   /** Ends every event stream (server shutdown). */
@@ -85,8 +93,15 @@ export class ConsoleApi {
     if (path === '/login' && req.method === 'POST') return this.login(req, res);
     // Before sign-in the page asks whether it takes a technician name (team mode) or the single passphrase.
     if (path === '/login' && req.method === 'GET') return sendJson(res, 200, { accounts: (await this.app.technicians.count()) > 0 });
+    if (path.startsWith('/login/passkey')) {
+      return this.passkeys.signedOut(req, res, path, async () => (await this.app.technicians.count()) > 0, (attempt) => this.signIn(req, res, async () => {
+        const r = await attempt();
+        return r.ok ? { ok: true, session: await this.auth.openSession(r.technician), detail: r.detail } : r;
+      }));
+    }
     const session = await this.auth.session(req);
     if (!session) throw new HttpError(401, 'Not logged in to the console', -32001);
+    if (path === '/passkeys' || path.startsWith('/passkeys/')) return this.passkeys.signedIn(req, res, path, session.technician, session.tokenHash);
     if (path === '/logout' && req.method === 'POST') {
       await this.auth.logout(session.tokenHash);
       for (const s of [...this.streams]) if (s.tokenHash === session.tokenHash) s.end('logged out');
@@ -195,6 +210,18 @@ export class ConsoleApi {
   }
 
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.signIn(req, res, async () => {
+      const { passphrase, name } = parse(LoginBody, await readJsonBody(req, MAX_BODY));
+      const session = await this.auth.login(passphrase, name);
+      return session ? { ok: true, session } : { ok: false, code: 'BAD_PASSPHRASE', message: 'Wrong passphrase', detail: { name: name ?? null } };
+    });
+  }
+
+  /**
+   * One sign-in attempt, by passphrase or passkey, under the same throttling and audit. `attempt` reads the body and
+   * checks the credential; throwing (a malformed body) is no verdict: the source may try again at once.
+   */
+  private async signIn(req: IncomingMessage, res: ServerResponse, attempt: () => Promise<SignInOutcome>): Promise<void> {
     const remote = remoteOf(req);
     const audit = (e: AuditInput) => this.app.store.write((tx) => tx.audit(e), { oneWrite: true });
     const device = this.devices.check(readCookie(req, DEVICE_COOKIE));
@@ -207,27 +234,24 @@ export class ConsoleApi {
       const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
       throw audited(new HttpError(429, `Too many failed logins; retry in ${seconds} s`, -32000, { 'Retry-After': String(seconds) }));
     }
-    let passphrase: string;
-    let name: string | undefined;
+    let outcome: SignInOutcome;
     try {
-      ({ passphrase, name } = parse(LoginBody, await readJsonBody(req, MAX_BODY)));
+      outcome = await attempt();
     } catch (e) {
       this.backoff.abandoned(source);
+      if (e instanceof AppError && e.code === 'BAD_INPUT') throw new HttpError(400, e.message);
       throw e;
     }
-    const session = await this.auth.login(passphrase, name).catch((e: unknown) => {
-      this.backoff.abandoned(source);
-      throw e;
-    });
-    if (!session) {
+    if (!outcome.ok) {
       const waitMs = this.backoff.failed(source);
-      await audit({ event: 'console', decision: 'denied', code: 'BAD_PASSPHRASE', rule: 'console_login', remote,
-        detail: { source, failures: this.backoff.failuresOf(source), waitMs, name: name ?? null } });
-      throw audited(new HttpError(401, 'Wrong passphrase', -32001));
+      await audit({ event: 'console', decision: 'denied', code: outcome.code, rule: 'console_login', remote,
+        detail: { source, failures: this.backoff.failuresOf(source), waitMs, ...outcome.detail } });
+      throw audited(new HttpError(401, outcome.message, -32001));
     }
+    const { session } = outcome;
     this.backoff.succeeded(source);
     await audit({ event: 'console', decision: 'allowed', outcome: session.technician ? `login: ${session.technician.name}` : 'login', rule: 'console_login', remote,
-      detail: { source, technician: session.technician?.name ?? null } });
+      detail: { source, technician: session.technician?.name ?? null, ...outcome.detail } });
     const cookies = [this.auth.cookie(session.token, false)];
     if (!device) cookies.push(`${DEVICE_COOKIE}=${this.devices.issue()}; HttpOnly; SameSite=Strict; Path=${CONSOLE_PREFIX}/login; Max-Age=${DEVICE_COOKIE_SECONDS}`);
     sendJson(res, 200, { ok: true, expiresAt: session.expiresAt }, { 'Set-Cookie': cookies });

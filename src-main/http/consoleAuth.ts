@@ -36,6 +36,11 @@ export class ConsoleAuth {
       const stored = await this.passphraseHash();
       if (name || !stored || !(await verifyPassphrase(passphrase, stored))) return undefined;
     }
+    return this.openSession(technician);
+  }
+
+  /** A new session for this technician (null: the single-passphrase console), once their credential has been checked. */
+  async openSession(technician: Technician | null): Promise<{ token: string; expiresAt: string; technician: Technician | null }> {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
     const expiresAt = new Date(now.getTime() + SESSION_MS).toISOString();

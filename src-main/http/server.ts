@@ -14,6 +14,7 @@ import { HttpError, remoteOf, rpcError, sendJson } from './util.ts';
 import { createSessionServer, type SessionServerFactory } from '../mcp/sessionServer.ts';
 import { requestStateCodec, requestStateKey } from '../mcp/mrtr.ts';
 import type { ApprovalLinks } from '../mcp/toolCall.ts';
+import type { RelyingParty } from '../auth/passkeys.ts';
 
 // Required, not imported: an ES import of node:http builds its module facade, which reads every export, and one of
 // them loads Node's fetch (undici): about 30 ms of every start for nothing.
@@ -28,7 +29,12 @@ export interface ServeOptions {
   /** The built console served at / (default: out/renderer of this checkout). */
   rendererDir?: string;
   /** Web console options: a shared ConsoleService, the SSE keep-alive interval. */
-  console?: Omit<ConsoleApiOptions, 'mcpBaseUrl'>;
+  console?: Omit<ConsoleApiOptions, 'mcpBaseUrl' | 'relyingParty'>;
+  /**
+   * The origin browsers reach this node's console at (team mode behind a proxy: https://countersign.msp.example). Passkeys
+   * are bound to it, and its hostname is allowed in Host and Origin. Without it: http://localhost:<port>.
+   */
+  publicUrl?: string;
 }
 
 export interface RunningServer {
@@ -52,7 +58,8 @@ const isSessionProbe = (req: IncomingMessage, e: HttpError) =>
  * the product's (tools, resources and prompts through the gate) unless a test build composes its own.
  */
 export async function startServer(app: App, opts: ServeOptions = {}, sessionServer: SessionServerFactory = createSessionServer): Promise<RunningServer> {
-  const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  const publicOrigin = opts.publicUrl === undefined ? undefined : publicOriginOf(opts.publicUrl);
+  const allowed = new Set([...LOOPBACK_HOSTNAMES, ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase()), ...(publicOrigin ? [publicOrigin.hostname] : [])]);
   const checkHostOrigin = hostOriginGuard(allowed);
   let baseUrl: string | null = null;
   // URL elicitations send the user to the approval's card in this server's console (which asks for sign-in).
@@ -61,7 +68,11 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
   const sessions = new McpSessions(app.gate, { ...DEFAULT_SESSION_LIMITS, ...opts.limits }, sessionServer, (e) => {
     app.store.write((tx) => tx.audit(e), { oneWrite: true }).catch((err: unknown) => app.log('auditing an MCP session failed', err));
   }, links);
-  const consoleApi = new ConsoleApi(app, { ...opts.console, mcpBaseUrl: () => baseUrl });
+  let port = 0;
+  // WebAuthn binds a passkey to a hostname (no IP address): on loopback that is localhost, at the port this server got.
+  const relyingParty = (): RelyingParty | null => publicOrigin ? { id: publicOrigin.hostname, origin: publicOrigin.origin }
+    : port ? { id: 'localhost', origin: `http://localhost:${port}` } : null;
+  const consoleApi = new ConsoleApi(app, { ...opts.console, mcpBaseUrl: () => baseUrl, relyingParty });
   const renderer = new StaticRenderer(opts.rendererDir);
   const failures = new RateLimiter();
   const flood = new RateLimiter();
@@ -175,7 +186,7 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const host = opts.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   baseUrl = url;
@@ -190,4 +201,19 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** A public URL must be https (or http on localhost, where browsers allow WebAuthn) and name a host, not an address. */
+export function publicOriginOf(value: string): URL {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new Error(`public URL ${JSON.stringify(value)} is not a URL`);
+  }
+  const local = u.hostname === 'localhost';
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && local)) throw new Error(`public URL ${value} must be https (or http://localhost)`);
+  if (/^[\d.]+$|^\[/.test(u.hostname)) throw new Error(`public URL ${value} must name a host, not an IP address: passkeys are bound to a hostname`);
+  if (u.pathname !== '/' || u.search || u.hash || u.username) throw new Error(`public URL ${value} must be an origin only (scheme, host, port)`);
+  return u;
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
 
 export class HttpError extends Error {
   readonly status: number;
@@ -87,4 +88,11 @@ export function nestingDepth(text: string): number {
     else if (c === 125 || c === 93) depth--;
   }
   return max;
+}
+
+/** A request's body or query through its zod schema; a 400 naming each bad field otherwise. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HttpError(400, r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return r.data;
 }

@@ -29,7 +29,7 @@ const PREFIX = '/console/api';
 const STATUS_CODES: Record<number, ErrorCode> = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 410: 'GONE', 429: 'RATE_LIMITED', 503: 'UNAVAILABLE' };
 
 /** The web console API's errors: the AppError shape in a JSON-RPC error's data, or an HTTP status. Mapped here only. */
-function errorFrom(status: number, body: unknown): AppError {
+export function errorFrom(status: number, body: unknown): AppError {
   const e = (body as { error?: { message?: unknown; data?: unknown } } | null)?.error;
   if (e?.data && typeof e.data === 'object' && 'code' in e.data) return AppError.fromShape(e.data);
   const message = typeof e?.message === 'string' ? e.message : `HTTP ${status}`;

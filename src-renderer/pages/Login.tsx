@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useSession } from '../store/session.ts';
 import { AppError } from '../api/index.ts';
+import { passkeySignInAvailability, signInWithPasskey } from '../api/passkeys.ts';
 
 export function Login() {
   const { signIn, message, status, boot, accounts } = useSession();
@@ -9,6 +10,15 @@ export function Login() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const field = useRef<HTMLInputElement>(null);
+  const [passkeys, setPasskeys] = useState<{ available: boolean; elsewhere: string | null }>({ available: false, elsewhere: null });
+  useEffect(() => {
+    if (!accounts) return;
+    let live = true;
+    void passkeySignInAvailability().then((p) => live && setPasskeys(p));
+    return () => {
+      live = false;
+    };
+  }, [accounts]);
   // A refused passphrase puts the focus back in the (emptied) field, ready for the next try.
   useEffect(() => {
     if (error) field.current?.focus();
@@ -26,6 +36,21 @@ export function Login() {
       else if (err instanceof AppError && err.code === 'RATE_LIMITED') setError('Too many attempts. Wait a minute, then try again.');
       else setError(err instanceof Error ? err.message : String(err));
       setPassphrase('');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // Without a name the authenticator offers every passkey it holds for this site; with one, only that account's count.
+  const passkeySignIn = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await signInWithPasskey(name.trim() || undefined);
+      await boot();
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'RATE_LIMITED') setError('Too many attempts. Wait a minute, then try again.');
+      else setError(err instanceof Error ? err.message : String(err));
     } finally {
       setBusy(false);
     }
@@ -64,6 +89,12 @@ export function Login() {
         />
         {error ? <div className="form-error" role="alert" id="passphrase-error">{error}</div> : null}
         <button type="submit" className="btn btn-primary" disabled={busy || !passphrase || (accounts && !name.trim())}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        {passkeys.available
+          ? <button type="button" className="btn" onClick={() => void passkeySignIn()} disabled={busy}>Sign in with a passkey</button>
+          : null}
+        {passkeys.elsewhere
+          ? <p className="muted tiny" data-testid="passkeys-elsewhere">Passkeys sign in at <a href={passkeys.elsewhere}>{passkeys.elsewhere}</a>.</p>
+          : null}
       </form>
     </div>
   );

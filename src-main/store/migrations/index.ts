@@ -11,6 +11,7 @@ import { sql as standingApprovals } from './0009-standing-approvals.ts';
 import { sql as deviceSearch } from './0010-device-search.ts';
 import { sql as team } from './0011-team.ts';
 import { sql as agentBoxKeys } from './0012-agent-box-keys.ts';
+import { sql as passkeys } from './0013-passkeys.ts';
 
 export interface Migration {
   version: number;
@@ -31,4 +32,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'device-search', sql: deviceSearch },
   { version: 11, name: 'team', sql: team },
   { version: 12, name: 'agent-box-keys', sql: agentBoxKeys },
+  { version: 13, name: 'passkeys', sql: passkeys },
 ];

@@ -13,8 +13,9 @@ import { sql as standingApprovals } from './0009-standing-approvals.ts';
 import { sql as deviceSearch } from './0010-device-search.ts';
 import { sql as team } from './0011-team.ts';
 import { sql as agentBoxKeys } from './0012-agent-box-keys.ts';
+import { sql as passkeys } from './0013-passkeys.ts';
 
-const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, standingApprovals, deviceSearch, team, agentBoxKeys];
+const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, standingApprovals, deviceSearch, team, agentBoxKeys, passkeys];
 
 /** Same version and name as the SQLite migration of that number; a dialect without its twin fails at start, not later. */
 export const PG_MIGRATIONS: readonly Migration[] = SQLITE.map((m, i) => {
