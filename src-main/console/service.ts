@@ -26,6 +26,7 @@ import { createPolicyAdmin } from './policyAdmin.ts';
 import { createAgentAdmin } from './agentAdmin.ts';
 import { createAgentDeploy } from './agentDeploy.ts';
 import { createStandingAdmin } from './standingAdmin.ts';
+import { createTeamAdmin } from './teamAdmin.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -84,6 +85,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     return c ? { n: c.n, headSeq: c.head_seq, at: c.at, fingerprint: c.fingerprint, keyFingerprint: c.key_fingerprint } : null;
   };
   const standing = createStandingAdmin(app, actor, view, tech);
+  const team = createTeamAdmin(app, tech, actor);
 
   const keyState = (k: ApiKey): KeyViewT['state'] => {
     const now = new Date().toISOString();
@@ -197,6 +199,14 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     revokeAgent: (q) => agents.revokeAgent(q!.id),
     agentDeployment: () => deploy.deployment(),
     agentInstallCommands: (q) => deploy.installCommands(q!),
+    listTechnicians: () => team.listTechnicians(),
+    createTechnician: (q) => team.createTechnician(q!),
+    updateTechnician: (q) => team.updateTechnician(q!),
+    resetTechnicianPassphrase: (q) => team.resetTechnicianPassphrase(q!),
+    removeTechnician: (q) => team.removeTechnician(q!),
+    listFourEyesRules: () => team.listFourEyesRules(),
+    setFourEyesRule: (q) => team.setFourEyesRule(q!),
+    removeFourEyesRule: (q) => team.removeFourEyesRule(q!),
   };
 
   const call = async <K extends ConsoleMethodName>(method: K, input: ConsoleInput<K> | undefined): Promise<ConsoleOutput<K>> => {
