@@ -4,7 +4,7 @@ import { useSession } from './store/session.ts';
 import { useApprovals } from './store/approvals.ts';
 import { useTheme } from './store/theme.ts';
 import { useToasts } from './store/toasts.ts';
-import { navigate, ROUTE_LABELS, ROUTES, type Route } from './lib/router.ts';
+import { navigate, ROUTE_LABELS, ROUTES, showsRoute, type Route } from './lib/router.ts';
 import { keyHint, useHotkeys, useShortcutMode } from './lib/shortcuts.ts';
 import { focusHeading, useFocusRescue } from './lib/focus.ts';
 import { ShortcutsDialog } from './components/ShortcutsDialog.tsx';
@@ -16,9 +16,10 @@ const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'The
 function Nav({ route }: { route: Route }) {
   const pending = useApprovals((s) => s.pending.length);
   const keys = useShortcutMode((s) => s.mode);
+  const technician = useSession((s) => s.session?.technician);
   return (
     <nav className="nav" aria-label="Pages">
-      {ROUTES.map((r, i) => (
+      {ROUTES.map((r, i) => !showsRoute(r, technician) ? null : (
         <a key={r} href={`#/${r}`} className={`nav-item${r === route ? ' active' : ''}`} aria-current={r === route ? 'page' : undefined}
           aria-keyshortcuts={keyHint(String(i + 1) as '1', keys)}>
           <span>{ROUTE_LABELS[r]}</span>
