@@ -68,6 +68,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const tech = opts.technician;
   const actor = tech?.name ?? opts.actor ?? 'console-admin';
   const visible = (a: Approval) => !tech || reaches(tech, a.tenantId);
+  // A technician's count is of the requests they can see (the desktop's tray shows it in team mode).
+  const pendingCount = () => app.approvals.pendingCount(tech && tech.tenants !== 'all' ? tech.tenants.map((x) => x.id) : undefined);
   const audit = app.store.audit;
   const card = createApprovalViewer(app.store.sql);
   // A four-eyes request's card says who approved it and how many more must.
@@ -109,7 +111,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const h: Handlers = {
     session: async () => ({
       mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
-      serverTime: new Date().toISOString(), pendingApprovals: await app.approvals.pendingCount(), update: opts.update?.() ?? null,
+      serverTime: new Date().toISOString(), pendingApprovals: await pendingCount(), update: opts.update?.() ?? null,
       integrity: integrityView(),
       technician: tech ? { name: tech.name, role: tech.role } : null,
     }),
@@ -125,7 +127,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       const now = new Date();
       return {
         approvals: await standing.full(page, now),
-        pendingCount: await app.approvals.pendingCount(),
+        pendingCount: await pendingCount(),
         nextBefore: rows.length > limit ? pageCursor(page[page.length - 1]!) : null,
       };
     },
