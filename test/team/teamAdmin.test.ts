@@ -145,4 +145,17 @@ describeStores('technician accounts and four-eyes rules in the console', (store)
     expect(await rpc(olga, 'removeFourEyesRule', { id: edited.id })).toMatchObject({ status: 404 });
     expect((await olga.post(`/approvals/${await ask()}/approve`)).body.approval.status).toBe('running');
   });
+
+  it('a technician\'s pending count (session, approval list) is of their tenants only', async () => {
+    await must(olga, 'createTechnician', { name: 'nina', passphrase: PASS, role: 'technician', tenants: ['globex-logistics'] });
+    const nina = await consoleLogin(t.url, PASS, 'nina');
+    const client = await t.connect('http', await t.key({ name: 'counted', tenants: ['acme-dental'] }));
+    const device = (await t.app.store.sql.get<{ id: string }>(`SELECT d.id FROM devices d JOIN tenants x ON x.id = d.tenant_id WHERE x.slug = 'acme-dental' ORDER BY d.hostname LIMIT 1`))!.id;
+    await client.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: 'counted for acme only' } });
+    const all = await t.app.approvals.pendingCount();
+    expect(all).toBeGreaterThanOrEqual(1);
+    expect((await must(olga, 'session')).pendingApprovals).toBe(all);
+    expect((await must(nina, 'session')).pendingApprovals).toBe(0);
+    expect((await must(nina, 'listApprovals', { status: ['pending'] })).pendingCount).toBe(0);
+  });
 });
