@@ -62,7 +62,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
   const [menu, setMenu] = useState(false);
   const [help, setHelp] = useState(false);
   const keys = useShortcutMode((s) => s.mode);
-  useHotkeys({ ...Object.fromEntries(ROUTES.map((r, i) => [String(i + 1), () => navigate(r)])), '?': () => setHelp(true) });
+  useHotkeys({ ...Object.fromEntries(ROUTES.filter((r) => showsRoute(r, session?.technician)).map((r) => [String(ROUTES.indexOf(r) + 1), () => navigate(r)])), '?': () => setHelp(true) });
   useFocusRescue();
   // A page change focuses the new page's heading (and closes the narrow-screen menu).
   useEffect(() => {

@@ -71,7 +71,7 @@ export function FourEyesPage() {
     <div className="page page-wide">
       <PageHeader
         title="Four-eyes rules"
-        sub="A request a rule matches waits for that many distinct technicians; a deny by anyone ends it. The highest matching count wins."
+        sub="A tier-3 request a rule matches waits for that many distinct technicians; a deny by anyone ends it. The highest matching count wins; a rule with every field blank covers every tier-3 request."
         actions={!form && rules.data ? <button type="button" className="btn btn-primary" onClick={() => setForm({ editing: null })}>Add rule</button> : null}
       />
       {form ? (
