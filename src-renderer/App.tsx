@@ -17,11 +17,14 @@ import { KeysPage } from './pages/keys/KeysPage.tsx';
 import { AuditPage } from './pages/audit/AuditPage.tsx';
 import { PolicyPage } from './pages/policy/PolicyPage.tsx';
 import { AgentsPage } from './pages/agents/AgentsPage.tsx';
+import { TechniciansPage } from './pages/team/TechniciansPage.tsx';
+import { FourEyesPage } from './pages/team/FourEyesPage.tsx';
 // The fleet page carries the charting library: loaded on first visit.
 const FleetPage = lazy(() => import('./pages/fleet/FleetPage.tsx').then((m) => ({ default: m.FleetPage })));
 
 const PAGES: Record<Route, React.ComponentType> = {
   live: LivePage, approvals: ApprovalsPage, keys: KeysPage, audit: AuditPage, policy: PolicyPage, fleet: FleetPage, agents: AgentsPage,
+  technicians: TechniciansPage, 'four-eyes': FourEyesPage,
 };
 
 /** Wires pushed events into the stores while signed in, and reloads what may have been missed after a reconnect. */

@@ -4,7 +4,7 @@ import { useSession } from './store/session.ts';
 import { useApprovals } from './store/approvals.ts';
 import { useTheme } from './store/theme.ts';
 import { useToasts } from './store/toasts.ts';
-import { navigate, ROUTE_LABELS, ROUTES, type Route } from './lib/router.ts';
+import { navigate, ROUTE_LABELS, ROUTES, showsRoute, type Route } from './lib/router.ts';
 import { keyHint, useHotkeys, useShortcutMode } from './lib/shortcuts.ts';
 import { focusHeading, useFocusRescue } from './lib/focus.ts';
 import { ShortcutsDialog } from './components/ShortcutsDialog.tsx';
@@ -17,9 +17,10 @@ const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'The
 function Nav({ route }: { route: Route }) {
   const pending = useApprovals((s) => s.pending.length);
   const keys = useShortcutMode((s) => s.mode);
+  const technician = useSession((s) => s.session?.technician);
   return (
     <nav className="nav" aria-label="Pages">
-      {ROUTES.map((r, i) => (
+      {ROUTES.map((r, i) => !showsRoute(r, technician) ? null : (
         <a key={r} href={`#/${r}`} className={`nav-item${r === route ? ' active' : ''}`} aria-current={r === route ? 'page' : undefined}
           aria-keyshortcuts={keyHint(String(i + 1) as '1', keys)}>
           <span>{ROUTE_LABELS[r]}</span>
@@ -62,7 +63,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
   const [menu, setMenu] = useState(false);
   const [help, setHelp] = useState(false);
   const keys = useShortcutMode((s) => s.mode);
-  useHotkeys({ ...Object.fromEntries(ROUTES.map((r, i) => [String(i + 1), () => navigate(r)])), '?': () => setHelp(true) });
+  useHotkeys({ ...Object.fromEntries(ROUTES.filter((r) => showsRoute(r, session?.technician)).map((r) => [String(ROUTES.indexOf(r) + 1), () => navigate(r)])), '?': () => setHelp(true) });
   useFocusRescue();
   // A page change focuses the new page's heading (and closes the narrow-screen menu).
   useEffect(() => {

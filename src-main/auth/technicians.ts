@@ -9,6 +9,7 @@ import type { Sql } from '../store/sql.ts';
 import type { Store } from '../store/store.ts';
 import { hashPassphrase, MIN_PASSPHRASE_LENGTH, verifyPassphrase } from './passphrase.ts';
 import type { Role, Scope, Tenant } from './keys.ts';
+import { actorName, assertMayChange, assertOwnerRemains, managesAccounts, type AccountActor } from './accountRules.ts';
 
 export const TECHNICIAN_ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
 export type TechnicianRole = (typeof TECHNICIAN_ROLES)[number];
@@ -31,8 +32,8 @@ export const CAN = {
   keys: (r: TechnicianRole) => r !== 'viewer',
   /** Policy, tier overrides, four-eyes rules, enrollment tokens, any technician's keys. */
   administer: (r: TechnicianRole) => r === 'owner' || r === 'admin',
-  /** Technician accounts themselves. */
-  accounts: (r: TechnicianRole) => r === 'owner',
+  /** Technician accounts themselves (an admin neither makes nor touches an owner: accountRules.ts). */
+  accounts: managesAccounts,
 };
 
 export const TechnicianName = z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N} ._@-]+$/u, 'letters, digits, space, . _ @ -');
@@ -44,6 +45,9 @@ export const CreateTechnicianInput = z.object({
   tenants: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]),
 });
 export type CreateTechnicianInput = z.input<typeof CreateTechnicianInput>;
+
+/** An account as the console lists it: with its live keys and its passkeys counted. */
+export interface TechnicianListing extends Technician { keys: number; passkeys: number }
 
 interface Row { id: string; name: string; passphrase_hash: string; role: TechnicianRole; all_tenants: number; created_at: string; disabled_at: string | null }
 
@@ -94,8 +98,19 @@ export class TechnicianService {
     return this.toTechnician(r, this.store.sql);
   }
 
-  async create(input: CreateTechnicianInput, actor: string): Promise<Technician> {
+  /** Every account with how many live keys and passkeys it holds. */
+  async listing(): Promise<TechnicianListing[]> {
+    const sql = this.store.sql;
+    const keys = await sql.all<{ id: string; n: number }>('SELECT owner_id AS id, count(*) AS n FROM api_keys WHERE owner_id IS NOT NULL AND revoked_at IS NULL GROUP BY owner_id');
+    const passkeys = await sql.all<{ id: string; n: number }>('SELECT technician_id AS id, count(*) AS n FROM technician_passkeys GROUP BY technician_id');
+    const k = new Map(keys.map((r) => [r.id, Number(r.n)]));
+    const pk = new Map(passkeys.map((r) => [r.id, Number(r.n)]));
+    return (await this.list()).map((t) => ({ ...t, keys: k.get(t.id) ?? 0, passkeys: pk.get(t.id) ?? 0 }));
+  }
+
+  async create(input: CreateTechnicianInput, actor: AccountActor): Promise<Technician> {
     const p = CreateTechnicianInput.parse(input);
+    assertMayChange(actor, undefined, p.role, 'create accounts');
     const hash = await hashPassphrase(p.passphrase);
     const id = randomUUID();
     const t = await this.store.write(async (tx) => {
@@ -104,7 +119,7 @@ export class TechnicianService {
       await tx.sql.run('INSERT INTO technicians (id, name, passphrase_hash, role, all_tenants, created_at) VALUES (?, ?, ?, ?, ?, ?)',
         [id, p.name, hash, p.role, p.tenants === 'all' ? 1 : 0, new Date().toISOString()]);
       for (const x of tenants) await tx.sql.run('INSERT INTO technician_tenants (technician_id, tenant_id) VALUES (?, ?)', [id, x.id]);
-      await tx.audit({ event: 'console', decision: 'info', outcome: 'technician created', rule: actor,
+      await tx.audit({ event: 'console', decision: 'info', outcome: 'technician created', rule: actorName(actor),
         detail: { technicianId: id, name: p.name, role: p.role, tenants: p.tenants === 'all' ? 'all' : tenants.map((x) => x.slug) } });
       return (await this.get(id, tx.sql))!;
     });
@@ -113,10 +128,12 @@ export class TechnicianService {
   }
 
   /** Changes a technician's role and tenants: their keys are narrowed (or widened back) at their next call. */
-  async update(id: string, change: { role?: TechnicianRole; tenants?: 'all' | string[]; disabled?: boolean }, actor: string): Promise<Technician> {
+  async update(id: string, change: { role?: TechnicianRole; tenants?: 'all' | string[]; disabled?: boolean }, actor: AccountActor): Promise<Technician> {
     const t = await this.store.write(async (tx) => {
       const before = await this.get(id, tx.sql);
       if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
+      assertMayChange(actor, before, change.role, 'change accounts');
+      const owners = await enabledOwners(tx.sql);
       if (change.role) await tx.sql.run('UPDATE technicians SET role = ? WHERE id = ?', [change.role, id]);
       if (change.tenants) {
         const tenants = change.tenants === 'all' ? [] : await tenantsBySlug(tx.sql, change.tenants);
@@ -126,14 +143,59 @@ export class TechnicianService {
       }
       if (change.disabled !== undefined) await tx.sql.run('UPDATE technicians SET disabled_at = ? WHERE id = ?', [change.disabled ? new Date().toISOString() : null, id]);
       const after = (await this.get(id, tx.sql))!;
-      await tx.audit({ event: 'console', decision: 'info', outcome: 'technician changed', rule: actor,
+      assertOwnerRemains(owners, await enabledOwners(tx.sql), before.name);
+      await tx.audit({ event: 'console', decision: 'info', outcome: 'technician changed', rule: actorName(actor),
         detail: { technicianId: id, name: after.name, before: summary(before), after: summary(after) } });
       return after;
     });
     this.events.emit('changed');
     return t;
   }
+
+  /** Sets a new passphrase; the account's open console sessions end (whoever held the old one is signed out). */
+  async resetPassphrase(id: string, passphrase: string, actor: AccountActor): Promise<Technician> {
+    const p = CreateTechnicianInput.shape.passphrase.parse(passphrase);
+    const hash = await hashPassphrase(p);
+    const t = await this.store.write(async (tx) => {
+      const before = await this.get(id, tx.sql);
+      if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
+      assertMayChange(actor, before, undefined, 'reset passphrases');
+      await tx.sql.run('UPDATE technicians SET passphrase_hash = ? WHERE id = ?', [hash, id]);
+      const ended = await tx.sql.run('DELETE FROM console_sessions WHERE technician_id = ?', [id]);
+      await tx.audit({ event: 'console', decision: 'info', outcome: 'technician passphrase reset', rule: actorName(actor),
+        detail: { technicianId: id, name: before.name, sessionsEnded: ended.changes } });
+      return before;
+    });
+    this.events.emit('changed');
+    return t;
+  }
+
+  /**
+   * Removes an account that has left nothing in the record. One that owns keys or approved requests stays (the
+   * record names it): disable it instead, which ends its sessions and leaves its keys nothing.
+   */
+  async remove(id: string, actor: AccountActor): Promise<Technician> {
+    const t = await this.store.write(async (tx) => {
+      const before = await this.get(id, tx.sql);
+      if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
+      assertMayChange(actor, before, undefined, 'remove accounts');
+      const owners = await enabledOwners(tx.sql);
+      const keys = Number((await tx.sql.get<{ n: number }>('SELECT count(*) AS n FROM api_keys WHERE owner_id = ?', [id]))!.n);
+      const votes = Number((await tx.sql.get<{ n: number }>('SELECT count(*) AS n FROM approval_votes WHERE technician_id = ?', [id]))!.n);
+      if (keys + votes > 0) throw new AppError('CONFLICT', `${before.name} owns ${keys} key(s) and approved ${votes} request(s): the record names them, so disable the account instead`);
+      for (const table of ['console_sessions', 'technician_passkeys', 'technician_tenants']) await tx.sql.run(`DELETE FROM ${table} WHERE technician_id = ?`, [id]);
+      await tx.sql.run('DELETE FROM technicians WHERE id = ?', [id]);
+      assertOwnerRemains(owners, await enabledOwners(tx.sql), before.name);
+      await tx.audit({ event: 'console', decision: 'info', outcome: 'technician removed', rule: actorName(actor),
+        detail: { technicianId: id, name: before.name, was: summary(before) } });
+      return before;
+    });
+    this.events.emit('changed');
+    return t;
+  }
 }
+
+const enabledOwners = async (sql: Sql) => Number((await sql.get<{ n: number }>(`SELECT count(*) AS n FROM technicians WHERE role = 'owner' AND disabled_at IS NULL`))!.n);
 
 const summary = (t: Technician) => ({ role: t.role, tenants: t.tenants === 'all' ? 'all' : t.tenants.map((x) => x.slug), disabled: !!t.disabledAt });
 

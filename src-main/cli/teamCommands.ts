@@ -1,5 +1,5 @@
-// Team mode on the command line: technician accounts (`technicians create|list|update|passkeys`) and four-eyes rules
-// (`four-eyes set|list|remove`). Every change is audited with the CLI as its actor, as keys and tokens are.
+// Team mode on the command line: technician accounts (`technicians create|list|update|reset-passphrase|remove|passkeys`)
+// and four-eyes rules (`four-eyes set|list|remove`). Every change is audited with the CLI as its actor, as keys and tokens are.
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { openApp, type App } from '../app.ts';
@@ -71,7 +71,18 @@ export async function technicians(argv: string[], io: Io): Promise<number> {
       return 0;
     });
   }
-  throw new UsageError('usage: countersign technicians create|list|update|passkeys …');
+  if (sub === 'reset-passphrase' || sub === 'remove') {
+    const { flags, positionals } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir, ...storeField }));
+    if (positionals.length !== 1) throw new UsageError(`usage: countersign technicians ${sub} ID --data-dir D`);
+    // The new passphrase: COUNTERSIGN_TECHNICIAN_PASSPHRASE, or asked on a terminal.
+    const passphrase = sub === 'reset-passphrase' ? await obtainPassphrase({ COUNTERSIGN_ADMIN_PASSPHRASE: io.env.COUNTERSIGN_TECHNICIAN_PASSPHRASE }) : '';
+    return withApp(flags, io, async (app) => {
+      const t = sub === 'remove' ? await app.technicians.remove(positionals[0]!, 'cli') : await app.technicians.resetPassphrase(positionals[0]!, passphrase, 'cli');
+      io.out(`${t.id}\t${t.name}\t${sub === 'remove' ? 'removed' : 'passphrase reset'}`);
+      return 0;
+    });
+  }
+  throw new UsageError('usage: countersign technicians create|list|update|reset-passphrase|remove|passkeys …');
 }
 
 export async function fourEyes(argv: string[], io: Io): Promise<number> {

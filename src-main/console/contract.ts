@@ -10,6 +10,8 @@ export { AppError, unwrapReply, type ErrorCode, type ErrorShape, type Reply } fr
 // The hidden-character scanner the gate uses, so a card escapes exactly what the server flagged.
 export { visibleSegments, isInvisibleKind, HIDDEN_KINDS, type Segment, type HiddenKind } from '../hiddenChars.ts';
 import { HIDDEN_KINDS } from '../hiddenChars.ts';
+import { teamMethods } from './teamContract.ts';
+export * from './teamContract.ts';
 
 // Enumerations mirrored from the core (which imports node modules); test/console/contract.test.ts keeps them equal.
 export const APPROVAL_STATUSES = ['pending', 'approved', 'running', 'completed', 'failed', 'denied', 'expired', 'cancelled'] as const;
@@ -445,6 +447,7 @@ export const consoleMethods = {
       commands: z.array(InstallCommand).describe('one per published target of the newest version; empty when nothing is published'),
     }),
   },
+  ...teamMethods,
 } as const;
 
 export type ConsoleMethodName = keyof typeof consoleMethods;

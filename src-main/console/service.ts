@@ -26,6 +26,7 @@ import { createPolicyAdmin } from './policyAdmin.ts';
 import { createAgentAdmin } from './agentAdmin.ts';
 import { createAgentDeploy } from './agentDeploy.ts';
 import { createStandingAdmin } from './standingAdmin.ts';
+import { createTeamAdmin } from './teamAdmin.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -67,6 +68,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const tech = opts.technician;
   const actor = tech?.name ?? opts.actor ?? 'console-admin';
   const visible = (a: Approval) => !tech || reaches(tech, a.tenantId);
+  // A technician's count is of the requests they can see (the desktop's tray shows it in team mode).
+  const pendingCount = () => app.approvals.pendingCount(tech && tech.tenants !== 'all' ? tech.tenants.map((x) => x.id) : undefined);
   const audit = app.store.audit;
   const card = createApprovalViewer(app.store.sql);
   // A four-eyes request's card says who approved it and how many more must.
@@ -84,6 +87,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     return c ? { n: c.n, headSeq: c.head_seq, at: c.at, fingerprint: c.fingerprint, keyFingerprint: c.key_fingerprint } : null;
   };
   const standing = createStandingAdmin(app, actor, view, tech);
+  const team = createTeamAdmin(app, tech, actor);
 
   const keyState = (k: ApiKey): KeyViewT['state'] => {
     const now = new Date().toISOString();
@@ -107,7 +111,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const h: Handlers = {
     session: async () => ({
       mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
-      serverTime: new Date().toISOString(), pendingApprovals: await app.approvals.pendingCount(), update: opts.update?.() ?? null,
+      serverTime: new Date().toISOString(), pendingApprovals: await pendingCount(), update: opts.update?.() ?? null,
       integrity: integrityView(),
       technician: tech ? { name: tech.name, role: tech.role } : null,
     }),
@@ -123,7 +127,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       const now = new Date();
       return {
         approvals: await standing.full(page, now),
-        pendingCount: await app.approvals.pendingCount(),
+        pendingCount: await pendingCount(),
         nextBefore: rows.length > limit ? pageCursor(page[page.length - 1]!) : null,
       };
     },
@@ -197,6 +201,14 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     revokeAgent: (q) => agents.revokeAgent(q!.id),
     agentDeployment: () => deploy.deployment(),
     agentInstallCommands: (q) => deploy.installCommands(q!),
+    listTechnicians: () => team.listTechnicians(),
+    createTechnician: (q) => team.createTechnician(q!),
+    updateTechnician: (q) => team.updateTechnician(q!),
+    resetTechnicianPassphrase: (q) => team.resetTechnicianPassphrase(q!),
+    removeTechnician: (q) => team.removeTechnician(q!),
+    listFourEyesRules: () => team.listFourEyesRules(),
+    setFourEyesRule: (q) => team.setFourEyesRule(q!),
+    removeFourEyesRule: (q) => team.removeFourEyesRule(q!),
   };
 
   const call = async <K extends ConsoleMethodName>(method: K, input: ConsoleInput<K> | undefined): Promise<ConsoleOutput<K>> => {

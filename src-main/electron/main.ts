@@ -20,6 +20,8 @@ import { describeFailure, portConflictQuestion, StartupAborted } from './startup
 import { HeldNotifications } from './notifications.ts';
 import { startUpdateChecks, updateFeed, type UpdaterLike } from './updates.ts';
 import { isTeamUrl, teamServerUrl } from './teamServer.ts';
+import { CONSOLE_COOKIE, TeamPending } from './teamPending.ts';
+import type { ApprovalT } from '../console/contract.ts';
 
 const here = import.meta.dirname;
 // Packaged: out/main/electron/main.js next to out/renderer; in development the same layout after `npm run build`.
@@ -47,6 +49,7 @@ if (!app.requestSingleInstanceLock()) {
   const openExternal = (url: string) => void shell.openExternal(url);
   /** Team mode (COUNTERSIGN_TEAM_URL): the window shows the team server's console; nothing runs here. */
   let team: URL | undefined;
+  let teamPending: TeamPending | undefined;
 
   const showWindow = () => {
     // A second launch or a Dock click during start-up: no half-built window, just the one window once it exists.
@@ -93,6 +96,29 @@ if (!app.requestSingleInstanceLock()) {
     tray?.setToolTip(n ? `Countersign: ${n} approval${n === 1 ? '' : 's'} waiting` : 'Countersign');
     if (process.platform === 'darwin') tray?.setTitle(n ? String(n) : '');
     app.setBadgeCount?.(n);
+  }
+
+  /** A desktop notification for a new request; a click shows the window (embedded and team mode alike). */
+  function notifyApproval(a: ApprovalT): void {
+    if (!Notification.isSupported()) return;
+    notifications.show(new Notification({ title: `Approval requested: ${a.tool}`, body: a.summary, urgency: 'critical' }), showWindow);
+  }
+
+  /** Team mode: the pending count and new requests of the account signed in in the window, from the team server. */
+  function followTeam(server: URL): void {
+    const cookies = session.defaultSession.cookies;
+    teamPending = new TeamPending({
+      team: server,
+      cookie: async () => (await cookies.get({ url: server.toString(), name: CONSOLE_COOKIE }))[0]?.value,
+      onCount: showPending,
+      onCreated: notifyApproval,
+      log: (msg, err) => console.error(`[countersign] ${msg}`, err ?? ''),
+    });
+    // Signing in or out in the window sets or clears the cookie: follow the new account at once.
+    cookies.on('changed', (_e, cookie) => {
+      if (cookie.name === CONSOLE_COOKIE && cookie.domain?.replace(/^\./, '') === server.hostname) teamPending?.signInChanged();
+    });
+    teamPending.start();
   }
 
   /** The tray menu, rebuilt when the secrets' seal changes. */
@@ -164,6 +190,7 @@ if (!app.requestSingleInstanceLock()) {
       setTrayMenu();
       tray.on('click', showWindow);
       createWindow();
+      followTeam(team);
       phase = 'running';
       if (focusWhenReady) showWindow();
       return;
@@ -184,9 +211,7 @@ if (!app.requestSingleInstanceLock()) {
 
     svc.subscribe((event) => {
       win?.webContents.send(`${CHANNEL_PREFIX}event`, event);
-      if (event.type === 'approval.created' && Notification.isSupported()) {
-        notifications.show(new Notification({ title: `Approval requested: ${event.approval.tool}`, body: event.approval.summary, urgency: 'critical' }), showWindow);
-      }
+      if (event.type === 'approval.created') notifyApproval(event.approval);
       if (event.type.startsWith('approval.')) updatePending();
     });
 
@@ -219,6 +244,7 @@ if (!app.requestSingleInstanceLock()) {
   }
 
   async function closeAll(): Promise<void> {
+    teamPending?.stop();
     const s = serving;
     serving = undefined;
     await s?.close();
@@ -230,6 +256,7 @@ if (!app.requestSingleInstanceLock()) {
     quitting = true;
   });
   app.on('will-quit', (e) => {
+    teamPending?.stop();
     if (!serving && !core) return;
     e.preventDefault();
     void closeAll().finally(() => app.exit(0));

@@ -170,8 +170,9 @@ export class ApprovalLifecycle {
     return rows.map((r) => this.toApproval(r, now));
   }
 
-  pendingCount(): Promise<number> {
-    return approvalRows.pendingCount(this.store.sql, new Date().toISOString());
+  /** Pending requests, of these tenants only when given (what a technician may see). */
+  pendingCount(tenantIds?: readonly string[]): Promise<number> {
+    return approvalRows.pendingCount(this.store.sql, new Date().toISOString(), tenantIds);
   }
 
   /** Creates the request, or returns the pending one for the identical call. Audited by the caller. */

@@ -52,10 +52,12 @@ export class FourEyes {
     return Math.max(1, r?.n ?? 1);
   }
 
-  async setRule(r: { tool?: string | null; action?: string | null; tenantId?: string | null; approvers: number }, actor: string): Promise<ApprovalRule> {
+  /** Sets the rule for a scope (replacing one of the same scope); `replaces`: an edited rule, removed in the same change. */
+  async setRule(r: { tool?: string | null; action?: string | null; tenantId?: string | null; approvers: number; replaces?: string }, actor: string): Promise<ApprovalRule> {
     if (!Number.isInteger(r.approvers) || r.approvers < 2 || r.approvers > 5) throw new AppError('BAD_INPUT', 'approvers: 2 to 5');
     const id = randomUUID();
     await this.store.write(async (tx) => {
+      if (r.replaces && !(await tx.sql.run('DELETE FROM approval_rules WHERE id = ?', [r.replaces])).changes) throw new AppError('NOT_FOUND', `no rule ${r.replaces}`);
       const same = await tx.sql.get<{ id: string }>(`SELECT id FROM approval_rules WHERE tool IS NOT DISTINCT FROM ? AND action IS NOT DISTINCT FROM ?
         AND tenant_id IS NOT DISTINCT FROM ?`, [r.tool ?? null, r.action ?? null, r.tenantId ?? null]);
       if (same) await tx.sql.run('DELETE FROM approval_rules WHERE id = ?', [same.id]);

@@ -1,9 +1,16 @@
 // Hash routes (#/approvals …): they work from `countersign serve` and from the Electron custom protocol alike.
 import { useSyncExternalStore } from 'react';
 
-export const ROUTES = ['live', 'approvals', 'keys', 'audit', 'policy', 'fleet', 'agents'] as const;
+export const ROUTES = ['live', 'approvals', 'keys', 'audit', 'policy', 'fleet', 'agents', 'technicians', 'four-eyes'] as const;
 export type Route = (typeof ROUTES)[number];
-export const ROUTE_LABELS: Record<Route, string> = { live: 'Live', approvals: 'Approvals', keys: 'API keys', audit: 'Audit', policy: 'Policy', fleet: 'Fleet', agents: 'Agents' };
+export const ROUTE_LABELS: Record<Route, string> = {
+  live: 'Live', approvals: 'Approvals', keys: 'API keys', audit: 'Audit', policy: 'Policy', fleet: 'Fleet', agents: 'Agents',
+  technicians: 'Technicians', 'four-eyes': 'Four-eyes',
+};
+/** Team mode's pages: in the nav only for a signed-in owner or admin (the server refuses anyone else). */
+export const TEAM_ROUTES: ReadonlySet<Route> = new Set(['technicians', 'four-eyes']);
+export const showsRoute = (r: Route, technician: { role: string } | null | undefined): boolean =>
+  !TEAM_ROUTES.has(r) || technician?.role === 'owner' || technician?.role === 'admin';
 
 function current(): Route {
   const r = window.location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];

@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { Envelope, PATCH_SEVERITIES } from '../../src-main/governance/envelope.ts';
 import { GRANT_STATES } from '../../src-main/governance/grants.ts';
 import { PSA_SYSTEMS } from '../../src-main/governance/ticket.ts';
+import { TECHNICIAN_ROLES } from '../../src-main/auth/technicians.ts';
+import { MIN_PASSPHRASE_LENGTH } from '../../src-main/auth/passphrase.ts';
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const typeCheck: [Same<AuditDecision, (typeof contract.AUDIT_DECISIONS)[number]>, Same<AuditEvent, (typeof contract.AUDIT_EVENTS)[number]>] = [true, true];
@@ -24,6 +26,8 @@ describe('contract', () => {
     expect(Object.keys(contract.PolicyValues.shape).sort()).toEqual(Object.keys(PolicySchema.shape).sort());
     expect([...contract.POLICY_NAMES].sort()).toEqual(Object.keys(PolicySchema.shape).sort());
     expect(contract.PolicyValues.parse(DEFAULT_POLICY)).toEqual(DEFAULT_POLICY);
+    expect([...contract.TECHNICIAN_ROLE_NAMES]).toEqual([...TECHNICIAN_ROLES]);
+    expect(contract.TECHNICIAN_PASSPHRASE_MIN).toBe(MIN_PASSPHRASE_LENGTH);
   });
 
   it('every method has an input and an output schema', () => {
@@ -50,7 +54,8 @@ describe('contract', () => {
       const src = readFileSync(new URL(file, import.meta.url), 'utf8');
       return [...src.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
     };
-    expect(new Set(importsOf('../../src-main/console/contract.ts'))).toEqual(new Set(['zod', '../errors.ts', '../hiddenChars.ts']));
+    expect(new Set(importsOf('../../src-main/console/contract.ts'))).toEqual(new Set(['zod', '../errors.ts', '../hiddenChars.ts', './teamContract.ts']));
+    expect(importsOf('../../src-main/console/teamContract.ts')).toEqual(['zod']);
     expect(importsOf('../../src-main/errors.ts')).toEqual([]);
     expect(importsOf('../../src-main/hiddenChars.ts')).toEqual([]);
   });

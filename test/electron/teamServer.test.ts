@@ -6,6 +6,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isTeamUrl, teamServerUrl } from '../../src-main/electron/teamServer.ts';
 import { buildMain, desktopHome, launchDesktop, type Desktop } from './standin/harness.ts';
 import { budget } from '../helpers/wait.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { consoleLogin, structured } from '../helpers/console.ts';
 
 describe('COUNTERSIGN_TEAM_URL', () => {
   it('https anywhere, http only on loopback; no credentials; the console is the origin\'s root', () => {
@@ -55,6 +57,82 @@ describe('the desktop on a team server', () => {
     }
     await d.send({ cmd: 'quit' });
     expect((await d.exited).code).toBe(0);
+  });
+
+  it('the tray counts the signed-in account\'s pending requests and a new one raises a notification, within its tenant rights', async () => {
+    const PASS = 'desktop team passphrase';
+    const t: TestServer = await startTestServer();
+    try {
+      await t.app.technicians.create({ name: 'tina', passphrase: PASS, role: 'technician', tenants: ['acme-dental'] }, 'test');
+      const login = await fetch(`${t.url}/console/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'tina', passphrase: PASS }) });
+      const cookie = /cs_console=([^;]+)/.exec(login.headers.get('set-cookie')!)![1]!;
+      const client = await t.connect('http', await t.key({ name: 'desktop-asker', tenants: ['acme-dental', 'globex-logistics', 'northwind-legal'] }));
+      let asked = 0;
+      const ask = async (tenant: string) => {
+        const device = (await t.app.store.sql.get<{ id: string }>(`SELECT d.id FROM devices d JOIN tenants x ON x.id = d.tenant_id WHERE x.slug = ? ORDER BY d.hostname LIMIT 1`, [tenant]))!.id;
+        const r = await client.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: `desktop ${tenant} ${++asked}` } });
+        if (!structured<{ approvalId?: string }>(r)?.approvalId) throw new Error(JSON.stringify(r).slice(0, 400));
+        return structured<{ approvalId: string }>(r).approvalId;
+      };
+      const globex = await ask('globex-logistics');
+
+      const d = launchDesktop(desktopHome(), { keystore: 'available' }, { COUNTERSIGN_TEAM_URL: t.url });
+      running.push(d);
+      const tip = (text: string) => (c: { detail?: unknown }) => c.detail === text;
+      // Nobody signed in yet: nothing counted.
+      await d.waitFor('Tray.setToolTip', tip('Countersign'));
+      // Tina signs in in the window (the session cookie appears): her count, which leaves out Globex's request.
+      const signedIn = d.calls.length;
+      await d.send({ cmd: 'cookie', name: 'cs_console', domain: '127.0.0.1', value: cookie });
+      // Followed: the count is reported once the stream is open.
+      await d.waitFor('Tray.setToolTip', (c) => c.detail === 'Countersign' && d.calls.indexOf(c) >= signedIn);
+      const acme = await ask('acme-dental');
+      const note = await d.waitFor('Notification.new');
+      expect(note.detail).toMatchObject({ title: 'Approval requested: device_actions', body: expect.stringContaining('acme') });
+      await d.waitFor('Notification.show');
+      await d.waitFor('Tray.setToolTip', tip('Countersign: 1 approval waiting'));
+      expect(d.calls.filter((c) => c.name === 'BrowserWindow.setTitle').map((c) => c.detail)).toContain('Countersign (1 pending)');
+      // Another tenant's request is not hers: no notification, no count.
+      await ask('northwind-legal');
+      // Decided on the server: the count drops at once.
+      const tinaConsole = await consoleLogin(t.url, PASS, 'tina');
+      expect((await tinaConsole.post(`/approvals/${acme}/deny`, { reason: 'not now' })).status).toBe(200);
+      const dropped = d.calls.length;
+      await d.waitFor('Tray.setToolTip', (c) => c.detail === 'Countersign' && d.calls.indexOf(c) >= dropped);
+      expect(d.calls.filter((c) => c.name === 'Notification.new')).toHaveLength(1);
+      expect(d.calls.some((c) => c.name === 'Tray.setToolTip' && /2 approvals/.test(String(c.detail)))).toBe(false);
+      expect(await t.app.approvals.pendingCount()).toBe(2);
+      const notes = () => d.calls.filter((c) => c.name === 'Notification.new').length;
+      const after = (mark: number, text: string) => d.waitFor('Tray.setToolTip', (c) => c.detail === text && d.calls.indexOf(c) >= mark);
+      let mark = d.calls.length;
+      await ask('acme-dental');
+      await after(mark, 'Countersign: 1 approval waiting');
+      expect(notes()).toBe(2);
+      // Signed out in the window: the stream ends and her count is gone.
+      mark = d.calls.length;
+      await fetch(`${t.url}/console/api/logout`, { method: 'POST', headers: { 'Content-Type': 'application/json', Cookie: `cs_console=${cookie}` }, body: '{}' });
+      await d.send({ cmd: 'cookie', name: 'cs_console', domain: '127.0.0.1' });
+      await after(mark, 'Countersign');
+      // Gus (Globex only) signs in: his count (Globex's one request), and only his tenant's new requests notify.
+      await t.app.technicians.create({ name: 'gus', passphrase: PASS, role: 'technician', tenants: ['globex-logistics'] }, 'test');
+      const gus = /cs_console=([^;]+)/.exec((await fetch(`${t.url}/console/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'gus', passphrase: PASS }) })).headers.get('set-cookie')!)![1]!;
+      mark = d.calls.length;
+      await d.send({ cmd: 'cookie', name: 'cs_console', domain: '127.0.0.1', value: gus });
+      await after(mark, 'Countersign: 1 approval waiting');
+      await ask('acme-dental');
+      await ask('globex-logistics');
+      await after(mark, 'Countersign: 2 approvals waiting');
+      await d.waitFor('Notification.new', () => notes() === 3);
+      expect(d.calls.filter((c) => c.name === 'Notification.new').at(-1)!.detail.title).toBe('Approval requested: device_actions');
+      // Events arrive in order: the Acme request asked before Globex's raised nothing for him.
+      expect(notes()).toBe(3);
+      expect(await t.app.approvals.pendingCount()).toBe(5);
+      void globex;
+      await d.send({ cmd: 'quit' });
+      expect((await d.exited).code).toBe(0);
+    } finally {
+      await t.close();
+    }
   });
 
   it('a team URL that breaks the rules is a start-up failure with a dialog, not a window', async () => {

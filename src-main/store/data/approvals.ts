@@ -37,8 +37,11 @@ export const approvalRows = {
       [...params, ...(o.beforeAt === null ? [] : [o.beforeAt, o.beforeId]), o.limit]);
   },
 
-  async pendingCount(sql: Sql, now: string): Promise<number> {
-    return (await sql.get<{ n: number }>(`SELECT count(*) AS n FROM approvals WHERE status = 'pending' AND expires_at > ?`, [now]))!.n;
+  /** `tenantIds`: only these tenants' requests (a technician's count); undefined: every tenant's. */
+  async pendingCount(sql: Sql, now: string, tenantIds?: readonly string[]): Promise<number> {
+    if (tenantIds?.length === 0) return 0;
+    const among = tenantIds ? ` AND tenant_id IN (${tenantIds.map(() => '?').join(', ')})` : '';
+    return Number((await sql.get<{ n: number }>(`SELECT count(*) AS n FROM approvals WHERE status = 'pending' AND expires_at > ?${among}`, [now, ...(tenantIds ?? [])]))!.n);
   },
 
   dueForExpiry: (sql: Sql, now: string) => sql.all<{ id: string }>(`SELECT id FROM approvals WHERE status = 'pending' AND expires_at <= ?`, [now]),

@@ -162,7 +162,19 @@ export const protocol = {
 };
 
 const permissionHandlers: { request?: (wc: unknown, p: string, cb: (g: boolean) => void) => void; check?: (...a: unknown[]) => boolean } = {};
+// The session's cookie jar: the test sets and clears cookies as a sign-in in the window would ('cookie' command).
+interface Cookie { name: string; value: string; domain: string }
+const jar = new Map<string, Cookie>();
+class StandInCookies extends EventEmitter {
+  get(filter: { url?: string; name?: string }) {
+    record('cookies.get', filter);
+    const host = filter.url ? new URL(filter.url).hostname : undefined;
+    return Promise.resolve([...jar.values()].filter((c) => (!filter.name || c.name === filter.name) && (!host || c.domain === host)));
+  }
+}
+const cookies = new StandInCookies();
 const defaultSession = {
+  cookies,
   setPermissionRequestHandler(h: (wc: unknown, p: string, cb: (g: boolean) => void) => void) {
     record('session.setPermissionRequestHandler');
     permissionHandlers.request = h;
@@ -286,7 +298,8 @@ type Command =
   | { cmd: 'ipc'; channel: string; input?: unknown; senderId?: number; url?: string }
   | { cmd: 'navigate'; how: 'will-navigate' | 'will-redirect' | 'will-frame-navigate' | 'window-open'; url: string }
   | { cmd: 'permission'; permission: string }
-  | { cmd: 'protocol'; url: string };
+  | { cmd: 'protocol'; url: string }
+  | { cmd: 'cookie'; name: string; domain: string; value?: string };
 
 async function run(c: Command): Promise<unknown> {
   switch (c.cmd) {
@@ -317,6 +330,13 @@ async function run(c: Command): Promise<unknown> {
     case 'permission': {
       const granted = await new Promise<boolean>((resolve) => permissionHandlers.request?.(null, c.permission, resolve));
       return { check: permissionHandlers.check?.(null, c.permission, 'app://console', {}), granted };
+    }
+    case 'cookie': {
+      const key = `${c.domain}\n${c.name}`;
+      const cookie = { name: c.name, domain: c.domain, value: c.value ?? jar.get(key)?.value ?? '' };
+      if (c.value === undefined) jar.delete(key);
+      else jar.set(key, cookie);
+      return void cookies.emit('changed', new Preventable(), cookie, c.value === undefined ? 'explicit' : 'inserted', c.value === undefined);
     }
     case 'protocol': {
       const res = await protocolHandlers.get('app')!({ url: c.url });
