@@ -28,7 +28,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 /** Reads a JSON body with a hard byte cap that holds even when Content-Length is missing or lies. */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeoutMs = 30_000): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new HttpError(413, `Request body over ${maxBytes} bytes`, -32600);
+  // A declared size past what is worth draining is refused at once; the client may then see a reset instead of the 413.
+  if (Number.isFinite(declared) && declared > maxBytes && declared > DRAIN_MAX) throw new HttpError(413, `Request body over ${maxBytes} bytes`, -32600);
   const text = await readBody(req, maxBytes, timeoutMs);
   if (text.trim() === '') throw new HttpError(400, 'Parse error: empty body', -32700);
   if (nestingDepth(text) > MAX_JSON_DEPTH) throw new HttpError(400, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, -32600);
@@ -39,11 +40,19 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeo
   }
 }
 
+/**
+ * An over-cap body is read and thrown away up to this many bytes before the 413 is sent. Answering while the client is
+ * still writing, on a connection that then closes, resets it: the client gets EPIPE and never reads the 413 (RFC 9112
+ * §9.6 asks for a lingering close for this reason). Past this, or past the read deadline, the answer goes at once.
+ */
+export const DRAIN_MAX = 8 * 1_048_576;
+
 /** The body as text: plain stream events (no async iterator, one promise), the cap checked on every chunk. */
 function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const tooLarge = () => new HttpError(413, `Request body over ${maxBytes} bytes`, -32600);
     const done = (err?: HttpError) => {
       clearTimeout(timer);
       req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
@@ -55,13 +64,15 @@ function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Pr
     };
     const onData = (c: Buffer) => {
       size += c.length;
-      if (size > maxBytes) done(new HttpError(413, `Request body over ${maxBytes} bytes`, -32600));
-      else chunks.push(c);
+      if (size <= maxBytes) chunks.push(c);
+      else if (size > DRAIN_MAX) done(tooLarge());
+      else chunks.length = 0; // over the cap: keep draining, keep nothing
     };
-    const onEnd = () => done();
-    const onError = () => done(new HttpError(400, 'Request body could not be read', -32700));
-    const onClose = () => done(new HttpError(400, 'Request body could not be read', -32700));
-    const timer = setTimeout(() => req.destroy(new Error('body timeout')), timeoutMs);
+    const onEnd = () => done(size > maxBytes ? tooLarge() : undefined);
+    const unreadable = () => done(size > maxBytes ? tooLarge() : new HttpError(400, 'Request body could not be read', -32700));
+    const onError = unreadable;
+    const onClose = unreadable;
+    const timer = setTimeout(() => (size > maxBytes ? done(tooLarge()) : req.destroy(new Error('body timeout'))), timeoutMs);
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }

@@ -52,6 +52,13 @@ describe('Streamable HTTP (POST /api/v1/mcp)', () => {
       expectRpcError(r, 413, -32600);
     });
 
+    it('a body of several MiB on a connection the client closes after it: the client reads the 413, not a reset (the body is drained first)', async () => {
+      for (let i = 0; i < 6; i++) {
+        const r = await post(padded(initializeRequest(), 7 * MiB + i * 1_000), { session, chunked: i % 2 === 1 });
+        expectRpcError(r, 413, -32600);
+      }
+    });
+
     it('a declared Content-Length over the cap is refused before the body is read', async () => {
       // 50 MiB announced, 2 bytes sent: the answer must come at once, without waiting for a body that never arrives.
       const r = await rawRequest({ port, method: 'POST', path: '/api/v1/mcp', headers: { ...mcpHeaders(key, session ? sid : undefined), 'content-length': String(50 * MiB) }, body: '{}', timeoutMs: 3_000 });
