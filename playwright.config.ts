@@ -1,4 +1,5 @@
-// Playwright in Debian's Chromium against a real `countersign serve` (port 0, demo data) started by the global setup.
+// Playwright in Debian's Chromium against a real `countersign serve` (port 0, demo data) per worker (test/e2e/fixtures.ts).
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { slowdown } from './test/helpers/slowdown.ts';
@@ -12,8 +13,9 @@ process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cach
 export default defineConfig({
   testDir: 'test/e2e',
   globalSetup: './test/e2e/global-setup.ts',
-  // One server, one approval queue: the specs run one after another.
-  workers: 1,
+  // Each worker has its own server and approval queue (fixtures.ts); the specs of a file run in order on it. Two workers
+  // on any machine with two cores or more: a spec mostly waits on the browser and the server, not on the CPU.
+  workers: Number(process.env.CS_E2E_WORKERS ?? Math.min(2, Math.max(1, availableParallelism()))),
   fullyParallel: false,
   timeout: 45_000 * factor,
   expect: { timeout: 5_000 * factor },

@@ -46,6 +46,9 @@ const httpServer = http.createServer(async (req, res) => {
     if (!res.headersSent) res.writeHead(500).end(String(e));
   }
 });
+// The product's keep-alive (src-main/http/server.ts). Node's 5 s default closes the load generator's idle sockets while
+// the other server's run of about that length goes on, and a call that races the close ends in "socket hang up".
+httpServer.keepAliveTimeout = 65_000;
 httpServer.listen(0, '127.0.0.1', () => {
   const a = httpServer.address() as { port: number };
   process.stdout.write(`listening http://127.0.0.1:${a.port}\n`);

@@ -64,10 +64,12 @@ async function startupSection(): Promise<void> {
   }
 }
 
-// BENCH_ONLY=team: only the team-mode row; BENCH_ONLY=start: only start-up and verify (both also part of the full run).
+// BENCH_ONLY=team: only the team-mode row; BENCH_ONLY=start: only start-up and verify; BENCH_ONLY=overhead: only the
+// bare-versus-governed tables (each also part of the full run).
 const ONLY = process.env.BENCH_ONLY;
 if (!ONLY || ONLY === 'start') buildMain();
 if (ONLY === 'start') await startupSection();
+if (ONLY === 'overhead') await overhead(say, { rounds: QUICK ? 1 : 5, durationMs: QUICK ? 1500 : 4000, concurrency: [1, 8, 32] });
 if (!ONLY) {
   await overhead(say, { rounds: QUICK ? 1 : 5, durationMs: QUICK ? 1500 : 4000, concurrency: [1, 8, 32] });
   say('## Growth');

@@ -1,4 +1,4 @@
-// Shared pieces of the console e2e specs: the server the global setup started, a signed-in page, an MCP SDK client,
+// Shared pieces of the console e2e specs: the worker's own server, a signed-in page, an MCP SDK client,
 // screenshots in light and dark, and a guard that fails a test on any CSP violation or uncaught page error.
 import { createHash } from 'node:crypto';
 import { mkdirSync, appendFileSync } from 'node:fs';
@@ -6,13 +6,17 @@ import { expect, test as base, type Browser, type Page } from '@playwright/test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { budget } from '../helpers/wait.ts';
+import { startConsoleServer, type ConsoleServer } from './consoleServer.ts';
 
 /** Time budgets scaled to this machine (the factor playwright.config.ts measured): the Vitest suites' helper. */
 export { budget };
 
-export const server = () => ({
-  url: process.env.CS_URL!, agentUrl: process.env.CS_AGENT_URL!, key: process.env.CS_KEY!, dataDir: process.env.CS_DATA_DIR!, passphrase: process.env.CS_PASSPHRASE!, state: process.env.CS_STATE!,
-});
+let current: ConsoleServer | undefined;
+/** This worker's server (started by the `consoleServer` worker fixture before the first spec of the worker). */
+export const server = (): ConsoleServer => {
+  if (!current) throw new Error('the e2e console server is not started: import `test` from fixtures.ts');
+  return current;
+};
 
 export const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
@@ -100,7 +104,17 @@ async function watchedPage(browser: Browser, signedIn: boolean, screen: Screen, 
   expect([...problems, ...csp.map((c) => `csp: ${c}`)], 'CSP violations or page errors').toEqual([]);
 }
 
-export const test = base.extend<{ signedIn: Page; guest: Page }>({
+export const test = base.extend<{ signedIn: Page; guest: Page }, { consoleServer: ConsoleServer }>({
+  // One server per worker, started before the worker's first spec (and its beforeAll hooks), stopped after its last.
+  consoleServer: [async ({}, use) => {
+    current = await startConsoleServer();
+    try {
+      await use(current);
+    } finally {
+      await current.stop();
+      current = undefined;
+    }
+  }, { scope: 'worker', auto: true, timeout: budget(60_000) }],
   signedIn: async ({ browser, viewport, deviceScaleFactor }, use) => watchedPage(browser, true, { viewport, deviceScaleFactor }, use),
   guest: async ({ browser, viewport, deviceScaleFactor }, use) => watchedPage(browser, false, { viewport, deviceScaleFactor }, use),
 });
