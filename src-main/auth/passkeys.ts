@@ -4,8 +4,6 @@
 // and RP ID come from the node's configured public URL (or localhost), never from the request. A signature counter
 // that does not move forward marks a cloned authenticator and refuses the sign-in.
 import { z } from 'zod';
-import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
-import { cose, decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
 import { AppError } from '../errors.ts';
 import type { Sql } from '../store/sql.ts';
 import type { Store, Tx } from '../store/store.ts';
@@ -30,6 +28,11 @@ export type PasskeySignIn =
   | { ok: true; technician: Technician; passkey: Passkey }
   | { ok: false; code: PasskeyFailure; reason: string; technician: string | null };
 export type PasskeyFailure = 'PASSKEY_UNKNOWN' | 'PASSKEY_CHALLENGE' | 'PASSKEY_REPLAYED' | 'PASSKEY_ORIGIN' | 'PASSKEY_REJECTED' | 'PASSKEY_CLONED';
+
+// The library is loaded on the first passkey request, not at start: it costs about 120 ms of CPU to load, and only team
+// installs with passkeys use it.
+let library: Promise<[typeof import('@simplewebauthn/server'), typeof import('@simplewebauthn/server/helpers')]> | undefined;
+const webauthn = () => (library ??= Promise.all([import('@simplewebauthn/server'), import('@simplewebauthn/server/helpers')]));
 
 /** A technician keeps a handful; the cap bounds what one account can write. */
 export const MAX_PASSKEYS = 20;
@@ -84,6 +87,7 @@ export class PasskeyService {
   async registrationOptions(rp: RelyingParty, technician: Technician, sessionBinding: string) {
     const existing = await this.rows('technician_id = ?', [technician.id]);
     if (existing.length >= MAX_PASSKEYS) throw new AppError('CONFLICT', `at most ${MAX_PASSKEYS} passkeys per technician; remove one first`);
+    const { generateRegistrationOptions } = (await webauthn())[0];
     return generateRegistrationOptions({
       rpName: 'Countersign', rpID: rp.id, userName: technician.name, userDisplayName: technician.name,
       userID: new TextEncoder().encode(technician.id) as Uint8Array<ArrayBuffer>,
@@ -103,6 +107,7 @@ export class PasskeyService {
     const challenge = this.checkChallenge(clientData.challenge, 'register', sessionBinding);
     if (!challenge.ok) throw new AppError('BAD_INPUT', `passkey not registered: ${challenge.reason}`);
     if (clientData.origin !== rp.origin) throw new AppError('BAD_INPUT', `passkey not registered: made on ${clientData.origin.slice(0, 100)}, not ${rp.origin}`);
+    const [{ verifyRegistrationResponse }, { cose, decodeCredentialPublicKey }] = await webauthn();
     let info;
     try {
       const v = await verifyRegistrationResponse({ response, expectedChallenge: clientData.challenge, expectedOrigin: rp.origin, expectedRPID: rp.id, requireUserVerification: true, supportedAlgorithmIDs: ALGORITHMS });
@@ -140,6 +145,7 @@ export class PasskeyService {
 
   /** Options for navigator.credentials.get(): no credential list (nothing about any account is revealed), user verification required. */
   async authenticationOptions(rp: RelyingParty, name?: string) {
+    const { generateAuthenticationOptions } = (await webauthn())[0];
     return generateAuthenticationOptions({ rpID: rp.id, challenge: this.challenges.issue('login', loginBinding(name)), timeout: TIMEOUT_MS, userVerification: 'required' });
   }
 
@@ -165,6 +171,7 @@ export class PasskeyService {
     if (name !== undefined && technician.name !== name) return fail('PASSKEY_UNKNOWN', `the passkey is not ${name}'s`, technician.name);
     const handle = response.response.userHandle;
     if (handle !== undefined && Buffer.from(handle, 'base64url').toString('utf8') !== technician.id) return fail('PASSKEY_REJECTED', 'the passkey names another account', technician.name);
+    const { verifyAuthenticationResponse } = (await webauthn())[0];
     let newCounter: number;
     try {
       const v = await verifyAuthenticationResponse({
