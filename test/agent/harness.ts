@@ -131,9 +131,20 @@ export class ConsoleProc {
     const child = spawn(process.execPath, [...NODE_ARGS, 'serve', ...this.at, '--port', '0', '--agent-port', String(agentPort)], { env: { ...BASE_ENV, ...env } });
     this.child = child;
     const out = new Output(child.stdout!);
-    this.stderr = new Output(child.stderr!);
-    this.url = (await out.waitFor(/^listening (http:\/\/\S+)\n/))[1]!;
-    this.agentUrl = (await this.stderr.waitFor(/^agents (https:\/\/\S+)$/m))[1]!;
+    const err = (this.stderr = new Output(child.stderr!));
+    // A serve that exits (or hangs) before it listens says why: its stderr, not only the line that never came.
+    const died = exited(child).then(() => Promise.reject(new Error(`serve exited (${child.exitCode ?? child.signalCode}) before it listened; stderr:\n${err.text.slice(-3000)}`)));
+    died.catch(() => {});
+    const started = async <T>(p: Promise<T>) => {
+      try {
+        return await Promise.race([p, died]);
+      } catch (e) {
+        if (e instanceof WaitTimeout) e.message += `\nserve's stderr:\n${err.text.slice(-3000)}`;
+        throw e;
+      }
+    };
+    this.url = (await started(out.waitFor(/^listening (http:\/\/\S+)\n/)))[1]!;
+    this.agentUrl = (await started(err.waitFor(/^agents (https:\/\/\S+)$/m)))[1]!;
     this.stdoutText = () => out.text;
   }
 

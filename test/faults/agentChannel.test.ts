@@ -290,19 +290,26 @@ describeStores('agent channel faults', (store) => {
     await startedAll('silent', 1);
     const from = a.out!.text.length;
     expect(pa.freeze()).toBeGreaterThan(0);
+    // New connections are refused until both sides have noticed: an agent that noticed first would otherwise reconnect
+    // and replace its link before the console dropped it (the device would never show offline), or within a moment of
+    // the drop (too short a time to be seen offline).
+    pa.block();
     const t0 = Date.now();
     let noticed: number | undefined;
     try {
       // The console notices: after 3 missed heartbeats it drops the connection and the device goes offline…
-      await until('the console marks the device offline', async () => (await db.sql.get<{ status: string }>('SELECT status FROM devices WHERE id = ?', [a.deviceId]))!.status === 'offline', 8_000, 100);
+      await until(() => `the console marks the device offline; the agent since the freeze:\n${a.out!.text.slice(from)}`,
+        async () => (await db.sql.get<{ status: string }>('SELECT status FROM devices WHERE id = ?', [a.deviceId]))!.status === 'offline', 8_000, 100);
       const consoleNoticed = Date.now() - t0;
       console.log(`agent channel: silent link dropped by the console after ${consoleNoticed} ms`);
       // …and the agent must notice too, within a few heartbeats, rather than stay on the dead link until TCP gives up.
-      await reconnected(a, from, 8_000);
+      await a.out!.waitFor(/\[agent\] the console went silent/, 8_000, from);
       noticed = Date.now() - t0;
     } finally {
+      pa.unblock();
       if (noticed === undefined) pa.sever(); // let the agent recover so that the other tests can go on
     }
+    await reconnected(a, from, 8_000);
     console.log(`agent channel: silent link noticed by the agent after ${noticed} ms`);
     const r = await finished(client, executionId, 15_000);
     expect(r.commands[0]).toMatchObject({ status: 'completed', stdout: 'done silent\n' });
