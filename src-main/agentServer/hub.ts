@@ -33,6 +33,8 @@ const DISPATCH_BATCH = 50;
 
 export class AgentHub {
   private readonly conns = new Map<string, Conn>();
+  /** Connections whose messages are still being handled, closed ones included (a backlog outlives its socket). */
+  private readonly handling = new Set<Conn>();
   private readonly timer: NodeJS.Timeout;
   private readonly offAudit: () => void;
   private readonly auditGate = new RateLimiter();
@@ -45,6 +47,10 @@ export class AgentHub {
   /** Settles once devices left online by a process that ended are marked offline (see start). */
   readonly ready: Promise<void>;
   private ticking: Promise<void> | undefined;
+  /** Set by close: messages still queued are dropped unanswered (an agent sends an unacknowledged result again). */
+  private closing = false;
+  /** Results and refusals being recorded: close waits for them, so none is cut off by the store closing under it. */
+  private readonly finishing = new Set<Promise<boolean>>();
 
   constructor(store: Store, gate: Gate, log: (msg: string, err?: unknown) => void, opts: Partial<HubOptions> = {}) {
     this.store = store;
@@ -79,6 +85,10 @@ export class AgentHub {
   }
 
   attach(ws: WebSocket, agent: AgentRow, remote: string): void {
+    if (this.closing) {
+      ws.close(1001, 'server shutting down');
+      return;
+    }
     const old = this.conns.get(agent.device_id);
     if (old) old.ws.close(4000, 'replaced by a newer connection');
     const now = new Date().toISOString();
@@ -92,10 +102,15 @@ export class AgentHub {
     // Its messages wait until the connection is recorded: the device is online before anything it reports.
     const conn: Conn = { ws, agent, remote, ready: false, lastHeartbeat: Date.now(), invalid: 0, queue: connected, dispatching: undefined };
     this.conns.set(agent.device_id, conn);
+    this.handling.add(conn);
     ws.on('message', (data) => {
       conn.queue = conn.queue.then(() => this.onMessage(conn, data)).catch((e: unknown) => this.log(`agent ${agent.id} message failed`, e));
     });
-    ws.on('close', () => this.detach(conn));
+    ws.on('close', () => {
+      this.detach(conn);
+      // No message comes after close: once the last one is handled, nothing of this connection is left.
+      void conn.queue.finally(() => this.handling.delete(conn));
+    });
     ws.on('error', (e) => this.log(`agent ${agent.id} socket error`, e));
     this.send(conn, { type: 'welcome', deviceId: agent.device_id, heartbeatSeconds: this.opts.heartbeatSeconds, inventorySeconds: this.opts.inventorySeconds, serverTime: now });
   }
@@ -114,10 +129,13 @@ export class AgentHub {
 
   /** A command ended: recorded through the gate (command row, audit entry, approval roll-up in one transaction). */
   private finish(commandId: string, deviceId: string, o: Outcome, src: OutcomeSource): Promise<boolean> {
-    return this.gate.finishCommand(commandId, deviceId, o, src).catch((e: unknown) => {
+    const p = this.gate.finishCommand(commandId, deviceId, o, src).catch((e: unknown) => {
       this.log(`recording the end of command ${commandId} failed`, e);
       return false;
     });
+    this.finishing.add(p);
+    void p.finally(() => this.finishing.delete(p));
+    return p;
   }
 
   private send(conn: Conn, msg: ServerMessage): boolean {
@@ -127,6 +145,8 @@ export class AgentHub {
   }
 
   private async onMessage(conn: Conn, data: unknown): Promise<void> {
+    // A backlog (a flood, or a slow store) is not worked off after close: the store is about to close under it.
+    if (this.closing) return;
     const msg = parseFrame(AgentMessage, data);
     const deviceId = conn.agent.device_id;
     if (!msg) {
@@ -305,14 +325,20 @@ export class AgentHub {
     });
   }
 
-  /** Closes every agent connection; resolves once their devices are recorded offline. */
+  /**
+   * Closes every agent connection; resolves once the message each was handling and the results being recorded are
+   * done, and their devices are recorded offline.
+   */
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.timer);
     this.offAudit();
     const conns = [...this.conns.values()];
     this.conns.clear();
     for (const c of conns) c.ws.close(1001, 'server shutting down');
     await this.ticking;
+    await Promise.all([...this.handling].map((c) => c.queue));
+    await Promise.all([...this.finishing]);
     await Promise.all(conns.map((c) => this.markOffline(c.agent.device_id)));
   }
 }

@@ -9,6 +9,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { PASSPHRASE } from '../helpers/server.ts';
 import { consoleLogin, structured, type ConsoleClient } from '../helpers/console.ts';
 import { budget, until, WaitTimeout } from '../helpers/wait.ts';
+import { openInstallSql, type InstallSql } from '../helpers/installSql.ts';
+import { storeUrlFor, type StoreKind } from '../helpers/stores.ts';
 import { main } from '../../src-main/cli/main.ts';
 
 export const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
@@ -98,14 +100,24 @@ export class ConsoleProc {
   stderr: Output | undefined;
   private clients: Client[] = [];
   private db_: Database.Database | undefined;
+  private sql_: Promise<InstallSql> | undefined;
+  /** Team mode: the PostgreSQL database this install lives in (undefined: the SQLite file in its data directory). */
+  storeUrl: string | undefined;
 
-  static async start(env: NodeJS.ProcessEnv = {}): Promise<ConsoleProc> {
+  /** Where every CLI command finds this install: `--data-dir D`, and `--store URL` in team mode. */
+  get at(): string[] {
+    return ['--data-dir', this.dir, ...(this.storeUrl ? ['--store', this.storeUrl] : [])];
+  }
+
+  /** A console on a new install of `store` (SQLite by default; PostgreSQL: a new database on the run's cluster). */
+  static async start(env: NodeJS.ProcessEnv = {}, store: StoreKind = 'sqlite'): Promise<ConsoleProc> {
     const c = new ConsoleProc();
+    c.storeUrl = await storeUrlFor(store, 'agent');
     // The setup runs the CLI's own commands in this process: these suites are about serve and its agents, which run as
     // processes below; test/cli covers the CLI as a process. Two Node start-ups less per console.
-    const init = await csHere(['init', '--data-dir', c.dir, '--demo']);
+    const init = await csHere(['init', ...c.at, '--demo']);
     if (init.status !== 0) throw new Error(`init failed: ${init.stderr}`);
-    const key = await csHere(['keys', 'create', '--data-dir', c.dir, '--name', 'agent-tests', '--scopes', 'ai:read,ai:write,ai:execute', '--tenants', 'acme-dental', '--role', 'admin']);
+    const key = await csHere(['keys', 'create', ...c.at, '--name', 'agent-tests', '--scopes', 'ai:read,ai:write,ai:execute', '--tenants', 'acme-dental', '--role', 'admin']);
     if (key.status !== 0) throw new Error(`keys create failed: ${key.stderr}`);
     c.key = lastLine(key.stdout);
     await c.serve(env);
@@ -116,12 +128,23 @@ export class ConsoleProc {
 
   async serve(env: NodeJS.ProcessEnv = {}, agentPort = 0): Promise<void> {
     this.env = env;
-    const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--data-dir', this.dir, '--port', '0', '--agent-port', String(agentPort)], { env: { ...BASE_ENV, ...env } });
+    const child = spawn(process.execPath, [...NODE_ARGS, 'serve', ...this.at, '--port', '0', '--agent-port', String(agentPort)], { env: { ...BASE_ENV, ...env } });
     this.child = child;
     const out = new Output(child.stdout!);
-    this.stderr = new Output(child.stderr!);
-    this.url = (await out.waitFor(/^listening (http:\/\/\S+)\n/))[1]!;
-    this.agentUrl = (await this.stderr.waitFor(/^agents (https:\/\/\S+)$/m))[1]!;
+    const err = (this.stderr = new Output(child.stderr!));
+    // A serve that exits (or hangs) before it listens says why: its stderr, not only the line that never came.
+    const died = exited(child).then(() => Promise.reject(new Error(`serve exited (${child.exitCode ?? child.signalCode}) before it listened; stderr:\n${err.text.slice(-3000)}`)));
+    died.catch(() => {});
+    const started = async <T>(p: Promise<T>) => {
+      try {
+        return await Promise.race([p, died]);
+      } catch (e) {
+        if (e instanceof WaitTimeout) e.message += `\nserve's stderr:\n${err.text.slice(-3000)}`;
+        throw e;
+      }
+    };
+    this.url = (await started(out.waitFor(/^listening (http:\/\/\S+)\n/)))[1]!;
+    this.agentUrl = (await started(err.waitFor(/^agents (https:\/\/\S+)$/m)))[1]!;
     this.stdoutText = () => out.text;
   }
 
@@ -152,7 +175,7 @@ export class ConsoleProc {
   }
 
   token(tenant = 'acme-dental', extra: string[] = []): string {
-    const r = cs(['enroll-tokens', 'create', '--data-dir', this.dir, '--tenant', tenant, ...extra]);
+    const r = cs(['enroll-tokens', 'create', ...this.at, '--tenant', tenant, ...extra]);
     if (r.status !== 0) throw new Error(r.stderr);
     return lastLine(r.stdout);
   }
@@ -168,8 +191,9 @@ export class ConsoleProc {
     return consoleLogin(this.url, PASSPHRASE);
   }
 
-  /** Direct access to the store, as an attacker with write access to the database would have. */
+  /** Direct access to the SQLite file, as an attacker with write access to the database would have. */
   get db(): Database.Database {
+    if (this.storeUrl) throw new Error('con.db is the SQLite file; this console runs on PostgreSQL (read through con.sql())');
     if (!this.db_) {
       this.db_ = new Database(join(this.dir, 'countersign.db'));
       this.db_.pragma('busy_timeout = 5000');
@@ -177,10 +201,22 @@ export class ConsoleProc {
     return this.db_;
   }
 
+  /**
+   * Reads of this install's database on either store, through the store's own driver seam (one connection, opened on
+   * first use, read-only: the suites look, serve writes).
+   */
+  sql(): Promise<InstallSql> {
+    this.sql_ ??= openInstallSql(this.dir, this.storeUrl, { readOnly: true });
+    return this.sql_;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.clients.splice(0).map((c) => c.close().catch(() => {})));
     this.db_?.close();
     this.db_ = undefined;
+    const sql = this.sql_;
+    this.sql_ = undefined;
+    await sql?.then((s) => s.close(), () => {});
     if (this.child) {
       this.child.kill('SIGTERM');
       await exited(this.child);

@@ -12,6 +12,8 @@
 // success for a client mistake; bad WebSocket peers are closed with a policy/protocol close code; nothing is written that
 // should not be (device_commands of other devices, agents, devices, token uses, the patch catalogue other tenants read);
 // RSS stays bounded; the audit chain verifies. Counts per category, status and close code are printed.
+// The same campaign (same seed, same inputs) runs on both stores: serve on the data directory's SQLite file, then on
+// PostgreSQL (`serve --store postgres://…`); what must not change is read through the store's Sql seam.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -19,8 +21,10 @@ import tls from 'node:tls';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { budget } from '../helpers/wait.ts';
+import { describeStores, type StoreKind } from '../helpers/stores.ts';
+import type { InstallSql } from '../helpers/installSql.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { RawWs, encodeFrame, text } from '../helpers/rawWs.ts';
@@ -40,6 +44,8 @@ const UPGRADE_CONCURRENCY = 8;
 interface Identity { agentId: string; deviceId: string; secret: string; tenant: string }
 
 let con: ConsoleProc;
+/** The install's database (read-only), on either store. */
+let db: InstallSql;
 let good: AgentProc;
 let goodId: Identity;
 let client: Client;
@@ -99,7 +105,7 @@ const hardware = () => ({
 const facts = (hostname: string) => ({ hostname, os: 'linux', osVersion: 'Debian GNU/Linux 12', ip: '10.0.0.1' });
 const enrollBody = (token: string, hostname = 'raw-host') => ({ token, facts: facts(hostname), hardware: hardware(), agentVersion: '0.1.0' });
 
-const keepAlive = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+let keepAlive: https.Agent;
 
 interface HttpAnswer { status: number; text: string; headers: Record<string, unknown>; err?: string; ms: number }
 
@@ -165,15 +171,29 @@ let addrCursor = 0;
 const nextAddr = () => ADDRS[addrCursor++ % ADDRS.length]!;
 const HAMMER_ADDR = '127.0.9.9';
 
-beforeAll(async () => {
+/** What one store's campaign saw starts empty: each store gets the same inputs from the same seed. */
+function resetTallies(): void {
+  counts.clear();
+  violations.length = 0;
+  http403 = hammer403 = http429 = ws401 = generated = 0;
+  rss.length = 0;
+  rssBaseline = rssFinal = campaignMs = 0;
+  phases.length = 0;
+  addrCursor = 0;
+}
+
+async function setUp(store: StoreKind): Promise<void> {
   const t0 = performance.now();
+  resetTallies();
   rng = createRng(SEED);
+  keepAlive = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
   // The campaign keeps an idle keep-alive connection per source address (750 of them): past the listener's default cap
   // of unauthenticated connections (tested in test/agent/listenerHardening.test.ts) most inputs would be refused unread.
-  con = await ConsoleProc.start({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim(), COUNTERSIGN_AGENT_MAX_UNAUTH: '4096' });
+  con = await ConsoleProc.start({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim(), COUNTERSIGN_AGENT_MAX_UNAUTH: '4096' }, store);
+  db = await con.sql();
   port = Number(new URL(con.agentUrl).port);
   const created = (tenant: string, extra: string[]) => {
-    const r = cs(['enroll-tokens', 'create', '--data-dir', con.dir, '--tenant', tenant, ...extra]);
+    const r = cs(['enroll-tokens', 'create', ...con.at, '--tenant', tenant, ...extra]);
     if (r.status !== 0) throw new Error(r.stderr);
     return { token: lastLine(r.stdout), id: /created enrollment token (\S+)/.exec(r.stderr)![1]! };
   };
@@ -183,7 +203,7 @@ beforeAll(async () => {
   tok.usedUp = created('acme-dental', []).token;
   const rv = created('acme-dental', ['--uses', '3']);
   tok.revoked = rv.token;
-  if (cs(['enroll-tokens', 'revoke', rv.id, '--data-dir', con.dir]).status !== 0) throw new Error('revoke token failed');
+  if (cs(['enroll-tokens', 'revoke', rv.id, ...con.at]).status !== 0) throw new Error('revoke token failed');
   tok.active = created('acme-dental', ['--uses', '5']).token;
 
   good = new AgentProc(con.root, 'badinput-good');
@@ -195,19 +215,19 @@ beforeAll(async () => {
   revoked = await enrollRaw(acme, 'revoked-agent');
   globex = await enrollRaw(globexTok, 'attacker-globex');
   await enrollRaw(tok.usedUp, 'used-token-agent');
-  if (cs(['agents', 'revoke', revoked.deviceId, '--data-dir', con.dir]).status !== 0) throw new Error('agent revoke failed');
+  if (cs(['agents', 'revoke', revoked.deviceId, ...con.at]).status !== 0) throw new Error('agent revoke failed');
   await started;
   client = await con.mcp();
   tech = await con.technician();
-  console.log(`agent bad input: setup ${Math.round(performance.now() - t0)} ms`);
-}, budget(60_000));
+  console.log(`agent bad input [${store}]: setup ${Math.round(performance.now() - t0)} ms`);
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   if (con && !existsSync(goFile())) writeFileSync(goFile(), '');
-  keepAlive.destroy();
+  keepAlive?.destroy();
   await good?.stop();
   await con?.stop();
-});
+}
 
 // ---- generators --------------------------------------------------------------------------------------------------------
 
@@ -420,7 +440,10 @@ const sessionEnd = async (ws: RawWs, baseMs = 5_000) => {
   return ws.closeCode;
 };
 
-describe('bad input on the agent channel', () => {
+describeStores('bad input on the agent channel', (store) => {
+  beforeAll(() => setUp(store), budget(60_000));
+  afterAll(tearDown);
+
   it('runs the campaign: enrollment HTTP, WebSocket upgrades, misbehaving enrolled peers, floods', async () => {
     // The state the campaign must not touch: a command the real agent finished, one it is running (it waits for a file),
     // one queued for a demo device that has no agent, and one of an attacker's own.
@@ -433,7 +456,7 @@ describe('bad input on the agent channel', () => {
     const vExec = await executionOf(client, vApproval);
     await until('victim running', () => existsSync(vMark), 15_000, 50);
     victim = { commandId: (await call<any>(client, 'get_script_results', { executionId: vExec })).commands[0].commandId, executionId: vExec, approvalId: vApproval };
-    const demo = con.db.prepare(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' AND d.id NOT IN (SELECT device_id FROM agents) ORDER BY d.id LIMIT 1`).get() as { id: string };
+    const demo = (await db.sql.get<{ id: string }>(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' AND d.id NOT IN (SELECT device_id FROM agents) ORDER BY d.id LIMIT 1`))!;
     demoQueued = (await call<any>(client, 'device_actions', { action: 'lock', deviceIds: [demo.id] })).commands[0].commandId;
     // An attacker's own command: it answers once, then sends duplicates that must not replace the first answer.
     const own = await session(attackers[0]!);
@@ -450,18 +473,18 @@ describe('bad input on the agent channel', () => {
     bump('ws-duplicate-result', 41);
     generated += 41;
 
-    const commandsOf = () => new Map((con.db.prepare(`SELECT id, device_id, status, exit_code, stdout, stderr, started_at, finished_at FROM device_commands
-      WHERE device_id NOT IN (${attackers.map(() => '?').join(',')}) ORDER BY id`).all(...attackers.map((x) => x.deviceId)) as { id: string }[]).map((r) => [r.id, r]));
+    const commandsOf = async () => new Map((await db.sql.all<{ id: string }>(`SELECT id, device_id, status, exit_code, stdout, stderr, started_at, finished_at FROM device_commands
+      WHERE device_id NOT IN (${attackers.map(() => '?').join(',')}) ORDER BY id`, attackers.map((x) => x.deviceId))).map((r) => [r.id, r]));
     before = {
-      commands: commandsOf(),
-      agents: (con.db.prepare('SELECT count(*) AS n FROM agents').get() as { n: number }).n,
-      devices: (con.db.prepare('SELECT count(*) AS n FROM devices').get() as { n: number }).n,
-      tokens: con.db.prepare('SELECT id, uses, revoked_at FROM enrollment_tokens ORDER BY id').all(),
+      commands: await commandsOf(),
+      agents: await db.num('SELECT count(*) AS n FROM agents'),
+      devices: await db.num('SELECT count(*) AS n FROM devices'),
+      tokens: await db.sql.all('SELECT id, uses, revoked_at FROM enrollment_tokens ORDER BY id'),
     };
     const foreign = [victim.commandId, goodDone, demoQueued, ownCommand, randomUUID(), randomUUID(), '../../etc/passwd', `' OR 1=1 --`, 'x', '\u0000'];
 
     // The replayed-token inputs include the expired token: it must be past its expiry (3.6 s after it was made) first.
-    const expiresAt = Date.parse((con.db.prepare('SELECT expires_at AS at FROM enrollment_tokens WHERE id = ?').get(tok.expiredId) as { at: string }).at);
+    const expiresAt = Date.parse((await db.sql.get<{ at: string }>('SELECT expires_at AS at FROM enrollment_tokens WHERE id = ?', [tok.expiredId]))!.at);
     await until('the expired token past its expiry', () => Date.now() > expiresAt, 3_600 + 5_000, 50);
     rssBaseline = readRss();
     const sampler = setInterval(() => rss.push(readRss()), 200);
@@ -630,9 +653,9 @@ describe('bad input on the agent channel', () => {
     expect(good.out!.text).not.toMatch(/\[agent\] disconnected/);
   });
 
-  it('nothing is written that should not be: other devices\' commands, agents, devices and token uses are unchanged; refusals are audited', () => {
-    const after = new Map((con.db.prepare(`SELECT id, device_id, status, exit_code, stdout, stderr, started_at, finished_at FROM device_commands WHERE id IN (${[...before.commands.keys()].map(() => '?').join(',')})`)
-      .all(...before.commands.keys()) as { id: string }[]).map((r) => [r.id, r]));
+  it('nothing is written that should not be: other devices\' commands, agents, devices and token uses are unchanged; refusals are audited', async () => {
+    const after = new Map((await db.sql.all<{ id: string }>(`SELECT id, device_id, status, exit_code, stdout, stderr, started_at, finished_at FROM device_commands WHERE id IN (${[...before.commands.keys()].map(() => '?').join(',')})`,
+      [...before.commands.keys()])).map((r) => [r.id, r]));
     for (const [id, row] of before.commands) {
       if (id === victim.commandId) continue;
       expect(after.get(id), id).toEqual(row);
@@ -640,27 +663,33 @@ describe('bad input on the agent channel', () => {
     expect(after.get(demoQueued)).toMatchObject({ status: 'queued' });
     expect(after.get(victim.commandId)).toMatchObject({ status: 'completed', stdout: 'victim-done\n', stderr: '' });
     // The attacker's own command kept its first answer.
-    expect(con.db.prepare('SELECT status, stdout, exit_code FROM device_commands WHERE id = ?').get(ownCommand)).toEqual({ status: 'completed', stdout: 'first', exit_code: 0 });
-    const ownResults = con.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE event = 'execution' AND rule LIKE 'agent_re%' AND detail_json LIKE ?`).get(`%${ownCommand}%`) as { n: number };
-    expect(ownResults.n).toBe(1);
-    expect((con.db.prepare('SELECT count(*) AS n FROM agents').get() as { n: number }).n).toBe(before.agents);
-    expect((con.db.prepare('SELECT count(*) AS n FROM devices').get() as { n: number }).n).toBe(before.devices);
-    expect(con.db.prepare('SELECT id, uses, revoked_at FROM enrollment_tokens ORDER BY id').all()).toEqual(before.tokens);
+    expect(await db.sql.get('SELECT status, stdout, exit_code FROM device_commands WHERE id = ?', [ownCommand])).toEqual({ status: 'completed', stdout: 'first', exit_code: 0 });
+    const ownResults = await db.num(`SELECT count(*) AS n FROM audit_log WHERE event = 'execution' AND rule LIKE 'agent_re%' AND detail_json LIKE ?`, [`%${ownCommand}%`]);
+    expect(ownResults).toBe(1);
+    expect(await db.num('SELECT count(*) AS n FROM agents')).toBe(before.agents);
+    expect(await db.num('SELECT count(*) AS n FROM devices')).toBe(before.devices);
+    expect(await db.sql.all('SELECT id, uses, revoked_at FROM enrollment_tokens ORDER BY id')).toEqual(before.tokens);
     // Every 403 was audited once; no 429 and no 400 was (they are answered before the token is looked at, or carry none).
     // An address's refusals past 20 a minute are counted, and the count is written when the minute ends (audit/flood.ts):
-    // the hammer's may still be counting here. Entries holding a count are summed.
-    const audited = (where: string, ...params: unknown[]) => (con.db.prepare(`SELECT coalesce(sum(CASE WHEN json_extract(detail_json, '$.aggregated') = 1
-      THEN json_extract(detail_json, '$.count') ELSE 1 END), 0) AS n FROM audit_log WHERE ${where}`).get(...params) as { n: number }).n;
-    const enrollRefusals = audited(`event = 'auth' AND code LIKE 'ENROLL_TOKEN_%'`);
-    const hammer = audited(`event = 'auth' AND remote = ?`, HAMMER_ADDR);
+    // the hammer's may still be counting here. Entries holding a count are summed (here, the same way on both stores).
+    const audited = async (where: string, ...params: unknown[]) => {
+      let n = 0;
+      for (const r of await db.sql.all<{ detail_json: string | null }>(`SELECT detail_json FROM audit_log WHERE ${where}`, params)) {
+        const d = r.detail_json ? JSON.parse(r.detail_json) : null;
+        n += d?.aggregated ? d.count : 1;
+      }
+      return n;
+    };
+    const enrollRefusals = await audited(`event = 'auth' AND code LIKE 'ENROLL_TOKEN_%'`);
+    const hammer = await audited(`event = 'auth' AND remote = ?`, HAMMER_ADDR);
     expect(hammer403).toBeGreaterThanOrEqual(30);
     expect(hammer403).toBeLessThanOrEqual(32);
     expect(hammer).toBeGreaterThanOrEqual(FULL_REFUSALS_PER_MINUTE);
     expect(hammer).toBeLessThanOrEqual(hammer403);
     expect(enrollRefusals - hammer).toBe(http403 - hammer403);
-    const wsRefusals = audited(`event = 'auth' AND rule = 'agent_auth' AND decision = 'denied'`);
+    const wsRefusals = await audited(`event = 'auth' AND rule = 'agent_auth' AND decision = 'denied'`);
     expect(wsRefusals).toBe(ws401);
-    const invalid = (con.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE code = 'AGENT_MESSAGE_INVALID'`).get() as { n: number }).n;
+    const invalid = await db.num(`SELECT count(*) AS n FROM audit_log WHERE code = 'AGENT_MESSAGE_INVALID'`);
     console.log(`agent bad input: audited ${enrollRefusals} enrollment refusals (${http403} answered 403, ${http429} answered 429), ${wsRefusals} WebSocket refusals, ${invalid} invalid-message entries (rate-limited per agent)`);
     expect(invalid).toBeGreaterThan(0);
     expect(invalid).toBeLessThanOrEqual(attackers.length * 16); // 10 a minute per agent, refilled while the campaign runs
@@ -686,14 +715,14 @@ describe('bad input on the agent channel', () => {
     // An enrolled agent of globex-logistics reports the same package version as harmless.
     const other = await session(globex, { addr: nextAddr() });
     await other.send({ type: 'inventory', facts: facts('attacker-globex'), hardware: hardware(), software: [], patches: { manager: 'apt', scannedAt: new Date().toISOString(), updates: [{ externalId, title: 'cosmetic', severity: 'low', requiresReboot: false }] } });
-    await until('globex inventory stored', () => (con.db.prepare(`SELECT count(*) AS n FROM device_patches WHERE device_id = ?`).get(globex.deviceId) as { n: number }).n > 0);
+    await until('globex inventory stored', async () => (await db.num(`SELECT count(*) AS n FROM device_patches WHERE device_id = ?`, [globex.deviceId])) > 0);
     await other.close();
     const now = (await seen()).patches.find((p: { externalId: string }) => p.externalId === externalId);
     expect(now, 'acme device patch after a globex agent reported the same package').toMatchObject({ severity: 'critical', title: 'Critical remote code execution fix', requiresReboot: true });
   });
 
   it('the audit chain verifies after the campaign', () => {
-    const v = cs(['audit', 'verify', '--data-dir', con.dir]);
+    const v = cs(['audit', 'verify', ...con.at]);
     expect(v.status, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(/audit chain OK/);
     console.log(`agent bad input: ${v.stdout.trim()}`);

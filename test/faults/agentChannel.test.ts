@@ -7,15 +7,20 @@
 // agents restarted mid-command (SIGTERM and SIGKILL), serve restarted with agents connected (SIGTERM and SIGKILL).
 // Asserted after each: every command ends in a definite state (completed / failed / timed_out), none runs twice,
 // approvals roll up from their commands; throughout: no command stays `running` past its lease while serve is up; at
-// the end: nothing queued or running, `audit verify` passes.
+// the end: nothing queued or running, `audit verify` passes. The same campaign (same seed, same faults) runs on both
+// stores: serve on the data directory's SQLite file, then on PostgreSQL (`serve --store postgres://…`); the checks read
+// the database through the store's Sql seam.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv } from '../helpers/prng.ts';
 import { TcpProxy } from '../helpers/tcpProxy.ts';
 import { budget } from '../helpers/wait.ts';
+import { describeStores, type StoreKind } from '../helpers/stores.ts';
+import type { InstallSql } from '../helpers/installSql.ts';
+import { placeholders } from '../../src-main/store/sql.ts';
 import { AgentProc, ConsoleProc, approved, call, csAsync, executionOf, finished, until } from '../agent/harness.ts';
 
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xa6e7);
@@ -28,6 +33,8 @@ const COMMAND_FRAME_MIN_BYTES = 300;
 const CHAOS_ROUNDS = 13;
 
 let con: ConsoleProc;
+/** The install's database (read-only), on either store. */
+let db: InstallSql;
 let a: AgentProc;
 let b: AgentProc;
 let pa: TcpProxy;
@@ -37,15 +44,20 @@ let tech: ConsoleClient;
 let marks: string;
 let ends: string;
 /** Every command the test created, with what it was. */
-const created: { commandId: string; approvalId: string; tag: string; deviceId: string }[] = [];
+let created: { commandId: string; approvalId: string; tag: string; deviceId: string }[];
 /** Running commands seen past their lease (plus tick and polling slack, scaled to the machine) while serve was up. */
-const overdue: string[] = [];
-let consoleUp = true;
+let overdue: string[];
+let consoleUp: boolean;
 let watchdog: NodeJS.Timeout | undefined;
-const started = performance.now();
+let started: number;
 
-beforeAll(async () => {
-  con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_S), COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS: String(LEASE_GRACE_S) });
+async function setUp(store: StoreKind): Promise<void> {
+  created = [];
+  overdue = [];
+  consoleUp = true;
+  started = performance.now();
+  con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_S), COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS: String(LEASE_GRACE_S) }, store);
+  db = await con.sql();
   marks = join(con.root, 'marks');
   ends = join(con.root, 'ends');
   [pa, pb] = await Promise.all([TcpProxy.start(con.agentUrl), TcpProxy.start(con.agentUrl)]);
@@ -62,24 +74,28 @@ beforeAll(async () => {
   client = await con.mcp();
   tech = await con.technician();
   // The lease watchdog: a running command whose lease ended more than a tick (1 s) plus polling slack ago is stuck.
+  // One reading at a time: a slow one is not overtaken by the next.
+  let reading = false;
   watchdog = setInterval(() => {
-    if (!consoleUp) return;
-    try {
-      const rows = con.db.prepare(`SELECT c.id FROM device_commands c JOIN command_dispatch d ON d.command_id = c.id
-        WHERE c.status = 'running' AND d.lease_expires_at < ?`).all(new Date(Date.now() - budget(2_500)).toISOString()) as { id: string }[];
-      for (const r of rows) if (!overdue.includes(r.id)) overdue.push(r.id);
-    } catch {
-      // busy: next round
-    }
+    if (!consoleUp || reading) return;
+    reading = true;
+    db.sql.all<{ id: string }>(`SELECT c.id FROM device_commands c JOIN command_dispatch d ON d.command_id = c.id
+      WHERE c.status = 'running' AND d.lease_expires_at < ?`, [new Date(Date.now() - budget(2_500)).toISOString()])
+      .then((rows) => {
+        for (const r of rows) if (!overdue.includes(r.id)) overdue.push(r.id);
+      }, () => {
+        // busy: next round
+      })
+      .finally(() => (reading = false));
   }, 250);
-}, budget(60_000));
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   clearInterval(watchdog);
   await Promise.all([a?.stop(), b?.stop()]);
   await con?.stop();
   await Promise.all([pa?.close(), pb?.close()]);
-});
+}
 
 /** A bash script that marks its start (one line per execution), sleeps, marks its end and prints `done TAG`. */
 const script = (tag: string, seconds: number) =>
@@ -106,9 +122,12 @@ const approvalBecomes = (approvalId: string, status: string, ms = 10_000) =>
     return s.status === status && s;
   }, ms, 150);
 const reconnected = (agent: AgentProc, from: number, ms = 15_000) => agent.out!.waitFor(/\[agent\] connected /, ms, from);
-const dispatchCount = (commandId: string) => (con.db.prepare('SELECT dispatch_count AS n FROM command_dispatch WHERE command_id = ?').get(commandId) as { n: number } | undefined)?.n;
+const dispatchCount = async (commandId: string) => (await db.sql.get<{ n: number }>('SELECT dispatch_count AS n FROM command_dispatch WHERE command_id = ?', [commandId]))?.n;
 
-describe('agent channel faults', () => {
+describeStores('agent channel faults', (store) => {
+  beforeAll(() => setUp(store), budget(60_000));
+  afterAll(tearDown);
+
   it('a TCP reset mid-script on one of two devices: the agent reconnects, the result comes back once, the approval completes', async () => {
     const { approvalId, executionId, commandIds } = await runScript('reset', 2, [a, b]);
     await startedAll('reset', 2);
@@ -122,7 +141,7 @@ describe('agent channel faults', () => {
       expect(runsOf(c.commandId)).toBe(1);
     }
     // The reconnected agent said the command was still running there: the console did not deliver it again.
-    for (const id of commandIds) expect(dispatchCount(id)).toBe(1);
+    for (const id of commandIds) expect(await dispatchCount(id)).toBe(1);
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 2 });
   });
 
@@ -140,8 +159,8 @@ describe('agent channel faults', () => {
     // Delivered again on the reconnect; once more per further reconnect before it ran (a stalled machine can make the
     // console drop a link that missed 3 heartbeats), never without one.
     const reconnects = (a.out!.text.slice(from).match(/\[agent\] connected /g) ?? []).length;
-    expect(dispatchCount(commandIds[0]!)).toBeGreaterThanOrEqual(2);
-    expect(dispatchCount(commandIds[0]!)).toBeLessThanOrEqual(1 + reconnects);
+    expect(await dispatchCount(commandIds[0]!)).toBeGreaterThanOrEqual(2);
+    expect(await dispatchCount(commandIds[0]!)).toBeLessThanOrEqual(1 + reconnects);
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
   });
 
@@ -171,7 +190,7 @@ describe('agent channel faults', () => {
     expect(late).toMatchObject({ exitCode: 0, stdout: 'done lease\n' });
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
     expect(runsOf(commandIds[0]!)).toBe(1);
-    const rules = con.db.prepare(`SELECT rule FROM audit_log WHERE event = 'execution' AND rule LIKE 'agent_%' AND detail_json LIKE ? ORDER BY seq`).all(`%${commandIds[0]}%`) as { rule: string }[];
+    const rules = await db.sql.all<{ rule: string }>(`SELECT rule FROM audit_log WHERE event = 'execution' AND rule LIKE 'agent_%' AND detail_json LIKE ? ORDER BY seq`, [`%${commandIds[0]}%`]);
     expect(rules.map((x) => x.rule)).toEqual(['agent_dispatch', 'agent_lease_expired', 'agent_result_late']);
   });
 
@@ -185,7 +204,7 @@ describe('agent channel faults', () => {
       await until('script ended while the link is down', () => endsOf(id) === 1, 10_000, 50);
       await b.out!.waitFor(new RegExp(`command ${id} completed`), 5_000);
       await b.stop('SIGKILL');
-      expect((con.db.prepare('SELECT status FROM device_commands WHERE id = ?').get(id) as { status: string }).status).toBe('running');
+      expect((await db.sql.get<{ status: string }>('SELECT status FROM device_commands WHERE id = ?', [id]))!.status).toBe('running');
     } finally {
       pb.unblock();
     }
@@ -193,7 +212,7 @@ describe('agent channel faults', () => {
     const r = await finished(client, executionId, 15_000);
     expect(r.commands[0]).toMatchObject({ status: 'completed', exitCode: 0, stdout: 'done journal\n' });
     expect(runsOf(id)).toBe(1);
-    expect(dispatchCount(id)).toBe(1);
+    expect(await dispatchCount(id)).toBe(1);
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 1 });
   });
 
@@ -213,9 +232,9 @@ describe('agent channel faults', () => {
     const batchPlan = tags.map((tag) => ({ tag, seconds: rng.int(2, 10) / 10, startedOn: rng.int(0, 2) }));
     const runs: Awaited<ReturnType<typeof runScript>>[] = [];
     const ours = (l: string) => tags.some((t) => l.endsWith(` ${t}`));
-    const progress = () => {
+    const progress = async () => {
       const ids = runs.flatMap((r) => r.commandIds);
-      const completed = ids.length ? (con.db.prepare(`SELECT count(*) AS n FROM device_commands WHERE status = 'completed' AND id IN (${ids.map(() => '?').join(', ')})`).get(...ids) as { n: number }).n : 0;
+      const completed = ids.length ? await db.num(`SELECT count(*) AS n FROM device_commands WHERE status = 'completed' AND id IN (${placeholders(ids.length)})`, ids) : 0;
       return lines(marks).filter(ours).length + lines(ends).filter(ours).length + completed;
     };
     const cutBefore = pa.cut + pb.cut;
@@ -224,7 +243,7 @@ describe('agent channel faults', () => {
     const fromB = b.out!.text.length;
     const chaos = (async () => {
       for (const { after, which } of cutsPlan) {
-        await until(`batch event ${after + 1} of ${EVENTS} (next cut: ${which})`, () => progress() > after || stop, 30_000, 25);
+        await until(`batch event ${after + 1} of ${EVENTS} (next cut: ${which})`, async () => stop || (await progress()) > after, 30_000, 25);
         if (stop) return;
         // Each round hits a live link: wait for the agents it targets to be connected (again) first.
         const targets = which === 'both' ? [pa, pb] : which.startsWith('a') ? [pa] : [pb];
@@ -259,7 +278,8 @@ describe('agent channel faults', () => {
     const ids = runs.flatMap((r) => r.commandIds);
     const inFlight = pa.lostInFlight + pb.lostInFlight;
     const cuts = pa.cut + pb.cut - cutBefore;
-    const redeliveries = ids.reduce((n, id) => n + (dispatchCount(id) ?? 1) - 1, 0);
+    let redeliveries = 0;
+    for (const id of ids) redeliveries += ((await dispatchCount(id)) ?? 1) - 1;
     const reconnects = (a.out!.text.slice(fromA).match(/\[agent\] connected /g) ?? []).length + (b.out!.text.slice(fromB).match(/\[agent\] connected /g) ?? []).length;
     console.log(`agent channel chaos: seed ${SEED} (replay with COUNTERSIGN_FAULT_SEED=${SEED}); ${cuts} connections cut, ${reconnects} reconnects, ${ids.length} commands completed once each, ${redeliveries} redeliveries; ${inFlight} bytes lost in flight in total`);
     expect(cuts).toBeGreaterThan(5);
@@ -270,19 +290,26 @@ describe('agent channel faults', () => {
     await startedAll('silent', 1);
     const from = a.out!.text.length;
     expect(pa.freeze()).toBeGreaterThan(0);
+    // New connections are refused until both sides have noticed: an agent that noticed first would otherwise reconnect
+    // and replace its link before the console dropped it (the device would never show offline), or within a moment of
+    // the drop (too short a time to be seen offline).
+    pa.block();
     const t0 = Date.now();
     let noticed: number | undefined;
     try {
       // The console notices: after 3 missed heartbeats it drops the connection and the device goes offline…
-      await until('the console marks the device offline', () => (con.db.prepare('SELECT status FROM devices WHERE id = ?').get(a.deviceId) as { status: string }).status === 'offline', 8_000, 100);
+      await until(() => `the console marks the device offline; the agent since the freeze:\n${a.out!.text.slice(from)}`,
+        async () => (await db.sql.get<{ status: string }>('SELECT status FROM devices WHERE id = ?', [a.deviceId]))!.status === 'offline', 8_000, 100);
       const consoleNoticed = Date.now() - t0;
       console.log(`agent channel: silent link dropped by the console after ${consoleNoticed} ms`);
       // …and the agent must notice too, within a few heartbeats, rather than stay on the dead link until TCP gives up.
-      await reconnected(a, from, 8_000);
+      await a.out!.waitFor(/\[agent\] the console went silent/, 8_000, from);
       noticed = Date.now() - t0;
     } finally {
+      pa.unblock();
       if (noticed === undefined) pa.sever(); // let the agent recover so that the other tests can go on
     }
+    await reconnected(a, from, 8_000);
     console.log(`agent channel: silent link noticed by the agent after ${noticed} ms`);
     const r = await finished(client, executionId, 15_000);
     expect(r.commands[0]).toMatchObject({ status: 'completed', stdout: 'done silent\n' });
@@ -354,7 +381,7 @@ describe('agent channel faults', () => {
   }
 
   it('afterwards: nothing queued or running, no lease overrun, no command ran twice, approvals match their commands, the audit chain verifies', async () => {
-    const states = con.db.prepare(`SELECT status, count(*) AS n FROM device_commands WHERE device_id IN (?, ?) GROUP BY status`).all(a.deviceId, b.deviceId) as { status: string; n: number }[];
+    const states = await db.sql.all<{ status: string; n: number }>(`SELECT status, count(*) AS n FROM device_commands WHERE device_id IN (?, ?) GROUP BY status`, [a.deviceId, b.deviceId]);
     for (const s of states) expect(['completed', 'failed', 'timed_out']).toContain(s.status);
     expect(overdue, 'commands seen running past their lease').toEqual([]);
     const perId = new Map<string, number>();
@@ -364,11 +391,11 @@ describe('agent channel faults', () => {
     // Each approval is the roll-up of its commands: completed when all completed, failed otherwise.
     const approvals = [...new Set(created.map((c) => c.approvalId))];
     for (const id of approvals) {
-      const rows = con.db.prepare(`SELECT c.status FROM device_commands c JOIN executions e ON e.id = c.execution_id WHERE e.approval_id = ?`).all(id) as { status: string }[];
+      const rows = await db.sql.all<{ status: string }>(`SELECT c.status FROM device_commands c JOIN executions e ON e.id = c.execution_id WHERE e.approval_id = ?`, [id]);
       const want = rows.every((r) => r.status === 'completed') ? 'completed' : 'failed';
-      expect((con.db.prepare('SELECT status FROM approvals WHERE id = ?').get(id) as { status: string }).status, id).toBe(want);
+      expect((await db.sql.get<{ status: string }>('SELECT status FROM approvals WHERE id = ?', [id]))!.status, id).toBe(want);
     }
-    const v = await csAsync(['audit', 'verify', '--data-dir', con.dir]);
+    const v = await csAsync(['audit', 'verify', ...con.at]);
     expect(v.status, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(/audit chain OK/);
     const byStatus = Object.fromEntries(states.map((s) => [s.status, s.n]));

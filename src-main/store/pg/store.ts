@@ -46,6 +46,8 @@ class PgWriter implements TxConnection {
   private connecting: Promise<pg.Client> | undefined;
   private open = false;
   private lost = false;
+  /** Closed with the store: a write that comes later is refused, never run on a new connection nobody would end. */
+  private closed = false;
   private readonly config: pg.ClientConfig;
   private readonly log: (msg: string, err?: unknown) => void;
 
@@ -56,6 +58,7 @@ class PgWriter implements TxConnection {
   }
 
   private async connect(): Promise<pg.Client> {
+    if (this.closed) throw storeClosed();
     if (this.client) return this.client;
     this.connecting ??= (async () => {
       const c = new pg.Client(this.config);
@@ -64,6 +67,10 @@ class PgWriter implements TxConnection {
         this.drop(c);
       });
       await c.connect();
+      if (this.closed) {
+        await c.end().catch(() => {});
+        throw storeClosed();
+      }
       this.client = c;
       return c;
     })().finally(() => (this.connecting = undefined));
@@ -120,11 +127,15 @@ class PgWriter implements TxConnection {
     return this.open && !this.lost;
   }
   async close(): Promise<void> {
+    this.closed = true;
     const c = this.client;
     this.client = undefined;
     await c?.end().catch(() => {});
+    await this.connecting?.catch(() => {});
   }
 }
+
+const storeClosed = () => Object.assign(new Error('the store is closed: this write was not made'), { code: 'STORE_CLOSED' });
 
 /** LISTEN on the notification channel, reconnecting after a loss; every loss counts as a change (we may have missed some). */
 class PgListener {
