@@ -206,7 +206,9 @@ export class ConsoleProc {
    * first use, read-only: the suites look, serve writes).
    */
   sql(): Promise<InstallSql> {
-    this.sql_ ??= openInstallSql(this.dir, this.storeUrl, { readOnly: true });
+    // PostgreSQL: a read-only session. SQLite: a plain handle, as con.db always was; a read-only one can neither recover
+    // nor checkpoint the WAL, and this handle stays open across serve's kill -9 and restart.
+    this.sql_ ??= openInstallSql(this.dir, this.storeUrl, { readOnly: !!this.storeUrl });
     return this.sql_;
   }
 

@@ -109,7 +109,9 @@ let keepAlive: https.Agent;
 
 interface HttpAnswer { status: number; text: string; headers: Record<string, unknown>; err?: string; ms: number }
 
-function httpsRequest(o: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean; fresh?: boolean; addr?: string; timeoutMs?: number }): Promise<HttpAnswer> {
+type HttpsRequest = { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean; fresh?: boolean; addr?: string; timeoutMs?: number };
+
+function httpsRequest(o: HttpsRequest, retried = false): Promise<HttpAnswer> {
   const t0 = performance.now();
   const body = o.body === undefined ? undefined : Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body, 'utf8');
   const headers: Record<string, string> = { ...o.headers };
@@ -136,7 +138,17 @@ function httpsRequest(o: { method?: string; path: string; headers?: Record<strin
       finish({ status: 0, text: '', headers: {}, err: 'timeout' });
       req.destroy();
     }, budget(o.timeoutMs ?? 15_000));
-    req.on('error', (e) => finish({ status: 0, text: '', headers: {}, err: e.message }));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A kept-alive socket the listener closed as idle (its keep-alive is short: unauthenticated connections go soon)
+      // while this request was being written: sent again once on a new connection, as Node's documentation advises.
+      if (!retried && !done && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+        done = true;
+        clearTimeout(timer);
+        resolve(httpsRequest(o, true));
+        return;
+      }
+      finish({ status: 0, text: '', headers: {}, err: e.message });
+    });
     if (!body) req.end();
     else if (o.chunked) {
       for (let i = 0; i < body.length; i += 64 * 1024) req.write(body.subarray(i, i + 64 * 1024));
