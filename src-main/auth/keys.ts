@@ -70,17 +70,23 @@ export class KeyService {
     this.hmacKey = hmacKey;
   }
 
-  // Presented secrets → their HMAC, so a client's repeated requests skip the key setup of createHmac. Bounded.
-  private macs = new Map<string, string>();
+  // Presented secrets → their HMAC (hex, and the bytes the constant-time compare takes), so a client's repeated
+  // requests skip the key setup of createHmac and the hex decoding. Bounded.
+  private macs = new Map<string, { hex: string; bytes: Buffer }>();
 
-  private hmac(secret: string): string {
+  private presentedMac(secret: string): { hex: string; bytes: Buffer } {
     let mac = this.macs.get(secret);
     if (!mac) {
-      mac = createHmac('sha256', this.hmacKey).update(secret).digest('hex');
+      const bytes = createHmac('sha256', this.hmacKey).update(secret).digest();
+      mac = { hex: bytes.toString('hex'), bytes };
       if (this.macs.size >= 1024) this.macs.clear();
       this.macs.set(secret, mac);
     }
     return mac;
+  }
+
+  private hmac(secret: string): string {
+    return this.presentedMac(secret).hex;
   }
 
   async create(input: CreateKeyInput, actor = 'cli'): Promise<{ key: ApiKey; secret: string }> {
@@ -121,10 +127,10 @@ export class KeyService {
    * through this service (which clears the cache), and the store's change counter moves when another process (the
    * CLI revoking a key, another node) commits. So a revocation takes effect on the next request, from either side.
    */
-  private resolved = new Map<string, { row: KeyRow; key: ApiKey }>();
+  private resolved = new Map<string, { row: KeyRow; key: ApiKey; mac: Buffer }>();
   private resolvedVersion = -1;
 
-  private async lookup(mac: string): Promise<{ row: KeyRow; key: ApiKey } | undefined> {
+  private async lookup(mac: string): Promise<{ row: KeyRow; key: ApiKey; mac: Buffer } | undefined> {
     const version = await this.store.changes();
     if (version !== this.resolvedVersion) {
       this.resolved.clear();
@@ -135,7 +141,7 @@ export class KeyService {
     if (!hit) {
       const row = await this.store.sql.get<KeyRow>('SELECT * FROM api_keys WHERE hmac = ?', [mac]);
       if (!row) return undefined;
-      hit = { row, key: await this.toKey(row) };
+      hit = { row, key: await this.toKey(row), mac: Buffer.from(row.hmac, 'hex') };
       if (this.resolved.size >= 1024) this.resolved.clear();
       this.resolved.set(mac, hit);
     }
@@ -146,9 +152,9 @@ export class KeyService {
   async check(presented: string | undefined): Promise<KeyCheck> {
     if (presented === undefined || presented === '') return { ok: false, reason: 'missing' };
     if (!presented.startsWith(KEY_PREFIX) || presented.length > 200) return { ok: false, reason: 'malformed' };
-    const mac = this.hmac(presented);
-    const hit = await this.lookup(mac);
-    if (!hit || !timingSafeEqual(Buffer.from(hit.row.hmac, 'hex'), Buffer.from(mac, 'hex'))) return { ok: false, reason: 'unknown' };
+    const mac = this.presentedMac(presented);
+    const hit = await this.lookup(mac.hex);
+    if (!hit || hit.mac.length !== mac.bytes.length || !timingSafeEqual(hit.mac, mac.bytes)) return { ok: false, reason: 'unknown' };
     const { row, key } = hit;
     if (row.revoked_at) return { ok: false, reason: 'revoked', keyId: row.id, keyName: row.name };
     if (row.expires_at && row.expires_at <= new Date().toISOString()) return { ok: false, reason: 'expired', keyId: row.id, keyName: row.name };

@@ -141,11 +141,12 @@ export class Gate {
   }
 
   async budgets(key: ApiKey) {
-    const [read, write] = await Promise.all([
-      this.d.limiter.peek(`${key.id}:read`, this.limitFor(key, 'read')),
-      this.d.limiter.peek(`${key.id}:write`, this.limitFor(key, 'write')),
-    ]);
-    return { read, write };
+    const read = this.d.limiter.peek(`${key.id}:read`, this.limitFor(key, 'read'));
+    const write = this.d.limiter.peek(`${key.id}:write`, this.limitFor(key, 'write'));
+    // This process's limiter answers at once: no promises to make of its answers. A shared one answers both together.
+    if (!(read instanceof Promise) && !(write instanceof Promise)) return { read, write };
+    const [r, w] = await Promise.all([read, write]);
+    return { read: r, write: w };
   }
 
   /** Spends one unit of a key's budget, or refuses. Refusals spend it too, so a flood of bad calls is throttled. */
@@ -209,7 +210,8 @@ export class Gate {
         throw new AppError('INVALID_ARGUMENTS', `Invalid arguments for ${name}: ${issues.join('; ')}${more}.`, 'schema', { issues, issueCount: all.length });
       }
       // From here on only masks of secret parameter values exist: the values travel apart, into signed commands only.
-      const { masked, secrets } = await this.storable(tool, caller.key, parsed.data);
+      // Without secret parameters the arguments are stored as they are (storable's first case), without its promise.
+      const { masked, secrets } = tool.secretArgs ? await this.storable(tool, caller.key, parsed.data) : { masked: parsed.data, secrets: {} };
       args = masked as Record<string, unknown>;
       const action = actionOf(tool, args);
       // Decide before planning: a call that cannot run never reads fleet data.
@@ -220,7 +222,8 @@ export class Gate {
       const ctx = this.readContext(caller.key, tool, now);
       plan = await tool.plan(args, ctx);
       this.standing.record(base, tool, plan);
-      const argTier = await this.bulkTier(tool, plan, caller.key, now);
+      // Only a write can escalate by bulk (bulkTier's first case): a read skips the call and its promise.
+      const argTier = tool.access === 'write' ? await this.bulkTier(tool, plan, caller.key, now) : plan.argTier;
       tier = effectiveTier(tool, action, plan.tenant?.id, argTier, this.d.policy);
       const refused = refusalFor(tool, tier, caller.key, action, this.d.policy);
       if (refused) throw refused;

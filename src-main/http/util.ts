@@ -49,6 +49,12 @@ export const DRAIN_MAX = 8 * 1_048_576;
 
 /** The body as text: plain stream events (no async iterator, one promise), the cap checked on every chunk. */
 function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<string> {
+  // Usually the whole body arrived with the headers and waits in the stream's buffer: taken at once, without a timer,
+  // listeners or flowing mode. Anything else (still arriving, over the cap, already read from) takes the way below.
+  if (req.complete && !req.readableFlowing && !req.readableEnded && req.readableEncoding === null && req.readableLength <= maxBytes) {
+    const buffered = req.read() as Buffer | null;
+    return Promise.resolve(buffered === null ? '' : buffered.toString('utf8'));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
