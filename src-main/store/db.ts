@@ -80,7 +80,8 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
 /**
  * A database file shorter than the page count its header records was truncated (a copy cut short, a full disk): refused
  * before any query meets a missing page. The header's count is trusted only when SQLite marked it current
- * (offset 92 equal to the change counter at offset 24), as SQLite itself does.
+ * (offset 92 equal to the change counter at offset 24), as SQLite itself does, and pages the write-ahead log still
+ * holds are not missing.
  */
 function assertWholeFile(file: string): void {
   const header = Buffer.alloc(100);
@@ -97,8 +98,49 @@ function assertWholeFile(file: string): void {
   const pageSize = raw === 1 ? 65_536 : raw;
   const pages = header.readUInt32BE(28);
   const current = header.readUInt32BE(92) === header.readUInt32BE(24);
-  if (current && pages > 0 && pages * pageSize > size) {
+  if (current && pages > 0 && pages * pageSize > size && !walHolds(`${file}-wal`, pageSize, Math.floor(size / pageSize) + 1, pages)) {
     throw new DatabaseError(`database ${file} is truncated: its header records ${pages} pages of ${pageSize} bytes, the file holds ${size} bytes`, 'corrupt');
+  }
+}
+
+const WAL_HEADER = 32;
+const FRAME_HEADER = 24;
+
+/**
+ * Whether the write-ahead log holds pages first..last, in frames of its current generation (their salts are the
+ * header's) up to its last commit. A process killed while checkpointing may have written page 1 (with the grown page
+ * count) but not yet the pages past the file's end: those are still in the log, SQLite reads them from there, and the
+ * next checkpoint writes them. Refusing that file would keep the app from starting after a crash.
+ */
+function walHolds(wal: string, pageSize: number, first: number, last: number): boolean {
+  let fd: number;
+  try {
+    fd = openSync(wal, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const header = Buffer.alloc(WAL_HEADER);
+    if (readSync(fd, header, 0, WAL_HEADER, 0) < WAL_HEADER) return false;
+    if ((header.readUInt32BE(0) & 0xfffffffe) !== 0x377f0682 || header.readUInt32BE(8) !== pageSize) return false;
+    const salt1 = header.readUInt32BE(16);
+    const salt2 = header.readUInt32BE(20);
+    const firstFrame = new Map<number, number>();
+    let lastCommit = -1;
+    const frame = Buffer.alloc(FRAME_HEADER);
+    for (let i = 0, at = WAL_HEADER; at + FRAME_HEADER + pageSize <= size; i++, at += FRAME_HEADER + pageSize) {
+      if (readSync(fd, frame, 0, FRAME_HEADER, at) < FRAME_HEADER) break;
+      if (frame.readUInt32BE(8) !== salt1 || frame.readUInt32BE(12) !== salt2) break;
+      const page = frame.readUInt32BE(0);
+      if (!firstFrame.has(page)) firstFrame.set(page, i);
+      // A frame with a database size is a commit: the frames up to it count.
+      if (frame.readUInt32BE(4) !== 0) lastCommit = i;
+    }
+    for (let p = first; p <= last; p++) if ((firstFrame.get(p) ?? Infinity) > lastCommit) return false;
+    return true;
+  } finally {
+    closeSync(fd);
   }
 }
 
