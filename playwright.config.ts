@@ -13,10 +13,12 @@ process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cach
 export default defineConfig({
   testDir: 'test/e2e',
   globalSetup: './test/e2e/global-setup.ts',
-  // Each worker has its own server and approval queue (fixtures.ts); the specs of a file run in order on it. Two workers
-  // on any machine with two cores or more: a spec mostly waits on the browser and the server, not on the CPU.
+  // Each worker has its own server and approval queue (fixtures.ts). Two workers on any machine with two cores or more:
+  // a spec mostly waits on the browser and the server, not on the CPU. Specs are spread over the workers one by one,
+  // not file by file: the long matrices (every key on every card control, every page at every size) would otherwise
+  // all land on one worker. So no spec may rely on another having run before it: each sets up what it needs.
   workers: Number(process.env.CS_E2E_WORKERS ?? Math.min(2, Math.max(1, availableParallelism()))),
-  fullyParallel: false,
+  fullyParallel: true,
   timeout: 45_000 * factor,
   expect: { timeout: 5_000 * factor },
   forbidOnly: !!process.env.CI,
