@@ -174,8 +174,9 @@ export class ConsoleProc {
     return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  token(tenant = 'acme-dental', extra: string[] = []): string {
-    const r = cs(['enroll-tokens', 'create', ...this.at, '--tenant', tenant, ...extra]);
+  /** A new enrollment token, made by the CLI's own command in this process (the console side; agents stay processes). */
+  async token(tenant = 'acme-dental', extra: string[] = []): Promise<string> {
+    const r = await csHere(['enroll-tokens', 'create', ...this.at, '--tenant', tenant, ...extra]);
     if (r.status !== 0) throw new Error(r.stderr);
     return lastLine(r.stdout);
   }
@@ -316,7 +317,7 @@ export interface TwoAgents {
 
 export async function startTwoAgents(names: [string, string], configs: [object, object] = [SAFE_CONFIG, SAFE_CONFIG]): Promise<TwoAgents> {
   const con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
-  const token = con.token('acme-dental', ['--uses', '2']);
+  const token = await con.token('acme-dental', ['--uses', '2']);
   const a = new AgentProc(con.root, names[0], configs[0]);
   const b = new AgentProc(con.root, names[1], configs[1]);
   for (const agent of [a, b]) {

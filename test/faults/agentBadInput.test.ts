@@ -30,7 +30,7 @@ import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { RawWs, encodeFrame, text } from '../helpers/rawWs.ts';
 import { ENROLL_BODY_MAX, parseToken } from '../../src-main/agent/protocol.ts';
 import { FULL_REFUSALS_PER_MINUTE } from '../../src-main/audit/flood.ts';
-import { AgentProc, ConsoleProc, approved, call, cs, executionOf, finished, lastLine, until } from '../agent/harness.ts';
+import { AgentProc, ConsoleProc, approved, call, csHere, executionOf, finished, lastLine, until } from '../agent/harness.ts';
 
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xa9e47);
 const HEAP_CAP_MB = 256;
@@ -204,19 +204,20 @@ async function setUp(store: StoreKind): Promise<void> {
   con = await ConsoleProc.start({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim(), COUNTERSIGN_AGENT_MAX_UNAUTH: '4096' }, store);
   db = await con.sql();
   port = Number(new URL(con.agentUrl).port);
-  const created = (tenant: string, extra: string[]) => {
-    const r = cs(['enroll-tokens', 'create', ...con.at, '--tenant', tenant, ...extra]);
+  // The console side runs the CLI's own commands in this process; serve and the agents are processes.
+  const created = async (tenant: string, extra: string[]) => {
+    const r = await csHere(['enroll-tokens', 'create', ...con.at, '--tenant', tenant, ...extra]);
     if (r.status !== 0) throw new Error(r.stderr);
     return { token: lastLine(r.stdout), id: /created enrollment token (\S+)/.exec(r.stderr)![1]! };
   };
-  ({ token: tok.expired, id: tok.expiredId } = created('acme-dental', ['--expires-hours', '0.001'])); // 3.6 s, the shortest
-  const acme = created('acme-dental', ['--uses', '10']).token;
-  const globexTok = created('globex-logistics', []).token;
-  tok.usedUp = created('acme-dental', []).token;
-  const rv = created('acme-dental', ['--uses', '3']);
+  ({ token: tok.expired, id: tok.expiredId } = await created('acme-dental', ['--expires-hours', '0.001'])); // 3.6 s, the shortest
+  const acme = (await created('acme-dental', ['--uses', '10'])).token;
+  const globexTok = (await created('globex-logistics', [])).token;
+  tok.usedUp = (await created('acme-dental', [])).token;
+  const rv = await created('acme-dental', ['--uses', '3']);
   tok.revoked = rv.token;
-  if (cs(['enroll-tokens', 'revoke', rv.id, ...con.at]).status !== 0) throw new Error('revoke token failed');
-  tok.active = created('acme-dental', ['--uses', '5']).token;
+  if ((await csHere(['enroll-tokens', 'revoke', rv.id, ...con.at])).status !== 0) throw new Error('revoke token failed');
+  tok.active = (await created('acme-dental', ['--uses', '5'])).token;
 
   good = new AgentProc(con.root, 'badinput-good');
   const e = good.enroll(con.agentUrl, acme);
@@ -227,7 +228,7 @@ async function setUp(store: StoreKind): Promise<void> {
   revoked = await enrollRaw(acme, 'revoked-agent');
   globex = await enrollRaw(globexTok, 'attacker-globex');
   await enrollRaw(tok.usedUp, 'used-token-agent');
-  if (cs(['agents', 'revoke', revoked.deviceId, ...con.at]).status !== 0) throw new Error('agent revoke failed');
+  if ((await csHere(['agents', 'revoke', revoked.deviceId, ...con.at])).status !== 0) throw new Error('agent revoke failed');
   await started;
   client = await con.mcp();
   tech = await con.technician();
@@ -733,8 +734,8 @@ describeStores('bad input on the agent channel', (store) => {
     expect(now, 'acme device patch after a globex agent reported the same package').toMatchObject({ severity: 'critical', title: 'Critical remote code execution fix', requiresReboot: true });
   });
 
-  it('the audit chain verifies after the campaign', () => {
-    const v = cs(['audit', 'verify', ...con.at]);
+  it('the audit chain verifies after the campaign', async () => {
+    const v = await csHere(['audit', 'verify', ...con.at]);
     expect(v.status, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(/audit chain OK/);
     console.log(`agent bad input: ${v.stdout.trim()}`);
