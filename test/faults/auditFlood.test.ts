@@ -8,7 +8,8 @@
 import { rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { cliEnv, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { auditVerifyHere, createKeyHere, initDemoDirHere } from '../helpers/cliHere.ts';
 import { HttpPool, type PoolResponse } from '../helpers/httpPool.ts';
 import { createRng, seedFromEnv } from '../helpers/prng.ts';
 import { initStreamable, mcpHeaders, parseSse } from '../helpers/raw.ts';
@@ -112,8 +113,8 @@ async function flood(store: StoreKind): Promise<void> {
   livePage = { loads: [], health: [] };
   storeUrl = await storeUrlFor(store, 'flood');
   env = storeUrl ? { ...BASE_ENV, COUNTERSIGN_DATABASE_URL: storeUrl } : BASE_ENV;
-  dir = initDemoDir(env, 'cs-flood-');
-  key = createKey(env, dir, { name: 'flooder', scopes: 'ai:read', tenants: 'acme-dental', role: 'standard', readPerMinute: 3 });
+  dir = await initDemoDirHere(env, 'cs-flood-');
+  key = await createKeyHere(env, dir, { name: 'flooder', scopes: 'ai:read', tenants: 'acme-dental', role: 'standard', readPerMinute: 3 });
   sizeBefore = await dbSize();
   srv = await startServe(env, dir);
   // The model is told every validation issue: the answers to the large requests run to megabytes.
@@ -215,7 +216,7 @@ describeStores('a flood of refusals from one rate-limited ai:read key', (store) 
     expect(Math.max(...livePage.loads.map((l) => l.bytes)), 'a page of 200 calls stays small').toBeLessThan(2 * 1024 * KiB);
   });
 
-  it('the chain and its signed checkpoints verify', () => {
-    expect(auditVerify(env, dir).out).toMatch(/audit chain OK/);
+  it('the chain and its signed checkpoints verify', async () => {
+    expect((await auditVerifyHere(env, dir)).out).toMatch(/audit chain OK/);
   });
 });

@@ -14,7 +14,8 @@ import { budget } from '../helpers/wait.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { cliEnv, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { auditVerifyHere, createKeyHere, initDemoDirHere } from '../helpers/cliHere.ts';
 import { HttpPool, LegacySession, slowDrip, type DripResult, type PoolResponse } from '../helpers/httpPool.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { initializeRequest, initStreamable, mcpHeaders, parseSse, PROTOCOL_VERSION, rawRequest } from '../helpers/raw.ts';
@@ -790,10 +791,10 @@ async function runCampaign(store: StoreKind): Promise<void> {
   legacyReopens = 0;
   storeUrl = await storeUrlFor(store, 'badinput');
   env = storeUrl ? { ...BASE_ENV, COUNTERSIGN_DATABASE_URL: storeUrl } : BASE_ENV;
-  dir = initDemoDir(env, 'cs-badinput-');
+  dir = await initDemoDirHere(env, 'cs-badinput-');
   const limits = { readPerMinute: 10_000_000, writePerMinute: 10_000_000 };
-  campaign = createKey(env, dir, { name: 'campaign', tenants: 'acme-dental,globex-logistics', ...limits });
-  other = createKey(env, dir, { name: 'other', tenants: 'acme-dental', ...limits });
+  campaign = await createKeyHere(env, dir, { name: 'campaign', tenants: 'acme-dental,globex-logistics', ...limits });
+  other = await createKeyHere(env, dir, { name: 'other', tenants: 'acme-dental', ...limits });
   srv = await startServe({ ...env, ...SERVE_OPTIONS }, dir);
   pool = new HttpPool(srv.port, { maxSockets: CONCURRENCY + 4 });
 
@@ -913,7 +914,7 @@ async function runCampaign(store: StoreKind): Promise<void> {
   otherLegacy.close();
   pool.close();
   const stopped = await srv.stop();
-  finalChecks = { health, http: results.http!, sse: results.sse!, stopped, verify: auditVerify(env, dir) };
+  finalChecks = { health, http: results.http!, sse: results.sse!, stopped, verify: await auditVerifyHere(env, dir) };
   printTables();
 }
 
