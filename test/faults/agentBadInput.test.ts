@@ -27,7 +27,7 @@ import { describeStores, type StoreKind } from '../helpers/stores.ts';
 import type { InstallSql } from '../helpers/installSql.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
-import { RawWs, encodeFrame, text } from '../helpers/rawWs.ts';
+import { clientTls, RawWs, encodeFrame, text } from '../helpers/rawWs.ts';
 import { ENROLL_BODY_MAX, parseToken } from '../../src-main/agent/protocol.ts';
 import { FULL_REFUSALS_PER_MINUTE } from '../../src-main/audit/flood.ts';
 import { AgentProc, ConsoleProc, approved, call, csHere, executionOf, finished, lastLine, until } from '../agent/harness.ts';
@@ -106,6 +106,8 @@ const facts = (hostname: string) => ({ hostname, os: 'linux', osVersion: 'Debian
 const enrollBody = (token: string, hostname = 'raw-host') => ({ token, facts: facts(hostname), hardware: hardware(), agentVersion: '0.1.0' });
 
 let keepAlive: https.Agent;
+// Passed through to tls.connect (the request options' type leaves it out).
+const withClientTls = { secureContext: clientTls } as object;
 
 interface HttpAnswer { status: number; text: string; headers: Record<string, unknown>; err?: string; ms: number }
 
@@ -124,7 +126,7 @@ function httpsRequest(o: HttpsRequest, retried = false): Promise<HttpAnswer> {
       clearTimeout(timer);
       resolve({ ...a, ms: performance.now() - t0 });
     };
-    const req = https.request({ host: '127.0.0.1', port, method: o.method ?? 'POST', path: o.path, headers, agent: o.fresh ? false : keepAlive, rejectUnauthorized: false, localAddress: o.addr }, (res) => {
+    const req = https.request({ host: '127.0.0.1', port, method: o.method ?? 'POST', path: o.path, headers, agent: o.fresh ? false : keepAlive, rejectUnauthorized: false, localAddress: o.addr, ...withClientTls }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -198,7 +200,7 @@ async function setUp(store: StoreKind): Promise<void> {
   const t0 = performance.now();
   resetTallies();
   rng = createRng(SEED);
-  keepAlive = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+  keepAlive = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false, secureContext: clientTls });
   // The campaign keeps an idle keep-alive connection per source address (750 of them): past the listener's default cap
   // of unauthenticated connections (tested in test/agent/listenerHardening.test.ts) most inputs would be refused unread.
   con = await ConsoleProc.start({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim(), COUNTERSIGN_AGENT_MAX_UNAUTH: '4096' }, store);
@@ -533,7 +535,7 @@ describeStores('bad input on the agent channel', (store) => {
         bump('raw garbage');
         const plain = i % 4 === 0;
         const got = await new Promise<string>((resolve) => {
-          const sock = plain ? net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }) : tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }), rejectUnauthorized: false });
+          const sock = plain ? net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }) : tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }), rejectUnauthorized: false, secureContext: clientTls });
           let data = '';
           const timer = setTimeout(() => (sock.destroy(), resolve(`timeout ${data.slice(0, 40)}`)), budget(10_000));
           sock.on('error', () => {});
