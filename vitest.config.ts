@@ -15,9 +15,10 @@ process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cach
 /**
  * The long files, first. The agent-channel campaigns lead, each beside a file that mostly waits (their heartbeats and
  * deadlines are what they test, so they never share the machine with the CPU-bound simulation); then the policy
- * simulation's exactness test, which alone takes about a third of the Vitest run (two 50,000-call replays through the
- * gate: it must start early, or it becomes the tail of the run); then the other long files, longest first as measured.
- * The rest follow in Vitest's own order (longest first once it has timings of a previous run).
+ * simulation's exactness test, the largest CPU cost of the run (two 50,000-call replays through the gate: it must start
+ * early, or it becomes the tail of the run); then the other long files by the CPU each takes (user + system of the
+ * worker and every process it starts, measured one file at a time: on this 2-core machine CPU, not waiting, sets the
+ * pace). The rest follow in Vitest's own order (longest first once it has timings of a previous run).
  */
 const LONG_FILES = [
   'test/faults/badInput.test.ts',
@@ -27,25 +28,25 @@ const LONG_FILES = [
   'test/faults/agentBadInput.test.ts',
   'test/agent/enrollment.test.ts',
   'test/governance/simulateExact.test.ts',
-  'test/agent/executable.test.ts',
   'test/faults/auditFlood.test.ts',
-  'test/agentBuild/build.test.ts',
-  'test/electron/boot.test.ts',
-  'test/faults/kill9.test.ts',
-  'test/clients/sdkClient.test.ts',
-  'test/team/migrate.test.ts',
-  'test/clients/conformance2026.test.ts',
-  'test/agent/endToEnd.test.ts',
-  'test/cli/cli.test.ts',
+  'test/clients/conformance.test.ts',
   'test/clients/inspector.test.ts',
-  'test/team/kill9Nodes.test.ts',
+  'test/agent/executable.test.ts',
+  'test/faults/kill9.test.ts',
+  'test/electron/boot.test.ts',
+  'test/clients/conformance2026.test.ts',
+  'test/agent/refusals.test.ts',
+  'test/agent/endToEnd.test.ts',
+  'test/agentBuild/build.test.ts',
+  'test/cli/cli.test.ts',
   'test/audit/verifyCli.test.ts',
   'test/governance/approvals.test.ts',
-  'test/clients/conformance.test.ts',
-  'test/agent/refusals.test.ts',
+  'test/team/migrate.test.ts',
+  'test/team/kill9Nodes.test.ts',
   'test/governance/denials.test.ts',
-  'test/team/nodes.test.ts',
   'test/faults/dataDir.test.ts',
+  'test/clients/sdkClient.test.ts',
+  'test/team/nodes.test.ts',
 ];
 
 class LongFilesFirst extends BaseSequencer {

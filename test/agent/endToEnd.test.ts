@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budget } from '../helpers/wait.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { parseAptUpgradable } from '../../src-main/agent/patches.ts';
-import { AgentProc, ConsoleProc, approved, call, cs, executionOf, finished, until, SAFE_CONFIG, SCANNING_CONFIG, startTwoAgents, stopTwoAgents } from './harness.ts';
+import { AgentProc, ConsoleProc, approved, call, csHere, executionOf, finished, until, SAFE_CONFIG, SCANNING_CONFIG, startTwoAgents, stopTwoAgents } from './harness.ts';
 
 let con: ConsoleProc;
 let a: AgentProc;
@@ -173,21 +173,21 @@ describe('enrolled agents on this machine', () => {
   });
 
   it('a revoked agent loses its connection, is refused on reconnect (audited), and its device goes offline', async () => {
-    const r = cs(['agents', 'revoke', b.deviceId, '--data-dir', con.dir]);
+    const r = await csHere(['agents', 'revoke', b.deviceId, '--data-dir', con.dir]);
     expect(r.stdout).toMatch(/^revoked agent /);
     await until('b offline', async () => (await call<any>(client, 'get_device_details', { deviceId: b.deviceId })).device.status === 'offline');
     await b.out!.waitFor(/refused the connection: HTTP 401/);
     expect((con.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE event = 'auth' AND code = 'AGENT_REVOKED'`).get() as { n: number }).n).toBeGreaterThan(0);
-    const list = JSON.parse(cs(['agents', 'list', '--data-dir', con.dir, '--json']).stdout) as { hostname: string; revokedAt: string | null }[];
+    const list = JSON.parse((await csHere(['agents', 'list', '--data-dir', con.dir, '--json'])).stdout) as { hostname: string; revokedAt: string | null }[];
     expect(list.find((x) => x.hostname === 'agent-b')!.revokedAt).toBeTruthy();
     expect(list.find((x) => x.hostname === 'agent-a')!.revokedAt).toBeNull();
   });
 
-  it('every result is in the audit log, and the chain still verifies', () => {
+  it('every result is in the audit log, and the chain still verifies', async () => {
     const rows = con.db.prepare(`SELECT decision, rule FROM audit_log WHERE event = 'execution' AND rule LIKE 'agent_%'`).all() as { decision: string; rule: string }[];
     expect(rows.filter((r) => r.rule === 'agent_dispatch').length).toBeGreaterThanOrEqual(7);
     expect(rows.filter((r) => r.rule === 'agent_result' && r.decision === 'completed').length).toBeGreaterThanOrEqual(6);
-    const v = cs(['audit', 'verify', '--data-dir', con.dir]);
+    const v = await csHere(['audit', 'verify', '--data-dir', con.dir]);
     expect(v.stdout).toMatch(/audit chain OK/);
   });
 });

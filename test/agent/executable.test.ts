@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { defaultCacheDir } from '../../src-main/agentBuild/command.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { approved, call, ConsoleProc, csAsync, executionOf, finished, until } from './harness.ts';
+import { approved, call, ConsoleProc, executionOf, finished, until } from './harness.ts';
+import { agentBuild } from '../helpers/agentBuild.ts';
 import { budget } from '../helpers/wait.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { pathWithoutNode } from './systemctlDouble.ts';
@@ -46,7 +47,7 @@ const agentRunning = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).s
 const agentVersion = async () => (await rpc<{ agents: { deviceId: string; version: string | null; upgradeAvailable: boolean }[] }>('agentDeployment')).agents.find((a) => a.deviceId === deviceId);
 
 async function build(version: string): Promise<void> {
-  const r = await csAsync(['agent', 'build', '--target', 'linux-x64', '--version', version, '--data-dir', con.dir], { COUNTERSIGN_BUILD_CACHE: CACHE }, 300_000);
+  const r = await agentBuild(CACHE, ['--target', 'linux-x64', '--version', version, '--data-dir', con.dir], 300_000);
   if (r.status !== 0) throw new Error(`agent build ${version} failed (${r.status}): ${r.stderr}`);
 }
 

@@ -11,7 +11,8 @@ import { consoleLogin, structured, type ConsoleClient } from '../helpers/console
 import { budget, until, WaitTimeout } from '../helpers/wait.ts';
 import { openInstallSql, type InstallSql } from '../helpers/installSql.ts';
 import { storeUrlFor, type StoreKind } from '../helpers/stores.ts';
-import { main } from '../../src-main/cli/main.ts';
+import type { CliRun } from '../helpers/childServer.ts';
+import { cliHere } from '../helpers/cliHere.ts';
 
 export const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning', MAIN];
@@ -35,11 +36,8 @@ export function cs(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 /** A CLI command run in this process (the CLI's own entry point, without a Node start-up): exit code and output. */
-export async function csHere(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const status = await main(args, { out: (l) => (stdout += `${l}\n`), err: (l) => (stderr += `${l}\n`), env: { ...BASE_ENV, ...env } });
-  return { status, stdout, stderr };
+export function csHere(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return cliHere({ ...BASE_ENV, ...env }, ...args);
 }
 
 /** `cs` without blocking the test's event loop (for tests that serve something in-process, such as a TCP proxy). */
@@ -174,8 +172,9 @@ export class ConsoleProc {
     return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  token(tenant = 'acme-dental', extra: string[] = []): string {
-    const r = cs(['enroll-tokens', 'create', ...this.at, '--tenant', tenant, ...extra]);
+  /** A new enrollment token, made by the CLI's own command in this process (the console side; agents stay processes). */
+  async token(tenant = 'acme-dental', extra: string[] = []): Promise<string> {
+    const r = await csHere(['enroll-tokens', 'create', ...this.at, '--tenant', tenant, ...extra]);
     if (r.status !== 0) throw new Error(r.stderr);
     return lastLine(r.stdout);
   }
@@ -316,7 +315,7 @@ export interface TwoAgents {
 
 export async function startTwoAgents(names: [string, string], configs: [object, object] = [SAFE_CONFIG, SAFE_CONFIG]): Promise<TwoAgents> {
   const con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
-  const token = con.token('acme-dental', ['--uses', '2']);
+  const token = await con.token('acme-dental', ['--uses', '2']);
   const a = new AgentProc(con.root, names[0], configs[0]);
   const b = new AgentProc(con.root, names[1], configs[1]);
   for (const agent of [a, b]) {

@@ -29,7 +29,7 @@ async function hubTicks(agent: AgentProc, n: number): Promise<void> {
 
 beforeAll(async () => {
   con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1', COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS: '3' });
-  const token = con.token('acme-dental', ['--uses', '3']);
+  const token = await con.token('acme-dental', ['--uses', '3']);
   a = new AgentProc(con.root, 'life-a');
   b = new AgentProc(con.root, 'life-b');
   c = new AgentProc(con.root, 'life-c');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../src-main/agentBuild/command.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csAsync } from '../agent/harness.ts';
+import { agentBuild } from '../helpers/agentBuild.ts';
 import { budget } from '../helpers/wait.ts';
 import { hasMachoSignature, stripMachoSignature } from '../../src-main/agentBuild/macho.ts';
 import { Manifest, readBuilds } from '../../src-main/agentBuild/manifest.ts';
@@ -24,7 +24,7 @@ const file = (t: string) => readFileSync(join(out, '0.1.0', t, t.startsWith('win
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'cs-build-all-'));
-  const r = await csAsync(['agent', 'build', '--target', 'all', '--out', out], { COUNTERSIGN_BUILD_CACHE: CACHE }, 900_000);
+  const r = await agentBuild(CACHE, ['--target', 'all', '--out', out], 900_000);
   ({ stdout, stderr, status } = r);
 }, budget(900_000));
 afterAll(() => out && rmSync(out, { recursive: true, force: true }));
@@ -68,15 +68,15 @@ describe('agent build --target all', () => {
   it('--sign-command signs Windows and macOS executables before they are hashed, and the manifest says so', async () => {
     const signed = mkdtempSync(join(tmpdir(), 'cs-build-signed-'));
     try {
-      const r = await csAsync(['agent', 'build', '--target', 'win-x64', '--target', 'linux-x64', '--out', signed,
-        '--sign-command', 'test "$TARGET" = win-x64 && printf "stand-in signature" >> "$FILE"'], { COUNTERSIGN_BUILD_CACHE: CACHE }, 300_000);
+      const r = await agentBuild(CACHE, ['--target', 'win-x64', '--target', 'linux-x64', '--out', signed,
+        '--sign-command', 'test "$TARGET" = win-x64 && printf "stand-in signature" >> "$FILE"'], 300_000);
       expect(r.status, r.stderr).toBe(0);
       const [linux, win] = readBuilds(signed).sort((a, b) => a.target.localeCompare(b.target));
       expect([linux!.target, linux!.signed, win!.target, win!.signed]).toEqual(['linux-x64', false, 'win-x64', true]);
       const bytes = readFileSync(win!.path);
       expect(bytes.subarray(-18).toString()).toBe('stand-in signature');
       expect(sha(bytes)).toBe(win!.sha256);
-      const failing = await csAsync(['agent', 'build', '--target', 'win-x64', '--out', signed, '--sign-command', 'echo no certificate >&2; exit 4'], { COUNTERSIGN_BUILD_CACHE: CACHE }, 300_000);
+      const failing = await agentBuild(CACHE, ['--target', 'win-x64', '--out', signed, '--sign-command', 'echo no certificate >&2; exit 4'], 300_000);
       expect(failing.status).toBe(1);
       expect(failing.stderr).toMatch(/the signing command failed for win-x64 \(exit 4\): no certificate/);
       expect(readdirSync(join(signed, '0.1.0', 'win-x64'))).toEqual(['countersign-agent.exe']); // no half-signed leftover

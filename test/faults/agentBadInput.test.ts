@@ -27,10 +27,10 @@ import { describeStores, type StoreKind } from '../helpers/stores.ts';
 import type { InstallSql } from '../helpers/installSql.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
-import { RawWs, encodeFrame, text } from '../helpers/rawWs.ts';
+import { clientTls, RawWs, encodeFrame, text } from '../helpers/rawWs.ts';
 import { ENROLL_BODY_MAX, parseToken } from '../../src-main/agent/protocol.ts';
 import { FULL_REFUSALS_PER_MINUTE } from '../../src-main/audit/flood.ts';
-import { AgentProc, ConsoleProc, approved, call, cs, executionOf, finished, lastLine, until } from '../agent/harness.ts';
+import { AgentProc, ConsoleProc, approved, call, csHere, executionOf, finished, lastLine, until } from '../agent/harness.ts';
 
 const SEED = seedFromEnv('COUNTERSIGN_FAULT_SEED', 0xa9e47);
 const HEAP_CAP_MB = 256;
@@ -106,6 +106,8 @@ const facts = (hostname: string) => ({ hostname, os: 'linux', osVersion: 'Debian
 const enrollBody = (token: string, hostname = 'raw-host') => ({ token, facts: facts(hostname), hardware: hardware(), agentVersion: '0.1.0' });
 
 let keepAlive: https.Agent;
+// Passed through to tls.connect (the request options' type leaves it out).
+const withClientTls = { secureContext: clientTls } as object;
 
 interface HttpAnswer { status: number; text: string; headers: Record<string, unknown>; err?: string; ms: number }
 
@@ -124,7 +126,7 @@ function httpsRequest(o: HttpsRequest, retried = false): Promise<HttpAnswer> {
       clearTimeout(timer);
       resolve({ ...a, ms: performance.now() - t0 });
     };
-    const req = https.request({ host: '127.0.0.1', port, method: o.method ?? 'POST', path: o.path, headers, agent: o.fresh ? false : keepAlive, rejectUnauthorized: false, localAddress: o.addr }, (res) => {
+    const req = https.request({ host: '127.0.0.1', port, method: o.method ?? 'POST', path: o.path, headers, agent: o.fresh ? false : keepAlive, rejectUnauthorized: false, localAddress: o.addr, ...withClientTls }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -198,25 +200,26 @@ async function setUp(store: StoreKind): Promise<void> {
   const t0 = performance.now();
   resetTallies();
   rng = createRng(SEED);
-  keepAlive = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+  keepAlive = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false, secureContext: clientTls });
   // The campaign keeps an idle keep-alive connection per source address (750 of them): past the listener's default cap
   // of unauthenticated connections (tested in test/agent/listenerHardening.test.ts) most inputs would be refused unread.
   con = await ConsoleProc.start({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim(), COUNTERSIGN_AGENT_MAX_UNAUTH: '4096' }, store);
   db = await con.sql();
   port = Number(new URL(con.agentUrl).port);
-  const created = (tenant: string, extra: string[]) => {
-    const r = cs(['enroll-tokens', 'create', ...con.at, '--tenant', tenant, ...extra]);
+  // The console side runs the CLI's own commands in this process; serve and the agents are processes.
+  const created = async (tenant: string, extra: string[]) => {
+    const r = await csHere(['enroll-tokens', 'create', ...con.at, '--tenant', tenant, ...extra]);
     if (r.status !== 0) throw new Error(r.stderr);
     return { token: lastLine(r.stdout), id: /created enrollment token (\S+)/.exec(r.stderr)![1]! };
   };
-  ({ token: tok.expired, id: tok.expiredId } = created('acme-dental', ['--expires-hours', '0.001'])); // 3.6 s, the shortest
-  const acme = created('acme-dental', ['--uses', '10']).token;
-  const globexTok = created('globex-logistics', []).token;
-  tok.usedUp = created('acme-dental', []).token;
-  const rv = created('acme-dental', ['--uses', '3']);
+  ({ token: tok.expired, id: tok.expiredId } = await created('acme-dental', ['--expires-hours', '0.001'])); // 3.6 s, the shortest
+  const acme = (await created('acme-dental', ['--uses', '10'])).token;
+  const globexTok = (await created('globex-logistics', [])).token;
+  tok.usedUp = (await created('acme-dental', [])).token;
+  const rv = await created('acme-dental', ['--uses', '3']);
   tok.revoked = rv.token;
-  if (cs(['enroll-tokens', 'revoke', rv.id, ...con.at]).status !== 0) throw new Error('revoke token failed');
-  tok.active = created('acme-dental', ['--uses', '5']).token;
+  if ((await csHere(['enroll-tokens', 'revoke', rv.id, ...con.at])).status !== 0) throw new Error('revoke token failed');
+  tok.active = (await created('acme-dental', ['--uses', '5'])).token;
 
   good = new AgentProc(con.root, 'badinput-good');
   const e = good.enroll(con.agentUrl, acme);
@@ -227,7 +230,7 @@ async function setUp(store: StoreKind): Promise<void> {
   revoked = await enrollRaw(acme, 'revoked-agent');
   globex = await enrollRaw(globexTok, 'attacker-globex');
   await enrollRaw(tok.usedUp, 'used-token-agent');
-  if (cs(['agents', 'revoke', revoked.deviceId, ...con.at]).status !== 0) throw new Error('agent revoke failed');
+  if ((await csHere(['agents', 'revoke', revoked.deviceId, ...con.at])).status !== 0) throw new Error('agent revoke failed');
   await started;
   client = await con.mcp();
   tech = await con.technician();
@@ -532,7 +535,7 @@ describeStores('bad input on the agent channel', (store) => {
         bump('raw garbage');
         const plain = i % 4 === 0;
         const got = await new Promise<string>((resolve) => {
-          const sock = plain ? net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }) : tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }), rejectUnauthorized: false });
+          const sock = plain ? net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }) : tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress: nextAddr() }), rejectUnauthorized: false, secureContext: clientTls });
           let data = '';
           const timer = setTimeout(() => (sock.destroy(), resolve(`timeout ${data.slice(0, 40)}`)), budget(10_000));
           sock.on('error', () => {});
@@ -733,8 +736,8 @@ describeStores('bad input on the agent channel', (store) => {
     expect(now, 'acme device patch after a globex agent reported the same package').toMatchObject({ severity: 'critical', title: 'Critical remote code execution fix', requiresReboot: true });
   });
 
-  it('the audit chain verifies after the campaign', () => {
-    const v = cs(['audit', 'verify', ...con.at]);
+  it('the audit chain verifies after the campaign', async () => {
+    const v = await csHere(['audit', 'verify', ...con.at]);
     expect(v.status, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(/audit chain OK/);
     console.log(`agent bad input: ${v.stdout.trim()}`);

@@ -61,7 +61,7 @@ async function setUp(store: StoreKind): Promise<void> {
   marks = join(con.root, 'marks');
   ends = join(con.root, 'ends');
   [pa, pb] = await Promise.all([TcpProxy.start(con.agentUrl), TcpProxy.start(con.agentUrl)]);
-  const token = con.token('acme-dental', ['--uses', '2']);
+  const token = await con.token('acme-dental', ['--uses', '2']);
   a = new AgentProc(con.root, 'chan-a');
   b = new AgentProc(con.root, 'chan-b');
   // Enrolled through the proxies (async: the proxies live in this process, so its event loop must keep running).

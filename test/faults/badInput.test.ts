@@ -14,7 +14,8 @@ import { budget } from '../helpers/wait.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { cliEnv, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { auditVerifyHere, createKeyHere, initDemoDirHere } from '../helpers/cliHere.ts';
 import { HttpPool, LegacySession, slowDrip, type DripResult, type PoolResponse } from '../helpers/httpPool.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { initializeRequest, initStreamable, mcpHeaders, parseSse, PROTOCOL_VERSION, rawRequest } from '../helpers/raw.ts';
@@ -85,16 +86,29 @@ interface Outcome {
 
 // ---- a JSON serialiser that can splice raw text (deep nesting, 1e400, duplicate keys) into an otherwise normal value ----
 
+/** The raws of the serialize call in progress (a Raw serialized anywhere else is an ordinary object). */
+let rawsOfCall: string[] | undefined;
 class Raw {
   readonly text: string;
   constructor(text: string) {
     this.text = text;
   }
+  // toJSON rather than a replacer function: JSON.stringify then calls into JavaScript only at a Raw, not at every value
+  // of the megabyte inputs (the replacer was the largest CPU cost of this file's own process).
+  toJSON(): unknown {
+    return rawsOfCall ? `\u0001RAW${rawsOfCall.push(this.text) - 1}\u0001` : { text: this.text };
+  }
 }
 function serialize(v: unknown): string {
   const raws: string[] = [];
-  const s = JSON.stringify(v, (_k, x) => (x instanceof Raw ? `\u0001RAW${raws.push(x.text) - 1}\u0001` : x));
-  return s.replace(/"\\u0001RAW(\d+)\\u0001"/g, (_m, i: string) => raws[Number(i)]!);
+  rawsOfCall = raws;
+  let s: string;
+  try {
+    s = JSON.stringify(v);
+  } finally {
+    rawsOfCall = undefined;
+  }
+  return s.includes('\\u0001RAW') ? s.replace(/"\\u0001RAW(\d+)\\u0001"/g, (_m, i: string) => raws[Number(i)]!) : s;
 }
 const nestArrays = (depth: number, inner = '"x"') => '['.repeat(depth) + inner + ']'.repeat(depth);
 const nestObjects = (depth: number, inner = '"x"') => '{"a":'.repeat(depth) + inner + '}'.repeat(depth);
@@ -790,10 +804,10 @@ async function runCampaign(store: StoreKind): Promise<void> {
   legacyReopens = 0;
   storeUrl = await storeUrlFor(store, 'badinput');
   env = storeUrl ? { ...BASE_ENV, COUNTERSIGN_DATABASE_URL: storeUrl } : BASE_ENV;
-  dir = initDemoDir(env, 'cs-badinput-');
+  dir = await initDemoDirHere(env, 'cs-badinput-');
   const limits = { readPerMinute: 10_000_000, writePerMinute: 10_000_000 };
-  campaign = createKey(env, dir, { name: 'campaign', tenants: 'acme-dental,globex-logistics', ...limits });
-  other = createKey(env, dir, { name: 'other', tenants: 'acme-dental', ...limits });
+  campaign = await createKeyHere(env, dir, { name: 'campaign', tenants: 'acme-dental,globex-logistics', ...limits });
+  other = await createKeyHere(env, dir, { name: 'other', tenants: 'acme-dental', ...limits });
   srv = await startServe({ ...env, ...SERVE_OPTIONS }, dir);
   pool = new HttpPool(srv.port, { maxSockets: CONCURRENCY + 4 });
 
@@ -913,7 +927,7 @@ async function runCampaign(store: StoreKind): Promise<void> {
   otherLegacy.close();
   pool.close();
   const stopped = await srv.stop();
-  finalChecks = { health, http: results.http!, sse: results.sse!, stopped, verify: auditVerify(env, dir) };
+  finalChecks = { health, http: results.http!, sse: results.sse!, stopped, verify: await auditVerifyHere(env, dir) };
   printTables();
 }
 

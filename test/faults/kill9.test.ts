@@ -12,7 +12,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { cliEnv, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { auditVerifyHere, createKeyHere, initDemoDirHere } from '../helpers/cliHere.ts';
 import { consoleLogin, type ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { budget, within } from '../helpers/wait.ts';
@@ -81,7 +82,7 @@ let server: ChildServer | undefined;
 async function setUp(store: 'sqlite' | 'postgres'): Promise<void> {
   storeUrl = await storeUrlFor(store, 'kill9');
   env = storeUrl ? { ...BASE_ENV, COUNTERSIGN_DATABASE_URL: storeUrl } : BASE_ENV;
-  dir = initDemoDir(env, 'cs-kill9-');
+  dir = await initDemoDirHere(env, 'cs-kill9-');
   // More active alerts than the load can acknowledge, so each acknowledgement is of a distinct, still-active alert.
   await withInstallSql(dir, storeUrl, async ({ sql }) => {
     const tenants = await sql.all<{ id: string; slug: string }>('SELECT id, slug FROM tenants ORDER BY slug');
@@ -98,7 +99,7 @@ async function setUp(store: 'sqlite' | 'postgres'): Promise<void> {
     alertPool = createRng(SEED ^ 0x5eed).shuffle((await sql.all<{ id: string }>(`SELECT id FROM alerts WHERE status = 'active' ORDER BY id`)).map((r) => r.id));
   });
   const limits = { readPerMinute: 1_000_000, writePerMinute: 1_000_000 };
-  keys = [createKey(env, dir, { name: 'kill9-a', ...limits }), createKey(env, dir, { name: 'kill9-b', ...limits })];
+  keys = [await createKeyHere(env, dir, { name: 'kill9-a', ...limits }), await createKeyHere(env, dir, { name: 'kill9-b', ...limits })];
 }
 
 async function tearDown(): Promise<void> {
@@ -377,7 +378,7 @@ describeStores('kill -9 during a sustained mixed load', (store) => {
       expect(L.unexpected, 'errors while the server was alive').toEqual([]);
 
       // 1. The chain verifies on the database exactly as the crash left it (SQLite: WAL and all), with the CLI.
-      const v = auditVerify(env, dir);
+      const v = await auditVerifyHere(env, dir);
       expect(v.out).toMatch(/audit chain OK/);
       expect(v.status).toBe(0);
 
@@ -420,14 +421,14 @@ describeStores('kill -9 during a sustained mixed load', (store) => {
         expect(await runs(denyId)).toBe(0);
         expect(await db.sql.get(`SELECT 1 FROM audit_log WHERE approval_id = ? AND decision = 'expired'`, [expiredId])).toBeTruthy();
       }, { readOnly: true });
-      expect(auditVerify(env, dir).status).toBe(0);
+      expect((await auditVerifyHere(env, dir)).status).toBe(0);
       // The next round's approvers also decide requests made before this crash.
       leftover = stillPending;
     }
 
     // Graceful stop of the last restart, and the final chain.
     expect(await server.stop()).toBe(0);
-    const final = auditVerify(env, dir);
+    const final = await auditVerifyHere(env, dir);
     expect(final.status).toBe(0);
     console.log(`kill9: ${rounds} kill rounds in ${Math.round(performance.now() - testStart)} ms; ${final.out}`);
     expect(rounds).toBe(ROUNDS);

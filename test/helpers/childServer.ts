@@ -19,12 +19,23 @@ export function cli(env: NodeJS.ProcessEnv, ...args: string[]): SpawnSyncReturns
   return spawnSync(process.execPath, [...NODE_ARGS, ...args], { env, encoding: 'utf8', timeout: budget(30_000) });
 }
 
-/** `init --demo` in a fresh temporary directory; returns the data directory. */
-export function initDemoDir(env: NodeJS.ProcessEnv, prefix = 'cs-fault-'): string {
-  const dir = join(mkdtempSync(join(tmpdir(), prefix)), 'data');
-  const r = cli(env, 'init', '--data-dir', dir, '--demo');
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export const demoDirIn = (prefix: string) => join(mkdtempSync(join(tmpdir(), prefix)), 'data');
+export const initArgs = (dir: string) => ['init', '--data-dir', dir, '--demo'];
+export function initialised(r: CliRun, dir: string): string {
   if (r.status !== 0) throw new Error(`init --demo failed (${r.status}): ${r.stderr}`);
   return dir;
+}
+
+/** `init --demo` in a fresh temporary directory; returns the data directory. */
+export function initDemoDir(env: NodeJS.ProcessEnv, prefix = 'cs-fault-'): string {
+  const dir = demoDirIn(prefix);
+  return initialised(cli(env, ...initArgs(dir)), dir);
 }
 
 export interface CliKey {
@@ -33,24 +44,34 @@ export interface CliKey {
   secret: string;
 }
 
-/** `keys create`: the secret is the last stdout line, the id is in the stderr summary. */
-export function createKey(env: NodeJS.ProcessEnv, dir: string, o: { name: string; scopes?: string; tenants?: string; role?: string; readPerMinute?: number; writePerMinute?: number }): CliKey {
+export type KeyOptions = { name: string; scopes?: string; tenants?: string; role?: string; readPerMinute?: number; writePerMinute?: number };
+
+export function keyArgs(dir: string, o: KeyOptions): string[] {
   const args = ['keys', 'create', '--data-dir', dir, '--name', o.name, '--scopes', o.scopes ?? 'ai:read,ai:write,ai:execute',
     '--tenants', o.tenants ?? 'acme-dental,globex-logistics,northwind-legal', '--role', o.role ?? 'admin'];
   if (o.readPerMinute) args.push('--read-per-minute', String(o.readPerMinute));
   if (o.writePerMinute) args.push('--write-per-minute', String(o.writePerMinute));
-  const r = cli(env, ...args);
+  return args;
+}
+
+/** `keys create`: the secret is the last stdout line, the id is in the stderr summary. */
+export function createdKey(r: CliRun, name: string): CliKey {
   if (r.status !== 0) throw new Error(`keys create failed (${r.status}): ${r.stderr}`);
   const id = /created key ([0-9a-f-]{36})/.exec(r.stderr)?.[1];
   const secret = r.stdout.trim().split('\n').at(-1);
   if (!id || !secret) throw new Error(`keys create: no id or key in ${r.stdout} / ${r.stderr}`);
-  return { id, name: o.name, secret };
+  return { id, name, secret };
 }
+
+export function createKey(env: NodeJS.ProcessEnv, dir: string, o: KeyOptions): CliKey {
+  return createdKey(cli(env, ...keyArgs(dir, o)), o.name);
+}
+
+export const verified = (r: CliRun) => ({ status: r.status, out: `${r.stdout}${r.stderr}`.trim() });
 
 /** `audit verify --data-dir D`: exit code and its one line. */
 export function auditVerify(env: NodeJS.ProcessEnv, dir: string): { status: number | null; out: string } {
-  const r = cli(env, 'audit', 'verify', '--data-dir', dir);
-  return { status: r.status, out: `${r.stdout}${r.stderr}`.trim() };
+  return verified(cli(env, 'audit', 'verify', '--data-dir', dir));
 }
 
 export interface ChildServer {

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { auditVerify, cliEnv, createKey, initDemoDir, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { cliEnv, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
+import { auditVerifyHere, createKeyHere, initDemoDirHere } from '../helpers/cliHere.ts';
 import { consoleLogin, type ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv } from '../helpers/prng.ts';
 import { newDatabase, postgresAvailable } from '../helpers/stores.ts';
@@ -60,12 +61,12 @@ describe.skipIf(!postgresAvailable())(`kill -9 of node A of two under mixed load
   beforeAll(async () => {
     url = await newDatabase('kill9_nodes');
     env = cliEnv(PASS, { COUNTERSIGN_DATABASE_URL: url, COUNTERSIGN_HTTP_RPS: '100000', COUNTERSIGN_APPROVAL_WAIT_SECONDS: '0' });
-    dirA = initDemoDir(env, 'cs-kill9-nodes-');
+    dirA = await initDemoDirHere(env, 'cs-kill9-nodes-');
     dirB = join(dirname(dirA), 'b');
     mkdirSync(dirB, { mode: 0o700 });
     copyFileSync(join(dirA, 'secrets.json'), join(dirB, 'secrets.json'));
     const limits = { readPerMinute: 1_000_000, writePerMinute: 1_000_000 };
-    keys = [createKey(env, dirA, { name: 'on-a', ...limits }), createKey(env, dirA, { name: 'on-b', ...limits })];
+    keys = [await createKeyHere(env, dirA, { name: 'on-a', ...limits }), await createKeyHere(env, dirA, { name: 'on-b', ...limits })];
     db = new pg.Client({ connectionString: url });
     await db.connect();
     devices = (await db.query<{ id: string }>('SELECT id FROM devices ORDER BY id')).rows.map((r) => r.id);
@@ -222,7 +223,7 @@ describe.skipIf(!postgresAvailable())(`kill -9 of node A of two under mixed load
     }
     // B stops as an operator would stop it: its last checkpoint first takes the lines A signed, so B's file holds them all.
     await b.stop();
-    const v = auditVerify(env, dirB);
+    const v = await auditVerifyHere(env, dirB);
     expect(v.status, v.out).toBe(0);
   }, budget(180_000));
 });
