@@ -1,9 +1,9 @@
 // The device list at fleet scale: an exact total and one page in hostname order, without reading every device of the
 // key's tenants. The total of a filter without a search is a sum over device_counts (kept by triggers, one row per
 // tenant, status, OS, compliance and group); the page walks the hostname-order index and stops at the page's end when
-// the filter matches many devices, or sorts the few it matches. A search counts and orders its matches in one pass
-// (the trigram index's candidates when it has many, the filter index's covering entries otherwise) and then reads the
-// page's rows alone.
+// the filter matches many devices, or sorts the few it matches. A search through the trigram index reads its
+// candidates once, for the total and the page together; one over few filtered devices counts and sorts their covering
+// index entries. Either way the page's rows are read last, by id.
 import type { Sql } from '../sql.ts';
 import { placeholders } from '../sql.ts';
 import type { Scope } from './scope.ts';
@@ -50,10 +50,14 @@ export async function listDevices(sql: Sql, scope: Scope, f: DeviceFilter, pos: 
      FROM device_counts c WHERE ${ct.sql}`, [...counted.params, ...ct.params]))!;
 
   let key: Clause | undefined;
+  let last: Ordered | undefined;
   if (pos.after !== undefined) {
-    const last = await sql.get<{ hostname: string }>(`SELECT d.hostname FROM devices d WHERE d.id = ? AND ${tenants.sql}`, [pos.after, ...tenants.params]);
+    const row = await sql.get<{ hostname: string }>(`SELECT d.hostname FROM devices d WHERE d.id = ? AND ${tenants.sql}`, [pos.after, ...tenants.params]);
     // A device gone since the page before: count the offset instead.
-    if (last) key = { sql: '(d.hostname, d.id) > (?, ?)', params: [last.hostname, pos.after] };
+    if (row) {
+      last = { id: pos.after, hostname: row.hostname };
+      key = { sql: '(d.hostname, d.id) > (?, ?)', params: [row.hostname, pos.after] };
+    }
   }
   const window: Clause = key ? { sql: 'LIMIT ?', params: [limit] } : { sql: 'LIMIT ? OFFSET ?', params: [limit, pos.offset] };
 
@@ -78,6 +82,12 @@ export async function listDevices(sql: Sql, scope: Scope, f: DeviceFilter, pos: 
   const candidates: Clause = fts
     ? { sql: 'FROM device_search s CROSS JOIN devices d ON d.rowid = s.rowid WHERE s.hostname MATCH ? AND', params: [ftsPhrase(f.search)] }
     : { sql: `FROM devices d${sqlite ? ' INDEXED BY devices_by_filters' : ''} WHERE`, params: [] };
+  if (fts) {
+    // One pass over the candidates gives both the total and the page: reading each candidate's row is the cost, and
+    // a count then a sort would read them twice.
+    const all = await sql.all<Ordered>(`SELECT d.id, d.hostname ${candidates.sql} ${matches.sql}`, [...candidates.params, ...matches.params]);
+    return { total: all.length, rows: await rowsById(sql, tenants.params, firstInOrder(all, last, last ? 0 : pos.offset, limit).map((r) => r.id)) };
+  }
   const total = (await sql.get<{ n: number }>(`SELECT count(*) AS n ${candidates.sql} ${matches.sql}`, [...candidates.params, ...matches.params]))!.n;
   if (total === 0 || (!key && pos.offset >= total)) return { total, rows: [] };
   // Matches of a text are clustered in hostname order (a prefix is a run of neighbours), so a walk could pass most of
@@ -88,10 +98,60 @@ export async function listDevices(sql: Sql, scope: Scope, f: DeviceFilter, pos: 
   const where = key ? and([matches, key]) : matches;
   const ids = await sql.all<{ id: string }>(`SELECT d.id ${from.sql} ${where.sql} ORDER BY d.hostname, d.id ${window.sql}`,
     [...from.params, ...where.params, ...window.params]);
-  if (!ids.length) return { total, rows: [] };
-  // By primary key, put in the page's order here (the planner, without statistics, would rather walk an index of
-  // the tenants); the ids came from the tenant-filtered query, and the rows are checked against the scope again.
-  const byId = new Map((await sql.all<DeviceRow>(`${ROWS} FROM devices d ${GROUPS} WHERE d.id IN (${placeholders(ids.length)})`, ids.map((r) => r.id)))
-    .filter((r) => tenants.params.includes(r.tenant_id)).map((r) => [r.id, r]));
-  return { total, rows: ids.flatMap((r) => byId.get(r.id) ?? []) };
+  return { total, rows: await rowsById(sql, tenants.params, ids.map((r) => r.id)) };
+}
+
+/**
+ * The page's rows, by primary key, in the order of `ids` (an ORDER BY here would tempt the planner, without
+ * statistics, into walking an index of the tenants). The ids came from a tenant-filtered query; the rows are checked
+ * against the scope again.
+ */
+async function rowsById(sql: Sql, tenantIds: readonly string[], ids: string[]): Promise<DeviceRow[]> {
+  if (!ids.length) return [];
+  const byId = new Map((await sql.all<DeviceRow>(`${ROWS} FROM devices d ${GROUPS} WHERE d.id IN (${placeholders(ids.length)})`, ids))
+    .filter((r) => tenantIds.includes(r.tenant_id)).map((r) => [r.id, r]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+interface Ordered { id: string; hostname: string }
+
+/**
+ * SQLite's order of text (BINARY: the UTF-8 bytes, that is code points). JavaScript compares UTF-16 units, which
+ * agrees except between a character beyond the BMP (a surrogate pair) and one above U+D7FF: the former is greater.
+ */
+export function binaryOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    return sx === sy ? x - y : sx ? 1 : -1;
+  }
+  return a.length - b.length;
+}
+
+const byHostnameId = (a: Ordered, b: Ordered) => binaryOrder(a.hostname, b.hostname) || binaryOrder(a.id, b.id);
+
+/** ORDER BY hostname, id, then the rows after `after` (or `offset` rows on), `limit` of them, without sorting them all. */
+export function firstInOrder(rows: readonly Ordered[], after: Ordered | undefined, offset: number, limit: number): Ordered[] {
+  const want = offset + limit;
+  // A deep offset (a cursor without the last id) keeps too many to insert into: sort them all instead.
+  if (want > 1_000) return rows.filter((r) => !after || byHostnameId(r, after) > 0).sort(byHostnameId).slice(offset, want);
+  const kept: Ordered[] = [];
+  for (const r of rows) {
+    if (after && byHostnameId(r, after) <= 0) continue;
+    if (kept.length === want && byHostnameId(r, kept[want - 1]!) >= 0) continue;
+    let lo = 0;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byHostnameId(kept[mid]!, r) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    kept.splice(lo, 0, r);
+    if (kept.length > want) kept.pop();
+  }
+  return kept.slice(offset);
 }
