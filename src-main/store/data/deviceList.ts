@@ -75,13 +75,15 @@ export async function listDevices(sql: Sql, scope: Scope, f: DeviceFilter, pos: 
     return { total, rows };
   }
 
-  // The LIKE keeps the exact meaning (case-insensitive for ASCII letters, other characters as they are) whatever
-  // candidates the trigram index gives (it folds more than ASCII).
-  const matches = and([filters, { sql: likeContains('d.hostname', sql.dialect), params: [likePattern(f.search)] }]);
+  // The text test keeps the exact meaning (case-insensitive for ASCII letters, other characters as they are) whatever
+  // candidates the trigram index gives (it folds more than ASCII). SQLite: instr over lower() is the LIKE's test
+  // without a pattern to match, about twice as fast per device; PostgreSQL keeps the LIKE its trigram index answers.
+  const text: Clause = sqlite ? { sql: 'instr(lower(d.hostname), lower(?)) > 0', params: [f.search] } : { sql: likeContains('d.hostname', sql.dialect), params: [likePattern(f.search)] };
+  const matches = and([filters, text]);
   const fts = sqlite && trigramSearchable(f.search) && counts.n > TRIGRAM_FROM;
   const candidates: Clause = fts
     ? { sql: 'FROM device_search s CROSS JOIN devices d ON d.rowid = s.rowid WHERE s.hostname MATCH ? AND', params: [ftsPhrase(f.search)] }
-    : { sql: `FROM devices d${sqlite ? ' INDEXED BY devices_by_filters' : ''} WHERE`, params: [] };
+    : { sql: `FROM devices d${sqlite ? ` INDEXED BY ${eq.length ? 'devices_by_filters' : 'devices_by_tenant'}` : ''} WHERE`, params: [] };
   if (fts) {
     // One pass over the candidates gives both the total and the page: reading each candidate's row is the cost, and
     // a count then a sort would read them twice.
