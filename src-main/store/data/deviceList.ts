@@ -68,8 +68,16 @@ export async function listDevices(sql: Sql, scope: Scope, f: DeviceFilter, pos: 
   if (!f.search) {
     const total = counts.n;
     if (total === 0 || (!key && pos.offset >= total)) return { total, rows: [] };
-    const index = sqlite ? ` INDEXED BY ${walks(total) ? 'devices_by_hostname' : 'devices_by_filters'}` : '';
+    const walk = walks(total);
     const where = key ? and([filters, key]) : filters;
+    if (!sqlite && !walk) {
+      // PostgreSQL would rather walk the hostname index than sort the few matches its statistics cannot see: the
+      // matches first, then their order.
+      const ids = await sql.all<{ id: string }>(`WITH m AS MATERIALIZED (SELECT d.id, d.hostname FROM devices d WHERE ${where.sql})
+        SELECT id FROM m ORDER BY hostname, id ${window.sql}`, [...where.params, ...window.params]);
+      return { total, rows: await rowsById(sql, tenants.params, ids.map((r) => r.id)) };
+    }
+    const index = sqlite ? ` INDEXED BY ${walk ? 'devices_by_hostname' : 'devices_by_filters'}` : '';
     const rows = await sql.all<DeviceRow>(`${ROWS} FROM devices d${index} ${GROUPS} WHERE ${where.sql} ORDER BY d.hostname, d.id ${window.sql}`,
       [...where.params, ...window.params]);
     return { total, rows };
