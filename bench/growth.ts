@@ -69,20 +69,30 @@ export async function fillLog(dir: string, target: number): Promise<void> {
 }
 
 /**
- * `countersign serve` from spawn to "listening": wall ms (CPU ms), medians of 3 starts. The CPU figure does not move
- * with other load. The compiled out/main when the run built it (what the desktop app runs), else the TypeScript
- * sources. A first start goes before and is not counted: it makes the agent listener's certificate (once per data
- * directory) and fills Node's compile cache, which every later start has.
+ * `countersign serve` from spawn to "listening": wall ms (CPU ms), medians of 3 starts, for each data directory. The
+ * compiled out/main when the run built it (what the desktop app runs), else the TypeScript sources. A first start per
+ * directory goes before and is not counted: it makes the agent listener's certificate (once per data directory) and
+ * fills the compile cache, which every later start has. The cache is the run's own (as in the start-up table), so the
+ * figure does not depend on what other processes left in the user's; and the directories take turns, so whatever else
+ * the machine does (the writes of the fleet just made, other load) falls on every size alike instead of looking like
+ * growth.
  */
-async function coldStart(dir: string): Promise<string> {
+async function coldStarts(dirs: string[]): Promise<string[]> {
   const entry = existsSync(COMPILED_CLI) ? COMPILED_CLI : CLI;
-  const starts: { ms: number; cpu: number }[] = [];
-  for (let i = 0; i < 4; i++) {
-    const p = await startNode([entry, 'serve', '--data-dir', dir, '--port', '0'], {}, { pin: false });
-    await p.stop();
-    if (i > 0) starts.push({ ms: p.startMs, cpu: p.startCpuMs });
+  const cache = mkdtempSync(join(tmpdir(), 'cs-growth-ccache-'));
+  const starts: { ms: number; cpu: number }[][] = dirs.map(() => []);
+  try {
+    for (let i = 0; i < 4; i++) {
+      for (const [d, dir] of dirs.entries()) {
+        const p = await startNode([entry, 'serve', '--data-dir', dir, '--port', '0'], { NODE_COMPILE_CACHE: cache }, { pin: false });
+        await p.stop();
+        if (i > 0) starts[d]!.push({ ms: p.startMs, cpu: p.startCpuMs });
+      }
+    }
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
   }
-  return `${fmt(median(starts.map((s) => s.ms)), 0)} (${fmt(median(starts.map((s) => s.cpu)), 0)})`;
+  return starts.map((s) => `${fmt(median(s.map((x) => x.ms)), 0)} (${fmt(median(s.map((x) => x.cpu)), 0)})`);
 }
 
 export async function fleetGrowth(say: Say, sizes: number[], calls: number): Promise<void> {
@@ -92,25 +102,32 @@ export async function fleetGrowth(say: Say, sizes: number[], calls: number): Pro
   say();
   say('| devices | whoami CPU µs/call | selective search p50 / p95 ms | broad search p50 / p95 ms | status + OS, no search p50 / p95 ms | cold start of `out/main` to `listening`, wall ms (CPU ms), median of 3 |');
   say('|--:|--:|--:|--:|--:|--:|');
-  for (const n of sizes) {
-    const dir = await fleetDir(n);
-    const cold = await coldStart(dir);
-    const app = await openApp(dir, { log: () => {} });
-    try {
-      const key = await benchKey(app);
-      const who = await whoamiCpu(app, key, calls);
-      const reps = Math.max(100, Math.min(400, calls / 5));
-      const sel = await listLatency(app, key, reps, (i) => ({ search: `SYN-0${i % 10}42${i % 7}` }));
-      const broad = await listLatency(app, key, reps, (i) => ({ status: 'online', os: i % 2 ? 'linux' : 'windows', search: `SYN-0${i % 10}` }));
-      const plain = await listLatency(app, key, reps, (i) => ({ status: 'online', os: i % 2 ? 'linux' : 'windows' }));
-      const pair = ([a, b]: [number, number]) => `${fmt(a, 2)} / ${fmt(b, 2)}`;
-      say(`| ${(n + 36).toLocaleString('en')} | ${fmt(who, 0)} | ${pair(sel)} | ${pair(broad)} | ${pair(plain)} | ${cold} |`);
-    } finally {
-      await app.close();
-      rmSync(join(dir, '..'), { recursive: true, force: true });
-    }
+  const dirs: string[] = [];
+  try {
+    for (const n of sizes) dirs.push(await fleetDir(n));
+    const colds = await coldStarts(dirs);
+    for (const [i, n] of sizes.entries()) say(`| ${(n + 36).toLocaleString('en')} | ${await fleetCalls(dirs[i]!, calls)} | ${colds[i]} |`);
+  } finally {
+    for (const dir of dirs) rmSync(join(dir, '..'), { recursive: true, force: true });
   }
   say();
+}
+
+/** whoami's CPU and the three list_devices forms' latencies on one install, as table cells. */
+async function fleetCalls(dir: string, calls: number): Promise<string> {
+  const app = await openApp(dir, { log: () => {} });
+  try {
+    const key = await benchKey(app);
+    const who = await whoamiCpu(app, key, calls);
+    const reps = Math.max(100, Math.min(400, calls / 5));
+    const sel = await listLatency(app, key, reps, (i) => ({ search: `SYN-0${i % 10}42${i % 7}` }));
+    const broad = await listLatency(app, key, reps, (i) => ({ status: 'online', os: i % 2 ? 'linux' : 'windows', search: `SYN-0${i % 10}` }));
+    const plain = await listLatency(app, key, reps, (i) => ({ status: 'online', os: i % 2 ? 'linux' : 'windows' }));
+    const pair = ([a, b]: [number, number]) => `${fmt(a, 2)} / ${fmt(b, 2)}`;
+    return `${fmt(who, 0)} | ${pair(sel)} | ${pair(broad)} | ${pair(plain)}`;
+  } finally {
+    await app.close();
+  }
 }
 
 /** `countersign audit verify` from its command line (process start included), ms, and whether it said OK. */
@@ -135,7 +152,7 @@ export async function logGrowth(say: Say, sizes: number[], calls: number, device
   try {
     for (const target of sizes) {
       await fillLog(dir, target);
-      const cold = await coldStart(dir);
+      const [cold] = await coldStarts([dir]);
       const app = await openApp(dir, { log: () => {} });
       let who: number;
       try {

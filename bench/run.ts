@@ -65,10 +65,14 @@ async function startupSection(): Promise<void> {
 }
 
 // BENCH_ONLY=team: only the team-mode row; BENCH_ONLY=start: only start-up and verify; BENCH_ONLY=overhead: only the
-// bare-versus-governed tables (each also part of the full run).
+// bare-versus-governed tables; BENCH_ONLY=fleet: only the growth table against fleet size (each also part of the full run).
 const ONLY = process.env.BENCH_ONLY;
 if (!ONLY || ONLY === 'start') buildMain();
 if (ONLY === 'start') await startupSection();
+if (ONLY === 'fleet') {
+  buildMain();
+  await fleetGrowth(say, QUICK ? [1_000, 10_000] : [1_000, 10_000, 100_000], QUICK ? 1_000 : 3_000);
+}
 if (ONLY === 'overhead') await overhead(say, { rounds: QUICK ? 1 : 5, durationMs: QUICK ? 1500 : 4000, concurrency: [1, 8, 32] });
 if (!ONLY) {
   await overhead(say, { rounds: QUICK ? 1 : 5, durationMs: QUICK ? 1500 : 4000, concurrency: [1, 8, 32] });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { readTool, writeTool, type ReadContext } from './types.ts';
 import { OS, byHostname, id, idSet, tenantArg } from './common.ts';
-import { decodeCursor, page, pageInput, pageOutput } from './paging.ts';
+import { decodePosition, page, pageInput, pageOutput } from './paging.ts';
 import { singleTenant } from '../store/data/index.ts';
 import type { DeviceRow } from '../store/data/devices.ts';
 import { NO_AGENT_NOTE, commandOutput } from './commands.ts';
@@ -42,9 +42,9 @@ export const listDevices = readTool({
   annotations: READ,
   plan: async (args, ctx) => ({ tenant: args.tenant ? ctx.data.scope.select(args.tenant)[0]! : null, summary: 'list devices', detail: {} }),
   async execute(args, ctx) {
-    const offset = decodeCursor(args.cursor);
-    const { total, rows } = await ctx.data.devices.list(args, offset, args.limit);
-    const { items, ...rest } = page(offset, args.limit, total, rows.map((r) => toSummary(ctx, r)));
+    const pos = decodePosition(args.cursor);
+    const { total, rows } = await ctx.data.devices.list(args, pos, args.limit);
+    const { items, ...rest } = page(pos.offset, args.limit, total, rows.map((r) => toSummary(ctx, r)), (d) => d.id);
     return { devices: items, ...rest };
   },
 });

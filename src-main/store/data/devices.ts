@@ -1,7 +1,8 @@
 // Devices of the call's tenants: the list with its filters, one device's details, and hostnames by id.
 import { AppError } from '../../errors.ts';
 import { ScopedData } from './scope.ts';
-import { OPEN_ALERT, PENDING_COMMAND, PENDING_PATCH, likeContains, likePattern } from './predicates.ts';
+import { OPEN_ALERT, PENDING_COMMAND, PENDING_PATCH } from './predicates.ts';
+import { listDevices, type ListPosition } from './deviceList.ts';
 
 export interface DeviceRow {
   id: string; tenant_id: string; hostname: string; os: 'windows' | 'macos' | 'linux'; os_version: string; status: 'online' | 'offline';
@@ -28,31 +29,12 @@ export interface DeviceDetails {
 }
 
 const FROM = 'FROM devices d LEFT JOIN device_groups g ON g.id = d.group_id';
-const FROM_SEARCH = 'FROM device_search s CROSS JOIN devices d ON d.rowid = s.rowid LEFT JOIN device_groups g ON g.id = d.group_id';
-
-/** What the trigram index answers: three characters or more, none a LIKE wildcard or escape. */
-const trigramSearchable = (s: string) => s.length >= 3 && !/[%_\\]/.test(s);
 
 export class Devices extends ScopedData {
 
-  async list(f: DeviceFilter, offset: number, limit: number): Promise<{ total: number; rows: DeviceRow[] }> {
-    const tf = this.scope.filter('d.tenant_id', f.tenant);
-    const where = [tf.sql];
-    const params: unknown[] = [...tf.params];
-    if (f.status) where.push('d.status = ?'), params.push(f.status);
-    if (f.os) where.push('d.os = ?'), params.push(f.os);
-    if (f.group) where.push('lower(g.name) = lower(?)'), params.push(f.group);
-    if (f.compliance) where.push('d.compliance = ?'), params.push(f.compliance);
-    // A search of three or more plain characters starts from the trigram index's candidates (CROSS JOIN keeps that
-    // order: the planner would rather walk the tenant's devices and test each); the LIKE keeps the exact meaning
-    // (case-insensitive substring) either way.
-    const indexed = !!f.search && this.sql.dialect === 'sqlite' && trigramSearchable(f.search);
-    if (indexed) where.unshift('s.hostname LIKE ?'), params.unshift(`%${f.search}%`);
-    if (f.search) where.push(likeContains('d.hostname', this.sql.dialect)), params.push(likePattern(f.search));
-    const from = `${indexed ? FROM_SEARCH : FROM} WHERE ${where.join(' AND ')}`;
-    const total = (await this.sql.get<{ n: number }>(`SELECT count(*) AS n ${from}`, params))!.n;
-    const rows = await this.sql.all<DeviceRow>(`SELECT d.*, g.name AS group_name ${from} ORDER BY d.hostname, d.id LIMIT ? OFFSET ?`, [...params, limit, offset]);
-    return { total, rows };
+  /** Devices passing the filters, in hostname order: the total, and the page at `pos` (an offset, or the number itself). */
+  list(f: DeviceFilter, pos: ListPosition | number, limit: number): Promise<{ total: number; rows: DeviceRow[] }> {
+    return listDevices(this.sql, this.scope, f, typeof pos === 'number' ? { offset: pos } : pos, limit);
   }
 
   async details(id: string, softwareCap: number): Promise<DeviceDetails> {

@@ -13,6 +13,7 @@ import { sql as team } from './0011-team.ts';
 import { sql as agentBoxKeys } from './0012-agent-box-keys.ts';
 import { sql as passkeys } from './0013-passkeys.ts';
 import { sql as auditWithoutTimeIndex } from './0014-audit-without-time-index.ts';
+import { sql as deviceList } from './0015-device-list.ts';
 
 export interface Migration {
   version: number;
@@ -35,4 +36,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 12, name: 'agent-box-keys', sql: agentBoxKeys },
   { version: 13, name: 'passkeys', sql: passkeys },
   { version: 14, name: 'audit-without-time-index', sql: auditWithoutTimeIndex },
+  { version: 15, name: 'device-list', sql: deviceList },
 ];

@@ -14,9 +14,10 @@ export interface CopyReport {
 
 /** Tables of the SQLite file, parents before children (so every foreign key finds its row). */
 function tablesInOrder(db: Db): string[] {
-  // Search indexes (FTS5 virtual tables and their shadow tables) are derived data: PostgreSQL builds its own.
+  // Search indexes (FTS5 virtual tables and their shadow tables) and counts are derived data: PostgreSQL builds its own.
   const virtual = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'`).all() as { name: string }[]).map((r) => r.name);
-  const derived = (name: string) => virtual.some((v) => name === v || name.startsWith(`${v}_`));
+  // device_counts is kept by triggers on devices: PostgreSQL's own count the copied devices.
+  const derived = (name: string) => name === 'device_counts' || virtual.some((v) => name === v || name.startsWith(`${v}_`));
   const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY name`)
     .all() as { name: string }[]).map((r) => r.name).filter((n) => !derived(n));
   const parents = new Map(names.map((n) => [n, new Set((db.prepare(`SELECT "table" AS t FROM pragma_foreign_key_list(?)`).all(n) as { t: string }[])
