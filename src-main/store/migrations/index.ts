@@ -12,6 +12,7 @@ import { sql as deviceSearch } from './0010-device-search.ts';
 import { sql as team } from './0011-team.ts';
 import { sql as agentBoxKeys } from './0012-agent-box-keys.ts';
 import { sql as passkeys } from './0013-passkeys.ts';
+import { sql as credentialBinding } from './0016-credential-binding.ts';
 
 export interface Migration {
   version: number;
@@ -33,4 +34,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 11, name: 'team', sql: team },
   { version: 12, name: 'agent-box-keys', sql: agentBoxKeys },
   { version: 13, name: 'passkeys', sql: passkeys },
+  { version: 16, name: 'credential-binding', sql: credentialBinding },
 ];

@@ -14,8 +14,9 @@ import { sql as deviceSearch } from './0010-device-search.ts';
 import { sql as team } from './0011-team.ts';
 import { sql as agentBoxKeys } from './0012-agent-box-keys.ts';
 import { sql as passkeys } from './0013-passkeys.ts';
+import { sql as credentialBinding } from './0016-credential-binding.ts';
 
-const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, standingApprovals, deviceSearch, team, agentBoxKeys, passkeys];
+const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, standingApprovals, deviceSearch, team, agentBoxKeys, passkeys, credentialBinding];
 
 /** Same version and name as the SQLite migration of that number; a dialect without its twin fails at start, not later. */
 export const PG_MIGRATIONS: readonly Migration[] = SQLITE.map((m, i) => {
