@@ -13,26 +13,10 @@ import { hashPassphrase } from '../../src-main/auth/passphrase.ts';
 import { passkeyBinding } from '../../src-main/auth/credentialBinding.ts';
 import { bindingKey } from '../../src-main/governance/binding.ts';
 import { technicians as techniciansCli } from '../../src-main/cli/teamCommands.ts';
+import { cookieClient as client, type CookieClient as Client } from '../helpers/console.ts';
 
 const PASS = 'binding test passphrase';
 const ATTACKER = 'the attacker chose this';
-
-interface Client { cookie: string | null; call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; cookie: string | null }> }
-
-function client(base: string, cookie: string | null = null): Client {
-  const c: Client = {
-    cookie,
-    async call(method, path, body) {
-      const r = await fetch(`${base}/console/api${path}`, {
-        method, headers: { ...(c.cookie ? { Cookie: c.cookie } : {}), ...(method === 'GET' ? {} : { 'Content-Type': 'application/json' }) },
-        body: method === 'GET' ? undefined : JSON.stringify(body ?? {}),
-      });
-      const set = r.headers.getSetCookie().find((x) => x.startsWith('cs_console='));
-      return { status: r.status, body: await r.json(), cookie: set ? set.split(';')[0]! : null };
-    },
-  };
-  return c;
-}
 
 describeStores('console credentials bound against a database writer', (store) => {
   let t: TestServer;
