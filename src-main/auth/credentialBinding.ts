@@ -67,7 +67,8 @@ const BINDING_VERSION = MIGRATIONS.find((m) => m.name === 'credential-binding')!
 /** True when an open of an existing database (not a new one) applied the migration adding the binding. */
 export const crossedCredentialBinding = (m: { from: number; to: number }): boolean => m.from > 0 && m.from < BINDING_VERSION && m.to >= BINDING_VERSION;
 
-export interface BoundAtUpgrade { technicians: number; passkeys: number; adminPassphrase: number }
+// Named so that the audit log's redaction of secret-looking names (pass…) leaves the counts readable.
+export interface BoundAtUpgrade { technicians: number; authenticators: number; adminSetting: number }
 
 /**
  * Binds the credentials that existed before the binding did, once, in one transaction, audited. Only the process that
@@ -82,7 +83,7 @@ export async function bindAtUpgrade(store: Store, key: Buffer): Promise<BoundAtU
     for (const p of keys) await tx.sql.run('UPDATE technician_passkeys SET binding = ? WHERE credential_id = ?', [passkeyBinding(key, p), p.credential_id]);
     const admin = await tx.sql.get<{ value_json: string }>('SELECT value_json FROM settings WHERE name = ? AND binding IS NULL', [ADMIN_PASSPHRASE]);
     if (admin) await tx.sql.run('UPDATE settings SET binding = ? WHERE name = ?', [bindRecord(key, 'adminPassphrase', [ADMIN_PASSPHRASE, admin.value_json]), ADMIN_PASSPHRASE]);
-    const bound = { technicians: techs.length, passkeys: keys.length, adminPassphrase: admin ? 1 : 0 };
+    const bound = { technicians: techs.length, authenticators: keys.length, adminSetting: admin ? 1 : 0 };
     await tx.audit({ event: 'system', decision: 'info', outcome: 'credentials bound at upgrade', rule: 'credential_binding',
       detail: { ...bound, technicianNames: techs.map((t) => t.name) } });
     return bound;
