@@ -218,7 +218,8 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
   const setup = new pg.Client(config);
   await setup.connect();
   try {
-    o.onMigrated?.(await migratePg(setup));
+    const migrated = await migratePg(setup);
+    o.onMigrated?.(migrated);
   } finally {
     await setup.end().catch(() => {});
   }
