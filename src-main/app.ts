@@ -136,7 +136,8 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
   const timers: NodeJS.Timeout[] = [];
   try {
     const keys = new KeyService(store, secrets.hmacKey);
-    const technicians = new TechnicianService(store, bindingKey(secrets.hmacKey), tamperReporter(store, log));
+    const tampered = tamperReporter(store, log);
+    const technicians = new TechnicianService(store, bindingKey(secrets.hmacKey), tampered);
     // This open added the credential binding: the accounts as they stand are the trusted state, bound once now.
     if (crossedCredentialBinding(migrated)) {
       const bound = await bindAtUpgrade(store, bindingKey(secrets.hmacKey));
@@ -184,6 +185,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
           for (const t of timers) clearInterval(t);
           offRemote?.();
           reports.stop();
+          await tampered.settled();
           await integrity?.stop();
           await anchors?.stop();
           await checkpointer?.stop();

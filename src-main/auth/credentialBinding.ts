@@ -93,15 +93,23 @@ export async function bindAtUpgrade(store: Store, key: Buffer): Promise<BoundAtU
 /** What a service calls when a credential row does not verify: logged and audited once per row and process. */
 export type TamperReport = (what: string, detail: Record<string, unknown>) => void;
 
-export function tamperReporter(store: Store, log: (msg: string, err?: unknown) => void): TamperReport {
+/** `settled()`: the audit entries reported so far are written (the app awaits it before it closes the store). */
+export function tamperReporter(store: Store, log: (msg: string, err?: unknown) => void): TamperReport & { settled(): Promise<void> } {
   const seen = new Set<string>();
-  return (what, detail) => {
+  const pending = new Set<Promise<void>>();
+  const report = (what: string, detail: Record<string, unknown>) => {
     const id = `${what} ${JSON.stringify(detail)}`;
     if (seen.has(id)) return;
     seen.add(id);
     log(`${what} does not match its binding (written to the database without the install secret?): it grants nothing ${JSON.stringify(detail)}`);
     // After the caller's own transaction, never inside it.
-    setImmediate(() => void store.write((tx) => tx.audit({ event: 'console', decision: 'rejected', code: 'TAMPERED', rule: 'credential_binding', outcome: `tampered ${what}`, detail }), { oneWrite: true })
-      .catch((e: unknown) => log('auditing a tampered credential failed', e)));
+    const done: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(async () => {
+        await store.write((tx) => tx.audit({ event: 'console', decision: 'rejected', code: 'TAMPERED', rule: 'credential_binding', outcome: `tampered ${what}`, detail }), { oneWrite: true });
+      })
+      .catch((e: unknown) => log('auditing a tampered credential failed', e))
+      .finally(() => pending.delete(done));
+    pending.add(done);
   };
+  return Object.assign(report, { settled: async () => void (await Promise.all([...pending])) });
 }
