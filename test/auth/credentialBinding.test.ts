@@ -121,7 +121,7 @@ describeStores('console credentials bound against a database writer', (store) =>
     }
     const olga = await signIn('olga');
     const listed = (await rpc(olga, 'listTechnicians')).body.result.technicians.find((x: { name: string }) => x.name === 'mallory');
-    expect(listed).toMatchObject({ role: 'viewer', tenants: [], disabledAt: expect.any(String) });
+    expect(listed).toMatchObject({ role: 'viewer', tenants: [], disabledAt: expect.any(String), tampered: true });
     await write('DELETE FROM technicians WHERE id = ?', ['mallory-id']);
   });
 
