@@ -7,6 +7,7 @@ import type { Budgets } from './governance/rateLimiter.ts';
 import { KeyService } from './auth/keys.ts';
 import { createLog } from './log.ts';
 import { TechnicianService } from './auth/technicians.ts';
+import { bindAtUpgrade, crossedCredentialBinding, tamperReporter } from './auth/credentialBinding.ts';
 import { FourEyes } from './governance/fourEyes.ts';
 import { PolicyService } from './governance/policy.ts';
 import { RateLimiter } from './governance/rateLimiter.ts';
@@ -84,14 +85,16 @@ function noSqliteHandle(): Db {
 }
 
 /** The store of a data directory: its SQLite file, or the PostgreSQL database at storeUrl. */
-async function openStoreOf(dataDir: string, signingKey: Secrets['signingKey'], o: { storeUrl?: string; create?: boolean; durability?: 'normal' | 'full'; log?: (msg: string, err?: unknown) => void }): Promise<{ db: Db; store: Store; sqlite: boolean }> {
+async function openStoreOf(dataDir: string, signingKey: Secrets['signingKey'], o: { storeUrl?: string; create?: boolean; durability?: 'normal' | 'full'; log?: (msg: string, err?: unknown) => void }): Promise<{ db: Db; store: Store; sqlite: boolean; migrated: { from: number; to: number } }> {
+  let migrated = { from: 0, to: 0 };
+  const onMigrated = (r: typeof migrated) => { migrated = r; };
   // PostgreSQL's driver is loaded only in team mode: the embedded default starts without it.
   if (o.storeUrl) {
     const { openPgStore } = await import('./store/pg/store.ts');
-    return { db: noSqliteHandle(), store: await openPgStore({ url: o.storeUrl, signingKey, log: o.log }), sqlite: false };
+    return { db: noSqliteHandle(), store: await openPgStore({ url: o.storeUrl, signingKey, log: o.log, onMigrated }), sqlite: false, migrated };
   }
-  const db = openDatabase(join(dataDir, DB_FILE), { create: o.create, durability: o.durability });
-  return { db, store: sqliteStore(db, { signingKey, log: o.log }), sqlite: true };
+  const db = openDatabase(join(dataDir, DB_FILE), { create: o.create, durability: o.durability, onMigrated });
+  return { db, store: sqliteStore(db, { signingKey, log: o.log }), sqlite: true, migrated };
 }
 
 /**
@@ -129,11 +132,17 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
   const log = opts.log ?? createLog(env);
   const secrets = loadSecrets(dataDir, opts.protector);
   // Device commands are signed with the install key when they are queued; agents verify them with its public half.
-  const { db, store, sqlite } = await openStoreOf(dataDir, secrets.signingKey, { storeUrl: opts.storeUrl, durability: env.COUNTERSIGN_DURABILITY === 'full' ? 'full' : 'normal', log });
+  const { db, store, sqlite, migrated } = await openStoreOf(dataDir, secrets.signingKey, { storeUrl: opts.storeUrl, durability: env.COUNTERSIGN_DURABILITY === 'full' ? 'full' : 'normal', log });
   const timers: NodeJS.Timeout[] = [];
   try {
     const keys = new KeyService(store, secrets.hmacKey);
-    const technicians = new TechnicianService(store);
+    const tampered = tamperReporter(store, log);
+    const technicians = new TechnicianService(store, bindingKey(secrets.hmacKey), tampered);
+    // This open added the credential binding: the accounts as they stand are the trusted state, bound once now.
+    if (crossedCredentialBinding(migrated)) {
+      const bound = await bindAtUpgrade(store, bindingKey(secrets.hmacKey));
+      log(`bound the console credentials that existed before this version: ${JSON.stringify(bound)}`);
+    }
     technicians.events.on('changed', () => keys.invalidate());
     const policy = await new PolicyService(store, env).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
@@ -176,6 +185,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
           for (const t of timers) clearInterval(t);
           offRemote?.();
           reports.stop();
+          await tampered.settled();
           await integrity?.stop();
           await anchors?.stop();
           await checkpointer?.stop();

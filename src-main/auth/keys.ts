@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Store } from '../store/store.ts';
 import type { Sql } from '../store/sql.ts';
 import { ownerLimits, type TechnicianRole } from './technicians.ts';
+import { technicianHolds, type TechnicianBoundRow } from './credentialBinding.ts';
+import { bindingKey } from '../governance/binding.ts';
 import { AppError } from '../errors.ts';
 
 export const SCOPES = ['ai:read', 'ai:write', 'ai:execute'] as const;
@@ -58,7 +60,7 @@ interface KeyRow {
   expires_at: string | null; revoked_at: string | null; last_used_at: string | null; call_count: number; owner_id: string | null;
 }
 
-interface OwnerRow { id: string; name: string; role: TechnicianRole; all_tenants: number; disabled_at: string | null }
+interface OwnerRow { id: string; name: string; role: TechnicianRole; all_tenants: number; disabled_at: string | null; tampered?: true }
 
 export type KeyCheck = { ok: true; key: ApiKey } | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired'; keyId?: string; keyName?: string };
 
@@ -221,11 +223,18 @@ export class KeyService {
     this.tenantsOf.clear();
   }
 
-  private ownerRow(sql: Sql, id: string): Promise<OwnerRow | undefined> {
-    return sql.get<OwnerRow>('SELECT id, name, role, all_tenants, disabled_at FROM technicians WHERE id = ?', [id]);
+  private ownerKey: Buffer | undefined;
+
+  /** The owner as bound: a row that does not match its binding is a disabled viewer of no tenant (its keys get nothing). */
+  private async ownerRow(sql: Sql, id: string): Promise<OwnerRow | undefined> {
+    const r = await sql.get<TechnicianBoundRow & OwnerRow>('SELECT * FROM technicians WHERE id = ?', [id]);
+    if (!r) return undefined;
+    if (await technicianHolds(this.ownerKey ??= bindingKey(this.hmacKey), sql, r)) return { id: r.id, name: r.name, role: r.role, all_tenants: r.all_tenants, disabled_at: r.disabled_at };
+    return { id: r.id, name: r.name, role: 'viewer', all_tenants: 0, disabled_at: r.disabled_at ?? r.created_at, tampered: true };
   }
 
   private async ownerTenants(sql: Sql, o: OwnerRow): Promise<'all' | Set<string>> {
+    if (o.tampered) return new Set();
     if (o.all_tenants) return 'all';
     return new Set((await sql.all<{ tenant_id: string }>('SELECT tenant_id FROM technician_tenants WHERE technician_id = ?', [o.id])).map((r) => r.tenant_id));
   }

@@ -9,6 +9,8 @@ import type { Sql } from '../store/sql.ts';
 import type { Store, Tx } from '../store/store.ts';
 import type { Technician, TechnicianService } from './technicians.ts';
 import { ChallengeSigner, type ChallengePurpose } from './webauthnChallenge.ts';
+import { passkeyBinding, passkeyHolds } from './credentialBinding.ts';
+import { bindingKey } from '../governance/binding.ts';
 import { AuthenticationResponse, PasskeyName, readClientData, RegistrationResponse, Transports } from './webauthnWire.ts';
 
 /** Who the browser must believe it talks to: the RP ID (a hostname) and the one origin answers may come from. */
@@ -43,6 +45,7 @@ const Row = z.object({
   credential_id: z.string().min(1),
   technician_id: z.string().min(1),
   public_key: z.string().min(1),
+  algorithm: z.coerce.number().int(),
   sign_count: z.coerce.number().int().min(0),
   name: z.string(),
   transports: z.string().transform((s): unknown => {
@@ -52,8 +55,11 @@ const Row = z.object({
       return null;
     }
   }).pipe(Transports),
+  /** The stored text of `transports`, as it is bound. */
+  transports_text: z.string(),
   created_at: z.string(),
   last_used_at: z.string().nullable(),
+  binding: z.string().nullable(),
 });
 type Row = z.infer<typeof Row>;
 const toPasskey = (r: Row): Passkey => ({ id: r.credential_id, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at });
@@ -63,15 +69,17 @@ export class PasskeyService {
   private readonly technicians: TechnicianService;
   readonly challenges: ChallengeSigner;
   private readonly now: () => number;
+  private readonly key: Buffer;
   constructor(store: Store, technicians: TechnicianService, hmacKey: Buffer, opts: { now?: () => number; challengeTtlMs?: number } = {}) {
     this.store = store;
+    this.key = bindingKey(hmacKey);
     this.technicians = technicians;
     this.now = opts.now ?? Date.now;
     this.challenges = new ChallengeSigner(hmacKey, { now: this.now, ttlMs: opts.challengeTtlMs });
   }
 
   private async rows(where: string, params: unknown[], sql: Sql = this.store.sql): Promise<Row[]> {
-    const rows = await sql.all(`SELECT credential_id, technician_id, public_key, sign_count, name, transports, created_at, last_used_at FROM technician_passkeys WHERE ${where} ORDER BY created_at, credential_id`, params);
+    const rows = await sql.all(`SELECT credential_id, technician_id, public_key, algorithm, sign_count, name, transports, transports AS transports_text, created_at, last_used_at, binding FROM technician_passkeys WHERE ${where} ORDER BY created_at, credential_id`, params);
     return rows.map((r) => {
       const p = Row.safeParse(r);
       if (!p.success) throw new AppError('INTERNAL', 'a stored passkey row is malformed');
@@ -124,8 +132,10 @@ export class PasskeyService {
       await this.spendChallenge(tx, challenge.hash, challenge.expiresAt, () => new AppError('BAD_INPUT', 'passkey not registered: this challenge was already answered'));
       if ((await this.rows('technician_id = ?', [technician.id], tx.sql)).length >= MAX_PASSKEYS) throw new AppError('CONFLICT', `at most ${MAX_PASSKEYS} passkeys per technician; remove one first`);
       if (await tx.sql.get('SELECT 1 AS x FROM technician_passkeys WHERE credential_id = ?', [cred.id])) throw new AppError('CONFLICT', 'this passkey is already registered');
-      await tx.sql.run('INSERT INTO technician_passkeys (credential_id, technician_id, public_key, algorithm, sign_count, created_at, name, transports) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [cred.id, technician.id, Buffer.from(cred.publicKey).toString('base64url'), alg, cred.counter, createdAt, name, JSON.stringify(response.response.transports ?? [])]);
+      const bound = { credential_id: cred.id, technician_id: technician.id, public_key: Buffer.from(cred.publicKey).toString('base64url'), algorithm: alg,
+        transports: JSON.stringify(response.response.transports ?? []), created_at: createdAt };
+      await tx.sql.run('INSERT INTO technician_passkeys (credential_id, technician_id, public_key, algorithm, sign_count, created_at, name, transports, binding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [bound.credential_id, bound.technician_id, bound.public_key, alg, cred.counter, createdAt, name, bound.transports, passkeyBinding(this.key, bound)]);
       await tx.audit({ event: 'console', decision: 'info', outcome: 'passkey registered', rule: technician.name,
         detail: { technicianId: technician.id, technician: technician.name, authenticator: name, credentialId: cred.id.slice(0, 16), backedUp: info.credentialBackedUp } });
       return { id: cred.id, name, createdAt, lastUsedAt: null };
@@ -166,6 +176,10 @@ export class PasskeyService {
     if (clientData.origin !== rp.origin) return fail('PASSKEY_ORIGIN', `signed for ${clientData.origin.slice(0, 100)}, not ${rp.origin}`);
     const [row] = await this.rows('credential_id = ?', [response.id]);
     if (!row) return fail('PASSKEY_UNKNOWN', 'no account has this passkey');
+    if (!passkeyHolds(this.key, { ...row, transports: row.transports_text })) {
+      this.technicians.reportTampered('passkey', { technicianId: row.technician_id, credentialId: row.credential_id.slice(0, 16) });
+      return fail('PASSKEY_UNKNOWN', 'the stored passkey does not match its binding (changed in the database?)');
+    }
     const technician = await this.technicians.get(row.technician_id);
     if (!technician || technician.disabledAt) return fail('PASSKEY_UNKNOWN', 'the account of this passkey is disabled', technician?.name ?? null);
     if (name !== undefined && technician.name !== name) return fail('PASSKEY_UNKNOWN', `the passkey is not ${name}'s`, technician.name);

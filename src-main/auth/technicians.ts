@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import { hashPassphrase, MIN_PASSPHRASE_LENGTH, verifyPassphrase } from './passphrase.ts';
 import type { Role, Scope, Tenant } from './keys.ts';
 import { actorName, assertMayChange, assertOwnerRemains, managesAccounts, type AccountActor } from './accountRules.ts';
+import { sealTechnician, technicianHolds, type TamperReport } from './credentialBinding.ts';
 
 export const TECHNICIAN_ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
 export type TechnicianRole = (typeof TECHNICIAN_ROLES)[number];
@@ -22,6 +23,8 @@ export interface Technician {
   tenants: 'all' | Tenant[];
   createdAt: string;
   disabledAt: string | null;
+  /** The stored row does not match its binding: it counts as a disabled viewer of no tenant (see credentialBinding.ts). */
+  tampered?: true;
 }
 
 /** What a technician may do; a key they own never exceeds it. */
@@ -49,7 +52,7 @@ export type CreateTechnicianInput = z.input<typeof CreateTechnicianInput>;
 /** An account as the console lists it: with its live keys and its passkeys counted. */
 export interface TechnicianListing extends Technician { keys: number; passkeys: number }
 
-interface Row { id: string; name: string; passphrase_hash: string; role: TechnicianRole; all_tenants: number; created_at: string; disabled_at: string | null }
+interface Row { id: string; name: string; passphrase_hash: string; role: TechnicianRole; all_tenants: number; created_at: string; disabled_at: string | null; binding: string | null }
 
 /** The scopes and key role a technician's keys may have at most. */
 export function ownerLimits(t: Pick<Technician, 'role' | 'disabledAt'>): { scopes: readonly Scope[]; role: Role } {
@@ -65,11 +68,20 @@ export class TechnicianService {
   /** 'changed' after any account change commits: caches of keys and sessions drop what they hold. */
   readonly events = new EventEmitter();
   private readonly store: Store;
-  constructor(store: Store) {
+  private readonly key: Buffer;
+  readonly reportTampered: TamperReport;
+  /** `bindingKey`: binding.ts's key of the install; `reportTampered`: told of each row that does not verify. */
+  constructor(store: Store, bindingKey: Buffer, reportTampered: TamperReport = () => {}) {
     this.store = store;
+    this.key = bindingKey;
+    this.reportTampered = reportTampered;
   }
 
   private async toTechnician(r: Row, sql: Sql): Promise<Technician> {
+    if (!(await technicianHolds(this.key, sql, r))) {
+      this.reportTampered('technician account', { technicianId: r.id, name: r.name });
+      return { id: r.id, name: r.name, role: 'viewer', tenants: [], createdAt: r.created_at, disabledAt: r.disabled_at ?? r.created_at, tampered: true };
+    }
     const tenants = r.all_tenants ? 'all' as const
       : await sql.all<Tenant>(`SELECT t.id, t.slug, t.name FROM technician_tenants x JOIN tenants t ON t.id = x.tenant_id WHERE x.technician_id = ? ORDER BY t.slug`, [r.id]);
     return { id: r.id, name: r.name, role: r.role, tenants, createdAt: r.created_at, disabledAt: r.disabled_at };
@@ -95,7 +107,8 @@ export class TechnicianService {
     // A missing account costs the same scrypt as a wrong passphrase: timing does not tell names apart.
     const ok = await verifyPassphrase(passphrase, r?.passphrase_hash ?? DUMMY_HASH);
     if (!r || !ok || r.disabled_at) return undefined;
-    return this.toTechnician(r, this.store.sql);
+    const t = await this.toTechnician(r, this.store.sql);
+    return t.tampered ? undefined : t;
   }
 
   /** Every account with how many live keys and passkeys it holds. */
@@ -119,6 +132,7 @@ export class TechnicianService {
       await tx.sql.run('INSERT INTO technicians (id, name, passphrase_hash, role, all_tenants, created_at) VALUES (?, ?, ?, ?, ?, ?)',
         [id, p.name, hash, p.role, p.tenants === 'all' ? 1 : 0, new Date().toISOString()]);
       for (const x of tenants) await tx.sql.run('INSERT INTO technician_tenants (technician_id, tenant_id) VALUES (?, ?)', [id, x.id]);
+      await sealTechnician(this.key, tx.sql, id);
       await tx.audit({ event: 'console', decision: 'info', outcome: 'technician created', rule: actorName(actor),
         detail: { technicianId: id, name: p.name, role: p.role, tenants: p.tenants === 'all' ? 'all' : tenants.map((x) => x.slug) } });
       return (await this.get(id, tx.sql))!;
@@ -132,6 +146,7 @@ export class TechnicianService {
     const t = await this.store.write(async (tx) => {
       const before = await this.get(id, tx.sql);
       if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
+      if (before.tampered) throw tamperedAccount(before);
       assertMayChange(actor, before, change.role, 'change accounts');
       const owners = await enabledOwners(tx.sql);
       if (change.role) await tx.sql.run('UPDATE technicians SET role = ? WHERE id = ?', [change.role, id]);
@@ -142,6 +157,7 @@ export class TechnicianService {
         for (const x of tenants) await tx.sql.run('INSERT INTO technician_tenants (technician_id, tenant_id) VALUES (?, ?)', [id, x.id]);
       }
       if (change.disabled !== undefined) await tx.sql.run('UPDATE technicians SET disabled_at = ? WHERE id = ?', [change.disabled ? new Date().toISOString() : null, id]);
+      await sealTechnician(this.key, tx.sql, id);
       const after = (await this.get(id, tx.sql))!;
       assertOwnerRemains(owners, await enabledOwners(tx.sql), before.name);
       await tx.audit({ event: 'console', decision: 'info', outcome: 'technician changed', rule: actorName(actor),
@@ -159,11 +175,16 @@ export class TechnicianService {
     const t = await this.store.write(async (tx) => {
       const before = await this.get(id, tx.sql);
       if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
+      // Only the CLI (the data directory's holder) re-binds a tampered row: it then holds the role, tenants and state
+      // stored now, named in the audit entry, with the new passphrase.
+      if (before.tampered && typeof actor !== 'string') throw tamperedAccount(before);
       assertMayChange(actor, before, undefined, 'reset passphrases');
       await tx.sql.run('UPDATE technicians SET passphrase_hash = ? WHERE id = ?', [hash, id]);
+      await sealTechnician(this.key, tx.sql, id);
       const ended = await tx.sql.run('DELETE FROM console_sessions WHERE technician_id = ?', [id]);
-      await tx.audit({ event: 'console', decision: 'info', outcome: 'technician passphrase reset', rule: actorName(actor),
-        detail: { technicianId: id, name: before.name, sessionsEnded: ended.changes } });
+      const rebound = before.tampered ? { rebound: summary((await this.get(id, tx.sql))!) } : {};
+      await tx.audit({ event: 'console', decision: 'info', outcome: before.tampered ? 'technician re-bound with a new passphrase' : 'technician passphrase reset', rule: actorName(actor),
+        detail: { technicianId: id, name: before.name, sessionsEnded: ended.changes, ...rebound } });
       return before;
     });
     this.events.emit('changed');
@@ -196,6 +217,9 @@ export class TechnicianService {
 }
 
 const enabledOwners = async (sql: Sql) => Number((await sql.get<{ n: number }>(`SELECT count(*) AS n FROM technicians WHERE role = 'owner' AND disabled_at IS NULL`))!.n);
+
+const tamperedAccount = (t: Technician) => new AppError('CONFLICT',
+  `${t.name}'s stored account does not match its binding (changed in the database?): remove it, or re-bind it with: countersign technicians reset-passphrase`, 'credential_binding');
 
 const summary = (t: Technician) => ({ role: t.role, tenants: t.tenants === 'all' ? 'all' : t.tenants.map((x) => x.slug), disabled: !!t.disabledAt });
 

@@ -6,6 +6,8 @@ import { initDataDir, isInitialized, openApp, DB_FILE, type App } from '../app.t
 import { openDatabase } from '../store/db.ts';
 import { loadSecrets } from '../store/secrets.ts';
 import { hashPassphrase } from '../auth/passphrase.ts';
+import { writeAdminPassphraseHash } from '../auth/credentialBinding.ts';
+import { bindingKey } from '../governance/binding.ts';
 import { KeyService, listTenants, ROLES, SCOPES } from '../auth/keys.ts';
 import { seedDemoFleet } from '../demo/seed.ts';
 import { hubOptionsFromEnv, listenerLimitsFromEnv } from '../agentServer/listener.ts';
@@ -22,25 +24,22 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-async function setPassphrase(store: Store, passphrase: string): Promise<void> {
-  const hash = JSON.stringify(await hashPassphrase(passphrase));
-  await store.write(async (tx) => {
-    await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)
-      ON CONFLICT(name) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at`, [hash, new Date().toISOString()]);
-  });
+async function setPassphrase(store: Store, hmacKey: Buffer, passphrase: string): Promise<void> {
+  const hash = await hashPassphrase(passphrase);
+  await store.write((tx) => writeAdminPassphraseHash(bindingKey(hmacKey), tx.sql, hash));
 }
 
 export async function init(argv: string[], io: Io): Promise<number> {
   const { flags } = parseFlags(argv, { ...dataDirFlag, demo: { type: 'boolean' } }, z.object({ 'data-dir': dataDir, ...storeField, demo: z.boolean().optional() }));
   const dir = resolve(flags['data-dir']);
   const passphrase = await obtainPassphrase(io.env);
-  const { store } = await initDataDir(dir, undefined, { storeUrl: storeOf(flags, io.env) });
+  const { store, secrets } = await initDataDir(dir, undefined, { storeUrl: storeOf(flags, io.env) });
   try {
     if (flags.demo) {
       const n = await seedDemoFleet(store);
       io.err(`demo fleet: ${n.tenants} tenants, ${n.devices} devices, ${n.alerts} alerts, ${n.patches} patches, ${n.scripts} scripts`);
     }
-    await setPassphrase(store, passphrase);
+    await setPassphrase(store, secrets.hmacKey, passphrase);
   } finally {
     await store.close();
   }

@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { z } from 'zod';
-import { DB_FILE, isInitialized } from '../app.ts';
+import { DB_FILE, isInitialized, openApp } from '../app.ts';
 import { checkpointFiles } from '../audit/anchor.ts';
 import { verifyAnchored } from '../audit/anchorVerify.ts';
 import { openDatabase } from '../store/db.ts';
@@ -35,7 +35,9 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   if (to !== from && existsSync(to) && readdirSync(to).length) throw new UsageError(`--data-dir ${to} is not empty`);
   const { verifyKey } = loadSecrets(from);
 
-  // The original is migrated to this version's schema first, and must itself verify: a broken log is not carried over.
+  // The original is migrated to this version's schema first (by the app, which binds the console credentials of an
+  // older schema at that moment), and must itself verify: a broken log is not carried over.
+  await (await openApp(from, { env: io.env, log: (m) => io.err(m) })).close();
   const db = openDatabase(join(from, DB_FILE));
   let source;
   try {

@@ -38,7 +38,7 @@ export async function technicians(argv: string[], io: Io): Promise<number> {
     const { flags } = parseFlags(rest, dataDirFlag, z.object({ 'data-dir': dataDir, ...storeField }));
     return withApp(flags, io, async (app) => {
       for (const t of await app.technicians.list()) {
-        io.out([t.id, t.name, t.role, t.tenants === 'all' ? 'all' : t.tenants.map((x) => x.slug).join(','), t.disabledAt ? 'disabled' : 'active'].join('\t'));
+        io.out([t.id, t.name, t.role, t.tenants === 'all' ? 'all' : t.tenants.map((x) => x.slug).join(','), t.tampered ? 'tampered' : t.disabledAt ? 'disabled' : 'active'].join('\t'));
       }
       return 0;
     });

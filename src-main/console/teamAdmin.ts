@@ -14,7 +14,7 @@ import type { teamMethods } from './teamContract.ts';
 type In<K extends keyof typeof teamMethods> = z.output<(typeof teamMethods)[K]['input']>;
 
 const view = (t: TechnicianListing): TechnicianViewT => ({
-  id: t.id, name: t.name, role: t.role, tenants: t.tenants, createdAt: t.createdAt, disabledAt: t.disabledAt, keys: t.keys, passkeys: t.passkeys,
+  id: t.id, name: t.name, role: t.role, tenants: t.tenants, createdAt: t.createdAt, disabledAt: t.disabledAt, keys: t.keys, passkeys: t.passkeys, tampered: !!t.tampered,
 });
 
 export function createTeamAdmin(app: App, tech: Technician | undefined, fallbackActor: string) {

@@ -19,6 +19,7 @@ const ById = z.strictObject({ id: uuid });
 export const TechnicianView = z.object({
   id: z.string(), name: z.string(), role, tenants: z.union([z.literal('all'), z.array(Tenant)]),
   createdAt: z.string(), disabledAt: nstr, keys: count.describe('live API keys it owns'), passkeys: count,
+  tampered: z.boolean().describe('the stored account does not match its binding: it grants nothing; remove it or re-bind it with the CLI'),
 });
 export const FourEyesRuleView = z.object({
   id: z.string(), tool: nstr.describe('null: any tool'), action: nstr.describe('null: any action'), tier: z.literal(3).nullable(),

@@ -29,7 +29,18 @@ export function bindingHolds(key: Buffer, r: Bound & { binding: string | null })
  * The same keyed binding over another record the gate acts on without a card (a grant, an approved plan) or counts
  * towards one (a four-eyes vote): `kind` keeps one kind of record from ever verifying as another, or as an approval.
  */
-export type BoundKind = 'grant' | 'plan' | 'vote';
+export type BoundKind = 'grant' | 'plan' | 'vote' | CredentialKind;
+
+/** Records that decide who may sign in to the console and with which rights (auth/credentialBinding.ts). */
+export type CredentialKind = 'technician' | 'passkey' | 'adminPassphrase' | 'session';
+
+/**
+ * The key console session tokens are stored under (an HMAC of the token, never the token): a row someone wrote into
+ * the database with a hash of a token they chose matches no token, as they cannot compute it without the install secret.
+ */
+export function sessionKey(installSecret: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', installSecret, Buffer.alloc(0), 'countersign console session v1', 32));
+}
 
 export function bindRecord(key: Buffer, kind: BoundKind, fields: readonly unknown[]): string {
   return createHmac('sha256', key).update(canonicalJson([kind, 1, ...fields])).digest('hex');

@@ -67,7 +67,7 @@ export class ConsoleApi {
   private readonly streams = new Set<Stream>();
   constructor(app: App, opts: ConsoleApiOptions = {}) {
     this.app = app;
-    this.auth = new ConsoleAuth(app.store, app.technicians);
+    this.auth = new ConsoleAuth(app.store, app.technicians, app.secrets.hmacKey);
     this.service = opts.service ?? createConsoleService(app, { mode: 'web', mcpBaseUrl: opts.mcpBaseUrl });
     this.keepAliveMs = opts.keepAliveMs ?? 15_000;
     this.backoff = new LoginBackoff(opts.loginBackoff);

@@ -1,25 +1,41 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Store } from '../store/store.ts';
 import type { Technician, TechnicianService } from '../auth/technicians.ts';
 import { verifyPassphrase } from '../auth/passphrase.ts';
+import { bindingKey, sessionKey } from '../governance/binding.ts';
+import { readAdminPassphraseHash, sessionBinding, sessionHolds } from '../auth/credentialBinding.ts';
 
 export const COOKIE = 'cs_console';
 const SESSION_MS = 12 * 60 * 60_000;
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** Admin sessions of the web console: a random token in an HttpOnly SameSite=Strict cookie, stored hashed. */
+/**
+ * Sessions of the web console: a random token in an HttpOnly SameSite=Strict cookie, stored as its HMAC under a key
+ * derived from the install secret (a row written into the database matches no token), the row itself bound (whose
+ * session it is and until when: re-pointing one's own session at another account, or extending it, shows).
+ */
 export class ConsoleAuth {
   private readonly store: Store;
   private readonly technicians: TechnicianService;
-  constructor(store: Store, technicians: TechnicianService) {
+  private readonly tokenKey: Buffer;
+  private readonly key: Buffer;
+  constructor(store: Store, technicians: TechnicianService, hmacKey: Buffer) {
     this.store = store;
     this.technicians = technicians;
+    this.tokenKey = sessionKey(hmacKey);
+    this.key = bindingKey(hmacKey);
   }
 
+  private tokenHash(token: string): string {
+    return createHmac('sha256', this.tokenKey).update(token).digest('hex');
+  }
+
+  /** The single console passphrase's scrypt string; none when unset or when the stored one does not verify. */
   async passphraseHash(): Promise<string | undefined> {
-    const row = await this.store.sql.get<{ value_json: string }>(`SELECT value_json FROM settings WHERE name = 'adminPassphraseHash'`);
-    return row ? (JSON.parse(row.value_json) as string) : undefined;
+    const hash = await readAdminPassphraseHash(this.key, this.store.sql);
+    if (hash !== 'tampered') return hash;
+    this.technicians.reportTampered('admin passphrase setting', { setting: 'adminPassphraseHash' });
+    return undefined;
   }
 
   /**
@@ -44,10 +60,11 @@ export class ConsoleAuth {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
     const expiresAt = new Date(now.getTime() + SESSION_MS).toISOString();
+    const row = { token_hash: this.tokenHash(token), technician_id: technician?.id ?? null, created_at: now.toISOString(), expires_at: expiresAt };
     await this.store.write(async (tx) => {
       await tx.sql.run('DELETE FROM console_sessions WHERE expires_at <= ?', [now.toISOString()]);
-      await tx.sql.run('INSERT INTO console_sessions (token_hash, created_at, expires_at, technician_id) VALUES (?, ?, ?, ?)',
-        [sha(token), now.toISOString(), expiresAt, technician?.id ?? null]);
+      await tx.sql.run('INSERT INTO console_sessions (token_hash, created_at, expires_at, technician_id, binding) VALUES (?, ?, ?, ?, ?)',
+        [row.token_hash, row.created_at, row.expires_at, row.technician_id, sessionBinding(this.key, row)]);
     });
     return { token, expiresAt, technician };
   }
@@ -56,9 +73,13 @@ export class ConsoleAuth {
   async session(req: IncomingMessage): Promise<{ tokenHash: string; expiresAt: string; technician: Technician | null } | undefined> {
     const token = readCookie(req, COOKIE);
     if (!token || token.length > 100) return undefined;
-    const row = await this.store.sql.get<{ token_hash: string; expires_at: string; technician_id: string | null }>(
-      'SELECT token_hash, expires_at, technician_id FROM console_sessions WHERE token_hash = ?', [sha(token)]);
+    const row = await this.store.sql.get<{ token_hash: string; created_at: string; expires_at: string; technician_id: string | null; binding: string | null }>(
+      'SELECT token_hash, created_at, expires_at, technician_id, binding FROM console_sessions WHERE token_hash = ?', [this.tokenHash(token)]);
     if (!row || row.expires_at <= new Date().toISOString()) return undefined;
+    if (!sessionHolds(this.key, row)) {
+      this.technicians.reportTampered('console session', { technicianId: row.technician_id, tokenHash: row.token_hash.slice(0, 12) });
+      return undefined;
+    }
     let technician: Technician | null = null;
     if (row.technician_id) {
       technician = (await this.technicians.get(row.technician_id)) ?? null;

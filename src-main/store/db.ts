@@ -31,6 +31,8 @@ export interface OpenOptions {
    * 'full': also fsync at every commit, so it survives a power cut too, at a cost in throughput.
    */
   durability?: 'normal' | 'full';
+  /** Told which schema versions this open migrated from and to (equal when nothing was pending). */
+  onMigrated?: (r: { from: number; to: number }) => void;
 }
 
 export function openDatabase(file: string, opts: OpenOptions = {}): Db {
@@ -63,7 +65,10 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     if (!opts.create && (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0) {
       throw new DatabaseError(`database ${file} is empty (truncated?); restore it from a backup, or run init in a new data directory`, 'empty');
     }
-    if (!opts.readonly) migrate(db);
+    if (!opts.readonly) {
+      const migrated = migrate(db);
+      opts.onMigrated?.(migrated);
+    }
     else assertNotNewer(db);
     cacheStatements(db);
     return db;

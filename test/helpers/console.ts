@@ -33,3 +33,24 @@ export function denial(r: unknown): { code: string; message: string; [k: string]
 export function structured<T = Record<string, unknown>>(r: unknown): T {
   return (r as { structuredContent: T }).structuredContent;
 }
+
+/** A console client that keeps the session cookie it is given (null: signed out) and reports the one it is set. */
+export interface CookieClient {
+  cookie: string | null;
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; cookie: string | null }>;
+}
+
+export function cookieClient(base: string, cookie: string | null = null): CookieClient {
+  const c: CookieClient = {
+    cookie,
+    async call(method, path, body) {
+      const r = await fetch(`${base}/console/api${path}`, {
+        method, headers: { ...(c.cookie ? { Cookie: c.cookie } : {}), ...(method === 'GET' ? {} : { 'Content-Type': 'application/json' }) },
+        body: method === 'GET' ? undefined : typeof body === 'string' ? body : JSON.stringify(body ?? {}),
+      });
+      const set = r.headers.getSetCookie().find((x) => x.startsWith('cs_console='));
+      return { status: r.status, body: await r.json(), cookie: set ? set.split(';')[0]! : null };
+    },
+  };
+  return c;
+}

@@ -9,6 +9,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { initDataDir, openApp, type App } from '../../src-main/app.ts';
 import { seedDemoFleet } from '../../src-main/demo/seed.ts';
 import { hashPassphrase } from '../../src-main/auth/passphrase.ts';
+import { writeAdminPassphraseHash } from '../../src-main/auth/credentialBinding.ts';
+import { bindingKey } from '../../src-main/governance/binding.ts';
 import { startServer, type RunningServer, type ServeOptions } from '../../src-main/http/server.ts';
 import type { SessionServerFactory } from '../../src-main/mcp/sessionServer.ts';
 import type { CreateKeyInput } from '../../src-main/auth/keys.ts';
@@ -38,10 +40,10 @@ let passphraseHash: Promise<string> | undefined;
 /** A seeded install with the test passphrase; on PostgreSQL when `storeUrl` is given. */
 export async function initTestDir(storeUrl?: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-srv-'));
-  const { store } = await initDataDir(dir, undefined, { storeUrl });
+  const { store, secrets } = await initDataDir(dir, undefined, { storeUrl });
   await seedDemoFleet(store, { seed: 7, now: new Date() });
-  const hash = JSON.stringify(await (passphraseHash ??= hashPassphrase(PASSPHRASE)));
-  await store.write((tx) => tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('adminPassphraseHash', ?, ?)`, [hash, new Date().toISOString()]));
+  const hash = await (passphraseHash ??= hashPassphrase(PASSPHRASE));
+  await store.write((tx) => writeAdminPassphraseHash(bindingKey(secrets.hmacKey), tx.sql, hash));
   await store.close();
   return dir;
 }

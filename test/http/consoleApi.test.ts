@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSPHRASE, startTestServer, type TestServer } from '../helpers/server.ts';
+import { expireNewestSession } from '../helpers/expireSession.ts';
 import { expectRpcError, initializeRequest, mcpHeaders, rawRequest, type RawResponse } from '../helpers/raw.ts';
 
 let t: TestServer;
@@ -135,7 +136,7 @@ describe('session cookie', () => {
 
   it('an expired console session → 401', async () => {
     const mine = cookieOf(await login(PASSPHRASE));
-    t.app.db.prepare(`UPDATE console_sessions SET expires_at = ? WHERE expires_at = (SELECT max(expires_at) FROM console_sessions)`).run(new Date(Date.now() - 1000).toISOString());
+    await t.app.store.write((tx) => expireNewestSession(tx.sql, t.app.secrets.hmacKey));
     expectRpcError(await rawRequest({ port, path: '/console/api/approvals', headers: { cookie: mine } }), 401, -32001);
   });
 });

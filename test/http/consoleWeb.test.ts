@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_METHOD_NAMES } from '../../src-main/console/contract.ts';
 import { PASSPHRASE, startTestServer, type TestServer } from '../helpers/server.ts';
+import { expireNewestSession } from '../helpers/expireSession.ts';
 import { expectRpcError, openStream, parseSse, rawRequest } from '../helpers/raw.ts';
 
 let t: TestServer;
@@ -137,7 +138,7 @@ describe('GET /console/api/events (SSE)', () => {
 
     const other = await login();
     const s2 = await openStream({ port, path: '/console/api/events', headers: { cookie: other } });
-    t.app.db.prepare(`UPDATE console_sessions SET expires_at = ? WHERE expires_at = (SELECT max(expires_at) FROM console_sessions)`).run(new Date(Date.now() - 1000).toISOString());
+    await t.app.store.write((tx) => expireNewestSession(tx.sql, t.app.secrets.hmacKey));
     await s2.ended;
     expect(parseSse(s2.text()).find((f) => f.event === 'session-ended')?.data).toBe('{"reason":"session expired"}');
   });

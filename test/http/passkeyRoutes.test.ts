@@ -8,29 +8,10 @@ import { describeStores, newDatabase, postgresAvailable } from '../helpers/store
 import { SoftAuthenticator } from '../helpers/softAuthenticator.ts';
 import type { Technician } from '../../src-main/auth/technicians.ts';
 import { publicOriginOf } from '../../src-main/http/server.ts';
+import { cookieClient as client, type CookieClient as Client } from '../helpers/console.ts';
 
 const PASS = 'passkey route passphrase';
 const FREE_FAILURES = 12;
-
-interface Client {
-  cookie: string | null;
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; cookie: string | null }>;
-}
-
-function client(base: string, cookie: string | null = null): Client {
-  const c: Client = {
-    cookie,
-    async call(method, path, body) {
-      const r = await fetch(`${base}/console/api${path}`, {
-        method, headers: { ...(c.cookie ? { Cookie: c.cookie } : {}), ...(method === 'GET' ? {} : { 'Content-Type': 'application/json' }) },
-        body: method === 'GET' ? undefined : typeof body === 'string' ? body : JSON.stringify(body ?? {}),
-      });
-      const set = r.headers.getSetCookie().find((x) => x.startsWith('cs_console='));
-      return { status: r.status, body: await r.json(), cookie: set ? set.split(';')[0]! : null };
-    },
-  };
-  return c;
-}
 
 describeStores('passkeys of technician accounts', (store) => {
   let t: TestServer;

@@ -67,7 +67,7 @@ describe.skipIf(!postgresAvailable())(`PostgreSQL migrations${postgresAvailable(
       // An edit that makes the last migration fail when applied again: drop its record, keep one of its tables.
       await c.query('DELETE FROM schema_migrations WHERE version = $1', [latest]);
       await expect(migratePg(c)).rejects.toThrow(new RegExp(`migration ${latest} .* failed`));
-      expect((await c.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]!.v).toBe(latest - 1);
+      expect((await c.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]!.v).toBe(MIGRATIONS.at(-2)!.version);
       await c.query(`INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES ($1, 'from the future', '0', '2099-01-01'), ($2, 'team', '0', '2026-01-01')`, [latest + 1, latest]);
     });
     await expect(openPgStore({ url, signingKey })).rejects.toThrow(/newer than this Countersign/);

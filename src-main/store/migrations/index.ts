@@ -14,6 +14,7 @@ import { sql as agentBoxKeys } from './0012-agent-box-keys.ts';
 import { sql as passkeys } from './0013-passkeys.ts';
 import { sql as auditWithoutTimeIndex } from './0014-audit-without-time-index.ts';
 import { sql as deviceList } from './0015-device-list.ts';
+import { sql as credentialBinding } from './0016-credential-binding.ts';
 
 export interface Migration {
   version: number;
@@ -37,4 +38,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 13, name: 'passkeys', sql: passkeys },
   { version: 14, name: 'audit-without-time-index', sql: auditWithoutTimeIndex },
   { version: 15, name: 'device-list', sql: deviceList },
+  { version: 16, name: 'credential-binding', sql: credentialBinding },
 ];

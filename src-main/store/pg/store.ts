@@ -22,6 +22,8 @@ export interface PgStoreOptions {
   applicationName?: string;
   /** How long a lost listener or write connection waits before it reconnects. */
   reconnectMs?: number;
+  /** Told which schema versions this open migrated from and to (equal when nothing was pending). */
+  onMigrated?: (r: { from: number; to: number }) => void;
 }
 
 export interface PgStore extends Store {
@@ -216,7 +218,8 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
   const setup = new pg.Client(config);
   await setup.connect();
   try {
-    await migratePg(setup);
+    const migrated = await migratePg(setup);
+    o.onMigrated?.(migrated);
   } finally {
     await setup.end().catch(() => {});
   }

@@ -90,7 +90,7 @@ export function TechniciansPage() {
                     : t.tenants.map((x, i) => <Fragment key={x.id}>{i > 0 ? ', ' : ''}<span className="nowrap">{x.slug}</span></Fragment>)}</td>
                   <td className="num mono" data-testid="technician-keys">{t.keys}</td>
                   <td className="num mono">{t.passkeys}</td>
-                  <td>{t.disabledAt ? <Badge tone="danger" title={`since ${dateTime(t.disabledAt)}`}>disabled</Badge> : <Badge tone="ok">active</Badge>}</td>
+                  <td>{t.tampered ? <Badge tone="danger" title="Changed in the database without the install secret: signs in nobody. Remove it, or re-bind it with countersign technicians reset-passphrase.">tampered</Badge> : t.disabledAt ? <Badge tone="danger" title={`since ${dateTime(t.disabledAt)}`}>disabled</Badge> : <Badge tone="ok">active</Badge>}</td>
                   <td>
                     {mayEdit(t) ? (
                       <div className="state-cell">

@@ -1,0 +1,115 @@
+// The keyed binding of what decides who may sign in to the console and with which rights: a technician's row (with
+// its tenants), a passkey, the admin passphrase setting and a console session. Same HMAC as approvals (binding.ts,
+// under the install secret, never in the database), one kind per record: someone who can write the database but not
+// read secrets.json cannot add an account, widen one, plant a passphrase hash or a passkey, or re-point a session,
+// without the row showing as tampered; a tampered row grants nothing.
+import { bindRecord, recordHolds } from '../governance/binding.ts';
+import type { Sql } from '../store/sql.ts';
+import type { Store } from '../store/store.ts';
+import { MIGRATIONS } from '../store/migrations/index.ts';
+
+export interface TechnicianBoundRow {
+  id: string; name: string; passphrase_hash: string; role: string; all_tenants: number; created_at: string; disabled_at: string | null; binding?: string | null;
+}
+
+export interface PasskeyBoundRow {
+  credential_id: string; technician_id: string; public_key: string; algorithm: number; transports: string; created_at: string; binding?: string | null;
+}
+
+export interface SessionBoundRow { token_hash: string; technician_id: string | null; created_at: string; expires_at: string }
+
+// Every column that grants access, and the tenants (a row of their own each): not the name a passkey was given, nor
+// its signature counter (it moves at every sign-in; an edited one only makes the next sign-in fail as a clone).
+async function technicianFields(sql: Sql, r: TechnicianBoundRow): Promise<unknown[]> {
+  const tenants = (await sql.all<{ tenant_id: string }>('SELECT tenant_id FROM technician_tenants WHERE technician_id = ? ORDER BY tenant_id', [r.id])).map((x) => x.tenant_id);
+  return [r.id, r.name, r.passphrase_hash, r.role, Number(r.all_tenants), r.created_at, r.disabled_at ?? null, tenants];
+}
+
+const passkeyFields = (r: PasskeyBoundRow) => [r.credential_id, r.technician_id, r.public_key, Number(r.algorithm), r.transports, r.created_at];
+const sessionFields = (r: SessionBoundRow) => [r.token_hash, r.technician_id ?? null, r.created_at, r.expires_at];
+const ADMIN_PASSPHRASE = 'adminPassphraseHash';
+
+export async function technicianHolds(key: Buffer, sql: Sql, r: TechnicianBoundRow): Promise<boolean> {
+  return recordHolds(key, 'technician', await technicianFields(sql, r), r.binding ?? null);
+}
+
+/** Binds a technician's row as it now stands: call it in the transaction of every change to the row or its tenants. */
+export async function sealTechnician(key: Buffer, sql: Sql, id: string): Promise<void> {
+  const r = await sql.get<TechnicianBoundRow>('SELECT * FROM technicians WHERE id = ?', [id]);
+  if (r) await sql.run('UPDATE technicians SET binding = ? WHERE id = ?', [bindRecord(key, 'technician', await technicianFields(sql, r)), id]);
+}
+
+export const passkeyBinding = (key: Buffer, r: PasskeyBoundRow): string => bindRecord(key, 'passkey', passkeyFields(r));
+export const passkeyHolds = (key: Buffer, r: PasskeyBoundRow): boolean => recordHolds(key, 'passkey', passkeyFields(r), r.binding ?? null);
+
+export const sessionBinding = (key: Buffer, r: SessionBoundRow): string => bindRecord(key, 'session', sessionFields(r));
+export const sessionHolds = (key: Buffer, r: SessionBoundRow & { binding: string | null }): boolean => recordHolds(key, 'session', sessionFields(r), r.binding);
+
+/** The admin passphrase's scrypt string; 'tampered' when the stored setting does not match its binding. */
+export async function readAdminPassphraseHash(key: Buffer, sql: Sql): Promise<string | 'tampered' | undefined> {
+  const row = await sql.get<{ value_json: string; binding: string | null }>('SELECT value_json, binding FROM settings WHERE name = ?', [ADMIN_PASSPHRASE]);
+  if (!row) return undefined;
+  if (!recordHolds(key, 'adminPassphrase', [ADMIN_PASSPHRASE, row.value_json], row.binding)) return 'tampered';
+  const v: unknown = JSON.parse(row.value_json);
+  return typeof v === 'string' ? v : 'tampered';
+}
+
+/** Sets the admin passphrase's scrypt string, bound. */
+export async function writeAdminPassphraseHash(key: Buffer, sql: Sql, hash: string): Promise<void> {
+  const value = JSON.stringify(hash);
+  await sql.run(`INSERT INTO settings (name, value_json, updated_at, binding) VALUES (?, ?, ?, ?)
+    ON CONFLICT(name) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at, binding = excluded.binding`,
+  [ADMIN_PASSPHRASE, value, new Date().toISOString(), bindRecord(key, 'adminPassphrase', [ADMIN_PASSPHRASE, value])]);
+}
+
+const BINDING_VERSION = MIGRATIONS.find((m) => m.name === 'credential-binding')!.version;
+
+/** True when an open of an existing database (not a new one) applied the migration adding the binding. */
+export const crossedCredentialBinding = (m: { from: number; to: number }): boolean => m.from > 0 && m.from < BINDING_VERSION && m.to >= BINDING_VERSION;
+
+// Named so that the audit log's redaction of secret-looking names (pass…) leaves the counts readable.
+export interface BoundAtUpgrade { technicians: number; authenticators: number; adminSetting: number }
+
+/**
+ * Binds the credentials that existed before the binding did, once, in one transaction, audited. Only the process that
+ * applied the migration adding the binding calls it (it knows the moment is the upgrade): an unbound row found at any
+ * later start is one someone wrote into the database, and stays refused.
+ */
+export async function bindAtUpgrade(store: Store, key: Buffer): Promise<BoundAtUpgrade> {
+  return store.write(async (tx) => {
+    const techs = await tx.sql.all<{ id: string; name: string }>('SELECT id, name FROM technicians WHERE binding IS NULL ORDER BY id');
+    for (const t of techs) await sealTechnician(key, tx.sql, t.id);
+    const keys = await tx.sql.all<PasskeyBoundRow>('SELECT credential_id, technician_id, public_key, algorithm, transports, created_at FROM technician_passkeys WHERE binding IS NULL ORDER BY credential_id');
+    for (const p of keys) await tx.sql.run('UPDATE technician_passkeys SET binding = ? WHERE credential_id = ?', [passkeyBinding(key, p), p.credential_id]);
+    const admin = await tx.sql.get<{ value_json: string }>('SELECT value_json FROM settings WHERE name = ? AND binding IS NULL', [ADMIN_PASSPHRASE]);
+    if (admin) await tx.sql.run('UPDATE settings SET binding = ? WHERE name = ?', [bindRecord(key, 'adminPassphrase', [ADMIN_PASSPHRASE, admin.value_json]), ADMIN_PASSPHRASE]);
+    const bound = { technicians: techs.length, authenticators: keys.length, adminSetting: admin ? 1 : 0 };
+    await tx.audit({ event: 'system', decision: 'info', outcome: 'credentials bound at upgrade', rule: 'credential_binding',
+      detail: { ...bound, technicianNames: techs.map((t) => t.name) } });
+    return bound;
+  });
+}
+
+/** What a service calls when a credential row does not verify: logged and audited once per row and process. */
+export type TamperReport = (what: string, detail: Record<string, unknown>) => void;
+
+/** `settled()`: the audit entries reported so far are written (the app awaits it before it closes the store). */
+export function tamperReporter(store: Store, log: (msg: string, err?: unknown) => void): TamperReport & { settled(): Promise<void> } {
+  const seen = new Set<string>();
+  const pending = new Set<Promise<void>>();
+  const report = (what: string, detail: Record<string, unknown>) => {
+    const id = `${what} ${JSON.stringify(detail)}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    log(`${what} does not match its binding (written to the database without the install secret?): it grants nothing ${JSON.stringify(detail)}`);
+    // After the caller's own transaction, never inside it.
+    const done: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(async () => {
+        await store.write((tx) => tx.audit({ event: 'console', decision: 'rejected', code: 'TAMPERED', rule: 'credential_binding', outcome: `tampered ${what}`, detail }), { oneWrite: true });
+      })
+      .catch((e: unknown) => log('auditing a tampered credential failed', e))
+      .finally(() => pending.delete(done));
+    pending.add(done);
+  };
+  return Object.assign(report, { settled: async () => void (await Promise.all([...pending])) });
+}

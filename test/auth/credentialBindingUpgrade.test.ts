@@ -1,0 +1,91 @@
+// The upgrade to bound console credentials, on both stores: an install whose schema predates the binding (its
+// accounts, passkey, admin passphrase and open session as the previous version left them) starts once on this
+// version; that start binds what exists, in one audited transaction, so the same technicians sign in (by passphrase
+// and passkey) and the open session ends. A row written unbound after that moment is never bound by a later start.
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { initTestDir, startTestServer, type TestServer } from '../helpers/server.ts';
+import { openApp } from '../../src-main/app.ts';
+import { readAdminPassphraseHash } from '../../src-main/auth/credentialBinding.ts';
+import { bindingKey } from '../../src-main/governance/binding.ts';
+import { describeStores, storeUrlFor } from '../helpers/stores.ts';
+import { withInstallSql } from '../helpers/installSql.ts';
+import { cookieClient as client } from '../helpers/console.ts';
+import { SoftAuthenticator } from '../helpers/softAuthenticator.ts';
+import { hashPassphrase } from '../../src-main/auth/passphrase.ts';
+import { MIGRATIONS } from '../../src-main/store/migrations/index.ts';
+
+const PASS = 'upgrade test passphrase';
+const at = MIGRATIONS.findIndex((m) => m.name === 'credential-binding');
+const BEFORE = MIGRATIONS[at - 1]!.version;
+
+describeStores('console credentials at the upgrade that binds them', (store) => {
+  let t: TestServer;
+  let dir: string;
+  let storeUrl: string | undefined;
+  let olgaId: string;
+  const oldToken = randomBytes(32).toString('base64url');
+  let keys: SoftAuthenticator;
+  const upgradeAudits = () => t.app.store.sql.all<{ detail_json: string }>(`SELECT detail_json FROM audit_log WHERE outcome = 'credentials bound at upgrade' ORDER BY seq`);
+
+  beforeAll(async () => {
+    storeUrl = await storeUrlFor(store, 'upgrade');
+    dir = await initTestDir(storeUrl);
+    // The install as the previous version leaves it: an owner and a viewer, a passkey, an open session, no bindings.
+    const app = await openApp(dir, { log: () => {}, storeUrl });
+    try {
+      olgaId = (await app.technicians.create({ name: 'olga', passphrase: PASS, role: 'owner', tenants: 'all' }, 'cli')).id;
+      await app.technicians.create({ name: 'vic', passphrase: PASS, role: 'viewer', tenants: ['acme-dental'] }, 'cli');
+    } finally {
+      await app.close();
+    }
+    await withInstallSql(dir, storeUrl, async ({ sql }) => {
+      for (const table of ['technicians', 'technician_passkeys', 'settings', 'console_sessions']) await sql.run(`ALTER TABLE ${table} DROP COLUMN binding`);
+      await sql.run('DELETE FROM schema_migrations WHERE version > ?', [BEFORE]);
+      if (!storeUrl) await sql.run(`PRAGMA user_version = ${BEFORE}`);
+      keys = new SoftAuthenticator('http://localhost');
+      keys.create({ challenge: 'AA', rp: { id: 'localhost' }, user: { id: Buffer.from(olgaId).toString('base64url') } });
+      const cred = keys.credentials[0]!;
+      await sql.run('INSERT INTO technician_passkeys (credential_id, technician_id, public_key, algorithm, sign_count, created_at, name, transports) VALUES (?, ?, ?, ?, 0, ?, ?, ?)',
+        [cred.id.toString('base64url'), olgaId, Buffer.from(cred.cose).toString('base64url'), -7, new Date().toISOString(), 'olga key', '[]']);
+      await sql.run('INSERT INTO console_sessions (token_hash, created_at, expires_at, technician_id) VALUES (?, ?, ?, ?)',
+        [createHash('sha256').update(oldToken).digest('hex'), new Date().toISOString(), new Date(Date.now() + 3600_000).toISOString(), olgaId]);
+    });
+    t = await startTestServer({ dir, storeUrl, serve: { console: { loginBackoff: { freeFailures: 1000 } } } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('the first start binds the accounts, the passkey and the admin passphrase once, audited; the old session ends', async () => {
+    const audits = await upgradeAudits();
+    expect(audits).toHaveLength(1);
+    expect(JSON.parse(audits[0]!.detail_json)).toEqual({ technicians: 2, authenticators: 1, adminSetting: 1, technicianNames: expect.arrayContaining(['olga', 'vic']) });
+    expect((await client(t.url, `cs_console=${oldToken}`).call('GET', '/session')).status).toBe(401);
+    const olga = await client(t.url).call('POST', '/login', { name: 'olga', passphrase: PASS });
+    expect(olga.status).toBe(200);
+    expect((await client(t.url, olga.cookie).call('GET', '/session')).body.technician).toEqual({ name: 'olga', role: 'owner' });
+    expect((await client(t.url).call('POST', '/login', { name: 'vic', passphrase: PASS })).status).toBe(200);
+  });
+
+  it('the passkey made before the upgrade signs in after it', async () => {
+    const origin = `http://localhost:${new URL(t.url).port}`;
+    const anon = client(t.url);
+    const options = await anon.call('POST', '/login/passkey/options', {});
+    const response = keys.get(options.body, { origin });
+    const r = await anon.call('POST', '/login/passkey', { response });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+  });
+
+  it('an account written unbound after the upgrade stays refused through restarts: the upgrade binds once', async () => {
+    const hash = await hashPassphrase('the attacker chose this');
+    await t.app.store.write((tx) => tx.sql.run('INSERT INTO technicians (id, name, passphrase_hash, role, all_tenants, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ['mallory-id', 'mallory', hash, 'owner', 1, new Date().toISOString()]));
+    await t.restart();
+    expect((await client(t.url).call('POST', '/login', { name: 'mallory', passphrase: 'the attacker chose this' })).status).toBe(401);
+    expect(await upgradeAudits()).toHaveLength(1);
+    expect((await client(t.url).call('POST', '/login', { name: 'olga', passphrase: PASS })).status).toBe(200);
+    // The install's single passphrase was bound as it stood (it signs in nobody while accounts exist, as before).
+    expect(await readAdminPassphraseHash(bindingKey(t.app.secrets.hmacKey), t.app.store.sql)).toMatch(/^scrypt\$/);
+  });
+});
