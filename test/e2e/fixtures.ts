@@ -42,8 +42,16 @@ export function timing(name: string, ms: number): void {
   console.log(`[e2e timing] ${name}: ${Math.round(ms)} ms`);
 }
 
-/** The viewport (1280×800 unless the test sets another), or the whole scrolled page (`fullPage`), in both color schemes. */
+/** Screenshots are taken only when asked for: COUNTERSIGN_SCREENSHOTS=1 npm run test:e2e. */
+export const SCREENSHOTS = process.env.COUNTERSIGN_SCREENSHOTS === '1';
+
+/**
+ * The viewport (1280×800 unless the test sets another), or the whole scrolled page (`fullPage`), in both color schemes.
+ * A picture asserts nothing, and encoding them (a 400% full page above all) was a tenth of the browser suite's CPU:
+ * without COUNTERSIGN_SCREENSHOTS=1 this does nothing, and the checks around each call run all the same.
+ */
 export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
+  if (!SCREENSHOTS) return;
   mkdirSync('test-results/screenshots', { recursive: true });
   const size = page.viewportSize() ?? { width: 1280, height: 800 };
   await page.mouse.move(size.width - 1, size.height - 1);

@@ -1,6 +1,6 @@
-// A screenshot of every page, light and dark, at 1280×800: test-results/screenshots/<page>-<scheme>.png.
-// Then every page again at 1024×768, at 200% zoom (640×400 CSS px at twice the density, what Chromium's zoom does to a
-// 1280×800 window) and at 400% (320×200 CSS px): <page>-<size>-<scheme>.png, with no horizontal page scroll at any size.
+// Every page in the state worth looking at, at 1280×800; then at 1024×768, at 200% zoom (640×400 CSS px at twice the
+// density, what Chromium's zoom does to a 1280×800 window) and at 400% (320×200 CSS px), with no horizontal page scroll
+// at any size. With COUNTERSIGN_SCREENSHOTS=1, each also in test-results/screenshots/<page>[-<size>]-<scheme>.png.
 import type { Page } from '@playwright/test';
 import { budget, devices, expect, mcpClient, screenshot, structured, test, waitLive } from './fixtures.ts';
 import { fillQueue } from './queue.ts';
