@@ -1,12 +1,21 @@
 // The legacy HTTP+SSE transport (protocol 2024-11-05): one GET stream carries every server message; the client POSTs
 // its messages to the endpoint the stream names, each answered 202. On node:http directly, as the SDK's is, minus
 // what the route already did (content type, body, JSON-RPC shape): each message is validated once, not twice.
+//
+// A request's 202 goes out with its response, not before it: a governed call answers after its audit entry commits,
+// and a 202 written at once woke the client a second time for each call (two wake-ups, each costing the server's
+// write more than the write itself). A call still waiting (an approval hold) gets its 202 after ACCEPT_WITHIN_MS.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import { messageJson } from '../mcp/messageJson.ts';
 import { HttpError } from './util.ts';
+
+/** The longest a request's 202 waits for its response (the SDK's transport answers 202 once the handler has started). */
+export const ACCEPT_WITHIN_MS = 5;
+
+type RequestId = string | number;
 
 export class LegacySseTransport implements Transport {
   readonly sessionId = randomUUID();
@@ -16,6 +25,8 @@ export class LegacySseTransport implements Transport {
   private stream: ServerResponse | undefined;
   private readonly endpoint: string;
   private readonly res: ServerResponse;
+  /** POSTed requests not yet answered 202, by JSON-RPC id. */
+  private readonly accepting = new Map<RequestId, { res: ServerResponse; timer: NodeJS.Timeout }>();
 
   /** `endpoint`: the path the client POSTs to (the session id is added as ?sessionId=). */
   constructor(endpoint: string, res: ServerResponse) {
@@ -32,6 +43,7 @@ export class LegacySseTransport implements Transport {
     this.stream = this.res;
     this.res.on('close', () => {
       this.stream = undefined;
+      this.acceptAll();
       this.onclose?.();
     });
   }
@@ -39,18 +51,57 @@ export class LegacySseTransport implements Transport {
   /** One POSTed message, already read and checked as JSON-RPC by the route. */
   handlePostMessage(req: IncomingMessage, res: ServerResponse, message: JSONRPCMessage): void {
     if (!this.stream) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
-    this.onmessage?.(message, { requestInfo: { headers: req.headers } });
-    res.writeHead(202).end('Accepted');
+    const id = requestId(message);
+    // A notification or a response gets no answer of ours to wait for; nor does a request reusing an id still open.
+    if (id === undefined || this.accepting.has(id)) {
+      this.onmessage?.(message, { requestInfo: { headers: req.headers } });
+      res.writeHead(202).end('Accepted');
+      return;
+    }
+    this.accepting.set(id, { res, timer: setTimeout(() => this.accept(id), ACCEPT_WITHIN_MS) });
+    try {
+      this.onmessage?.(message, { requestInfo: { headers: req.headers } });
+    } catch (e) {
+      // The route answers the error instead.
+      clearTimeout(this.accepting.get(id)?.timer);
+      this.accepting.delete(id);
+      throw e;
+    }
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (!this.stream) throw new Error('Not connected');
     this.stream.write(`event: message\ndata: ${messageJson(message)}\n\n`);
+    const answered = responseId(message);
+    if (answered !== undefined) this.accept(answered);
   }
 
   async close(): Promise<void> {
     this.stream?.end();
     this.stream = undefined;
+    this.acceptAll();
     this.onclose?.();
   }
+
+  private accept(id: RequestId): void {
+    const a = this.accepting.get(id);
+    if (!a) return;
+    this.accepting.delete(id);
+    clearTimeout(a.timer);
+    if (!a.res.headersSent && !a.res.destroyed) a.res.writeHead(202).end('Accepted');
+  }
+
+  private acceptAll(): void {
+    for (const id of [...this.accepting.keys()]) this.accept(id);
+  }
+}
+
+function requestId(m: JSONRPCMessage): RequestId | undefined {
+  const r = m as { id?: unknown; method?: unknown };
+  return typeof r.method === 'string' && (typeof r.id === 'string' || typeof r.id === 'number') ? r.id : undefined;
+}
+
+function responseId(m: JSONRPCMessage): RequestId | undefined {
+  const r = m as { id?: unknown; method?: unknown };
+  return r.method === undefined && (typeof r.id === 'string' || typeof r.id === 'number') ? r.id : undefined;
 }
