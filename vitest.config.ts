@@ -65,14 +65,14 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // One PostgreSQL for the run (team mode): see test/globalSetup.ts.
     globalSetup: ['test/globalSetup.ts'],
-    // Each file's temporary folder, removed after it: test/helpers/tmpRoot.ts.
-    setupFiles: ['test/tmpPerFile.ts'],
+    // Each file's temporary folder, removed after it (test/helpers/tmpRoot.ts); each file's CPU, when asked (test/cpuPerFile.ts).
+    setupFiles: ['test/tmpPerFile.ts', 'test/cpuPerFile.ts'],
     testTimeout: 30_000 * factor,
     hookTimeout: 30_000 * factor,
     pool: 'forks',
     // One worker per core: the suites' own child processes (serve, agents, clients) already use the rest. One more was
-    // measured slower (8:40 against 7:56 for the whole npm test, quiet): the long files are chains of round trips
-    // between processes, and each waits longer for a core. COUNTERSIGN_TEST_WORKERS sets another count.
+    // measured slower (the whole npm test, quiet: 7:34 against 6:52): the long files are chains of round trips between
+    // processes, and each waits longer for a core. COUNTERSIGN_TEST_WORKERS sets another count.
     maxWorkers: Number(process.env.COUNTERSIGN_TEST_WORKERS ?? availableParallelism()),
     sequence: { sequencer: LongFilesFirst },
     // CI also writes a JSON report; .ci/summary.mjs sums it with the other runners into one closing line.

@@ -53,20 +53,16 @@ export class LegacySseTransport implements Transport {
     if (!this.stream) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
     const id = requestId(message);
     // A notification or a response gets no answer of ours to wait for; nor does a request reusing an id still open.
-    if (id === undefined || this.accepting.has(id)) {
-      this.onmessage?.(message, { requestInfo: { headers: req.headers } });
-      res.writeHead(202).end('Accepted');
-      return;
-    }
-    this.accepting.set(id, { res, timer: setTimeout(() => this.accept(id), ACCEPT_WITHIN_MS) });
+    const waits = id !== undefined && !this.accepting.has(id);
+    if (waits) this.accepting.set(id, { res, timer: setTimeout(() => this.accept(id), ACCEPT_WITHIN_MS) });
     try {
       this.onmessage?.(message, { requestInfo: { headers: req.headers } });
     } catch (e) {
       // The route answers the error instead.
-      clearTimeout(this.accepting.get(id)?.timer);
-      this.accepting.delete(id);
+      if (waits) this.forget(id);
       throw e;
     }
+    if (!waits) res.writeHead(202).end('Accepted');
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
@@ -84,11 +80,16 @@ export class LegacySseTransport implements Transport {
   }
 
   private accept(id: RequestId): void {
+    const res = this.forget(id);
+    if (res && !res.headersSent && !res.destroyed) res.writeHead(202).end('Accepted');
+  }
+
+  private forget(id: RequestId): ServerResponse | undefined {
     const a = this.accepting.get(id);
-    if (!a) return;
+    if (!a) return undefined;
     this.accepting.delete(id);
     clearTimeout(a.timer);
-    if (!a.res.headersSent && !a.res.destroyed) a.res.writeHead(202).end('Accepted');
+    return a.res;
   }
 
   private acceptAll(): void {
@@ -96,6 +97,8 @@ export class LegacySseTransport implements Transport {
   }
 }
 
+// Told by shape, not by the SDK's isJSONRPCRequest/isJSONRPCResultResponse (a zod parse each): the route has already
+// checked the message, and send() runs once per response.
 function requestId(m: JSONRPCMessage): RequestId | undefined {
   const r = m as { id?: unknown; method?: unknown };
   return typeof r.method === 'string' && (typeof r.id === 'string' || typeof r.id === 'number') ? r.id : undefined;
