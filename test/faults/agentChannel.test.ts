@@ -17,7 +17,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv } from '../helpers/prng.ts';
 import { TcpProxy } from '../helpers/tcpProxy.ts';
-import { budget } from '../helpers/wait.ts';
+import { alive, budget } from '../helpers/wait.ts';
 import { describeStores, type StoreKind } from '../helpers/stores.ts';
 import type { InstallSql } from '../helpers/installSql.ts';
 import { placeholders } from '../../src-main/store/sql.ts';
@@ -329,14 +329,7 @@ describeStores('agent channel faults', (store) => {
     expect(byDevice.get(a.deviceId)!.stderr).toMatch(/stopped: the agent was shutting down/);
     expect(byDevice.get(b.deviceId)).toMatchObject({ status: 'failed' });
     expect(byDevice.get(b.deviceId)!.stderr).toMatch(/interrupted: the agent stopped while this command was running/);
-    await until('no script of the restarted agents is left', () => {
-      try {
-        process.kill(orphan, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 10_000);
+    await until('no script of the restarted agents is left', () => !alive(orphan), 10_000);
     expect((await approvalBecomes(approvalId, 'failed')).commands).toEqual({ failed: 2 });
     for (const id of commandIds) {
       expect(runsOf(id)).toBe(1);

@@ -1,5 +1,6 @@
 // Every wait of the suites: a budget scaled to this machine (test/helpers/slowdown.ts), a poll on a condition, a promise
 // with a deadline. A wait that runs out fails naming what it waited for; none of them is a fixed sleep.
+import { readFileSync } from 'node:fs';
 import { slowdown } from './slowdown.ts';
 
 export const SLOWDOWN = slowdown();
@@ -44,12 +45,19 @@ export function within<T>(what: What, p: Promise<T>, baseMs: number): Promise<T>
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** Whether a process exists (signal 0 probes without sending anything). */
+/**
+ * Whether a process is still running (signal 0 probes without sending anything). A zombie is not: a killed orphan
+ * waits for init to reap it, and this machine's init reaps every few seconds.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
   }
 }
