@@ -9,6 +9,9 @@ import { findChromium } from './scripts/chromium.ts';
 const factor = slowdown();
 // The CLI and agent processes the specs start reuse compiled modules (see vitest.config.ts).
 process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cache/countersign-tests/node-compile-cache');
+// Passphrases at scrypt 2^10, not the product's 2^15: the suites derive hundreds (every console login, every init), 40 s
+// of CPU a run at full cost. The KDF's own tests, and the CLI's check of what init stores, use the product's cost.
+process.env.COUNTERSIGN_PASSPHRASE_COST_LOG2 ??= '10';
 
 export default defineConfig({
   testDir: 'test/e2e',

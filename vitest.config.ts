@@ -11,6 +11,9 @@ console.log(`test budgets ×${factor} (${SLOWDOWN_ENV}; measured unless set)`);
 // The suites start hundreds of Node processes (CLI, serve, agents): Node's compile cache lets each one skip compiling
 // the modules the previous ones already compiled. Workers and their children inherit it through the environment.
 process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules/.cache/countersign-tests/node-compile-cache');
+// Passphrases at scrypt 2^10, not the product's 2^15: the suites derive hundreds (every console login, every init), 40 s
+// of CPU a run at full cost. The KDF's own tests, and the CLI's check of what init stores, use the product's cost.
+process.env.COUNTERSIGN_PASSPHRASE_COST_LOG2 ??= '10';
 
 /**
  * The long files, first. The agent-channel campaigns lead, each beside a file that mostly waits (their heartbeats and

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Sql } from '../store/sql.ts';
 import type { Store } from '../store/store.ts';
-import { hashPassphrase, MIN_PASSPHRASE_LENGTH, verifyPassphrase } from './passphrase.ts';
+import { hashPassphrase, MIN_PASSPHRASE_LENGTH, unmatchableHash, verifyPassphrase } from './passphrase.ts';
 import type { Role, Scope, Tenant } from './keys.ts';
 import { actorName, assertMayChange, assertOwnerRemains, managesAccounts, type AccountActor } from './accountRules.ts';
 import { sealTechnician, technicianHolds, type TamperReport } from './credentialBinding.ts';
@@ -105,7 +105,7 @@ export class TechnicianService {
   async authenticate(name: string, passphrase: string): Promise<Technician | undefined> {
     const r = await this.store.sql.get<Row>('SELECT * FROM technicians WHERE name = ?', [name.trim()]);
     // A missing account costs the same scrypt as a wrong passphrase: timing does not tell names apart.
-    const ok = await verifyPassphrase(passphrase, r?.passphrase_hash ?? DUMMY_HASH);
+    const ok = await verifyPassphrase(passphrase, r?.passphrase_hash ?? unmatchableHash());
     if (!r || !ok || r.disabled_at) return undefined;
     const t = await this.toTechnician(r, this.store.sql);
     return t.tampered ? undefined : t;
@@ -233,5 +233,3 @@ async function tenantsBySlug(sql: Sql, slugs: string[]): Promise<Tenant[]> {
   return out;
 }
 
-// A valid scrypt string no passphrase matches (a random salt and hash).
-const DUMMY_HASH = `scrypt$${1 << 15}$8$1$${Buffer.alloc(16, 7).toString('base64')}$${Buffer.alloc(32, 9).toString('base64')}`;

@@ -8,9 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { budget, within } from '../helpers/wait.ts';
+import { COST_ENV } from '../../src-main/auth/passphrase.ts';
 
 const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
-const ENV = { ...process.env, COUNTERSIGN_ADMIN_PASSPHRASE: 'cli test passphrase' };
+// The product's own passphrase cost here, not the suite's cheaper one (vitest.config.ts): this file checks what init stores.
+const { [COST_ENV]: _suiteCost, ...PRODUCT_ENV } = process.env;
+const ENV = { ...PRODUCT_ENV, COUNTERSIGN_ADMIN_PASSPHRASE: 'cli test passphrase' };
 const cs = (...args: string[]) => spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: ENV, encoding: 'utf8', timeout: budget(30_000) });
 
 let dir: string;
