@@ -24,7 +24,7 @@ export const PATCH_SEVERITIES = ['critical', 'important', 'moderate', 'low'] as 
 export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
 export const POLICY_NAMES = [
   'requireExecuteAdmin', 'executeAllowlist', 'defaultReadPerMinute', 'defaultWritePerMinute',
-  'approvalTtlMinutes', 'approvalWaitSeconds', 'bulkDeviceThreshold', 'bulkWindowMinutes', 'httpRequestsPerSecond',
+  'approvalTtlMinutes', 'approvalWaitSeconds', 'approvalProgressSeconds', 'bulkDeviceThreshold', 'bulkWindowMinutes', 'httpRequestsPerSecond',
   'auditCheckpointEveryEntries', 'auditCheckpointEveryMinutes', 'requireTicketTenants',
 ] as const;
 export const PSA_SYSTEMS = ['connectwise', 'halopsa', 'autotask', 'other'] as const;
@@ -192,6 +192,7 @@ export const PolicyValues = z.object({
   defaultWritePerMinute: int.min(1).max(100_000),
   approvalTtlMinutes: int.min(1).max(7 * 24 * 60),
   approvalWaitSeconds: int.min(0).max(50),
+  approvalProgressSeconds: int.min(1).max(30),
   bulkDeviceThreshold: int.min(1).max(10_000),
   bulkWindowMinutes: int.min(0).max(24 * 60),
   httpRequestsPerSecond: int.min(1).max(100_000),

@@ -77,7 +77,6 @@ export interface GateDeps {
   log?: (msg: string, err?: unknown) => void;
 }
 
-const PROGRESS_EVERY_MS = 5_000;
 /** Validation issues named in a refusal; the count says how many there were. */
 const MAX_ISSUES = 10;
 
@@ -324,7 +323,7 @@ export class Gate {
     let step = 0;
     while (Date.now() < until && !caller.signal?.aborted) {
       await caller.progress!({ progress: step++, message: `Waiting for a technician to approve ${a.tool} (${a.id}); expires ${a.expiresAt}` }).catch(() => {});
-      const d = await this.d.approvals.waitForDecision(a.id, Math.min(PROGRESS_EVERY_MS, until - Date.now()), caller.signal);
+      const d = await this.d.approvals.waitForDecision(a.id, Math.min(this.d.policy.values.approvalProgressSeconds * 1000, until - Date.now()), caller.signal);
       if (d) return d;
     }
     return undefined;

@@ -13,6 +13,8 @@ export const PolicySchema = z.object({
   defaultWritePerMinute: z.number().int().min(1).max(100_000),
   approvalTtlMinutes: z.number().int().min(1).max(7 * 24 * 60),
   approvalWaitSeconds: z.number().int().min(0).max(50),
+  /** While a tier-3 call is held, a progress notification this often: it keeps a client's request timeout alive. */
+  approvalProgressSeconds: z.number().int().min(1).max(30),
   bulkDeviceThreshold: z.number().int().min(1).max(10_000),
   /** Devices a key changed without approval in one tenant over this many minutes count toward bulkDeviceThreshold. */
   bulkWindowMinutes: z.number().int().min(0).max(24 * 60),
@@ -33,6 +35,7 @@ export const DEFAULT_POLICY: Policy = {
   defaultWritePerMinute: 60,
   approvalTtlMinutes: 30,
   approvalWaitSeconds: 25,
+  approvalProgressSeconds: 5,
   bulkDeviceThreshold: 10,
   bulkWindowMinutes: 10,
   httpRequestsPerSecond: 200,
@@ -49,6 +52,7 @@ const ENV: { [K in PolicyName]: [string, (v: string) => Policy[K]] } = {
   defaultWritePerMinute: ['COUNTERSIGN_WRITE_PER_MINUTE', Number],
   approvalTtlMinutes: ['COUNTERSIGN_APPROVAL_TTL_MINUTES', Number],
   approvalWaitSeconds: ['COUNTERSIGN_APPROVAL_WAIT_SECONDS', Number],
+  approvalProgressSeconds: ['COUNTERSIGN_APPROVAL_PROGRESS_SECONDS', Number],
   bulkDeviceThreshold: ['COUNTERSIGN_BULK_DEVICE_THRESHOLD', Number],
   bulkWindowMinutes: ['COUNTERSIGN_BULK_WINDOW_MINUTES', Number],
   httpRequestsPerSecond: ['COUNTERSIGN_HTTP_RPS', Number],

@@ -92,8 +92,6 @@ export function nextChange(gate: Gate, approvalId: string, ms: number, signal?: 
   return { settled, cancel: finish };
 }
 
-const PROGRESS_EVERY_MS = 5_000;
-
 /**
  * Waits up to waitMs for the approval to finish (decided and, when approved, executed), reading it through the gate at
  * each change; progress keeps the caller's timeout alive. Returns the last read, terminal or not.
@@ -103,7 +101,7 @@ export async function settle(gate: Gate, caller: Caller, approvalId: string, wai
   let step = 0;
   for (;;) {
     const remaining = until - Date.now();
-    const change = nextChange(gate, approvalId, Math.min(PROGRESS_EVERY_MS, Math.max(0, remaining)), caller.signal);
+    const change = nextChange(gate, approvalId, Math.min(gate.d.policy.values.approvalProgressSeconds * 1000, Math.max(0, remaining)), caller.signal);
     const v = await readApproval(gate, caller, approvalId, method);
     if (v instanceof AppError || isTerminal(v.status) || remaining <= 0 || caller.signal?.aborted) {
       change.cancel();

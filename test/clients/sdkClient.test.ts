@@ -104,14 +104,23 @@ describeStores('SDK client', (store) => {
 
   /** The keep-alive interval of the idle-stream test's server (the default is 15 s). */
   const KEEPALIVE_MS = 300;
+  /** The held-call server's progress interval (the default is 5 s; approvalProgressSeconds). */
+  const PROGRESS_S = 1;
+  /**
+   * The client's request timeout in the held-call tests: over two progress intervals, so one late notification (timers
+   * fire late under load) does not end the call, and scaled with the machine.
+   */
+  const TIMEOUT = budget(2_500);
+  /** The server's hold for a caller that sent a progressToken (the default is 25 s): past the timeout, with room. */
+  const HOLD_S = Math.ceil((TIMEOUT + 2_500) / 1000);
 
   describe.concurrent('long waits', () => {
     let t: TestServer;
     let held: TestServer;
     beforeAll(async () => {
       t = await startTestServer({ store });
-      // The hold for a caller that sent a progressToken, shortened from 25 s so the test stays short.
-      held = await startTestServer({ store, env: { COUNTERSIGN_APPROVAL_WAIT_SECONDS: '8' } });
+      // The hold and the progress interval, shortened so the test stays short.
+      held = await startTestServer({ store, env: { COUNTERSIGN_APPROVAL_WAIT_SECONDS: String(HOLD_S), COUNTERSIGN_APPROVAL_PROGRESS_SECONDS: String(PROGRESS_S) } });
     });
     afterAll(async () => {
       await stopServer(held);
@@ -123,6 +132,7 @@ describeStores('SDK client', (store) => {
       // "At once": not held for the approval wait (that is only for callers that send a progressToken).
       const hold = t.app.policy.values.approvalWaitSeconds * 1000;
       expect(hold).toBeGreaterThanOrEqual(10_000);
+      expect(t.app.policy.values.approvalProgressSeconds).toBe(5);
       const c = await t.connect(kind, await t.key({ name: `pending-${kind}` }));
       const device = (await devicesOf(t))[kind === 'sse' ? 0 : 1]!;
       const started = performance.now();
@@ -136,10 +146,6 @@ describeStores('SDK client', (store) => {
       note(`sdk ${kind} tier-3 pending (no progressToken)`, `${Math.round(ms)} ms`);
     });
 
-    // Progress comes every 5 s (fixed in the pipeline), so the shortest client timeout progress can keep alive is a
-    // little over 5 s: 3 s would expire before the second notification. 6 s, against a server hold of 8 s.
-    const TIMEOUT = 6_000;
-
     it.each(TRANSPORTS)('%s: with onprogress and resetTimeoutOnProgress, progress keeps the held call alive past its timeout; it then returns pending', async (kind) => {
       const c = await held.connect(kind, await held.key({ name: `held-${kind}` }));
       const device = (await devicesOf(held))[kind === 'sse' ? 2 : 3]!;
@@ -150,15 +156,17 @@ describeStores('SDK client', (store) => {
         onprogress: (p) => progress.push({ at: performance.now() - started, progress: p.progress, message: p.message }),
       });
       const ms = performance.now() - started;
-      // Alive past the timeout, until the 8 s hold ended: a result (pending) rather than the -32001 a timeout gives, and
+      // Alive past the timeout, until the hold ended: a result (pending) rather than the -32001 a timeout gives, and
       // never before the hold (timers fire late under load, never early).
       expect(ms).toBeGreaterThan(TIMEOUT + 1_000);
       expect(r.isError).toBeFalsy();
       expect(structured<Pending>(r).status).toBe('pending_approval');
       expect(progress.length).toBeGreaterThanOrEqual(2);
-      expect(progress[1]!.at).toBeGreaterThan(4_000); // the second one, ~5 s in, is what reset the timer
+      // The second one, a progress interval after the first (never sooner: the server waits that long for a decision).
+      expect(progress[1]!.at - progress[0]!.at).toBeGreaterThan(PROGRESS_S * 1000 - 50);
+      expect(held.app.policy.values.approvalProgressSeconds).toBe(PROGRESS_S);
       expect(progress[0]!.message).toContain('Waiting for a technician to approve device_actions');
-      note(`sdk ${kind} held call (timeout ${TIMEOUT} ms, hold 8 s)`, { ms: Math.round(ms), progressAtMs: progress.map((p) => Math.round(p.at)) });
+      note(`sdk ${kind} held call (timeout ${TIMEOUT} ms, hold ${HOLD_S} s, progress every ${PROGRESS_S} s)`, { ms: Math.round(ms), progressAtMs: progress.map((p) => Math.round(p.at)) });
     }, budget(30_000));
 
     it.each(TRANSPORTS)('%s: control: the same held call without resetTimeoutOnProgress times out at its timeout (-32001)', async (kind) => {
@@ -170,7 +178,7 @@ describeStores('SDK client', (store) => {
         timeout: TIMEOUT, onprogress: () => void progressed++,
       }).then(() => undefined, (x: unknown) => x);
       const ms = performance.now() - started;
-      // At its timeout: the -32001 came (had it not fired, the 8 s hold would have ended in a pending result), not before.
+      // At its timeout: the -32001 came (had it not fired, the hold would have ended in a pending result), not before.
       expect(e).toBeInstanceOf(McpError);
       expect((e as McpError).code).toBe(ErrorCode.RequestTimeout);
       expect(ms).toBeGreaterThanOrEqual(TIMEOUT - 50);

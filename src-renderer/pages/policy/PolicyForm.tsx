@@ -7,7 +7,7 @@ import { useFocusLater } from '../../lib/focus.ts';
 import { Badge } from '../../components/Badge.tsx';
 import { Section } from '../../components/Layout.tsx';
 
-type Num = 'defaultReadPerMinute' | 'defaultWritePerMinute' | 'httpRequestsPerSecond' | 'approvalTtlMinutes' | 'approvalWaitSeconds' | 'bulkDeviceThreshold'
+type Num = 'defaultReadPerMinute' | 'defaultWritePerMinute' | 'httpRequestsPerSecond' | 'approvalTtlMinutes' | 'approvalWaitSeconds' | 'approvalProgressSeconds' | 'bulkDeviceThreshold'
   | 'auditCheckpointEveryEntries' | 'auditCheckpointEveryMinutes';
 const NUMBERS: [Num, string, string][] = [
   ['defaultReadPerMinute', 'Reads per minute, per key', 'default for keys without their own limit'],
@@ -15,6 +15,7 @@ const NUMBERS: [Num, string, string][] = [
   ['httpRequestsPerSecond', 'HTTP requests per second, per key', 'beyond it: 429 with Retry-After'],
   ['approvalTtlMinutes', 'Approval expiry, minutes', 'a pending request then fails closed'],
   ['approvalWaitSeconds', 'Hold a tier-3 call, seconds', 'with a progressToken, the call waits this long for your decision'],
+  ['approvalProgressSeconds', 'Progress while held, seconds', 'a held call hears from the server this often, which keeps a client\'s timeout alive'],
   ['bulkDeviceThreshold', 'Bulk escalation, devices', 'a write on more devices than this becomes tier 3'],
   ['auditCheckpointEveryEntries', 'Audit checkpoint, entries', 'a signed checkpoint outside the database after this many entries'],
   ['auditCheckpointEveryMinutes', 'Audit checkpoint, minutes', 'or after this many minutes, whichever comes first'],
