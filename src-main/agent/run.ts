@@ -35,6 +35,8 @@ export class Agent {
   private readonly running = new Map<string, Promise<void>>();
   private ws: WebSocket | null = null;
   private inventoryBusy = false;
+  /** When this process last handed an inventory to an open socket (performance.now()). */
+  private inventorySentAt: number | undefined;
   private readonly o: AgentRunOptions;
   private readonly stopper = new AbortController();
   private readonly signal: AbortSignal;
@@ -184,7 +186,13 @@ export class Agent {
             this.send({ type: 'heartbeat', at: new Date().toISOString() });
           }, msg.heartbeatSeconds * 1000));
           timers.push(setInterval(() => void this.reportInventory(), msg.inventorySeconds * 1000));
-          void this.reportInventory();
+          // On this process's first connection, and on a reconnection once the interval has passed: a flapping link
+          // does not cost the machine a full inventory (a hundred short-lived processes on Linux) per reconnect, nor
+          // the console its rewrite. An inventory lost in a cut arrives with the next interval, or at the console's
+          // inventory_request.
+          const since = this.inventorySentAt === undefined ? undefined : Math.round((performance.now() - this.inventorySentAt) / 1000);
+          if (since === undefined || since >= msg.inventorySeconds) void this.reportInventory();
+          else this.o.log(`inventory not due: reported ${since} s ago, every ${msg.inventorySeconds} s`);
         } else if (msg.type === 'command') this.onCommand(msg.command);
         else if (msg.type === 'result_ack') this.journal.ack(msg.commandId);
         else if (msg.type === 'inventory_request') void this.reportInventory();
@@ -251,7 +259,10 @@ export class Agent {
         collectHardware(this.id.hostname), collectSoftware(osName(), this.o.config, this.o.log),
         this.o.config.patchScan ? scanPatches(osName(), this.o.config, this.o.log) : Promise.resolve(null),
       ]);
-      this.send({ type: 'inventory', facts, hardware, software, patches });
+      if (this.send({ type: 'inventory', facts, hardware, software, patches })) {
+        this.inventorySentAt = performance.now();
+        this.o.log(`inventory sent: ${software.length} programs${patches ? `, ${patches.updates.length} updates` : ''}`);
+      }
     } catch (e) {
       this.o.log(`inventory failed: ${(e as Error).message}`);
     } finally {

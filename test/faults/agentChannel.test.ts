@@ -145,6 +145,19 @@ describeStores('agent channel faults', (store) => {
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 2 });
   });
 
+  it('a reconnect within the inventory interval (an hour here) reports no inventory again: a flapping link costs the machine nothing', async () => {
+    // Each agent process reports on its first connection (setUp's).
+    await a.out!.waitFor(/\[agent\] inventory sent: \d+ programs/);
+    for (let round = 0; round < 2; round++) {
+      const from = a.out!.text.length;
+      expect(pa.sever()).toBeGreaterThan(0);
+      await reconnected(a, from);
+      // Decided on the welcome, before anything else the connection does; the old agent collected and sent it all again.
+      await a.out!.waitFor(/\[agent\] inventory not due: reported \d+ s ago, every 3600 s/, 10_000, from);
+      expect(a.out!.text.slice(from)).not.toMatch(/inventory sent/);
+    }
+  });
+
   it('a command frame lost in flight (the connection dies as it is sent): the agent never saw it, it is delivered again on reconnect and runs once', async () => {
     // The command's frame, not the pong that answers the agent's heartbeat ping (~30 bytes) or an ack (~100).
     const lostBefore = pa.lostInFlight;
