@@ -3,7 +3,7 @@
 // throwaway cluster is started here when this machine can, and stopped at the end. Without either, the PostgreSQL
 // variants skip and say why in their names.
 import type { TestProject } from 'vitest/node';
-import { clusterUnavailable, startCluster } from './helpers/pgCluster.ts';
+import { clusterUnavailable, reapOrphanClusters, startCluster } from './helpers/pgCluster.ts';
 import { enterTmpFolder, removeTmpFolder } from './helpers/tmpRoot.ts';
 
 declare module 'vitest' {
@@ -36,6 +36,7 @@ async function startPostgres(project: TestProject): Promise<() => void> {
     project.provide('pgUnavailable', why);
     return () => {};
   }
+  for (const folder of reapOrphanClusters()) console.log(`stopped the PostgreSQL cluster an interrupted test run left behind (${folder})`);
   const cluster = await startCluster();
   project.provide('pgAdminUrl', cluster.url);
   project.provide('pgUnavailable', null);

@@ -1,12 +1,13 @@
 // A throwaway PostgreSQL cluster for the test run: initdb as user postgres under a temporary folder, a free port, the
 // socket and log in folders postgres can write, stopped by pid at the end. One cluster per run; suites make databases.
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { alive } from './wait.ts';
 
 export const PG_BIN = process.env.COUNTERSIGN_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -42,6 +43,8 @@ export async function startCluster(): Promise<Cluster> {
   mkdirSync(run);
   const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  // Who started it: a run killed before its teardown leaves its cluster running, and the next run stops it (reapOrphans).
+  writeFileSync(join(root, OWNER_FILE), processIdentity(process.pid) ?? '');
   chownSync(root, uid, gid);
   chownSync(run, uid, gid);
   const as = (cmd: string, args: string[]) => {
@@ -71,6 +74,59 @@ export async function startCluster(): Promise<Cluster> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+const OWNER_FILE = 'owner';
+
+/** A process as `pid start-time` (/proc): a pid the system has since given to another process does not match. */
+function processIdentity(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stops the clusters of runs that ended without their teardown (Vitest or Playwright killed), and removes their
+ * folders: each would otherwise keep its postmaster, its memory and a port until the machine restarts. A cluster is an
+ * orphan when the process that started it (its owner file: pid and start time) is gone. Returns the folders removed.
+ */
+export function reapOrphanClusters(): string[] {
+  const reaped: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const data = argv[0] === join(PG_BIN, 'postgres') ? argv[argv.indexOf('-D') + 1] : undefined;
+    if (!data || basename(data) !== 'data' || !basename(dirname(data)).startsWith('cs-pg-')) continue;
+    const root = dirname(data);
+    let owner: string;
+    try {
+      owner = readFileSync(join(root, OWNER_FILE), 'utf8').trim();
+    } catch {
+      continue; // not one of ours, or one from before owner files: left alone
+    }
+    const pid = Number(owner.split(' ')[0]);
+    if (!owner || processIdentity(pid) === owner) continue;
+    try {
+      process.kill(Number(entry), 'SIGQUIT'); // immediate shutdown: nothing in it is kept
+    } catch {
+      continue;
+    }
+    for (let i = 0; i < 100 && alive(Number(entry)); i++) spawnSync('sleep', ['0.1']);
+    // The run's own folder when the cluster was made inside one (test/helpers/tmpRoot.ts), else the cluster's.
+    const parent = dirname(root);
+    const folder = basename(parent).startsWith('cs-run-') ? parent : root;
+    rmSync(folder, { recursive: true, force: true });
+    reaped.push(folder);
+  }
+  return reaped;
 }
 
 /** A fresh, empty database on the cluster at adminUrl (named after label); its URL. */
