@@ -176,6 +176,10 @@ export class AgentHub {
       case 'ready': {
         conn.ready = true;
         await recordAgentVersion(this.store, conn.agent, msg.agentVersion, conn.remote);
+        // Results still being recorded first: a reconnecting agent sends its journal's results just before `ready`, and
+        // a command that finished while the link was down is no longer in its running list. Read as still running
+        // here, it was delivered again (the agent's journal kept it from running twice, but it was a needless send).
+        await Promise.all([...this.finishing]);
         const running = new Set(msg.running);
         // Running here but not there: the agent never got it (or lost it). Deliver again; its journal keeps this at-most-once.
         const stale = await this.store.sql.all<{ id: string }>(`SELECT id FROM device_commands WHERE device_id = ? AND status = 'running'`, [deviceId]);
