@@ -318,12 +318,17 @@ export class Gate {
     return { kind: 'pending', approval, created };
   }
 
+  /** How long a held call waits between progress notifications (the policy's approvalProgressSeconds). */
+  progressEveryMs(): number {
+    return this.d.policy.values.approvalProgressSeconds * 1000;
+  }
+
   private async waitWithProgress(a: Approval, waitMs: number, caller: Caller): Promise<Approval | undefined> {
     const until = Date.now() + waitMs;
     let step = 0;
     while (Date.now() < until && !caller.signal?.aborted) {
       await caller.progress!({ progress: step++, message: `Waiting for a technician to approve ${a.tool} (${a.id}); expires ${a.expiresAt}` }).catch(() => {});
-      const d = await this.d.approvals.waitForDecision(a.id, Math.min(this.d.policy.values.approvalProgressSeconds * 1000, until - Date.now()), caller.signal);
+      const d = await this.d.approvals.waitForDecision(a.id, Math.min(this.progressEveryMs(), until - Date.now()), caller.signal);
       if (d) return d;
     }
     return undefined;

@@ -101,7 +101,7 @@ export async function settle(gate: Gate, caller: Caller, approvalId: string, wai
   let step = 0;
   for (;;) {
     const remaining = until - Date.now();
-    const change = nextChange(gate, approvalId, Math.min(gate.d.policy.values.approvalProgressSeconds * 1000, Math.max(0, remaining)), caller.signal);
+    const change = nextChange(gate, approvalId, Math.min(gate.progressEveryMs(), Math.max(0, remaining)), caller.signal);
     const v = await readApproval(gate, caller, approvalId, method);
     if (v instanceof AppError || isTerminal(v.status) || remaining <= 0 || caller.signal?.aborted) {
       change.cancel();
