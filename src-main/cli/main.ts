@@ -21,7 +21,7 @@ const USAGE = `countersign — governed MCP gate for an MSP's fleet
   migrate --from-sqlite D --store URL [--data-dir T]   copy an embedded install into PostgreSQL (team mode) and verify the copy
   technicians create --data-dir D --name N [--role owner|admin|technician|viewer] [--tenants all|T1,T2]  (passphrase: COUNTERSIGN_TECHNICIAN_PASSPHRASE)
   technicians list --data-dir D  |  technicians update ID [--role R] [--tenants all|T1,T2] [--disable|--enable] --data-dir D
-  technicians passkeys ID [--remove PASSKEY_ID] --data-dir D  (list a technician's passkeys, or remove one)
+  technicians passkeys ID [--remove=PASSKEY_ID] --data-dir D  (list a technician's passkeys, or remove one; ids may start with '-')
   technicians reset-passphrase ID --data-dir D  |  technicians remove ID --data-dir D   (an account with keys or approvals in the record: disable it)
   four-eyes set --data-dir D [--tool T] [--action A] [--tenant S] --approvers N  |  four-eyes list|remove ID --data-dir D
   (every command that takes --data-dir also takes --store postgres://…, or reads COUNTERSIGN_DATABASE_URL)

@@ -1,4 +1,4 @@
-// `countersign technicians passkeys ID [--remove PASSKEY_ID]` as a real child process: an owner lists a technician's
+// `countersign technicians passkeys ID [--remove=PASSKEY_ID]` as a real child process: an owner lists a technician's
 // passkeys and removes one for a lost device (audited with the CLI as its actor); an unknown one is a clear error.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -35,11 +35,11 @@ it('lists a technician\'s passkeys and removes one, audited with the CLI as acto
   expect(listed.status, listed.stderr).toBe(0);
   expect(listed.stdout.trim().split('\t').slice(0, 2)).toEqual([credentialId, 'lee phone']);
   expect(listed.stdout).toContain('never used');
-  const removed = cli(env, 'technicians', 'passkeys', technicianId, '--remove', credentialId, '--data-dir', dir);
+  const removed = cli(env, 'technicians', 'passkeys', technicianId, `--remove=${credentialId}`, '--data-dir', dir);
   expect(removed.status, removed.stderr).toBe(0);
   expect(removed.stderr).toContain(`removed passkey ${credentialId} of lee`);
   expect(cli(env, 'technicians', 'passkeys', technicianId, '--data-dir', dir).stdout.trim()).toBe('');
-  const again = cli(env, 'technicians', 'passkeys', technicianId, '--remove', credentialId, '--data-dir', dir);
+  const again = cli(env, 'technicians', 'passkeys', technicianId, `--remove=${credentialId}`, '--data-dir', dir);
   expect([again.status, again.stderr.trim()]).toEqual([1, 'countersign: no such passkey of this technician']);
   const app = await openApp(dir, { log: () => {} });
   try {
