@@ -174,7 +174,6 @@ export class AgentHub {
           { cause: 'refused', code: `COMMAND_REFUSED_${msg.code}`, remote: conn.remote });
         return;
       case 'ready': {
-        conn.ready = true;
         await recordAgentVersion(this.store, conn.agent, msg.agentVersion, conn.remote);
         // Results still being recorded first: a reconnecting agent sends its journal's results just before `ready`, and
         // a command that finished while the link was down is no longer in its running list. Read as still running
@@ -184,6 +183,10 @@ export class AgentHub {
         // Running here but not there: the agent never got it (or lost it). Deliver again; its journal keeps this at-most-once.
         const stale = await this.store.sql.all<{ id: string }>(`SELECT id FROM device_commands WHERE device_id = ? AND status = 'running'`, [deviceId]);
         for (const { id } of stale) if (!running.has(id)) await this.deliver(conn, id, true);
+        // Ready for new commands only now: marked at the start, a command approved meanwhile was claimed and sent by
+        // tick() or wake(), then read above as running here but not in the agent's list (sent before it had it), and
+        // delivered a second time. Seen in CI: a connection's first 'ready' on PostgreSQL, a run_script approved at once.
+        conn.ready = true;
         await this.dispatch(conn);
         return;
       }
