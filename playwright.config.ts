@@ -3,8 +3,9 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { slowdown } from './test/helpers/slowdown.ts';
-import { findChromium } from './scripts/chromium.ts';
+import { findChromium, isHeadlessShell } from './scripts/chromium.ts';
 
+const chromium = findChromium() ?? '/usr/bin/chromium';
 // Budgets scale with this machine, as in the Vitest suites (workers read the factor back from the environment).
 const factor = slowdown();
 // The CLI and agent processes the specs start reuse compiled modules (see vitest.config.ts).
@@ -31,9 +32,10 @@ export default defineConfig({
     browserName: 'chromium',
     viewport: { width: 1280, height: 800 },
     launchOptions: {
-      // CHROMIUM_PATH, else `chromium` on PATH (npm test checks for it, or installs it, first: scripts/chromium.ts).
-      executablePath: findChromium() ?? '/usr/bin/chromium',
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      // CHROMIUM_PATH, else `chromium-headless-shell`, else `chromium`, on PATH (npm test checks for it, or installs the
+      // headless shell, first: scripts/chromium.ts). The full browser needs to be told to run headless.
+      executablePath: chromium,
+      args: [...(isHeadlessShell(chromium) ? [] : ['--headless=new']), '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     },
     // A failure keeps its screenshot and the page's accessibility snapshot (error-context.md). The full trace is asked
     // for (COUNTERSIGN_E2E_TRACE=1): recording one for every spec, failed or not, took about half the suite's CPU

@@ -89,13 +89,18 @@ async function watchedPage(browser: Browser, signedIn: boolean, screen: Screen, 
     w.__csp = [];
     w.__notes = [];
     document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-    // Records each web notification the console raises (the real one still shows where the platform allows).
+    // Records each web notification the console raises (the real one still shows where the platform allows). The
+    // context grants the permission, but the headless shell has no notification platform and reports 'denied' anyway:
+    // here it reads as granted, as it does in the full browser, so the console's own decision to notify is what runs.
     const Native = window.Notification;
     if (Native) {
       window.Notification = class extends Native {
+        static override get permission(): NotificationPermission {
+          return 'granted';
+        }
         constructor(title: string, options?: NotificationOptions) {
-          super(title, options);
           w.__notes.push(title);
+          super(title, options);
         }
       } as typeof Notification;
     }
