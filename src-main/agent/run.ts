@@ -12,6 +12,7 @@ import { scanPatches } from './patches.ts';
 import type { AgentConfig } from './config.ts';
 import { applyUpgrade, clearMarker, rollBack, upgradeOnStart, type UpgradeMarker } from './upgrade.ts';
 import { writeStatus } from './status.ts';
+import { SilenceWatch } from './silence.ts';
 
 export interface AgentRunOptions {
   stateDir: string;
@@ -161,11 +162,12 @@ export class Agent {
         resolve(welcomed);
       });
       // A link that goes silent (NAT timeout, partition) gives no close and no error: TCP would notice only after
-      // ~15 minutes. Anything heard from the console counts as life; after 3 silent heartbeats the socket is dropped.
-      let lastHeard = Date.now();
-      ws.on('pong', () => (lastHeard = Date.now()));
+      // ~15 minutes. Anything heard from the console counts as life; after 3 silent heartbeats the socket is dropped
+      // (SilenceWatch: not on a tick that came late because this process was busy).
+      let silence: SilenceWatch | undefined;
+      ws.on('pong', () => silence?.heardAt());
       ws.on('message', (data) => {
-        lastHeard = Date.now();
+        silence?.heardAt();
         const msg = parseFrame(ServerMessage, data);
         if (!msg) return this.o.log('dropped a malformed message from the console');
         if (msg.type === 'welcome') {
@@ -176,8 +178,9 @@ export class Agent {
           this.confirmUpgrade();
           for (const r of this.journal.outbox()) this.send({ type: 'result', result: r });
           this.send({ type: 'ready', running: [...this.running.keys()], agentVersion: AGENT_VERSION });
+          const watch = (silence = new SilenceWatch(msg.heartbeatSeconds * 1000));
           timers.push(setInterval(() => {
-            if (Date.now() - lastHeard > 3 * msg.heartbeatSeconds * 1000) {
+            if (watch.tick()) {
               this.o.log('the console went silent; reconnecting');
               ws.terminate();
               return;

@@ -24,12 +24,16 @@ export const DEFAULT_HUB: HubOptions = { heartbeatSeconds: 15, inventorySeconds:
 
 interface Conn {
   ws: WebSocket; agent: AgentRow; remote: string; ready: boolean; lastHeartbeat: number; invalid: number;
+  /** When the socket last brought a frame (performance.now()), read as it arrives: a backlog in `queue` is not silence. */
+  lastHeard: number;
   /** The connection's messages are handled one after another, in the order they arrived. */
   queue: Promise<void>;
   /** A dispatch of this connection is under way: another one waits for it rather than running beside it. */
   dispatching: Promise<void> | undefined;
 }
 const DISPATCH_BATCH = 50;
+/** How often tick() runs. */
+const TICK_MS = 1000;
 
 export class AgentHub {
   private readonly conns = new Map<string, Conn>();
@@ -64,9 +68,13 @@ export class AgentHub {
         await tx.sql.run(`UPDATE devices SET status = 'offline' WHERE status = 'online' AND id IN (SELECT device_id FROM agents)`);
       })
       : this.markSilentOffline()).catch((e: unknown) => this.log('marking devices offline at start failed', e));
+    let fired = performance.now();
     this.timer = setInterval(() => {
-      this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
-    }, 1000);
+      // A timer that fires late says this process was busy: agents' frames may still sit unread in their sockets.
+      const late = performance.now() - fired > TICK_MS * 1.5;
+      fired = performance.now();
+      this.ticking ??= this.tick(late).finally(() => (this.ticking = undefined));
+    }, TICK_MS);
     this.timer.unref();
     // A committed tool call or approval may have queued commands: deliver them now rather than on the next tick.
     this.offAudit = store.audit.onAppend((row) => {
@@ -100,10 +108,11 @@ export class AgentHub {
       }
     }).catch((e: unknown) => this.log(`recording agent ${agent.id}'s connection failed`, e));
     // Its messages wait until the connection is recorded: the device is online before anything it reports.
-    const conn: Conn = { ws, agent, remote, ready: false, lastHeartbeat: Date.now(), invalid: 0, queue: connected, dispatching: undefined };
+    const conn: Conn = { ws, agent, remote, ready: false, lastHeartbeat: Date.now(), lastHeard: performance.now(), invalid: 0, queue: connected, dispatching: undefined };
     this.conns.set(agent.device_id, conn);
     this.handling.add(conn);
     ws.on('message', (data) => {
+      conn.lastHeard = performance.now();
       conn.queue = conn.queue.then(() => this.onMessage(conn, data)).catch((e: unknown) => this.log(`agent ${agent.id} message failed`, e));
     });
     ws.on('close', () => {
@@ -279,11 +288,14 @@ export class AgentHub {
     }
   }
 
-  /** Once a second: deliver due commands (not_before reached), end expired leases, drop silent connections. */
-  async tick(): Promise<void> {
+  /**
+   * Once a second: deliver due commands (not_before reached), end expired leases, drop silent connections (nothing heard
+   * for three heartbeat intervals; not judged on a `late` tick, see SilenceWatch in agent/silence.ts).
+   */
+  async tick(late = false): Promise<void> {
     const now = Date.now();
     for (const c of this.conns.values()) {
-      if (now - c.lastHeartbeat > this.opts.heartbeatSeconds * 3000) c.ws.terminate();
+      if (!late && performance.now() - c.lastHeard > this.opts.heartbeatSeconds * 3000) c.ws.terminate();
       else if (c.ready) await this.guard(() => this.dispatch(c));
     }
     if (now - this.lastPresenceFlush >= this.opts.heartbeatSeconds * 1000) {

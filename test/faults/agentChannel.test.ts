@@ -57,6 +57,11 @@ async function setUp(store: StoreKind): Promise<void> {
   consoleUp = true;
   started = performance.now();
   con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_S), COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS: String(LEASE_GRACE_S) }, store);
+  // What runs in this process (the CLI's commands, module loading) comes before the agents connect: the proxies live
+  // here too, and a second's stall of this process on a loaded machine was a silent link to both agents, which then
+  // reconnected before the first test's command reached them (delivered twice, as it should be, where once is asserted).
+  client = await con.mcp();
+  tech = await con.technician();
   db = await con.sql();
   marks = join(con.root, 'marks');
   ends = join(con.root, 'ends');
@@ -71,8 +76,6 @@ async function setUp(store: StoreKind): Promise<void> {
   }));
   expect(JSON.parse(readFileSync(join(a.stateDir, 'agent.json'), 'utf8')).url).toBe(pa.url);
   await Promise.all([a.start(), b.start()]);
-  client = await con.mcp();
-  tech = await con.technician();
   // The lease watchdog: a running command whose lease ended more than a tick (1 s) plus polling slack ago is stuck.
   // One reading at a time: a slow one is not overtaken by the next.
   let reading = false;
