@@ -90,7 +90,7 @@ export function launchDesktop(home: ReturnType<typeof desktopHome>, scenario: Sc
     names: () => calls.map((c) => c.name),
     stderr: () => err,
     exited,
-    waitFor: (name, pred = () => true, timeoutMs = 20_000) => until(`${name} (calls so far: ${calls.map((c) => c.name).join(', ')}; stderr: ${err.slice(-800)})`,
+    waitFor: (name, pred = () => true, timeoutMs = 20_000) => until(() => `${name} (calls so far: ${calls.map((c) => c.name).join(', ')}; ${child.exitCode ?? child.signalCode ?? 'still running'}; stderr: ${err.slice(-800)})`,
       () => calls.find((c) => c.name === name && pred(c)), timeoutMs, 50),
     send(cmd) {
       const id = nextId++;
