@@ -135,7 +135,9 @@ describeStores('agent channel faults', (store) => {
     const { approvalId, executionId, commandIds } = await runScript('reset', 2, [a, b]);
     await startedAll('reset', 2);
     const from = a.out!.text.length;
-    expect(pa.sever()).toBeGreaterThan(0);
+    // The agents' own logs name any other cut (a dropped link delivers its command again, rightly): shown on failure.
+    const logs = () => `agent a:\n${a.out!.text}\nagent b:\n${b.out!.text}`;
+    expect(pa.sever(), logs()).toBeGreaterThan(0);
     await reconnected(a, from);
     const r = await finished(client, executionId, 15_000);
     expect(r.commands.map((c) => c.status)).toEqual(['completed', 'completed']);
@@ -144,7 +146,7 @@ describeStores('agent channel faults', (store) => {
       expect(runsOf(c.commandId)).toBe(1);
     }
     // The reconnected agent said the command was still running there: the console did not deliver it again.
-    for (const id of commandIds) expect(await dispatchCount(id)).toBe(1);
+    for (const id of commandIds) expect(await dispatchCount(id), logs()).toBe(1);
     expect((await approvalBecomes(approvalId, 'completed')).commands).toEqual({ completed: 2 });
   });
 
