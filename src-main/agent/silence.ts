@@ -1,22 +1,35 @@
-// When a link counts as silent: both ends judge it once per heartbeat tick, the agent by what it hears from the console
+// When a link counts as silent: both ends judge it at a periodic timer, the agent by what it hears from the console
 // (any message or pong), the console's hub by what it hears from each agent.
 
 /**
- * A link is silent once nothing was heard for three heartbeat intervals, judged at a tick that came on time. A late
- * tick means this process itself was busy (an inventory scan on a loaded endpoint, a slow store, a stopped process):
- * what the other end sent meanwhile may still sit unread in the socket, and Node runs due timers before it reads
- * sockets, so such a tick gives no verdict and the next one does. Without this, a busy agent dropped a live link at
- * once on a loaded machine, and a command the console had just sent on it was lost and delivered again.
+ * Tells, each time a periodic timer fires, whether it fired late (more than 1.5 periods after the last firing): this
+ * process itself was busy (an inventory scan on a loaded endpoint, a slow store, a stopped process). What the other end
+ * sent meanwhile may still sit unread in the socket, since Node runs due timers before it reads sockets, so a late
+ * firing must not judge a link silent; the next one does.
+ */
+export function lateFirings(everyMs: number, start = performance.now()): (now?: number) => boolean {
+  let last = start;
+  return (now = performance.now()) => {
+    const late = now - last > 1.5 * everyMs;
+    last = now;
+    return late;
+  };
+}
+
+/**
+ * A link is silent once nothing was heard for three heartbeat intervals, judged at a heartbeat tick that came on time
+ * (lateFirings). Without that, a busy agent dropped a live link at once on a loaded machine, and a command the console
+ * had just sent on it was lost and delivered again.
  */
 export class SilenceWatch {
   private heard: number;
-  private lastTick: number;
+  private readonly late: (now?: number) => boolean;
   private readonly intervalMs: number;
 
   constructor(intervalMs: number, now = performance.now()) {
     this.intervalMs = intervalMs;
     this.heard = now;
-    this.lastTick = now;
+    this.late = lateFirings(intervalMs, now);
   }
 
   /** Something came from the other end. */
@@ -26,8 +39,6 @@ export class SilenceWatch {
 
   /** Called at each heartbeat tick: true when the link is silent. */
   tick(now = performance.now()): boolean {
-    const late = now - this.lastTick > 1.5 * this.intervalMs;
-    this.lastTick = now;
-    return !late && now - this.heard > 3 * this.intervalMs;
+    return !this.late(now) && now - this.heard > 3 * this.intervalMs;
   }
 }

@@ -9,6 +9,7 @@ import { envelopeFor } from './signing.ts';
 import { storeInventory } from './inventory.ts';
 import type { AgentRow } from './enroll.ts';
 import { recordAgentVersion } from './versions.ts';
+import { lateFirings } from '../agent/silence.ts';
 
 export interface HubOptions {
   heartbeatSeconds: number;
@@ -68,12 +69,11 @@ export class AgentHub {
         await tx.sql.run(`UPDATE devices SET status = 'offline' WHERE status = 'online' AND id IN (SELECT device_id FROM agents)`);
       })
       : this.markSilentOffline()).catch((e: unknown) => this.log('marking devices offline at start failed', e));
-    let fired = performance.now();
+    // Judged when the timer fires, not when tick() runs: a tick still running on a slow store skips firings.
+    const late = lateFirings(TICK_MS);
     this.timer = setInterval(() => {
-      // A timer that fires late says this process was busy: agents' frames may still sit unread in their sockets.
-      const late = performance.now() - fired > TICK_MS * 1.5;
-      fired = performance.now();
-      this.ticking ??= this.tick(late).finally(() => (this.ticking = undefined));
+      const wasLate = late();
+      this.ticking ??= this.tick(wasLate).finally(() => (this.ticking = undefined));
     }, TICK_MS);
     this.timer.unref();
     // A committed tool call or approval may have queued commands: deliver them now rather than on the next tick.
@@ -192,9 +192,9 @@ export class AgentHub {
         // Running here but not there: the agent never got it (or lost it). Deliver again; its journal keeps this at-most-once.
         const stale = await this.store.sql.all<{ id: string }>(`SELECT id FROM device_commands WHERE device_id = ? AND status = 'running'`, [deviceId]);
         for (const { id } of stale) if (!running.has(id)) await this.deliver(conn, id, true);
-        // Ready for new commands only now: marked at the start, a command approved meanwhile was claimed and sent by
+        // Ready for new commands only now: marked at the start, a command approved meanwhile could be claimed and sent by
         // tick() or wake(), then read above as running here but not in the agent's list (sent before it had it), and
-        // delivered a second time. Seen in CI: a connection's first 'ready' on PostgreSQL, a run_script approved at once.
+        // delivered a second time.
         conn.ready = true;
         await this.dispatch(conn);
         return;
@@ -290,7 +290,7 @@ export class AgentHub {
 
   /**
    * Once a second: deliver due commands (not_before reached), end expired leases, drop silent connections (nothing heard
-   * for three heartbeat intervals; not judged on a `late` tick, see SilenceWatch in agent/silence.ts).
+   * for three heartbeat intervals; not judged on a `late` tick, see lateFirings in agent/silence.ts).
    */
   async tick(late = false): Promise<void> {
     const now = Date.now();

@@ -1,7 +1,7 @@
 // When a link counts as silent (src-main/agent/silence.ts), on a clock the test moves: three heartbeat intervals with
 // nothing heard, judged at a tick that came on time; a tick that came late (this process was busy) gives no verdict.
 import { describe, expect, it } from 'vitest';
-import { SilenceWatch } from '../../src-main/agent/silence.ts';
+import { lateFirings, SilenceWatch } from '../../src-main/agent/silence.ts';
 
 const S = 1000;
 
@@ -35,5 +35,12 @@ describe('SilenceWatch', () => {
   it('ticks a little late (timer jitter under 1.5 intervals) still judge', () => {
     const w = new SilenceWatch(S, 0);
     expect([w.tick(1.4 * S), w.tick(2.8 * S), w.tick(4.2 * S)]).toEqual([false, false, true]);
+  });
+});
+
+describe('lateFirings (the hub judges its 1 s timer by it)', () => {
+  it('a firing more than 1.5 periods after the last one is late; the ones after it are on time again', () => {
+    const late = lateFirings(S, 0);
+    expect([1, 2, 3.4, 5, 6].map((s) => late(s * S))).toEqual([false, false, false, true, false]);
   });
 });
