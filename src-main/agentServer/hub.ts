@@ -295,7 +295,11 @@ export class AgentHub {
   async tick(late = false): Promise<void> {
     const now = Date.now();
     for (const c of this.conns.values()) {
-      if (!late && performance.now() - c.lastHeard > this.opts.heartbeatSeconds * 3000) c.ws.terminate();
+      const silentMs = performance.now() - c.lastHeard;
+      if (!late && silentMs > this.opts.heartbeatSeconds * 3000) {
+        this.log(`agent ${c.agent.id} (device ${c.agent.device_id}) silent for ${Math.round(silentMs)} ms: connection dropped`);
+        c.ws.terminate();
+      }
       else if (c.ready) await this.guard(() => this.dispatch(c));
     }
     if (now - this.lastPresenceFlush >= this.opts.heartbeatSeconds * 1000) {

@@ -1,6 +1,6 @@
 // Faults on the agent channel (issue 7), real processes: `countersign serve` and two `countersign agent run`, each
 // agent enrolled through its own test-only TCP proxy (no TLS termination, so the pinned certificate is still the
-// listener's) that the test can cut, block, silence, or make drop the next frame the console sends. Every script
+// listener's; a process of its own, so a stalled test process is not a silent link) that the test can cut, block, silence, or make drop the next frame the console sends. Every script
 // appends one line (its command id) to a marker file when it starts, so a second execution would show as a second line.
 // Faults: a TCP reset mid-script, a command frame lost in flight, a link down past the lease, a result held in the
 // journal across a link outage and an agent SIGKILL, seeded repeated cuts during a batch, a silent (half-open) link,
@@ -16,7 +16,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ConsoleClient } from '../helpers/console.ts';
 import { createRng, seedFromEnv } from '../helpers/prng.ts';
-import { TcpProxy } from '../helpers/tcpProxy.ts';
+import { ProxyProcess } from '../helpers/tcpProxyProcess.ts';
 import { alive, budget } from '../helpers/wait.ts';
 import { describeStores, type StoreKind } from '../helpers/stores.ts';
 import type { InstallSql } from '../helpers/installSql.ts';
@@ -37,8 +37,8 @@ let con: ConsoleProc;
 let db: InstallSql;
 let a: AgentProc;
 let b: AgentProc;
-let pa: TcpProxy;
-let pb: TcpProxy;
+let pa: ProxyProcess;
+let pb: ProxyProcess;
 let client: Client;
 let tech: ConsoleClient;
 let marks: string;
@@ -57,19 +57,18 @@ async function setUp(store: StoreKind): Promise<void> {
   consoleUp = true;
   started = performance.now();
   con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_S), COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS: String(LEASE_GRACE_S) }, store);
-  // What runs in this process (the CLI's commands, module loading) comes before the agents connect: the proxies live
-  // here too, and a second's stall of this process on a loaded machine was a silent link to both agents, which then
-  // reconnected before the first test's command reached them (delivered twice, as it should be, where once is asserted).
+  // What runs in this process (the CLI's commands, module loading) comes before the agents connect, so that the first
+  // test starts on settled links.
   client = await con.mcp();
   tech = await con.technician();
   db = await con.sql();
   marks = join(con.root, 'marks');
   ends = join(con.root, 'ends');
-  [pa, pb] = await Promise.all([TcpProxy.start(con.agentUrl), TcpProxy.start(con.agentUrl)]);
+  [pa, pb] = await Promise.all([ProxyProcess.start(con.agentUrl), ProxyProcess.start(con.agentUrl)]);
   const token = await con.token('acme-dental', ['--uses', '2']);
   a = new AgentProc(con.root, 'chan-a');
   b = new AgentProc(con.root, 'chan-b');
-  // Enrolled through the proxies (async: the proxies live in this process, so its event loop must keep running).
+  // Enrolled through the proxies.
   await Promise.all(([[a, pa], [b, pb]] as const).map(async ([agent, proxy]) => {
     const r = await agent.enrollAsync(proxy.url, token);
     if (r.status !== 0) throw new Error(`enroll ${agent.name} through the proxy failed: ${r.stderr}`);
@@ -125,6 +124,8 @@ const approvalBecomes = (approvalId: string, status: string, ms = 10_000) =>
     return s.status === status && s;
   }, ms, 150);
 const reconnected = (agent: AgentProc, from: number, ms = 15_000) => agent.out!.waitFor(/\[agent\] connected /, ms, from);
+/** Connections both proxies have cut so far. */
+const cutTotal = async () => (await pa.stats()).cut + (await pb.stats()).cut;
 const dispatchCount = async (commandId: string) => (await db.sql.get<{ n: number }>('SELECT dispatch_count AS n FROM command_dispatch WHERE command_id = ?', [commandId]))?.n;
 
 describeStores('agent channel faults', (store) => {
@@ -136,8 +137,8 @@ describeStores('agent channel faults', (store) => {
     await startedAll('reset', 2);
     const from = a.out!.text.length;
     // The agents' own logs name any other cut (a dropped link delivers its command again, rightly): shown on failure.
-    const logs = () => `agent a:\n${a.out!.text}\nagent b:\n${b.out!.text}`;
-    expect(pa.sever(), logs()).toBeGreaterThan(0);
+    const logs = () => `agent a:\n${a.out!.text}\nagent b:\n${b.out!.text}\nconsole:\n${con.stderr?.text.slice(-3000)}`;
+    expect(await pa.sever(), logs()).toBeGreaterThan(0);
     await reconnected(a, from);
     const r = await finished(client, executionId, 15_000);
     expect(r.commands.map((c) => c.status)).toEqual(['completed', 'completed']);
@@ -155,7 +156,7 @@ describeStores('agent channel faults', (store) => {
     await a.out!.waitFor(/\[agent\] inventory sent: \d+ programs/);
     for (let round = 0; round < 2; round++) {
       const from = a.out!.text.length;
-      expect(pa.sever()).toBeGreaterThan(0);
+      expect(await pa.sever()).toBeGreaterThan(0);
       await reconnected(a, from);
       // Decided on the welcome, before anything else the connection does; the old agent collected and sent it all again.
       await a.out!.waitFor(/\[agent\] inventory not due: reported \d+ s ago, every 3600 s/, 10_000, from);
@@ -165,13 +166,13 @@ describeStores('agent channel faults', (store) => {
 
   it('a command frame lost in flight (the connection dies as it is sent): the agent never saw it, it is delivered again on reconnect and runs once', async () => {
     // The command's frame, not the pong that answers the agent's heartbeat ping (~30 bytes) or an ack (~100).
-    const lostBefore = pa.lostInFlight;
-    expect(pa.cutOnNextFromTarget(COMMAND_FRAME_MIN_BYTES)).toBe(1);
+    const lostBefore = (await pa.stats()).lostInFlight;
+    expect(await pa.cutOnNextFromTarget(COMMAND_FRAME_MIN_BYTES)).toBe(1);
     const from = a.out!.text.length;
     const { approvalId, executionId, commandIds } = await runScript('in-flight', 0.2, [a]);
     await reconnected(a, from);
     const r = await finished(client, executionId, 15_000);
-    expect(pa.lostInFlight - lostBefore).toBeGreaterThanOrEqual(COMMAND_FRAME_MIN_BYTES);
+    expect((await pa.stats()).lostInFlight - lostBefore).toBeGreaterThanOrEqual(COMMAND_FRAME_MIN_BYTES);
     expect(r.commands[0]).toMatchObject({ status: 'completed', stdout: 'done in-flight\n' });
     expect(runsOf(commandIds[0]!)).toBe(1);
     // Delivered again on the reconnect; once more per further reconnect before it ran (a stalled machine can make the
@@ -185,8 +186,8 @@ describeStores('agent channel faults', (store) => {
   it('the link down past the lease: failed (lease expired) on time, then the real result from the agent journal replaces it and the approval rolls up again', async () => {
     const { approvalId, executionId, commandIds } = await runScript('lease', 1, [a], 10); // lease = 10 s + 1 s grace
     await startedAll('lease', 1);
-    pa.block();
-    pa.sever();
+    await pa.block();
+    await pa.sever();
     try {
       await until('script ended while the link is down', () => endsOf(commandIds[0]!) === 1, 10_000, 50);
       const lost = await until('lease expiry', async () => {
@@ -199,7 +200,7 @@ describeStores('agent channel faults', (store) => {
       expect(lost.stderr).toMatch(/lease expired/);
       expect((await approvalBecomes(approvalId, 'failed')).commands).toEqual({ failed: 1 });
     } finally {
-      pa.unblock();
+      await pa.unblock();
     }
     const late = await until('late result', async () => {
       const x = await call<any>(client, 'get_script_results', { executionId });
@@ -216,15 +217,15 @@ describeStores('agent channel faults', (store) => {
     const { approvalId, executionId, commandIds } = await runScript('journal', 0.5, [b]);
     const id = commandIds[0]!;
     await startedAll('journal', 1);
-    pb.block();
-    pb.sever();
+    await pb.block();
+    await pb.sever();
     try {
       await until('script ended while the link is down', () => endsOf(id) === 1, 10_000, 50);
       await b.out!.waitFor(new RegExp(`command ${id} completed`), 5_000);
       await b.stop('SIGKILL');
       expect((await db.sql.get<{ status: string }>('SELECT status FROM device_commands WHERE id = ?', [id]))!.status).toBe('running');
     } finally {
-      pb.unblock();
+      await pb.unblock();
     }
     await b.start();
     const r = await finished(client, executionId, 15_000);
@@ -255,7 +256,7 @@ describeStores('agent channel faults', (store) => {
       const completed = ids.length ? await db.num(`SELECT count(*) AS n FROM device_commands WHERE status = 'completed' AND id IN (${placeholders(ids.length)})`, ids) : 0;
       return lines(marks).filter(ours).length + lines(ends).filter(ours).length + completed;
     };
-    const cutBefore = pa.cut + pb.cut;
+    const cutBefore = await cutTotal();
     let stop = false;
     const fromA = a.out!.text.length;
     const fromB = b.out!.text.length;
@@ -265,10 +266,10 @@ describeStores('agent channel faults', (store) => {
         if (stop) return;
         // Each round hits a live link: wait for the agents it targets to be connected (again) first.
         const targets = which === 'both' ? [pa, pb] : which.startsWith('a') ? [pa] : [pb];
-        await until(`a live link to cut (${which})`, () => targets.every((p) => p.live > 0) || stop, 15_000, 25);
-        if (which === 'a-next-frame') pa.cutOnNextFromTarget();
-        else if (which === 'b-next-frame') pb.cutOnNextFromTarget();
-        else for (const p of targets) p.sever();
+        await until(`a live link to cut (${which})`, async () => stop || (await Promise.all(targets.map((p) => p.stats()))).every((s) => s.live > 0), 15_000, 25);
+        if (which === 'a-next-frame') await pa.cutOnNextFromTarget();
+        else if (which === 'b-next-frame') await pb.cutOnNextFromTarget();
+        else await Promise.all(targets.map((p) => p.sever()));
       }
     })();
     try {
@@ -281,8 +282,7 @@ describeStores('agent channel faults', (store) => {
       throw e;
     } finally {
       await chaos;
-      pa.disarm();
-      pb.disarm();
+      await Promise.all([pa.disarm(), pb.disarm()]);
     }
     const results = await Promise.all(runs.map((r) => finished(client, r.executionId, 25_000)));
     for (const [i, r] of results.entries()) {
@@ -294,8 +294,9 @@ describeStores('agent channel faults', (store) => {
     }
     for (const r of runs) expect((await approvalBecomes(r.approvalId, 'completed')).commands).toEqual({ completed: 2 });
     const ids = runs.flatMap((r) => r.commandIds);
-    const inFlight = pa.lostInFlight + pb.lostInFlight;
-    const cuts = pa.cut + pb.cut - cutBefore;
+    const [sa, sb] = await Promise.all([pa.stats(), pb.stats()]);
+    const inFlight = sa.lostInFlight + sb.lostInFlight;
+    const cuts = sa.cut + sb.cut - cutBefore;
     let redeliveries = 0;
     for (const id of ids) redeliveries += ((await dispatchCount(id)) ?? 1) - 1;
     const reconnects = (a.out!.text.slice(fromA).match(/\[agent\] connected /g) ?? []).length + (b.out!.text.slice(fromB).match(/\[agent\] connected /g) ?? []).length;
@@ -307,11 +308,11 @@ describeStores('agent channel faults', (store) => {
     const { approvalId, executionId, commandIds } = await runScript('silent', 2, [a], 30);
     await startedAll('silent', 1);
     const from = a.out!.text.length;
-    expect(pa.freeze()).toBeGreaterThan(0);
+    expect(await pa.freeze()).toBeGreaterThan(0);
     // New connections are refused until both sides have noticed: an agent that noticed first would otherwise reconnect
     // and replace its link before the console dropped it (the device would never show offline), or within a moment of
     // the drop (too short a time to be seen offline).
-    pa.block();
+    await pa.block();
     const t0 = Date.now();
     let noticed: number | undefined;
     try {
@@ -324,8 +325,8 @@ describeStores('agent channel faults', (store) => {
       await a.out!.waitFor(/\[agent\] the console went silent/, 8_000, from);
       noticed = Date.now() - t0;
     } finally {
-      pa.unblock();
-      if (noticed === undefined) pa.sever(); // let the agent recover so that the other tests can go on
+      await pa.unblock();
+      if (noticed === undefined) await pa.sever(); // let the agent recover so that the other tests can go on
     }
     await reconnected(a, from, 8_000);
     console.log(`agent channel: silent link noticed by the agent after ${noticed} ms`);
@@ -410,7 +411,8 @@ describeStores('agent channel faults', (store) => {
     expect(v.status, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(/audit chain OK/);
     const byStatus = Object.fromEntries(states.map((s) => [s.status, s.n]));
+    const [sa, sb] = await Promise.all([pa.stats(), pb.stats()]);
     console.log(`agent channel: ${created.length} commands in ${approvals.length} approvals (${JSON.stringify(byStatus)}), `
-      + `${pa.accepted + pb.accepted} proxied connections, ${pa.cut + pb.cut} cut; ${Math.round(performance.now() - started)} ms; ${v.stdout.trim()}`);
+      + `${sa.accepted + sb.accepted} proxied connections, ${sa.cut + sb.cut} cut; ${Math.round(performance.now() - started)} ms; ${v.stdout.trim()}`);
   });
 });
