@@ -7,8 +7,8 @@ import { pinnedTlsOptions } from './tls.ts';
 import { CommandVerifier } from './verify.ts';
 import { prepare } from './execute.ts';
 import { killOrphan } from './exec.ts';
-import { collectHardware, collectSoftware, osName } from './inventory.ts';
-import { scanPatches } from './patches.ts';
+import { osName } from './inventory.ts';
+import { collectInventory, collectInventoryInChild } from './inventoryReport.ts';
 import type { AgentConfig } from './config.ts';
 import { applyUpgrade, clearMarker, rollBack, upgradeOnStart, type UpgradeMarker } from './upgrade.ts';
 import { writeStatus } from './status.ts';
@@ -21,6 +21,11 @@ export interface AgentRunOptions {
   signal: AbortSignal;
   /** The agent executable, when this is one (it can then upgrade itself); null or absent when run from source. */
   self?: string | null;
+  /**
+   * The command line of this program's `agent inventory`: the inventory is collected in that child process, so that its
+   * collectors' blocking calls never hold this process (see agent/inventoryReport.ts). Absent: collected in process.
+   */
+  inventoryCommand?: string[];
 }
 
 /** How a run ended: stopped by its signal, or asking the service manager for a restart (an upgrade is in place). */
@@ -35,6 +40,8 @@ export class Agent {
   private readonly verifier: CommandVerifier;
   private readonly running = new Map<string, Promise<void>>();
   private ws: WebSocket | null = null;
+  /** How the last connection closed (code and reason), for the reconnect line of the log. */
+  private closedWith = '';
   private inventoryBusy = false;
   /** When this process last handed an inventory to an open socket (performance.now()). */
   private inventorySentAt: number | undefined;
@@ -119,7 +126,8 @@ export class Agent {
       if (this.signal.aborted) break;
       attempt = welcomed ? 0 : attempt + 1;
       const wait = backoffMs(attempt, this.o.config.maxBackoffSeconds * 1000);
-      this.o.log(`disconnected; reconnecting in ${Math.round(wait)} ms`);
+      this.o.log(`disconnected${this.closedWith ? ` (${this.closedWith})` : ''}; reconnecting in ${Math.round(wait)} ms`);
+      this.closedWith = '';
       await new Promise<void>((r) => {
         const t = setTimeout(r, wait);
         this.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
@@ -154,7 +162,9 @@ export class Agent {
         reject(new Error(`the console refused the connection: HTTP ${res.statusCode}`));
       });
       ws.on('error', (e) => !welcomed && reject(e));
-      ws.on('close', () => {
+      ws.on('close', (code, reason) => {
+        // Said in the log: 1006 is a link lost (reset, or dropped by us for silence), 4000–4003 the console's own reasons.
+        this.closedWith = `close ${code}${reason.length ? `: ${reason.toString('utf8').slice(0, 120)}` : ''}`;
         timers.forEach(clearInterval);
         this.signal.removeEventListener('abort', onAbort);
         if (this.ws === ws) this.ws = null;
@@ -258,16 +268,16 @@ export class Agent {
     if (this.inventoryBusy) return;
     this.inventoryBusy = true;
     try {
-      const [{ facts, hardware }, software, patches] = await Promise.all([
-        collectHardware(this.id.hostname), collectSoftware(osName(), this.o.config, this.o.log),
-        this.o.config.patchScan ? scanPatches(osName(), this.o.config, this.o.log) : Promise.resolve(null),
-      ]);
+      const { facts, hardware, software, patches } = this.o.inventoryCommand
+        ? await collectInventoryInChild([...this.o.inventoryCommand, ...(this.id.hostname ? ['--hostname', this.id.hostname] : [])], this.o.log, this.signal)
+        : await collectInventory(this.o.config, this.o.log, this.id.hostname);
+      if (this.signal.aborted) return;
       if (this.send({ type: 'inventory', facts, hardware, software, patches })) {
         this.inventorySentAt = performance.now();
         this.o.log(`inventory sent: ${software.length} programs${patches ? `, ${patches.updates.length} updates` : ''}`);
       }
     } catch (e) {
-      this.o.log(`inventory failed: ${(e as Error).message}`);
+      if (!this.signal.aborted) this.o.log(`inventory failed: ${(e as Error).message}`);
     } finally {
       this.inventoryBusy = false;
     }

@@ -8,6 +8,7 @@ import { enrollAgent } from '../agent/enroll.ts';
 import { loadConfig } from '../agent/config.ts';
 import { Agent } from '../agent/run.ts';
 import { osName } from '../agent/inventory.ts';
+import { collectInventory } from '../agent/inventoryReport.ts';
 import { AGENT_VERSION } from '../agent/protocol.ts';
 import { loadIdentity } from '../agent/state.ts';
 import { pinnedTlsOptions } from '../agent/tls.ts';
@@ -19,6 +20,7 @@ import type { Io } from './commands.ts';
 
 const stateDir = z.string({ error: '--state-dir S is required' }).min(1);
 const USAGE = `usage: countersign agent enroll --url URL --token T --state-dir S [--hostname NAME] | agent run --state-dir S [--config F]
+  | agent inventory [--config F] [--hostname NAME]   (what the agent reports, as JSON)
   the agent executable also: install --url URL --token T [--hostname NAME] | uninstall | status | self-test --state-dir S [--expect-version V] | version`;
 
 /** WinSW, carried inside the Windows executable. */
@@ -56,13 +58,24 @@ export async function agent(argv: string[], io: Io): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const end = await new Agent({ stateDir: resolve(flags['state-dir']), config, log: (l) => io.err(`[agent] ${l}`), signal: stop.signal, self: sea.isSea() ? process.execPath : null }).run();
+      // The inventory child reads the same configuration: the same --config, or the same environment.
+      const inventoryCommand = io.agentSelf && [...io.agentSelf, 'inventory', ...(flags.config ? ['--config', resolve(flags.config)] : [])];
+      const end = await new Agent({ stateDir: resolve(flags['state-dir']), config, log: (l) => io.err(`[agent] ${l}`), signal: stop.signal,
+        self: sea.isSea() ? process.execPath : null, inventoryCommand }).run();
       // A new build is in place: the service manager starts it (Restart=on-failure, launchd KeepAlive, SCM failure actions).
       return end === 'restart' ? RESTART_EXIT_CODE : 0;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+  }
+  if (sub === 'inventory') {
+    // What this machine reports: printed as JSON (the agent's run collects it this way, in a process of its own).
+    const { flags } = parseFlags(rest, { config: { type: 'string' }, hostname: { type: 'string' } },
+      z.object({ config: z.string().min(1).optional(), hostname: z.string().min(1).max(253).optional() }));
+    const config = loadConfig(flags.config ?? io.env.COUNTERSIGN_AGENT_CONFIG);
+    io.out(JSON.stringify(await collectInventory(config, log, flags.hostname)));
+    return 0;
   }
   if (sub === 'install') {
     const { flags } = parseFlags(rest, { url: { type: 'string' }, token: { type: 'string' }, hostname: { type: 'string' } },

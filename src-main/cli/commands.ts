@@ -22,6 +22,11 @@ export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
   env: NodeJS.ProcessEnv;
+  /**
+   * The command line that runs this program's agent commands (`… agent` from the CLI, the agent executable itself):
+   * `agent run` starts its inventory child with it. Absent when the CLI runs inside another program (tests).
+   */
+  agentSelf?: string[];
 }
 
 async function setPassphrase(store: Store, hmacKey: Buffer, passphrase: string): Promise<void> {

@@ -26,6 +26,7 @@ const USAGE = `countersign — governed MCP gate for an MSP's fleet
   four-eyes set --data-dir D [--tool T] [--action A] [--tenant S] --approvers N  |  four-eyes list|remove ID --data-dir D
   (every command that takes --data-dir also takes --store postgres://…, or reads COUNTERSIGN_DATABASE_URL)
   agent enroll --url https://HOST:PORT --token T --state-dir S [--hostname NAME]  |  agent run --state-dir S [--config F]
+  agent inventory [--config F] [--hostname NAME]   print what this machine's agent reports, as JSON
   agent build --target linux-x64|linux-arm64|win-x64|win-arm64|darwin-x64|darwin-arm64|all [--version V] [--out DIR | --data-dir D]
   policy simulate --data-dir D [--days 7] --draft draft.json [--json]   replay the last days' calls under a draft policy`;
 
@@ -67,6 +68,7 @@ if (import.meta.main) {
     out: (l) => process.stdout.write(`${l}\n`),
     err: (l) => process.stderr.write(`${l}\n`),
     env: process.env,
+    agentSelf: [process.execPath, ...process.execArgv, process.argv[1]!, 'agent'],
   });
   process.exitCode = code;
 }
