@@ -314,12 +314,15 @@ describeStores('agent channel faults', (store) => {
     // the drop (too short a time to be seen offline).
     await pa.block();
     const t0 = Date.now();
+    const consoleErrFrom = con.stderr!.text.length;
     let noticed: number | undefined;
     try {
       // The console notices: after 3 missed heartbeats it drops the connection and the device goes offline…
       await until(() => `the console marks the device offline; the agent since the freeze:\n${a.out!.text.slice(from)}`,
         async () => (await db.sql.get<{ status: string }>('SELECT status FROM devices WHERE id = ?', [a.deviceId]))!.status === 'offline', 8_000, 100);
       const consoleNoticed = Date.now() - t0;
+      // …and says so in its log, naming the agent: a technician reading it learns why the device went offline.
+      await con.stderr!.waitFor(new RegExp(`agent [0-9a-f-]+ \\(device ${a.deviceId}\\) silent for \\d+ ms: connection dropped`), 5_000, consoleErrFrom);
       console.log(`agent channel: silent link dropped by the console after ${consoleNoticed} ms`);
       // …and the agent must notice too, within a few heartbeats, rather than stay on the dead link until TCP gives up.
       await a.out!.waitFor(/\[agent\] the console went silent/, 8_000, from);
