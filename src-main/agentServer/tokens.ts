@@ -1,9 +1,10 @@
 // Per-tenant enrollment tokens: stored as HMACs, expiring, revocable, limited uses. Consumed atomically at enrollment.
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Store } from '../store/store.ts';
 import type { Sql } from '../store/sql.ts';
 import { formatToken } from '../agent/protocol.ts';
+import { hmacSha256 } from '../hmac.ts';
 
 export const CreateTokenInput = z.object({
   tenant: z.string().min(2).max(40),
@@ -20,7 +21,7 @@ interface Row { id: string; slug: string; prefix: string; max_uses: number; uses
 
 export type Consumed = { ok: true; tokenId: string; tenantId: string; tenant: string } | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' | 'used_up'; tokenId?: string; tenant?: string };
 
-export const hmacOf = (key: Buffer, secret: string) => createHmac('sha256', key).update(secret).digest('hex');
+export const hmacOf = (key: Buffer, secret: string) => hmacSha256(key).update(secret).digest('hex');
 
 function stateOf(r: Row, now: string): TokenInfo['state'] {
   if (r.revoked_at) return 'revoked';

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Store } from '../store/store.ts';
 import type { Sql } from '../store/sql.ts';
@@ -6,6 +6,7 @@ import { ownerLimits, type TechnicianRole } from './technicians.ts';
 import { technicianHolds, type TechnicianBoundRow } from './credentialBinding.ts';
 import { bindingKey } from '../governance/binding.ts';
 import { AppError } from '../errors.ts';
+import { hmacSha256 } from '../hmac.ts';
 
 export const SCOPES = ['ai:read', 'ai:write', 'ai:execute'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -79,7 +80,7 @@ export class KeyService {
   private presentedMac(secret: string): { hex: string; bytes: Buffer } {
     let mac = this.macs.get(secret);
     if (!mac) {
-      const bytes = createHmac('sha256', this.hmacKey).update(secret).digest();
+      const bytes = hmacSha256(this.hmacKey).update(secret).digest();
       mac = { hex: bytes.toString('hex'), bytes };
       if (this.macs.size >= 1024) this.macs.clear();
       this.macs.set(secret, mac);

@@ -3,6 +3,7 @@
 // and an HMAC over both and what it is bound to (the registering session, or the name a sign-in gave). That it is
 // answered only once is the caller's part: it records the challenge's hash when it accepts an answer.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from '../hmac.ts';
 
 export type ChallengePurpose = 'register' | 'login';
 const PURPOSE_BYTE: Record<ChallengePurpose, number> = { register: 1, login: 2 };
@@ -48,6 +49,6 @@ export class ChallengeSigner {
   }
 
   private mac(head: Buffer, binding: string): Buffer {
-    return createHmac('sha256', this.key).update(head).update('\0').update(binding).digest();
+    return hmacSha256(this.key).update(head).update('\0').update(binding).digest();
   }
 }

@@ -1,9 +1,10 @@
 // The approval binding: an HMAC, under a key derived from the install secret (secrets.json, never the database),
 // over exactly the stored columns a card is rendered from and an execution runs. Someone who can write the database
 // but not read the install secret cannot change what a technician approves without it showing as tampered.
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { hkdfSync, timingSafeEqual } from 'node:crypto';
 import { canonicalJson } from '../store/canonical.ts';
 import type { ApprovalRow } from '../store/data/approvals.ts';
+import { hmacSha256 } from '../hmac.ts';
 
 export type Bound = Pick<ApprovalRow, 'id' | 'digest' | 'key_id' | 'tenant_id' | 'tool' | 'action' | 'args_json' | 'summary' | 'detail_json' | 'effect_json' | 'created_at' | 'expires_at'>
   & { approvers_required?: number };
@@ -17,7 +18,7 @@ export function bindApproval(key: Buffer, r: Bound): string {
   // A four-eyes request binds how many must approve it (lowering it in the database shows as tampered); a one-approver
   // request binds exactly what it did before four-eyes existed.
   if ((r.approvers_required ?? 1) > 1) fields.push({ approvers: r.approvers_required });
-  return createHmac('sha256', key).update(canonicalJson(fields)).digest('hex');
+  return hmacSha256(key).update(canonicalJson(fields)).digest('hex');
 }
 
 export function bindingHolds(key: Buffer, r: Bound & { binding: string | null }): boolean {
@@ -43,7 +44,7 @@ export function sessionKey(installSecret: Buffer): Buffer {
 }
 
 export function bindRecord(key: Buffer, kind: BoundKind, fields: readonly unknown[]): string {
-  return createHmac('sha256', key).update(canonicalJson([kind, 1, ...fields])).digest('hex');
+  return hmacSha256(key).update(canonicalJson([kind, 1, ...fields])).digest('hex');
 }
 
 export function recordHolds(key: Buffer, kind: BoundKind, fields: readonly unknown[], binding: string | null): boolean {

@@ -1,10 +1,11 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Store } from '../store/store.ts';
 import type { Technician, TechnicianService } from '../auth/technicians.ts';
 import { verifyPassphrase } from '../auth/passphrase.ts';
 import { bindingKey, sessionKey } from '../governance/binding.ts';
 import { readAdminPassphraseHash, sessionBinding, sessionHolds } from '../auth/credentialBinding.ts';
+import { hmacSha256 } from '../hmac.ts';
 
 export const COOKIE = 'cs_console';
 const SESSION_MS = 12 * 60 * 60_000;
@@ -27,7 +28,7 @@ export class ConsoleAuth {
   }
 
   private tokenHash(token: string): string {
-    return createHmac('sha256', this.tokenKey).update(token).digest('hex');
+    return hmacSha256(this.tokenKey).update(token).digest('hex');
   }
 
   /** The single console passphrase's scrypt string; none when unset or when the stored one does not verify. */

@@ -3,6 +3,7 @@
 // that has signed in before carries a device cookie and is throttled on its own failures, not on its address's: a
 // guesser on the same address (every local process is 127.0.0.1) cannot keep the technician out.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from '../hmac.ts';
 
 export interface BackoffOptions {
   /** Failures answered at once before waits start. */
@@ -104,6 +105,6 @@ export class DeviceCookies {
   }
 
   private mac(id: string): string {
-    return createHmac('sha256', this.key).update(id).digest('base64url');
+    return hmacSha256(this.key).update(id).digest('base64url');
   }
 }

@@ -1,7 +1,8 @@
 // The vault for secret script parameters: a keyed mask (equal values give equal masks, so an identical call still finds
 // its pending approval, and a mask reveals nothing) and AES-256-GCM sealing. Both keys derive from the install's signing
 // key, which never enters the database.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { hmacSha256 } from '../hmac.ts';
 
 /** Secret parameter values by name. */
 export type Secrets = Record<string, string>;
@@ -18,7 +19,7 @@ export function secretVault(signingKey: KeyObject): SecretVault {
   const mac = derive('secret parameter mask');
   const key = derive('secret parameter seal');
   return {
-    mask: (value) => `[secret:${createHmac('sha256', mac).update(value).digest('hex').slice(0, 16)}]`,
+    mask: (value) => `[secret:${hmacSha256(mac).update(value).digest('hex').slice(0, 16)}]`,
     seal(secrets) {
       const iv = randomBytes(12);
       const c = createCipheriv('aes-256-gcm', key, iv);
