@@ -4,8 +4,8 @@
 // - block()/unblock(): refuse new connections (accepted, then reset at once) while the link is "down";
 // - cutOnNextFromTarget(): let the next bytes the target sends die with the connection (a frame lost in flight), or
 //   only the next chunk of at least so many bytes (a command, not a WebSocket pong: the proxy sees TLS records only);
-// - freeze(): make every live connection silent in both directions without closing anything on the client side
-//   (a half-open link: a NAT timeout, a partition); the target may close its side, the client never hears of it.
+// - freeze(): make every live connection silent in both directions without passing a close either way (a half-open
+//   link: a NAT timeout, a partition); each side has to notice the silence by itself.
 import net, { type AddressInfo, type Socket } from 'node:net';
 
 interface Pair {
@@ -22,6 +22,8 @@ export class TcpProxy {
   targetPort: number;
   readonly targetHost: string;
   private readonly pairs = new Set<Pair>();
+  /** The target's sides of frozen links whose client has gone: silent, until the target closes them or sever(). */
+  private readonly orphans = new Set<Socket>();
   private blocked = false;
   /** Connections accepted so far (refused ones included). */
   accepted = 0;
@@ -91,9 +93,14 @@ export class TcpProxy {
     upstream.on('end', () => !pair.frozen && client.end());
     client.on('close', () => {
       this.pairs.delete(pair);
-      if (!upstream.destroyed) upstream.destroy();
+      if (upstream.destroyed) return;
+      // Half-open both ways: a client that gives up on a frozen link must not tell the target either, which has to
+      // find out by itself (its own silence check). The target's side is kept until it closes it, or until sever().
+      if (pair.frozen) this.orphans.add(upstream);
+      else upstream.destroy();
     });
     upstream.on('close', () => {
+      this.orphans.delete(upstream);
       if (pair.frozen) return; // the client must not learn that the far side went away
       this.pairs.delete(pair);
       if (!client.destroyed) client.destroy();
@@ -109,6 +116,8 @@ export class TcpProxy {
       if (!p.upstream.destroyed) p.upstream.resetAndDestroy();
     }
     this.cut += n;
+    for (const u of this.orphans) u.resetAndDestroy();
+    this.orphans.clear();
     return n;
   }
 
