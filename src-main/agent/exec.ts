@@ -108,7 +108,6 @@ export function runProcess(spec: RunSpec): Promise<RunOutcome> {
   });
 }
 
-/** Stops what is left of a process group a killed agent started, but only if it is still that command (checked in /proc). */
 /**
  * Stops what a killed agent left running for a command: every process whose environment carries the command's id
  * (Linux: /proc), with its process group. Found by scanning, not by the journal's pid: the agent may have died
