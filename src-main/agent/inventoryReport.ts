@@ -3,15 +3,11 @@
 // dozens of execSync calls: 0.4–1.5 s of blocked event loop per inventory on a 2-core machine, more under load. A
 // blocked agent answers no heartbeat and takes no command; with 1 s heartbeats the console rightly dropped its link.
 // The child's report crosses a process boundary, so it is checked as any agent message is.
-import { z } from 'zod';
 import type { AgentConfig } from './config.ts';
 import { runProcess } from './exec.ts';
 import { collectHardware, collectSoftware, osName } from './inventory.ts';
 import { scanPatches } from './patches.ts';
-import { Facts, Hardware, PatchReport, Software } from './protocol.ts';
-
-export const InventoryReport = z.object({ facts: Facts, hardware: Hardware, software: Software, patches: PatchReport.nullable() });
-export type InventoryReport = z.infer<typeof InventoryReport>;
+import { InventoryReport } from './protocol.ts';
 
 /** A patch scan (apt's lists, Windows Update) can take minutes on a slow link; a child that hangs past this is killed. */
 export const INVENTORY_TIMEOUT_MS = 15 * 60_000;

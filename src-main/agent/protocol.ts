@@ -133,10 +133,14 @@ export const CommandResult = z.object({
 });
 export type CommandResult = z.infer<typeof CommandResult>;
 
+/** What an agent reports about its machine: the `inventory` message's body, and `agent inventory`'s output. */
+export const InventoryReport = z.object({ facts: Facts, hardware: Hardware, software: Software, patches: PatchReport.nullable() });
+export type InventoryReport = z.infer<typeof InventoryReport>;
+
 export const AgentMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), running: z.array(Id).max(1000), agentVersion: Text(50) }),
   z.object({ type: z.literal('heartbeat'), at: z.string().max(40) }),
-  z.object({ type: z.literal('inventory'), facts: Facts, hardware: Hardware, software: Software, patches: PatchReport.nullable() }),
+  InventoryReport.extend({ type: z.literal('inventory') }),
   z.object({ type: z.literal('result'), result: CommandResult }),
   z.object({ type: z.literal('refused'), commandId: Id, code: z.enum(REFUSAL_CODES), message: Text(1000) }),
 ]);

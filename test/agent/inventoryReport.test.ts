@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectInventoryInChild, InventoryReport } from '../../src-main/agent/inventoryReport.ts';
+import { collectInventoryInChild } from '../../src-main/agent/inventoryReport.ts';
+import { InventoryReport } from '../../src-main/agent/protocol.ts';
 import { MAIN, SAFE_CONFIG } from './harness.ts';
 import { budget } from '../helpers/wait.ts';
 
