@@ -12,7 +12,7 @@ export const WS_PATH = '/agent/v1/ws';
 export const DOWNLOAD_PATH = '/agent/v1/download';
 export const COMMAND_KINDS = ['script', 'device_action', 'patch_install'] as const;
 export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
-export const REFUSAL_CODES = ['UNSIGNED', 'BAD_SIGNATURE', 'WRONG_DEVICE', 'REPLAY', 'EARLY', 'MALFORMED'] as const;
+export const REFUSAL_CODES = ['UNSIGNED', 'BAD_SIGNATURE', 'WRONG_DEVICE', 'REPLAY', 'EARLY', 'EXPIRED', 'MALFORMED'] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 const Id = z.string().min(1).max(64);
@@ -90,6 +90,22 @@ export const SignedFields = z.object({
 export type SignedFields = z.infer<typeof SignedFields>;
 export const CommandEnvelope = SignedFields.extend({ signature: z.string().max(200).nullable() });
 export type CommandEnvelope = z.infer<typeof CommandEnvelope>;
+
+/**
+ * How long a signed command stays valid: from its issue, or from its approved schedule (notBefore) when that is later.
+ * An agent refuses a command past it (EXPIRED) and the console fails a queued one past it instead of sending it, so an
+ * action approved for a laptop that then stayed offline for weeks does not run the day it comes back. It is also what
+ * bounds the agent's journal: a command past its validity would be refused anyway, so its id and nonce can be forgotten.
+ */
+export const COMMAND_VALIDITY_MS = 7 * 86_400_000;
+/** Tolerated difference between the console's clock and an agent's, for schedules and validity. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** When a signed command stops being valid, ms since the epoch; NaN when its times are not dates (it is then refused). */
+export function commandValidUntil(c: Pick<SignedFields, 'issuedAt' | 'notBefore'>): number {
+  const issued = Date.parse(c.issuedAt);
+  return (c.notBefore === null ? issued : Math.max(issued, Date.parse(c.notBefore))) + COMMAND_VALIDITY_MS;
+}
 
 /** Exactly the bytes the console's Ed25519 key signs: a domain tag, then the canonical JSON of the signed fields. */
 export function signingBytes(c: SignedFields): Buffer {

@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import { AGENT_VERSION, AgentMessage, ServerMessage, WS_PATH, parseFrame, type CommandEnvelope, type CommandResult } from './protocol.ts';
 import { Journal, loadIdentity, type Identity } from './state.ts';
 import { pinnedTlsOptions } from './tls.ts';
-import { CommandVerifier } from './verify.ts';
+import { acceptedUntil, CommandVerifier } from './verify.ts';
 import { prepare } from './execute.ts';
 import { killOrphan } from './exec.ts';
 import { osName } from './inventory.ts';
@@ -227,14 +227,14 @@ export class Agent {
       onSpawn: (pid) => this.journal.setPid(c.commandId, pid), signal: this.signal, boxPrivateKey: this.id.boxPrivateKey,
     });
     if (!prepared.ok) {
-      this.journal.start(c.commandId, c.nonce); // signed: its id is used up even though it cannot run
+      this.journal.start(c.commandId, c.nonce, acceptedUntil(c)); // signed: its id is used up even though it cannot run
       this.journal.finish({ commandId: c.commandId, status: 'failed', exitCode: null, stdout: '', stderr: `not run: ${prepared.message}`, durationMs: 0 });
       this.o.log(`command ${c.commandId} cannot run: ${prepared.message}`);
       this.send({ type: 'refused', commandId: c.commandId, code: 'MALFORMED', message: prepared.message });
       this.journal.ack(c.commandId);
       return;
     }
-    this.journal.start(c.commandId, c.nonce);
+    this.journal.start(c.commandId, c.nonce, acceptedUntil(c));
     this.o.log(`running command ${c.commandId} (${c.kind})`);
     const job = prepared.run().then((o) => this.complete({ commandId: c.commandId, ...o }), (e: Error) =>
       this.complete({ commandId: c.commandId, status: 'failed', exitCode: null, stdout: '', stderr: `agent error: ${e.message}`, durationMs: 0 }));
@@ -246,7 +246,7 @@ export class Agent {
 
   /** An upgrade's result is reported by the process that comes up after it (confirmUpgrade / settleUpgrade), unless it failed here. */
   private onUpgrade(c: CommandEnvelope): void {
-    this.journal.start(c.commandId, c.nonce);
+    this.journal.start(c.commandId, c.nonce, acceptedUntil(c));
     this.o.log(`upgrading (command ${c.commandId})`);
     const job = applyUpgrade(c.commandId, c.payload, {
       stateDir: this.o.stateDir, identity: this.id, self: this.o.self ?? null, signal: this.signal, onSpawn: (pid) => this.journal.setPid(c.commandId, pid),

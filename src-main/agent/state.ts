@@ -55,18 +55,59 @@ const Entry = z.object({
   pid: z.number().int().optional(),
   at: z.string(),
   result: CommandResult.optional(),
+  /**
+   * The last moment this agent would accept the command (its validity and the clock skew, ms since the epoch): an
+   * acknowledged entry is forgotten after it. Entries written before validity existed have none and are kept.
+   */
+  until: z.number().optional(),
 });
 type Entry = z.infer<typeof Entry>;
-const JournalFile = z.object({ version: z.literal(1), commands: z.record(z.string(), Entry) });
+const JournalFile = z.object({
+  version: z.literal(1),
+  commands: z.record(z.string(), Entry),
+  /** Forgotten entries were valid until at most this (ms): a command valid no later than this is refused (verify.ts). */
+  forgottenBefore: z.number().optional(),
+});
 
+/**
+ * The command journal. Every command id and nonce is kept until the command is past its validity (protocol.ts) and
+ * its result acknowledged: then it would be refused as expired anyway, so the journal stays the size of a week's
+ * commands, not of every command the machine ever ran.
+ */
 export class Journal {
   private readonly file: string;
   private data: z.infer<typeof JournalFile>;
   private readonly nonces = new Set<string>();
+  private readonly now: () => number;
 
-  constructor(dir: string) {
+  constructor(dir: string, now: () => number = Date.now) {
     this.file = join(dir, 'journal.json');
+    this.now = now;
     this.data = existsSync(this.file) ? JournalFile.parse(JSON.parse(readFileSync(this.file, 'utf8'))) : { version: 1, commands: {} };
+    this.forget();
+  }
+
+  /** Valid no later than this, a command may have been forgotten: it is refused as expired (0: nothing forgotten yet). */
+  get forgottenBefore(): number {
+    return this.data.forgottenBefore ?? 0;
+  }
+
+  /** How many commands the journal holds. */
+  get size(): number {
+    return Object.keys(this.data.commands).length;
+  }
+
+  /** Drops acknowledged entries past their validity, raising forgottenBefore to cover them; the next save writes it. */
+  private forget(): void {
+    const now = this.now();
+    let forgotten = this.forgottenBefore;
+    for (const [id, e] of Object.entries(this.data.commands)) {
+      if (e.state !== 'acked' || e.until === undefined || e.until >= now) continue;
+      delete this.data.commands[id];
+      forgotten = Math.max(forgotten, e.until);
+    }
+    if (forgotten > this.forgottenBefore) this.data.forgottenBefore = forgotten;
+    this.nonces.clear();
     for (const e of Object.values(this.data.commands)) this.nonces.add(e.nonce);
   }
 
@@ -79,9 +120,12 @@ export class Journal {
     return commandId in this.data.commands || this.nonces.has(nonce);
   }
 
-  /** Recorded durably before the command starts: a crash after this point can never lead to a second run. */
-  start(commandId: string, nonce: string): void {
-    this.data.commands[commandId] = { nonce, state: 'started', at: new Date().toISOString() };
+  /**
+   * Recorded durably before the command starts: a crash after this point can never lead to a second run. `until`: the
+   * last moment the agent would accept it (verify.ts); without one the entry is never forgotten.
+   */
+  start(commandId: string, nonce: string, until?: number): void {
+    this.data.commands[commandId] = { nonce, state: 'started', at: new Date(this.now()).toISOString(), ...(until === undefined ? {} : { until }) };
     this.nonces.add(nonce);
     this.save();
   }
@@ -108,6 +152,7 @@ export class Journal {
     e.state = 'acked';
     delete e.result;
     delete e.pid;
+    this.forget();
     this.save();
   }
 

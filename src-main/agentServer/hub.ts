@@ -4,7 +4,7 @@ import type { Store } from '../store/store.ts';
 import type { Gate } from '../governance/gate.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
 import { LEASE_EXPIRED, type Outcome, type OutcomeSource } from '../governance/commandResults.ts';
-import { AgentMessage, ServerMessage, parseFrame } from '../agent/protocol.ts';
+import { AgentMessage, COMMAND_VALIDITY_MS, ServerMessage, parseFrame } from '../agent/protocol.ts';
 import { envelopeFor } from './signing.ts';
 import { storeInventory } from './inventory.ts';
 import type { AgentRow } from './enroll.ts';
@@ -20,8 +20,12 @@ export interface HubOptions {
   patchLeaseSeconds: number;
   /** Deliveries of one command (reconnects while it runs) before it is failed. */
   maxDeliveries: number;
+  /** How often queued commands past their validity (agent/protocol.ts) are failed, devices connected or not. */
+  expirySweepSeconds: number;
 }
-export const DEFAULT_HUB: HubOptions = { heartbeatSeconds: 15, inventorySeconds: 3600, leaseGraceSeconds: 60, actionLeaseSeconds: 120, patchLeaseSeconds: 3600, maxDeliveries: 5 };
+export const DEFAULT_HUB: HubOptions = {
+  heartbeatSeconds: 15, inventorySeconds: 3600, leaseGraceSeconds: 60, actionLeaseSeconds: 120, patchLeaseSeconds: 3600, maxDeliveries: 5, expirySweepSeconds: 60,
+};
 
 interface Conn {
   ws: WebSocket; agent: AgentRow; remote: string; ready: boolean; lastHeartbeat: number; invalid: number;
@@ -33,6 +37,8 @@ interface Conn {
   dispatching: Promise<void> | undefined;
 }
 const DISPATCH_BATCH = 50;
+/** Expired commands failed per sweep: a backlog is worked off over the following sweeps. */
+const EXPIRY_BATCH = 500;
 /** How often tick() runs. */
 const TICK_MS = 1000;
 
@@ -45,6 +51,7 @@ export class AgentHub {
   private readonly auditGate = new RateLimiter();
   private wakeScheduled = false;
   private lastPresenceFlush = 0;
+  private lastExpirySweep = 0;
   private readonly store: Store;
   private readonly gate: Gate;
   private readonly log: (msg: string, err?: unknown) => void;
@@ -221,8 +228,11 @@ export class AgentHub {
     if (conn.dispatching) return conn.dispatching.then(() => this.dispatch(conn));
     conn.dispatching = (async () => {
       const now = new Date();
-      const due = await this.store.sql.all<{ id: string }>(`SELECT id FROM device_commands WHERE device_id = ? AND status = 'queued' AND (not_before IS NULL OR not_before <= ?)
-        ORDER BY created_at, id LIMIT ${DISPATCH_BATCH}`, [conn.agent.device_id, now.toISOString()]);
+      // Never one past its validity: the agent would refuse it, and the expiry sweep fails it with the reason.
+      const validFrom = new Date(now.getTime() - COMMAND_VALIDITY_MS).toISOString();
+      const due = await this.store.sql.all<{ id: string }>(`SELECT c.id FROM device_commands c LEFT JOIN command_signatures s ON s.command_id = c.id
+        WHERE c.device_id = ? AND c.status = 'queued' AND (c.not_before IS NULL OR c.not_before <= ?) AND (coalesce(s.issued_at, c.created_at) > ? OR c.not_before > ?)
+        ORDER BY c.created_at, c.id LIMIT ${DISPATCH_BATCH}`, [conn.agent.device_id, now.toISOString(), validFrom, validFrom]);
       for (const { id } of due) await this.deliver(conn, id, false);
     })().finally(() => (conn.dispatching = undefined));
     return conn.dispatching;
@@ -313,6 +323,10 @@ export class AgentHub {
       const revoked = await this.store.sql.all<{ device_id: string }>('SELECT device_id FROM agents WHERE revoked_at IS NOT NULL');
       for (const { device_id } of revoked) this.conns.get(device_id)?.ws.close(4003, 'agent revoked');
     });
+    if (now - this.lastExpirySweep >= this.opts.expirySweepSeconds * 1000) {
+      this.lastExpirySweep = now;
+      await this.guard(() => this.failExpired(now));
+    }
     await this.guard(async () => {
       const iso = new Date(now).toISOString();
       const maxAge = new Date(now - (3600 + this.opts.leaseGraceSeconds) * 1000).toISOString();
@@ -323,6 +337,23 @@ export class AgentHub {
           stderr: `${LEASE_EXPIRED} the agent did not report a result in time (stopped, killed or disconnected mid-command); the command is not run again` }, { cause: 'lease_expired', code: 'COMMAND_LEASE_EXPIRED' });
       }
     });
+  }
+
+  /**
+   * Queued commands past their validity, sent or not (an offline laptop's), end failed with the reason and roll their
+   * approval up: the technician sees that the action did not happen, rather than a card waiting for a device forever.
+   */
+  private async failExpired(now: number): Promise<void> {
+    const validFrom = new Date(now - COMMAND_VALIDITY_MS).toISOString();
+    const expired = await this.store.sql.all<{ id: string; device_id: string; from: string }>(`SELECT c.id, c.device_id, coalesce(s.issued_at, c.created_at) AS "from"
+      FROM device_commands c LEFT JOIN command_signatures s ON s.command_id = c.id
+      WHERE c.status = 'queued' AND coalesce(s.issued_at, c.created_at) <= ? AND (c.not_before IS NULL OR c.not_before <= ?) LIMIT ${EXPIRY_BATCH}`, [validFrom, validFrom]);
+    const days = COMMAND_VALIDITY_MS / 86_400_000;
+    for (const e of expired) {
+      await this.finish(e.id, e.device_id, { status: 'failed', exitCode: null, stdout: '',
+        stderr: `expired: not sent, the device's agent did not take it within ${days} days of its issue or its scheduled start (issued ${e.from}); it will not run` },
+      { cause: 'expired', code: 'COMMAND_EXPIRED' });
+    }
   }
 
   /** Devices whose agent sent no heartbeat for three intervals, to whichever node, are offline (a node died holding them). */

@@ -60,7 +60,7 @@ export function hubOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<HubOptions> {
   const out: Partial<HubOptions> = {};
   const map: [keyof HubOptions, string][] = [
     ['heartbeatSeconds', 'COUNTERSIGN_AGENT_HEARTBEAT_SECONDS'], ['inventorySeconds', 'COUNTERSIGN_AGENT_INVENTORY_SECONDS'],
-    ['leaseGraceSeconds', 'COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS'],
+    ['leaseGraceSeconds', 'COUNTERSIGN_AGENT_LEASE_GRACE_SECONDS'], ['expirySweepSeconds', 'COUNTERSIGN_AGENT_EXPIRY_SWEEP_SECONDS'],
   ];
   for (const [k, name] of map) {
     const v = num(name);

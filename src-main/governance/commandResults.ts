@@ -6,7 +6,8 @@ import type { Gate } from './gate.ts';
 
 export type FinalStatus = 'completed' | 'failed' | 'timed_out';
 export interface Outcome { status: FinalStatus; exitCode: number | null; stdout: string; stderr: string; durationMs?: number }
-export interface OutcomeSource { cause: 'result' | 'refused' | 'lease_expired' | 'undeliverable'; code?: string; remote?: string | null }
+/** `expired`: a queued command past its validity (agent/protocol.ts), failed by the console instead of being sent. */
+export interface OutcomeSource { cause: 'result' | 'refused' | 'lease_expired' | 'undeliverable' | 'expired'; code?: string; remote?: string | null }
 
 /** How a lease-expired failure's stderr starts (a late real result may replace it). */
 export const LEASE_EXPIRED = 'lease expired:';
@@ -14,7 +15,7 @@ export const LEASE_EXPIRED = 'lease expired:';
 const cap = (s: string) => (s.length > OUTPUT_KEEP ? `${s.slice(0, OUTPUT_KEEP)}\n[… output cut at ${OUTPUT_KEEP} characters]` : s);
 
 /**
- * Records the end of a running command of `deviceId` and, when it was the last of an approval's commands, rolls the
+ * Records the end of a running command of `deviceId` (or of a queued one, when it expired before it was sent) and, when it was the last of an approval's commands, rolls the
  * approval up through its lifecycle. Anything else (another device's command, one already final) is ignored: false.
  */
 export async function finishCommand(gate: Gate, commandId: string, deviceId: string, o: Outcome, src: OutcomeSource): Promise<boolean> {
@@ -23,7 +24,8 @@ export async function finishCommand(gate: Gate, commandId: string, deviceId: str
     if (!c || c.device_id !== deviceId) return false;
     // A real result that arrives after its lease ran out still wins over the guess 'lease expired'.
     const late = src.cause === 'result' && c.status === 'failed' && (c.stderr ?? '').startsWith(LEASE_EXPIRED);
-    if (c.status !== 'running' && !late) return false;
+    const expiredUnsent = src.cause === 'expired' && c.status === 'queued';
+    if (c.status !== 'running' && !late && !expiredUnsent) return false;
     const at = new Date().toISOString();
     if (!(await recordOutcome(tx.sql, c, { ...o, stdout: cap(o.stdout), stderr: cap(o.stderr) }, at))) return false;
     const action = c.kind === 'device_action' ? String((JSON.parse(c.payload_json) as { action?: unknown }).action ?? '') : null;

@@ -314,7 +314,7 @@ export interface TwoAgents {
 }
 
 export async function startTwoAgents(names: [string, string], configs: [object, object] = [SAFE_CONFIG, SAFE_CONFIG]): Promise<TwoAgents> {
-  const con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1' });
+  const con = await ConsoleProc.start({ COUNTERSIGN_AGENT_HEARTBEAT_SECONDS: '1', COUNTERSIGN_AGENT_EXPIRY_SWEEP_SECONDS: '1' });
   const token = await con.token('acme-dental', ['--uses', '2']);
   const a = new AgentProc(con.root, names[0], configs[0]);
   const b = new AgentProc(con.root, names[1], configs[1]);

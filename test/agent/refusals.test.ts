@@ -10,7 +10,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budget } from '../helpers/wait.ts';
 import type { ConsoleClient } from '../helpers/console.ts';
-import { signingBytes } from '../../src-main/agent/protocol.ts';
+import { COMMAND_VALIDITY_MS, signingBytes } from '../../src-main/agent/protocol.ts';
+import { loadSecrets } from '../../src-main/store/secrets.ts';
 import { AgentProc, ConsoleProc, approved, call, executionOf, finished, until, startTwoAgents, stopTwoAgents } from './harness.ts';
 
 let con: ConsoleProc;
@@ -32,24 +33,29 @@ const ended = (id: string) => until(`command ${id} to end`, () => !['queued', 'r
 const refusalAudited = (id: string, code: string) =>
   con.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE event = 'execution' AND decision = 'rejected' AND code = ? AND detail_json LIKE ?`).get(`COMMAND_REFUSED_${code}`, `%${id}%`) as { n: number };
 
-/** Inserts a command straight into the store, optionally with a signature row. */
-function inject(deviceId: string, payload: object, signature?: (fields: Parameters<typeof signingBytes>[0]) => string): string {
+/** Inserts a command straight into the store, optionally with a signature row (issued now, unless `times` says otherwise). */
+function inject(deviceId: string, payload: object, signature?: (fields: Parameters<typeof signingBytes>[0]) => string, times?: { issuedAt: string; notBefore: string | null }): string {
   const { tenant_id } = con.db.prepare('SELECT tenant_id FROM devices WHERE id = ?').get(deviceId) as { tenant_id: string };
   const exec = randomUUID();
   const id = randomUUID();
   const now = new Date().toISOString();
+  const issuedAt = times?.issuedAt ?? now;
+  const notBefore = times?.notBefore ?? null;
   con.db.transaction(() => {
-    con.db.prepare(`INSERT INTO executions (id, tenant_id, kind, tool, summary, detail_json, created_at) VALUES (?, ?, 'script', 'run_script', 'injected', '{}', ?)`).run(exec, tenant_id, now);
-    con.db.prepare(`INSERT INTO device_commands (id, execution_id, tenant_id, device_id, kind, payload_json, status, created_at) VALUES (?, ?, ?, ?, 'script', ?, 'queued', ?)`)
-      .run(id, exec, tenant_id, deviceId, JSON.stringify(payload), now);
+    con.db.prepare(`INSERT INTO executions (id, tenant_id, kind, tool, summary, detail_json, created_at) VALUES (?, ?, 'script', 'run_script', 'injected', '{}', ?)`).run(exec, tenant_id, issuedAt);
+    con.db.prepare(`INSERT INTO device_commands (id, execution_id, tenant_id, device_id, kind, payload_json, status, not_before, created_at) VALUES (?, ?, ?, ?, 'script', ?, 'queued', ?, ?)`)
+      .run(id, exec, tenant_id, deviceId, JSON.stringify(payload), notBefore, issuedAt);
     if (signature) {
-      const fields = { commandId: id, deviceId, approvalId: null, kind: 'script' as const, payload: payload as Record<string, unknown>, issuedAt: now, nonce: randomUUID(), notBefore: null };
+      const fields = { commandId: id, deviceId, approvalId: null, kind: 'script' as const, payload: payload as Record<string, unknown>, issuedAt, nonce: randomUUID(), notBefore };
       con.db.prepare('INSERT INTO command_signatures (command_id, device_id, approval_id, kind, issued_at, nonce, signature) VALUES (?, ?, NULL, ?, ?, ?, ?)')
-        .run(id, deviceId, 'script', now, fields.nonce, signature(fields));
+        .run(id, deviceId, 'script', issuedAt, fields.nonce, signature(fields));
     }
   })();
   return id;
 }
+/** Signs as the console itself does, with the install's own key. */
+const consoleSigned = (f: Parameters<typeof signingBytes>[0]) => sign(null, signingBytes(f), loadSecrets(con.dir).signingKey).toString('base64');
+const DAY = 86_400_000;
 
 describe('agents refuse what the console did not sign for them', () => {
   it('an unsigned command inserted into the database is refused, reported and audited; nothing runs', async () => {
@@ -60,6 +66,49 @@ describe('agents refuse what the console did not sign for them', () => {
     expect(r.stderr).toMatch(/^refused by the agent \(UNSIGNED\)/);
     expect(existsSync(marker)).toBe(false);
     expect(refusalAudited(id, 'UNSIGNED').n).toBe(1);
+  });
+
+  it('a queued command past its validity is never sent: the console fails it (COMMAND_EXPIRED), audited', async () => {
+    const marker = join(con.root, 'expired-ran');
+    const issuedAt = new Date(Date.now() - COMMAND_VALIDITY_MS - DAY).toISOString();
+    const id = inject(a.deviceId, scriptPayload(`touch ${marker}\n`), consoleSigned, { issuedAt, notBefore: null });
+    const r = await ended(id);
+    expect(r.status).toBe('failed');
+    expect(r.stderr).toBe(`expired: not sent, the device's agent did not take it within 7 days of its issue or its scheduled start (issued ${issuedAt}); it will not run`);
+    expect(existsSync(marker)).toBe(false);
+    const audited = con.db.prepare(`SELECT decision, code, rule FROM audit_log WHERE event = 'execution' AND detail_json LIKE ?`).all(`%${id}%`);
+    expect(audited).toEqual([{ decision: 'failed', code: 'COMMAND_EXPIRED', rule: 'agent_expired' }]);
+    // Never sent: no dispatch, and the connected agent never heard of it.
+    expect(a.out!.text).not.toContain(id);
+  });
+
+  it('an approved command for a device offline past the validity fails with its approval, and does not run when the device returns', async () => {
+    await a.stop();
+    await until('a offline', async () => (await call<any>(client, 'get_device_details', { deviceId: a.deviceId })).device.status === 'offline');
+    const marker = join(con.root, 'offline-expired-ran');
+    const approvalId = await approved(client, tech, 'run_script', { language: 'bash', body: `touch ${marker}\n`, deviceIds: [a.deviceId], timeoutSeconds: 30 });
+    const executionId = await executionOf(client, approvalId);
+    // The week passing: the queued command's issue time moved back (the sweep reads it; the agent would find the
+    // signature broken, but is never sent the command).
+    const moved = con.db.prepare(`UPDATE command_signatures SET issued_at = ? WHERE command_id IN (SELECT id FROM device_commands WHERE execution_id = ?)`)
+      .run(new Date(Date.now() - COMMAND_VALIDITY_MS - 60_000).toISOString(), executionId);
+    expect(moved.changes).toBe(1);
+    const r = await finished(client, executionId);
+    expect(r.commands[0].status).toBe('failed');
+    expect(r.commands[0].stderr).toMatch(/^expired: not sent/);
+    await until('approval failed', async () => (await call<any>(client, 'get_approval_status', { approvalId })).status === 'failed');
+    await a.start();
+    expect(existsSync(marker)).toBe(false);
+    expect(a.out!.text).not.toContain(r.commands[0].commandId);
+  });
+
+  it('a scheduled command is valid from its scheduled start, however long before it was issued: it runs', async () => {
+    const marker = join(con.root, 'scheduled-ran');
+    const id = inject(a.deviceId, scriptPayload(`touch ${marker}\n`), consoleSigned,
+      { issuedAt: new Date(Date.now() - COMMAND_VALIDITY_MS - 3 * DAY).toISOString(), notBefore: new Date(Date.now() - 60_000).toISOString() });
+    const r = await ended(id);
+    expect(r.status).toBe('completed');
+    expect(existsSync(marker)).toBe(true);
   });
 
   it('a command signed with another key (forged) is refused as BAD_SIGNATURE', async () => {

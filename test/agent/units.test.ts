@@ -1,6 +1,6 @@
 // The agent's parts in process: signing at queue time, verification, the journal, the command table, apt parsing, processes.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { deviceActions } from '../../src-main/tools/devices.ts';
 import { envelopeFor } from '../../src-main/agentServer/signing.ts';
 import { signCommand } from '../../src-main/store/store.ts';
 import { LEASE_EXPIRED } from '../../src-main/governance/commandResults.ts';
-import { CommandVerifier } from '../../src-main/agent/verify.ts';
+import { acceptedUntil, CommandVerifier } from '../../src-main/agent/verify.ts';
 import { Journal } from '../../src-main/agent/state.ts';
 import { parseAptUpgradable } from '../../src-main/agent/patches.ts';
 import { AgentConfig, commandTable, expand } from '../../src-main/agent/config.ts';
@@ -17,7 +17,9 @@ import { backoffMs } from '../../src-main/agent/run.ts';
 import { killOrphan, runProcess } from '../../src-main/agent/exec.ts';
 import { spawn } from 'node:child_process';
 import { alive, until } from '../helpers/wait.ts';
-import { OUTPUT_KEEP } from '../../src-main/agent/protocol.ts';
+import { CLOCK_SKEW_MS, COMMAND_VALIDITY_MS, OUTPUT_KEEP } from '../../src-main/agent/protocol.ts';
+
+const DAY = 86_400_000;
 
 const pem = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
 
@@ -97,6 +99,90 @@ describe('signed commands', () => {
     const env = (await envelopeFor(h.store.sql, h.store.vault, id))!;
     expect(env.approvalId).toBe('approval-123');
     expect(new CommandVerifier(pem(publicKey), device, journal()).check(env)).toEqual({ ok: true });
+  });
+
+  it('a signed command is valid for 7 days from its issue or its scheduled start; past that (or not a date) it is refused as EXPIRED', async () => {
+    const env = (await envelopeFor(h.store.sql, h.store.vault, await lock()))!;
+    const signed = (f: Partial<typeof env>) => {
+      const fields = { ...env, ...f };
+      return { ...fields, signature: signCommand(privateKey, fields) };
+    };
+    const now = Date.now();
+    const ago = (ms: number) => new Date(now - ms).toISOString();
+    const v = new CommandVerifier(pem(publicKey), device, journal(), () => now);
+    expect(v.check(signed({ issuedAt: ago(COMMAND_VALIDITY_MS + DAY) }))).toEqual({ ok: false, code: 'EXPIRED',
+      message: `command ${env.commandId} was valid until ${ago(DAY)} (7 days from its issue or its scheduled start); it is not run` });
+    // Inside the clock skew an agent tolerates, it still runs.
+    expect(v.check(signed({ issuedAt: ago(COMMAND_VALIDITY_MS + CLOCK_SKEW_MS - 1000) }))).toEqual({ ok: true });
+    expect(v.check(signed({ issuedAt: ago(COMMAND_VALIDITY_MS + CLOCK_SKEW_MS + 1000) }))).toMatchObject({ ok: false, code: 'EXPIRED' });
+    // A schedule moves the start: issued a month ago for a window six days ago, it is valid; for one eight days ago, not.
+    expect(v.check(signed({ issuedAt: ago(30 * DAY), notBefore: ago(6 * DAY) }))).toEqual({ ok: true });
+    expect(v.check(signed({ issuedAt: ago(30 * DAY), notBefore: ago(8 * DAY) }))).toMatchObject({ ok: false, code: 'EXPIRED' });
+    // Times that are not dates are refused with a reason (the signature is fine; the console never signs such a command).
+    expect(v.check(signed({ issuedAt: 'yesterday' }))).toMatchObject({ ok: false, code: 'EXPIRED', message: expect.stringContaining('carries no valid issue time') });
+    expect(v.check(signed({ issuedAt: ago(DAY), notBefore: 'soon' }))).toMatchObject({ ok: false, code: 'EXPIRED' });
+    // The signature covers the times: an expired command made valid again by editing its issue time is a forgery.
+    expect(v.check({ ...signed({ issuedAt: ago(COMMAND_VALIDITY_MS + DAY) }), issuedAt: ago(DAY) })).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+  });
+
+  it('the journal forgets acknowledged commands past their validity, and refuses anything that old from then on, whatever the clock says', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-journal-'));
+    let clock = Date.now();
+    const j = new Journal(dir, () => clock);
+    const v = new CommandVerifier(pem(publicKey), device, j, () => clock);
+    const env = (await envelopeFor(h.store.sql, h.store.vault, await lock()))!;
+    expect(v.check(env)).toEqual({ ok: true });
+    j.start(env.commandId, env.nonce, acceptedUntil(env));
+    j.finish({ commandId: env.commandId, status: 'completed', exitCode: 0, stdout: '', stderr: '', durationMs: 1 });
+    // Finished but unacknowledged: its result is still owed, so it stays however old it gets.
+    j.start('unacked', 'u'.repeat(16), acceptedUntil(env));
+    j.finish({ commandId: 'unacked', status: 'completed', exitCode: 0, stdout: '', stderr: '', durationMs: 1 });
+    j.start('legacy', 'l'.repeat(16));
+    j.finish({ commandId: 'legacy', status: 'completed', exitCode: 0, stdout: '', stderr: '', durationMs: 1 });
+    j.ack('legacy');
+    j.ack(env.commandId);
+    expect(v.check(env)).toMatchObject({ ok: false, code: 'REPLAY' });
+    expect(j.forgottenBefore).toBe(0);
+    // Past its validity, the next acknowledgement forgets it; the file keeps how far back it forgot.
+    clock = acceptedUntil(env) + 1;
+    j.start('next', 'x'.repeat(16), clock + COMMAND_VALIDITY_MS);
+    j.finish({ commandId: 'next', status: 'completed', exitCode: 0, stdout: '', stderr: '', durationMs: 1 });
+    j.ack('next');
+    expect(j.seen(env.commandId, env.nonce)).toBe(false);
+    expect(j.forgottenBefore).toBe(acceptedUntil(env));
+    expect(v.check(env)).toMatchObject({ ok: false, code: 'EXPIRED' });
+    // The clock set back to when it was valid (a dead CMOS battery, a forged NTP answer): still refused.
+    clock = Date.now();
+    const reopened = new Journal(dir, () => clock);
+    expect(reopened.seen(env.commandId, env.nonce)).toBe(false);
+    expect(new CommandVerifier(pem(publicKey), device, reopened, () => clock).check(env)).toEqual({ ok: false, code: 'EXPIRED',
+      message: `command ${env.commandId} is older than the commands this agent still remembers (valid until ${new Date(acceptedUntil(env)).toISOString()}); it is not run` });
+    // What is owed or predates validity stays: the unacknowledged result, the entry without a validity, the new one.
+    expect(reopened.outbox().map((r) => r.commandId)).toEqual(['unacked']);
+    expect(reopened.seen('legacy', 'l'.repeat(16))).toBe(true);
+    expect(reopened.seen('next', 'x'.repeat(16))).toBe(true);
+    expect(reopened.size).toBe(3);
+  });
+
+  it('the journal stays the size of the validity window: 200 commands six hours apart leave a week of them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-journal-'));
+    let clock = Date.parse('2026-01-01T00:00:00.000Z');
+    const j = new Journal(dir, () => clock);
+    const every = 6 * 3_600_000;
+    for (let i = 0; i < 200; i++) {
+      clock += every;
+      const id = `c${i}`;
+      j.start(id, `nonce-${i}`.padEnd(16, '-'), clock + COMMAND_VALIDITY_MS + CLOCK_SKEW_MS);
+      j.finish({ commandId: id, status: 'completed', exitCode: 0, stdout: 'ok', stderr: '', durationMs: 1 });
+      j.ack(id);
+    }
+    // Issued as they ran: those acknowledged within the last 7 days and 5 minutes are kept (28 or 29), no more.
+    const window = Math.floor((COMMAND_VALIDITY_MS + CLOCK_SKEW_MS) / every);
+    expect(j.size).toBeGreaterThanOrEqual(window);
+    expect(j.size).toBeLessThanOrEqual(window + 1);
+    expect(j.seen('c199', 'nonce-199'.padEnd(16, '-'))).toBe(true);
+    expect(j.seen('c150', 'nonce-150'.padEnd(16, '-'))).toBe(false);
+    expect(statSync(join(dir, 'journal.json')).size).toBeLessThan(8 * 1024);
   });
 
   it('the journal keeps unacknowledged results and reports interrupted commands', () => {
