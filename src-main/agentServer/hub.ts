@@ -39,6 +39,15 @@ interface Conn {
 const DISPATCH_BATCH = 50;
 /** Expired commands failed per sweep: a backlog is worked off over the following sweeps. */
 const EXPIRY_BATCH = 500;
+// The two sweeps over every device's commands: each reads the open commands only (device_commands_by_status), however
+// many the install ever ran. Exported for the test of their query plans.
+/** Running commands whose lease ran out (or, sent before leases existed, that started over an hour ago): [now, maxAge]. */
+export const LOST_COMMANDS = `SELECT c.id, c.device_id FROM device_commands c LEFT JOIN command_dispatch d ON d.command_id = c.id
+  WHERE c.status = 'running' AND (d.lease_expires_at <= ? OR (d.command_id IS NULL AND c.started_at <= ?))`;
+/** Queued commands past their validity: [validFrom, validFrom]. */
+export const EXPIRED_COMMANDS = `SELECT c.id, c.device_id, coalesce(s.issued_at, c.created_at) AS "from"
+  FROM device_commands c LEFT JOIN command_signatures s ON s.command_id = c.id
+  WHERE c.status = 'queued' AND coalesce(s.issued_at, c.created_at) <= ? AND (c.not_before IS NULL OR c.not_before <= ?) LIMIT ${EXPIRY_BATCH}`;
 /** How often tick() runs. */
 const TICK_MS = 1000;
 
@@ -330,8 +339,7 @@ export class AgentHub {
     await this.guard(async () => {
       const iso = new Date(now).toISOString();
       const maxAge = new Date(now - (3600 + this.opts.leaseGraceSeconds) * 1000).toISOString();
-      const lost = await this.store.sql.all<{ id: string; device_id: string }>(`SELECT c.id, c.device_id FROM device_commands c LEFT JOIN command_dispatch d ON d.command_id = c.id
-        WHERE c.status = 'running' AND (d.lease_expires_at <= ? OR (d.command_id IS NULL AND c.started_at <= ?))`, [iso, maxAge]);
+      const lost = await this.store.sql.all<{ id: string; device_id: string }>(LOST_COMMANDS, [iso, maxAge]);
       for (const l of lost) {
         void this.finish(l.id, l.device_id, { status: 'failed', exitCode: null, stdout: '',
           stderr: `${LEASE_EXPIRED} the agent did not report a result in time (stopped, killed or disconnected mid-command); the command is not run again` }, { cause: 'lease_expired', code: 'COMMAND_LEASE_EXPIRED' });
@@ -345,9 +353,7 @@ export class AgentHub {
    */
   private async failExpired(now: number): Promise<void> {
     const validFrom = new Date(now - COMMAND_VALIDITY_MS).toISOString();
-    const expired = await this.store.sql.all<{ id: string; device_id: string; from: string }>(`SELECT c.id, c.device_id, coalesce(s.issued_at, c.created_at) AS "from"
-      FROM device_commands c LEFT JOIN command_signatures s ON s.command_id = c.id
-      WHERE c.status = 'queued' AND coalesce(s.issued_at, c.created_at) <= ? AND (c.not_before IS NULL OR c.not_before <= ?) LIMIT ${EXPIRY_BATCH}`, [validFrom, validFrom]);
+    const expired = await this.store.sql.all<{ id: string; device_id: string; from: string }>(EXPIRED_COMMANDS, [validFrom, validFrom]);
     const days = COMMAND_VALIDITY_MS / 86_400_000;
     for (const e of expired) {
       await this.finish(e.id, e.device_id, { status: 'failed', exitCode: null, stdout: '',

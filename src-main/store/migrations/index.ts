@@ -15,6 +15,7 @@ import { sql as passkeys } from './0013-passkeys.ts';
 import { sql as auditWithoutTimeIndex } from './0014-audit-without-time-index.ts';
 import { sql as deviceList } from './0015-device-list.ts';
 import { sql as credentialBinding } from './0016-credential-binding.ts';
+import { sql as openCommandsIndex } from './0017-open-commands-index.ts';
 
 export interface Migration {
   version: number;
@@ -39,4 +40,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 14, name: 'audit-without-time-index', sql: auditWithoutTimeIndex },
   { version: 15, name: 'device-list', sql: deviceList },
   { version: 16, name: 'credential-binding', sql: credentialBinding },
+  { version: 17, name: 'open-commands-index', sql: openCommandsIndex },
 ];
