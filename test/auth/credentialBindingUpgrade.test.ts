@@ -18,6 +18,14 @@ import { MIGRATIONS } from '../../src-main/store/migrations/index.ts';
 const PASS = 'upgrade test passphrase';
 const at = MIGRATIONS.findIndex((m) => m.name === 'credential-binding');
 const BEFORE = MIGRATIONS[at - 1]!.version;
+/**
+ * What the binding and each migration after it added, undone, so that all of them apply again at the first start as
+ * they would on an install of the version before. A migration added later needs its undo here (beforeAll names it).
+ */
+const UNDO: Record<string, string[]> = {
+  'credential-binding': ['technicians', 'technician_passkeys', 'settings', 'console_sessions'].map((table) => `ALTER TABLE ${table} DROP COLUMN binding`),
+  'open-commands-index': ['DROP INDEX device_commands_by_status'],
+};
 
 describeStores('console credentials at the upgrade that binds them', (store) => {
   let t: TestServer;
@@ -40,7 +48,11 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
       await app.close();
     }
     await withInstallSql(dir, storeUrl, async ({ sql }) => {
-      for (const table of ['technicians', 'technician_passkeys', 'settings', 'console_sessions']) await sql.run(`ALTER TABLE ${table} DROP COLUMN binding`);
+      for (const m of MIGRATIONS.slice(at).reverse()) {
+        const undo = UNDO[m.name];
+        if (!undo) throw new Error(`migration ${m.version} (${m.name}) has no undo in this test's UNDO: add what it adds, dropped`);
+        for (const statement of undo) await sql.run(statement);
+      }
       await sql.run('DELETE FROM schema_migrations WHERE version > ?', [BEFORE]);
       if (!storeUrl) await sql.run(`PRAGMA user_version = ${BEFORE}`);
       keys = new SoftAuthenticator('http://localhost');
