@@ -7,7 +7,7 @@ import type { Budgets } from './governance/rateLimiter.ts';
 import { KeyService } from './auth/keys.ts';
 import { createLog } from './log.ts';
 import { TechnicianService } from './auth/technicians.ts';
-import { bindAtUpgrade, crossedCredentialBinding, tamperReporter } from './auth/credentialBinding.ts';
+import { bindApiKeysAtUpgrade, bindAtUpgrade, crossedApiKeyBinding, crossedCredentialBinding, tamperReporter } from './auth/credentialBinding.ts';
 import { FourEyes } from './governance/fourEyes.ts';
 import { PolicyService } from './governance/policy.ts';
 import { RateLimiter } from './governance/rateLimiter.ts';
@@ -135,14 +135,16 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
   const { db, store, sqlite, migrated } = await openStoreOf(dataDir, secrets.signingKey, { storeUrl: opts.storeUrl, durability: env.COUNTERSIGN_DURABILITY === 'full' ? 'full' : 'normal', log });
   const timers: NodeJS.Timeout[] = [];
   try {
-    const keys = new KeyService(store, secrets.hmacKey);
     const tampered = tamperReporter(store, log);
+    const keys = new KeyService(store, secrets.hmacKey, tampered);
     const technicians = new TechnicianService(store, bindingKey(secrets.hmacKey), tampered);
     // This open added the credential binding: the accounts as they stand are the trusted state, bound once now.
     if (crossedCredentialBinding(migrated)) {
       const bound = await bindAtUpgrade(store, bindingKey(secrets.hmacKey));
       log(`bound the console credentials that existed before this version: ${JSON.stringify(bound)}`);
     }
+    // Likewise for the API keys, when this open added their binding.
+    if (crossedApiKeyBinding(migrated)) log(`bound the API keys that existed before this version: ${await bindApiKeysAtUpgrade(store, bindingKey(secrets.hmacKey))}`);
     technicians.events.on('changed', () => keys.invalidate());
     const policy = await new PolicyService(store, env).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));

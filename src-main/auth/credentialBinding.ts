@@ -25,6 +25,29 @@ async function technicianFields(sql: Sql, r: TechnicianBoundRow): Promise<unknow
   return [r.id, r.name, r.passphrase_hash, r.role, Number(r.all_tenants), r.created_at, r.disabled_at ?? null, tenants];
 }
 
+export interface ApiKeyBoundRow {
+  id: string; name: string; prefix: string; hmac: string; scopes_json: string; role: string; read_per_minute: number | null; write_per_minute: number | null;
+  created_at: string; expires_at: string | null; revoked_at: string | null; owner_id: string | null; binding?: string | null;
+}
+
+// Everything that decides what a key may do, and its tenants (a row of their own each): not its usage counts.
+async function apiKeyFields(sql: Sql, r: ApiKeyBoundRow): Promise<unknown[]> {
+  const tenants = (await sql.all<{ tenant_id: string }>('SELECT tenant_id FROM api_key_tenants WHERE key_id = ? ORDER BY tenant_id', [r.id])).map((x) => x.tenant_id);
+  const n = (v: number | null) => (v === null ? null : Number(v));
+  return [r.id, r.name, r.prefix, r.hmac, r.scopes_json, r.role, n(r.read_per_minute), n(r.write_per_minute), r.created_at, r.expires_at ?? null, r.revoked_at ?? null,
+    r.owner_id ?? null, tenants];
+}
+
+export async function apiKeyHolds(key: Buffer, sql: Sql, r: ApiKeyBoundRow): Promise<boolean> {
+  return recordHolds(key, 'apiKey', await apiKeyFields(sql, r), r.binding ?? null);
+}
+
+/** Binds an API key's row as it now stands: call it in the transaction of every change to the row or its tenants. */
+export async function sealApiKey(key: Buffer, sql: Sql, id: string): Promise<void> {
+  const r = await sql.get<ApiKeyBoundRow>('SELECT * FROM api_keys WHERE id = ?', [id]);
+  if (r) await sql.run('UPDATE api_keys SET binding = ? WHERE id = ?', [bindRecord(key, 'apiKey', await apiKeyFields(sql, r)), id]);
+}
+
 const passkeyFields = (r: PasskeyBoundRow) => [r.credential_id, r.technician_id, r.public_key, Number(r.algorithm), r.transports, r.created_at];
 const sessionFields = (r: SessionBoundRow) => [r.token_hash, r.technician_id ?? null, r.created_at, r.expires_at];
 const ADMIN_PASSPHRASE = 'adminPassphraseHash';
@@ -62,10 +85,24 @@ export async function writeAdminPassphraseHash(key: Buffer, sql: Sql, hash: stri
   [ADMIN_PASSPHRASE, value, new Date().toISOString(), bindRecord(key, 'adminPassphrase', [ADMIN_PASSPHRASE, value])]);
 }
 
-const BINDING_VERSION = MIGRATIONS.find((m) => m.name === 'credential-binding')!.version;
+const versionOf = (name: string) => MIGRATIONS.find((m) => m.name === name)!.version;
+/** True when an open of an existing database (not a new one) applied the named migration. */
+const crossed = (name: string) => (m: { from: number; to: number }): boolean => m.from > 0 && m.from < versionOf(name) && m.to >= versionOf(name);
 
-/** True when an open of an existing database (not a new one) applied the migration adding the binding. */
-export const crossedCredentialBinding = (m: { from: number; to: number }): boolean => m.from > 0 && m.from < BINDING_VERSION && m.to >= BINDING_VERSION;
+/** This open added the console credentials' binding. */
+export const crossedCredentialBinding = crossed('credential-binding');
+/** This open added the API keys' binding. */
+export const crossedApiKeyBinding = crossed('api-key-binding');
+
+/** Binds the API keys that existed before their binding did, once, in one transaction, audited (as bindAtUpgrade). */
+export async function bindApiKeysAtUpgrade(store: Store, key: Buffer): Promise<number> {
+  return store.write(async (tx) => {
+    const keys = await tx.sql.all<{ id: string; name: string }>('SELECT id, name FROM api_keys WHERE binding IS NULL ORDER BY id');
+    for (const k of keys) await sealApiKey(key, tx.sql, k.id);
+    await tx.audit({ event: 'system', decision: 'info', outcome: 'API keys bound at upgrade', rule: 'credential_binding', detail: { count: keys.length, names: keys.map((k) => k.name) } });
+    return keys.length;
+  });
+}
 
 // Named so that the audit log's redaction of secret-looking names (pass…) leaves the counts readable.
 export interface BoundAtUpgrade { technicians: number; authenticators: number; adminSetting: number }

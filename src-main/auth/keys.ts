@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Store } from '../store/store.ts';
 import type { Sql } from '../store/sql.ts';
 import { ownerLimits, type TechnicianRole } from './technicians.ts';
-import { technicianHolds, type TechnicianBoundRow } from './credentialBinding.ts';
+import { apiKeyHolds, sealApiKey, technicianHolds, type TamperReport, type TechnicianBoundRow } from './credentialBinding.ts';
 import { bindingKey } from '../governance/binding.ts';
 import { AppError } from '../errors.ts';
 import { hmacSha256 } from '../hmac.ts';
@@ -58,7 +58,7 @@ export type CreateKeyInput = z.input<typeof CreateKeyInput>;
 interface KeyRow {
   id: string; name: string; prefix: string; hmac: string; scopes_json: string; role: Role;
   read_per_minute: number | null; write_per_minute: number | null; created_at: string;
-  expires_at: string | null; revoked_at: string | null; last_used_at: string | null; call_count: number; owner_id: string | null;
+  expires_at: string | null; revoked_at: string | null; last_used_at: string | null; call_count: number; owner_id: string | null; binding: string | null;
 }
 
 interface OwnerRow { id: string; name: string; role: TechnicianRole; all_tenants: number; disabled_at: string | null; tampered?: true }
@@ -68,9 +68,15 @@ export type KeyCheck = { ok: true; key: ApiKey } | { ok: false; reason: 'missing
 export class KeyService {
   private readonly store: Store;
   private readonly hmacKey: Buffer;
-  constructor(store: Store, hmacKey: Buffer) {
+  private readonly bindKey: Buffer;
+  private readonly tampered: TamperReport;
+  /** Keys whose row does not match its binding: resolved to nothing, and refused at the door (check). */
+  private readonly untrusted = new WeakSet<ApiKey>();
+  constructor(store: Store, hmacKey: Buffer, tampered: TamperReport = () => {}) {
     this.store = store;
     this.hmacKey = hmacKey;
+    this.bindKey = bindingKey(hmacKey);
+    this.tampered = tampered;
   }
 
   // Presented secrets → their HMAC (hex, and the bytes the constant-time compare takes), so a client's repeated
@@ -116,6 +122,7 @@ export class KeyService {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [id, p.name, secret.slice(0, 12), this.hmac(secret), JSON.stringify(p.scopes), p.role,
         p.readPerMinute ?? null, p.writePerMinute ?? null, now.toISOString(), expiresAt, owner?.id ?? null]);
       for (const t of tenants) await tx.sql.run('INSERT INTO api_key_tenants (key_id, tenant_id) VALUES (?, ?)', [id, t.id]);
+      await sealApiKey(this.bindKey, tx.sql, id);
       await tx.audit({
         event: 'key', decision: 'info', outcome: 'created', keyId: id, keyName: p.name, rule: actor,
         detail: { scopes: p.scopes, role: p.role, tenants: tenants.map((t) => t.slug), expiresAt, readPerMinute: p.readPerMinute, writePerMinute: p.writePerMinute, owner: owner?.name ?? null },
@@ -161,6 +168,8 @@ export class KeyService {
     const { row, key } = hit;
     if (row.revoked_at) return { ok: false, reason: 'revoked', keyId: row.id, keyName: row.name };
     if (row.expires_at && row.expires_at <= new Date().toISOString()) return { ok: false, reason: 'expired', keyId: row.id, keyName: row.name };
+    // A row someone edited in the database (scopes, tenants, a cleared revocation): as if no such key existed.
+    if (this.untrusted.has(key)) return { ok: false, reason: 'unknown' };
     return { ok: true, key };
   }
 
@@ -188,6 +197,7 @@ export class KeyService {
       if (!key) throw new AppError('NOT_FOUND', `no API key with id ${id}`);
       if (!key.revokedAt) {
         await tx.sql.run('UPDATE api_keys SET revoked_at = ? WHERE id = ?', [new Date().toISOString(), id]);
+        await sealApiKey(this.bindKey, tx.sql, id);
         await tx.audit({ event: 'key', decision: 'info', outcome: 'revoked', keyId: id, keyName: key.name, rule: actor });
       }
       return this.get(id, tx.sql);
@@ -224,13 +234,11 @@ export class KeyService {
     this.tenantsOf.clear();
   }
 
-  private ownerKey: Buffer | undefined;
-
   /** The owner as bound: a row that does not match its binding is a disabled viewer of no tenant (its keys get nothing). */
   private async ownerRow(sql: Sql, id: string): Promise<OwnerRow | undefined> {
     const r = await sql.get<TechnicianBoundRow & OwnerRow>('SELECT * FROM technicians WHERE id = ?', [id]);
     if (!r) return undefined;
-    if (await technicianHolds(this.ownerKey ??= bindingKey(this.hmacKey), sql, r)) return { id: r.id, name: r.name, role: r.role, all_tenants: r.all_tenants, disabled_at: r.disabled_at };
+    if (await technicianHolds(this.bindKey, sql, r)) return { id: r.id, name: r.name, role: r.role, all_tenants: r.all_tenants, disabled_at: r.disabled_at };
     return { id: r.id, name: r.name, role: 'viewer', all_tenants: 0, disabled_at: r.disabled_at ?? r.created_at, tampered: true };
   }
 
@@ -244,6 +252,15 @@ export class KeyService {
   private tenantsOf = new Map<string, Tenant[]>();
 
   private async toKey(row: KeyRow, sql: Sql = this.store.sql): Promise<ApiKey> {
+    if (!(await apiKeyHolds(this.bindKey, sql, row))) {
+      this.tampered(`API key ${row.name}`, { keyId: row.id });
+      const nothing: ApiKey = {
+        id: row.id, name: row.name, prefix: row.prefix, scopes: [], role: 'standard', tenants: [], readPerMinute: null, writePerMinute: null, createdAt: row.created_at,
+        expiresAt: row.expires_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, callCount: row.call_count, owner: null,
+      };
+      this.untrusted.add(nothing);
+      return nothing;
+    }
     let tenants = this.tenantsOf.get(row.id);
     if (!tenants) {
       tenants = await sql.all<Tenant>(`SELECT t.id, t.slug, t.name FROM api_key_tenants k JOIN tenants t ON t.id = k.tenant_id

@@ -33,7 +33,7 @@ export function bindingHolds(key: Buffer, r: Bound & { binding: string | null })
 export type BoundKind = 'grant' | 'plan' | 'vote' | CredentialKind;
 
 /** Records that decide who may sign in to the console and with which rights (auth/credentialBinding.ts). */
-export type CredentialKind = 'technician' | 'passkey' | 'adminPassphrase' | 'session';
+export type CredentialKind = 'technician' | 'passkey' | 'adminPassphrase' | 'session' | 'apiKey';
 
 /**
  * The key console session tokens are stored under (an HMAC of the token, never the token): a row someone wrote into

@@ -25,6 +25,7 @@ const BEFORE = MIGRATIONS[at - 1]!.version;
 const UNDO: Record<string, string[]> = {
   'credential-binding': ['technicians', 'technician_passkeys', 'settings', 'console_sessions'].map((table) => `ALTER TABLE ${table} DROP COLUMN binding`),
   'open-commands-index': ['DROP INDEX device_commands_by_status'],
+  'api-key-binding': ['ALTER TABLE api_keys DROP COLUMN binding'],
 };
 
 describeStores('console credentials at the upgrade that binds them', (store) => {
@@ -34,6 +35,7 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
   let olgaId: string;
   const oldToken = randomBytes(32).toString('base64url');
   let keys: SoftAuthenticator;
+  let oldKey: string;
   const upgradeAudits = () => t.app.store.sql.all<{ detail_json: string }>(`SELECT detail_json FROM audit_log WHERE outcome = 'credentials bound at upgrade' ORDER BY seq`);
 
   beforeAll(async () => {
@@ -44,6 +46,7 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
     try {
       olgaId = (await app.technicians.create({ name: 'olga', passphrase: PASS, role: 'owner', tenants: 'all' }, 'cli')).id;
       await app.technicians.create({ name: 'vic', passphrase: PASS, role: 'viewer', tenants: ['acme-dental'] }, 'cli');
+      oldKey = (await app.keys.create({ name: 'older-key', scopes: ['ai:read'], tenants: ['acme-dental'] })).secret;
     } finally {
       await app.close();
     }
@@ -78,6 +81,21 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
     expect(olga.status).toBe(200);
     expect((await client(t.url, olga.cookie).call('GET', '/session')).body.technician).toEqual({ name: 'olga', role: 'owner' });
     expect((await client(t.url).call('POST', '/login', { name: 'vic', passphrase: PASS })).status).toBe(200);
+  });
+
+  it('an API key made before the upgrade is bound once at it (audited) and works after it; one written unbound later does not', async () => {
+    const audits = await t.app.store.sql.all<{ detail_json: string }>(`SELECT detail_json FROM audit_log WHERE outcome = 'API keys bound at upgrade'`);
+    expect(audits.map((a) => JSON.parse(a.detail_json))).toEqual([{ count: 1, names: ['older-key'] }]);
+    const c = await t.connect('http', oldKey);
+    expect((await c.callTool({ name: 'whoami', arguments: {} })).isError).toBeFalsy();
+    // A key row someone writes later, unbound, with the HMAC of a secret they chose: they cannot compute that HMAC
+    // without the install secret, so they copy a real key's and clear its binding; a restart does not bind it.
+    const id = (await t.app.keys.list()).find((k) => k.name === 'older-key')!.id;
+    await t.app.store.write((tx) => tx.sql.run('UPDATE api_keys SET binding = NULL, scopes_json = ? WHERE id = ?', ['["ai:read","ai:write","ai:execute"]', id]));
+    await t.restart();
+    const r = await fetch(new URL('/api/v1/mcp/sse', t.url), { headers: { 'X-API-Key': oldKey, Accept: 'text/event-stream' } });
+    await r.body?.cancel();
+    expect(r.status).toBe(401);
   });
 
   it('the passkey made before the upgrade signs in after it', async () => {

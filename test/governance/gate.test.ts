@@ -7,6 +7,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { consoleLogin, denial, structured, type ConsoleClient } from '../helpers/console.ts';
 import { describeStores } from '../helpers/stores.ts';
+import { changeKeyRow } from '../helpers/keyRow.ts';
 
 describeStores('governance: gate', (store) => {
   let t: TestServer;
@@ -147,14 +148,15 @@ describeStores('governance: gate', (store) => {
       expect(a1.reason).toMatch(/revoked/);
 
       const expired = await request('expired-later');
-      (await t.app.store.sql.run('UPDATE api_keys SET expires_at = ? WHERE name = ?', [new Date(Date.now() - 1000).toISOString(), 'expired-later']));
+      const expiredId = (await t.app.keys.list()).find((k) => k.name === 'expired-later')!.id;
+      await changeKeyRow(t.app, expiredId, 'UPDATE api_keys SET expires_at = ? WHERE id = ?', [new Date(Date.now() - 1000).toISOString(), expiredId]);
       const a2 = (await admin.post('/rpc/approve', { id: expired.id })).body.result.approval;
       expect(a2).toMatchObject({ status: 'denied', decisionCode: 'POLICY_CHANGED' });
       expect(a2.reason).toMatch(/expired/);
 
       const narrowed = await request('narrowed-later', { tenants: ['acme-dental', 'globex-logistics'] });
       const keyId = (await t.app.keys.list()).find((k) => k.name === 'narrowed-later')!.id;
-      (await t.app.store.sql.run(`DELETE FROM api_key_tenants WHERE key_id = ? AND tenant_id = (SELECT id FROM tenants WHERE slug = 'acme-dental')`, [keyId]));
+      await changeKeyRow(t.app, keyId, `DELETE FROM api_key_tenants WHERE key_id = ? AND tenant_id = (SELECT id FROM tenants WHERE slug = 'acme-dental')`, [keyId]);
       await expectPolicyChanged(narrowed.id, /no longer reaches tenant acme-dental/, narrowed.c);
       expect(await executions(revoked.id) + await executions(expired.id)).toBe(0);
     });

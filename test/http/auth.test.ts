@@ -5,6 +5,7 @@ import { budget } from '../helpers/wait.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { openApp } from '../../src-main/app.ts';
 import { expectRpcError, initializeRequest, initStreamable, mcpHeaders, openLegacySse, rawRequest, streamablePost, type RawResponse } from '../helpers/raw.ts';
+import { changeKeyRow } from '../helpers/keyRow.ts';
 
 let t: TestServer;
 let port: number;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   await t.app.keys.revoke(revokedId);
   keys.expired = await t.key({ name: 'to-be-expired', expiresDays: 1 });
   const expiredId = (await t.app.keys.list()).find((k) => k.name === 'to-be-expired')!.id;
-  t.app.db.prepare('UPDATE api_keys SET expires_at = ? WHERE id = ?').run(new Date(Date.now() - 60_000).toISOString(), expiredId);
+  await changeKeyRow(t.app, expiredId, 'UPDATE api_keys SET expires_at = ? WHERE id = ?', [new Date(Date.now() - 60_000).toISOString(), expiredId]);
 });
 afterAll(async () => {
   await t.close();

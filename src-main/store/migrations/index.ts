@@ -16,6 +16,7 @@ import { sql as auditWithoutTimeIndex } from './0014-audit-without-time-index.ts
 import { sql as deviceList } from './0015-device-list.ts';
 import { sql as credentialBinding } from './0016-credential-binding.ts';
 import { sql as openCommandsIndex } from './0017-open-commands-index.ts';
+import { sql as apiKeyBinding } from './0018-api-key-binding.ts';
 
 export interface Migration {
   version: number;
@@ -41,4 +42,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 15, name: 'device-list', sql: deviceList },
   { version: 16, name: 'credential-binding', sql: credentialBinding },
   { version: 17, name: 'open-commands-index', sql: openCommandsIndex },
+  { version: 18, name: 'api-key-binding', sql: apiKeyBinding },
 ];
