@@ -109,9 +109,21 @@ export function gateTools(gate: Gate, decisions: Decisions): ToolSpec[] {
     }),
     baseTier: 1,
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    plan: async (args, ctx) => ({ tenant: ctx.data.scope.tenantById((await ownApproval(gate, args.approvalId, ctx.key.id)).tenantId), summary: 'approval status', detail: {} }),
+    // A key taken off the approval's tenant since it asked is still told what became of its own request (denied, and
+    // why), but reads nothing of the tenant's devices: no result, no command outcomes.
+    plan: async (args, ctx) => {
+      const a = await ownApproval(gate, args.approvalId, ctx.key.id);
+      return { tenant: ctx.data.scope.has(a.tenantId) ? ctx.data.scope.tenantById(a.tenantId) : null, summary: 'approval status', detail: {} };
+    },
     async execute(args, ctx) {
       const a = await ownApproval(gate, args.approvalId, ctx.key.id);
+      if (!ctx.data.scope.has(a.tenantId)) {
+        return {
+          approvalId: a.id, status: a.status, tool: a.tool, action: a.action, tenant: a.tenant, summary: a.summary, createdAt: a.createdAt, expiresAt: a.expiresAt,
+          decidedAt: a.decidedAt, reason: a.reason, code: a.decisionCode, result: null, commands: {}, executions: [], next: null,
+          message: `This key no longer reaches tenant ${a.tenant}: the request is ${a.status}${a.reason ? ` (${a.reason})` : ''}; its devices' results are not shown.`,
+        };
+      }
       const executions = await outcomes(ctx, a);
       const commands: Record<string, number> = {};
       for (const e of executions) for (const [s, n] of Object.entries(e.counts)) if (n) commands[s] = (commands[s] ?? 0) + n;

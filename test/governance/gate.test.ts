@@ -106,6 +106,7 @@ describeStores('governance: gate', (store) => {
       expect((await approvalAudit(id)).at(-1)).toMatchObject({ decision: 'rejected', code: 'POLICY_CHANGED', rule: 'policy_recheck' });
       // The model that asked is told why its own request did not run, also when its key no longer reaches the tenant.
       const status = await c.callTool({ name: 'get_approval_status', arguments: { approvalId: id } });
+      expect(status.isError, JSON.stringify(status.content)).toBeFalsy();
       expect(structured<{ status: string; code: string }>(status)).toMatchObject({ status: 'denied', code: 'POLICY_CHANGED' });
     };
 
@@ -157,7 +158,13 @@ describeStores('governance: gate', (store) => {
       const narrowed = await request('narrowed-later', { tenants: ['acme-dental', 'globex-logistics'] });
       const keyId = (await t.app.keys.list()).find((k) => k.name === 'narrowed-later')!.id;
       await changeKeyRow(t.app, keyId, `DELETE FROM api_key_tenants WHERE key_id = ? AND tenant_id = (SELECT id FROM tenants WHERE slug = 'acme-dental')`, [keyId]);
+      // Its open session sees the narrowed key too (as after a restart, or a change another process made).
+      t.app.keys.invalidate();
       await expectPolicyChanged(narrowed.id, /no longer reaches tenant acme-dental/, narrowed.c);
+      // Told what became of its request, and nothing of the tenant's devices.
+      const seen = structured<{ result: unknown; executions: unknown[]; message: string }>(await narrowed.c.callTool({ name: 'get_approval_status', arguments: { approvalId: narrowed.id } }));
+      expect(seen).toMatchObject({ result: null, executions: [], commands: {}, next: null });
+      expect(seen.message).toMatch(/^This key no longer reaches tenant acme-dental: the request is denied/);
       expect(await executions(revoked.id) + await executions(expired.id)).toBe(0);
     });
   });
