@@ -30,22 +30,25 @@ export interface ApiKeyBoundRow {
   created_at: string; expires_at: string | null; revoked_at: string | null; owner_id: string | null; binding?: string | null;
 }
 
-// Everything that decides what a key may do, and its tenants (a row of their own each): not its usage counts.
-async function apiKeyFields(sql: Sql, r: ApiKeyBoundRow): Promise<unknown[]> {
-  const tenants = (await sql.all<{ tenant_id: string }>('SELECT tenant_id FROM api_key_tenants WHERE key_id = ? ORDER BY tenant_id', [r.id])).map((x) => x.tenant_id);
+// Everything that decides what a key may do, and its tenants (a row of their own each, sorted here so that the order
+// never depends on a database's collation): not its usage counts.
+function apiKeyFields(r: ApiKeyBoundRow, tenantIds: readonly string[]): unknown[] {
   const n = (v: number | null) => (v === null ? null : Number(v));
   return [r.id, r.name, r.prefix, r.hmac, r.scopes_json, r.role, n(r.read_per_minute), n(r.write_per_minute), r.created_at, r.expires_at ?? null, r.revoked_at ?? null,
-    r.owner_id ?? null, tenants];
+    r.owner_id ?? null, [...tenantIds].sort()];
 }
 
-export async function apiKeyHolds(key: Buffer, sql: Sql, r: ApiKeyBoundRow): Promise<boolean> {
-  return recordHolds(key, 'apiKey', await apiKeyFields(sql, r), r.binding ?? null);
+/** Whether a key's row and its tenants (as read with it: the caller has them already) match the row's binding. */
+export function apiKeyHolds(key: Buffer, r: ApiKeyBoundRow, tenantIds: readonly string[]): boolean {
+  return recordHolds(key, 'apiKey', apiKeyFields(r, tenantIds), r.binding ?? null);
 }
 
 /** Binds an API key's row as it now stands: call it in the transaction of every change to the row or its tenants. */
 export async function sealApiKey(key: Buffer, sql: Sql, id: string): Promise<void> {
   const r = await sql.get<ApiKeyBoundRow>('SELECT * FROM api_keys WHERE id = ?', [id]);
-  if (r) await sql.run('UPDATE api_keys SET binding = ? WHERE id = ?', [bindRecord(key, 'apiKey', await apiKeyFields(sql, r)), id]);
+  if (!r) return;
+  const tenants = (await sql.all<{ tenant_id: string }>('SELECT tenant_id FROM api_key_tenants WHERE key_id = ?', [id])).map((x) => x.tenant_id);
+  await sql.run('UPDATE api_keys SET binding = ? WHERE id = ?', [bindRecord(key, 'apiKey', apiKeyFields(r, tenants)), id]);
 }
 
 const passkeyFields = (r: PasskeyBoundRow) => [r.credential_id, r.technician_id, r.public_key, Number(r.algorithm), r.transports, r.created_at];

@@ -252,7 +252,13 @@ export class KeyService {
   private tenantsOf = new Map<string, Tenant[]>();
 
   private async toKey(row: KeyRow, sql: Sql = this.store.sql): Promise<ApiKey> {
-    if (!(await apiKeyHolds(this.bindKey, sql, row))) {
+    let tenants = this.tenantsOf.get(row.id);
+    if (!tenants) {
+      tenants = await sql.all<Tenant>(`SELECT t.id, t.slug, t.name FROM api_key_tenants k JOIN tenants t ON t.id = k.tenant_id
+        WHERE k.key_id = ? ORDER BY t.slug`, [row.id]);
+      if (tenants.length > 0) this.tenantsOf.set(row.id, tenants);
+    }
+    if (!apiKeyHolds(this.bindKey, row, tenants.map((t) => t.id))) {
       this.tampered(`API key ${row.name}`, { keyId: row.id });
       const nothing: ApiKey = {
         id: row.id, name: row.name, prefix: row.prefix, scopes: [], role: 'standard', tenants: [], readPerMinute: null, writePerMinute: null, createdAt: row.created_at,
@@ -260,12 +266,6 @@ export class KeyService {
       };
       this.untrusted.add(nothing);
       return nothing;
-    }
-    let tenants = this.tenantsOf.get(row.id);
-    if (!tenants) {
-      tenants = await sql.all<Tenant>(`SELECT t.id, t.slug, t.name FROM api_key_tenants k JOIN tenants t ON t.id = k.tenant_id
-        WHERE k.key_id = ? ORDER BY t.slug`, [row.id]);
-      if (tenants.length > 0) this.tenantsOf.set(row.id, tenants);
     }
     let scopes = JSON.parse(row.scopes_json) as Scope[];
     let role = row.role;

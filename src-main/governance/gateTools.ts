@@ -117,19 +117,15 @@ export function gateTools(gate: Gate, decisions: Decisions): ToolSpec[] {
     },
     async execute(args, ctx) {
       const a = await ownApproval(gate, args.approvalId, ctx.key.id);
-      if (!ctx.data.scope.has(a.tenantId)) {
-        return {
-          approvalId: a.id, status: a.status, tool: a.tool, action: a.action, tenant: a.tenant, summary: a.summary, createdAt: a.createdAt, expiresAt: a.expiresAt,
-          decidedAt: a.decidedAt, reason: a.reason, code: a.decisionCode, result: null, commands: {}, executions: [], next: null,
-          message: `This key no longer reaches tenant ${a.tenant}: the request is ${a.status}${a.reason ? ` (${a.reason})` : ''}; its devices' results are not shown.`,
-        };
-      }
-      const executions = await outcomes(ctx, a);
+      const reached = ctx.data.scope.has(a.tenantId);
+      const executions = reached ? await outcomes(ctx, a) : [];
       const commands: Record<string, number> = {};
       for (const e of executions) for (const [s, n] of Object.entries(e.counts)) if (n) commands[s] = (commands[s] ?? 0) + n;
+      const told = reached ? message(a, executions)
+        : { message: `This key no longer reaches tenant ${a.tenant}: the request is ${a.status}${a.reason ? ` (${a.reason})` : ''}; its devices' results are not shown.`, next: null };
       return {
         approvalId: a.id, status: a.status, tool: a.tool, action: a.action, tenant: a.tenant, summary: a.summary, createdAt: a.createdAt, expiresAt: a.expiresAt,
-        decidedAt: a.decidedAt, reason: a.reason, code: a.decisionCode, result: liveResult(a.result, executions), commands, executions, ...message(a, executions),
+        decidedAt: a.decidedAt, reason: a.reason, code: a.decisionCode, result: reached ? liveResult(a.result, executions) : null, commands, executions, ...told,
       };
     },
   });
