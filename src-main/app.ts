@@ -7,9 +7,10 @@ import type { Budgets } from './governance/rateLimiter.ts';
 import { KeyService } from './auth/keys.ts';
 import { createLog } from './log.ts';
 import { TechnicianService } from './auth/technicians.ts';
-import { bindApiKeysAtUpgrade, bindAtUpgrade, crossedApiKeyBinding, crossedCredentialBinding, tamperReporter } from './auth/credentialBinding.ts';
+import { bindApiKeysAtUpgrade, bindAtUpgrade, crossedApiKeyBinding, crossedCredentialBinding, crossedPolicyBinding, tamperReporter } from './auth/credentialBinding.ts';
 import { FourEyes } from './governance/fourEyes.ts';
 import { PolicyService } from './governance/policy.ts';
+import { bindPolicyAt } from './governance/policyBinding.ts';
 import { RateLimiter } from './governance/rateLimiter.ts';
 import { ApprovalLifecycle } from './governance/approvals.ts';
 import { bindingKey } from './governance/binding.ts';
@@ -113,6 +114,7 @@ export async function initDataDir(dataDir: string, protector: SecretProtector = 
     throw new Error('the PostgreSQL database already holds a Countersign install; copy secrets.json from a node of it into this data directory instead of running init');
   }
   await store.audit.append({ event: 'system', decision: 'info', outcome: 'initialized' });
+  await bindPolicyAt(store, bindingKey(secrets.hmacKey), 'init');
   await writeCheckpoint(store, { dataDir, ...secrets });
   return { db, store, secrets };
 }
@@ -146,7 +148,12 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     // Likewise for the API keys, when this open added their binding.
     if (crossedApiKeyBinding(migrated)) log(`bound the API keys that existed before this version: ${await bindApiKeysAtUpgrade(store, bindingKey(secrets.hmacKey))}`);
     technicians.events.on('changed', () => keys.invalidate());
-    const policy = await new PolicyService(store, env).load();
+    // And for the governance policy.
+    if (crossedPolicyBinding(migrated)) {
+      const rows = await bindPolicyAt(store, bindingKey(secrets.hmacKey), 'upgrade');
+      log(`bound the governance policy that existed before this version: ${rows.settings.length} settings, ${rows.overrides.length} tier overrides`);
+    }
+    const policy = await new PolicyService(store, env, bindingKey(secrets.hmacKey), tampered).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
     const fourEyes = new FourEyes(store, bindingKey(secrets.hmacKey));
     const reports = new ReportJobs(store, dataDir);
@@ -176,8 +183,16 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
       await audit.catchUp();
       const catchUp = () => void audit.catchUp().catch((e: unknown) => log('reading audit entries from other processes failed', e));
       timers.push(setInterval(catchUp, opts.externalChangesMs ?? 1_000).unref());
-      // Team mode: another node's commit is announced at once (LISTEN/NOTIFY), not found by the next poll.
-      if ('onRemoteCommit' in store) offRemote = (store as PgStore).onRemoteCommit(catchUp);
+      // Team mode: another node's commit is announced at once (LISTEN/NOTIFY), not found by the next poll; so is a
+      // policy change made on another node (the poll catches a missed notification).
+      if ('onRemoteCommit' in store) {
+        const refresh = () => void policy.refresh().catch((e: unknown) => log('reading the policy another node changed failed', e));
+        offRemote = (store as PgStore).onRemoteCommit(() => {
+          catchUp();
+          refresh();
+        });
+        timers.push(setInterval(refresh, opts.externalChangesMs ?? 1_000).unref());
+      }
     }
     let closing: Promise<void> | undefined;
     return {

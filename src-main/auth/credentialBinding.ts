@@ -96,6 +96,8 @@ const crossed = (name: string) => (m: { from: number; to: number }): boolean => 
 export const crossedCredentialBinding = crossed('credential-binding');
 /** This open added the API keys' binding. */
 export const crossedApiKeyBinding = crossed('api-key-binding');
+/** This open added the governance policy's binding (governance/policyBinding.ts). */
+export const crossedPolicyBinding = crossed('policy-binding');
 
 /** Binds the API keys that existed before their binding did, once, in one transaction, audited (as bindAtUpgrade). */
 export async function bindApiKeysAtUpgrade(store: Store, key: Buffer): Promise<number> {

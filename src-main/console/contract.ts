@@ -207,6 +207,8 @@ export const PolicyView = z.object({
   pinned: z.record(z.string(), z.string()).describe('setting name → the environment variable that pins it (read-only)'),
   overrides: z.array(TierOverride),
   tools: z.array(ToolInfo),
+  integrity: z.enum(['bound', 'tampered']).describe('tampered: the stored policy does not match its binding; the stricter values shown apply, and '
+    + 'tier-2 changes are refused until an admin accepts them (acceptPolicy) or changes the policy'),
 });
 
 const SevCounts = <K extends string>(keys: readonly K[]) => z.object(Object.fromEntries(keys.map((k) => [k, count])) as Record<K, typeof count>);
@@ -317,6 +319,7 @@ export const consoleMethods = {
       version: text, serverTime: iso, pendingApprovals: count,
       update: z.object({ version: text }).nullish().describe('desktop only: a newer version found by the update check'),
       integrity: IntegrityView,
+      policy: z.enum(['bound', 'tampered']).describe('tampered: the stored governance policy fails its binding (see getPolicy)'),
       technician: z.object({ name: text, role: text }).nullish().describe('team mode: the signed-in technician account'),
     }),
   },
@@ -397,6 +400,7 @@ export const consoleMethods = {
     input: PolicyValues.partial().strict().refine((p) => Object.keys(p).length > 0, 'nothing to update'),
     output: PolicyView,
   },
+  acceptPolicy: { input: noInput, output: PolicyView },
   listTierOverrides: { input: noInput, output: z.object({ overrides: z.array(TierOverride) }) },
   setTierOverride: {
     input: z.strictObject({

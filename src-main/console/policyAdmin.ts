@@ -32,8 +32,8 @@ export function createPolicyAdmin(app: App, actor: string) {
   }));
 
   const view = (): ConsoleOutput<'getPolicy'> => {
-    const { values, pinned } = app.policy.get();
-    return { values, defaults: DEFAULT_POLICY, pinned: pinned as Record<string, string>, overrides: listOverrides(), tools };
+    const { values, pinned, integrity } = app.policy.get();
+    return { values, defaults: DEFAULT_POLICY, pinned: pinned as Record<string, string>, overrides: listOverrides(), tools, integrity };
   };
 
   return {
@@ -50,6 +50,11 @@ export function createPolicyAdmin(app: App, actor: string) {
       const strangers = (patch.requireTicketTenants ?? []).filter((t) => t !== '*' && !slugs.has(t));
       if (strangers.length) throw new AppError('BAD_INPUT', `requireTicketTenants: unknown tenant(s) ${strangers.join(', ')}`);
       await app.policy.update(patch, actor);
+      return view();
+    },
+    /** Keeps the policy shown (the stricter values, after a failed binding) as the trusted one; changes resume. */
+    async accept() {
+      await app.policy.accept(actor);
       return view();
     },
     async setOverride(o: { tool: string; action?: string | null; tenant?: string | null; tier: Tier }) {

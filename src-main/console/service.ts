@@ -50,7 +50,7 @@ export type ConsoleService = ConsoleApi & {
 };
 
 /** Methods only an owner or admin may call; the rest of the writing ones need a role that decides or holds keys. */
-const ADMINISTER: ReadonlySet<ConsoleMethodName> = new Set(['updatePolicy', 'setTierOverride', 'removeTierOverride', 'createEnrollmentToken',
+const ADMINISTER: ReadonlySet<ConsoleMethodName> = new Set(['updatePolicy', 'acceptPolicy', 'setTierOverride', 'removeTierOverride', 'createEnrollmentToken',
   'revokeEnrollmentToken', 'revokeAgent', 'agentInstallCommands'] as ConsoleMethodName[]);
 const KEYS: ReadonlySet<ConsoleMethodName> = new Set(['createKey', 'revokeKey'] as ConsoleMethodName[]);
 
@@ -113,6 +113,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       mode: opts.mode ?? 'desktop', expiresAt: null, mcpBaseUrl: opts.mcpBaseUrl?.() ?? null, version: SERVER_INFO.version,
       serverTime: new Date().toISOString(), pendingApprovals: await pendingCount(), update: opts.update?.() ?? null,
       integrity: integrityView(),
+      policy: app.policy.get().integrity,
       technician: tech ? { name: tech.name, role: tech.role } : null,
     }),
     lookups: async () => ({
@@ -189,6 +190,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     },
     getPolicy: () => policy.view(),
     updatePolicy: (q) => policy.update(q!),
+    acceptPolicy: () => policy.accept(),
     listTierOverrides: () => ({ overrides: policy.listOverrides() }),
     setTierOverride: (q) => policy.setOverride(q!),
     removeTierOverride: (q) => policy.removeOverride(q!.id),

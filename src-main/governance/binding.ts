@@ -30,7 +30,7 @@ export function bindingHolds(key: Buffer, r: Bound & { binding: string | null })
  * The same keyed binding over another record the gate acts on without a card (a grant, an approved plan) or counts
  * towards one (a four-eyes vote): `kind` keeps one kind of record from ever verifying as another, or as an approval.
  */
-export type BoundKind = 'grant' | 'plan' | 'vote' | CredentialKind;
+export type BoundKind = 'grant' | 'plan' | 'vote' | 'policy' | CredentialKind;
 
 /** Records that decide who may sign in to the console and with which rights (auth/credentialBinding.ts). */
 export type CredentialKind = 'technician' | 'passkey' | 'adminPassphrase' | 'session' | 'apiKey';

@@ -9,6 +9,8 @@ import { canReach, highestTier, maxTier, SCOPE_FOR_TIER, type Tier } from './tie
 /** What a decision reads of the policy: the policy in force (PolicyService) or a draft being simulated. */
 export interface PolicyLike {
   readonly values: Policy;
+  /** The stored policy failed its binding (policyBinding.ts): changes that would run without a card pause. */
+  readonly unverified?: boolean;
   overrideTier(tool: string, action: string | undefined, tenantId: string | undefined): Tier | undefined;
 }
 
@@ -29,6 +31,11 @@ export function refusalFor(tool: ToolSpec, tier: Tier, key: ApiKey, action: stri
   if (!canReach(key.scopes, tier)) {
     const need = SCOPE_FOR_TIER[tier as 1 | 2 | 3];
     return new AppError('SCOPE_DENIED', `${what} is tier ${tier} and needs scope ${need}; this key has ${key.scopes.join(', ')} (up to tier ${highestTier(key.scopes)}).`, 'scope', { requiredScope: need, tier });
+  }
+  if (tier === 2 && policy.unverified) {
+    return new AppError('POLICY_UNVERIFIED', `${what} is a change, and changes that run without approval are paused: the governance policy stored in the `
+      + 'database does not match its binding (it was edited without the install secret). Reads still run, and tier-3 requests still go to a technician. '
+      + 'Ask the technician to review the policy on the console\'s Policy page.', 'policy_binding');
   }
   if (tier === 3) {
     const p = policy.values;

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Store } from '../store/store.ts';
+import type { TamperReport } from '../auth/credentialBinding.ts';
+import type { Store, Tx } from '../store/store.ts';
 import { AppError } from '../errors.ts';
+import { policyHolds, readPolicyRows, restorePolicy, sealPolicy, stricterOfStored, type PolicyRows } from './policyBinding.ts';
 import type { Tier } from './tiers.ts';
 
 /** Governance settings: stored in the database for the console, pinned by environment variables when set. */
@@ -71,26 +73,46 @@ export interface TierOverride {
   createdAt: string;
 }
 
+/** 'tampered': the stored policy does not match its binding (policyBinding.ts); the stricter values apply, changes pause. */
+export type PolicyIntegrity = 'bound' | 'tampered';
+
 export interface EffectivePolicy {
   values: Policy;
   /** Settings fixed by an environment variable: shown read-only in the console, named here. */
   pinned: Partial<Record<PolicyName, string>>;
+  integrity: PolicyIntegrity;
 }
 
 /**
  * The policy in force. Reads are synchronous and cached (every call reads it); this process changes it only through
- * this service, which reloads after each change. Changes are audited in the transaction that makes them.
+ * this service, which reloads after each change. Changes are audited and bound in the transaction that makes them.
  */
 export class PolicyService {
   private cache: EffectivePolicy | undefined;
   private overrides: TierOverride[] = [];
+  /** The stored rows the policy in force stands for: what a change writes back first if it finds the rows edited. */
+  private trusted: PolicyRows = { settings: [], overrides: [] };
+  /** The binding the policy in force was read with: another node's change moves it (refresh). */
+  private loadedBinding: string | null = null;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
 
   private readonly store: Store;
   private readonly env: NodeJS.ProcessEnv;
-  constructor(store: Store, env: NodeJS.ProcessEnv = process.env) {
+  private readonly key: Buffer;
+  private readonly tampered: TamperReport | undefined;
+  /** `key`: the binding key (governance/binding.ts bindingKey of the install secret). */
+  constructor(store: Store, env: NodeJS.ProcessEnv, key: Buffer, tampered?: TamperReport) {
     this.store = store;
     this.env = env;
+    this.key = key;
+    this.tampered = tampered;
     this.pinnedFromEnv(); // fail at start, not at first call, on a malformed variable
+  }
+
+  /** True when the stored policy does not match its binding: the gate pauses changes (decide.ts). */
+  get unverified(): boolean {
+    return this.get().integrity === 'tampered';
   }
 
   private pinnedFromEnv(): { values: Partial<Policy>; pinned: Partial<Record<PolicyName, string>> } {
@@ -108,28 +130,83 @@ export class PolicyService {
     return { values, pinned };
   }
 
-  /** Reads the stored settings and overrides; call once before use, and after every change. */
+  /** Reads the stored settings and overrides, and checks their binding; call once before use, and after every change. */
   async load(): Promise<this> {
+    const rows = await readPolicyRows(this.store.sql);
+    const holds = policyHolds(this.key, rows);
+    this.loadedBinding = rows.binding;
     const stored: Partial<Policy> = {};
-    for (const row of await this.store.sql.all<{ name: string; value_json: string }>('SELECT name, value_json FROM settings')) {
-      if (row.name in DEFAULT_POLICY) {
-        let value: unknown;
-        try {
-          value = JSON.parse(row.value_json);
-        } catch {
-          continue;
-        }
-        // A stored value that no longer validates (an edited row) is ignored: the default stands.
-        const parsed = PolicySchema.shape[row.name as PolicyName].safeParse(value);
-        if (parsed.success) (stored as Record<string, unknown>)[row.name] = parsed.data;
+    for (const row of rows.settings) {
+      let value: unknown;
+      try {
+        value = JSON.parse(row.value_json);
+      } catch {
+        continue;
       }
+      // A stored value that no longer validates (an edited row) is ignored: the default stands.
+      const parsed = PolicySchema.shape[row.name as PolicyName].safeParse(value);
+      if (parsed.success) (stored as Record<string, unknown>)[row.name] = parsed.data;
     }
+    const base = holds ? { ...DEFAULT_POLICY, ...stored } : stricterOfStored(stored);
     const env = this.pinnedFromEnv();
-    this.cache = { values: { ...DEFAULT_POLICY, ...stored, ...env.values }, pinned: env.pinned };
-    const rows = await this.store.sql.all<TierOverride>(`SELECT o.id, o.tool, o.action, o.tenant_id AS "tenantId", t.slug AS tenant, o.tier, o.created_at AS "createdAt"
+    this.cache = { values: { ...base, ...env.values }, pinned: env.pinned, integrity: holds ? 'bound' : 'tampered' };
+    const listed = await this.store.sql.all<TierOverride>(`SELECT o.id, o.tool, o.action, o.tenant_id AS "tenantId", t.slug AS tenant, o.tier, o.created_at AS "createdAt"
       FROM tier_overrides o LEFT JOIN tenants t ON t.id = o.tenant_id ORDER BY o.tool, o.action, t.slug`);
-    this.overrides = rows.filter((o) => Number.isInteger(o.tier) && o.tier >= 1 && o.tier <= 4);
+    const valid = (tier: number) => Number.isInteger(tier) && tier >= 1 && tier <= 4;
+    this.overrides = listed.filter((o) => valid(o.tier));
+    // Unbound, what is shown is what a change keeps: the stricter values, and the overrides (they only raise).
+    this.trusted = holds ? rows : {
+      settings: Object.entries(base).map(([name, v]) => ({ name, value_json: JSON.stringify(v) })),
+      overrides: rows.overrides.filter((o) => valid(o.tier)),
+    };
+    if (!holds) this.tampered?.('policy', { binding: rows.binding ? 'differs' : 'missing', settings: rows.settings.map((x) => x.name).sort(), overrides: rows.overrides.length });
     return this;
+  }
+
+  /**
+   * Team mode: another node may have changed the policy. Reads it again when the stored binding moved (every change
+   * moves it); calls made while one runs share it, and one more follows. Rows edited without moving the binding leave
+   * the policy in force as it was read, verified.
+   */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        const now = await this.store.sql.get<{ binding: string }>('SELECT binding FROM policy_binding WHERE id = 1');
+        if ((now?.binding ?? null) !== this.loadedBinding) await this.load();
+      } while (this.refreshAgain);
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /**
+   * Runs a change to the stored policy in its transaction, and binds the result. Rows edited since this process read
+   * them (or never bound) are first put back to what the policy in force stands for, audited: a technician's change
+   * never seals someone else's edit.
+   */
+  private async bound<T>(tx: Tx, change: () => Promise<T>): Promise<T> {
+    if (!policyHolds(this.key, await readPolicyRows(tx.sql))) {
+      await restorePolicy(tx.sql, this.trusted);
+      await tx.audit({ event: 'policy', decision: 'info', outcome: 'stored policy put back to the policy in force', rule: 'policy_binding',
+        detail: { was: this.get().integrity, settings: this.trusted.settings.map((x) => x.name), overrides: this.trusted.overrides.length } });
+    }
+    const result = await change();
+    await sealPolicy(this.key, tx.sql);
+    return result;
+  }
+
+  /** After a failed binding: keeps the policy as shown (the stricter values) as the trusted one. */
+  async accept(actor: string): Promise<EffectivePolicy> {
+    await this.store.write((tx) => this.bound(tx, () => tx.audit({ event: 'policy', decision: 'info', outcome: 'policy accepted as shown', rule: actor,
+      detail: { was: this.get().integrity } })));
+    await this.load();
+    return this.get();
   }
 
   get(): EffectivePolicy {
@@ -146,13 +223,13 @@ export class PolicyService {
     const { pinned } = this.get();
     const blocked = Object.keys(parsed).filter((k) => k in pinned);
     if (blocked.length) throw new AppError('PINNED', `pinned by environment: ${blocked.map((k) => pinned[k as PolicyName]).join(', ')}`);
-    await this.store.write(async (tx) => {
+    await this.store.write((tx) => this.bound(tx, async () => {
       for (const [name, value] of Object.entries(parsed)) {
         await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES (?, ?, ?)
           ON CONFLICT(name) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at`, [name, JSON.stringify(value), new Date().toISOString()]);
       }
       await tx.audit({ event: 'policy', decision: 'info', outcome: 'updated', rule: actor, detail: parsed });
-    });
+    }));
     await this.load();
     return this.get();
   }
@@ -175,26 +252,25 @@ export class PolicyService {
   }
 
   async removeOverride(id: string, actor: string): Promise<boolean> {
-    const removed = await this.store.write(async (tx) => {
-      const o = this.overrides.find((x) => x.id === id);
-      if (!o) return false;
+    const o = this.overrides.find((x) => x.id === id);
+    if (!o) return false;
+    await this.store.write((tx) => this.bound(tx, async () => {
       await tx.sql.run('DELETE FROM tier_overrides WHERE id = ?', [id]);
       await tx.audit({ event: 'policy', decision: 'info', outcome: 'tier_override_removed', rule: actor, tool: o.tool, action: o.action, tier: o.tier, detail: o });
-      return true;
-    });
+    }));
     await this.load();
-    return removed;
+    return true;
   }
 
   async setOverride(o: { tool: string; action?: string; tenantId?: string; tier: Tier }, actor: string): Promise<void> {
-    await this.store.write(async (tx) => {
+    await this.store.write((tx) => this.bound(tx, async () => {
       // UNIQUE treats NULLs as distinct, so the wildcard rows are matched with IS, not by ON CONFLICT.
       const existing = await tx.sql.get<{ id: string }>('SELECT id FROM tier_overrides WHERE tool = ? AND action IS NOT DISTINCT FROM ? AND tenant_id IS NOT DISTINCT FROM ?', [o.tool, o.action ?? null, o.tenantId ?? null]);
       if (existing) await tx.sql.run('UPDATE tier_overrides SET tier = ? WHERE id = ?', [o.tier, existing.id]);
       else await tx.sql.run(`INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
         [randomBytes(16).toString('hex'), o.tool, o.action ?? null, o.tenantId ?? null, o.tier, new Date().toISOString()]);
       await tx.audit({ event: 'policy', decision: 'info', outcome: 'tier_override_set', rule: actor, tool: o.tool, action: o.action ?? null, tier: o.tier, detail: o });
-    });
+    }));
     await this.load();
   }
 }

@@ -46,7 +46,7 @@ interface Row {
 interface SimGrant { id: string; keyId: string; tenantId: string; tool: string; action: string | null; envelope: Envelope; from: number; until: number; maxUses: number | null; uses: number; description: string }
 
 /** Codes the gate gives before it plans a call (throttle, unknown tool, the decision on the tool's own tier). */
-const DECISION_CODES = new Set(['RATE_LIMITED', 'UNKNOWN_TOOL', 'TIER4_BLOCKED', 'SCOPE_DENIED', 'NOT_ALLOWLISTED', 'EXECUTE_ADMIN_REQUIRED', 'TICKET_REQUIRED']);
+const DECISION_CODES = new Set(['RATE_LIMITED', 'UNKNOWN_TOOL', 'TIER4_BLOCKED', 'SCOPE_DENIED', 'NOT_ALLOWLISTED', 'EXECUTE_ADMIN_REQUIRED', 'TICKET_REQUIRED', 'POLICY_UNVERIFIED']);
 const PAGE = 5000;
 
 const json = (s: string | null): unknown => {

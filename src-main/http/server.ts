@@ -132,7 +132,9 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
       // The integrity check runs after start: "checking" is healthy; a damaged database is not.
       const integrity = app.integrity?.report ?? { state: 'unchecked', detail: null, checkedAt: null };
       const damaged = integrity.state === 'damaged';
-      return sendJson(res, damaged ? 503 : 200, { ok: !damaged, integrity: { state: integrity.state, detail: integrity.detail, checkedAt: integrity.checkedAt } });
+      // A policy that fails its binding is served (reads run, changes pause: decide.ts), and said here for monitoring.
+      return sendJson(res, damaged ? 503 : 200, { ok: !damaged, integrity: { state: integrity.state, detail: integrity.detail, checkedAt: integrity.checkedAt },
+        policy: app.policy.get().integrity });
     }
     if (path === '/readyz' && req.method === 'GET') {
       const r = await readiness(app);

@@ -26,6 +26,7 @@ const UNDO: Record<string, string[]> = {
   'credential-binding': ['technicians', 'technician_passkeys', 'settings', 'console_sessions'].map((table) => `ALTER TABLE ${table} DROP COLUMN binding`),
   'open-commands-index': ['DROP INDEX device_commands_by_status'],
   'api-key-binding': ['ALTER TABLE api_keys DROP COLUMN binding'],
+  'policy-binding': ['DROP TABLE policy_binding'],
 };
 
 describeStores('console credentials at the upgrade that binds them', (store) => {
@@ -47,6 +48,8 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
       olgaId = (await app.technicians.create({ name: 'olga', passphrase: PASS, role: 'owner', tenants: 'all' }, 'cli')).id;
       await app.technicians.create({ name: 'vic', passphrase: PASS, role: 'viewer', tenants: ['acme-dental'] }, 'cli');
       oldKey = (await app.keys.create({ name: 'older-key', scopes: ['ai:read'], tenants: ['acme-dental'] })).secret;
+      await app.policy.update({ bulkDeviceThreshold: 3 }, 'cli');
+      await app.policy.setOverride({ tool: 'run_script', tier: 4 }, 'cli');
     } finally {
       await app.close();
     }
@@ -96,6 +99,19 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
     const r = await fetch(new URL('/api/v1/mcp/sse', t.url), { headers: { 'X-API-Key': oldKey, Accept: 'text/event-stream' } });
     await r.body?.cancel();
     expect(r.status).toBe(401);
+  });
+
+  it('the policy set before the upgrade is bound once at it (audited) and stays in force; one edited later is not', async () => {
+    const bound = async () => (await t.app.store.sql.all<{ detail_json: string }>(`SELECT detail_json FROM audit_log WHERE outcome = 'policy bound at upgrade'`))
+      .map((a) => JSON.parse(a.detail_json));
+    expect(await bound()).toEqual([{ settings: ['bulkDeviceThreshold'], overrides: 1 }]);
+    expect(t.app.policy.get()).toMatchObject({ integrity: 'bound', values: { bulkDeviceThreshold: 3 } });
+    expect(t.app.policy.overrideTier('run_script', undefined, undefined)).toBe(4);
+    await withInstallSql(dir, storeUrl, ({ sql }) => sql.run(`DELETE FROM tier_overrides WHERE tool = 'run_script'`));
+    await t.restart();
+    expect(t.app.policy.get().integrity).toBe('tampered');
+    expect(await bound()).toHaveLength(1);
+    await t.app.policy.accept('test');
   });
 
   it('the passkey made before the upgrade signs in after it', async () => {

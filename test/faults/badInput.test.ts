@@ -615,7 +615,7 @@ function generate(rng: Rng): Input[] {
     ['getAuditEntry', () => rng.pick([{ seq: 0 }, { seq: -1 }, { seq: 1.5 }, { seq: '1' }, { seq: 1e308 }, { seq: 99_999_999 }, {}]), 'error'],
     ['verifyAudit', () => rng.pick([{ x: 1 }, [], 'x']), 'error'],
     ['exportAudit', () => rng.pick([{ x: 1 }, [], 'x', { from: 1 }]), 'error'],
-    ['getPolicy', () => ({ x: rng.pick(SQL) }), 'error'],
+    ['getPolicy', () => ({ x: rng.pick(SQL) }), 'error'], ['acceptPolicy', () => rng.pick([{ x: 1 }, [], 'x', 5]), 'error'],
     ['updatePolicy', () => rng.pick([{}, { defaultReadPerMinute: 0 }, { defaultReadPerMinute: 1e9 }, { requireExecuteAdmin: 'yes' }, { executeAllowlist: 'all' }, { approvalWaitSeconds: 51 }, { nope: 1 }, { httpRequestsPerSecond: 1 }, { bulkDeviceThreshold: -1 }]), 'error'],
     ['setTierOverride', () => rng.pick([{ tool: 'run_script', tier: 1 }, { tool: 'run_script', tier: 5 }, { tool: '', tier: 3 }, { tool: 'x'.repeat(101), tier: 3 }, { tool: 'run_script', tier: '3' }, { tool: 'run_script', tier: 3, tenant: 'Bad Slug' }, { tool: 'run_script', tier: 3, x: 1 }]), 'error'],
     ['removeTierOverride', () => rng.pick([{ id: rng.hex(32) }, { id: rng.pick(SQL) }, { id: 'x' }, {}]), 'error'],

@@ -10,6 +10,7 @@ import { sqliteStore, type Store } from '../../src-main/store/store.ts';
 import { seedDemoFleet } from '../../src-main/demo/seed.ts';
 import { KeyService, type ApiKey, type Scope, type Tenant } from '../../src-main/auth/keys.ts';
 import { Gate } from '../../src-main/governance/gate.ts';
+import { bindPolicyAt } from '../../src-main/governance/policyBinding.ts';
 import { PolicyService } from '../../src-main/governance/policy.ts';
 import { ApprovalLifecycle } from '../../src-main/governance/approvals.ts';
 import { RateLimiter } from '../../src-main/governance/rateLimiter.ts';
@@ -65,8 +66,10 @@ export async function createHarness(opts: { signingKey?: KeyObject } = {}): Prom
     gate: () => (gate ??= (async () => {
       const secret = randomBytes(32);
       const approvals = new ApprovalLifecycle(store, secret);
+      // This store was not made by init: its empty policy is bound here, as init binds a new install's.
+      await bindPolicyAt(store, secret, 'init');
       return new Gate({
-        store, keys: new KeyService(store, secret), policy: await new PolicyService(store, {}).load(), approvals, limiter: new RateLimiter(),
+        store, keys: new KeyService(store, secret), policy: await new PolicyService(store, {}, secret).load(), approvals, limiter: new RateLimiter(),
         tools: fleetTools(), services: { dataDir: dir, startReport: () => {} },
       });
     })()),

@@ -102,7 +102,7 @@ describe.each(ROUTES)('$name', (route) => {
     if (route.path === '/healthz') {
       expect(r.status).toBe(200);
       // An in-process app runs no integrity check (only serve and the desktop app do).
-      expect(r.json).toEqual({ ok: true, integrity: { state: 'unchecked', detail: null, checkedAt: null } });
+      expect(r.json).toEqual({ ok: true, integrity: { state: 'unchecked', detail: null, checkedAt: null }, policy: 'bound' });
     }
   });
 });

@@ -270,7 +270,7 @@ describe.each(TRANSPORTS)('bad tool calls through the SDK client over %s', (kind
 describe('the server is still up', () => {
   it('healthz answers and a fresh client on each transport completes a call', async () => {
     // An in-process app runs no integrity check (only serve and the desktop app do).
-    expect((await rawRequest({ port, path: '/healthz' })).json).toEqual({ ok: true, integrity: { state: 'unchecked', detail: null, checkedAt: null } });
+    expect((await rawRequest({ port, path: '/healthz' })).json).toEqual({ ok: true, integrity: { state: 'unchecked', detail: null, checkedAt: null }, policy: 'bound' });
     for (const kind of TRANSPORTS) {
       const c = await t.connect(kind, await t.key({ name: `final-${kind}` }));
       const r = await c.callTool({ name: 'list_devices', arguments: { limit: 1 } });

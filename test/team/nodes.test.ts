@@ -84,6 +84,19 @@ describe.skipIf(!postgresAvailable())(`two nodes on one PostgreSQL${postgresAvai
     expect(Math.max(...peeks.map((p) => p.remaining))).toBeLessThanOrEqual(1);
   });
 
+  it('a policy change made on one node applies on the other at its notification (the poll is a minute here)', async () => {
+    const c = await client(b, await key());
+    expect((await c.callTool({ name: 'get_alerts', arguments: {} })).isError).toBeFalsy();
+    await a.app.policy.setOverride({ tool: 'get_alerts', tier: 4 }, 'on-a');
+    await until('B refuses get_alerts as tier 4', async () => {
+      const r = await c.callTool({ name: 'get_alerts', arguments: {} });
+      return r.isError && denial(r).code === 'TIER4_BLOCKED';
+    });
+    expect(b.app.policy.get().integrity).toBe('bound');
+    await a.app.policy.removeOverride(a.app.policy.listOverrides().find((o) => o.tool === 'get_alerts')!.id, 'on-a');
+    await until('B runs get_alerts again', async () => !(await c.callTool({ name: 'get_alerts', arguments: {} })).isError);
+  });
+
   it('an approval decided on both nodes at the same moment executes once; the other decision is refused', async () => {
     const c = await client(a, await key());
     const asked = structured<{ status: string; approvalId: string }>(await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: 'two deciders' } }));

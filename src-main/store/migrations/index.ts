@@ -17,6 +17,7 @@ import { sql as deviceList } from './0015-device-list.ts';
 import { sql as credentialBinding } from './0016-credential-binding.ts';
 import { sql as openCommandsIndex } from './0017-open-commands-index.ts';
 import { sql as apiKeyBinding } from './0018-api-key-binding.ts';
+import { sql as policyBinding } from './0019-policy-binding.ts';
 
 export interface Migration {
   version: number;
@@ -43,4 +44,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 16, name: 'credential-binding', sql: credentialBinding },
   { version: 17, name: 'open-commands-index', sql: openCommandsIndex },
   { version: 18, name: 'api-key-binding', sql: apiKeyBinding },
+  { version: 19, name: 'policy-binding', sql: policyBinding },
 ];

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { PolicyValuesT, PolicyViewT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
+import { useSession } from '../../store/session.ts';
 import { useVersions } from '../../store/versions.ts';
 import { useAsync } from '../../lib/hooks.ts';
 import { PageHeader } from '../../components/Layout.tsx';
@@ -8,6 +9,36 @@ import { ErrorBox, Loading } from '../../components/States.tsx';
 import { PolicyForm } from './PolicyForm.tsx';
 import { Overrides } from './Overrides.tsx';
 import { Simulation } from './Simulation.tsx';
+
+/** After a failed binding: what is shown is what applies; an admin keeps it as the policy, and changes resume. */
+function AcceptPolicy({ onAccepted }: { onAccepted: (p: PolicyViewT) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const accept = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      onAccepted(await api.acceptPolicy());
+      await useSession.getState().boot();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" data-testid="policy-accept">
+      <h2>This policy failed its integrity check</h2>
+      <p>
+        The settings or tier overrides stored in the database do not match their binding: someone changed them without Countersign.
+        The values below are the stricter of each stored value and its default, with the stored tier overrides; they apply now, and
+        changes (tier 2) are refused. Check them, then keep them to resume, or change them below (a change keeps these values too).
+      </p>
+      {error ? <div className="form-error" role="alert">{error}</div> : null}
+      <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void accept()}>Keep the policy shown</button>
+    </section>
+  );
+}
 
 export function PolicyPage() {
   const version = useVersions((s) => s.policy);
@@ -27,6 +58,7 @@ export function PolicyPage() {
       />
       {r.error && !policy ? <ErrorBox error={r.error} onRetry={r.reload} /> : !policy ? <Loading what="the policy" /> : (
         <>
+          {policy.integrity === 'tampered' ? <AcceptPolicy onAccepted={setPolicy} /> : null}
           <PolicyForm policy={policy} tenants={lookups.data?.tenants ?? []} onSaved={setPolicy} onDraft={setDraft} />
           <Overrides policy={policy} tenants={lookups.data?.tenants ?? []} onChanged={setPolicy} />
           <Simulation policy={policy} values={draft} tenants={lookups.data?.tenants ?? []} onChanged={setPolicy} />

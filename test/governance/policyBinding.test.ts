@@ -1,0 +1,130 @@
+// The governance policy under the threat model's database writer (writes the SQLite file or is a PostgreSQL admin,
+// cannot read secrets.json), on both stores, against a real server. The settings and tier overrides are bound as one
+// record: a loosened limit, a cleared admin-only rule or a deleted tier raise shows at the next start. Then the
+// stricter of each stored value and its default applies, reads run, tier-3 requests still get a card, tier-2 changes
+// are refused (POLICY_UNVERIFIED), the console and the health check say so, and it is audited TAMPERED. An admin keeps
+// the policy shown and changes resume. A technician's change never seals an edit made under a running server.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { describeStores } from '../helpers/stores.ts';
+import { consoleLogin, denial, type ConsoleClient } from '../helpers/console.ts';
+import { withInstallSql } from '../helpers/installSql.ts';
+import { DEFAULT_POLICY } from '../../src-main/governance/policy.ts';
+
+describeStores('the governance policy bound against a database writer', (store) => {
+  let t: TestServer;
+  let admin: ConsoleClient;
+  let key: string;
+  let device: string;
+  beforeAll(async () => {
+    t = await startTestServer({ store });
+    key = await t.key({ name: 'policy-writer', tenants: ['acme-dental'] });
+    device = (await t.app.store.sql.get<{ id: string }>(`SELECT d.id FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' ORDER BY d.id LIMIT 1`))!.id;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  // The attacker's writes: plain SQL from a connection of their own, no service, no install secret.
+  const write = (sql: string, params: unknown[] = []) => withInstallSql(t.dir, t.storeUrl, async ({ sql: db }) => void (await db.run(sql, params)));
+  const restart = async () => {
+    await t.restart();
+    admin = await consoleLogin(t.url);
+  };
+  const connect = (): Promise<Client> => t.connect('http', key);
+  const lock = (c: Client) => c.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [device] } });
+  const health = async () => (await (await fetch(new URL('/healthz', t.url))).json()) as { ok: boolean; policy: string };
+  const policyView = async () => (await admin.post('/rpc/getPolicy', {})).body.result as { integrity: string; values: typeof DEFAULT_POLICY; overrides: { tool: string; action: string | null; tier: number }[] };
+  const audits = (where: string) => t.app.store.sql.all<{ outcome: string; code: string | null; rule: string | null; detail_json: string | null }>(
+    `SELECT outcome, code, rule, detail_json FROM audit_log WHERE ${where} ORDER BY seq`);
+
+  it('a new install\'s policy is bound, and the console\'s changes keep it bound through restarts', async () => {
+    admin = await consoleLogin(t.url);
+    expect((await health()).policy).toBe('bound');
+    expect((await policyView()).integrity).toBe('bound');
+    expect((await admin.post('/rpc/updatePolicy', { defaultWritePerMinute: 30, requireExecuteAdmin: true })).status).toBe(200);
+    expect((await admin.post('/rpc/setTierOverride', { tool: 'run_script', tenant: 'acme-dental', tier: 4 })).status).toBe(200);
+    await restart();
+    const view = await policyView();
+    expect(view.integrity).toBe('bound');
+    expect(view.values).toMatchObject({ defaultWritePerMinute: 30, requireExecuteAdmin: true });
+    expect((await admin.post('/rpc/session', {})).body.result.policy).toBe('bound');
+    expect((await lock(await connect())).isError).toBeFalsy();
+  });
+
+  it('loosened in the database (a higher limit, admin-only cleared, a tier raise deleted): the stricter values apply, reads run, tier 3 gets a card, tier 2 is refused', async () => {
+    await write(`UPDATE settings SET value_json = '5000' WHERE name = 'defaultWritePerMinute'`);
+    await write(`UPDATE settings SET value_json = 'false' WHERE name = 'requireExecuteAdmin'`);
+    await write(`DELETE FROM tier_overrides WHERE tool = 'run_script'`);
+    await restart();
+    expect(await health()).toMatchObject({ ok: true, policy: 'tampered' });
+    const view = await policyView();
+    expect(view.integrity).toBe('tampered');
+    // 5000 is looser than the default (60): the default applies. Admin-only and the deleted raise cannot be known, so
+    // they stand as stored; with tier 2 refused and tier 3 carded, nothing runs that a technician has not seen.
+    expect(view.values.defaultWritePerMinute).toBe(DEFAULT_POLICY.defaultWritePerMinute);
+    expect(view.overrides.some((o) => o.tool === 'run_script')).toBe(false);
+    expect((await admin.post('/rpc/session', {})).body.result.policy).toBe('tampered');
+
+    const c = await connect();
+    expect((await c.callTool({ name: 'whoami', arguments: {} })).isError).toBeFalsy();
+    const refused = await lock(c);
+    expect(refused.isError).toBe(true);
+    expect(denial(refused)).toMatchObject({ code: 'POLICY_UNVERIFIED' });
+    expect(denial(refused).message).toMatch(/Policy page/);
+    const reboot = await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: 'policy test' } });
+    expect(JSON.stringify(reboot.structuredContent ?? reboot.content)).toMatch(/pending/);
+    // Audited: the failed binding once, and the refusal with its rule.
+    expect(await audits(`code = 'TAMPERED' AND outcome = 'tampered policy'`)).toHaveLength(1);
+    expect((await audits(`code = 'POLICY_UNVERIFIED'`)).map((a) => a.rule)).toEqual(['policy_binding']);
+  });
+
+  it('a deleted binding, or one copied from nowhere, stays unverified through a restart', async () => {
+    await write('DELETE FROM policy_binding');
+    await restart();
+    expect((await policyView()).integrity).toBe('tampered');
+    await write(`INSERT INTO policy_binding (id, binding, bound_at) VALUES (1, ?, ?)`, ['ab'.repeat(32), new Date().toISOString()]);
+    await restart();
+    expect((await policyView()).integrity).toBe('tampered');
+  });
+
+  it('an admin keeps the policy shown: it is stored as shown, bound, audited, and changes run again', async () => {
+    const shown = (await policyView()).values;
+    const r = await admin.post('/rpc/acceptPolicy', {});
+    expect(r.status).toBe(200);
+    expect(r.body.result).toMatchObject({ integrity: 'bound', values: shown });
+    expect((await audits(`outcome = 'policy accepted as shown'`))).toHaveLength(1);
+    expect((await lock(await connect())).isError).toBeFalsy();
+    await restart();
+    expect((await policyView())).toMatchObject({ integrity: 'bound', values: shown });
+    expect((await health()).policy).toBe('bound');
+  });
+
+  it('an edit under a running server is not sealed by the next change: the change first puts back the policy in force', async () => {
+    expect((await admin.post('/rpc/updatePolicy', { bulkDeviceThreshold: 4 })).status).toBe(200);
+    expect((await admin.post('/rpc/setTierOverride', { tool: 'run_script', tenant: 'acme-dental', tier: 4 })).status).toBe(200);
+    const putBack = `outcome = 'stored policy put back to the policy in force'`;
+    const before = (await audits(putBack)).length;
+    await write(`UPDATE settings SET value_json = '500' WHERE name = 'bulkDeviceThreshold'`);
+    await write(`DELETE FROM tier_overrides WHERE tool = 'run_script'`);
+    // The running server still holds what it read; the technician changes something else.
+    expect((await admin.post('/rpc/updatePolicy', { bulkWindowMinutes: 20 })).status).toBe(200);
+    expect(await audits(putBack)).toHaveLength(before + 1);
+    await restart();
+    const view = await policyView();
+    expect(view.integrity).toBe('bound');
+    expect(view.values).toMatchObject({ bulkDeviceThreshold: 4, bulkWindowMinutes: 20 });
+    expect(view.overrides).toContainEqual(expect.objectContaining({ tool: 'run_script', tier: 4 }));
+  });
+
+  it('an MCP key reaches no policy method; a viewer technician may not accept a policy', async () => {
+    const r = await fetch(new URL('/console/api/rpc/acceptPolicy', t.url), { method: 'POST', headers: { 'X-API-Key': key, 'Content-Type': 'application/json' }, body: '{}' });
+    expect(r.status).toBe(401);
+    // Last: once accounts exist, the install's single passphrase signs in nobody.
+    await t.app.technicians.create({ name: 'vic', passphrase: 'viewer passphrase 1', role: 'viewer', tenants: ['acme-dental'] }, 'test');
+    const vic = await consoleLogin(t.url, 'viewer passphrase 1', 'vic');
+    const refused = await vic.post('/rpc/acceptPolicy', {});
+    expect([refused.status, refused.body.error?.data?.code]).toEqual([403, 'FORBIDDEN']);
+  });
+});
