@@ -155,7 +155,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     }
     const policy = await new PolicyService(store, env, bindingKey(secrets.hmacKey), tampered).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
-    const fourEyes = new FourEyes(store, bindingKey(secrets.hmacKey));
+    const fourEyes = new FourEyes(bindingKey(secrets.hmacKey), policy);
     const reports = new ReportJobs(store, dataDir);
     const limiter: Budgets = sqlite ? new RateLimiter() : (await import('./store/pg/budgets.ts')).sharedBudgets(store.sql);
     store.perBatch((sql) => keys.flushUse(sql), () => keys.discardUse());
@@ -181,18 +181,14 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     let offRemote: (() => void) | undefined;
     if (opts.longRunning) {
       await audit.catchUp();
-      const catchUp = () => void audit.catchUp().catch((e: unknown) => log('reading audit entries from other processes failed', e));
+      // Another process's writes: audit entries, and a policy change (the CLI's four-eyes rules; another node's settings).
+      const catchUp = () => {
+        void audit.catchUp().catch((e: unknown) => log('reading audit entries from other processes failed', e));
+        void policy.refresh().catch((e: unknown) => log('reading the policy another process changed failed', e));
+      };
       timers.push(setInterval(catchUp, opts.externalChangesMs ?? 1_000).unref());
-      // Team mode: another node's commit is announced at once (LISTEN/NOTIFY), not found by the next poll; so is a
-      // policy change made on another node (the poll catches a missed notification).
-      if ('onRemoteCommit' in store) {
-        const refresh = () => void policy.refresh().catch((e: unknown) => log('reading the policy another node changed failed', e));
-        offRemote = (store as PgStore).onRemoteCommit(() => {
-          catchUp();
-          refresh();
-        });
-        timers.push(setInterval(refresh, opts.externalChangesMs ?? 1_000).unref());
-      }
+      // Team mode: another node's commit is announced at once (LISTEN/NOTIFY), not found by the next poll.
+      if ('onRemoteCommit' in store) offRemote = (store as PgStore).onRemoteCommit(catchUp);
     }
     let closing: Promise<void> | undefined;
     return {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import { bindRecord, recordHolds } from './binding.ts';
 import type { Sql } from '../store/sql.ts';
-import type { Store, Tx } from '../store/store.ts';
+import type { Tx } from '../store/store.ts';
 
 export interface ApprovalRule {
   id: string;
@@ -32,31 +32,39 @@ const voteFields = (v: Omit<VoteRow, 'binding'>) => [v.approval_id, v.technician
 const voteMac = (key: Buffer, v: Omit<VoteRow, 'binding'>) => bindRecord(key, 'vote', voteFields(v));
 const holds = (key: Buffer, v: VoteRow) => recordHolds(key, 'vote', voteFields(v), v.binding);
 
+/**
+ * The rules are part of the governance policy (policy.ts, policyBinding.ts): read and verified with it, kept in memory,
+ * changed in its bound transactions, so a rule deleted or lowered in the database shows as a policy that fails its
+ * binding, and a running server keeps the rules it verified.
+ */
+export interface RulesPolicy {
+  listApprovalRules(): ApprovalRule[];
+  approversRequired(tool: string, action: string | undefined, tenantId: string): number;
+  change<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
 export class FourEyes {
-  private readonly store: Store;
   private readonly key: Buffer;
-  constructor(store: Store, bindingKey: Buffer) {
-    this.store = store;
+  private readonly policy: RulesPolicy;
+  constructor(bindingKey: Buffer, policy: RulesPolicy) {
     this.key = bindingKey;
+    this.policy = policy;
   }
 
   async listRules(): Promise<ApprovalRule[]> {
-    return this.store.sql.all<ApprovalRule>(`SELECT r.id, r.tool, r.action, r.tier, r.tenant_id AS "tenantId", t.slug AS tenant, r.approvers, r.created_at AS "createdAt"
-      FROM approval_rules r LEFT JOIN tenants t ON t.id = r.tenant_id ORDER BY r.tool, r.action, t.slug`);
+    return this.policy.listApprovalRules();
   }
 
   /** Approvers a tier-3 request of this tool/action/tenant needs: the most any matching rule asks for, at least 1. */
-  async required(sql: Sql, tool: string, action: string | undefined, tenantId: string): Promise<number> {
-    const r = await sql.get<{ n: number | null }>(`SELECT max(approvers) AS n FROM approval_rules WHERE (tool IS NULL OR tool = ?)
-      AND (action IS NULL OR action = ?) AND (tenant_id IS NULL OR tenant_id = ?) AND (tier IS NULL OR tier = 3)`, [tool, action ?? null, tenantId]);
-    return Math.max(1, r?.n ?? 1);
+  required(tool: string, action: string | undefined, tenantId: string): number {
+    return this.policy.approversRequired(tool, action, tenantId);
   }
 
   /** Sets the rule for a scope (replacing one of the same scope); `replaces`: an edited rule, removed in the same change. */
   async setRule(r: { tool?: string | null; action?: string | null; tenantId?: string | null; approvers: number; replaces?: string }, actor: string): Promise<ApprovalRule> {
     if (!Number.isInteger(r.approvers) || r.approvers < 2 || r.approvers > 5) throw new AppError('BAD_INPUT', 'approvers: 2 to 5');
     const id = randomUUID();
-    await this.store.write(async (tx) => {
+    await this.policy.change(async (tx) => {
       if (r.replaces && !(await tx.sql.run('DELETE FROM approval_rules WHERE id = ?', [r.replaces])).changes) throw new AppError('NOT_FOUND', `no rule ${r.replaces}`);
       const same = await tx.sql.get<{ id: string }>(`SELECT id FROM approval_rules WHERE tool IS NOT DISTINCT FROM ? AND action IS NOT DISTINCT FROM ?
         AND tenant_id IS NOT DISTINCT FROM ?`, [r.tool ?? null, r.action ?? null, r.tenantId ?? null]);
@@ -69,7 +77,7 @@ export class FourEyes {
   }
 
   async removeRule(id: string, actor: string): Promise<boolean> {
-    return this.store.write(async (tx) => {
+    return this.policy.change(async (tx) => {
       const r = await tx.sql.get<{ tool: string | null; action: string | null; approvers: number }>('SELECT tool, action, approvers FROM approval_rules WHERE id = ?', [id]);
       if (!r) return false;
       await tx.sql.run('DELETE FROM approval_rules WHERE id = ?', [id]);

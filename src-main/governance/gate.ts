@@ -300,7 +300,7 @@ export class Gate {
         key: caller.key, tenant, tool: tool.name, action: plan.action, args, summary: plan.summary,
         detail: caller.view ? { ...plan.detail, clientFlow: caller.view } : plan.detail, effect: plan.effect ?? null,
         client: caller.client, sessionId: caller.sessionId, ttlMinutes: this.d.policy.values.approvalTtlMinutes,
-        approversRequired: this.d.fourEyes ? await this.d.fourEyes.required(tx.sql, tool.name, plan.action, tenant.id) : 1,
+        approversRequired: this.d.fourEyes ? this.d.fourEyes.required(tool.name, plan.action, tenant.id) : 1,
       });
       // Secret parameter values are sealed with the approval (the row and its digest hold masks only).
       if (r.created && Object.keys(secrets).length) await sealedSecrets.put(tx.sql, r.approval.id, this.d.store.vault.seal(secrets));

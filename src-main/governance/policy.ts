@@ -4,6 +4,7 @@ import type { TamperReport } from '../auth/credentialBinding.ts';
 import type { Store, Tx } from '../store/store.ts';
 import { AppError } from '../errors.ts';
 import { policyHolds, readPolicyRows, restorePolicy, sealPolicy, stricterOfStored, type PolicyRows } from './policyBinding.ts';
+import type { ApprovalRule } from './fourEyes.ts';
 import type { Tier } from './tiers.ts';
 
 /** Governance settings: stored in the database for the console, pinned by environment variables when set. */
@@ -91,7 +92,9 @@ export class PolicyService {
   private cache: EffectivePolicy | undefined;
   private overrides: TierOverride[] = [];
   /** The stored rows the policy in force stands for: what a change writes back first if it finds the rows edited. */
-  private trusted: PolicyRows = { settings: [], overrides: [] };
+  private trusted: PolicyRows = { settings: [], overrides: [], rules: [] };
+  /** Four-eyes rules (fourEyes.ts), read and verified with the rest of the policy. */
+  private rules: ApprovalRule[] = [];
   /** The binding the policy in force was read with: another node's change moves it (refresh). */
   private loadedBinding: string | null = null;
   private refreshing: Promise<void> | undefined;
@@ -154,12 +157,20 @@ export class PolicyService {
       FROM tier_overrides o LEFT JOIN tenants t ON t.id = o.tenant_id ORDER BY o.tool, o.action, t.slug`);
     const valid = (tier: number) => Number.isInteger(tier) && tier >= 1 && tier <= 4;
     this.overrides = listed.filter((o) => valid(o.tier));
-    // Unbound, what is shown is what a change keeps: the stricter values, and the overrides (they only raise).
+    this.rules = (await this.store.sql.all<ApprovalRule>(`SELECT r.id, r.tool, r.action, r.tier, r.tenant_id AS "tenantId", t.slug AS tenant, r.approvers,
+      r.created_at AS "createdAt" FROM approval_rules r LEFT JOIN tenants t ON t.id = r.tenant_id ORDER BY r.tool, r.action, t.slug`))
+      .map((r) => ({ ...r, approvers: Number(r.approvers), tier: r.tier === null ? null : 3 }));
+    // Unbound, what is shown is what a change keeps: the stricter values, and the overrides and four-eyes rules (they
+    // only raise).
     this.trusted = holds ? rows : {
       settings: Object.entries(base).map(([name, v]) => ({ name, value_json: JSON.stringify(v) })),
       overrides: rows.overrides.filter((o) => valid(o.tier)),
+      rules: rows.rules,
     };
-    if (!holds) this.tampered?.('policy', { binding: rows.binding ? 'differs' : 'missing', settings: rows.settings.map((x) => x.name).sort(), overrides: rows.overrides.length });
+    if (!holds) {
+      this.tampered?.('policy', { binding: rows.binding ? 'differs' : 'missing', settings: rows.settings.map((x) => x.name).sort(), overrides: rows.overrides.length,
+        fourEyesRules: rows.rules.length });
+    }
     return this;
   }
 
@@ -194,11 +205,33 @@ export class PolicyService {
     if (!policyHolds(this.key, await readPolicyRows(tx.sql))) {
       await restorePolicy(tx.sql, this.trusted);
       await tx.audit({ event: 'policy', decision: 'info', outcome: 'stored policy put back to the policy in force', rule: 'policy_binding',
-        detail: { was: this.get().integrity, settings: this.trusted.settings.map((x) => x.name), overrides: this.trusted.overrides.length } });
+        detail: { was: this.get().integrity, settings: this.trusted.settings.map((x) => x.name), overrides: this.trusted.overrides.length,
+          fourEyesRules: this.trusted.rules.length } });
     }
     const result = await change();
     await sealPolicy(this.key, tx.sql);
     return result;
+  }
+
+  /** A change to a part of the policy another service owns (four-eyes rules): in one transaction, bound, then read again. */
+  async change<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const result = await this.store.write((tx) => this.bound(tx, () => fn(tx)));
+    await this.load();
+    return result;
+  }
+
+  /** The four-eyes rules in force. */
+  listApprovalRules(): ApprovalRule[] {
+    return this.rules;
+  }
+
+  /** Approvers a tier-3 request of this tool/action/tenant needs: the most any matching rule asks for, at least 1. */
+  approversRequired(tool: string, action: string | undefined, tenantId: string): number {
+    let n = 1;
+    for (const r of this.rules) {
+      if ((r.tool === null || r.tool === tool) && (r.action === null || r.action === action) && (r.tenantId === null || r.tenantId === tenantId)) n = Math.max(n, r.approvers);
+    }
+    return n;
   }
 
   /** After a failed binding: keeps the policy as shown (the stricter values) as the trusted one. */

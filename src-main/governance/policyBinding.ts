@@ -1,6 +1,6 @@
-// The governance policy's binding: one HMAC (under the install secret, never in the database) over every policy setting
-// and every tier override, so that someone who can write the database but not read secrets.json cannot loosen a limit,
-// clear the allowlist or admin-only rule, or delete a technician's tier raise without it showing. One record, not one
+// The governance policy's binding: one HMAC (under the install secret, never in the database) over every policy setting,
+// every tier override and every four-eyes rule, so that someone who can write the database but not read secrets.json
+// cannot loosen a limit, clear the allowlist or admin-only rule, or delete a tier raise or a four-eyes rule unseen. One record, not one
 // per row: a deleted row changes it too. When it does not hold, the true values are unknown, so the policy in force is
 // the stricter of each stored value and its default, and changes (tier 2) pause until a technician accepts what is shown.
 import { bindRecord, recordHolds } from './binding.ts';
@@ -10,9 +10,11 @@ import type { Store } from '../store/store.ts';
 
 export interface SettingRow { name: string; value_json: string }
 export interface OverrideRow { id: string; tool: string; action: string | null; tenantId: string | null; tier: number; createdAt: string }
+/** A four-eyes rule (governance/fourEyes.ts): how many technicians a tier-3 request in its scope needs. */
+export interface RuleRow { id: string; tool: string | null; action: string | null; tier: number | null; tenantId: string | null; approvers: number; createdAt: string }
 
-/** The policy as stored: its settings (policy names only; other settings are not policy) and its overrides. */
-export interface PolicyRows { settings: SettingRow[]; overrides: OverrideRow[] }
+/** The policy as stored: its settings (policy names only; other settings are not policy), overrides and four-eyes rules. */
+export interface PolicyRows { settings: SettingRow[]; overrides: OverrideRow[]; rules: RuleRow[] }
 
 // policy.ts imports this module: its values are read when called, never at load.
 const isPolicyName = (name: string): boolean => Object.hasOwn(DEFAULT_POLICY, name);
@@ -22,16 +24,19 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 // may hand back strings for some types).
 function fields(rows: PolicyRows): unknown[] {
   const settings = rows.settings.filter((s) => isPolicyName(s.name)).map((s) => [s.name, s.value_json]).sort((a, b) => byText(a[0]!, b[0]!));
-  const overrides = rows.overrides.map((o) => [o.id, o.tool, o.action ?? null, o.tenantId ?? null, Number(o.tier), o.createdAt])
-    .sort((a, b) => byText(a[0] as string, b[0] as string));
-  return [settings, overrides];
+  const byId = (a: unknown[], b: unknown[]) => byText(a[0] as string, b[0] as string);
+  const overrides = rows.overrides.map((o) => [o.id, o.tool, o.action ?? null, o.tenantId ?? null, Number(o.tier), o.createdAt]).sort(byId);
+  const rules = rows.rules.map((r) => [r.id, r.tool ?? null, r.action ?? null, r.tier === null ? null : Number(r.tier), r.tenantId ?? null, Number(r.approvers), r.createdAt])
+    .sort(byId);
+  return [settings, overrides, rules];
 }
 
 export async function readPolicyRows(sql: Sql): Promise<PolicyRows & { binding: string | null }> {
   const settings = (await sql.all<SettingRow>('SELECT name, value_json FROM settings')).filter((s) => isPolicyName(s.name));
   const overrides = await sql.all<OverrideRow>('SELECT id, tool, action, tenant_id AS "tenantId", tier, created_at AS "createdAt" FROM tier_overrides');
+  const rules = await sql.all<RuleRow>('SELECT id, tool, action, tier, tenant_id AS "tenantId", approvers, created_at AS "createdAt" FROM approval_rules');
   const b = await sql.get<{ binding: string }>('SELECT binding FROM policy_binding WHERE id = 1');
-  return { settings, overrides, binding: b?.binding ?? null };
+  return { settings, overrides, rules, binding: b?.binding ?? null };
 }
 
 export function policyHolds(key: Buffer, rows: PolicyRows & { binding: string | null }): boolean {
@@ -53,6 +58,11 @@ export async function restorePolicy(sql: Sql, rows: PolicyRows): Promise<void> {
   await sql.run('DELETE FROM tier_overrides', []);
   for (const o of rows.overrides) {
     await sql.run('INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) VALUES (?, ?, ?, ?, ?, ?)', [o.id, o.tool, o.action, o.tenantId, Number(o.tier), o.createdAt]);
+  }
+  await sql.run('DELETE FROM approval_rules', []);
+  for (const r of rows.rules) {
+    await sql.run('INSERT INTO approval_rules (id, tool, action, tier, tenant_id, approvers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [r.id, r.tool, r.action, r.tier === null ? null : Number(r.tier), r.tenantId, Number(r.approvers), r.createdAt]);
   }
 }
 
@@ -92,7 +102,7 @@ export async function bindPolicyAt(store: Store, key: Buffer, moment: 'init' | '
     await sealPolicy(key, tx.sql);
     if (moment === 'upgrade') {
       await tx.audit({ event: 'system', decision: 'info', outcome: 'policy bound at upgrade', rule: 'policy_binding',
-        detail: { settings: rows.settings.map((s) => s.name).sort(), overrides: rows.overrides.length } });
+        detail: { settings: rows.settings.map((s) => s.name).sort(), overrides: rows.overrides.length, fourEyesRules: rows.rules.length } });
     }
     return rows;
   });

@@ -61,7 +61,7 @@ export class Standing {
     }
     if (!plan.tenant) return undefined;
     // A four-eyes rule over this call wants its card: no plan or grant stands in for several technicians.
-    if (this.d.fourEyes && (await this.d.fourEyes.required(this.d.store.sql, tool.name, plan.action, plan.tenant.id)) > 1) return undefined;
+    if (this.d.fourEyes && this.d.fourEyes.required(tool.name, plan.action, plan.tenant.id) > 1) return undefined;
     const key = stepKey(tool.name, args, plan);
     const active = await this.plans.active(this.d.store.sql, caller.key.id, plan.tenant.id);
     if (active) {

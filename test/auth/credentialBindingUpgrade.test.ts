@@ -50,6 +50,7 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
       oldKey = (await app.keys.create({ name: 'older-key', scopes: ['ai:read'], tenants: ['acme-dental'] })).secret;
       await app.policy.update({ bulkDeviceThreshold: 3 }, 'cli');
       await app.policy.setOverride({ tool: 'run_script', tier: 4 }, 'cli');
+      await app.fourEyes.setRule({ tool: 'device_actions', approvers: 2 }, 'cli');
     } finally {
       await app.close();
     }
@@ -104,7 +105,8 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
   it('the policy set before the upgrade is bound once at it (audited) and stays in force; one edited later is not', async () => {
     const bound = async () => (await t.app.store.sql.all<{ detail_json: string }>(`SELECT detail_json FROM audit_log WHERE outcome = 'policy bound at upgrade'`))
       .map((a) => JSON.parse(a.detail_json));
-    expect(await bound()).toEqual([{ settings: ['bulkDeviceThreshold'], overrides: 1 }]);
+    expect(await bound()).toEqual([{ settings: ['bulkDeviceThreshold'], overrides: 1, fourEyesRules: 1 }]);
+    expect(t.app.fourEyes.required('device_actions', 'reboot', 'any-tenant')).toBe(2);
     expect(t.app.policy.get()).toMatchObject({ integrity: 'bound', values: { bulkDeviceThreshold: 3 } });
     expect(t.app.policy.overrideTier('run_script', undefined, undefined)).toBe(4);
     await withInstallSql(dir, storeUrl, ({ sql }) => sql.run(`DELETE FROM tier_overrides WHERE tool = 'run_script'`));

@@ -3,7 +3,8 @@
 // record: a loosened limit, a cleared admin-only rule or a deleted tier raise shows at the next start. Then the
 // stricter of each stored value and its default applies, reads run, tier-3 requests still get a card, tier-2 changes
 // are refused (POLICY_UNVERIFIED), the console and the health check say so, and it is audited TAMPERED. An admin keeps
-// the policy shown and changes resume. A technician's change never seals an edit made under a running server.
+// the policy shown and changes resume. A technician's change never seals an edit made under a running server. The
+// four-eyes rules are part of the policy: a deleted one shows the same way, and a running server keeps the rules it read.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -116,6 +117,19 @@ describeStores('the governance policy bound against a database writer', (store) 
     expect(view.integrity).toBe('bound');
     expect(view.values).toMatchObject({ bulkDeviceThreshold: 4, bulkWindowMinutes: 20 });
     expect(view.overrides).toContainEqual(expect.objectContaining({ tool: 'run_script', tier: 4 }));
+  });
+
+  it('a four-eyes rule deleted in the database: the running server keeps the rule it verified; the next start finds the policy unverified', async () => {
+    await t.app.fourEyes.setRule({ tool: 'device_actions', action: 'reboot', approvers: 2 }, 'test');
+    await write(`DELETE FROM approval_rules`);
+    const c = await connect();
+    const asked = await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: 'four eyes kept' } });
+    const id = (asked.structuredContent as { approvalId: string }).approvalId;
+    expect(Number((await t.app.store.sql.get<{ n: number }>('SELECT approvers_required AS n FROM approvals WHERE id = ?', [id]))!.n)).toBe(2);
+    await restart();
+    expect((await policyView()).integrity).toBe('tampered');
+    expect(t.app.fourEyes.required('device_actions', 'reboot', 'any')).toBe(1);
+    expect((await admin.post('/rpc/acceptPolicy', {})).status).toBe(200);
   });
 
   it('an MCP key reaches no policy method; a viewer technician may not accept a policy', async () => {
