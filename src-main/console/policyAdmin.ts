@@ -1,6 +1,6 @@
 // Policy for the console: effective values with env pins, and tier overrides (raise only) per tool/action/tenant.
 import type { App } from '../app.ts';
-import { DEFAULT_POLICY, type Policy, type PolicyName } from '../governance/policy.ts';
+import { DEFAULT_POLICY, type Policy, type PolicyName } from '../governance/policyValues.ts';
 import type { Tier } from '../governance/tiers.ts';
 import { budgetOf } from '../tools/types.ts';
 import { AppError, type ConsoleOutput, type PolicyViewT, type ToolInfoT } from './contract.ts';

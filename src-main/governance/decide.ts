@@ -3,7 +3,7 @@
 import type { ApiKey } from '../auth/keys.ts';
 import { AppError } from '../errors.ts';
 import type { ToolSpec } from '../tools/types.ts';
-import type { Policy } from './policy.ts';
+import type { Policy } from './policyValues.ts';
 import { canReach, highestTier, maxTier, SCOPE_FOR_TIER, type Tier } from './tiers.ts';
 
 /** What a decision reads of the policy: the policy in force (PolicyService) or a draft being simulated. */

@@ -4,7 +4,7 @@
 // per row: a deleted row changes it too. When it does not hold, the true values are unknown, so the policy in force is
 // the stricter of each stored value and its default, and changes (tier 2) pause until a technician accepts what is shown.
 import { bindRecord, recordHolds } from './binding.ts';
-import { DEFAULT_POLICY, type Policy, type PolicyName } from './policy.ts';
+import { DEFAULT_POLICY, type Policy, type PolicyName } from './policyValues.ts';
 import type { Sql } from '../store/sql.ts';
 import type { Store } from '../store/store.ts';
 
@@ -16,7 +16,6 @@ export interface RuleRow { id: string; tool: string | null; action: string | nul
 /** The policy as stored: its settings (policy names only; other settings are not policy), overrides and four-eyes rules. */
 export interface PolicyRows { settings: SettingRow[]; overrides: OverrideRow[]; rules: RuleRow[] }
 
-// policy.ts imports this module: its values are read when called, never at load.
 const isPolicyName = (name: string): boolean => Object.hasOwn(DEFAULT_POLICY, name);
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -13,7 +13,7 @@ import { budgetOf, type ToolSpec } from '../tools/types.ts';
 import { actionOf, bulkEscalation, effectiveTier, limitFor, refusalFor, ticketRefusal } from './decide.ts';
 import { callFacts, GRANTABLE, outsideEnvelope, describeEnvelope, type CallFacts, type Envelope } from './envelope.ts';
 import type { Gate } from './gate.ts';
-import type { Policy } from './policy.ts';
+import type { Policy } from './policyValues.ts';
 import { RateLimiter } from './rateLimiter.ts';
 import { DraftPolicy, SimulationDraft } from './simulateDraft.ts';
 import { ticketOf } from './ticket.ts';

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { PolicyLike } from './decide.ts';
 import { Envelope } from './envelope.ts';
 import { MAX_GRANT_USES } from './grants.ts';
-import { overrideTierOf, PolicySchema, type Policy, type TierOverride } from './policy.ts';
+import { overrideTierOf, type TierOverride } from './policy.ts';
+import { PolicySchema, type Policy } from './policyValues.ts';
 import type { Tier } from './tiers.ts';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,39}$/, 'not a tenant slug');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as contract from '../../src-main/console/contract.ts';
 import { APPROVAL_STATUSES } from '../../src-main/governance/approvals.ts';
 import { ROLES, SCOPES } from '../../src-main/auth/keys.ts';
-import { DEFAULT_POLICY, PolicySchema } from '../../src-main/governance/policy.ts';
+import { DEFAULT_POLICY, PolicySchema } from '../../src-main/governance/policyValues.ts';
 import type { AuditDecision, AuditEvent } from '../../src-main/audit/log.ts';
 import { z } from 'zod';
 import { Envelope, PATCH_SEVERITIES } from '../../src-main/governance/envelope.ts';

@@ -11,7 +11,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { describeStores } from '../helpers/stores.ts';
 import { consoleLogin, denial, type ConsoleClient } from '../helpers/console.ts';
 import { withInstallSql } from '../helpers/installSql.ts';
-import { DEFAULT_POLICY } from '../../src-main/governance/policy.ts';
+import { DEFAULT_POLICY } from '../../src-main/governance/policyValues.ts';
 
 describeStores('the governance policy bound against a database writer', (store) => {
   let t: TestServer;
