@@ -7,7 +7,7 @@ import type { Budgets } from './governance/rateLimiter.ts';
 import { KeyService } from './auth/keys.ts';
 import { createLog } from './log.ts';
 import { TechnicianService } from './auth/technicians.ts';
-import { bindApiKeysAtUpgrade, bindAtUpgrade, crossedApiKeyBinding, crossedCredentialBinding, crossedPolicyBinding, tamperReporter } from './auth/credentialBinding.ts';
+import { bindApiKeysAtUpgrade, bindAtUpgrade, bindingMoment, tamperReporter } from './auth/credentialBinding.ts';
 import { FourEyes } from './governance/fourEyes.ts';
 import { PolicyService } from './governance/policy.ts';
 import { bindPolicyAt } from './governance/policyBinding.ts';
@@ -16,6 +16,7 @@ import { ApprovalLifecycle } from './governance/approvals.ts';
 import { bindingKey } from './governance/binding.ts';
 import { Gate } from './governance/gate.ts';
 import { fleetTools } from './tools/registry.ts';
+import { MIGRATIONS } from './store/migrations/index.ts';
 import type { ToolSpec } from './tools/types.ts';
 import { ReportJobs } from './reports/generator.ts';
 import { sqliteStore, type Store } from './store/store.ts';
@@ -113,7 +114,8 @@ export async function initDataDir(dataDir: string, protector: SecretProtector = 
     rmSync(secretsPath(dataDir), { force: true });
     throw new Error('the PostgreSQL database already holds a Countersign install; copy secrets.json from a node of it into this data directory instead of running init');
   }
-  await store.audit.append({ event: 'system', decision: 'info', outcome: 'initialized' });
+  // The schema it was made at: a later start can tell a rolled-back schema version from an upgrade (bindingMoment).
+  await store.audit.append({ event: 'system', decision: 'info', outcome: 'initialized', detail: { schemaVersion: MIGRATIONS.at(-1)!.version } });
   await bindPolicyAt(store, bindingKey(secrets.hmacKey), 'init');
   await writeCheckpoint(store, { dataDir, ...secrets });
   return { db, store, secrets };
@@ -140,19 +142,25 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     const tampered = tamperReporter(store, log);
     const keys = new KeyService(store, secrets.hmacKey, tampered);
     const technicians = new TechnicianService(store, bindingKey(secrets.hmacKey), tampered);
-    // This open added the credential binding: the accounts as they stand are the trusted state, bound once now.
-    if (crossedCredentialBinding(migrated)) {
-      const bound = await bindAtUpgrade(store, bindingKey(secrets.hmacKey));
-      log(`bound the console credentials that existed before this version: ${JSON.stringify(bound)}`);
-    }
-    // Likewise for the API keys, when this open added their binding.
-    if (crossedApiKeyBinding(migrated)) log(`bound the API keys that existed before this version: ${await bindApiKeysAtUpgrade(store, bindingKey(secrets.hmacKey))}`);
+    // An open that added a binding (the upgrade to the version that has it) binds the rows as they stand, once: they are
+    // the trusted state. A database whose schema was rolled back past a binding it had gets nothing bound.
+    const key = bindingKey(secrets.hmacKey);
+    const bindOnce = async (migration: string, outcome: string, bind: () => Promise<string>) => {
+      const moment = await bindingMoment(store.sql, migrated, migration, outcome);
+      if (moment === 'upgrade') log(await bind());
+      if (moment === 'rolled back') {
+        log(`the database's schema says it predates ${migration}, but its audit log shows that binding existed: nothing is bound now, and rows written unbound stay unverified`);
+        await store.write((tx) => tx.audit({ event: 'system', decision: 'rejected', code: 'TAMPERED', rule: 'credential_binding', outcome: `schema rolled back past ${migration}` }), { oneWrite: true });
+      }
+    };
+    await bindOnce('credential-binding', 'credentials bound at upgrade',
+      async () => `bound the console credentials that existed before this version: ${JSON.stringify(await bindAtUpgrade(store, key))}`);
+    await bindOnce('api-key-binding', 'API keys bound at upgrade', async () => `bound the API keys that existed before this version: ${await bindApiKeysAtUpgrade(store, key)}`);
     technicians.events.on('changed', () => keys.invalidate());
-    // And for the governance policy.
-    if (crossedPolicyBinding(migrated)) {
-      const rows = await bindPolicyAt(store, bindingKey(secrets.hmacKey), 'upgrade');
-      log(`bound the governance policy that existed before this version: ${rows.settings.length} settings, ${rows.overrides.length} tier overrides`);
-    }
+    await bindOnce('policy-binding', 'policy bound at upgrade', async () => {
+      const rows = await bindPolicyAt(store, key, 'upgrade');
+      return `bound the governance policy that existed before this version: ${rows.settings.length} settings, ${rows.overrides.length} tier overrides, ${rows.rules.length} four-eyes rules`;
+    });
     const policy = await new PolicyService(store, env, bindingKey(secrets.hmacKey), tampered).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
     const fourEyes = new FourEyes(bindingKey(secrets.hmacKey), policy);

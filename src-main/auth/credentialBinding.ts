@@ -92,12 +92,27 @@ const versionOf = (name: string) => MIGRATIONS.find((m) => m.name === name)!.ver
 /** True when an open of an existing database (not a new one) applied the named migration. */
 const crossed = (name: string) => (m: { from: number; to: number }): boolean => m.from > 0 && m.from < versionOf(name) && m.to >= versionOf(name);
 
-/** This open added the console credentials' binding. */
-export const crossedCredentialBinding = crossed('credential-binding');
-/** This open added the API keys' binding. */
-export const crossedApiKeyBinding = crossed('api-key-binding');
-/** This open added the governance policy's binding (governance/policyBinding.ts). */
-export const crossedPolicyBinding = crossed('policy-binding');
+/**
+ * What this open is, for a binding a migration added: 'upgrade' when it applied the migration to an existing database
+ * (bind the rows as they stand, once); 'rolled back' when it applied it to a database whose audit log shows the binding
+ * existed already (its 'initialized' entry names a schema at or past the migration, or an earlier start bound at it:
+ * someone who can write the database rolled its schema version back, and their rows must not be bound as the state at
+ * an upgrade); 'no' otherwise.
+ */
+export async function bindingMoment(sql: Sql, m: { from: number; to: number }, migration: string, outcome: string): Promise<'upgrade' | 'rolled back' | 'no'> {
+  if (!crossed(migration)(m)) return 'no';
+  const init = await sql.get<{ detail_json: string | null }>(`SELECT detail_json FROM audit_log WHERE outcome = 'initialized' ORDER BY seq LIMIT 1`);
+  let schema: unknown;
+  try {
+    schema = (JSON.parse(init?.detail_json ?? 'null') as { schemaVersion?: unknown } | null)?.schemaVersion;
+  } catch {
+    schema = undefined;
+  }
+  if (typeof schema === 'number' && schema >= versionOf(migration)) return 'rolled back';
+  const earlier = await sql.get<{ seq: number }>(`SELECT seq FROM audit_log WHERE event = 'system' AND outcome = ? LIMIT 1`, [outcome]);
+  return earlier ? 'rolled back' : 'upgrade';
+}
+
 
 /** Binds the API keys that existed before their binding did, once, in one transaction, audited (as bindAtUpgrade). */
 export async function bindApiKeysAtUpgrade(store: Store, key: Buffer): Promise<number> {

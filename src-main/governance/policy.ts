@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { TamperReport } from '../auth/credentialBinding.ts';
 import type { Store, Tx } from '../store/store.ts';
 import { AppError } from '../errors.ts';
-import { policyHolds, readPolicyRows, restorePolicy, sealPolicy, stricterOfStored, type PolicyRows } from './policyBinding.ts';
+import { policyHolds, readPolicyRows, restorePolicy, sealPolicy, stricterOfStored, whole, type PolicyRows } from './policyBinding.ts';
 import type { ApprovalRule } from './fourEyes.ts';
 import { DEFAULT_POLICY, pinnedFromEnv, PolicySchema, type Policy, type PolicyName } from './policyValues.ts';
 import type { Tier } from './tiers.ts';
@@ -42,6 +42,7 @@ export class PolicyService {
   private loadedBinding: string | null = null;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
+  private loading: Promise<unknown> = Promise.resolve();
 
   private readonly store: Store;
   private readonly env: NodeJS.ProcessEnv;
@@ -61,11 +62,20 @@ export class PolicyService {
     return this.get().integrity === 'tampered';
   }
 
-  /** Reads the stored settings and overrides, and checks their binding; call once before use, and after every change. */
-  async load(): Promise<this> {
+  /**
+   * Reads the stored policy in one snapshot and checks its binding; call once before use, and after every change. Loads
+   * run one at a time, and each sets the policy in force at once, from the rows it verified.
+   */
+  load(): Promise<this> {
+    const run = this.loading.then(() => this.loadOnce());
+    this.loading = run.catch(() => {});
+    return run;
+  }
+
+  private async loadOnce(): Promise<this> {
     const rows = await readPolicyRows(this.store.sql);
+    const slugs = new Map((await this.store.sql.all<{ id: string; slug: string }>('SELECT id, slug FROM tenants')).map((x) => [x.id, x.slug]));
     const holds = policyHolds(this.key, rows);
-    this.loadedBinding = rows.binding;
     const stored: Partial<Policy> = {};
     for (const row of rows.settings) {
       let value: unknown;
@@ -80,21 +90,21 @@ export class PolicyService {
     }
     const base = holds ? { ...DEFAULT_POLICY, ...stored } : stricterOfStored(stored);
     const env = pinnedFromEnv(this.env);
+    // Rows the gate could not read as written (a tier or count out of range) count for nothing; bound, there are none.
+    const overrides = rows.overrides.filter((o) => whole(o.tier, 1, 4) !== undefined);
+    const rules = rows.rules.filter((r) => whole(r.approvers, 1, 5) !== undefined && (r.tier === null || whole(r.tier, 3, 3) !== undefined));
+    const sortKey = (x: { tool: string | null; action: string | null; tenant: string | null }) => `${x.tool ?? ''}\0${x.action ?? ''}\0${x.tenant ?? ''}`;
+    const order = (a: Parameters<typeof sortKey>[0], b: Parameters<typeof sortKey>[0]) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0);
+    const slug = (id: string | null) => (id === null ? null : slugs.get(id) ?? null);
+    this.overrides = overrides.map((o) => ({ id: o.id, tool: o.tool, action: o.action, tenantId: o.tenantId, tenant: slug(o.tenantId), tier: whole(o.tier, 1, 4) as Tier, createdAt: o.createdAt }))
+      .sort(order);
+    this.rules = rules.map((r): ApprovalRule => ({ id: r.id, tool: r.tool, action: r.action, tier: r.tier === null ? null : 3, tenantId: r.tenantId, tenant: slug(r.tenantId),
+      approvers: whole(r.approvers, 1, 5)!, createdAt: r.createdAt })).sort(order);
+    // What a change writes back is what is in force: unbound, the stricter values, and the overrides and four-eyes rules
+    // (they only raise), without rows the gate could not read.
+    this.trusted = { settings: holds ? rows.settings : Object.entries(base).map(([name, v]) => ({ name, value_json: JSON.stringify(v) })), overrides, rules };
+    this.loadedBinding = rows.binding;
     this.cache = { values: { ...base, ...env.values }, pinned: env.pinned, integrity: holds ? 'bound' : 'tampered' };
-    const listed = await this.store.sql.all<TierOverride>(`SELECT o.id, o.tool, o.action, o.tenant_id AS "tenantId", t.slug AS tenant, o.tier, o.created_at AS "createdAt"
-      FROM tier_overrides o LEFT JOIN tenants t ON t.id = o.tenant_id ORDER BY o.tool, o.action, t.slug`);
-    const valid = (tier: number) => Number.isInteger(tier) && tier >= 1 && tier <= 4;
-    this.overrides = listed.filter((o) => valid(o.tier));
-    this.rules = (await this.store.sql.all<ApprovalRule>(`SELECT r.id, r.tool, r.action, r.tier, r.tenant_id AS "tenantId", t.slug AS tenant, r.approvers,
-      r.created_at AS "createdAt" FROM approval_rules r LEFT JOIN tenants t ON t.id = r.tenant_id ORDER BY r.tool, r.action, t.slug`))
-      .map((r) => ({ ...r, approvers: Number(r.approvers), tier: r.tier === null ? null : 3 }));
-    // Unbound, what is shown is what a change keeps: the stricter values, and the overrides and four-eyes rules (they
-    // only raise).
-    this.trusted = holds ? rows : {
-      settings: Object.entries(base).map(([name, v]) => ({ name, value_json: JSON.stringify(v) })),
-      overrides: rows.overrides.filter((o) => valid(o.tier)),
-      rules: rows.rules,
-    };
     if (!holds) {
       this.tampered?.('policy', { binding: rows.binding ? 'differs' : 'missing', settings: rows.settings.map((x) => x.name).sort(), overrides: rows.overrides.length,
         fourEyesRules: rows.rules.length });
@@ -126,10 +136,15 @@ export class PolicyService {
 
   /**
    * Runs a change to the stored policy in its transaction, and binds the result. Rows edited since this process read
-   * them (or never bound) are first put back to what the policy in force stands for, audited: a technician's change
-   * never seals someone else's edit.
+   * them are first put back to the policy in force, audited: a technician's change never seals someone else's edit.
+   * While the policy this process read fails its binding, only an admin's acceptance of what is shown binds it: any
+   * other change (a setting, an override, the CLI's four-eyes rule) is refused, as it would seal rows nobody reviewed.
    */
-  private async bound<T>(tx: Tx, change: () => Promise<T>): Promise<T> {
+  private async bound<T>(tx: Tx, change: () => Promise<T>, accepting = false): Promise<T> {
+    if (this.get().integrity === 'tampered' && !accepting) {
+      throw new AppError('POLICY_UNVERIFIED', 'The stored governance policy does not match its binding (it was edited without the install secret): '
+        + 'an admin must review it on the console\'s Policy page and keep it before it can be changed.', 'policy_binding');
+    }
     if (!policyHolds(this.key, await readPolicyRows(tx.sql))) {
       await restorePolicy(tx.sql, this.trusted);
       await tx.audit({ event: 'policy', decision: 'info', outcome: 'stored policy put back to the policy in force', rule: 'policy_binding',
@@ -165,7 +180,7 @@ export class PolicyService {
   /** After a failed binding: keeps the policy as shown (the stricter values) as the trusted one. */
   async accept(actor: string): Promise<EffectivePolicy> {
     await this.store.write((tx) => this.bound(tx, () => tx.audit({ event: 'policy', decision: 'info', outcome: 'policy accepted as shown', rule: actor,
-      detail: { was: this.get().integrity } })));
+      detail: { was: this.get().integrity } }), true));
     await this.load();
     return this.get();
   }

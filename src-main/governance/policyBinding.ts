@@ -1,17 +1,22 @@
 // The governance policy's binding: one HMAC (under the install secret, never in the database) over every policy setting,
 // every tier override and every four-eyes rule, so that someone who can write the database but not read secrets.json
-// cannot loosen a limit, clear the allowlist or admin-only rule, or delete a tier raise or a four-eyes rule unseen. One record, not one
-// per row: a deleted row changes it too. When it does not hold, the true values are unknown, so the policy in force is
-// the stricter of each stored value and its default, and changes (tier 2) pause until a technician accepts what is shown.
+// cannot loosen a limit, clear the allowlist or admin-only rule, or delete a tier raise or a four-eyes rule unseen. One
+// record, not one per row: a deleted row changes it too. When it does not hold, the true values are unknown, so the
+// policy in force is the stricter of each stored value and its default, and changes (tier 2) pause until a technician
+// accepts what is shown.
 import { bindRecord, recordHolds } from './binding.ts';
 import { DEFAULT_POLICY, type Policy, type PolicyName } from './policyValues.ts';
 import type { Sql } from '../store/sql.ts';
 import type { Store } from '../store/store.ts';
 
+// Every column is read as text, in one statement: one statement is one snapshot on both stores (a commit between
+// separate reads could pair one change's rows with another's binding), and text reads the same whatever type a column
+// was given. The binding covers each count as the gate reads it (number()): a retyped column that still reads as the
+// same number (4 stored as the text 4.0) changes nothing and verifies; anything else binds as its raw text and fails.
 export interface SettingRow { name: string; value_json: string }
-export interface OverrideRow { id: string; tool: string; action: string | null; tenantId: string | null; tier: number; createdAt: string }
+export interface OverrideRow { id: string; tool: string; action: string | null; tenantId: string | null; tier: string; createdAt: string }
 /** A four-eyes rule (governance/fourEyes.ts): how many technicians a tier-3 request in its scope needs. */
-export interface RuleRow { id: string; tool: string | null; action: string | null; tier: number | null; tenantId: string | null; approvers: number; createdAt: string }
+export interface RuleRow { id: string; tool: string | null; action: string | null; tier: string | null; tenantId: string | null; approvers: string; createdAt: string }
 
 /** The policy as stored: its settings (policy names only; other settings are not policy), overrides and four-eyes rules. */
 export interface PolicyRows { settings: SettingRow[]; overrides: OverrideRow[]; rules: RuleRow[] }
@@ -19,23 +24,41 @@ export interface PolicyRows { settings: SettingRow[]; overrides: OverrideRow[]; 
 const isPolicyName = (name: string): boolean => Object.hasOwn(DEFAULT_POLICY, name);
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-// Sorted in code, so that the order never depends on a database's collation; numbers as numbers (PostgreSQL's drivers
-// may hand back strings for some types).
+// Sorted in code, so that the order never depends on a database's collation.
 function fields(rows: PolicyRows): unknown[] {
-  const settings = rows.settings.filter((s) => isPolicyName(s.name)).map((s) => [s.name, s.value_json]).sort((a, b) => byText(a[0]!, b[0]!));
   const byId = (a: unknown[], b: unknown[]) => byText(a[0] as string, b[0] as string);
-  const overrides = rows.overrides.map((o) => [o.id, o.tool, o.action ?? null, o.tenantId ?? null, Number(o.tier), o.createdAt]).sort(byId);
-  const rules = rows.rules.map((r) => [r.id, r.tool ?? null, r.action ?? null, r.tier === null ? null : Number(r.tier), r.tenantId ?? null, Number(r.approvers), r.createdAt])
-    .sort(byId);
+  const settings = rows.settings.filter((s) => isPolicyName(s.name)).map((s) => [s.name, s.value_json]).sort(byId);
+  const overrides = rows.overrides.map((o) => [o.id, o.tool, o.action, o.tenantId, number(o.tier), o.createdAt]).sort(byId);
+  const rules = rows.rules.map((r) => [r.id, r.tool, r.action, number(r.tier), r.tenantId, number(r.approvers), r.createdAt]).sort(byId);
   return [settings, overrides, rules];
 }
 
+const t = (column: string) => `CAST(${column} AS TEXT)`;
+const NONE = 'CAST(NULL AS TEXT)';
+const ROWS_SQL = `SELECT 's' AS k, ${t('name')} AS a, ${t('value_json')} AS b, ${NONE} AS c, ${NONE} AS d, ${NONE} AS e, ${NONE} AS f, ${NONE} AS g FROM settings
+  UNION ALL SELECT 'o', ${t('id')}, ${t('tool')}, ${t('action')}, ${t('tenant_id')}, ${t('tier')}, ${t('created_at')}, ${NONE} FROM tier_overrides
+  UNION ALL SELECT 'r', ${t('id')}, ${t('tool')}, ${t('action')}, ${t('tenant_id')}, ${t('tier')}, ${t('created_at')}, ${t('approvers')} FROM approval_rules
+  UNION ALL SELECT 'b', ${t('binding')}, ${NONE}, ${NONE}, ${NONE}, ${NONE}, ${NONE}, ${NONE} FROM policy_binding WHERE id = 1`;
+type Cell = string | null;
+
 export async function readPolicyRows(sql: Sql): Promise<PolicyRows & { binding: string | null }> {
-  const settings = (await sql.all<SettingRow>('SELECT name, value_json FROM settings')).filter((s) => isPolicyName(s.name));
-  const overrides = await sql.all<OverrideRow>('SELECT id, tool, action, tenant_id AS "tenantId", tier, created_at AS "createdAt" FROM tier_overrides');
-  const rules = await sql.all<RuleRow>('SELECT id, tool, action, tier, tenant_id AS "tenantId", approvers, created_at AS "createdAt" FROM approval_rules');
-  const b = await sql.get<{ binding: string }>('SELECT binding FROM policy_binding WHERE id = 1');
-  return { settings, overrides, rules, binding: b?.binding ?? null };
+  const out: PolicyRows & { binding: string | null } = { settings: [], overrides: [], rules: [], binding: null };
+  for (const r of await sql.all<{ k: string; a: Cell; b: Cell; c: Cell; d: Cell; e: Cell; f: Cell; g: Cell }>(ROWS_SQL)) {
+    if (r.k === 's' && r.a !== null && isPolicyName(r.a)) out.settings.push({ name: r.a, value_json: r.b ?? '' });
+    else if (r.k === 'o') out.overrides.push({ id: r.a ?? '', tool: r.b ?? '', action: r.c, tenantId: r.d, tier: r.e ?? '', createdAt: r.f ?? '' });
+    else if (r.k === 'r') out.rules.push({ id: r.a ?? '', tool: r.b, action: r.c, tenantId: r.d, tier: r.e, createdAt: r.f ?? '', approvers: r.g ?? '' });
+    else if (r.k === 'b') out.binding = r.a;
+  }
+  return out;
+}
+
+/** A count's text as a number when it is the decimal text of a whole number (SQLite's REAL writes 4 as 4.0), else as is. */
+const number = (text: string | null): number | string | null => (text !== null && /^[0-9]{1,6}(\.0+)?$/.test(text) ? Number(text) : text);
+
+/** A tier or approver count as the gate reads it: a whole number in range, or undefined (the row counts for nothing). */
+export function whole(text: string | null, min: number, max: number): number | undefined {
+  const n = number(text);
+  return typeof n === 'number' && n >= min && n <= max ? n : undefined;
 }
 
 export function policyHolds(key: Buffer, rows: PolicyRows & { binding: string | null }): boolean {
@@ -56,12 +79,12 @@ export async function restorePolicy(sql: Sql, rows: PolicyRows): Promise<void> {
   for (const s of rows.settings) await sql.run('INSERT INTO settings (name, value_json, updated_at) VALUES (?, ?, ?)', [s.name, s.value_json, now]);
   await sql.run('DELETE FROM tier_overrides', []);
   for (const o of rows.overrides) {
-    await sql.run('INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) VALUES (?, ?, ?, ?, ?, ?)', [o.id, o.tool, o.action, o.tenantId, Number(o.tier), o.createdAt]);
+    await sql.run('INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) VALUES (?, ?, ?, ?, ?, ?)', [o.id, o.tool, o.action, o.tenantId, whole(o.tier, 1, 4), o.createdAt]);
   }
   await sql.run('DELETE FROM approval_rules', []);
   for (const r of rows.rules) {
     await sql.run('INSERT INTO approval_rules (id, tool, action, tier, tenant_id, approvers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [r.id, r.tool, r.action, r.tier === null ? null : Number(r.tier), r.tenantId, Number(r.approvers), r.createdAt]);
+      [r.id, r.tool, r.action, whole(r.tier, 3, 3) ?? null, r.tenantId, whole(r.approvers, 1, 5), r.createdAt]);
   }
 }
 

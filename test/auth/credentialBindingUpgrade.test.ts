@@ -10,6 +10,7 @@ import { readAdminPassphraseHash } from '../../src-main/auth/credentialBinding.t
 import { bindingKey } from '../../src-main/governance/binding.ts';
 import { describeStores, storeUrlFor } from '../helpers/stores.ts';
 import { withInstallSql } from '../helpers/installSql.ts';
+import { initializedBeforeSchemaRecord } from '../helpers/legacyInstall.ts';
 import { cookieClient as client } from '../helpers/console.ts';
 import { SoftAuthenticator } from '../helpers/softAuthenticator.ts';
 import { hashPassphrase } from '../../src-main/auth/passphrase.ts';
@@ -62,6 +63,7 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
       }
       await sql.run('DELETE FROM schema_migrations WHERE version > ?', [BEFORE]);
       if (!storeUrl) await sql.run(`PRAGMA user_version = ${BEFORE}`);
+      await initializedBeforeSchemaRecord(sql, !!storeUrl);
       keys = new SoftAuthenticator('http://localhost');
       keys.create({ challenge: 'AA', rp: { id: 'localhost' }, user: { id: Buffer.from(olgaId).toString('base64url') } });
       const cred = keys.credentials[0]!;
@@ -135,5 +137,23 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
     expect((await client(t.url).call('POST', '/login', { name: 'olga', passphrase: PASS })).status).toBe(200);
     // The install's single passphrase was bound as it stood (it signs in nobody while accounts exist, as before).
     expect(await readAdminPassphraseHash(bindingKey(t.app.secrets.hmacKey), t.app.store.sql)).toMatch(/^scrypt\$/);
+  });
+
+  it('a schema rolled back past the bindings again (with an account planted meanwhile) gets nothing bound: the audit log shows the upgrade happened', async () => {
+    await t.close();
+    await withInstallSql(dir, storeUrl, async ({ sql }) => {
+      for (const m of MIGRATIONS.slice(at).reverse()) for (const statement of UNDO[m.name]!) await sql.run(statement);
+      await sql.run('DELETE FROM schema_migrations WHERE version > ?', [BEFORE]);
+      if (!storeUrl) await sql.run(`PRAGMA user_version = ${BEFORE}`);
+      await sql.run(`UPDATE technicians SET role = 'owner', all_tenants = 1 WHERE name = 'vic'`);
+    });
+    t = await startTestServer({ dir, storeUrl, serve: { console: { loginBackoff: { freeFailures: 1000 } } } });
+    expect(await upgradeAudits()).toHaveLength(1);
+    const rolledBack = await t.app.store.sql.all<{ outcome: string }>(`SELECT outcome FROM audit_log WHERE code = 'TAMPERED' AND outcome LIKE 'schema rolled back past %' ORDER BY seq`);
+    expect(rolledBack.map((r) => r.outcome)).toEqual(['credential-binding', 'api-key-binding', 'policy-binding'].map((m) => `schema rolled back past ${m}`));
+    // Nothing was bound: the accounts sign in nobody, and the policy is unverified.
+    expect((await client(t.url).call('POST', '/login', { name: 'vic', passphrase: PASS })).status).toBe(401);
+    expect((await client(t.url).call('POST', '/login', { name: 'olga', passphrase: PASS })).status).toBe(401);
+    expect(t.app.policy.get().integrity).toBe('tampered');
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { describeStores } from '../helpers/stores.ts';
-import { consoleLogin, denial, type ConsoleClient } from '../helpers/console.ts';
+import { consoleLogin, denial, structured, type ConsoleClient } from '../helpers/console.ts';
 import { withInstallSql } from '../helpers/installSql.ts';
 import { DEFAULT_POLICY } from '../../src-main/governance/policyValues.ts';
 
@@ -100,6 +100,64 @@ describeStores('the governance policy bound against a database writer', (store) 
     await restart();
     expect((await policyView())).toMatchObject({ integrity: 'bound', values: shown });
     expect((await health()).policy).toBe('bound');
+  });
+
+  it('while unverified: no change to the policy but the admin\'s acceptance (a setting, an override, a four-eyes rule), and a grant covers nothing', async () => {
+    const c = await connect();
+    const reboot = { action: 'reboot', deviceIds: [device], reason: 'granted reboot' };
+    const first = structured<{ status: string; approvalId: string }>(await c.callTool({ name: 'device_actions', arguments: reboot }));
+    expect(first.status).toBe('pending_approval');
+    const offer = (await admin.post('/rpc/getApproval', { id: first.approvalId })).body.result.approval.grantOffer;
+    expect((await admin.post('/rpc/approve', { id: first.approvalId, grant: { envelope: offer.card, minutes: 30 } })).status).toBe(200);
+    expect(structured<{ status?: string }>(await c.callTool({ name: 'device_actions', arguments: reboot })).status).not.toBe('pending_approval');
+
+    await write(`UPDATE settings SET value_json = '9' WHERE name = 'bulkDeviceThreshold'`);
+    await restart();
+    const after = await connect();
+    const again = await after.callTool({ name: 'device_actions', arguments: reboot });
+    expect(structured<{ status: string }>(again).status, JSON.stringify(again).slice(0, 600)).toBe('pending_approval');
+    const refused = await admin.post('/rpc/updatePolicy', { bulkWindowMinutes: 30 });
+    expect([refused.status, refused.body.error?.data?.code]).toEqual([409, 'POLICY_UNVERIFIED']);
+    expect((await admin.post('/rpc/setTierOverride', { tool: 'get_alerts', tier: 2 })).status).toBe(409);
+    await expect(t.app.fourEyes.setRule({ tool: 'run_script', approvers: 2 }, 'test')).rejects.toThrow(/Policy page/);
+    expect((await admin.post('/rpc/acceptPolicy', {})).body.result.integrity).toBe('bound');
+  });
+
+  it('a retyped column: a count that still reads as the same number changes nothing; anything else fails the binding', async () => {
+    expect((await admin.post('/rpc/setTierOverride', { tool: 'get_alerts', tier: 4 })).status).toBe(200);
+    if (t.storeUrl) {
+      await write('ALTER TABLE tier_overrides DROP CONSTRAINT tier_overrides_tier_check');
+      await write(`ALTER TABLE tier_overrides ALTER COLUMN tier TYPE TEXT USING tier || '.0'`);
+    } else {
+      await withInstallSql(t.dir, t.storeUrl, async ({ sql }) => {
+        await sql.run('PRAGMA foreign_keys = OFF');
+        await sql.run('CREATE TABLE o2 (id TEXT PRIMARY KEY, tool TEXT NOT NULL, action TEXT, tenant_id TEXT, tier TEXT NOT NULL, created_at TEXT NOT NULL)');
+        await sql.run(`INSERT INTO o2 SELECT id, tool, action, tenant_id, tier || '.0', created_at FROM tier_overrides`);
+        await sql.run('DROP TABLE tier_overrides');
+        await sql.run('ALTER TABLE o2 RENAME TO tier_overrides');
+      });
+    }
+    await restart();
+    expect((await policyView()).integrity).toBe('bound');
+    const blocked = await (await connect()).callTool({ name: 'get_alerts', arguments: {} });
+    expect(denial(blocked).code).toBe('TIER4_BLOCKED');
+    await write(`UPDATE tier_overrides SET tier = 'four' WHERE tool = 'get_alerts'`);
+    await restart();
+    expect((await policyView()).integrity).toBe('tampered');
+    // Kept as shown: the row nobody can read is not part of it.
+    expect((await admin.post('/rpc/acceptPolicy', {})).body.result.integrity).toBe('bound');
+    expect((await policyView()).overrides.some((o) => o.tool === 'get_alerts')).toBe(false);
+  });
+
+  it('a schema version rolled back past the binding does not get the edited policy bound as "the state at the upgrade"', async () => {
+    await write('DROP TABLE policy_binding');
+    await write(`DELETE FROM schema_migrations WHERE version >= 19`);
+    if (!t.storeUrl) await write('PRAGMA user_version = 18');
+    await restart();
+    expect((await policyView()).integrity).toBe('tampered');
+    expect(await audits(`outcome = 'policy bound at upgrade'`)).toHaveLength(0);
+    expect(await audits(`code = 'TAMPERED' AND outcome = 'schema rolled back past policy-binding'`)).toHaveLength(1);
+    expect((await admin.post('/rpc/acceptPolicy', {})).body.result.integrity).toBe('bound');
   });
 
   it('an edit under a running server is not sealed by the next change: the change first puts back the policy in force', async () => {

@@ -7,6 +7,7 @@ import { initTestDir } from '../helpers/server.ts';
 import { describeStores, storeUrlFor } from '../helpers/stores.ts';
 import { cliHere } from '../helpers/cliHere.ts';
 import { until } from '../helpers/wait.ts';
+import { withInstallSql } from '../helpers/installSql.ts';
 
 describeStores('the policy a running server holds', (store) => {
   let app: App;
@@ -34,5 +35,20 @@ describeStores('the policy a running server holds', (store) => {
     expect((await cliHere(env, 'four-eyes', 'remove', id, '--data-dir', dir)).status).toBe(0);
     await until('the running server drops the rule the CLI removed', () => app.fourEyes.required('run_script', undefined, tenantId) === 1);
     expect(app.policy.get().integrity).toBe('bound');
+  });
+
+  it('the CLI refuses to change a policy that fails its binding: it would seal an edit nobody reviewed, and the server would take it as bound', async () => {
+    const env = { ...process.env, ...(storeUrl ? { COUNTERSIGN_DATABASE_URL: storeUrl } : {}) };
+    await app.policy.update({ requireExecuteAdmin: true }, 'test');
+    // The database writer clears the admin-only rule under the running server.
+    await withInstallSql(dir, storeUrl, ({ sql }) => sql.run(`UPDATE settings SET value_json = 'false' WHERE name = 'requireExecuteAdmin'`));
+    const r = await cliHere(env, 'four-eyes', 'set', '--data-dir', dir, '--tool', 'device_actions', '--approvers', '2');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/binding/);
+    expect(await withInstallSql(dir, storeUrl, ({ sql }) => sql.all('SELECT id FROM approval_rules'))).toEqual([]);
+    // The running server keeps the policy it verified, and its next own change writes it back over the edit.
+    expect(app.policy.get()).toMatchObject({ integrity: 'bound', values: { requireExecuteAdmin: true } });
+    await app.policy.update({ bulkWindowMinutes: 15 }, 'test');
+    expect(await withInstallSql(dir, storeUrl, ({ sql }) => sql.get(`SELECT value_json FROM settings WHERE name = 'requireExecuteAdmin'`))).toEqual({ value_json: 'true' });
   });
 });

@@ -31,8 +31,9 @@ function AcceptPolicy({ onAccepted }: { onAccepted: (p: PolicyViewT) => void }) 
       <h2>This policy failed its integrity check</h2>
       <p>
         The settings or tier overrides stored in the database do not match their binding: someone changed them without Countersign.
-        The values below are the stricter of each stored value and its default, with the stored tier overrides; they apply now, and
-        changes (tier 2) are refused. Check them, then keep them to resume, or change them below (a change keeps these values too).
+        The values below are the stricter of each stored value and its default, with the stored tier overrides and four-eyes rules;
+        they apply now, tier-2 changes are refused and grants cover nothing. Check them, then keep them: changes resume, and the
+        policy can be edited again.
       </p>
       {error ? <div className="form-error" role="alert">{error}</div> : null}
       <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void accept()}>Keep the policy shown</button>
