@@ -7,7 +7,7 @@ import type { Budgets } from './governance/rateLimiter.ts';
 import { KeyService } from './auth/keys.ts';
 import { createLog } from './log.ts';
 import { TechnicianService } from './auth/technicians.ts';
-import { bindApiKeysAtUpgrade, bindAtUpgrade, bindingMoment, tamperReporter } from './auth/credentialBinding.ts';
+import { bindApiKeysAtUpgrade, bindAtUpgrade, bindingMoment, recordSchema, tamperReporter } from './auth/credentialBinding.ts';
 import { FourEyes } from './governance/fourEyes.ts';
 import { PolicyService } from './governance/policy.ts';
 import { bindPolicyAt } from './governance/policyBinding.ts';
@@ -161,6 +161,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
       const rows = await bindPolicyAt(store, key, 'upgrade');
       return `bound the governance policy that existed before this version: ${rows.settings.length} settings, ${rows.overrides.length} tier overrides, ${rows.rules.length} four-eyes rules`;
     });
+    await recordSchema(store, migrated.to);
     const policy = await new PolicyService(store, env, bindingKey(secrets.hmacKey), tampered).load();
     const approvals = new ApprovalLifecycle(store, bindingKey(secrets.hmacKey));
     const fourEyes = new FourEyes(bindingKey(secrets.hmacKey), policy);

@@ -109,10 +109,28 @@ export async function bindingMoment(sql: Sql, m: { from: number; to: number }, m
     schema = undefined;
   }
   if (typeof schema === 'number' && schema >= versionOf(migration)) return 'rolled back';
+  // An install made before init recorded its schema has it recorded by its first start of a version that does.
+  const noted = await sql.get<{ detail_json: string | null }>(`SELECT detail_json FROM audit_log WHERE event = 'system' AND outcome = 'schema recorded' ORDER BY seq LIMIT 1`);
+  const at = noted ? (JSON.parse(noted.detail_json ?? '{}') as { schemaVersion?: unknown }).schemaVersion : undefined;
+  if (typeof at === 'number' && at >= versionOf(migration)) return 'rolled back';
   const earlier = await sql.get<{ seq: number }>(`SELECT seq FROM audit_log WHERE event = 'system' AND outcome = ? LIMIT 1`, [outcome]);
   return earlier ? 'rolled back' : 'upgrade';
 }
 
+
+/**
+ * Records, once, the schema an install made before init recorded it is at, audited ('schema recorded'): bindingMoment
+ * then tells a later rollback from an upgrade for it too. Call after the bindings of this open.
+ */
+export async function recordSchema(store: Store, schemaVersion: number): Promise<void> {
+  const init = await store.sql.get<{ detail_json: string | null }>(`SELECT detail_json FROM audit_log WHERE outcome = 'initialized' ORDER BY seq LIMIT 1`);
+  if (init?.detail_json?.includes('schemaVersion')) return;
+  if (await store.sql.get(`SELECT name FROM settings WHERE name = 'schemaRecorded'`)) return;
+  await store.write(async (tx) => {
+    await tx.audit({ event: 'system', decision: 'info', outcome: 'schema recorded', detail: { schemaVersion } });
+    await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('schemaRecorded', ?, ?)`, [String(schemaVersion), new Date().toISOString()]);
+  });
+}
 
 /** Binds the API keys that existed before their binding did, once, in one transaction, audited (as bindAtUpgrade). */
 export async function bindApiKeysAtUpgrade(store: Store, key: Buffer): Promise<number> {

@@ -208,7 +208,8 @@ export const PolicyView = z.object({
   overrides: z.array(TierOverride),
   tools: z.array(ToolInfo),
   integrity: z.enum(['bound', 'tampered']).describe('tampered: the stored policy does not match its binding; the stricter values shown apply, and '
-    + 'tier-2 changes are refused until an admin accepts them (acceptPolicy) or changes the policy'),
+    + 'tier-2 changes are refused until an admin accepts them (acceptPolicy)'),
+  shown: z.string().describe('a digest of the policy shown: acceptPolicy names it, and keeps nothing if the policy changed since'),
 });
 
 const SevCounts = <K extends string>(keys: readonly K[]) => z.object(Object.fromEntries(keys.map((k) => [k, count])) as Record<K, typeof count>);
@@ -400,7 +401,7 @@ export const consoleMethods = {
     input: PolicyValues.partial().strict().refine((p) => Object.keys(p).length > 0, 'nothing to update'),
     output: PolicyView,
   },
-  acceptPolicy: { input: noInput, output: PolicyView },
+  acceptPolicy: { input: z.strictObject({ shown: z.string().regex(/^[0-9a-f]{64}$/, 'the policy view\'s `shown`') }), output: PolicyView },
   listTierOverrides: { input: noInput, output: z.object({ overrides: z.array(TierOverride) }) },
   setTierOverride: {
     input: z.strictObject({

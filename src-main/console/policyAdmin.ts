@@ -32,8 +32,8 @@ export function createPolicyAdmin(app: App, actor: string) {
   }));
 
   const view = (): ConsoleOutput<'getPolicy'> => {
-    const { values, pinned, integrity } = app.policy.get();
-    return { values, defaults: DEFAULT_POLICY, pinned: pinned as Record<string, string>, overrides: listOverrides(), tools, integrity };
+    const { values, pinned, integrity, digest } = app.policy.get();
+    return { values, defaults: DEFAULT_POLICY, pinned: pinned as Record<string, string>, overrides: listOverrides(), tools, integrity, shown: digest };
   };
 
   return {
@@ -53,8 +53,8 @@ export function createPolicyAdmin(app: App, actor: string) {
       return view();
     },
     /** Keeps the policy shown (the stricter values, after a failed binding) as the trusted one; changes resume. */
-    async accept() {
-      await app.policy.accept(actor);
+    async accept(shown: string) {
+      await app.policy.accept(actor, shown);
       return view();
     },
     async setOverride(o: { tool: string; action?: string | null; tenant?: string | null; tier: Tier }) {

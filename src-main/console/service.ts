@@ -190,7 +190,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     },
     getPolicy: () => policy.view(),
     updatePolicy: (q) => policy.update(q!),
-    acceptPolicy: () => policy.accept(),
+    acceptPolicy: (q) => policy.accept(q!.shown),
     listTierOverrides: () => ({ overrides: policy.listOverrides() }),
     setTierOverride: (q) => policy.setOverride(q!),
     removeTierOverride: (q) => policy.removeOverride(q!.id),

@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJson } from '../store/canonical.ts';
 import type { TamperReport } from '../auth/credentialBinding.ts';
 import type { Store, Tx } from '../store/store.ts';
 import { AppError } from '../errors.ts';
-import { policyHolds, readPolicyRows, restorePolicy, sealPolicy, stricterOfStored, whole, type PolicyRows } from './policyBinding.ts';
+import { lockPolicy, policyHolds, readPolicyRows, restorePolicy, sameRows, sealPolicy, stricterOfStored, whole, type PolicyRows } from './policyBinding.ts';
 import type { ApprovalRule } from './fourEyes.ts';
 import { DEFAULT_POLICY, pinnedFromEnv, PolicySchema, type Policy, type PolicyName } from './policyValues.ts';
 import type { Tier } from './tiers.ts';
@@ -25,6 +26,8 @@ export interface EffectivePolicy {
   /** Settings fixed by an environment variable: shown read-only in the console, named here. */
   pinned: Partial<Record<PolicyName, string>>;
   integrity: PolicyIntegrity;
+  /** Of the values, overrides and four-eyes rules in force: what an acceptance names (accept). */
+  digest: string;
 }
 
 /**
@@ -67,12 +70,20 @@ export class PolicyService {
    * run one at a time, and each sets the policy in force at once, from the rows it verified.
    */
   load(): Promise<this> {
-    const run = this.loading.then(() => this.loadOnce());
+    return this.queued(() => this.loadOnce(false));
+  }
+
+  private queued(fn: () => Promise<this>): Promise<this> {
+    const run = this.loading.then(fn);
     this.loading = run.catch(() => {});
     return run;
   }
 
-  private async loadOnce(): Promise<this> {
+  /**
+   * `keepVerified`: a read that fails its binding does not replace a verified policy in force (refresh: a binding that
+   * moved without a valid seal is someone's edit, not another node's change); it is reported, and the next start finds it.
+   */
+  private async loadOnce(keepVerified: boolean): Promise<this> {
     const rows = await readPolicyRows(this.store.sql);
     const slugs = new Map((await this.store.sql.all<{ id: string; slug: string }>('SELECT id, slug FROM tenants')).map((x) => [x.id, x.slug]));
     const holds = policyHolds(this.key, rows);
@@ -91,6 +102,11 @@ export class PolicyService {
     const base = holds ? { ...DEFAULT_POLICY, ...stored } : stricterOfStored(stored);
     const env = pinnedFromEnv(this.env);
     // Rows the gate could not read as written (a tier or count out of range) count for nothing; bound, there are none.
+    if (!holds && keepVerified && this.cache?.integrity === 'bound') {
+      this.loadedBinding = rows.binding;
+      this.tampered?.('policy', { binding: rows.binding ? 'differs' : 'missing', kept: 'the verified policy in force', overrides: rows.overrides.length, fourEyesRules: rows.rules.length });
+      return this;
+    }
     const overrides = rows.overrides.filter((o) => whole(o.tier, 1, 4) !== undefined);
     const rules = rows.rules.filter((r) => whole(r.approvers, 1, 5) !== undefined && (r.tier === null || whole(r.tier, 3, 3) !== undefined));
     const sortKey = (x: { tool: string | null; action: string | null; tenant: string | null }) => `${x.tool ?? ''}\0${x.action ?? ''}\0${x.tenant ?? ''}`;
@@ -104,7 +120,11 @@ export class PolicyService {
     // (they only raise), without rows the gate could not read.
     this.trusted = { settings: holds ? rows.settings : Object.entries(base).map(([name, v]) => ({ name, value_json: JSON.stringify(v) })), overrides, rules };
     this.loadedBinding = rows.binding;
-    this.cache = { values: { ...base, ...env.values }, pinned: env.pinned, integrity: holds ? 'bound' : 'tampered' };
+    const values = { ...base, ...env.values };
+    // What the console shows, as one digest: an acceptance names it, so that what is kept is what was reviewed.
+    const digest = createHash('sha256').update(canonicalJson({ values, overrides: this.overrides.map(({ tenant: _t, ...o }) => o), rules: this.rules.map(({ tenant: _t, ...r }) => r) }))
+      .digest('hex');
+    this.cache = { values, pinned: env.pinned, integrity: holds ? 'bound' : 'tampered', digest };
     if (!holds) {
       this.tampered?.('policy', { binding: rows.binding ? 'differs' : 'missing', settings: rows.settings.map((x) => x.name).sort(), overrides: rows.overrides.length,
         fourEyesRules: rows.rules.length });
@@ -126,7 +146,7 @@ export class PolicyService {
       do {
         this.refreshAgain = false;
         const now = await this.store.sql.get<{ binding: string }>('SELECT binding FROM policy_binding WHERE id = 1');
-        if ((now?.binding ?? null) !== this.loadedBinding) await this.load();
+        if ((now?.binding ?? null) !== this.loadedBinding) await this.queued(() => this.loadOnce(true));
       } while (this.refreshAgain);
     })().finally(() => {
       this.refreshing = undefined;
@@ -145,8 +165,14 @@ export class PolicyService {
       throw new AppError('POLICY_UNVERIFIED', 'The stored governance policy does not match its binding (it was edited without the install secret): '
         + 'an admin must review it on the console\'s Policy page and keep it before it can be changed.', 'policy_binding');
     }
+    await lockPolicy(tx.sql);
     if (!policyHolds(this.key, await readPolicyRows(tx.sql))) {
       await restorePolicy(tx.sql, this.trusted);
+      const now = await readPolicyRows(tx.sql);
+      if (now.duplicated || !sameRows(now, this.trusted)) {
+        throw new AppError('POLICY_UNVERIFIED', 'The stored governance policy was changed in the database and could not be put back as it was: nothing was changed. '
+          + 'Restart Countersign and review the policy on the console\'s Policy page.', 'policy_binding');
+      }
       await tx.audit({ event: 'policy', decision: 'info', outcome: 'stored policy put back to the policy in force', rule: 'policy_binding',
         detail: { was: this.get().integrity, settings: this.trusted.settings.map((x) => x.name), overrides: this.trusted.overrides.length,
           fourEyesRules: this.trusted.rules.length } });
@@ -177,8 +203,12 @@ export class PolicyService {
     return n;
   }
 
-  /** After a failed binding: keeps the policy as shown (the stricter values) as the trusted one. */
-  async accept(actor: string): Promise<EffectivePolicy> {
+  /**
+   * After a failed binding: keeps the policy shown (the stricter values) as the trusted one. `shown`: the digest of the
+   * policy the admin reviewed; if it changed since (another read), nothing is kept.
+   */
+  async accept(actor: string, shown: string): Promise<EffectivePolicy> {
+    if (shown !== this.get().digest) throw new AppError('CONFLICT', 'The policy changed since it was shown: review it again before keeping it.', 'policy_binding');
     await this.store.write((tx) => this.bound(tx, () => tx.audit({ event: 'policy', decision: 'info', outcome: 'policy accepted as shown', rule: actor,
       detail: { was: this.get().integrity } }), true));
     await this.load();

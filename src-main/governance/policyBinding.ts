@@ -41,15 +41,32 @@ const ROWS_SQL = `SELECT 's' AS k, ${t('name')} AS a, ${t('value_json')} AS b, $
   UNION ALL SELECT 'b', ${t('binding')}, ${NONE}, ${NONE}, ${NONE}, ${NONE}, ${NONE}, ${NONE} FROM policy_binding WHERE id = 1`;
 type Cell = string | null;
 
-export async function readPolicyRows(sql: Sql): Promise<PolicyRows & { binding: string | null }> {
-  const out: PolicyRows & { binding: string | null } = { settings: [], overrides: [], rules: [], binding: null };
+/** The stored rows, their binding, and whether a name or id occurs twice (a table rebuilt without its key: never holds). */
+export type StoredPolicy = PolicyRows & { binding: string | null; duplicated: boolean };
+
+export async function readPolicyRows(sql: Sql): Promise<StoredPolicy> {
+  const out: StoredPolicy = { settings: [], overrides: [], rules: [], binding: null, duplicated: false };
   for (const r of await sql.all<{ k: string; a: Cell; b: Cell; c: Cell; d: Cell; e: Cell; f: Cell; g: Cell }>(ROWS_SQL)) {
     if (r.k === 's' && r.a !== null && isPolicyName(r.a)) out.settings.push({ name: r.a, value_json: r.b ?? '' });
     else if (r.k === 'o') out.overrides.push({ id: r.a ?? '', tool: r.b ?? '', action: r.c, tenantId: r.d, tier: r.e ?? '', createdAt: r.f ?? '' });
     else if (r.k === 'r') out.rules.push({ id: r.a ?? '', tool: r.b, action: r.c, tenantId: r.d, tier: r.e, createdAt: r.f ?? '', approvers: r.g ?? '' });
     else if (r.k === 'b') out.binding = r.a;
   }
+  const twice = (ids: string[]) => new Set(ids).size !== ids.length;
+  out.duplicated = twice(out.settings.map((x) => x.name)) || twice(out.overrides.map((x) => x.id)) || twice(out.rules.map((x) => x.id));
   return out;
+}
+
+/** The rows as the binding sees them: two states are the same policy when these are equal. */
+export const sameRows = (a: PolicyRows, b: PolicyRows): boolean => JSON.stringify(fields(a)) === JSON.stringify(fields(b));
+
+/**
+ * Keeps every other writer off the policy's tables until the caller's transaction ends, so that what it checked is what
+ * it binds. SQLite's write transaction already is the only writer; PostgreSQL's READ COMMITTED would let a commit of
+ * someone else's (holding no advisory lock) land between a check and the seal.
+ */
+export async function lockPolicy(sql: Sql): Promise<void> {
+  if (sql.dialect === 'postgres') await sql.run('LOCK TABLE settings, tier_overrides, approval_rules, policy_binding IN SHARE ROW EXCLUSIVE MODE');
 }
 
 /** A count's text as a number when it is the decimal text of a whole number (SQLite's REAL writes 4 as 4.0), else as is. */
@@ -61,20 +78,23 @@ export function whole(text: string | null, min: number, max: number): number | u
   return typeof n === 'number' && n >= min && n <= max ? n : undefined;
 }
 
-export function policyHolds(key: Buffer, rows: PolicyRows & { binding: string | null }): boolean {
-  return recordHolds(key, 'policy', fields(rows), rows.binding);
+export function policyHolds(key: Buffer, rows: StoredPolicy): boolean {
+  return !rows.duplicated && recordHolds(key, 'policy', fields(rows), rows.binding);
 }
 
 /** Binds the policy as it now stands: call it in the transaction of every change to a setting or an override. */
 export async function sealPolicy(key: Buffer, sql: Sql): Promise<void> {
-  const binding = bindRecord(key, 'policy', fields(await readPolicyRows(sql)));
+  const rows = await readPolicyRows(sql);
+  if (rows.duplicated) throw new Error('the stored policy holds a setting, override or rule twice: it is not bound');
+  const binding = bindRecord(key, 'policy', fields(rows));
   await sql.run(`INSERT INTO policy_binding (id, binding, bound_at) VALUES (1, ?, ?)
     ON CONFLICT(id) DO UPDATE SET binding = excluded.binding, bound_at = excluded.bound_at`, [binding, new Date().toISOString()]);
 }
 
 /** Replaces the stored policy with the given rows (the trusted state this process holds), in the caller's transaction. */
 export async function restorePolicy(sql: Sql, rows: PolicyRows): Promise<void> {
-  for (const name of Object.keys(DEFAULT_POLICY)) await sql.run('DELETE FROM settings WHERE name = ?', [name]);
+  // By the text the binding reads: a row named with the same bytes as a BLOB is the same name.
+  for (const name of Object.keys(DEFAULT_POLICY)) await sql.run('DELETE FROM settings WHERE CAST(name AS TEXT) = ?', [name]);
   const now = new Date().toISOString();
   for (const s of rows.settings) await sql.run('INSERT INTO settings (name, value_json, updated_at) VALUES (?, ?, ?)', [s.name, s.value_json, now]);
   await sql.run('DELETE FROM tier_overrides', []);
@@ -93,8 +113,9 @@ type NumberSetting = { [K in PolicyName]: Policy[K] extends number ? K : never }
 /**
  * What applies when the binding does not hold: for each setting, the stricter of the stored value (when it validates)
  * and the default. Lower budgets and thresholds, a longer bulk window, shorter-lived approvals, more checkpoints; an
- * allowlist, admin-only and ticket tenants as stored (an edit could only have removed them, and that cannot be undone
- * without knowing what they were). Settings that loosen nothing (how long a call is held, its progress) as stored.
+ * allowlist, admin-only and ticket tenants as stored (an edit may have loosened them, and what they were is unknown:
+ * tier 2 is refused and every tier-3 call gets a card meanwhile). Settings that loosen nothing (how long a call is held,
+ * its progress) as stored.
  */
 export function stricterOfStored(stored: Partial<Policy>): Policy {
   const d = DEFAULT_POLICY;
@@ -121,6 +142,8 @@ export function stricterOfStored(stored: Partial<Policy>): Policy {
 export async function bindPolicyAt(store: Store, key: Buffer, moment: 'init' | 'upgrade'): Promise<PolicyRows> {
   return store.write(async (tx) => {
     const rows = await readPolicyRows(tx.sql);
+    // A name or id stored twice is no state anyone set: left unbound, the start finds it unverified.
+    if (rows.duplicated) return rows;
     await sealPolicy(key, tx.sql);
     if (moment === 'upgrade') {
       await tx.audit({ event: 'system', decision: 'info', outcome: 'policy bound at upgrade', rule: 'policy_binding',

@@ -115,7 +115,7 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
     await t.restart();
     expect(t.app.policy.get().integrity).toBe('tampered');
     expect(await bound()).toHaveLength(1);
-    await t.app.policy.accept('test');
+    await t.app.policy.accept('test', t.app.policy.get().digest);
   });
 
   it('the passkey made before the upgrade signs in after it', async () => {
@@ -155,5 +155,34 @@ describeStores('console credentials at the upgrade that binds them', (store) => 
     expect((await client(t.url).call('POST', '/login', { name: 'vic', passphrase: PASS })).status).toBe(401);
     expect((await client(t.url).call('POST', '/login', { name: 'olga', passphrase: PASS })).status).toBe(401);
     expect(t.app.policy.get().integrity).toBe('tampered');
+  });
+});
+
+describeStores('an install made before init recorded its schema, rolled back after this version first started', (store) => {
+  it('the first start records the schema (audited); a later rollback past the bindings gets a planted owner bound nowhere', async () => {
+    const storeUrl = await storeUrlFor(store, 'recorded');
+    const dir = await initTestDir(storeUrl);
+    await withInstallSql(dir, storeUrl, ({ sql }) => initializedBeforeSchemaRecord(sql, !!storeUrl));
+    let t = await startTestServer({ dir, storeUrl });
+    const recorded = await t.app.store.sql.all<{ detail_json: string }>(`SELECT detail_json FROM audit_log WHERE outcome = 'schema recorded'`);
+    expect(recorded.map((r) => JSON.parse(r.detail_json))).toEqual([{ schemaVersion: MIGRATIONS.at(-1)!.version }]);
+    await t.close();
+    const hash = await hashPassphrase('mallory chose this');
+    await withInstallSql(dir, storeUrl, async ({ sql }) => {
+      for (const m of MIGRATIONS.slice(at).reverse()) for (const statement of UNDO[m.name]!) await sql.run(statement);
+      await sql.run('DELETE FROM schema_migrations WHERE version > ?', [BEFORE]);
+      if (!storeUrl) await sql.run(`PRAGMA user_version = ${BEFORE}`);
+      await sql.run('INSERT INTO technicians (id, name, passphrase_hash, role, all_tenants, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        ['mallory-id', 'mallory', hash, 'owner', 1, new Date().toISOString()]);
+    });
+    t = await startTestServer({ dir, storeUrl });
+    try {
+      expect((await client(t.url).call('POST', '/login', { name: 'mallory', passphrase: 'mallory chose this' })).status).toBe(401);
+      expect(await t.app.store.sql.all(`SELECT seq FROM audit_log WHERE outcome = 'credentials bound at upgrade'`)).toEqual([]);
+      expect((await t.app.store.sql.all<{ outcome: string }>(`SELECT outcome FROM audit_log WHERE code = 'TAMPERED' AND outcome LIKE 'schema rolled back past %'`)))
+        .toHaveLength(3);
+    } finally {
+      await t.close();
+    }
   });
 });

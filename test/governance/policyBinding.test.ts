@@ -10,7 +10,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { describeStores } from '../helpers/stores.ts';
 import { consoleLogin, denial, structured, type ConsoleClient } from '../helpers/console.ts';
-import { withInstallSql } from '../helpers/installSql.ts';
+import { openInstallSql, withInstallSql } from '../helpers/installSql.ts';
+import { until } from '../helpers/wait.ts';
 import { DEFAULT_POLICY } from '../../src-main/governance/policyValues.ts';
 
 describeStores('the governance policy bound against a database writer', (store) => {
@@ -35,8 +36,10 @@ describeStores('the governance policy bound against a database writer', (store) 
   };
   const connect = (): Promise<Client> => t.connect('http', key);
   const lock = (c: Client) => c.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [device] } });
+  /** Keeps the policy as the admin's console shows it (naming what it showed). */
+  const accept = async () => admin.post('/rpc/acceptPolicy', { shown: (await policyView()).shown });
   const health = async () => (await (await fetch(new URL('/healthz', t.url))).json()) as { ok: boolean; policy: string };
-  const policyView = async () => (await admin.post('/rpc/getPolicy', {})).body.result as { integrity: string; values: typeof DEFAULT_POLICY; overrides: { tool: string; action: string | null; tier: number }[] };
+  const policyView = async () => (await admin.post('/rpc/getPolicy', {})).body.result as { integrity: string; shown: string; values: typeof DEFAULT_POLICY; overrides: { tool: string; action: string | null; tier: number }[] };
   const audits = (where: string) => t.app.store.sql.all<{ outcome: string; code: string | null; rule: string | null; detail_json: string | null }>(
     `SELECT outcome, code, rule, detail_json FROM audit_log WHERE ${where} ORDER BY seq`);
 
@@ -92,7 +95,7 @@ describeStores('the governance policy bound against a database writer', (store) 
 
   it('an admin keeps the policy shown: it is stored as shown, bound, audited, and changes run again', async () => {
     const shown = (await policyView()).values;
-    const r = await admin.post('/rpc/acceptPolicy', {});
+    const r = await accept();
     expect(r.status).toBe(200);
     expect(r.body.result).toMatchObject({ integrity: 'bound', values: shown });
     expect((await audits(`outcome = 'policy accepted as shown'`))).toHaveLength(1);
@@ -120,7 +123,7 @@ describeStores('the governance policy bound against a database writer', (store) 
     expect([refused.status, refused.body.error?.data?.code]).toEqual([409, 'POLICY_UNVERIFIED']);
     expect((await admin.post('/rpc/setTierOverride', { tool: 'get_alerts', tier: 2 })).status).toBe(409);
     await expect(t.app.fourEyes.setRule({ tool: 'run_script', approvers: 2 }, 'test')).rejects.toThrow(/Policy page/);
-    expect((await admin.post('/rpc/acceptPolicy', {})).body.result.integrity).toBe('bound');
+    expect((await accept()).body.result.integrity).toBe('bound');
   });
 
   it('a retyped column: a count that still reads as the same number changes nothing; anything else fails the binding', async () => {
@@ -145,7 +148,7 @@ describeStores('the governance policy bound against a database writer', (store) 
     await restart();
     expect((await policyView()).integrity).toBe('tampered');
     // Kept as shown: the row nobody can read is not part of it.
-    expect((await admin.post('/rpc/acceptPolicy', {})).body.result.integrity).toBe('bound');
+    expect((await accept()).body.result.integrity).toBe('bound');
     expect((await policyView()).overrides.some((o) => o.tool === 'get_alerts')).toBe(false);
   });
 
@@ -157,7 +160,7 @@ describeStores('the governance policy bound against a database writer', (store) 
     expect((await policyView()).integrity).toBe('tampered');
     expect(await audits(`outcome = 'policy bound at upgrade'`)).toHaveLength(0);
     expect(await audits(`code = 'TAMPERED' AND outcome = 'schema rolled back past policy-binding'`)).toHaveLength(1);
-    expect((await admin.post('/rpc/acceptPolicy', {})).body.result.integrity).toBe('bound');
+    expect((await accept()).body.result.integrity).toBe('bound');
   });
 
   it('an edit under a running server is not sealed by the next change: the change first puts back the policy in force', async () => {
@@ -177,6 +180,36 @@ describeStores('the governance policy bound against a database writer', (store) 
     expect(view.overrides).toContainEqual(expect.objectContaining({ tool: 'run_script', tier: 4 }));
   });
 
+  it.skipIf(store === 'postgres')('(SQLite only: PostgreSQL\'s TEXT column holds no BLOB) a setting stored again under a BLOB name is removed by the next change, never sealed', async () => {
+    expect((await admin.post('/rpc/updatePolicy', { requireExecuteAdmin: true })).status).toBe(200);
+    await withInstallSql(t.dir, undefined, async ({ sql }) => {
+      await sql.run('CREATE TABLE s2 (name TEXT PRIMARY KEY, value_json TEXT NOT NULL, updated_at TEXT NOT NULL, binding TEXT)');
+      await sql.run('INSERT INTO s2 SELECT name, value_json, updated_at, binding FROM settings');
+      await sql.run('DROP TABLE settings');
+      await sql.run('ALTER TABLE s2 RENAME TO settings');
+      await sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES (CAST('requireExecuteAdmin' AS BLOB), 'false', ?)`, [new Date().toISOString()]);
+    });
+    expect((await admin.post('/rpc/updatePolicy', { bulkWindowMinutes: 25 })).status).toBe(200);
+    await restart();
+    expect(await policyView()).toMatchObject({ integrity: 'bound', values: { requireExecuteAdmin: true, bulkWindowMinutes: 25 } });
+    expect(await withInstallSql(t.dir, undefined, ({ num }) => num(`SELECT count(*) FROM settings WHERE typeof(name) = 'blob'`))).toBe(0);
+  });
+
+  it.runIf(store === 'postgres')('(PostgreSQL) a database writer\'s commit that lands while a change waits for the policy\'s tables is checked, not sealed', async () => {
+    expect((await admin.post('/rpc/updatePolicy', { requireExecuteAdmin: true })).status).toBe(200);
+    const attacker = await openInstallSql(t.dir, t.storeUrl);
+    await attacker.sql.run('BEGIN');
+    await attacker.sql.run('LOCK TABLE settings IN EXCLUSIVE MODE');
+    const change = admin.post('/rpc/updatePolicy', { bulkWindowMinutes: 26 });
+    await until('the change waits on the locked table', async () => (await withInstallSql(t.dir, t.storeUrl, ({ num }) => num('SELECT count(*) FROM pg_locks WHERE NOT granted'))) > 0);
+    await attacker.sql.run(`UPDATE settings SET value_json = 'false' WHERE name = 'requireExecuteAdmin'`);
+    await attacker.sql.run('COMMIT');
+    await attacker.close();
+    expect((await change).status).toBe(200);
+    await restart();
+    expect(await policyView()).toMatchObject({ integrity: 'bound', values: { requireExecuteAdmin: true, bulkWindowMinutes: 26 } });
+  });
+
   it('a four-eyes rule deleted in the database: the running server keeps the rule it verified; the next start finds the policy unverified', async () => {
     await t.app.fourEyes.setRule({ tool: 'device_actions', action: 'reboot', approvers: 2 }, 'test');
     await write(`DELETE FROM approval_rules`);
@@ -187,7 +220,7 @@ describeStores('the governance policy bound against a database writer', (store) 
     await restart();
     expect((await policyView()).integrity).toBe('tampered');
     expect(t.app.fourEyes.required('device_actions', 'reboot', 'any')).toBe(1);
-    expect((await admin.post('/rpc/acceptPolicy', {})).status).toBe(200);
+    expect((await accept()).status).toBe(200);
   });
 
   it('an MCP key reaches no policy method; a viewer technician may not accept a policy', async () => {
@@ -196,7 +229,7 @@ describeStores('the governance policy bound against a database writer', (store) 
     // Last: once accounts exist, the install's single passphrase signs in nobody.
     await t.app.technicians.create({ name: 'vic', passphrase: 'viewer passphrase 1', role: 'viewer', tenants: ['acme-dental'] }, 'test');
     const vic = await consoleLogin(t.url, 'viewer passphrase 1', 'vic');
-    const refused = await vic.post('/rpc/acceptPolicy', {});
+    const refused = await vic.post('/rpc/acceptPolicy', { shown: 'a'.repeat(64) });
     expect([refused.status, refused.body.error?.data?.code]).toEqual([403, 'FORBIDDEN']);
   });
 });

@@ -51,4 +51,15 @@ describeStores('the policy a running server holds', (store) => {
     await app.policy.update({ bulkWindowMinutes: 15 }, 'test');
     expect(await withInstallSql(dir, storeUrl, ({ sql }) => sql.get(`SELECT value_json FROM settings WHERE name = 'requireExecuteAdmin'`))).toEqual({ value_json: 'true' });
   });
+
+  it('a binding a database writer moved (deleted) does not replace the verified policy in force: the edit is reported, the policy kept', async () => {
+    await app.policy.setOverride({ tool: 'get_alerts', tier: 3 }, 'test');
+    await withInstallSql(dir, storeUrl, async ({ sql }) => {
+      await sql.run('DELETE FROM tier_overrides');
+      await sql.run('DELETE FROM policy_binding');
+    });
+    await until('the edit is reported', async () => (await app.store.sql.all(`SELECT seq FROM audit_log WHERE code = 'TAMPERED' AND detail_json LIKE '%verified policy in force%'`)).length > 0);
+    expect(app.policy.get().integrity).toBe('bound');
+    expect(app.policy.overrideTier('get_alerts', undefined, undefined)).toBe(3);
+  });
 });

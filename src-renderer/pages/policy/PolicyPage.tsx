@@ -11,14 +11,14 @@ import { Overrides } from './Overrides.tsx';
 import { Simulation } from './Simulation.tsx';
 
 /** After a failed binding: what is shown is what applies; an admin keeps it as the policy, and changes resume. */
-function AcceptPolicy({ onAccepted }: { onAccepted: (p: PolicyViewT) => void }) {
+function AcceptPolicy({ shown, onAccepted }: { shown: string; onAccepted: (p: PolicyViewT) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const accept = async () => {
     setBusy(true);
     setError(null);
     try {
-      onAccepted(await api.acceptPolicy());
+      onAccepted(await api.acceptPolicy({ shown }));
       await useSession.getState().boot();
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
@@ -59,7 +59,7 @@ export function PolicyPage() {
       />
       {r.error && !policy ? <ErrorBox error={r.error} onRetry={r.reload} /> : !policy ? <Loading what="the policy" /> : (
         <>
-          {policy.integrity === 'tampered' ? <AcceptPolicy onAccepted={setPolicy} /> : null}
+          {policy.integrity === 'tampered' ? <AcceptPolicy shown={policy.shown} onAccepted={setPolicy} /> : null}
           <PolicyForm policy={policy} tenants={lookups.data?.tenants ?? []} onSaved={setPolicy} onDraft={setDraft} />
           <Overrides policy={policy} tenants={lookups.data?.tenants ?? []} onChanged={setPolicy} />
           <Simulation policy={policy} values={draft} tenants={lookups.data?.tenants ?? []} onChanged={setPolicy} />
