@@ -101,34 +101,37 @@ const crossed = (name: string) => (m: { from: number; to: number }): boolean => 
  */
 export async function bindingMoment(sql: Sql, m: { from: number; to: number }, migration: string, outcome: string): Promise<'upgrade' | 'rolled back' | 'no'> {
   if (!crossed(migration)(m)) return 'no';
-  const init = await sql.get<{ detail_json: string | null }>(`SELECT detail_json FROM audit_log WHERE outcome = 'initialized' ORDER BY seq LIMIT 1`);
-  let schema: unknown;
-  try {
-    schema = (JSON.parse(init?.detail_json ?? 'null') as { schemaVersion?: unknown } | null)?.schemaVersion;
-  } catch {
-    schema = undefined;
-  }
-  if (typeof schema === 'number' && schema >= versionOf(migration)) return 'rolled back';
-  // An install made before init recorded its schema has it recorded by its first start of a version that does.
-  const noted = await sql.get<{ detail_json: string | null }>(`SELECT detail_json FROM audit_log WHERE event = 'system' AND outcome = 'schema recorded' ORDER BY seq LIMIT 1`);
-  const at = noted ? (JSON.parse(noted.detail_json ?? '{}') as { schemaVersion?: unknown }).schemaVersion : undefined;
-  if (typeof at === 'number' && at >= versionOf(migration)) return 'rolled back';
+  // Any such entry counts, not the first: rows someone adds (at any seq) can only make this stricter.
+  if ((await recordedSchemas(sql)).some((v) => v >= versionOf(migration))) return 'rolled back';
   const earlier = await sql.get<{ seq: number }>(`SELECT seq FROM audit_log WHERE event = 'system' AND outcome = ? LIMIT 1`, [outcome]);
   return earlier ? 'rolled back' : 'upgrade';
 }
 
+/** The schema versions the audit log records: init's (`initialized`) and a first start's (`schema recorded`). */
+async function recordedSchemas(sql: Sql): Promise<number[]> {
+  const rows = await sql.all<{ detail_json: string | null }>(`SELECT detail_json FROM audit_log WHERE event = 'system' AND outcome IN ('initialized', 'schema recorded')`);
+  return rows.flatMap((r) => {
+    try {
+      const v = (JSON.parse(r.detail_json ?? 'null') as { schemaVersion?: unknown } | null)?.schemaVersion;
+      return typeof v === 'number' ? [v] : [];
+    } catch {
+      return [];
+    }
+  });
+}
 
 /**
- * Records, once, the schema an install made before init recorded it is at, audited ('schema recorded'): bindingMoment
- * then tells a later rollback from an upgrade for it too. Call after the bindings of this open.
+ * Records, once, the schema an install is at when the audit log does not already record it at least that far (an
+ * install made before init recorded it), audited ('schema recorded'): bindingMoment then tells a later rollback from an
+ * upgrade for it too. A settings row remembers it is done, so later starts read one row, not the log.
  */
 export async function recordSchema(store: Store, schemaVersion: number): Promise<void> {
-  const init = await store.sql.get<{ detail_json: string | null }>(`SELECT detail_json FROM audit_log WHERE outcome = 'initialized' ORDER BY seq LIMIT 1`);
-  if (init?.detail_json?.includes('schemaVersion')) return;
   if (await store.sql.get(`SELECT name FROM settings WHERE name = 'schemaRecorded'`)) return;
+  const known = (await recordedSchemas(store.sql)).some((v) => v >= schemaVersion);
   await store.write(async (tx) => {
-    await tx.audit({ event: 'system', decision: 'info', outcome: 'schema recorded', detail: { schemaVersion } });
-    await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('schemaRecorded', ?, ?)`, [String(schemaVersion), new Date().toISOString()]);
+    if (!known) await tx.audit({ event: 'system', decision: 'info', outcome: 'schema recorded', detail: { schemaVersion } });
+    await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('schemaRecorded', ?, ?) ON CONFLICT (name) DO NOTHING`,
+      [String(schemaVersion), new Date().toISOString()]);
   });
 }
 

@@ -3,7 +3,7 @@ import { canonicalJson } from '../store/canonical.ts';
 import type { TamperReport } from '../auth/credentialBinding.ts';
 import type { Store, Tx } from '../store/store.ts';
 import { AppError } from '../errors.ts';
-import { lockPolicy, policyHolds, readPolicyRows, restorePolicy, sameRows, sealPolicy, stricterOfStored, whole, type PolicyRows } from './policyBinding.ts';
+import { foreignTriggers, lockPolicy, policyHolds, readPolicyRows, restorePolicy, sameRows, sealPolicy, stricterOfStored, whole, type PolicyRows } from './policyBinding.ts';
 import type { ApprovalRule } from './fourEyes.ts';
 import { DEFAULT_POLICY, pinnedFromEnv, PolicySchema, type Policy, type PolicyName } from './policyValues.ts';
 import type { Tier } from './tiers.ts';
@@ -118,12 +118,16 @@ export class PolicyService {
       approvers: whole(r.approvers, 1, 5)!, createdAt: r.createdAt })).sort(order);
     // What a change writes back is what is in force: unbound, the stricter values, and the overrides and four-eyes rules
     // (they only raise), without rows the gate could not read.
-    this.trusted = { settings: holds ? rows.settings : Object.entries(base).map(([name, v]) => ({ name, value_json: JSON.stringify(v) })), overrides, rules };
+    // An id stored twice (a table rebuilt without its key) is kept once: what is written back must be writable.
+    const once = <R extends { id: string }>(xs: R[]) => [...new Map(xs.map((x) => [x.id, x])).values()];
+    this.trusted = { settings: holds ? rows.settings : Object.entries(base).map(([name, v]) => ({ name, value_json: JSON.stringify(v) })),
+      overrides: once(overrides), rules: once(rules) };
     this.loadedBinding = rows.binding;
     const values = { ...base, ...env.values };
     // What the console shows, as one digest: an acceptance names it, so that what is kept is what was reviewed.
-    const digest = createHash('sha256').update(canonicalJson({ values, overrides: this.overrides.map(({ tenant: _t, ...o }) => o), rules: this.rules.map(({ tenant: _t, ...r }) => r) }))
-      .digest('hex');
+    // What is kept on acceptance, as one digest: the values in force and the rows a change writes back (a pinned setting's
+    // stored value too). An acceptance names it, so that what is kept is what was reviewed.
+    const digest = createHash('sha256').update(canonicalJson({ values, trusted: this.trusted })).digest('hex');
     this.cache = { values, pinned: env.pinned, integrity: holds ? 'bound' : 'tampered', digest };
     if (!holds) {
       this.tampered?.('policy', { binding: rows.binding ? 'differs' : 'missing', settings: rows.settings.map((x) => x.name).sort(), overrides: rows.overrides.length,
@@ -160,12 +164,18 @@ export class PolicyService {
    * While the policy this process read fails its binding, only an admin's acceptance of what is shown binds it: any
    * other change (a setting, an override, the CLI's four-eyes rule) is refused, as it would seal rows nobody reviewed.
    */
-  private async bound<T>(tx: Tx, change: () => Promise<T>, accepting = false): Promise<T> {
+  private async bound<T>(tx: Tx, change: () => Promise<T>, accepting = false, stillShown?: () => void): Promise<T> {
     if (this.get().integrity === 'tampered' && !accepting) {
       throw new AppError('POLICY_UNVERIFIED', 'The stored governance policy does not match its binding (it was edited without the install secret): '
         + 'an admin must review it on the console\'s Policy page and keep it before it can be changed.', 'policy_binding');
     }
     await lockPolicy(tx.sql);
+    stillShown?.();
+    const foreign = await foreignTriggers(tx.sql);
+    if (foreign.length) {
+      throw new AppError('POLICY_UNVERIFIED', `The database holds triggers or rules Countersign did not make (${foreign.slice(0, 5).join(', ')}): they could rewrite `
+        + 'the policy inside this change, so it is not changed. Remove them (they were written into the database without Countersign) and try again.', 'policy_binding');
+    }
     if (!policyHolds(this.key, await readPolicyRows(tx.sql))) {
       await restorePolicy(tx.sql, this.trusted);
       const now = await readPolicyRows(tx.sql);
@@ -208,9 +218,14 @@ export class PolicyService {
    * policy the admin reviewed; if it changed since (another read), nothing is kept.
    */
   async accept(actor: string, shown: string): Promise<EffectivePolicy> {
-    if (shown !== this.get().digest) throw new AppError('CONFLICT', 'The policy changed since it was shown: review it again before keeping it.', 'policy_binding');
-    await this.store.write((tx) => this.bound(tx, () => tx.audit({ event: 'policy', decision: 'info', outcome: 'policy accepted as shown', rule: actor,
-      detail: { was: this.get().integrity } }), true));
+    const stale = () => new AppError('CONFLICT', 'The policy changed since it was shown: review it again before keeping it.', 'policy_binding');
+    if (shown !== this.get().digest) throw stale();
+    // Checked again inside the transaction: a re-read (refresh) may replace the policy while the write waits its turn.
+    await this.store.write((tx) => this.bound(tx, async () => {
+      await tx.audit({ event: 'policy', decision: 'info', outcome: 'policy accepted as shown', rule: actor, detail: { was: this.get().integrity } });
+    }, true, () => {
+      if (shown !== this.get().digest) throw stale();
+    }));
     await this.load();
     return this.get();
   }

@@ -8,6 +8,8 @@ import { bindRecord, recordHolds } from './binding.ts';
 import { DEFAULT_POLICY, type Policy, type PolicyName } from './policyValues.ts';
 import type { Sql } from '../store/sql.ts';
 import type { Store } from '../store/store.ts';
+import { MIGRATIONS } from '../store/migrations/index.ts';
+import { PG_MIGRATIONS } from '../store/pg/migrations/index.ts';
 
 // Every column is read as text, in one statement: one statement is one snapshot on both stores (a commit between
 // separate reads could pair one change's rows with another's binding), and text reads the same whatever type a column
@@ -55,6 +57,21 @@ export async function readPolicyRows(sql: Sql): Promise<StoredPolicy> {
   const twice = (ids: string[]) => new Set(ids).size !== ids.length;
   out.duplicated = twice(out.settings.map((x) => x.name)) || twice(out.overrides.map((x) => x.id)) || twice(out.rules.map((x) => x.id));
   return out;
+}
+
+// The triggers (and PostgreSQL rules) the migrations make: any other could rewrite the policy inside a change, between
+// its checks and its seal (say on the change's own audit entry).
+const KNOWN_TRIGGERS = new Set([...MIGRATIONS, ...PG_MIGRATIONS].flatMap((m) => [...m.sql.matchAll(/CREATE\s+(?:OR\s+REPLACE\s+)?TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)/gi)]
+  .map((x) => x[1]!.toLowerCase())));
+
+/** Triggers and rules in the database that no migration made. */
+export async function foreignTriggers(sql: Sql): Promise<string[]> {
+  const names = sql.dialect === 'postgres'
+    ? await sql.all<{ name: string }>(`SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE NOT t.tgisinternal AND n.nspname = current_schema()
+        UNION ALL SELECT rulename AS name FROM pg_rules WHERE schemaname = current_schema()`)
+    : await sql.all<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'trigger'`);
+  return names.map((x) => x.name).filter((n) => !KNOWN_TRIGGERS.has(n.toLowerCase()));
 }
 
 /** The rows as the binding sees them: two states are the same policy when these are equal. */

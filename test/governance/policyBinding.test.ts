@@ -152,7 +152,11 @@ describeStores('the governance policy bound against a database writer', (store) 
     expect((await policyView()).overrides.some((o) => o.tool === 'get_alerts')).toBe(false);
   });
 
-  it('a schema version rolled back past the binding does not get the edited policy bound as "the state at the upgrade"', async () => {
+  it('a schema version rolled back past the binding does not get the edited policy bound as "the state at the upgrade", forged early audit rows or not', async () => {
+    // Rows placed before the real ones, saying the install was made at no schema and recorded at schema 1.
+    const forged = `INSERT INTO audit_log (seq, at, event, decision, outcome, detail_json, prev_hash, hash) VALUES (?, ?, 'system', 'info', ?, ?, ?, ?)`;
+    await write(forged, [-2, new Date().toISOString(), 'initialized', '{}', '0'.repeat(64), '1'.repeat(64)]);
+    await write(forged, [-1, new Date().toISOString(), 'schema recorded', '{"schemaVersion":1}', '1'.repeat(64), '2'.repeat(64)]);
     await write('DROP TABLE policy_binding');
     await write(`DELETE FROM schema_migrations WHERE version >= 19`);
     if (!t.storeUrl) await write('PRAGMA user_version = 18');
@@ -161,6 +165,38 @@ describeStores('the governance policy bound against a database writer', (store) 
     expect(await audits(`outcome = 'policy bound at upgrade'`)).toHaveLength(0);
     expect(await audits(`code = 'TAMPERED' AND outcome = 'schema rolled back past policy-binding'`)).toHaveLength(1);
     expect((await accept()).body.result.integrity).toBe('bound');
+  });
+
+  it('a trigger someone wrote into the database (it could rewrite the policy inside a change) stops every change until removed', async () => {
+    if (t.storeUrl) {
+      await write(`CREATE FUNCTION evil() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM tier_overrides; RETURN NEW; END $$`);
+      await write('CREATE TRIGGER evil AFTER INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION evil()');
+    } else await write(`CREATE TRIGGER evil AFTER INSERT ON audit_log WHEN NEW.event = 'policy' BEGIN DELETE FROM tier_overrides; END`);
+    const refused = await admin.post('/rpc/updatePolicy', { bulkWindowMinutes: 27 });
+    expect([refused.status, refused.body.error?.data?.code]).toEqual([409, 'POLICY_UNVERIFIED']);
+    expect(refused.body.error.message).toMatch(/evil/);
+    await write(t.storeUrl ? 'DROP TRIGGER evil ON audit_log' : 'DROP TRIGGER evil');
+    expect((await admin.post('/rpc/updatePolicy', { bulkWindowMinutes: 27 })).status).toBe(200);
+  });
+
+  it('an override id stored twice (its key dropped) is kept once by the admin\'s acceptance', async () => {
+    expect((await admin.post('/rpc/setTierOverride', { tool: 'get_alerts', tier: 3 })).status).toBe(200);
+    if (t.storeUrl) await write('ALTER TABLE tier_overrides DROP CONSTRAINT tier_overrides_pkey');
+    else {
+      await withInstallSql(t.dir, undefined, async ({ sql }) => {
+        await sql.run('CREATE TABLE o3 (id TEXT, tool TEXT NOT NULL, action TEXT, tenant_id TEXT, tier, created_at TEXT NOT NULL)');
+        await sql.run('INSERT INTO o3 SELECT id, tool, action, tenant_id, tier, created_at FROM tier_overrides');
+        await sql.run('DROP TABLE tier_overrides');
+        await sql.run('ALTER TABLE o3 RENAME TO tier_overrides');
+      });
+    }
+    await write(`INSERT INTO tier_overrides (id, tool, action, tenant_id, tier, created_at) SELECT id, tool, action, tenant_id, tier, created_at FROM tier_overrides WHERE tool = 'get_alerts'`);
+    await restart();
+    expect((await policyView()).integrity).toBe('tampered');
+    expect((await accept()).body.result.integrity).toBe('bound');
+    expect(await withInstallSql(t.dir, t.storeUrl, ({ num }) => num(`SELECT count(*) FROM tier_overrides WHERE tool = 'get_alerts'`))).toBe(1);
+    await restart();
+    expect((await policyView()).integrity).toBe('bound');
   });
 
   it('an edit under a running server is not sealed by the next change: the change first puts back the policy in force', async () => {
