@@ -115,7 +115,12 @@ export async function initDataDir(dataDir: string, protector: SecretProtector = 
     throw new Error('the PostgreSQL database already holds a Countersign install; copy secrets.json from a node of it into this data directory instead of running init');
   }
   // The schema it was made at: a later start can tell a rolled-back schema version from an upgrade (bindingMoment).
-  await store.audit.append({ event: 'system', decision: 'info', outcome: 'initialized', detail: { schemaVersion: MIGRATIONS.at(-1)!.version } });
+  // Recorded in the log, recordSchema has nothing to add: its settings flag is set with it, so no start scans the log.
+  const schemaVersion = MIGRATIONS.at(-1)!.version;
+  await store.write(async (tx) => {
+    await tx.audit({ event: 'system', decision: 'info', outcome: 'initialized', detail: { schemaVersion } });
+    await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('schemaRecorded', ?, ?)`, [String(schemaVersion), new Date().toISOString()]);
+  });
   await bindPolicyAt(store, bindingKey(secrets.hmacKey), 'init');
   await writeCheckpoint(store, { dataDir, ...secrets });
   return { db, store, secrets };
