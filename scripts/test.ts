@@ -12,6 +12,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { ensureChromium } from './chromium.ts';
 import { slowdown, SLOWDOWN_ENV } from '../test/helpers/slowdown.ts';
+import { reapOrphanClusters } from '../test/helpers/pgCluster.ts';
+import { runTmpFolder, type RunTmp } from './testTmp.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const bin = (rel: string) => join(ROOT, 'node_modules', rel);
@@ -68,6 +70,13 @@ async function main(): Promise<number> {
   }
   console.log(`npm test: type checks and console build passed (${elapsed()})`);
 
+  // Both runners, and every process they start, write under the run's folder (a tmpfs where there is one: testTmp.ts).
+  // A killed run's PostgreSQL cluster is stopped first: its folder may be inside a run folder removed next.
+  if (process.platform === 'linux') reapOrphanClusters();
+  tmp = runTmpFolder();
+  if (tmp.dir) process.env.TMPDIR = tmp.dir;
+  console.log(tmp.line);
+
   // The browser suite's Chromium: found, installed (root with apt), or one line saying what to run (scripts/chromium.ts).
   const chromium = ensureChromium();
   if (!process.env[SLOWDOWN_ENV]) {
@@ -93,4 +102,9 @@ async function main(): Promise<number> {
   return vitest.code === 0 && pw.code === 0 ? 0 : 1;
 }
 
-process.exitCode = await main();
+let tmp: RunTmp | undefined;
+try {
+  process.exitCode = await main();
+} finally {
+  tmp?.remove();
+}

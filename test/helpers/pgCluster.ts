@@ -8,8 +8,21 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { alive } from './wait.ts';
+import { processIdentity } from './processIdentity.ts';
 
-export const PG_BIN = process.env.COUNTERSIGN_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** COUNTERSIGN_PG_BIN, else the newest Debian PostgreSQL installed (/usr/lib/postgresql/<major>/bin). */
+export const PG_BIN = process.env.COUNTERSIGN_PG_BIN ?? newestDebianPg() ?? '/usr/lib/postgresql/15/bin';
+
+function newestDebianPg(): string | undefined {
+  let majors: number[];
+  try {
+    majors = readdirSync('/usr/lib/postgresql').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  } catch {
+    return undefined;
+  }
+  const dirs = majors.sort((a, b) => b - a).map((n) => `/usr/lib/postgresql/${n}/bin`).filter((d) => existsSync(join(d, 'initdb')));
+  return dirs[0];
+}
 
 export interface Cluster {
   url: string;
@@ -77,16 +90,6 @@ export async function startCluster(): Promise<Cluster> {
 }
 
 const OWNER_FILE = 'owner';
-
-/** A process as `pid start-time` (/proc): a pid the system has since given to another process does not match. */
-function processIdentity(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Stops the clusters of runs that ended without their teardown (Vitest or Playwright killed), and removes their
