@@ -27,6 +27,7 @@ const UNDO: Record<string, string[]> = {
   'credential-binding': ['technicians', 'technician_passkeys', 'settings', 'console_sessions'].map((table) => `ALTER TABLE ${table} DROP COLUMN binding`),
   'open-commands-index': ['DROP INDEX device_commands_by_status'],
   'api-key-binding': ['ALTER TABLE api_keys DROP COLUMN binding'],
+  'audit-without-key-index': ['CREATE INDEX audit_by_key ON audit_log(key_id, seq)'],
   'policy-binding': ['DROP TABLE policy_binding'],
 };
 

@@ -36,7 +36,8 @@ describeStores('audit time filters without an index on at', (kind) => {
       const indexes = kind === 'postgres'
         ? `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'audit_log' AND indexname <> 'audit_log_pkey' ORDER BY 1`
         : `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL ORDER BY 1`;
-      expect((await store.sql.all<{ name: string }>(indexes)).map((r) => r.name)).toEqual(['audit_by_key']);
+      // No index on at (migration 14) nor on key_id (20): an append writes the table's pages only.
+      expect((await store.sql.all<{ name: string }>(indexes)).map((r) => r.name)).toEqual([]);
       vi.useFakeTimers({ toFake: ['Date'] });
       for (const [i, m] of MINUTES.entries()) {
         vi.setSystemTime(new Date(at(m)));
@@ -64,7 +65,7 @@ describeStores('audit time filters without an index on at', (kind) => {
 });
 
 describe('the audit log without audit_by_time [SQLite]', () => {
-  it('a database made before the migration loses the index, keeps its entries and their chain', () => {
+  it('a database made before the migrations loses both indexes (at, then key_id), keeps its entries and their chain', () => {
     const file = dbFile();
     const old = new Database(file);
     old.pragma('journal_mode = WAL');
@@ -88,7 +89,7 @@ describe('the audit log without audit_by_time [SQLite]', () => {
     old.close();
 
     const db = openDatabase(file);
-    expect(indexes(db)).toEqual(['audit_by_key']);
+    expect(indexes(db)).toEqual([]);
     expect(db.prepare('SELECT count(*) FROM audit_log').pluck().get()).toBe(MINUTES.length);
     expect((db.prepare('SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1').pluck().get())).toBe(prev);
     db.close();
@@ -102,8 +103,9 @@ describe('the audit log without audit_by_time [SQLite]', () => {
     expect(plan('SELECT seq FROM audit_log WHERE at >= ? AND at <= ? AND seq < ? ORDER BY seq DESC LIMIT ?', 4)).toBe('SEARCH audit_log USING INTEGER PRIMARY KEY (rowid<?)');
     // The simulator's history (governance/simulate.ts), in keyset pages.
     expect(plan(`SELECT seq FROM audit_log WHERE event = 'tool_call' AND at >= ? AND at <= ? AND seq > ? ORDER BY seq LIMIT 500`, 3)).toBe('SEARCH audit_log USING INTEGER PRIMARY KEY (rowid>?)');
-    // A key's entries still have their index.
-    expect(plan('SELECT seq FROM audit_log WHERE at >= ? AND key_id = ? ORDER BY seq DESC LIMIT ?', 3)).toBe('SEARCH audit_log USING INDEX audit_by_key (key_id=?)');
+    // A key's entries are read as the other filters' are (migration 20): newest first, in seq order, never sorted.
+    expect(plan('SELECT seq FROM audit_log WHERE at >= ? AND key_id = ? ORDER BY seq DESC LIMIT ?', 3)).toBe('SCAN audit_log');
+    expect(plan('SELECT seq FROM audit_log WHERE key_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?', 3)).toBe('SEARCH audit_log USING INTEGER PRIMARY KEY (rowid<?)');
     db.close();
   });
 });

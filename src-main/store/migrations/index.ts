@@ -18,6 +18,7 @@ import { sql as credentialBinding } from './0016-credential-binding.ts';
 import { sql as openCommandsIndex } from './0017-open-commands-index.ts';
 import { sql as apiKeyBinding } from './0018-api-key-binding.ts';
 import { sql as policyBinding } from './0019-policy-binding.ts';
+import { sql as auditWithoutKeyIndex } from './0020-audit-without-key-index.ts';
 
 export interface Migration {
   version: number;
@@ -45,4 +46,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 17, name: 'open-commands-index', sql: openCommandsIndex },
   { version: 18, name: 'api-key-binding', sql: apiKeyBinding },
   { version: 19, name: 'policy-binding', sql: policyBinding },
+  { version: 20, name: 'audit-without-key-index', sql: auditWithoutKeyIndex },
 ];
