@@ -16,12 +16,14 @@ describe.skipIf(unavailable)(`orphaned test clusters${unavailable ? ` (skipped: 
       `const { startCluster } = await import(${JSON.stringify(join(import.meta.dirname, 'pgCluster.ts'))});
        const c = await startCluster(); console.log(JSON.stringify({ pid: c.pid, url: c.url })); setInterval(() => {}, 1000);`],
     { stdio: ['ignore', 'pipe', 'inherit'] });
-    const started = await within('the child run\'s cluster', new Promise<{ pid: number; url: string }>((resolve) => {
+    const started = await within('the child run\'s cluster', new Promise<{ pid: number; url: string }>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d) => {
         out += d;
         if (out.includes('\n')) resolve(JSON.parse(out));
       });
+      // Its error (on stderr, shown above) ends the wait at once, not at the timeout.
+      child.once('exit', (code, signal) => reject(new Error(`the child run exited (${code ?? signal}) before its cluster started`)));
     }), 60_000);
     const root = readFileSync(`/proc/${started.pid}/cmdline`, 'utf8').split('\0').find((a) => a.endsWith('/data'))!.replace(/\/data$/, '');
     child.kill('SIGKILL');

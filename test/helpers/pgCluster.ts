@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL cluster for the test run: initdb as user postgres under a temporary folder, a free port, the
 // socket and log in folders postgres can write, stopped by pid at the end. One cluster per run; suites make databases.
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -60,14 +60,23 @@ export async function startCluster(): Promise<Cluster> {
   writeFileSync(join(root, OWNER_FILE), processIdentity(process.pid) ?? '');
   chownSync(root, uid, gid);
   chownSync(run, uid, gid);
-  const as = (cmd: string, args: string[]) => {
-    const r = spawnSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args], { encoding: 'utf8', cwd: root });
-    if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
-  };
-  as('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
-  const port = await freePort();
-  // fsync off: a throwaway cluster; the durability tests of team mode kill Countersign, not PostgreSQL.
-  as('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${run} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`, '-l', join(run, 'log'), '-w', 'start']);
+  const as = (cmd: string, args: string[]) => spawnSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args], { encoding: 'utf8', cwd: root });
+  const init = as('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  // The port is free when chosen, not when the server binds it: a server the suites start meanwhile may take it (the
+  // server's log says so), and then another port is tried. Any other failure is thrown with the server's own words.
+  const logFile = join(run, 'log');
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    const logged = existsSync(logFile) ? statSync(logFile).size : 0;
+    // fsync off: a throwaway cluster; the durability tests of team mode kill Countersign, not PostgreSQL.
+    const r = as('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${run} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`, '-l', logFile, '-w', 'start']);
+    if (r.status === 0) break;
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(logged) : '';
+    if (attempt < 3 && /could not bind|address already in use/i.test(log)) continue;
+    throw new Error(`pg_ctl failed: ${r.stderr || r.stdout}\nthe server's log:\n${log.slice(-2000)}`);
+  }
   const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
