@@ -76,15 +76,34 @@ export function useSubmit(action: () => Promise<void>, describe: (err: unknown) 
 export function useOverflows<T extends HTMLElement>(): [RefObject<T | null>, boolean] {
   const ref = useRef<T>(null);
   const [overflows, setOverflows] = useState(false);
+  const check = useCallback(() => {
+    const el = ref.current;
+    if (el) setOverflows(el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1);
+  }, []);
+  // After every render, before the browser paints: content a render brought (an entry loaded into an open drawer) is
+  // measured in that same frame, not a frame later by the observers below, so no frame shows a box that scrolls and
+  // that the keyboard cannot reach.
+  useLayoutEffect(check);
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const check = () => setOverflows(el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1);
-    check();
-    const observer = new ResizeObserver(check);
-    observer.observe(el);
-    for (const child of el.children) observer.observe(child);
-    return () => observer.disconnect();
-  }, []);
+    const resized = new ResizeObserver(check);
+    const watch = () => {
+      resized.disconnect();
+      resized.observe(el);
+      for (const child of el.children) resized.observe(child);
+    };
+    watch();
+    // Children replaced without a render of this box (a child's own state): watch the new ones, and look again.
+    const mutated = new MutationObserver(() => {
+      watch();
+      check();
+    });
+    mutated.observe(el, { childList: true, subtree: true, characterData: true });
+    return () => {
+      resized.disconnect();
+      mutated.disconnect();
+    };
+  }, [check]);
   return [ref, overflows];
 }

@@ -215,6 +215,7 @@ test('narrow (320 CSS px, 400% zoom): the menu, a page, a drawer', async ({ sign
   await expectAccessible(page, 'menu open at 320 px');
   await page.getByRole('link', { name: /^Audit/ }).click();
   await page.getByTestId('audit-row').first().click();
-  await expect(page.getByRole('dialog', { name: /Audit entry/ })).toBeVisible();
+  // The entry loaded, as in the wide check above: axe looks at the drawer as it settles, not at its loading line.
+  await expect(page.getByRole('dialog', { name: /Audit entry/ })).toContainText(/[0-9a-f]{64}/);
   await expectAccessible(page, 'audit entry at 320 px');
 });
