@@ -10,7 +10,7 @@
 // the end: nothing queued or running, `audit verify` passes. The same campaign (same seed, same faults) runs on both
 // stores: serve on the data directory's SQLite file, then on PostgreSQL (`serve --store postgres://…`); the checks read
 // the database through the store's Sql seam.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -102,14 +102,17 @@ async function tearDown(): Promise<void> {
 /** A bash script that marks its start (one line per execution), sleeps, marks its end and prints `done TAG`. */
 const script = (tag: string, seconds: number) =>
   `echo "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${marks}\necho $$ > ${marks}.${tag}.pid\nsleep ${seconds}\necho "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${ends}\necho "done ${tag}"\n`;
+/** A script that ends only once the test creates its gate file (an event the test controls, not a time). */
+const gatedScript = (tag: string) =>
+  `echo "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${marks}\necho $$ > ${marks}.${tag}.pid\nwhile [ ! -e ${marks}.${tag}.gate ]; do sleep 0.05; done\necho "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${ends}\necho "done ${tag}"\n`;
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 const runsOf = (commandId: string) => lines(marks).filter((l) => l.startsWith(`${commandId} `)).length;
 const endsOf = (commandId: string) => lines(ends).filter((l) => l.startsWith(`${commandId} `)).length;
 const startedCount = (tag: string) => lines(marks).filter((l) => l.endsWith(` ${tag}`)).length;
 
-async function runScript(tag: string, seconds: number, devices: AgentProc[], timeoutSeconds = 30) {
-  const approvalId = await approved(client, tech, 'run_script', { language: 'bash', body: script(tag, seconds), deviceIds: devices.map((d) => d.deviceId), timeoutSeconds });
+async function runScript(tag: string, seconds: number, devices: AgentProc[], timeoutSeconds = 30, body = script(tag, seconds)) {
+  const approvalId = await approved(client, tech, 'run_script', { language: 'bash', body, deviceIds: devices.map((d) => d.deviceId), timeoutSeconds });
   const executionId = await executionOf(client, approvalId);
   const r = await call<{ commands: { commandId: string; deviceId: string }[] }>(client, 'get_script_results', { executionId });
   for (const c of r.commands) created.push({ commandId: c.commandId, approvalId, tag, deviceId: c.deviceId });
@@ -214,20 +217,24 @@ describeStores('agent channel faults', (store) => {
   });
 
   it('a result that finished while the link was down survives an agent SIGKILL: the restarted agent delivers it from its journal, once', async () => {
-    const { approvalId, executionId, commandIds } = await runScript('journal', 0.5, [b]);
+    // The script ends when the test says so, after the link is down: with a fixed sleep, a loaded machine could finish
+    // it (and deliver its result) before the link was cut.
+    const { approvalId, executionId, commandIds } = await runScript('journal', 0, [b], 30, gatedScript('journal'));
     const id = commandIds[0]!;
     await startedAll('journal', 1);
     await pb.block();
     await pb.sever();
     try {
+      writeFileSync(`${marks}.journal.gate`, '');
       await until('script ended while the link is down', () => endsOf(id) === 1, 10_000, 50);
       await b.out!.waitFor(new RegExp(`command ${id} completed`), 5_000);
       await b.stop('SIGKILL');
       expect((await db.sql.get<{ status: string }>('SELECT status FROM device_commands WHERE id = ?', [id]))!.status).toBe('running');
     } finally {
       await pb.unblock();
+      // Restarted whatever happened above: the tests after this one need the agent.
+      await b.start();
     }
-    await b.start();
     const r = await finished(client, executionId, 15_000);
     expect(r.commands[0]).toMatchObject({ status: 'completed', exitCode: 0, stdout: 'done journal\n' });
     expect(runsOf(id)).toBe(1);
