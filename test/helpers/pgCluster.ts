@@ -71,7 +71,7 @@ export async function startCluster(): Promise<Cluster> {
     port = await freePort();
     const logged = existsSync(logFile) ? statSync(logFile).size : 0;
     // fsync off: a throwaway cluster; the durability tests of team mode kill Countersign, not PostgreSQL.
-    const r = as('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${run} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`, '-l', logFile, '-w', 'start']);
+    const r = as('pg_ctl', ['-D', data, '-o', `-p ${port} -c unix_socket_directories= -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`, '-l', logFile, '-w', 'start']);
     if (r.status === 0) break;
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(logged) : '';
     if (attempt < 3 && /could not bind|address already in use/i.test(log)) continue;
