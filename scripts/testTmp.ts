@@ -6,17 +6,16 @@
 //
 // Nothing a test checks depends on the disk: the durability tests kill processes, not the machine, and the disk-full
 // test makes its own small tmpfs. TMPDIR set by the caller, or COUNTERSIGN_TEST_TMPFS=0, keeps the usual folder.
-import { accessSync, constants, mkdirSync, mkdtempSync, chmodSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, chmodSync, readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processIdentity } from '../test/helpers/processIdentity.ts';
+import { ownerState, recordOwner } from '../test/helpers/processIdentity.ts';
 
 export const TMPFS_ENV = 'COUNTERSIGN_TEST_TMPFS';
 const TMPFS_MAGIC = 0x01021994;
 /** Four times the run's measured peak: a tmpfs is memory, and one nearly full fails every test that writes. */
 export const MIN_FREE_BYTES = 4 * 1024 ** 3;
 const PARENT = 'countersign-tests';
-const OWNER_FILE = 'owner';
 /** A run folder with no owner file is one whose run died between making it and writing the file: gone after this long. */
 const UNOWNED_GRACE_MS = 3_600_000;
 
@@ -61,7 +60,7 @@ export function runTmpFolder(env: NodeJS.ProcessEnv = process.env, opts: { base?
   const dir = mkdtempSync(join(parent, 'run-'));
   // Traversable by other users, not listable: the run's PostgreSQL cluster runs as user postgres under it.
   chmodSync(dir, 0o711);
-  writeFileSync(join(dir, OWNER_FILE), processIdentity(process.pid) ?? '');
+  recordOwner(dir);
   const reaped = removed.length ? `; removed ${removed.length} left by killed runs` : '';
   return {
     dir,
@@ -76,15 +75,8 @@ export function reapRunFolders(parent: string): string[] {
   for (const name of readdirSync(parent)) {
     if (!name.startsWith('run-')) continue;
     const dir = join(parent, name);
-    let owner: string | undefined;
-    try {
-      owner = readFileSync(join(dir, OWNER_FILE), 'utf8').trim();
-    } catch {
-      owner = undefined;
-    }
-    const gone = owner
-      ? processIdentity(Number(owner.split(' ')[0])) !== owner
-      : Date.now() - statSync(dir).mtimeMs > UNOWNED_GRACE_MS;
+    const owner = ownerState(dir);
+    const gone = owner === 'gone' || (owner === 'unknown' && Date.now() - statSync(dir).mtimeMs > UNOWNED_GRACE_MS);
     if (!gone) continue;
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     removed.push(dir);

@@ -7,7 +7,7 @@ import type { Budgets } from './governance/rateLimiter.ts';
 import { KeyService } from './auth/keys.ts';
 import { createLog } from './log.ts';
 import { TechnicianService } from './auth/technicians.ts';
-import { bindApiKeysAtUpgrade, bindAtUpgrade, bindingMoment, recordSchema, tamperReporter } from './auth/credentialBinding.ts';
+import { bindApiKeysAtUpgrade, bindAtUpgrade, bindingMoment, markSchemaRecorded, recordSchema, tamperReporter } from './auth/credentialBinding.ts';
 import { FourEyes } from './governance/fourEyes.ts';
 import { PolicyService } from './governance/policy.ts';
 import { bindPolicyAt } from './governance/policyBinding.ts';
@@ -119,7 +119,7 @@ export async function initDataDir(dataDir: string, protector: SecretProtector = 
   const schemaVersion = MIGRATIONS.at(-1)!.version;
   await store.write(async (tx) => {
     await tx.audit({ event: 'system', decision: 'info', outcome: 'initialized', detail: { schemaVersion } });
-    await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('schemaRecorded', ?, ?)`, [String(schemaVersion), new Date().toISOString()]);
+    await markSchemaRecorded(tx.sql, schemaVersion);
   });
   await bindPolicyAt(store, bindingKey(secrets.hmacKey), 'init');
   await writeCheckpoint(store, { dataDir, ...secrets });

@@ -130,9 +130,14 @@ export async function recordSchema(store: Store, schemaVersion: number): Promise
   const known = (await recordedSchemas(store.sql)).some((v) => v >= schemaVersion);
   await store.write(async (tx) => {
     if (!known) await tx.audit({ event: 'system', decision: 'info', outcome: 'schema recorded', detail: { schemaVersion } });
-    await tx.sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('schemaRecorded', ?, ?) ON CONFLICT (name) DO NOTHING`,
-      [String(schemaVersion), new Date().toISOString()]);
+    await markSchemaRecorded(tx.sql, schemaVersion);
   });
+}
+
+/** The settings flag that says the audit log records the schema (init sets it with its 'initialized' entry). */
+export function markSchemaRecorded(sql: Sql, schemaVersion: number): Promise<unknown> {
+  return sql.run(`INSERT INTO settings (name, value_json, updated_at) VALUES ('schemaRecorded', ?, ?) ON CONFLICT (name) DO NOTHING`,
+    [String(schemaVersion), new Date().toISOString()]);
 }
 
 /** Binds the API keys that existed before their binding did, once, in one transaction, audited (as bindAtUpgrade). */

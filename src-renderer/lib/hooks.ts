@@ -94,12 +94,13 @@ export function useOverflows<T extends HTMLElement>(): [RefObject<T | null>, boo
       for (const child of el.children) resized.observe(child);
     };
     watch();
-    // Children replaced without a render of this box (a child's own state): watch the new ones, and look again.
+    // Children replaced without a render of this box (a child's own state): watch the new ones, and look again. Changes
+    // deeper down that alter a size reach the watched children's observer; those that do not cannot change the overflow.
     const mutated = new MutationObserver(() => {
       watch();
       check();
     });
-    mutated.observe(el, { childList: true, subtree: true, characterData: true });
+    mutated.observe(el, { childList: true });
     return () => {
       resized.disconnect();
       mutated.disconnect();

@@ -100,19 +100,18 @@ async function tearDown(): Promise<void> {
 }
 
 /** A bash script that marks its start (one line per execution), sleeps, marks its end and prints `done TAG`. */
-const script = (tag: string, seconds: number) =>
-  `echo "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${marks}\necho $$ > ${marks}.${tag}.pid\nsleep ${seconds}\necho "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${ends}\necho "done ${tag}"\n`;
-/** A script that ends only once the test creates its gate file (an event the test controls, not a time). */
-const gatedScript = (tag: string) =>
-  `echo "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${marks}\necho $$ > ${marks}.${tag}.pid\nwhile [ ! -e ${marks}.${tag}.gate ]; do sleep 0.05; done\necho "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${ends}\necho "done ${tag}"\n`;
+/** A script that marks its start, waits `seconds` or, with 'gate', until the test creates its gate file (an event the
+ * test controls, not a time), then marks its end. */
+const script = (tag: string, wait: number | 'gate') =>
+  `echo "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${marks}\necho $$ > ${marks}.${tag}.pid\n${wait === 'gate' ? `while [ ! -e ${marks}.${tag}.gate ]; do sleep 0.05; done` : `sleep ${wait}`}\necho "$COUNTERSIGN_COMMAND_ID ${tag}" >> ${ends}\necho "done ${tag}"\n`;
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 const runsOf = (commandId: string) => lines(marks).filter((l) => l.startsWith(`${commandId} `)).length;
 const endsOf = (commandId: string) => lines(ends).filter((l) => l.startsWith(`${commandId} `)).length;
 const startedCount = (tag: string) => lines(marks).filter((l) => l.endsWith(` ${tag}`)).length;
 
-async function runScript(tag: string, seconds: number, devices: AgentProc[], timeoutSeconds = 30, body = script(tag, seconds)) {
-  const approvalId = await approved(client, tech, 'run_script', { language: 'bash', body, deviceIds: devices.map((d) => d.deviceId), timeoutSeconds });
+async function runScript(tag: string, seconds: number | 'gate', devices: AgentProc[], timeoutSeconds = 30) {
+  const approvalId = await approved(client, tech, 'run_script', { language: 'bash', body: script(tag, seconds), deviceIds: devices.map((d) => d.deviceId), timeoutSeconds });
   const executionId = await executionOf(client, approvalId);
   const r = await call<{ commands: { commandId: string; deviceId: string }[] }>(client, 'get_script_results', { executionId });
   for (const c of r.commands) created.push({ commandId: c.commandId, approvalId, tag, deviceId: c.deviceId });
@@ -219,7 +218,7 @@ describeStores('agent channel faults', (store) => {
   it('a result that finished while the link was down survives an agent SIGKILL: the restarted agent delivers it from its journal, once', async () => {
     // The script ends when the test says so, after the link is down: with a fixed sleep, a loaded machine could finish
     // it (and deliver its result) before the link was cut.
-    const { approvalId, executionId, commandIds } = await runScript('journal', 0, [b], 30, gatedScript('journal'));
+    const { approvalId, executionId, commandIds } = await runScript('journal', 'gate', [b]);
     const id = commandIds[0]!;
     await startedAll('journal', 1);
     await pb.block();

@@ -1,5 +1,5 @@
-// A throwaway PostgreSQL cluster for the test run: initdb as user postgres under a temporary folder, a free port, the
-// socket and log in folders postgres can write, stopped by pid at the end. One cluster per run; suites make databases.
+// A throwaway PostgreSQL cluster for the test run: initdb as user postgres under a temporary folder, a free port on
+// loopback (TCP only: no socket file), the log in a folder postgres can write, stopped by pid at the end. One cluster per run; suites make databases.
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { alive } from './wait.ts';
-import { processIdentity } from './processIdentity.ts';
+import { ownerState, recordOwner } from './processIdentity.ts';
 
 /** COUNTERSIGN_PG_BIN, else the newest Debian PostgreSQL installed (/usr/lib/postgresql/<major>/bin). */
 export const PG_BIN = process.env.COUNTERSIGN_PG_BIN ?? newestDebianPg() ?? '/usr/lib/postgresql/15/bin';
@@ -57,7 +57,7 @@ export async function startCluster(): Promise<Cluster> {
   const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
   // Who started it: a run killed before its teardown leaves its cluster running, and the next run stops it (reapOrphans).
-  writeFileSync(join(root, OWNER_FILE), processIdentity(process.pid) ?? '');
+  recordOwner(root);
   chownSync(root, uid, gid);
   chownSync(run, uid, gid);
   const as = (cmd: string, args: string[]) => spawnSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args], { encoding: 'utf8', cwd: root });
@@ -98,8 +98,6 @@ export async function startCluster(): Promise<Cluster> {
   };
 }
 
-const OWNER_FILE = 'owner';
-
 /**
  * Stops the clusters of runs that ended without their teardown (Vitest or Playwright killed), and removes their
  * folders: each would otherwise keep its postmaster, its memory and a port until the machine restarts. A cluster is an
@@ -118,14 +116,8 @@ export function reapOrphanClusters(): string[] {
     const data = argv[0] === join(PG_BIN, 'postgres') ? argv[argv.indexOf('-D') + 1] : undefined;
     if (!data || basename(data) !== 'data' || !basename(dirname(data)).startsWith('cs-pg-')) continue;
     const root = dirname(data);
-    let owner: string;
-    try {
-      owner = readFileSync(join(root, OWNER_FILE), 'utf8').trim();
-    } catch {
-      continue; // not one of ours, or one from before owner files: left alone
-    }
-    const pid = Number(owner.split(' ')[0]);
-    if (!owner || processIdentity(pid) === owner) continue;
+    // No owner file: not one of ours, or one from before owner files, left alone.
+    if (ownerState(root) !== 'gone') continue;
     try {
       process.kill(Number(entry), 'SIGQUIT'); // immediate shutdown: nothing in it is kept
     } catch {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * A process as "pid start-time" (Linux /proc): a pid reused by a later process reads differently, so a record of it
@@ -11,4 +12,24 @@ export function processIdentity(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The file in a folder a test run made (its PostgreSQL cluster, its temporary folder) that names the run's process. */
+export const OWNER_FILE = 'owner';
+
+/** Records this process as the owner of `dir`. */
+export function recordOwner(dir: string): void {
+  writeFileSync(join(dir, OWNER_FILE), processIdentity(process.pid) ?? '');
+}
+
+/** Whether the process that made `dir` still runs; 'unknown' when its owner file is missing or empty. */
+export function ownerState(dir: string): 'alive' | 'gone' | 'unknown' {
+  let owner: string;
+  try {
+    owner = readFileSync(join(dir, OWNER_FILE), 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+  if (!owner) return 'unknown';
+  return processIdentity(Number(owner.split(' ')[0])) === owner ? 'alive' : 'gone';
 }
