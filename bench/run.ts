@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { openApp } from '../src-main/app.ts';
 import { governedData, overhead } from './overhead.ts';
+import { auditFilters } from './auditFilters.ts';
 import { commitPages } from './commitPages.ts';
 import { fillLog, fleetDir, fleetGrowth, logGrowth } from './growth.ts';
 import { buildMain, startupTable } from './startup.ts';
@@ -67,7 +68,7 @@ async function startupSection(): Promise<void> {
 
 // BENCH_ONLY=team: only the team-mode row; BENCH_ONLY=start: only start-up and verify; BENCH_ONLY=overhead: only the
 // bare-versus-governed tables; BENCH_ONLY=fleet: only the growth table against fleet size; BENCH_ONLY=commit: only what a
-// commit writes (each also part of the full run).
+// commit writes; BENCH_ONLY=filters: only the console's audit filters at a million entries (each also part of the full run).
 const ONLY = process.env.BENCH_ONLY;
 if (!ONLY || ONLY === 'start') buildMain();
 if (ONLY === 'start') await startupSection();
@@ -77,9 +78,11 @@ if (ONLY === 'fleet') {
 }
 if (ONLY === 'overhead') await overhead(say, { rounds: QUICK ? 1 : 5, durationMs: QUICK ? 1500 : 4000, concurrency: [1, 8, 32] });
 if (ONLY === 'commit') await commitPages(say, QUICK ? 300 : 2_000);
+if (ONLY === 'filters') await auditFilters(say, QUICK ? 100_000 : 1_000_000);
 if (!ONLY) {
   await overhead(say, { rounds: QUICK ? 1 : 5, durationMs: QUICK ? 1500 : 4000, concurrency: [1, 8, 32] });
   await commitPages(say, QUICK ? 300 : 2_000);
+  await auditFilters(say, QUICK ? 100_000 : 1_000_000);
   say('## Growth');
   say();
   await fleetGrowth(say, QUICK ? [1_000, 10_000] : [1_000, 10_000, 100_000], QUICK ? 1_000 : 3_000);

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Sql } from '../store/sql.ts';
 import { ARGS_MAX, boundedJson, boundedText, DETAIL_MAX, isRefusal, OUTCOME_MAX, REFUSAL_ARGS_MAX, REFUSAL_DETAIL_MAX, TEXT_MAX } from './bounds.ts';
+import { closesBlock, summarizeBlock } from './facets.ts';
 import { RefusalAggregator } from './flood.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -255,6 +256,7 @@ export class AuditLog {
     const values = HASHED_COLUMNS.map((k) => base[k] ?? null);
     const hash = hashValues(base.prev_hash, values);
     await sql.run(INSERT, [...values, base.prev_hash, hash]);
+    if (closesBlock(base.seq)) await summarizeBlock(sql, base.seq);
     const row = { ...base, hash };
     // Listeners (live feed) hear about the entry only once it is committed.
     this.pending.push(row);

@@ -5,6 +5,7 @@ import type { AuditRow } from '../audit/log.ts';
 import { jsonColumn } from '../audit/siem.ts';
 import { LIVE_ARGS_PREVIEW_BYTES, type AuditEntryDetailT, type AuditEntryT, type ConsoleInput, type LiveCallT } from './contract.ts';
 import { sliceToBytes } from '../audit/bounds.ts';
+import { planFacets, type Facet, type SeqRange } from '../audit/facets.ts';
 
 type AuditQuery = Required<Pick<ConsoleInput<'queryAudit'>, 'limit'>> & Omit<ConsoleInput<'queryAudit'>, 'limit'>;
 type LiveQuery = Required<Pick<ConsoleInput<'liveCalls'>, 'limit'>> & Omit<ConsoleInput<'liveCalls'>, 'limit'>;
@@ -16,7 +17,7 @@ const json = jsonColumn;
 const SEARCHED = ['tool', 'action', 'key_name', 'tenant', 'client', 'code', 'outcome', 'args_json', 'detail_json', 'approval_id', 'key_id', 'session_id', 'remote', 'rule', 'event'];
 
 /** A WHERE clause of the filters given (absent ones add nothing), with its positional parameters. */
-function where(sql: Sql, q: Omit<AuditQuery, 'limit' | 'beforeSeq'>): { text: string; params: unknown[] } {
+function where(sql: Sql, q: Omit<AuditQuery, 'limit' | 'beforeSeq'>): { text: string; params: unknown[]; terms: number } {
   // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE is the same search.
   const like = sql.dialect === 'postgres' ? 'ILIKE' : 'LIKE';
   const parts: string[] = [];
@@ -48,10 +49,46 @@ function where(sql: Sql, q: Omit<AuditQuery, 'limit' | 'beforeSeq'>): { text: st
     parts.push(`(${SEARCHED.map((c) => `${c} ${like} ? ESCAPE '\\'`).join(' OR ')})`);
     for (let i = 0; i < SEARCHED.length; i++) params.push(pattern(q.q));
   }
-  return { text: parts.length ? parts.join(' AND ') : '1 = 1', params };
+  return { text: parts.length ? parts.join(' AND ') : '1 = 1', params, terms: parts.length };
 }
 
 const LIST_COLUMNS = 'seq, at, event, decision, code, rule, key_id, key_name, tenant, client, session_id, tool, action, tier, outcome, duration_ms, approval_id, remote';
+
+type Where = ReturnType<typeof where>;
+
+/** The key, tenant and tool asked for: filters the block summaries answer (audit/facets.ts). */
+function facetValues(q: Omit<AuditQuery, 'limit' | 'beforeSeq'>): [Facet, string][] {
+  const v: [Facet, string | undefined][] = [['key', q.keyId], ['tenant', q.tenant], ['tool', q.tool]];
+  return v.filter((f): f is [Facet, string] => f[1] !== undefined);
+}
+
+const countWhere = async (sql: Sql, w: Where, range?: SeqRange) => (await sql.get<{ n: number }>(
+  `SELECT count(*) AS n FROM audit_log WHERE ${range ? 'seq >= ? AND seq <= ? AND ' : ''}${w.text}`, [...(range ?? []), ...w.params]))!.n;
+
+/**
+ * A filtered page by key, tenant or tool: only the blocks holding every value asked for are read, newest first, until
+ * the page is full. The total is the summaries' count where it is exactly the answer (one of the three filters, alone),
+ * else a count over those blocks.
+ */
+async function facetPage(sql: Sql, q: AuditQuery, w: Where, facets: [Facet, string][]): Promise<{ rows: AuditRow[]; total: number }> {
+  const plan = await planFacets(sql, facets);
+  const rows: AuditRow[] = [];
+  const below = q.beforeSeq ?? Infinity;
+  for (let i = plan.ranges.length - 1; i >= 0 && rows.length <= q.limit; i--) {
+    const [lo, hi] = plan.ranges[i]!;
+    if (lo >= below) continue;
+    rows.push(...await sql.all<AuditRow>(`SELECT ${LIST_COLUMNS} FROM audit_log WHERE seq >= ? AND seq <= ? AND ${w.text} ORDER BY seq DESC LIMIT ?`,
+      [lo, Math.min(hi, below - 1), ...w.params, q.limit + 1 - rows.length]));
+  }
+  const onlyFacet = plan.closedEntries !== undefined && w.terms === 1;
+  let total = 0;
+  if (onlyFacet) {
+    total = plan.closedEntries!;
+    const open = plan.ranges.at(-1);
+    if (open && open[1] >= plan.openFrom) total += await countWhere(sql, w, [Math.max(open[0], plan.openFrom), open[1]]);
+  } else for (const r of plan.ranges) total += await countWhere(sql, w, r);
+  return { rows, total };
+}
 
 export function toEntry(r: Omit<AuditRow, 'args_json' | 'detail_json' | 'prev_hash' | 'hash'>): AuditEntryT {
   return {
@@ -117,12 +154,14 @@ export function createAuditQueries(sql: Sql) {
   return {
     async query(q: AuditQuery): Promise<{ entries: AuditEntryT[]; total: number; nextBeforeSeq: number | null }> {
       const w = where(sql, q);
-      const before = q.beforeSeq === undefined ? '' : ' AND seq < ?';
-      const rows = await sql.all<AuditRow>(`SELECT ${LIST_COLUMNS} FROM audit_log WHERE ${w.text}${before} ORDER BY seq DESC LIMIT ?`,
-        [...w.params, ...(q.beforeSeq === undefined ? [] : [q.beforeSeq]), q.limit + 1]);
+      const facets = facetValues(q);
+      const { rows, total } = facets.length ? await facetPage(sql, q, w, facets) : {
+        rows: await sql.all<AuditRow>(`SELECT ${LIST_COLUMNS} FROM audit_log WHERE ${w.text}${q.beforeSeq === undefined ? '' : ' AND seq < ?'} ORDER BY seq DESC LIMIT ?`,
+          [...w.params, ...(q.beforeSeq === undefined ? [] : [q.beforeSeq]), q.limit + 1]),
+        total: await countWhere(sql, w),
+      };
       const more = rows.length > q.limit;
       const entries = rows.slice(0, q.limit).map(toEntry);
-      const total = (await sql.get<{ n: number }>(`SELECT count(*) AS n FROM audit_log WHERE ${w.text}`, w.params))!.n;
       return { entries, total, nextBeforeSeq: more ? entries[entries.length - 1]!.seq : null };
     },
     async entry(seq: number): Promise<AuditEntryDetailT | undefined> {

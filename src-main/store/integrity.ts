@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { BLOCK } from '../audit/facets.ts';
 
 /**
  * SQLite's integrity check (`PRAGMA quick_check`: every page, every b-tree, every record) after start, on a worker
  * thread with its own read-only connection. It reads the whole file, so on the start-up path it grew with the
  * database (669 ms at a million audit entries); here the server answers at once and the result follows in seconds. A
- * damaged database is reported where a technician looks: the console's banner, /healthz (503), and the log.
+ * damaged database is reported where a technician looks: the console's banner, /healthz (503), and the log. After
+ * SQLite finds the file whole, the audit log's block summaries are compared with the log (audit/facets.ts).
  */
 export interface IntegrityReport {
   state: 'checking' | 'ok' | 'damaged' | 'unchecked';
@@ -22,6 +24,9 @@ export interface IntegrityCheck {
   stop(): Promise<void>;
 }
 
+const FACETS_WRONG = "the audit log's block summaries disagree with the log (the console's key, tenant and tool filters may miss entries; "
+  + 'countersign audit verify checks the log itself): ';
+
 /** The most SQLite is asked to list: the first problems say enough, and the report stays small. */
 const MAX_ERRORS = 20;
 
@@ -33,12 +38,61 @@ let db;
 try {
   db = new Database(workerData.file, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
-  const rows = db.pragma('quick_check(' + workerData.maxErrors + ')', { simple: false }).map((r) => r.quick_check);
+  let rows = db.pragma('quick_check(' + workerData.maxErrors + ')', { simple: false }).map((r) => r.quick_check);
+  const facets = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'audit_facets'").get().n === 1;
+  if (rows.length === 1 && rows[0] === 'ok' && facets) {
+    const wrong = facetMismatches(db, workerData.block, workerData.maxErrors);
+    if (wrong.length) rows = [workerData.facetsWrong + wrong.join(', ')];
+  }
   parentPort.postMessage({ rows });
 } catch (e) {
   parentPort.postMessage({ error: String((e && e.message) || e) });
 } finally {
   if (db) db.close();
+}
+
+// Every closed block's summary made again from its entries, in one pass in seq order (no sort), and compared both ways
+// with what is stored; in one read transaction, so an append closing a block meanwhile is seen in both or in neither.
+function facetMismatches(db, BLOCK, max) {
+  const wrong = [];
+  const say = (problem, key, n) => { if (wrong.length < max) wrong.push(problem + ': ' + key.split('\\u0000').map((p, i) => i === 1 ? JSON.stringify(p) : p).join(' ') + ' (' + n + ')'); };
+  db.exec('BEGIN');
+  try {
+    const stored = new Map();
+    for (const [facet, value, block, entries] of db.prepare('SELECT facet, value, block, entries FROM audit_facets').raw().iterate()) stored.set(facet + '\\u0000' + value + '\\u0000in block ' + block, entries);
+    const head = db.prepare('SELECT coalesce(max(seq), 0) FROM audit_log').pluck().get();
+    const upto = Math.floor((head + 1) / BLOCK) * BLOCK;
+    let block = 0;
+    // Per facet, value → entries in the block being read: a row costs three map updates, no string built.
+    const counts = { key: new Map(), tenant: new Map(), tool: new Map() };
+    const compare = () => {
+      for (const facet of ['key', 'tenant', 'tool']) {
+        for (const [value, n] of counts[facet]) {
+          const key = facet + '\\u0000' + value + '\\u0000in block ' + block;
+          if (stored.get(key) !== n) say('missing or wrong', key, n);
+          stored.delete(key);
+        }
+        counts[facet].clear();
+      }
+    };
+    const add = (m, value) => {
+      if (value !== null) m.set(value, (m.get(value) || 0) + 1);
+    };
+    for (const [seq, keyId, tenant, tool] of db.prepare('SELECT seq, key_id, tenant, tool FROM audit_log WHERE seq < ? ORDER BY seq').raw().iterate(upto)) {
+      if (Math.floor(seq / BLOCK) !== block) {
+        compare();
+        block = Math.floor(seq / BLOCK);
+      }
+      add(counts.key, keyId);
+      add(counts.tenant, tenant);
+      add(counts.tool, tool);
+    }
+    compare();
+    for (const [key, n] of stored) say('not in the log', key, n);
+  } finally {
+    db.exec('COMMIT');
+  }
+  return wrong;
 }
 `;
 
@@ -46,7 +100,7 @@ export function startIntegrityCheck(file: string, log: (msg: string, err?: unkno
   const report: IntegrityReport = { state: 'checking', detail: null, checkedAt: null, ms: null };
   const started = performance.now();
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, maxErrors: MAX_ERRORS } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, maxErrors: MAX_ERRORS, block: BLOCK, facetsWrong: FACETS_WRONG } });
   worker.unref();
   const finish = (state: IntegrityReport['state'], detail: string | null) => {
     if (report.state !== 'checking') return;

@@ -29,6 +29,7 @@ const UNDO: Record<string, string[]> = {
   'api-key-binding': ['ALTER TABLE api_keys DROP COLUMN binding'],
   'audit-without-key-index': ['CREATE INDEX audit_by_key ON audit_log(key_id, seq)'],
   'policy-binding': ['DROP TABLE policy_binding'],
+  'audit-facets': ['DROP TABLE audit_facets'],
 };
 
 describeStores('console credentials at the upgrade that binds them', (store) => {

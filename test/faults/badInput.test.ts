@@ -983,7 +983,10 @@ function foreignIn(v: unknown, path = '$'): string | undefined {
 const describeOutcome = (o: Outcome) => `[${o.input.cat}] ${o.input.via} ${o.input.label.slice(0, 140)} → ${o.status} ${o.kind} ${String(o.code ?? '').slice(0, 160)}`;
 
 describeStores('bad-input campaign', (store) => {
-  beforeAll(() => runCampaign(store), budget(120_000));
+  // The campaign's setup and its 10,614 inputs take up to 122 s on PostgreSQL on a quiet 2-core machine (clean-clone CI,
+  // 2026-12-04) and 137 s with the other core busy; a loaded run measured its slowdown at ×1.3 and ran out of 156 s. The
+  // limit is there to name a hang, not to time the campaign: twice the slowest run seen.
+  beforeAll(() => runCampaign(store), budget(280_000));
   afterAll(async () => {
     if (srv?.alive()) await srv.kill9();
     if (dir) rmSync(dirname(dir), { recursive: true, force: true });

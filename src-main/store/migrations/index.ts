@@ -19,6 +19,7 @@ import { sql as openCommandsIndex } from './0017-open-commands-index.ts';
 import { sql as apiKeyBinding } from './0018-api-key-binding.ts';
 import { sql as policyBinding } from './0019-policy-binding.ts';
 import { sql as auditWithoutKeyIndex } from './0020-audit-without-key-index.ts';
+import { sql as auditFacets } from './0021-audit-facets.ts';
 
 export interface Migration {
   version: number;
@@ -47,4 +48,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 18, name: 'api-key-binding', sql: apiKeyBinding },
   { version: 19, name: 'policy-binding', sql: policyBinding },
   { version: 20, name: 'audit-without-key-index', sql: auditWithoutKeyIndex },
+  { version: 21, name: 'audit-facets', sql: auditFacets },
 ];

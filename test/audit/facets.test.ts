@@ -1,0 +1,162 @@
+// The audit log's block summaries (audit/facets.ts, migration 21): written by the append that closes each block, equal
+// to the log's own grouping on both stores; the console's key, tenant and tool filters read through them and give the
+// same pages and totals as reading the whole log; the migration makes the summaries of an existing log; the background
+// integrity check finds a summary an attacker edited.
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLOCK } from '../../src-main/audit/facets.ts';
+import type { AuditRow } from '../../src-main/audit/log.ts';
+import { createAuditQueries } from '../../src-main/console/auditQuery.ts';
+import { openDatabase } from '../../src-main/store/db.ts';
+import { startIntegrityCheck } from '../../src-main/store/integrity.ts';
+import { MIGRATIONS } from '../../src-main/store/migrations/index.ts';
+import { PG_MIGRATIONS } from '../../src-main/store/pg/migrations/index.ts';
+import { openPgStore } from '../../src-main/store/pg/store.ts';
+import { sqliteStore, type Store } from '../../src-main/store/store.ts';
+import { describeStores, newDatabase, type StoreKind } from '../helpers/stores.ts';
+import { createRng, type Rng } from '../helpers/prng.ts';
+
+const signingKey = generateKeyPairSync('ed25519').privateKey;
+const dbFile = () => join(mkdtempSync(join(tmpdir(), 'cs-audit-facets-')), 'countersign.db');
+
+async function openStore(kind: StoreKind, file = dbFile()): Promise<Store> {
+  if (kind === 'postgres') return openPgStore({ url: await newDatabase('audit-facets'), signingKey });
+  return sqliteStore(openDatabase(file, { create: true }), { signingKey });
+}
+
+/** Entries 1..ENTRIES: two closed blocks and part of a third (the open one). */
+const ENTRIES = 2 * BLOCK + 300;
+const KEYS = ['k-busy', 'k-busy', 'k-busy', 'k-mid', 'k-mid', null];
+const TENANTS = ['acme', 'acme', 'globex', null];
+const TOOLS = ['whoami', 'list_devices', 'run_script', null];
+const DECISIONS = ['allowed', 'allowed', 'failed', 'pending'] as const;
+
+/** A seeded mix, and three values placed on purpose: a key only in the first block, one only in the open block, one in both. */
+function entryAt(seq: number, rng: Rng) {
+  const pick = <T>(xs: readonly T[]) => rng.pick(xs);
+  let keyId = pick(KEYS);
+  if (seq === 10 || seq === 700) keyId = 'k-rare-old';
+  if (seq === 2 * BLOCK + 50) keyId = 'k-rare-new';
+  if (seq === 20 || seq === 2 * BLOCK + 60) keyId = 'k-both-ends';
+  return { event: 'tool_call' as const, decision: pick(DECISIONS), keyId, tenant: pick(TENANTS), tool: pick(TOOLS), outcome: seq % 7 === 0 ? 'seventh' : 'ok' };
+}
+
+type Filter = { keyId?: string; tenant?: string; tool?: string; decision?: ('failed' | 'pending')[]; q?: string };
+const decided = (f: Filter, d: string) => f.decision === undefined || (f.decision as string[]).includes(d);
+
+/** What a filter must find, from every row of the log read in full. */
+function expected(rows: AuditRow[], f: Filter): number[] {
+  return rows.filter((r) => (f.keyId === undefined || r.key_id === f.keyId) && (f.tenant === undefined || r.tenant === f.tenant)
+    && (f.tool === undefined || r.tool === f.tool) && decided(f, r.decision)
+    && (f.q === undefined || r.outcome === f.q)).map((r) => r.seq).reverse();
+}
+
+const FILTERS: Filter[] = [
+  { keyId: 'k-busy' }, { keyId: 'k-mid' }, { keyId: 'k-rare-old' }, { keyId: 'k-rare-new' }, { keyId: 'k-both-ends' }, { keyId: 'nobody' },
+  { tenant: 'acme' }, { tenant: 'globex' }, { tool: 'run_script' }, { tool: 'nothing' },
+  { keyId: 'k-mid', tool: 'whoami' }, { keyId: 'k-busy', tenant: 'globex', tool: 'run_script' }, { keyId: 'k-rare-old', tenant: 'acme' },
+  { keyId: 'k-busy', decision: ['failed', 'pending'] }, { tenant: 'globex', q: 'seventh' },
+];
+
+describeStores('audit block summaries', (kind) => {
+  let store: Store;
+  let rows: AuditRow[];
+
+  beforeAll(async () => {
+    store = await openStore(kind);
+    const rng = createRng(0xface7);
+    // As the gate writes them: group-commit batches of a few entries (one crosses each block's end).
+    for (let seq = 1; seq <= ENTRIES;) {
+      const end = Math.min(ENTRIES, seq + 6);
+      await store.write(async (tx) => {
+        for (; seq <= end; seq++) await tx.audit(entryAt(seq, rng));
+      });
+    }
+    rows = await store.sql.all<AuditRow>('SELECT * FROM audit_log ORDER BY seq');
+    expect(rows.length).toBe(ENTRIES);
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('each closed block has its summary, equal to the log\'s own grouping; the open block has none', async () => {
+    const stored = await store.sql.all<{ facet: string; value: string; block: number; entries: number }>('SELECT facet, value, block, entries FROM audit_facets');
+    const derived = new Map<string, number>();
+    for (const r of rows.filter((r) => r.seq < 2 * BLOCK)) {
+      for (const [facet, value] of [['key', r.key_id], ['tenant', r.tenant], ['tool', r.tool]] as const) {
+        if (value !== null) derived.set(`${facet} ${value} ${Math.floor(r.seq / BLOCK)}`, (derived.get(`${facet} ${value} ${Math.floor(r.seq / BLOCK)}`) ?? 0) + 1);
+      }
+    }
+    expect(new Map(stored.map((s) => [`${s.facet} ${s.value} ${s.block}`, s.entries]))).toEqual(derived);
+    expect(stored.some((s) => s.value === 'k-rare-new')).toBe(false);
+  });
+
+  it('filtered pages and totals through the summaries equal a read of the whole log, page after page', async () => {
+    const q = createAuditQueries(store.sql);
+    for (const f of FILTERS) {
+      const want = expected(rows, f);
+      const seen: number[] = [];
+      let beforeSeq: number | undefined;
+      for (let page = 0; page < 200; page++) {
+        const r = await q.query({ ...f, limit: 97, ...(beforeSeq === undefined ? {} : { beforeSeq }) });
+        expect(r.total, JSON.stringify(f)).toBe(want.length);
+        seen.push(...r.entries.map((e) => e.seq));
+        if (r.nextBeforeSeq === null) break;
+        beforeSeq = r.nextBeforeSeq;
+      }
+      expect(seen, JSON.stringify(f)).toEqual(want);
+    }
+    expect(expected(rows, { keyId: 'k-rare-old' })).toEqual([700, 10]);
+    expect(expected(rows, { keyId: 'k-both-ends' })).toEqual([2 * BLOCK + 60, 20]);
+  });
+
+  it('the migration makes the summaries of a log written before it, and running it again changes nothing', async () => {
+    const migration = (kind === 'postgres' ? PG_MIGRATIONS : MIGRATIONS).find((m) => m.name === 'audit-facets')!;
+    const before = await store.sql.all('SELECT facet, value, block, entries FROM audit_facets ORDER BY facet, value, block');
+    expect(before.length).toBeGreaterThan(10);
+    await store.write(async (tx) => {
+      await tx.sql.run('DELETE FROM audit_facets');
+      for (const statement of migration.sql.split(';').filter((s) => s.trim())) await tx.sql.run(statement);
+    });
+    expect(await store.sql.all('SELECT facet, value, block, entries FROM audit_facets ORDER BY facet, value, block')).toEqual(before);
+    await store.write(async (tx) => {
+      for (const statement of migration.sql.split(';').filter((s) => s.trim())) await tx.sql.run(statement);
+    });
+    expect(await store.sql.all('SELECT facet, value, block, entries FROM audit_facets ORDER BY facet, value, block')).toEqual(before);
+  });
+});
+
+describe('audit block summaries and the integrity check [SQLite]', () => {
+  const file = dbFile();
+
+  beforeAll(async () => {
+    const store = await openStore('sqlite', file);
+    try {
+      await store.write(async (tx) => {
+        for (let seq = 1; seq <= BLOCK + 10; seq++) await tx.audit({ event: 'tool_call', decision: 'allowed', keyId: `k${seq % 3}`, tool: 'whoami' });
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('finds the summaries whole, then finds an edited one and names it', async () => {
+    const clean = await startIntegrityCheck(file).done;
+    expect(clean.detail).toBeNull();
+    expect(clean.state).toBe('ok');
+    const db = openDatabase(file);
+    // An attacker hides a key's first block from the console's filter.
+    db.prepare(`DELETE FROM audit_facets WHERE facet = 'key' AND value = 'k1' AND block = 0`).run();
+    // And sends another filter to a block with nothing of it.
+    db.prepare(`INSERT INTO audit_facets (facet, value, block, entries) VALUES ('tool', 'phantom', 0, 5)`).run();
+    db.close();
+    const report = await startIntegrityCheck(file).done;
+    expect(report.state).toBe('damaged');
+    expect(report.detail).toContain('block summaries disagree with the log');
+    expect(report.detail).toContain(`missing or wrong: key "k1" in block 0 (${Math.floor(1023 / 3) + (1023 % 3 >= 1 ? 1 : 0)})`);
+    expect(report.detail).toContain('not in the log: tool "phantom" in block 0 (5)');
+  });
+});
