@@ -20,9 +20,9 @@ const TENANTS = ['acme-dental', 'globex-legal', 'initech', 'umbrella-clinic', 's
 const LIST = 'seq, at, event, decision, code, rule, key_id, key_name, tenant, client, session_id, tool, action, tier, outcome, duration_ms, approval_id, remote';
 
 /** The page and its total as the console read them before the summaries: the whole log, newest first, then counted. */
-async function scanPage(sql: Sql, column: string, value: string, limit: number): Promise<void> {
-  await sql.all(`SELECT ${LIST} FROM audit_log WHERE ${column} = ? ORDER BY seq DESC LIMIT ?`, [value, limit + 1]);
-  await sql.get(`SELECT count(*) AS n FROM audit_log WHERE ${column} = ?`, [value]);
+async function scanPage(sql: Sql, where: string, params: unknown[], limit: number): Promise<void> {
+  await sql.all(`SELECT ${LIST} FROM audit_log WHERE ${where} ORDER BY seq DESC LIMIT ?`, [...params, limit + 1]);
+  await sql.get(`SELECT count(*) AS n FROM audit_log WHERE ${where}`, params);
 }
 
 export async function auditFilters(say: Say, entries = 1_000_000, rounds = 15): Promise<void> {
@@ -58,12 +58,22 @@ export async function auditFilters(say: Say, entries = 1_000_000, rounds = 15): 
       return `${percentile(ms, 0.5).toFixed(1)} / ${percentile(ms, 0.95).toFixed(1)}`;
     };
     const limit = 100;
+    const sql = app.store.sql;
+    // Time windows by the times entries were written at: a tenth of the log in its middle, and its newest 1,000 entries.
+    const atOf = async (seq: number) => (await sql.get<{ at: string }>('SELECT at FROM audit_log WHERE seq = ?', [seq]))!.at;
+    const middle = { from: await atOf(Math.floor(entries * 0.45)), to: await atOf(Math.floor(entries * 0.55)) };
+    const newest = { from: await atOf(entries - 1_000) };
+    const by = (column: string, value: string) => () => scanPage(sql, `${column} = ?`, [value], limit);
     const rows: [string, () => Promise<unknown>, (() => Promise<unknown>) | undefined][] = [
-      ['a busy key (1 entry in 8)', () => q.query({ keyId: keys[3]!, limit }), () => scanPage(app.store.sql, 'key_id', keys[3]!, limit)],
-      ['a key with 10 entries', () => q.query({ keyId: rare, limit }), () => scanPage(app.store.sql, 'key_id', rare, limit)],
-      ['a tenant (1 in 5)', () => q.query({ tenant: TENANTS[2]!, limit }), () => scanPage(app.store.sql, 'tenant', TENANTS[2]!, limit)],
-      ['a tool (1 in 8)', () => q.query({ tool: 'run_script', limit }), () => scanPage(app.store.sql, 'tool', 'run_script', limit)],
-      ['a tool no entry has', () => q.query({ tool: 'no_such_tool', limit }), () => scanPage(app.store.sql, 'tool', 'no_such_tool', limit)],
+      ['no filter', () => q.query({ limit }), () => scanPage(sql, '1 = 1', [], limit)],
+      ['a busy key (1 entry in 8)', () => q.query({ keyId: keys[3]!, limit }), by('key_id', keys[3]!)],
+      ['a key with 10 entries', () => q.query({ keyId: rare, limit }), by('key_id', rare)],
+      ['a tenant (1 in 5)', () => q.query({ tenant: TENANTS[2]!, limit }), by('tenant', TENANTS[2]!)],
+      ['a tool (1 in 8)', () => q.query({ tool: 'run_script', limit }), by('tool', 'run_script')],
+      ['a tool no entry has', () => q.query({ tool: 'no_such_tool', limit }), by('tool', 'no_such_tool')],
+      ['a time window: a tenth of the log, in its middle', () => q.query({ ...middle, limit }), () => scanPage(sql, 'at >= ? AND at <= ?', [middle.from, middle.to], limit)],
+      ['a time window: the newest 1,000 entries', () => q.query({ ...newest, limit }), () => scanPage(sql, 'at >= ?', [newest.from], limit)],
+      ['a busy key in the middle window', () => q.query({ keyId: keys[3]!, ...middle, limit }), () => scanPage(sql, 'key_id = ? AND at >= ? AND at <= ?', [keys[3]!, middle.from, middle.to], limit)],
       ['a busy key and a tool (1 in 64)', () => q.query({ keyId: keys[3]!, tool: 'run_script', limit }), undefined],
       ['the rare key and its tenant', () => q.query({ keyId: rare, tenant: TENANTS[2]!, limit }), undefined],
       ['a busy key, page 50 (keyset)', async () => q.query({ keyId: keys[3]!, limit, beforeSeq: entries - 8 * limit * 50 }), undefined],
@@ -71,7 +81,7 @@ export async function auditFilters(say: Say, entries = 1_000_000, rounds = 15): 
     ];
     say(`## The console's audit filters at ${entries.toLocaleString('en')} entries`);
     say();
-    say(`The console's audit page (${limit} entries and the total) in-process on SQLite, p50 / p95 ms over ${rounds} rounds after one. Filters by key, tenant and tool read the block summaries (one row per value per ${BLOCK.toLocaleString('en')} entries, written by the append that closes a block) and then only the blocks that hold the value; "reading the log" is the SQL the page ran before them, on the same file in the same run. The log: ${entries.toLocaleString('en')} tool-call entries from 8 keys in turn and one key with 10, 5 tenants, ${TOOLS.length} tools (filled in ${fillS.toFixed(0)} s). \`BENCH_ONLY=filters npm run bench\`.`);
+    say(`The console's audit page (${limit} entries and the total) in-process on SQLite, p50 / p95 ms over ${rounds} rounds after one. Filters by key, tenant, tool and time read the block summaries (per ${BLOCK.toLocaleString('en')} entries, a row per value with its count and one with the block's count and earliest and latest time, written by the append that closes the block) and then only the blocks that can hold a match; a block the summaries answer exactly (one value, a window it lies inside, nothing else asked) is counted without being read; "reading the log" is the SQL the page ran before them, on the same file in the same run. The log: ${entries.toLocaleString('en')} tool-call entries from 8 keys in turn and one key with 10, 5 tenants, ${TOOLS.length} tools (filled in ${fillS.toFixed(0)} s). \`BENCH_ONLY=filters npm run bench\`.`);
     say();
     say('| filter | through the summaries, ms | reading the log, ms |');
     say('|---|--:|--:|');

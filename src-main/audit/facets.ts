@@ -1,6 +1,7 @@
-// The audit log's block summaries (migration 21): for each block of BLOCK consecutive entries, which keys, tenants and
-// tools it holds, and how many entries of each. They are how the console filters a large log by key, tenant or tool
-// without an index on the log, which wrote a page per distinct value in every commit (migrations 14 and 20).
+// The audit log's block summaries (migrations 21 and 22): for each block of BLOCK consecutive entries, which keys,
+// tenants and tools it holds and how many entries of each, and its entry count and earliest and latest time. They are
+// how the console filters a large log by key, tenant, tool or time window without an index on the log, which wrote a
+// page per distinct value in every commit (migrations 14 and 20).
 //
 // The append that closes a block (its last seq) writes the block's rows in its own transaction: once per BLOCK entries,
 // from the entries themselves, so the summaries are exactly what the log holds for every closed block; the open block
@@ -24,56 +25,88 @@ SELECT facet, value, CAST(? AS INTEGER), entries FROM (
 ) AS block_entries WHERE true
 ON CONFLICT (facet, value, block) DO UPDATE SET entries = excluded.entries`;
 
+// The block's entry count and time bounds (min and max, not first and last: the clock can step back within a block).
+const BOUND = `INSERT INTO audit_blocks (block, entries, first_at, last_at)
+SELECT block, entries, first_at, last_at FROM (
+  SELECT CAST(? AS INTEGER) AS block, count(*) AS entries, min(at) AS first_at, max(at) AS last_at FROM audit_log WHERE seq >= ? AND seq <= ?
+) AS block_entries WHERE entries > 0
+ON CONFLICT (block) DO UPDATE SET entries = excluded.entries, first_at = excluded.first_at, last_at = excluded.last_at`;
+
 /** Writes the summary of the block `seq` closes, in the caller's transaction (which has just appended `seq`). */
 export async function summarizeBlock(sql: Sql, seq: number): Promise<void> {
   const block = Math.floor(seq / BLOCK);
   const lo = block * BLOCK;
   const hi = lo + BLOCK - 1;
   await sql.run(SUMMARIZE, [block, lo, hi, lo, hi, lo, hi]);
+  await sql.run(BOUND, [block, lo, hi]);
 }
 
-/** Inclusive seq ranges, oldest first. */
-export type SeqRange = readonly [lo: number, hi: number];
-
-export interface FacetPlan {
-  /** The only ranges that can hold an entry with every value asked for: their blocks, and the open block. */
-  ranges: SeqRange[];
-  /** With one value asked for: how many entries of the closed blocks hold it (the open block is counted apart). */
-  closedEntries: number | undefined;
-  /** The first seq of the open block: entries from here on are in no summary yet. */
-  openFrom: number;
+/** What a filter asks of the summaries: values of facets, a time window, and whether it asks anything else. */
+export interface BlockFilter {
+  values: ReadonlyArray<readonly [Facet, string]>;
+  from?: string;
+  to?: string;
+  /** Conditions the summaries cannot answer (event, decision, code, outcome, text): matches are counted by reading. */
+  others: boolean;
 }
 
-const BLOCKS = 'SELECT block, entries FROM audit_facets WHERE facet = ? AND value = ? AND block < ? ORDER BY block';
+/** Inclusive seq range, with how many of its entries match when the summaries say so exactly. */
+export interface PlannedRange {
+  lo: number;
+  hi: number;
+  /** Known without reading the range; undefined: count by reading it. */
+  matches: number | undefined;
+}
 
-/** Where entries with every one of `values` can be (at least one value). */
-export async function planFacets(sql: Sql, values: ReadonlyArray<readonly [Facet, string]>): Promise<FacetPlan> {
+export interface BlockPlan {
+  /** Oldest first: the only ranges that can hold a match (the closed blocks that may, then the open block). */
+  ranges: PlannedRange[];
+}
+
+const FACET_BLOCKS = 'SELECT block, entries FROM audit_facets WHERE facet = ? AND value = ? AND block < ? ORDER BY block';
+
+/**
+ * Where entries matching `f` can be, from the summaries: the closed blocks holding every value asked for whose time
+ * bounds meet the window, and the open block (which no summary covers yet). A block's matches are known exactly when
+ * the filter is at most one value and a window the block lies inside, and nothing else.
+ */
+export async function planBlocks(sql: Sql, f: BlockFilter): Promise<BlockPlan> {
   const head = (await sql.get<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM audit_log'))!.seq;
   const closed = Math.floor((head + 1) / BLOCK);
-  const openFrom = closed * BLOCK;
-  let blocks: number[] | undefined;
-  let closedEntries: number | undefined;
-  for (const [facet, value] of values) {
-    const rows = await sql.all<{ block: number; entries: number }>(BLOCKS, [facet, value, closed]);
-    if (values.length === 1) closedEntries = rows.reduce((n, r) => n + r.entries, 0);
-    const these = rows.map((r) => r.block);
-    if (blocks === undefined) blocks = these;
-    else {
-      const keep = new Set(these);
-      blocks = blocks.filter((b) => keep.has(b));
+  const window = f.from !== undefined || f.to !== undefined;
+  const exact = !f.others && f.values.length <= 1;
+  // Closed blocks that may match, each with its known matches (or undefined); undefined: every closed block, unknown.
+  let blocks: Map<number, number | undefined> | undefined;
+  for (const [facet, value] of f.values) {
+    const rows = await sql.all<{ block: number; entries: number }>(FACET_BLOCKS, [facet, value, closed]);
+    blocks = blocks === undefined
+      ? new Map(rows.map((r) => [r.block, exact ? r.entries : undefined]))
+      : new Map(rows.filter((r) => blocks!.has(r.block)).map((r) => [r.block, undefined]));
+  }
+  if (window || (exact && f.values.length === 0)) {
+    const bounds = await sql.all<{ block: number; entries: number; first_at: string; last_at: string }>(
+      `SELECT block, entries, first_at, last_at FROM audit_blocks WHERE block < ?${f.from === undefined ? '' : ' AND last_at >= ?'}${f.to === undefined ? '' : ' AND first_at <= ?'} ORDER BY block`,
+      [closed, ...(f.from === undefined ? [] : [f.from]), ...(f.to === undefined ? [] : [f.to])]);
+    const inside = (b: { first_at: string; last_at: string }) => (f.from === undefined || b.first_at >= f.from) && (f.to === undefined || b.last_at <= f.to);
+    const next = new Map<number, number | undefined>();
+    for (const b of bounds) {
+      if (blocks !== undefined && !blocks.has(b.block)) continue;
+      next.set(b.block, exact && inside(b) ? (blocks === undefined ? b.entries : blocks.get(b.block)) : undefined);
     }
+    blocks = next;
   }
-  const ranges: [number, number][] = [];
-  for (const b of blocks ?? []) {
+  const ranges: PlannedRange[] = [];
+  const add = (lo: number, hi: number, matches: number | undefined) => {
     const last = ranges.at(-1);
-    if (last && last[1] === b * BLOCK - 1) last[1] = b * BLOCK + BLOCK - 1;
-    else ranges.push([b * BLOCK, b * BLOCK + BLOCK - 1]);
-  }
-  if (openFrom <= head) {
-    const last = ranges.at(-1);
-    if (last && last[1] === openFrom - 1) last[1] = head;
-    else ranges.push([openFrom, head]);
-  }
-  return { ranges, closedEntries, openFrom };
+    if (last && last.hi === lo - 1 && (last.matches === undefined) === (matches === undefined)) {
+      last.hi = hi;
+      if (matches !== undefined) last.matches! += matches;
+    } else ranges.push({ lo, hi, matches });
+  };
+  if (blocks === undefined) {
+    if (closed > 0) add(0, closed * BLOCK - 1, undefined);
+  } else for (const [b, matches] of [...blocks].sort((x, y) => x[0] - y[0])) add(b * BLOCK, b * BLOCK + BLOCK - 1, matches);
+  // The open block, read whatever the filter: never merged with a known range (its matches are unknown).
+  if (closed * BLOCK <= head) add(closed * BLOCK, head, undefined);
+  return { ranges };
 }
-

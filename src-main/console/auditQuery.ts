@@ -5,7 +5,7 @@ import type { AuditRow } from '../audit/log.ts';
 import { jsonColumn } from '../audit/siem.ts';
 import { LIVE_ARGS_PREVIEW_BYTES, type AuditEntryDetailT, type AuditEntryT, type ConsoleInput, type LiveCallT } from './contract.ts';
 import { sliceToBytes } from '../audit/bounds.ts';
-import { planFacets, type Facet, type SeqRange } from '../audit/facets.ts';
+import { planBlocks, type Facet } from '../audit/facets.ts';
 
 type AuditQuery = Required<Pick<ConsoleInput<'queryAudit'>, 'limit'>> & Omit<ConsoleInput<'queryAudit'>, 'limit'>;
 type LiveQuery = Required<Pick<ConsoleInput<'liveCalls'>, 'limit'>> & Omit<ConsoleInput<'liveCalls'>, 'limit'>;
@@ -62,31 +62,28 @@ function facetValues(q: Omit<AuditQuery, 'limit' | 'beforeSeq'>): [Facet, string
   return v.filter((f): f is [Facet, string] => f[1] !== undefined);
 }
 
-const countWhere = async (sql: Sql, w: Where, range?: SeqRange) => (await sql.get<{ n: number }>(
-  `SELECT count(*) AS n FROM audit_log WHERE ${range ? 'seq >= ? AND seq <= ? AND ' : ''}${w.text}`, [...(range ?? []), ...w.params]))!.n;
+const countWhere = async (sql: Sql, w: Where, lo: number, hi: number) => (await sql.get<{ n: number }>(
+  `SELECT count(*) AS n FROM audit_log WHERE seq >= ? AND seq <= ? AND ${w.text}`, [lo, hi, ...w.params]))!.n;
 
 /**
- * A filtered page by key, tenant or tool: only the blocks holding every value asked for are read, newest first, until
- * the page is full. The total is the summaries' count where it is exactly the answer (one of the three filters, alone),
- * else a count over those blocks.
+ * A filtered page and its total through the block summaries: only the blocks that can hold a match (by key, tenant,
+ * tool and time window) are read, newest first, until the page is full; the total adds what the summaries know exactly
+ * and counts the rest by reading those blocks.
  */
-async function facetPage(sql: Sql, q: AuditQuery, w: Where, facets: [Facet, string][]): Promise<{ rows: AuditRow[]; total: number }> {
-  const plan = await planFacets(sql, facets);
+async function blockPage(sql: Sql, q: AuditQuery, w: Where): Promise<{ rows: AuditRow[]; total: number }> {
+  const values = facetValues(q);
+  const window = (q.from === undefined ? 0 : 1) + (q.to === undefined ? 0 : 1);
+  const plan = await planBlocks(sql, { values, from: q.from, to: q.to, others: w.terms > values.length + window });
   const rows: AuditRow[] = [];
   const below = q.beforeSeq ?? Infinity;
   for (let i = plan.ranges.length - 1; i >= 0 && rows.length <= q.limit; i--) {
-    const [lo, hi] = plan.ranges[i]!;
+    const { lo, hi } = plan.ranges[i]!;
     if (lo >= below) continue;
     rows.push(...await sql.all<AuditRow>(`SELECT ${LIST_COLUMNS} FROM audit_log WHERE seq >= ? AND seq <= ? AND ${w.text} ORDER BY seq DESC LIMIT ?`,
       [lo, Math.min(hi, below - 1), ...w.params, q.limit + 1 - rows.length]));
   }
-  const onlyFacet = plan.closedEntries !== undefined && w.terms === 1;
   let total = 0;
-  if (onlyFacet) {
-    total = plan.closedEntries!;
-    const open = plan.ranges.at(-1);
-    if (open && open[1] >= plan.openFrom) total += await countWhere(sql, w, [Math.max(open[0], plan.openFrom), open[1]]);
-  } else for (const r of plan.ranges) total += await countWhere(sql, w, r);
+  for (const r of plan.ranges) total += r.matches ?? await countWhere(sql, w, r.lo, r.hi);
   return { rows, total };
 }
 
@@ -153,13 +150,7 @@ export function toLiveCall(r: LiveRow): LiveCallT {
 export function createAuditQueries(sql: Sql) {
   return {
     async query(q: AuditQuery): Promise<{ entries: AuditEntryT[]; total: number; nextBeforeSeq: number | null }> {
-      const w = where(sql, q);
-      const facets = facetValues(q);
-      const { rows, total } = facets.length ? await facetPage(sql, q, w, facets) : {
-        rows: await sql.all<AuditRow>(`SELECT ${LIST_COLUMNS} FROM audit_log WHERE ${w.text}${q.beforeSeq === undefined ? '' : ' AND seq < ?'} ORDER BY seq DESC LIMIT ?`,
-          [...w.params, ...(q.beforeSeq === undefined ? [] : [q.beforeSeq]), q.limit + 1]),
-        total: await countWhere(sql, w),
-      };
+      const { rows, total } = await blockPage(sql, q, where(sql, q));
       const more = rows.length > q.limit;
       const entries = rows.slice(0, q.limit).map(toEntry);
       return { entries, total, nextBeforeSeq: more ? entries[entries.length - 1]!.seq : null };

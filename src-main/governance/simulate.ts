@@ -6,6 +6,7 @@
 // their arguments are unknown, so they are reported as counted, not replayed.
 import type { z } from 'zod';
 import type { ApiKey } from '../auth/keys.ts';
+import { planBlocks } from '../audit/facets.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import { AppError } from '../errors.ts';
 import { allDeviceGroups } from '../store/data/grants.ts';
@@ -196,45 +197,49 @@ export class PolicySimulator {
       return { outcome: 'card', reason: 'tier 3' };
     };
 
-    let after = 0;
-    for (;;) {
-      const rows = await d.store.sql.all<Row>(`SELECT seq, at, key_id, key_name, tool, action, tenant, decision, code, rule, args_json, detail_json
-        FROM audit_log WHERE event = 'tool_call' AND at >= ? AND at <= ? AND seq > ? ORDER BY seq LIMIT ${PAGE}`, [from, to, after]);
-      for (const r of rows) {
-        const detail = rec(json(r.detail_json));
-        if (detail.aggregated === true) {
-          report.counted += typeof detail.count === 'number' ? detail.count : 0;
-          continue;
-        }
-        const at = Date.parse(r.at);
-        clock = at;
-        const before = historyOutcome(r.decision);
-        const { outcome, reason } = await decide(r, detail, at);
-        o.outcomes?.set(r.seq, outcome);
-        report.entries++;
-        report.before[before]++;
-        report.after[outcome]++;
-        const tool = r.tool ?? '(none)';
-        const t = byTool.get(tool) ?? { before: zero(), after: zero() };
-        t.before[before]++;
-        t.after[outcome]++;
-        byTool.set(tool, t);
-        const kId = r.key_id ?? '(none)';
-        const k = byKey.get(kId) ?? { keyId: r.key_id, keyName: r.key_name, before: zero(), after: zero() };
-        k.before[before]++;
-        k.after[outcome]++;
-        byKey.set(kId, k);
-        if (before !== outcome) {
-          const c = `${before}\u0000${outcome}`;
-          changes.set(c, (changes.get(c) ?? 0) + 1);
-          if ((examplesPer.get(c) ?? 0) < 5) {
-            examplesPer.set(c, (examplesPer.get(c) ?? 0) + 1);
-            report.examples.push({ seq: r.seq, at: r.at, tool, action: r.action, keyName: r.key_name, tenant: r.tenant, from: before, to: outcome, reason });
+    // Only the blocks whose times meet the window (audit/facets.ts), each read in keyset pages.
+    const { ranges } = await planBlocks(d.store.sql, { values: [], from, to, others: true });
+    for (const range of ranges) {
+      let after = range.lo - 1;
+      for (;;) {
+        const rows = await d.store.sql.all<Row>(`SELECT seq, at, key_id, key_name, tool, action, tenant, decision, code, rule, args_json, detail_json
+          FROM audit_log WHERE event = 'tool_call' AND at >= ? AND at <= ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ${PAGE}`, [from, to, after, range.hi]);
+        for (const r of rows) {
+          const detail = rec(json(r.detail_json));
+          if (detail.aggregated === true) {
+            report.counted += typeof detail.count === 'number' ? detail.count : 0;
+            continue;
+          }
+          const at = Date.parse(r.at);
+          clock = at;
+          const before = historyOutcome(r.decision);
+          const { outcome, reason } = await decide(r, detail, at);
+          o.outcomes?.set(r.seq, outcome);
+          report.entries++;
+          report.before[before]++;
+          report.after[outcome]++;
+          const tool = r.tool ?? '(none)';
+          const t = byTool.get(tool) ?? { before: zero(), after: zero() };
+          t.before[before]++;
+          t.after[outcome]++;
+          byTool.set(tool, t);
+          const kId = r.key_id ?? '(none)';
+          const k = byKey.get(kId) ?? { keyId: r.key_id, keyName: r.key_name, before: zero(), after: zero() };
+          k.before[before]++;
+          k.after[outcome]++;
+          byKey.set(kId, k);
+          if (before !== outcome) {
+            const c = `${before}\u0000${outcome}`;
+            changes.set(c, (changes.get(c) ?? 0) + 1);
+            if ((examplesPer.get(c) ?? 0) < 5) {
+              examplesPer.set(c, (examplesPer.get(c) ?? 0) + 1);
+              report.examples.push({ seq: r.seq, at: r.at, tool, action: r.action, keyName: r.key_name, tenant: r.tenant, from: before, to: outcome, reason });
+            }
           }
         }
+        if (rows.length < PAGE) break;
+        after = rows[rows.length - 1]!.seq;
       }
-      if (rows.length < PAGE) break;
-      after = rows[rows.length - 1]!.seq;
     }
     report.changes = [...changes].map(([c, count]) => {
       const [f, t] = c.split('\u0000') as [Outcome, Outcome];

@@ -39,9 +39,9 @@ try {
   db = new Database(workerData.file, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
   let rows = db.pragma('quick_check(' + workerData.maxErrors + ')', { simple: false }).map((r) => r.quick_check);
-  const facets = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'audit_facets'").get().n === 1;
-  if (rows.length === 1 && rows[0] === 'ok' && facets) {
-    const wrong = facetMismatches(db, workerData.block, workerData.maxErrors);
+  const summaries = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name IN ('audit_facets', 'audit_blocks')").get().n === 2;
+  if (rows.length === 1 && rows[0] === 'ok' && summaries) {
+    const wrong = summaryMismatches(db, workerData.block, workerData.maxErrors);
     if (wrong.length) rows = [workerData.facetsWrong + wrong.join(', ')];
   }
   parentPort.postMessage({ rows });
@@ -51,25 +51,37 @@ try {
   if (db) db.close();
 }
 
-// Every closed block's summary made again from its entries, in one pass in seq order (no sort), and compared both ways
-// with what is stored; in one read transaction, so an append closing a block meanwhile is seen in both or in neither.
-function facetMismatches(db, BLOCK, max) {
+// Every closed block's summaries (facets, count and times) made again from its entries, in one pass in seq order (no
+// sort), and compared both ways with what is stored; in one read transaction, so an append closing a block meanwhile is
+// seen in both or in neither.
+function summaryMismatches(db, BLOCK, max) {
   const wrong = [];
   const say = (problem, key, n) => { if (wrong.length < max) wrong.push(problem + ': ' + key.split('\\u0000').map((p, i) => i === 1 ? JSON.stringify(p) : p).join(' ') + ' (' + n + ')'); };
   db.exec('BEGIN');
   try {
     const stored = new Map();
     for (const [facet, value, block, entries] of db.prepare('SELECT facet, value, block, entries FROM audit_facets').raw().iterate()) stored.set(facet + '\\u0000' + value + '\\u0000in block ' + block, entries);
+    const times = new Map();
+    for (const [block, entries, first, last] of db.prepare('SELECT block, entries, first_at, last_at FROM audit_blocks').raw().iterate()) times.set(block, entries + ' ' + first + '..' + last);
     const head = db.prepare('SELECT coalesce(max(seq), 0) FROM audit_log').pluck().get();
     const upto = Math.floor((head + 1) / BLOCK) * BLOCK;
     let block = 0;
     // Per facet, value → entries in the block being read: a row costs three map updates, no string built.
     const counts = { key: new Map(), tenant: new Map(), tool: new Map() };
+    let n = 0;
+    let first;
+    let last;
     const compare = () => {
+      if (n > 0) {
+        const derived = n + ' ' + first + '..' + last;
+        if (times.get(block) !== derived) say('missing or wrong', 'times\\u0000' + first + '..' + last + '\\u0000in block ' + block, n);
+        times.delete(block);
+      }
+      n = 0;
       for (const facet of ['key', 'tenant', 'tool']) {
-        for (const [value, n] of counts[facet]) {
+        for (const [value, count] of counts[facet]) {
           const key = facet + '\\u0000' + value + '\\u0000in block ' + block;
-          if (stored.get(key) !== n) say('missing or wrong', key, n);
+          if (stored.get(key) !== count) say('missing or wrong', key, count);
           stored.delete(key);
         }
         counts[facet].clear();
@@ -78,17 +90,20 @@ function facetMismatches(db, BLOCK, max) {
     const add = (m, value) => {
       if (value !== null) m.set(value, (m.get(value) || 0) + 1);
     };
-    for (const [seq, keyId, tenant, tool] of db.prepare('SELECT seq, key_id, tenant, tool FROM audit_log WHERE seq < ? ORDER BY seq').raw().iterate(upto)) {
+    for (const [seq, at, keyId, tenant, tool] of db.prepare('SELECT seq, at, key_id, tenant, tool FROM audit_log WHERE seq < ? ORDER BY seq').raw().iterate(upto)) {
       if (Math.floor(seq / BLOCK) !== block) {
         compare();
         block = Math.floor(seq / BLOCK);
       }
+      if (n++ === 0 || at < first) first = at;
+      if (n === 1 || at > last) last = at;
       add(counts.key, keyId);
       add(counts.tenant, tenant);
       add(counts.tool, tool);
     }
     compare();
-    for (const [key, n] of stored) say('not in the log', key, n);
+    for (const [key, entries] of stored) say('not in the log', key, entries);
+    for (const [block, bounds] of times) say('not in the log', 'times\\u0000' + bounds.split(' ')[1] + '\\u0000in block ' + block, Number(bounds.split(' ')[0]));
   } finally {
     db.exec('COMMIT');
   }

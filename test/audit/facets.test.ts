@@ -1,12 +1,12 @@
-// The audit log's block summaries (audit/facets.ts, migration 21): written by the append that closes each block, equal
-// to the log's own grouping on both stores; the console's key, tenant and tool filters read through them and give the
-// same pages and totals as reading the whole log; the migration makes the summaries of an existing log; the background
-// integrity check finds a summary an attacker edited.
+// The audit log's block summaries (audit/facets.ts, migrations 21 and 22): written by the append that closes each block,
+// equal to the log's own grouping on both stores; the console's key, tenant, tool and time-window filters read through
+// them and give the same pages and totals as reading the whole log, also where the clock stepped back; the migrations
+// make the summaries of an existing log; the background integrity check finds a summary an attacker edited.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BLOCK } from '../../src-main/audit/facets.ts';
 import type { AuditRow } from '../../src-main/audit/log.ts';
 import { createAuditQueries } from '../../src-main/console/auditQuery.ts';
@@ -44,14 +44,18 @@ function entryAt(seq: number, rng: Rng) {
   return { event: 'tool_call' as const, decision: pick(DECISIONS), keyId, tenant: pick(TENANTS), tool: pick(TOOLS), outcome: seq % 7 === 0 ? 'seventh' : 'ok' };
 }
 
-type Filter = { keyId?: string; tenant?: string; tool?: string; decision?: ('failed' | 'pending')[]; q?: string };
+/** Entry seq's time: a second apart, except that the clock stood an hour back for entries 900–1,099. */
+const T0 = Date.UTC(2026, 5, 1, 12);
+const atOf = (seq: number) => new Date(T0 + seq * 1000 - (seq >= 900 && seq < 1100 ? 3_600_000 : 0)).toISOString();
+
+type Filter = { keyId?: string; tenant?: string; tool?: string; decision?: ('failed' | 'pending')[]; q?: string; from?: string; to?: string };
 const decided = (f: Filter, d: string) => f.decision === undefined || (f.decision as string[]).includes(d);
 
 /** What a filter must find, from every row of the log read in full. */
 function expected(rows: AuditRow[], f: Filter): number[] {
   return rows.filter((r) => (f.keyId === undefined || r.key_id === f.keyId) && (f.tenant === undefined || r.tenant === f.tenant)
     && (f.tool === undefined || r.tool === f.tool) && decided(f, r.decision)
-    && (f.q === undefined || r.outcome === f.q)).map((r) => r.seq).reverse();
+    && (f.q === undefined || r.outcome === f.q) && (f.from === undefined || r.at >= f.from) && (f.to === undefined || r.at <= f.to)).map((r) => r.seq).reverse();
 }
 
 const FILTERS: Filter[] = [
@@ -59,6 +63,13 @@ const FILTERS: Filter[] = [
   { tenant: 'acme' }, { tenant: 'globex' }, { tool: 'run_script' }, { tool: 'nothing' },
   { keyId: 'k-mid', tool: 'whoami' }, { keyId: 'k-busy', tenant: 'globex', tool: 'run_script' }, { keyId: 'k-rare-old', tenant: 'acme' },
   { keyId: 'k-busy', decision: ['failed', 'pending'] }, { tenant: 'globex', q: 'seventh' },
+  // Time windows: the whole second block and more, one inside a block, the hour the clock stood back, one end only,
+  // with a key, with a condition the summaries cannot answer, and no filter at all.
+  {}, { decision: ['pending'] },
+  { from: atOf(1100), to: atOf(2 * BLOCK + 100) }, { from: atOf(1200), to: atOf(1300) }, { from: atOf(900), to: atOf(1099) },
+  { from: atOf(2000) }, { to: atOf(500) }, { from: atOf(5000) }, { to: new Date(T0 - 7_200_000).toISOString() },
+  { keyId: 'k-mid', from: atOf(1100), to: atOf(2 * BLOCK - 1) }, { tool: 'whoami', from: atOf(950) },
+  { from: atOf(1024), to: atOf(2047), decision: ['failed'] },
 ];
 
 describeStores('audit block summaries', (kind) => {
@@ -69,11 +80,19 @@ describeStores('audit block summaries', (kind) => {
     store = await openStore(kind);
     const rng = createRng(0xface7);
     // As the gate writes them: group-commit batches of a few entries (one crosses each block's end).
-    for (let seq = 1; seq <= ENTRIES;) {
-      const end = Math.min(ENTRIES, seq + 6);
-      await store.write(async (tx) => {
-        for (; seq <= end; seq++) await tx.audit(entryAt(seq, rng));
-      });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      for (let seq = 1; seq <= ENTRIES;) {
+        const end = Math.min(ENTRIES, seq + 6);
+        await store.write(async (tx) => {
+          for (; seq <= end; seq++) {
+            vi.setSystemTime(new Date(atOf(seq)));
+            await tx.audit(entryAt(seq, rng));
+          }
+        });
+      }
+    } finally {
+      vi.useRealTimers();
     }
     rows = await store.sql.all<AuditRow>('SELECT * FROM audit_log ORDER BY seq');
     expect(rows.length).toBe(ENTRIES);
@@ -92,6 +111,12 @@ describeStores('audit block summaries', (kind) => {
     }
     expect(new Map(stored.map((s) => [`${s.facet} ${s.value} ${s.block}`, s.entries]))).toEqual(derived);
     expect(stored.some((s) => s.value === 'k-rare-new')).toBe(false);
+    // Each closed block's count and earliest and latest time (block 0 holds the hour the clock stood back).
+    const bounds = await store.sql.all<{ block: number; entries: number; first_at: string; last_at: string }>('SELECT block, entries, first_at, last_at FROM audit_blocks ORDER BY block');
+    expect(bounds).toEqual([
+      { block: 0, entries: BLOCK - 1, first_at: atOf(900), last_at: atOf(899) },
+      { block: 1, entries: BLOCK, first_at: atOf(BLOCK), last_at: atOf(2 * BLOCK - 1) },
+    ]);
   });
 
   it('filtered pages and totals through the summaries equal a read of the whole log, page after page', async () => {
@@ -114,18 +139,26 @@ describeStores('audit block summaries', (kind) => {
   });
 
   it('the migration makes the summaries of a log written before it, and running it again changes nothing', async () => {
-    const migration = (kind === 'postgres' ? PG_MIGRATIONS : MIGRATIONS).find((m) => m.name === 'audit-facets')!;
-    const before = await store.sql.all('SELECT facet, value, block, entries FROM audit_facets ORDER BY facet, value, block');
-    expect(before.length).toBeGreaterThan(10);
+    const all = kind === 'postgres' ? PG_MIGRATIONS : MIGRATIONS;
+    const migrations = ['audit-facets', 'audit-block-times'].map((name) => all.find((m) => m.name === name)!);
+    const read = async () => [
+      await store.sql.all('SELECT facet, value, block, entries FROM audit_facets ORDER BY facet, value, block'),
+      await store.sql.all('SELECT block, entries, first_at, last_at FROM audit_blocks ORDER BY block'),
+    ];
+    const before = await read();
+    expect(before[0]!.length).toBeGreaterThan(10);
+    expect(before[1]!.length).toBe(2);
+    const migrate = () => store.write(async (tx) => {
+      for (const m of migrations) for (const statement of m.sql.split(';').filter((s) => s.trim())) await tx.sql.run(statement);
+    });
     await store.write(async (tx) => {
       await tx.sql.run('DELETE FROM audit_facets');
-      for (const statement of migration.sql.split(';').filter((s) => s.trim())) await tx.sql.run(statement);
+      await tx.sql.run('DELETE FROM audit_blocks');
     });
-    expect(await store.sql.all('SELECT facet, value, block, entries FROM audit_facets ORDER BY facet, value, block')).toEqual(before);
-    await store.write(async (tx) => {
-      for (const statement of migration.sql.split(';').filter((s) => s.trim())) await tx.sql.run(statement);
-    });
-    expect(await store.sql.all('SELECT facet, value, block, entries FROM audit_facets ORDER BY facet, value, block')).toEqual(before);
+    await migrate();
+    expect(await read()).toEqual(before);
+    await migrate();
+    expect(await read()).toEqual(before);
   });
 });
 
@@ -150,13 +183,16 @@ describe('audit block summaries and the integrity check [SQLite]', () => {
     const db = openDatabase(file);
     // An attacker hides a key's first block from the console's filter.
     db.prepare(`DELETE FROM audit_facets WHERE facet = 'key' AND value = 'k1' AND block = 0`).run();
-    // And sends another filter to a block with nothing of it.
+    // And sends another filter to a block with nothing of it, and moves a block's times out of a window that holds it.
     db.prepare(`INSERT INTO audit_facets (facet, value, block, entries) VALUES ('tool', 'phantom', 0, 5)`).run();
+    const [first, last] = db.prepare('SELECT first_at, last_at FROM audit_blocks WHERE block = 0').raw().get() as [string, string];
+    db.prepare(`UPDATE audit_blocks SET first_at = '2000-01-01T00:00:00.000Z' WHERE block = 0`).run();
     db.close();
     const report = await startIntegrityCheck(file).done;
     expect(report.state).toBe('damaged');
     expect(report.detail).toContain('block summaries disagree with the log');
     expect(report.detail).toContain(`missing or wrong: key "k1" in block 0 (${Math.floor(1023 / 3) + (1023 % 3 >= 1 ? 1 : 0)})`);
     expect(report.detail).toContain('not in the log: tool "phantom" in block 0 (5)');
+    expect(report.detail).toContain(`missing or wrong: times "${first}..${last}" in block 0 (${BLOCK - 1})`);
   });
 });

@@ -30,6 +30,7 @@ const UNDO: Record<string, string[]> = {
   'audit-without-key-index': ['CREATE INDEX audit_by_key ON audit_log(key_id, seq)'],
   'policy-binding': ['DROP TABLE policy_binding'],
   'audit-facets': ['DROP TABLE audit_facets'],
+  'audit-block-times': ['DROP TABLE audit_blocks'],
 };
 
 describeStores('console credentials at the upgrade that binds them', (store) => {

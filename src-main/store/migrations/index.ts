@@ -20,6 +20,7 @@ import { sql as apiKeyBinding } from './0018-api-key-binding.ts';
 import { sql as policyBinding } from './0019-policy-binding.ts';
 import { sql as auditWithoutKeyIndex } from './0020-audit-without-key-index.ts';
 import { sql as auditFacets } from './0021-audit-facets.ts';
+import { sql as auditBlockTimes } from './0022-audit-block-times.ts';
 
 export interface Migration {
   version: number;
@@ -49,4 +50,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 19, name: 'policy-binding', sql: policyBinding },
   { version: 20, name: 'audit-without-key-index', sql: auditWithoutKeyIndex },
   { version: 21, name: 'audit-facets', sql: auditFacets },
+  { version: 22, name: 'audit-block-times', sql: auditBlockTimes },
 ];
