@@ -65,6 +65,16 @@ export interface BlockPlan {
 
 const FACET_BLOCKS = 'SELECT block, entries FROM audit_facets WHERE facet = ? AND value = ? AND block < ? ORDER BY block';
 
+/** Closed blocks below `closed` without a row in audit_blocks: none in one count, the usual case. */
+async function unsummarized(sql: Sql, closed: number): Promise<number[]> {
+  const n = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_blocks WHERE block < ?', [closed]))!.n;
+  if (n === closed) return [];
+  const have = new Set((await sql.all<{ block: number }>('SELECT block FROM audit_blocks WHERE block < ?', [closed])).map((r) => r.block));
+  const missing: number[] = [];
+  for (let b = 0; b < closed; b++) if (!have.has(b)) missing.push(b);
+  return missing;
+}
+
 /**
  * Where entries matching `f` can be, from the summaries: the closed blocks holding every value asked for whose time
  * bounds meet the window, and the open block (which no summary covers yet). A block's matches are known exactly when
@@ -95,6 +105,9 @@ export async function planBlocks(sql: Sql, f: BlockFilter): Promise<BlockPlan> {
     }
     blocks = next;
   }
+  // A closed block with no summary (written by a version before them, say a node not yet upgraded, or its row deleted)
+  // may hold anything: it is read. Its facets and times are written with its row, in one transaction, or not at all.
+  if (blocks !== undefined) for (const b of await unsummarized(sql, closed)) blocks.set(b, undefined);
   const ranges: PlannedRange[] = [];
   const add = (lo: number, hi: number, matches: number | undefined) => {
     const last = ranges.at(-1);

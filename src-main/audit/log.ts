@@ -255,8 +255,8 @@ export class AuditLog {
     }
     const values = HASHED_COLUMNS.map((k) => base[k] ?? null);
     const hash = hashValues(base.prev_hash, values);
-    await sql.run(INSERT, [...values, base.prev_hash, hash]);
-    if (closesBlock(base.seq)) await summarizeBlock(sql, base.seq);
+    if (closesBlock(base.seq)) await appendClosingBlock(sql, [...values, base.prev_hash, hash], base.seq);
+    else await sql.run(INSERT, [...values, base.prev_hash, hash]);
     const row = { ...base, hash };
     // Listeners (live feed) hear about the entry only once it is committed.
     this.pending.push(row);
@@ -341,6 +341,24 @@ export class AuditLog {
 
   async count(): Promise<number> {
     return (await this.access.sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_log'))!.n;
+  }
+}
+
+/**
+ * The entry that closes a block, and the block's summaries, as one: in a savepoint of their own, since the item may
+ * have none (a read's audit row is queued as one write, and on SQLite a failed statement undoes only itself). A summary
+ * that failed to write would otherwise leave its entry in the transaction, unknown to the caller and to the chain head.
+ */
+async function appendClosingBlock(sql: Sql, params: unknown[], seq: number): Promise<void> {
+  await sql.run('SAVEPOINT audit_block');
+  try {
+    await sql.run(INSERT, params);
+    await summarizeBlock(sql, seq);
+    await sql.run('RELEASE audit_block');
+  } catch (e) {
+    // A transaction SQLite already rolled back (a full disk) has no savepoint left: the first error is the one to report.
+    await sql.run('ROLLBACK TO audit_block').then(() => sql.run('RELEASE audit_block')).catch(() => {});
+    throw e;
   }
 }
 

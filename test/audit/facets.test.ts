@@ -160,6 +160,18 @@ describeStores('audit block summaries', (kind) => {
     await migrate();
     expect(await read()).toEqual(before);
   });
+  it('a closed block without summaries (written by a version before them, or its rows deleted) is read, not skipped', async () => {
+    await store.write(async (tx) => {
+      await tx.sql.run('DELETE FROM audit_facets WHERE block = 1');
+      await tx.sql.run('DELETE FROM audit_blocks WHERE block = 1');
+    });
+    const q = createAuditQueries(store.sql);
+    for (const f of FILTERS) {
+      const r = await q.query({ ...f, limit: 5000 });
+      expect(r.total, JSON.stringify(f)).toBe(expected(rows, f).length);
+      expect(r.entries.map((e) => e.seq), JSON.stringify(f)).toEqual(expected(rows, f));
+    }
+  });
 });
 
 describe('audit block summaries and the integrity check [SQLite]', () => {
@@ -191,8 +203,34 @@ describe('audit block summaries and the integrity check [SQLite]', () => {
     const report = await startIntegrityCheck(file).done;
     expect(report.state).toBe('damaged');
     expect(report.detail).toContain('block summaries disagree with the log');
-    expect(report.detail).toContain(`missing or wrong: key "k1" in block 0 (${Math.floor(1023 / 3) + (1023 % 3 >= 1 ? 1 : 0)})`);
-    expect(report.detail).toContain('not in the log: tool "phantom" in block 0 (5)');
-    expect(report.detail).toContain(`missing or wrong: times "${first}..${last}" in block 0 (${BLOCK - 1})`);
+    expect(report.detail).toContain('missing or wrong: key in block 0');
+    expect(report.detail).toContain('not in the log: tool in block 0');
+    expect(report.detail).toContain('missing or wrong: times in block 0');
+    // By kind and block only: /healthz, which answers anyone on the machine, shows this detail.
+    expect(report.detail).not.toMatch(/k1|phantom/);
+    expect(report.detail).not.toContain(first.slice(0, 10));
+    expect(last > first).toBe(true);
+  });
+
+  it('an entry whose block summary fails is not written either, even queued as one write; the next one takes its seq', async () => {
+    const store = await openStore('sqlite');
+    try {
+      await store.write(async (tx) => {
+        for (let seq = 1; seq < BLOCK - 1; seq++) await tx.audit({ event: 'tool_call', decision: 'allowed', keyId: 'k', tool: 'whoami' });
+      });
+      await store.sql.run(`CREATE TRIGGER no_room BEFORE INSERT ON audit_facets BEGIN SELECT RAISE(ABORT, 'no room for the summary'); END`);
+      // Two reads' audit rows in one batch: the first closes the block and fails; the second is refused the same way.
+      const results = await Promise.allSettled([0, 1].map(() => store.write((tx) => tx.audit({ event: 'tool_call', decision: 'allowed', keyId: 'k', tool: 'whoami' }), { oneWrite: true })));
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(String((results[0] as PromiseRejectedResult).reason)).toContain('no room for the summary');
+      expect((await store.sql.get<{ n: number }>('SELECT max(seq) AS n FROM audit_log'))!.n).toBe(BLOCK - 2);
+      await store.sql.run('DROP TRIGGER no_room');
+      const row = await store.write((tx) => tx.audit({ event: 'tool_call', decision: 'allowed', keyId: 'k', tool: 'whoami' }), { oneWrite: true });
+      expect(row!.seq).toBe(BLOCK - 1);
+      expect(await store.sql.all('SELECT block, entries FROM audit_blocks')).toEqual([{ block: 0, entries: BLOCK - 1 }]);
+      expect((await store.audit.verify()).ok).toBe(true);
+    } finally {
+      await store.close();
+    }
   });
 });
