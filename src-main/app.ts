@@ -22,6 +22,7 @@ import { ReportJobs } from './reports/generator.ts';
 import { sqliteStore, type Store } from './store/store.ts';
 import { startCheckpointer } from './store/checkpointer.ts';
 import { startIntegrityCheck, type IntegrityCheck } from './store/integrity.ts';
+import { startSummaryCheck } from './audit/facetCheck.ts';
 import { startAnchoring, writeCheckpoint } from './audit/anchor.ts';
 
 export { DB_FILE };
@@ -66,7 +67,7 @@ export interface App {
   gate: Gate;
   reports: ReportJobs;
   log: (msg: string, err?: unknown) => void;
-  /** The database integrity check of a long-running process (serve, desktop) on SQLite, run after start. */
+  /** The database integrity check of a long-running process (serve, desktop), run after start (PostgreSQL: the audit summaries only). */
   integrity?: IntegrityCheck;
   /** Stops the timers, writes what is still queued and closes the store; resolves once it is closed. */
   close(): Promise<void>;
@@ -188,7 +189,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     await sweep();
     timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
     const checkpointer = opts.longRunning && sqlite ? startCheckpointer(db, { log }) : undefined;
-    const integrity = opts.longRunning && sqlite ? startIntegrityCheck(db.name, log) : undefined;
+    const integrity = !opts.longRunning ? undefined : sqlite ? startIntegrityCheck(db.name, log) : startSummaryCheck(store.sql, log);
     const audit = store.audit;
     const anchors = opts.longRunning ? startAnchoring(store, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
       { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;

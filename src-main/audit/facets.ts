@@ -13,6 +13,10 @@ export const BLOCK = 1024;
 
 export type Facet = 'key' | 'tenant' | 'tool';
 
+/** How an integrity report begins when the summaries disagree with the log (store/integrity.ts, facetCheck.ts). */
+export const SUMMARIES_WRONG = "the audit log's block summaries disagree with the log (the console's key, tenant, tool and time filters may miss "
+  + 'entries; countersign audit verify checks the log itself): ';
+
 export const closesBlock = (seq: number): boolean => seq % BLOCK === BLOCK - 1;
 
 // One statement, one round trip: the block's three groupings, upserted (a block written twice, as when an attacker's

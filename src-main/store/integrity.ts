@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { BLOCK } from '../audit/facets.ts';
+import { BLOCK, SUMMARIES_WRONG } from '../audit/facets.ts';
 
 /**
  * SQLite's integrity check (`PRAGMA quick_check`: every page, every b-tree, every record) after start, on a worker
@@ -23,9 +23,6 @@ export interface IntegrityCheck {
   readonly done: Promise<IntegrityReport>;
   stop(): Promise<void>;
 }
-
-const FACETS_WRONG = "the audit log's block summaries disagree with the log (the console's key, tenant, tool and time filters may miss entries; "
-  + 'countersign audit verify checks the log itself): ';
 
 /** The most SQLite is asked to list: the first problems say enough, and the report stays small. */
 const MAX_ERRORS = 20;
@@ -120,7 +117,7 @@ export function startIntegrityCheck(file: string, log: (msg: string, err?: unkno
   const report: IntegrityReport = { state: 'checking', detail: null, checkedAt: null, ms: null };
   const started = performance.now();
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, maxErrors: MAX_ERRORS, block: BLOCK, facetsWrong: FACETS_WRONG } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, maxErrors: MAX_ERRORS, block: BLOCK, facetsWrong: SUMMARIES_WRONG } });
   worker.unref();
   const finish = (state: IntegrityReport['state'], detail: string | null) => {
     if (report.state !== 'checking') return;

@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startSummaryCheck, summaryMismatches } from '../../src-main/audit/facetCheck.ts';
 import { BLOCK } from '../../src-main/audit/facets.ts';
 import type { AuditRow } from '../../src-main/audit/log.ts';
 import { createAuditQueries } from '../../src-main/console/auditQuery.ts';
@@ -47,6 +48,9 @@ function entryAt(seq: number, rng: Rng) {
 /** Entry seq's time: a second apart, except that the clock stood an hour back for entries 900–1,099. */
 const T0 = Date.UTC(2026, 5, 1, 12);
 const atOf = (seq: number) => new Date(T0 + seq * 1000 - (seq >= 900 && seq < 1100 ? 3_600_000 : 0)).toISOString();
+
+/** Migrations 21 and 22 of the store's dialect: the summaries' tables, and their rows made from the log. */
+const summaryMigrations = (kind: StoreKind) => ['audit-facets', 'audit-block-times'].map((name) => (kind === 'postgres' ? PG_MIGRATIONS : MIGRATIONS).find((m) => m.name === name)!);
 
 type Filter = { keyId?: string; tenant?: string; tool?: string; decision?: ('failed' | 'pending')[]; q?: string; from?: string; to?: string };
 const decided = (f: Filter, d: string) => f.decision === undefined || (f.decision as string[]).includes(d);
@@ -139,8 +143,7 @@ describeStores('audit block summaries', (kind) => {
   });
 
   it('the migration makes the summaries of a log written before it, and running it again changes nothing', async () => {
-    const all = kind === 'postgres' ? PG_MIGRATIONS : MIGRATIONS;
-    const migrations = ['audit-facets', 'audit-block-times'].map((name) => all.find((m) => m.name === name)!);
+    const migrations = summaryMigrations(kind);
     const read = async () => [
       await store.sql.all('SELECT facet, value, block, entries FROM audit_facets ORDER BY facet, value, block'),
       await store.sql.all('SELECT block, entries, first_at, last_at FROM audit_blocks ORDER BY block'),
@@ -160,6 +163,28 @@ describeStores('audit block summaries', (kind) => {
     await migrate();
     expect(await read()).toEqual(before);
   });
+  it('the comparison with the log finds them whole, then names each edit by kind and block (as PostgreSQL\'s check reports it)', async () => {
+    expect(await summaryMismatches(store.sql)).toEqual([]);
+    expect((await startSummaryCheck(store.sql).done).state).toBe('ok');
+    await store.write(async (tx) => {
+      await tx.sql.run(`UPDATE audit_facets SET entries = entries + 1 WHERE facet = 'key' AND value = 'k-mid' AND block = 1`);
+      await tx.sql.run(`INSERT INTO audit_facets (facet, value, block, entries) VALUES ('tool', 'phantom', 0, 5)`);
+      await tx.sql.run(`UPDATE audit_blocks SET last_at = '2000-01-01T00:00:00.000Z', first_at = '2000-01-01T00:00:00.000Z' WHERE block = 0`);
+    });
+    const wrong = ['missing or wrong: key in block 1', 'not in the log: key in block 1', 'missing or wrong: times in block 0', 'not in the log: times in block 0', 'not in the log: tool in block 0'];
+    expect((await summaryMismatches(store.sql)).sort()).toEqual(wrong.sort());
+    const report = await startSummaryCheck(store.sql).done;
+    expect(report.state).toBe('damaged');
+    expect(report.detail).toContain('block summaries disagree with the log');
+    expect(report.detail).not.toMatch(/k-mid|phantom|2000-01-01/);
+    // Put back as the migrations make them.
+    await store.write(async (tx) => {
+      await tx.sql.run(`DELETE FROM audit_facets WHERE value = 'phantom'`);
+      for (const m of summaryMigrations(kind)) for (const statement of m.sql.split(';').filter((x) => x.trim())) await tx.sql.run(statement);
+    });
+    expect(await summaryMismatches(store.sql)).toEqual([]);
+  });
+
   it('a closed block without summaries (written by a version before them, or its rows deleted) is read, not skipped', async () => {
     await store.write(async (tx) => {
       await tx.sql.run('DELETE FROM audit_facets WHERE block = 1');

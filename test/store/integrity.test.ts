@@ -6,6 +6,7 @@ import { initDataDir, openApp, DB_FILE, type App } from '../../src-main/app.ts';
 import { startIntegrityCheck } from '../../src-main/store/integrity.ts';
 import { startServer } from '../../src-main/http/server.ts';
 import { createConsoleService } from '../../src-main/console/service.ts';
+import { newDatabase, postgresAvailable } from '../helpers/stores.ts';
 import { within } from '../helpers/wait.ts';
 
 // A database whose audit pages (not the schema, not the header) were overwritten: it opens, so the server starts at
@@ -87,6 +88,40 @@ describe('database integrity, checked after start', () => {
     } finally {
       await server.close();
       app.close();
+    }
+  });
+});
+
+// Only PostgreSQL: SQLite's own check (above) compares them after its quick_check (test/audit/facets.test.ts).
+(postgresAvailable() ? describe : describe.skip)(`the audit summaries, checked after start [PostgreSQL${postgresAvailable() ? '' : ': skipped, no cluster'}]`, () => {
+  it('a long-running app compares them with the log: whole is ok, an edited one is reported on /healthz and in the log', async () => {
+    const storeUrl = await newDatabase('integrity-summaries');
+    const dir = mkdtempSync(join(tmpdir(), 'cs-integrity-pg-'));
+    const { store } = await initDataDir(dir, undefined, { storeUrl });
+    await store.write(async (tx) => {
+      for (let i = 0; i < 1100; i++) await tx.audit({ event: 'tool_call', decision: 'allowed', tool: i % 2 ? 'list_devices' : 'whoami' });
+    });
+    await store.close();
+    const healthy = await openApp(dir, { longRunning: true, log: () => {}, storeUrl });
+    try {
+      expect(await within('the summary check', healthy.integrity!.done, 20_000)).toMatchObject({ state: 'ok', detail: null });
+      await healthy.store.sql.run(`UPDATE audit_facets SET entries = 1 WHERE facet = 'tool' AND value = 'whoami' AND block = 0`);
+    } finally {
+      await healthy.close();
+    }
+    const logged: string[] = [];
+    const app = await openApp(dir, { longRunning: true, log: (m) => void logged.push(m), storeUrl });
+    const server = await startServer(app, {});
+    try {
+      const r = await within('the summary check', app.integrity!.done, 20_000);
+      expect(r).toMatchObject({ state: 'damaged', detail: expect.stringContaining('missing or wrong: tool in block 0') });
+      expect(logged.join('\n')).toContain('block summaries disagree with the log');
+      const health = await fetch(`${server.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ ok: false, integrity: { state: 'damaged', detail: r.detail } });
+    } finally {
+      await server.close();
+      await app.close();
     }
   });
 });
