@@ -188,8 +188,14 @@ export class AuditLog {
       this.floodTimer ??= setInterval(() => void this.flushFloods().catch(() => {}), 5_000).unref();
       return undefined;
     }
-    for (const c of this.floods.take()) await this.write(sql, c);
-    return this.write(sql, e);
+    const counted = this.floods.take();
+    if (counted.length === 0) return this.write(sql, e);
+    // Several entries in an item that may have no savepoint (queued as one write): all of them, or none.
+    const mark = this.pending.length;
+    return inSavepoint(sql, 'audit_entries', async () => {
+      for (const c of counted) await this.write(sql, c);
+      return this.write(sql, e);
+    }, () => void (this.pending.length = mark));
   }
 
   /** Writes the counts of flood minutes that have ended (all of them with `all`, on close). Returns how many entries. */
@@ -350,14 +356,23 @@ export class AuditLog {
  * that failed to write would otherwise leave its entry in the transaction, unknown to the caller and to the chain head.
  */
 async function appendClosingBlock(sql: Sql, params: unknown[], seq: number): Promise<void> {
-  await sql.run('SAVEPOINT audit_block');
-  try {
+  await inSavepoint(sql, 'audit_block', async () => {
     await sql.run(INSERT, params);
     await summarizeBlock(sql, seq);
-    await sql.run('RELEASE audit_block');
+  });
+}
+
+/** fn's writes in a savepoint: kept together, or rolled back together (then `undo`, and the error is thrown on). */
+async function inSavepoint<T>(sql: Sql, name: string, fn: () => Promise<T>, undo: () => void = () => {}): Promise<T> {
+  await sql.run(`SAVEPOINT ${name}`);
+  try {
+    const result = await fn();
+    await sql.run(`RELEASE ${name}`);
+    return result;
   } catch (e) {
+    undo();
     // A transaction SQLite already rolled back (a full disk) has no savepoint left: the first error is the one to report.
-    await sql.run('ROLLBACK TO audit_block').then(() => sql.run('RELEASE audit_block')).catch(() => {});
+    await sql.run(`ROLLBACK TO ${name}`).then(() => sql.run(`RELEASE ${name}`)).catch(() => {});
     throw e;
   }
 }

@@ -54,15 +54,15 @@ try {
 function summaryMismatches(db, BLOCK, max) {
   const wrong = [];
   // Named by kind and block, never by value: the report reaches /healthz, which anyone on the machine may read.
-  const say = (problem, key) => {
-    const [facet, , where] = key.split('\\u0000');
-    const line = problem + ': ' + facet + ' ' + where;
+  const say = (problem, facet, block) => {
+    const line = problem + ': ' + facet + ' in block ' + block;
     if (wrong.length < max && !wrong.includes(line)) wrong.push(line);
   };
   db.exec('BEGIN');
   try {
+    // Keyed by facet, block and value (a value may hold any character); each entry also keeps its facet and block.
     const stored = new Map();
-    for (const [facet, value, block, entries] of db.prepare('SELECT facet, value, block, entries FROM audit_facets').raw().iterate()) stored.set(facet + '\\u0000' + value + '\\u0000in block ' + block, entries);
+    for (const [facet, value, block, entries] of db.prepare('SELECT facet, value, block, entries FROM audit_facets').raw().iterate()) stored.set(facet + ' ' + block + ' ' + value, [entries, facet, block]);
     const times = new Map();
     for (const [block, entries, first, last] of db.prepare('SELECT block, entries, first_at, last_at FROM audit_blocks').raw().iterate()) times.set(block, entries + ' ' + first + '..' + last);
     const head = db.prepare('SELECT coalesce(max(seq), 0) FROM audit_log').pluck().get();
@@ -76,14 +76,14 @@ function summaryMismatches(db, BLOCK, max) {
     const compare = () => {
       if (n > 0) {
         const derived = n + ' ' + first + '..' + last;
-        if (times.get(block) !== derived) say('missing or wrong', 'times\\u0000\\u0000in block ' + block);
+        if (times.get(block) !== derived) say('missing or wrong', 'times', block);
         times.delete(block);
       }
       n = 0;
       for (const facet of ['key', 'tenant', 'tool']) {
         for (const [value, count] of counts[facet]) {
-          const key = facet + '\\u0000' + value + '\\u0000in block ' + block;
-          if (stored.get(key) !== count) say('missing or wrong', key);
+          const key = facet + ' ' + block + ' ' + value;
+          if (stored.get(key)?.[0] !== count) say('missing or wrong', facet, block);
           stored.delete(key);
         }
         counts[facet].clear();
@@ -104,8 +104,8 @@ function summaryMismatches(db, BLOCK, max) {
       add(counts.tool, tool);
     }
     compare();
-    for (const key of stored.keys()) say('not in the log', key);
-    for (const block of times.keys()) say('not in the log', 'times\\u0000\\u0000in block ' + block);
+    for (const [, facet, block] of stored.values()) say('not in the log', facet, block);
+    for (const block of times.keys()) say('not in the log', 'times', block);
   } finally {
     db.exec('COMMIT');
   }

@@ -3,6 +3,7 @@
 // them and give the same pages and totals as reading the whole log, also where the clock stepped back; the migrations
 // make the summaries of an existing log; the background integrity check finds a summary an attacker edited.
 import { generateKeyPairSync } from 'node:crypto';
+import pg from 'pg';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +16,10 @@ import { openDatabase } from '../../src-main/store/db.ts';
 import { startIntegrityCheck } from '../../src-main/store/integrity.ts';
 import { MIGRATIONS } from '../../src-main/store/migrations/index.ts';
 import { PG_MIGRATIONS } from '../../src-main/store/pg/migrations/index.ts';
+import { pgSql } from '../../src-main/store/pg/sql.ts';
 import { openPgStore } from '../../src-main/store/pg/store.ts';
 import { sqliteStore, type Store } from '../../src-main/store/store.ts';
-import { describeStores, newDatabase, type StoreKind } from '../helpers/stores.ts';
+import { describeStores, newDatabase, postgresAvailable, type StoreKind } from '../helpers/stores.ts';
 import { createRng, type Rng } from '../helpers/prng.ts';
 
 const signingKey = generateKeyPairSync('ed25519').privateKey;
@@ -173,6 +175,10 @@ describeStores('audit block summaries', (kind) => {
     });
     const wrong = ['missing or wrong: key in block 1', 'not in the log: key in block 1', 'missing or wrong: times in block 0', 'not in the log: times in block 0', 'not in the log: tool in block 0'];
     expect((await summaryMismatches(store.sql)).sort()).toEqual(wrong.sort());
+    // A block at a time (the check reads the log in chunks of blocks): the same findings; and it stops when asked.
+    expect((await summaryMismatches(store.sql, { chunk: 1 })).sort()).toEqual(wrong.sort());
+    let asked = 0;
+    expect(await summaryMismatches(store.sql, { chunk: 1, stopped: () => asked++ > 0 })).toEqual(['missing or wrong: times in block 0', 'not in the log: times in block 0', 'not in the log: tool in block 0']);
     const report = await startSummaryCheck(store.sql).done;
     expect(report.state).toBe('damaged');
     expect(report.detail).toContain('block summaries disagree with the log');
@@ -221,7 +227,8 @@ describe('audit block summaries and the integrity check [SQLite]', () => {
     // An attacker hides a key's first block from the console's filter.
     db.prepare(`DELETE FROM audit_facets WHERE facet = 'key' AND value = 'k1' AND block = 0`).run();
     // And sends another filter to a block with nothing of it, and moves a block's times out of a window that holds it.
-    db.prepare(`INSERT INTO audit_facets (facet, value, block, entries) VALUES ('tool', 'phantom', 0, 5)`).run();
+    // (Its value holds a NUL, as an older log's could: the report still names only the kind and the block.)
+    db.prepare(`INSERT INTO audit_facets (facet, value, block, entries) VALUES ('tool', ?, 0, 5)`).run('pha\u0000ntom in block 7');
     const [first, last] = db.prepare('SELECT first_at, last_at FROM audit_blocks WHERE block = 0').raw().get() as [string, string];
     db.prepare(`UPDATE audit_blocks SET first_at = '2000-01-01T00:00:00.000Z' WHERE block = 0`).run();
     db.close();
@@ -232,7 +239,7 @@ describe('audit block summaries and the integrity check [SQLite]', () => {
     expect(report.detail).toContain('not in the log: tool in block 0');
     expect(report.detail).toContain('missing or wrong: times in block 0');
     // By kind and block only: /healthz, which answers anyone on the machine, shows this detail.
-    expect(report.detail).not.toMatch(/k1|phantom/);
+    expect(report.detail).not.toMatch(/k1|pha|block 7/);
     expect(report.detail).not.toContain(first.slice(0, 10));
     expect(last > first).toBe(true);
   });
@@ -256,6 +263,48 @@ describe('audit block summaries and the integrity check [SQLite]', () => {
       expect((await store.audit.verify()).ok).toBe(true);
     } finally {
       await store.close();
+    }
+  });
+
+  it('flood counts written with an entry that fails are rolled back with it, even queued as one write', async () => {
+    const store = await openStore('sqlite');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.UTC(2030, 0, 1, 12, 0, 10));
+      const refused = { event: 'tool_call' as const, decision: 'denied' as const, code: 'SCOPE_DENIED', keyId: 'flooder' };
+      for (let i = 0; i < 30; i++) await store.write((tx) => tx.audit(refused), { oneWrite: true });
+      const written = (await store.sql.get<{ n: number }>('SELECT max(seq) AS n FROM audit_log'))!.n;
+      expect(written).toBe(20);
+      // The next minute: the next entry brings the count of the ten held back with it, and it fails.
+      vi.setSystemTime(Date.UTC(2030, 0, 1, 12, 1, 5));
+      await store.sql.run(`CREATE TRIGGER boom BEFORE INSERT ON audit_log WHEN NEW.outcome = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`);
+      const [failed, next] = await Promise.allSettled([
+        store.write((tx) => tx.audit({ event: 'tool_call', decision: 'allowed', outcome: 'boom' }), { oneWrite: true }),
+        store.write((tx) => tx.audit({ event: 'tool_call', decision: 'allowed', outcome: 'fine' }), { oneWrite: true }),
+      ]);
+      expect(failed.status).toBe('rejected');
+      expect(next).toMatchObject({ status: 'fulfilled', value: { seq: written + 1, outcome: 'fine' } });
+      expect((await store.sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_log'))!.n).toBe(written + 1);
+      expect((await store.audit.verify()).ok).toBe(true);
+    } finally {
+      vi.useRealTimers();
+      await store.close();
+    }
+  });
+});
+
+(postgresAvailable() ? describe : describe.skip)(`the summary check's own failure [PostgreSQL${postgresAvailable() ? '' : ': skipped, no cluster'}]`, () => {
+  it('says on /healthz only that it could not run; the driver\'s words (they can name the host, role or database) go to the log', async () => {
+    const url = await newDatabase('summary-check-fails');
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    const logged: string[] = [];
+    try {
+      // A database with no Countersign schema: the driver's error names the missing table.
+      const report = await startSummaryCheck(pgSql(pool), (m, e) => void logged.push(`${m}: ${String(e)}`)).done;
+      expect(report).toMatchObject({ state: 'unchecked', detail: 'the comparison of the audit summaries with the log could not run (the log says why)' });
+      expect(logged.join('\n')).toContain('audit_log');
+    } finally {
+      await pool.end();
     }
   });
 });
