@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initDataDir, openApp } from '../src-main/app.ts';
 import { BLOCK, summarizeBlock } from '../src-main/audit/facets.ts';
-import { createAuditQueries } from '../src-main/console/auditQuery.ts';
+import { createAuditQueries, LIST_COLUMNS } from '../src-main/console/auditQuery.ts';
 import { DB_FILE } from '../src-main/store/db.ts';
 import { startIntegrityCheck } from '../src-main/store/integrity.ts';
 import type { Sql } from '../src-main/store/sql.ts';
@@ -17,11 +17,10 @@ type Say = (line?: string) => void;
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const TOOLS = ['whoami', 'list_devices', 'get_device', 'list_alerts', 'run_script', 'device_actions', 'list_patches', 'deploy_patches'];
 const TENANTS = ['acme-dental', 'globex-legal', 'initech', 'umbrella-clinic', 'stark-cpa'];
-const LIST = 'seq, at, event, decision, code, rule, key_id, key_name, tenant, client, session_id, tool, action, tier, outcome, duration_ms, approval_id, remote';
 
 /** The page and its total as the console read them before the summaries: the whole log, newest first, then counted. */
 async function scanPage(sql: Sql, where: string, params: unknown[], limit: number): Promise<void> {
-  await sql.all(`SELECT ${LIST} FROM audit_log WHERE ${where} ORDER BY seq DESC LIMIT ?`, [...params, limit + 1]);
+  await sql.all(`SELECT ${LIST_COLUMNS} FROM audit_log WHERE ${where} ORDER BY seq DESC LIMIT ?`, [...params, limit + 1]);
   await sql.get(`SELECT count(*) AS n FROM audit_log WHERE ${where}`, params);
 }
 

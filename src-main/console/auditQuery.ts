@@ -52,7 +52,7 @@ function where(sql: Sql, q: Omit<AuditQuery, 'limit' | 'beforeSeq'>): { text: st
   return { text: parts.length ? parts.join(' AND ') : '1 = 1', params, terms: parts.length };
 }
 
-const LIST_COLUMNS = 'seq, at, event, decision, code, rule, key_id, key_name, tenant, client, session_id, tool, action, tier, outcome, duration_ms, approval_id, remote';
+export const LIST_COLUMNS = 'seq, at, event, decision, code, rule, key_id, key_name, tenant, client, session_id, tool, action, tier, outcome, duration_ms, approval_id, remote';
 
 type Where = ReturnType<typeof where>;
 

@@ -5,6 +5,15 @@
 //
 // The rows of the blocks already closed are made here from the log (one read of it, once). IF NOT EXISTS and the upsert:
 // a schema version rolled back past this migration runs it again.
+/** The table, as PostgreSQL also makes it (SQLite adds STRICT and WITHOUT ROWID). */
+export const TABLE = `CREATE TABLE IF NOT EXISTS audit_facets (
+  facet TEXT NOT NULL CHECK (facet IN ('key', 'tenant', 'tool')),
+  value TEXT NOT NULL,
+  block INTEGER NOT NULL CHECK (block >= 0),
+  entries INTEGER NOT NULL CHECK (entries BETWEEN 1 AND 1024),
+  PRIMARY KEY (facet, value, block)
+)`;
+
 /** The summaries of the blocks already closed, from the log; the same text on PostgreSQL. */
 export const BACKFILL = `INSERT INTO audit_facets (facet, value, block, entries)
 SELECT facet, value, block, entries FROM (
@@ -20,12 +29,6 @@ SELECT facet, value, block, entries FROM (
 ON CONFLICT (facet, value, block) DO UPDATE SET entries = excluded.entries;`;
 
 export const sql = `
-CREATE TABLE IF NOT EXISTS audit_facets (
-  facet TEXT NOT NULL CHECK (facet IN ('key', 'tenant', 'tool')),
-  value TEXT NOT NULL,
-  block INTEGER NOT NULL CHECK (block >= 0),
-  entries INTEGER NOT NULL CHECK (entries BETWEEN 1 AND 1024),
-  PRIMARY KEY (facet, value, block)
-) STRICT, WITHOUT ROWID;
+${TABLE} STRICT, WITHOUT ROWID;
 ${BACKFILL}
 `;
