@@ -35,7 +35,10 @@ export default defineConfig({
       // CHROMIUM_PATH, else `chromium-headless-shell`, else `chromium`, on PATH (npm test checks for it, or installs the
       // headless shell, first: scripts/chromium.ts). The full browser needs to be told to run headless.
       executablePath: chromium,
-      args: [...(isHeadlessShell(chromium) ? [] : ['--headless=new']), '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      // Smooth scrolling off: a key's scroll lands in the key's own event, not in a compositor animation that a loaded
+      // machine can leave unfinished (a code block's ArrowDown once read scrollTop 0 for 6.5 s in CI). The console's
+      // own scrolls are then instant too, as with prefers-reduced-motion; no spec depends on their animation.
+      args: [...(isHeadlessShell(chromium) ? [] : ['--headless=new']), '--disable-smooth-scrolling', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     },
     // A failure keeps its screenshot and the page's accessibility snapshot (error-context.md). The full trace is asked
     // for (COUNTERSIGN_E2E_TRACE=1): recording one for every spec, failed or not, took about half the suite's CPU
