@@ -77,10 +77,12 @@ export default defineConfig({
     // each loading Vitest and the product's modules again, were 34 s of CPU (Vitest alone, quiet: 528 → 494 s of CPU
     // for the machine, 328 → 311 s). Files restore what they change (TMPDIR: test/tmpPerFile.ts; fake timers; env).
     isolate: false,
-    // One worker per core: the suites' own child processes (serve, agents, clients) already use the rest. One more was
-    // measured slower (the whole npm test, quiet: 7:34 against 6:52): the long files are chains of round trips between
-    // processes, and each waits longer for a core. COUNTERSIGN_TEST_WORKERS sets another count.
-    maxWorkers: Number(process.env.COUNTERSIGN_TEST_WORKERS ?? availableParallelism()),
+    // One worker more than the cores. Some long files mostly wait on purpose (heartbeats, leases, a script's time limit:
+    // the agent channel's campaign holds its worker 96 s for 23 s of CPU), and the extra worker keeps the cores busy
+    // meanwhile. Whole npm test on this 2-core machine, same checkout, quiet: 343 and 392 s with 2 workers, 303 s with 3;
+    // with the other core busy (npm run test:loaded): 7:02 with 2, 7:12 with 3, both passing. (On an earlier, slower
+    // machine, a third worker measured slower: 7:34 against 6:52.) COUNTERSIGN_TEST_WORKERS sets another count.
+    maxWorkers: Number(process.env.COUNTERSIGN_TEST_WORKERS ?? availableParallelism() + 1),
     sequence: { sequencer: LongFilesFirst },
     // CI also writes a JSON report; .ci/summary.mjs sums it with the other runners into one closing line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/vitest.json' }]] : ['default'],
