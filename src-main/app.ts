@@ -21,7 +21,8 @@ import type { ToolSpec } from './tools/types.ts';
 import { ReportJobs } from './reports/generator.ts';
 import { sqliteStore, type Store } from './store/store.ts';
 import { startCheckpointer } from './store/checkpointer.ts';
-import { startIntegrityCheck, type IntegrityCheck } from './store/integrity.ts';
+import { startIntegrityCheck } from './store/integrity.ts';
+import { INTEGRITY_EVERY_MS, recurringIntegrityCheck, type RecurringIntegrityCheck } from './store/integrityEvery.ts';
 import { startSummaryCheck } from './audit/facetCheck.ts';
 import { startAnchoring, writeCheckpoint } from './audit/anchor.ts';
 
@@ -43,6 +44,8 @@ export interface AppOptions {
   longRunning?: boolean;
   /** A second directory (another volume) for the signed audit checkpoints; default COUNTERSIGN_ANCHOR_DIR. */
   anchorDir?: string;
+  /** With longRunning: how long after each integrity check the next one runs (default INTEGRITY_EVERY_MS, 6 hours). */
+  integrityEveryMs?: number;
   /**
    * Team mode: a postgres:// URL. The data directory then holds the install secrets (the same file on every node), the
    * agent certificate and the checkpoint file; the data itself lives in PostgreSQL. Without it: the SQLite file.
@@ -67,8 +70,8 @@ export interface App {
   gate: Gate;
   reports: ReportJobs;
   log: (msg: string, err?: unknown) => void;
-  /** The database integrity check of a long-running process (serve, desktop), run after start (PostgreSQL: the audit summaries only). */
-  integrity?: IntegrityCheck;
+  /** The database integrity check of a long-running process (serve, desktop), run after start and again every few hours (PostgreSQL: the audit summaries only). */
+  integrity?: RecurringIntegrityCheck;
   /** Stops the timers, writes what is still queued and closes the store; resolves once it is closed. */
   close(): Promise<void>;
 }
@@ -189,7 +192,8 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     await sweep();
     timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
     const checkpointer = opts.longRunning && sqlite ? startCheckpointer(db, { log }) : undefined;
-    const integrity = !opts.longRunning ? undefined : sqlite ? startIntegrityCheck(db.name, log) : startSummaryCheck(store.sql, log);
+    const integrity = !opts.longRunning ? undefined
+      : recurringIntegrityCheck(() => (sqlite ? startIntegrityCheck(db.name, log) : startSummaryCheck(store.sql, log)), opts.integrityEveryMs ?? INTEGRITY_EVERY_MS, log);
     const audit = store.audit;
     const anchors = opts.longRunning ? startAnchoring(store, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
       { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;

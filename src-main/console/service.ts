@@ -263,8 +263,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const onProgress = onCreated;
   const attach = () => {
     let attached = true;
-    // A check still running when the console connected: its outcome follows as an event.
-    if (app.integrity?.report.state === 'checking') void app.integrity.done.then(() => attached && emit({ type: 'integrity.checked', integrity: integrityView() }));
+    // Each finished check (the first, still running when the console connected, and every later one) follows as an event.
+    const offIntegrity = app.integrity?.onReport(() => attached && emit({ type: 'integrity.checked', integrity: integrityView() }));
     const off = audit.onAppend(onRow);
     app.approvals.events.on('created', onCreated);
     app.approvals.events.on('decided', onDecided);
@@ -272,6 +272,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     return () => {
       attached = false;
       off();
+      offIntegrity?.();
       app.approvals.events.off('created', onCreated);
       app.approvals.events.off('decided', onDecided);
       app.approvals.events.off('progress', onProgress);
