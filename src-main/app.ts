@@ -192,8 +192,6 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     await sweep();
     timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
     const checkpointer = opts.longRunning && sqlite ? startCheckpointer(db, { log }) : undefined;
-    const integrity = !opts.longRunning ? undefined
-      : recurringIntegrityCheck(() => (sqlite ? startIntegrityCheck(db.name, log) : startSummaryCheck(store.sql, log)), opts.integrityEveryMs ?? INTEGRITY_EVERY_MS, log);
     const audit = store.audit;
     const anchors = opts.longRunning ? startAnchoring(store, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
       { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;
@@ -209,6 +207,9 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
       // Team mode: another node's commit is announced at once (LISTEN/NOTIFY), not found by the next poll.
       if ('onRemoteCommit' in store) offRemote = (store as PgStore).onRemoteCommit(catchUp);
     }
+    // Started last: nothing after it can fail the start, so a failed start leaves no recurring check behind.
+    const integrity = !opts.longRunning ? undefined
+      : recurringIntegrityCheck(() => (sqlite ? startIntegrityCheck(db.name, log) : startSummaryCheck(store.sql, log)), opts.integrityEveryMs ?? INTEGRITY_EVERY_MS, log);
     let closing: Promise<void> | undefined;
     return {
       dataDir, db, store, secrets, keys, technicians, fourEyes, policy, approvals, gate, reports, log, integrity,

@@ -19,14 +19,29 @@ export function recurringIntegrityCheck(start: () => IntegrityCheck, everyMs: nu
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const settle = async (run: IntegrityCheck): Promise<IntegrityReport> => {
-    const r = { ...(await run.done) };
+    const r: IntegrityReport = await run.done.then((x) => ({ ...x }), (e: unknown) => ({
+      state: 'unchecked' as const, detail: e instanceof Error ? e.message : String(e), checkedAt: new Date().toISOString(), ms: null,
+    }));
     // A run cut short by the stop says nothing about the database: the last finding stands.
-    if (stopped) return report;
-    if (report.state === 'damaged' && r.state === 'ok') log('the database passed its integrity check again');
-    Object.assign(report, r);
-    for (const fn of listeners) fn(report);
-    schedule();
-    return report;
+    if (stopped) return { ...report };
+    try {
+      // Nor does a run that could not check (a lost connection, a worker that died): it is logged by the check, and
+      // the last finding stands, so damage found earlier stays on the banner and /healthz until a run finds it gone.
+      if (r.state !== 'unchecked' || report.state === 'checking' || report.state === 'unchecked') {
+        if (report.state === 'damaged' && r.state === 'ok') log('the database passed its integrity check again');
+        Object.assign(report, r);
+        for (const fn of listeners) {
+          try {
+            fn(report);
+          } catch (e) {
+            log(`a listener of the integrity check failed: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        }
+      }
+    } finally {
+      schedule();
+    }
+    return { ...report };
   };
   const schedule = () => {
     timer = setTimeout(() => {

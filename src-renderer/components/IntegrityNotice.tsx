@@ -28,7 +28,7 @@ export function IntegrityNotice() {
   return (
     <div className="notice notice-danger" role="alert" data-testid="integrity-notice">
       <strong>Countersign&apos;s database failed its integrity check.</strong> Stop Countersign and restore the data directory from a
-      backup; <code>countersign audit verify</code> checks the audit log. SQLite found: {integrity.detail}
+      backup; <code>countersign audit verify</code> checks the audit log. The check found: {integrity.detail}
     </div>
   );
 }

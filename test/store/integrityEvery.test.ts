@@ -82,6 +82,42 @@ describe('recurring integrity check', () => {
     expect(first.report.state).toBe('unchecked');
   });
 
+  it('a run that could not check (a lost connection, a dead worker) leaves the last finding: damage found stays reported', async () => {
+    const r = runs();
+    const told: string[] = [];
+    const check = recurringIntegrityCheck(r.start, 1);
+    check.onReport((x) => void told.push(x.state));
+    try {
+      (await r.nth(0)).finish('damaged', 'page 7: btree broken');
+      (await r.nth(1)).finish('unchecked', 'the connection was lost');
+      await r.nth(2);
+      expect(check.report).toMatchObject({ state: 'damaged', detail: 'page 7: btree broken' });
+      expect(told).toEqual(['damaged']);
+    } finally {
+      await check.stop();
+    }
+  });
+
+  it('a listener that throws is logged; the others are told and the checks go on', async () => {
+    const r = runs();
+    const logged: string[] = [];
+    const told: string[] = [];
+    const check = recurringIntegrityCheck(r.start, 1, (m) => void logged.push(m));
+    check.onReport(() => {
+      throw new Error('listener broke');
+    });
+    check.onReport((x) => void told.push(x.state));
+    try {
+      (await r.nth(0)).finish('ok');
+      (await r.nth(1)).finish('damaged', 'bad');
+      await r.nth(2);
+      expect(told).toEqual(['ok', 'damaged']);
+      expect(logged).toEqual(['a listener of the integrity check failed: listener broke', 'a listener of the integrity check failed: listener broke']);
+    } finally {
+      await check.stop();
+    }
+  });
+
   it('a later run that cannot start is logged and tried again, never thrown on the timer', async () => {
     const r = runs();
     const logged: string[] = [];
@@ -110,7 +146,7 @@ describeStores('a long-running app checks its database again', (kind) => {
     });
     await store.close();
     const logged: string[] = [];
-    const app = await openApp(dir, { longRunning: true, integrityEveryMs: 10, log: (m) => void logged.push(m), storeUrl });
+    const app = await openApp(dir, { longRunning: true, integrityEveryMs: 100, log: (m) => void logged.push(m), storeUrl });
     const server = await startServer(app, {});
     const service = createConsoleService(app, { mode: 'desktop' });
     const heard: string[] = [];
