@@ -2,7 +2,7 @@
 // quick_check (store/integrity.ts), as statements the database server runs, CHUNK blocks each (one snapshot each, so
 // an append closing a block meanwhile is seen in both or in neither; and a stop waits for one chunk at most, not the
 // whole log). PostgreSQL checks its own pages; this is the only check of ours there.
-import type { IntegrityCheck, IntegrityReport } from '../store/integrity.ts';
+import { checkReport, type IntegrityCheck } from '../store/integrity.ts';
 import type { Sql } from '../store/sql.ts';
 import { BLOCK, SUMMARIES_WRONG } from './facets.ts';
 
@@ -50,15 +50,8 @@ export async function summaryMismatches(sql: Sql, opts: { max?: number; stopped?
 
 /** Runs the comparison once, in the background; its report is shown as the SQLite check's is (banner, /healthz). */
 export function startSummaryCheck(sql: Sql, log: (msg: string, err?: unknown) => void = () => {}): IntegrityCheck {
-  const report: IntegrityReport = { state: 'checking', detail: null, checkedAt: null, ms: null };
-  const started = performance.now();
+  const { report, finish } = checkReport(log);
   let stopped = false;
-  const finish = (state: IntegrityReport['state'], detail: string | null) => {
-    if (report.state !== 'checking') return;
-    Object.assign(report, { state, detail, checkedAt: new Date().toISOString(), ms: Math.round(performance.now() - started) });
-    if (state === 'damaged') log(`the database failed its integrity check: ${detail}`);
-    else if (state === 'unchecked') log(`the database integrity check could not run: ${detail}`);
-  };
   const done = summaryMismatches(sql, { stopped: () => stopped }).then(
     (wrong) => finish(stopped ? 'unchecked' : wrong.length ? 'damaged' : 'ok', stopped ? 'the server stopped first' : wrong.length ? `${SUMMARIES_WRONG}${wrong.join(', ')}` : null),
     (e: unknown) => {

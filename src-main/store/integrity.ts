@@ -113,18 +113,29 @@ function summaryMismatches(db, BLOCK, max) {
 }
 `;
 
-export function startIntegrityCheck(file: string, log: (msg: string, err?: unknown) => void = () => {}): IntegrityCheck {
+/**
+ * A check's report, and the one way it ends: once, timed from now, logged when damaged (with `advice`) or when the check
+ * could not run. SQLite's check and PostgreSQL's summary comparison (audit/facetCheck.ts) both end through it.
+ */
+export function checkReport(log: (msg: string) => void, advice = ''): { report: IntegrityReport; finish(state: IntegrityReport['state'], detail: string | null): void } {
   const report: IntegrityReport = { state: 'checking', detail: null, checkedAt: null, ms: null };
   const started = performance.now();
+  return {
+    report,
+    finish(state, detail) {
+      if (report.state !== 'checking') return;
+      Object.assign(report, { state, detail, checkedAt: new Date().toISOString(), ms: Math.round(performance.now() - started) });
+      if (state === 'damaged') log(`the database failed its integrity check: ${detail}${advice}`);
+      else if (state === 'unchecked') log(`the database integrity check could not run: ${detail}`);
+    },
+  };
+}
+
+export function startIntegrityCheck(file: string, log: (msg: string, err?: unknown) => void = () => {}): IntegrityCheck {
+  const { report, finish } = checkReport(log, '; restore it from a backup (the audit log can be checked with: countersign audit verify)');
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, maxErrors: MAX_ERRORS, block: BLOCK, facetsWrong: SUMMARIES_WRONG } });
   worker.unref();
-  const finish = (state: IntegrityReport['state'], detail: string | null) => {
-    if (report.state !== 'checking') return;
-    Object.assign(report, { state, detail, checkedAt: new Date().toISOString(), ms: Math.round(performance.now() - started) });
-    if (state === 'damaged') log(`the database failed its integrity check: ${detail}; restore it from a backup (the audit log can be checked with: countersign audit verify)`);
-    else if (state === 'unchecked') log(`the database integrity check could not run: ${detail}`);
-  };
   const done = new Promise<IntegrityReport>((resolve) => {
     worker.on('message', (m: { rows?: string[]; error?: string }) => {
       if (m.rows) finish(m.rows.length === 1 && m.rows[0] === 'ok' ? 'ok' : 'damaged', m.rows.length === 1 && m.rows[0] === 'ok' ? null : m.rows.join('; ').slice(0, 2000));

@@ -8,19 +8,19 @@ import { initDataDir, openApp } from '../../src-main/app.ts';
 import { startServer } from '../../src-main/http/server.ts';
 import { createConsoleService } from '../../src-main/console/service.ts';
 import type { ConsoleEvent } from '../../src-main/console/contract.ts';
-import type { IntegrityCheck, IntegrityReport } from '../../src-main/store/integrity.ts';
+import { checkReport, type IntegrityCheck, type IntegrityReport } from '../../src-main/store/integrity.ts';
 import { recurringIntegrityCheck } from '../../src-main/store/integrityEvery.ts';
 import { describeStores, storeUrlFor } from '../helpers/stores.ts';
 import { within } from '../helpers/wait.ts';
 
 /** A run whose outcome the test decides: finish(state) ends it as the real checks do. */
 function controlledRun() {
-  const report: IntegrityReport = { state: 'checking', detail: null, checkedAt: null, ms: null };
+  const ends = checkReport(() => {});
+  const report = ends.report;
   let resolve!: (r: IntegrityReport) => void;
   const done = new Promise<IntegrityReport>((r) => (resolve = r));
   const finish = (state: IntegrityReport['state'], detail: string | null = null) => {
-    if (report.state !== 'checking') return;
-    Object.assign(report, { state, detail, checkedAt: new Date().toISOString(), ms: 1 });
+    ends.finish(state, detail);
     resolve(report);
   };
   const check: IntegrityCheck = { report, done, stop: async () => finish('unchecked', 'the server stopped first') };
