@@ -12,6 +12,7 @@ import { fillLog, fleetDir, fleetGrowth, logGrowth } from './growth.ts';
 import { buildMain, startupTable } from './startup.ts';
 import { agentMemory } from './agentMemory.ts';
 import { simulationBench } from './simulate.ts';
+import { planStability } from './plans.ts';
 import { teamMode } from './team.ts';
 import { fmt, NODE_FLAGS, PINNED, ROOT } from './procs.ts';
 
@@ -68,7 +69,8 @@ async function startupSection(): Promise<void> {
 
 // BENCH_ONLY=team: only the team-mode row; BENCH_ONLY=start: only start-up and verify; BENCH_ONLY=overhead: only the
 // bare-versus-governed tables; BENCH_ONLY=fleet: only the growth table against fleet size; BENCH_ONLY=commit: only what a
-// commit writes; BENCH_ONLY=filters: only the console's audit filters at a million entries (each also part of the full run).
+// commit writes; BENCH_ONLY=filters: only the console's audit filters at a million entries; BENCH_ONLY=plans: only the
+// statements planned once (each also part of the full run).
 const ONLY = process.env.BENCH_ONLY;
 if (!ONLY || ONLY === 'start') buildMain();
 if (ONLY === 'start') await startupSection();
@@ -79,10 +81,12 @@ if (ONLY === 'fleet') {
 if (ONLY === 'overhead') await overhead(say, { rounds: QUICK ? 1 : 5, durationMs: QUICK ? 1500 : 4000, concurrency: [1, 8, 32] });
 if (ONLY === 'commit') await commitPages(say, QUICK ? 300 : 2_000);
 if (ONLY === 'filters') await auditFilters(say, QUICK ? 100_000 : 1_000_000);
+if (ONLY === 'plans') await planStability(say, QUICK ? 2_000 : 20_000);
 if (!ONLY) {
   await overhead(say, { rounds: QUICK ? 1 : 5, durationMs: QUICK ? 1500 : 4000, concurrency: [1, 8, 32] });
   await commitPages(say, QUICK ? 300 : 2_000);
   await auditFilters(say, QUICK ? 100_000 : 1_000_000);
+  await planStability(say, QUICK ? 2_000 : 20_000);
   say('## Growth');
   say();
   await fleetGrowth(say, QUICK ? [1_000, 10_000] : [1_000, 10_000, 100_000], QUICK ? 1_000 : 3_000);

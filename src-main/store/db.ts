@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { MIGRATIONS } from './migrations/index.ts';
+import { stablePlanSql } from './stablePlans.ts';
 
 /** The install's database file inside its data directory. */
 export const DB_FILE = 'countersign.db';
@@ -189,18 +190,27 @@ export function migrate(db: Db): { from: number; to: number } {
 
 const STATEMENT_CACHE_SIZE = 500;
 
+/** Each connection's cache of prepared statements, by the SQL text its callers wrote. */
+const statementCaches = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** The SQL texts (as callers wrote them) this connection has prepared and still holds, oldest first. */
+export const preparedSql = (db: Db): string[] => [...(statementCaches.get(db)?.keys() ?? [])];
+
 /**
  * Memoises db.prepare by SQL text. Preparing costs more than running most of our statements (a profile of tier-1
  * calls showed 17% of server CPU in prepare), and better-sqlite3 statements are reusable. Callers must not change a
- * shared statement's mode (pluck/raw/expand): none does. Bounded: past the cap the oldest entry is dropped.
+ * shared statement's mode (pluck/raw/expand): none does. Bounded: past the cap the oldest entry is dropped. What is
+ * prepared has its parameters hidden from the planner, so a statement is planned once, not at every run
+ * (store/stablePlans.ts).
  */
 function cacheStatements(db: Db): void {
   const prepare = db.prepare.bind(db);
-  const cache = new Map<string, ReturnType<Db['prepare']>>();
+  const cache = new Map<string, Database.Statement>();
+  statementCaches.set(db, cache);
   db.prepare = ((sql: string) => {
     let stmt = cache.get(sql);
     if (!stmt) {
-      stmt = prepare(sql);
+      stmt = prepare(stablePlanSql(sql));
       if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
       cache.set(sql, stmt);
     }
