@@ -40,7 +40,7 @@ export async function planStability(say: Say, runs = 20_000, rounds = 5): Promis
     ];
     say('## Statements planned once');
     say();
-    say(`Some of the gate's reads on a demo install, ${runs.toLocaleString('en')} runs each, each run with another row's id: as written, on a plain connection, and through the product's connection, where their parameters are hidden from the planner (\`store/stablePlans.ts\`): with SQLite's STAT4, binding a new value to a parameter the planner looked at makes the next run parse and plan the statement again. Median of ${rounds} rounds in turns, µs a run (range). \`node bench/plans.ts\`.`);
+    say(`Some of the gate's reads on a demo install, ${runs.toLocaleString('en')} runs each, each run with another row's id: as written, on a plain connection, and through the product's connection, where their parameters are hidden from the planner (\`store/stablePlans.ts\`): binding a new value to a parameter the planner looked at (better-sqlite3 binds anew at every run) makes the run parse and plan the statement again. Median of ${rounds} rounds in turns, µs a run (range). \`node bench/plans.ts\`.`);
     say();
     say('| statement | as written | planned once | as written / planned once |');
     say('|---|--:|--:|--:|');

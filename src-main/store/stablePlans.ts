@@ -1,23 +1,24 @@
-// SQLite re-plans a statement at every run when a parameter's value could change its plan. better-sqlite3 builds
-// SQLite with STAT4, and with it the planner marks a parameter as "could change the plan" far more often than it
-// ever does: a join (`… JOIN tenants t ON … WHERE a.id = ?`), `ORDER BY … LIMIT ?`. Binding a new value to a marked
-// parameter expires the statement, so the next step parses and plans it again. Measured on the gate's own reads: a
-// one-row lookup joined to its tenant took 60–90 µs instead of 5–10, and those reads were a third of the policy
-// simulation's replay.
+// SQLite plans a prepared statement again at its next run when a parameter the planner looked at gets a new binding,
+// and better-sqlite3 clears every binding after each run, so such a statement is parsed and planned at every run. The
+// planner looks at a parameter far more often than its value can matter: an equality in any join (`… JOIN tenants t
+// ON … WHERE a.id = ?`, its row-estimate heuristic asks whether the value is 0 or 1), `LIMIT ?`, a LIKE pattern, a
+// comparison a partial index's WHERE could match. Measured on the gate's own reads: a one-row lookup joined to its
+// tenant took 26 µs instead of 3, and such reads were a third of the policy simulation's replay.
 //
-// SQLite's own switch for this is SQLITE_DBCONFIG_ENABLE_QPSG (the query planner stability guarantee), which
-// better-sqlite3 does not expose. A parameter written `+?` is the same value (unary plus is a no-op with no affinity,
-// as a bare parameter has none), and an index uses it as it uses `?`, but the planner cannot see through it, so it
-// never marks it. Our databases hold no ANALYZE statistics, so no plan ever depended on a parameter's value in the
-// first place: the plans are the ones SQLite chose before (test/store/stablePlans.test.ts compares them for every
-// statement a broad workload prepares).
-//
-// Two kinds of parameter are left as they are. LIMIT and OFFSET: the planner reads their value for a LIMIT 0 or 1, and
-// the statement is re-planned only when the value crosses 1, never for a fixed page size. LIKE and GLOB: a pattern's
-// literal prefix can make an index usable, which is a real dependency on the value.
+// SQLite's own switch against this is SQLITE_DBCONFIG_ENABLE_QPSG (the query planner stability guarantee), which
+// better-sqlite3 does not expose. A parameter written `+?` is the same value (unary plus is a no-op with no affinity and
+// no collation, as a bare parameter has none), and an index uses it as it uses `?`, but the planner does not look at
+// it. What the planner gave up:
+// - An integer's value for a LIMIT or an equality heuristic: it never had it. JavaScript numbers are bound as REAL, and
+//   the planner reads only an INTEGER binding (a BigInt); nothing binds BigInts to these.
+// - A partial index that a bound value would match (`status = ?` bound to the index's 'pending'): the product compares
+//   such columns with literals, as the index's own WHERE does.
+// test/store/stablePlans.test.ts compares the plans, with the arguments they ran with, of every statement a broad
+// workload prepares. LIKE, GLOB and ESCAPE parameters are left as written: a pattern's literal prefix can make an
+// index usable, a real dependency on the value (the console's searches, not the gate's path).
 
 /** Keywords after which a parameter keeps its value visible to the planner. */
-const KEEP_AFTER = new Set(['LIMIT', 'OFFSET', 'LIKE', 'GLOB', 'ESCAPE']);
+const KEEP_AFTER = new Set(['LIKE', 'GLOB', 'ESCAPE']);
 
 /** `sql` with each positional parameter (`?`, `?NNN`) written `+?`, outside literals, quoted names and comments. */
 export function stablePlanSql(sql: string): string {
