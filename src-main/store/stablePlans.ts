@@ -17,65 +17,11 @@
 // workload prepares. LIKE, GLOB and ESCAPE parameters are left as written: a pattern's literal prefix can make an
 // index usable, a real dependency on the value (the console's searches, not the gate's path).
 
-/** Keywords after which a parameter keeps its value visible to the planner. */
-const KEEP_AFTER = new Set(['LIKE', 'GLOB', 'ESCAPE']);
+/**
+ * Group 1 is what stays as written: quoted text and names (an unterminated one runs to the end, as SQLite then refuses
+ * it), comments, and a parameter right after LIKE, GLOB or ESCAPE. Any other `?` (or `?NNN`) is a parameter to hide.
+ */
+const TOKEN = /('(?:[^']|'')*'?|"(?:[^"]|"")*"?|`(?:[^`]|``)*`?|\[[^\]]*\]?|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|(?<![\w$])(?:LIKE|GLOB|ESCAPE)\s*\?)|\?/gi;
 
 /** `sql` with each positional parameter (`?`, `?NNN`) written `+?`, outside literals, quoted names and comments. */
-export function stablePlanSql(sql: string): string {
-  let out = '';
-  let i = 0;
-  let lastWord = '';
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i]!;
-    // Quoted text and names: copied whole, their closing quote doubled to escape it.
-    const close = c === "'" ? "'" : c === '"' ? '"' : c === '`' ? '`' : c === '[' ? ']' : '';
-    if (close) {
-      let j = i + 1;
-      for (;;) {
-        const k = sql.indexOf(close, j);
-        if (k < 0) { j = n; break; }
-        if (close !== ']' && sql[k + 1] === close) { j = k + 2; continue; }
-        j = k + 1;
-        break;
-      }
-      out += sql.slice(i, j);
-      lastWord = '';
-      i = j;
-      continue;
-    }
-    if (c === '-' && sql[i + 1] === '-') {
-      const k = sql.indexOf('\n', i);
-      const j = k < 0 ? n : k;
-      out += sql.slice(i, j);
-      i = j;
-      continue;
-    }
-    if (c === '/' && sql[i + 1] === '*') {
-      const k = sql.indexOf('*/', i + 2);
-      const j = k < 0 ? n : k + 2;
-      out += sql.slice(i, j);
-      i = j;
-      continue;
-    }
-    if (c === '?') {
-      if (!KEEP_AFTER.has(lastWord)) out += '+';
-      out += c;
-      lastWord = '';
-      i++;
-      continue;
-    }
-    if (/[A-Za-z_]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[A-Za-z0-9_$]/.test(sql[j]!)) j++;
-      lastWord = sql.slice(i, j).toUpperCase();
-      out += sql.slice(i, j);
-      i = j;
-      continue;
-    }
-    if (!/\s/.test(c)) lastWord = '';
-    out += c;
-    i++;
-  }
-  return out;
-}
+export const stablePlanSql = (sql: string): string => sql.replace(TOKEN, (_: string, asWritten?: string) => asWritten ?? '+?');
