@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { YIELD_TO_REQUESTS } from './backgroundPriority.ts';
 import { BLOCK, SUMMARIES_WRONG } from '../audit/facets.ts';
 
 /**
  * SQLite's integrity check (`PRAGMA quick_check`: every page, every b-tree, every record) after start, on a worker
- * thread with its own read-only connection. It reads the whole file, so on the start-up path it grew with the
+ * thread with its own read-only connection, at the lowest priority where the OS allows it (store/backgroundPriority.ts). It reads the whole file, so on the start-up path it grew with the
  * database (669 ms at a million audit entries); here the server answers at once and the result follows in seconds. A
  * damaged database is reported where a technician looks: the console's banner, /healthz (503), and the log. After
  * SQLite finds the file whole, the audit log's block summaries are compared with the log (audit/facets.ts).
@@ -29,6 +30,7 @@ const MAX_ERRORS = 20;
 
 // CommonJS, evaluated in the worker (as store/checkpointer.ts): no file to locate next to stripped or bundled code.
 const WORKER_SOURCE = `
+${YIELD_TO_REQUESTS}
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 let db;
