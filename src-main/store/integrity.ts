@@ -5,10 +5,11 @@ import { BLOCK, SUMMARIES_WRONG } from '../audit/facets.ts';
 
 /**
  * SQLite's integrity check (`PRAGMA quick_check`: every page, every b-tree, every record) after start, on a worker
- * thread with its own read-only connection, at the lowest priority where the OS allows it (store/backgroundPriority.ts). It reads the whole file, so on the start-up path it grew with the
- * database (669 ms at a million audit entries); here the server answers at once and the result follows in seconds. A
- * damaged database is reported where a technician looks: the console's banner, /healthz (503), and the log. After
- * SQLite finds the file whole, the audit log's block summaries are compared with the log (audit/facets.ts).
+ * thread with its own read-only connection, at the lowest priority where the OS allows it (store/backgroundPriority.ts).
+ * It reads the whole file, so on the start-up path it grew with the database (669 ms at a million audit entries); here
+ * the server answers at once and the result follows in seconds. A damaged database is reported where a technician
+ * looks: the console's banner, /healthz (503), and the log. After SQLite finds the file whole, the audit log's block
+ * summaries are compared with the log (audit/facets.ts).
  */
 export interface IntegrityReport {
   state: 'checking' | 'ok' | 'damaged' | 'unchecked';
