@@ -5,7 +5,6 @@
 // against each other (see anchorVerify.ts): a rewritten and re-chained history, a cut tail, an edited or deleted file,
 // or a swapped key each contradict something that was written down before.
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Sql } from '../store/sql.ts';
@@ -13,6 +12,7 @@ import type { Store } from '../store/store.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import { fingerprint } from './export.ts';
 import { GENESIS_HASH } from './log.ts';
+import { appendLine, cutBack, forget, linesIfUnknown, readCheckpointFile, syncAppended, syncNow, type Appended } from './checkpointFile.ts';
 
 export const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
 export const NO_PREV = '0'.repeat(64);
@@ -55,84 +55,114 @@ export function checkpointFiles(dataDir: string, verifyKey: KeyObject, anchorDir
   return files;
 }
 
-export interface AnchorOptions { dataDir: string; anchorDir?: string; signingKey: KeyObject; verifyKey: KeyObject }
-
-/**
- * Signs the current head into one more checkpoint line, appends it (fsynced) to every checkpoint file, then records it in
- * the database, in one transaction: a line the data directory's file did not take is not recorded. Returns undefined when
- * nothing was appended to the log since the last checkpoint (unless `force`). A failed anchor-directory write (the other
- * volume is gone) is thrown after the rest was done.
- */
-export async function writeCheckpoint(store: Store, o: AnchorOptions, force = false): Promise<(CheckpointRecord & { fingerprint: string }) | undefined> {
-  const key = fingerprint(o.verifyKey);
-  const files = checkpointFiles(o.dataDir, o.verifyKey, o.anchorDir);
-  let anchorFailed: unknown;
-  const out = await store.write(async (tx) => {
-    const sql = tx.sql;
-    const head = (await sql.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) ?? { seq: 0, hash: GENESIS_HASH };
-    const lastRecord = () => sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
-    let last = await lastRecord();
-    // The data directory's file as this process last left it needs no reading; otherwise (first run, another process
-    // or node wrote since) its lines are read once: any the database never recorded are taken over, and the lines
-    // other nodes signed (team mode) are appended.
-    const mainLines = linesIfUnknown(files[0]!, last?.n ?? 0);
-    if (mainLines) {
-      await adoptUnrecorded(sql, mainLines, o.verifyKey);
-      await appendPeerLines(sql, files[0]!, mainLines, o.verifyKey);
-      last = await lastRecord();
-    }
-    if (!force && last && last.head_seq === head.seq) return undefined;
-    // Counted from the last checkpoint on: a full count(*) would grow with the log at every checkpoint.
-    const counted = async (text: string, params: unknown[]) => Number((await sql.get<{ n: number }>(text, params))!.n);
-    const count = last && last.head_seq <= head.seq
-      ? Number(last.entry_count) + await counted('SELECT count(*) AS n FROM audit_log WHERE seq > ? AND seq <= ?', [last.head_seq, head.seq])
-      : await counted('SELECT count(*) AS n FROM audit_log WHERE seq <= ?', [head.seq]);
-    const body = { v: 1 as const, n: (last?.n ?? 0) + 1, headSeq: head.seq, headHash: head.hash, count, at: new Date().toISOString(), prev: last?.line_sha256 ?? NO_PREV, key };
-    const text = JSON.stringify({ ...body, sig: sign(null, signedBytes(body), o.signingKey).toString('base64') });
-    appendLine(files[0]!, text);
-    for (const file of files.slice(1)) {
-      try {
-        // An anchor directory added later (or a volume that was away) first gets the lines it missed.
-        const have = linesIfUnknown(file, body.n - 1);
-        if (have) {
-          const main = readCheckpointFile(files[0]!) ?? [];
-          for (const missed of main.slice(have.length, -1)) appendLine(file, missed);
-        }
-        appendLine(file, text);
-      } catch (e) {
-        forget(file);
-        anchorFailed ??= new Error(`could not append checkpoint ${body.n} to ${file}: ${(e as Error).message}`);
-      }
-    }
-    const record: CheckpointRecord = { n: body.n, head_seq: body.headSeq, head_hash: body.headHash, entry_count: count, at: body.at, key_fingerprint: key, line_sha256: sha256(text) };
-    await insertRecord(sql, record, text);
-    return { ...record, fingerprint: checkpointFingerprint(record.n, record.head_seq, record.line_sha256) };
-  });
-  if (anchorFailed) throw anchorFailed;
-  return out;
+export interface AnchorOptions {
+  dataDir: string;
+  anchorDir?: string;
+  signingKey: KeyObject;
+  verifyKey: KeyObject;
+  /** How an appended line is made durable: syncAppended (the thread pool) unless a test holds it. */
+  sync?: (a: Appended) => Promise<void>;
 }
 
 /**
- * What this process knows of each checkpoint file it appended to: its size then, and how many lines it held. A file of
- * another size was changed by someone else (another process, a restore) and is read again; so is one whose line count
- * is not the recorded count (another node recorded checkpoints since).
+ * Signs the current head into one more checkpoint line, appends it to every checkpoint file, makes it durable, then
+ * records it in the database: a line the data directory's file did not take is not recorded. Returns undefined when
+ * nothing was appended to the log since the last checkpoint (unless `force`). A failed anchor-directory write (the other
+ * volume is gone) is thrown after the rest was done.
+ *
+ * The line is appended inside a write transaction, whose lock orders checkpoint writers across processes and nodes. It
+ * is synced on the thread pool, never on the event loop (an fsync held every call in flight for milliseconds). On
+ * SQLite that happens between two transactions (its statements must settle within one turn of the event loop, as
+ * group commit needs), and the line is recorded in the second unless another process took it over first (as it takes
+ * over any line a crash left unrecorded). On PostgreSQL, where other nodes append to their own files and may record a
+ * checkpoint of their own in between, the sync is awaited inside the one transaction.
  */
-const known = new Map<string, { size: number; lines: number }>();
-const forget = (file: string) => known.delete(file);
+export async function writeCheckpoint(store: Store, o: AnchorOptions, force = false): Promise<(CheckpointRecord & { fingerprint: string }) | undefined> {
+  const files = checkpointFiles(o.dataDir, o.verifyKey, o.anchorDir);
+  const failures: unknown[] = [];
+  const synced = async (a: Appending) => {
+    await syncAll(a.touched, files[0]!, failures, o.sync ?? syncAppended);
+    return a.line;
+  };
+  const out = store.dialect === 'sqlite'
+    ? await store.write((tx) => appendCheckpoint(tx.sql, o, files, force, failures)).then(synced).then((line) => line && store.write((tx) => recordCheckpoint(tx.sql, line)))
+    : await store.write(async (tx) => {
+      const line = await synced(await appendCheckpoint(tx.sql, o, files, force, failures));
+      return line && recordCheckpoint(tx.sql, line);
+    });
+  if (failures.length) throw failures[0];
+  return out && { ...out, fingerprint: checkpointFingerprint(out.n, out.head_seq, out.line_sha256) };
+}
 
-/** undefined when the file is as this process left it with `lines` lines; else its lines as they are now. */
-function linesIfUnknown(file: string, lines: number): string[] | undefined {
-  const k = known.get(file);
-  if (k && k.lines === lines) {
-    try {
-      if (statSync(file).size === k.size) return undefined;
-    } catch { /* gone: read (as missing) below */ }
+interface Appending {
+  /** The last line appended to each file (the new checkpoint's, or a catch-up line): each such file is synced. */
+  touched: Map<string, Appended>;
+  line?: { record: CheckpointRecord; text: string };
+}
+
+/** In a write transaction: the lines the data directory's file lacks, then the new checkpoint line in every file. */
+async function appendCheckpoint(sql: Sql, o: AnchorOptions, files: string[], force: boolean, failures: unknown[]): Promise<Appending> {
+  const touched = new Map<string, Appended>();
+  const append = (file: string, text: string) => void touched.set(file, appendLine(file, text));
+  const head = (await sql.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) ?? { seq: 0, hash: GENESIS_HASH };
+  const lastRecord = () => sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
+  let last = await lastRecord();
+  // The data directory's file as this process last left it needs no reading; otherwise (first run, another process
+  // or node wrote since) its lines are read once: any the database never recorded are taken over, and the lines
+  // other nodes signed (team mode) are appended.
+  const mainLines = linesIfUnknown(files[0]!, last?.n ?? 0);
+  if (mainLines) {
+    await adoptUnrecorded(sql, files[0]!, mainLines, o.verifyKey);
+    await appendPeerLines(sql, mainLines, o.verifyKey, (text) => append(files[0]!, text));
+    last = await lastRecord();
   }
-  // One read gives both the lines and the size they came from.
-  const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
-  const read = splitLines(bytes.toString('utf8'));
-  known.set(file, { size: bytes.length, lines: read.length });
-  return read;
+  if (!force && last && last.head_seq === head.seq) return { touched };
+  // Counted from the last checkpoint on: a full count(*) would grow with the log at every checkpoint.
+  const counted = async (text: string, params: unknown[]) => Number((await sql.get<{ n: number }>(text, params))!.n);
+  const count = last && last.head_seq <= head.seq
+    ? Number(last.entry_count) + await counted('SELECT count(*) AS n FROM audit_log WHERE seq > ? AND seq <= ?', [last.head_seq, head.seq])
+    : await counted('SELECT count(*) AS n FROM audit_log WHERE seq <= ?', [head.seq]);
+  const key = fingerprint(o.verifyKey);
+  const body = { v: 1 as const, n: (last?.n ?? 0) + 1, headSeq: head.seq, headHash: head.hash, count, at: new Date().toISOString(), prev: last?.line_sha256 ?? NO_PREV, key };
+  const text = JSON.stringify({ ...body, sig: sign(null, signedBytes(body), o.signingKey).toString('base64') });
+  append(files[0]!, text);
+  for (const file of files.slice(1)) {
+    try {
+      // An anchor directory added later (or a volume that was away) first gets the lines it missed.
+      const have = linesIfUnknown(file, body.n - 1);
+      if (have) {
+        const main = readCheckpointFile(files[0]!) ?? [];
+        for (const missed of main.slice(have.length, -1)) append(file, missed);
+      }
+      append(file, text);
+    } catch (e) {
+      forget(file);
+      failures.push(new Error(`could not append checkpoint ${body.n} to ${file}: ${(e as Error).message}`));
+    }
+  }
+  return { touched, line: { record: { n: body.n, head_seq: body.headSeq, head_hash: body.headHash, entry_count: count, at: body.at, key_fingerprint: key, line_sha256: sha256(text) }, text } };
+}
+
+/**
+ * Every touched file synced. A line whose sync failed is taken back out; the data directory's failing stops the
+ * checkpoint (nothing is recorded), another's is reported after.
+ */
+async function syncAll(touched: Map<string, Appended>, main: string, failures: unknown[], sync: (a: Appended) => Promise<void>): Promise<void> {
+  await Promise.all([...touched.values()].map((a) => sync(a).catch((e: unknown) => {
+    cutBack(a);
+    if (a.file === main) throw e;
+    failures.push(new Error(`could not sync ${a.file}: ${(e as Error).message}`));
+  })));
+}
+
+/** The synced line recorded, unless another writer recorded it first (then its record is returned). */
+async function recordCheckpoint(sql: Sql, line: { record: CheckpointRecord; text: string }): Promise<CheckpointRecord | undefined> {
+  const last = await sql.get<{ n: number }>('SELECT n FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
+  if ((last?.n ?? 0) === line.record.n - 1) {
+    await insertRecord(sql, line.record, line.text);
+    return line.record;
+  }
+  return sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints WHERE n = ? AND line_sha256 = ?', [line.record.n, line.record.line_sha256]);
 }
 
 async function insertRecord(sql: Sql, r: CheckpointRecord, text: string): Promise<void> {
@@ -145,12 +175,12 @@ async function insertRecord(sql: Sql, r: CheckpointRecord, text: string): Promis
  * nodes. Each is appended (to `main` too) only when its text hashes to the recorded hash and its signature holds under
  * the install key; the first that does not stops the catch-up, and audit verify then names the gap.
  */
-async function appendPeerLines(sql: Sql, file: string, main: string[], verifyKey: KeyObject): Promise<void> {
+async function appendPeerLines(sql: Sql, main: string[], verifyKey: KeyObject, append: (text: string) => void): Promise<void> {
   const missing = await sql.all<{ line_sha256: string; line_text: string | null }>('SELECT line_sha256, line_text FROM audit_checkpoints WHERE n > ? ORDER BY n', [main.length]);
   for (const r of missing) {
     const parsed = r.line_text === null ? undefined : parseLine(r.line_text);
     if (!parsed?.success || sha256(r.line_text!) !== r.line_sha256 || !signatureHolds(parsed.data, verifyKey)) return;
-    appendLine(file, r.line_text!);
+    append(r.line_text!);
     main.push(r.line_text!);
   }
 }
@@ -167,8 +197,10 @@ const parseLine = (text: string) => {
  * Lines of our own file that the database never recorded: a process killed between the fsynced line and the commit.
  * Each is taken over only if it is exactly the next checkpoint, signed by this install, of an entry the log still has.
  */
-async function adoptUnrecorded(sql: Sql, lines: string[], verifyKey: KeyObject): Promise<void> {
+async function adoptUnrecorded(sql: Sql, file: string, lines: string[], verifyKey: KeyObject): Promise<void> {
   const recorded = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_checkpoints'))!.n;
+  // A line the crash left may never have reached the disk: it is synced before it is recorded (here, at once: rare).
+  if (lines.length > recorded) syncNow(file);
   for (const text of lines.slice(recorded)) {
     const last = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
     const parsed = parseLine(text);
@@ -180,40 +212,11 @@ async function adoptUnrecorded(sql: Sql, lines: string[], verifyKey: KeyObject):
   }
 }
 
-/** Appends one line, fsynced; a write that fails part-way (disk full) is cut back, so the file never ends in half a line. */
-function appendLine(file: string, line: string): void {
-  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
-  const fd = openSync(file, 'a', 0o600);
-  const size = fstatSync(fd).size;
-  const before = known.get(file);
-  forget(file);
-  try {
-    const written = writeSync(fd, `${line}\n`);
-    fsyncSync(fd);
-    if (before && before.size === size) known.set(file, { size: size + written, lines: before.lines + 1 });
-  } catch (e) {
-    try {
-      ftruncateSync(fd, size);
-    } catch { /* the original error says more */ }
-    throw e;
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(file, 0o600);
-}
-
 export async function latestCheckpoint(sql: Sql): Promise<(CheckpointRecord & { fingerprint: string }) | undefined> {
   const r = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
   return r && { ...r, fingerprint: checkpointFingerprint(r.n, r.head_seq, r.line_sha256) };
 }
 
-/** The lines of a checkpoint file, or undefined when it does not exist. */
-export function readCheckpointFile(file: string): string[] | undefined {
-  if (!existsSync(file)) return undefined;
-  return splitLines(readFileSync(file, 'utf8'));
-}
-
-const splitLines = (text: string) => text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
 
 export interface AnchorSchedule {
   everyEntries: () => number;

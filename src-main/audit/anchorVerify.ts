@@ -5,7 +5,8 @@ import type { KeyObject } from 'node:crypto';
 import type { Sql } from '../store/sql.ts';
 import { fingerprint } from './export.ts';
 import { verifyChain, type VerifyResult } from './log.ts';
-import { CheckpointLine, NO_PREV, readCheckpointFile, sha256, signatureHolds, type CheckpointRecord } from './anchor.ts';
+import { CheckpointLine, NO_PREV, sha256, signatureHolds, type CheckpointRecord } from './anchor.ts';
+import { readCheckpointFile } from './checkpointFile.ts';
 
 export type AnchoredVerify =
   | { ok: true; count: number; headSeq: number; headHash: string; checkpoints: number; files: string[]; latest: CheckpointRecord | null }
