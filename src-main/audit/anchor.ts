@@ -12,7 +12,7 @@ import type { Store } from '../store/store.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import { fingerprint } from './export.ts';
 import { GENESIS_HASH } from './log.ts';
-import { appendLine, cutBack, forget, linesIfUnknown, readCheckpointFile, syncAppended, syncNow, type Appended } from './checkpointFile.ts';
+import { appendLine, closeAppended, cutBack, forget, linesIfUnknown, readCheckpointFile, syncAppended, syncNow, type Appended } from './checkpointFile.ts';
 
 export const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
 export const NO_PREV = '0'.repeat(64);
@@ -70,40 +70,43 @@ export interface AnchorOptions {
  * nothing was appended to the log since the last checkpoint (unless `force`). A failed anchor-directory write (the other
  * volume is gone) is thrown after the rest was done.
  *
- * The line is appended inside a write transaction, whose lock orders checkpoint writers across processes and nodes. It
- * is synced on the thread pool, never on the event loop (an fsync held every call in flight for milliseconds). On
- * SQLite that happens between two transactions (its statements must settle within one turn of the event loop, as
- * group commit needs), and the line is recorded in the second unless another process took it over first (as it takes
- * over any line a crash left unrecorded). On PostgreSQL, where other nodes append to their own files and may record a
- * checkpoint of their own in between, the sync is awaited inside the one transaction.
+ * The line is appended inside a write transaction, whose lock orders the writers' appends across processes and nodes.
+ * It is synced on the thread pool, never on the event loop (an fsync held every call in flight for milliseconds).
+ * - SQLite: between two transactions (its statements must settle within one turn of the event loop, as group commit
+ *   needs). The second records the line unless another process took it over first, as it takes over any line a crash
+ *   left unrecorded (synced before it is recorded). A line whose sync failed is left for such a takeover: outside the
+ *   lock it cannot be cut back safely.
+ * - PostgreSQL: other nodes append to their own files and may record a checkpoint of their own in between, so the sync
+ *   is awaited inside the one transaction, and a line whose sync failed is cut back there.
  */
 export async function writeCheckpoint(store: Store, o: AnchorOptions, force = false): Promise<(CheckpointRecord & { fingerprint: string }) | undefined> {
   const files = checkpointFiles(o.dataDir, o.verifyKey, o.anchorDir);
   const failures: unknown[] = [];
-  const synced = async (a: Appending) => {
-    await syncAll(a.touched, files[0]!, failures, o.sync ?? syncAppended);
-    return a.line;
-  };
-  const out = store.dialect === 'sqlite'
-    ? await store.write((tx) => appendCheckpoint(tx.sql, o, files, force, failures)).then(synced).then((line) => line && store.write((tx) => recordCheckpoint(tx.sql, line)))
-    : await store.write(async (tx) => {
-      const line = await synced(await appendCheckpoint(tx.sql, o, files, force, failures));
-      return line && recordCheckpoint(tx.sql, line);
-    });
-  if (failures.length) throw failures[0];
-  return out && { ...out, fingerprint: checkpointFingerprint(out.n, out.head_seq, out.line_sha256) };
+  const touched = new Map<string, Appended>();
+  const sync = o.sync ?? syncAppended;
+  try {
+    const out = store.dialect === 'sqlite'
+      ? await store.write((tx) => appendCheckpoint(tx.sql, o, files, force, touched, failures)).then(async (line) => {
+        await syncAll(touched, files[0]!, failures, sync, false);
+        return line && store.write((tx) => recordCheckpoint(tx.sql, line));
+      })
+      : await store.write(async (tx) => {
+        const line = await appendCheckpoint(tx.sql, o, files, force, touched, failures);
+        await syncAll(touched, files[0]!, failures, sync, true);
+        return line && recordCheckpoint(tx.sql, line);
+      });
+    if (failures.length) throw failures[0];
+    return out && { ...out, fingerprint: checkpointFingerprint(out.n, out.head_seq, out.line_sha256) };
+  } finally {
+    for (const a of touched.values()) closeAppended(a);
+  }
 }
 
-interface Appending {
-  /** The last line appended to each file (the new checkpoint's, or a catch-up line): each such file is synced. */
-  touched: Map<string, Appended>;
-  line?: { record: CheckpointRecord; text: string };
-}
+type Line = { record: CheckpointRecord; text: string };
 
 /** In a write transaction: the lines the data directory's file lacks, then the new checkpoint line in every file. */
-async function appendCheckpoint(sql: Sql, o: AnchorOptions, files: string[], force: boolean, failures: unknown[]): Promise<Appending> {
-  const touched = new Map<string, Appended>();
-  const append = (file: string, text: string) => void touched.set(file, appendLine(file, text));
+async function appendCheckpoint(sql: Sql, o: AnchorOptions, files: string[], force: boolean, touched: Map<string, Appended>, failures: unknown[]): Promise<Line | undefined> {
+  const append = (file: string, text: string) => void touched.set(file, appendLine(file, text, touched.get(file)));
   const head = (await sql.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) ?? { seq: 0, hash: GENESIS_HASH };
   const lastRecord = () => sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
   let last = await lastRecord();
@@ -116,7 +119,7 @@ async function appendCheckpoint(sql: Sql, o: AnchorOptions, files: string[], for
     await appendPeerLines(sql, mainLines, o.verifyKey, (text) => append(files[0]!, text));
     last = await lastRecord();
   }
-  if (!force && last && last.head_seq === head.seq) return { touched };
+  if (!force && last && last.head_seq === head.seq) return undefined;
   // Counted from the last checkpoint on: a full count(*) would grow with the log at every checkpoint.
   const counted = async (text: string, params: unknown[]) => Number((await sql.get<{ n: number }>(text, params))!.n);
   const count = last && last.head_seq <= head.seq
@@ -140,23 +143,31 @@ async function appendCheckpoint(sql: Sql, o: AnchorOptions, files: string[], for
       failures.push(new Error(`could not append checkpoint ${body.n} to ${file}: ${(e as Error).message}`));
     }
   }
-  return { touched, line: { record: { n: body.n, head_seq: body.headSeq, head_hash: body.headHash, entry_count: count, at: body.at, key_fingerprint: key, line_sha256: sha256(text) }, text } };
+  return { record: { n: body.n, head_seq: body.headSeq, head_hash: body.headHash, entry_count: count, at: body.at, key_fingerprint: key, line_sha256: sha256(text) }, text };
 }
 
 /**
- * Every touched file synced. A line whose sync failed is taken back out; the data directory's failing stops the
- * checkpoint (nothing is recorded), another's is reported after.
+ * Every touched file synced (all of them settled before this returns). A failed anchor-directory sync is reported after;
+ * the data directory's stops the checkpoint: nothing is recorded. `cut`: under the writers' lock, a failed file's lines
+ * are taken back out.
  */
-async function syncAll(touched: Map<string, Appended>, main: string, failures: unknown[], sync: (a: Appended) => Promise<void>): Promise<void> {
-  await Promise.all([...touched.values()].map((a) => sync(a).catch((e: unknown) => {
-    cutBack(a);
-    if (a.file === main) throw e;
-    failures.push(new Error(`could not sync ${a.file}: ${(e as Error).message}`));
-  })));
+async function syncAll(touched: Map<string, Appended>, main: string, failures: unknown[], sync: (a: Appended) => Promise<void>, cut: boolean): Promise<void> {
+  const all = [...touched.values()];
+  const results = await Promise.allSettled(all.map((a) => sync(a)));
+  let mainError: unknown;
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    const a = all[i]!;
+    forget(a.file);
+    if (cut) cutBack(a);
+    if (a.file === main) mainError = r.reason;
+    else failures.push(new Error(`could not sync ${a.file}: ${(r.reason as Error).message}`));
+  });
+  if (mainError !== undefined) throw mainError;
 }
 
 /** The synced line recorded, unless another writer recorded it first (then its record is returned). */
-async function recordCheckpoint(sql: Sql, line: { record: CheckpointRecord; text: string }): Promise<CheckpointRecord | undefined> {
+async function recordCheckpoint(sql: Sql, line: Line): Promise<CheckpointRecord | undefined> {
   const last = await sql.get<{ n: number }>('SELECT n FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
   if ((last?.n ?? 0) === line.record.n - 1) {
     await insertRecord(sql, line.record, line.text);
@@ -194,13 +205,13 @@ const parseLine = (text: string) => {
 };
 
 /**
- * Lines of our own file that the database never recorded: a process killed between the fsynced line and the commit.
+ * Lines of our own file that the database never recorded: a process killed between appending a line and recording it,
+ * or a line whose sync failed.
  * Each is taken over only if it is exactly the next checkpoint, signed by this install, of an entry the log still has.
  */
 async function adoptUnrecorded(sql: Sql, file: string, lines: string[], verifyKey: KeyObject): Promise<void> {
   const recorded = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_checkpoints'))!.n;
-  // A line the crash left may never have reached the disk: it is synced before it is recorded (here, at once: rare).
-  if (lines.length > recorded) syncNow(file);
+  let synced = false;
   for (const text of lines.slice(recorded)) {
     const last = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
     const parsed = parseLine(text);
@@ -208,6 +219,9 @@ async function adoptUnrecorded(sql: Sql, file: string, lines: string[], verifyKe
     const l = parsed.data;
     const hash = (await sql.get<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = ?', [l.headSeq]))?.hash;
     if (l.n !== (last?.n ?? 0) + 1 || l.prev !== (last?.line_sha256 ?? NO_PREV) || !signatureHolds(l, verifyKey) || (l.headSeq > 0 && hash !== l.headHash)) return;
+    // Such a line may never have reached the disk: it is synced before it is recorded (here, at once: rare).
+    if (!synced) syncNow(file);
+    synced = true;
     await insertRecord(sql, { n: l.n, head_seq: l.headSeq, head_hash: l.headHash, entry_count: l.count, at: l.at, key_fingerprint: l.key, line_sha256: sha256(text) }, text);
   }
 }

@@ -1,14 +1,19 @@
 // The checkpoint files on disk (audit/anchor.ts writes them): appending a line, cutting a failed append back, making
 // appended lines durable, and knowing when a file needs reading again.
-import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { chmodSync, closeSync, existsSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** One line appended and not yet synced: where it starts, and how long it is (a failed sync cuts it back). */
+/**
+ * Lines appended to one file through one descriptor, not yet synced: the descriptor stays open until they are (Linux
+ * reports a failed write-back to the descriptors open when it happened, so the sync must use this one).
+ */
 export interface Appended {
   file: string;
+  fd: number;
+  /** The file's size when it was opened, and the bytes appended since: a failed sync may cut them back. */
   size: number;
   written: number;
+  closed?: boolean;
 }
 
 /**
@@ -35,49 +40,65 @@ export function linesIfUnknown(file: string, lines: number): string[] | undefine
 }
 
 /**
- * Appends one line, not yet synced (syncAppended makes it durable, off the event loop). A write that fails part-way
- * (disk full) is cut back, so the file never ends in half a line.
+ * Appends one line (through `to` when it is open on the same file), not yet synced: syncAppended makes it durable, off
+ * the event loop, and closeAppended releases the descriptor either way. A write that fails part-way (disk full) is cut
+ * back, so the file never ends in half a line.
  */
-export function appendLine(file: string, line: string): Appended {
-  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
-  const fd = openSync(file, 'a', 0o600);
-  const size = fstatSync(fd).size;
+export function appendLine(file: string, line: string, to?: Appended): Appended {
+  let a = to && !to.closed && to.file === file ? to : undefined;
+  if (!a) {
+    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+    const fd = openSync(file, 'a', 0o600);
+    try {
+      a = { file, fd, size: fstatSync(fd).size, written: 0 };
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+  const at = a.size + a.written;
   const before = known.get(file);
   forget(file);
   try {
-    const written = writeSync(fd, `${line}\n`);
+    const written = writeSync(a.fd, `${line}\n`);
+    a.written += written;
     chmodSync(file, 0o600);
-    if (before && before.size === size) known.set(file, { size: size + written, lines: before.lines + 1 });
-    return { file, size, written };
+    if (before && before.size === at) known.set(file, { size: at + written, lines: before.lines + 1 });
+    return a;
   } catch (e) {
     try {
-      ftruncateSync(fd, size);
+      ftruncateSync(a.fd, at);
     } catch { /* the original error says more */ }
+    if (a !== to) closeAppended(a);
     throw e;
-  } finally {
-    closeSync(fd);
   }
 }
 
 /**
- * Makes what was appended to `a.file` durable, on the thread pool: an fsync takes milliseconds (more on Windows and
+ * Makes what was appended through `a` durable, on the thread pool: an fsync takes milliseconds (more on Windows and
  * network volumes), and on the main thread it held every call in flight.
  */
-export async function syncAppended(a: Appended): Promise<void> {
-  // Read-write: Windows flushes only a handle that may write.
-  const handle = await open(a.file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+export function syncAppended(a: Appended): Promise<void> {
+  return new Promise((resolve, reject) => fsync(a.fd, (e) => (e ? reject(e) : resolve())));
 }
 
-/** A line whose sync failed is taken back out, unless something was appended after it. */
+/** Releases the descriptor (once). */
+export function closeAppended(a: Appended): void {
+  if (a.closed) return;
+  a.closed = true;
+  try {
+    closeSync(a.fd);
+  } catch { /* already gone: nothing to release */ }
+}
+
+/**
+ * Takes back out what was appended through `a` after its sync failed, unless something was appended after it. Only
+ * under the writers' lock (a write transaction): another writer may otherwise have taken the line over, or appended.
+ */
 export function cutBack(a: Appended): void {
   forget(a.file);
   try {
-    if (statSync(a.file).size === a.size + a.written) truncateSync(a.file, a.size);
+    if (fstatSync(a.fd).size === a.size + a.written) ftruncateSync(a.fd, a.size);
   } catch { /* the sync's error says more */ }
 }
 

@@ -6,6 +6,7 @@ import type { Sql } from '../store/sql.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import { auditRows, verifyRows, type AuditRow } from './log.ts';
 import { checkpointRecord, recordOfLine, toOcsf, toSyslog, type ExportFormat } from './siem.ts';
+import { pauses } from '../pauses.ts';
 
 /** The last line of an export: what the chain head was, signed with the install's Ed25519 key. */
 const Checkpoint = z.object({
@@ -47,10 +48,13 @@ export async function exportAudit(sql: Sql, file: string, signingKey: KeyObject,
     const checkpoint = await (async () => {
       let count = 0;
       let head = { seq: 0, hash: '0'.repeat(64) };
+      const pause = pauses();
       for await (const row of auditRows(sql, { throughSeq: through })) {
         writeSync(fd, `${line(row)}\n`);
         head = { seq: row.seq, hash: row.hash };
         count++;
+        const p = pause();
+        if (p) await p;
       }
       const body = { count, headSeq: head.seq, headHash: head.hash, exportedAt: new Date().toISOString() };
       const cp: Checkpoint = {

@@ -18,6 +18,7 @@ import type { Policy } from './policyValues.ts';
 import { RateLimiter } from './rateLimiter.ts';
 import { DraftPolicy, SimulationDraft } from './simulateDraft.ts';
 import { ticketOf } from './ticket.ts';
+import { pauses } from '../pauses.ts';
 
 export { DraftGrant, SimulationDraft } from './simulateDraft.ts';
 
@@ -199,12 +200,15 @@ export class PolicySimulator {
 
     // Only the blocks whose times meet the window (audit/facets.ts), each read in keyset pages.
     const { ranges } = await planBlocks(d.store.sql, { values: [], from, to, others: true });
+    const pause = pauses();
     for (const range of ranges) {
       let after = range.lo - 1;
       for (;;) {
         const rows = await d.store.sql.all<Row>(`SELECT seq, at, key_id, key_name, tool, action, tenant, decision, code, rule, args_json, detail_json
           FROM audit_log WHERE event = 'tool_call' AND at >= ? AND at <= ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ${PAGE}`, [from, to, after, range.hi]);
         for (const r of rows) {
+          const p = pause();
+          if (p) await p;
           const detail = rec(json(r.detail_json));
           if (detail.aggregated === true) {
             report.counted += typeof detail.count === 'number' ? detail.count : 0;

@@ -64,25 +64,30 @@ describe('a checkpoint line is synced off the event loop, and recorded once sync
     await store.close();
   });
 
-  it('a sync that fails cuts the line back and records nothing; the next checkpoint takes its number', async () => {
+  it('a sync that fails records nothing; the line is left for the next checkpoint, which syncs it and takes it over', async () => {
     const { store, o, lines, verify } = await install();
     const before = (await latestCheckpoint(store.sql))!;
-    const fileBefore = lines();
     const held = heldSync();
     const writing = writeCheckpoint(store, { ...o, sync: held.sync });
     await held.syncing;
+    const line = lines().at(-1)!;
     held.fail(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
     await expect(writing).rejects.toThrow(/EIO/);
-    expect(lines()).toEqual(fileBefore);
-    expect((await latestCheckpoint(store.sql))!.n).toBe(before.n);
-    expect(await verify()).toMatchObject({ ok: true });
-    expect(await writeCheckpoint(store, o)).toMatchObject({ n: before.n + 1 });
-    expect(await verify()).toMatchObject({ ok: true, checkpoints: before.n + 1 });
+    expect((await latestCheckpoint(store.sql))!.n, 'nothing recorded').toBe(before.n);
+    // Outside the writers' lock the line is not cut back (another process may have taken it over meanwhile).
+    expect(lines().at(-1)).toBe(line);
+    expect(await verify()).toMatchObject({ ok: true, checkpoints: before.n });
+    await store.audit.append({ event: 'system', decision: 'info', outcome: 'after the failed sync' });
+    expect(await writeCheckpoint(store, o)).toMatchObject({ n: before.n + 2 });
+    const recorded = await store.sql.all<{ n: number; line_sha256: string }>('SELECT n, line_sha256 FROM audit_checkpoints WHERE n > ? ORDER BY n', [before.n]);
+    expect(recorded.map((r) => r.n)).toEqual([before.n + 1, before.n + 2]);
+    expect(recorded[0]!.line_sha256, 'the line left behind, taken over').toBe(sha256(line));
+    expect(await verify()).toMatchObject({ ok: true, checkpoints: before.n + 2 });
     await store.close();
   });
 
   it('a line another process took over while it was syncing is not recorded twice', async () => {
-    const { store, o, lines } = await install();
+    const { store, o, lines, verify } = await install();
     const before = (await latestCheckpoint(store.sql))!;
     const held = heldSync();
     const writing = writeCheckpoint(store, { ...o, sync: held.sync });
@@ -97,6 +102,26 @@ describe('a checkpoint line is synced off the event loop, and recorded once sync
     expect(await writing).toMatchObject({ n: before.n + 1, line_sha256: sha256(line) });
     const recorded = await store.sql.all<{ n: number }>('SELECT n FROM audit_checkpoints WHERE n > ? ORDER BY n', [before.n]);
     expect(recorded.map((r) => r.n)).toEqual([before.n + 1, before.n + 2]);
+    expect(await verify()).toMatchObject({ ok: true, checkpoints: before.n + 2 });
+    await store.close();
+  });
+
+  it('a line another process took over while its sync was failing stays in the file, as recorded', async () => {
+    const { store, o, lines, verify } = await install();
+    const before = (await latestCheckpoint(store.sql))!;
+    const held = heldSync();
+    const writing = writeCheckpoint(store, { ...o, sync: held.sync });
+    await held.syncing;
+    const line = lines().at(-1)!;
+    const other = openStore(join(o.dataDir, DB_FILE));
+    // The other process takes the line over and has nothing of its own to add.
+    expect(await writeCheckpoint(other.store, o)).toBeUndefined();
+    await other.store.close();
+    held.fail(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    await expect(writing).rejects.toThrow(/EIO/);
+    expect(lines().at(-1)).toBe(line);
+    expect((await latestCheckpoint(store.sql))).toMatchObject({ n: before.n + 1, line_sha256: sha256(line) });
+    expect(await verify()).toMatchObject({ ok: true, checkpoints: before.n + 1 });
     await store.close();
   });
 });
