@@ -44,14 +44,23 @@ function heldSync() {
   return { sync, syncing, release, fail };
 }
 
+/** An install whose next checkpoint line is appended and now syncing, held: `line` is it, `before` the last recorded. */
+async function checkpointSyncing() {
+  const i = await install();
+  const before = (await latestCheckpoint(i.store.sql))!;
+  const held = heldSync();
+  const writing = writeCheckpoint(i.store, { ...i.o, sync: held.sync });
+  // Whatever the test does, the rejection of a failed sync is awaited by it: not an unhandled one meanwhile.
+  writing.catch(() => {});
+  await held.syncing;
+  return { ...i, before, held, writing, line: i.lines().at(-1)! };
+}
+
+const EIO = () => Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+
 describe('a checkpoint line is synced off the event loop, and recorded once synced', () => {
   it('while its sync is in flight the line is in the file but not recorded, and the store goes on committing', async () => {
-    const { store, o, lines, verify } = await install();
-    const before = (await latestCheckpoint(store.sql))!;
-    const held = heldSync();
-    const writing = writeCheckpoint(store, { ...o, sync: held.sync });
-    await held.syncing;
-    const line = lines().at(-1)!;
+    const { store, o, lines, verify, before, held, writing, line } = await checkpointSyncing();
     expect(JSON.parse(line)).toMatchObject({ n: before.n + 1 });
     expect((await latestCheckpoint(store.sql))!.n, 'not recorded before its sync').toBe(before.n);
     // Neither the event loop nor the store's writes wait for the disk.
@@ -65,13 +74,8 @@ describe('a checkpoint line is synced off the event loop, and recorded once sync
   });
 
   it('a sync that fails records nothing; the line is left for the next checkpoint, which syncs it and takes it over', async () => {
-    const { store, o, lines, verify } = await install();
-    const before = (await latestCheckpoint(store.sql))!;
-    const held = heldSync();
-    const writing = writeCheckpoint(store, { ...o, sync: held.sync });
-    await held.syncing;
-    const line = lines().at(-1)!;
-    held.fail(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    const { store, o, lines, verify, before, held, writing, line } = await checkpointSyncing();
+    held.fail(EIO());
     await expect(writing).rejects.toThrow(/EIO/);
     expect((await latestCheckpoint(store.sql))!.n, 'nothing recorded').toBe(before.n);
     // Outside the writers' lock the line is not cut back (another process may have taken it over meanwhile).
@@ -87,12 +91,7 @@ describe('a checkpoint line is synced off the event loop, and recorded once sync
   });
 
   it('a line another process took over while it was syncing is not recorded twice', async () => {
-    const { store, o, lines, verify } = await install();
-    const before = (await latestCheckpoint(store.sql))!;
-    const held = heldSync();
-    const writing = writeCheckpoint(store, { ...o, sync: held.sync });
-    await held.syncing;
-    const line = lines().at(-1)!;
+    const { store, o, lines, verify, before, held, writing, line } = await checkpointSyncing();
     // What another process's checkpoint does first: take over the file's unrecorded line.
     const other = openStore(join(o.dataDir, DB_FILE));
     await other.store.audit.append({ event: 'system', decision: 'info', outcome: 'other process' });
@@ -107,17 +106,12 @@ describe('a checkpoint line is synced off the event loop, and recorded once sync
   });
 
   it('a line another process took over while its sync was failing stays in the file, as recorded', async () => {
-    const { store, o, lines, verify } = await install();
-    const before = (await latestCheckpoint(store.sql))!;
-    const held = heldSync();
-    const writing = writeCheckpoint(store, { ...o, sync: held.sync });
-    await held.syncing;
-    const line = lines().at(-1)!;
+    const { store, o, lines, verify, before, held, writing, line } = await checkpointSyncing();
     const other = openStore(join(o.dataDir, DB_FILE));
     // The other process takes the line over and has nothing of its own to add.
     expect(await writeCheckpoint(other.store, o)).toBeUndefined();
     await other.store.close();
-    held.fail(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    held.fail(EIO());
     await expect(writing).rejects.toThrow(/EIO/);
     expect(lines().at(-1)).toBe(line);
     expect((await latestCheckpoint(store.sql))).toMatchObject({ n: before.n + 1, line_sha256: sha256(line) });
