@@ -147,6 +147,9 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
   // Device commands are signed with the install key when they are queued; agents verify them with its public half.
   const { db, store, sqlite, migrated } = await openStoreOf(dataDir, secrets.signingKey, { storeUrl: opts.storeUrl, durability: env.COUNTERSIGN_DURABILITY === 'full' ? 'full' : 'normal', log });
   const timers: NodeJS.Timeout[] = [];
+  // What a start that fails part-way has already started (report jobs, background checkpoints, anchoring) is stopped
+  // before the store closes: a failed start leaves no worker thread or job writing behind it.
+  const started: (() => Promise<unknown>)[] = [];
   try {
     const tampered = tamperReporter(store, log);
     const keys = new KeyService(store, secrets.hmacKey, tampered);
@@ -182,6 +185,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
       services: { dataDir, startReport: (id) => reports.start(id) },
     });
     await reports.resumePending();
+    started.push(async () => reports.stop());
     const sweep = async () => {
       try {
         await approvals.expireDue();
@@ -192,9 +196,11 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     await sweep();
     timers.push(setInterval(() => void sweep(), opts.expirySweepMs ?? 5_000).unref());
     const checkpointer = opts.longRunning && sqlite ? startCheckpointer(db, { log }) : undefined;
+    if (checkpointer) started.push(() => checkpointer.stop());
     const audit = store.audit;
     const anchors = opts.longRunning ? startAnchoring(store, { dataDir, anchorDir: opts.anchorDir ?? (env.COUNTERSIGN_ANCHOR_DIR || undefined), ...secrets },
       { everyEntries: () => policy.values.auditCheckpointEveryEntries, everyMinutes: () => policy.values.auditCheckpointEveryMinutes }, log) : undefined;
+    if (anchors) started.push(() => anchors.stop());
     let offRemote: (() => void) | undefined;
     if (opts.longRunning) {
       await audit.catchUp();
@@ -229,6 +235,7 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     };
   } catch (e) {
     for (const t of timers) clearInterval(t);
+    for (const stop of started.reverse()) await stop().catch(() => {});
     await store.close().catch(() => {});
     throw e;
   }
