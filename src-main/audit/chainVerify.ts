@@ -3,8 +3,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Db } from '../store/db.ts';
 import { sqliteSql } from '../store/sql.ts';
-import { pauses } from '../pauses.ts';
-import { auditRows, ChainCheck, GENESIS_HASH, HASHED_COLUMNS, type AuditRow, type VerifyResult } from './log.ts';
+import { GENESIS_HASH, HASHED_COLUMNS, verifyChain as verifyInPages, type AuditRow, type VerifyResult } from './log.ts';
 
 /**
  * The hash chain checked on every core: the log is cut into seq ranges, each hashed on a worker thread with its own
@@ -182,7 +181,8 @@ export async function verifyChain(db: Db, opts: ChainVerifyOptions = {}): Promis
   const workers = Math.max(1, Math.min(opts.workers ?? Math.min(availableParallelism(), 8), Math.floor(head / minRows)));
   // An in-memory or temporary database has no file a second connection could open.
   if (opts.stats) opts.stats.workers = 0;
-  if (workers < 2 || !db.name || db.name === ':memory:' || db.memory) return verifyInTurns(db);
+  // A log too small to split is checked on this thread, in pages with pauses (log.ts).
+  if (workers < 2 || !db.name || db.name === ':memory:' || db.memory) return verifyInPages(sqliteSql(db));
   // Ranges split seq 1..head (rows before 1 or after head, if any, are in the first or last range: a row the
   // attacker gave seq 0 or -5 still fails the contiguity check there).
   const size = Math.ceil(head / workers);
@@ -191,18 +191,3 @@ export async function verifyChain(db: Db, opts: ChainVerifyOptions = {}): Promis
   return stitch(await Promise.all(bounds.map(([from, to]) => inWorker(db.name, from, to))));
 }
 
-/**
- * A log too small to split, on this thread: read in keyset pages from the lowest seq (a row the attacker gave seq 0 or
- * -5 is read first and fails the contiguity check), with the event loop given back every few hundred rows, so a
- * console's verify does not hold the MCP calls in flight (about 125 ms at 50,000 entries in one go).
- */
-async function verifyInTurns(db: Db): Promise<VerifyResult> {
-  const check = new ChainCheck();
-  const pause = pauses();
-  for await (const row of auditRows(sqliteSql(db), { afterSeq: Number.MIN_SAFE_INTEGER })) {
-    if (!check.push(row)) break;
-    const p = pause();
-    if (p) await p;
-  }
-  return check.result();
-}

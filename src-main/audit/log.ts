@@ -3,6 +3,7 @@ import type { Sql } from '../store/sql.ts';
 import { ARGS_MAX, boundedJson, boundedText, DETAIL_MAX, isRefusal, OUTCOME_MAX, REFUSAL_ARGS_MAX, REFUSAL_DETAIL_MAX, TEXT_MAX } from './bounds.ts';
 import { closesBlock, summarizeBlock } from './facets.ts';
 import { RefusalAggregator } from './flood.ts';
+import { pauses } from '../pauses.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -132,10 +133,19 @@ export async function* auditRows(sql: Sql, opts: { afterSeq?: number; throughSeq
   }
 }
 
-/** The whole chain, checked. */
+/**
+ * The whole chain, checked in keyset pages from the lowest seq (a row the attacker gave seq 0 or -5 is read first and
+ * fails the contiguity check), the event loop given back every few hundred rows: a console's verify does not hold the
+ * MCP calls in flight.
+ */
 export async function verifyChain(sql: Sql): Promise<VerifyResult> {
   const check = new ChainCheck();
-  for await (const row of auditRows(sql)) if (!check.push(row)) break;
+  const pause = pauses();
+  for await (const row of auditRows(sql, { afterSeq: Number.MIN_SAFE_INTEGER })) {
+    if (!check.push(row)) break;
+    const p = pause();
+    if (p) await p;
+  }
   return check.result();
 }
 
