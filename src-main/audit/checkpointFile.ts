@@ -102,7 +102,7 @@ export function cutBack(a: Appended): void {
   } catch { /* the sync's error says more */ }
 }
 
-/** The same, at once: only for lines taken over after a crash (rare), inside the transaction that records them. */
+/** An fsync at once, on the event loop: only for lines taken over after a crash (rare), inside the transaction that records them. */
 export function syncNow(file: string): void {
   const fd = openSync(file, 'r+');
   try {
