@@ -179,7 +179,6 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
     const fourEyes = new FourEyes(bindingKey(secrets.hmacKey), policy);
     const reports = new ReportJobs(store, dataDir);
     const limiter: Budgets = sqlite ? new RateLimiter() : (await import('./store/pg/budgets.ts')).sharedBudgets(store.sql);
-    store.perBatch((sql) => keys.flushUse(sql), () => keys.discardUse());
     const gate = new Gate({
       store, keys, policy, approvals, fourEyes, limiter, log, tools,
       services: { dataDir, startReport: (id) => reports.start(id) },

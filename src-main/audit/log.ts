@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import type { Sql } from '../store/sql.ts';
 import { ARGS_MAX, boundedJson, boundedText, DETAIL_MAX, isRefusal, OUTCOME_MAX, REFUSAL_ARGS_MAX, REFUSAL_DETAIL_MAX, TEXT_MAX } from './bounds.ts';
 import { closesBlock, summarizeBlock } from './facets.ts';
+import { foldKeyUsage } from './keyUsage.ts';
 import { RefusalAggregator } from './flood.ts';
 import { pauses } from '../pauses.ts';
 
@@ -361,7 +362,7 @@ export class AuditLog {
 }
 
 /**
- * The entry that closes a block, and the block's summaries, as one: in a savepoint of their own, since the item may
+ * The entry that closes a block, the block's summaries and the keys' usage through it (keyUsage.ts), as one: in a savepoint of their own, since the item may
  * have none (a read's audit row is queued as one write, and on SQLite a failed statement undoes only itself). A summary
  * that failed to write would otherwise leave its entry in the transaction, unknown to the caller and to the chain head.
  */
@@ -369,6 +370,7 @@ async function appendClosingBlock(sql: Sql, params: unknown[], seq: number): Pro
   await inSavepoint(sql, 'audit_block', async () => {
     await sql.run(INSERT, params);
     await summarizeBlock(sql, seq);
+    await foldKeyUsage(sql, seq);
   });
 }
 

@@ -7,6 +7,7 @@ import { apiKeyHolds, sealApiKey, technicianHolds, type TamperReport, type Techn
 import { bindingKey } from '../governance/binding.ts';
 import { AppError } from '../errors.ts';
 import { hmacSha256 } from '../hmac.ts';
+import { USAGE_SINCE_FOLD } from '../audit/keyUsage.ts';
 
 export const SCOPES = ['ai:read', 'ai:write', 'ai:execute'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -59,7 +60,17 @@ interface KeyRow {
   id: string; name: string; prefix: string; hmac: string; scopes_json: string; role: Role;
   read_per_minute: number | null; write_per_minute: number | null; created_at: string;
   expires_at: string | null; revoked_at: string | null; last_used_at: string | null; call_count: number; owner_id: string | null; binding: string | null;
+  /** With WITH_USAGE: the key's calls the audit log holds after the stored sums, and the latest of them. */
+  calls?: number | string | null; last_at?: string | null;
 }
+
+/** A key's row with its usage: the stored sums and what the audit log holds after them (audit/keyUsage.ts). */
+const WITH_USAGE = `SELECT k.*, u.calls, u.last_at FROM api_keys k ${USAGE_SINCE_FOLD}`;
+
+const usageOf = (row: KeyRow) => ({
+  callCount: Number(row.call_count) + Number(row.calls ?? 0),
+  lastUsedAt: row.last_at != null && (row.last_used_at == null || row.last_at > row.last_used_at) ? row.last_at : row.last_used_at,
+});
 
 interface OwnerRow { id: string; name: string; role: TechnicianRole; all_tenants: number; disabled_at: string | null; tampered?: true }
 
@@ -174,20 +185,20 @@ export class KeyService {
   }
 
   async get(id: string, sql: Sql = this.store.sql): Promise<ApiKey | undefined> {
-    const row = await sql.get<KeyRow>('SELECT * FROM api_keys WHERE id = ?', [id]);
+    const row = await sql.get<KeyRow>(`${WITH_USAGE} WHERE k.id = ?`, [id]);
     return row && this.toKey(row, sql);
   }
 
   /** The key as the database holds it now, tenants included (no cache): what an approved request is re-checked against. */
   async current(id: string): Promise<ApiKey | undefined> {
-    const row = await this.store.sql.get<KeyRow>('SELECT * FROM api_keys WHERE id = ?', [id]);
+    const row = await this.store.sql.get<KeyRow>(`${WITH_USAGE} WHERE k.id = ?`, [id]);
     if (!row) return undefined;
     this.tenantsOf.delete(id);
     return this.toKey(row);
   }
 
   async list(): Promise<ApiKey[]> {
-    const rows = await this.store.sql.all<KeyRow>('SELECT * FROM api_keys ORDER BY created_at');
+    const rows = await this.store.sql.all<KeyRow>(`${WITH_USAGE} ORDER BY k.created_at`);
     return Promise.all(rows.map((r) => this.toKey(r)));
   }
 
@@ -204,28 +215,6 @@ export class KeyService {
     });
     this.resolved.clear();
     return key!;
-  }
-
-  // Calls counted since the last write, per key: written once per group commit (see flushUse), not once per call.
-  private uses = new Map<string, number>();
-
-  /** Counts one call; the count reaches the database with the next flushUse, in the same transaction as its audit entry. */
-  noteUse(id: string): void {
-    this.uses.set(id, (this.uses.get(id) ?? 0) + 1);
-  }
-
-  /** Writes the counted calls (last_used_at, call_count). Group commit runs it inside each batch's transaction. */
-  async flushUse(sql: Sql): Promise<void> {
-    if (this.uses.size === 0) return;
-    const at = new Date().toISOString();
-    const uses = [...this.uses];
-    this.uses.clear();
-    for (const [id, n] of uses) await sql.run('UPDATE api_keys SET last_used_at = ?, call_count = call_count + ? WHERE id = ?', [at, n, id]);
-  }
-
-  /** The batch holding the counted calls did not commit: they did not happen. */
-  discardUse(): void {
-    this.uses.clear();
   }
 
   /** Drops every resolved key: a technician's rights changed in this process (other processes move store.changes()). */
@@ -262,7 +251,7 @@ export class KeyService {
       this.tampered(`API key ${row.name}`, { keyId: row.id });
       const nothing: ApiKey = {
         id: row.id, name: row.name, prefix: row.prefix, scopes: [], role: 'standard', tenants: [], readPerMinute: null, writePerMinute: null, createdAt: row.created_at,
-        expiresAt: row.expires_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, callCount: row.call_count, owner: null,
+        expiresAt: row.expires_at, revokedAt: row.revoked_at, ...usageOf(row), owner: null,
       };
       this.untrusted.add(nothing);
       return nothing;
@@ -283,7 +272,7 @@ export class KeyService {
     return {
       id: row.id, name: row.name, prefix: row.prefix, scopes, role, tenants,
       readPerMinute: row.read_per_minute, writePerMinute: row.write_per_minute, createdAt: row.created_at,
-      expiresAt: row.expires_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, callCount: row.call_count, owner,
+      expiresAt: row.expires_at, revokedAt: row.revoked_at, ...usageOf(row), owner,
     };
   }
 }

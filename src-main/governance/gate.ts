@@ -234,15 +234,11 @@ export class Gate {
       if (tool.access === 'read') {
         // A read runs outside the write transaction, over a handle that cannot write; its audit row is the only write.
         value = await tool.execute(args, ctx, p);
-        await this.d.store.write(async (tx) => {
-          await tx.audit(entry());
-          this.d.keys.noteUse(caller.key.id);
-        }, { oneWrite: true });
+        await this.d.store.write((tx) => tx.audit(entry()), { oneWrite: true });
       } else {
         value = await this.d.store.write(async (tx) => {
           const result = await tool.execute(args!, this.writeContext(tx, caller.key, now, null, secrets), p);
           await tx.audit(entry());
-          this.d.keys.noteUse(caller.key.id);
           return result;
         });
       }
@@ -306,7 +302,6 @@ export class Gate {
       if (r.created && Object.keys(secrets).length) await sealedSecrets.put(tx.sql, r.approval.id, this.d.store.vault.seal(secrets));
       await tx.audit({ ...base, ...(caller.view ? { detail: { ...(base.detail as object | undefined), view: caller.view } } : {}), decision: 'pending', tier: 3, tenant: tenant.slug, action: plan.action ?? null, args, approvalId: r.approval.id,
         outcome: r.created ? 'approval requested' : 'identical request already pending', durationMs: performance.now() - started });
-      this.d.keys.noteUse(caller.key.id);
       return r;
     });
     await caller.log?.('notice', { tool: tool.name, approvalId: approval.id, status: 'pending_approval', expiresAt: approval.expiresAt, summary: approval.summary }).catch(() => {});
@@ -352,10 +347,7 @@ export class Gate {
       const available = new Set(this.listTools(caller.key).map((l) => l.tool.name));
       const value = render(available, slug);
       if (value === undefined) throw new AppError('NOT_FOUND', `Prompt ${name} is not available to this key: it needs tools this key cannot call.`, 'prompt_unavailable');
-      await this.d.store.write(async (tx) => {
-        await tx.audit({ ...base, outcome: 'ok', tier: 1, tenant: slug ? selected[0]!.slug : null, args: { tenant: slug }, durationMs: performance.now() - started });
-        this.d.keys.noteUse(caller.key.id);
-      }, { oneWrite: true });
+      await this.d.store.write((tx) => tx.audit({ ...base, outcome: 'ok', tier: 1, tenant: slug ? selected[0]!.slug : null, args: { tenant: slug }, durationMs: performance.now() - started }), { oneWrite: true });
       return { kind: 'ok', value };
     } catch (e) {
       const r = await this.refuse(e, name, base, { args: { tenant }, started, caller });

@@ -105,14 +105,12 @@ export class Standing {
         await this.d.store.write(async (tx) => {
           await take(tx);
           await tx.audit(entry());
-          this.d.keys.noteUse(caller.key.id);
         });
       } else {
         value = await this.d.store.write(async (tx) => {
           await take(tx);
           const result = await tool.execute(args, this.gate.writeContext(tx, caller.key, now, approvalId, secrets), plan);
           await tx.audit(entry());
-          this.d.keys.noteUse(caller.key.id);
           return result;
         });
       }

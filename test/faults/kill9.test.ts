@@ -15,6 +15,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { cliEnv, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
 import { auditVerifyHere, createKeyHere, initDemoDirHere } from '../helpers/cliHere.ts';
 import { consoleLogin, type ConsoleClient } from '../helpers/console.ts';
+import { USAGE_SINCE_FOLD } from '../../src-main/audit/keyUsage.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { budget, within } from '../helpers/wait.ts';
 import { describeStores, storeUrlFor } from '../helpers/stores.ts';
@@ -324,9 +325,9 @@ async function checkAfterKill(L: Ledger, startSeq: number, totals: Map<string, n
       const m = Number((await one(`SELECT count(*) AS n FROM audit_log WHERE seq > ? AND key_id = ? AND tool = ? AND event = 'tool_call' AND decision = 'allowed'`, startSeq, keyId, tool))!.n);
       if (m < n) fail(`${tool} by key ${keyId}: ${n} successes seen, ${m} audit entries`);
     }
-    // Key usage is committed with the call: the stored call count covers every success ever seen.
+    // Key usage is read from the log (the stored sums and the entries after them): it covers every success ever seen.
     for (const [keyId, n] of totals) {
-      const c = Number((await one('SELECT call_count FROM api_keys WHERE id = ?', keyId))!.call_count);
+      const c = Number((await one(`SELECT k.call_count + coalesce(u.calls, 0) AS call_count FROM api_keys k ${USAGE_SINCE_FOLD} WHERE k.id = ?`, keyId))!.call_count);
       if (c < n) fail(`key ${keyId}: ${n} successful calls seen in total, call_count ${c}`);
     }
 

@@ -132,7 +132,7 @@ describe('resolved keys are cached, never past a change', () => {
     expectRpcError(await streamablePost(port, key, sid, { jsonrpc: '2.0', id: 20, method: 'ping' }), 401, -32001);
   });
 
-  it('call counts reach the key row with each group commit', async () => {
+  it('a key\'s call count and last use are read from its audit entries', async () => {
     const key = await t.key({ name: 'counted' });
     const c = await t.connect('http', key);
     await Promise.all(Array.from({ length: 7 }, () => c.callTool({ name: 'whoami', arguments: {} })));

@@ -21,6 +21,7 @@ import { sql as policyBinding } from './0019-policy-binding.ts';
 import { sql as auditWithoutKeyIndex } from './0020-audit-without-key-index.ts';
 import { sql as auditFacets } from './0021-audit-facets.ts';
 import { sql as auditBlockTimes } from './0022-audit-block-times.ts';
+import { sql as keyUsageFromLog } from './0023-key-usage-from-log.ts';
 
 export interface Migration {
   version: number;
@@ -51,4 +52,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 20, name: 'audit-without-key-index', sql: auditWithoutKeyIndex },
   { version: 21, name: 'audit-facets', sql: auditFacets },
   { version: 22, name: 'audit-block-times', sql: auditBlockTimes },
+  { version: 23, name: 'key-usage-from-log', sql: keyUsageFromLog },
 ];

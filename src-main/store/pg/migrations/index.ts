@@ -23,8 +23,9 @@ import { sql as policyBinding } from './0019-policy-binding.ts';
 import { sql as auditWithoutKeyIndex } from './0020-audit-without-key-index.ts';
 import { sql as auditFacets } from './0021-audit-facets.ts';
 import { sql as auditBlockTimes } from './0022-audit-block-times.ts';
+import { sql as keyUsageFromLog } from './0023-key-usage-from-log.ts';
 
-const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, standingApprovals, deviceSearch, team, agentBoxKeys, passkeys, auditWithoutTimeIndex, deviceList, credentialBinding, openCommandsIndex, apiKeyBinding, policyBinding, auditWithoutKeyIndex, auditFacets, auditBlockTimes];
+const BODIES: readonly string[] = [fleet, work, governance, agents, auditCheckpoints, hostnameConflicts, secretParameters, approvalBinding, standingApprovals, deviceSearch, team, agentBoxKeys, passkeys, auditWithoutTimeIndex, deviceList, credentialBinding, openCommandsIndex, apiKeyBinding, policyBinding, auditWithoutKeyIndex, auditFacets, auditBlockTimes, keyUsageFromLog];
 
 /** Same version and name as the SQLite migration of that number; a dialect without its twin fails at start, not later. */
 export const PG_MIGRATIONS: readonly Migration[] = SQLITE.map((m, i) => {
