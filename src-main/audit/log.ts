@@ -281,14 +281,25 @@ export class AuditLog {
   }
 
   private pending: AuditRow[] = [];
-  // Entries delivered since the last catch-up; everything at or below `scannedThrough` has been delivered.
+  // Everything at or below `scannedThrough` has been delivered; `deliveredSince`, this process's entries delivered past
+  // it, after a gap that another process's entries fill (until a catch-up reads them).
   private deliveredSince = new Set<number>();
   private scannedThrough: number | undefined;
   private seenVersion: number | undefined;
 
   private deliver(row: AuditRow): void {
-    if (this.scannedThrough !== undefined) this.deliveredSince.add(row.seq);
+    if (this.scannedThrough !== undefined) {
+      // The next entry after everything delivered extends it: with no other writer, nothing is held per entry (it was,
+      // for every entry until another process committed). Not while a catch-up runs: it moves scannedThrough itself.
+      if (!this.catching && row.seq === this.scannedThrough + 1) this.scannedThrough = row.seq;
+      else this.deliveredSince.add(row.seq);
+    }
     for (const l of this.listeners) l(row, 'local');
+  }
+
+  /** This process's entries delivered past a gap, held until a catch-up reads the other process's entries in it. */
+  get heldForCatchUp(): number {
+    return this.deliveredSince.size;
   }
 
   /** Entries appended in the open transaction so far: an item's savepoint rolls back to it (see discardSince). */
@@ -339,6 +350,7 @@ export class AuditLog {
       n++;
     }
     for (const seq of this.deliveredSince) if (seq <= this.scannedThrough) this.deliveredSince.delete(seq);
+    while (this.deliveredSince.delete(this.scannedThrough + 1)) this.scannedThrough++;
     return n;
   }
 

@@ -54,6 +54,29 @@ describe('changes committed by another process', () => {
     expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: seqs.length }, (_, i) => total - seqs.length + 1 + i));
   });
 
+  it('holds nothing for the entries this process commits itself, and only until a catch-up past another process\'s', async () => {
+    const log = app.store.audit;
+    await log.catchUp();
+    expect(log.heldForCatchUp).toBe(0);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => log.append({ event: 'system', decision: 'info', outcome: `local ${i}` })));
+    expect(log.heldForCatchUp).toBe(0);
+    // Another process's entry, then ours: ours is past a gap until the catch-up reads the other's.
+    const cli = await openApp(dir, { log: () => {} });
+    try {
+      await cli.store.audit.append({ event: 'system', decision: 'info', outcome: 'from the cli' });
+    } finally {
+      await cli.close();
+    }
+    await log.append({ event: 'system', decision: 'info', outcome: 'local after the cli' });
+    const held = log.heldForCatchUp;
+    await log.catchUp();
+    expect(log.heldForCatchUp).toBe(0);
+    expect(rows.filter((r) => r.outcome === 'from the cli')).toHaveLength(1);
+    expect(rows.filter((r) => r.outcome === 'local after the cli')).toHaveLength(1);
+    // Held at most the one entry (none if the 50 ms poll ran between the two appends).
+    expect(held).toBeLessThanOrEqual(1);
+  });
+
   it('costs one query when nothing changed elsewhere', async () => {
     const log = app.store.audit;
     expect(await log.catchUp()).toBe(0);
