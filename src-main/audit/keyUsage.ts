@@ -1,6 +1,6 @@
 // An API key's usage, read from the audit log: its calls are its entries of an allowed or pending tool call (what the
-// gate answered without refusing), and it was last used at the latest of them. api_keys.call_count and last_used_at
-// hold the sum through key_usage_fold.through_seq (migration 23); the append that closes a block folds the entries up
+// gate answered without refusing), and it was last used at the latest of them. api_keys.folded_calls and
+// folded_last_used_at hold the sums through key_usage_fold.through_seq (migration 23); the append that closes a block folds the entries up
 // to it in, in its own transaction, so the part read live is at most about a block. A refusal is not a call here, as
 // before: it has its own entry, and a flood of them is counted, not written (flood.ts).
 import type { Sql } from '../store/sql.ts';
@@ -19,8 +19,8 @@ export const USAGE_SINCE_FOLD = `LEFT JOIN (
   SELECT key_id, count(*) AS calls, max(at) AS last_at FROM audit_log WHERE seq > ${FOLDED} AND ${CALLS} GROUP BY key_id
 ) AS u ON u.key_id = k.id`;
 
-const FOLD = `UPDATE api_keys SET call_count = call_count + u.calls,
-  last_used_at = CASE WHEN api_keys.last_used_at IS NULL OR u.last_at > api_keys.last_used_at THEN u.last_at ELSE api_keys.last_used_at END
+const FOLD = `UPDATE api_keys SET folded_calls = folded_calls + u.calls,
+  folded_last_used_at = CASE WHEN api_keys.folded_last_used_at IS NULL OR u.last_at > api_keys.folded_last_used_at THEN u.last_at ELSE api_keys.folded_last_used_at END
 FROM (SELECT key_id, count(*) AS calls, max(at) AS last_at FROM audit_log WHERE seq > ? AND seq <= ? AND ${CALLS} GROUP BY key_id) AS u
 WHERE api_keys.id = u.key_id`;
 

@@ -34,6 +34,8 @@ export interface ApiKey {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** Its calls and the latest of them, read from the audit log by list() and get(); a key resolved for a request (check)
+   * carries only the sums through the last closed block (audit/keyUsage.ts), which nothing on that path reads. */
   lastUsedAt: string | null;
   callCount: number;
   /**
@@ -59,8 +61,10 @@ export type CreateKeyInput = z.input<typeof CreateKeyInput>;
 interface KeyRow {
   id: string; name: string; prefix: string; hmac: string; scopes_json: string; role: Role;
   read_per_minute: number | null; write_per_minute: number | null; created_at: string;
-  expires_at: string | null; revoked_at: string | null; last_used_at: string | null; call_count: number; owner_id: string | null; binding: string | null;
-  /** With WITH_USAGE: the key's calls the audit log holds after the stored sums, and the latest of them. */
+  expires_at: string | null; revoked_at: string | null; owner_id: string | null; binding: string | null;
+  /** The key's usage through the fold (audit/keyUsage.ts); call_count and last_used_at are left to older writers. */
+  folded_calls: number | string; folded_last_used_at: string | null;
+  /** With WITH_USAGE: the key's calls the audit log holds after the fold, and the latest of them. */
   calls?: number | string | null; last_at?: string | null;
 }
 
@@ -68,8 +72,8 @@ interface KeyRow {
 const WITH_USAGE = `SELECT k.*, u.calls, u.last_at FROM api_keys k ${USAGE_SINCE_FOLD}`;
 
 const usageOf = (row: KeyRow) => ({
-  callCount: Number(row.call_count) + Number(row.calls ?? 0),
-  lastUsedAt: row.last_at != null && (row.last_used_at == null || row.last_at > row.last_used_at) ? row.last_at : row.last_used_at,
+  callCount: Number(row.folded_calls) + Number(row.calls ?? 0),
+  lastUsedAt: row.last_at != null && (row.folded_last_used_at == null || row.last_at > row.folded_last_used_at) ? row.last_at : row.folded_last_used_at,
 });
 
 interface OwnerRow { id: string; name: string; role: TechnicianRole; all_tenants: number; disabled_at: string | null; tampered?: true }

@@ -22,7 +22,7 @@ describeStores('API key usage read from the audit log', (kind) => {
     return { n: Number(r.n), last: r.last };
   };
   const stored = async (k: ApiKey) => {
-    const r = (await app.store.sql.get<{ call_count: number | string; last_used_at: string | null }>('SELECT call_count, last_used_at FROM api_keys WHERE id = ?', [k.id]))!;
+    const r = (await app.store.sql.get<{ call_count: number | string; last_used_at: string | null }>('SELECT folded_calls AS call_count, folded_last_used_at AS last_used_at FROM api_keys WHERE id = ?', [k.id]))!;
     return { n: Number(r.call_count), last: r.last_used_at };
   };
   const foldedThrough = async () => Number((await app.store.sql.get<{ through_seq: number | string }>('SELECT through_seq FROM key_usage_fold'))!.through_seq);
@@ -70,18 +70,24 @@ describeStores('API key usage read from the audit log', (kind) => {
     }
   });
 
-  it('the upgrade starts from the sums the key rows held: nothing is counted twice', async () => {
+  it('the upgrade starts from the sums the key rows held, and a writer of the version before counts nothing twice', async () => {
     const before = await listed(a);
+    const m = (kind === 'postgres' ? PG_MIGRATIONS : MIGRATIONS).find((x) => x.name === 'key-usage-from-log')!;
     // As the version before it left the database: the usage written into the key rows with every commit, no fold.
     await app.store.write(async (tx) => {
       await tx.sql.run('UPDATE api_keys SET call_count = ?, last_used_at = ? WHERE id = ?', [before.callCount, before.lastUsedAt, a.id]);
-      await tx.sql.run('DROP TABLE key_usage_fold');
-      const m = (kind === 'postgres' ? PG_MIGRATIONS : MIGRATIONS).find((x) => x.name === 'key-usage-from-log')!;
-      for (const statement of m.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.sql.run(statement);
+      for (const undo of ['DROP TABLE key_usage_fold', 'ALTER TABLE api_keys DROP COLUMN folded_calls', 'ALTER TABLE api_keys DROP COLUMN folded_last_used_at']) await tx.sql.run(undo);
+      for (const statement of m.sql.split(/;\s*$/m).map((x) => x.trim()).filter(Boolean)) await tx.sql.run(statement);
     });
     expect(await foldedThrough()).toBe(await head());
     expect(await listed(a)).toMatchObject({ callCount: before.callCount, lastUsedAt: before.lastUsedAt });
     expect((await app.gate.call('whoami', {}, { key: a })).kind).toBe('ok');
     expect(await listed(a)).toMatchObject({ callCount: before.callCount + 1, lastUsedAt: (await logged(a)).last });
+    // A writer of the version before, still running: its calls reach the log and its own UPDATE of the old columns.
+    await app.store.write(async (tx) => {
+      for (let i = 0; i < 5; i++) await tx.audit({ event: 'tool_call', decision: 'allowed', keyId: a.id, tool: 'whoami', outcome: 'ok' });
+      await tx.sql.run('UPDATE api_keys SET last_used_at = ?, call_count = call_count + 5 WHERE id = ?', [new Date().toISOString(), a.id]);
+    });
+    expect(await listed(a)).toMatchObject({ callCount: before.callCount + 6 });
   });
 });

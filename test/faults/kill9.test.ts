@@ -327,7 +327,7 @@ async function checkAfterKill(L: Ledger, startSeq: number, totals: Map<string, n
     }
     // Key usage is read from the log (the stored sums and the entries after them): it covers every success ever seen.
     for (const [keyId, n] of totals) {
-      const c = Number((await one(`SELECT k.call_count + coalesce(u.calls, 0) AS call_count FROM api_keys k ${USAGE_SINCE_FOLD} WHERE k.id = ?`, keyId))!.call_count);
+      const c = Number((await one(`SELECT k.folded_calls + coalesce(u.calls, 0) AS call_count FROM api_keys k ${USAGE_SINCE_FOLD} WHERE k.id = ?`, keyId))!.call_count);
       if (c < n) fail(`key ${keyId}: ${n} successful calls seen in total, call_count ${c}`);
     }
 

@@ -1,7 +1,8 @@
-// As SQLite's 0023: where the API keys' stored usage ends in the audit log (the log's head at this upgrade).
-import { START, TABLE } from '../../migrations/0023-key-usage-from-log.ts';
+// As SQLite's 0023: the keys' folded usage, starting from their stored sums, and where the fold stands in the audit log.
+import { COLUMNS, START, TABLE } from '../../migrations/0023-key-usage-from-log.ts';
 
 export const sql = `
 ${TABLE};
+${COLUMNS}
 ${START}
 `;
