@@ -237,15 +237,20 @@ export class AuditLog {
   /** Inserts one bounded, redacted entry in the open transaction; listeners hear of it once that commits. */
   private async write(sql: Sql, e: AuditInput): Promise<AuditRow> {
     const refusal = isRefusal(e.decision);
-    const text = (v: string | null | undefined) => (v == null ? null : boundedText(v, TEXT_MAX));
+    // The databases store UTF-8, which cannot hold a lone surrogate (it would come back as U+FFFD and break the hash), and
+    // PostgreSQL refuses NUL in text: every text column is made well-formed before hashing, so what we hash is what we store.
+    const text = (v: string | null | undefined) => (v == null ? null : storableText(boundedText(v, TEXT_MAX)));
+    const json = (v: unknown, max: number) => (v === undefined ? null : storableText(boundedJson(v, max)));
     // The head is read once per transaction: after that it is the last entry this transaction appended (nobody else
     // appends while it holds the write lock; an item rolled back to its savepoint took its entries off `pending`).
     const head = this.pending.at(-1) ?? await sql.get<{ seq: number; hash: string }>(HEAD);
-    const base: Omit<AuditRow, 'hash'> = {
+    // Built as one object literal, in HASHED_COLUMNS order (the chain tests recompute every hash from that list), and
+    // read by name: per entry, no copy and no lookup by a computed key.
+    const row: AuditRow = {
       seq: (head?.seq ?? 0) + 1,
       at: new Date().toISOString(),
-      event: e.event,
-      decision: e.decision,
+      event: storableText(e.event),
+      decision: storableText(e.decision),
       code: text(e.code),
       rule: text(e.rule),
       key_id: text(e.keyId),
@@ -256,25 +261,21 @@ export class AuditLog {
       tool: text(e.tool),
       action: text(e.action),
       tier: e.tier ?? null,
-      args_json: e.args === undefined ? null : boundedJson(e.args, refusal ? REFUSAL_ARGS_MAX : ARGS_MAX),
-      outcome: e.outcome == null ? null : boundedText(e.outcome, OUTCOME_MAX),
-      detail_json: e.detail === undefined ? null : boundedJson(e.detail, refusal ? REFUSAL_DETAIL_MAX : DETAIL_MAX),
+      args_json: json(e.args, refusal ? REFUSAL_ARGS_MAX : ARGS_MAX),
+      outcome: e.outcome == null ? null : storableText(boundedText(e.outcome, OUTCOME_MAX)),
+      detail_json: json(e.detail, refusal ? REFUSAL_DETAIL_MAX : DETAIL_MAX),
       duration_ms: e.durationMs ?? null,
       approval_id: text(e.approvalId),
       remote: text(e.remote),
       prev_hash: head?.hash ?? GENESIS_HASH,
+      hash: '',
     };
-    // The databases store UTF-8, which cannot hold a lone surrogate (it would come back as U+FFFD and break the hash), and
-    // PostgreSQL refuses NUL in text: make every text column well-formed before hashing, so what we hash is what we store.
-    for (const k of Object.keys(base) as (keyof typeof base)[]) {
-      const v = base[k];
-      if (typeof v === 'string') (base as Record<string, unknown>)[k] = storableText(v);
-    }
-    const values = HASHED_COLUMNS.map((k) => base[k] ?? null);
-    const hash = hashValues(base.prev_hash, values);
-    if (closesBlock(base.seq)) await appendClosingBlock(sql, [...values, base.prev_hash, hash], base.seq);
-    else await sql.run(INSERT, [...values, base.prev_hash, hash]);
-    const row = { ...base, hash };
+    const values: unknown[] = [row.seq, row.at, row.event, row.decision, row.code, row.rule, row.key_id, row.key_name, row.tenant, row.client,
+      row.session_id, row.tool, row.action, row.tier, row.args_json, row.outcome, row.detail_json, row.duration_ms, row.approval_id, row.remote];
+    row.hash = hashValues(row.prev_hash, values);
+    values.push(row.prev_hash, row.hash);
+    if (closesBlock(row.seq)) await appendClosingBlock(sql, values, row.seq);
+    else await sql.run(INSERT, values);
     // Listeners (live feed) hear about the entry only once it is committed.
     this.pending.push(row);
     return row;

@@ -20,6 +20,11 @@ import type { RelyingParty } from '../auth/passkeys.ts';
 // them loads Node's fetch (undici): about 30 ms of every start for nothing.
 const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
+/** What a request's handling learned that its refusal's audit entry names: the key it presented. */
+interface Seen {
+  key?: ApiKey;
+}
+
 export interface ServeOptions {
   host?: string;
   port?: number;
@@ -82,11 +87,11 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     refused.add(req);
     await app.store.write((tx) => tx.audit(e), { oneWrite: true }).catch((err: unknown) => app.log('auditing a refused request failed', err));
   };
-  // Requests whose refusal is already audited, and the key each authenticated request presented.
+  // Requests whose refusal is already audited.
   const refused = new WeakSet<IncomingMessage>();
-  const keyOf = new WeakMap<IncomingMessage, ApiKey>();
 
-  const authenticate = async (req: IncomingMessage): Promise<ApiKey> => {
+  /** `seen`: where the key goes, for the audit entry of a refusal after it (a WeakMap set per request cost more). */
+  const authenticate = async (req: IncomingMessage, seen: Seen): Promise<ApiKey> => {
     const remote = remoteOf(req);
     const header = req.headers['x-api-key'];
     const presented = Array.isArray(header) ? header[0] : header;
@@ -98,7 +103,7 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
         await auditRejection(req, { event: 'http', decision: 'throttled', code: 'HTTP_RATE_LIMITED', rule: 'http_rate', keyId: check.key.id, keyName: check.key.name, remote });
         throw new HttpError(429, `Too many requests for this key (${rps}/s); retry after ${gate.retryAfterSeconds} s`, -32000, { 'Retry-After': String(gate.retryAfterSeconds) });
       }
-      keyOf.set(req, check.key);
+      seen.key = check.key;
       return check.key;
     }
     const probe = failures.take(`auth:${remote}`, AUTH_FAILURES_PER_MINUTE);
@@ -113,7 +118,7 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     throw new HttpError(401, `Unauthorized: ${why}`, -32001);
   };
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const route = async (req: IncomingMessage, res: ServerResponse, seen: Seen): Promise<void> => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -142,23 +147,23 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     }
     if (path.startsWith(`${CONSOLE_PREFIX}/`)) return consoleApi.handle(req, res, url);
     if (path === SSE_PATH && req.method === 'GET' && req.headers['mcp-session-id'] === undefined) {
-      return sessions.openLegacy(req, res, await authenticate(req));
+      return sessions.openLegacy(req, res, await authenticate(req, seen));
     }
     if (path === MESSAGE_PATH) {
       if (req.method !== 'POST') throw new HttpError(405, 'Use POST', -32000, { Allow: 'POST' });
-      return sessions.legacyMessage(req, res, await authenticate(req), url);
+      return sessions.legacyMessage(req, res, await authenticate(req, seen), url);
     }
     // Streamable HTTP on its own path, and on the seed URL for clients configured with /sse and the http transport.
-    if (path === MCP_PATH || path === SSE_PATH) return sessions.streamable(req, res, await authenticate(req));
+    if (path === MCP_PATH || path === SSE_PATH) return sessions.streamable(req, res, await authenticate(req, seen));
     // The web console's own files (web mode): /, /assets/…
     if (!path.startsWith('/api/') && renderer.serve(req, res, path)) return;
     throw new RoutineError(404, 'Not found');
   };
 
   /** A refused request that no earlier step audited (a 400, 404 session, 405, 413, 415, 429 …) leaves an entry here. */
-  const auditRefusal = async (req: IncomingMessage, e: HttpError): Promise<void> => {
+  const auditRefusal = async (req: IncomingMessage, e: HttpError, seen: Seen): Promise<void> => {
     if (e.audited || refused.has(req) || e instanceof RoutineError || isSessionProbe(req, e)) return;
-    const key = keyOf.get(req);
+    const key = seen.key;
     const path = (req.url ?? '/').split('?')[0]!;
     const session = req.headers['mcp-session-id'] ?? new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId') ?? undefined;
     await auditRejection(req, {
@@ -170,9 +175,10 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
   };
 
   const server = http.createServer((req, res) => {
-    route(req, res).catch(async (e: unknown) => {
+    const seen: Seen = {};
+    route(req, res, seen).catch(async (e: unknown) => {
       if (e instanceof HttpError) {
-        await auditRefusal(req, e);
+        await auditRefusal(req, e, seen);
         return sendHttpError(res, e);
       }
       app.log('request failed', e);

@@ -3,6 +3,7 @@
 // after our route had already checked it: a few µs of every call.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 
@@ -30,4 +31,18 @@ export function dispatchPlainRequests(server: McpServer, transport: Transport): 
   const onrequest = protocol._onrequest;
   if (!sdk || typeof onrequest !== 'function') return;
   transport.onmessage = (message, extra) => (plainRequest(message) ? onrequest.call(protocol, message, extra) : sdk(message, extra));
+}
+
+export type CallParams = ReturnType<typeof CallToolRequestSchema.parse>['params'];
+
+/**
+ * tools/call's usual params, a name and an arguments object and nothing else, told without zod: only what the SDK's
+ * CallToolRequestSchema accepts, as it is. Anything else (_meta, task, a malformed value) is left to the schema.
+ */
+export function plainCallParams(p: unknown): CallParams | undefined {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return undefined;
+  for (const k in p) if (k !== 'name' && k !== 'arguments') return undefined;
+  const { name, arguments: args } = p as { name?: unknown; arguments?: unknown };
+  if (typeof name !== 'string' || (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))) return undefined;
+  return p as CallParams;
 }

@@ -10,6 +10,7 @@ const RETRY = 'tools/call retry';
 import { levelAllows, modernContextOf, type ClientCapabilities, type LogLevel, type ModernRequestContext } from './era.ts';
 import { elicitAnswer, requestDigest, retryParamsOf, RequestStateError, type RequestStateCodec } from './mrtr.ts';
 import { errorResult, toCallToolResult } from './results.ts';
+import { plainCallParams, type CallParams } from './plainRequest.ts';
 import { createTaskResult, type Era, type TaskSource, type TaskState } from './tasks.ts';
 
 /** Where the console shows an approval's card, and the seal for requestState: without them there is no URL view. */
@@ -52,10 +53,16 @@ function presentPending(c: ToolCallContext, view: ApprovalView, era: Era, a: App
   return toCallToolResult({ kind: 'pending', approval: a, created });
 }
 
-export async function callTool(c: ToolCallContext, raw: { params?: unknown }, extra: Extra): Promise<CallToolResult> {
+function callParams(raw: { params?: unknown }): CallParams {
+  const plain = plainCallParams(raw.params);
+  if (plain) return plain;
   const parsed = CallToolRequestSchema.safeParse(raw);
   if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `Invalid params for tools/call: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const { name, arguments: args, _meta, task } = parsed.data.params;
+  return parsed.data.params;
+}
+
+export async function callTool(c: ToolCallContext, raw: { params?: unknown }, extra: Extra): Promise<CallToolResult> {
+  const { name, arguments: args, _meta, task } = callParams(raw);
   const modern = modernContextOf(extra._meta);
   const era: Era = modern ? 'modern' : 'legacy';
   const view = chooseView({ modern, legacy: modern ? undefined : c.legacyCapabilities(), taskAugmented: task !== undefined, canLink: !!c.links });

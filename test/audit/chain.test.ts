@@ -90,6 +90,29 @@ describeStores('hash-chained audit log', (kind: StoreKind) => {
       expect(JSON.parse(row!.args_json)).toEqual({ i: 0, password: '[redacted]' });
     });
 
+    it('stores each field in its own column, exactly the row the append returned and hashed', async () => {
+      const i = await install();
+      const store = await storeOf(i);
+      let appended: AuditRow;
+      try {
+        appended = await store.audit.append({
+          event: 'tool_call', decision: 'pending', code: 'C', rule: 'R', keyId: 'K', keyName: 'KN', tenant: 'T', client: 'CL', sessionId: 'S',
+          tool: 'TO', action: 'A', tier: 3, args: { a: 1 }, outcome: 'O', detail: { d: 2 }, durationMs: 1.5, approvalId: 'AP', remote: 'RE',
+        });
+      } finally {
+        await store.close();
+      }
+      const db = await raw(i, false);
+      const [row] = await db.all<AuditRow>('SELECT * FROM audit_log WHERE seq = ?', [appended.seq]);
+      await db.close();
+      expect({ ...row, seq: Number(row!.seq), tier: Number(row!.tier), duration_ms: Number(row!.duration_ms) }).toEqual(appended);
+      expect(appended).toMatchObject({
+        event: 'tool_call', decision: 'pending', code: 'C', rule: 'R', key_id: 'K', key_name: 'KN', tenant: 'T', client: 'CL', session_id: 'S',
+        tool: 'TO', action: 'A', tier: 3, args_json: '{"a":1}', outcome: 'O', detail_json: '{"d":2}', duration_ms: 1.5, approval_id: 'AP', remote: 'RE',
+      });
+      expect(hashRow(appended)).toBe(appended.hash);
+    });
+
     it('UPDATE and DELETE are blocked by triggers', async () => {
       const db = await raw(await install(), false);
       await expect(db.run(`UPDATE audit_log SET decision = 'allowed' WHERE seq = 3`)).rejects.toThrow(/append-only/);
