@@ -1,8 +1,8 @@
 // An API key's usage, read from the audit log: its calls are its entries of an allowed or pending tool call (what the
-// gate answered without refusing), and it was last used at the latest of them. api_keys.folded_calls and
-// folded_last_used_at hold the sums through key_usage_fold.through_seq (migration 23); the append that closes a block folds the entries up
-// to it in, in its own transaction, so the part read live is at most about a block. A refusal is not a call here, as
-// before: it has its own entry, and a flood of them is counted, not written (flood.ts).
+// gate answered without refusing), and it was last used at the latest of them. key_usage holds the sums through
+// key_usage_fold.through_seq (migration 23); the append that closes a block folds the entries up to it in, in its own
+// transaction, so the part read live is at most about a block. A refusal is not a call here, as before: it has its own
+// entry, and a flood of them is counted, not written (flood.ts).
 import type { Sql } from '../store/sql.ts';
 
 /** The entries that are a key's calls. */
@@ -12,19 +12,22 @@ const CALLS = `event = 'tool_call' AND decision IN ('allowed', 'pending') AND ke
 const FOLDED = `coalesce((SELECT through_seq FROM key_usage_fold WHERE one = 1), 0)`;
 
 /**
- * The keys' calls after the fold, for a SELECT over api_keys aliased `k`: LEFT JOIN it and read `u.calls` and
- * `u.last_at`. One statement with the stored sums, so one snapshot: a fold committing in between cannot count twice.
+ * A key's usage, for a SELECT over api_keys aliased `k`: select KEY_USAGE_COLUMNS (folded_calls, folded_last_used_at:
+ * the sums through the fold; calls, last_at: the log's after it) and add KEY_USAGE_JOINS. One statement with the stored
+ * sums, so one snapshot: a fold committing in between cannot count twice.
  */
-export const USAGE_SINCE_FOLD = `LEFT JOIN (
+export const KEY_USAGE_COLUMNS = 'coalesce(f.calls, 0) AS folded_calls, f.last_used_at AS folded_last_used_at, u.calls, u.last_at';
+export const KEY_USAGE_JOINS = `LEFT JOIN key_usage f ON f.key_id = k.id LEFT JOIN (
   SELECT key_id, count(*) AS calls, max(at) AS last_at FROM audit_log WHERE seq > ${FOLDED} AND ${CALLS} GROUP BY key_id
 ) AS u ON u.key_id = k.id`;
 
-const FOLD = `UPDATE api_keys SET folded_calls = folded_calls + u.calls,
-  folded_last_used_at = CASE WHEN api_keys.folded_last_used_at IS NULL OR u.last_at > api_keys.folded_last_used_at THEN u.last_at ELSE api_keys.folded_last_used_at END
-FROM (SELECT key_id, count(*) AS calls, max(at) AS last_at FROM audit_log WHERE seq > ? AND seq <= ? AND ${CALLS} GROUP BY key_id) AS u
-WHERE api_keys.id = u.key_id`;
+// Only keys that exist: an entry naming no key (written into the log by hand) folds into nothing.
+const FOLD = `INSERT INTO key_usage (key_id, calls, last_used_at)
+SELECT key_id, count(*), max(at) FROM audit_log WHERE seq > ? AND seq <= ? AND ${CALLS} AND key_id IN (SELECT id FROM api_keys) GROUP BY key_id
+ON CONFLICT (key_id) DO UPDATE SET calls = key_usage.calls + excluded.calls,
+  last_used_at = CASE WHEN key_usage.last_used_at IS NULL OR excluded.last_used_at > key_usage.last_used_at THEN excluded.last_used_at ELSE key_usage.last_used_at END`;
 
-/** Folds the calls through `seq` into api_keys, in the caller's transaction (the append that closes a block). */
+/** Folds the calls through `seq` into key_usage, in the caller's transaction (the append that closes a block). */
 export async function foldKeyUsage(sql: Sql, seq: number): Promise<void> {
   const at = await sql.get<{ through_seq: number | string }>('SELECT through_seq FROM key_usage_fold WHERE one = 1');
   const from = at === undefined ? 0 : Number(at.through_seq);

@@ -7,7 +7,7 @@ import { apiKeyHolds, sealApiKey, technicianHolds, type TamperReport, type Techn
 import { bindingKey } from '../governance/binding.ts';
 import { AppError } from '../errors.ts';
 import { hmacSha256 } from '../hmac.ts';
-import { USAGE_SINCE_FOLD } from '../audit/keyUsage.ts';
+import { KEY_USAGE_COLUMNS, KEY_USAGE_JOINS } from '../audit/keyUsage.ts';
 
 export const SCOPES = ['ai:read', 'ai:write', 'ai:execute'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -34,8 +34,8 @@ export interface ApiKey {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
-  /** Its calls and the latest of them, read from the audit log by list() and get(); a key resolved for a request (check)
-   * carries only the sums through the last closed block (audit/keyUsage.ts), which nothing on that path reads. */
+  /** Its calls and the latest of them, read from the audit log by list() and get() (audit/keyUsage.ts); a key resolved
+   * for a request (check) does not read them (0 and null there): nothing on that path uses them. */
   lastUsedAt: string | null;
   callCount: number;
   /**
@@ -62,18 +62,16 @@ interface KeyRow {
   id: string; name: string; prefix: string; hmac: string; scopes_json: string; role: Role;
   read_per_minute: number | null; write_per_minute: number | null; created_at: string;
   expires_at: string | null; revoked_at: string | null; owner_id: string | null; binding: string | null;
-  /** The key's usage through the fold (audit/keyUsage.ts); call_count and last_used_at are left to older writers. */
-  folded_calls: number | string; folded_last_used_at: string | null;
-  /** With WITH_USAGE: the key's calls the audit log holds after the fold, and the latest of them. */
-  calls?: number | string | null; last_at?: string | null;
+  /** With WITH_USAGE (audit/keyUsage.ts): the key's calls through the fold and the latest, then the log's after it. */
+  folded_calls?: number | string; folded_last_used_at?: string | null; calls?: number | string | null; last_at?: string | null;
 }
 
 /** A key's row with its usage: the stored sums and what the audit log holds after them (audit/keyUsage.ts). */
-const WITH_USAGE = `SELECT k.*, u.calls, u.last_at FROM api_keys k ${USAGE_SINCE_FOLD}`;
+const WITH_USAGE = `SELECT k.*, ${KEY_USAGE_COLUMNS} FROM api_keys k ${KEY_USAGE_JOINS}`;
 
 const usageOf = (row: KeyRow) => ({
-  callCount: Number(row.folded_calls) + Number(row.calls ?? 0),
-  lastUsedAt: row.last_at != null && (row.folded_last_used_at == null || row.last_at > row.folded_last_used_at) ? row.last_at : row.folded_last_used_at,
+  callCount: Number(row.folded_calls ?? 0) + Number(row.calls ?? 0),
+  lastUsedAt: row.last_at != null && (row.folded_last_used_at == null || row.last_at > row.folded_last_used_at) ? row.last_at : row.folded_last_used_at ?? null,
 });
 
 interface OwnerRow { id: string; name: string; role: TechnicianRole; all_tenants: number; disabled_at: string | null; tampered?: true }

@@ -1,6 +1,7 @@
 // An API key's usage read from the audit log (audit/keyUsage.ts, migration 23): its calls are its allowed and pending
-// tool-call entries, refusals are not; the append that closes a block folds them into the key row, and the count read
-// stays exact across the fold; the upgrade starts from the sums the key rows held. On both stores.
+// tool-call entries, refusals are not; the append that closes a block folds them into key_usage, and the count read
+// stays exact across the fold; the upgrade starts from the sums the key rows held, can run again, and a writer of the
+// version before does not make calls count twice. On both stores.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openApp, type App } from '../../src-main/app.ts';
 import { BLOCK } from '../../src-main/audit/facets.ts';
@@ -22,8 +23,8 @@ describeStores('API key usage read from the audit log', (kind) => {
     return { n: Number(r.n), last: r.last };
   };
   const stored = async (k: ApiKey) => {
-    const r = (await app.store.sql.get<{ call_count: number | string; last_used_at: string | null }>('SELECT folded_calls AS call_count, folded_last_used_at AS last_used_at FROM api_keys WHERE id = ?', [k.id]))!;
-    return { n: Number(r.call_count), last: r.last_used_at };
+    const r = await app.store.sql.get<{ calls: number | string; last_used_at: string | null }>('SELECT calls, last_used_at FROM key_usage WHERE key_id = ?', [k.id]);
+    return { n: Number(r?.calls ?? 0), last: r?.last_used_at ?? null };
   };
   const foldedThrough = async () => Number((await app.store.sql.get<{ through_seq: number | string }>('SELECT through_seq FROM key_usage_fold'))!.through_seq);
   const head = async () => Number((await app.store.sql.get<{ seq: number | string }>('SELECT max(seq) AS seq FROM audit_log'))!.seq);
@@ -58,9 +59,11 @@ describeStores('API key usage read from the audit log', (kind) => {
     for (let i = 0; i < entries; i += 64) {
       await Promise.all(Array.from({ length: Math.min(64, entries - i) }, (_, j) => (i + j) % 5 === 4
         ? app.store.audit.append({ event: 'tool_call', decision: 'failed', keyId: a.id, tool: 'whoami', outcome: 'not a call' })
-        : app.store.audit.append({ event: 'tool_call', decision: (i + j) % 7 === 0 ? 'pending' : 'allowed', keyId: (i + j) % 3 ? a.id : b.id, tool: 'whoami', outcome: 'ok' })));
+        : app.store.audit.append({ event: 'tool_call', decision: (i + j) % 7 === 0 ? 'pending' : 'allowed', keyId: (i + j) % 11 === 10 ? 'no-such-key' : (i + j) % 3 ? a.id : b.id, tool: 'whoami', outcome: 'ok' })));
     }
     expect(await foldedThrough()).toBe(closing);
+    // An entry naming no key (as one written into the log by hand) folds into nothing, and fails nothing.
+    expect(await app.store.sql.get('SELECT key_id FROM key_usage WHERE key_id = ?', ['no-such-key'])).toBeUndefined();
     for (const k of [a, b]) {
       const through = await logged(k, closing);
       expect(await stored(k)).toEqual(through);
@@ -70,20 +73,29 @@ describeStores('API key usage read from the audit log', (kind) => {
     }
   });
 
-  it('the upgrade starts from the sums the key rows held, and a writer of the version before counts nothing twice', async () => {
+  it('the upgrade starts from the sums the key rows held, runs again unchanged, and a writer of the version before counts nothing twice', async () => {
     const before = await listed(a);
     const m = (kind === 'postgres' ? PG_MIGRATIONS : MIGRATIONS).find((x) => x.name === 'key-usage-from-log')!;
+    const migrate = async (sql: { run(s: string): Promise<unknown> }) => {
+      for (const statement of m.sql.split(/;\s*$/m).map((x) => x.trim()).filter(Boolean)) await sql.run(statement);
+    };
     // As the version before it left the database: the usage written into the key rows with every commit, no fold.
     await app.store.write(async (tx) => {
       await tx.sql.run('UPDATE api_keys SET call_count = ?, last_used_at = ? WHERE id = ?', [before.callCount, before.lastUsedAt, a.id]);
-      for (const undo of ['DROP TABLE key_usage_fold', 'ALTER TABLE api_keys DROP COLUMN folded_calls', 'ALTER TABLE api_keys DROP COLUMN folded_last_used_at']) await tx.sql.run(undo);
-      for (const statement of m.sql.split(/;\s*$/m).map((x) => x.trim()).filter(Boolean)) await tx.sql.run(statement);
+      for (const undo of ['DROP TABLE key_usage_fold', 'DROP TABLE key_usage']) await tx.sql.run(undo);
+      await migrate(tx.sql);
     });
     expect(await foldedThrough()).toBe(await head());
     expect(await listed(a)).toMatchObject({ callCount: before.callCount, lastUsedAt: before.lastUsedAt });
     expect((await app.gate.call('whoami', {}, { key: a })).kind).toBe('ok');
-    expect(await listed(a)).toMatchObject({ callCount: before.callCount + 1, lastUsedAt: (await logged(a)).last });
-    // A writer of the version before, still running: its calls reach the log and its own UPDATE of the old columns.
+    const after = { callCount: before.callCount + 1, lastUsedAt: (await logged(a)).last };
+    expect(await listed(a)).toMatchObject(after);
+    // Run again, as after a schema version rolled back: nothing changes.
+    const through = await foldedThrough();
+    await app.store.write((tx) => migrate(tx.sql));
+    expect(await foldedThrough()).toBe(through);
+    expect(await listed(a)).toMatchObject(after);
+    // A writer of the version before, still running: its calls reach the log and its own UPDATE of the key's row.
     await app.store.write(async (tx) => {
       for (let i = 0; i < 5; i++) await tx.audit({ event: 'tool_call', decision: 'allowed', keyId: a.id, tool: 'whoami', outcome: 'ok' });
       await tx.sql.run('UPDATE api_keys SET last_used_at = ?, call_count = call_count + 5 WHERE id = ?', [new Date().toISOString(), a.id]);

@@ -31,7 +31,7 @@ const UNDO: Record<string, string[]> = {
   'policy-binding': ['DROP TABLE policy_binding'],
   'audit-facets': ['DROP TABLE audit_facets'],
   'audit-block-times': ['DROP TABLE audit_blocks'],
-  'key-usage-from-log': ['DROP TABLE key_usage_fold', 'ALTER TABLE api_keys DROP COLUMN folded_calls', 'ALTER TABLE api_keys DROP COLUMN folded_last_used_at'],
+  'key-usage-from-log': ['DROP TABLE key_usage_fold', 'DROP TABLE key_usage'],
 };
 
 describeStores('console credentials at the upgrade that binds them', (store) => {

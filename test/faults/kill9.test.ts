@@ -15,7 +15,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { cliEnv, startServe, type ChildServer, type CliKey } from '../helpers/childServer.ts';
 import { auditVerifyHere, createKeyHere, initDemoDirHere } from '../helpers/cliHere.ts';
 import { consoleLogin, type ConsoleClient } from '../helpers/console.ts';
-import { USAGE_SINCE_FOLD } from '../../src-main/audit/keyUsage.ts';
+import { KEY_USAGE_JOINS } from '../../src-main/audit/keyUsage.ts';
 import { createRng, seedFromEnv, type Rng } from '../helpers/prng.ts';
 import { budget, within } from '../helpers/wait.ts';
 import { describeStores, storeUrlFor } from '../helpers/stores.ts';
@@ -327,7 +327,7 @@ async function checkAfterKill(L: Ledger, startSeq: number, totals: Map<string, n
     }
     // Key usage is read from the log (the stored sums and the entries after them): it covers every success ever seen.
     for (const [keyId, n] of totals) {
-      const c = Number((await one(`SELECT k.folded_calls + coalesce(u.calls, 0) AS call_count FROM api_keys k ${USAGE_SINCE_FOLD} WHERE k.id = ?`, keyId))!.call_count);
+      const c = Number((await one(`SELECT coalesce(f.calls, 0) + coalesce(u.calls, 0) AS call_count FROM api_keys k ${KEY_USAGE_JOINS} WHERE k.id = ?`, keyId))!.call_count);
       if (c < n) fail(`key ${keyId}: ${n} successful calls seen in total, call_count ${c}`);
     }
 

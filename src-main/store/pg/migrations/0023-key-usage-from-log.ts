@@ -1,8 +1,7 @@
 // As SQLite's 0023: the keys' folded usage, starting from their stored sums, and where the fold stands in the audit log.
-import { COLUMNS, START, TABLE } from '../../migrations/0023-key-usage-from-log.ts';
+import { START, TABLES } from '../../migrations/0023-key-usage-from-log.ts';
 
 export const sql = `
-${TABLE};
-${COLUMNS}
+${TABLES.replaceAll('%STRICT%', '')}
 ${START}
 `;
