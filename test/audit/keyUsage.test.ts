@@ -1,7 +1,7 @@
 // An API key's usage read from the audit log (audit/keyUsage.ts, migration 23): its calls are its allowed and pending
 // tool-call entries, refusals are not; the append that closes a block folds them into key_usage, and the count read
-// stays exact across the fold; the upgrade starts from the sums the key rows held, can run again, and a writer of the
-// version before does not make calls count twice. On both stores.
+// stays exact across the fold; the upgrade counts the log, can run again, and a writer of the version before does not
+// make calls count twice. On both stores.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openApp, type App } from '../../src-main/app.ts';
 import { BLOCK } from '../../src-main/audit/facets.ts';
@@ -73,33 +73,41 @@ describeStores('API key usage read from the audit log', (kind) => {
     }
   });
 
-  it('the upgrade starts from the sums the key rows held, runs again unchanged, and a writer of the version before counts nothing twice', async () => {
+  it('the upgrade counts the log, runs again unchanged (folded or not yet), and a writer of the version before counts nothing twice', async () => {
     const before = await listed(a);
     const m = (kind === 'postgres' ? PG_MIGRATIONS : MIGRATIONS).find((x) => x.name === 'key-usage-from-log')!;
-    const migrate = async (sql: { run(s: string): Promise<unknown> }) => {
-      for (const statement of m.sql.split(/;\s*$/m).map((x) => x.trim()).filter(Boolean)) await sql.run(statement);
-    };
-    // As the version before it left the database: the usage written into the key rows with every commit, no fold.
-    await app.store.write(async (tx) => {
-      await tx.sql.run('UPDATE api_keys SET call_count = ?, last_used_at = ? WHERE id = ?', [before.callCount, before.lastUsedAt, a.id]);
-      for (const undo of ['DROP TABLE key_usage_fold', 'DROP TABLE key_usage']) await tx.sql.run(undo);
-      await migrate(tx.sql);
+    const migrate = () => app.store.write(async (tx) => {
+      for (const statement of m.sql.split(/;\s*$/m).map((x) => x.trim()).filter(Boolean)) await tx.sql.run(statement);
     });
+    // As the version before it left the database: no usage tables, and a key row whose count an older writer kept.
+    await app.store.write(async (tx) => {
+      await tx.sql.run('UPDATE api_keys SET call_count = 999, last_used_at = ? WHERE id = ?', [new Date(0).toISOString(), a.id]);
+      for (const undo of ['DROP TABLE key_usage_fold', 'DROP TABLE key_usage']) await tx.sql.run(undo);
+    });
+    await migrate();
     expect(await foldedThrough()).toBe(await head());
     expect(await listed(a)).toMatchObject({ callCount: before.callCount, lastUsedAt: before.lastUsedAt });
     expect((await app.gate.call('whoami', {}, { key: a })).kind).toBe('ok');
     const after = { callCount: before.callCount + 1, lastUsedAt: (await logged(a)).last };
     expect(await listed(a)).toMatchObject(after);
-    // Run again, as after a schema version rolled back: nothing changes.
+    // Run again, as after a schema version rolled back: nothing changes, whether a block has been folded since or not.
     const through = await foldedThrough();
-    await app.store.write((tx) => migrate(tx.sql));
+    await migrate();
     expect(await foldedThrough()).toBe(through);
     expect(await listed(a)).toMatchObject(after);
+    await app.store.write(async (tx) => {
+      await tx.sql.run('DELETE FROM key_usage');
+      await tx.sql.run('DELETE FROM key_usage_fold');
+    });
+    expect(await listed(a)).toMatchObject(after);
+    await migrate();
+    expect(await listed(a)).toMatchObject(after);
+    expect(await foldedThrough()).toBe(await head());
     // A writer of the version before, still running: its calls reach the log and its own UPDATE of the key's row.
     await app.store.write(async (tx) => {
       for (let i = 0; i < 5; i++) await tx.audit({ event: 'tool_call', decision: 'allowed', keyId: a.id, tool: 'whoami', outcome: 'ok' });
       await tx.sql.run('UPDATE api_keys SET last_used_at = ?, call_count = call_count + 5 WHERE id = ?', [new Date().toISOString(), a.id]);
     });
-    expect(await listed(a)).toMatchObject({ callCount: before.callCount + 6 });
+    expect(await listed(a)).toMatchObject({ callCount: after.callCount + 5 });
   });
 });
