@@ -287,12 +287,14 @@ export class AuditLog {
   private deliveredSince = new Set<number>();
   private scannedThrough: number | undefined;
   private seenVersion: number | undefined;
+  /** From the first catch-up on, this process's deliveries are recorded (also while it reads the head). */
+  private tracking = false;
 
   private deliver(row: AuditRow): void {
-    if (this.scannedThrough !== undefined) {
+    if (this.tracking) {
       // The next entry after everything delivered extends it: with no other writer, nothing is held per entry (it was,
       // for every entry until another process committed). Not while a catch-up runs: it moves scannedThrough itself.
-      if (!this.catching && row.seq === this.scannedThrough + 1) this.scannedThrough = row.seq;
+      if (!this.catching && this.scannedThrough !== undefined && row.seq === this.scannedThrough + 1) this.scannedThrough = row.seq;
       else this.deliveredSince.add(row.seq);
     }
     for (const l of this.listeners) l(row, 'local');
@@ -333,26 +335,36 @@ export class AuditLog {
 
   private async scan(): Promise<number> {
     const version = await this.access.changes();
-    if (this.scannedThrough === undefined || version === this.seenVersion) {
-      if (this.scannedThrough === undefined) {
-        // First call: every entry so far came before anyone listened.
-        this.scannedThrough = (await this.access.sql.get<{ seq: number }>(HEAD))?.seq ?? 0;
-        this.deliveredSince.clear();
-      }
+    if (this.scannedThrough === undefined) {
+      // First call: every entry so far came before anyone listened. What this process commits while the head is read
+      // is recorded (on PostgreSQL the read's snapshot may be older than a commit delivered meanwhile).
+      this.tracking = true;
+      this.scannedThrough = (await this.access.sql.get<{ seq: number }>(HEAD))?.seq ?? 0;
       this.seenVersion = version;
+      this.settle();
       return 0;
     }
+    // Nothing committed elsewhere and nothing of ours held past a gap: nothing to read. Held entries are read past even
+    // with the counter still (PostgreSQL's notice of another node's commit can come later than the commit; a commit of
+    // ours whose reply was lost left entries nobody delivered).
+    if (version === this.seenVersion && this.deliveredSince.size === 0) return 0;
     this.seenVersion = version;
     let n = 0;
     for await (const row of auditRows(this.access.sql, { afterSeq: this.scannedThrough })) {
       this.scannedThrough = row.seq;
-      if (this.deliveredSince.has(row.seq)) continue;
+      // Ours: delivered, or about to be once our commit's reply is in (another connection can see a commit first).
+      if (this.deliveredSince.has(row.seq) || this.pending.some((p) => p.seq === row.seq)) continue;
       for (const l of this.listeners) l(row, 'external');
       n++;
     }
-    for (const seq of this.deliveredSince) if (seq <= this.scannedThrough) this.deliveredSince.delete(seq);
-    while (this.deliveredSince.delete(this.scannedThrough + 1)) this.scannedThrough++;
+    this.settle();
     return n;
+  }
+
+  /** Drops what the scan has passed, and extends it over the entries of ours that follow it. */
+  private settle(): void {
+    for (const seq of this.deliveredSince) if (seq <= this.scannedThrough!) this.deliveredSince.delete(seq);
+    while (this.deliveredSince.delete(this.scannedThrough! + 1)) this.scannedThrough!++;
   }
 
   discardPending(): void {

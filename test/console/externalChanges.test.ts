@@ -77,6 +77,27 @@ describe('changes committed by another process', () => {
     expect(held).toBeLessThanOrEqual(1);
   });
 
+  it('entries of a commit of ours that nobody delivered (its reply lost) are read by the next catch-up, counter moved or not', async () => {
+    const log = app.store.audit;
+    await log.catchUp();
+    // A commit whose entries are dropped from delivery before it commits: committed, and never heard of, as when a
+    // PostgreSQL commit succeeds but its reply is lost.
+    let lose = true;
+    app.store.perBatch(() => {
+      if (lose) log.discardPending();
+      lose = false;
+    }, () => {});
+    await log.append({ event: 'system', decision: 'info', outcome: 'committed, reply lost' });
+    await log.append({ event: 'system', decision: 'info', outcome: 'after the lost one' });
+    expect(rows.filter((r) => r.outcome === 'committed, reply lost')).toHaveLength(0);
+    expect(log.heldForCatchUp).toBe(1);
+    // No other process committed: SQLite's change counter has not moved.
+    expect(await log.catchUp()).toBe(1);
+    expect(rows.filter((r) => r.outcome === 'committed, reply lost')).toHaveLength(1);
+    expect(rows.filter((r) => r.outcome === 'after the lost one')).toHaveLength(1);
+    expect(log.heldForCatchUp).toBe(0);
+  });
+
   it('costs one query when nothing changed elsewhere', async () => {
     const log = app.store.audit;
     expect(await log.catchUp()).toBe(0);
