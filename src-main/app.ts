@@ -225,8 +225,8 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
           reports.stop();
           await tampered.settled();
           await integrity?.stop();
-          await anchors?.stop();
-          await checkpointer?.stop();
+          // What was started, last first (anchoring, the checkpointer, report jobs), as a failed start stops it.
+          for (const stop of started.reverse()) await stop();
           await store.close();
         })();
         return closing;

@@ -11,7 +11,7 @@ import type { Sql } from '../store/sql.ts';
 import type { Store } from '../store/store.ts';
 import { canonicalJson } from '../store/canonical.ts';
 import { fingerprint } from './export.ts';
-import { GENESIS_HASH } from './log.ts';
+import { chainHead } from './log.ts';
 import { appendLine, closeAppended, cutBack, forget, linesIfUnknown, readCheckpointFile, syncAppended, syncNow, type Appended } from './checkpointFile.ts';
 
 export const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
@@ -107,9 +107,8 @@ type Line = { record: CheckpointRecord; text: string };
 /** In a write transaction: the lines the data directory's file lacks, then the new checkpoint line in every file. */
 async function appendCheckpoint(sql: Sql, o: AnchorOptions, files: string[], force: boolean, touched: Map<string, Appended>, failures: unknown[]): Promise<Line | undefined> {
   const append = (file: string, text: string) => void touched.set(file, appendLine(file, text, touched.get(file)));
-  const head = (await sql.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) ?? { seq: 0, hash: GENESIS_HASH };
-  const lastRecord = () => sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
-  let last = await lastRecord();
+  const head = await chainHead(sql);
+  let last = await lastCheckpoint(sql);
   // The data directory's file as this process last left it needs no reading; otherwise (first run, another process
   // or node wrote since) its lines are read once: any the database never recorded are taken over, and the lines
   // other nodes signed (team mode) are appended.
@@ -117,7 +116,7 @@ async function appendCheckpoint(sql: Sql, o: AnchorOptions, files: string[], for
   if (mainLines) {
     await adoptUnrecorded(sql, files[0]!, mainLines, o.verifyKey);
     await appendPeerLines(sql, mainLines, o.verifyKey, (text) => append(files[0]!, text));
-    last = await lastRecord();
+    last = await lastCheckpoint(sql);
   }
   if (!force && last && last.head_seq === head.seq) return undefined;
   // Counted from the last checkpoint on: a full count(*) would grow with the log at every checkpoint.
@@ -158,8 +157,8 @@ async function syncAll(touched: Map<string, Appended>, main: string, failures: u
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') return;
     const a = all[i]!;
-    forget(a.file);
     if (cut) cutBack(a);
+    else forget(a.file);
     if (a.file === main) mainError = r.reason;
     else failures.push(new Error(`could not sync ${a.file}: ${(r.reason as Error).message}`));
   });
@@ -168,7 +167,7 @@ async function syncAll(touched: Map<string, Appended>, main: string, failures: u
 
 /** The synced line recorded, unless another writer recorded it first (then its record is returned). */
 async function recordCheckpoint(sql: Sql, line: Line): Promise<CheckpointRecord | undefined> {
-  const last = await sql.get<{ n: number }>('SELECT n FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
+  const last = await lastCheckpoint(sql);
   if ((last?.n ?? 0) === line.record.n - 1) {
     await insertRecord(sql, line.record, line.text);
     return line.record;
@@ -213,7 +212,7 @@ async function adoptUnrecorded(sql: Sql, file: string, lines: string[], verifyKe
   const recorded = (await sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_checkpoints'))!.n;
   let synced = false;
   for (const text of lines.slice(recorded)) {
-    const last = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
+    const last = await lastCheckpoint(sql);
     const parsed = parseLine(text);
     if (!parsed?.success) return;
     const l = parsed.data;
@@ -226,8 +225,11 @@ async function adoptUnrecorded(sql: Sql, file: string, lines: string[], verifyKe
   }
 }
 
+/** The newest recorded checkpoint, if any. */
+const lastCheckpoint = (sql: Sql) => sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
+
 export async function latestCheckpoint(sql: Sql): Promise<(CheckpointRecord & { fingerprint: string }) | undefined> {
-  const r = await sql.get<CheckpointRecord>('SELECT * FROM audit_checkpoints ORDER BY n DESC LIMIT 1');
+  const r = await lastCheckpoint(sql);
   return r && { ...r, fingerprint: checkpointFingerprint(r.n, r.head_seq, r.line_sha256) };
 }
 

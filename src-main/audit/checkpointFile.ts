@@ -50,6 +50,8 @@ export function appendLine(file: string, line: string, to?: Appended): Appended 
     mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
     const fd = openSync(file, 'a', 0o600);
     try {
+      // The mode given to openSync applies only to a new file: one made by hand keeps its own until this.
+      chmodSync(file, 0o600);
       a = { file, fd, size: fstatSync(fd).size, written: 0 };
     } catch (e) {
       closeSync(fd);
@@ -62,7 +64,6 @@ export function appendLine(file: string, line: string, to?: Appended): Appended 
   try {
     const written = writeSync(a.fd, `${line}\n`);
     a.written += written;
-    chmodSync(file, 0o600);
     if (before && before.size === at) known.set(file, { size: at + written, lines: before.lines + 1 });
     return a;
   } catch (e) {

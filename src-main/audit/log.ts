@@ -151,6 +151,11 @@ export async function verifyChain(sql: Sql): Promise<VerifyResult> {
 }
 
 const HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
+
+/** The chain's last entry (its seq and hash), or the genesis before the first (seq 0). */
+export async function chainHead(sql: Sql): Promise<{ seq: number; hash: string }> {
+  return (await sql.get<{ seq: number; hash: string }>(HEAD)) ?? { seq: 0, hash: GENESIS_HASH };
+}
 // Positional parameters in HASHED_COLUMNS order, then prev_hash and hash.
 const INSERT = `INSERT INTO audit_log (${HASHED_COLUMNS.join(', ')}, prev_hash, hash) VALUES (${HASHED_COLUMNS.map(() => '?').join(', ')}, ?, ?)`;
 
@@ -243,11 +248,11 @@ export class AuditLog {
     const json = (v: unknown, max: number) => (v === undefined ? null : storableText(boundedJson(v, max)));
     // The head is read once per transaction: after that it is the last entry this transaction appended (nobody else
     // appends while it holds the write lock; an item rolled back to its savepoint took its entries off `pending`).
-    const head = this.pending.at(-1) ?? await sql.get<{ seq: number; hash: string }>(HEAD);
+    const head = this.pending.at(-1) ?? await chainHead(sql);
     // Built as one object literal, in HASHED_COLUMNS order (the chain tests recompute every hash from that list), and
     // read by name: per entry, no copy and no lookup by a computed key.
     const row: AuditRow = {
-      seq: (head?.seq ?? 0) + 1,
+      seq: head.seq + 1,
       at: new Date().toISOString(),
       event: storableText(e.event),
       decision: storableText(e.decision),
@@ -267,7 +272,7 @@ export class AuditLog {
       duration_ms: e.durationMs ?? null,
       approval_id: text(e.approvalId),
       remote: text(e.remote),
-      prev_hash: head?.hash ?? GENESIS_HASH,
+      prev_hash: head.hash,
       hash: '',
     };
     const values: unknown[] = [row.seq, row.at, row.event, row.decision, row.code, row.rule, row.key_id, row.key_name, row.tenant, row.client,
@@ -339,7 +344,7 @@ export class AuditLog {
       // First call: every entry so far came before anyone listened. What this process commits while the head is read
       // is recorded (on PostgreSQL the read's snapshot may be older than a commit delivered meanwhile).
       this.tracking = true;
-      this.scannedThrough = (await this.access.sql.get<{ seq: number }>(HEAD))?.seq ?? 0;
+      this.scannedThrough = (await chainHead(this.access.sql)).seq;
       this.seenVersion = version;
       this.settle();
       return 0;

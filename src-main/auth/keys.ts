@@ -35,7 +35,8 @@ export interface ApiKey {
   expiresAt: string | null;
   revokedAt: string | null;
   /** Its calls and the latest of them, read from the audit log by list() and get() (audit/keyUsage.ts); a key resolved
-   * for a request (check) does not read them (0 and null there): nothing on that path uses them. */
+   * for a request (check) or re-checked for an approval (current) does not read them (0 and null there): nothing on
+   * those paths uses them. */
   lastUsedAt: string | null;
   callCount: number;
   /**
@@ -193,7 +194,7 @@ export class KeyService {
 
   /** The key as the database holds it now, tenants included (no cache): what an approved request is re-checked against. */
   async current(id: string): Promise<ApiKey | undefined> {
-    const row = await this.store.sql.get<KeyRow>(`${WITH_USAGE} WHERE k.id = ?`, [id]);
+    const row = await this.store.sql.get<KeyRow>('SELECT * FROM api_keys WHERE id = ?', [id]);
     if (!row) return undefined;
     this.tenantsOf.delete(id);
     return this.toKey(row);

@@ -98,10 +98,10 @@ export class GroupCommit {
   }
 
   /**
-   * Work done once per batch, last, inside its transaction (e.g. writing per-key call counts): if it fails, the batch
-   * fails. onAbort runs when a batch does not commit, so state gathered for it is dropped with it.
+   * Work done once per batch, last, inside its transaction (e.g. PostgreSQL's notice to other nodes): if it fails, the
+   * batch fails. onAbort runs when a batch does not commit, so state gathered for it is dropped with it.
    */
-  perBatch(beforeCommit: (sql: Sql) => void | Promise<void>, onAbort: () => void): void {
+  perBatch(beforeCommit: (sql: Sql) => void | Promise<void>, onAbort: () => void = () => {}): void {
     this.hooks.push({ beforeCommit, onAbort });
   }
 

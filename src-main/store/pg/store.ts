@@ -243,7 +243,7 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
   // Other nodes learn of each commit from its notification, delivered when it commits (and only if it does).
   store.perBatch(async (s) => {
     await s.run('SELECT pg_notify(?, ?)', [NOTIFY_CHANNEL, nodeId]);
-  }, () => {});
+  });
   return Object.assign(store, {
     dialect: 'postgres' as const,
     nodeId,
