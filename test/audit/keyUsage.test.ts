@@ -110,4 +110,17 @@ describeStores('API key usage read from the audit log', (kind) => {
     });
     expect(await listed(a)).toMatchObject({ callCount: after.callCount + 5 });
   });
+
+  it('a usage row someone edited past its bounds skips the fold, never the entry that closes the block', async () => {
+    await app.store.write((tx) => tx.sql.run('UPDATE key_usage SET calls = 9223372036854775807 WHERE key_id = ?', [a.id]));
+    const through = await foldedThrough();
+    const closing = (Math.floor((await head()) / BLOCK) + 1) * BLOCK - 1;
+    const entries = closing - (await head()) + 5;
+    for (let i = 0; i < entries; i += 64) {
+      await Promise.all(Array.from({ length: Math.min(64, entries - i) }, () => app.store.audit.append({ event: 'tool_call', decision: 'allowed', keyId: a.id, tool: 'whoami', outcome: 'ok' })));
+    }
+    expect(await head()).toBe(closing + 5);
+    expect(await foldedThrough()).toBe(through);
+    expect((await app.store.audit.verify()).ok).toBe(true);
+  });
 });
