@@ -8,6 +8,7 @@
 // (at most BLOCK - 1 entries) is read directly. They are derived, not chained: `audit verify` never reads them, and the
 // background integrity check compares them with the log (store/integrity.ts).
 import type { Sql } from '../store/sql.ts';
+import type { BlockCounts } from './blockCounts.ts';
 
 export const BLOCK = 1024;
 
@@ -36,9 +37,22 @@ SELECT block, entries, first_at, last_at FROM (
 ) AS block_entries WHERE entries > 0
 ON CONFLICT (block) DO UPDATE SET entries = excluded.entries, first_at = excluded.first_at, last_at = excluded.last_at`;
 
-/** Writes the summary of the block `seq` closes, in the caller's transaction (which has just appended `seq`). */
-export async function summarizeBlock(sql: Sql, seq: number): Promise<void> {
+// The same rows from counts kept in memory (blockCounts.ts), one per value, with the same upserts.
+const FACET_ROW = 'INSERT INTO audit_facets (facet, value, block, entries) VALUES (?, ?, ?, ?) ON CONFLICT (facet, value, block) DO UPDATE SET entries = excluded.entries';
+const BLOCK_ROW = `INSERT INTO audit_blocks (block, entries, first_at, last_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (block) DO UPDATE SET entries = excluded.entries, first_at = excluded.first_at, last_at = excluded.last_at`;
+
+/**
+ * Writes the summary of the block `seq` closes, in the caller's transaction (which has just appended `seq`): from
+ * `counted`, the block's entries counted as they were appended, or else read from the log.
+ */
+export async function summarizeBlock(sql: Sql, seq: number, counted?: BlockCounts): Promise<void> {
   const block = Math.floor(seq / BLOCK);
+  if (counted?.block === block) {
+    for (const [facet, values] of counted.facets) for (const [value, n] of values) await sql.run(FACET_ROW, [facet, value, block, n]);
+    await sql.run(BLOCK_ROW, [block, counted.entries, counted.firstAt, counted.lastAt]);
+    return;
+  }
   const lo = block * BLOCK;
   const hi = lo + BLOCK - 1;
   await sql.run(SUMMARIZE, [block, lo, hi, lo, hi, lo, hi]);

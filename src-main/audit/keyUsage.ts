@@ -8,6 +8,10 @@ import type { Sql } from '../store/sql.ts';
 /** The entries that are a key's calls. */
 const CALLS = `event = 'tool_call' AND decision IN ('allowed', 'pending') AND key_id IS NOT NULL`;
 
+/** CALLS, for an entry in hand (blockCounts.ts). */
+export const isCall = (r: { event: string; decision: string; key_id: string | null }): boolean =>
+  r.event === 'tool_call' && (r.decision === 'allowed' || r.decision === 'pending') && r.key_id !== null;
+
 // Where the stored sums end: no row, nothing folded yet (a new install's first block is still open).
 const FOLDED = `coalesce((SELECT through_seq FROM key_usage_fold WHERE one = 1), 0)`;
 
@@ -27,11 +31,25 @@ SELECT key_id, count(*), max(at) FROM audit_log WHERE seq > ? AND seq <= ? AND $
 ON CONFLICT (key_id) DO UPDATE SET calls = key_usage.calls + excluded.calls,
   last_used_at = CASE WHEN key_usage.last_used_at IS NULL OR excluded.last_used_at > key_usage.last_used_at THEN excluded.last_used_at ELSE key_usage.last_used_at END`;
 
-/** Folds the calls through `seq` into key_usage, in the caller's transaction (the append that closes a block). */
-export async function foldKeyUsage(sql: Sql, seq: number): Promise<void> {
+// FOLD for one key's calls counted in memory (blockCounts.ts): the same sums, the same "only keys that exist".
+const FOLD_COUNTED = `INSERT INTO key_usage (key_id, calls, last_used_at)
+SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?)
+ON CONFLICT (key_id) DO UPDATE SET calls = key_usage.calls + excluded.calls,
+  last_used_at = CASE WHEN key_usage.last_used_at IS NULL OR excluded.last_used_at > key_usage.last_used_at THEN excluded.last_used_at ELSE key_usage.last_used_at END`;
+
+/**
+ * Folds the calls through `seq` into key_usage, in the caller's transaction (the append that closes a block). `counted`,
+ * the closing block's calls per key counted as they were appended, is used when the fold so far ends where the block
+ * begins; otherwise (a fold skipped or behind) the log is read from where it ends.
+ */
+export async function foldKeyUsage(sql: Sql, seq: number, counted?: { from: number; calls: ReadonlyMap<string, { calls: number; lastAt: string }> }): Promise<void> {
   const at = await sql.get<{ through_seq: number | string }>('SELECT through_seq FROM key_usage_fold WHERE one = 1');
   const from = at === undefined ? 0 : Number(at.through_seq);
   if (from >= seq) return;
-  await sql.run(FOLD, [from, seq]);
+  if (counted && counted.from === from) {
+    for (const [key, c] of counted.calls) await sql.run(FOLD_COUNTED, [key, c.calls, c.lastAt, key]);
+  } else {
+    await sql.run(FOLD, [from, seq]);
+  }
   await sql.run('INSERT INTO key_usage_fold (one, through_seq) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET through_seq = excluded.through_seq', [seq]);
 }

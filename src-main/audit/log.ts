@@ -1,7 +1,8 @@
 import { hash } from 'node:crypto';
 import type { Sql } from '../store/sql.ts';
 import { ARGS_MAX, boundedJson, boundedText, DETAIL_MAX, isRefusal, OUTCOME_MAX, REFUSAL_ARGS_MAX, REFUSAL_DETAIL_MAX, TEXT_MAX } from './bounds.ts';
-import { closesBlock, summarizeBlock } from './facets.ts';
+import { BlockCounter, type BlockCounts } from './blockCounts.ts';
+import { BLOCK, closesBlock, summarizeBlock } from './facets.ts';
 import { foldKeyUsage } from './keyUsage.ts';
 import { RefusalAggregator } from './flood.ts';
 import { pauses } from '../pauses.ts';
@@ -279,7 +280,9 @@ export class AuditLog {
       row.session_id, row.tool, row.action, row.tier, row.args_json, row.outcome, row.detail_json, row.duration_ms, row.approval_id, row.remote];
     row.hash = hashValues(row.prev_hash, values);
     values.push(row.prev_hash, row.hash);
-    if (closesBlock(row.seq)) await appendClosingBlock(sql, values, row.seq);
+    // SQLite: the block's rows come from the counts kept as entries commit (a row each; on PostgreSQL each would be a round
+    // trip, where reading the block is one).
+    if (closesBlock(row.seq)) await appendClosingBlock(sql, values, row.seq, sql.dialect === 'sqlite' ? this.counter.complete(this.pending, row) : undefined);
     else await sql.run(INSERT, values);
     // Listeners (live feed) hear about the entry only once it is committed.
     this.pending.push(row);
@@ -287,6 +290,8 @@ export class AuditLog {
   }
 
   private pending: AuditRow[] = [];
+  /** The open block's entries that this process committed, counted (blockCounts.ts). */
+  private readonly counter = new BlockCounter();
   // Everything at or below `scannedThrough` has been delivered; `deliveredSince`, this process's entries delivered past
   // it, after a gap that another process's entries fill (until a catch-up reads them).
   private deliveredSince = new Set<number>();
@@ -303,6 +308,11 @@ export class AuditLog {
       else this.deliveredSince.add(row.seq);
     }
     for (const l of this.listeners) l(row, 'local');
+  }
+
+  /** Blocks whose summary this process wrote from its counts, not by reading the block (blockCounts.ts). */
+  get blocksCounted(): number {
+    return this.counter.used;
   }
 
   /** This process's entries delivered past a gap, held until a catch-up reads the other process's entries in it. */
@@ -324,7 +334,10 @@ export class AuditLog {
   flushCommitted(): void {
     const rows = this.pending;
     this.pending = [];
-    for (const r of rows) this.deliver(r);
+    for (const r of rows) {
+      this.counter.add(r);
+      this.deliver(r);
+    }
   }
 
   /**
@@ -396,14 +409,14 @@ export class AuditLog {
  * have none (a read's audit row is queued as one write, and on SQLite a failed statement undoes only itself). A summary
  * that failed to write would otherwise leave its entry in the transaction, unknown to the caller and to the chain head.
  */
-async function appendClosingBlock(sql: Sql, params: unknown[], seq: number): Promise<void> {
+async function appendClosingBlock(sql: Sql, params: unknown[], seq: number, counted: BlockCounts | undefined): Promise<void> {
   await inSavepoint(sql, 'audit_block', async () => {
     await sql.run(INSERT, params);
-    await summarizeBlock(sql, seq);
+    await summarizeBlock(sql, seq, counted);
     // The fold only spares the key list a longer read (keyUsage.ts): one that fails (a usage row someone edited past its
     // bounds) is rolled back and skipped, never the entry. The count read stays exact: its live part starts where the
     // last fold that held ended.
-    await inSavepoint(sql, 'key_usage_fold', () => foldKeyUsage(sql, seq)).catch(() => {});
+    await inSavepoint(sql, 'key_usage_fold', () => foldKeyUsage(sql, seq, counted && { from: counted.block * BLOCK - 1, calls: counted.calls })).catch(() => {});
   });
 }
 
