@@ -135,7 +135,7 @@ export class McpSessions {
   }
 
   async legacyMessage(req: IncomingMessage, res: ServerResponse, key: ApiKey, url: URL): Promise<void> {
-    const id = url.searchParams.get('sessionId') ?? undefined;
+    const id = sessionIdOf(url);
     const s = this.owned(id, key);
     if (s.kind !== 'sse' || !s.sse) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
     requireJson(req);
@@ -245,4 +245,13 @@ function jsonRpcBody(body: unknown, batchAllowed: boolean): unknown {
     if (!plainRequest(m) && !JSONRPCMessageSchema.safeParse(m).success) throw new HttpError(400, 'Invalid Request: not a JSON-RPC 2.0 message', -32600);
   }
   return body;
+}
+
+// The endpoint we hand out is exactly ?sessionId=<uuid>: read that without building a URLSearchParams (about 1 µs per
+// call); any other query is read the general way, with the same answer.
+const PLAIN_SESSION_QUERY = /^\?sessionId=([0-9a-f-]{36})$/;
+
+/** The sessionId query parameter (its first value, as URLSearchParams gives it). */
+export function sessionIdOf(url: URL): string | undefined {
+  return PLAIN_SESSION_QUERY.exec(url.search)?.[1] ?? url.searchParams.get('sessionId') ?? undefined;
 }
