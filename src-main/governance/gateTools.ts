@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { id } from '../tools/common.ts';
 import { COMMAND_STATUSES } from '../tools/commands.ts';
+import { JsonPart, withJson } from '../tools/resultJson.ts';
 import { readTool, writeTool, type ReadContext, type ToolSpec } from '../tools/types.ts';
 import { APPROVAL_STATUSES, type Approval } from './approvals.ts';
 import type { Decisions } from './decisions.ts';
@@ -173,11 +174,10 @@ export function gateTools(gate: Gate, decisions: Decisions): ToolSpec[] {
       const values = gate.d.policy.values;
       const grants = await gate.standing.grants.ofKey(k.id);
       const plans = await gate.standing.plans.ofKey(k.id);
-      return {
-        keyId: k.id, name: k.name, role: k.role, scopes: k.scopes, tenants: k.tenants.map((t) => ({ slug: t.slug, name: t.name })),
-        reachableTiers: reachableTiers(k.scopes),
-        tierMeaning: { '1': 'read: runs at once', '2': 'low-risk change: runs and is audited', '3': 'high risk: waits for a technician\'s approval', '4': 'never runs' },
-        budgets: await gate.budgets(k), expiresAt: k.expiresAt,
+      const facts = keyFacts(k);
+      const budgets = await gate.budgets(k);
+      const rest = {
+        expiresAt: k.expiresAt,
         grants: grants.map((g) => ({
           grantId: g.id, tool: g.tool, action: g.action, tenant: g.tenant, covers: g.description, envelope: g.envelope, expiresAt: g.expiresAt,
           usesLeft: g.maxUses === null ? null : g.maxUses - g.uses,
@@ -191,8 +191,33 @@ export function gateTools(gate: Gate, decisions: Decisions): ToolSpec[] {
         }),
         ticketRequiredTenants: k.tenants.filter((t) => ticketRequired(values, t.slug)).map((t) => t.slug),
       };
+      // The answer's JSON in the value's key order: the key's facts as serialized once, then this call's budgets and rest.
+      const restJson = JSON.stringify(rest);
+      return withJson({ ...facts.value, budgets, ...rest }, [facts.json, JSON.stringify(budgets), `,${restJson.slice(1)}`]);
     },
   });
 
   return [getApprovalStatus, cancelApproval, whoami];
+}
+
+const TIER_MEANING = { '1': 'read: runs at once', '2': 'low-risk change: runs and is audited', '3': 'high risk: waits for a technician\'s approval', '4': 'never runs' };
+
+// whoami's first fields depend on the key alone. keys.ts hands out one ApiKey object while the key's row is unchanged
+// (a new one once anything changed), so they are built and serialized once per such object, not per call.
+type Key = ReadContext['key'];
+const factsValue = (k: Key) => ({
+  keyId: k.id, name: k.name, role: k.role, scopes: k.scopes, tenants: k.tenants.map((t) => ({ slug: t.slug, name: t.name })),
+  reachableTiers: reachableTiers(k.scopes), tierMeaning: TIER_MEANING as Record<string, string>,
+});
+const factsOfKey = new WeakMap<Key, { value: ReturnType<typeof factsValue>; json: JsonPart }>();
+
+function keyFacts(k: Key): { value: ReturnType<typeof factsValue>; json: JsonPart } {
+  let f = factsOfKey.get(k);
+  if (!f) {
+    const value = factsValue(k);
+    // Its JSON without the closing brace, and the next key: the budgets follow.
+    f = { value, json: new JsonPart(`${JSON.stringify(value).slice(0, -1)},"budgets":`) };
+    factsOfKey.set(k, f);
+  }
+  return f;
 }

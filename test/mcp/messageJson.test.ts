@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { messageJson, structuredResult } from '../../src-main/mcp/messageJson.ts';
+import { JsonPart, withJson } from '../../src-main/tools/resultJson.ts';
 
 // The JSON a structured result carries must be byte for byte what JSON.stringify gives for the whole response: clients
 // see no difference, the server serializes the result once.
@@ -26,6 +27,31 @@ describe('messageJson', () => {
     const message = { result: changed, jsonrpc: '2.0' as const, id: 3 };
     expect(messageJson(message)).toBe(JSON.stringify(message));
     expect(messageJson(message)).toContain('"more"');
+  });
+
+  it('a result whose text block was replaced, or copied with another key, is serialized afresh', () => {
+    const edited = structuredResult({ a: 1 });
+    edited.content[0]!.text = 'edited';
+    const flagged = { ...structuredResult({ a: 2 }), isError: true };
+    for (const result of [edited, flagged]) {
+      const message = { result, jsonrpc: '2.0' as const, id: 4 };
+      expect(messageJson(message)).toBe(JSON.stringify(message));
+    }
+  });
+
+  it('a value handed over with JSON joined from parts is sent as that JSON, exactly JSON.stringify\'s', () => {
+    const head = { keyId: 'k', name: 'say "hi" \\ 🦀 a\ud800b' };
+    const tail = { n: 1.5, none: null, list: ['x"y'] };
+    for (const i of [0, 1]) {
+      const mid = { remaining: 10 - i, note: 'tab\t' };
+      const value = withJson({ ...head, mid, ...tail }, [new JsonPart(`${JSON.stringify(head).slice(0, -1)},"mid":`), JSON.stringify(mid), `,${JSON.stringify(tail).slice(1)}`]);
+      const message = { result: structuredResult(value), jsonrpc: '2.0' as const, id: i };
+      expect(messageJson(message)).toBe(JSON.stringify(message));
+    }
+    // A copy of such a value, changed, is another object: its own JSON is made, not the one handed over.
+    const original = withJson({ a: 1 }, ['{"a":1}']);
+    const copy = { ...original, a: 2 };
+    expect(messageJson({ result: structuredResult(copy), jsonrpc: '2.0', id: 9 })).toContain('"structuredContent":{"a":2}');
   });
 
   it('other messages (notifications, errors, results with more keys) are plain JSON.stringify', () => {
