@@ -249,7 +249,7 @@ export class AuditLog {
     const json = (v: unknown, max: number) => (v === undefined ? null : storableText(boundedJson(v, max)));
     // The head is read once per transaction: after that it is the last entry this transaction appended (nobody else
     // appends while it holds the write lock; an item rolled back to its savepoint took its entries off `pending`).
-    const head = this.pending.at(-1) ?? await chainHead(sql);
+    const head = this.pending.at(-1) ?? await this.headAtBegin(sql);
     // Built as one object literal, in HASHED_COLUMNS order (the chain tests recompute every hash from that list), and
     // read by name: per entry, no copy and no lookup by a computed key.
     const row: AuditRow = {
@@ -290,6 +290,22 @@ export class AuditLog {
   }
 
   private pending: AuditRow[] = [];
+  /**
+   * SQLite: the last entry this process committed, and the store's change counter as the transaction that committed it
+   * read it. The counter moves only when another connection commits, so a transaction that reads the same value
+   * appends after that entry without reading the head (about a microsecond a call in the server). Dropped when a
+   * transaction fails: it may have been another write of this connection that made it fail.
+   */
+  private committed: { seq: number; hash: string; version: number } | undefined;
+  private version: number | undefined;
+
+  private async headAtBegin(sql: Sql): Promise<{ seq: number; hash: string }> {
+    if (sql.dialect !== 'sqlite') return chainHead(sql);
+    // Its own text: store.ts reads the same pragma in pluck mode, on a statement this one must not share.
+    this.version = (await sql.get<{ data_version: number }>('PRAGMA main.data_version'))!.data_version;
+    const c = this.committed;
+    return c !== undefined && c.version === this.version ? c : chainHead(sql);
+  }
   /** The open block's entries that this process committed, counted (blockCounts.ts). */
   private readonly counter = new BlockCounter();
   // Everything at or below `scannedThrough` has been delivered; `deliveredSince`, this process's entries delivered past
@@ -334,6 +350,8 @@ export class AuditLog {
   flushCommitted(): void {
     const rows = this.pending;
     this.pending = [];
+    const last = rows.at(-1);
+    if (last !== undefined && this.version !== undefined) this.committed = { seq: last.seq, hash: last.hash, version: this.version };
     for (const r of rows) {
       this.counter.add(r);
       this.deliver(r);
@@ -387,6 +405,7 @@ export class AuditLog {
 
   discardPending(): void {
     this.pending = [];
+    this.committed = undefined;
   }
 
   /** Every committed entry once: this process's as it commits ('local'), others' when catchUp finds them ('external'). */
