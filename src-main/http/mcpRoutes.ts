@@ -134,8 +134,8 @@ export class McpSessions {
     dispatchPlainRequests(server, transport);
   }
 
-  async legacyMessage(req: IncomingMessage, res: ServerResponse, key: ApiKey, url: URL): Promise<void> {
-    const id = sessionIdOf(url);
+  /** `id`: the sessionId of the request's query. */
+  async legacyMessage(req: IncomingMessage, res: ServerResponse, key: ApiKey, id: string | undefined): Promise<void> {
     const s = this.owned(id, key);
     if (s.kind !== 'sse' || !s.sse) throw new HttpError(404, 'Session not found; initialize a new session', -32001);
     requireJson(req);
@@ -247,11 +247,16 @@ function jsonRpcBody(body: unknown, batchAllowed: boolean): unknown {
   return body;
 }
 
-// The endpoint we hand out is exactly ?sessionId=<uuid>: read that without building a URLSearchParams (about 1 µs per
-// call); any other query is read the general way, with the same answer.
-const PLAIN_SESSION_QUERY = /^\?sessionId=([0-9a-f-]{36})$/;
-
 /** The sessionId query parameter (its first value, as URLSearchParams gives it). */
 export function sessionIdOf(url: URL): string | undefined {
-  return PLAIN_SESSION_QUERY.exec(url.search)?.[1] ?? url.searchParams.get('sessionId') ?? undefined;
+  return url.searchParams.get('sessionId') ?? undefined;
+}
+
+// The endpoint we hand out, exactly (LegacySseTransport names it with a random UUID): no dot segment, escape or other
+// parameter, so parsing it as a URL would give MESSAGE_PATH and this session id.
+const PLAIN_LEGACY_POST = new RegExp(`^${MESSAGE_PATH}\\?sessionId=([0-9a-f-]{36})$`);
+
+/** The session id of a request to exactly the legacy endpoint we hand out; undefined for any other request target. */
+export function plainLegacySession(target: string | undefined): string | undefined {
+  return target === undefined ? undefined : PLAIN_LEGACY_POST.exec(target)?.[1];
 }

@@ -6,7 +6,7 @@ import type { ApiKey } from '../auth/keys.ts';
 import type { AuditInput } from '../audit/log.ts';
 import { RateLimiter } from '../governance/rateLimiter.ts';
 import { hostOriginGuard, LOOPBACK_HOSTNAMES } from './guards.ts';
-import { DEFAULT_SESSION_LIMITS, McpSessions, MCP_PATH, MESSAGE_PATH, SSE_PATH, sendHttpError, type SessionLimits } from './mcpRoutes.ts';
+import { DEFAULT_SESSION_LIMITS, McpSessions, MCP_PATH, MESSAGE_PATH, plainLegacySession, sessionIdOf, SSE_PATH, sendHttpError, type SessionLimits } from './mcpRoutes.ts';
 import { CONSOLE_PREFIX, ConsoleApi, type ConsoleApiOptions } from './consoleApi.ts';
 import { StaticRenderer } from './staticRenderer.ts';
 import { readiness } from './readiness.ts';
@@ -119,18 +119,16 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse, seen: Seen): Promise<void> => {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      throw new HttpError(400, 'Malformed request URL');
-    }
+    // A legacy POST to the endpoint exactly as we hand it out is not parsed (about a microsecond a call): the WHATWG
+    // parse of that text gives that path and that session id. Anything else is parsed, and routed by its parsed path.
+    const plainSession = plainLegacySession(req.url);
+    const url = plainSession === undefined ? parseTarget(req) : undefined;
+    const path = url?.pathname ?? MESSAGE_PATH;
     const bad = checkHostOrigin(req);
     if (bad) {
-      await auditRejection(req, { event: 'http', decision: 'denied', code: 'HOST_ORIGIN_REJECTED', rule: 'dns_rebinding', remote: remoteOf(req), outcome: bad, detail: { host: req.headers.host, origin: req.headers.origin, path: url.pathname } });
+      await auditRejection(req, { event: 'http', decision: 'denied', code: 'HOST_ORIGIN_REJECTED', rule: 'dns_rebinding', remote: remoteOf(req), outcome: bad, detail: { host: req.headers.host, origin: req.headers.origin, path } });
       throw new HttpError(403, `Forbidden: ${bad}`, -32000);
     }
-    const path = url.pathname;
     // OAuth discovery probes: a fast 404 makes OAuth-capable clients report the bad key instead of waiting on a browser flow.
     if (path.includes('/.well-known/') || path === '/register') throw new RoutineError(404, 'Not found: this server uses X-API-Key, not OAuth');
     if (path === '/healthz' && req.method === 'GET') {
@@ -145,13 +143,13 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
       const r = await readiness(app);
       return sendJson(res, r.ready ? 200 : 503, r);
     }
-    if (path.startsWith(`${CONSOLE_PREFIX}/`)) return consoleApi.handle(req, res, url);
+    if (path.startsWith(`${CONSOLE_PREFIX}/`)) return consoleApi.handle(req, res, url ?? parseTarget(req));
     if (path === SSE_PATH && req.method === 'GET' && req.headers['mcp-session-id'] === undefined) {
       return sessions.openLegacy(req, res, await authenticate(req, seen));
     }
     if (path === MESSAGE_PATH) {
       if (req.method !== 'POST') throw new HttpError(405, 'Use POST', -32000, { Allow: 'POST' });
-      return sessions.legacyMessage(req, res, await authenticate(req, seen), url);
+      return sessions.legacyMessage(req, res, await authenticate(req, seen), plainSession ?? sessionIdOf(url ?? parseTarget(req)));
     }
     // Streamable HTTP on its own path, and on the seed URL for clients configured with /sse and the http transport.
     if (path === MCP_PATH || path === SSE_PATH) return sessions.streamable(req, res, await authenticate(req, seen));
@@ -209,6 +207,15 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** The request's target as a URL (a bad one is the client's mistake: 400). */
+function parseTarget(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    throw new HttpError(400, 'Malformed request URL');
+  }
 }
 
 /** A public URL must be https (or http on localhost, where browsers allow WebAuthn) and name a host, not an address. */
