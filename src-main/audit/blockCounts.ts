@@ -27,16 +27,22 @@ type Counted = Pick<AuditRow, 'seq' | 'at' | 'event' | 'decision' | 'key_id' | '
 export class BlockCounter {
   /** Complete counts handed out (each for a block-closing append). */
   used = 0;
-  private open: (BlockCounts & { lastSeq: number; broken: boolean }) | undefined;
+  // The open block's committed entries, as the fields a summary needs, one array each: appended per entry (no object,
+  // no hashing on the write path), counted once, when the block closes.
+  private open: { block: number; lastSeq: number; broken: boolean; at: string[]; key: (string | null)[]; tenant: (string | null)[]; tool: (string | null)[]; call: boolean[] } | undefined;
 
   /** One committed entry of this process, in commit order. */
   add(row: Counted): void {
     const block = Math.floor(row.seq / BLOCK);
-    if (this.open?.block !== block) this.open = { ...empty(block, row.at), lastSeq: -1, broken: false };
+    if (this.open?.block !== block) this.open = { block, lastSeq: -1, broken: false, at: [], key: [], tenant: [], tool: [], call: [] };
     const o = this.open;
     if (row.seq <= o.lastSeq) o.broken = true;
     o.lastSeq = row.seq;
-    count(o, row);
+    o.at.push(row.at);
+    o.key.push(row.key_id);
+    o.tenant.push(row.tenant);
+    o.tool.push(row.tool);
+    o.call.push(isCall(row));
   }
 
   /**
@@ -48,15 +54,18 @@ export class BlockCounter {
     const base = this.open?.block === block ? this.open : undefined;
     // Block 0 starts at seq 1 (a row given seq 0 by hand would make the count differ from the log): it is read.
     if (block === 0 || base?.broken) return undefined;
-    const c: BlockCounts = base ? copy(base) : empty(block, closing.at);
     let last = base?.lastSeq ?? -1;
+    let entries = base?.at.length ?? 0;
     for (const row of [...pending, closing]) {
       if (Math.floor(row.seq / BLOCK) !== block) continue;
       if (row.seq <= last) return undefined;
       last = row.seq;
-      count(c, row);
+      entries++;
     }
-    if (c.entries !== BLOCK) return undefined;
+    if (entries !== BLOCK) return undefined;
+    const c = empty(block, closing.at);
+    if (base) for (let i = 0; i < base.at.length; i++) count(c, base.at[i]!, base.key[i] ?? null, base.tenant[i] ?? null, base.tool[i] ?? null, base.call[i] === true);
+    for (const row of [...pending, closing]) if (Math.floor(row.seq / BLOCK) === block) count(c, row.at, row.key_id, row.tenant, row.tool, isCall(row));
     this.used++;
     return c;
   }
@@ -66,27 +75,19 @@ function empty(block: number, at: string): BlockCounts {
   return { block, entries: 0, firstAt: at, lastAt: at, facets: new Map(), calls: new Map() };
 }
 
-function copy(c: BlockCounts): BlockCounts {
-  return {
-    block: c.block, entries: c.entries, firstAt: c.firstAt, lastAt: c.lastAt,
-    facets: new Map([...c.facets].map(([f, m]) => [f, new Map(m)])),
-    calls: new Map([...c.calls].map(([k, v]) => [k, { ...v }])),
-  };
-}
-
-function count(c: BlockCounts, row: Counted): void {
+function count(c: BlockCounts, at: string, key: string | null, tenant: string | null, tool: string | null, call: boolean): void {
   c.entries++;
-  if (row.at < c.firstAt) c.firstAt = row.at;
-  if (row.at > c.lastAt) c.lastAt = row.at;
-  tally(c, 'key', row.key_id);
-  tally(c, 'tenant', row.tenant);
-  tally(c, 'tool', row.tool);
-  if (isCall(row)) {
-    const k = c.calls.get(row.key_id!);
-    if (!k) c.calls.set(row.key_id!, { calls: 1, lastAt: row.at });
+  if (at < c.firstAt) c.firstAt = at;
+  if (at > c.lastAt) c.lastAt = at;
+  tally(c, 'key', key);
+  tally(c, 'tenant', tenant);
+  tally(c, 'tool', tool);
+  if (call && key !== null) {
+    const k = c.calls.get(key);
+    if (!k) c.calls.set(key, { calls: 1, lastAt: at });
     else {
       k.calls++;
-      if (row.at > k.lastAt) k.lastAt = row.at;
+      if (at > k.lastAt) k.lastAt = at;
     }
   }
 }
