@@ -161,6 +161,7 @@ export class PlanService {
 
   async ofKey(keyId: string): Promise<PlanView[]> {
     const rows = await this.without.rows(keyId, () => planRows.activeOfKey(this.d.store.sql, keyId, new Date().toISOString()));
+    if (rows.length === 0) return [];
     return (await Promise.all(rows.map((r) => this.view(r)))).filter((v) => v.state === 'active');
   }
 }

@@ -24,13 +24,20 @@ const SHARED_ALLOWED: ReadonlySet<ScopedKind> = new Set(['script', 'patch']);
 
 export class Scope {
   readonly tenants: readonly Tenant[];
-  private readonly bySlug: Map<string, Tenant>;
-  private readonly byId: Map<string, Tenant>;
+  // Built on first use: a scope is made for every call, and most (whoami, a refusal) never look a tenant up.
+  private slugs: Map<string, Tenant> | undefined;
+  private ids: Map<string, Tenant> | undefined;
 
   constructor(tenants: readonly Tenant[]) {
     this.tenants = tenants;
-    this.bySlug = new Map(tenants.map((t) => [t.slug, t]));
-    this.byId = new Map(tenants.map((t) => [t.id, t]));
+  }
+
+  private get bySlug(): Map<string, Tenant> {
+    return (this.slugs ??= new Map(this.tenants.map((t) => [t.slug, t])));
+  }
+
+  private get byId(): Map<string, Tenant> {
+    return (this.ids ??= new Map(this.tenants.map((t) => [t.id, t])));
   }
 
   /** The tenants a call may read: all of the key's, or the one named by a `tenant` slug argument. */
