@@ -191,14 +191,18 @@ export function gateTools(gate: Gate, decisions: Decisions): ToolSpec[] {
         }),
         ticketRequiredTenants: k.tenants.filter((t) => ticketRequired(values, t.slug)).map((t) => t.slug),
       };
-      // The answer's JSON in the value's key order: the key's facts as serialized once, then this call's budgets and rest.
-      const restJson = JSON.stringify(rest);
-      return withJson({ ...facts.value, budgets, ...rest }, [facts.json, JSON.stringify(budgets), `,${restJson.slice(1)}`]);
+      // The answer's JSON in the value's key order: the key's facts as serialized once, then this call's budgets and rest
+      // (the usual rest, nothing standing and no expiry, is always the same text).
+      const nothingStanding = rest.expiresAt === null && rest.grants.length === 0 && rest.plans.length === 0 && rest.ticketRequiredTenants.length === 0;
+      return withJson({ ...facts.value, budgets, ...rest }, [facts.json, JSON.stringify(budgets), nothingStanding ? NOTHING_STANDING : `,${JSON.stringify(rest).slice(1)}`]);
     },
   });
 
   return [getApprovalStatus, cancelApproval, whoami];
 }
+
+/** whoami's JSON after the budgets for a key with no expiry, grant, plan or ticket rule: JSON.stringify's text for it. */
+const NOTHING_STANDING = new JsonPart(`,${JSON.stringify({ expiresAt: null, grants: [], plans: [], ticketRequiredTenants: [] }).slice(1)}`);
 
 const TIER_MEANING = { '1': 'read: runs at once', '2': 'low-risk change: runs and is audited', '3': 'high risk: waits for a technician\'s approval', '4': 'never runs' };
 

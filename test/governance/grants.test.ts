@@ -164,7 +164,10 @@ describe('a grant stays under the gate', () => {
     const dev = servers[0]!.id;
     const id = ((await call(c, 'device_actions', { action: 'isolate', deviceIds: [dev], reason: 'edr' })) as { approvalId: string }).approvalId;
     const { grant } = (await admin.post('/rpc/approve', { id, grant: { envelope: (await card(id)).grantOffer.card, minutes: 60 } })).body.result;
-    const who = structured<{ grants: { grantId: string; covers: string; usesLeft: number | null }[] }>(await c.callTool({ name: 'whoami', arguments: {} }));
+    const answer = await c.callTool({ name: 'whoami', arguments: {} });
+    // Its text block is exactly the JSON of its structured content, with a grant in it too (tools/resultJson.ts).
+    expect((answer.content as { text: string }[])[0]!.text).toBe(JSON.stringify(answer.structuredContent));
+    const who = structured<{ grants: { grantId: string; covers: string; usesLeft: number | null }[] }>(answer);
     expect(who.grants).toEqual([expect.objectContaining({ grantId: grant.id, usesLeft: null, covers: expect.stringContaining('device_actions (isolate)') })]);
     expect((await call(c, 'device_actions', { action: 'isolate', deviceIds: [dev], reason: 'again' })).kind).toBe('ran');
     const revoked = await admin.post('/rpc/revokeGrant', { id: grant.id });

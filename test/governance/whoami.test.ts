@@ -38,6 +38,13 @@ describe.each(TRANSPORTS)('whoami over %s', (kind) => {
   });
 });
 
+it('a key with an expiry (the rest of the answer not the usual text) is sent as exactly its JSON too', async () => {
+  const expiring = await t.key({ name: 'expiring "one"', scopes: ['ai:read'], tenants: ['acme-dental'], role: 'standard', expiresDays: 30 });
+  const who = await whoami(await t.connect('sse', expiring));
+  expect((who.value as unknown as { expiresAt: string | null }).expiresAt).toMatch(/^\d{4}-/);
+  expect(who.text).toBe(JSON.stringify(who.value));
+});
+
 it('follows the key: facts changed in the database show once the key is resolved again', async () => {
   const c = await t.connect('http', secret);
   const before = await whoami(c);
