@@ -119,6 +119,12 @@ describe('a grant made from a card', () => {
   });
 
   it('patches: a severity ceiling, and the maintenance-window override only if the grant allows it', async () => {
+    // Now must be outside the tenant's window (the demo's is weekends 02:00–06:00 UTC, when an override is no override):
+    // an hour-long window every day, starting twelve hours from now.
+    const now = new Date();
+    const start = (now.getUTCHours() * 60 + now.getUTCMinutes() + 720) % 1440;
+    t.app.db.prepare(`UPDATE maintenance_windows SET days = '[0,1,2,3,4,5,6]', start_minute = ?, duration_minutes = 60
+      WHERE tenant_id = (SELECT id FROM tenants WHERE slug = 'acme-dental')`).run(start);
     const c = await newKey('grant-patches');
     const rows = t.app.db.prepare(`SELECT dp.device_id, p.id, p.severity FROM device_patches dp JOIN patches p ON p.id = dp.patch_id JOIN devices d ON d.id = dp.device_id
       JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'acme-dental' AND dp.state = 'missing' AND p.os = d.os ORDER BY p.id`).all() as { device_id: string; id: string; severity: string }[];
