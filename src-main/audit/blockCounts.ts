@@ -1,6 +1,7 @@
-// The open block's summary counted in memory as this process's entries commit, so that the append closing a block can
-// write the block's rows (facets, time bounds, key usage) from the counts instead of reading its 1,024 entries back:
-// that read took about a millisecond at every block close, on the gate's write path, with every call in flight waiting.
+// The open block's summary from what this process remembers of its own entries, so that the append closing a block can
+// write the block's rows (facets, time bounds, key usage) without reading its 1,024 entries back: that read took about
+// a millisecond at every block close, on the gate's write path, with every call in flight waiting. Each committed entry
+// adds its few fields to arrays; they are counted once, at the close.
 //
 // The counts are used only when they are complete: this process committed every entry of the block (no other writer,
 // such as the CLI or another node, appended in it) and saw them in increasing seq. Anything else (a restart in the
