@@ -163,7 +163,7 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     if (e.audited || refused.has(req) || e instanceof RoutineError || isSessionProbe(req, e)) return;
     const key = seen.key;
     const path = (req.url ?? '/').split('?')[0]!;
-    const session = req.headers['mcp-session-id'] ?? new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId') ?? undefined;
+    const session = req.headers['mcp-session-id'] ?? querySessionId(req.url);
     await auditRejection(req, {
       event: 'http', decision: e.status === 429 || e.status === 503 ? 'throttled' : 'denied', code: `HTTP_${e.status}`, rule: 'http',
       keyId: key?.id ?? null, keyName: key?.name ?? null, remote: remoteOf(req), outcome: e.message,
@@ -176,7 +176,8 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
     const seen: Seen = {};
     route(req, res, seen).catch(async (e: unknown) => {
       if (e instanceof HttpError) {
-        await auditRefusal(req, e, seen);
+        // The refusal is answered whatever its audit does: nothing here may reject (an unhandled rejection ends the process).
+        await auditRefusal(req, e, seen).catch((err: unknown) => app.log('auditing a refused request failed', err));
         return sendHttpError(res, e);
       }
       app.log('request failed', e);
@@ -207,6 +208,15 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** The sessionId query parameter of a request target, or undefined (also for a target that is not a URL, such as `//`). */
+function querySessionId(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost').searchParams.get('sessionId') ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The request's target as a URL (a bad one is the client's mistake: 400). */

@@ -267,6 +267,17 @@ describe.each(TRANSPORTS)('bad tool calls through the SDK client over %s', (kind
   });
 });
 
+describe('a request target that is not a URL', () => {
+  it('is refused 400 and audited, and nothing rejects unhandled (which would end the process)', async () => {
+    for (const path of ['//', '//?sessionId=abc']) {
+      const r = await rawRequest({ port, path, headers: { 'x-api-key': key } });
+      expect([path, r.status]).toEqual([path, 400]);
+    }
+    const audited = t.app.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE event = 'http' AND code = 'HTTP_400' AND detail_json LIKE '%"path":"//"%'`).get() as { n: number };
+    expect(audited.n).toBe(2);
+  });
+});
+
 describe('the server is still up', () => {
   it('healthz answers and a fresh client on each transport completes a call', async () => {
     // An in-process app runs no integrity check (only serve and the desktop app do).
