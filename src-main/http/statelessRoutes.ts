@@ -126,6 +126,11 @@ export async function serveStatelessHttp(req: IncomingMessage, res: ServerRespon
   if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null || Array.isArray(m.params))) {
     return fail({ status: 400, code: ErrorCode.InvalidParams, message: 'Invalid params: params must be an object' });
   }
+  // Read with `in` below: a _meta that is not an object is the client's mistake (400), not a TypeError (500).
+  const givenMeta = (m.params as { _meta?: unknown } | undefined)?._meta;
+  if (givenMeta !== undefined && (typeof givenMeta !== 'object' || givenMeta === null || Array.isArray(givenMeta))) {
+    return fail({ status: 400, code: ErrorCode.InvalidParams, message: 'Invalid params: _meta must be an object' });
+  }
   const request = m as JSONRPCRequest;
   const server = deps.sessionServer(deps.gate, { key, sessionId: () => undefined, remote: remoteOf(req), links: deps.links() });
   const version = header(req, 'mcp-protocol-version');

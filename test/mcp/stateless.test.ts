@@ -42,6 +42,16 @@ describe('server/discover', () => {
     }
   });
 
+  it('a _meta that is not an object is the client\'s mistake: 400, -32602, never a 500', async () => {
+    for (const meta of ['x', 7, ['a'], null]) {
+      for (const [method, headers] of [['server/discover', {}], ['tools/list', { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/list' }]] as const) {
+        const r = await post({ jsonrpc: '2.0', id: 3, method, params: { _meta: meta } }, headers);
+        expect([JSON.stringify(meta), method, r.status]).toEqual([JSON.stringify(meta), method, 400]);
+        expect(await r.json()).toMatchObject({ id: 3, error: { code: -32602 } });
+      }
+    }
+  });
+
   it('an unknown version gets UnsupportedProtocolVersion (400, -32022) naming what is supported; the session era still opens with initialize', async () => {
     const r = await post({ jsonrpc: '2.0', id: 7, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2030-01-01', 'io.modelcontextprotocol/clientCapabilities': {} } } },
       { 'MCP-Protocol-Version': '2030-01-01', 'Mcp-Method': 'tools/list' });
