@@ -110,6 +110,9 @@ export class McpSessions {
   }
 
   async openLegacy(req: IncomingMessage, res: ServerResponse, key: ApiKey): Promise<void> {
+    // The client may have gone while its key was checked (a round trip on PostgreSQL): its 'close' has fired already and
+    // would never end a session opened now, which would hold a place in the limits until the process ends.
+    if (res.destroyed || req.socket.destroyed) return;
     this.admit(key);
     res.setHeader('X-Accel-Buffering', 'no');
     const transport = new LegacySseTransport(MESSAGE_PATH, res);

@@ -39,3 +39,28 @@ it('the endpoint the transport names is one it reads without parsing', async () 
   const endpoint = /^data: (.*)$/m.exec(sent)![1]!;
   expect(plainLegacySession(endpoint)).toBe(t.sessionId);
 });
+
+it('a legacy stream whose client went away while its key was checked opens no session', async () => {
+  const { startTestServer } = await import('../helpers/server.ts');
+  const t = await startTestServer();
+  try {
+    const secret = await t.key({ name: 'gone' });
+    const check = await t.app.keys.check(secret);
+    if (!check.ok) throw new Error('key not accepted');
+    const before = t.server.sessions.size;
+    // A request and response whose connection has closed, as route() hands them over after its await.
+    const socket = new PassThrough();
+    socket.destroy();
+    const req = { socket, headers: {} } as unknown as import('node:http').IncomingMessage;
+    const res = Object.assign(new PassThrough(), { writeHead: () => res, setHeader: () => {} }) as unknown as ServerResponse & PassThrough;
+    await t.server.sessions.openLegacy(req, res, check.key);
+    expect(t.server.sessions.size).toBe(before);
+    // The control: the same with the connection open does open one.
+    const open = Object.assign(new PassThrough(), { writeHead: () => open, setHeader: () => {} }) as unknown as ServerResponse & PassThrough;
+    await t.server.sessions.openLegacy({ socket: new PassThrough(), headers: {} } as unknown as import('node:http').IncomingMessage, open, check.key);
+    expect(t.server.sessions.size).toBe(before + 1);
+    open.destroy();
+  } finally {
+    await t.close();
+  }
+});
