@@ -89,7 +89,8 @@ export class AgentHub {
     const late = lateFirings(TICK_MS);
     this.timer = setInterval(() => {
       const wasLate = late();
-      this.ticking ??= this.tick(wasLate).finally(() => (this.ticking = undefined));
+      // Nothing here may reject unhandled: that would end the process.
+      this.ticking ??= this.tick(wasLate).catch((e: unknown) => this.log('agent hub tick failed', e)).finally(() => (this.ticking = undefined));
     }, TICK_MS);
     this.timer.unref();
     // A committed tool call or approval may have queued commands: deliver them now rather than on the next tick.
@@ -191,7 +192,8 @@ export class AgentHub {
       case 'result': {
         const r = msg.result;
         // Acknowledged once recorded: an agent that hears no ack sends the result again after reconnecting.
-        void this.finish(r.commandId, deviceId, r, { cause: 'result', remote: conn.remote }).then(() => this.send(conn, { type: 'result_ack', commandId: r.commandId }));
+        void this.finish(r.commandId, deviceId, r, { cause: 'result', remote: conn.remote }).then(() => this.send(conn, { type: 'result_ack', commandId: r.commandId }))
+          .catch((e: unknown) => this.log(`acknowledging the result of command ${r.commandId} failed`, e));
         return;
       }
       case 'refused':
