@@ -55,10 +55,11 @@ export class BlockCounter {
     const base = this.open?.block === block ? this.open : undefined;
     // Block 0 starts at seq 1 (a row given seq 0 by hand would make the count differ from the log): it is read.
     if (block === 0 || base?.broken) return undefined;
+    // This transaction's entries of the block (pending may still hold the previous block's last ones), in order.
+    const open = [...pending, closing].filter((row) => Math.floor(row.seq / BLOCK) === block);
     let last = base?.lastSeq ?? -1;
     let entries = base?.at.length ?? 0;
-    for (const row of [...pending, closing]) {
-      if (Math.floor(row.seq / BLOCK) !== block) continue;
+    for (const row of open) {
       if (row.seq <= last) return undefined;
       last = row.seq;
       entries++;
@@ -66,7 +67,7 @@ export class BlockCounter {
     if (entries !== BLOCK) return undefined;
     const c = empty(block, closing.at);
     if (base) for (let i = 0; i < base.at.length; i++) count(c, base.at[i]!, base.key[i] ?? null, base.tenant[i] ?? null, base.tool[i] ?? null, base.call[i] === true);
-    for (const row of [...pending, closing]) if (Math.floor(row.seq / BLOCK) === block) count(c, row.at, row.key_id, row.tenant, row.tool, isCall(row));
+    for (const row of open) count(c, row.at, row.key_id, row.tenant, row.tool, isCall(row));
     this.used++;
     return c;
   }

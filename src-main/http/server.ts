@@ -213,7 +213,7 @@ export async function startServer(app: App, opts: ServeOptions = {}, sessionServ
 /** The sessionId query parameter of a request target, or undefined (also for a target that is not a URL, such as `//`). */
 function querySessionId(target: string | undefined): string | undefined {
   try {
-    return new URL(target ?? '/', 'http://localhost').searchParams.get('sessionId') ?? undefined;
+    return sessionIdOf(new URL(target ?? '/', 'http://localhost'));
   } catch {
     return undefined;
   }
