@@ -153,9 +153,12 @@ export class AgentHub {
     }).catch((e: unknown) => this.log('marking a device offline failed', e));
   }
 
-  /** A command ended: recorded through the gate (command row, audit entry, approval roll-up in one transaction). */
+  /**
+   * A command ended: recorded through the gate (command row, audit entry, approval roll-up in one transaction). True
+   * once settled, recorded or ignored (another device's command, one already final); false when recording failed.
+   */
   private finish(commandId: string, deviceId: string, o: Outcome, src: OutcomeSource): Promise<boolean> {
-    const p = this.gate.finishCommand(commandId, deviceId, o, src).catch((e: unknown) => {
+    const p = this.gate.finishCommand(commandId, deviceId, o, src).then(() => true, (e: unknown) => {
       this.log(`recording the end of command ${commandId} failed`, e);
       return false;
     });
@@ -191,8 +194,13 @@ export class AgentHub {
         return;
       case 'result': {
         const r = msg.result;
-        // Acknowledged once recorded: an agent that hears no ack sends the result again after reconnecting.
-        void this.finish(r.commandId, deviceId, r, { cause: 'result', remote: conn.remote }).then(() => this.send(conn, { type: 'result_ack', commandId: r.commandId }))
+        // Acknowledged once settled (a duplicate too, so that the agent stops sending it), never when recording failed:
+        // the agent keeps an unacknowledged result in its journal and sends it again when it reconnects, which closing
+        // the connection makes it do (after its backoff) rather than at some later outage.
+        void this.finish(r.commandId, deviceId, r, { cause: 'result', remote: conn.remote }).then((settled) => {
+          if (settled) this.send(conn, { type: 'result_ack', commandId: r.commandId });
+          else if (conn.ws.readyState === conn.ws.OPEN) conn.ws.close(1011, 'a result could not be recorded; send it again');
+        })
           .catch((e: unknown) => this.log(`acknowledging the result of command ${r.commandId} failed`, e));
         return;
       }
