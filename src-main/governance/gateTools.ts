@@ -204,14 +204,18 @@ export function gateTools(gate: Gate, decisions: Decisions): ToolSpec[] {
 /** whoami's JSON after the budgets for a key with no expiry, grant, plan or ticket rule: JSON.stringify's text for it. */
 const NOTHING_STANDING = new JsonPart(`,${JSON.stringify({ expiresAt: null, grants: [], plans: [], ticketRequiredTenants: [] }).slice(1)}`);
 
-const TIER_MEANING = { '1': 'read: runs at once', '2': 'low-risk change: runs and is audited', '3': 'high risk: waits for a technician\'s approval', '4': 'never runs' };
+/** Frozen at run time, its type unchanged: the tool's output type is the schema's, which knows no readonly. */
+const frozen = <T extends object>(v: T): T => Object.freeze(v);
+
+const TIER_MEANING = frozen({ '1': 'read: runs at once', '2': 'low-risk change: runs and is audited', '3': 'high risk: waits for a technician\'s approval', '4': 'never runs' });
 
 // whoami's first fields depend on the key alone. keys.ts hands out one ApiKey object while the key's row is unchanged
-// (a new one once anything changed), so they are built and serialized once per such object, not per call.
+// (a new one once anything changed), so they are built and serialized once per such object, not per call. Every answer
+// for the key shares them, and their JSON is sent as it was made: they are frozen, so that nothing can change them.
 type Key = ReadContext['key'];
 const factsValue = (k: Key) => ({
-  keyId: k.id, name: k.name, role: k.role, scopes: k.scopes, tenants: k.tenants.map((t) => ({ slug: t.slug, name: t.name })),
-  reachableTiers: reachableTiers(k.scopes), tierMeaning: TIER_MEANING as Record<string, string>,
+  keyId: k.id, name: k.name, role: k.role, scopes: frozen([...k.scopes]), tenants: frozen(k.tenants.map((t) => frozen({ slug: t.slug, name: t.name }))),
+  reachableTiers: frozen(reachableTiers(k.scopes)), tierMeaning: TIER_MEANING as Record<string, string>,
 });
 const factsOfKey = new WeakMap<Key, { value: ReturnType<typeof factsValue>; json: JsonPart }>();
 

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startTestServer, TRANSPORTS, type TestServer } from '../helpers/server.ts';
+import { callTool } from '../helpers/gate.ts';
 
 type Who = { name: string; tenants: { slug: string; name: string }[]; budgets: { read: { remaining: number } }; tierMeaning: Record<string, string> };
 let t: TestServer;
@@ -22,6 +23,8 @@ const whoami = async (c: Client) => {
   const text = (r.content as { type: string; text: string }[])[0]!.text;
   return { text, value: r.structuredContent as Who };
 };
+
+const structuredOf = (r: { structuredContent?: unknown }) => r.structuredContent as Who;
 
 describe.each(TRANSPORTS)('whoami over %s', (kind) => {
   it('sends as text exactly the JSON of its structured content, with this call\'s budgets', async () => {
@@ -56,4 +59,20 @@ it('follows the key: facts changed in the database show once the key is resolved
   expect(after.text).toBe(JSON.stringify(after.value));
   expect(after.value.tenants.find((x) => x.slug === 'acme-dental')!.name).toBe('Acme "Renamed" Dental');
   expect(tenant.name).not.toBe('Acme "Renamed" Dental');
+});
+
+it('the facts every answer for a key shares cannot be changed through one answer (in process, the gate\'s own value)', async () => {
+  const checked = await t.app.keys.check(secret);
+  if (!checked.ok) throw new Error('the test key does not resolve');
+  const answer = async () => structuredOf(await callTool(t.app, 'whoami', {}, { key: checked.key }));
+  const first = await answer();
+  expect(() => first.tenants.push({ slug: 'intruder', name: 'x' })).toThrow(TypeError);
+  expect(() => (first.tenants[0]!.name = 'changed')).toThrow(TypeError);
+  expect(() => (first.tierMeaning['4'] = 'runs')).toThrow(TypeError);
+  expect(() => (first as unknown as { scopes: string[] }).scopes.push('ai:execute')).toThrow(TypeError);
+  const second = await answer();
+  expect(second.tenants.map((x) => x.slug).sort()).toEqual(['acme-dental', 'globex-logistics']);
+  expect(second.tierMeaning['4']).toBe('never runs');
+  // The key's own scopes are not frozen by whoami: its copy is.
+  expect(Object.isFrozen(checked.key.scopes)).toBe(false);
 });
