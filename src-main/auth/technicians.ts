@@ -11,6 +11,7 @@ import { hashPassphrase, MIN_PASSPHRASE_LENGTH, unmatchableHash, verifyPassphras
 import type { Role, Scope, Tenant } from './keys.ts';
 import { actorName, assertMayChange, assertOwnerRemains, managesAccounts, type AccountActor } from './accountRules.ts';
 import { sealTechnician, technicianHolds, type TamperReport } from './credentialBinding.ts';
+import { TechnicianName } from './technicianName.ts';
 
 export const TECHNICIAN_ROLES = ['owner', 'admin', 'technician', 'viewer'] as const;
 export type TechnicianRole = (typeof TECHNICIAN_ROLES)[number];
@@ -39,7 +40,6 @@ export const CAN = {
   accounts: managesAccounts,
 };
 
-export const TechnicianName = z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N} ._@-]+$/u, 'letters, digits, space, . _ @ -');
 
 export const CreateTechnicianInput = z.object({
   name: TechnicianName,

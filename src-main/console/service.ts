@@ -53,9 +53,14 @@ export type ConsoleService = ConsoleApi & {
 const ADMINISTER: ReadonlySet<ConsoleMethodName> = new Set(['updatePolicy', 'acceptPolicy', 'setTierOverride', 'removeTierOverride', 'createEnrollmentToken',
   'revokeEnrollmentToken', 'revokeAgent', 'agentInstallCommands'] as ConsoleMethodName[]);
 const KEYS: ReadonlySet<ConsoleMethodName> = new Set(['createKey', 'revokeKey'] as ConsoleMethodName[]);
+/** Methods that end what a decision allowed: a role that decides (never a viewer), on requests of their tenants. */
+const DECIDE: ReadonlySet<ConsoleMethodName> = new Set(['revokeGrant', 'stopPlan'] as ConsoleMethodName[]);
 
 type Parsed<K extends ConsoleMethodName> = Exclude<ReturnType<typeof parseConsoleInput<K>>, undefined>;
 type Handlers = { [K in ConsoleMethodName]: (input: Parsed<K> | undefined) => ConsoleOutput<K> | Promise<ConsoleOutput<K>> };
+
+/** What an account may see and do, as one text: equal texts, equal rights (the install's own console: ''). */
+export const rightsOf = (t: Technician | null | undefined): string => (t ? JSON.stringify([t.name, t.role, t.tenants === 'all' ? 'all' : t.tenants.map((x) => x.id)]) : '');
 
 /** What leaves the console service: an AppError (its own or the core's), or an INTERNAL one for a defect (logged). */
 function asAppError(e: unknown, log: (msg: string, err?: unknown) => void, method: string): AppError {
@@ -68,8 +73,10 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const tech = opts.technician;
   const actor = tech?.name ?? opts.actor ?? 'console-admin';
   const visible = (a: Approval) => !tech || reaches(tech, a.tenantId);
+  /** The tenants a technician limited to some may see; undefined: every tenant. */
+  const tenantIds = tech && tech.tenants !== 'all' ? tech.tenants.map((x) => x.id) : undefined;
   // A technician's count is of the requests they can see (the desktop's tray shows it in team mode).
-  const pendingCount = () => app.approvals.pendingCount(tech && tech.tenants !== 'all' ? tech.tenants.map((x) => x.id) : undefined);
+  const pendingCount = () => app.approvals.pendingCount(tenantIds);
   const audit = app.store.audit;
   const card = createApprovalViewer(app.store.sql);
   // A four-eyes request's card says who approved it and how many more must.
@@ -106,6 +113,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     if (!tech) return;
     if (ADMINISTER.has(method) && !CAN.administer(tech.role)) throw new AppError('FORBIDDEN', `${tech.name} (${tech.role}) may not ${method}`, 'technician_role');
     if (KEYS.has(method) && !CAN.keys(tech.role)) throw new AppError('FORBIDDEN', `${tech.name} (${tech.role}) may not ${method}`, 'technician_role');
+    if (DECIDE.has(method) && !CAN.decide(tech.role)) throw new AppError('FORBIDDEN', `${tech.name} (${tech.role}) may not ${method}`, 'technician_role');
   };
 
   const h: Handlers = {
@@ -123,7 +131,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     }),
     listApprovals: async (q) => {
       const limit = q!.limit;
-      const rows = (await app.approvals.list({ status: q!.status, limit: limit + 1, before: q!.before })).filter(visible);
+      const rows = await app.approvals.list({ status: q!.status, limit: limit + 1, before: q!.before, tenantIds });
       const page = rows.slice(0, limit);
       const now = new Date();
       return {
@@ -284,7 +292,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const asTechnician = new Map<string, { rights: string; service: ConsoleService }>();
   return Object.assign(service, {
     as(t: Technician): ConsoleService {
-      const rights = JSON.stringify([t.name, t.role, t.tenants === 'all' ? 'all' : t.tenants.map((x) => x.id)]);
+      const rights = rightsOf(t);
       const hit = asTechnician.get(t.id);
       if (hit?.rights === rights) return hit.service;
       const made = createConsoleService(app, { ...opts, technician: t });

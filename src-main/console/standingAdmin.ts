@@ -3,7 +3,7 @@
 // rubber-stamping flags, and the policy simulation.
 import type { App } from '../app.ts';
 import type { Approval } from '../governance/approvals.ts';
-import type { Technician } from '../auth/technicians.ts';
+import { reaches, type Technician } from '../auth/technicians.ts';
 import { PolicySimulator } from '../governance/simulate.ts';
 import { decisionTimes } from '../store/data/decisionTimes.ts';
 import type { ApprovalCardT } from './approvalView.ts';
@@ -60,6 +60,9 @@ export function decisionStats(rows: Awaited<ReturnType<typeof decisionTimes.sinc
 export function createStandingAdmin(app: App, actor: string, card: (a: Approval, now?: Date) => Promise<ApprovalCardT>, by?: Technician) {
   const { grants, plans } = app.gate.standing;
   const simulator = new PolicySimulator(app.gate);
+  // A technician limited to some tenants sees and ends the grants and plans of those tenants only.
+  const sees = (tenantId: string) => !by || reaches(by, tenantId);
+  const tenantIds = by && by.tenants !== 'all' ? by.tenants.map((t) => t.id) : undefined;
 
   /** Cards as the console shows them: with the grant a pending one may offer, and a decided one's time on screen. */
   async function full(list: Approval[], now = new Date()): Promise<ApprovalT[]> {
@@ -81,10 +84,10 @@ export function createStandingAdmin(app: App, actor: string, card: (a: Approval,
       return { approval: (await full([await app.gate.deny(q.id, actor, q.reason, { viewedMs: q.viewedMs, by })]))[0]! };
     },
     async list(q: { live: boolean }) {
-      return { grants: await grants.list({ live: q.live }), plans: await plans.list({ live: q.live }) };
+      return { grants: await grants.list({ live: q.live, tenantIds }), plans: await plans.list({ live: q.live, tenantIds }) };
     },
-    revoke: async (id: string) => ({ grant: await grants.revoke(id, actor) }),
-    stopPlan: async (id: string) => ({ plan: await plans.stopById(id, actor) }),
+    revoke: async (id: string) => ({ grant: await grants.revoke(id, actor, sees) }),
+    stopPlan: async (id: string) => ({ plan: await plans.stopById(id, actor, sees) }),
     async stats(days: number): Promise<Stats> {
       const from = new Date(Date.now() - days * 86_400_000).toISOString();
       return { fastMs: FAST_DECISION_MS, streakLength: FAST_STREAK, ...decisionStats(await decisionTimes.since(app.store.sql, from)) };

@@ -1,6 +1,7 @@
 // The team-mode part of the console contract: technician accounts and four-eyes rules, managed by owners and admins.
 // Pure like contract.ts (zod only), which spreads these methods into the one contract.
 import { z } from 'zod';
+import { TechnicianName } from '../auth/technicianName.ts';
 
 export const TECHNICIAN_ROLE_NAMES = ['owner', 'admin', 'technician', 'viewer'] as const;
 /** Mirrors MIN_PASSPHRASE_LENGTH (test/console/contract.test.ts keeps them equal). */
@@ -32,7 +33,7 @@ export const teamMethods = {
     output: z.object({ technicians: z.array(TechnicianView), you: z.object({ id: z.string(), role }).nullable() }),
   },
   createTechnician: {
-    input: z.strictObject({ name: z.string().trim().min(1).max(100), passphrase, role, tenants }),
+    input: z.strictObject({ name: TechnicianName, passphrase, role, tenants }),
     output: z.object({ technician: TechnicianView }),
   },
   updateTechnician: {

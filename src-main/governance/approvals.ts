@@ -161,12 +161,13 @@ export class ApprovalLifecycle {
 
   /**
    * Newest first. `before` pages on: the `pageCursor` of the last approval seen (created_at and id, so requests
-   * created in the same millisecond are neither skipped nor repeated), or a bare ISO time.
+   * created in the same millisecond are neither skipped nor repeated), or a bare ISO time. `tenantIds`: these tenants'
+   * requests only (what a technician may see), filtered in the query so that a page is full and its cursor exact.
    */
-  async list(opts: { status?: readonly ApprovalStatus[]; limit?: number; before?: string } = {}): Promise<Approval[]> {
+  async list(opts: { status?: readonly ApprovalStatus[]; limit?: number; before?: string; tenantIds?: readonly string[] } = {}): Promise<Approval[]> {
     const now = new Date().toISOString();
     const [beforeAt, beforeId] = parseCursor(opts.before);
-    const rows = await approvalRows.list(this.store.sql, { statuses: opts.status ?? APPROVAL_STATUSES, now, limit: opts.limit ?? 100, beforeAt, beforeId });
+    const rows = await approvalRows.list(this.store.sql, { statuses: opts.status ?? APPROVAL_STATUSES, now, limit: opts.limit ?? 100, beforeAt, beforeId, tenantIds: opts.tenantIds });
     return rows.map((r) => this.toApproval(r, now));
   }
 

@@ -54,9 +54,15 @@ export class Decisions {
     return this.gate.d;
   }
 
-  private async decidable(id: string): Promise<Approval> {
+  /**
+   * The request, pending, for `by` to decide. Their rights are checked first: a technician learns nothing of a request
+   * outside their tenants (not its state, not its text), a viewer nothing of whether it can still be decided, and
+   * neither makes an expired one expire (a write).
+   */
+  private async decidable(id: string, by: Technician | undefined): Promise<Approval> {
     const a = await this.d.approvals.get(id);
-    if (!a) throw new AppError('NOT_FOUND', `no approval ${id}`);
+    if (!a || (by && !reaches(by, a.tenantId))) throw new AppError('NOT_FOUND', `no approval ${id}`);
+    if (by && !CAN.decide(by.role)) throw new AppError('FORBIDDEN', `${by.name} (${by.role}) may not decide requests`, 'technician_role');
     if (a.status === 'expired') {
       await this.d.approvals.expire(id);
       throw new AppError('GONE', `approval ${id} expired at ${a.expiresAt}`);
@@ -71,7 +77,7 @@ export class Decisions {
    * the code and reason the model reads from get_approval_status.
    */
   async approve(id: string, actor: string, opts: ApproveOptions = {}): Promise<Approval> {
-    let a = await this.decidable(id);
+    let a = await this.decidable(id, opts.by);
     const hidden = requestFindings({ summary: a.summary, detail: a.detail, ticket: a.args.ticket }).count;
     if (hidden > 0 && opts.confirmHiddenText !== true) {
       throw new AppError('CONFLICT', `This request contains ${hidden} invisible, bidirectional or look-alike character(s): what is shown may not be what runs. `
@@ -93,7 +99,7 @@ export class Decisions {
       if (given.length < a.approversRequired) return (await this.d.approvals.get(a.id))!;
       // The last approval needed: the request runs now, decided by every technician who approved it.
       actor = given.map((v) => v.name).join(', ');
-      a = await this.decidable(id);
+      a = await this.decidable(id, opts.by);
     }
     let prepared: { tool: ToolSpec; key: ApiKey; args: Record<string, unknown>; plan: ToolPlan };
     try {
@@ -170,8 +176,9 @@ export class Decisions {
   }
 
   /**
-   * A technician decides only requests of tenants they may act on, with a role that decides, and never one their own key
-   * made. Without technician accounts (the single console passphrase) only one-approver requests can be decided.
+   * A technician decides only requests of tenants they may act on, with a role that decides (both checked by
+   * decidable), and never one their own key made. Without technician accounts (the single console passphrase) only
+   * one-approver requests can be decided.
    */
   private async mayDecide(a: Approval, by: Technician | undefined): Promise<void> {
     if (!by) {
@@ -180,8 +187,6 @@ export class Decisions {
       }
       return;
     }
-    if (!CAN.decide(by.role)) throw new AppError('FORBIDDEN', `${by.name} (${by.role}) may not decide requests`, 'technician_role');
-    if (!reaches(by, a.tenantId)) throw new AppError('NOT_FOUND', `no approval ${a.id}`, 'technician_tenants');
     const owner = (await this.d.keys.current(a.keyId))?.owner;
     if (owner?.id === by.id) throw new AppError('FORBIDDEN', `${by.name} asked for this with their own key and cannot approve it; another technician must`, 'four_eyes_requester');
   }
@@ -203,12 +208,7 @@ export class Decisions {
   }
 
   async deny(id: string, actor: string, reason: string, opts: { viewedMs?: number; by?: Technician } = {}): Promise<Approval> {
-    const a = await this.decidable(id);
-    const by = opts.by;
-    if (by) {
-      if (!CAN.decide(by.role)) throw new AppError('FORBIDDEN', `${by.name} (${by.role}) may not decide requests`, 'technician_role');
-      if (!reaches(by, a.tenantId)) throw new AppError('NOT_FOUND', `no approval ${a.id}`, 'technician_tenants');
-    }
+    const a = await this.decidable(id, opts.by);
     return this.end(a, 'denied', {
       reason, decidedBy: actor, audit: { decision: 'rejected', code: 'APPROVAL_DENIED', rule: actor, outcome: 'denied', detail: { reason, viewedMs: opts.viewedMs ?? null } },
     }, actor, { decision: 'denied', viewedMs: opts.viewedMs });

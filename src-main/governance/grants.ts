@@ -126,9 +126,9 @@ export class GrantService {
     return r && this.toGrant(r, new Date().toISOString());
   }
 
-  async list(o: { live?: boolean; limit?: number } = {}): Promise<Grant[]> {
+  async list(o: { live?: boolean; limit?: number; tenantIds?: readonly string[] } = {}): Promise<Grant[]> {
     const now = new Date().toISOString();
-    return Promise.all((await grantRows.list(this.d.store.sql, { live: o.live ?? false, now, limit: o.limit ?? 200 })).map((r) => this.toGrant(r, now)));
+    return Promise.all((await grantRows.list(this.d.store.sql, { live: o.live ?? false, now, limit: o.limit ?? 200, tenantIds: o.tenantIds })).map((r) => this.toGrant(r, now)));
   }
 
   /** The grants a key may use now (whoami): live and not suspended. */
@@ -191,11 +191,11 @@ export class GrantService {
     return grant;
   }
 
-  /** Revokes at once: the next call it would have covered gets a card. */
-  async revoke(id: string, actor: string): Promise<Grant> {
+  /** Revokes at once: the next call it would have covered gets a card. `sees`: the tenants the actor may act on. */
+  async revoke(id: string, actor: string, sees: (tenantId: string) => boolean = () => true): Promise<Grant> {
     return this.d.store.write(async (tx) => {
       const g = await this.get(id, tx.sql);
-      if (!g) throw new AppError('NOT_FOUND', `no grant ${id}`);
+      if (!g || !sees(g.tenantId)) throw new AppError('NOT_FOUND', `no grant ${id}`);
       if (!(await grantRows.revoke(tx.sql, id, new Date().toISOString(), actor))) throw new AppError('CONFLICT', `grant ${id} is already revoked`);
       await tx.audit({
         event: 'policy', decision: 'info', outcome: 'grant_revoked', rule: actor, keyId: g.keyId, keyName: g.keyName, tenant: g.tenant, tool: g.tool, action: g.action,

@@ -129,11 +129,11 @@ export class PlanService {
     return true;
   }
 
-  /** The console's Stop: ends an active plan at once. */
-  async stopById(id: string, actor: string): Promise<PlanView> {
+  /** The console's Stop: ends an active plan at once. `sees`: the tenants the actor may act on. */
+  async stopById(id: string, actor: string, sees: (tenantId: string) => boolean = () => true): Promise<PlanView> {
     return this.d.store.write(async (tx) => {
       const row = await planRows.get(tx.sql, id);
-      if (!row) throw new AppError('NOT_FOUND', `no plan ${id}`);
+      if (!row || !sees(row.tenant_id)) throw new AppError('NOT_FOUND', `no plan ${id}`);
       if (!(await this.stop(tx, row, `stopped by ${actor}`, actor))) throw new AppError('CONFLICT', `plan ${id} is already ${row.status}`);
       return (await this.view((await planRows.get(tx.sql, id))!, tx.sql));
     });
@@ -154,8 +154,8 @@ export class PlanService {
     };
   }
 
-  async list(o: { live?: boolean; limit?: number } = {}): Promise<PlanView[]> {
-    const rows = await planRows.list(this.d.store.sql, { live: o.live ?? false, now: new Date().toISOString(), limit: o.limit ?? 100 });
+  async list(o: { live?: boolean; limit?: number; tenantIds?: readonly string[] } = {}): Promise<PlanView[]> {
+    const rows = await planRows.list(this.d.store.sql, { live: o.live ?? false, now: new Date().toISOString(), limit: o.limit ?? 100, tenantIds: o.tenantIds });
     return Promise.all(rows.map((r) => this.view(r)));
   }
 

@@ -6,7 +6,7 @@ import type { AuditInput } from '../audit/log.ts';
 import { ConsoleAuth, readCookie } from './consoleAuth.ts';
 import { HttpError, parseWith as parse, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
 import { DeviceCookies, LoginBackoff, type BackoffOptions } from './loginBackoff.ts';
-import { createConsoleService, type ConsoleService } from '../console/service.ts';
+import { createConsoleService, rightsOf, type ConsoleService } from '../console/service.ts';
 import { isConsoleMethod, type ConsoleEvent } from '../console/contract.ts';
 import { AppError } from '../errors.ts';
 import type { Technician } from '../auth/technicians.ts';
@@ -24,7 +24,9 @@ const ApprovalQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const ID = /^[0-9a-f-]{36}$/;
-const MAX_STREAMS = 16;
+/** Open console event streams in all, and per session: one session (any role) cannot take every place. */
+const MAX_STREAMS = 64;
+const MAX_STREAMS_PER_SESSION = 8;
 const DEVICE_COOKIE = 'cs_device';
 const DEVICE_COOKIE_SECONDS = 400 * 24 * 3600;
 const MAX_STREAM_BUFFER = 1 << 20;
@@ -110,7 +112,7 @@ export class ConsoleApi {
     if (path === '/session' && req.method === 'GET') return sendJson(res, 200, { authenticated: true, expiresAt: session.expiresAt, technician: session.technician && { name: session.technician.name, role: session.technician.role } });
     // A technician's requests go through a console service acting as them (their name in the audit log, their rights).
     const service = session.technician ? this.service.as(session.technician) : this.service;
-    if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash, service);
+    if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash, service, rightsOf(session.technician));
     const rpc = /^\/rpc\/([A-Za-z]+)$/.exec(path);
     if (rpc && req.method === 'POST') return this.rpc(req, res, rpc[1]!, session.expiresAt, service);
     // The documented REST routes, served by the same console service as the RPC methods (same checks, same actor).
@@ -166,9 +168,18 @@ export class ConsoleApi {
     }
   }
 
-  /** GET /console/api/events: server push (SSE) of ConsoleEvents while the session lasts; keep-alive comments re-check it. */
-  private events(req: IncomingMessage, res: ServerResponse, tokenHash: string, service: ConsoleService): void {
+  /**
+   * GET /console/api/events: server push (SSE) of ConsoleEvents while the session lasts; keep-alive comments re-check it.
+   * `rights`: the technician's as the stream opened; once they change, the stream closes (no session-ended: the client
+   * reconnects, and its new stream carries what the account may see now).
+   */
+  private events(req: IncomingMessage, res: ServerResponse, tokenHash: string, service: ConsoleService, rights: string): void {
+    // The client left while its session was read (a database round trip): its close has fired, nothing would end this.
+    if (res.destroyed || req.socket.destroyed) return;
     if (this.streams.size >= MAX_STREAMS) throw new HttpError(429, 'Too many open console event streams', -32000, { 'Retry-After': '5' });
+    if ([...this.streams].filter((s) => s.tokenHash === tokenHash).length >= MAX_STREAMS_PER_SESSION) {
+      throw new HttpError(429, `Too many open console event streams for this session (${MAX_STREAMS_PER_SESSION})`, -32000, { 'Retry-After': '5' });
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive',
       'X-Content-Type-Options': 'nosniff', 'X-Accel-Buffering': 'no',
@@ -192,16 +203,26 @@ export class ConsoleApi {
       },
     };
     const unsubscribe = service.subscribe((e: ConsoleEvent) => send(`data: ${JSON.stringify(e)}\n\n`));
-    const timer = setInterval(() => {
+    const check = (keepAlive: boolean) => {
       this.auth.session(req).then((alive) => {
+        if (ended) return;
         if (!alive) return stream.end('session expired');
-        if (!ended) send(': keep-alive\n\n');
+        if (rightsOf(alive.technician) !== rights) {
+          cleanup();
+          return void res.end();
+        }
+        if (keepAlive) send(': keep-alive\n\n');
       }, (e: unknown) => this.app.log('checking a console session failed', e));
-    }, this.keepAliveMs);
+    };
+    const timer = setInterval(() => check(true), this.keepAliveMs);
     timer.unref();
+    // An account changed in this process (its role, its tenants): checked at once rather than at the next keep-alive.
+    const onAccounts = () => check(false);
+    this.app.technicians.events.on('changed', onAccounts);
     const cleanup = () => {
       ended = true;
       clearInterval(timer);
+      this.app.technicians.events.off('changed', onAccounts);
       unsubscribe();
       this.streams.delete(stream);
     };

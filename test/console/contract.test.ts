@@ -49,13 +49,14 @@ describe('contract', () => {
     expect([...contract.PSA_SYSTEMS]).toEqual([...PSA_SYSTEMS]);
   });
 
-  it('imports nothing but zod, the error model and the hidden-character scanner, which import nothing at all', () => {
+  it('imports nothing but zod, the error model, the hidden-character scanner and the account name\'s schema, which import nothing else', () => {
     const importsOf = (file: string) => {
       const src = readFileSync(new URL(file, import.meta.url), 'utf8');
       return [...src.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
     };
     expect(new Set(importsOf('../../src-main/console/contract.ts'))).toEqual(new Set(['zod', '../errors.ts', '../hiddenChars.ts', './teamContract.ts']));
-    expect(importsOf('../../src-main/console/teamContract.ts')).toEqual(['zod']);
+    expect(importsOf('../../src-main/console/teamContract.ts')).toEqual(['zod', '../auth/technicianName.ts']);
+    expect(importsOf('../../src-main/auth/technicianName.ts')).toEqual(['zod']);
     expect(importsOf('../../src-main/errors.ts')).toEqual([]);
     expect(importsOf('../../src-main/hiddenChars.ts')).toEqual([]);
   });

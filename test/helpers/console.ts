@@ -2,6 +2,8 @@
 import { PASSPHRASE } from './server.ts';
 
 export interface ConsoleClient {
+  /** The session cookie (`name=value`), for requests the helper does not make (the event stream). */
+  cookie: string;
   get(path: string): Promise<{ status: number; body: any }>;
   post(path: string, body?: unknown): Promise<{ status: number; body: any }>;
 }
@@ -18,7 +20,7 @@ export async function consoleLogin(baseUrl: string, passphrase = PASSPHRASE, nam
     });
     return { status: r.status, body: await r.json() };
   };
-  return { get: (p) => call('GET', p), post: (p, b) => call('POST', p, b) };
+  return { cookie, get: (p) => call('GET', p), post: (p, b) => call('POST', p, b) };
 }
 
 /** Parses the JSON error a denial result carries in its text. */

@@ -143,12 +143,40 @@ describe('GET /console/api/events (SSE)', () => {
     expect(parseSse(s2.text()).find((f) => f.event === 'session-ended')?.data).toBe('{"reason":"session expired"}');
   });
 
-  it('at most 16 streams at once (429)', async () => {
-    const open = await Promise.all(Array.from({ length: 16 }, () => openStream({ port, path: '/console/api/events', headers: { cookie } })));
+  it('at most 8 streams a session and 64 in all (429): one session cannot take every place', async () => {
+    const open = await Promise.all(Array.from({ length: 8 }, () => openStream({ port, path: '/console/api/events', headers: { cookie } })));
     expect(open.every((s) => s.status === 200)).toBe(true);
-    expectRpcError(await rawRequest({ port, path: '/console/api/events', headers: { cookie } }), 429);
-    for (const s of open) s.close();
-    await Promise.all(open.map((s) => s.ended));
+    const ninth = await rawRequest({ port, path: '/console/api/events', headers: { cookie } });
+    expectRpcError(ninth, 429);
+    expect(ninth.body).toContain('for this session');
+    // Other sessions still open theirs, up to 64 streams in all.
+    const others: string[] = [];
+    for (let i = 0; i < 7; i++) others.push(await login()); // one at a time: a source signs in once at a time
+    const more = (await Promise.all(others.map((c) => Promise.all(Array.from({ length: 8 }, () => openStream({ port, path: '/console/api/events', headers: { cookie: c } })))))).flat();
+    expect(more.every((s) => s.status === 200)).toBe(true);
+    expectRpcError(await rawRequest({ port, path: '/console/api/events', headers: { cookie: await login() } }), 429);
+    for (const s of [...open, ...more]) s.close();
+    await Promise.all([...open, ...more].map((s) => s.ended));
+  });
+
+  it('a stream whose client left while its session was read opens nothing (it held a place until the session ended)', async () => {
+    const { ConsoleApi } = await import('../../src-main/http/consoleApi.ts');
+    const { createConsoleService } = await import('../../src-main/console/service.ts');
+    const { PassThrough } = await import('node:stream');
+    const api = new ConsoleApi(t.app, {});
+    const streams = (api as unknown as { streams: Set<unknown> }).streams;
+    const events = (api as unknown as { events: (req: unknown, res: unknown, tokenHash: string, service: unknown, rights: string) => void }).events.bind(api);
+    const response = () => Object.assign(new PassThrough(), { writeHead: () => undefined, destroyed: false });
+    const gone = new PassThrough();
+    gone.destroy();
+    events({ socket: gone, headers: {} }, response(), 'a'.repeat(64), createConsoleService(t.app), '');
+    expect(streams.size).toBe(0);
+    // The control: the same with the connection open opens one, and its close ends it.
+    const res = response();
+    events({ socket: new PassThrough(), headers: {} }, res, 'a'.repeat(64), createConsoleService(t.app), '');
+    expect(streams.size).toBe(1);
+    res.emit('close');
+    expect(streams.size).toBe(0);
   });
 });
 

@@ -54,6 +54,8 @@ describeStores('technician accounts and four-eyes rules in the console', (store)
     expect(await create(olga, 'x', 'owner', ['no-such-tenant'])).toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('no-such-tenant') });
     expect(await rpc(olga, 'createTechnician', { name: 'y', passphrase: 'short', role: 'viewer', tenants: 'all' })).toMatchObject({ status: 400, code: 'BAD_INPUT' });
     expect(await rpc(olga, 'createTechnician', { name: 'z', passphrase: PASS, role: 'root', tenants: 'all' })).toMatchObject({ status: 400 });
+    // A name the account service refuses is refused at the boundary with the reason (it was a 500).
+    expect(await create(olga, "o'brien", 'viewer', 'all')).toMatchObject({ status: 400, code: 'BAD_INPUT', message: expect.stringContaining('letters, digits') });
     expect(await create(olga, 'tess', 'viewer', 'all')).toMatchObject({ status: 409, code: 'CONFLICT' });
   });
 

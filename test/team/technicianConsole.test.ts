@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestServer, PASSPHRASE, type TestServer } from '../helpers/server.ts';
 import { describeStores } from '../helpers/stores.ts';
 import { consoleLogin, structured, type ConsoleClient } from '../helpers/console.ts';
+import { openStream, parseSse } from '../helpers/raw.ts';
 import type { Technician } from '../../src-main/auth/technicians.ts';
 
 const PASS = 'technician console passphrase';
@@ -25,6 +26,12 @@ describeStores('technicians in the web console', (store) => {
   afterAll(async () => {
     await t.close();
   });
+  /** A pending request of a fresh key of `tenant` (a reboot of its first device): its approval id. */
+  const ask = async (tenant: string, reason = `for ${tenant}`) => {
+    const c = await t.connect('http', await t.key({ name: `asker-${tenant}`, tenants: [tenant] }));
+    const device = (await t.app.store.sql.get<{ id: string }>(`SELECT d.id FROM devices d JOIN tenants x ON x.id = d.tenant_id WHERE x.slug = ? ORDER BY d.hostname LIMIT 1`, [tenant]))!.id;
+    return structured<{ approvalId: string }>(await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason } })).approvalId;
+  };
   const lastAudit = async (event: string) => (await t.app.store.sql.get<{ rule: string; outcome: string; key_name: string | null }>(
     'SELECT rule, outcome, key_name FROM audit_log WHERE event = ? ORDER BY seq DESC LIMIT 1', [event]))!;
 
@@ -62,11 +69,6 @@ describeStores('technicians in the web console', (store) => {
     const dana1 = await consoleLogin(t.url, PASS, 'dana');
     const ed1 = await consoleLogin(t.url, PASS, 'ed');
     const val = await consoleLogin(t.url, PASS, 'val');
-    const ask = async (tenant: string) => {
-      const c = await t.connect('http', await t.key({ name: `asker-${tenant}`, tenants: [tenant] }));
-      const device = (await t.app.store.sql.get<{ id: string }>(`SELECT d.id FROM devices d JOIN tenants x ON x.id = d.tenant_id WHERE x.slug = ? ORDER BY d.hostname LIMIT 1`, [tenant]))!.id;
-      return structured<{ approvalId: string }>(await c.callTool({ name: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: `for ${tenant}` } })).approvalId;
-    };
     const globex = await ask('globex-logistics');
     const pending = async (c: ConsoleClient) => (await c.get('/approvals?status=pending')).body.approvals.map((a: { id: string }) => a.id);
     expect(await pending(ed1)).not.toContain(globex);
@@ -80,6 +82,84 @@ describeStores('technicians in the web console', (store) => {
     const entries = await t.app.store.sql.all<{ approval_id: string; decision: string; rule: string }>(
       `SELECT approval_id, decision, rule FROM audit_log WHERE event = 'approval' AND approval_id IN (?, ?) AND decision IN ('approved', 'rejected')`, [globex, acme]);
     expect(entries.map((e) => [e.approval_id, e.decision, e.rule]).sort()).toEqual([[globex, 'approved', 'dana'], [acme, 'rejected', 'ed']].sort());
+  });
+
+  it('rights come before anything about the request: another tenant\'s decided request is not found, a viewer is forbidden', async () => {
+    const dana1 = await consoleLogin(t.url, PASS, 'dana');
+    const ed1 = await consoleLogin(t.url, PASS, 'ed');
+    const val = await consoleLogin(t.url, PASS, 'val');
+    const globex = await ask('globex-logistics', 'decided first');
+    expect((await rpc(dana1, 'deny', { id: globex, reason: 'no' })).status).toBe(200);
+    // Dana learns it is decided; Ed (not his tenant) only that there is none, Val (a viewer) only that she may not.
+    expect((await rpc(dana1, 'approve', { id: globex })).body.error.data).toMatchObject({ code: 'CONFLICT' });
+    expect((await rpc(ed1, 'approve', { id: globex })).body.error.data).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await rpc(ed1, 'deny', { id: globex, reason: 'x' })).body.error.data).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await rpc(val, 'approve', { id: globex })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await rpc(val, 'deny', { id: globex, reason: 'x' })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('a technician\'s page of requests is full of their tenants\' requests, however many newer ones other tenants have', async () => {
+    const ed1 = await consoleLogin(t.url, PASS, 'ed');
+    const acme = await ask('acme-dental', 'older, and Ed\'s');
+    for (let i = 0; i < 3; i++) await ask('globex-logistics', `newer ${i}`);
+    const page = (await rpc(ed1, 'listApprovals', { status: ['pending'], limit: 2 })).body.result as { approvals: { id: string; tenant: string }[]; pendingCount: number; nextBefore: string | null };
+    expect(page.approvals.map((a) => a.id)).toContain(acme);
+    expect(new Set(page.approvals.map((a) => a.tenant))).toEqual(new Set(['acme-dental']));
+    expect(page.approvals.length).toBe(Math.min(2, page.pendingCount));
+  });
+
+  it('grants and plans: a technician lists and ends those of their tenants only; a viewer ends none', async () => {
+    const dana1 = await consoleLogin(t.url, PASS, 'dana');
+    const ed1 = await consoleLogin(t.url, PASS, 'ed');
+    const val = await consoleLogin(t.url, PASS, 'val');
+    const id = await ask('globex-logistics', 'grant from it');
+    const offer = (await rpc(dana1, 'getApproval', { id })).body.result.approval.grantOffer;
+    const made = await rpc(dana1, 'approve', { id, grant: { envelope: offer.card, minutes: 30 } });
+    const grantId = made.body.result.grant.id as string;
+    const planCaller = await t.connect('http', await t.key({ name: 'planner', tenants: ['globex-logistics'] }));
+    const device = (await t.app.store.sql.get<{ id: string }>(`SELECT d.id FROM devices d JOIN tenants x ON x.id = d.tenant_id WHERE x.slug = 'globex-logistics' ORDER BY d.hostname LIMIT 1`))!.id;
+    const proposed = structured<{ approvalId: string }>(await planCaller.callTool({ name: 'propose_plan', arguments: { goal: 'one reboot',
+      steps: [{ tool: 'device_actions', arguments: { action: 'reboot', deviceIds: [device], reason: 'planned' } }] } })).approvalId;
+    const planId = (await rpc(dana1, 'approve', { id: proposed })).body.result.approval.result.planId as string;
+    const listed = async (c: ConsoleClient) => {
+      const r = (await rpc(c, 'listGrants', {})).body.result as { grants: { id: string }[]; plans: { id: string }[] };
+      return [...r.grants.map((g) => g.id), ...r.plans.map((p) => p.id)];
+    };
+    expect(await listed(dana1)).toEqual(expect.arrayContaining([grantId, planId]));
+    expect(await listed(ed1)).not.toContain(grantId);
+    expect(await listed(ed1)).not.toContain(planId);
+    expect((await rpc(ed1, 'revokeGrant', { id: grantId })).body.error.data).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await rpc(ed1, 'stopPlan', { id: planId })).body.error.data).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await rpc(val, 'revokeGrant', { id: grantId })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await rpc(val, 'stopPlan', { id: planId })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
+    // Neither ended anything; Dana (every tenant) can.
+    expect((await t.app.gate.standing.grants.list()).find((g) => g.id === grantId)!.revokedAt).toBeNull();
+    expect((await t.app.gate.standing.plans.list()).find((p) => p.id === planId)!.state).toBe('active');
+    expect((await rpc(dana1, 'revokeGrant', { id: grantId })).body.result.grant.revokedBy).toBe('dana');
+    expect((await rpc(dana1, 'stopPlan', { id: planId })).body.result.plan.state).toBe('stopped');
+  });
+
+  it('an open event stream follows the account: narrowing its tenants closes it, and the stream opened again brings only their cards', async () => {
+    await t.app.technicians.update(ed.id, { tenants: ['acme-dental', 'globex-logistics'] }, 'dana');
+    const ed1 = await consoleLogin(t.url, PASS, 'ed');
+    const port = Number(new URL(t.url).port);
+    const wide = await openStream({ port, path: '/console/api/events', headers: { cookie: ed1.cookie } });
+    expect(wide.status).toBe(200);
+    await t.app.technicians.update(ed.id, { tenants: ['acme-dental'] }, 'dana');
+    await wide.ended;
+    // The server ended it (a complete response, not the helper's idle timeout), without session-ended: the page
+    // reconnects rather than signing Ed out.
+    expect(wide.res.complete).toBe(true);
+    expect(parseSse(wide.text()).filter((f) => f.event === 'session-ended')).toEqual([]);
+    const narrow = await openStream({ port, path: '/console/api/events', headers: { cookie: ed1.cookie } });
+    const globex = await ask('globex-logistics', 'after narrowing');
+    const acme = await ask('acme-dental', 'after narrowing');
+    // Cards come in order: once Acme's is there, Globex's would have come before it.
+    await narrow.waitFor(`"type":"approval.created","approval":{"id":"${acme}"`);
+    const cards = parseSse(narrow.text()).filter((f) => f.event === 'message').map((f) => JSON.parse(f.data)).filter((e) => e.type === 'approval.created');
+    expect(cards.map((e) => e.approval.id)).not.toContain(globex);
+    narrow.close();
+    await narrow.ended;
   });
 
   it('a disabled account\'s session ends at its next request, and its keys can do nothing', async () => {

@@ -24,7 +24,8 @@ export const approvalRows = {
    * Newest first, paged on (created_at, id). Expiry is read, not only swept: a pending row past its expiry is listed
    * as expired, never as pending.
    */
-  list(sql: Sql, o: { statuses: readonly string[]; now: string; limit: number; beforeAt: string | null; beforeId: string }) {
+  list(sql: Sql, o: { statuses: readonly string[]; now: string; limit: number; beforeAt: string | null; beforeId: string; tenantIds?: readonly string[] }) {
+    if (o.tenantIds?.length === 0) return Promise.resolve([]);
     const terms: string[] = [];
     const params: unknown[] = [];
     const plain = o.statuses.filter((s) => s !== 'pending' && s !== 'expired');
@@ -33,8 +34,9 @@ export const approvalRows = {
     if (o.statuses.includes('expired')) terms.push(`(a.status = 'expired' OR (a.status = 'pending' AND a.expires_at <= ?))`), params.push(o.now);
     if (!terms.length) return Promise.resolve([]);
     const page = o.beforeAt === null ? '' : ' AND (a.created_at, a.id) < (?, ?)';
-    return sql.all<ApprovalRow>(`${SELECT} WHERE (${terms.join(' OR ')})${page} ORDER BY a.created_at DESC, a.id DESC LIMIT ?`,
-      [...params, ...(o.beforeAt === null ? [] : [o.beforeAt, o.beforeId]), o.limit]);
+    const among = o.tenantIds ? ` AND a.tenant_id IN (${placeholders(o.tenantIds.length)})` : '';
+    return sql.all<ApprovalRow>(`${SELECT} WHERE (${terms.join(' OR ')})${page}${among} ORDER BY a.created_at DESC, a.id DESC LIMIT ?`,
+      [...params, ...(o.beforeAt === null ? [] : [o.beforeAt, o.beforeId]), ...(o.tenantIds ?? []), o.limit]);
   },
 
   /** `tenantIds`: only these tenants' requests (a technician's count); undefined: every tenant's. */

@@ -33,9 +33,10 @@ export const grantRows = {
   },
 
   /** Newest first; `live` leaves out revoked, expired and used-up grants. */
-  list: (sql: Sql, o: { live: boolean; now: string; limit: number }) => sql.all<GrantRow>(`${SELECT}
-    WHERE (? = 0 OR (g.revoked_at IS NULL AND g.expires_at > ? AND (g.max_uses IS NULL OR g.uses < g.max_uses)))
-    ORDER BY g.created_at DESC, g.id DESC LIMIT ?`, [o.live ? 1 : 0, o.now, o.limit]),
+  /** `tenantIds`: these tenants' grants only (what a technician may see); undefined: every tenant's. */
+  list: (sql: Sql, o: { live: boolean; now: string; limit: number; tenantIds?: readonly string[] }) => o.tenantIds?.length === 0 ? Promise.resolve([]) : sql.all<GrantRow>(`${SELECT}
+    WHERE (? = 0 OR (g.revoked_at IS NULL AND g.expires_at > ? AND (g.max_uses IS NULL OR g.uses < g.max_uses)))${o.tenantIds ? ` AND g.tenant_id IN (${placeholders(o.tenantIds.length)})` : ''}
+    ORDER BY g.created_at DESC, g.id DESC LIMIT ?`, [o.live ? 1 : 0, o.now, ...(o.tenantIds ?? []), o.limit]),
 
   async insert(sql: Sql, r: NewGrantRow): Promise<void> {
     await sql.run(`INSERT INTO grants (id, key_id, tenant_id, tool, action, envelope_json, source_approval_id, created_at, created_by, expires_at, max_uses, binding)

@@ -1,6 +1,6 @@
 // Approved plans: the approval that showed every step, and how far the calls that followed it got. Only
 // governance/plans.ts calls these.
-import type { Sql } from '../sql.ts';
+import { placeholders, type Sql } from '../sql.ts';
 
 export interface PlanRow {
   id: string; approval_id: string; key_id: string; tenant_id: string; tenant_slug: string; key_name: string | null; step_count: number; next_step: number;
@@ -24,8 +24,10 @@ export const planRows = {
     return sql.all<PlanRow>(`${SELECT} ${WHERE} ORDER BY p.created_at`, [keyId, now]);
   },
 
-  list: (sql: Sql, o: { live: boolean; now: string; limit: number }) => sql.all<PlanRow>(`${SELECT}
-    WHERE (? = 0 OR (p.status = 'active' AND p.expires_at > ?)) ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, [o.live ? 1 : 0, o.now, o.limit]),
+  /** `tenantIds`: these tenants' plans only (what a technician may see); undefined: every tenant's. */
+  list: (sql: Sql, o: { live: boolean; now: string; limit: number; tenantIds?: readonly string[] }) => o.tenantIds?.length === 0 ? Promise.resolve([]) : sql.all<PlanRow>(`${SELECT}
+    WHERE (? = 0 OR (p.status = 'active' AND p.expires_at > ?))${o.tenantIds ? ` AND p.tenant_id IN (${placeholders(o.tenantIds.length)})` : ''}
+    ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, [o.live ? 1 : 0, o.now, ...(o.tenantIds ?? []), o.limit]),
 
   async insert(sql: Sql, r: NewPlanRow): Promise<void> {
     await sql.run(`INSERT INTO plans (id, approval_id, key_id, tenant_id, step_count, status, created_at, expires_at, binding) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)`,
