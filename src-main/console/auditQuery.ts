@@ -7,8 +7,9 @@ import { LIVE_ARGS_PREVIEW_BYTES, type AuditEntryDetailT, type AuditEntryT, type
 import { sliceToBytes } from '../audit/bounds.ts';
 import { planBlocks, type Facet } from '../audit/facets.ts';
 
-type AuditQuery = Required<Pick<ConsoleInput<'queryAudit'>, 'limit'>> & Omit<ConsoleInput<'queryAudit'>, 'limit'>;
-type LiveQuery = Required<Pick<ConsoleInput<'liveCalls'>, 'limit'>> & Omit<ConsoleInput<'liveCalls'>, 'limit'>;
+/** `tenants`: entries of these tenants only (a technician limited to some), beside the page's own filters. */
+type AuditQuery = Required<Pick<ConsoleInput<'queryAudit'>, 'limit'>> & Omit<ConsoleInput<'queryAudit'>, 'limit'> & { tenants?: readonly string[] };
+type LiveQuery = Required<Pick<ConsoleInput<'liveCalls'>, 'limit'>> & Omit<ConsoleInput<'liveCalls'>, 'limit'> & { tenants?: readonly string[] };
 
 const pattern = (s: string) => `%${s.replace(/[\\%_]/g, '\\$&')}%`;
 const json = jsonColumn;
@@ -37,6 +38,7 @@ function where(sql: Sql, q: Omit<AuditQuery, 'limit' | 'beforeSeq'>): { text: st
   eq('at', q.to, '<=');
   eq('key_id', q.keyId);
   eq('tenant', q.tenant);
+  within('tenant', q.tenants);
   eq('tool', q.tool);
   within('event', q.event);
   within('decision', q.decision);
@@ -160,11 +162,13 @@ export function createAuditQueries(sql: Sql) {
       return r && toDetail(r);
     },
     async liveCalls(q: LiveQuery): Promise<{ calls: LiveCallT[]; headSeq: number }> {
-      const w = where(sql, { keyId: q.keyId, tenant: q.tenant, decision: q.decision });
+      const w = where(sql, { keyId: q.keyId, tenant: q.tenant, tenants: q.tenants, decision: q.decision });
       const rows = await sql.all<LiveRow>(`SELECT ${liveColumns(sql)} FROM audit_log WHERE event = 'tool_call' AND seq > ? AND ${w.text} ORDER BY seq DESC LIMIT ?`,
         [q.afterSeq ?? 0, ...w.params, q.limit]);
-      const head = (await sql.get<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM audit_log'))!.seq;
-      return { calls: rows.map(toLiveCall), headSeq: head };
+      return { calls: rows.map(toLiveCall), headSeq: await this.headSeq() };
+    },
+    async headSeq(): Promise<number> {
+      return (await sql.get<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM audit_log'))!.seq;
     },
   };
 }

@@ -65,8 +65,10 @@ export function createFleetView(sql: Sql) {
     };
   }
 
-  return async (now = new Date()) => {
-    const tenants = await sql.all<TenantRow>('SELECT id, slug, name FROM tenants ORDER BY slug');
+  /** `tenantIds`: these tenants only (what a technician may see); undefined: every tenant. */
+  return async (now = new Date(), tenantIds?: readonly string[]) => {
+    const among = new Set(tenantIds);
+    const tenants = (await sql.all<TenantRow>('SELECT id, slug, name FROM tenants ORDER BY slug')).filter((t) => !tenantIds || among.has(t.id));
     return { tenants: await Promise.all(tenants.map((t) => one(t, now))), generatedAt: now.toISOString() };
   };
 }

@@ -75,6 +75,20 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const visible = (a: Approval) => !tech || reaches(tech, a.tenantId);
   /** The tenants a technician limited to some may see; undefined: every tenant. */
   const tenantIds = tech && tech.tenants !== 'all' ? tech.tenants.map((x) => x.id) : undefined;
+  /** The same by slug (audit entries, agents and tokens name their tenant by slug); undefined: every tenant. */
+  const slugs = tech && tech.tenants !== 'all' ? new Set(tech.tenants.map((x) => x.slug)) : undefined;
+  const seesSlug = (slug: string | null) => !slugs || (slug !== null && slugs.has(slug));
+  /** Whole-install work (every tenant's entries in one file, a replay of every tenant's calls) is not for them. */
+  const everyTenant = (what: string) => {
+    if (slugs) throw new AppError('FORBIDDEN', `${tech!.name} acts on some tenants only; ${what} covers every tenant`, 'technician_tenants');
+  };
+  /** An audit query narrowed to what the technician may see (undefined: nothing can match). */
+  const narrowed = <Q extends { tenant?: string }>(q: Q): (Q & { tenants?: string[] }) | undefined => {
+    if (!slugs) return q;
+    if (q.tenant !== undefined) return slugs.has(q.tenant) ? q : undefined;
+    // One tenant is the tenant filter itself, which the block summaries answer; several are a list.
+    return slugs.size === 1 ? { ...q, tenant: [...slugs][0]! } : { ...q, tenants: [...slugs] };
+  };
   // A technician's count is of the requests they can see (the desktop's tray shows it in team mode).
   const pendingCount = () => app.approvals.pendingCount(tenantIds);
   const audit = app.store.audit;
@@ -125,9 +139,9 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       technician: tech ? { name: tech.name, role: tech.role } : null,
     }),
     lookups: async () => ({
-      tenants: await listTenants(app.store.sql),
+      tenants: (await listTenants(app.store.sql)).filter((t) => seesSlug(t.slug)),
       tools: policy.tools,
-      keys: (await app.keys.list()).map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, state: keyState(k) })),
+      keys: (await app.keys.list()).filter(mine).map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, state: keyState(k) })),
     }),
     listApprovals: async (q) => {
       const limit = q!.limit;
@@ -147,7 +161,10 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     revokeGrant: (q) => standing.revoke(q!.id),
     stopPlan: (q) => standing.stopPlan(q!.id),
     decisionStats: (q) => standing.stats(q?.days ?? 14),
-    simulatePolicy: (q) => standing.simulate(q!),
+    simulatePolicy: (q) => {
+      everyTenant('a policy simulation');
+      return standing.simulate(q!);
+    },
     listKeys: async () => ({ keys: await Promise.all((await app.keys.list()).filter(mine).map(keyView)) }),
     createKey: async (q) => {
       const known = new Set((await listTenants(app.store.sql)).map((t) => t.slug));
@@ -162,10 +179,13 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       if (!k || !mine(k)) throw new AppError('NOT_FOUND', `no API key with id ${q!.id}`);
       return { key: await keyView(await app.keys.revoke(q!.id, actor)) };
     },
-    queryAudit: (q) => auditQ.query(q!),
+    queryAudit: async (q) => {
+      const scoped = narrowed(q!);
+      return scoped ? auditQ.query(scoped) : { entries: [], total: 0, nextBeforeSeq: null };
+    },
     getAuditEntry: async (q) => {
       const entry = await auditQ.entry(q!.seq);
-      if (!entry) throw new AppError('NOT_FOUND', `no audit entry ${q!.seq}`);
+      if (!entry || !seesSlug(entry.tenant)) throw new AppError('NOT_FOUND', `no audit entry ${q!.seq}`);
       return { entry };
     },
     verifyAudit: async () => {
@@ -181,6 +201,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     },
     auditCheckpoint: async () => ({ checkpoint: await checkpointView() }),
     exportAudit: async (q) => {
+      everyTenant('the audit export');
       const format = q?.format ?? 'jsonl';
       const dir = mkdtempSync(join(tmpdir(), 'cs-audit-export-'));
       try {
@@ -202,14 +223,26 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     listTierOverrides: () => ({ overrides: policy.listOverrides() }),
     setTierOverride: (q) => policy.setOverride(q!),
     removeTierOverride: (q) => policy.removeOverride(q!.id),
-    fleet: () => fleet(),
-    liveCalls: (q) => auditQ.liveCalls(q!),
-    listEnrollmentTokens: () => agents.listTokens(),
+    fleet: () => fleet(new Date(), tenantIds),
+    liveCalls: async (q) => {
+      const scoped = narrowed(q!);
+      return scoped ? auditQ.liveCalls(scoped) : { calls: [], headSeq: await auditQ.headSeq() };
+    },
+    listEnrollmentTokens: async () => {
+      const r = await agents.listTokens();
+      return { ...r, tokens: r.tokens.filter((t) => seesSlug(t.tenant)) };
+    },
     createEnrollmentToken: (q) => agents.createToken(q!),
     revokeEnrollmentToken: (q) => agents.revokeToken(q!.id),
-    listAgents: () => agents.listAgents(),
+    listAgents: async () => {
+      const r = await agents.listAgents();
+      return { ...r, agents: r.agents.filter((a) => seesSlug(a.tenant)) };
+    },
     revokeAgent: (q) => agents.revokeAgent(q!.id),
-    agentDeployment: () => deploy.deployment(),
+    agentDeployment: async () => {
+      const r = await deploy.deployment();
+      return { ...r, agents: r.agents.filter((a) => seesSlug(a.tenant)) };
+    },
     agentInstallCommands: (q) => deploy.installCommands(q!),
     listTechnicians: () => team.listTechnicians(),
     createTechnician: (q) => team.createTechnician(q!),
@@ -251,7 +284,9 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     }
   };
   const onRow = (row: AuditRow) => {
-    if (row.event === 'tool_call') emit({ type: 'call', call: toLiveCall(liveRowOf(row)) });
+    if (row.event === 'tool_call') {
+      if (seesSlug(row.tenant)) emit({ type: 'call', call: toLiveCall(liveRowOf(row)) });
+    }
     else if (row.event === 'key') emit({ type: 'key.changed', keyId: row.key_id, change: row.outcome ?? 'changed' });
     else if (row.event === 'policy') emit({ type: 'policy.changed', change: row.outcome ?? 'updated' });
   };

@@ -90,7 +90,8 @@ export function createStandingAdmin(app: App, actor: string, card: (a: Approval,
     stopPlan: async (id: string) => ({ plan: await plans.stopById(id, actor, sees) }),
     async stats(days: number): Promise<Stats> {
       const from = new Date(Date.now() - days * 86_400_000).toISOString();
-      return { fastMs: FAST_DECISION_MS, streakLength: FAST_STREAK, ...decisionStats(await decisionTimes.since(app.store.sql, from)) };
+      const rows = (await decisionTimes.since(app.store.sql, from)).filter((r) => !by || by.tenants === 'all' || by.tenants.some((t) => t.slug === r.tenant_slug));
+      return { fastMs: FAST_DECISION_MS, streakLength: FAST_STREAK, ...decisionStats(rows) };
     },
     simulate: (q: ConsoleInput<'simulatePolicy'>) => simulator.run(q.draft as never, { days: q.days ?? 7 }),
   };

@@ -156,10 +156,50 @@ describeStores('technicians in the web console', (store) => {
     const acme = await ask('acme-dental', 'after narrowing');
     // Cards come in order: once Acme's is there, Globex's would have come before it.
     await narrow.waitFor(`"type":"approval.created","approval":{"id":"${acme}"`);
-    const cards = parseSse(narrow.text()).filter((f) => f.event === 'message').map((f) => JSON.parse(f.data)).filter((e) => e.type === 'approval.created');
-    expect(cards.map((e) => e.approval.id)).not.toContain(globex);
+    const events = parseSse(narrow.text()).filter((f) => f.event === 'message').map((f) => JSON.parse(f.data));
+    expect(events.filter((e) => e.type === 'approval.created').map((e) => e.approval.id)).not.toContain(globex);
+    // Nor the call itself on the live feed; Acme's is there.
+    const calls = events.filter((e) => e.type === 'call').map((e) => e.call);
+    expect(calls.map((c) => c.approvalId)).toContain(acme);
+    expect(calls.map((c) => c.tenant)).not.toContain('globex-logistics');
     narrow.close();
     await narrow.ended;
+  });
+
+  it('a technician limited to some tenants reads only theirs: audit pages and entries, live calls, the fleet, enrollment tokens, decision times; whole-install work is refused', async () => {
+    const dana1 = await consoleLogin(t.url, PASS, 'dana');
+    const ed1 = await consoleLogin(t.url, PASS, 'ed');
+    const globex = await ask('globex-logistics', 'read scope');
+    await ask('acme-dental', 'read scope');
+    // A fast approval of Globex's request: a decision time the stats list.
+    expect((await rpc(dana1, 'approve', { id: globex, viewedMs: 300 })).status).toBe(200);
+    const result = async (c: ConsoleClient, method: string, input: unknown = {}) => {
+      const r = await rpc(c, method, input);
+      if (r.status !== 200) throw new Error(`${method}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.result;
+    };
+    const page = await result(ed1, 'queryAudit', { limit: 500 });
+    expect(page.total).toBeGreaterThan(0);
+    expect(new Set(page.entries.map((e: { tenant: string | null }) => e.tenant))).toEqual(new Set(['acme-dental']));
+    expect(await result(ed1, 'queryAudit', { tenant: 'globex-logistics' })).toEqual({ entries: [], total: 0, nextBeforeSeq: null });
+    const globexEntry = (await result(dana1, 'queryAudit', { tenant: 'globex-logistics', limit: 1 })).entries[0].seq as number;
+    expect((await result(dana1, 'getAuditEntry', { seq: globexEntry })).entry.tenant).toBe('globex-logistics');
+    expect((await rpc(ed1, 'getAuditEntry', { seq: globexEntry })).body.error.data).toMatchObject({ code: 'NOT_FOUND' });
+    const live = await result(ed1, 'liveCalls', {});
+    expect(live.calls.length).toBeGreaterThan(0);
+    expect(new Set(live.calls.map((c: { tenant: string }) => c.tenant))).toEqual(new Set(['acme-dental']));
+    expect((await result(dana1, 'liveCalls', {})).calls.map((c: { tenant: string }) => c.tenant)).toContain('globex-logistics');
+    expect((await result(ed1, 'fleet')).tenants.map((x: { slug: string }) => x.slug)).toEqual(['acme-dental']);
+    expect((await result(ed1, 'lookups')).tenants.map((x: { slug: string }) => x.slug)).toEqual(['acme-dental']);
+    const fastOf = async (c: ConsoleClient) => (await result(c, 'decisionStats', {})).fast.map((f: { approvalId: string }) => f.approvalId);
+    expect(await fastOf(dana1)).toContain(globex);
+    expect(await fastOf(ed1)).not.toContain(globex);
+    const token = (await result(dana1, 'createEnrollmentToken', { tenant: 'globex-logistics', uses: 1 })).token.id as string;
+    expect((await result(dana1, 'listEnrollmentTokens')).tokens.map((x: { id: string }) => x.id)).toContain(token);
+    expect((await result(ed1, 'listEnrollmentTokens')).tokens.map((x: { id: string }) => x.id)).not.toContain(token);
+    expect((await rpc(ed1, 'exportAudit', { format: 'jsonl' })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await rpc(ed1, 'simulatePolicy', { days: 1, draft: {} })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await rpc(dana1, 'exportAudit', { format: 'jsonl' })).status).toBe(200);
   });
 
   it('a disabled account\'s session ends at its next request, and its keys can do nothing', async () => {
