@@ -71,6 +71,8 @@ export interface AnchorOptions {
  * volume is gone) is thrown after the rest was done.
  *
  * The line is appended inside a write transaction, whose lock orders the writers' appends across processes and nodes.
+ * That transaction is a batch of its own (group commit's `alone`): the head it signs was committed before it, so no
+ * rollback of another call's write in the same batch can take back an entry a signed line names.
  * It is synced on the thread pool, never on the event loop (an fsync held every call in flight for milliseconds).
  * - SQLite: between two transactions (its statements must settle within one turn of the event loop, as group commit
  *   needs). The second records the line unless another process took it over first, as it takes over any line a crash
@@ -86,7 +88,7 @@ export async function writeCheckpoint(store: Store, o: AnchorOptions, force = fa
   const sync = o.sync ?? syncAppended;
   try {
     const out = store.dialect === 'sqlite'
-      ? await store.write((tx) => appendCheckpoint(tx.sql, o, files, force, touched, failures)).then(async (line) => {
+      ? await store.write((tx) => appendCheckpoint(tx.sql, o, files, force, touched, failures), { alone: true }).then(async (line) => {
         await syncAll(touched, files[0]!, failures, sync, false);
         return line && store.write((tx) => recordCheckpoint(tx.sql, line));
       })
@@ -94,7 +96,7 @@ export async function writeCheckpoint(store: Store, o: AnchorOptions, force = fa
         const line = await appendCheckpoint(tx.sql, o, files, force, touched, failures);
         await syncAll(touched, files[0]!, failures, sync, true);
         return line && recordCheckpoint(tx.sql, line);
-      });
+      }, { alone: true });
     if (failures.length) throw failures[0];
     return out && { ...out, fingerprint: checkpointFingerprint(out.n, out.head_seq, out.line_sha256) };
   } finally {

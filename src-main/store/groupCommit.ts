@@ -35,6 +35,8 @@ export interface TxConnection {
 interface Item {
   fn: (tx: Tx) => unknown;
   savepoint: boolean;
+  /** Runs in a batch of its own: what it reads of the log was committed before it (see run). */
+  alone: boolean;
   after: (() => void)[];
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -52,6 +54,8 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  */
 export class GroupCommit {
   private queue: Item[] = [];
+  /** Items queued with `alone` not yet taken into a batch: while none are, a batch is simply the whole queue. */
+  private alone = 0;
   private scheduled = false;
   private flushing: Promise<void> | undefined;
   private readonly conn: TxConnection;
@@ -70,11 +74,14 @@ export class GroupCommit {
 
   /**
    * Queues fn for the next batch. `oneWrite`: fn issues at most one writing statement (a read's audit row), and a
-   * failed statement undoes itself, so it needs no savepoint of its own (~5 µs a call on SQLite).
+   * failed statement undoes itself, so it needs no savepoint of its own (~5 µs a call on SQLite). `alone`: fn runs in
+   * a batch of its own, after the writes queued before it have committed: a signed checkpoint must name only entries
+   * that no rollback of other items can take back.
    */
-  run<T>(fn: (tx: Tx) => T | Promise<T>, opts: { oneWrite?: boolean } = {}): Promise<T> {
+  run<T>(fn: (tx: Tx) => T | Promise<T>, opts: { oneWrite?: boolean; alone?: boolean } = {}): Promise<T> {
+    if (opts.alone) this.alone++;
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, savepoint: !(opts.oneWrite && this.conn.statementsAtomic), after: [], resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, savepoint: !(opts.oneWrite && this.conn.statementsAtomic), alone: opts.alone === true, after: [], resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -105,6 +112,16 @@ export class GroupCommit {
     this.hooks.push({ beforeCommit, onAbort });
   }
 
+  /** The next batch when an `alone` item waits: the items before it, or it by itself; the rest wait for the next. */
+  private takeUpToAlone(): Item[] {
+    const i = this.queue.findIndex((item) => item.alone);
+    if (i < 0) return this.queue;
+    const batch = this.queue.splice(0, i === 0 ? 1 : i);
+    if (i === 0) this.alone--;
+    if (this.queue.length) this.schedule();
+    return batch;
+  }
+
   private txFor(item: Item): Tx {
     const sql = this.conn.sql;
     return {
@@ -115,8 +132,8 @@ export class GroupCommit {
   }
 
   async flush(): Promise<void> {
-    const batch = this.queue;
-    this.queue = [];
+    const batch = this.alone ? this.takeUpToAlone() : this.queue;
+    if (batch === this.queue) this.queue = [];
     if (batch.length === 0) return;
     const outcomes: Outcome[] = [];
     const conn = this.conn;

@@ -41,7 +41,7 @@ export interface Store {
   /** Masks and seals secret script parameters. */
   readonly vault: SecretVault;
   /** Runs fn in the next group-commit batch; resolves after the commit that holds its writes. */
-  write<T>(fn: (tx: Tx) => T | Promise<T>, opts?: { oneWrite?: boolean }): Promise<T>;
+  write<T>(fn: (tx: Tx) => T | Promise<T>, opts?: { oneWrite?: boolean; alone?: boolean }): Promise<T>;
   /** Work done once per batch, last, inside its transaction; onAbort when the batch does not commit. */
   perBatch(beforeCommit: (sql: Sql) => void | Promise<void>, onAbort?: () => void): void;
   readonly commits: { readonly batches: number; readonly items: number };

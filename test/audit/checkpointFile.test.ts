@@ -119,3 +119,43 @@ describe('a checkpoint line is synced off the event loop, and recorded once sync
     await store.close();
   });
 });
+
+describe('a checkpoint signs only what is committed', () => {
+  it('runs in a batch of its own: a call queued with it whose batch rolls back is not in the line, and the chain verifies', async () => {
+    const i = await install();
+    // The first batch to commit fails as a batch (what a lost connection or a failed COMMIT does); later ones commit.
+    let failNext = true;
+    i.store.perBatch(() => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('the batch is lost');
+      }
+    });
+    const head = async () => (await i.store.sql.get<{ seq: number }>('SELECT max(seq) AS seq FROM audit_log'))!.seq;
+    const committed = await head();
+    // Queued in one turn: a call's entry, then the checkpoint. Without a batch of its own, the checkpoint would sign
+    // the call's entry, which the failed batch then takes back.
+    const call = i.store.write((tx) => tx.audit({ event: 'system', decision: 'info', outcome: 'rolled back with its batch' }));
+    const checkpoint = writeCheckpoint(i.store, { ...i.o }, true);
+    await expect(call).rejects.toThrow('the batch is lost');
+    const line = (await checkpoint)!;
+    expect(await head()).toBe(committed);
+    expect(line.head_seq).toBe(committed);
+    // The next entries and checkpoint follow on, and the whole chain with every signed line verifies.
+    await i.store.write((tx) => tx.audit({ event: 'system', decision: 'info', outcome: 'after' }));
+    await writeCheckpoint(i.store, { ...i.o });
+    expect(await i.verify()).toMatchObject({ ok: true });
+    await i.store.close();
+  });
+
+  it('an item queued to run alone waits for the writes before it to commit, and the writes after it wait for it', async () => {
+    const i = await install();
+    const order: string[] = [];
+    const first = i.store.write(() => void order.push('first runs')).then(() => order.push('first committed'));
+    const alone = i.store.write(() => void order.push('alone runs'), { alone: true }).then(() => order.push('alone committed'));
+    const after = i.store.write(() => void order.push('after runs')).then(() => order.push('after committed'));
+    await Promise.all([first, alone, after]);
+    expect(order).toEqual(['first runs', 'first committed', 'alone runs', 'alone committed', 'after runs', 'after committed']);
+    await i.store.close();
+  });
+});
