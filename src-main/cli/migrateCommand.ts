@@ -47,6 +47,8 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
       return 1;
     }
     const client = new pg.Client({ connectionString: url, types: pgTypes, application_name: 'countersign-migrate' });
+    // A session the server ends between two statements fails the next one with its reason, not the process.
+    client.on('error', () => {});
     await client.connect();
     try {
       await migratePg(client);

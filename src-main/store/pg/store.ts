@@ -173,8 +173,19 @@ class PgListener {
       this.lose(c);
     });
     c.on('end', () => this.lose(c));
-    await c.connect();
-    await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    } catch (e) {
+      // Connected but LISTEN refused (a standby after a failover): this connection is not kept, nor left open.
+      c.end().catch(() => {});
+      throw e;
+    }
+    // Closed while connecting (serve stopping during a reconnect): its socket would keep the process alive.
+    if (this.closed) {
+      await c.end().catch(() => {});
+      return;
+    }
     this.client = c;
   }
 
@@ -210,12 +221,20 @@ class PgListener {
   }
 }
 
+/** Settings of every session a store opens (see openPgStore). */
+export const SESSION_OPTIONS = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 -c idle_in_transaction_session_timeout=120000';
+
 /** Opens (and migrates) the database at `url`. */
 export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
   const log = o.log ?? log0;
   const application_name = o.applicationName ?? 'countersign';
-  const config: pg.ClientConfig = { connectionString: o.url, types: pgTypes, application_name };
+  // A node that dies mid-batch holds the chain's advisory lock until its server-side backend ends, which with the
+  // server's default keepalives takes about two hours: every other node's writes would wait that long. Each session
+  // asks for keepalives that find a dead peer in about 25 s, and ends a transaction left idle for two minutes (a node
+  // whose process hangs holding one). Both are per-session settings any role may make.
+  const config: pg.ClientConfig = { connectionString: o.url, types: pgTypes, application_name, keepAlive: true, options: SESSION_OPTIONS };
   const setup = new pg.Client(config);
+  setup.on('error', (e) => log('the PostgreSQL connection for migrations failed', e));
   await setup.connect();
   try {
     const migrated = await migratePg(setup);
@@ -226,7 +245,7 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
   const nodeId = randomUUID();
   const size = o.poolSize ?? 8;
   const pool = new pg.Pool({ ...config, max: size });
-  const readPool = new pg.Pool({ ...config, max: Math.max(2, Math.ceil(size / 2)), options: '-c default_transaction_read_only=on' });
+  const readPool = new pg.Pool({ ...config, max: Math.max(2, Math.ceil(size / 2)), options: `${SESSION_OPTIONS} -c default_transaction_read_only=on` });
   for (const p of [pool, readPool]) p.on('error', (e) => log('an idle PostgreSQL connection failed', e));
   const listener = new PgListener({ config, nodeId, log, reconnectMs: o.reconnectMs ?? 1000 });
   await listener.start();
@@ -263,6 +282,9 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
 /** A read-only view of the database at `url` (audit verify and export): no migration, a newer schema refused. */
 export async function openPgReader(url: string): Promise<{ sql: Sql; close(): Promise<void> }> {
   const client = new pg.Client({ connectionString: url, types: pgTypes, application_name: 'countersign-cli', options: '-c default_transaction_read_only=on' });
+  // The server can end the session between two statements (an administrator, a restart): without a listener that
+  // 'error' event would end the command with a stack trace; with it, the next query fails with the reason.
+  client.on('error', () => {});
   await client.connect();
   try {
     await assertPgSchema(client);

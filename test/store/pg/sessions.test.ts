@@ -1,0 +1,52 @@
+// The PostgreSQL store's sessions: every one a store opens asks the server for keepalives that find a dead node in
+// about 25 s and ends a transaction left idle for two minutes, so a node that dies or hangs mid-batch does not hold the
+// chain's advisory lock (every other node's writes) for the server's default two hours. The CLI's read-only client
+// outlives the server ending its session between statements: the next query fails with the reason, the process does not.
+import { generateKeyPairSync } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPgReader, openPgStore, type PgStore } from '../../../src-main/store/pg/store.ts';
+import { newDatabase, postgresAvailable } from '../../helpers/stores.ts';
+import { until } from '../../helpers/wait.ts';
+
+describe.skipIf(!postgresAvailable())(`PostgreSQL sessions${postgresAvailable() ? '' : ' [skipped: no PostgreSQL for this run]'}`, () => {
+  let url: string;
+  let store: PgStore;
+  beforeAll(async () => {
+    url = await newDatabase('pg-sessions');
+    store = await openPgStore({ url, signingKey: generateKeyPairSync('ed25519').privateKey });
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  const settings = async (get: (q: string) => Promise<string>) => ({
+    idle: await get('SHOW tcp_keepalives_idle'), interval: await get('SHOW tcp_keepalives_interval'), count: await get('SHOW tcp_keepalives_count'),
+    idleInTransaction: await get('SHOW idle_in_transaction_session_timeout'),
+  });
+  const WANTED = { idle: '10', interval: '5', count: '3', idleInTransaction: '2min' };
+
+  it('the write connection and both pools ask for keepalives and an idle-transaction limit', async () => {
+    // The writer, inside a batch.
+    expect(await store.write(async (tx) => settings(async (q) => Object.values((await tx.sql.get<Record<string, string>>(q))!)[0]!))).toEqual(WANTED);
+    // The pools (the read-only one too).
+    expect(await settings(async (q) => Object.values((await store.sql.get<Record<string, string>>(q))!)[0]!)).toEqual(WANTED);
+    expect(await settings(async (q) => Object.values((await store.readOnly.get<Record<string, string>>(q))!)[0]!)).toEqual(WANTED);
+    // The notification connection is made from the same configuration as the writer's.
+  });
+
+  it('a CLI reader whose session the server ends between two statements fails its next query with the reason; nothing is thrown at the process', async () => {
+    const reader = await openPgReader(url);
+    const pid = (await reader.sql.get<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await until('the session is gone', async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 0);
+    } finally {
+      await admin.end();
+    }
+    await expect(reader.sql.get('SELECT 1 AS one')).rejects.toThrow(/terminat|Connection|closed|not queryable/i);
+    await reader.close().catch(() => {});
+  });
+});
