@@ -111,7 +111,16 @@ export async function initDataDir(dataDir: string, protector: SecretProtector = 
   if (isInitialized(dataDir, opts.storeUrl)) throw new Error(`${dataDir} already holds a Countersign ${opts.storeUrl ? 'install (secrets.json)' : 'database'}`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secrets = createSecrets(dataDir, protector);
-  const { db, store } = await openStoreOf(dataDir, secrets.signingKey, { storeUrl: opts.storeUrl, create: true });
+  let opened: Awaited<ReturnType<typeof openStoreOf>>;
+  try {
+    opened = await openStoreOf(dataDir, secrets.signingKey, { storeUrl: opts.storeUrl, create: true });
+  } catch (e) {
+    // Nothing was made with these secrets (a mistyped PostgreSQL URL, a database that refused): a retry must not find
+    // them and refuse the directory as an install.
+    rmSync(secretsPath(dataDir), { force: true });
+    throw e;
+  }
+  const { db, store } = opened;
   // A team database is initialized once: the second node joins it with a copy of the first node's secrets.json.
   if ((await store.audit.count()) > 0) {
     await store.close();

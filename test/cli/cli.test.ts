@@ -1,6 +1,6 @@
 // The CLI contract other issues rely on, run as real child processes under the Node npm brings.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { budget, within } from '../helpers/wait.ts';
+import { newDatabase, postgresAvailable } from '../helpers/stores.ts';
 import { COST_ENV } from '../../src-main/auth/passphrase.ts';
 
 const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
@@ -30,6 +31,18 @@ describe('countersign CLI', () => {
     const short = spawnSync(process.execPath, [MAIN, 'init', '--data-dir', join(dir, '../x')], { env: { ...ENV, COUNTERSIGN_ADMIN_PASSPHRASE: 'short' }, encoding: 'utf8', timeout: budget(30_000) });
     expect(short.status).toBe(2);
     expect(short.stderr).toMatch(/at least 10/);
+  });
+
+  it('init against a database it cannot open leaves no secrets behind: the retry with the right URL is not refused', async () => {
+    const fresh = join(mkdtempSync(join(tmpdir(), 'cs-cli-init-')), 'data');
+    const bad = cs('init', '--data-dir', fresh, '--store', 'postgres://postgres@127.0.0.1:1/nowhere');
+    expect(bad.status).toBe(1);
+    expect(existsSync(join(fresh, 'secrets.json'))).toBe(false);
+    if (!postgresAvailable()) return console.log('the retry against a real PostgreSQL is skipped: no PostgreSQL for this run');
+    const good = cs('init', '--data-dir', fresh, '--store', await newDatabase('cli-init-retry'));
+    expect(good.stderr).not.toMatch(/already holds/);
+    expect(good.status).toBe(0);
+    expect(existsSync(join(fresh, 'secrets.json'))).toBe(true);
   });
 
   it('stores only a slow hash of the passphrase and only HMACs of keys', () => {
