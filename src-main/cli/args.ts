@@ -12,6 +12,10 @@ export function parseFlags<S extends z.ZodObject>(argv: string[], options: Parse
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  // A flag the parser takes but the schema does not name would be dropped in silence (--store once was, by policy
+  // simulate, which then read the data directory's SQLite file): a defect of the command, said at its first use.
+  const dropped = Object.keys(options ?? {}).filter((k) => !(k in schema.shape));
+  if (dropped.length) throw new Error(`the command accepts ${dropped.map((k) => `--${k}`).join(', ')} but does not read it`);
   const r = schema.safeParse(parsed.values);
   if (!r.success) throw new UsageError(r.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n'));
   return { flags: r.data, positionals: parsed.positionals };

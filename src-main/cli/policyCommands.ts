@@ -5,11 +5,11 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { openApp } from '../app.ts';
 import { PolicySimulator, type SimulationReport } from '../governance/simulate.ts';
-import { dataDir, dataDirFlag, parseFlags, UsageError } from './args.ts';
+import { dataDir, dataDirFlag, parseFlags, storeField, storeOf, UsageError } from './args.ts';
 import type { Io } from './commands.ts';
 
 const Flags = z.object({
-  'data-dir': dataDir,
+  'data-dir': dataDir, ...storeField,
   days: z.coerce.number().int().min(1).max(90).default(7),
   draft: z.string({ error: '--draft FILE is required (a JSON draft: values, overrides, grants)' }).min(1),
   json: z.boolean().optional(),
@@ -19,7 +19,7 @@ const row = (label: string, c: SimulationReport['before']) => `${label.padEnd(28
 
 export async function policy(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'simulate') throw new UsageError('usage: countersign policy simulate --data-dir D [--days 7] --draft draft.json [--json]');
+  if (sub !== 'simulate') throw new UsageError('usage: countersign policy simulate --data-dir D [--store postgres://…] [--days 7] --draft draft.json [--json]');
   const { flags } = parseFlags(rest, { ...dataDirFlag, days: { type: 'string' }, draft: { type: 'string' }, json: { type: 'boolean' } }, Flags);
   let draft: unknown;
   try {
@@ -27,7 +27,7 @@ export async function policy(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     throw new UsageError(`--draft ${flags.draft}: ${(e as Error).message}`);
   }
-  const app = await openApp(resolve(flags['data-dir']), { env: io.env });
+  const app = await openApp(resolve(flags['data-dir']), { env: io.env, storeUrl: storeOf(flags, io.env) });
   try {
     const r = await new PolicySimulator(app.gate).run(draft as never, { days: flags.days });
     if (flags.json) {
@@ -53,6 +53,6 @@ export async function policy(argv: string[], io: Io): Promise<number> {
     if (e instanceof Error && (e as { code?: string }).code === 'BAD_INPUT') throw new UsageError(`--draft ${flags.draft}: ${e.message}`);
     throw e;
   } finally {
-    app.close();
+    await app.close();
   }
 }

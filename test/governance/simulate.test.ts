@@ -1,13 +1,14 @@
 // Policy simulation from the console (Policy page) and the CLI: a draft replayed over the recorded calls, per tool and
 // key, with examples, before anyone applies it. test/governance/simulateExact.test.ts proves it exact on 50,000 calls.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FULL_REFUSALS_PER_MINUTE } from '../../src-main/audit/flood.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { consoleLogin, structured, type ConsoleClient } from '../helpers/console.ts';
 import { budget } from '../helpers/wait.ts';
+import { postgresAvailable } from '../helpers/stores.ts';
 
 const MAIN = join(import.meta.dirname, '../../src-main/cli/main.ts');
 let t: TestServer;
@@ -109,5 +110,22 @@ describe('countersign policy simulate', () => {
     expect(bad.stderr).toMatch(/draft\.json: draft: values: Unrecognized key/);
     expect(cs('policy', 'simulate', '--data-dir', t.dir).status).toBe(2);
     expect(cs('policy', 'simulate', '--data-dir', t.dir, '--draft', join(t.dir, 'missing.json')).stderr).toMatch(/ENOENT/);
+  });
+
+  it.skipIf(!postgresAvailable())(`replays the team database with --store, not a SQLite file in the data directory${postgresAvailable() ? '' : ' [skipped: no PostgreSQL for this run]'}`, async () => {
+    const team = await startTestServer({ store: 'postgres' });
+    try {
+      const c = await team.connect('http', await team.key({ name: 'simulated on postgres', scopes: ['ai:read'], tenants: ['acme-dental'] }));
+      await c.callTool({ name: 'whoami', arguments: {} });
+      const draft = join(team.dir, 'draft.json');
+      writeFileSync(draft, JSON.stringify({ values: { executeAllowlist: [] } }));
+      const r = cs('policy', 'simulate', '--data-dir', team.dir, '--store', team.storeUrl!, '--draft', draft, '--json');
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).byKey.map((k: { keyName: string | null }) => k.keyName)).toContain('simulated on postgres');
+      // The data directory of a team install has no SQLite file, and the command made none.
+      expect(existsSync(join(team.dir, 'countersign.db'))).toBe(false);
+    } finally {
+      await team.close();
+    }
   });
 });
