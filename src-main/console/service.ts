@@ -1,15 +1,8 @@
 // The console service: every contract method over one App, transport-independent. The web console API and the
 // Electron IPC adapter both call it. Inputs are parsed with the contract's schemas (400 on bad input), outputs are
 // parsed too (so nothing outside the contract, such as a key's HMAC, can leak), and errors are AppErrors.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { App } from '../app.ts';
 import type { AuditRow } from '../audit/log.ts';
-import { exportAudit, fingerprint } from '../audit/export.ts';
-import { checkpointFiles, latestCheckpoint } from '../audit/anchor.ts';
-import { verifyAnchored } from '../audit/anchorVerify.ts';
-import { verifyChain as verifyChainOnCores } from '../audit/chainVerify.ts';
 import { listTenants, type ApiKey } from '../auth/keys.ts';
 import { CAN, reaches, type Technician } from '../auth/technicians.ts';
 import { pageCursor, type Approval } from '../governance/approvals.ts';
@@ -27,6 +20,7 @@ import { createAgentAdmin } from './agentAdmin.ts';
 import { createAgentDeploy } from './agentDeploy.ts';
 import { createStandingAdmin } from './standingAdmin.ts';
 import { createTeamAdmin } from './teamAdmin.ts';
+import { createWholeLogJobs } from './wholeLog.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -103,10 +97,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const policy = createPolicyAdmin(app, actor);
   const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null);
   const deploy = createAgentDeploy(app, actor, () => opts.agentUrl?.() ?? null);
-  const checkpointView = async () => {
-    const c = await latestCheckpoint(app.store.sql);
-    return c ? { n: c.n, headSeq: c.head_seq, at: c.at, fingerprint: c.fingerprint, keyFingerprint: c.key_fingerprint } : null;
-  };
+  const wholeLog = createWholeLogJobs(app);
+  const checkpointView = wholeLog.checkpoint;
   const standing = createStandingAdmin(app, actor, view, tech);
   const team = createTeamAdmin(app, tech, actor);
 
@@ -188,34 +180,11 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       if (!entry || !seesSlug(entry.tenant)) throw new AppError('NOT_FOUND', `no audit entry ${q!.seq}`);
       return { entry };
     },
-    verifyAudit: async () => {
-      const started = performance.now();
-      const key = app.secrets.verifyKey;
-      // On SQLite the chain is hashed on every core (its own read-only connections); on PostgreSQL page by page.
-      const r = await verifyAnchored(app.store.sql, key, checkpointFiles(app.dataDir, key), app.store.dialect === 'sqlite' ? () => verifyChainOnCores(app.db) : undefined);
-      const ms = performance.now() - started;
-      const checkedAt = new Date().toISOString();
-      return r.ok
-        ? { ok: true, count: r.count, headSeq: r.headSeq, headHash: r.headHash, badSeq: null, reason: null, checkedAt, ms, case: null, checkpoints: r.checkpoints, latestCheckpoint: await checkpointView() }
-        : { ok: false, count: 0, headSeq: null, headHash: null, badSeq: r.badSeq ?? null, reason: r.reason, checkedAt, ms, case: r.case, checkpoints: 0, latestCheckpoint: await checkpointView() };
-    },
+    verifyAudit: () => wholeLog.verify(),
     auditCheckpoint: async () => ({ checkpoint: await checkpointView() }),
-    exportAudit: async (q) => {
+    exportAudit: (q) => {
       everyTenant('the audit export');
-      const format = q?.format ?? 'jsonl';
-      const dir = mkdtempSync(join(tmpdir(), 'cs-audit-export-'));
-      try {
-        const file = join(dir, 'audit.export');
-        const cp = await exportAudit(app.store.sql, file, app.secrets.signingKey, app.secrets.verifyKey, { format, productVersion: SERVER_INFO.version });
-        const stamp = cp.exportedAt.replace(/[:.]/g, '-');
-        return {
-          fileName: `countersign-audit-${stamp}${format === 'jsonl' ? '' : `-${format}`}.${format === 'syslog' ? 'log' : 'jsonl'}`,
-          mediaType: format === 'syslog' ? 'text/plain' : 'application/x-ndjson', content: readFileSync(file, 'utf8'),
-          checkpoint: { count: cp.count, headSeq: cp.headSeq, headHash: cp.headHash, exportedAt: cp.exportedAt, keyFingerprint: fingerprint(app.secrets.verifyKey) },
-        };
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      return wholeLog.export(q?.format ?? 'jsonl');
     },
     getPolicy: () => policy.view(),
     updatePolicy: (q) => policy.update(q!),

@@ -222,7 +222,8 @@ if (!app.requestSingleInstanceLock()) {
     updatePending();
     phase = 'running';
     if (focusWhenReady) showWindow();
-    void checkForUpdates();
+    // A malformed COUNTERSIGN_UPDATE_URL (or a missing updater) is logged: a rejection left unhandled would end the app.
+    checkForUpdates().catch((e: unknown) => core?.log('the update check could not start', e));
   }
 
   function trayIcon() {

@@ -220,6 +220,18 @@ describe('audit', () => {
     expect(await verifyExport(file, { key: app.secrets.verifyKey })).toMatchObject({ ok: true });
   });
 
+  it('whole-log work, one at a time per app: a verify asked while one runs shares its answer; a second export at once is refused, the next one is made', async () => {
+    const other = createConsoleService(app);
+    const [a, b] = await Promise.all([svc.verifyAudit(), other.verifyAudit()]);
+    // One verification: the same measured time and moment, to the fraction of a millisecond.
+    expect([b.ms, b.checkedAt]).toEqual([a.ms, a.checkedAt]);
+    expect(a).toMatchObject({ ok: true });
+    const [x, y] = await Promise.allSettled([svc.exportAudit(), other.exportAudit()]);
+    expect(x.status).toBe('fulfilled');
+    expect(y).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT', message: expect.stringContaining('already being made') } });
+    expect((await other.exportAudit()).checkpoint.count).toBeGreaterThan(0);
+  });
+
   it('live calls: tool_call entries only, newest first, with filters and afterSeq', async () => {
     const { calls, headSeq } = await svc.liveCalls({ limit: 50 });
     expect(calls.length).toBeGreaterThan(0);

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildMain, desktopHome, launchDesktop, type Desktop } from './standin/harness.ts';
 import { cli, cliEnv, startServe, type ChildServer } from '../helpers/childServer.ts';
-import { budget } from '../helpers/wait.ts';
+import { budget, until } from '../helpers/wait.ts';
 
 const running: Desktop[] = [];
 const servers: (Server | ChildServer)[] = [];
@@ -138,6 +138,15 @@ describe('updates', () => {
     expect(await d.send({ cmd: 'ipc', channel: 'countersign:session', input: {} })).toMatchObject({ ok: true, value: { update: { version: '9.9.9' } } });
     // Reported, not downloaded: nothing but the feed file was fetched.
     expect(d.calls.filter((c) => c.name === 'net.request')).toHaveLength(1);
+  }, budget(60_000));
+});
+
+describe('updates misconfigured', () => {
+  it('a feed URL that is not https is logged; the app keeps running (it was an unhandled rejection, which ends the process)', async () => {
+    const d = launch(desktopHome(), { keystore: 'none' }, { COUNTERSIGN_UPDATE_URL: 'http://updates.example/' });
+    await d.waitFor('BrowserWindow.new');
+    await until('the update check\'s failure in the log', () => /the update check could not start[\s\S]*must be https/.test(d.stderr()), 20_000);
+    expect(await d.send({ cmd: 'ipc', channel: 'countersign:session', input: {} })).toMatchObject({ ok: true });
   }, budget(60_000));
 });
 
