@@ -224,6 +224,18 @@ class PgListener {
 /** Settings of every session a store opens (see openPgStore). */
 export const SESSION_OPTIONS = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 -c idle_in_transaction_session_timeout=120000';
 
+/**
+ * The URL without its `options` parameter, and that parameter. The driver lets a URL's parameters replace the
+ * configuration it is given: a URL with `options` would have replaced the read pool's `default_transaction_read_only`.
+ */
+export function withoutOptions(raw: string): { url: string; options: string | undefined } {
+  const u = new URL(raw);
+  const options = u.searchParams.get('options') ?? undefined;
+  if (options === undefined) return { url: raw, options };
+  u.searchParams.delete('options');
+  return { url: u.toString(), options };
+}
+
 /** Opens (and migrates) the database at `url`. */
 export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
   const log = o.log ?? log0;
@@ -232,7 +244,10 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
   // server's default keepalives takes about two hours: every other node's writes would wait that long. Each session
   // asks for keepalives that find a dead peer in about 25 s, and ends a transaction left idle for two minutes (a node
   // whose process hangs holding one). Both are per-session settings any role may make.
-  const config: pg.ClientConfig = { connectionString: o.url, types: pgTypes, application_name, keepAlive: true, options: SESSION_OPTIONS };
+  const { url, options: theirs } = withoutOptions(o.url);
+  // The URL's own `options` come first, ours after them: where both set one, ours holds (read-only reads above all).
+  const options = [theirs, SESSION_OPTIONS].filter(Boolean).join(' ');
+  const config: pg.ClientConfig = { connectionString: url, types: pgTypes, application_name, keepAlive: true, options };
   const setup = new pg.Client(config);
   setup.on('error', (e) => log('the PostgreSQL connection for migrations failed', e));
   await setup.connect();
@@ -245,7 +260,7 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
   const nodeId = randomUUID();
   const size = o.poolSize ?? 8;
   const pool = new pg.Pool({ ...config, max: size });
-  const readPool = new pg.Pool({ ...config, max: Math.max(2, Math.ceil(size / 2)), options: `${SESSION_OPTIONS} -c default_transaction_read_only=on` });
+  const readPool = new pg.Pool({ ...config, max: Math.max(2, Math.ceil(size / 2)), options: `${options} -c default_transaction_read_only=on` });
   for (const p of [pool, readPool]) p.on('error', (e) => log('an idle PostgreSQL connection failed', e));
   const listener = new PgListener({ config, nodeId, log, reconnectMs: o.reconnectMs ?? 1000 });
   await listener.start();
@@ -281,7 +296,8 @@ export async function openPgStore(o: PgStoreOptions): Promise<PgStore> {
 
 /** A read-only view of the database at `url` (audit verify and export): no migration, a newer schema refused. */
 export async function openPgReader(url: string): Promise<{ sql: Sql; close(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: url, types: pgTypes, application_name: 'countersign-cli', options: '-c default_transaction_read_only=on' });
+  const parts = withoutOptions(url);
+  const client = new pg.Client({ connectionString: parts.url, types: pgTypes, application_name: 'countersign-cli', options: [parts.options, '-c default_transaction_read_only=on'].filter(Boolean).join(' ') });
   // The server can end the session between two statements (an administrator, a restart): without a listener that
   // 'error' event would end the command with a stack trace; with it, the next query fails with the reason.
   client.on('error', () => {});

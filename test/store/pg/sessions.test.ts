@@ -35,6 +35,29 @@ describe.skipIf(!postgresAvailable())(`PostgreSQL sessions${postgresAvailable() 
     // The notification connection is made from the same configuration as the writer's.
   });
 
+  it('a URL with options of its own keeps them, and they replace neither these settings nor read-only reads', async () => {
+    const u = new URL(url);
+    u.searchParams.set('options', '-c statement_timeout=7000 -c default_transaction_read_only=off');
+    const own = await openPgStore({ url: u.toString(), signingKey: generateKeyPairSync('ed25519').privateKey });
+    try {
+      const show = async (sql: PgStore['sql'], q: string) => Object.values((await sql.get<Record<string, string>>(q))!)[0]!;
+      expect(await show(own.sql, 'SHOW statement_timeout')).toBe('7s');
+      expect(await settings((q) => show(own.sql, q))).toEqual(WANTED);
+      expect(await settings((q) => show(own.readOnly, q))).toEqual(WANTED);
+      // The read-only handle still cannot write, whatever the URL asked.
+      await expect(own.readOnly.run('CREATE TABLE written_by_a_read (x int)')).rejects.toThrow();
+      const reader = await openPgReader(u.toString());
+      try {
+        await expect(reader.sql.run('CREATE TABLE written_by_the_cli (x int)')).rejects.toThrow();
+        expect(await show(reader.sql, 'SHOW statement_timeout')).toBe('7s');
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a CLI reader whose session the server ends between two statements fails its next query with the reason; nothing is thrown at the process', async () => {
     const reader = await openPgReader(url);
     const pid = (await reader.sql.get<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid;
