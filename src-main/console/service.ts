@@ -256,7 +256,18 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     if (row.event === 'tool_call') {
       if (seesSlug(row.tenant)) emit({ type: 'call', call: toLiveCall(liveRowOf(row)) });
     }
-    else if (row.event === 'key') emit({ type: 'key.changed', keyId: row.key_id, change: row.outcome ?? 'changed' });
+    else if (row.event === 'key') {
+      const change = { type: 'key.changed' as const, keyId: row.key_id, change: row.outcome ?? 'changed' };
+      // A technician who sees only their own keys hears only of those (the key is read after the change, in order).
+      if (!tech || CAN.administer(tech.role)) emit(change);
+      else if (row.key_id) {
+        const id = row.key_id;
+        events = events.then(async () => {
+          const k = await app.keys.get(id);
+          if (k && mine(k)) emit(change);
+        }).catch((err: unknown) => app.log('console key.changed event failed', err));
+      }
+    }
     else if (row.event === 'policy') emit({ type: 'policy.changed', change: row.outcome ?? 'updated' });
   };
   // Cards are completed asynchronously (the grant offer, the decision time): one chain keeps the events in order.

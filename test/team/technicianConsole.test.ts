@@ -139,7 +139,7 @@ describeStores('technicians in the web console', (store) => {
     expect((await rpc(dana1, 'stopPlan', { id: planId })).body.result.plan.state).toBe('stopped');
   });
 
-  it('an open event stream follows the account: narrowing its tenants closes it, and the stream opened again brings only their cards', async () => {
+  it('an open event stream follows the account: narrowing its tenants closes it, and the stream opened again brings only their cards, calls and key changes', async () => {
     await t.app.technicians.update(ed.id, { tenants: ['acme-dental', 'globex-logistics'] }, 'dana');
     const ed1 = await consoleLogin(t.url, PASS, 'ed');
     const port = Number(new URL(t.url).port);
@@ -162,6 +162,12 @@ describeStores('technicians in the web console', (store) => {
     const calls = events.filter((e) => e.type === 'call').map((e) => e.call);
     expect(calls.map((c) => c.approvalId)).toContain(acme);
     expect(calls.map((c) => c.tenant)).not.toContain('globex-logistics');
+    // Key changes: of his own keys only (Dana's, made first, would have come first).
+    const dana1 = await consoleLogin(t.url, PASS, 'dana');
+    const danas = (await rpc(dana1, 'createKey', { name: 'dana-stream', scopes: ['ai:read'], tenants: ['globex-logistics'] })).body.result.key.id as string;
+    const eds = (await rpc(ed1, 'createKey', { name: 'ed-stream', scopes: ['ai:read'], tenants: ['acme-dental'] })).body.result.key.id as string;
+    await narrow.waitFor(`"keyId":"${eds}"`);
+    expect(narrow.text()).not.toContain(danas);
     narrow.close();
     await narrow.ended;
   });
