@@ -70,6 +70,11 @@ export class RefusalAggregator {
     return this.closed.splice(0);
   }
 
+  /** Counts taken whose write did not commit: handed out again, first, by the next take. */
+  giveBack(entries: readonly AuditInput[]): void {
+    this.closed.unshift(...entries);
+  }
+
   private scanned = -1;
 
   get pending(): boolean {

@@ -209,17 +209,34 @@ export class AuditLog {
     if (counted.length === 0) return this.write(sql, e);
     // Several entries in an item that may have no savepoint (queued as one write): all of them, or none.
     const mark = this.pending.length;
-    return inSavepoint(sql, 'audit_entries', async () => {
+    const row = await inSavepoint(sql, 'audit_entries', async () => {
       for (const c of counted) await this.write(sql, c);
       return this.write(sql, e);
-    }, () => void (this.pending.length = mark));
+    }, () => {
+      this.pending.length = mark;
+      this.floods.giveBack(counted);
+    });
+    // Written, but only once the transaction commits: if it rolls back (the item, or the whole batch), the counts
+    // go back to the aggregator for the next append rather than being lost with it.
+    this.countsInTransaction.push({ mark, counts: counted });
+    return row;
+  }
+
+  /** Flood counts written in the open transaction, with the mark of the entries they were written at. */
+  private countsInTransaction: { mark: number; counts: AuditInput[] }[] = [];
+
+  private giveBackCountsSince(mark: number): void {
+    while (this.countsInTransaction.length && this.countsInTransaction.at(-1)!.mark >= mark) this.floods.giveBack(this.countsInTransaction.pop()!.counts);
   }
 
   /** Writes the counts of flood minutes that have ended (all of them with `all`, on close). Returns how many entries. */
   async flushFloods(all = false): Promise<number> {
     const closed = this.floods.take(all);
     if (closed.length) {
+      // Noted before writing: a write that fails, or a batch that rolls back, gives the counts back (discardSince,
+      // discardPending) for the next append.
       await this.access.write(async (sql) => {
+        this.countsInTransaction.push({ mark: this.pending.length, counts: closed });
         for (const c of closed) await this.write(sql, c);
       });
     }
@@ -344,12 +361,14 @@ export class AuditLog {
   /** The item that appended the entries after `mark` rolled back to its savepoint: they never happened. */
   discardSince(mark: number): void {
     this.pending.length = Math.min(this.pending.length, mark);
+    this.giveBackCountsSince(mark);
   }
 
   /** Called after the commit of the store's transaction: deliver entries appended inside it. */
   flushCommitted(): void {
     const rows = this.pending;
     this.pending = [];
+    this.countsInTransaction.length = 0;
     const last = rows.at(-1);
     if (last !== undefined && this.version !== undefined) this.committed = { seq: last.seq, hash: last.hash, version: this.version };
     for (const r of rows) {
@@ -406,6 +425,7 @@ export class AuditLog {
   discardPending(): void {
     this.pending = [];
     this.committed = undefined;
+    this.giveBackCountsSince(0);
   }
 
   /** Every committed entry once: this process's as it commits ('local'), others' when catchUp finds them ('external'). */

@@ -287,14 +287,19 @@ describe('audit block summaries and the integrity check [SQLite]', () => {
     }
   });
 
-  it('flood counts written with an entry that fails are rolled back with it, even queued as one write', async () => {
+  /** A key's 30 refusals in one minute (fake clock at 12:00:10): 20 written, 10 counted. Returns the refusal. */
+  const flood = async (store: Store, minute = 0) => {
+    vi.setSystemTime(Date.UTC(2030, 0, 1, 12, minute, 10));
+    const refused = { event: 'tool_call' as const, decision: 'denied' as const, code: 'SCOPE_DENIED', keyId: 'flooder' };
+    for (let i = 0; i < 30; i++) await store.write((tx) => tx.audit(refused), { oneWrite: true });
+    return (await store.sql.get<{ n: number }>('SELECT max(seq) AS n FROM audit_log'))!.n;
+  };
+
+  it('flood counts written with an entry that fails are rolled back with it, even queued as one write, and come with the next entry', async () => {
     const store = await openStore('sqlite');
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
-      vi.setSystemTime(Date.UTC(2030, 0, 1, 12, 0, 10));
-      const refused = { event: 'tool_call' as const, decision: 'denied' as const, code: 'SCOPE_DENIED', keyId: 'flooder' };
-      for (let i = 0; i < 30; i++) await store.write((tx) => tx.audit(refused), { oneWrite: true });
-      const written = (await store.sql.get<{ n: number }>('SELECT max(seq) AS n FROM audit_log'))!.n;
+      const written = await flood(store);
       expect(written).toBe(20);
       // The next minute: the next entry brings the count of the ten held back with it, and it fails.
       vi.setSystemTime(Date.UTC(2030, 0, 1, 12, 1, 5));
@@ -304,8 +309,43 @@ describe('audit block summaries and the integrity check [SQLite]', () => {
         store.write((tx) => tx.audit({ event: 'tool_call', decision: 'allowed', outcome: 'fine' }), { oneWrite: true }),
       ]);
       expect(failed.status).toBe('rejected');
-      expect(next).toMatchObject({ status: 'fulfilled', value: { seq: written + 1, outcome: 'fine' } });
-      expect((await store.sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_log'))!.n).toBe(written + 1);
+      // The count was not lost with the failed entry: the next one brings it.
+      expect(next).toMatchObject({ status: 'fulfilled', value: { seq: written + 2, outcome: 'fine' } });
+      const count = (await store.sql.get<{ outcome: string; detail_json: string }>('SELECT outcome, detail_json FROM audit_log WHERE seq = ?', [written + 1]))!;
+      expect(count.outcome).toMatch(/^10 more like this from /);
+      expect(JSON.parse(count.detail_json)).toMatchObject({ aggregated: true, count: 10 });
+      expect((await store.sql.get<{ n: number }>('SELECT count(*) AS n FROM audit_log'))!.n).toBe(written + 2);
+      expect((await store.audit.verify()).ok).toBe(true);
+    } finally {
+      vi.useRealTimers();
+      await store.close();
+    }
+  });
+
+  it('flood counts written in a batch that then fails as a whole come with the next entry; so do those of a flush that failed', async () => {
+    const store = await openStore('sqlite');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const written = await flood(store);
+      // The next minute: the entry that brings the count commits its item, but the batch is lost at its commit.
+      vi.setSystemTime(Date.UTC(2030, 0, 1, 12, 1, 5));
+      let fail = true;
+      store.perBatch(() => {
+        if (fail) {
+          fail = false;
+          throw new Error('the batch is lost');
+        }
+      });
+      await expect(store.write((tx) => tx.audit({ event: 'tool_call', decision: 'allowed', outcome: 'lost' }))).rejects.toThrow('the batch is lost');
+      expect(await store.write((tx) => tx.audit({ event: 'tool_call', decision: 'allowed', outcome: 'kept' }))).toMatchObject({ seq: written + 2 });
+      expect((await store.sql.get<{ detail_json: string }>('SELECT detail_json FROM audit_log WHERE seq = ?', [written + 1]))!.detail_json).toContain('"count":10');
+      // A flush of counts whose batch is lost: given back too, written by the next flush.
+      await flood(store, 2);
+      vi.setSystemTime(Date.UTC(2030, 0, 1, 12, 3, 5));
+      fail = true;
+      await expect(store.audit.flushFloods()).rejects.toThrow('the batch is lost');
+      expect(await store.audit.flushFloods()).toBeGreaterThan(0);
+      expect((await store.sql.get<{ n: number }>(`SELECT count(*) AS n FROM audit_log WHERE detail_json LIKE '%"aggregated":true%'`))!.n).toBe(2);
       expect((await store.audit.verify()).ok).toBe(true);
     } finally {
       vi.useRealTimers();
