@@ -100,7 +100,7 @@ if (!app.requestSingleInstanceLock()) {
 
   /** A desktop notification for a new request; a click shows the window (embedded and team mode alike). */
   function notifyApproval(a: ApprovalT): void {
-    if (!Notification.isSupported()) return;
+    if (!Notification.isSupported() || !notifications.firstTime(a.id)) return;
     notifications.show(new Notification({ title: `Approval requested: ${a.tool}`, body: a.summary, urgency: 'critical' }), showWindow);
   }
 

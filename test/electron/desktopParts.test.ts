@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { APP_ID, applyIdentity, type IdentityApp } from '../../src-main/electron/identity.ts';
 import { isAppUrl, isWebUrl, packagedMenu } from '../../src-main/electron/lockdown.ts';
 import { startUpdateChecks, updateFeed, type UpdaterLike } from '../../src-main/electron/updates.ts';
-import { HeldNotifications } from '../../src-main/electron/notifications.ts';
+import { HeldNotifications, MAX_HELD } from '../../src-main/electron/notifications.ts';
 import { desktopSecrets, resealOffer } from '../../src-main/electron/secretsDoor.ts';
 import { describeFailure, portConflictQuestion } from '../../src-main/electron/startupFailure.ts';
 import { initDataDir } from '../../src-main/app.ts';
@@ -112,6 +112,19 @@ describe('notifications', () => {
     expect([held.size, clicks]).toEqual([1, 1]);
     c.emit('failed');
     expect(held.size).toBe(0);
+  });
+
+  it('a request notifies once, however often its card comes again; at most MAX_HELD are held, the oldest let go first', () => {
+    const held = new HeldNotifications();
+    expect([held.firstTime('a'), held.firstTime('b'), held.firstTime('a')]).toEqual([true, true, false]);
+    const made = Array.from({ length: MAX_HELD + 5 }, () => Object.assign(new EventEmitter(), { show() {} }));
+    for (const n of made) held.show(n, () => {});
+    expect(held.size).toBe(MAX_HELD);
+    // The newest are the ones held: closing one of them releases it.
+    made.at(-1)!.emit('close');
+    expect(held.size).toBe(MAX_HELD - 1);
+    made[0]!.emit('close');
+    expect(held.size).toBe(MAX_HELD - 1);
   });
 });
 
