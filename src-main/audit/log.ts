@@ -209,13 +209,17 @@ export class AuditLog {
     if (counted.length === 0) return this.write(sql, e);
     // Several entries in an item that may have no savepoint (queued as one write): all of them, or none.
     const mark = this.pending.length;
-    const row = await inSavepoint(sql, 'audit_entries', async () => {
-      for (const c of counted) await this.write(sql, c);
-      return this.write(sql, e);
-    }, () => {
-      this.pending.length = mark;
+    let row: AuditRow;
+    try {
+      row = await inSavepoint(sql, 'audit_entries', async () => {
+        for (const c of counted) await this.write(sql, c);
+        return this.write(sql, e);
+      }, () => void (this.pending.length = mark));
+    } catch (err) {
+      // Rolled back to the savepoint, or the savepoint could not even be opened: the counts were not written.
       this.floods.giveBack(counted);
-    });
+      throw err;
+    }
     // Written, but only once the transaction commits: if it rolls back (the item, or the whole batch), the counts
     // go back to the aggregator for the next append rather than being lost with it.
     this.countsInTransaction.push({ mark, counts: counted });
@@ -233,12 +237,17 @@ export class AuditLog {
   async flushFloods(all = false): Promise<number> {
     const closed = this.floods.take(all);
     if (closed.length) {
-      // Noted before writing: a write that fails, or a batch that rolls back, gives the counts back (discardSince,
-      // discardPending) for the next append.
-      await this.access.write(async (sql) => {
-        this.countsInTransaction.push({ mark: this.pending.length, counts: closed });
-        for (const c of closed) await this.write(sql, c);
-      });
+      // A flush that does not commit, whatever the reason (its batch never began, an earlier item lost the
+      // transaction, a write failed, the commit failed), gives the counts back for the next append.
+      let committed = false;
+      try {
+        await this.access.write(async (sql) => {
+          for (const c of closed) await this.write(sql, c);
+        });
+        committed = true;
+      } finally {
+        if (!committed) this.floods.giveBack(closed);
+      }
     }
     if (!this.floods.pending && this.floodTimer) {
       clearInterval(this.floodTimer);

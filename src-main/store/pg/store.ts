@@ -229,11 +229,16 @@ export const SESSION_OPTIONS = '-c tcp_keepalives_idle=10 -c tcp_keepalives_inte
  * configuration it is given: a URL with `options` would have replaced the read pool's `default_transaction_read_only`.
  */
 export function withoutOptions(raw: string): { url: string; options: string | undefined } {
-  const u = new URL(raw);
-  const options = u.searchParams.get('options') ?? undefined;
+  // Only the query is read: the whole URL may not parse as a WHATWG URL (a unix socket, `postgres://user@/db?host=/tmp`,
+  // which the driver accepts), and a URL without `options` is passed on exactly as given.
+  const q = raw.indexOf('?');
+  if (q < 0) return { url: raw, options: undefined };
+  const params = new URLSearchParams(raw.slice(q + 1));
+  const options = params.get('options') ?? undefined;
   if (options === undefined) return { url: raw, options };
-  u.searchParams.delete('options');
-  return { url: u.toString(), options };
+  params.delete('options');
+  const rest = params.toString();
+  return { url: rest ? `${raw.slice(0, q)}?${rest}` : raw.slice(0, q), options };
 }
 
 /** Opens (and migrates) the database at `url`. */

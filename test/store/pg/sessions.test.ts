@@ -5,9 +5,21 @@
 import { generateKeyPairSync } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPgReader, openPgStore, type PgStore } from '../../../src-main/store/pg/store.ts';
+import { openPgReader, openPgStore, withoutOptions, type PgStore } from '../../../src-main/store/pg/store.ts';
+import { parse } from 'pg-connection-string';
 import { newDatabase, postgresAvailable } from '../../helpers/stores.ts';
 import { until } from '../../helpers/wait.ts';
+
+describe('a URL\'s own options', () => {
+  it('are taken out of the query only; URLs the driver reads and WHATWG does not (unix sockets) pass as they are', () => {
+    for (const url of ['postgres://user@/db?host=/var/run/postgresql', 'postgres://u:p@/db', 'postgresql://h/db']) expect(withoutOptions(url)).toEqual({ url, options: undefined });
+    const socket = withoutOptions('postgres://user@/db?host=/tmp&options=-c%20statement_timeout%3D5000');
+    expect(socket.options).toBe('-c statement_timeout=5000');
+    expect(parse(socket.url)).toMatchObject({ host: '/tmp', user: 'user', database: 'db' });
+    expect(parse(socket.url).options).toBeUndefined();
+    expect(withoutOptions('postgresql://u:p%40ss@h:5432/d?options=-c%20a%3D1')).toEqual({ url: 'postgresql://u:p%40ss@h:5432/d', options: '-c a=1' });
+  });
+});
 
 describe.skipIf(!postgresAvailable())(`PostgreSQL sessions${postgresAvailable() ? '' : ' [skipped: no PostgreSQL for this run]'}`, () => {
   let url: string;
