@@ -48,6 +48,8 @@ export const LOST_COMMANDS = `SELECT c.id, c.device_id FROM device_commands c LE
 export const EXPIRED_COMMANDS = `SELECT c.id, c.device_id, coalesce(s.issued_at, c.created_at) AS "from"
   FROM device_commands c LEFT JOIN command_signatures s ON s.command_id = c.id
   WHERE c.status = 'queued' AND coalesce(s.issued_at, c.created_at) <= ? AND (c.not_before IS NULL OR c.not_before <= ?) LIMIT ${EXPIRY_BATCH}`;
+/** Attempts at recording one command's result before it is acknowledged unrecorded (see AgentHub.givesUpOn). */
+export const MAX_RESULT_ATTEMPTS = 3;
 /** How often tick() runs. */
 const TICK_MS = 1000;
 
@@ -72,6 +74,8 @@ export class AgentHub {
   private closing = false;
   /** Results and refusals being recorded: close waits for them, so none is cut off by the store closing under it. */
   private readonly finishing = new Set<Promise<boolean>>();
+  /** Commands whose result failed to record, with how many times (see givesUpOn). */
+  private readonly failedRecordings = new Map<string, number>();
 
   constructor(store: Store, gate: Gate, log: (msg: string, err?: unknown) => void, opts: Partial<HubOptions> = {}) {
     this.store = store;
@@ -167,6 +171,24 @@ export class AgentHub {
     return p;
   }
 
+  /**
+   * One more failed recording of this command's result; true once it has failed MAX_RESULT_ATTEMPTS times. A failure
+   * that repeats (a constraint the row breaks, a defect) would otherwise have the agent reconnect and send it forever:
+   * it is then acknowledged and logged, and the command's lease ends it failed, as for a result that never came.
+   */
+  private givesUpOn(commandId: string): boolean {
+    const n = (this.failedRecordings.get(commandId) ?? 0) + 1;
+    this.failedRecordings.delete(commandId);
+    if (n >= MAX_RESULT_ATTEMPTS) {
+      this.log(`recording the result of command ${commandId} failed ${n} times; acknowledged so that the agent stops sending it (its lease will end it failed)`);
+      return true;
+    }
+    this.failedRecordings.set(commandId, n);
+    // Bounded: the oldest entries go first (a Map iterates in insertion order).
+    if (this.failedRecordings.size > 10_000) this.failedRecordings.delete(this.failedRecordings.keys().next().value!);
+    return false;
+  }
+
   private send(conn: Conn, msg: ServerMessage): boolean {
     if (conn.ws.readyState !== conn.ws.OPEN) return false;
     conn.ws.send(JSON.stringify(ServerMessage.parse(msg)));
@@ -198,7 +220,8 @@ export class AgentHub {
         // the agent keeps an unacknowledged result in its journal and sends it again when it reconnects, which closing
         // the connection makes it do (after its backoff) rather than at some later outage.
         void this.finish(r.commandId, deviceId, r, { cause: 'result', remote: conn.remote }).then((settled) => {
-          if (settled) this.send(conn, { type: 'result_ack', commandId: r.commandId });
+          if (settled) this.failedRecordings.delete(r.commandId);
+          if (settled || this.givesUpOn(r.commandId)) this.send(conn, { type: 'result_ack', commandId: r.commandId });
           else if (conn.ws.readyState === conn.ws.OPEN) conn.ws.close(1011, 'a result could not be recorded; send it again');
         })
           .catch((e: unknown) => this.log(`acknowledging the result of command ${r.commandId} failed`, e));

@@ -43,15 +43,18 @@ export function createAgentAdmin(app: App, actor: string, agentUrl: () => string
       return { token: tokenView(info), secret: token, agentUrl: at, certSha256: cert.sha256, ...enrollCommands(at, token) };
     },
 
-    async revokeToken(id: string): Promise<ConsoleOutput<'revokeEnrollmentToken'>> {
-      if (!(await tokens.get(id))) throw new AppError('NOT_FOUND', `no enrollment token ${id}`);
+    /** `sees`: the tenants (by slug) the actor may act on; another tenant's token is not found. */
+    async revokeToken(id: string, sees: (slug: string) => boolean = () => true): Promise<ConsoleOutput<'revokeEnrollmentToken'>> {
+      const t = await tokens.get(id);
+      if (!t || !sees(t.tenant)) throw new AppError('NOT_FOUND', `no enrollment token ${id}`);
       return { token: tokenView(await tokens.revoke(id, actor)) };
     },
 
     listAgents: async (): Promise<ConsoleOutput<'listAgents'>> => ({ agents: (await listAgents(app.store.sql)).map(agentView), agentUrl: url() }),
 
-    async revokeAgent(id: string): Promise<ConsoleOutput<'revokeAgent'>> {
-      if (!(await getAgent(app.store.sql, id))) throw new AppError('NOT_FOUND', `no agent ${id}`);
+    async revokeAgent(id: string, sees: (slug: string) => boolean = () => true): Promise<ConsoleOutput<'revokeAgent'>> {
+      const a = await getAgent(app.store.sql, id);
+      if (!a || !sees(a.tenant)) throw new AppError('NOT_FOUND', `no agent ${id}`);
       // The listener's hub closes a revoked agent's live connection within a second; its device then shows offline.
       return { agent: agentView(await revokeAgent(app.store, id, actor)) };
     },

@@ -76,6 +76,11 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const everyTenant = (what: string) => {
     if (slugs) throw new AppError('FORBIDDEN', `${tech!.name} acts on some tenants only; ${what} covers every tenant`, 'technician_tenants');
   };
+  /** A request naming a tenant the technician does not see is refused as one naming no tenant at all. */
+  const inTheirTenant = <Q extends { tenant: string }>(q: Q): Q => {
+    if (!seesSlug(q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
+    return q;
+  };
   /** An audit query narrowed to what the technician may see (undefined: nothing can match). */
   const narrowed = <Q extends { tenant?: string }>(q: Q): (Q & { tenants?: string[] }) | undefined => {
     if (!slugs) return q;
@@ -201,18 +206,18 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       const r = await agents.listTokens();
       return { ...r, tokens: r.tokens.filter((t) => seesSlug(t.tenant)) };
     },
-    createEnrollmentToken: (q) => agents.createToken(q!),
-    revokeEnrollmentToken: (q) => agents.revokeToken(q!.id),
+    createEnrollmentToken: (q) => agents.createToken(inTheirTenant(q!)),
+    revokeEnrollmentToken: (q) => agents.revokeToken(q!.id, seesSlug),
     listAgents: async () => {
       const r = await agents.listAgents();
       return { ...r, agents: r.agents.filter((a) => seesSlug(a.tenant)) };
     },
-    revokeAgent: (q) => agents.revokeAgent(q!.id),
+    revokeAgent: (q) => agents.revokeAgent(q!.id, seesSlug),
     agentDeployment: async () => {
       const r = await deploy.deployment();
       return { ...r, agents: r.agents.filter((a) => seesSlug(a.tenant)) };
     },
-    agentInstallCommands: (q) => deploy.installCommands(q!),
+    agentInstallCommands: (q) => deploy.installCommands(inTheirTenant(q!)),
     listTechnicians: () => team.listTechnicians(),
     createTechnician: (q) => team.createTechnician(q!),
     updateTechnician: (q) => team.updateTechnician(q!),

@@ -54,6 +54,8 @@ interface Stream {
   res: ServerResponse;
   tokenHash: string;
   end(reason: string): void;
+  /** Reads the session again: ends the stream if it expired, closes it if the account's rights changed. */
+  recheck(): void;
 }
 
 /** The technician's side: the only place approvals are decided. MCP keys are refused here. */
@@ -79,6 +81,10 @@ export class ConsoleApi {
   }
 
   /** Ends every event stream (server shutdown). */
+  private readonly onAccountsChanged = () => {
+    for (const s of [...this.streams]) s.recheck();
+  };
+
   closeStreams(): void {
     for (const s of [...this.streams]) s.end('server closing');
   }
@@ -192,7 +198,7 @@ export class ConsoleApi {
       res.write(chunk);
     };
     const stream: Stream = {
-      res, tokenHash,
+      res, tokenHash, recheck: () => {},
       end: (reason: string) => {
         if (ended) return;
         ended = true;
@@ -216,16 +222,17 @@ export class ConsoleApi {
     };
     const timer = setInterval(() => check(true), this.keepAliveMs);
     timer.unref();
-    // An account changed in this process (its role, its tenants): checked at once rather than at the next keep-alive.
-    const onAccounts = () => check(false);
-    this.app.technicians.events.on('changed', onAccounts);
+    stream.recheck = () => check(false);
     const cleanup = () => {
       ended = true;
       clearInterval(timer);
-      this.app.technicians.events.off('changed', onAccounts);
       unsubscribe();
       this.streams.delete(stream);
+      if (this.streams.size === 0) this.app.technicians.events.off('changed', this.onAccountsChanged);
     };
+    // An account changed in this process (its role, its tenants): every stream checks at once rather than at its next
+    // keep-alive. One listener for all of them, there while any stream is open.
+    if (this.streams.size === 0) this.app.technicians.events.on('changed', this.onAccountsChanged);
     this.streams.add(stream);
     res.on('close', cleanup);
   }

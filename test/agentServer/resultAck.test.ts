@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { AgentHub } from '../../src-main/agentServer/hub.ts';
+import { AgentHub, MAX_RESULT_ATTEMPTS } from '../../src-main/agentServer/hub.ts';
 import type { AgentRow } from '../../src-main/agentServer/enroll.ts';
 import { deviceActions } from '../../src-main/tools/devices.ts';
 import { createHarness, type Harness } from '../helpers/toolHarness.ts';
@@ -76,6 +76,28 @@ describe('result acknowledgements', () => {
     await until('the acknowledgement', () => b.acks(id) === 1);
     expect(statusOf(id)).toBe('completed');
     b.ws.close();
+  });
+
+  it(`a result whose recording fails every time is acknowledged at the ${MAX_RESULT_ATTEMPTS}rd attempt, logged, and left to its lease (not resent forever)`, async () => {
+    const id = await runningCommand();
+    h.db.exec(`CREATE TRIGGER refuse_results BEFORE UPDATE ON device_commands BEGIN SELECT RAISE(ABORT, 'a constraint the row always breaks'); END`);
+    try {
+      for (let attempt = 1; attempt < MAX_RESULT_ATTEMPTS; attempt++) {
+        const a = await connect();
+        a.ws.send(result(id));
+        await until(`attempt ${attempt} closed`, () => a.closed());
+        expect(a.acks(id)).toBe(0);
+      }
+      const last = await connect();
+      last.ws.send(result(id));
+      await until('the acknowledgement of the last attempt', () => last.acks(id) === 1);
+      expect(last.closed()).toBeUndefined();
+      expect(logged).toContain(`recording the result of command ${id} failed ${MAX_RESULT_ATTEMPTS} times; acknowledged so that the agent stops sending it (its lease will end it failed)`);
+      expect(statusOf(id)).toBe('running');
+      last.ws.close();
+    } finally {
+      h.db.exec('DROP TRIGGER refuse_results');
+    }
   });
 
   it('a result already recorded (sent twice) is acknowledged again, so that the agent stops sending it; the connection stays open', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_METHOD_NAMES } from '../../src-main/console/contract.ts';
 import { PASSPHRASE, startTestServer, type TestServer } from '../helpers/server.ts';
 import { expireNewestSession } from '../helpers/expireSession.ts';
+import { until } from '../helpers/wait.ts';
 import { expectRpcError, openStream, parseSse, rawRequest } from '../helpers/raw.ts';
 
 let t: TestServer;
@@ -144,6 +145,8 @@ describe('GET /console/api/events (SSE)', () => {
   });
 
   it('at most 8 streams a session and 64 in all (429): one session cannot take every place', async () => {
+    const accountListeners = () => t.app.technicians.events.listenerCount('changed');
+    const before = accountListeners();
     const open = await Promise.all(Array.from({ length: 8 }, () => openStream({ port, path: '/console/api/events', headers: { cookie } })));
     expect(open.every((s) => s.status === 200)).toBe(true);
     const ninth = await rawRequest({ port, path: '/console/api/events', headers: { cookie } });
@@ -155,8 +158,11 @@ describe('GET /console/api/events (SSE)', () => {
     const more = (await Promise.all(others.map((c) => Promise.all(Array.from({ length: 8 }, () => openStream({ port, path: '/console/api/events', headers: { cookie: c } })))))).flat();
     expect(more.every((s) => s.status === 200)).toBe(true);
     expectRpcError(await rawRequest({ port, path: '/console/api/events', headers: { cookie: await login() } }), 429);
+    // 64 streams follow account changes through one listener (ten or more warned of a leak), gone with the last stream.
+    expect(accountListeners()).toBe(before + 1);
     for (const s of [...open, ...more]) s.close();
     await Promise.all([...open, ...more].map((s) => s.ended));
+    await until('the last stream\'s listener is gone', () => accountListeners() === before);
   });
 
   it('a stream whose client left while its session was read opens nothing (it held a place until the session ended)', async () => {

@@ -208,6 +208,20 @@ describeStores('technicians in the web console', (store) => {
     expect((await rpc(dana1, 'exportAudit', { format: 'jsonl' })).status).toBe(200);
   });
 
+  it('an admin limited to some tenants makes and ends enrollment tokens of those only', async () => {
+    await t.app.technicians.create({ name: 'adele', passphrase: PASS, role: 'admin', tenants: ['acme-dental'] }, 'test');
+    const dana1 = await consoleLogin(t.url, PASS, 'dana');
+    const adele = await consoleLogin(t.url, PASS, 'adele');
+    const globexToken = (await rpc(dana1, 'createEnrollmentToken', { tenant: 'globex-logistics', uses: 1 })).body.result.token.id as string;
+    expect((await rpc(adele, 'createEnrollmentToken', { tenant: 'globex-logistics', uses: 1 })).body.error).toMatchObject({ data: { code: 'BAD_INPUT' }, message: expect.stringContaining('unknown tenant') });
+    expect((await rpc(adele, 'agentInstallCommands', { tenant: 'globex-logistics' })).body.error.data).toMatchObject({ code: 'BAD_INPUT' });
+    expect((await rpc(adele, 'revokeEnrollmentToken', { id: globexToken })).body.error.data).toMatchObject({ code: 'NOT_FOUND' });
+    const own = (await rpc(adele, 'createEnrollmentToken', { tenant: 'acme-dental', uses: 1 })).body.result.token.id as string;
+    expect((await rpc(adele, 'revokeEnrollmentToken', { id: own })).status).toBe(200);
+    // Dana's token for Globex is still live.
+    expect((await rpc(dana1, 'listEnrollmentTokens')).body.result.tokens.find((x: { id: string }) => x.id === globexToken).state).toBe('active');
+  });
+
   it('a disabled account\'s session ends at its next request, and its keys can do nothing', async () => {
     const ed1 = await consoleLogin(t.url, PASS, 'ed');
     const { secret } = await t.app.keys.create({ name: 'ed-late', scopes: ['ai:read'], tenants: ['acme-dental'], ownerId: ed.id }, 'ed');
