@@ -321,7 +321,10 @@ export const consoleMethods = {
       update: z.object({ version: text }).nullish().describe('desktop only: a newer version found by the update check'),
       integrity: IntegrityView,
       policy: z.enum(['bound', 'tampered']).describe('tampered: the stored governance policy fails its binding (see getPolicy)'),
-      technician: z.object({ name: text, role: text }).nullish().describe('team mode: the signed-in technician account'),
+      technician: z.object({
+        name: text, role: text,
+        everyTenant: z.boolean().optional().describe('false: the account acts on some tenants only (whole-log work such as the export is not for it)'),
+      }).nullish().describe('team mode: the signed-in technician account'),
     }),
   },
   lookups: {

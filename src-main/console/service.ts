@@ -133,7 +133,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       serverTime: new Date().toISOString(), pendingApprovals: await pendingCount(), update: opts.update?.() ?? null,
       integrity: integrityView(),
       policy: app.policy.get().integrity,
-      technician: tech ? { name: tech.name, role: tech.role } : null,
+      technician: tech ? { name: tech.name, role: tech.role, everyTenant: tech.tenants === 'all' } : null,
     }),
     lookups: async () => ({
       tenants: (await listTenants(app.store.sql)).filter((t) => seesSlug(t.slug)),

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { ConsoleOutput } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { errorText, toast } from '../../store/toasts.ts';
+import { useSession } from '../../store/session.ts';
 import { useAsync, useDebounced } from '../../lib/hooks.ts';
 import { useHotkeys } from '../../lib/shortcuts.ts';
 import { dateTime, ms, num, short, stamp, time, toolLabel } from '../../lib/format.ts';
@@ -43,6 +44,8 @@ export function AuditPage() {
   const searchRef = useRef<HTMLInputElement>(null);
   const cursor = cursors[cursors.length - 1];
   const lookups = useAsync(() => api.lookups(), []);
+  // The export holds every tenant's entries: an account limited to some tenants is refused it, so it is not offered.
+  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
   const page = useAsync(() => api.queryAudit({ ...toQuery(applied), beforeSeq: cursor, limit: PAGE }), [JSON.stringify(applied), cursor]);
   useHotkeys({ '/': () => searchRef.current?.focus() });
 
@@ -83,8 +86,9 @@ export function AuditPage() {
         actions={
           <>
             <button type="button" className="btn btn-small" onClick={() => void runVerify()} disabled={busy !== null}>{busy === 'verify' ? 'Verifying…' : 'Verify chain'}</button>
-            <ExportFormatSelect value={format} onChange={setFormat} disabled={busy !== null} />
-            <button type="button" className="btn btn-small" onClick={() => void runExport()} disabled={busy !== null} title="With a signed checkpoint; check it with countersign audit verify --export F --data-dir D">
+            <ExportFormatSelect value={format} onChange={setFormat} disabled={busy !== null || someTenants} />
+            <button type="button" className="btn btn-small" onClick={() => void runExport()} disabled={busy !== null || someTenants}
+              title={someTenants ? 'The export holds every tenant\'s entries; your account acts on some tenants only' : 'With a signed checkpoint; check it with countersign audit verify --export F --data-dir D'}>
               {busy === 'export' ? 'Exporting…' : `Export ${FORMAT_LABEL[format]}`}
             </button>
           </>
