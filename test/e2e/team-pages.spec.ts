@@ -1,7 +1,7 @@
 // The team pages in Chromium, against a `countersign serve` of its own (technician accounts switch a server's sign-in to
 // names, so the shared server of the other specs is left alone): an owner creates a technician with one tenant on the
-// Technicians page, and the technician, signed in, sees only that tenant's cards (and is not offered the whole-log
-// export); a four-eyes rule added on the
+// Technicians page, and the technician, signed in, sees only that tenant's cards (and is offered neither the whole-log
+// export nor a policy simulation); a four-eyes rule added on the
 // Four-eyes page makes the next card need two approvers.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,10 @@ test('an owner creates a technician with one tenant; the technician sees only th
   // The audit export holds every tenant's entries: not offered to Toby (the server refuses it to him); Olivia has it.
   await toby.getByRole('link', { name: 'Audit' }).click();
   await expect(toby.getByRole('button', { name: /^Export/ })).toBeDisabled();
+  // Nor a policy simulation, which replays every tenant's calls: said on the page.
+  await toby.getByRole('link', { name: 'Policy' }).click();
+  await expect(toby.getByTestId('simulate')).toBeDisabled();
+  await expect(toby.getByTestId('simulate-every-tenant')).toBeVisible();
   await olivia.getByRole('link', { name: 'Audit' }).click();
   await expect(olivia.getByRole('button', { name: /^Export/ })).toBeEnabled();
   // Olivia (all tenants) sees both.

@@ -5,6 +5,7 @@ import { useState } from 'react';
 import type { ConsoleOutput, PolicyValuesT, PolicyViewT, TenantRefT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { errorText, toast } from '../../store/toasts.ts';
+import { useSession } from '../../store/session.ts';
 import { useFocusLater } from '../../lib/focus.ts';
 import { dateTime, ms, num, toolLabel } from '../../lib/format.ts';
 import { TierBadge } from '../../components/Badge.tsx';
@@ -24,6 +25,8 @@ function Shift({ before, after }: { before: Counts; after: Counts }) {
 }
 
 export function Simulation({ policy, values, tenants, onChanged }: { policy: PolicyViewT; values: Partial<PolicyValuesT>; tenants: TenantRefT[]; onChanged(p: PolicyViewT): void }) {
+  // A simulation replays every tenant's calls: an account limited to some tenants is refused it, so it is not offered.
+  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
   const [days, setDays] = useState(7);
   const [grants, setGrants] = useState<'recorded' | 'none'>('recorded');
   const [overrides, setOverrides] = useState<DraftOverride[] | null>(null);
@@ -87,8 +90,9 @@ export function Simulation({ policy, values, tenants, onChanged }: { policy: Pol
             <option value="none">no grants</option>
           </select>
         </label>
-        <button type="button" className="btn btn-primary" onClick={() => void run()} disabled={busy} data-testid="simulate">{busy ? 'Simulating…' : `Simulate the last ${days} day${days === 1 ? '' : 's'}`}</button>
+        <button type="button" className="btn btn-primary" onClick={() => void run()} disabled={busy || someTenants} data-testid="simulate">{busy ? 'Simulating…' : `Simulate the last ${days} day${days === 1 ? '' : 's'}`}</button>
       </div>
+      {someTenants ? <p className="muted tiny" data-testid="simulate-every-tenant">A simulation replays every tenant&apos;s calls; your account acts on some tenants only.</p> : null}
       <details className="details" open={overrides !== null}>
         <summary>Draft tier overrides ({overrides ? `${list.length}, changed` : 'as in force'})</summary>
         <ul className="plain" aria-label="Draft tier overrides">
