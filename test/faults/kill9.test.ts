@@ -428,7 +428,7 @@ describeStores('kill -9 during a sustained mixed load', (store) => {
     }
 
     // Graceful stop of the last restart, and the final chain.
-    expect(await server.stop()).toBe(0);
+    expect(await server.stop(), `serve's stderr: ${server.stderr().slice(-4000)}`).toBe(0);
     const final = await auditVerifyHere(env, dir);
     expect(final.status).toBe(0);
     console.log(`kill9: ${rounds} kill rounds in ${Math.round(performance.now() - testStart)} ms; ${final.out}`);
