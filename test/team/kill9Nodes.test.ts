@@ -114,9 +114,16 @@ describe.skipIf(!postgresAvailable())(`kill -9 of node A of two under mixed load
             }
           } else if (r < 0.7) {
             const res = await c.client.callTool({ name: 'device_actions', arguments: { action: 'lock', deviceIds: [rng.pick(devices)], reason: tag } }, undefined, { timeout: CALL_TIMEOUT_MS });
-            if (res.isError) note(c.node, 'lock', res);
+            const out = res.structuredContent as { executionId?: string; commands?: unknown[]; status?: string; approvalId?: string } | undefined;
+            if (res.isError || !out) note(c.node, 'lock', res);
+            else if (out.status === 'pending_approval' && out.approvalId) {
+              // Bulk escalation: a key that locked more than bulkDeviceThreshold devices of a tenant in the window now
+              // needs approval (more likely under load, when a node makes more calls in that window): a tier-3 request.
+              L.tier3.push({ approvalId: out.approvalId, keyId: c.key.id, node: c.node });
+              queue.push({ id: out.approvalId, node: c.node });
+              done(c.node);
+            } else if (!Array.isArray(out.commands) || !out.executionId) note(c.node, 'lock', res);
             else {
-              const out = res.structuredContent as { executionId: string; commands: unknown[] };
               L.locks.push({ executionId: out.executionId, reason: tag, commands: out.commands.length });
               done(c.node);
             }
