@@ -2,6 +2,8 @@
 // tools the key can call at that moment.
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ErrorCode, ListPromptsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { looseRequest, registerRaw } from './rawHandler.ts';
 import type { Caller, Gate } from '../governance/gate.ts';
 import { modernContextOf, type ModernRequestContext } from './era.ts';
 import { toMcpError } from './results.ts';
@@ -50,20 +52,38 @@ const PROMPTS: { name: string; title: string; description: string; steps: (t?: s
   },
 ];
 
-/** Registers the prompts the key can use when its session opens; each prompts/get is decided again by the gate. */
+const BY_NAME = new Map(PROMPTS.map((p) => [p.name, p]));
+const PROMPT_ARGUMENTS = [{ name: 'tenant', description: 'Tenant slug (optional)', required: false }];
+// Bounds are checked by the gate (so a bad argument is refused and audited like any call); here only the shape.
+const GetPromptParams = z.object({ name: z.string(), arguments: z.object({ tenant: z.string().optional() }).optional() }).loose();
+const LooseGetPrompt = looseRequest('prompts/get');
+
+/**
+ * prompts/list and prompts/get on the session server itself, not McpServer.registerPrompt: that builds a schema per
+ * prompt and the tool list per session, every time a session opens (and in the stateless era on every request), where
+ * the list is wanted only when asked for. A prompt is listed when its first tool is callable at that moment; each
+ * prompts/get is decided again by the gate.
+ */
 export function registerPrompts(server: McpServer, gate: Gate, caller: (modern?: ModernRequestContext) => Caller): void {
-  const available = new Set(gate.listTools(caller().key).map((l) => l.tool.name));
-  // Bounds are checked by the gate (so a bad argument is refused and audited like any call), not by the SDK.
-  const argsSchema = { tenant: z.string().optional().describe('Tenant slug (optional)') };
-  for (const p of PROMPTS) {
-    if (!steps(available, p.steps())) continue;
-    server.registerPrompt(p.name, { title: p.title, description: p.description, argsSchema }, async ({ tenant }, extra) => {
-      const r = await gate.prompt(p.name, tenant, caller(modernContextOf(extra._meta)), (now, t) => {
-        const body = steps(now, p.steps(t));
-        return body === undefined ? undefined : { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: p.text(t, body) } }] };
-      });
-      if (r.kind === 'refused') throw toMcpError(r.error);
-      return r.value;
+  server.server.setRequestHandler(ListPromptsRequestSchema, () => {
+    const available = new Set(gate.listTools(caller().key).map((l) => l.tool.name));
+    return {
+      prompts: PROMPTS.filter((p) => steps(available, p.steps()) !== undefined)
+        .map((p) => ({ name: p.name, title: p.title, description: p.description, arguments: PROMPT_ARGUMENTS })),
+    };
+  });
+  registerRaw(server, LooseGetPrompt, async (req, extra) => {
+    const params = GetPromptParams.safeParse(req.params ?? {});
+    if (!params.success) {
+      throw new McpError(ErrorCode.InvalidParams, `Invalid params for prompts/get: ${params.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
+    }
+    const p = BY_NAME.get(params.data.name);
+    if (!p) throw new McpError(ErrorCode.InvalidParams, `Prompt ${JSON.stringify(params.data.name.slice(0, 100))} not found`);
+    const r = await gate.prompt(p.name, params.data.arguments?.tenant, caller(modernContextOf(extra._meta)), (now, t) => {
+      const body = steps(now, p.steps(t));
+      return body === undefined ? undefined : { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: p.text(t, body) } }] };
     });
-  }
+    if (r.kind === 'refused') throw toMcpError(r.error);
+    return r.value;
+  });
 }

@@ -1,11 +1,13 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ListToolsRequestSchema, SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { ApiKey } from '../auth/keys.ts';
 import type { Caller, Gate } from '../governance/gate.ts';
 import { registerResources } from './resources.ts';
 import { registerPrompts } from './prompts.ts';
+import { looseRequest, registerRaw } from './rawHandler.ts';
 import { toProtocolTools } from './toolList.ts';
 import { callTool, type ApprovalLinks } from './toolCall.ts';
 import { approvalTaskSource, instantTaskSource, registerTasks } from './tasks.ts';
@@ -19,7 +21,7 @@ Refusals are tool results with isError and a JSON {error:{code,message}}; codes:
 get_approval_status carries the outcome of what an approval ran (per device: status, exit code, output) and names in \`next\` the call to make next.
 Call whoami to see this key's tenants, tiers and budgets. Lists are paginated: follow nextCursor while truncated is true.`;
 
-const LooseCallTool = z.object({ method: z.literal('tools/call'), params: z.unknown() });
+const LooseCallTool = looseRequest('tools/call');
 
 export interface SessionInfo {
   key: ApiKey;
@@ -32,9 +34,17 @@ export interface SessionInfo {
 /** Builds the McpServer of one session. The product's is createSessionServer; a test build may compose its own. */
 export type SessionServerFactory = (gate: Gate, info: SessionInfo) => McpServer;
 
-type RawHandler = Parameters<McpServer['server']['setRequestHandler']>[1];
-const registerRaw = (server: McpServer, schema: typeof LooseCallTool, handler: (raw: z.infer<typeof LooseCallTool>, extra: Parameters<RawHandler>[1]) => ReturnType<RawHandler>) =>
-  (Protocol.prototype.setRequestHandler as (this: unknown, s: unknown, h: unknown) => void).call(server.server, schema, handler);
+/**
+ * The SDK Server builds an Ajv instance with its formats for every server not handed a validator: about 100 µs, and a
+ * round of freshly generated functions for V8 to compile on the serving core, per session and, in the stateless era,
+ * per request. Its only use is checking the answer to a form elicitation. The product sends none (approvals reach a
+ * client as tasks, URL elicitation or polling); the conformance fixtures send a few fixed forms. One validator, made
+ * at first use, serves every server of the process.
+ */
+let formValidator: AjvJsonSchemaValidator | undefined;
+export const SHARED_FORM_VALIDATOR: jsonSchemaValidator = {
+  getValidator: (schema) => (formValidator ??= new AjvJsonSchemaValidator()).getValidator(schema),
+};
 
 /** Tasks of 2025-11-25 calls that finished at once: shared by the sessions of this process, each bound to its key. */
 const instantTasks = instantTaskSource();
@@ -51,6 +61,7 @@ export function createSessionServer(gate: Gate, info: SessionInfo): McpServer {
       tasks: { cancel: {}, requests: { tools: { call: {} } } },
     },
     instructions: INSTRUCTIONS,
+    jsonSchemaValidator: SHARED_FORM_VALIDATOR,
   });
   const sessionClient = () => {
     const c = server.server.getClientVersion();

@@ -112,7 +112,7 @@ export interface StatelessCall {
   notify: (n: JSONRPCNotification) => void;
 }
 
-/** One request of the stateless era through a session server built for it; closes the server afterwards. */
+/** One request of the stateless era through a session server built for it; the server is closed after it. */
 export async function serveStateless(server: McpServer, call: StatelessCall): Promise<StatelessResponse> {
   const { request } = call;
   const id = request.id;
@@ -130,6 +130,9 @@ export async function serveStateless(server: McpServer, call: StatelessCall): Pr
       call.signal.removeEventListener('abort', onAbort);
     }
   } finally {
-    await server.close().catch(() => {});
+    // Closed once the answer is on its way, not before: the SDK's Protocol forgets a handled request a microtask after
+    // its response, and a close ahead of that aborts it (an AbortError and a ConnectionClosed error, each with a
+    // stack) on the request's own path.
+    setImmediate(() => void server.close().catch(() => {}));
   }
 }

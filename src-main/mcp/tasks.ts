@@ -166,7 +166,12 @@ export function instantTaskSource(limit = 1000): TaskSource & { add(keyId: strin
 
 const TaskParams = z.object({ taskId: z.string().min(1).max(200) }).loose();
 const UpdateParams = TaskParams.extend({ inputResponses: z.record(z.string(), z.unknown()) });
+// Built once: a schema per handler per session server was the largest part of making one (one per stateless request).
 const loose = <M extends string>(method: M) => z.object({ method: z.literal(method), params: z.unknown() });
+const TASKS_GET = loose('tasks/get');
+const TASKS_CANCEL = loose('tasks/cancel');
+const TASKS_UPDATE = loose('tasks/update');
+const TASKS_RESULT = loose('tasks/result');
 
 function parse<T>(schema: z.ZodType<T>, params: unknown, method: string): T {
   const r = schema.safeParse(params ?? {});
@@ -211,14 +216,14 @@ export function registerTasks(server: McpServer, caller: () => Caller, sources: 
   };
   const who = (signal: AbortSignal, modern?: ModernRequestContext): Caller => ({ ...caller(), ...(modern?.client ? { client: modern.client } : {}), signal });
 
-  server.server.setRequestHandler(loose('tasks/get'), async (req, extra) => {
+  server.server.setRequestHandler(TASKS_GET, async (req, extra) => {
     const { era, modern } = gated(extra._meta);
     const { taskId } = parse(TaskParams, req.params, 'tasks/get');
     const { task } = await find(taskId, who(extra.signal, modern), era);
     return (era === 'modern' ? modernTask(task, 'complete') : legacyTask(task)) as never;
   });
 
-  server.server.setRequestHandler(loose('tasks/cancel'), async (req, extra) => {
+  server.server.setRequestHandler(TASKS_CANCEL, async (req, extra) => {
     const { era, modern } = gated(extra._meta);
     const { taskId } = parse(TaskParams, req.params, 'tasks/cancel');
     const c = who(extra.signal, modern);
@@ -231,7 +236,7 @@ export function registerTasks(server: McpServer, caller: () => Caller, sources: 
     throw new McpError(ErrorCode.InvalidParams, 'Failed to cancel task: Task not found');
   });
 
-  server.server.setRequestHandler(loose('tasks/update'), async (req, extra) => {
+  server.server.setRequestHandler(TASKS_UPDATE, async (req, extra) => {
     const { era, modern } = gated(extra._meta);
     if (era !== 'modern') throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
     const { taskId, inputResponses } = parse(UpdateParams, req.params, 'tasks/update');
@@ -242,7 +247,7 @@ export function registerTasks(server: McpServer, caller: () => Caller, sources: 
   });
 
   // 2025-11-25 only (2026-07-28 inlines the result on tasks/get and removed this method): blocks until the task ends.
-  server.server.setRequestHandler(loose('tasks/result'), async (req, extra) => {
+  server.server.setRequestHandler(TASKS_RESULT, async (req, extra) => {
     if (eraOf(extra._meta).era === 'modern') throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
     const { taskId } = parse(TaskParams, req.params, 'tasks/result');
     const c = who(extra.signal);

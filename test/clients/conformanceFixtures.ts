@@ -195,28 +195,45 @@ export function registerConformanceFixtures(server: McpServer, info: SessionInfo
   server.server.setRequestHandler(SubscribeRequestSchema, (r) => (subscriptions.add(r.params.uri), {}));
   server.server.setRequestHandler(UnsubscribeRequestSchema, (r) => (subscriptions.delete(r.params.uri), {}));
 
-  // Prompts (a completable argument also turns on completion/complete).
-  server.registerPrompt('test_simple_prompt', { description: 'Simple prompt' }, async () => ({
+  // Prompts: the product answers prompts/list and prompts/get with its own handlers, so the fixture prompts live in the
+  // registry too (a completable argument there also gives it completion/complete, which the session server takes over).
+  registry.registerPrompt('test_simple_prompt', { description: 'Simple prompt' }, async () => ({
     messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }],
   }));
-  server.registerPrompt('test_prompt_with_arguments', {
+  registry.registerPrompt('test_prompt_with_arguments', {
     description: 'Prompt with arguments',
     argsSchema: { arg1: completable(z.string(), (v) => ['paris', 'park', 'party'].filter((x) => x.startsWith(v))), arg2: z.string() },
   }, async ({ arg1, arg2 }) => ({
     messages: [{ role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }],
   }));
-  server.registerPrompt('test_prompt_with_embedded_resource', { description: 'Prompt with an embedded resource', argsSchema: { resourceUri: z.string() } }, async ({ resourceUri }) => ({
+  registry.registerPrompt('test_prompt_with_embedded_resource', { description: 'Prompt with an embedded resource', argsSchema: { resourceUri: z.string() } }, async ({ resourceUri }) => ({
     messages: [
       { role: 'user', content: { type: 'resource', resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } } },
       { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
     ],
   }));
-  server.registerPrompt('test_prompt_with_image', { description: 'Prompt with an image' }, async () => ({
+  registry.registerPrompt('test_prompt_with_image', { description: 'Prompt with an image' }, async () => ({
     messages: [
       { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
       { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
     ],
   }));
+  const productPrompts = handlers.get('prompts/list');
+  const productPrompt = handlers.get('prompts/get');
+  if (!productPrompts || !productPrompt) throw new Error('conformance fixtures: the session server has no prompts/list or prompts/get handler yet');
+  const fixturePrompts = handlersOf(registry).get('prompts/list')!;
+  const fixturePrompt = handlersOf(registry).get('prompts/get')!;
+  const fixturePromptNames = new Set(['test_simple_prompt', 'test_prompt_with_arguments', 'test_prompt_with_embedded_resource', 'test_prompt_with_image']);
+  handlers.set('prompts/list', async (req, extra) => {
+    const [product, fixtures] = (await Promise.all([productPrompts(req, extra), fixturePrompts(req, extra)])) as { prompts: unknown[] }[];
+    return { prompts: [...product!.prompts, ...fixtures!.prompts] };
+  });
+  handlers.set('prompts/get', (req, extra) => {
+    const name = (req as { params?: { name?: unknown } }).params?.name;
+    return typeof name === 'string' && fixturePromptNames.has(name) ? fixturePrompt(req, extra) : productPrompt(req, extra);
+  });
+  handlers.set('completion/complete', handlersOf(registry).get('completion/complete')!);
+  server.server.registerCapabilities({ completions: {} });
   registerModernFixtures(server, info, handlers);
   return server;
 }

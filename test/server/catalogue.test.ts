@@ -97,8 +97,11 @@ describe.each(TRANSPORTS)('the whole catalogue over %s', (kind) => {
     expect(devices.total).toBe(12);
     expect(new Set(devices.devices.map((d: { tenant: string }) => d.tenant))).toEqual(new Set(['acme-dental']));
     const { prompts } = await c.listPrompts();
-    expect(prompts.map((p) => p.name)).toContain('triage-alerts');
-    expect(prompts.map((p) => p.name)).not.toContain('patch-plan'.replace('patch-plan', 'nothing'));
+    // Every prompt's first tool is a read, which any key can call; the steps are what a key's scopes narrow.
+    expect(prompts.map((p) => p.name).sort()).toEqual(['fleet-briefing', 'patch-plan', 'triage-alerts']);
+    for (const p of prompts) expect(p.arguments).toEqual([{ name: 'tenant', description: 'Tenant slug (optional)', required: false }]);
+    await expect(c.getPrompt({ name: 'nothing', arguments: {} })).rejects.toThrow('Prompt "nothing" not found');
+    await expect(c.getPrompt({ name: 'triage-alerts', arguments: { tenant: 5 as unknown as string } })).rejects.toThrow(/-32602.*Invalid params for prompts\/get: arguments.tenant/);
     const triage = await c.getPrompt({ name: 'triage-alerts', arguments: {} });
     const text = (triage.messages[0]!.content as { text: string }).text;
     expect(text).toContain('get_alerts');
