@@ -5,11 +5,20 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { openApp, type App } from '../src-main/app.ts';
+
+// BARE_APPEND=DATA_DIR: the floor of the guarantee. Each echo also appends the product's durable hash-chained audit
+// entry (its store, group commit and AuditLog, committed before the answer) and nothing else of governance.
+const appendDir = process.env.BARE_APPEND;
+const app: App | undefined = appendDir ? await openApp(appendDir, { log: () => {} }) : undefined;
 
 function server(): McpServer {
   const s = new McpServer({ name: 'bare', version: '1' });
   s.registerTool('echo', { title: 'Echo', inputSchema: { text: z.string() }, outputSchema: { echoed: z.string() }, annotations: { readOnlyHint: true } },
-    async ({ text }) => ({ content: [{ type: 'text', text }], structuredContent: { echoed: text } }));
+    async ({ text }, extra) => {
+      if (app) await app.store.audit.append({ event: 'tool_call', decision: 'allowed', tool: 'echo', tier: 1, args: { text }, outcome: 'ok', sessionId: extra.sessionId ?? null });
+      return { content: [{ type: 'text', text }], structuredContent: { echoed: text } };
+    });
   return s;
 }
 

@@ -10,7 +10,8 @@ export interface LoadSpec {
   key?: string;
   /** One key per session (session i uses keys[i % length]); else `key` for all. */
   keys?: string[];
-  transport: 'http' | 'sse';
+  /** 'stateless': protocol 2026-07-28 (no session; each POST is answered as JSON), which only Countersign serves. */
+  transport: 'http' | 'sse' | 'stateless';
   concurrency: number;
   durationMs: number;
   tool: string;
@@ -72,6 +73,26 @@ async function httpWorker(spec: LoadSpec, until: number, lat: number[]): Promise
     if (r.status !== 200 || !r.text.includes('"result"') || r.text.includes('"isError":true')) errors++;
   }
   await del(url, headers);
+  return errors;
+}
+
+const MODERN = '2026-07-28';
+const MODERN_META = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' } };
+
+/** Protocol 2026-07-28: no session, each call a POST of its own carrying the client's facts in _meta. */
+async function statelessWorker(spec: LoadSpec, until: number, lat: number[]): Promise<number> {
+  const url = new URL('/api/v1/mcp', spec.url);
+  const headers: Record<string, string> = {
+    Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call', 'Mcp-Name': spec.tool,
+    ...(spec.key ? { 'X-API-Key': spec.key } : {}),
+  };
+  let errors = 0;
+  for (let id = 1; more(spec, until); id++) {
+    const t0 = performance.now();
+    const r = await post(url, headers, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: spec.tool, arguments: spec.args, _meta: MODERN_META } }));
+    lat.push(performance.now() - t0);
+    if (r.status !== 200 || !r.text.includes('"result"') || r.text.includes('"isError":true')) errors++;
+  }
   return errors;
 }
 
@@ -156,7 +177,7 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const lat: number[] = [];
-  const worker = spec.client === 'sdk' ? sdkWorker : spec.transport === 'http' ? httpWorker : sseWorker;
+  const worker = spec.client === 'sdk' ? sdkWorker : spec.transport === 'http' ? httpWorker : spec.transport === 'stateless' ? statelessWorker : sseWorker;
   const counted = { left: spec.calls ?? 0 };
   const specFor = (i: number): LoadSpec => {
     const s = spec.keys?.length ? { ...spec, key: spec.keys[i % spec.keys.length] } : { ...spec };
