@@ -20,6 +20,8 @@ export const ROLES = ['admin', 'standard'] as const;
 export const AUDIT_EVENTS = ['auth', 'http', 'session', 'tool_call', 'approval', 'execution', 'key', 'policy', 'console', 'system'] as const;
 export const AUDIT_DECISIONS = ['allowed', 'denied', 'pending', 'throttled', 'approved', 'rejected', 'expired', 'cancelled', 'completed', 'failed', 'info'] as const;
 export const ALERT_SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+/** A prepared audit export's one-time handle: 256 random bits, base64url. */
+export const EXPORT_ID = /^[A-Za-z0-9_-]{43}$/;
 export const PATCH_SEVERITIES = ['critical', 'important', 'moderate', 'low'] as const;
 export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
 export const POLICY_NAMES = [
@@ -395,10 +397,14 @@ export const consoleMethods = {
     input: z.strictObject({ format: z.enum(AUDIT_EXPORT_FORMATS).default('jsonl') }).optional(),
     output: z.object({
       fileName: text, mediaType: z.enum(['application/x-ndjson', 'text/plain']),
-      content: text.describe('every entry (JSONL rows, OCSF 1.5.0 API Activity events or RFC 5424 lines), then the signed checkpoint'),
+      bytes: int.min(0),
+      exportId: z.string().regex(EXPORT_ID).describe('fetched once: GET /console/api/audit/export/ID (web) or saveAuditExport (desktop)'),
+      expiresInSeconds: int.min(1),
       checkpoint: z.object({ count, headSeq: int, headHash: text, exportedAt: iso, keyFingerprint: text }),
     }),
   },
+  /** Desktop app: the prepared export copied where the technician chooses (null: the save dialog was cancelled). */
+  saveAuditExport: { input: z.strictObject({ exportId: z.string().regex(EXPORT_ID) }), output: z.object({ savedTo: text.nullable() }) },
   getPolicy: { input: noInput, output: PolicyView },
   updatePolicy: {
     input: PolicyValues.partial().strict().refine((p) => Object.keys(p).length > 0, 'nothing to update'),

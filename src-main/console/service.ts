@@ -21,6 +21,7 @@ import { createAgentDeploy } from './agentDeploy.ts';
 import { createStandingAdmin } from './standingAdmin.ts';
 import { createTeamAdmin } from './teamAdmin.ts';
 import { createWholeLogJobs } from './wholeLog.ts';
+import type { PreparedExport } from './preparedExports.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -35,12 +36,17 @@ export interface ConsoleServiceOptions {
   update?: () => { version: string } | null;
   /** Team mode: the signed-in technician; decisions and changes are theirs, within their role and tenants. */
   technician?: Technician;
+  /** Desktop only: asks where to save a file (its suggested name given); null when the technician cancels. */
+  saveAs?: (fileName: string) => Promise<string | null>;
 }
 
 export type ConsoleService = ConsoleApi & {
   subscribe(listener: (e: ConsoleEvent) => void): () => void;
   /** The same service acting as a signed-in technician (cached per account and rights). */
   as(technician: Technician): ConsoleService;
+  /** A prepared audit export of this account, handed over once (the web console's download); discard it when sent. */
+  takeExport(id: string): PreparedExport | undefined;
+  discardExport(id: string): void;
 };
 
 /** Methods only an owner or admin may call; the rest of the writing ones need a role that decides or holds keys. */
@@ -66,6 +72,8 @@ function asAppError(e: unknown, log: (msg: string, err?: unknown) => void, metho
 export function createConsoleService(app: App, opts: ConsoleServiceOptions = {}): ConsoleService {
   const tech = opts.technician;
   const actor = tech?.name ?? opts.actor ?? 'console-admin';
+  /** Who may fetch an export this service made: the technician's account, or the install's own console (''). */
+  const exportOwner = tech?.id ?? '';
   const visible = (a: Approval) => !tech || reaches(tech, a.tenantId);
   /** The tenants a technician limited to some may see; undefined: every tenant. */
   const tenantIds = tech && tech.tenants !== 'all' ? tech.tenants.map((x) => x.id) : undefined;
@@ -189,7 +197,11 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     auditCheckpoint: async () => ({ checkpoint: await checkpointView() }),
     exportAudit: (q) => {
       everyTenant('the audit export');
-      return wholeLog.export(q?.format ?? 'jsonl');
+      return wholeLog.export(q?.format ?? 'jsonl', exportOwner);
+    },
+    saveAuditExport: (q) => {
+      if (!opts.saveAs) throw new AppError('BAD_INPUT', 'saving an export to a chosen file is the desktop app\'s; the web console downloads it from /console/api/audit/export/<exportId>');
+      return wholeLog.save(q!.exportId, exportOwner, opts.saveAs);
     },
     getPolicy: () => policy.view(),
     updatePolicy: (q) => policy.update(q!),
@@ -319,6 +331,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       asTechnician.set(t.id, { rights, service: made });
       return made;
     },
+    takeExport: (id: string) => wholeLog.take(id, exportOwner),
+    discardExport: (id: string) => wholeLog.discard(id),
     subscribe(listener: (e: ConsoleEvent) => void): () => void {
       listeners.add(listener);
       detach ??= attach();

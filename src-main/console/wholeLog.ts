@@ -1,10 +1,8 @@
 // The console's work over the whole audit log: verifying the chain with its signed checkpoints, and exporting it. One
 // of each at a time per app, whichever console service asks (the install's, each technician's): a second verify while
-// one runs shares its answer rather than starting the worker threads again, and a second export is refused (each
-// holds the whole log in memory while it is made and sent).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// one runs shares its answer rather than starting the worker threads again, and a second export is refused while one
+// is being written (each reads the whole log). An export is written to a file and fetched once (preparedExports.ts).
+import { copyFile } from 'node:fs/promises';
 import type { App } from '../app.ts';
 import { exportAudit, fingerprint } from '../audit/export.ts';
 import { checkpointFiles, latestCheckpoint } from '../audit/anchor.ts';
@@ -12,14 +10,15 @@ import { verifyAnchored } from '../audit/anchorVerify.ts';
 import { verifyChain as verifyChainOnCores } from '../audit/chainVerify.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
 import { AppError, type ConsoleInput, type ConsoleOutput } from './contract.ts';
+import { MAX_WAITING, PreparedExports, TTL_MS } from './preparedExports.ts';
 
 type ExportFormat = NonNullable<NonNullable<ConsoleInput<'exportAudit'>>['format']>;
 
-const running = new WeakMap<App, { verifying?: Promise<ConsoleOutput<'verifyAudit'>>; exporting: boolean }>();
+const running = new WeakMap<App, { verifying?: Promise<ConsoleOutput<'verifyAudit'>>; exporting: boolean; prepared: PreparedExports }>();
 
 export function createWholeLogJobs(app: App) {
   let jobs = running.get(app);
-  if (!jobs) running.set(app, (jobs = { exporting: false }));
+  if (!jobs) running.set(app, (jobs = { exporting: false, prepared: new PreparedExports(app.dataDir) }));
   const state = jobs;
 
   const checkpoint = async () => {
@@ -39,32 +38,52 @@ export function createWholeLogJobs(app: App) {
       : { ok: false, count: 0, headSeq: null, headHash: null, badSeq: r.badSeq ?? null, reason: r.reason, checkedAt, ms, case: r.case, checkpoints: 0, latestCheckpoint: await checkpoint() };
   }
 
-  async function exportNow(format: ExportFormat): Promise<ConsoleOutput<'exportAudit'>> {
-    const dir = mkdtempSync(join(tmpdir(), 'cs-audit-export-'));
+  /** Writes the export under the data directory and holds it for `owner` to fetch once (see preparedExports.ts). */
+  async function exportNow(format: ExportFormat, owner: string): Promise<ConsoleOutput<'exportAudit'>> {
+    const slot = state.prepared.reserve();
+    if (!slot) throw new AppError('CONFLICT', `${MAX_WAITING} audit exports are waiting to be fetched; fetch one, or wait ${TTL_MS / 60_000} minutes for them to lapse`, 'exports_waiting');
     try {
-      const file = join(dir, 'audit.export');
-      const cp = await exportAudit(app.store.sql, file, app.secrets.signingKey, app.secrets.verifyKey, { format, productVersion: SERVER_INFO.version });
+      const cp = await exportAudit(app.store.sql, slot.file, app.secrets.signingKey, app.secrets.verifyKey, { format, productVersion: SERVER_INFO.version });
       const stamp = cp.exportedAt.replace(/[:.]/g, '-');
+      const fileName = `countersign-audit-${stamp}${format === 'jsonl' ? '' : `-${format}`}.${format === 'syslog' ? 'log' : 'jsonl'}`;
+      const mediaType = format === 'syslog' ? 'text/plain' : 'application/x-ndjson';
+      const held = state.prepared.hold({ id: slot.id, file: slot.file, fileName, mediaType }, owner);
       return {
-        fileName: `countersign-audit-${stamp}${format === 'jsonl' ? '' : `-${format}`}.${format === 'syslog' ? 'log' : 'jsonl'}`,
-        mediaType: format === 'syslog' ? 'text/plain' : 'application/x-ndjson', content: readFileSync(file, 'utf8'),
+        fileName, mediaType, bytes: held.bytes, exportId: held.id, expiresInSeconds: TTL_MS / 1000,
         checkpoint: { count: cp.count, headSeq: cp.headSeq, headHash: cp.headHash, exportedAt: cp.exportedAt, keyFingerprint: fingerprint(app.secrets.verifyKey) },
       };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      state.prepared.discard(slot.id);
+      throw e;
     }
   }
 
   return {
     checkpoint,
     verify: (): Promise<ConsoleOutput<'verifyAudit'>> => (state.verifying ??= verifyNow().finally(() => (state.verifying = undefined))),
-    async export(format: ExportFormat): Promise<ConsoleOutput<'exportAudit'>> {
+    async export(format: ExportFormat, owner: string): Promise<ConsoleOutput<'exportAudit'>> {
       if (state.exporting) throw new AppError('CONFLICT', 'an audit export is already being made; try again when it is done', 'export_running');
       state.exporting = true;
       try {
-        return await exportNow(format);
+        return await exportNow(format, owner);
       } finally {
         state.exporting = false;
+      }
+    },
+    /** A prepared export handed over once to its owner; discard it when it has been sent or saved. */
+    take: (id: string, owner: string) => state.prepared.take(id, owner),
+    discard: (id: string) => state.prepared.discard(id),
+    /** Desktop: copies the owner's prepared export where `saveAs` says (null: the technician cancelled), then drops it. */
+    async save(id: string, owner: string, saveAs: (fileName: string) => Promise<string | null>): Promise<ConsoleOutput<'saveAuditExport'>> {
+      const p = state.prepared.take(id, owner);
+      if (!p) throw new AppError('NOT_FOUND', `no such audit export waiting: each is fetched once, within ${TTL_MS / 60_000} minutes of being made`);
+      try {
+        const to = await saveAs(p.fileName);
+        if (to === null) return { savedTo: null };
+        await copyFile(p.file, to);
+        return { savedTo: to };
+      } finally {
+        state.prepared.discard(p.id);
       }
     },
   };

@@ -201,6 +201,11 @@ if (!app.requestSingleInstanceLock()) {
     // One console service for the window (IPC) and the server's web console, so both push the same events.
     const svc = createConsoleService(core, {
       mode: 'desktop', actor: 'desktop', update: () => update,
+      saveAs: async (fileName) => {
+        const options = { title: 'Save the audit export', defaultPath: join(app.getPath('downloads'), fileName) };
+        const r = await (win ? dialog.showSaveDialog(win, options) : dialog.showSaveDialog(options));
+        return r.canceled || !r.filePath ? null : r.filePath;
+      },
       mcpBaseUrl: () => serving?.server.url ?? null, agentUrl: () => serving?.agents.url ?? null,
     });
     serving = await serve(core, svc);

@@ -12,6 +12,7 @@ import { AppError } from '../errors.ts';
 import type { Technician } from '../auth/technicians.ts';
 import { PasskeyService, type RelyingParty } from '../auth/passkeys.ts';
 import { PasskeyRoutes } from './passkeyRoutes.ts';
+import { EXPORT_DOWNLOAD, sendPreparedExport } from './exportDownload.ts';
 
 export const CONSOLE_PREFIX = '/console/api';
 const MAX_BODY = 64 * 1024;
@@ -119,6 +120,8 @@ export class ConsoleApi {
     // A technician's requests go through a console service acting as them (their name in the audit log, their rights).
     const service = session.technician ? this.service.as(session.technician) : this.service;
     if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash, service, rightsOf(session.technician));
+    const download = EXPORT_DOWNLOAD.exec(path);
+    if (download && req.method === 'GET') return sendPreparedExport(res, service, download[1]!);
     const rpc = /^\/rpc\/([A-Za-z]+)$/.exec(path);
     if (rpc && req.method === 'POST') return this.rpc(req, res, rpc[1]!, session.expiresAt, service);
     // The documented REST routes, served by the same console service as the RPC methods (same checks, same actor).

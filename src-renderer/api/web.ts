@@ -25,6 +25,9 @@ export interface WebConsole {
 
 const PREFIX = '/console/api';
 
+/** Where a prepared audit export is downloaded, once (src-main/http/exportDownload.ts). */
+export const exportDownloadUrl = (exportId: string, base = '') => `${base}${PREFIX}/audit/export/${encodeURIComponent(exportId)}`;
+
 /** The code of an HTTP refusal that carries none in its body (the transport's own: not logged in, throttled, too large). */
 const STATUS_CODES: Record<number, ErrorCode> = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 410: 'GONE', 429: 'RATE_LIMITED', 503: 'UNAVAILABLE' };
 

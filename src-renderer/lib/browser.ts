@@ -16,8 +16,8 @@ export async function copyText(text: string): Promise<boolean> {
   }
 }
 
-export function download(fileName: string, content: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([content], { type }));
+/** Downloads what a same-origin URL serves as an attachment: the browser writes it to disk, never held in the page. */
+export function downloadFrom(url: string, fileName: string): void {
   const a = document.createElement('a');
   a.href = url;
   a.download = fileName;
@@ -25,7 +25,6 @@ export function download(fileName: string, content: string, type: string): void 
   document.body.appendChild(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** SHA-256 hex of UTF-8 text, or null where WebCrypto is unavailable (insecure context). */

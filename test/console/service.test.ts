@@ -1,6 +1,6 @@
 // The console service on a real seeded SQLite directory: every contract method, its validation and its errors, and the push events.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { verifyExport } from '../../src-main/audit/export.ts';
 import { createConsoleService, type ConsoleService } from '../../src-main/console/service.ts';
 import { AppError, CONSOLE_METHOD_NAMES, ConsoleEvent, consoleMethods, type ConsoleEvent as Ev } from '../../src-main/console/contract.ts';
 import { initTestDir } from '../helpers/server.ts';
+import { MAX_WAITING } from '../../src-main/console/preparedExports.ts';
 import { callTool } from '../helpers/gate.ts';
 
 let app: App;
@@ -43,9 +44,9 @@ afterAll(() => {
 });
 
 describe('the service implements the contract', () => {
-  it('has exactly the contract methods, plus subscribe and as (acting as a technician)', () => {
+  it('has exactly the contract methods, plus subscribe, as (acting as a technician) and the export hand-over', () => {
     for (const m of CONSOLE_METHOD_NAMES) expect(typeof svc[m], m).toBe('function');
-    expect(Object.keys(svc).sort()).toEqual([...CONSOLE_METHOD_NAMES, 'as', 'subscribe'].sort());
+    expect(Object.keys(svc).sort()).toEqual([...CONSOLE_METHOD_NAMES, 'as', 'subscribe', 'takeExport', 'discardExport'].sort());
   });
 
   it('session: mode, MCP base URL, version, pending count', async () => {
@@ -212,12 +213,48 @@ describe('audit', () => {
     expect(v).toMatchObject({ ok: true, badSeq: null, reason: null });
     const x = await svc.exportAudit();
     expect(x.fileName).toMatch(/^countersign-audit-.*\.jsonl$/);
-    const lines = x.content.trim().split('\n');
+    // Held on disk for one fetch, never returned as text.
+    expect(x).not.toHaveProperty('content');
+    const held = svc.takeExport(x.exportId)!;
+    expect(held).toMatchObject({ fileName: x.fileName, bytes: x.bytes });
+    expect(statSync(held.file).size).toBe(x.bytes);
+    const lines = readFileSync(held.file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(x.checkpoint.count + 1);
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: 'checkpoint', headHash: x.checkpoint.headHash });
-    const file = join(mkdtempSync(join(tmpdir(), 'cs-x-')), 'a.jsonl');
-    writeFileSync(file, x.content);
-    expect(await verifyExport(file, { key: app.secrets.verifyKey })).toMatchObject({ ok: true });
+    expect(await verifyExport(held.file, { key: app.secrets.verifyKey })).toMatchObject({ ok: true });
+    // Once: a second take finds nothing, and discarding removes the file.
+    expect(svc.takeExport(x.exportId)).toBeUndefined();
+    svc.discardExport(x.exportId);
+    expect(existsSync(held.file)).toBe(false);
+  });
+
+  it('a prepared export: saved where the desktop\'s dialog says, or dropped when it is cancelled; the web console\'s service cannot save one', async () => {
+    const to = join(mkdtempSync(join(tmpdir(), 'cs-x-')), 'chosen.jsonl');
+    const asked: string[] = [];
+    const desktop = createConsoleService(app, { saveAs: async (name) => (asked.push(name), to) });
+    const x = await desktop.exportAudit({ format: 'jsonl' });
+    expect(await desktop.saveAuditExport({ exportId: x.exportId })).toEqual({ savedTo: to });
+    expect(asked).toEqual([x.fileName]);
+    expect(await verifyExport(to, { key: app.secrets.verifyKey })).toMatchObject({ ok: true });
+    expect(readdirSync(join(app.dataDir, 'exports'))).toEqual([]);
+    await rejects(desktop.saveAuditExport({ exportId: x.exportId }), 404, 'NOT_FOUND');
+    const cancelled = createConsoleService(app, { saveAs: async () => null });
+    const y = await cancelled.exportAudit({ format: 'syslog' });
+    expect(await cancelled.saveAuditExport({ exportId: y.exportId })).toEqual({ savedTo: null });
+    expect(readdirSync(join(app.dataDir, 'exports'))).toEqual([]);
+    const z = await svc.exportAudit();
+    await rejects(svc.saveAuditExport({ exportId: z.exportId }), 400, 'BAD_INPUT');
+    svc.discardExport(z.exportId);
+  });
+
+  it(`at most ${MAX_WAITING} exports wait to be fetched; the next is refused until one is`, async () => {
+    const made = [];
+    for (let i = 0; i < MAX_WAITING; i++) made.push(await svc.exportAudit());
+    await rejects(svc.exportAudit(), 409, 'CONFLICT');
+    svc.discardExport(svc.takeExport(made[0]!.exportId)!.id);
+    made.push(await svc.exportAudit());
+    for (const m of made.slice(1)) svc.discardExport(m.exportId);
+    expect(readdirSync(join(app.dataDir, 'exports'))).toEqual([]);
   });
 
   it('whole-log work, one at a time per app: a verify asked while one runs shares its answer; a second export at once is refused, the next one is made', async () => {

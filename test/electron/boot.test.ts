@@ -3,7 +3,7 @@
 // the lock-down of every webContents, and each start-up failure as a dialog plus a non-zero exit.
 import { createServer, type Server } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,27 @@ describe('updates', () => {
     expect(await d.send({ cmd: 'ipc', channel: 'countersign:session', input: {} })).toMatchObject({ ok: true, value: { update: { version: '9.9.9' } } });
     // Reported, not downloaded: nothing but the feed file was fetched.
     expect(d.calls.filter((c) => c.name === 'net.request')).toHaveLength(1);
+  }, budget(60_000));
+});
+
+describe('audit export', () => {
+  it('is made by the main process and saved where the save dialog says, as a file that verifies, once', async () => {
+    const home = desktopHome();
+    const savePath = join(home.appData, 'chosen-export.jsonl');
+    const d = launch(home, { keystore: 'none', savePath });
+    await d.waitFor('BrowserWindow.show');
+    const made = await d.send({ cmd: 'ipc', channel: 'countersign:exportAudit', input: { format: 'jsonl' } });
+    expect(made).toMatchObject({ ok: true, value: { exportId: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) } });
+    const saved = await d.send({ cmd: 'ipc', channel: 'countersign:saveAuditExport', input: { exportId: made.value.exportId } });
+    expect(saved).toEqual({ ok: true, value: { savedTo: savePath } });
+    const dialogCall = d.calls.find((c) => c.name === 'dialog.showSaveDialog')!;
+    expect(dialogCall.detail.defaultPath.endsWith(made.value.fileName)).toBe(true);
+    const lines = readFileSync(savePath, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(made.value.checkpoint.count + 1);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: 'checkpoint', headHash: made.value.checkpoint.headHash });
+    // Saved once: the handle is spent, and nothing of it is left in the data directory.
+    expect(await d.send({ cmd: 'ipc', channel: 'countersign:saveAuditExport', input: { exportId: made.value.exportId } })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(readdirSync(join(home.dataDir, 'exports'))).toEqual([]);
   }, budget(60_000));
 });
 

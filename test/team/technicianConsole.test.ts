@@ -2,7 +2,11 @@
 // signs in; each technician acts under their own name (decisions, keys, policy changes in the audit log), within their
 // role (a technician may not change the policy, a viewer may not decide or hold write keys) and their tenants (another
 // tenant's request is not there for them); a disabled account's session ends at its next request.
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { verifyExport } from '../../src-main/audit/export.ts';
 import { startTestServer, PASSPHRASE, type TestServer } from '../helpers/server.ts';
 import { describeStores } from '../helpers/stores.ts';
 import { consoleLogin, structured, type ConsoleClient } from '../helpers/console.ts';
@@ -205,7 +209,22 @@ describeStores('technicians in the web console', (store) => {
     expect((await result(ed1, 'listEnrollmentTokens')).tokens.map((x: { id: string }) => x.id)).not.toContain(token);
     expect((await rpc(ed1, 'exportAudit', { format: 'jsonl' })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
     expect((await rpc(ed1, 'simulatePolicy', { days: 1, draft: {} })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
-    expect((await rpc(dana1, 'exportAudit', { format: 'jsonl' })).status).toBe(200);
+    // The export is fetched once, by the account that made it (val sees every tenant too, but did not make it).
+    const made = (await rpc(dana1, 'exportAudit', { format: 'jsonl' })).body.result;
+    const val = await consoleLogin(t.url, PASS, 'val');
+    const fetchExport = (c?: ConsoleClient) => fetch(`${t.url}/console/api/audit/export/${made.exportId}`, { headers: c ? { Cookie: c.cookie } : {} });
+    expect((await fetchExport()).status).toBe(401);
+    expect((await fetchExport(val)).status).toBe(404);
+    expect((await fetchExport(ed1)).status).toBe(404);
+    const got = await fetchExport(dana1);
+    expect(got.status).toBe(200);
+    expect(got.headers.get('content-disposition')).toBe(`attachment; filename="${made.fileName}"`);
+    const file = join(mkdtempSync(join(tmpdir(), 'cs-dl-')), made.fileName);
+    writeFileSync(file, Buffer.from(await got.arrayBuffer()));
+    expect(statSync(file).size).toBe(made.bytes);
+    expect(await verifyExport(file, { key: t.app.secrets.verifyKey })).toMatchObject({ ok: true, count: made.checkpoint.count });
+    expect((await fetchExport(dana1)).status).toBe(404);
+    expect((await fetch(`${t.url}/console/api/audit/export/..%2F..%2Fcountersign.db`, { headers: { Cookie: dana1.cookie } })).status).toBe(404);
   });
 
   it('an admin limited to some tenants makes and ends enrollment tokens of those only', async () => {

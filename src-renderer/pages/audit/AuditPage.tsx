@@ -1,12 +1,13 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ConsoleOutput } from '../../../src-main/console/contract.ts';
-import { api } from '../../api/index.ts';
+import { api, mode } from '../../api/index.ts';
 import { errorText, toast } from '../../store/toasts.ts';
 import { useSession } from '../../store/session.ts';
 import { useAsync, useDebounced } from '../../lib/hooks.ts';
 import { useHotkeys } from '../../lib/shortcuts.ts';
 import { dateTime, ms, num, short, stamp, time, toolLabel } from '../../lib/format.ts';
-import { download } from '../../lib/browser.ts';
+import { downloadFrom } from '../../lib/browser.ts';
+import { exportDownloadUrl } from '../../api/web.ts';
 import { DecisionBadge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
@@ -66,9 +67,16 @@ export function AuditPage() {
   const runExport = async () => {
     setBusy('export');
     try {
+      // Made and held on the server; the desktop copies it where the technician saves it, a browser downloads it.
       const x = await api.exportAudit({ format });
-      download(x.fileName, x.content, x.mediaType);
-      toast('ok', `Exported ${num(x.checkpoint.count)} entries with a signed checkpoint (key ${x.checkpoint.keyFingerprint.slice(0, 12)}…).`);
+      const what = `${num(x.checkpoint.count)} entries with a signed checkpoint (key ${x.checkpoint.keyFingerprint.slice(0, 12)}…)`;
+      if (mode === 'desktop') {
+        const { savedTo } = await api.saveAuditExport({ exportId: x.exportId });
+        if (savedTo) toast('ok', `Saved ${what} to ${savedTo}.`);
+        return;
+      }
+      downloadFrom(exportDownloadUrl(x.exportId), x.fileName);
+      toast('ok', `Exported ${what}.`);
     } catch (e) {
       toast('danger', `Export failed: ${errorText(e)}`);
     } finally {

@@ -18,6 +18,8 @@ interface Scenario {
   lock?: boolean;
   /** Responses of successive showMessageBox calls (button index); when exhausted, cancelId. */
   dialogResponses?: number[];
+  /** Where the save dialog says to save; absent: the technician cancels it. */
+  savePath?: string;
   /** When the main process makes this call, these app events are emitted right then (inside start-up). */
   emitDuring?: { call: string; events: string[] };
 }
@@ -230,6 +232,10 @@ const responses = [...(scenario.dialogResponses ?? [])];
 export const dialog = {
   showErrorBox(title: string, content: string) {
     record('dialog.showErrorBox', { title, content });
+  },
+  showSaveDialog(_win: unknown, options: { title?: string; defaultPath?: string }) {
+    record('dialog.showSaveDialog', { title: options.title, defaultPath: options.defaultPath });
+    return Promise.resolve(scenario.savePath ? { canceled: false, filePath: scenario.savePath } : { canceled: true, filePath: '' });
   },
   showMessageBox(options: { title?: string; message: string; buttons?: string[]; cancelId?: number }) {
     record('dialog.showMessageBox', { title: options.title, message: options.message, buttons: options.buttons });

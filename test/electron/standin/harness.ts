@@ -41,6 +41,8 @@ export interface Scenario {
   lock?: boolean;
   dialogResponses?: number[];
   emitDuring?: { call: string; events: string[] };
+  /** Where the save dialog says to save; absent: it is cancelled. */
+  savePath?: string;
 }
 
 export interface Desktop {
