@@ -1,7 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ListToolsRequestSchema, SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
-import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { ApiKey } from '../auth/keys.ts';
 import type { Caller, Gate } from '../governance/gate.ts';
@@ -38,12 +38,20 @@ export type SessionServerFactory = (gate: Gate, info: SessionInfo) => McpServer;
  * The SDK Server builds an Ajv instance with its formats for every server not handed a validator: about 100 µs, and a
  * round of freshly generated functions for V8 to compile on the serving core, per session and, in the stateless era,
  * per request. Its only use is checking the answer to a form elicitation. The product sends none (approvals reach a
- * client as tasks, URL elicitation or polling); the conformance fixtures send a few fixed forms. One validator, made
- * at first use, serves every server of the process.
+ * client as tasks, URL elicitation or polling); the conformance fixtures send a few fixed forms. One validator serves
+ * every server of the process. Ajv keeps each schema it compiles, keyed by the object, so compiled checks are kept
+ * here by the schema's text instead, and past FORM_SCHEMAS distinct ones the instance is replaced: bounded either way.
  */
-let formValidator: AjvJsonSchemaValidator | undefined;
+export const FORM_SCHEMAS = 64;
+let forms: { ajv: AjvJsonSchemaValidator; compiled: Map<string, JsonSchemaValidator<unknown>> } | undefined;
 export const SHARED_FORM_VALIDATOR: jsonSchemaValidator = {
-  getValidator: (schema) => (formValidator ??= new AjvJsonSchemaValidator()).getValidator(schema),
+  getValidator<T>(schema: JsonSchemaType): JsonSchemaValidator<T> {
+    const text = JSON.stringify(schema);
+    if (!forms || (forms.compiled.size >= FORM_SCHEMAS && !forms.compiled.has(text))) forms = { ajv: new AjvJsonSchemaValidator(), compiled: new Map() };
+    let check = forms.compiled.get(text);
+    if (!check) forms.compiled.set(text, (check = forms.ajv.getValidator(schema)));
+    return check as JsonSchemaValidator<T>;
+  },
 };
 
 /** Tasks of 2025-11-25 calls that finished at once: shared by the sessions of this process, each bound to its key. */

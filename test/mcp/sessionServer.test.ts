@@ -1,7 +1,7 @@
 // What building a session server costs: it happens per session in the legacy eras and per request in 2026-07-28.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { createSessionServer, SHARED_FORM_VALIDATOR } from '../../src-main/mcp/sessionServer.ts';
+import { createSessionServer, FORM_SCHEMAS, SHARED_FORM_VALIDATOR } from '../../src-main/mcp/sessionServer.ts';
 import type { ApiKey } from '../../src-main/auth/keys.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -27,9 +27,18 @@ describe('a session server', () => {
     expect(bare[0]).not.toBe(bare[1]);
   });
 
-  it('checks a form answer with it all the same (the conformance fixtures send forms)', () => {
-    const check = SHARED_FORM_VALIDATOR.getValidator<{ n: number }>({ type: 'object', properties: { n: { type: 'number' } }, required: ['n'] });
+  it('checks a form answer with it all the same (the conformance fixtures send forms), compiled once per schema text', () => {
+    const schema = () => ({ type: 'object' as const, properties: { n: { type: 'number' as const } }, required: ['n'] });
+    const check = SHARED_FORM_VALIDATOR.getValidator<{ n: number }>(schema());
     expect(check({ n: 1 }).valid).toBe(true);
     expect(check({ n: 'one' })).toMatchObject({ valid: false });
+    // The same schema as a new object (each elicitation builds its own): the same compiled check, nothing more kept.
+    expect(SHARED_FORM_VALIDATOR.getValidator(schema())).toBe(check);
+    // Past FORM_SCHEMAS distinct schemas the store starts over, and checks still answer.
+    for (let i = 0; i < FORM_SCHEMAS + 5; i++) SHARED_FORM_VALIDATOR.getValidator({ type: 'object', properties: { [`f${i}`]: { type: 'string' } } });
+    const again = SHARED_FORM_VALIDATOR.getValidator<{ n: number }>(schema());
+    expect(again).not.toBe(check);
+    expect(again({ n: 2 }).valid).toBe(true);
+    expect(again({})).toMatchObject({ valid: false });
   });
 });
