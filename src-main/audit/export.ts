@@ -34,37 +34,60 @@ export interface ExportOptions {
   productVersion?: string;
 }
 
+/** Where an export's text goes, in chunks of whole lines; a returned promise holds the export until it is taken. */
+export type ExportSink = (chunk: string) => void | Promise<void>;
+
+/** Lines are handed to the sink in chunks of about this many characters (a write per line costs more than the line). */
+const CHUNK = 64 * 1024;
+
+export function exportFileName(format: ExportFormat, at: Date): string {
+  const stamp = at.toISOString().replace(/[:.]/g, '-');
+  return `countersign-audit-${stamp}${format === 'jsonl' ? '' : `-${format}`}.${format === 'syslog' ? 'log' : 'jsonl'}`;
+}
+
+export const exportMediaType = (format: ExportFormat) => (format === 'syslog' ? 'text/plain' : 'application/x-ndjson');
+
 /**
- * Writes every entry up to the head found at the start as one line in the chosen format, then the signed checkpoint.
- * The log is append-only, so those entries are one consistent prefix however long the export takes.
+ * Writes every entry up to the head found at the start as one line in the chosen format, then the signed checkpoint,
+ * to `sink`. The log is append-only, so those entries are one consistent prefix however long the export takes; only a
+ * chunk is ever held, whatever the size of the log.
  */
-export async function exportAudit(sql: Sql, file: string, signingKey: KeyObject, verifyKey: KeyObject, opts: ExportOptions = {}): Promise<Checkpoint> {
+export async function writeExport(sql: Sql, sink: ExportSink, signingKey: KeyObject, verifyKey: KeyObject, opts: ExportOptions = {}): Promise<Checkpoint> {
   const format = opts.format ?? 'jsonl';
   const product = { version: opts.productVersion ?? '0' };
   const line = format === 'jsonl' ? (r: AuditRow) => JSON.stringify(r) : format === 'ocsf' ? (r: AuditRow) => JSON.stringify(toOcsf(r, product)) : toSyslog;
+  const through = (await sql.get<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM audit_log'))!.seq;
+  let count = 0;
+  let head = { seq: 0, hash: '0'.repeat(64) };
+  let chunk = '';
+  const pause = pauses();
+  for await (const row of auditRows(sql, { throughSeq: through })) {
+    chunk += `${line(row)}\n`;
+    head = { seq: row.seq, hash: row.hash };
+    count++;
+    if (chunk.length >= CHUNK) {
+      const taken = sink(chunk);
+      chunk = '';
+      if (taken) await taken;
+    }
+    const p = pause();
+    if (p) await p;
+  }
+  const body = { count, headSeq: head.seq, headHash: head.hash, exportedAt: new Date().toISOString() };
+  const cp: Checkpoint = {
+    type: 'checkpoint', ...body,
+    publicKey: verifyKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    signature: sign(null, signedPart(body), signingKey).toString('base64'),
+  };
+  await sink(`${chunk}${checkpointRecord(format, cp, product)}\n`);
+  return cp;
+}
+
+/** The export as a new file (never an existing one: opened with O_EXCL), fsynced before the checkpoint is returned. */
+export async function exportAudit(sql: Sql, file: string, signingKey: KeyObject, verifyKey: KeyObject, opts: ExportOptions = {}): Promise<Checkpoint> {
   const fd = openSync(file, 'wx', 0o600);
   try {
-    const through = (await sql.get<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM audit_log'))!.seq;
-    const checkpoint = await (async () => {
-      let count = 0;
-      let head = { seq: 0, hash: '0'.repeat(64) };
-      const pause = pauses();
-      for await (const row of auditRows(sql, { throughSeq: through })) {
-        writeSync(fd, `${line(row)}\n`);
-        head = { seq: row.seq, hash: row.hash };
-        count++;
-        const p = pause();
-        if (p) await p;
-      }
-      const body = { count, headSeq: head.seq, headHash: head.hash, exportedAt: new Date().toISOString() };
-      const cp: Checkpoint = {
-        type: 'checkpoint', ...body,
-        publicKey: verifyKey.export({ type: 'spki', format: 'der' }).toString('base64'),
-        signature: sign(null, signedPart(body), signingKey).toString('base64'),
-      };
-      writeSync(fd, `${checkpointRecord(format, cp, product)}\n`);
-      return cp;
-    })();
+    const checkpoint = await writeExport(sql, (chunk) => void writeSync(fd, chunk), signingKey, verifyKey, opts);
     fsyncSync(fd);
     return checkpoint;
   } finally {

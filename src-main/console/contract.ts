@@ -20,8 +20,6 @@ export const ROLES = ['admin', 'standard'] as const;
 export const AUDIT_EVENTS = ['auth', 'http', 'session', 'tool_call', 'approval', 'execution', 'key', 'policy', 'console', 'system'] as const;
 export const AUDIT_DECISIONS = ['allowed', 'denied', 'pending', 'throttled', 'approved', 'rejected', 'expired', 'cancelled', 'completed', 'failed', 'info'] as const;
 export const ALERT_SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
-/** A prepared audit export's one-time handle: 256 random bits, base64url. */
-export const EXPORT_ID = /^[A-Za-z0-9_-]{43}$/;
 export const PATCH_SEVERITIES = ['critical', 'important', 'moderate', 'low'] as const;
 export const OS_NAMES = ['windows', 'macos', 'linux'] as const;
 export const POLICY_NAMES = [
@@ -393,18 +391,15 @@ export const consoleMethods = {
   getAuditEntry: { input: z.strictObject({ seq: int.min(1) }), output: z.object({ entry: AuditEntryDetail }) },
   verifyAudit: { input: noInput, output: VerifyResult },
   auditCheckpoint: { input: noInput, output: z.object({ checkpoint: CheckpointView.nullable() }) },
+  // Desktop: the export written where the save dialog says (savedTo null: cancelled). The web console downloads it
+  // from GET /console/api/audit/export?format=F instead (streamed; this method is refused there).
   exportAudit: {
     input: z.strictObject({ format: z.enum(AUDIT_EXPORT_FORMATS).default('jsonl') }).optional(),
     output: z.object({
-      fileName: text, mediaType: z.enum(['application/x-ndjson', 'text/plain']),
-      bytes: int.min(0),
-      exportId: z.string().regex(EXPORT_ID).describe('fetched once: GET /console/api/audit/export/ID (web) or saveAuditExport (desktop)'),
-      expiresInSeconds: int.min(1),
-      checkpoint: z.object({ count, headSeq: int, headHash: text, exportedAt: iso, keyFingerprint: text }),
+      fileName: text, savedTo: text.nullable(),
+      checkpoint: z.object({ count, headSeq: int, headHash: text, exportedAt: iso, keyFingerprint: text }).nullable(),
     }),
   },
-  /** Desktop app: the prepared export copied where the technician chooses (null: the save dialog was cancelled). */
-  saveAuditExport: { input: z.strictObject({ exportId: z.string().regex(EXPORT_ID) }), output: z.object({ savedTo: text.nullable() }) },
   getPolicy: { input: noInput, output: PolicyView },
   updatePolicy: {
     input: PolicyValues.partial().strict().refine((p) => Object.keys(p).length > 0, 'nothing to update'),

@@ -2,6 +2,7 @@
 import type { App } from '../app.ts';
 import { DEFAULT_POLICY, type Policy, type PolicyName } from '../governance/policyValues.ts';
 import type { Tier } from '../governance/tiers.ts';
+import type { TenantScope } from './tenantScope.ts';
 import { budgetOf } from '../tools/types.ts';
 import { AppError, type ConsoleOutput, type PolicyViewT, type ToolInfoT } from './contract.ts';
 
@@ -15,7 +16,12 @@ export function toolCatalogue(app: App): ToolInfoT[] {
   }));
 }
 
-export function createPolicyAdmin(app: App, actor: string) {
+/**
+ * `scope`: the tenants the account acts on. The policy's values and its overrides without a tenant hold for every
+ * tenant, so only an account acting on every tenant changes them; an account limited to some tenants sees, sets and
+ * removes overrides of its tenants only, and sees only its tenants among those that need a ticket.
+ */
+export function createPolicyAdmin(app: App, actor: string, scope: TenantScope) {
   const tools = toolCatalogue(app);
   const byName = new Map(tools.map((t) => [t.name, t]));
 
@@ -27,13 +33,14 @@ export function createPolicyAdmin(app: App, actor: string) {
   };
 
   // The policy service caches overrides for the hot path: every change goes through it, never around it.
-  const listOverrides = (): Override[] => app.policy.listOverrides().map((o) => ({
+  const listOverrides = (): Override[] => app.policy.listOverrides().filter((o) => o.tenantId === null || scope.reachesId(o.tenantId)).map((o) => ({
     id: o.id, tool: o.tool, action: o.action, tenant: o.tenant, tier: o.tier, baseTier: baseTier(o.tool, o.action), createdAt: o.createdAt,
   }));
 
   const view = (): ConsoleOutput<'getPolicy'> => {
     const { values, pinned, integrity, digest } = app.policy.get();
-    return { values, defaults: DEFAULT_POLICY, pinned: pinned as Record<string, string>, overrides: listOverrides(), tools, integrity, shown: digest };
+    const shownValues = scope.slugs ? { ...values, requireTicketTenants: values.requireTicketTenants.filter((t) => t === '*' || scope.seesSlug(t)) } : values;
+    return { values: shownValues, defaults: DEFAULT_POLICY, pinned: pinned as Record<string, string>, overrides: listOverrides(), tools, integrity, shown: digest };
   };
 
   return {
@@ -41,6 +48,7 @@ export function createPolicyAdmin(app: App, actor: string) {
     view,
     listOverrides,
     async update(patch: Partial<Policy>) {
+      scope.everyTenant('the policy');
       const { pinned } = app.policy.get();
       const blocked = (Object.keys(patch) as PolicyName[]).filter((k) => pinned[k]);
       if (blocked.length) throw new AppError('PINNED', `pinned by environment variable: ${blocked.map((k) => `${k} (${pinned[k]})`).join(', ')}`);
@@ -54,6 +62,7 @@ export function createPolicyAdmin(app: App, actor: string) {
     },
     /** Keeps the policy shown (the stricter values, after a failed binding) as the trusted one; changes resume. */
     async accept(shown: string) {
+      scope.everyTenant('the policy');
       await app.policy.accept(actor, shown);
       return view();
     },
@@ -66,8 +75,10 @@ export function createPolicyAdmin(app: App, actor: string) {
           ? `action: ${o.tool} has the actions ${tool.actions.map((a) => a.name).join(', ')}` : `action: ${o.tool} has no actions`);
       }
       let tenantId: string | null = null;
+      if (!o.tenant) scope.everyTenant('an override without a tenant');
       if (o.tenant) {
-        const t = await app.store.sql.get<{ id: string }>('SELECT id FROM tenants WHERE slug = ?', [o.tenant]);
+        // Another tenant's slug is answered as an unknown one: a limited account learns nothing of tenants it does not act on.
+        const t = scope.seesSlug(o.tenant) ? await app.store.sql.get<{ id: string }>('SELECT id FROM tenants WHERE slug = ?', [o.tenant]) : undefined;
         if (!t) throw new AppError('BAD_INPUT', `tenant: unknown tenant '${o.tenant}'`);
         tenantId = t.id;
       }
@@ -79,6 +90,9 @@ export function createPolicyAdmin(app: App, actor: string) {
       return view();
     },
     async removeOverride(id: string) {
+      const o = app.policy.listOverrides().find((x) => x.id === id);
+      if (o && o.tenantId !== null && !scope.reachesId(o.tenantId)) throw new AppError('NOT_FOUND', `no tier override ${id}`);
+      if (o && o.tenantId === null) scope.everyTenant('an override without a tenant');
       if (!(await app.policy.removeOverride(id, actor))) throw new AppError('NOT_FOUND', `no tier override ${id}`);
       return view();
     },

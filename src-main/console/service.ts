@@ -4,12 +4,12 @@
 import type { App } from '../app.ts';
 import type { AuditRow } from '../audit/log.ts';
 import { listTenants, type ApiKey } from '../auth/keys.ts';
-import { CAN, reaches, type Technician } from '../auth/technicians.ts';
+import { CAN, type Technician } from '../auth/technicians.ts';
 import { pageCursor, type Approval } from '../governance/approvals.ts';
 import { AppError } from '../errors.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
 import {
-  CONSOLE_METHOD_NAMES, consoleMethods, parseConsoleInput,
+  AUDIT_EXPORT_FORMATS, CONSOLE_METHOD_NAMES, consoleMethods, parseConsoleInput,
   type ConsoleApi, type ConsoleEvent, type ConsoleInput, type ConsoleMethodName, type ConsoleOutput, type KeyViewT,
 } from './contract.ts';
 import { createApprovalViewer } from './approvalView.ts';
@@ -21,7 +21,8 @@ import { createAgentDeploy } from './agentDeploy.ts';
 import { createStandingAdmin } from './standingAdmin.ts';
 import { createTeamAdmin } from './teamAdmin.ts';
 import { createWholeLogJobs } from './wholeLog.ts';
-import type { PreparedExport } from './preparedExports.ts';
+import { tenantScopeOf } from './tenantScope.ts';
+import type { ExportSink } from '../audit/export.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -44,9 +45,10 @@ export type ConsoleService = ConsoleApi & {
   subscribe(listener: (e: ConsoleEvent) => void): () => void;
   /** The same service acting as a signed-in technician (cached per account and rights). */
   as(technician: Technician): ConsoleService;
-  /** A prepared audit export of this account, handed over once (the web console's download); discard it when sent. */
-  takeExport(id: string): PreparedExport | undefined;
-  discardExport(id: string): void;
+  /** The web console's download: the audit export written to `sink` as it is read (refused as exportAudit is). */
+  streamExport(format: (typeof AUDIT_EXPORT_FORMATS)[number], sink: ExportSink): Promise<void>;
+  /** Whether streamExport would start now: refused (as an AppError) or undefined. */
+  canExport(): AppError | undefined;
 };
 
 /** Methods only an owner or admin may call; the rest of the writing ones need a role that decides or holds keys. */
@@ -72,18 +74,9 @@ function asAppError(e: unknown, log: (msg: string, err?: unknown) => void, metho
 export function createConsoleService(app: App, opts: ConsoleServiceOptions = {}): ConsoleService {
   const tech = opts.technician;
   const actor = tech?.name ?? opts.actor ?? 'console-admin';
-  /** Who may fetch an export this service made: the technician's account, or the install's own console (''). */
-  const exportOwner = tech?.id ?? '';
-  const visible = (a: Approval) => !tech || reaches(tech, a.tenantId);
-  /** The tenants a technician limited to some may see; undefined: every tenant. */
-  const tenantIds = tech && tech.tenants !== 'all' ? tech.tenants.map((x) => x.id) : undefined;
-  /** The same by slug (audit entries, agents and tokens name their tenant by slug); undefined: every tenant. */
-  const slugs = tech && tech.tenants !== 'all' ? new Set(tech.tenants.map((x) => x.slug)) : undefined;
-  const seesSlug = (slug: string | null) => !slugs || (slug !== null && slugs.has(slug));
-  /** Whole-install work (every tenant's entries in one file, a replay of every tenant's calls) is not for them. */
-  const everyTenant = (what: string) => {
-    if (slugs) throw new AppError('FORBIDDEN', `${tech!.name} acts on some tenants only; ${what} covers every tenant`, 'technician_tenants');
-  };
+  const scope = tenantScopeOf(tech);
+  const { ids: tenantIds, slugs, seesSlug, everyTenant } = scope;
+  const visible = (a: Approval) => scope.reachesId(a.tenantId);
   /** A request naming a tenant the technician does not see is refused as one naming no tenant at all. */
   const inTheirTenant = <Q extends { tenant: string }>(q: Q): Q => {
     if (!seesSlug(q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
@@ -107,12 +100,12 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   };
   const auditQ = createAuditQueries(app.store.sql);
   const fleet = createFleetView(app.store.sql);
-  const policy = createPolicyAdmin(app, actor);
+  const policy = createPolicyAdmin(app, actor, scope);
   const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null);
   const deploy = createAgentDeploy(app, actor, () => opts.agentUrl?.() ?? null);
   const wholeLog = createWholeLogJobs(app);
   const checkpointView = wholeLog.checkpoint;
-  const standing = createStandingAdmin(app, actor, view, tech);
+  const standing = createStandingAdmin(app, actor, view, tech, scope);
   const team = createTeamAdmin(app, tech, actor);
 
   const keyState = (k: ApiKey): KeyViewT['state'] => {
@@ -197,11 +190,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     auditCheckpoint: async () => ({ checkpoint: await checkpointView() }),
     exportAudit: (q) => {
       everyTenant('the audit export');
-      return wholeLog.export(q?.format ?? 'jsonl', exportOwner);
-    },
-    saveAuditExport: (q) => {
-      if (!opts.saveAs) throw new AppError('BAD_INPUT', 'saving an export to a chosen file is the desktop app\'s; the web console downloads it from /console/api/audit/export/<exportId>');
-      return wholeLog.save(q!.exportId, exportOwner, opts.saveAs);
+      if (!opts.saveAs) throw new AppError('BAD_INPUT', 'the web console downloads the audit export from GET /console/api/audit/export?format=F', 'export_download');
+      return wholeLog.save(q?.format ?? 'jsonl', opts.saveAs);
     },
     getPolicy: () => policy.view(),
     updatePolicy: (q) => policy.update(q!),
@@ -331,8 +321,18 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       asTechnician.set(t.id, { rights, service: made });
       return made;
     },
-    takeExport: (id: string) => wholeLog.take(id, exportOwner),
-    discardExport: (id: string) => wholeLog.discard(id),
+    async streamExport(format: (typeof AUDIT_EXPORT_FORMATS)[number], sink: ExportSink): Promise<void> {
+      everyTenant('the audit export');
+      await wholeLog.stream(format, sink);
+    },
+    canExport(): AppError | undefined {
+      try {
+        everyTenant('the audit export');
+      } catch (e) {
+        return e as AppError;
+      }
+      return wholeLog.busy() ? new AppError('CONFLICT', 'an audit export is already being made; try again when it is done', 'export_running') : undefined;
+    },
     subscribe(listener: (e: ConsoleEvent) => void): () => void {
       listeners.add(listener);
       detach ??= attach();

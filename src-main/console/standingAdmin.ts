@@ -3,7 +3,8 @@
 // rubber-stamping flags, and the policy simulation.
 import type { App } from '../app.ts';
 import type { Approval } from '../governance/approvals.ts';
-import { reaches, type Technician } from '../auth/technicians.ts';
+import type { Technician } from '../auth/technicians.ts';
+import type { TenantScope } from './tenantScope.ts';
 import { PolicySimulator } from '../governance/simulate.ts';
 import { decisionTimes } from '../store/data/decisionTimes.ts';
 import type { ApprovalCardT } from './approvalView.ts';
@@ -56,13 +57,13 @@ export function decisionStats(rows: Awaited<ReturnType<typeof decisionTimes.sinc
   };
 }
 
-/** `by`: the signed-in technician (team mode) whose decisions these are. */
-export function createStandingAdmin(app: App, actor: string, card: (a: Approval, now?: Date) => Promise<ApprovalCardT>, by?: Technician) {
+/** `by`: the signed-in technician (team mode) whose decisions these are; `scope`: the tenants they act on. */
+export function createStandingAdmin(app: App, actor: string, card: (a: Approval, now?: Date) => Promise<ApprovalCardT>, by: Technician | undefined, scope: TenantScope) {
   const { grants, plans } = app.gate.standing;
   const simulator = new PolicySimulator(app.gate);
   // A technician limited to some tenants sees and ends the grants and plans of those tenants only.
-  const sees = (tenantId: string) => !by || reaches(by, tenantId);
-  const tenantIds = by && by.tenants !== 'all' ? by.tenants.map((t) => t.id) : undefined;
+  const sees = scope.reachesId;
+  const tenantIds = scope.ids ? [...scope.ids] : undefined;
 
   /** Cards as the console shows them: with the grant a pending one may offer, and a decided one's time on screen. */
   async function full(list: Approval[], now = new Date()): Promise<ApprovalT[]> {
@@ -90,7 +91,7 @@ export function createStandingAdmin(app: App, actor: string, card: (a: Approval,
     stopPlan: async (id: string) => ({ plan: await plans.stopById(id, actor, sees) }),
     async stats(days: number): Promise<Stats> {
       const from = new Date(Date.now() - days * 86_400_000).toISOString();
-      const rows = (await decisionTimes.since(app.store.sql, from)).filter((r) => !by || by.tenants === 'all' || by.tenants.some((t) => t.slug === r.tenant_slug));
+      const rows = (await decisionTimes.since(app.store.sql, from)).filter((r) => scope.seesSlug(r.tenant_slug));
       return { fastMs: FAST_DECISION_MS, streakLength: FAST_STREAK, ...decisionStats(rows) };
     },
     simulate: (q: ConsoleInput<'simulatePolicy'>) => simulator.run(q.draft as never, { days: q.days ?? 7 }),

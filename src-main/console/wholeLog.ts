@@ -1,24 +1,26 @@
 // The console's work over the whole audit log: verifying the chain with its signed checkpoints, and exporting it. One
 // of each at a time per app, whichever console service asks (the install's, each technician's): a second verify while
 // one runs shares its answer rather than starting the worker threads again, and a second export is refused while one
-// is being written (each reads the whole log). An export is written to a file and fetched once (preparedExports.ts).
-import { copyFile } from 'node:fs/promises';
+// is being written (each reads the whole log). An export goes straight where it is wanted, a chunk at a time: into the
+// web console's download (http/exportDownload.ts), or into the file the desktop's save dialog names.
+import { randomBytes } from 'node:crypto';
+import { rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { App } from '../app.ts';
-import { exportAudit, fingerprint } from '../audit/export.ts';
+import { exportAudit, exportFileName, fingerprint, writeExport, type Checkpoint, type ExportSink } from '../audit/export.ts';
 import { checkpointFiles, latestCheckpoint } from '../audit/anchor.ts';
 import { verifyAnchored } from '../audit/anchorVerify.ts';
 import { verifyChain as verifyChainOnCores } from '../audit/chainVerify.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
 import { AppError, type ConsoleInput, type ConsoleOutput } from './contract.ts';
-import { MAX_WAITING, PreparedExports, TTL_MS } from './preparedExports.ts';
 
 type ExportFormat = NonNullable<NonNullable<ConsoleInput<'exportAudit'>>['format']>;
 
-const running = new WeakMap<App, { verifying?: Promise<ConsoleOutput<'verifyAudit'>>; exporting: boolean; prepared: PreparedExports }>();
+const running = new WeakMap<App, { verifying?: Promise<ConsoleOutput<'verifyAudit'>>; exporting: boolean }>();
 
 export function createWholeLogJobs(app: App) {
   let jobs = running.get(app);
-  if (!jobs) running.set(app, (jobs = { exporting: false, prepared: new PreparedExports(app.dataDir) }));
+  if (!jobs) running.set(app, (jobs = { exporting: false }));
   const state = jobs;
 
   const checkpoint = async () => {
@@ -38,53 +40,47 @@ export function createWholeLogJobs(app: App) {
       : { ok: false, count: 0, headSeq: null, headHash: null, badSeq: r.badSeq ?? null, reason: r.reason, checkedAt, ms, case: r.case, checkpoints: 0, latestCheckpoint: await checkpoint() };
   }
 
-  /** Writes the export under the data directory and holds it for `owner` to fetch once (see preparedExports.ts). */
-  async function exportNow(format: ExportFormat, owner: string): Promise<ConsoleOutput<'exportAudit'>> {
-    const slot = state.prepared.reserve();
-    if (!slot) throw new AppError('CONFLICT', `${MAX_WAITING} audit exports are waiting to be fetched; fetch one, or wait ${TTL_MS / 60_000} minutes for them to lapse`, 'exports_waiting');
+  const options = (format: ExportFormat) => ({ format, productVersion: SERVER_INFO.version });
+  const checkpointOf = (cp: Checkpoint) => ({ count: cp.count, headSeq: cp.headSeq, headHash: cp.headHash, exportedAt: cp.exportedAt, keyFingerprint: fingerprint(app.secrets.verifyKey) });
+
+  /** One export at a time per app: a second, asked while one is written, is refused. */
+  async function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+    if (state.exporting) throw new AppError('CONFLICT', 'an audit export is already being made; try again when it is done', 'export_running');
+    state.exporting = true;
     try {
-      const cp = await exportAudit(app.store.sql, slot.file, app.secrets.signingKey, app.secrets.verifyKey, { format, productVersion: SERVER_INFO.version });
-      const stamp = cp.exportedAt.replace(/[:.]/g, '-');
-      const fileName = `countersign-audit-${stamp}${format === 'jsonl' ? '' : `-${format}`}.${format === 'syslog' ? 'log' : 'jsonl'}`;
-      const mediaType = format === 'syslog' ? 'text/plain' : 'application/x-ndjson';
-      const held = state.prepared.hold({ id: slot.id, file: slot.file, fileName, mediaType }, owner);
-      return {
-        fileName, mediaType, bytes: held.bytes, exportId: held.id, expiresInSeconds: TTL_MS / 1000,
-        checkpoint: { count: cp.count, headSeq: cp.headSeq, headHash: cp.headHash, exportedAt: cp.exportedAt, keyFingerprint: fingerprint(app.secrets.verifyKey) },
-      };
-    } catch (e) {
-      state.prepared.discard(slot.id);
-      throw e;
+      return await fn();
+    } finally {
+      state.exporting = false;
     }
   }
 
   return {
     checkpoint,
     verify: (): Promise<ConsoleOutput<'verifyAudit'>> => (state.verifying ??= verifyNow().finally(() => (state.verifying = undefined))),
-    async export(format: ExportFormat, owner: string): Promise<ConsoleOutput<'exportAudit'>> {
-      if (state.exporting) throw new AppError('CONFLICT', 'an audit export is already being made; try again when it is done', 'export_running');
-      state.exporting = true;
-      try {
-        return await exportNow(format, owner);
-      } finally {
-        state.exporting = false;
-      }
-    },
-    /** A prepared export handed over once to its owner; discard it when it has been sent or saved. */
-    take: (id: string, owner: string) => state.prepared.take(id, owner),
-    discard: (id: string) => state.prepared.discard(id),
-    /** Desktop: copies the owner's prepared export where `saveAs` says (null: the technician cancelled), then drops it. */
-    async save(id: string, owner: string, saveAs: (fileName: string) => Promise<string | null>): Promise<ConsoleOutput<'saveAuditExport'>> {
-      const p = state.prepared.take(id, owner);
-      if (!p) throw new AppError('NOT_FOUND', `no such audit export waiting: each is fetched once, within ${TTL_MS / 60_000} minutes of being made`);
-      try {
-        const to = await saveAs(p.fileName);
-        if (to === null) return { savedTo: null };
-        await copyFile(p.file, to);
-        return { savedTo: to };
-      } finally {
-        state.prepared.discard(p.id);
-      }
+    /** Whether an export could start now (the web console asks before its download begins). */
+    busy: () => state.exporting,
+    /** The export written to `sink` as it is read (the web console's download). */
+    stream: (format: ExportFormat, sink: ExportSink): Promise<Checkpoint> =>
+      oneAtATime(() => writeExport(app.store.sql, sink, app.secrets.signingKey, app.secrets.verifyKey, options(format))),
+    /**
+     * Desktop: the export written where `saveAs` says (null: the technician cancelled). It is written beside the chosen
+     * file and renamed over it once complete and fsynced, so a failure (a full disk) leaves no partial export there.
+     */
+    async save(format: ExportFormat, saveAs: (fileName: string) => Promise<string | null>): Promise<ConsoleOutput<'exportAudit'>> {
+      const fileName = exportFileName(format, new Date());
+      const to = await saveAs(fileName);
+      if (to === null) return { fileName, savedTo: null, checkpoint: null };
+      const partial = join(dirname(to), `.${fileName}.${randomBytes(6).toString('hex')}.partial`);
+      return oneAtATime(async () => {
+        try {
+          const cp = await exportAudit(app.store.sql, partial, app.secrets.signingKey, app.secrets.verifyKey, options(format));
+          await rename(partial, to);
+          return { fileName, savedTo: to, checkpoint: checkpointOf(cp) };
+        } catch (e) {
+          await rm(partial, { force: true });
+          throw e;
+        }
+      });
     },
   };
 }

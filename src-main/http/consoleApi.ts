@@ -12,7 +12,7 @@ import { AppError } from '../errors.ts';
 import type { Technician } from '../auth/technicians.ts';
 import { PasskeyService, type RelyingParty } from '../auth/passkeys.ts';
 import { PasskeyRoutes } from './passkeyRoutes.ts';
-import { EXPORT_DOWNLOAD, sendPreparedExport } from './exportDownload.ts';
+import { EXPORT_DOWNLOAD_PATH, sendAuditExport } from './exportDownload.ts';
 
 export const CONSOLE_PREFIX = '/console/api';
 const MAX_BODY = 64 * 1024;
@@ -120,8 +120,9 @@ export class ConsoleApi {
     // A technician's requests go through a console service acting as them (their name in the audit log, their rights).
     const service = session.technician ? this.service.as(session.technician) : this.service;
     if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash, service, rightsOf(session.technician));
-    const download = EXPORT_DOWNLOAD.exec(path);
-    if (download && req.method === 'GET') return sendPreparedExport(res, service, download[1]!);
+    if (path === EXPORT_DOWNLOAD_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      return this.viaService(() => sendAuditExport(req, res, url, service, (msg, err) => this.app.log(msg, err)));
+    }
     const rpc = /^\/rpc\/([A-Za-z]+)$/.exec(path);
     if (rpc && req.method === 'POST') return this.rpc(req, res, rpc[1]!, session.expiresAt, service);
     // The documented REST routes, served by the same console service as the RPC methods (same checks, same actor).
@@ -167,6 +168,9 @@ export class ConsoleApi {
       throw e;
     });
     try {
+      // The web console downloads the export (exportDownload.ts): here it would open the desktop's save dialog, on the
+      // desktop whose console service this server shares.
+      if (method === 'exportAudit') throw new AppError('BAD_INPUT', 'the web console downloads the audit export from GET /console/api/audit/export?format=F', 'export_download');
       const call = service[method] as (i: unknown) => Promise<unknown>;
       let result = await call(input);
       if (method === 'session') result = { ...(result as object), mode: 'web', expiresAt };

@@ -25,8 +25,22 @@ export interface WebConsole {
 
 const PREFIX = '/console/api';
 
-/** Where a prepared audit export is downloaded, once (src-main/http/exportDownload.ts). */
-export const exportDownloadUrl = (exportId: string, base = '') => `${base}${PREFIX}/audit/export/${encodeURIComponent(exportId)}`;
+/** Where the web console downloads the audit export, streamed (src-main/http/exportDownload.ts). */
+export const exportDownloadUrl = (format: string, base = '') => `${base}${PREFIX}/audit/export?format=${encodeURIComponent(format)}`;
+
+/** What a HEAD of the export says before the download starts (a HEAD carries no body, so the status is all there is). */
+const EXPORT_REFUSALS: Record<number, string> = {
+  401: 'you are signed out; sign in again',
+  403: 'your account acts on some tenants only, and the export covers every tenant',
+  409: 'an audit export is already being made; try again when it is done',
+};
+
+/** Asks the server whether an export would start now; throws the reason if not. */
+export async function checkExportDownload(format: string, base = ''): Promise<void> {
+  const res = await fetch(exportDownloadUrl(format, base), { method: 'HEAD', credentials: 'same-origin' });
+  if (res.ok) return;
+  throw new AppError(STATUS_CODES[res.status] ?? 'INTERNAL', EXPORT_REFUSALS[res.status] ?? `the server answered ${res.status}`);
+}
 
 /** The code of an HTTP refusal that carries none in its body (the transport's own: not logged in, throttled, too large). */
 const STATUS_CODES: Record<number, ErrorCode> = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 410: 'GONE', 429: 'RATE_LIMITED', 503: 'UNAVAILABLE' };

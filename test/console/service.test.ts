@@ -1,6 +1,6 @@
 // The console service on a real seeded SQLite directory: every contract method, its validation and its errors, and the push events.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,6 @@ import { verifyExport } from '../../src-main/audit/export.ts';
 import { createConsoleService, type ConsoleService } from '../../src-main/console/service.ts';
 import { AppError, CONSOLE_METHOD_NAMES, ConsoleEvent, consoleMethods, type ConsoleEvent as Ev } from '../../src-main/console/contract.ts';
 import { initTestDir } from '../helpers/server.ts';
-import { MAX_WAITING } from '../../src-main/console/preparedExports.ts';
 import { callTool } from '../helpers/gate.ts';
 
 let app: App;
@@ -44,9 +43,9 @@ afterAll(() => {
 });
 
 describe('the service implements the contract', () => {
-  it('has exactly the contract methods, plus subscribe, as (acting as a technician) and the export hand-over', () => {
+  it('has exactly the contract methods, plus subscribe, as (acting as a technician) and the web console\'s export download', () => {
     for (const m of CONSOLE_METHOD_NAMES) expect(typeof svc[m], m).toBe('function');
-    expect(Object.keys(svc).sort()).toEqual([...CONSOLE_METHOD_NAMES, 'as', 'subscribe', 'takeExport', 'discardExport'].sort());
+    expect(Object.keys(svc).sort()).toEqual([...CONSOLE_METHOD_NAMES, 'as', 'subscribe', 'streamExport', 'canExport'].sort());
   });
 
   it('session: mode, MCP base URL, version, pending count', async () => {
@@ -211,50 +210,37 @@ describe('audit', () => {
   it('verify succeeds; export is JSONL plus a checkpoint that verifies offline against this install', async () => {
     const v = await svc.verifyAudit();
     expect(v).toMatchObject({ ok: true, badSeq: null, reason: null });
-    const x = await svc.exportAudit();
-    expect(x.fileName).toMatch(/^countersign-audit-.*\.jsonl$/);
-    // Held on disk for one fetch, never returned as text.
-    expect(x).not.toHaveProperty('content');
-    const held = svc.takeExport(x.exportId)!;
-    expect(held).toMatchObject({ fileName: x.fileName, bytes: x.bytes });
-    expect(statSync(held.file).size).toBe(x.bytes);
-    const lines = readFileSync(held.file, 'utf8').trim().split('\n');
-    expect(lines).toHaveLength(x.checkpoint.count + 1);
-    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: 'checkpoint', headHash: x.checkpoint.headHash });
-    expect(await verifyExport(held.file, { key: app.secrets.verifyKey })).toMatchObject({ ok: true });
-    // Once: a second take finds nothing, and discarding removes the file.
-    expect(svc.takeExport(x.exportId)).toBeUndefined();
-    svc.discardExport(x.exportId);
-    expect(existsSync(held.file)).toBe(false);
+    const chunks: string[] = [];
+    await svc.streamExport('jsonl', (c) => void chunks.push(c));
+    const text = chunks.join('');
+    const lines = text.trim().split('\n');
+    const cp = JSON.parse(lines.at(-1)!);
+    expect(cp).toMatchObject({ type: 'checkpoint', count: lines.length - 1 });
+    const file = join(mkdtempSync(join(tmpdir(), 'cs-x-')), 'a.jsonl');
+    writeFileSync(file, text);
+    expect(await verifyExport(file, { key: app.secrets.verifyKey })).toMatchObject({ ok: true, count: lines.length - 1 });
   });
 
-  it('a prepared export: saved where the desktop\'s dialog says, or dropped when it is cancelled; the web console\'s service cannot save one', async () => {
-    const to = join(mkdtempSync(join(tmpdir(), 'cs-x-')), 'chosen.jsonl');
+  it('desktop: the export is written where the save dialog says, whole or not at all; a cancelled dialog writes nothing; the web console\'s service saves none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-x-'));
+    const to = join(dir, 'chosen.jsonl');
     const asked: string[] = [];
     const desktop = createConsoleService(app, { saveAs: async (name) => (asked.push(name), to) });
     const x = await desktop.exportAudit({ format: 'jsonl' });
-    expect(await desktop.saveAuditExport({ exportId: x.exportId })).toEqual({ savedTo: to });
-    expect(asked).toEqual([x.fileName]);
-    expect(await verifyExport(to, { key: app.secrets.verifyKey })).toMatchObject({ ok: true });
-    expect(readdirSync(join(app.dataDir, 'exports'))).toEqual([]);
-    await rejects(desktop.saveAuditExport({ exportId: x.exportId }), 404, 'NOT_FOUND');
-    const cancelled = createConsoleService(app, { saveAs: async () => null });
-    const y = await cancelled.exportAudit({ format: 'syslog' });
-    expect(await cancelled.saveAuditExport({ exportId: y.exportId })).toEqual({ savedTo: null });
-    expect(readdirSync(join(app.dataDir, 'exports'))).toEqual([]);
-    const z = await svc.exportAudit();
-    await rejects(svc.saveAuditExport({ exportId: z.exportId }), 400, 'BAD_INPUT');
-    svc.discardExport(z.exportId);
-  });
-
-  it(`at most ${MAX_WAITING} exports wait to be fetched; the next is refused until one is`, async () => {
-    const made = [];
-    for (let i = 0; i < MAX_WAITING; i++) made.push(await svc.exportAudit());
-    await rejects(svc.exportAudit(), 409, 'CONFLICT');
-    svc.discardExport(svc.takeExport(made[0]!.exportId)!.id);
-    made.push(await svc.exportAudit());
-    for (const m of made.slice(1)) svc.discardExport(m.exportId);
-    expect(readdirSync(join(app.dataDir, 'exports'))).toEqual([]);
+    expect(x).toMatchObject({ savedTo: to, fileName: asked[0] });
+    expect(asked[0]).toMatch(/^countersign-audit-.*\.jsonl$/);
+    expect(await verifyExport(to, { key: app.secrets.verifyKey })).toMatchObject({ ok: true, count: x.checkpoint!.count });
+    expect(readdirSync(dir)).toEqual(['chosen.jsonl']);
+    // A save that fails at its last step (here the chosen path is a folder holding a file) leaves nothing beside it.
+    const folder = join(dir, 'folder');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'keep'), 'x');
+    await expect(createConsoleService(app, { saveAs: async () => folder }).exportAudit({ format: 'ocsf' })).rejects.toThrow();
+    expect(readdirSync(dir).sort()).toEqual(['chosen.jsonl', 'folder']);
+    expect(readdirSync(folder)).toEqual(['keep']);
+    expect(await createConsoleService(app, { saveAs: async () => null }).exportAudit({ format: 'syslog' })).toMatchObject({ savedTo: null, checkpoint: null });
+    expect(readdirSync(dir).sort()).toEqual(['chosen.jsonl', 'folder']);
+    await rejects(svc.exportAudit(), 400, 'BAD_INPUT');
   });
 
   it('whole-log work, one at a time per app: a verify asked while one runs shares its answer; a second export at once is refused, the next one is made', async () => {
@@ -263,10 +249,19 @@ describe('audit', () => {
     // One verification: the same measured time and moment, to the fraction of a millisecond.
     expect([b.ms, b.checkedAt]).toEqual([a.ms, a.checkedAt]);
     expect(a).toMatchObject({ ok: true });
-    const [x, y] = await Promise.allSettled([svc.exportAudit(), other.exportAudit()]);
-    expect(x.status).toBe('fulfilled');
-    expect(y).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT', message: expect.stringContaining('already being made') } });
-    expect((await other.exportAudit()).checkpoint.count).toBeGreaterThan(0);
+    // An export held at its first chunk: a second is refused until it ends, then the next one is made.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let first!: () => void;
+    const started = new Promise<void>((r) => (first = r));
+    const running = svc.streamExport('jsonl', () => (first(), held));
+    await started;
+    expect(other.canExport()).toMatchObject({ code: 'CONFLICT' });
+    await rejects(other.streamExport('jsonl', () => {}), 409, 'CONFLICT');
+    release();
+    await running;
+    expect(other.canExport()).toBeUndefined();
+    await other.streamExport('ocsf', () => {});
   });
 
   it('live calls: tool_call entries only, newest first, with filters and afterSeq', async () => {

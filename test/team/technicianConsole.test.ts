@@ -2,7 +2,7 @@
 // signs in; each technician acts under their own name (decisions, keys, policy changes in the audit log), within their
 // role (a technician may not change the policy, a viewer may not decide or hold write keys) and their tenants (another
 // tenant's request is not there for them); a disabled account's session ends at its next request.
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -27,6 +27,11 @@ describeStores('technicians in the web console', (store) => {
     await t.app.technicians.create({ name: 'val', passphrase: PASS, role: 'viewer', tenants: 'all' }, 'test');
     rpc = (c, method, input = {}) => c.post(`/rpc/${method}`, input);
   });
+  const result = async (c: ConsoleClient, method: string, input: unknown = {}) => {
+    const r = await rpc(c, method, input);
+    if (r.status !== 200) throw new Error(`${method}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.result;
+  };
   afterAll(async () => {
     await t.close();
   });
@@ -207,24 +212,24 @@ describeStores('technicians in the web console', (store) => {
     const token = (await result(dana1, 'createEnrollmentToken', { tenant: 'globex-logistics', uses: 1 })).token.id as string;
     expect((await result(dana1, 'listEnrollmentTokens')).tokens.map((x: { id: string }) => x.id)).toContain(token);
     expect((await result(ed1, 'listEnrollmentTokens')).tokens.map((x: { id: string }) => x.id)).not.toContain(token);
-    expect((await rpc(ed1, 'exportAudit', { format: 'jsonl' })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
+    // The export is a download (GET, streamed); over RPC it is refused with where to get it.
+    expect((await rpc(dana1, 'exportAudit', { format: 'jsonl' })).body.error).toMatchObject({ data: { code: 'BAD_INPUT' }, message: expect.stringContaining('GET /console/api/audit/export') });
     expect((await rpc(ed1, 'simulatePolicy', { days: 1, draft: {} })).body.error.data).toMatchObject({ code: 'FORBIDDEN' });
-    // The export is fetched once, by the account that made it (val sees every tenant too, but did not make it).
-    const made = (await rpc(dana1, 'exportAudit', { format: 'jsonl' })).body.result;
-    const val = await consoleLogin(t.url, PASS, 'val');
-    const fetchExport = (c?: ConsoleClient) => fetch(`${t.url}/console/api/audit/export/${made.exportId}`, { headers: c ? { Cookie: c.cookie } : {} });
-    expect((await fetchExport()).status).toBe(401);
-    expect((await fetchExport(val)).status).toBe(404);
-    expect((await fetchExport(ed1)).status).toBe(404);
-    const got = await fetchExport(dana1);
+    const download = (c?: ConsoleClient, method = 'GET', query = '?format=jsonl') =>
+      fetch(`${t.url}/console/api/audit/export${query}`, { method, headers: c ? { Cookie: c.cookie } : {} });
+    expect((await download()).status).toBe(401);
+    expect((await download(ed1)).status).toBe(403);
+    expect((await download(ed1, 'HEAD')).status).toBe(403);
+    expect((await download(dana1, 'GET', '?format=pdf')).status).toBe(400);
+    const head = await download(dana1, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const got = await download(dana1);
     expect(got.status).toBe(200);
-    expect(got.headers.get('content-disposition')).toBe(`attachment; filename="${made.fileName}"`);
-    const file = join(mkdtempSync(join(tmpdir(), 'cs-dl-')), made.fileName);
+    expect(got.headers.get('content-disposition')).toMatch(/^attachment; filename="countersign-audit-.*\.jsonl"$/);
+    const file = join(mkdtempSync(join(tmpdir(), 'cs-dl-')), 'export.jsonl');
     writeFileSync(file, Buffer.from(await got.arrayBuffer()));
-    expect(statSync(file).size).toBe(made.bytes);
-    expect(await verifyExport(file, { key: t.app.secrets.verifyKey })).toMatchObject({ ok: true, count: made.checkpoint.count });
-    expect((await fetchExport(dana1)).status).toBe(404);
-    expect((await fetch(`${t.url}/console/api/audit/export/..%2F..%2Fcountersign.db`, { headers: { Cookie: dana1.cookie } })).status).toBe(404);
+    expect(await verifyExport(file, { key: t.app.secrets.verifyKey })).toMatchObject({ ok: true });
   });
 
   it('an admin limited to some tenants makes and ends enrollment tokens of those only', async () => {
@@ -239,6 +244,44 @@ describeStores('technicians in the web console', (store) => {
     expect((await rpc(adele, 'revokeEnrollmentToken', { id: own })).status).toBe(200);
     // Dana's token for Globex is still live.
     expect((await rpc(dana1, 'listEnrollmentTokens')).body.result.tokens.find((x: { id: string }) => x.id === globexToken).state).toBe('active');
+  });
+
+  it('an admin limited to some tenants changes no install-wide policy, and sees and sets tier overrides of its tenants only', async () => {
+    if (!(await t.app.technicians.list()).some((x) => x.name === 'adela')) await t.app.technicians.create({ name: 'adela', passphrase: PASS, role: 'admin', tenants: ['acme-dental'] }, 'test');
+    const dana1 = await consoleLogin(t.url, PASS, 'dana');
+    const adela = await consoleLogin(t.url, PASS, 'adela');
+    const forbidden = async (method: string, input: unknown) => expect((await rpc(adela, method, input)).body.error?.data, method).toMatchObject({ code: 'FORBIDDEN' });
+    // The policy's values hold for every tenant: lowering them would weaken tenants this account does not act on.
+    await forbidden('updatePolicy', { requireExecuteAdmin: false });
+    await forbidden('acceptPolicy', { shown: 'a'.repeat(64) });
+    await forbidden('setTierOverride', { tool: 'get_device_details', tier: 3 });
+    // Dana's overrides: one for every tenant, one for Globex.
+    const wide = (await result(dana1, 'setTierOverride', { tool: 'get_device_details', tier: 3 })).overrides.find((o: { tool: string; tenant: string | null }) => o.tool === 'get_device_details' && o.tenant === null);
+    const globex = (await result(dana1, 'setTierOverride', { tool: 'get_alerts', tenant: 'globex-logistics', tier: 3 })).overrides.find((o: { tool: string; tenant: string | null }) => o.tool === 'get_alerts' && o.tenant === 'globex-logistics');
+    await result(dana1, 'updatePolicy', { requireTicketTenants: ['globex-logistics', 'acme-dental'] });
+    try {
+      const seen = await result(adela, 'getPolicy');
+      const ids = seen.overrides.map((o: { id: string }) => o.id);
+      expect(ids).toContain(wide.id);
+      expect(ids).not.toContain(globex.id);
+      expect(seen.values.requireTicketTenants).toEqual(['acme-dental']);
+      expect((await result(adela, 'listTierOverrides')).overrides.map((o: { id: string }) => o.id)).not.toContain(globex.id);
+      // Globex is a tenant this account does not know of: setting is refused as for an unknown one, removing as for no such override.
+      expect((await rpc(adela, 'setTierOverride', { tool: 'get_alerts', tenant: 'globex-logistics', tier: 3 })).body.error).toMatchObject({ data: { code: 'BAD_INPUT' }, message: expect.stringContaining('unknown tenant') });
+      expect((await rpc(adela, 'removeTierOverride', { id: globex.id })).body.error.data).toMatchObject({ code: 'NOT_FOUND' });
+      await forbidden('removeTierOverride', { id: wide.id });
+      // Its own tenant's overrides are its to set and remove.
+      const own = (await result(adela, 'setTierOverride', { tool: 'get_alerts', tenant: 'acme-dental', tier: 3 })).overrides.find((o: { tenant: string | null; tool: string }) => o.tool === 'get_alerts' && o.tenant === 'acme-dental');
+      expect((await rpc(adela, 'removeTierOverride', { id: own.id })).status).toBe(200);
+      // Dana's stand.
+      const danas = (await result(dana1, 'listTierOverrides')).overrides.map((o: { id: string }) => o.id);
+      expect(danas).toEqual(expect.arrayContaining([wide.id, globex.id]));
+      expect((await result(dana1, 'getPolicy')).values.requireTicketTenants).toEqual(['globex-logistics', 'acme-dental']);
+    } finally {
+      await result(dana1, 'removeTierOverride', { id: wide.id });
+      await result(dana1, 'removeTierOverride', { id: globex.id });
+      await result(dana1, 'updatePolicy', { requireTicketTenants: [] });
+    }
   });
 
   it('a disabled account\'s session ends at its next request, and its keys can do nothing', async () => {

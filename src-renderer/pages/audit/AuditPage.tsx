@@ -7,7 +7,7 @@ import { useAsync, useDebounced } from '../../lib/hooks.ts';
 import { useHotkeys } from '../../lib/shortcuts.ts';
 import { dateTime, ms, num, short, stamp, time, toolLabel } from '../../lib/format.ts';
 import { downloadFrom } from '../../lib/browser.ts';
-import { exportDownloadUrl } from '../../api/web.ts';
+import { checkExportDownload, exportDownloadUrl } from '../../api/web.ts';
 import { DecisionBadge } from '../../components/Badge.tsx';
 import { PageHeader } from '../../components/Layout.tsx';
 import { Empty, ErrorBox, Loading } from '../../components/States.tsx';
@@ -67,16 +67,15 @@ export function AuditPage() {
   const runExport = async () => {
     setBusy('export');
     try {
-      // Made and held on the server; the desktop copies it where the technician saves it, a browser downloads it.
-      const x = await api.exportAudit({ format });
-      const what = `${num(x.checkpoint.count)} entries with a signed checkpoint (key ${x.checkpoint.keyFingerprint.slice(0, 12)}…)`;
+      // The desktop writes it where the technician saves it; a browser downloads it as the server streams it.
       if (mode === 'desktop') {
-        const { savedTo } = await api.saveAuditExport({ exportId: x.exportId });
-        if (savedTo) toast('ok', `Saved ${what} to ${savedTo}.`);
+        const x = await api.exportAudit({ format });
+        if (x.savedTo && x.checkpoint) toast('ok', `Saved ${num(x.checkpoint.count)} entries with a signed checkpoint (key ${x.checkpoint.keyFingerprint.slice(0, 12)}…) to ${x.savedTo}.`);
         return;
       }
-      downloadFrom(exportDownloadUrl(x.exportId), x.fileName);
-      toast('ok', `Exported ${what}.`);
+      await checkExportDownload(format);
+      downloadFrom(exportDownloadUrl(format), '');
+      toast('ok', 'The export is downloading: every entry, then the signed checkpoint.');
     } catch (e) {
       toast('danger', `Export failed: ${errorText(e)}`);
     } finally {
