@@ -89,6 +89,13 @@ test('an owner creates a technician with one tenant; the technician sees only th
   await toby.getByRole('link', { name: 'Policy' }).click();
   await expect(toby.getByTestId('simulate')).toBeDisabled();
   await expect(toby.getByTestId('simulate-every-tenant')).toBeVisible();
+  // The policy's values and overrides for all tenants hold for every tenant: read-only for him, said on the page.
+  await expect(toby.getByTestId('policy-every-tenant')).toBeVisible();
+  await expect(toby.getByRole('checkbox', { name: /Only admin-role keys/ })).toBeDisabled();
+  await expect(toby.getByRole('form', { name: 'Add a tier override' }).getByLabel('Tenant').locator('option')).toHaveText(['acme-dental']);
+  await olivia.getByRole('link', { name: 'Policy' }).click();
+  await expect(olivia.getByRole('checkbox', { name: /Only admin-role keys/ })).toBeEnabled();
+  await expect(olivia.getByTestId('policy-every-tenant')).toHaveCount(0);
   await olivia.getByRole('link', { name: 'Audit' }).click();
   await expect(olivia.getByRole('button', { name: /^Export/ })).toBeEnabled();
   // Olivia (all tenants) sees both.

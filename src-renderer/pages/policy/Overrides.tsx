@@ -7,11 +7,14 @@ import { TierBadge } from '../../components/Badge.tsx';
 import { Section } from '../../components/Layout.tsx';
 import { Empty } from '../../components/States.tsx';
 import { ScrollBox } from '../../components/ScrollBox.tsx';
+import { useSession } from '../../store/session.ts';
 
 export function Overrides({ policy, tenants, onChanged }: { policy: PolicyViewT; tenants: TenantRefT[]; onChanged(p: PolicyViewT): void }) {
   const [tool, setTool] = useState(policy.tools[0]?.name ?? '');
   const [action, setAction] = useState('');
-  const [tenant, setTenant] = useState('');
+  // An account limited to some tenants sets overrides of its tenants only: one for all tenants is not its to set.
+  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
+  const [tenant, setTenant] = useState(someTenants ? (tenants[0]?.slug ?? '') : '');
   const [tier, setTier] = useState('');
   const [error, setError] = useState<string | null>(null);
   const info = policy.tools.find((t) => t.name === tool);
@@ -49,7 +52,7 @@ export function Overrides({ policy, tenants, onChanged }: { policy: PolicyViewT;
               <tr key={o.id}>
                 <td className="mono">{o.tool}</td><td>{o.action ?? 'any'}</td><td>{o.tenant ?? 'all tenants'}</td>
                 <td><TierBadge tier={o.baseTier} /></td><td><TierBadge tier={o.tier} /></td><td className="nowrap">{dateTime(o.createdAt)}</td>
-                <td className="num"><button type="button" className="btn btn-small btn-ghost" onClick={() => void remove(o.id)}>Remove</button></td>
+                <td className="num">{someTenants && o.tenant === null ? null : <button type="button" className="btn btn-small btn-ghost" onClick={() => void remove(o.id)}>Remove</button>}</td>
               </tr>
             ))}
           </tbody>
@@ -70,7 +73,7 @@ export function Overrides({ policy, tenants, onChanged }: { policy: PolicyViewT;
         </label>
         <label className="inline-field">Tenant
           <select value={tenant} onChange={(e) => setTenant(e.target.value)}>
-            <option value="">all tenants</option>
+            {someTenants ? null : <option value="">all tenants</option>}
             {tenants.map((t) => <option key={t.id} value={t.slug}>{t.slug}</option>)}
           </select>
         </label>

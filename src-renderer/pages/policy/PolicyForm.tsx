@@ -6,6 +6,7 @@ import { useSubmit } from '../../lib/hooks.ts';
 import { useFocusLater } from '../../lib/focus.ts';
 import { Badge } from '../../components/Badge.tsx';
 import { Section } from '../../components/Layout.tsx';
+import { useSession } from '../../store/session.ts';
 
 type Num = 'defaultReadPerMinute' | 'defaultWritePerMinute' | 'httpRequestsPerSecond' | 'approvalTtlMinutes' | 'approvalWaitSeconds' | 'approvalProgressSeconds' | 'bulkDeviceThreshold'
   | 'auditCheckpointEveryEntries' | 'auditCheckpointEveryMinutes';
@@ -33,6 +34,7 @@ export function PolicyForm({ policy, tenants, onSaved, onDraft }: { policy: Poli
   const changed = (Object.keys(draft) as (keyof PolicyValuesT)[]).filter((k) => !pin(k) && JSON.stringify(draft[k]) !== JSON.stringify(policy.values[k]));
   const changes = JSON.stringify(Object.fromEntries(changed.map((k) => [k, draft[k]])));
   useEffect(() => onDraft?.(JSON.parse(changes) as Partial<PolicyValuesT>), [changes]);
+  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
   const tickets = draft.requireTicketTenants;
   const everyTenant = tickets.includes('*');
   const tier3 = policy.tools.filter((t) => t.baseTier >= 3 || t.actions.some((a) => a.tier === 3));
@@ -49,6 +51,8 @@ export function PolicyForm({ policy, tenants, onSaved, onDraft }: { policy: Poli
 
   return (
     <form onSubmit={save} aria-label="Policy settings">
+      {someTenants ? <p className="muted tiny" data-testid="policy-every-tenant">The policy holds for every tenant; your account acts on some tenants only, so it is read-only here.</p> : null}
+      <fieldset className="plain" disabled={someTenants}>
       <Section title="Tier-3 gate">
         <label className="check">
           <input type="checkbox" checked={draft.requireExecuteAdmin} disabled={!!pin('requireExecuteAdmin')}
@@ -95,11 +99,12 @@ export function PolicyForm({ policy, tenants, onSaved, onDraft }: { policy: Poli
           ))}
         </div>
       </Section>
+      </fieldset>
       <div className="form-actions sticky-actions">
         {error ? <div className="form-error" role="alert">{error}</div> : null}
         <span className="muted tiny" ref={status.ref} tabIndex={-1} data-testid="policy-status">{changed.length ? `${changed.length} unsaved change${changed.length === 1 ? '' : 's'}` : 'No unsaved changes'}</span>
         <button type="button" className="btn btn-ghost" disabled={!changed.length || busy} onClick={() => setDraft(policy.values)}>Discard</button>
-        <button type="submit" className="btn btn-primary" disabled={!changed.length || busy}>{busy ? 'Saving…' : 'Save policy'}</button>
+        <button type="submit" className="btn btn-primary" disabled={!changed.length || busy || someTenants}>{busy ? 'Saving…' : 'Save policy'}</button>
       </div>
     </form>
   );
