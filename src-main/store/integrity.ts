@@ -23,8 +23,17 @@ export interface IntegrityCheck {
   readonly report: IntegrityReport;
   /** Resolves once the check has finished (or could not run). */
   readonly done: Promise<IntegrityReport>;
+  /** Ends the check: its report says so at once; resolves once nothing of it runs. */
   stop(): Promise<void>;
 }
+
+/**
+ * How long a stop waits for the worker to leave SQLite. Terminating a worker inside a better-sqlite3 call can abort the
+ * whole process (better-sqlite3 13, WiseLibs/better-sqlite3#1507: a SIGABRT seen here once, at serve's stop after kill
+ * -9 rounds), so the worker stops at its next row of the summary pass, and quick_check (one native call) is waited out;
+ * only past this wait, a very large file still being read, is it terminated.
+ */
+export const STOP_WAIT_MS = 15_000;
 
 /** The most SQLite is asked to list: the first problems say enough, and the report stays small. */
 const MAX_ERRORS = 20;
@@ -34,13 +43,15 @@ const WORKER_SOURCE = `
 ${YIELD_TO_REQUESTS}
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
+// Set by the main thread to stop: read between rows, never by interrupting SQLite.
+const stopping = new Int32Array(workerData.stop);
 let db;
 try {
   db = new Database(workerData.file, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
   let rows = db.pragma('quick_check(' + workerData.maxErrors + ')', { simple: false }).map((r) => r.quick_check);
   const summaries = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name IN ('audit_facets', 'audit_blocks')").get().n === 2;
-  if (rows.length === 1 && rows[0] === 'ok' && summaries) {
+  if (rows.length === 1 && rows[0] === 'ok' && summaries && !Atomics.load(stopping, 0)) {
     const wrong = summaryMismatches(db, workerData.block, workerData.maxErrors);
     if (wrong.length) rows = [workerData.facetsWrong + wrong.join(', ')];
   }
@@ -95,7 +106,10 @@ function summaryMismatches(db, BLOCK, max) {
     const add = (m, value) => {
       if (value !== null) m.set(value, (m.get(value) || 0) + 1);
     };
+    let read = 0;
     for (const [seq, at, keyId, tenant, tool] of db.prepare('SELECT seq, at, key_id, tenant, tool FROM audit_log WHERE seq < ? ORDER BY seq').raw().iterate(upto)) {
+      // Stopped: the answer no longer matters (the report already says why), and leaving the loop ends the iterator.
+      if ((++read & 1023) === 0 && Atomics.load(stopping, 0)) return wrong;
       if (Math.floor(seq / BLOCK) !== block) {
         compare();
         block = Math.floor(seq / BLOCK);
@@ -134,11 +148,18 @@ export function checkReport(log: (msg: string) => void, advice = ''): { report: 
   };
 }
 
-export function startIntegrityCheck(file: string, log: (msg: string, err?: unknown) => void = () => {}): IntegrityCheck {
+/** SQLite's check; `ended` says how its worker thread ended: by itself, or terminated past STOP_WAIT_MS. */
+export function startIntegrityCheck(file: string, log: (msg: string, err?: unknown) => void = () => {}): IntegrityCheck & { readonly ended: 'running' | 'exited' | 'terminated' } {
   const { report, finish } = checkReport(log, '; restore it from a backup (the audit log can be checked with: countersign audit verify)');
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, maxErrors: MAX_ERRORS, block: BLOCK, facetsWrong: SUMMARIES_WRONG } });
+  const stop = new SharedArrayBuffer(4);
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, maxErrors: MAX_ERRORS, block: BLOCK, facetsWrong: SUMMARIES_WRONG, stop } });
   worker.unref();
+  let ended: 'running' | 'exited' | 'terminated' = 'running';
+  const gone = new Promise<void>((resolve) => worker.once('exit', () => {
+    if (ended === 'running') ended = 'exited';
+    resolve();
+  }));
   const done = new Promise<IntegrityReport>((resolve) => {
     worker.on('message', (m: { rows?: string[]; error?: string }) => {
       if (m.rows) finish(m.rows.length === 1 && m.rows[0] === 'ok' ? 'ok' : 'damaged', m.rows.length === 1 && m.rows[0] === 'ok' ? null : m.rows.join('; ').slice(0, 2000));
@@ -157,11 +178,21 @@ export function startIntegrityCheck(file: string, log: (msg: string, err?: unkno
   return {
     report,
     done,
+    get ended() {
+      return ended;
+    },
+    // The worker is let finish the SQLite call it is in (the summary pass stops at its next rows); see STOP_WAIT_MS.
     async stop() {
-      if (report.state === 'checking') {
-        finish('unchecked', 'the server stopped first');
-        await worker.terminate();
-      }
+      if (ended !== 'running') return;
+      if (report.state === 'checking') finish('unchecked', 'the server stopped first');
+      Atomics.store(new Int32Array(stop), 0, 1);
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([gone.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(r, STOP_WAIT_MS, false)))]);
+      clearTimeout(timer);
+      if (waited) return;
+      log(`the integrity check was still reading the database ${STOP_WAIT_MS / 1000} s after the stop; ending its thread`);
+      ended = 'terminated';
+      await worker.terminate();
     },
   };
 }

@@ -39,6 +39,20 @@ describe('database integrity, checked after start', () => {
     expect(r.ms).toBeGreaterThanOrEqual(0);
   });
 
+  it('a stop lets the worker leave SQLite by itself, never terminating it mid-call (which can abort the process)', async () => {
+    const file = join(await dataDir(false), DB_FILE);
+    const logged: string[] = [];
+    // Stopped at once, at every stage a check can be in (opening, quick_check, the summary pass, done), 20 times.
+    for (let i = 0; i < 20; i++) {
+      const check = startIntegrityCheck(file, (m) => void logged.push(m));
+      if (i % 4) await new Promise((r) => setTimeout(r, i * 3));
+      await check.stop();
+      expect(check.ended).toBe('exited');
+      expect(['unchecked', 'ok']).toContain(check.report.state);
+    }
+    expect(logged.filter((m) => m.includes('ending its thread'))).toEqual([]);
+  });
+
   describe('a damaged database', () => {
     let app: App;
     let server: Awaited<ReturnType<typeof startServer>>;
