@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import type { Technician, TechnicianRole } from './technicians.ts';
 
 /** Who makes an account change: a signed-in technician, or the name of a local door holding the data directory ('cli'). */
-export type AccountActor = string | Pick<Technician, 'id' | 'name' | 'role'>;
+export type AccountActor = string | Pick<Technician, 'id' | 'name' | 'role' | 'tenants'>;
 
 export const actorName = (a: AccountActor): string => (typeof a === 'string' ? a : a.name);
 
@@ -24,6 +24,29 @@ export function assertMayChange(actor: AccountActor, target: Pick<Technician, 'n
   if (actor.role === 'owner') return;
   if (target?.role === 'owner') throw refuse(actor, `${what}: ${target.name} is an owner`);
   if (role === 'owner') throw refuse(actor, `${what}: only an owner may make an owner`);
+}
+
+/**
+ * Throws unless an actor limited to some tenants stays within them: it changes only accounts that act on its tenants
+ * alone (another is not found: it does not see it), and gives only its own tenants, never every tenant. Otherwise an
+ * admin of one tenant could widen itself, or make an account of every tenant, and reach what its scope hides.
+ */
+export function assertWithinTenants(actor: AccountActor, target: Pick<Technician, 'id' | 'tenants'> | undefined, next: 'all' | readonly string[] | undefined): void {
+  if (typeof actor === 'string' || actor.tenants === 'all') return;
+  const ids = new Set(actor.tenants.map((t) => t.id));
+  const slugs = new Set(actor.tenants.map((t) => t.slug));
+  // An account of no tenant is a tampered row (read as a viewer of none): not one a limited actor may touch.
+  if (target && (target.tenants === 'all' || target.tenants.length === 0 || !target.tenants.every((t) => ids.has(t.id)))) throw new AppError('NOT_FOUND', `no technician ${target.id}`);
+  if (next === 'all') throw new AppError('FORBIDDEN', `${actor.name} acts on some tenants only; an account of every tenant is not theirs to give`, 'technician_tenants');
+  const stranger = next?.find((s) => !slugs.has(s));
+  if (stranger !== undefined) throw new AppError('BAD_INPUT', `tenants: unknown tenant ${stranger}`);
+}
+
+/** Whether an actor limited to some tenants sees this account (one acting on its tenants alone); others see all. */
+export function seesAccount(actor: AccountActor, t: Pick<Technician, 'id' | 'tenants'>): boolean {
+  if (typeof actor === 'string' || actor.tenants === 'all') return true;
+  const ids = new Set(actor.tenants.map((x) => x.id));
+  return t.id === actor.id || (t.tenants !== 'all' && t.tenants.length > 0 && t.tenants.every((x) => ids.has(x.id)));
 }
 
 /** Throws when a change would leave the install without an enabled owner while it had one. */

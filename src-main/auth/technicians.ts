@@ -9,7 +9,7 @@ import type { Sql } from '../store/sql.ts';
 import type { Store } from '../store/store.ts';
 import { hashPassphrase, MIN_PASSPHRASE_LENGTH, unmatchableHash, verifyPassphrase } from './passphrase.ts';
 import type { Role, Scope, Tenant } from './keys.ts';
-import { actorName, assertMayChange, assertOwnerRemains, managesAccounts, type AccountActor } from './accountRules.ts';
+import { actorName, assertMayChange, assertOwnerRemains, assertWithinTenants, managesAccounts, type AccountActor } from './accountRules.ts';
 import { sealTechnician, technicianHolds, type TamperReport } from './credentialBinding.ts';
 import { TechnicianName } from './technicianName.ts';
 
@@ -124,6 +124,7 @@ export class TechnicianService {
   async create(input: CreateTechnicianInput, actor: AccountActor): Promise<Technician> {
     const p = CreateTechnicianInput.parse(input);
     assertMayChange(actor, undefined, p.role, 'create accounts');
+    assertWithinTenants(actor, undefined, p.tenants);
     const hash = await hashPassphrase(p.passphrase);
     const id = randomUUID();
     const t = await this.store.write(async (tx) => {
@@ -147,6 +148,7 @@ export class TechnicianService {
       const before = await this.get(id, tx.sql);
       if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
       if (before.tampered) throw tamperedAccount(before);
+      assertWithinTenants(actor, before, change.tenants);
       assertMayChange(actor, before, change.role, 'change accounts');
       const owners = await enabledOwners(tx.sql);
       if (change.role) await tx.sql.run('UPDATE technicians SET role = ? WHERE id = ?', [change.role, id]);
@@ -178,6 +180,7 @@ export class TechnicianService {
       // Only the CLI (the data directory's holder) re-binds a tampered row: it then holds the role, tenants and state
       // stored now, named in the audit entry, with the new passphrase.
       if (before.tampered && typeof actor !== 'string') throw tamperedAccount(before);
+      assertWithinTenants(actor, before, undefined);
       assertMayChange(actor, before, undefined, 'reset passphrases');
       await tx.sql.run('UPDATE technicians SET passphrase_hash = ? WHERE id = ?', [hash, id]);
       await sealTechnician(this.key, tx.sql, id);
@@ -199,6 +202,7 @@ export class TechnicianService {
     const t = await this.store.write(async (tx) => {
       const before = await this.get(id, tx.sql);
       if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
+      assertWithinTenants(actor, before, undefined);
       assertMayChange(actor, before, undefined, 'remove accounts');
       const owners = await enabledOwners(tx.sql);
       const keys = Number((await tx.sql.get<{ n: number }>('SELECT count(*) AS n FROM api_keys WHERE owner_id = ?', [id]))!.n);

@@ -106,7 +106,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const wholeLog = createWholeLogJobs(app);
   const checkpointView = wholeLog.checkpoint;
   const standing = createStandingAdmin(app, actor, view, tech, scope);
-  const team = createTeamAdmin(app, tech, actor);
+  const team = createTeamAdmin(app, tech, actor, scope);
 
   const keyState = (k: ApiKey): KeyViewT['state'] => {
     const now = new Date().toISOString();
@@ -119,7 +119,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     return a;
   };
   /** Keys a technician sees: their own, or every key for an owner or admin. */
-  const mine = (k: ApiKey) => !tech || CAN.administer(tech.role) || k.owner?.id === tech.id;
+  // An admin limited to some tenants: the keys of those tenants only (a key of other tenants, or of every one, is not theirs to see or end).
+  const mine = (k: ApiKey) => !tech || k.owner?.id === tech.id || (CAN.administer(tech.role) && k.tenants.every((t) => scope.reachesId(t.id)));
   /** A technician's role bounds what they may call. */
   const allowed = (method: ConsoleMethodName) => {
     if (!tech) return;

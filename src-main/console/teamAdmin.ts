@@ -2,7 +2,8 @@
 // in the technician service (auth/accountRules.ts), shared with the CLI; here only the console's own doors: a signed-in
 // owner or admin, or, before any account exists, the install's single-passphrase console making the first owner.
 import type { App } from '../app.ts';
-import { managesAccounts, type AccountActor } from '../auth/accountRules.ts';
+import { managesAccounts, seesAccount, type AccountActor } from '../auth/accountRules.ts';
+import type { TenantScope } from './tenantScope.ts';
 import { CAN, type Technician, type TechnicianListing } from '../auth/technicians.ts';
 import { AppError } from '../errors.ts';
 import { toolCatalogue } from './policyAdmin.ts';
@@ -17,7 +18,8 @@ const view = (t: TechnicianListing): TechnicianViewT => ({
   id: t.id, name: t.name, role: t.role, tenants: t.tenants, createdAt: t.createdAt, disabledAt: t.disabledAt, keys: t.keys, passkeys: t.passkeys, tampered: !!t.tampered,
 });
 
-export function createTeamAdmin(app: App, tech: Technician | undefined, fallbackActor: string) {
+/** `scope`: the tenants the signed-in account acts on; one limited to some sees and changes accounts and rules of those only. */
+export function createTeamAdmin(app: App, tech: Technician | undefined, fallbackActor: string, scope: TenantScope) {
   const accounts = app.technicians;
   /** Who changes accounts: the signed-in technician (their role is checked by the service), or the install's console. */
   const accountActor = async (): Promise<AccountActor> => {
@@ -34,9 +36,18 @@ export function createTeamAdmin(app: App, tech: Technician | undefined, fallback
     return tech?.name ?? fallbackActor;
   };
   const one = async (id: string): Promise<TechnicianViewT> => {
-    const t = (await accounts.listing()).find((x) => x.id === id);
+    const t = (await accounts.listing()).find((x) => x.id === id && (!tech || seesAccount(tech, x)));
     if (!t) throw new AppError('NOT_FOUND', `no technician ${id}`);
     return view(t);
+  };
+  type Rule = Awaited<ReturnType<typeof app.fourEyes.listRules>>[number];
+  /** A rule of another tenant is not seen by an account limited to some tenants; one without a tenant is seen, not changed. */
+  const visibleRule = (r: Rule) => r.tenantId === null || scope.reachesId(r.tenantId);
+  /** The rule a change names, refused unless this account may change it (lowering a rule weakens its tenants' approvals). */
+  const ownRule = async (id: string): Promise<void> => {
+    const r = (await app.fourEyes.listRules()).find((x) => x.id === id);
+    if (!r || !visibleRule(r)) throw new AppError('NOT_FOUND', `no rule ${id}`);
+    if (r.tenantId === null) scope.everyTenant('a four-eyes rule without a tenant');
   };
   const ruleView = (r: Awaited<ReturnType<typeof app.fourEyes.listRules>>[number]): FourEyesRuleViewT => ({
     id: r.id, tool: r.tool, action: r.action, tier: r.tier === 3 ? 3 : null, tenant: r.tenant, approvers: r.approvers, createdAt: r.createdAt,
@@ -45,7 +56,7 @@ export function createTeamAdmin(app: App, tech: Technician | undefined, fallback
   return {
     listTechnicians: async (): Promise<ConsoleOutput<'listTechnicians'>> => {
       await accountActor();
-      return { technicians: (await accounts.listing()).map(view), you: tech ? { id: tech.id, role: tech.role } : null };
+      return { technicians: (await accounts.listing()).filter((t) => !tech || seesAccount(tech, t)).map(view), you: tech ? { id: tech.id, role: tech.role } : null };
     },
     createTechnician: async (q: In<'createTechnician'>) => {
       const actor = await accountActor();
@@ -65,20 +76,25 @@ export function createTeamAdmin(app: App, tech: Technician | undefined, fallback
     removeTechnician: async (q: In<'removeTechnician'>) => ({ removed: (await accounts.remove(q.id, await accountActor())).name }),
     listFourEyesRules: async () => {
       rulesActor();
-      return { rules: (await app.fourEyes.listRules()).map(ruleView) };
+      return { rules: (await app.fourEyes.listRules()).filter(visibleRule).map(ruleView) };
     },
     setFourEyesRule: async (q: In<'setFourEyesRule'>) => {
       const actor = rulesActor();
       const tool = q.tool ? toolCatalogue(app).find((t) => t.name === q.tool) : undefined;
       if (q.tool && !tool) throw new AppError('BAD_INPUT', `tool: unknown tool '${q.tool}'`);
       if (q.action && !tool!.actions.some((a) => a.name === q.action)) throw new AppError('BAD_INPUT', `action: ${q.tool} has no action '${q.action}'`);
-      const tenant = q.tenant ? await app.store.sql.get<{ id: string }>('SELECT id FROM tenants WHERE slug = ?', [q.tenant]) : undefined;
+      if (!q.tenant) scope.everyTenant('a four-eyes rule without a tenant');
+      // Another tenant's slug is answered as an unknown one: a limited account learns nothing of tenants it does not act on.
+      const tenant = q.tenant && scope.seesSlug(q.tenant) ? await app.store.sql.get<{ id: string }>('SELECT id FROM tenants WHERE slug = ?', [q.tenant]) : undefined;
       if (q.tenant && !tenant) throw new AppError('BAD_INPUT', `tenant: unknown tenant '${q.tenant}'`);
+      if (q.replaces) await ownRule(q.replaces);
       const r = await app.fourEyes.setRule({ tool: q.tool ?? null, action: q.action ?? null, tenantId: tenant?.id ?? null, approvers: q.approvers, replaces: q.replaces }, actor);
       return { rule: ruleView(r) };
     },
     removeFourEyesRule: async (q: In<'removeFourEyesRule'>) => {
-      if (!(await app.fourEyes.removeRule(q.id, rulesActor()))) throw new AppError('NOT_FOUND', `no rule ${q.id}`);
+      const actor = rulesActor();
+      await ownRule(q.id);
+      if (!(await app.fourEyes.removeRule(q.id, actor))) throw new AppError('NOT_FOUND', `no rule ${q.id}`);
       return { ok: true as const };
     },
   };

@@ -284,6 +284,56 @@ describeStores('technicians in the web console', (store) => {
     }
   });
 
+  it('an admin limited to some tenants manages accounts, four-eyes rules and keys of its tenants only, and cannot widen itself', async () => {
+    if (!(await t.app.technicians.list()).some((x) => x.name === 'adela')) await t.app.technicians.create({ name: 'adela', passphrase: PASS, role: 'admin', tenants: ['acme-dental'] }, 'test');
+    const dana1 = await consoleLogin(t.url, PASS, 'dana');
+    const adela = await consoleLogin(t.url, PASS, 'adela');
+    const code = async (method: string, input: unknown) => (await rpc(adela, method, input)).body.error?.data?.code;
+    const me = (await t.app.technicians.list()).find((x) => x.name === 'adela')!;
+    // Widening itself, or making an account of every tenant or of another tenant: refused.
+    expect(await code('updateTechnician', { id: me.id, tenants: 'all' })).toBe('FORBIDDEN');
+    expect(await code('updateTechnician', { id: me.id, tenants: ['acme-dental', 'globex-logistics'] })).toBe('BAD_INPUT');
+    expect(await code('createTechnician', { name: 'wide', passphrase: PASS, role: 'technician', tenants: 'all' })).toBe('FORBIDDEN');
+    expect(await code('createTechnician', { name: 'other', passphrase: PASS, role: 'technician', tenants: ['globex-logistics'] })).toBe('BAD_INPUT');
+    expect((await t.app.technicians.get(me.id))!.tenants).toMatchObject([{ slug: 'acme-dental' }]);
+    // Accounts of every tenant (Dana, Val) are not its to see or change; Ed's (Acme only) are.
+    const names = (await result(adela, 'listTechnicians')).technicians.map((x: { name: string }) => x.name);
+    expect(names).toContain('ed');
+    expect(names).toContain('adela');
+    expect(names).not.toContain('dana');
+    expect(names).not.toContain('val');
+    expect(await code('updateTechnician', { id: dana.id, disabled: true })).toBe('NOT_FOUND');
+    expect(await code('resetTechnicianPassphrase', { id: dana.id, passphrase: 'another long passphrase here' })).toBe('NOT_FOUND');
+    expect((await t.app.technicians.get(dana.id))!.disabledAt).toBeNull();
+    // Four-eyes rules: another tenant's is not seen, and neither it nor one without a tenant is changed.
+    const globexRule = (await result(dana1, 'setFourEyesRule', { tenant: 'globex-logistics', approvers: 2 })).rule;
+    const wideRule = (await result(dana1, 'setFourEyesRule', { tool: 'run_script', approvers: 2 })).rule;
+    try {
+      const seen = (await result(adela, 'listFourEyesRules')).rules.map((r: { id: string }) => r.id);
+      expect(seen).toContain(wideRule.id);
+      expect(seen).not.toContain(globexRule.id);
+      expect(await code('removeFourEyesRule', { id: globexRule.id })).toBe('NOT_FOUND');
+      expect(await code('removeFourEyesRule', { id: wideRule.id })).toBe('FORBIDDEN');
+      expect(await code('setFourEyesRule', { replaces: globexRule.id, tenant: 'acme-dental', approvers: 2 })).toBe('NOT_FOUND');
+      expect(await code('setFourEyesRule', { approvers: 3 })).toBe('FORBIDDEN');
+      expect(await code('setFourEyesRule', { tenant: 'globex-logistics', approvers: 3 })).toBe('BAD_INPUT');
+      const own = (await result(adela, 'setFourEyesRule', { tenant: 'acme-dental', approvers: 2 })).rule;
+      expect((await rpc(adela, 'removeFourEyesRule', { id: own.id })).status).toBe(200);
+      expect((await result(dana1, 'listFourEyesRules')).rules.map((r: { id: string }) => r.id)).toEqual(expect.arrayContaining([globexRule.id, wideRule.id]));
+    } finally {
+      await result(dana1, 'removeFourEyesRule', { id: globexRule.id });
+      await result(dana1, 'removeFourEyesRule', { id: wideRule.id });
+    }
+    // Keys: another tenant's (or one of several tenants beyond its own) is not its to see or revoke.
+    const globexKey = (await result(dana1, 'createKey', { name: 'dana-globex', scopes: ['ai:read'], tenants: ['globex-logistics'] })).key;
+    const acmeKey = (await result(dana1, 'createKey', { name: 'dana-acme', scopes: ['ai:read'], tenants: ['acme-dental'] })).key;
+    const keys = (await result(adela, 'listKeys')).keys.map((k: { id: string }) => k.id);
+    expect(keys).toContain(acmeKey.id);
+    expect(keys).not.toContain(globexKey.id);
+    expect(await code('revokeKey', { id: globexKey.id })).toBe('NOT_FOUND');
+    expect((await t.app.keys.get(globexKey.id))!.revokedAt).toBeNull();
+  });
+
   it('a disabled account\'s session ends at its next request, and its keys can do nothing', async () => {
     const ed1 = await consoleLogin(t.url, PASS, 'ed');
     const { secret } = await t.app.keys.create({ name: 'ed-late', scopes: ['ai:read'], tenants: ['acme-dental'], ownerId: ed.id }, 'ed');
