@@ -232,11 +232,14 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
           for (const t of timers) clearInterval(t);
           offRemote?.();
           reports.stop();
+          // Stopped beside the rest, not before it: a check inside SQLite's quick_check is waited out (integrity.ts),
+          // and the queued writes, the checkpointer and the store need not wait for it.
+          const integrityStopped = integrity?.stop();
           await tampered.settled();
-          await integrity?.stop();
           // What was started, last first (anchoring, the checkpointer, report jobs), as a failed start stops it.
           for (const stop of started.reverse()) await stop();
           await store.close();
+          await integrityStopped;
         })();
         return closing;
       },

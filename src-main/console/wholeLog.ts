@@ -4,6 +4,7 @@
 // is being written (each reads the whole log). An export goes straight where it is wanted, a chunk at a time: into the
 // web console's download (http/exportDownload.ts), or into the file the desktop's save dialog names.
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { App } from '../app.ts';
@@ -67,6 +68,8 @@ export function createWholeLogJobs(app: App) {
      * file and renamed over it once complete and fsynced, so a failure (a full disk) leaves no partial export there.
      */
     async save(format: ExportFormat, saveAs: (fileName: string) => Promise<string | null>): Promise<ConsoleOutput<'exportAudit'>> {
+      // Refused before the dialog, not after the technician has chosen where (the slot is taken again below).
+      if (state.exporting) throw new AppError('CONFLICT', 'an audit export is already being made; try again when it is done', 'export_running');
       const fileName = exportFileName(format, new Date());
       const to = await saveAs(fileName);
       if (to === null) return { fileName, savedTo: null, checkpoint: null };
@@ -75,6 +78,7 @@ export function createWholeLogJobs(app: App) {
         try {
           const cp = await exportAudit(app.store.sql, partial, app.secrets.signingKey, app.secrets.verifyKey, options(format));
           await rename(partial, to);
+          syncDirectory(dirname(to));
           return { fileName, savedTo: to, checkpoint: checkpointOf(cp) };
         } catch (e) {
           await rm(partial, { force: true });
@@ -83,4 +87,17 @@ export function createWholeLogJobs(app: App) {
       });
     },
   };
+}
+
+/** The rename made durable: its directory fsynced (POSIX; Windows cannot open a directory for it, nor needs to). */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Not every platform or file system syncs a directory; the file itself was fsynced before the rename.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -39,6 +39,8 @@ export interface ConsoleApiOptions {
   mcpBaseUrl?: () => string | null;
   /** Interval of SSE keep-alive comments, which also re-check the session. */
   keepAliveMs?: number;
+  /** How long an audit export download may take nothing before it is ended (exportDownload.ts; tests shorten it). */
+  exportStallMs?: number;
   /** Waits after failed logins (tests shorten them). */
   loginBackoff?: Partial<BackoffOptions>;
   /** The passkeys' relying party once the server listens (see server.ts); null: passkeys are not offered. */
@@ -69,12 +71,14 @@ export class ConsoleApi {
   private readonly app: App;
   readonly service: ConsoleService;
   private readonly keepAliveMs: number;
+  private readonly exportStallMs: number | undefined;
   private readonly streams = new Set<Stream>();
   constructor(app: App, opts: ConsoleApiOptions = {}) {
     this.app = app;
     this.auth = new ConsoleAuth(app.store, app.technicians, app.secrets.hmacKey);
     this.service = opts.service ?? createConsoleService(app, { mode: 'web', mcpBaseUrl: opts.mcpBaseUrl });
     this.keepAliveMs = opts.keepAliveMs ?? 15_000;
+    this.exportStallMs = opts.exportStallMs;
     this.backoff = new LoginBackoff(opts.loginBackoff);
     this.devices = new DeviceCookies(app.secrets.hmacKey);
     const passkeys = new PasskeyService(app.store, app.technicians, app.secrets.hmacKey, { challengeTtlMs: opts.passkeyChallengeTtlMs });
@@ -121,7 +125,7 @@ export class ConsoleApi {
     const service = session.technician ? this.service.as(session.technician) : this.service;
     if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash, service, rightsOf(session.technician));
     if (path === EXPORT_DOWNLOAD_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
-      return this.viaService(() => sendAuditExport(req, res, url, service, (msg, err) => this.app.log(msg, err)));
+      return this.viaService(() => sendAuditExport(req, res, url, service, (msg, err) => this.app.log(msg, err), this.exportStallMs));
     }
     const rpc = /^\/rpc\/([A-Za-z]+)$/.exec(path);
     if (rpc && req.method === 'POST') return this.rpc(req, res, rpc[1]!, session.expiresAt, service);

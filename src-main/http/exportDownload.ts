@@ -8,13 +8,17 @@ import { z } from 'zod';
 import { exportFileName, exportMediaType } from '../audit/export.ts';
 import type { ConsoleService } from '../console/service.ts';
 import { AUDIT_EXPORT_FORMATS } from '../console/contract.ts';
-import { AppError } from '../errors.ts';
 import { parseWith } from './util.ts';
 
 export const EXPORT_DOWNLOAD_PATH = '/audit/export';
+/**
+ * A download that takes nothing for this long is ended: an export holds the one-at-a-time slot (every other export of
+ * this node is refused meanwhile), and a paused browser download or a page that never reads would hold it for good.
+ */
+export const STALL_MS = 60_000;
 const Query = z.strictObject({ format: z.enum(AUDIT_EXPORT_FORMATS).default('jsonl') });
 
-export async function sendAuditExport(req: IncomingMessage, res: ServerResponse, url: URL, service: ConsoleService, log: (msg: string, err?: unknown) => void): Promise<void> {
+export async function sendAuditExport(req: IncomingMessage, res: ServerResponse, url: URL, service: ConsoleService, log: (msg: string, err?: unknown) => void, stallMs = STALL_MS): Promise<void> {
   const { format } = parseWith(Query, Object.fromEntries(url.searchParams));
   const refused = service.canExport();
   if (refused) throw refused;
@@ -35,27 +39,37 @@ export async function sendAuditExport(req: IncomingMessage, res: ServerResponse,
         res.writeHead(200, headers);
         started = true;
       }
-      if (!res.write(chunk)) await drainedOrClosed(res);
+      if (!res.write(chunk) && !(await drainedOrClosed(res, stallMs))) {
+        log(`an audit export download took nothing for ${stallMs / 1000} s; it was ended`);
+        res.destroy();
+        throw new Error('the client left');
+      }
     });
     res.end();
   } catch (e) {
-    // Before the first byte the route answers the refusal (another export started meanwhile); after it, the only
-    // honest end is a broken download: a chunked response cut short is one the browser marks as failed.
-    if (!started && e instanceof AppError) throw e;
+    // Before the first byte the route answers the error (a refusal: another export started meanwhile; or the store
+    // failing: a 500); after it, the only honest end is a broken download, which the browser marks as failed.
+    if (!started && !res.destroyed) throw e;
     if (!res.destroyed && !(e instanceof Error && e.message === 'the client left')) log('audit export download failed', e);
     res.destroy();
   }
 }
 
-/** Waits for the socket to take more, or to be gone; both listeners are removed either way (one wait per chunk). */
-function drainedOrClosed(res: ServerResponse): Promise<void> {
+/**
+ * Waits for the socket to take more (true), to be gone (true: the next chunk sees it destroyed), or for `stallMs` with
+ * neither (false). Every listener and the timer are removed whichever comes first (one wait per chunk).
+ */
+function drainedOrClosed(res: ServerResponse, stallMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
+    const done = (moved: boolean) => () => {
+      res.off('drain', go);
+      res.off('close', go);
+      clearTimeout(timer);
+      resolve(moved);
     };
-    res.on('drain', done);
-    res.on('close', done);
+    const go = done(true);
+    const timer = setTimeout(done(false), stallMs);
+    res.on('drain', go);
+    res.on('close', go);
   });
 }

@@ -28,12 +28,14 @@ export interface IntegrityCheck {
 }
 
 /**
- * How long a stop waits for the worker to leave SQLite. Terminating a worker inside a better-sqlite3 call can abort the
- * whole process (better-sqlite3 13, WiseLibs/better-sqlite3#1507: a SIGABRT seen here once, at serve's stop after kill
- * -9 rounds), so the worker stops at its next row of the summary pass, and quick_check (one native call) is waited out;
- * only past this wait, a very large file still being read, is it terminated.
+ * A stop never terminates the worker. Terminating a worker inside a better-sqlite3 call can abort the whole process
+ * (better-sqlite3 13, WiseLibs/better-sqlite3#1507: a SIGABRT seen here once, at serve's stop after kill -9 rounds), and
+ * termination cannot interrupt quick_check anyway (one native call: it lands when the call returns, inside the addon).
+ * So the worker reads a stop flag between rows of the summary pass and before each step, and quick_check is waited out
+ * (3.8 s at 10M audit entries, docs/benchmarks.md). Slot 0: stop asked; slot 1: the step the worker is in (PHASES);
+ * slot 2: the log entries the summary pass has read, to the last 1,024.
  */
-export const STOP_WAIT_MS = 15_000;
+const PHASES = ['opening', 'quick_check', 'summaries', 'done'] as const;
 
 /** The most SQLite is asked to list: the first problems say enough, and the report stays small. */
 const MAX_ERRORS = 20;
@@ -43,18 +45,22 @@ const WORKER_SOURCE = `
 ${YIELD_TO_REQUESTS}
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-// Set by the main thread to stop: read between rows, never by interrupting SQLite.
+// Set by the main thread to stop (slot 0): read between rows and steps, never by interrupting SQLite. Slot 1: the step.
 const stopping = new Int32Array(workerData.stop);
 let db;
 try {
   db = new Database(workerData.file, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
+  if (Atomics.load(stopping, 0)) throw new Error('stopped');
+  Atomics.store(stopping, 1, 1);
   let rows = db.pragma('quick_check(' + workerData.maxErrors + ')', { simple: false }).map((r) => r.quick_check);
+  Atomics.store(stopping, 1, 2);
   const summaries = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name IN ('audit_facets', 'audit_blocks')").get().n === 2;
   if (rows.length === 1 && rows[0] === 'ok' && summaries && !Atomics.load(stopping, 0)) {
     const wrong = summaryMismatches(db, workerData.block, workerData.maxErrors);
     if (wrong.length) rows = [workerData.facetsWrong + wrong.join(', ')];
   }
+  Atomics.store(stopping, 1, 3);
   parentPort.postMessage({ rows });
 } catch (e) {
   parentPort.postMessage({ error: String((e && e.message) || e) });
@@ -109,7 +115,10 @@ function summaryMismatches(db, BLOCK, max) {
     let read = 0;
     for (const [seq, at, keyId, tenant, tool] of db.prepare('SELECT seq, at, key_id, tenant, tool FROM audit_log WHERE seq < ? ORDER BY seq').raw().iterate(upto)) {
       // Stopped: the answer no longer matters (the report already says why), and leaving the loop ends the iterator.
-      if ((++read & 1023) === 0 && Atomics.load(stopping, 0)) return wrong;
+      if ((++read & 1023) === 0) {
+        Atomics.store(stopping, 2, read);
+        if (Atomics.load(stopping, 0)) return wrong;
+      }
       if (Math.floor(seq / BLOCK) !== block) {
         compare();
         block = Math.floor(seq / BLOCK);
@@ -148,16 +157,17 @@ export function checkReport(log: (msg: string) => void, advice = ''): { report: 
   };
 }
 
-/** SQLite's check; `ended` says how its worker thread ended: by itself, or terminated past STOP_WAIT_MS. */
-export function startIntegrityCheck(file: string, log: (msg: string, err?: unknown) => void = () => {}): IntegrityCheck & { readonly ended: 'running' | 'exited' | 'terminated' } {
+/** SQLite's check; `phase` is the step its worker is in (or was in when it exited), `ended` whether it has exited. */
+export function startIntegrityCheck(file: string, log: (msg: string, err?: unknown) => void = () => {}): IntegrityCheck & { readonly ended: boolean; readonly phase: (typeof PHASES)[number]; readonly summaryRowsRead: number } {
   const { report, finish } = checkReport(log, '; restore it from a backup (the audit log can be checked with: countersign audit verify)');
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const stop = new SharedArrayBuffer(4);
+  const stop = new SharedArrayBuffer(12);
+  const flags = new Int32Array(stop);
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, maxErrors: MAX_ERRORS, block: BLOCK, facetsWrong: SUMMARIES_WRONG, stop } });
   worker.unref();
-  let ended: 'running' | 'exited' | 'terminated' = 'running';
+  let ended = false;
   const gone = new Promise<void>((resolve) => worker.once('exit', () => {
-    if (ended === 'running') ended = 'exited';
+    ended = true;
     resolve();
   }));
   const done = new Promise<IntegrityReport>((resolve) => {
@@ -181,18 +191,17 @@ export function startIntegrityCheck(file: string, log: (msg: string, err?: unkno
     get ended() {
       return ended;
     },
-    // The worker is let finish the SQLite call it is in (the summary pass stops at its next rows); see STOP_WAIT_MS.
+    get summaryRowsRead() {
+      return Atomics.load(flags, 2);
+    },
+    get phase() {
+      return PHASES[Atomics.load(flags, 1)] ?? 'opening';
+    },
     async stop() {
-      if (ended !== 'running') return;
+      if (ended) return;
       if (report.state === 'checking') finish('unchecked', 'the server stopped first');
-      Atomics.store(new Int32Array(stop), 0, 1);
-      let timer: NodeJS.Timeout | undefined;
-      const waited = await Promise.race([gone.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(r, STOP_WAIT_MS, false)))]);
-      clearTimeout(timer);
-      if (waited) return;
-      log(`the integrity check was still reading the database ${STOP_WAIT_MS / 1000} s after the stop; ending its thread`);
-      ended = 'terminated';
-      await worker.terminate();
+      Atomics.store(flags, 0, 1);
+      await gone;
     },
   };
 }

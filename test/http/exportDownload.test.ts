@@ -11,9 +11,11 @@ import { consoleLogin, type ConsoleClient } from '../helpers/console.ts';
 import { until } from '../helpers/wait.ts';
 
 let t: TestServer;
+// Long enough that a reading client never stalls this long on a loaded machine; short enough for the test.
+const STALL_MS = 3_000;
 let admin: ConsoleClient;
 beforeAll(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ serve: { console: { exportStallMs: STALL_MS } } });
   admin = await consoleLogin(t.url, PASSPHRASE);
   // About 9 MB of export: far past what the socket's buffers take, so the server must wait for the client to read.
   const args = { note: 'x'.repeat(8_000) };
@@ -43,5 +45,26 @@ describe('GET /console/api/audit/export', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'cs-dl-')), 'export.jsonl');
     writeFileSync(file, Buffer.from(await whole.arrayBuffer()));
     expect(await verifyExport(file, { key: t.app.secrets.verifyKey })).toMatchObject({ ok: true });
+  });
+});
+
+describe('a download that takes nothing', () => {
+  it(`is ended after ${STALL_MS / 1000} s of it, freeing the one export a node makes at a time`, async () => {
+    const url = new URL('/console/api/audit/export?format=ocsf', t.url);
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      request(url, { headers: { Cookie: admin.cookie } }, resolve).on('error', reject).end();
+    });
+    expect(res.statusCode).toBe(200);
+    res.pause();
+    // Held by a client that never reads: refused to others, until the server ends the stalled one.
+    expect((await fetch(url, { method: 'HEAD', headers: { Cookie: admin.cookie } })).status).toBe(409);
+    await until('the stalled export to release its slot', async () => (await fetch(url, { method: 'HEAD', headers: { Cookie: admin.cookie } })).status === 200, 30_000);
+    // Ended, not finished: what the client can still read stops short of the signed checkpoint (OCSF's "audit checkpoint" event).
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    await new Promise<void>((resolve) => { res.once('close', () => resolve()); res.once('error', () => resolve()); res.resume(); });
+    const text = Buffer.concat(chunks).toString();
+    expect(text.length).toBeGreaterThan(0);
+    expect(text).not.toContain('audit checkpoint');
   });
 });

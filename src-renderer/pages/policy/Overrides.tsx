@@ -14,7 +14,9 @@ export function Overrides({ policy, tenants, onChanged }: { policy: PolicyViewT;
   const [action, setAction] = useState('');
   // An account limited to some tenants sets overrides of its tenants only: one for all tenants is not its to set.
   const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
-  const [tenant, setTenant] = useState(someTenants ? (tenants[0]?.slug ?? '') : '');
+  const [chosen, setTenant] = useState('');
+  // The tenant list may arrive after the first render: until one is chosen, such an account's first tenant is the one shown.
+  const tenant = someTenants && !chosen ? (tenants[0]?.slug ?? '') : chosen;
   const [tier, setTier] = useState('');
   const [error, setError] = useState<string | null>(null);
   const info = policy.tools.find((t) => t.name === tool);

@@ -14,6 +14,8 @@ import { Simulation } from './Simulation.tsx';
 function AcceptPolicy({ shown, onAccepted }: { shown: string; onAccepted: (p: PolicyViewT) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The policy holds for every tenant: keeping it is for an account that acts on every tenant (the server refuses others).
+  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
   const accept = async () => {
     setBusy(true);
     setError(null);
@@ -36,7 +38,9 @@ function AcceptPolicy({ shown, onAccepted }: { shown: string; onAccepted: (p: Po
         policy can be edited again.
       </p>
       {error ? <div className="form-error" role="alert">{error}</div> : null}
-      <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void accept()}>Keep the policy shown</button>
+      {someTenants
+        ? <p className="muted" data-testid="policy-accept-every-tenant">An owner or admin of every tenant keeps it: your account acts on some tenants only.</p>
+        : <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void accept()}>Keep the policy shown</button>}
     </section>
   );
 }
