@@ -44,6 +44,8 @@ export interface ApiKey {
    * what that technician may do now: a key never does more than its owner can.
    */
   owner: { id: string; name: string } | null;
+  /** The tenants the key was issued for, before its owner's narrowing (the console scopes who may see or end it by them). */
+  issuedTenantIds?: readonly string[];
 }
 
 export const CreateKeyInput = z.object({
@@ -254,11 +256,12 @@ export class KeyService {
       this.tampered(`API key ${row.name}`, { keyId: row.id });
       const nothing: ApiKey = {
         id: row.id, name: row.name, prefix: row.prefix, scopes: [], role: 'standard', tenants: [], readPerMinute: null, writePerMinute: null, createdAt: row.created_at,
-        expiresAt: row.expires_at, revokedAt: row.revoked_at, ...usageOf(row), owner: null,
+        expiresAt: row.expires_at, revokedAt: row.revoked_at, ...usageOf(row), owner: null, issuedTenantIds: [],
       };
       this.untrusted.add(nothing);
       return nothing;
     }
+    const issuedTenantIds = tenants.map((t) => t.id);
     let scopes = JSON.parse(row.scopes_json) as Scope[];
     let role = row.role;
     let owner: ApiKey['owner'] = null;
@@ -275,7 +278,7 @@ export class KeyService {
     return {
       id: row.id, name: row.name, prefix: row.prefix, scopes, role, tenants,
       readPerMinute: row.read_per_minute, writePerMinute: row.write_per_minute, createdAt: row.created_at,
-      expiresAt: row.expires_at, revokedAt: row.revoked_at, ...usageOf(row), owner,
+      expiresAt: row.expires_at, revokedAt: row.revoked_at, ...usageOf(row), owner, issuedTenantIds,
     };
   }
 }

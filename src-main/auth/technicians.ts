@@ -147,8 +147,9 @@ export class TechnicianService {
     const t = await this.store.write(async (tx) => {
       const before = await this.get(id, tx.sql);
       if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
-      if (before.tampered) throw tamperedAccount(before);
+      // Tenants first: a limited actor is told nothing of an account outside them, a tampered one (no tenants) included.
       assertWithinTenants(actor, before, change.tenants);
+      if (before.tampered) throw tamperedAccount(before);
       assertMayChange(actor, before, change.role, 'change accounts');
       const owners = await enabledOwners(tx.sql);
       if (change.role) await tx.sql.run('UPDATE technicians SET role = ? WHERE id = ?', [change.role, id]);
@@ -179,8 +180,8 @@ export class TechnicianService {
       if (!before) throw new AppError('NOT_FOUND', `no technician ${id}`);
       // Only the CLI (the data directory's holder) re-binds a tampered row: it then holds the role, tenants and state
       // stored now, named in the audit entry, with the new passphrase.
-      if (before.tampered && typeof actor !== 'string') throw tamperedAccount(before);
       assertWithinTenants(actor, before, undefined);
+      if (before.tampered && typeof actor !== 'string') throw tamperedAccount(before);
       assertMayChange(actor, before, undefined, 'reset passphrases');
       await tx.sql.run('UPDATE technicians SET passphrase_hash = ? WHERE id = ?', [hash, id]);
       await sealTechnician(this.key, tx.sql, id);

@@ -120,7 +120,13 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   };
   /** Keys a technician sees: their own, or every key for an owner or admin. */
   // An admin limited to some tenants: the keys of those tenants only (a key of other tenants, or of every one, is not theirs to see or end).
-  const mine = (k: ApiKey) => !tech || k.owner?.id === tech.id || (CAN.administer(tech.role) && k.tenants.every((t) => scope.reachesId(t.id)));
+  // Judged by the tenants it was issued for (what its owner's narrowing left is not where it may act again once widened);
+  // a key of no tenant (a tampered row) is not a limited admin's.
+  const withinScope = (k: ApiKey) => {
+    const issued = k.issuedTenantIds ?? k.tenants.map((t) => t.id);
+    return !scope.ids || (issued.length > 0 && issued.every((id) => scope.reachesId(id)));
+  };
+  const mine = (k: ApiKey) => !tech || k.owner?.id === tech.id || (CAN.administer(tech.role) && withinScope(k));
   /** A technician's role bounds what they may call. */
   const allowed = (method: ConsoleMethodName) => {
     if (!tech) return;
@@ -166,7 +172,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     },
     listKeys: async () => ({ keys: await Promise.all((await app.keys.list()).filter(mine).map(keyView)) }),
     createKey: async (q) => {
-      const known = new Set((await listTenants(app.store.sql)).map((t) => t.slug));
+      // Another tenant's slug is unknown to an account limited to some: it learns nothing of tenants it does not act on.
+      const known = new Set((await listTenants(app.store.sql)).map((t) => t.slug).filter(seesSlug));
       const unknown = q!.tenants.filter((t) => !known.has(t));
       if (unknown.length) throw new AppError('BAD_INPUT', `tenants: unknown tenant(s) ${unknown.join(', ')}`);
       // A technician's keys are theirs: never more than they may do, narrowed with them.
@@ -267,7 +274,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     else if (row.event === 'key') {
       const change = { type: 'key.changed' as const, keyId: row.key_id, change: row.outcome ?? 'changed' };
       // A technician who sees only their own keys hears only of those (the key is read after the change, in order).
-      if (!tech || CAN.administer(tech.role)) emit(change);
+      if (!tech || (CAN.administer(tech.role) && !scope.ids)) emit(change);
       else if (row.key_id) {
         const id = row.key_id;
         events = events.then(async () => {

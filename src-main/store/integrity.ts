@@ -201,7 +201,12 @@ export function startIntegrityCheck(file: string, log: (msg: string, err?: unkno
       if (ended) return;
       if (report.state === 'checking') finish('unchecked', 'the server stopped first');
       Atomics.store(flags, 0, 1);
+      // Held by the process until it exits by itself: an unref'd worker would let the process end with it still inside
+      // quick_check, and Node's exit terminates it there (the abort above).
+      worker.ref();
+      const slow = setTimeout(() => log(`stopping: waiting for the integrity check to finish reading the database (${PHASES[Atomics.load(flags, 1)]})`), 15_000).unref();
       await gone;
+      clearTimeout(slow);
     },
   };
 }

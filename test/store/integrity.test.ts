@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,15 @@ async function dataDir(damaged: boolean): Promise<string> {
   return dir;
 }
 
+/** More entries written straight into the table, for a summary pass that takes a while (their chain does not matter here). */
+function fillLog(file: string, n: number): void {
+  const db = new Database(file);
+  db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})
+    INSERT INTO audit_log (at, event, decision, key_id, tenant, tool, prev_hash, hash)
+    SELECT '2026-12-05T00:00:00.000Z', 'tool_call', 'allowed', 'k' || (i % 7), 't' || (i % 3), 'whoami', '', '' FROM n`);
+  db.close();
+}
+
 describe('database integrity, checked after start', () => {
   it('a sound database: ok, with when and how long', async () => {
     const check = startIntegrityCheck(join(await dataDir(false), DB_FILE));
@@ -55,12 +65,7 @@ describe('database integrity, checked after start', () => {
   it('stopped during the summary pass, the worker leaves it within 1,024 rows instead of reading the whole log', async () => {
     const dir = await dataDir(false);
     const file = join(dir, DB_FILE);
-    // 400,000 more entries, written straight into the table (the pass reads them; their chain does not matter here).
-    const db = new Database(file);
-    db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
-      INSERT INTO audit_log (at, event, decision, key_id, tenant, tool, prev_hash, hash)
-      SELECT '2026-12-05T00:00:00.000Z', 'tool_call', 'allowed', 'k' || (i % 7), 't' || (i % 3), 'whoami', '', '' FROM n`);
-    db.close();
+    fillLog(file, 400_000);
     const check = startIntegrityCheck(file);
     // Waits on the worker's own progress, read from shared memory without yielding (so this thread's turns cannot
     // let the pass run to its end unseen): stopped once the pass has read some rows, far from its end. The deadline
@@ -74,6 +79,30 @@ describe('database integrity, checked after start', () => {
     expect(check.report.state).toBe('unchecked');
     expect(check.summaryRowsRead - at).toBeLessThanOrEqual(2 * 1024);
     expect(check.summaryRowsRead).toBeLessThan(400_000);
+  });
+
+  it('a process whose last work is a stopped check stays until the worker has left quick_check, then exits 0', async () => {
+    const dir = await dataDir(false);
+    const file = join(dir, DB_FILE);
+    fillLog(file, 400_000);
+    // Stopped inside quick_check, and nothing else keeps the process: an unref'd worker let it end there, with the
+    // worker terminated inside the addon by Node's exit (and the stop's promise never settled).
+    const script = join(dir, 'stop-in-check.ts');
+    writeFileSync(script, `import { startIntegrityCheck } from ${JSON.stringify(join(import.meta.dirname, '../../src-main/store/integrity.ts'))};
+const check = startIntegrityCheck(${JSON.stringify(file)});
+while (check.phase !== 'quick_check' && check.phase !== 'done') { /* spin until it is inside SQLite */ }
+console.log('phase', check.phase);
+void check.stop().then(() => console.log('stopped', check.ended));
+`);
+    const out = await new Promise<{ code: number | null; signal: string | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c));
+      child.on('exit', (code, signal) => resolve({ code, signal, stdout }));
+    });
+    expect(out.stdout).toContain('phase quick_check');
+    expect(out.stdout).toContain('stopped true');
+    expect(out).toMatchObject({ code: 0, signal: null });
   });
 
   describe('a damaged database', () => {

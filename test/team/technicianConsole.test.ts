@@ -332,6 +332,17 @@ describeStores('technicians in the web console', (store) => {
     expect(keys).not.toContain(globexKey.id);
     expect(await code('revokeKey', { id: globexKey.id })).toBe('NOT_FOUND');
     expect((await t.app.keys.get(globexKey.id))!.revokedAt).toBeNull();
+    // A key is judged by the tenants it was issued for: one of Acme and Globex, narrowed to Acme by its owner's change,
+    // is still not an Acme admin's (widened back, it acts on Globex again).
+    const tess = await t.app.technicians.create({ name: 'tess', passphrase: PASS, role: 'technician', tenants: ['acme-dental', 'globex-logistics'] }, 'test');
+    const both = (await t.app.keys.create({ name: 'tess-both', scopes: ['ai:read'], tenants: ['acme-dental', 'globex-logistics'], ownerId: tess.id }, 'tess')).key;
+    await t.app.technicians.update(tess.id, { tenants: ['acme-dental'] }, 'test');
+    expect((await t.app.keys.get(both.id))!.tenants.map((x) => x.slug)).toEqual(['acme-dental']);
+    expect((await result(adela, 'listKeys')).keys.map((k: { id: string }) => k.id)).not.toContain(both.id);
+    expect(await code('revokeKey', { id: both.id })).toBe('NOT_FOUND');
+    // Making a key: another tenant's slug is unknown to it, as everywhere else.
+    const made = await rpc(adela, 'createKey', { name: 'adela-globex', scopes: ['ai:read'], tenants: ['globex-logistics'] });
+    expect(made.body.error).toMatchObject({ data: { code: 'BAD_INPUT' }, message: expect.stringContaining('unknown tenant') });
   });
 
   it('a disabled account\'s session ends at its next request, and its keys can do nothing', async () => {
