@@ -49,7 +49,7 @@ let minutes = 0;
 const newTally = () => ({ refused: 0, allowed: 0, other: [] as string[], codes: new Map<string, number>() });
 let tally = newTally();
 let health: number[] = [];
-let livePage = { loads: [] as { status: number; ms: number; bytes: number }[], health: [] as number[] };
+let livePage = { loads: [] as { status: number; ms: number; bytes: number }[], health: [] as number[], idle: [] as number[] };
 
 /** What the install's database takes on disk: the SQLite file and its WAL, or the PostgreSQL database. */
 const dbSize = async () => storeUrl
@@ -118,7 +118,7 @@ function outcomeOf(r: PoolResponse): 'refused' | 'allowed' | string {
 async function flood(store: StoreKind): Promise<void> {
   tally = newTally();
   health = [];
-  livePage = { loads: [], health: [] };
+  livePage = { loads: [], health: [], idle: [] };
   storeUrl = await storeUrlFor(store, 'flood');
   env = storeUrl ? { ...BASE_ENV, COUNTERSIGN_DATABASE_URL: storeUrl } : BASE_ENV;
   dir = await initDemoDirHere(env, 'cs-flood-');
@@ -163,6 +163,9 @@ async function flood(store: StoreKind): Promise<void> {
   // The Live page, loaded PAGE_LOADS times in a row. While a load is in flight, health checks go out one after another (the
   // first with the load, each next one once the previous is answered): a load that holds the server up holds up the
   // probe that waits behind it.
+  // The same probes with no page load, just before: what this machine answers a health check in right now, under
+  // whatever else it runs. A load that blocks the server shows against it however busy the machine is.
+  for (let i = 0; i < PAGE_LOADS * 2; i++) livePage.idle.push((await pool.request({ path: '/healthz' })).ms);
   for (let i = 0; i < PAGE_LOADS; i++) {
     let inFlight = true;
     const load = liveCalls().finally(() => (inFlight = false));
@@ -180,7 +183,7 @@ async function flood(store: StoreKind): Promise<void> {
     `audit flood (seed ${SEED}): ${tally.refused} refusals, ${tally.allowed} allowed, over ${minutes} wall-clock minute(s); codes ${JSON.stringify(Object.fromEntries(tally.codes))}`,
     `database ${sizeBefore} → ${sizeAfter} bytes: +${((sizeAfter - sizeBefore) / KiB).toFixed(0)} KiB (bound ${((minutes * README_BOUND_PER_KEY_MINUTE + FIXED_ALLOWANCE) / KiB).toFixed(0)} KiB)`,
     `health during the flood: median ${median(health).toFixed(1)} ms, max ${Math.max(...health).toFixed(1)} ms (${health.length} probes)`,
-    `Live page loads: median ${median(livePage.loads.map((l) => l.ms)).toFixed(1)} ms, largest ${Math.max(...livePage.loads.map((l) => l.bytes))} bytes; health meanwhile: median ${median(livePage.health).toFixed(1)} ms, 90th percentile ${percentile(livePage.health, 0.9).toFixed(1)} ms, max ${Math.max(...livePage.health).toFixed(1)} ms (${livePage.health.length} probes)`,
+    `Live page loads: median ${median(livePage.loads.map((l) => l.ms)).toFixed(1)} ms, largest ${Math.max(...livePage.loads.map((l) => l.bytes))} bytes; health meanwhile: median ${median(livePage.health).toFixed(1)} ms, 90th percentile ${percentile(livePage.health, 0.9).toFixed(1)} ms, max ${Math.max(...livePage.health).toFixed(1)} ms (${livePage.health.length} probes); with no load just before: 90th percentile ${percentile(livePage.idle, 0.9).toFixed(1)} ms`,
   ].join('\n'));
 }
 
@@ -215,12 +218,13 @@ describeStores('a flood of refusals from one rate-limited ai:read key', (store) 
     expect(full).toBeLessThan(tally.refused / 10);
   });
 
-  it('the Live page loads while the health check answers in well under 50 ms', () => {
+  it('the Live page loads while the health check answers in well under 50 ms, or a few times what it answers in without one', () => {
     expect(livePage.loads.map((l) => l.status)).toEqual(Array(PAGE_LOADS).fill(200));
     expect(livePage.health.length).toBeGreaterThanOrEqual(PAGE_LOADS);
-    // The 90th percentile: a load that blocks the server shows in every probe that waits behind it. 50 ms on the
-    // reference machine, scaled like every other time bound of the suites.
-    expect(percentile(livePage.health, 0.9)).toBeLessThan(budget(50));
+    // The 90th percentile: a load that blocks the server shows in every probe that waits behind it (the defect this
+    // guards took 5.8 s a load). 50 ms on the reference machine, scaled like every other time bound of the suites; on a
+    // machine busier now than when the scale was measured, 4 times the same probes' own 90th percentile with no load.
+    expect(percentile(livePage.health, 0.9)).toBeLessThan(Math.max(budget(50), 4 * percentile(livePage.idle, 0.9)));
     expect(Math.max(...livePage.loads.map((l) => l.bytes)), 'a page of 200 calls stays small').toBeLessThan(2 * 1024 * KiB);
   });
 
