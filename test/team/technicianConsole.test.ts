@@ -324,9 +324,15 @@ describeStores('technicians in the web console', (store) => {
       await result(dana1, 'removeFourEyesRule', { id: globexRule.id });
       await result(dana1, 'removeFourEyesRule', { id: wideRule.id });
     }
-    // Keys: another tenant's (or one of several tenants beyond its own) is not its to see or revoke.
+    // Keys: another tenant's (or one of several tenants beyond its own) is not its to see or revoke, nor to hear of.
+    const stream = await openStream({ port: Number(new URL(t.url).port), path: '/console/api/events', headers: { cookie: adela.cookie } });
     const globexKey = (await result(dana1, 'createKey', { name: 'dana-globex', scopes: ['ai:read'], tenants: ['globex-logistics'] })).key;
     const acmeKey = (await result(dana1, 'createKey', { name: 'dana-acme', scopes: ['ai:read'], tenants: ['acme-dental'] })).key;
+    // In order: once the Acme key's creation is heard, the Globex key's would have come before it.
+    await stream.waitFor(`"keyId":"${acmeKey.id}"`);
+    expect(stream.text()).not.toContain(globexKey.id);
+    stream.close();
+    await stream.ended;
     const keys = (await result(adela, 'listKeys')).keys.map((k: { id: string }) => k.id);
     expect(keys).toContain(acmeKey.id);
     expect(keys).not.toContain(globexKey.id);
