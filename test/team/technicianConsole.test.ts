@@ -349,6 +349,17 @@ describeStores('technicians in the web console', (store) => {
     // Making a key: another tenant's slug is unknown to it, as everywhere else.
     const made = await rpc(adela, 'createKey', { name: 'adela-globex', scopes: ['ai:read'], tenants: ['globex-logistics'] });
     expect(made.body.error).toMatchObject({ data: { code: 'BAD_INPUT' }, message: expect.stringContaining('unknown tenant') });
+    // A tampered account (its row edited past its binding) reads as one of no tenant: not found for it, before any
+    // word of its state.
+    const setRole = (role: string) => t.app.store.write((tx) => tx.sql.run('UPDATE technicians SET role = ? WHERE id = ?', [role, tess.id]));
+    await setRole('owner');
+    try {
+      expect(await code('updateTechnician', { id: tess.id, disabled: true })).toBe('NOT_FOUND');
+      expect(await code('resetTechnicianPassphrase', { id: tess.id, passphrase: 'another long passphrase here' })).toBe('NOT_FOUND');
+      expect(await code('removeTechnician', { id: tess.id })).toBe('NOT_FOUND');
+    } finally {
+      await setRole('technician');
+    }
   });
 
   it('a disabled account\'s session ends at its next request, and its keys can do nothing', async () => {
