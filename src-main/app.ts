@@ -232,14 +232,15 @@ export async function composeApp(dataDir: string, tools: readonly ToolSpec[], op
           for (const t of timers) clearInterval(t);
           offRemote?.();
           reports.stop();
-          // Stopped beside the rest, not before it: a check inside SQLite's quick_check is waited out (integrity.ts),
-          // and the queued writes, the checkpointer and the store need not wait for it.
+          // Asked at once; a check inside SQLite's quick_check is waited out (integrity.ts). Before the last checkpoint
+          // and the store's close: while its read snapshot is open the checkpointer cannot copy the newest frames, and
+          // the store's connection, not the last one, would leave the write-ahead log unsynced on close.
           const integrityStopped = integrity?.stop();
           await tampered.settled();
+          await integrityStopped;
           // What was started, last first (anchoring, the checkpointer, report jobs), as a failed start stops it.
           for (const stop of started.reverse()) await stop();
           await store.close();
-          await integrityStopped;
         })();
         return closing;
       },
