@@ -226,6 +226,12 @@ export const FleetTenant = z.object({
 });
 
 export const AUDIT_EXPORT_FORMATS = ['jsonl', 'ocsf', 'syslog'] as const;
+/** The web console's audit export download, under the console API's /console/api (src-main/http/exportDownload.ts). */
+export const AUDIT_EXPORT_PATH = '/audit/export';
+export const EXPORT_RUNNING = 'an audit export is already being made; try again when it is done';
+export const EXPORT_IS_A_DOWNLOAD = `the web console downloads the audit export from GET /console/api${AUDIT_EXPORT_PATH}?format=F`;
+/** The export's input: the exportAudit method's, and the download's query. */
+export const ExportAuditInput = z.strictObject({ format: z.enum(AUDIT_EXPORT_FORMATS).default('jsonl') });
 /** A signed checkpoint of the audit chain kept outside the database; `fingerprint` is what a technician copies into a ticket. */
 export const CheckpointView = z.object({ n: int, headSeq: int, at: iso, fingerprint: text, keyFingerprint: text });
 export const VerifyResult = z.object({
@@ -394,7 +400,7 @@ export const consoleMethods = {
   // Desktop: the export written where the save dialog says (savedTo null: cancelled). The web console downloads it
   // from GET /console/api/audit/export?format=F instead (streamed; this method is refused there).
   exportAudit: {
-    input: z.strictObject({ format: z.enum(AUDIT_EXPORT_FORMATS).default('jsonl') }).optional(),
+    input: ExportAuditInput.optional(),
     output: z.object({
       fileName: text, savedTo: text.nullable(),
       checkpoint: z.object({ count, headSeq: int, headHash: text, exportedAt: iso, keyFingerprint: text }).nullable(),

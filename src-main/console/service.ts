@@ -9,7 +9,7 @@ import { pageCursor, type Approval } from '../governance/approvals.ts';
 import { AppError } from '../errors.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
 import {
-  AUDIT_EXPORT_FORMATS, CONSOLE_METHOD_NAMES, consoleMethods, parseConsoleInput,
+  CONSOLE_METHOD_NAMES, consoleMethods, EXPORT_IS_A_DOWNLOAD, parseConsoleInput,
   type ConsoleApi, type ConsoleEvent, type ConsoleInput, type ConsoleMethodName, type ConsoleOutput, type KeyViewT,
 } from './contract.ts';
 import { createApprovalViewer } from './approvalView.ts';
@@ -23,6 +23,7 @@ import { createTeamAdmin } from './teamAdmin.ts';
 import { createWholeLogJobs } from './wholeLog.ts';
 import { tenantScopeOf } from './tenantScope.ts';
 import type { ExportSink } from '../audit/export.ts';
+import type { ExportFormat } from '../audit/siem.ts';
 
 export interface ConsoleServiceOptions {
   /** 'web' for countersign serve, 'desktop' for the Electron shell. */
@@ -46,7 +47,7 @@ export type ConsoleService = ConsoleApi & {
   /** The same service acting as a signed-in technician (cached per account and rights). */
   as(technician: Technician): ConsoleService;
   /** The web console's download: the audit export written to `sink` as it is read (refused as exportAudit is). */
-  streamExport(format: (typeof AUDIT_EXPORT_FORMATS)[number], sink: ExportSink): Promise<void>;
+  streamExport(format: ExportFormat, sink: ExportSink): Promise<void>;
   /** Whether streamExport would start now: refused (as an AppError) or undefined. */
   canExport(): AppError | undefined;
 };
@@ -77,6 +78,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const scope = tenantScopeOf(tech);
   const { ids: tenantIds, slugs, seesSlug, everyTenant } = scope;
   const visible = (a: Approval) => scope.reachesId(a.tenantId);
+  /** The export holds every tenant's entries: an account of every tenant makes it, however it is delivered. */
+  const mayExport = () => everyTenant('the audit export');
   /** A request naming a tenant the technician does not see is refused as one naming no tenant at all. */
   const inTheirTenant = <Q extends { tenant: string }>(q: Q): Q => {
     if (!seesSlug(q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
@@ -197,8 +200,8 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     verifyAudit: () => wholeLog.verify(),
     auditCheckpoint: async () => ({ checkpoint: await checkpointView() }),
     exportAudit: (q) => {
-      everyTenant('the audit export');
-      if (!opts.saveAs) throw new AppError('BAD_INPUT', 'the web console downloads the audit export from GET /console/api/audit/export?format=F', 'export_download');
+      mayExport();
+      if (!opts.saveAs) throw new AppError('BAD_INPUT', EXPORT_IS_A_DOWNLOAD, 'export_download');
       return wholeLog.save(q?.format ?? 'jsonl', opts.saveAs);
     },
     getPolicy: () => policy.view(),
@@ -329,17 +332,17 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       asTechnician.set(t.id, { rights, service: made });
       return made;
     },
-    async streamExport(format: (typeof AUDIT_EXPORT_FORMATS)[number], sink: ExportSink): Promise<void> {
-      everyTenant('the audit export');
+    async streamExport(format: ExportFormat, sink: ExportSink): Promise<void> {
+      mayExport();
       await wholeLog.stream(format, sink);
     },
     canExport(): AppError | undefined {
       try {
-        everyTenant('the audit export');
+        mayExport();
       } catch (e) {
         return e as AppError;
       }
-      return wholeLog.busy() ? new AppError('CONFLICT', 'an audit export is already being made; try again when it is done', 'export_running') : undefined;
+      return wholeLog.refusal();
     },
     subscribe(listener: (e: ConsoleEvent) => void): () => void {
       listeners.add(listener);

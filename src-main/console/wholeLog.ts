@@ -13,9 +13,9 @@ import { checkpointFiles, latestCheckpoint } from '../audit/anchor.ts';
 import { verifyAnchored } from '../audit/anchorVerify.ts';
 import { verifyChain as verifyChainOnCores } from '../audit/chainVerify.ts';
 import { SERVER_INFO } from '../mcp/sessionServer.ts';
-import { AppError, type ConsoleInput, type ConsoleOutput } from './contract.ts';
+import type { ExportFormat } from '../audit/siem.ts';
+import { AppError, EXPORT_RUNNING, type ConsoleOutput } from './contract.ts';
 
-type ExportFormat = NonNullable<NonNullable<ConsoleInput<'exportAudit'>>['format']>;
 
 const running = new WeakMap<App, { verifying?: Promise<ConsoleOutput<'verifyAudit'>>; exporting: boolean }>();
 
@@ -44,9 +44,12 @@ export function createWholeLogJobs(app: App) {
   const options = (format: ExportFormat) => ({ format, productVersion: SERVER_INFO.version });
   const checkpointOf = (cp: Checkpoint) => ({ count: cp.count, headSeq: cp.headSeq, headHash: cp.headHash, exportedAt: cp.exportedAt, keyFingerprint: fingerprint(app.secrets.verifyKey) });
 
+  const refusal = (): AppError | undefined => (state.exporting ? new AppError('CONFLICT', EXPORT_RUNNING, 'export_running') : undefined);
+
   /** One export at a time per app: a second, asked while one is written, is refused. */
   async function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-    if (state.exporting) throw new AppError('CONFLICT', 'an audit export is already being made; try again when it is done', 'export_running');
+    const busy = refusal();
+    if (busy) throw busy;
     state.exporting = true;
     try {
       return await fn();
@@ -58,8 +61,8 @@ export function createWholeLogJobs(app: App) {
   return {
     checkpoint,
     verify: (): Promise<ConsoleOutput<'verifyAudit'>> => (state.verifying ??= verifyNow().finally(() => (state.verifying = undefined))),
-    /** Whether an export could start now (the web console asks before its download begins). */
-    busy: () => state.exporting,
+    /** Why an export could not start now (another is being made), or undefined: the web console asks before its download. */
+    refusal,
     /** The export written to `sink` as it is read (the web console's download). */
     stream: (format: ExportFormat, sink: ExportSink): Promise<Checkpoint> =>
       oneAtATime(() => writeExport(app.store.sql, sink, app.secrets.signingKey, app.secrets.verifyKey, options(format))),
@@ -69,7 +72,8 @@ export function createWholeLogJobs(app: App) {
      */
     async save(format: ExportFormat, saveAs: (fileName: string) => Promise<string | null>): Promise<ConsoleOutput<'exportAudit'>> {
       // Refused before the dialog, not after the technician has chosen where (the slot is taken again below).
-      if (state.exporting) throw new AppError('CONFLICT', 'an audit export is already being made; try again when it is done', 'export_running');
+      const busy = refusal();
+      if (busy) throw busy;
       const fileName = exportFileName(format, new Date());
       const to = await saveAs(fileName);
       if (to === null) return { fileName, savedTo: null, checkpoint: null };

@@ -7,12 +7,12 @@ import { ConsoleAuth, readCookie } from './consoleAuth.ts';
 import { HttpError, parseWith as parse, readJsonBody, remoteOf, rpcError, sendJson } from './util.ts';
 import { DeviceCookies, LoginBackoff, type BackoffOptions } from './loginBackoff.ts';
 import { createConsoleService, rightsOf, type ConsoleService } from '../console/service.ts';
-import { isConsoleMethod, type ConsoleEvent } from '../console/contract.ts';
+import { AUDIT_EXPORT_PATH, EXPORT_IS_A_DOWNLOAD, isConsoleMethod, type ConsoleEvent } from '../console/contract.ts';
 import { AppError } from '../errors.ts';
 import type { Technician } from '../auth/technicians.ts';
 import { PasskeyService, type RelyingParty } from '../auth/passkeys.ts';
 import { PasskeyRoutes } from './passkeyRoutes.ts';
-import { EXPORT_DOWNLOAD_PATH, sendAuditExport } from './exportDownload.ts';
+import { sendAuditExport } from './exportDownload.ts';
 
 export const CONSOLE_PREFIX = '/console/api';
 const MAX_BODY = 64 * 1024;
@@ -124,7 +124,7 @@ export class ConsoleApi {
     // A technician's requests go through a console service acting as them (their name in the audit log, their rights).
     const service = session.technician ? this.service.as(session.technician) : this.service;
     if (path === '/events' && req.method === 'GET') return this.events(req, res, session.tokenHash, service, rightsOf(session.technician));
-    if (path === EXPORT_DOWNLOAD_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (path === AUDIT_EXPORT_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
       return this.viaService(() => sendAuditExport(req, res, url, service, (msg, err) => this.app.log(msg, err), this.exportStallMs));
     }
     const rpc = /^\/rpc\/([A-Za-z]+)$/.exec(path);
@@ -174,7 +174,7 @@ export class ConsoleApi {
     try {
       // The web console downloads the export (exportDownload.ts): here it would open the desktop's save dialog, on the
       // desktop whose console service this server shares.
-      if (method === 'exportAudit') throw new AppError('BAD_INPUT', 'the web console downloads the audit export from GET /console/api/audit/export?format=F', 'export_download');
+      if (method === 'exportAudit') throw new AppError('BAD_INPUT', EXPORT_IS_A_DOWNLOAD, 'export_download');
       const call = service[method] as (i: unknown) => Promise<unknown>;
       let result = await call(input);
       if (method === 'session') result = { ...(result as object), mode: 'web', expiresAt };

@@ -4,22 +4,19 @@
 // page can say why before the browser's download begins. The session cookie is SameSite=Strict: another site's page
 // cannot start one.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import { exportFileName, exportMediaType } from '../audit/export.ts';
 import type { ConsoleService } from '../console/service.ts';
-import { AUDIT_EXPORT_FORMATS } from '../console/contract.ts';
+import { ExportAuditInput } from '../console/contract.ts';
 import { parseWith } from './util.ts';
 
-export const EXPORT_DOWNLOAD_PATH = '/audit/export';
 /**
  * A download that takes nothing for this long is ended: an export holds the one-at-a-time slot (every other export of
  * this node is refused meanwhile), and a paused browser download or a page that never reads would hold it for good.
  */
 export const STALL_MS = 60_000;
-const Query = z.strictObject({ format: z.enum(AUDIT_EXPORT_FORMATS).default('jsonl') });
 
 export async function sendAuditExport(req: IncomingMessage, res: ServerResponse, url: URL, service: ConsoleService, log: (msg: string, err?: unknown) => void, stallMs = STALL_MS): Promise<void> {
-  const { format } = parseWith(Query, Object.fromEntries(url.searchParams));
+  const { format } = parseWith(ExportAuditInput, Object.fromEntries(url.searchParams));
   const refused = service.canExport();
   if (refused) throw refused;
   const fileName = exportFileName(format, new Date());

@@ -1,7 +1,7 @@
 // ConsoleApi over the web console API of `countersign serve`: fetch for methods (session cookie, JSON bodies),
 // EventSource for pushed events. Login and logout exist only here: the desktop shell needs neither.
 import {
-  AppError, CONSOLE_METHOD_NAMES, ConsoleEvent, consoleMethods,
+  AppError, AUDIT_EXPORT_PATH, CONSOLE_METHOD_NAMES, ConsoleEvent, consoleMethods, EXPORT_RUNNING,
   type ConsoleApi, type ErrorCode, type ConsoleMethodName,
 } from '../../src-main/console/contract.ts';
 
@@ -26,13 +26,13 @@ export interface WebConsole {
 const PREFIX = '/console/api';
 
 /** Where the web console downloads the audit export, streamed (src-main/http/exportDownload.ts). */
-export const exportDownloadUrl = (format: string, base = '') => `${base}${PREFIX}/audit/export?format=${encodeURIComponent(format)}`;
+export const exportDownloadUrl = (format: string, base = '') => `${base}${PREFIX}${AUDIT_EXPORT_PATH}?format=${encodeURIComponent(format)}`;
 
 /** What a HEAD of the export says before the download starts (a HEAD carries no body, so the status is all there is). */
 const EXPORT_REFUSALS: Record<number, string> = {
   401: 'you are signed out; sign in again',
   403: 'your account acts on some tenants only, and the export covers every tenant',
-  409: 'an audit export is already being made; try again when it is done',
+  409: EXPORT_RUNNING,
 };
 
 /** Asks the server whether an export would start now; throws the reason if not. */

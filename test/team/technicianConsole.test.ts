@@ -188,11 +188,6 @@ describeStores('technicians in the web console', (store) => {
     await ask('acme-dental', 'read scope');
     // A fast approval of Globex's request: a decision time the stats list.
     expect((await rpc(dana1, 'approve', { id: globex, viewedMs: 300 })).status).toBe(200);
-    const result = async (c: ConsoleClient, method: string, input: unknown = {}) => {
-      const r = await rpc(c, method, input);
-      if (r.status !== 200) throw new Error(`${method}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body.result;
-    };
     const page = await result(ed1, 'queryAudit', { limit: 500 });
     expect(page.total).toBeGreaterThan(0);
     expect(new Set(page.entries.map((e: { tenant: string | null }) => e.tenant))).toEqual(new Set(['acme-dental']));
