@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, ListPromptsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { looseRequest, registerRaw } from './rawHandler.ts';
+import { looseRequest, parseParams, registerRaw } from './rawHandler.ts';
 import type { Caller, Gate } from '../governance/gate.ts';
 import { modernContextOf, type ModernRequestContext } from './era.ts';
 import { toMcpError } from './results.ts';
@@ -73,13 +73,10 @@ export function registerPrompts(server: McpServer, gate: Gate, caller: (modern?:
     };
   });
   registerRaw(server, LooseGetPrompt, async (req, extra) => {
-    const params = GetPromptParams.safeParse(req.params ?? {});
-    if (!params.success) {
-      throw new McpError(ErrorCode.InvalidParams, `Invalid params for prompts/get: ${params.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
-    }
-    const p = BY_NAME.get(params.data.name);
-    if (!p) throw new McpError(ErrorCode.InvalidParams, `Prompt ${JSON.stringify(params.data.name.slice(0, 100))} not found`);
-    const r = await gate.prompt(p.name, params.data.arguments?.tenant, caller(modernContextOf(extra._meta)), (now, t) => {
+    const params = parseParams(GetPromptParams, req.params, 'prompts/get');
+    const p = BY_NAME.get(params.name);
+    if (!p) throw new McpError(ErrorCode.InvalidParams, `Prompt ${JSON.stringify(params.name.slice(0, 100))} not found`);
+    const r = await gate.prompt(p.name, params.arguments?.tenant, caller(modernContextOf(extra._meta)), (now, t) => {
       const body = steps(now, p.steps(t));
       return body === undefined ? undefined : { messages: [{ role: 'user' as const, content: { type: 'text' as const, text: p.text(t, body) } }] };
     });

@@ -12,6 +12,7 @@ import type { Caller, Gate } from '../governance/gate.ts';
 import { MODERN_ERRORS, TASKS_EXTENSION, declaresExtension, modernContextOf, type ModernRequestContext } from './era.ts';
 import { nextChange, outcomeOf, readApproval, refusalError, viaView, type ApprovalRead } from './approvalViews.ts';
 import type { InputRequest } from './mrtr.ts';
+import { looseRequest, parseParams } from './rawHandler.ts';
 
 export const TASK_STATUSES = ['working', 'input_required', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -167,17 +168,10 @@ export function instantTaskSource(limit = 1000): TaskSource & { add(keyId: strin
 const TaskParams = z.object({ taskId: z.string().min(1).max(200) }).loose();
 const UpdateParams = TaskParams.extend({ inputResponses: z.record(z.string(), z.unknown()) });
 // Built once: a schema per handler per session server was the largest part of making one (one per stateless request).
-const loose = <M extends string>(method: M) => z.object({ method: z.literal(method), params: z.unknown() });
-const TASKS_GET = loose('tasks/get');
-const TASKS_CANCEL = loose('tasks/cancel');
-const TASKS_UPDATE = loose('tasks/update');
-const TASKS_RESULT = loose('tasks/result');
-
-function parse<T>(schema: z.ZodType<T>, params: unknown, method: string): T {
-  const r = schema.safeParse(params ?? {});
-  if (!r.success) throw new McpError(ErrorCode.InvalidParams, `Invalid params for ${method}: ${r.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
+const TASKS_GET = looseRequest('tasks/get');
+const TASKS_CANCEL = looseRequest('tasks/cancel');
+const TASKS_UPDATE = looseRequest('tasks/update');
+const TASKS_RESULT = looseRequest('tasks/result');
 
 export function missingTasksCapability(): McpError {
   return new McpError(MODERN_ERRORS.missingCapability, 'Missing required client capability', { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } });
@@ -218,14 +212,14 @@ export function registerTasks(server: McpServer, caller: () => Caller, sources: 
 
   server.server.setRequestHandler(TASKS_GET, async (req, extra) => {
     const { era, modern } = gated(extra._meta);
-    const { taskId } = parse(TaskParams, req.params, 'tasks/get');
+    const { taskId } = parseParams(TaskParams, req.params, 'tasks/get');
     const { task } = await find(taskId, who(extra.signal, modern), era);
     return (era === 'modern' ? modernTask(task, 'complete') : legacyTask(task)) as never;
   });
 
   server.server.setRequestHandler(TASKS_CANCEL, async (req, extra) => {
     const { era, modern } = gated(extra._meta);
-    const { taskId } = parse(TaskParams, req.params, 'tasks/cancel');
+    const { taskId } = parseParams(TaskParams, req.params, 'tasks/cancel');
     const c = who(extra.signal, modern);
     for (const source of receiver.sources) {
       if (await source.cancel(taskId, c, era)) {
@@ -239,7 +233,7 @@ export function registerTasks(server: McpServer, caller: () => Caller, sources: 
   server.server.setRequestHandler(TASKS_UPDATE, async (req, extra) => {
     const { era, modern } = gated(extra._meta);
     if (era !== 'modern') throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
-    const { taskId, inputResponses } = parse(UpdateParams, req.params, 'tasks/update');
+    const { taskId, inputResponses } = parseParams(UpdateParams, req.params, 'tasks/update');
     const c = who(extra.signal, modern);
     for (const source of receiver.sources) if (await source.update?.(taskId, inputResponses, c)) return { resultType: 'complete' } as never;
     await find(taskId, c, era); // known but takes no input: acknowledged, the responses are ignored (they answer nothing outstanding)
@@ -249,7 +243,7 @@ export function registerTasks(server: McpServer, caller: () => Caller, sources: 
   // 2025-11-25 only (2026-07-28 inlines the result on tasks/get and removed this method): blocks until the task ends.
   server.server.setRequestHandler(TASKS_RESULT, async (req, extra) => {
     if (eraOf(extra._meta).era === 'modern') throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
-    const { taskId } = parse(TaskParams, req.params, 'tasks/result');
+    const { taskId } = parseParams(TaskParams, req.params, 'tasks/result');
     const c = who(extra.signal);
     for (;;) {
       const { task, source } = await find(taskId, c, 'legacy');
