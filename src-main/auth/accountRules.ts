@@ -33,10 +33,8 @@ export function assertMayChange(actor: AccountActor, target: Pick<Technician, 'n
  */
 export function assertWithinTenants(actor: AccountActor, target: Pick<Technician, 'id' | 'tenants'> | undefined, next: 'all' | readonly string[] | undefined): void {
   if (typeof actor === 'string' || actor.tenants === 'all') return;
-  const ids = new Set(actor.tenants.map((t) => t.id));
   const slugs = new Set(actor.tenants.map((t) => t.slug));
-  // An account of no tenant is a tampered row (read as a viewer of none): not one a limited actor may touch.
-  if (target && (target.tenants === 'all' || target.tenants.length === 0 || !target.tenants.every((t) => ids.has(t.id)))) throw new AppError('NOT_FOUND', `no technician ${target.id}`);
+  if (target && !actsWithin(actor.tenants, target)) throw new AppError('NOT_FOUND', `no technician ${target.id}`);
   if (next === 'all') throw new AppError('FORBIDDEN', `${actor.name} acts on some tenants only; an account of every tenant is not theirs to give`, 'technician_tenants');
   const stranger = next?.find((s) => !slugs.has(s));
   if (stranger !== undefined) throw new AppError('BAD_INPUT', `tenants: unknown tenant ${stranger}`);
@@ -45,8 +43,16 @@ export function assertWithinTenants(actor: AccountActor, target: Pick<Technician
 /** Whether an actor limited to some tenants sees this account (one acting on its tenants alone); others see all. */
 export function seesAccount(actor: AccountActor, t: Pick<Technician, 'id' | 'tenants'>): boolean {
   if (typeof actor === 'string' || actor.tenants === 'all') return true;
-  const ids = new Set(actor.tenants.map((x) => x.id));
-  return t.id === actor.id || (t.tenants !== 'all' && t.tenants.length > 0 && t.tenants.every((x) => ids.has(x.id)));
+  return t.id === actor.id || actsWithin(actor.tenants, t);
+}
+
+/**
+ * Whether an account acts on these tenants alone. One of no tenant is a tampered row (read as a viewer of none): not
+ * one a limited actor may see or touch.
+ */
+function actsWithin(tenants: readonly { id: string }[], t: Pick<Technician, 'tenants'>): boolean {
+  const ids = new Set(tenants.map((x) => x.id));
+  return t.tenants !== 'all' && t.tenants.length > 0 && t.tenants.every((x) => ids.has(x.id));
 }
 
 /** Throws when a change would leave the install without an enabled owner while it had one. */

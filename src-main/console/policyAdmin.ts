@@ -33,7 +33,7 @@ export function createPolicyAdmin(app: App, actor: string, scope: TenantScope) {
   };
 
   // The policy service caches overrides for the hot path: every change goes through it, never around it.
-  const listOverrides = (): Override[] => app.policy.listOverrides().filter((o) => o.tenantId === null || scope.reachesId(o.tenantId)).map((o) => ({
+  const listOverrides = (): Override[] => app.policy.listOverrides().filter((o) => scope.seesRow(o.tenantId)).map((o) => ({
     id: o.id, tool: o.tool, action: o.action, tenant: o.tenant, tier: o.tier, baseTier: baseTier(o.tool, o.action), createdAt: o.createdAt,
   }));
 
@@ -74,14 +74,7 @@ export function createPolicyAdmin(app: App, actor: string, scope: TenantScope) {
         throw new AppError('BAD_INPUT', tool.actions.length
           ? `action: ${o.tool} has the actions ${tool.actions.map((a) => a.name).join(', ')}` : `action: ${o.tool} has no actions`);
       }
-      let tenantId: string | null = null;
-      if (!o.tenant) scope.everyTenant('an override without a tenant');
-      if (o.tenant) {
-        // Another tenant's slug is answered as an unknown one: a limited account learns nothing of tenants it does not act on.
-        const t = scope.seesSlug(o.tenant) ? await app.store.sql.get<{ id: string }>('SELECT id FROM tenants WHERE slug = ?', [o.tenant]) : undefined;
-        if (!t) throw new AppError('BAD_INPUT', `tenant: unknown tenant '${o.tenant}'`);
-        tenantId = t.id;
-      }
+      const tenantId = await scope.ruleTenant(app.store.sql, o.tenant, 'an override without a tenant');
       const base = baseTier(o.tool, action);
       if (o.tier <= base) {
         throw new AppError('BAD_INPUT', `tier: overrides only raise; ${o.tool}${action ? ` (${action})` : ''} is already tier ${base}`);
@@ -90,10 +83,9 @@ export function createPolicyAdmin(app: App, actor: string, scope: TenantScope) {
       return view();
     },
     async removeOverride(id: string) {
-      const o = app.policy.listOverrides().find((x) => x.id === id);
-      if (o && o.tenantId !== null && !scope.reachesId(o.tenantId)) throw new AppError('NOT_FOUND', `no tier override ${id}`);
-      if (o && o.tenantId === null) scope.everyTenant('an override without a tenant');
-      if (!(await app.policy.removeOverride(id, actor))) throw new AppError('NOT_FOUND', `no tier override ${id}`);
+      const notFound = () => new AppError('NOT_FOUND', `no tier override ${id}`);
+      scope.mayChangeRule(app.policy.listOverrides().find((x) => x.id === id), notFound, 'an override without a tenant');
+      if (!(await app.policy.removeOverride(id, actor))) throw notFound();
       return view();
     },
   };

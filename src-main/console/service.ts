@@ -125,11 +125,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   // An admin limited to some tenants: the keys of those tenants only (a key of other tenants, or of every one, is not theirs to see or end).
   // Judged by the tenants it was issued for (what its owner's narrowing left is not where it may act again once widened);
   // a key of no tenant (a tampered row) is not a limited admin's.
-  const withinScope = (k: ApiKey) => {
-    const issued = k.issuedTenantIds ?? k.tenants.map((t) => t.id);
-    return !scope.ids || (issued.length > 0 && issued.every((id) => scope.reachesId(id)));
-  };
-  const mine = (k: ApiKey) => !tech || k.owner?.id === tech.id || (CAN.administer(tech.role) && withinScope(k));
+  const mine = (k: ApiKey) => !tech || k.owner?.id === tech.id || (CAN.administer(tech.role) && scope.covers(k.issuedTenantIds ?? k.tenants.map((t) => t.id)));
   /** A technician's role bounds what they may call. */
   const allowed = (method: ConsoleMethodName) => {
     if (!tech) return;

@@ -40,15 +40,9 @@ export function createTeamAdmin(app: App, tech: Technician | undefined, fallback
     if (!t) throw new AppError('NOT_FOUND', `no technician ${id}`);
     return view(t);
   };
-  type Rule = Awaited<ReturnType<typeof app.fourEyes.listRules>>[number];
-  /** A rule of another tenant is not seen by an account limited to some tenants; one without a tenant is seen, not changed. */
-  const visibleRule = (r: Rule) => r.tenantId === null || scope.reachesId(r.tenantId);
   /** The rule a change names, refused unless this account may change it (lowering a rule weakens its tenants' approvals). */
-  const ownRule = async (id: string): Promise<void> => {
-    const r = (await app.fourEyes.listRules()).find((x) => x.id === id);
-    if (!r || !visibleRule(r)) throw new AppError('NOT_FOUND', `no rule ${id}`);
-    if (r.tenantId === null) scope.everyTenant('a four-eyes rule without a tenant');
-  };
+  const ownRule = async (id: string): Promise<void> =>
+    scope.mayChangeRule((await app.fourEyes.listRules()).find((x) => x.id === id), () => new AppError('NOT_FOUND', `no rule ${id}`), 'a four-eyes rule without a tenant');
   const ruleView = (r: Awaited<ReturnType<typeof app.fourEyes.listRules>>[number]): FourEyesRuleViewT => ({
     id: r.id, tool: r.tool, action: r.action, tier: r.tier === 3 ? 3 : null, tenant: r.tenant, approvers: r.approvers, createdAt: r.createdAt,
   });
@@ -76,19 +70,16 @@ export function createTeamAdmin(app: App, tech: Technician | undefined, fallback
     removeTechnician: async (q: In<'removeTechnician'>) => ({ removed: (await accounts.remove(q.id, await accountActor())).name }),
     listFourEyesRules: async () => {
       rulesActor();
-      return { rules: (await app.fourEyes.listRules()).filter(visibleRule).map(ruleView) };
+      return { rules: (await app.fourEyes.listRules()).filter((r) => scope.seesRow(r.tenantId)).map(ruleView) };
     },
     setFourEyesRule: async (q: In<'setFourEyesRule'>) => {
       const actor = rulesActor();
       const tool = q.tool ? toolCatalogue(app).find((t) => t.name === q.tool) : undefined;
       if (q.tool && !tool) throw new AppError('BAD_INPUT', `tool: unknown tool '${q.tool}'`);
       if (q.action && !tool!.actions.some((a) => a.name === q.action)) throw new AppError('BAD_INPUT', `action: ${q.tool} has no action '${q.action}'`);
-      if (!q.tenant) scope.everyTenant('a four-eyes rule without a tenant');
-      // Another tenant's slug is answered as an unknown one: a limited account learns nothing of tenants it does not act on.
-      const tenant = q.tenant && scope.seesSlug(q.tenant) ? await app.store.sql.get<{ id: string }>('SELECT id FROM tenants WHERE slug = ?', [q.tenant]) : undefined;
-      if (q.tenant && !tenant) throw new AppError('BAD_INPUT', `tenant: unknown tenant '${q.tenant}'`);
+      const tenantId = await scope.ruleTenant(app.store.sql, q.tenant, 'a four-eyes rule without a tenant');
       if (q.replaces) await ownRule(q.replaces);
-      const r = await app.fourEyes.setRule({ tool: q.tool ?? null, action: q.action ?? null, tenantId: tenant?.id ?? null, approvers: q.approvers, replaces: q.replaces }, actor);
+      const r = await app.fourEyes.setRule({ tool: q.tool ?? null, action: q.action ?? null, tenantId, approvers: q.approvers, replaces: q.replaces }, actor);
       return { rule: ruleView(r) };
     },
     removeFourEyesRule: async (q: In<'removeFourEyesRule'>) => {
