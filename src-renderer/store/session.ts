@@ -54,3 +54,6 @@ export const useSession = create<SessionState>((set, get) => ({
     set({ connection });
   },
 }));
+
+/** Whether the signed-in account acts on some tenants only: whole-install work and install-wide settings are not its. */
+export const useSomeTenants = (): boolean => useSession((st) => st.session?.technician?.everyTenant === false);

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { ConsoleOutput } from '../../../src-main/console/contract.ts';
 import { api, mode } from '../../api/index.ts';
 import { errorText, toast } from '../../store/toasts.ts';
-import { useSession } from '../../store/session.ts';
+import { useSomeTenants } from '../../store/session.ts';
 import { useAsync, useDebounced } from '../../lib/hooks.ts';
 import { useHotkeys } from '../../lib/shortcuts.ts';
 import { dateTime, ms, num, short, stamp, time, toolLabel } from '../../lib/format.ts';
@@ -46,7 +46,7 @@ export function AuditPage() {
   const cursor = cursors[cursors.length - 1];
   const lookups = useAsync(() => api.lookups(), []);
   // The export holds every tenant's entries: an account limited to some tenants is refused it, so it is not offered.
-  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
+  const someTenants = useSomeTenants();
   const page = useAsync(() => api.queryAudit({ ...toQuery(applied), beforeSeq: cursor, limit: PAGE }), [JSON.stringify(applied), cursor]);
   useHotkeys({ '/': () => searchRef.current?.focus() });
 

@@ -7,13 +7,13 @@ import { TierBadge } from '../../components/Badge.tsx';
 import { Section } from '../../components/Layout.tsx';
 import { Empty } from '../../components/States.tsx';
 import { ScrollBox } from '../../components/ScrollBox.tsx';
-import { useSession } from '../../store/session.ts';
+import { useSomeTenants } from '../../store/session.ts';
 
 export function Overrides({ policy, tenants, onChanged }: { policy: PolicyViewT; tenants: TenantRefT[]; onChanged(p: PolicyViewT): void }) {
   const [tool, setTool] = useState(policy.tools[0]?.name ?? '');
   const [action, setAction] = useState('');
   // An account limited to some tenants sets overrides of its tenants only: one for all tenants is not its to set.
-  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
+  const someTenants = useSomeTenants();
   const [chosen, setTenant] = useState('');
   // The tenant list may arrive after the first render: until one is chosen, such an account's first tenant is the one shown.
   const tenant = someTenants && !chosen ? (tenants[0]?.slug ?? '') : chosen;

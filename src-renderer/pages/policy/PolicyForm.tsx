@@ -6,7 +6,7 @@ import { useSubmit } from '../../lib/hooks.ts';
 import { useFocusLater } from '../../lib/focus.ts';
 import { Badge } from '../../components/Badge.tsx';
 import { Section } from '../../components/Layout.tsx';
-import { useSession } from '../../store/session.ts';
+import { useSomeTenants } from '../../store/session.ts';
 
 type Num = 'defaultReadPerMinute' | 'defaultWritePerMinute' | 'httpRequestsPerSecond' | 'approvalTtlMinutes' | 'approvalWaitSeconds' | 'approvalProgressSeconds' | 'bulkDeviceThreshold'
   | 'auditCheckpointEveryEntries' | 'auditCheckpointEveryMinutes';
@@ -34,7 +34,7 @@ export function PolicyForm({ policy, tenants, onSaved, onDraft }: { policy: Poli
   const changed = (Object.keys(draft) as (keyof PolicyValuesT)[]).filter((k) => !pin(k) && JSON.stringify(draft[k]) !== JSON.stringify(policy.values[k]));
   const changes = JSON.stringify(Object.fromEntries(changed.map((k) => [k, draft[k]])));
   useEffect(() => onDraft?.(JSON.parse(changes) as Partial<PolicyValuesT>), [changes]);
-  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
+  const someTenants = useSomeTenants();
   const tickets = draft.requireTicketTenants;
   const everyTenant = tickets.includes('*');
   const tier3 = policy.tools.filter((t) => t.baseTier >= 3 || t.actions.some((a) => a.tier === 3));

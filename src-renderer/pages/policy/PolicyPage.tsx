@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { PolicyValuesT, PolicyViewT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
-import { useSession } from '../../store/session.ts';
+import { useSession, useSomeTenants } from '../../store/session.ts';
 import { useVersions } from '../../store/versions.ts';
 import { useAsync } from '../../lib/hooks.ts';
 import { PageHeader } from '../../components/Layout.tsx';
@@ -15,7 +15,7 @@ function AcceptPolicy({ shown, onAccepted }: { shown: string; onAccepted: (p: Po
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // The policy holds for every tenant: keeping it is for an account that acts on every tenant (the server refuses others).
-  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
+  const someTenants = useSomeTenants();
   const accept = async () => {
     setBusy(true);
     setError(null);

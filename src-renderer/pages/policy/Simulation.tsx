@@ -5,7 +5,7 @@ import { useState } from 'react';
 import type { ConsoleOutput, PolicyValuesT, PolicyViewT, TenantRefT } from '../../../src-main/console/contract.ts';
 import { api } from '../../api/index.ts';
 import { errorText, toast } from '../../store/toasts.ts';
-import { useSession } from '../../store/session.ts';
+import { useSomeTenants } from '../../store/session.ts';
 import { useFocusLater } from '../../lib/focus.ts';
 import { dateTime, ms, num, toolLabel } from '../../lib/format.ts';
 import { TierBadge } from '../../components/Badge.tsx';
@@ -26,7 +26,7 @@ function Shift({ before, after }: { before: Counts; after: Counts }) {
 
 export function Simulation({ policy, values, tenants, onChanged }: { policy: PolicyViewT; values: Partial<PolicyValuesT>; tenants: TenantRefT[]; onChanged(p: PolicyViewT): void }) {
   // A simulation replays every tenant's calls: an account limited to some tenants is refused it, so it is not offered.
-  const someTenants = useSession((st) => st.session?.technician?.everyTenant === false);
+  const someTenants = useSomeTenants();
   const [days, setDays] = useState(7);
   const [grants, setGrants] = useState<'recorded' | 'none'>('recorded');
   const [overrides, setOverrides] = useState<DraftOverride[] | null>(null);
