@@ -1,6 +1,7 @@
 // Endpoint agents for the console: per-tenant enrollment tokens and enrolled agents, on top of the same classes the CLI
 // uses (`enroll-tokens`, `agents`), so every change is audited the same way, with the console actor as its rule.
 import type { App } from '../app.ts';
+import type { TenantScope } from './tenantScope.ts';
 import { listTenants } from '../auth/keys.ts';
 import { ensureAgentCert } from '../agentServer/cert.ts';
 import { EnrollmentTokens, type TokenInfo } from '../agentServer/tokens.ts';
@@ -28,14 +29,16 @@ export function enrollCommands(agentUrl: string | null, token: string, stateDir 
   };
 }
 
-export function createAgentAdmin(app: App, actor: string, agentUrl: () => string | null) {
+/** `scope`: the tenants the account acts on; tokens and agents of others are neither listed nor found. */
+export function createAgentAdmin(app: App, actor: string, agentUrl: () => string | null, scope: TenantScope) {
   const tokens = new EnrollmentTokens(app.store, app.secrets.hmacKey);
   const url = () => agentUrl() ?? null;
   return {
-    listTokens: async (): Promise<ConsoleOutput<'listEnrollmentTokens'>> => ({ tokens: (await tokens.list()).map(tokenView), agentUrl: url() }),
+    listTokens: async (): Promise<ConsoleOutput<'listEnrollmentTokens'>> => ({ tokens: (await tokens.list()).filter((t) => scope.seesSlug(t.tenant)).map(tokenView), agentUrl: url() }),
 
     async createToken(q: ConsoleInput<'createEnrollmentToken'>): Promise<ConsoleOutput<'createEnrollmentToken'>> {
-      if (!(await listTenants(app.store.sql)).some((t) => t.slug === q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
+      // Another tenant's slug is unknown to an account limited to some, as everywhere else.
+      if (!scope.seesSlug(q.tenant) || !(await listTenants(app.store.sql)).some((t) => t.slug === q.tenant)) throw new AppError('BAD_INPUT', `tenant: unknown tenant ${q.tenant}`);
       // The same certificate the listener serves (made at init or first serve): the token carries its pin.
       const cert = await ensureAgentCert(app.dataDir);
       const { token, info } = await tokens.create({ tenant: q.tenant, uses: q.uses, expiresHours: q.expiresHours }, cert.sha256, actor);
@@ -43,18 +46,17 @@ export function createAgentAdmin(app: App, actor: string, agentUrl: () => string
       return { token: tokenView(info), secret: token, agentUrl: at, certSha256: cert.sha256, ...enrollCommands(at, token) };
     },
 
-    /** `sees`: the tenants (by slug) the actor may act on; another tenant's token is not found. */
-    async revokeToken(id: string, sees: (slug: string) => boolean = () => true): Promise<ConsoleOutput<'revokeEnrollmentToken'>> {
+    async revokeToken(id: string): Promise<ConsoleOutput<'revokeEnrollmentToken'>> {
       const t = await tokens.get(id);
-      if (!t || !sees(t.tenant)) throw new AppError('NOT_FOUND', `no enrollment token ${id}`);
+      if (!t || !scope.seesSlug(t.tenant)) throw new AppError('NOT_FOUND', `no enrollment token ${id}`);
       return { token: tokenView(await tokens.revoke(id, actor)) };
     },
 
-    listAgents: async (): Promise<ConsoleOutput<'listAgents'>> => ({ agents: (await listAgents(app.store.sql)).map(agentView), agentUrl: url() }),
+    listAgents: async (): Promise<ConsoleOutput<'listAgents'>> => ({ agents: (await listAgents(app.store.sql)).filter((a) => scope.seesSlug(a.tenant)).map(agentView), agentUrl: url() }),
 
-    async revokeAgent(id: string, sees: (slug: string) => boolean = () => true): Promise<ConsoleOutput<'revokeAgent'>> {
+    async revokeAgent(id: string): Promise<ConsoleOutput<'revokeAgent'>> {
       const a = await getAgent(app.store.sql, id);
-      if (!a || !sees(a.tenant)) throw new AppError('NOT_FOUND', `no agent ${id}`);
+      if (!a || !scope.seesSlug(a.tenant)) throw new AppError('NOT_FOUND', `no agent ${id}`);
       // The listener's hub closes a revoked agent's live connection within a second; its device then shows offline.
       return { agent: agentView(await revokeAgent(app.store, id, actor)) };
     },

@@ -104,7 +104,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
   const auditQ = createAuditQueries(app.store.sql);
   const fleet = createFleetView(app.store.sql);
   const policy = createPolicyAdmin(app, actor, scope);
-  const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null);
+  const agents = createAgentAdmin(app, actor, () => opts.agentUrl?.() ?? null, scope);
   const deploy = createAgentDeploy(app, actor, () => opts.agentUrl?.() ?? null);
   const wholeLog = createWholeLogJobs(app);
   const checkpointView = wholeLog.checkpoint;
@@ -211,17 +211,11 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
       const scoped = narrowed(q!);
       return scoped ? auditQ.liveCalls(scoped) : { calls: [], headSeq: await auditQ.headSeq() };
     },
-    listEnrollmentTokens: async () => {
-      const r = await agents.listTokens();
-      return { ...r, tokens: r.tokens.filter((t) => seesSlug(t.tenant)) };
-    },
-    createEnrollmentToken: (q) => agents.createToken(inTheirTenant(q!)),
-    revokeEnrollmentToken: (q) => agents.revokeToken(q!.id, seesSlug),
-    listAgents: async () => {
-      const r = await agents.listAgents();
-      return { ...r, agents: r.agents.filter((a) => seesSlug(a.tenant)) };
-    },
-    revokeAgent: (q) => agents.revokeAgent(q!.id, seesSlug),
+    listEnrollmentTokens: () => agents.listTokens(),
+    createEnrollmentToken: (q) => agents.createToken(q!),
+    revokeEnrollmentToken: (q) => agents.revokeToken(q!.id),
+    listAgents: () => agents.listAgents(),
+    revokeAgent: (q) => agents.revokeAgent(q!.id),
     agentDeployment: async () => {
       const r = await deploy.deployment();
       return { ...r, agents: r.agents.filter((a) => seesSlug(a.tenant)) };
