@@ -39,9 +39,8 @@ export async function governedData(keys: number): Promise<{ dir: string; keys: s
 /** `countersign serve` itself, on port 0; the per-address HTTP limit raised so one loopback generator is not refused. */
 export const serve = (dir: string, env: NodeJS.ProcessEnv = {}) =>
   startNode([CLI, 'serve', '--data-dir', dir, '--port', '0'], { COUNTERSIGN_HTTP_RPS: '100000', ...env });
-export const bare = () => startNode([join(ROOT, 'bench/bareServer.ts')]);
-/** The floor of the guarantee: the bare server whose echo also appends the product's durable audit entry. */
-const floorServer = (dir: string) => startNode([join(ROOT, 'bench/bareServer.ts')], { BARE_APPEND: dir });
+/** The bare SDK server; with BARE_APPEND=DIR, the floor of the guarantee (its echo also appends the product's durable audit entry). */
+export const bare = (env: NodeJS.ProcessEnv = {}) => startNode([join(ROOT, 'bench/bareServer.ts')], env);
 /** The sessions at which the floor and the stateless era are measured (the targets' concurrency). */
 const FLOOR_AT = 8;
 
@@ -67,7 +66,7 @@ export async function overhead(say: Say, o: OverheadOptions): Promise<void> {
   const stateless: Measured[] = [];
   const { dir: floorDir } = await governedData(0);
   const b = await bare();
-  const f = await floorServer(floorDir);
+  const f = await bare({ BARE_APPEND: floorDir });
   const cs = await serve(dir);
   const idleRss = rssMb(cs.child.pid!);
   let peakRss = idleRss;
