@@ -198,7 +198,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     exportAudit: (q) => {
       mayExport();
       if (!opts.saveAs) throw new AppError('BAD_INPUT', EXPORT_IS_A_DOWNLOAD, 'export_download');
-      return wholeLog.save(q?.format ?? 'jsonl', opts.saveAs);
+      return wholeLog.save(q?.format ?? 'jsonl', opts.saveAs, actor);
     },
     getPolicy: () => policy.view(),
     updatePolicy: (q) => policy.update(q!),
@@ -324,7 +324,7 @@ export function createConsoleService(app: App, opts: ConsoleServiceOptions = {})
     },
     async streamExport(format: ExportFormat, sink: ExportSink): Promise<void> {
       mayExport();
-      await wholeLog.stream(format, sink);
+      await wholeLog.stream(format, sink, actor);
     },
     canExport(): AppError | undefined {
       try {

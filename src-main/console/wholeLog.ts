@@ -46,6 +46,12 @@ export function createWholeLogJobs(app: App) {
 
   const refusal = (): AppError | undefined => (state.exporting ? new AppError('CONFLICT', EXPORT_RUNNING, 'export_running') : undefined);
 
+  /** A finished export in the log: who took it, in which form, and how far it reaches (its entry comes after its head). */
+  async function recorded(cp: Checkpoint, format: ExportFormat, by: string, via: 'download' | 'file'): Promise<Checkpoint> {
+    await app.store.audit.append({ event: 'console', decision: 'info', rule: by, outcome: 'audit exported', detail: { format, via, count: cp.count, headSeq: cp.headSeq, headHash: cp.headHash } });
+    return cp;
+  }
+
   /** One export at a time per app: a second, asked while one is written, is refused. */
   async function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
     const busy = refusal();
@@ -63,14 +69,14 @@ export function createWholeLogJobs(app: App) {
     verify: (): Promise<ConsoleOutput<'verifyAudit'>> => (state.verifying ??= verifyNow().finally(() => (state.verifying = undefined))),
     /** Why an export could not start now (another is being made), or undefined: the web console asks before its download. */
     refusal,
-    /** The export written to `sink` as it is read (the web console's download). */
-    stream: (format: ExportFormat, sink: ExportSink): Promise<Checkpoint> =>
-      oneAtATime(() => writeExport(app.store.sql, sink, app.secrets.signingKey, app.secrets.verifyKey, options(format))),
+    /** The export written to `sink` as it is read (the web console's download); `by` is named in its audit entry. */
+    stream: (format: ExportFormat, sink: ExportSink, by: string): Promise<Checkpoint> =>
+      oneAtATime(async () => recorded(await writeExport(app.store.sql, sink, app.secrets.signingKey, app.secrets.verifyKey, options(format)), format, by, 'download')),
     /**
      * Desktop: the export written where `saveAs` says (null: the technician cancelled). It is written beside the chosen
      * file and renamed over it once complete and fsynced, so a failure (a full disk) leaves no partial export there.
      */
-    async save(format: ExportFormat, saveAs: (fileName: string) => Promise<string | null>): Promise<ConsoleOutput<'exportAudit'>> {
+    async save(format: ExportFormat, saveAs: (fileName: string) => Promise<string | null>, by: string): Promise<ConsoleOutput<'exportAudit'>> {
       // Refused before the dialog, not after the technician has chosen where (the slot is taken again below).
       const busy = refusal();
       if (busy) throw busy;
@@ -83,6 +89,7 @@ export function createWholeLogJobs(app: App) {
           const cp = await exportAudit(app.store.sql, partial, app.secrets.signingKey, app.secrets.verifyKey, options(format));
           await rename(partial, to);
           syncDirectory(dirname(to));
+          await recorded(cp, format, by, 'file');
           return { fileName, savedTo: to, checkpoint: checkpointOf(cp) };
         } catch (e) {
           await rm(partial, { force: true });

@@ -219,6 +219,10 @@ describe('audit', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'cs-x-')), 'a.jsonl');
     writeFileSync(file, text);
     expect(await verifyExport(file, { key: app.secrets.verifyKey })).toMatchObject({ ok: true, count: lines.length - 1 });
+    // The export itself is in the log after it: who took it, in which form, and how far it reaches.
+    const entry = app.db.prepare(`SELECT rule, detail_json FROM audit_log WHERE outcome = 'audit exported' ORDER BY seq DESC LIMIT 1`).get() as { rule: string; detail_json: string };
+    expect(entry.rule).toBe('console-admin');
+    expect(JSON.parse(entry.detail_json)).toEqual({ format: 'jsonl', via: 'download', count: cp.count, headSeq: cp.headSeq, headHash: cp.headHash });
   });
 
   it('desktop: the export is written where the save dialog says, whole or not at all; a cancelled dialog writes nothing; the web console\'s service saves none', async () => {
@@ -230,6 +234,7 @@ describe('audit', () => {
     expect(x).toMatchObject({ savedTo: to, fileName: asked[0] });
     expect(asked[0]).toMatch(/^countersign-audit-.*\.jsonl$/);
     expect(await verifyExport(to, { key: app.secrets.verifyKey })).toMatchObject({ ok: true, count: x.checkpoint!.count });
+    expect(JSON.parse((app.db.prepare(`SELECT detail_json FROM audit_log WHERE outcome = 'audit exported' ORDER BY seq DESC LIMIT 1`).get() as { detail_json: string }).detail_json)).toMatchObject({ format: 'jsonl', via: 'file', headSeq: x.checkpoint!.headSeq });
     expect(readdirSync(dir)).toEqual(['chosen.jsonl']);
     // A save that fails at its last step (here the chosen path is a folder holding a file) leaves nothing beside it.
     const folder = join(dir, 'folder');

@@ -225,6 +225,9 @@ describeStores('technicians in the web console', (store) => {
     const file = join(mkdtempSync(join(tmpdir(), 'cs-dl-')), 'export.jsonl');
     writeFileSync(file, Buffer.from(await got.arrayBuffer()));
     expect(await verifyExport(file, { key: t.app.secrets.verifyKey })).toMatchObject({ ok: true });
+    const exported = await t.app.store.sql.get<{ rule: string; detail_json: string }>(`SELECT rule, detail_json FROM audit_log WHERE outcome = 'audit exported' ORDER BY seq DESC LIMIT 1`);
+    expect(exported?.rule).toBe('dana');
+    expect(JSON.parse(exported!.detail_json)).toMatchObject({ format: 'jsonl', via: 'download' });
   });
 
   it('an admin limited to some tenants makes and ends enrollment tokens of those only', async () => {
